@@ -1,0 +1,435 @@
+-- check.lua: turns the loader's raw declarations into one checked model.
+--
+-- Everything the emitters need is decided here, once: resolved references,
+-- C and TypeScript names, emission order (a type before its users), union
+-- members, and the examples decoded and validated. An emitter never has to
+-- re-check anything, and a bad schema stops here with "file:line: what".
+--
+-- The model:
+--   model.channels[i] = {
+--     name, doc, since, path, transport, file, unknown_fields,
+--     types    = { node... }   -- named object and enum nodes, dependencies first
+--     messages = { node... }   -- object nodes with .message set, declaration order
+--     unions   = { in = U, out = U }  (either may be absent)
+--     endpoints, errors, params
+--   }
+--   an object node: { kind = "object", name, c_name, ts_name, fields, doc, since,
+--                     unknown_fields, one_of_required, message = nil | {
+--                       dir, union, disc_field, disc_value, examples } }
+--   a field: { name, type, presence, doc, index, c_name, nullable, optional }
+--   a union U: { kind = "union", dir, channel, discriminator, members, c_name, ts_name }
+--   an alias: { kind = "alias", name, of, c_name, ts_name, doc }: an endpoint body
+--     that is not an object (therapy's saveActions takes a bare array)
+
+local json = require("json")
+local validate = require("validate")
+local names = require("names")
+
+local check = {}
+
+local DECL_KEYS = {
+    channel = { doc = 1, since = 1, path = 1, transport = 1, unknown_fields = 1,
+                inbound = 1, outbound = 1, errors = 1 },
+    enumeration = { doc = 1, since = 1, values = 1 },
+    payload = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
+    params = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
+    message = { doc = 1, since = 1, dir = 1, fields = 1, examples = 1, unknown_fields = 1,
+                one_of_required = 1 },
+    endpoint = { doc = 1, since = 1, method = 1, path = 1, auth = 1, request = 1,
+                 response = 1, errors = 1 },
+}
+local COMMON = { decl = 1, name = 1, where = 1 }
+local TRANSPORTS = { websocket = true, socketio = true, http = true }
+local POLICIES = { reject = true, ignore = true }
+local TS_FORMATS = { unix = true, unix_ms = true, iso8601 = true }
+local METHODS = { GET = true, POST = true, PUT = true, DELETE = true, PATCH = true }
+
+local function fail(where, fmt, ...)
+    error(where .. ": " .. string.format(fmt, ...), 0)
+end
+
+local function is_ident(s)
+    return type(s) == "string" and s:match("^[A-Za-z_][A-Za-z0-9_]*$") ~= nil
+end
+
+local function check_keys(d)
+    local allowed = DECL_KEYS[d.decl]
+    for k in pairs(d) do
+        if not COMMON[k] and not allowed[k] then
+            fail(d.where, "%s %s: unknown key '%s'", d.decl, d.name, tostring(k))
+        end
+    end
+end
+
+local function check_doc_since(d, what)
+    if type(d.doc) ~= "string" or d.doc:match("^%s*$") then
+        fail(d.where, "%s: missing doc", what)
+    end
+    if math.type(d.since) ~= "integer" or d.since < 1 then
+        fail(d.where, "%s: missing since (a schema version, integer >= 1)", what)
+    end
+end
+
+-- Resolve a raw type (from loader constructors) into a model type node.
+-- `ctx` names where we are, for errors and for naming inline objects/enums.
+local resolve_type
+
+local function build_object(ctx, raw_fields, name, extra)
+    local node = {
+        kind = "object", name = name, fields = {}, by_name = {},
+        doc = extra.doc, since = extra.since, where = ctx.where,
+        unknown_fields = extra.unknown_fields or ctx.channel.unknown_fields,
+        one_of_required = extra.one_of_required,
+        channel = ctx.channel,
+    }
+    if not POLICIES[node.unknown_fields] then
+        fail(ctx.where, "%s: unknown_fields must be \"reject\" or \"ignore\"", ctx.what)
+    end
+    if type(raw_fields) ~= "table" then fail(ctx.where, "%s: fields must be a list", ctx.what) end
+    for i, f in ipairs(raw_fields) do
+        local fname, ftype, presence = f[1], f[2], f[3]
+        local fwhat = ctx.what .. ", field " .. tostring(fname)
+        if type(fname) ~= "string" or fname == "" then
+            fail(ctx.where, "%s: field %d needs a name", ctx.what, i)
+        end
+        if node.by_name[fname] then fail(ctx.where, "%s: duplicate field", fwhat) end
+        if not presence then
+            fail(ctx.where, "%s: missing presence (required, optional, nullable or optional_nullable)", fwhat)
+        end
+        for k in pairs(f) do
+            if k ~= 1 and k ~= 2 and k ~= 3 and k ~= "doc" and k ~= "since" then
+                fail(ctx.where, "%s: unknown key '%s'", fwhat, tostring(k))
+            end
+        end
+        local field = {
+            name = fname, presence = presence, doc = f.doc, since = f.since, index = i - 1,
+            optional = presence == "optional" or presence == "optional_nullable",
+            nullable = presence == "nullable" or presence == "optional_nullable",
+            c_name = names.c_field(fname),
+        }
+        local sub = { where = ctx.where, what = fwhat, channel = ctx.channel,
+                      inline_name = name .. names.camel(fname), model = ctx.model }
+        field.type = resolve_type(sub, ftype)
+        node.fields[#node.fields + 1] = field
+        node.by_name[fname] = field
+    end
+    if #node.fields > 64 then fail(ctx.where, "%s: more than 64 fields", ctx.what) end
+    if node.one_of_required then
+        for _, fname in ipairs(node.one_of_required) do
+            local f = node.by_name[fname]
+            if not f then fail(ctx.where, "%s: one_of_required names unknown field %s", ctx.what, fname) end
+            if not f.optional then
+                fail(ctx.where, "%s: one_of_required field %s must be optional", ctx.what, fname)
+            end
+        end
+    end
+    return node
+end
+
+function resolve_type(ctx, t)
+    if type(t) ~= "table" or type(t.kind) ~= "string" then
+        fail(ctx.where, "%s: missing or unknown type", ctx.what)
+    end
+    local k = t.kind
+    if k == "string" then
+        if math.type(t.max) ~= "integer" or t.max < 1 then
+            fail(ctx.where, "%s: str needs max (bytes, integer >= 1)", ctx.what)
+        end
+        if t.min and (math.type(t.min) ~= "integer" or t.min < 0 or t.min > t.max) then
+            fail(ctx.where, "%s: str min must be an integer in 0..max", ctx.what)
+        end
+        if t.format and t.format ~= "iso8601" then
+            fail(ctx.where, "%s: unknown str format '%s'", ctx.what, tostring(t.format))
+        end
+        return { kind = "string", min = t.min or 0, max = t.max, format = t.format }
+    elseif k == "int" then
+        local lo, hi = t.min or math.mininteger, t.max or math.maxinteger
+        if math.type(lo) ~= "integer" or math.type(hi) ~= "integer" or lo > hi then
+            fail(ctx.where, "%s: int min/max must be integers with min <= max", ctx.what)
+        end
+        return { kind = "int", min = lo, max = hi, has_min = t.min ~= nil, has_max = t.max ~= nil }
+    elseif k == "number" then
+        if (t.min and type(t.min) ~= "number") or (t.max and type(t.max) ~= "number") then
+            fail(ctx.where, "%s: number min/max must be numbers", ctx.what)
+        end
+        return { kind = "number", min = t.min, max = t.max }
+    elseif k == "bool" or k == "any" then
+        return { kind = k }
+    elseif k == "literal" then
+        if type(t.value) ~= "string" or t.value == "" then
+            fail(ctx.where, "%s: literal needs a non-empty string", ctx.what)
+        end
+        return { kind = "literal", value = t.value }
+    elseif k == "timestamp" then
+        if not TS_FORMATS[t.format] then
+            fail(ctx.where, "%s: timestamp format must be unix, unix_ms or iso8601", ctx.what)
+        end
+        return { kind = "timestamp", format = t.format }
+    elseif k == "enum" then
+        return check.make_enum(ctx, ctx.inline_name, t.values, { where = ctx.where })
+    elseif k == "array" then
+        if math.type(t.max) ~= "integer" or t.max < 1 then
+            fail(ctx.where, "%s: array needs max (items, integer >= 1)", ctx.what)
+        end
+        local sub = { where = ctx.where, what = ctx.what .. "[]", channel = ctx.channel,
+                      inline_name = ctx.inline_name .. "Item", model = ctx.model }
+        return { kind = "array", of = resolve_type(sub, t.of), max = t.max, min = t.min or 0 }
+    elseif k == "object" then
+        local node = build_object(ctx, t.fields, ctx.inline_name,
+                                  { unknown_fields = t.unknown_fields,
+                                    one_of_required = t.one_of_required })
+        node.inline = true
+        check.register(ctx, node)
+        return node
+    elseif k == "ref" then
+        -- resolved after every declaration is known (see resolve_refs)
+        return { kind = "ref", name = t.name, where = ctx.where, what = ctx.what }
+    elseif k == "unionref" then
+        if t.dir ~= "in" and t.dir ~= "out" then
+            fail(ctx.where, "%s: union must be \"in\" or \"out\"", ctx.what)
+        end
+        return { kind = "unionref", dir = t.dir, channel = ctx.channel, where = ctx.where,
+                 what = ctx.what }
+    end
+    fail(ctx.where, "%s: unknown type kind '%s'", ctx.what, k)
+end
+
+function check.make_enum(ctx, name, values, extra)
+    if type(values) ~= "table" or #values == 0 then
+        fail(ctx.where, "%s: enum needs a non-empty list of strings", ctx.what or name)
+    end
+    local seen = {}
+    for _, v in ipairs(values) do
+        if type(v) ~= "string" or v == "" then
+            fail(ctx.where, "%s: enum values must be non-empty strings", ctx.what or name)
+        end
+        if seen[v] then fail(ctx.where, "%s: duplicate enum value %s", ctx.what or name, v) end
+        seen[v] = true
+    end
+    local node = { kind = "enum", name = name, values = values, doc = extra.doc,
+                   since = extra.since, where = extra.where, channel = ctx.channel }
+    check.register(ctx, node)
+    return node
+end
+
+-- Every named node (declared or inline) gets unique C and TS names.
+function check.register(ctx, node)
+    local model = ctx.model
+    if model.named[node.name] then
+        fail(ctx.where, "duplicate type name %s (also at %s)", node.name, model.named[node.name].where)
+    end
+    model.named[node.name] = node
+    node.c_name = ctx.channel.name .. "_" .. names.snake(node.name)
+    node.ts_name = node.name
+    ctx.channel.all_named[#ctx.channel.all_named + 1] = node
+end
+
+-- Replace ref nodes by the nodes they name; unionrefs by their unions.
+local function resolve_refs(model, t)
+    if t.kind == "ref" then
+        local target = model.named[t.name]
+        if not target then fail(t.where, "%s: unknown type '%s'", t.what, t.name) end
+        return target
+    elseif t.kind == "unionref" then
+        local u = t.channel.unions[t.dir]
+        if not u then fail(t.where, "%s: channel %s has no %s union", t.what, t.channel.name, t.dir) end
+        return u
+    elseif t.kind == "array" then
+        t.of = resolve_refs(model, t.of)
+    elseif t.kind == "alias" then
+        t.of = resolve_refs(model, t.of)
+    elseif t.kind == "object" and not t.resolved then
+        t.resolved = true
+        for _, f in ipairs(t.fields) do f.type = resolve_refs(model, f.type) end
+    end
+    return t
+end
+
+-- Objects embed their object fields by value, so a type may not contain
+-- itself except through an array (arrays hold pointers).
+local function check_cycles(node, stack)
+    if node.kind ~= "object" then return end
+    if stack[node] then fail(node.where, "type %s contains itself", node.name) end
+    stack[node] = true
+    for _, f in ipairs(node.fields) do check_cycles(f.type, stack) end
+    stack[node] = nil
+end
+
+-- Order named nodes so that each comes after every node it embeds.
+local function order_types(channel)
+    local out, done = {}, {}
+    local function visit(t)
+        if t.kind == "array" then return visit(t.of) end
+        if (t.kind ~= "object" and t.kind ~= "enum" and t.kind ~= "alias") or done[t] then return end
+        done[t] = true
+        if t.kind == "object" then
+            for _, f in ipairs(t.fields) do visit(f.type) end
+        elseif t.kind == "alias" then
+            visit(t.of)
+        end
+        if t.channel == channel then out[#out + 1] = t end
+    end
+    for _, n in ipairs(channel.all_named) do visit(n) end
+    channel.types = out
+end
+
+local function check_unit(model, unit)
+    local decls = unit.decls
+    if #decls == 0 or decls[1].decl ~= "channel" then
+        fail(unit.file, "a schema file starts with one channel declaration")
+    end
+    local cd = decls[1]
+    check_keys(cd)
+    check_doc_since(cd, "channel " .. cd.name)
+    if not is_ident(cd.name) or cd.name:match("%u") then
+        fail(cd.where, "channel name must be a lower-case identifier")
+    end
+    if model.channel_by_name[cd.name] then fail(cd.where, "duplicate channel %s", cd.name) end
+    if not TRANSPORTS[cd.transport] then
+        fail(cd.where, "channel %s: transport must be websocket, socketio or http", cd.name)
+    end
+    local ch = {
+        name = cd.name, doc = cd.doc, since = cd.since, path = cd.path, transport = cd.transport,
+        file = unit.file, where = cd.where, unknown_fields = cd.unknown_fields or "reject",
+        all_named = {}, messages = {}, unions = {}, endpoints = {}, errors = {}, params = {},
+        c_prefix = cd.name, ts_prefix = names.camel(cd.name),
+    }
+    if not POLICIES[ch.unknown_fields] then
+        fail(cd.where, "channel %s: unknown_fields must be \"reject\" or \"ignore\"", cd.name)
+    end
+    model.channel_by_name[ch.name] = ch
+    model.channels[#model.channels + 1] = ch
+
+    for _, dir in ipairs({ "in", "out" }) do
+        local spec = cd[dir == "in" and "inbound" or "outbound"]
+        if spec then
+            if not is_ident(spec.discriminator) then
+                fail(cd.where, "channel %s: %sbound union needs a discriminator field name", ch.name, dir)
+            end
+            ch.unions[dir] = {
+                kind = "union", dir = dir, channel = ch, discriminator = spec.discriminator,
+                doc = spec.doc, members = {}, by_value = {},
+                c_name = ch.name .. "_" .. dir, ts_name = ch.ts_prefix .. (dir == "in" and "Inbound" or "Outbound"),
+            }
+        end
+    end
+
+    for i, e in ipairs(cd.errors or {}) do
+        if not (is_ident(e[1]) and type(e[2]) == "string") then
+            fail(cd.where, "channel %s: errors[%d] must be { NAME, \"text\" }", ch.name, i)
+        end
+        ch.errors[#ch.errors + 1] = { name = e[1], text = e[2], doc = e.doc }
+    end
+
+    for i = 2, #decls do
+        local d = decls[i]
+        check_keys(d)
+        local what = d.decl .. " " .. d.name
+        check_doc_since(d, what)
+        if not is_ident(d.name) then fail(d.where, "%s: name must be an identifier", what) end
+        local ctx = { where = d.where, what = what, channel = ch, model = model }
+        if d.decl == "channel" then
+            fail(d.where, "one channel per file")
+        elseif d.decl == "enumeration" then
+            check.make_enum(ctx, d.name, d.values, d)
+        elseif d.decl == "payload" or d.decl == "params" then
+            local node = build_object(ctx, d.fields, d.name, d)
+            node.is_params = d.decl == "params"
+            check.register(ctx, node)
+            if node.is_params then ch.params[#ch.params + 1] = node end
+        elseif d.decl == "message" then
+            if d.dir ~= "in" and d.dir ~= "out" and d.dir ~= "http" then
+                fail(d.where, "%s: dir must be \"in\", \"out\" or \"http\"", what)
+            end
+            local node = build_object(ctx, d.fields, d.name, d)
+            check.register(ctx, node)
+            node.message = { dir = d.dir, raw_examples = d.examples }
+            ch.messages[#ch.messages + 1] = node
+            model.messages[#model.messages + 1] = node
+            if d.dir ~= "http" then
+                local u = ch.unions[d.dir]
+                if not u then fail(d.where, "%s: channel %s has no %sbound union", what, ch.name, d.dir) end
+                local df = node.by_name[u.discriminator]
+                if not df or df.type.kind ~= "literal" or df.presence ~= "required" then
+                    fail(d.where, "%s: needs a required literal field '%s' (the union's discriminator)",
+                         what, u.discriminator)
+                end
+                local v = df.type.value
+                if u.by_value[v] then
+                    fail(d.where, "%s: discriminator %s=%s is already used by %s", what,
+                         u.discriminator, v, u.by_value[v].name)
+                end
+                u.by_value[v] = node
+                u.members[#u.members + 1] = node
+                node.message.union, node.message.disc_field, node.message.disc_value = u, df, v
+            end
+        elseif d.decl == "endpoint" then
+            if not METHODS[d.method] then fail(d.where, "%s: method must be GET, POST, ...", what) end
+            if type(d.path) ~= "string" or d.path:sub(1, 1) ~= "/" then
+                fail(d.where, "%s: path must start with /", what)
+            end
+            local ep = { name = d.name, doc = d.doc, since = d.since, method = d.method, path = d.path,
+                         auth = d.auth ~= false, where = d.where, errors = d.errors,
+                         c_name = ch.name .. "_" .. names.snake(d.name) }
+            if not d.response then fail(d.where, "%s: needs a response type", what) end
+            -- A body that is not a named type (an array, say) gets a named
+            -- alias, so that C and TypeScript can declare it.
+            local function body(raw, suffix)
+                local t = resolve_type(ctx, raw)
+                if t.kind == "object" or t.kind == "ref" or t.kind == "unionref" then return t end
+                local alias = { kind = "alias", name = names.camel(d.name) .. suffix, of = t,
+                                doc = "Body of " .. d.method .. " " .. d.path, where = d.where }
+                check.register(ctx, alias)
+                return alias
+            end
+            ep.request = d.request and body(d.request, "Request")
+            ep.response = body(d.response, "Response")
+            ch.endpoints[#ch.endpoints + 1] = ep
+        end
+    end
+    return ch
+end
+
+local function check_examples(model)
+    for _, m in ipairs(model.messages) do
+        local raw = m.message.raw_examples
+        if type(raw) ~= "table" or #raw == 0 then
+            fail(m.where, "message %s: needs at least one example", m.name)
+        end
+        m.message.examples = {}
+        for i, text in ipairs(raw) do
+            local ok, value = pcall(json.decode, text)
+            if not ok then fail(m.where, "message %s: example %d: %s", m.name, i, value) end
+            local err = validate.value(m, value, "")
+            if err then
+                fail(m.where, "message %s: example %d does not match its message: %s: %s",
+                     m.name, i, err.path, err.reason)
+            end
+            m.message.examples[i] = { value = value, text = json.encode(value) }
+        end
+    end
+end
+
+function check.model(units)
+    local model = { channels = {}, channel_by_name = {}, messages = {}, named = {} }
+    for _, unit in ipairs(units) do check_unit(model, unit) end
+    for _, ch in ipairs(model.channels) do
+        for _, n in ipairs(ch.all_named) do
+            if n.kind == "object" or n.kind == "alias" then
+                resolve_refs(model, n)
+            end
+        end
+        for _, ep in ipairs(ch.endpoints) do
+            if ep.request then ep.request = resolve_refs(model, ep.request) end
+            ep.response = resolve_refs(model, ep.response)
+        end
+    end
+    for _, ch in ipairs(model.channels) do
+        for _, n in ipairs(ch.all_named) do check_cycles(n, {}) end
+        order_types(ch)
+    end
+    check_examples(model)
+    return model
+end
+
+return check

@@ -1,0 +1,2 @@
+-- emit_docs.lua: placeholder
+return { emit = function(model) return {} end }

@@ -1,0 +1,145 @@
+-- emit_fuzz.lua: one libFuzzer target per channel, with a dictionary of the
+-- schema's keys and literal values and the examples as the seed corpus.
+--
+-- The target feeds each input to every parser of the channel (both unions,
+-- HTTP bodies, connection parameters). Whatever parses must survive a round
+-- trip: write, parse the output, write again, same bytes. Anything else
+-- (a crash, a sanitizer report, a failed round trip) aborts.
+
+local text = require("text")
+local json = require("json")
+
+local emit = {}
+
+local function fuzz_targets(ch)
+    local targets = {}
+    for _, dir in ipairs({ "in", "out" }) do
+        if ch.unions[dir] then targets[#targets + 1] = ch.unions[dir] end
+    end
+    for _, m in ipairs(ch.messages) do
+        if m.message.dir == "http" then targets[#targets + 1] = m end
+    end
+    for _, p in ipairs(ch.params) do targets[#targets + 1] = p end
+    return targets
+end
+
+local function emit_target(ch)
+    local w = text.writer()
+    w:line(text.banner(ch.file:match("[^/]*/[^/]*$") or ch.file))
+    w:block([[
+        #include <stdint.h>
+        #include <stdlib.h>
+        #include <string.h>
+    ]])
+    w:line("#include \"%s.h\"", ch.name)
+    w:line("")
+    w:block([[
+        /* Parse with `parse`; if it succeeds, the writer's output must parse too
+         * and write back to the same bytes. */
+        static void round_trip(const uint8_t *data, size_t size, sb_parse_fn parse, sb_write_fn write,
+                               void *a, void *b, size_t struct_size)
+        {
+            sb_arena arena;
+            sb_reader r;
+            sb_buf first, second;
+            sb_arena_init(&arena, (size_t)4 << 20);
+            sb_buf_init(&first);
+            sb_buf_init(&second);
+            memset(a, 0, struct_size);
+            sb_reader_init(&r, (const char *)data, size, &arena, NULL);
+            if (sb_parse_document(&r, parse, a)) {
+                write(&first, a);
+                sb_reader_init(&r, first.data, first.len, &arena, NULL);
+                if (!sb_parse_document(&r, parse, b))
+                    abort(); /* the writer produced something its parser refuses */
+                write(&second, b);
+                if (first.len != second.len || memcmp(first.data, second.data, first.len) != 0)
+                    abort(); /* not a fixed point */
+            } else if (r.err == SB_OK || r.err_msg[0] == '\0') {
+                abort(); /* a failure must say why */
+            }
+            sb_buf_free(&first);
+            sb_buf_free(&second);
+            sb_arena_free(&arena);
+        }
+    ]])
+    w:line("")
+    local targets = fuzz_targets(ch)
+    for _, t in ipairs(targets) do
+        w:line("static bool %s_parse_v(sb_reader *r, void *out)", t.c_name)
+        w:line("{")
+        w:line("    return %s_parse(r, out);", t.c_name)
+        w:line("}")
+        w:line("static void %s_write_v(sb_buf *b, const void *m)", t.c_name)
+        w:line("{")
+        w:line("    %s_write(b, m);", t.c_name)
+        w:line("}")
+    end
+    w:line("")
+    w:line("int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);")
+    w:line("int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)")
+    w:line("{")
+    w:indent()
+    for _, t in ipairs(targets) do
+        w:line("{")
+        w:line("    %s *a = malloc(sizeof *a), *b = malloc(sizeof *b);", t.c_name)
+        w:line("    round_trip(data, size, %s_parse_v, %s_write_v, a, b, sizeof *a);", t.c_name, t.c_name)
+        w:line("    free(a);")
+        w:line("    free(b);")
+        w:line("}")
+    end
+    w:line("return 0;")
+    w:dedent()
+    w:line("}")
+    return w:text()
+end
+
+local function emit_dict(ch)
+    local seen, entries = {}, {}
+    local function add(s)
+        local q = json.encode_string(s)
+        if not seen[q] then
+            seen[q] = true
+            entries[#entries + 1] = q
+        end
+    end
+    for _, t in ipairs(ch.types) do
+        if t.kind == "object" then
+            for _, f in ipairs(t.fields) do
+                add(f.name)
+                if f.type.kind == "literal" then add(f.type.value) end
+            end
+        else
+            for _, v in ipairs(t.values) do add(v) end
+        end
+    end
+    local lines = { "# libFuzzer dictionary for channel " .. ch.name .. " (generated)" }
+    for i, e in ipairs(entries) do
+        -- libFuzzer dictionary values are C-like strings in double quotes
+        lines[#lines + 1] = string.format("k%d=\"%s\"", i, e:gsub("\\", "\\\\"):gsub('"', '\\"'))
+    end
+    for _, tok in ipairs({ "{", "}", "[", "]", ":", ",", "null", "true", "false", "-0.5e+3",
+                           "\\u0000", "\\ud83d\\ude00" }) do
+        lines[#lines + 1] = string.format("t%d=\"%s\"", #lines, tok:gsub("\\", "\\\\"))
+    end
+    return table.concat(lines, "\n") .. "\n"
+end
+
+function emit.emit(model)
+    local out = {}
+    for _, ch in ipairs(model.channels) do
+        out[#out + 1] = { path = "fuzz/fuzz_" .. ch.name .. ".c", text = emit_target(ch) }
+        out[#out + 1] = { path = "fuzz/" .. ch.name .. ".dict", text = emit_dict(ch) }
+        local n = 0
+        for _, m in ipairs(ch.messages) do
+            for _, ex in ipairs(m.message.examples) do
+                n = n + 1
+                out[#out + 1] = { path = string.format("fuzz/corpus/%s/%03d.json", ch.name, n),
+                                  text = ex.text }
+            end
+        end
+    end
+    return out
+end
+
+return emit

@@ -1,0 +1,131 @@
+/*
+ * codec.c: checks shared by every generated parser, and registry look-ups.
+ */
+#include <string.h>
+
+#include "codec.h"
+
+bool sb_check_str(sb_reader *r, sb_str s, size_t min, size_t max)
+{
+    if (s.len > max)
+        return sb_fail(r, SB_ERR_TOO_LONG, "longer than %zu bytes", max);
+    if (s.len < min)
+        return sb_fail(r, SB_ERR_TOO_LONG, "shorter than %zu bytes", min);
+    return true;
+}
+
+static bool digits(const char *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+static int num2(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* The profile of ISO 8601 that RFC 3339 defines, which is what the seed
+ * documents show ("2023-08-02T21:47:56.697Z"). Day-of-month is checked
+ * against 31 only: a calendar check belongs to whoever uses the date. */
+bool sb_is_iso8601(sb_str s)
+{
+    const char *p = s.ptr;
+    size_t n = s.len, i;
+    if (n < 20 || !digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) || p[7] != '-' ||
+        !digits(p + 8, 2) || p[10] != 'T' || !digits(p + 11, 2) || p[13] != ':' ||
+        !digits(p + 14, 2) || p[16] != ':' || !digits(p + 17, 2))
+        return false;
+    if (num2(p + 5) < 1 || num2(p + 5) > 12 || num2(p + 8) < 1 || num2(p + 8) > 31 ||
+        num2(p + 11) > 23 || num2(p + 14) > 59 || num2(p + 17) > 60)
+        return false;
+    i = 19;
+    if (p[i] == '.') {
+        size_t start = ++i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == start)
+            return false;
+    }
+    if (i + 1 == n && p[i] == 'Z')
+        return true;
+    if (i + 6 == n && (p[i] == '+' || p[i] == '-') && digits(p + i + 1, 2) && p[i + 3] == ':' &&
+        digits(p + i + 4, 2))
+        return num2(p + i + 1) <= 23 && num2(p + i + 4) <= 59;
+    return false;
+}
+
+bool sb_check_iso8601(sb_reader *r, sb_str s)
+{
+    if (!sb_is_iso8601(s))
+        return sb_fail(r, SB_ERR_FORMAT, "expected an ISO-8601 timestamp");
+    return true;
+}
+
+bool sb_check_int(sb_reader *r, int64_t v, int64_t min, int64_t max)
+{
+    if (v < min || v > max)
+        return sb_fail(r, SB_ERR_RANGE, "out of range");
+    return true;
+}
+
+bool sb_check_double(sb_reader *r, double v, bool has_min, double min, bool has_max, double max)
+{
+    if ((has_min && v < min) || (has_max && v > max))
+        return sb_fail(r, SB_ERR_RANGE, "out of range");
+    return true;
+}
+
+bool sb_read_literal(sb_reader *r, const char *lit, size_t len)
+{
+    sb_str s;
+    if (!sb_read_string(r, &s))
+        return false;
+    if (s.len != len || memcmp(s.ptr, lit, len) != 0)
+        return sb_fail(r, SB_ERR_LITERAL, "expected \"%s\"", lit);
+    return true;
+}
+
+bool sb_array_grow(sb_reader *r, void **items, size_t *cap, size_t elem_size)
+{
+    size_t new_cap = *cap ? *cap * 2 : 4;
+    void *p = sb_arena_alloc(r->arena, new_cap * elem_size);
+    if (!p)
+        return sb_fail(r, SB_ERR_MEMORY, "message needs more memory than the arena limit");
+    if (*cap)
+        memcpy(p, *items, *cap * elem_size);
+    *items = p;
+    *cap = new_cap;
+    return true;
+}
+
+bool sb_unknown_field(sb_reader *r, sb_str key, bool reject)
+{
+    sb_str ignored;
+    if (reject) {
+        sb_path_push_key(r, key.ptr, key.len);
+        return sb_fail(r, SB_ERR_UNKNOWN_FIELD, "unknown field");
+    }
+    return sb_read_any(r, &ignored);
+}
+
+bool sb_missing_field(sb_reader *r, const char *name, size_t len)
+{
+    sb_path_push_key(r, name, len);
+    return sb_fail(r, SB_ERR_MISSING, "missing required field");
+}
+
+void sb_write_any(sb_buf *b, sb_str raw)
+{
+    if (raw.len == 0)
+        sb_write_null(b);
+    else if (!sb_write_minified(b, raw))
+        sb_write_null(b);
+}
+
+bool sb_parse_document(sb_reader *r, sb_parse_fn parse, void *out)
+{
+    return parse(r, out) && sb_read_end(r);
+}

@@ -1,0 +1,41 @@
+/*
+ * codec.h: the small helpers that generated parsers and writers call on top
+ * of the JSON reader and writer (json.h), and the shapes of the generated
+ * registry tables (registry.h).
+ *
+ * Each check records its error in the reader with the reader's current path,
+ * so generated code stays one line per rule: read, then check.
+ */
+#ifndef SB_CODEC_H
+#define SB_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+
+/* String length in bytes within [min, max]: SB_ERR_TOO_LONG otherwise. */
+bool sb_check_str(sb_reader *r, sb_str s, size_t min, size_t max);
+/* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM): SB_ERR_FORMAT otherwise. */
+bool sb_check_iso8601(sb_reader *r, sb_str s);
+bool sb_is_iso8601(sb_str s);
+bool sb_check_int(sb_reader *r, int64_t v, int64_t min, int64_t max);
+bool sb_check_double(sb_reader *r, double v, bool has_min, double min, bool has_max, double max);
+/* Read a string that must equal `lit`: SB_ERR_LITERAL otherwise. */
+bool sb_read_literal(sb_reader *r, const char *lit, size_t len);
+/* Double an arena array's capacity (4 at first), copying its items. */
+bool sb_array_grow(sb_reader *r, void **items, size_t *cap, size_t elem_size);
+/* An undeclared key: fail with SB_ERR_UNKNOWN_FIELD when `reject`, else
+ * validate and skip its value. */
+bool sb_unknown_field(sb_reader *r, sb_str key, bool reject);
+bool sb_missing_field(sb_reader *r, const char *name, size_t len);
+/* An `any` value: minified; an empty raw (never set) writes null. */
+void sb_write_any(sb_buf *b, sb_str raw);
+
+/* Parse one whole document with a generated parser: value, then end. */
+typedef bool (*sb_parse_fn)(sb_reader *r, void *out);
+typedef void (*sb_write_fn)(sb_buf *b, const void *m);
+bool sb_parse_document(sb_reader *r, sb_parse_fn parse, void *out);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * json.h: the strict JSON reader and the JSON writer that generated codecs call.
+ *
+ * The reader is a pull scanner over one contiguous buffer. Generated parsers
+ * drive it token by token ("an object begins", "next key", "a string") and
+ * put each value straight into its struct slot; nothing builds a DOM.
+ *
+ * Strictness is RFC 8259 exactly: UTF-8 is validated, escapes and surrogate
+ * pairs are decoded (a lone surrogate is an error), and trailing commas,
+ * leading zeros, NaN/Infinity, comments, single quotes, control characters
+ * in strings and trailing garbage are all rejected. Depth and size limits are
+ * explicit (sb_json_limits). Duplicate keys are legal JSON and sb_read_any()
+ * accepts them (JSONTestSuite lists them under y_); a schema-typed object
+ * rejects a field that appears twice (generated code does that check).
+ *
+ * Errors: every failing call returns false (or -1) after recording the first
+ * error in the reader: a code, the byte offset, and a message of the form
+ * "PATH: REASON", where PATH is built from the path stack that generated
+ * parsers push as they descend ("data.message.timestamp", "actions[3].icon",
+ * "$" at the root). Later errors never overwrite the first.
+ */
+#ifndef SB_JSON_H
+#define SB_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+/* A length-delimited string: JSON strings may contain NUL (\u0000). */
+typedef struct sb_str {
+    const char *ptr;
+    size_t len;
+} sb_str;
+
+#define SB_STR_LIT(s) ((sb_str){(s), sizeof(s) - 1})
+
+/* Presence of a non-required field: absent, explicit null, or set. */
+typedef enum sb_presence { SB_ABSENT = 0, SB_NULL = 1, SB_SET = 2 } sb_presence;
+
+/* Error codes. Keep sb_json_err_name() in json_read.c in step. */
+typedef enum sb_json_err {
+    SB_OK = 0,
+    SB_ERR_SYNTAX,               /* not JSON */
+    SB_ERR_DEPTH,                /* nested deeper than limits.max_depth */
+    SB_ERR_SIZE,                 /* input longer than limits.max_input */
+    SB_ERR_TYPE,                 /* valid JSON, wrong type ("expected integer") */
+    SB_ERR_MISSING,              /* a required field is absent */
+    SB_ERR_DUPLICATE,            /* a schema field appears twice */
+    SB_ERR_UNKNOWN_FIELD,        /* a field the schema does not declare */
+    SB_ERR_LITERAL,              /* a literal field holds another value */
+    SB_ERR_ENUM,                 /* a string outside its enumeration */
+    SB_ERR_RANGE,                /* a number outside its declared range */
+    SB_ERR_TOO_LONG,             /* a string over its max length (bytes) */
+    SB_ERR_TOO_MANY,             /* an array over its max count */
+    SB_ERR_FORMAT,               /* e.g. a timestamp that is not ISO-8601 */
+    SB_ERR_NO_DISCRIMINATOR,     /* a union member without its key */
+    SB_ERR_UNKNOWN_DISCRIMINATOR, /* a discriminator value no member has */
+    SB_ERR_MEMORY,               /* the arena limit was reached */
+    SB_ERR__COUNT
+} sb_json_err;
+
+const char *sb_json_err_name(sb_json_err e); /* "syntax", "type", ... */
+
+typedef struct sb_json_limits {
+    size_t max_input;  /* bytes of one document */
+    int max_depth;     /* arrays + objects open at once */
+    size_t max_string; /* bytes of any one decoded string, schema or not */
+} sb_json_limits;
+
+/* 1 MiB documents, depth 64, 1 MiB strings. */
+extern const sb_json_limits sb_json_default_limits;
+
+#define SB_PATH_MAX 32     /* path segments kept; deeper ones print as "..." */
+#define SB_ERR_MSG_MAX 256 /* bytes of the formatted error, NUL included */
+
+typedef struct sb_path_seg {
+    const char *key; /* NULL for an array index */
+    size_t len;      /* key length, or the array index */
+} sb_path_seg;
+
+typedef struct sb_reader {
+    const char *begin, *p, *end;
+    sb_arena *arena;
+    sb_json_limits limits;
+    int depth;
+    int path_len;
+    sb_path_seg path[SB_PATH_MAX];
+    sb_json_err err;
+    size_t err_offset;
+    char err_msg[SB_ERR_MSG_MAX];
+} sb_reader;
+
+/* limits may be NULL for sb_json_default_limits. Fails with SB_ERR_SIZE
+ * (reported at the first read) when len > limits->max_input. */
+void sb_reader_init(sb_reader *r, const char *buf, size_t len, sb_arena *arena,
+                    const sb_json_limits *limits);
+
+/* Record an error "PATH: REASON" (printf-style reason) unless one is already
+ * recorded. Always returns false so that callers can `return sb_fail(...)`. */
+bool sb_fail(sb_reader *r, sb_json_err code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Path stack. Pushing past SB_PATH_MAX is safe (the extra depth is counted
+ * and printed as "..."). Keys must stay valid until popped. */
+void sb_path_push_key(sb_reader *r, const char *key, size_t len);
+void sb_path_push_index(sb_reader *r, size_t index);
+void sb_path_pop(sb_reader *r);
+
+/* Kind of the next value, after skipping whitespace, without consuming it:
+ * one of '{' '[' '"' 'n' 't' 'f' '0' (any number), or 0 at end of input or
+ * on a byte that cannot start a value. */
+char sb_peek(sb_reader *r);
+
+/* Objects. sb_read_object_begin consumes '{'. sb_read_object_next consumes a
+ * separating ',' when needed and then either '}' (returns 0) or a key and its
+ * ':' (returns 1, *key decoded). -1 on error. */
+bool sb_read_object_begin(sb_reader *r);
+int sb_read_object_next(sb_reader *r, sb_str *key);
+
+/* Arrays, the same way: 1 = a value follows (read it), 0 = ']' consumed. */
+bool sb_read_array_begin(sb_reader *r);
+int sb_read_array_next(sb_reader *r);
+
+/* Scalars. Each fails with SB_ERR_TYPE naming what it expected when the next
+ * value is valid JSON of another kind. */
+bool sb_read_string(sb_reader *r, sb_str *out); /* decoded; may point into the input */
+bool sb_read_int64(sb_reader *r, int64_t *out); /* no fraction, no exponent; SB_ERR_RANGE past int64 */
+bool sb_read_double(sb_reader *r, double *out); /* any JSON number; SB_ERR_RANGE if it overflows */
+bool sb_read_bool(sb_reader *r, bool *out);
+/* Consumes a null and returns true if the next value is null; else touches nothing. */
+bool sb_read_null(sb_reader *r);
+
+/* Validate one whole value of any kind and return its raw bytes (without the
+ * surrounding whitespace). Duplicate keys are accepted (RFC 8259 allows them). */
+bool sb_read_any(sb_reader *r, sb_str *raw);
+
+/* After the top-level value: only whitespace may remain. */
+bool sb_read_end(sb_reader *r);
+
+/* Looks ahead, without consuming anything, for the member `key` of the object
+ * that starts at the reader's position, and returns its string value in *val.
+ * Returns 1 found (string), 0 not a member, -1 error (syntax, or the member
+ * is not a string: SB_ERR_TYPE with the key in the path). Used by union
+ * dispatch, because a discriminator need not be the first key. */
+int sb_find_discriminator(sb_reader *r, const char *key, size_t key_len, sb_str *val);
+
+/* Whole-document validation: one value, then only whitespace. */
+bool sb_json_validate(const char *buf, size_t len, const sb_json_limits *limits,
+                      sb_json_err *err, char *msg, size_t msg_size);
+
+/* ---- writer ---------------------------------------------------------- */
+
+/* A growable byte buffer. Allocation failure sets `oom`, after which writes
+ * are dropped; check it once at the end. */
+typedef struct sb_buf {
+    char *data;
+    size_t len, cap;
+    bool oom;
+} sb_buf;
+
+void sb_buf_init(sb_buf *b);
+void sb_buf_free(sb_buf *b);
+void sb_buf_reset(sb_buf *b); /* len = 0, keeps memory */
+bool sb_buf_reserve(sb_buf *b, size_t extra);
+void sb_buf_put(sb_buf *b, const void *data, size_t len);
+void sb_buf_putc(sb_buf *b, char c);
+#define SB_BUF_PUT_LIT(b, s) sb_buf_put((b), (s), sizeof(s) - 1)
+
+/* Quoted and escaped: '"' '\\' and bytes < 0x20 are escaped (\n \t ... or
+ * \u00XX); other bytes, UTF-8 included, are copied. */
+void sb_write_string(sb_buf *b, sb_str s);
+void sb_write_int64(sb_buf *b, int64_t v);
+/* Shortest text that reads back as the same double. NaN and infinities have
+ * no JSON form: they are written as null. */
+void sb_write_double(sb_buf *b, double v);
+void sb_write_bool(sb_buf *b, bool v);
+void sb_write_null(sb_buf *b);
+
+/* Re-emit a valid JSON text with insignificant whitespace removed (used for
+ * `any` values and for canonical comparisons in tests). Input must already
+ * be valid (sb_read_any); returns false otherwise. */
+bool sb_write_minified(sb_buf *b, sb_str json);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * main.c: the switchboard command line.
+ *
+ *   switchboard schema                      list every message
+ *   switchboard validate TARGET [FILE|-]    check one message, print it canonical
+ *   switchboard serve [options]             run the server (see serve.c)
+ *
+ * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *to)
+{
+    fputs("usage: switchboard schema\n"
+          "       switchboard validate TARGET [FILE|-]\n"
+          "         TARGET: a message NAME from `switchboard schema`, or CHANNEL:in / CHANNEL:out\n",
+          to);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "schema") == 0)
+        return cli_schema(argc - 1, argv + 1);
+    if (strcmp(argv[1], "validate") == 0)
+        return cli_validate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "switchboard: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
