@@ -4,13 +4,23 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/chat.c
   ${SB_GENERATED_DIR}/c/dashboard.h
   ${SB_GENERATED_DIR}/c/dashboard.c
+  ${SB_GENERATED_DIR}/c/realtime.h
+  ${SB_GENERATED_DIR}/c/realtime.c
+  ${SB_GENERATED_DIR}/c/therapy.h
+  ${SB_GENERATED_DIR}/c/therapy.c
   ${SB_GENERATED_DIR}/c/registry.c
   ${SB_GENERATED_DIR}/c/chat_handlers.h
   ${SB_GENERATED_DIR}/c/chat_dispatch.c
   ${SB_GENERATED_DIR}/c/dashboard_handlers.h
   ${SB_GENERATED_DIR}/c/dashboard_dispatch.c
+  ${SB_GENERATED_DIR}/c/realtime_handlers.h
+  ${SB_GENERATED_DIR}/c/realtime_dispatch.c
+  ${SB_GENERATED_DIR}/c/therapy_handlers.h
+  ${SB_GENERATED_DIR}/c/therapy_dispatch.c
   ${SB_GENERATED_DIR}/c/chat_random.c
   ${SB_GENERATED_DIR}/c/dashboard_random.c
+  ${SB_GENERATED_DIR}/c/realtime_random.c
+  ${SB_GENERATED_DIR}/c/therapy_random.c
   ${SB_GENERATED_DIR}/c/random_gen.h
   ${SB_GENERATED_DIR}/c/registry_random.c
   ${SB_GENERATED_DIR}/tests/cases.c
@@ -52,9 +62,62 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/009.json
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/010.json
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/011.json
+  ${SB_GENERATED_DIR}/fuzz/fuzz_realtime.c
+  ${SB_GENERATED_DIR}/fuzz/realtime.dict
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/001.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/002.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/003.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/004.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/005.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/006.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/007.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/008.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/009.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/010.json
+  ${SB_GENERATED_DIR}/fuzz/fuzz_therapy.c
+  ${SB_GENERATED_DIR}/fuzz/therapy.dict
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/001.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/002.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/003.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/004.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/005.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/006.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/007.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/008.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/009.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/010.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/011.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/012.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/013.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/014.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/015.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/016.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/017.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/018.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/019.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/020.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/021.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/022.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/023.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/024.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/025.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/026.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/027.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/028.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/029.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/030.json
   ${SB_GENERATED_DIR}/ts/chat.ts
   ${SB_GENERATED_DIR}/ts/dashboard.ts
+  ${SB_GENERATED_DIR}/ts/realtime.ts
+  ${SB_GENERATED_DIR}/ts/therapy.ts
   ${SB_GENERATED_DIR}/ts/examples/chat.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/dashboard.examples.ts
+  ${SB_GENERATED_DIR}/ts/examples/realtime.examples.ts
+  ${SB_GENERATED_DIR}/ts/examples/therapy.examples.ts
   ${SB_GENERATED_DIR}/ts/index.ts
+  ${SB_GENERATED_DIR}/docs/chat.md
+  ${SB_GENERATED_DIR}/docs/dashboard.md
+  ${SB_GENERATED_DIR}/docs/realtime.md
+  ${SB_GENERATED_DIR}/docs/therapy.md
+  ${SB_GENERATED_DIR}/docs/index.md
 )

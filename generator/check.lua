@@ -375,10 +375,12 @@ local function check_unit(model, unit)
             -- A body that is not a named type (an array, say) gets a named
             -- alias, so that C and TypeScript can declare it.
             local function body(raw, suffix)
-                local t = resolve_type(ctx, raw)
+                local bctx = { where = d.where, what = what .. " " .. suffix:lower(), channel = ch,
+                               model = model, inline_name = names.camel(d.name) .. suffix }
+                local t = resolve_type(bctx, raw)
                 if t.kind == "object" or t.kind == "ref" or t.kind == "unionref" then return t end
                 local alias = { kind = "alias", name = names.camel(d.name) .. suffix, of = t,
-                                doc = "Body of " .. d.method .. " " .. d.path, where = d.where }
+                                doc = "Body of " .. d.method .. " " .. d.path, where = d.where, channel = ch }
                 check.register(ctx, alias)
                 return alias
             end

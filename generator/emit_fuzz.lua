@@ -109,7 +109,7 @@ local function emit_dict(ch)
                 add(f.name)
                 if f.type.kind == "literal" then add(f.type.value) end
             end
-        else
+        elseif t.kind == "enum" then
             for _, v in ipairs(t.values) do add(v) end
         end
     end

@@ -111,7 +111,7 @@ local function ts_type(t)
     if k == "bool" then return "boolean" end
     if k == "any" then return "unknown" end
     if k == "literal" then return json.encode_string(t.value) end
-    if k == "enum" or k == "object" or k == "union" then return t.ts_name end
+    if k == "enum" or k == "object" or k == "union" or k == "alias" then return t.ts_name end
     if k == "array" then
         local inner = ts_type(t.of)
         if inner:find("[%s|&]") then inner = "(" .. inner .. ")" end
@@ -122,7 +122,8 @@ end
 
 local function field_type(f)
     local s = ts_type(f.type)
-    if f.nullable then s = s .. " | null" end
+    -- `unknown | null` is just `unknown`
+    if f.nullable and f.type.kind ~= "any" then s = s .. " | null" end
     return s
 end
 
@@ -154,6 +155,7 @@ local function jsdoc(w, ...)
 end
 
 local function sentence(s)
+    -- "followed by the action as sent" -> "Followed by the action as sent."
     if not s then return nil end
     s = s:gsub("^%l", string.upper)
     if not s:match("[.!?]$") then s = s .. "." end
@@ -169,6 +171,7 @@ local function join_doc(doc, extra)
     return doc .. " " .. extra
 end
 emit.join_doc = join_doc
+emit.sentence = sentence
 
 -- `export type Name = a | b | c;`, one member a line when long.
 local function emit_union_alias(w, name, members)
@@ -216,18 +219,22 @@ local function name_table(ch)
     end
 end
 
--- Each inline object or enum, keyed by node: "NewRoomPayload.data", for docs.
+-- Where each inline object or enum is declared, keyed by node:
+-- { node = NewRoomPayload, field = "data", item = false }, for its doc
+-- comment (item: it is the type of the items of an array field).
 local function inline_parents(ch)
     local parent = {}
     local function walk(t, owner)
-        if t.kind == "array" then return walk(t.of, owner) end
+        if t.kind == "array" then
+            return walk(t.of, { node = owner.node, field = owner.field, item = true })
+        end
         if (t.kind == "object" and t.inline) or (t.kind == "enum" and not t.doc) then
             if not parent[t] then parent[t] = owner end
         end
     end
     for _, n in ipairs(ch.types) do
         if n.kind == "object" then
-            for _, f in ipairs(n.fields) do walk(f.type, n.ts_name .. "." .. f.name) end
+            for _, f in ipairs(n.fields) do walk(f.type, { node = n, field = f.name }) end
         end
     end
     return parent
@@ -237,30 +244,41 @@ emit.inline_parents = inline_parents
 -- Named nodes of other channels that this channel's types use, grouped by
 -- channel in model order and sorted by name, for `import type`.
 local function foreign_imports(model, ch)
-    local found = {}
+    local found = {} -- channel -> { names..., [name] = true }
     local function walk(t)
         if t.kind == "array" then return walk(t.of) end
-        if (t.kind == "object" or t.kind == "enum" or t.kind == "union") and t.channel ~= ch then
-            found[t.channel] = found[t.channel] or {}
-            found[t.channel][t.ts_name] = true
+        if (t.kind == "object" or t.kind == "enum" or t.kind == "union" or t.kind == "alias")
+                and t.channel and t.channel ~= ch then
+            local list = found[t.channel] or {}
+            found[t.channel] = list
+            if not list[t.ts_name] then
+                list[t.ts_name] = true
+                list[#list + 1] = t.ts_name
+            end
         end
     end
     for _, n in ipairs(ch.types) do
         if n.kind == "object" then
             for _, f in ipairs(n.fields) do walk(f.type) end
+        elseif n.kind == "alias" then
+            walk(n.of)
         end
     end
     for _, ep in ipairs(ch.endpoints) do
-        if ep.request then walk(ep.request) end
-        walk(ep.response)
+        for _, t in ipairs({ ep.request or false, ep.response }) do
+            if t then
+                walk(t)
+                if t.kind == "alias" then walk(t.of) end
+            end
+        end
     end
     local out = {}
     for _, other in ipairs(model.channels) do
-        if found[other] then
-            local list = {}
-            for name in pairs(found[other]) do list[#list + 1] = name end
-            table.sort(list)
-            out[#out + 1] = { channel = other, names = list }
+        local list = found[other]
+        if list then
+            local names = table.move(list, 1, #list, 1, {})
+            table.sort(names)
+            out[#out + 1] = { channel = other, names = names }
         end
     end
     return out
@@ -291,7 +309,9 @@ end
 local function emit_enum(w, t, parent, declare)
     declare(t.ts_name, "enum")
     declare(t.ts_name .. "Values", "values of enum " .. t.ts_name)
-    local doc = t.doc or (parent[t] and ("Values of " .. parent[t] .. "."))
+    local p = parent[t]
+    local doc = t.doc or (p and ("Values of `" .. p.field .. "`" .. (p.item and " items" or "")
+                                 .. " in " .. p.node.ts_name .. "."))
     jsdoc(w, doc)
     local items = {}
     for i, v in ipairs(t.values) do items[i] = json.encode_string(v) end
@@ -306,8 +326,9 @@ local function emit_object(w, t, ch, parent, declare)
     declare(t.ts_name, t.message and "message" or "object")
     if iface ~= t.ts_name then declare(iface, "fields of " .. t.ts_name) end
 
-    local doc = t.doc or (parent[t] and ("The `" .. parent[t]:match("[^.]*$") .. "` object of "
-                                         .. parent[t]:match("^[^.]*") .. "."))
+    local p = parent[t]
+    local doc = t.doc or (p and (p.item and ("An item of `" .. p.field .. "` in " .. p.node.ts_name .. ".")
+                                 or ("The `" .. p.field .. "` object of " .. p.node.ts_name .. ".")))
     local notes = {}
     if t.message then notes[#notes + 1] = message_note(t) end
     if t.unknown_fields ~= ch.unknown_fields then
@@ -344,6 +365,13 @@ local function emit_object(w, t, ch, parent, declare)
         for i, n in ipairs(t.one_of_required) do keys[i] = json.encode_string(n) end
         w:line("export type %s = AtLeastOneOf<%s, %s>;", t.ts_name, iface, table.concat(keys, " | "))
     end
+end
+
+-- A named type that is not an object (an endpoint body that is an array, say).
+local function emit_alias(w, t, declare)
+    declare(t.ts_name, "alias")
+    jsdoc(w, join_doc(sentence(t.doc), sentence(limits(t.of))))
+    w:line("export type %s = %s;", t.ts_name, ts_type(t.of))
 end
 
 local function emit_union(w, u, declare)
@@ -397,12 +425,22 @@ local function emit_endpoints(w, ch, declare)
     declare(pname, "endpoint paths")
     jsdoc(w, "HTTP endpoints of channel " .. ch.name .. " by name. `request` is `undefined` "
                .. "for an endpoint without a body.")
+    local keys, seen = {}, {}
+    for i, ep in ipairs(ch.endpoints) do
+        -- "GetActions" -> getActions, as a client calls it
+        keys[i] = prop(lower_first(ep.name))
+        if seen[keys[i]] then
+            error(string.format("emit_ts: channel %s: endpoints %s and %s are both %s", ch.name,
+                                seen[keys[i]], ep.name, keys[i]), 0)
+        end
+        seen[keys[i]] = ep.name
+    end
     w:line("export interface %s {", iname)
     w:indent()
-    for _, ep in ipairs(ch.endpoints) do
+    for i, ep in ipairs(ch.endpoints) do
         jsdoc(w, ep.doc, string.format("%s %s%s", ep.method, ep.path,
                                          ep.auth and ", authenticated." or ", no authentication."))
-        w:line("%s: {", prop(ep.name))
+        w:line("%s: {", keys[i])
         w:line("    method: %s;", json.encode_string(ep.method))
         w:line("    path: %s;", json.encode_string(ep.path))
         w:line("    auth: %s;", ep.auth and "true" or "false")
@@ -414,8 +452,8 @@ local function emit_endpoints(w, ch, declare)
     w:line("}")
     jsdoc(w, "The path of each endpoint of channel " .. ch.name .. ".")
     w:line("export const %s = {", pname)
-    for _, ep in ipairs(ch.endpoints) do
-        w:line("    %s: %s,", prop(ep.name), json.encode_string(ep.path))
+    for i, ep in ipairs(ch.endpoints) do
+        w:line("    %s: %s,", keys[i], json.encode_string(ep.path))
     end
     w:line("} as const;")
 end
@@ -433,7 +471,8 @@ local function emit_channel_types(model, ch)
     local parent = inline_parents(ch)
     w:line("// Generated by generator/main.lua from %s. Do not edit.", ch.file)
     w:line("//")
-    w:line("// Channel %s: %s %s.", ch.name, ch.transport, ch.path or "(no path)")
+    w:line("// Channel %s: %s %s; unknown fields are %s.", ch.name, ch.transport, ch.path or "(no path)",
+           ch.unknown_fields == "ignore" and "ignored" or "rejected")
     w:line("")
     for _, imp in ipairs(foreign_imports(model, ch)) do
         for _, n in ipairs(imp.names) do declare(n, "import from " .. imp.channel.name) end
@@ -459,12 +498,26 @@ local function emit_channel_types(model, ch)
         w:block(ONE_OF_HELPER)
     end
 
-    for _, t in ipairs(ch.types) do
+    local emitted = {}
+    local function emit_node(t)
+        emitted[t] = true
         w:line("")
         if t.kind == "enum" then
             emit_enum(w, t, parent, declare)
+        elseif t.kind == "alias" then
+            emit_alias(w, t, declare)
         else
             emit_object(w, t, ch, parent, declare)
+        end
+    end
+    for _, t in ipairs(ch.types) do emit_node(t) end
+    -- endpoint bodies that are aliases, should the model not list them in types
+    -- (TypeScript does not mind the order of type declarations)
+    for _, ep in ipairs(ch.endpoints) do
+        for _, t in ipairs({ ep.request or false, ep.response }) do
+            if t and t.kind == "alias" and not emitted[t] and (t.channel == nil or t.channel == ch) then
+                emit_node(t)
+            end
         end
     end
     for _, dir in ipairs({ "in", "out" }) do

@@ -6,6 +6,8 @@
 #include "registry.h"
 #include "chat.h"
 #include "dashboard.h"
+#include "realtime.h"
+#include "therapy.h"
 
 void chat_sender_random(sb_rand *g, sb_arena *a, chat_sender *m);
 void chat_last_message_random(sb_rand *g, sb_arena *a, chat_last_message *m);
@@ -52,6 +54,47 @@ void dashboard_auth_handshake_request_random(sb_rand *g, sb_arena *a, dashboard_
 void dashboard_auth_handshake_response_random(sb_rand *g, sb_arena *a, dashboard_auth_handshake_response *m);
 void dashboard_in_random(sb_rand *g, sb_arena *a, dashboard_in *m);
 void dashboard_out_random(sb_rand *g, sb_arena *a, dashboard_out *m);
+void realtime_realtime_connect_auth_random(sb_rand *g, sb_arena *a, realtime_realtime_connect_auth *m);
+void realtime_realtime_connect_query_random(sb_rand *g, sb_arena *a, realtime_realtime_connect_query *m);
+void realtime_realtime_error_info_random(sb_rand *g, sb_arena *a, realtime_realtime_error_info *m);
+void realtime_realtime_request_random(sb_rand *g, sb_arena *a, realtime_realtime_request *m);
+void realtime_realtime_response_random(sb_rand *g, sb_arena *a, realtime_realtime_response *m);
+void realtime_realtime_update_random(sb_rand *g, sb_arena *a, realtime_realtime_update *m);
+void realtime_realtime_error_random(sb_rand *g, sb_arena *a, realtime_realtime_error *m);
+void realtime_in_random(sb_rand *g, sb_arena *a, realtime_in *m);
+void realtime_out_random(sb_rand *g, sb_arena *a, realtime_out *m);
+void therapy_assessment_random(sb_rand *g, sb_arena *a, therapy_assessment *m);
+void therapy_therapy_session_summary_random(sb_rand *g, sb_arena *a, therapy_therapy_session_summary *m);
+void therapy_therapy_session_metadata_random(sb_rand *g, sb_arena *a, therapy_therapy_session_metadata *m);
+void therapy_participant_random(sb_rand *g, sb_arena *a, therapy_participant *m);
+void therapy_client_message_action_random(sb_rand *g, sb_arena *a, therapy_client_message_action *m);
+void therapy_client_reaction_action_random(sb_rand *g, sb_arena *a, therapy_client_reaction_action *m);
+void therapy_client_delete_action_random(sb_rand *g, sb_arena *a, therapy_client_delete_action *m);
+void therapy_message_action_random(sb_rand *g, sb_arena *a, therapy_message_action *m);
+void therapy_delete_action_random(sb_rand *g, sb_arena *a, therapy_delete_action *m);
+void therapy_notice_action_random(sb_rand *g, sb_arena *a, therapy_notice_action *m);
+void therapy_message_read_action_random(sb_rand *g, sb_arena *a, therapy_message_read_action *m);
+void therapy_reaction_action_random(sb_rand *g, sb_arena *a, therapy_reaction_action *m);
+void therapy_whiteboard_action_random(sb_rand *g, sb_arena *a, therapy_whiteboard_action *m);
+void therapy_update_assessments_action_random(sb_rand *g, sb_arena *a, therapy_update_assessments_action *m);
+void therapy_update_chat_details_action_random(sb_rand *g, sb_arena *a, therapy_update_chat_details_action *m);
+void therapy_therapy_error_response_random(sb_rand *g, sb_arena *a, therapy_therapy_error_response *m);
+void therapy_login_request_random(sb_rand *g, sb_arena *a, therapy_login_request *m);
+void therapy_login_response_random(sb_rand *g, sb_arena *a, therapy_login_response *m);
+void therapy_verify_code_request_random(sb_rand *g, sb_arena *a, therapy_verify_code_request *m);
+void therapy_verify_code_response_random(sb_rand *g, sb_arena *a, therapy_verify_code_response *m);
+void therapy_therapy_sessions_response_random(sb_rand *g, sb_arena *a, therapy_therapy_sessions_response *m);
+void therapy_enter_therapy_session_request_random(sb_rand *g, sb_arena *a, therapy_enter_therapy_session_request *m);
+void therapy_enter_therapy_session_response_random(sb_rand *g, sb_arena *a, therapy_enter_therapy_session_response *m);
+void therapy_therapy_session_detail_request_random(sb_rand *g, sb_arena *a, therapy_therapy_session_detail_request *m);
+void therapy_therapy_session_detail_response_random(sb_rand *g, sb_arena *a, therapy_therapy_session_detail_response *m);
+void therapy_therapy_session_assessments_request_random(sb_rand *g, sb_arena *a, therapy_therapy_session_assessments_request *m);
+void therapy_therapy_session_assessments_response_random(sb_rand *g, sb_arena *a, therapy_therapy_session_assessments_response *m);
+void therapy_get_actions_request_random(sb_rand *g, sb_arena *a, therapy_get_actions_request *m);
+void therapy_get_actions_response_random(sb_rand *g, sb_arena *a, therapy_get_actions_response *m);
+void therapy_save_actions_response_random(sb_rand *g, sb_arena *a, therapy_save_actions_response *m);
+void therapy_in_random(sb_rand *g, sb_arena *a, therapy_in *m);
+void therapy_out_random(sb_rand *g, sb_arena *a, therapy_out *m);
 
 typedef void (*sb_random_fn)(sb_rand *g, sb_arena *a, void *m);
 typedef struct sb_random_info {

@@ -4,6 +4,8 @@
 #include "registry.h"
 #include "chat.h"
 #include "dashboard.h"
+#include "realtime.h"
+#include "therapy.h"
 
 static bool chat_send_message_event_parse_any(sb_reader *r, void *out)
 {
@@ -173,6 +175,246 @@ static void dashboard_auth_handshake_response_write_any(sb_buf *b, const void *m
 {
     dashboard_auth_handshake_response_write(b, m);
 }
+static bool realtime_realtime_request_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_request_parse(r, out);
+}
+static void realtime_realtime_request_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_request_write(b, m);
+}
+static bool realtime_realtime_response_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_response_parse(r, out);
+}
+static void realtime_realtime_response_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_response_write(b, m);
+}
+static bool realtime_realtime_update_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_update_parse(r, out);
+}
+static void realtime_realtime_update_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_update_write(b, m);
+}
+static bool realtime_realtime_error_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_error_parse(r, out);
+}
+static void realtime_realtime_error_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_error_write(b, m);
+}
+static bool therapy_client_message_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_client_message_action_parse(r, out);
+}
+static void therapy_client_message_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_client_message_action_write(b, m);
+}
+static bool therapy_client_reaction_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_client_reaction_action_parse(r, out);
+}
+static void therapy_client_reaction_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_client_reaction_action_write(b, m);
+}
+static bool therapy_client_delete_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_client_delete_action_parse(r, out);
+}
+static void therapy_client_delete_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_client_delete_action_write(b, m);
+}
+static bool therapy_message_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_message_action_parse(r, out);
+}
+static void therapy_message_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_message_action_write(b, m);
+}
+static bool therapy_delete_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_delete_action_parse(r, out);
+}
+static void therapy_delete_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_delete_action_write(b, m);
+}
+static bool therapy_notice_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_notice_action_parse(r, out);
+}
+static void therapy_notice_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_notice_action_write(b, m);
+}
+static bool therapy_message_read_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_message_read_action_parse(r, out);
+}
+static void therapy_message_read_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_message_read_action_write(b, m);
+}
+static bool therapy_reaction_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_reaction_action_parse(r, out);
+}
+static void therapy_reaction_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_reaction_action_write(b, m);
+}
+static bool therapy_whiteboard_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_whiteboard_action_parse(r, out);
+}
+static void therapy_whiteboard_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_whiteboard_action_write(b, m);
+}
+static bool therapy_update_assessments_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_update_assessments_action_parse(r, out);
+}
+static void therapy_update_assessments_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_update_assessments_action_write(b, m);
+}
+static bool therapy_update_chat_details_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_update_chat_details_action_parse(r, out);
+}
+static void therapy_update_chat_details_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_update_chat_details_action_write(b, m);
+}
+static bool therapy_therapy_error_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_therapy_error_response_parse(r, out);
+}
+static void therapy_therapy_error_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_therapy_error_response_write(b, m);
+}
+static bool therapy_login_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_login_request_parse(r, out);
+}
+static void therapy_login_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_login_request_write(b, m);
+}
+static bool therapy_login_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_login_response_parse(r, out);
+}
+static void therapy_login_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_login_response_write(b, m);
+}
+static bool therapy_verify_code_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_verify_code_request_parse(r, out);
+}
+static void therapy_verify_code_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_verify_code_request_write(b, m);
+}
+static bool therapy_verify_code_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_verify_code_response_parse(r, out);
+}
+static void therapy_verify_code_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_verify_code_response_write(b, m);
+}
+static bool therapy_therapy_sessions_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_therapy_sessions_response_parse(r, out);
+}
+static void therapy_therapy_sessions_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_therapy_sessions_response_write(b, m);
+}
+static bool therapy_enter_therapy_session_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_enter_therapy_session_request_parse(r, out);
+}
+static void therapy_enter_therapy_session_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_enter_therapy_session_request_write(b, m);
+}
+static bool therapy_enter_therapy_session_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_enter_therapy_session_response_parse(r, out);
+}
+static void therapy_enter_therapy_session_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_enter_therapy_session_response_write(b, m);
+}
+static bool therapy_therapy_session_detail_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_therapy_session_detail_request_parse(r, out);
+}
+static void therapy_therapy_session_detail_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_therapy_session_detail_request_write(b, m);
+}
+static bool therapy_therapy_session_detail_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_therapy_session_detail_response_parse(r, out);
+}
+static void therapy_therapy_session_detail_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_therapy_session_detail_response_write(b, m);
+}
+static bool therapy_therapy_session_assessments_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_therapy_session_assessments_request_parse(r, out);
+}
+static void therapy_therapy_session_assessments_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_therapy_session_assessments_request_write(b, m);
+}
+static bool therapy_therapy_session_assessments_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_therapy_session_assessments_response_parse(r, out);
+}
+static void therapy_therapy_session_assessments_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_therapy_session_assessments_response_write(b, m);
+}
+static bool therapy_get_actions_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_get_actions_request_parse(r, out);
+}
+static void therapy_get_actions_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_get_actions_request_write(b, m);
+}
+static bool therapy_get_actions_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_get_actions_response_parse(r, out);
+}
+static void therapy_get_actions_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_get_actions_response_write(b, m);
+}
+static bool therapy_save_actions_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_save_actions_response_parse(r, out);
+}
+static void therapy_save_actions_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_save_actions_response_write(b, m);
+}
 static bool chat_in_parse_any(sb_reader *r, void *out)
 {
     return chat_in_parse(r, out);
@@ -205,6 +447,38 @@ static void dashboard_out_write_any(sb_buf *b, const void *m)
 {
     dashboard_out_write(b, m);
 }
+static bool realtime_in_parse_any(sb_reader *r, void *out)
+{
+    return realtime_in_parse(r, out);
+}
+static void realtime_in_write_any(sb_buf *b, const void *m)
+{
+    realtime_in_write(b, m);
+}
+static bool realtime_out_parse_any(sb_reader *r, void *out)
+{
+    return realtime_out_parse(r, out);
+}
+static void realtime_out_write_any(sb_buf *b, const void *m)
+{
+    realtime_out_write(b, m);
+}
+static bool therapy_in_parse_any(sb_reader *r, void *out)
+{
+    return therapy_in_parse(r, out);
+}
+static void therapy_in_write_any(sb_buf *b, const void *m)
+{
+    therapy_in_write(b, m);
+}
+static bool therapy_out_parse_any(sb_reader *r, void *out)
+{
+    return therapy_out_parse(r, out);
+}
+static void therapy_out_write_any(sb_buf *b, const void *m)
+{
+    therapy_out_write(b, m);
+}
 
 const sb_message_info sb_messages[] = {
     {"SendMessageEvent", "chat", "in", "action", "send_message", sizeof(chat_send_message_event), chat_send_message_event_parse_any, chat_send_message_event_write_any},
@@ -228,6 +502,36 @@ const sb_message_info sb_messages[] = {
     {"RequestForAuthResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_request_for_auth_response), dashboard_request_for_auth_response_parse_any, dashboard_request_for_auth_response_write_any},
     {"AuthHandshakeRequest", "dashboard", "http", NULL, NULL, sizeof(dashboard_auth_handshake_request), dashboard_auth_handshake_request_parse_any, dashboard_auth_handshake_request_write_any},
     {"AuthHandshakeResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_auth_handshake_response), dashboard_auth_handshake_response_parse_any, dashboard_auth_handshake_response_write_any},
+    {"RealtimeRequest", "realtime", "in", "type", "REQUEST", sizeof(realtime_realtime_request), realtime_realtime_request_parse_any, realtime_realtime_request_write_any},
+    {"RealtimeResponse", "realtime", "out", "type", "RESPONSE", sizeof(realtime_realtime_response), realtime_realtime_response_parse_any, realtime_realtime_response_write_any},
+    {"RealtimeUpdate", "realtime", "out", "type", "UPDATE", sizeof(realtime_realtime_update), realtime_realtime_update_parse_any, realtime_realtime_update_write_any},
+    {"RealtimeError", "realtime", "out", "type", "ERROR", sizeof(realtime_realtime_error), realtime_realtime_error_parse_any, realtime_realtime_error_write_any},
+    {"ClientMessageAction", "therapy", "in", "type", "message", sizeof(therapy_client_message_action), therapy_client_message_action_parse_any, therapy_client_message_action_write_any},
+    {"ClientReactionAction", "therapy", "in", "type", "reaction", sizeof(therapy_client_reaction_action), therapy_client_reaction_action_parse_any, therapy_client_reaction_action_write_any},
+    {"ClientDeleteAction", "therapy", "in", "type", "delete", sizeof(therapy_client_delete_action), therapy_client_delete_action_parse_any, therapy_client_delete_action_write_any},
+    {"MessageAction", "therapy", "out", "type", "message", sizeof(therapy_message_action), therapy_message_action_parse_any, therapy_message_action_write_any},
+    {"DeleteAction", "therapy", "out", "type", "delete", sizeof(therapy_delete_action), therapy_delete_action_parse_any, therapy_delete_action_write_any},
+    {"NoticeAction", "therapy", "out", "type", "notice", sizeof(therapy_notice_action), therapy_notice_action_parse_any, therapy_notice_action_write_any},
+    {"MessageReadAction", "therapy", "out", "type", "message_read", sizeof(therapy_message_read_action), therapy_message_read_action_parse_any, therapy_message_read_action_write_any},
+    {"ReactionAction", "therapy", "out", "type", "reaction", sizeof(therapy_reaction_action), therapy_reaction_action_parse_any, therapy_reaction_action_write_any},
+    {"WhiteboardAction", "therapy", "out", "type", "whiteboard", sizeof(therapy_whiteboard_action), therapy_whiteboard_action_parse_any, therapy_whiteboard_action_write_any},
+    {"UpdateAssessmentsAction", "therapy", "out", "type", "update_assessments", sizeof(therapy_update_assessments_action), therapy_update_assessments_action_parse_any, therapy_update_assessments_action_write_any},
+    {"UpdateChatDetailsAction", "therapy", "out", "type", "update_chat_details", sizeof(therapy_update_chat_details_action), therapy_update_chat_details_action_parse_any, therapy_update_chat_details_action_write_any},
+    {"TherapyErrorResponse", "therapy", "http", NULL, NULL, sizeof(therapy_therapy_error_response), therapy_therapy_error_response_parse_any, therapy_therapy_error_response_write_any},
+    {"LoginRequest", "therapy", "http", NULL, NULL, sizeof(therapy_login_request), therapy_login_request_parse_any, therapy_login_request_write_any},
+    {"LoginResponse", "therapy", "http", NULL, NULL, sizeof(therapy_login_response), therapy_login_response_parse_any, therapy_login_response_write_any},
+    {"VerifyCodeRequest", "therapy", "http", NULL, NULL, sizeof(therapy_verify_code_request), therapy_verify_code_request_parse_any, therapy_verify_code_request_write_any},
+    {"VerifyCodeResponse", "therapy", "http", NULL, NULL, sizeof(therapy_verify_code_response), therapy_verify_code_response_parse_any, therapy_verify_code_response_write_any},
+    {"TherapySessionsResponse", "therapy", "http", NULL, NULL, sizeof(therapy_therapy_sessions_response), therapy_therapy_sessions_response_parse_any, therapy_therapy_sessions_response_write_any},
+    {"EnterTherapySessionRequest", "therapy", "http", NULL, NULL, sizeof(therapy_enter_therapy_session_request), therapy_enter_therapy_session_request_parse_any, therapy_enter_therapy_session_request_write_any},
+    {"EnterTherapySessionResponse", "therapy", "http", NULL, NULL, sizeof(therapy_enter_therapy_session_response), therapy_enter_therapy_session_response_parse_any, therapy_enter_therapy_session_response_write_any},
+    {"TherapySessionDetailRequest", "therapy", "http", NULL, NULL, sizeof(therapy_therapy_session_detail_request), therapy_therapy_session_detail_request_parse_any, therapy_therapy_session_detail_request_write_any},
+    {"TherapySessionDetailResponse", "therapy", "http", NULL, NULL, sizeof(therapy_therapy_session_detail_response), therapy_therapy_session_detail_response_parse_any, therapy_therapy_session_detail_response_write_any},
+    {"TherapySessionAssessmentsRequest", "therapy", "http", NULL, NULL, sizeof(therapy_therapy_session_assessments_request), therapy_therapy_session_assessments_request_parse_any, therapy_therapy_session_assessments_request_write_any},
+    {"TherapySessionAssessmentsResponse", "therapy", "http", NULL, NULL, sizeof(therapy_therapy_session_assessments_response), therapy_therapy_session_assessments_response_parse_any, therapy_therapy_session_assessments_response_write_any},
+    {"GetActionsRequest", "therapy", "http", NULL, NULL, sizeof(therapy_get_actions_request), therapy_get_actions_request_parse_any, therapy_get_actions_request_write_any},
+    {"GetActionsResponse", "therapy", "http", NULL, NULL, sizeof(therapy_get_actions_response), therapy_get_actions_response_parse_any, therapy_get_actions_response_write_any},
+    {"SaveActionsResponse", "therapy", "http", NULL, NULL, sizeof(therapy_save_actions_response), therapy_save_actions_response_parse_any, therapy_save_actions_response_write_any},
 };
 const size_t sb_messages_count = sizeof sb_messages / sizeof sb_messages[0];
 
@@ -236,6 +540,10 @@ const sb_union_info sb_unions[] = {
     {"chat", "out", "type", sizeof(chat_out), chat_out_parse_any, chat_out_write_any},
     {"dashboard", "in", "action", sizeof(dashboard_in), dashboard_in_parse_any, dashboard_in_write_any},
     {"dashboard", "out", "action", sizeof(dashboard_out), dashboard_out_parse_any, dashboard_out_write_any},
+    {"realtime", "in", "type", sizeof(realtime_in), realtime_in_parse_any, realtime_in_write_any},
+    {"realtime", "out", "type", sizeof(realtime_out), realtime_out_parse_any, realtime_out_write_any},
+    {"therapy", "in", "type", sizeof(therapy_in), therapy_in_parse_any, therapy_in_write_any},
+    {"therapy", "out", "type", sizeof(therapy_out), therapy_out_parse_any, therapy_out_write_any},
 };
 const size_t sb_unions_count = sizeof sb_unions / sizeof sb_unions[0];
 
@@ -243,5 +551,13 @@ const sb_endpoint_info sb_endpoints[] = {
     {"GetInitData", "dashboard", "GET", "/api/v1/init_data", true},
     {"RequestForAuth", "dashboard", "POST", "/request_for_auth", false},
     {"AuthHandshake", "dashboard", "POST", "/auth_handshake", false},
+    {"Login", "therapy", "POST", "/api/therapy/login", false},
+    {"VerifyCode", "therapy", "POST", "/api/therapy/verifyCode", false},
+    {"GetTherapySessions", "therapy", "GET", "/api/therapy/getTherapySessions", true},
+    {"EnterTherapySession", "therapy", "POST", "/api/therapy/enterTherapySession", true},
+    {"GetTherapySessionDetail", "therapy", "POST", "/api/therapy/getTherapySessionDetail", true},
+    {"GetTherapySessionAssessments", "therapy", "POST", "/api/therapy/getTherapySessionAssessments", true},
+    {"GetActions", "therapy", "POST", "/api/therapy/getActions", true},
+    {"SaveActions", "therapy", "POST", "/api/therapy/saveActions", true},
 };
-const size_t sb_endpoints_count = 3;
+const size_t sb_endpoints_count = 11;

@@ -85,6 +85,126 @@ static void dashboard_auth_handshake_response_random_any(sb_rand *g, sb_arena *a
 {
     dashboard_auth_handshake_response_random(g, a, m);
 }
+static void realtime_realtime_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    realtime_realtime_request_random(g, a, m);
+}
+static void realtime_realtime_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    realtime_realtime_response_random(g, a, m);
+}
+static void realtime_realtime_update_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    realtime_realtime_update_random(g, a, m);
+}
+static void realtime_realtime_error_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    realtime_realtime_error_random(g, a, m);
+}
+static void therapy_client_message_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_client_message_action_random(g, a, m);
+}
+static void therapy_client_reaction_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_client_reaction_action_random(g, a, m);
+}
+static void therapy_client_delete_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_client_delete_action_random(g, a, m);
+}
+static void therapy_message_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_message_action_random(g, a, m);
+}
+static void therapy_delete_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_delete_action_random(g, a, m);
+}
+static void therapy_notice_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_notice_action_random(g, a, m);
+}
+static void therapy_message_read_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_message_read_action_random(g, a, m);
+}
+static void therapy_reaction_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_reaction_action_random(g, a, m);
+}
+static void therapy_whiteboard_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_whiteboard_action_random(g, a, m);
+}
+static void therapy_update_assessments_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_update_assessments_action_random(g, a, m);
+}
+static void therapy_update_chat_details_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_update_chat_details_action_random(g, a, m);
+}
+static void therapy_therapy_error_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_therapy_error_response_random(g, a, m);
+}
+static void therapy_login_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_login_request_random(g, a, m);
+}
+static void therapy_login_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_login_response_random(g, a, m);
+}
+static void therapy_verify_code_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_verify_code_request_random(g, a, m);
+}
+static void therapy_verify_code_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_verify_code_response_random(g, a, m);
+}
+static void therapy_therapy_sessions_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_therapy_sessions_response_random(g, a, m);
+}
+static void therapy_enter_therapy_session_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_enter_therapy_session_request_random(g, a, m);
+}
+static void therapy_enter_therapy_session_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_enter_therapy_session_response_random(g, a, m);
+}
+static void therapy_therapy_session_detail_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_therapy_session_detail_request_random(g, a, m);
+}
+static void therapy_therapy_session_detail_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_therapy_session_detail_response_random(g, a, m);
+}
+static void therapy_therapy_session_assessments_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_therapy_session_assessments_request_random(g, a, m);
+}
+static void therapy_therapy_session_assessments_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_therapy_session_assessments_response_random(g, a, m);
+}
+static void therapy_get_actions_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_get_actions_request_random(g, a, m);
+}
+static void therapy_get_actions_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_get_actions_response_random(g, a, m);
+}
+static void therapy_save_actions_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_save_actions_response_random(g, a, m);
+}
 static void chat_in_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     chat_in_random(g, a, m);
@@ -100,6 +220,22 @@ static void dashboard_in_random_any(sb_rand *g, sb_arena *a, void *m)
 static void dashboard_out_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     dashboard_out_random(g, a, m);
+}
+static void realtime_in_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    realtime_in_random(g, a, m);
+}
+static void realtime_out_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    realtime_out_random(g, a, m);
+}
+static void therapy_in_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_in_random(g, a, m);
+}
+static void therapy_out_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_out_random(g, a, m);
 }
 
 const sb_random_info sb_random_table[] = {
@@ -124,9 +260,43 @@ const sb_random_info sb_random_table[] = {
     {"RequestForAuthResponse", dashboard_request_for_auth_response_random_any},
     {"AuthHandshakeRequest", dashboard_auth_handshake_request_random_any},
     {"AuthHandshakeResponse", dashboard_auth_handshake_response_random_any},
+    {"RealtimeRequest", realtime_realtime_request_random_any},
+    {"RealtimeResponse", realtime_realtime_response_random_any},
+    {"RealtimeUpdate", realtime_realtime_update_random_any},
+    {"RealtimeError", realtime_realtime_error_random_any},
+    {"ClientMessageAction", therapy_client_message_action_random_any},
+    {"ClientReactionAction", therapy_client_reaction_action_random_any},
+    {"ClientDeleteAction", therapy_client_delete_action_random_any},
+    {"MessageAction", therapy_message_action_random_any},
+    {"DeleteAction", therapy_delete_action_random_any},
+    {"NoticeAction", therapy_notice_action_random_any},
+    {"MessageReadAction", therapy_message_read_action_random_any},
+    {"ReactionAction", therapy_reaction_action_random_any},
+    {"WhiteboardAction", therapy_whiteboard_action_random_any},
+    {"UpdateAssessmentsAction", therapy_update_assessments_action_random_any},
+    {"UpdateChatDetailsAction", therapy_update_chat_details_action_random_any},
+    {"TherapyErrorResponse", therapy_therapy_error_response_random_any},
+    {"LoginRequest", therapy_login_request_random_any},
+    {"LoginResponse", therapy_login_response_random_any},
+    {"VerifyCodeRequest", therapy_verify_code_request_random_any},
+    {"VerifyCodeResponse", therapy_verify_code_response_random_any},
+    {"TherapySessionsResponse", therapy_therapy_sessions_response_random_any},
+    {"EnterTherapySessionRequest", therapy_enter_therapy_session_request_random_any},
+    {"EnterTherapySessionResponse", therapy_enter_therapy_session_response_random_any},
+    {"TherapySessionDetailRequest", therapy_therapy_session_detail_request_random_any},
+    {"TherapySessionDetailResponse", therapy_therapy_session_detail_response_random_any},
+    {"TherapySessionAssessmentsRequest", therapy_therapy_session_assessments_request_random_any},
+    {"TherapySessionAssessmentsResponse", therapy_therapy_session_assessments_response_random_any},
+    {"GetActionsRequest", therapy_get_actions_request_random_any},
+    {"GetActionsResponse", therapy_get_actions_response_random_any},
+    {"SaveActionsResponse", therapy_save_actions_response_random_any},
     {"chat:in", chat_in_random_any},
     {"chat:out", chat_out_random_any},
     {"dashboard:in", dashboard_in_random_any},
     {"dashboard:out", dashboard_out_random_any},
+    {"realtime:in", realtime_in_random_any},
+    {"realtime:out", realtime_out_random_any},
+    {"therapy:in", therapy_in_random_any},
+    {"therapy:out", therapy_out_random_any},
 };
 const size_t sb_random_table_count = sizeof sb_random_table / sizeof sb_random_table[0];

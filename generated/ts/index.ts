@@ -5,3 +5,5 @@
 
 export * as chat from "./chat";
 export * as dashboard from "./dashboard";
+export * as realtime from "./realtime";
+export * as therapy from "./therapy";

@@ -1,0 +1,149 @@
+-- schema/realtime.lua: the Socket.IO service of seed 002 (action requests,
+-- their responses, pushed updates and errors, one envelope for all).
+--
+-- Wire names and literals are exactly the document's. The envelope's data is
+-- any JSON value (the document's `data?: any`): what each action takes and
+-- returns belongs to the action framework, not to this schema. Where the
+-- document is silent (error codes, requestId of an error about an unreadable
+-- message, lengths) see docs/decisions.md.
+
+channel "realtime" {
+    doc = [[Real-time actions and updates over Socket.IO (path /realtime). The
+client authenticates with the REST API's JWT in the handshake's auth object and
+names its session (and optionally an artifact) in the query. Every message is
+a JSON text emitted as the Socket.IO event "message" (the server accepts a
+JSON object too); both directions are keyed by "type": the client sends
+REQUEST, the server answers RESPONSE or ERROR with the same requestId and pushes
+UPDATE to every client of the company (or of one artifact).]],
+    since = 1,
+    transport = "socketio",
+    path = "/realtime",
+    unknown_fields = "reject",
+    inbound = { discriminator = "type" },
+    outbound = { discriminator = "type" },
+    errors = {
+        { "INVALID_MESSAGE", "Invalid message format",
+          doc = "not JSON, or not a REQUEST envelope; the parser's path and reason follow in the message." },
+        { "UNKNOWN_ACTION", "Unknown action", doc = "no action of that name." },
+        { "ACTION_NOT_ALLOWED", "Action not allowed", doc = "the user's permissions do not allow the action." },
+        { "INVALID_DATA", "Invalid data for action", doc = "data does not match what the action expects." },
+        { "AUTH_REQUIRED", "Authentication required", doc = "the JWT expired while connected." },
+        { "RATE_LIMITED", "Too many messages", doc = "message frequency throttled." },
+        { "INTERNAL", "Internal error", doc = "the action failed on the server." },
+    },
+}
+
+-- Connection ----------------------------------------------------------------
+
+params "RealtimeConnectAuth" {
+    doc = [[The Socket.IO handshake's auth object (io(url, { auth: { token } })).
+A connection without a valid token is refused (connect_error).]],
+    since = 1,
+    fields = {
+        { "token", str { min = 1, max = 8192 }, required, doc = "The REST API's JWT." },
+    },
+}
+
+params "RealtimeConnectQuery" {
+    doc = [[The Socket.IO handshake's query parameters (io(url, { query: { sessionId,
+artifactId } })). A connection without sessionId is refused (connect_error).]],
+    since = 1,
+    fields = {
+        { "sessionId", str { min = 1, max = 256 }, required, doc = "Active session ID." },
+        { "artifactId", str { min = 1, max = 256 }, optional,
+          doc = "Artifact whose updates this connection also receives." },
+    },
+}
+
+-- Shared payloads -----------------------------------------------------------
+
+payload "RealtimeErrorInfo" {
+    doc = "What went wrong (the envelope's error).",
+    since = 1,
+    fields = {
+        { "code", str { min = 1, max = 64 }, required, doc = "Machine-readable code; the channel's errors name ours." },
+        { "message", str { max = 1024 }, required, doc = "Human-readable message." },
+    },
+}
+
+-- Client to server ----------------------------------------------------------
+
+message "RealtimeRequest" {
+    dir = "in",
+    doc = "Execute an action; the server answers RESPONSE or ERROR with the same requestId.",
+    since = 1,
+    fields = {
+        { "type", literal "REQUEST", required },
+        { "requestId", str { min = 1, max = 128 }, required,
+          doc = "Client-chosen ID, unique per connection (the document uses Date.now().toString())." },
+        { "action", str { min = 1, max = 128 }, required, doc = "Name of the action to execute." },
+        { "data", any, optional, doc = "The action's input, any JSON value." },
+    },
+    examples = {
+        [[{"type": "REQUEST", "requestId": "1700000000000", "action": "someAction", "data": {"key": "value"}}]],
+        [[{"type": "REQUEST", "requestId": "req-1", "action": "processData", "data": {"input": "value"}}]],
+        [[{"type": "REQUEST", "requestId": "req-2", "action": "listArtifacts"}]],
+    },
+}
+
+-- Server to client ----------------------------------------------------------
+
+message "RealtimeResponse" {
+    dir = "out",
+    doc = "The result of a REQUEST, with its requestId.",
+    since = 1,
+    fields = {
+        { "type", literal "RESPONSE", required },
+        { "requestId", str { max = 128 }, required, doc = "The requestId of the REQUEST answered." },
+        { "action", str { min = 1, max = 128 }, optional, doc = "The action executed." },
+        { "data", any, optional, doc = "The action's output, any JSON value." },
+        { "error", ref "RealtimeErrorInfo", optional,
+          doc = "Allowed by the document's envelope; Switchboard sends failures as ERROR instead." },
+    },
+    examples = {
+        [[{"type": "RESPONSE", "requestId": "req-1", "action": "processData", "data": {"output": "value"}}]],
+        [[{"type": "RESPONSE", "requestId": "1700000000000", "action": "someAction", "data": {"key": "value"}}]],
+    },
+}
+
+message "RealtimeUpdate" {
+    dir = "out",
+    doc = [[A pushed update, to every client of a company or to those subscribed
+to one artifact (artifactId). requestId is the server's own (the document uses
+Date.now().toString() or names like update-1).]],
+    since = 1,
+    fields = {
+        { "type", literal "UPDATE", required },
+        { "requestId", str { max = 128 }, required, doc = "Server-chosen ID of the update." },
+        { "action", str { min = 1, max = 128 }, optional, doc = "What changed: statusChange, companyUpdate, artifactUpdate, ..." },
+        { "data", any, optional, doc = "The update, any JSON value." },
+        { "error", ref "RealtimeErrorInfo", optional, doc = "Allowed by the document's envelope; not sent by Switchboard." },
+    },
+    examples = {
+        [[{"type": "UPDATE", "requestId": "update-1", "action": "statusChange", "data": {"status": "completed"}}]],
+        [[{"type": "UPDATE", "requestId": "1700000000123", "action": "companyUpdate",
+           "data": {"companyId": "c-42", "name": "Acme Ltd"}}]],
+        [[{"type": "UPDATE", "requestId": "1700000000456", "action": "artifactUpdate",
+           "data": {"artifactId": "a-7", "status": "processing"}}]],
+    },
+}
+
+message "RealtimeError" {
+    dir = "out",
+    doc = [[A REQUEST failed, or a message could not be read. requestId is the
+failed request's, or "" when the message had none that could be read. error is
+required here (the document's envelope has it optional).]],
+    since = 1,
+    fields = {
+        { "type", literal "ERROR", required },
+        { "requestId", str { max = 128 }, required, doc = "The failed request's ID, or \"\"." },
+        { "action", str { min = 1, max = 128 }, optional, doc = "The failed request's action, when known." },
+        { "data", any, optional, doc = "Details, any JSON value." },
+        { "error", ref "RealtimeErrorInfo", required, doc = "What went wrong." },
+    },
+    examples = {
+        [[{"type": "ERROR", "requestId": "req-1", "action": "processData",
+           "error": {"code": "UNKNOWN_ACTION", "message": "Unknown action"}}]],
+        [[{"type": "ERROR", "requestId": "", "error": {"code": "INVALID_MESSAGE", "message": "Invalid message format"}}]],
+    },
+}

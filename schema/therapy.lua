@@ -1,0 +1,623 @@
+-- schema/therapy.lua: the group therapy web app of seed 001 (SMS one-time-code
+-- login, the home page's therapy sessions and assessments, and the session
+-- chat as AJAX polling: saveActions sends the client's queued actions,
+-- getActions returns every action since the last one the client saw).
+--
+-- Wire names and literals are exactly the document's. The document's JSON is
+-- not valid JSON (comments, `"target" 123333`, `100us`, single quotes,
+-- trailing commas): the schema keeps its intent and the examples are valid
+-- JSON with realistic values where it shows placeholders. Every other choice
+-- (paths, time_to_complete, server_time, the error body, the login bodies) is
+-- in docs/decisions.md.
+
+channel "therapy" {
+    doc = [[Group therapy sessions over plain HTTP (AJAX). A participant logs in
+with phone and last name and a 6-digit SMS code, which creates a server-side
+session; the home page lists their therapy sessions and open assessments; in a
+session the client polls every 5 seconds: saveActions posts its queued actions
+(keyed by "type"), getActions returns every action since last_action_id (keyed
+by "type"). Every endpoint except login and code verification needs the
+session.]],
+    since = 1,
+    transport = "http",
+    unknown_fields = "reject",
+    inbound = { discriminator = "type",
+                doc = "The items of a saveActions request body." },
+    outbound = { discriminator = "type",
+                 doc = "The items of a getActions answer's actions." },
+    errors = {
+        { "AUTH_REQUIRED", "Authentication required",
+          doc = "Any endpoint but login and verification, without a logged-in session (HTTP 401)." },
+        { "CODE_RESEND_TOO_SOON", "Please wait one minute before requesting a new code",
+          doc = "login again within 1 minute of the last code sent (HTTP 429)." },
+        { "TOO_MANY_CODES", "Too many codes requested, try again later",
+          doc = "a 4th code requested within 1 hour (HTTP 429)." },
+        { "INVALID_CODE", "Invalid code, please start over",
+          doc = "wrong, expired or already used code; the pending login is dropped (HTTP 401)." },
+        { "NOT_ALLOWED_IN_SESSION", "You are not allowed in this session",
+          doc = "the user is not a participant of the therapy session (HTTP 403)." },
+        { "NO_CURRENT_SESSION", "No therapy session entered",
+          doc = "getActions or saveActions before enterTherapySession (HTTP 409)." },
+        { "INVALID_REQUEST", "Invalid request",
+          doc = "the body does not match the schema (HTTP 400); the parser's path follows." },
+    },
+}
+
+-- Shared payloads -----------------------------------------------------------
+
+enumeration "ReactionIcon" {
+    doc = "A reaction's icon.",
+    since = 1,
+    values = { "heart", "smile", "sad", "angry" },
+}
+
+enumeration "NoticeSender" {
+    doc = [[Who a notice is from; the document writes "system | Therapist" (one of
+the two). A schema edit extends the list.]],
+    since = 1,
+    values = { "system", "Therapist" },
+}
+
+enumeration "AssessmentStatus" {
+    doc = "Whether the participant has completed an assessment.",
+    since = 1,
+    values = { "complete", "incomplete" },
+}
+
+enumeration "ParticipantRole" {
+    doc = "A participant's role in a therapy session.",
+    since = 1,
+    values = { "therapist", "participant" },
+}
+
+payload "Assessment" {
+    doc = "An assessment (survey) of a therapy session for one participant.",
+    since = 1,
+    fields = {
+        { "name", str { min = 1, max = 256 }, required, doc = "Assessment name, e.g. post-session_survey." },
+        { "status", ref "AssessmentStatus", required, doc = "complete or incomplete." },
+        { "url", str { min = 1, max = 2048 }, optional,
+          doc = "Where to complete it: sent when status is incomplete, absent when complete." },
+    },
+}
+
+payload "TherapySessionSummary" {
+    doc = "A therapy session on the user's home page, with the user's assessments.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required,
+          doc = "Therapy session ID (ts_id) (not in the document's sketch; needed to enter the session)." },
+        { "name", str { min = 1, max = 256 }, required, doc = "Session name." },
+        { "date", timestamp "iso8601", required, doc = "When the session starts (ISO-8601)." },
+        { "assessments", array { ref "Assessment", max = 64 }, required, doc = "The user's assessments for it." },
+    },
+}
+
+payload "TherapySessionMetadata" {
+    doc = "What describes a therapy session (the document says only \"metadata\").",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Therapy session ID (ts_id)." },
+        { "name", str { min = 1, max = 256 }, required, doc = "Session name." },
+        { "date", timestamp "iso8601", required, doc = "When the session starts (ISO-8601)." },
+    },
+}
+
+payload "Participant" {
+    doc = "A participant of a therapy session.",
+    since = 1,
+    fields = {
+        { "id", str { min = 1, max = 64 }, required, doc = "User ID as used in actions (user, recipients), e.g. P456." },
+        { "name", str { max = 256 }, required, doc = "Display name." },
+        { "role", ref "ParticipantRole", required, doc = "therapist or participant." },
+    },
+}
+
+-- Client to server: the items of saveActions ----------------------------------
+
+message "ClientMessageAction" {
+    dir = "in",
+    doc = [[Post a message: to everyone (recipients empty) or privately to the
+listed users; target is the message it replies to, or null.]],
+    since = 1,
+    fields = {
+        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "type", literal "message", required },
+        { "user", str { min = 1, max = 64 }, required,
+          doc = "Sender's user ID: the logged-in user's (the server checks)." },
+        { "recipients", array { str { min = 1, max = 64 }, max = 100 }, required,
+          doc = "User IDs of a private message; empty for everyone." },
+        { "body", str { max = 16384 }, required, doc = "Message text." },
+        { "character_history", array { str { max = 32 }, max = 32768 }, required,
+          doc = [[Every keystroke while composing, in order: usually one character each;
+up to 32 bytes so that named keys (e.g. Backspace) fit.]] },
+        { "time_to_complete", str { min = 3, max = 32 }, required,
+          doc = [[How long composing took: decimal milliseconds followed by "ms", e.g.
+"671ms" (kept as the document's string; the pattern ^[0-9]+ms$ is checked by
+the handler, the schema language has no pattern).]] },
+        { "target", int { min = 1 }, optional_nullable, doc = "ID of the message this replies to, or null." },
+    },
+    examples = {
+        [[{"client_ts": "2023-08-02T22:02:53.375Z", "type": "message", "user": "P456", "recipients": [],
+           "body": "abcd", "character_history": ["a", "b", "c", "d"], "time_to_complete": "671ms",
+           "target": 12333}]],
+        [[{"client_ts": "2023-08-02T22:02:53.375Z", "type": "message", "user": "123XYZ", "recipients": ["P456"],
+           "body": "abcd", "character_history": ["a", "b", "c", "d"], "time_to_complete": "671ms",
+           "target": null}]],
+    },
+}
+
+message "ClientReactionAction" {
+    dir = "in",
+    doc = "React to a message with an icon.",
+    since = 1,
+    fields = {
+        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "type", literal "reaction", required },
+        { "target", int { min = 1 }, required, doc = "ID of the message reacted to." },
+        { "user", str { min = 1, max = 64 }, required,
+          doc = "Reacting user's ID: the logged-in user's (the server checks)." },
+        { "icon", ref "ReactionIcon", required, doc = "heart, smile, sad or angry." },
+    },
+    examples = {
+        [[{"client_ts": "2023-08-02T22:02:53.375Z", "type": "reaction", "target": 123333, "user": "P456",
+           "icon": "heart"}]],
+    },
+}
+
+message "ClientDeleteAction" {
+    dir = "in",
+    doc = "Delete a message (which messages a user may delete is the handler's rule).",
+    since = 1,
+    fields = {
+        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "type", literal "delete", required },
+        { "target", int { min = 1 }, required, doc = "ID of the message to delete." },
+    },
+    examples = { [[{"client_ts": "2023-08-02T22:02:53.375Z", "type": "delete", "target": 123333}]] },
+}
+
+-- Server to client: the items of getActions -----------------------------------
+
+message "MessageAction" {
+    dir = "out",
+    doc = "A message, as stored.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required,
+          doc = "Action ID: increasing, so that last_action_id and max_id order actions." },
+        { "type", literal "message", required },
+        { "user", str { min = 1, max = 64 }, required, doc = "Sender's user ID." },
+        { "body", str { max = 16384 }, required, doc = "Message text." },
+        { "recipients", array { str { min = 1, max = 64 }, max = 100 }, required,
+          doc = "User IDs of a private message; empty for everyone." },
+        { "target", int { min = 1 }, nullable, doc = "ID of the message this replies to, or null." },
+        { "callout", array { str { min = 1, max = 64 }, max = 100 }, required,
+          doc = "User IDs called out (mentioned) in the message; may be empty." },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = {
+        [[{"id": 12345, "type": "message", "user": "P123", "body": "Foo", "recipients": [], "target": 12333,
+           "callout": ["123xyz", "P456"], "timestamp": "2023-08-02T21:47:51.102Z"}]],
+        [[{"id": 12351, "type": "message", "user": "123XYZ", "body": "abcd", "recipients": ["P456"],
+           "target": null, "callout": [], "timestamp": "2023-08-02T22:02:55.013Z"}]],
+    },
+}
+
+message "DeleteAction" {
+    dir = "out",
+    doc = "A message was deleted.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Action ID." },
+        { "type", literal "delete", required },
+        { "target", int { min = 1 }, required, doc = "ID of the deleted message." },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = {
+        [[{"id": 12346, "type": "delete", "target": 12340, "timestamp": "2023-08-02T21:47:52.250Z"}]],
+    },
+}
+
+message "NoticeAction" {
+    dir = "out",
+    doc = "A notice from the system or the therapist, e.g. that someone left.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Action ID." },
+        { "type", literal "notice", required },
+        { "body", str { max = 16384 }, required, doc = "Notice text." },
+        { "sender", ref "NoticeSender", required, doc = "system or Therapist." },
+        { "recipients", array { str { min = 1, max = 64 }, max = 100 }, required,
+          doc = "User IDs it is for; empty for everyone." },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = {
+        [[{"id": 12347, "type": "notice", "body": "Foo has left the session", "sender": "system",
+           "recipients": [], "timestamp": "2023-08-02T21:47:54.871Z"}]],
+    },
+}
+
+message "MessageReadAction" {
+    dir = "out",
+    doc = "A user has read a message.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Action ID." },
+        { "type", literal "message_read", required },
+        { "target", int { min = 1 }, required, doc = "ID of the message read." },
+        { "user", str { min = 1, max = 64 }, required, doc = "Reader's user ID." },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = {
+        [[{"id": 12348, "type": "message_read", "target": 12345, "user": "P456",
+           "timestamp": "2023-08-02T21:47:56.697Z"}]],
+    },
+}
+
+message "ReactionAction" {
+    dir = "out",
+    doc = [[A user reacted to a message. target is an integer like every other
+message ID (the document's example shows the string "12345").]],
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Action ID." },
+        { "type", literal "reaction", required },
+        { "target", int { min = 1 }, required, doc = "ID of the message reacted to." },
+        { "icon", ref "ReactionIcon", required, doc = "heart, smile, sad or angry." },
+        { "user", str { min = 1, max = 64 }, required, doc = "Reacting user's ID." },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = {
+        [[{"id": 12349, "type": "reaction", "target": 12345, "icon": "heart", "user": "P456",
+           "timestamp": "2023-08-02T21:47:56.697Z"}]],
+    },
+}
+
+message "WhiteboardAction" {
+    dir = "out",
+    doc = "The session's whiteboard changed: the client reloads it.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Action ID." },
+        { "type", literal "whiteboard", required },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = { [[{"id": 12350, "type": "whiteboard", "timestamp": "2023-08-02T21:48:02.310Z"}]] },
+}
+
+message "UpdateAssessmentsAction" {
+    dir = "out",
+    doc = "The user's assessments changed: the client calls getTherapySessionAssessments again.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Action ID." },
+        { "type", literal "update_assessments", required },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = { [[{"id": 12352, "type": "update_assessments", "timestamp": "2023-08-02T21:49:10.004Z"}]] },
+}
+
+message "UpdateChatDetailsAction" {
+    dir = "out",
+    doc = "The session's details (metadata, participants) changed: the client calls getTherapySessionDetail again.",
+    since = 1,
+    fields = {
+        { "id", int { min = 1 }, required, doc = "Action ID." },
+        { "type", literal "update_chat_details", required },
+        { "timestamp", timestamp "iso8601", required, doc = "When the server stored it (ISO-8601)." },
+    },
+    examples = { [[{"id": 12353, "type": "update_chat_details", "timestamp": "2023-08-02T21:49:11.520Z"}]] },
+}
+
+-- HTTP bodies -----------------------------------------------------------------
+
+message "TherapyErrorResponse" {
+    dir = "http",
+    doc = [[Body of every error answer (HTTP 4xx), whatever the endpoint: result
+is the error's text and error its name, from the channel's errors.]],
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "The error text, for people." },
+        { "error", str { min = 1, max = 64 }, required, doc = "The error name, for programs (e.g. INVALID_CODE)." },
+        { "retry_after", int { min = 1 }, optional,
+          doc = "Seconds until the request may be repeated (CODE_RESEND_TOO_SOON, TOO_MANY_CODES)." },
+    },
+    examples = {
+        [[{"result": "Please wait one minute before requesting a new code", "error": "CODE_RESEND_TOO_SOON",
+           "retry_after": 42}]],
+        [[{"result": "You are not allowed in this session", "error": "NOT_ALLOWED_IN_SESSION"}]],
+    },
+}
+
+message "LoginRequest" {
+    dir = "http",
+    doc = [[Body of POST /api/therapy/login: ask for a one-time code by SMS.
+Abuse rules (enforced by the server): a new code at most once a minute
+(CODE_RESEND_TOO_SOON) and at most 3 codes per phone within any hour
+(TOO_MANY_CODES), both answered with retry_after.]],
+    since = 1,
+    fields = {
+        { "phone", str { min = 1, max = 32 }, required, doc = "Phone number as entered." },
+        { "last_name", str { min = 1, max = 256 }, required,
+          doc = "The second identifying field (the document: \"e.g. last name\")." },
+    },
+    examples = { [[{"phone": "+15555550123", "last_name": "Doe"}]] },
+}
+
+message "LoginResponse" {
+    dir = "http",
+    doc = [[Answer to login. The same whether or not phone and last name match a
+user, so that the endpoint does not reveal who is registered; a code is sent
+only when they do.]],
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "resend_after", int { min = 0 }, required, doc = "Seconds until a new code may be requested (60)." },
+    },
+    examples = { [[{"result": "If the details match, a code has been sent by SMS", "resend_after": 60}]] },
+}
+
+message "VerifyCodeRequest" {
+    dir = "http",
+    doc = [[Body of POST /api/therapy/verifyCode: the 6-digit code from the SMS, for
+the login pending in this browser's session. A valid code logs the user in
+(the server stores user record ID, time of authentication and time of last
+activity in the session); an invalid one ends the pending login (INVALID_CODE:
+start over with login, which counts against the 3 codes per hour).]],
+    since = 1,
+    fields = {
+        { "code", str { min = 6, max = 6 }, required,
+          doc = "The 6 digits, as a string so that leading zeros survive (digits checked by the handler)." },
+    },
+    examples = { [[{"code": "042917"}]] },
+}
+
+message "VerifyCodeResponse" {
+    dir = "http",
+    doc = "Answer to a valid code: the user is logged in.",
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "user", str { min = 1, max = 64 }, required, doc = "The logged-in user's ID, as used in actions." },
+    },
+    examples = { [[{"result": "Logged in", "user": "P456"}]] },
+}
+
+message "TherapySessionsResponse" {
+    dir = "http",
+    doc = [[Answer to GET /api/therapy/getTherapySessions: the therapy sessions the
+user participates in, with their assessments (open ones carry a url). The
+document's sketch wraps the key in [ ]; it is an object.]],
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "therapy_sessions", array { ref "TherapySessionSummary", max = 1000 }, required,
+          doc = "The user's therapy sessions, newest first." },
+    },
+    examples = {
+        [[{"result": "ok", "therapy_sessions": [
+            {"id": 77, "name": "Tuesday evening group", "date": "2023-08-01T18:00:00Z",
+             "assessments": [
+                {"name": "location", "status": "complete"},
+                {"name": "post-session_survey", "status": "incomplete",
+                 "url": "https://example.com/surveys/post-session?ts=77"}]}]}]],
+    },
+}
+
+message "EnterTherapySessionRequest" {
+    dir = "http",
+    doc = [[Body of POST /api/therapy/enterTherapySession. If the user is a
+participant, the session becomes the current therapy session of the server-side
+session (for getActions and saveActions) and the user is recorded as present;
+otherwise NOT_ALLOWED_IN_SESSION.]],
+    since = 1,
+    fields = {
+        { "ts_id", int { min = 1 }, required, doc = "Therapy session ID." },
+    },
+    examples = { [[{"ts_id": 77}]] },
+}
+
+message "EnterTherapySessionResponse" {
+    dir = "http",
+    doc = "Answer to enterTherapySession: the user is in.",
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "ts_id", int { min = 1 }, required, doc = "The current therapy session." },
+    },
+    examples = { [[{"result": "ok", "ts_id": 77}]] },
+}
+
+message "TherapySessionDetailRequest" {
+    dir = "http",
+    doc = "Body of POST /api/therapy/getTherapySessionDetail (getTherapySessionDetail(ts_id)).",
+    since = 1,
+    fields = {
+        { "ts_id", int { min = 1 }, required, doc = "Therapy session ID." },
+    },
+    examples = { [[{"ts_id": 77}]] },
+}
+
+message "TherapySessionDetailResponse" {
+    dir = "http",
+    doc = "Answer to getTherapySessionDetail: metadata and participants.",
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "metadata", ref "TherapySessionMetadata", required, doc = "The session." },
+        { "participants", array { ref "Participant", max = 100 }, required, doc = "Everyone in it." },
+    },
+    examples = {
+        [[{"result": "ok",
+           "metadata": {"id": 77, "name": "Tuesday evening group", "date": "2023-08-01T18:00:00Z"},
+           "participants": [{"id": "123XYZ", "name": "Dr. Rivera", "role": "therapist"},
+                            {"id": "P123", "name": "Sam", "role": "participant"},
+                            {"id": "P456", "name": "Alex", "role": "participant"}]}]],
+    },
+}
+
+message "TherapySessionAssessmentsRequest" {
+    dir = "http",
+    doc = "Body of POST /api/therapy/getTherapySessionAssessments (getTherapySessionAssessments(ts_id, p_id)).",
+    since = 1,
+    fields = {
+        { "ts_id", int { min = 1 }, required, doc = "Therapy session ID." },
+        { "p_id", str { min = 1, max = 64 }, required, doc = "Participant (user) ID." },
+    },
+    examples = { [[{"ts_id": 77, "p_id": "P456"}]] },
+}
+
+message "TherapySessionAssessmentsResponse" {
+    dir = "http",
+    doc = "Answer to getTherapySessionAssessments: name, status and, if not complete, url.",
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "assessments", array { ref "Assessment", max = 64 }, required, doc = "The participant's assessments." },
+    },
+    examples = {
+        [[{"result": "ok", "assessments": [
+            {"name": "location", "status": "complete"},
+            {"name": "post-session_survey", "status": "incomplete",
+             "url": "https://example.com/surveys/post-session?ts=77"}]}]],
+    },
+}
+
+message "GetActionsRequest" {
+    dir = "http",
+    doc = "Body of POST /api/therapy/getActions (getActions(last_action_id)), for the current therapy session.",
+    since = 1,
+    fields = {
+        { "last_action_id", int { min = 0 }, required,
+          doc = "The max_id of the previous answer; 0 on the first call." },
+    },
+    examples = { [[{"last_action_id": 12344}]] },
+}
+
+message "GetActionsResponse" {
+    dir = "http",
+    doc = [[Answer to getActions: every action of the current therapy session with
+an id above last_action_id that the user may see, oldest first, at most 1000
+(the next poll gets the rest).]],
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "server_time", int { min = 0 }, required,
+          doc = [[Server clock in microseconds since the Unix epoch (the document's
+"100us"), so that the client can relate client_ts to server time.]] },
+        { "max_id", int { min = 0 }, required,
+          doc = "The highest action ID in actions, or last_action_id when there is none: the next call's last_action_id." },
+        { "actions", array { union "out", max = 1000 }, required, doc = "The actions, oldest first." },
+    },
+    examples = {
+        [[{"result": "ok", "server_time": 1691012880123456, "max_id": 12353, "actions": [
+            {"id": 12345, "type": "message", "user": "P123", "body": "Foo", "recipients": [], "target": 12333,
+             "callout": ["123xyz", "P456"], "timestamp": "2023-08-02T21:47:51.102Z"},
+            {"id": 12346, "type": "delete", "target": 12340, "timestamp": "2023-08-02T21:47:52.250Z"},
+            {"id": 12347, "type": "notice", "body": "Foo has left the session", "sender": "system",
+             "recipients": [], "timestamp": "2023-08-02T21:47:54.871Z"},
+            {"id": 12348, "type": "message_read", "target": 12345, "user": "P456",
+             "timestamp": "2023-08-02T21:47:56.697Z"},
+            {"id": 12349, "type": "reaction", "target": 12345, "icon": "heart", "user": "P456",
+             "timestamp": "2023-08-02T21:47:56.697Z"},
+            {"id": 12350, "type": "whiteboard", "timestamp": "2023-08-02T21:48:02.310Z"},
+            {"id": 12352, "type": "update_assessments", "timestamp": "2023-08-02T21:49:10.004Z"},
+            {"id": 12353, "type": "update_chat_details", "timestamp": "2023-08-02T21:49:11.520Z"}]}]],
+        [[{"result": "ok", "server_time": 1691013000000000, "max_id": 12353, "actions": []}]],
+    },
+}
+
+message "SaveActionsResponse" {
+    dir = "http",
+    doc = [[Answer to saveActions. The batch is all or nothing: every item is
+checked first and all are stored in one transaction. ids gives the action ID
+stored for each item, in request order; the stored actions come back to every
+client (the sender too) through getActions.]],
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "ids", array { int { min = 1 }, max = 100 }, required, doc = "Action ID of each saved item, in order." },
+        { "max_id", int { min = 0 }, required, doc = "The highest action ID of the session after saving." },
+    },
+    examples = {
+        [[{"result": "ok", "ids": [123334, 123335, 123336, 123337], "max_id": 123337}]],
+    },
+}
+
+-- Endpoints -------------------------------------------------------------------
+
+endpoint "Login" {
+    doc = "Request a one-time code by SMS (1 per minute, 3 per hour; see LoginRequest).",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/login",
+    auth = false,
+    request = ref "LoginRequest",
+    response = ref "LoginResponse",
+}
+
+endpoint "VerifyCode" {
+    doc = "Check the 6-digit code and create the server-side session.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/verifyCode",
+    auth = false,
+    request = ref "VerifyCodeRequest",
+    response = ref "VerifyCodeResponse",
+}
+
+endpoint "GetTherapySessions" {
+    doc = "The home page: the user's therapy sessions and their assessments.",
+    since = 1,
+    method = "GET",
+    path = "/api/therapy/getTherapySessions",
+    response = ref "TherapySessionsResponse",
+}
+
+endpoint "EnterTherapySession" {
+    doc = "Enter a therapy session: it becomes the session's current one.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/enterTherapySession",
+    request = ref "EnterTherapySessionRequest",
+    response = ref "EnterTherapySessionResponse",
+}
+
+endpoint "GetTherapySessionDetail" {
+    doc = "getTherapySessionDetail(ts_id): metadata and participants.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/getTherapySessionDetail",
+    request = ref "TherapySessionDetailRequest",
+    response = ref "TherapySessionDetailResponse",
+}
+
+endpoint "GetTherapySessionAssessments" {
+    doc = "getTherapySessionAssessments(ts_id, p_id): the participant's assessments.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/getTherapySessionAssessments",
+    request = ref "TherapySessionAssessmentsRequest",
+    response = ref "TherapySessionAssessmentsResponse",
+}
+
+endpoint "GetActions" {
+    doc = "getActions(last_action_id): the poll, every 5 seconds by default.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/getActions",
+    request = ref "GetActionsRequest",
+    response = ref "GetActionsResponse",
+}
+
+endpoint "SaveActions" {
+    doc = [[saveActions(payloads): the client's queued actions, sent with the poll.
+The body is the JSON array itself: at most 100 items, each one of the inbound
+union (ClientMessageAction, ClientReactionAction, ClientDeleteAction).]],
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/saveActions",
+    request = array { union "in", max = 100 },
+    response = ref "SaveActionsResponse",
+}
