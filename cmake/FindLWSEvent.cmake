@@ -36,9 +36,15 @@ find_path(LWSEvent_EVENT_INCLUDE_DIR event2/event.h)
 
 set(_lws_reason "")
 if(LWSEvent_INCLUDE_DIR AND EXISTS "${LWSEvent_INCLUDE_DIR}/lws_config.h")
-  file(STRINGS "${LWSEvent_INCLUDE_DIR}/lws_config.h" _lws_ver
-       REGEX "^#define LWS_LIBRARY_VERSION \"")
-  string(REGEX REPLACE ".*\"([^\"]*)\".*" "\\1" LWSEvent_VERSION "${_lws_ver}")
+  # LWS_LIBRARY_VERSION is "4.1.6-<git hash>": take the numeric parts instead.
+  set(LWSEvent_VERSION "")
+  foreach(_part MAJOR MINOR PATCH)
+    file(STRINGS "${LWSEvent_INCLUDE_DIR}/lws_config.h" _lws_ver
+         REGEX "^#define LWS_LIBRARY_VERSION_${_part} ")
+    string(REGEX REPLACE ".* ([0-9]+)$" "\\1" _lws_ver "${_lws_ver}")
+    list(APPEND LWSEvent_VERSION "${_lws_ver}")
+  endforeach()
+  list(JOIN LWSEvent_VERSION "." LWSEvent_VERSION)
   file(STRINGS "${LWSEvent_INCLUDE_DIR}/lws_config.h" _lws_evt
        REGEX "^#define LWS_WITH_LIBEVENT")
   if(NOT _lws_evt)
@@ -48,12 +54,13 @@ if(LWSEvent_INCLUDE_DIR AND EXISTS "${LWSEvent_INCLUDE_DIR}/lws_config.h")
 endif()
 
 include(FindPackageHandleStandardArgs)
+string(REPLACE ";" ", " _lws_hints_text "${_lws_hints}")
 find_package_handle_standard_args(LWSEvent
   REQUIRED_VARS LWSEvent_LIBRARY LWSEvent_INCLUDE_DIR
                 LWSEvent_EVENT_CORE_LIBRARY LWSEvent_EVENT_INCLUDE_DIR
   VERSION_VAR LWSEvent_VERSION
   REASON_FAILURE_MESSAGE
-    "${_lws_reason}Looked in: ${_lws_hints}. Run scripts/deps.sh (with SB_BUILD_DIR=<build dir>) or set SB_LWS_ROOT.")
+    "${_lws_reason}Looked in: ${_lws_hints_text}. Run scripts/deps.sh (with SB_BUILD_DIR=<build dir>) or set SB_LWS_ROOT.")
 
 if(LWSEvent_FOUND AND NOT TARGET lws::lws)
   find_package(Threads REQUIRED)

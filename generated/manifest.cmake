@@ -2,6 +2,8 @@
 set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/chat.h
   ${SB_GENERATED_DIR}/c/chat.c
+  ${SB_GENERATED_DIR}/c/core.h
+  ${SB_GENERATED_DIR}/c/core.c
   ${SB_GENERATED_DIR}/c/dashboard.h
   ${SB_GENERATED_DIR}/c/dashboard.c
   ${SB_GENERATED_DIR}/c/realtime.h
@@ -11,6 +13,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/registry.c
   ${SB_GENERATED_DIR}/c/chat_handlers.h
   ${SB_GENERATED_DIR}/c/chat_dispatch.c
+  ${SB_GENERATED_DIR}/c/core_handlers.h
   ${SB_GENERATED_DIR}/c/dashboard_handlers.h
   ${SB_GENERATED_DIR}/c/dashboard_dispatch.c
   ${SB_GENERATED_DIR}/c/realtime_handlers.h
@@ -18,6 +21,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/therapy_handlers.h
   ${SB_GENERATED_DIR}/c/therapy_dispatch.c
   ${SB_GENERATED_DIR}/c/chat_random.c
+  ${SB_GENERATED_DIR}/c/core_random.c
   ${SB_GENERATED_DIR}/c/dashboard_random.c
   ${SB_GENERATED_DIR}/c/realtime_random.c
   ${SB_GENERATED_DIR}/c/therapy_random.c
@@ -49,6 +53,15 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/chat/021.json
   ${SB_GENERATED_DIR}/fuzz/corpus/chat/022.json
   ${SB_GENERATED_DIR}/fuzz/corpus/chat/023.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/chat/024.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/chat/025.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/chat/026.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/chat/027.json
+  ${SB_GENERATED_DIR}/fuzz/fuzz_core.c
+  ${SB_GENERATED_DIR}/fuzz/core.dict
+  ${SB_GENERATED_DIR}/fuzz/corpus/core/001.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/core/002.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/core/003.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_dashboard.c
   ${SB_GENERATED_DIR}/fuzz/dashboard.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/001.json
@@ -107,15 +120,18 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/029.json
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/030.json
   ${SB_GENERATED_DIR}/ts/chat.ts
+  ${SB_GENERATED_DIR}/ts/core.ts
   ${SB_GENERATED_DIR}/ts/dashboard.ts
   ${SB_GENERATED_DIR}/ts/realtime.ts
   ${SB_GENERATED_DIR}/ts/therapy.ts
   ${SB_GENERATED_DIR}/ts/examples/chat.examples.ts
+  ${SB_GENERATED_DIR}/ts/examples/core.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/dashboard.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/realtime.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/therapy.examples.ts
   ${SB_GENERATED_DIR}/ts/index.ts
   ${SB_GENERATED_DIR}/docs/chat.md
+  ${SB_GENERATED_DIR}/docs/core.md
   ${SB_GENERATED_DIR}/docs/dashboard.md
   ${SB_GENERATED_DIR}/docs/realtime.md
   ${SB_GENERATED_DIR}/docs/therapy.md

@@ -173,7 +173,12 @@ function resolve_type(ctx, t)
         end
         local sub = { where = ctx.where, what = ctx.what .. "[]", channel = ctx.channel,
                       inline_name = ctx.inline_name .. "Item", model = ctx.model }
-        return { kind = "array", of = resolve_type(sub, t.of), max = t.max, min = t.min or 0 }
+        local of = resolve_type(sub, t.of)
+        if of.kind == "array" then
+            fail(ctx.where, "%s: arrays of arrays are not supported; wrap the inner array in an object",
+                 ctx.what)
+        end
+        return { kind = "array", of = of, max = t.max, min = t.min or 0 }
     elseif k == "object" then
         local node = build_object(ctx, t.fields, ctx.inline_name,
                                   { unknown_fields = t.unknown_fields,
@@ -183,7 +188,7 @@ function resolve_type(ctx, t)
         return node
     elseif k == "ref" then
         -- resolved after every declaration is known (see resolve_refs)
-        return { kind = "ref", name = t.name, where = ctx.where, what = ctx.what }
+        return { kind = "ref", name = t.name, where = ctx.where, what = ctx.what, channel = ctx.channel }
     elseif k == "unionref" then
         if t.dir ~= "in" and t.dir ~= "out" then
             fail(ctx.where, "%s: union must be \"in\" or \"out\"", ctx.what)
@@ -229,6 +234,10 @@ local function resolve_refs(model, t)
     if t.kind == "ref" then
         local target = model.named[t.name]
         if not target then fail(t.where, "%s: unknown type '%s'", t.what, t.name) end
+        if target.channel ~= t.channel then
+            fail(t.where, "%s: type '%s' belongs to channel %s; a channel may only use its own types",
+                 t.what, t.name, target.channel.name)
+        end
         return target
     elseif t.kind == "unionref" then
         local u = t.channel.unions[t.dir]
@@ -290,7 +299,9 @@ local function check_unit(model, unit)
     end
     local ch = {
         name = cd.name, doc = cd.doc, since = cd.since, path = cd.path, transport = cd.transport,
-        file = unit.file, where = cd.where, unknown_fields = cd.unknown_fields or "reject",
+        -- "schema/chat.lua" however the file was named on the command line,
+        -- so that output does not depend on the directory it was made in
+        file = unit.file:match("[^/]*/[^/]*$") or unit.file, where = cd.where, unknown_fields = cd.unknown_fields or "reject",
         all_named = {}, messages = {}, unions = {}, endpoints = {}, errors = {}, params = {},
         c_prefix = cd.name, ts_prefix = names.camel(cd.name),
     }
@@ -335,6 +346,16 @@ local function check_unit(model, unit)
         elseif d.decl == "payload" or d.decl == "params" then
             local node = build_object(ctx, d.fields, d.name, d)
             node.is_params = d.decl == "params"
+            if node.is_params then
+                local SCALAR = { string = true, int = true, bool = true, enum = true, literal = true,
+                                 timestamp = true, ref = true }
+                for _, f in ipairs(node.fields) do
+                    if not SCALAR[f.type.kind] then
+                        fail(d.where, "%s, field %s: a query parameter must be a string, integer, " ..
+                             "boolean, enum, literal or timestamp", what, f.name)
+                    end
+                end
+            end
             check.register(ctx, node)
             if node.is_params then ch.params[#ch.params + 1] = node end
         elseif d.decl == "message" then

@@ -353,7 +353,7 @@ local function emit_write(w, t)
     -- first one written or can follow one that was not surely written.
     local dynamic, surely = false, false
     for _, f in ipairs(t.fields) do
-        if needs_has(f) then
+        if f.optional then
             if not surely then dynamic = true end
         else
             surely = true
@@ -382,6 +382,20 @@ local function emit_write(w, t)
                 w:line("sb_buf_put(b, %s, %d);", text.c_string(prefix), #prefix)
                 write_value(w, f.type, src, uid)
             end
+            state = "some"
+        elseif f.presence == "nullable" then
+            -- required but may be null: the key is always written, and the
+            -- value is null unless set (a zeroed struct writes null)
+            local prefix = (state == "none" and "{" or (state == "some" and "," or "")) .. key
+            if state == "dyn" then w:line("sb_buf_putc(b, sep);") end
+            w:line("sb_buf_put(b, %s, %d);", text.c_string(prefix), #prefix)
+            w:line("if (m->has.%s != SB_SET) {", f.c_name)
+            w:line("    sb_write_null(b);")
+            w:line("} else {")
+            w:indent()
+            write_value(w, f.type, src, uid)
+            w:dedent()
+            w:line("}")
             state = "some"
         else
             w:line("if (m->has.%s != SB_ABSENT) {", f.c_name)
@@ -438,6 +452,87 @@ local function emit_alias(w, t)
     w:line("{")
     w:indent()
     write_value(w, t.of, "(*m)", { n = 0 })
+    w:dedent()
+    w:line("}")
+    w:line("")
+end
+
+-- Connection and query parameters arrive as text pairs (a URL's query), not
+-- JSON: each value is converted by its field's type. Keys the schema does not
+-- declare are ignored, since clients and proxies add their own (cache
+-- busters, Socket.IO's EIO and transport).
+local function emit_from_query_h(w, t)
+    w:line("bool %s_from_query(sb_reader *r, const sb_query *q, %s *out);", t.c_name, t.c_name)
+end
+
+local function emit_from_query(w, t)
+    w:line("bool %s_from_query(sb_reader *r, const sb_query *q, %s *out)", t.c_name, t.c_name)
+    w:line("{")
+    w:indent()
+    w:line("uint64_t seen = 0;")
+    w:line("memset(out, 0, sizeof *out);")
+    w:line("for (size_t i = 0; i < q->count; i++) {")
+    w:indent()
+    w:line("const char *k = q->item[i].key, *v = q->item[i].value;")
+    w:line("size_t kn = strlen(k);")
+    w:line("int f = %s_field(k, kn);", t.c_name)
+    w:line("if (f < 0)")
+    w:line("    continue;")
+    w:line("sb_path_push_key(r, k, kn);")
+    w:line("if (seen & ((uint64_t)1 << f))")
+    w:line("    return sb_fail(r, SB_ERR_DUPLICATE, \"duplicate parameter\");")
+    w:line("seen |= (uint64_t)1 << f;")
+    w:line("switch (f) {")
+    for _, f in ipairs(t.fields) do
+        local ft, dst = f.type, "out->" .. f.c_name
+        w:line("case %d:", f.index)
+        w:indent()
+        if ft.kind == "string" or (ft.kind == "timestamp" and ft.format == "iso8601") then
+            w:line("%s = (sb_str){v, strlen(v)};", dst)
+            if ft.kind == "string" then
+                w:line("if (!sb_check_str(r, %s, %d, %d))", dst, ft.min, ft.max)
+                w:line("    return false;")
+            end
+            if ft.format == "iso8601" then
+                w:line("if (!sb_check_iso8601(r, %s))", dst)
+                w:line("    return false;")
+            end
+        elseif ft.kind == "int" or ft.kind == "timestamp" then
+            local lo, hi = ft.min or 0, ft.max or math.maxinteger
+            if ft.kind == "timestamp" then lo, hi = 0, math.maxinteger end
+            w:line("if (!sb_text_int64(r, v, &%s) || !sb_check_int(r, %s, %s, %s))", dst, dst,
+                   int_lit(lo), int_lit(hi))
+            w:line("    return false;")
+        elseif ft.kind == "bool" then
+            w:line("if (!sb_text_bool(r, v, &%s))", dst)
+            w:line("    return false;")
+        elseif ft.kind == "enum" then
+            w:line("%s = %s_from(v, strlen(v));", dst, ft.c_name)
+            w:line("if (%s == 0)", dst)
+            w:line("    return sb_fail(r, SB_ERR_ENUM, %s);",
+                   text.c_string("expected one of " .. table.concat(ft.values, ", ")))
+        elseif ft.kind == "literal" then
+            w:line("if (strcmp(v, %s) != 0)", text.c_string(ft.value))
+            w:line("    return sb_fail(r, SB_ERR_LITERAL, %s);", text.c_string("expected " .. ft.value))
+        else
+            error(string.format("%s: params field %s: a query parameter must be a string, integer, " ..
+                                "boolean, enum, literal or timestamp", t.where, f.name), 0)
+        end
+        if needs_has(f) then w:line("out->has.%s = SB_SET;", f.c_name) end
+        w:line("break;")
+        w:dedent()
+    end
+    w:line("}")
+    w:line("sb_path_pop(r);")
+    w:dedent()
+    w:line("}")
+    for _, f in ipairs(t.fields) do
+        if not f.optional then
+            w:line("if (!(seen & ((uint64_t)1 << %d)))", f.index)
+            w:line("    return sb_missing_field(r, %s, %d);", text.c_string(f.name), #f.name)
+        end
+    end
+    w:line("return true;")
     w:dedent()
     w:line("}")
     w:line("")
@@ -626,6 +721,7 @@ local function emit_channel(ch)
                 if u then maybe_union(u.dir) end
             end
             emit_struct_h(h, t)
+            if t.is_params then emit_from_query_h(h, t) h:line("") end
             t.emitted_h = true
             maybe_union("in")
             maybe_union("out")
@@ -641,6 +737,7 @@ local function emit_channel(ch)
         if t.kind == "object" then
             emit_parse(c, t)
             emit_write(c, t)
+            if t.is_params then emit_from_query(c, t) end
         elseif t.kind == "alias" then
             emit_alias(c, t)
         end

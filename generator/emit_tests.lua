@@ -1,5 +1,5 @@
 -- emit_tests.lua: test cases derived from the schema, run by
--- tests/unit/test_generated.c against the generated C parsers.
+-- tests/schema/test_generated.c against the generated C parsers.
 --
 -- For every example: it parses, and the writer gives back exactly its
 -- canonical form (fields in schema order, compact). Then each example is

@@ -129,3 +129,43 @@ bool sb_parse_document(sb_reader *r, sb_parse_fn parse, void *out)
 {
     return parse(r, out) && sb_read_end(r);
 }
+
+const char *sb_query_get(const sb_query *q, const char *key)
+{
+    for (size_t i = 0; i < q->count; i++)
+        if (strcmp(q->item[i].key, key) == 0)
+            return q->item[i].value;
+    return NULL;
+}
+
+bool sb_text_int64(sb_reader *r, const char *text, int64_t *out)
+{
+    const char *p = text;
+    bool neg = *p == '-';
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (neg)
+        p++;
+    if (*p < '0' || *p > '9' || (*p == '0' && p[1]))
+        return sb_fail(r, SB_ERR_TYPE, "expected integer");
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return sb_fail(r, SB_ERR_TYPE, "expected integer");
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (limit - d) / 10)
+            return sb_fail(r, SB_ERR_RANGE, "integer out of range");
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+bool sb_text_bool(sb_reader *r, const char *text, bool *out)
+{
+    if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+        *out = true;
+    else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+        *out = false;
+    else
+        return sb_fail(r, SB_ERR_TYPE, "expected true or false");
+    return true;
+}

@@ -15,6 +15,22 @@
 
 #include "json.h"
 
+/* Query parameters (a URL's query string), URL-decoded, in request order:
+ * what generated X_from_query() functions read. */
+#define SB_QUERY_MAX 32
+typedef struct sb_query {
+    size_t count;
+    struct {
+        char *key;
+        char *value;
+    } item[SB_QUERY_MAX];
+} sb_query;
+
+const char *sb_query_get(const sb_query *q, const char *key);
+/* A query value as a decimal int64 / "true" or "false": SB_ERR_TYPE otherwise. */
+bool sb_text_int64(sb_reader *r, const char *text, int64_t *out);
+bool sb_text_bool(sb_reader *r, const char *text, bool *out);
+
 /* String length in bytes within [min, max]: SB_ERR_TOO_LONG otherwise. */
 bool sb_check_str(sb_reader *r, sb_str s, size_t min, size_t max);
 /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM): SB_ERR_FORMAT otherwise. */

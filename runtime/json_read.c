@@ -25,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 const sb_json_limits sb_json_default_limits = {
     .max_input = (size_t)1 << 20,
     .max_depth = 64,
@@ -70,7 +74,7 @@ const char *sb_json_err_name(sb_json_err e)
  * none; *why then says what is wrong. Table 3-7 of the Unicode standard:
  * the second byte's range excludes overlongs (E0, F0), UTF-16 surrogates
  * (ED) and code points past U+10FFFF (F4). */
-static size_t utf8_seq(const unsigned char *u, size_t avail, const char **why)
+static inline size_t utf8_seq(const unsigned char *u, size_t avail, const char **why)
 {
     unsigned c = u[0];
     size_t n;
@@ -477,17 +481,52 @@ typedef struct str_scan {
     bool escaped;      /* decoding needs a copy */
 } str_scan;
 
-/* Validates the string whose opening quote is at s. */
-static bool scan_string(sb_reader *r, const char *s, str_scan *out)
+/* The first byte at or after p (before end) that a string body cannot
+ * simply pass over: '"', '\\', a control character or a non-ASCII byte; end
+ * if there is none. This loop is where a parser spends most of its time, so
+ * it looks at 16 bytes per step with SSE2 (one signed compare catches both
+ * controls and bytes >= 0x80) or 8 with plain 64-bit arithmetic. */
+static inline const char *find_special(const char *p, const char *end)
 {
-    const char *p = s + 1, *end = r->end;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                         _mm_cmplt_epi8(v, space));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask)
+            return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The lowest flagged byte is exact: the bit tricks can only misflag a
+     * byte above a real hit. */
+    while (end - p >= 8) {
+        uint64_t m = string_special(load64(p));
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && plain[(unsigned char)*p])
+        p++;
+    return p;
+}
+
+/* Validates the string whose opening quote is at s, from p on: the bytes
+ * between are known to be plain (callers try the plain case inline first
+ * and hand over where it stopped, so nothing is scanned twice). */
+static bool scan_string(sb_reader *r, const char *s, const char *p, str_scan *out)
+{
+    const char *end = r->end;
     size_t saved = 0;
     bool escaped = false;
-    for (;;) {
-        while (end - p >= 8 && !string_special(load64(p)))
-            p += 8;
-        while (p < end && plain[(unsigned char)*p])
-            p++;
+    for (;; p = find_special(p, end)) {
         if (p >= end)
             return syntax_at(r, p, "unterminated string");
         unsigned char c = (unsigned char)*p;
@@ -500,6 +539,8 @@ static bool scan_string(sb_reader *r, const char *s, str_scan *out)
                 return false;
         } else if (c < 0x20) {
             return syntax_at(r, p, "control character 0x%02X in string", c);
+        } else if (c >= 0xC2 && c < 0xE0 && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+            p += 2; /* the common 2-byte form, inline */
         } else {
             const char *why = "";
             size_t n = utf8_seq((const unsigned char *)p, (size_t)(end - p), &why);
@@ -588,14 +629,25 @@ static void decode_string(const char *p, const char *end, char *d)
 
 /* Reads the string at s (its opening quote) into *out and returns the byte
  * after the closing quote, or NULL. */
+static bool too_long(sb_reader *r, const char *s)
+{
+    r->p = s;
+    return sb_fail(r, SB_ERR_TOO_LONG, "string longer than %zu bytes", r->limits.max_string);
+}
+
 static const char *read_string_at(sb_reader *r, const char *s, sb_str *out)
 {
     str_scan ss;
-    if (!scan_string(r, s, &ss))
+    const char *p = find_special(s + 1, r->end);
+    if (p < r->end && *p == '"' && (size_t)(p - s - 1) <= r->limits.max_string) {
+        out->ptr = s + 1; /* plain ASCII: the common case */
+        out->len = (size_t)(p - s - 1);
+        return p + 1;
+    }
+    if (!scan_string(r, s, p, &ss))
         return NULL;
     if (ss.len > r->limits.max_string) {
-        r->p = s;
-        sb_fail(r, SB_ERR_TOO_LONG, "string longer than %zu bytes", r->limits.max_string);
+        too_long(r, s);
         return NULL;
     }
     if (!ss.escaped) {
@@ -827,6 +879,25 @@ static inline const char *scan_literal(sb_reader *r, const char *p, const char *
     return NULL;
 }
 
+/* Validates the string at s and returns the byte after it, or NULL. */
+static inline const char *skip_string(sb_reader *r, const char *s)
+{
+    str_scan ss;
+    const char *p = find_special(s + 1, r->end);
+    size_t len = (size_t)(p - s - 1);
+    if (p >= r->end || *p != '"') {
+        if (!scan_string(r, s, p, &ss))
+            return NULL;
+        p = ss.close;
+        len = ss.len;
+    }
+    if (len > r->limits.max_string) {
+        too_long(r, s);
+        return NULL;
+    }
+    return p + 1;
+}
+
 /* Open containers during a skip: 1 byte each ('{' or '['), on the stack up
  * to this many levels and on the heap beyond (only when a caller raises
  * max_depth past it). */
@@ -866,7 +937,6 @@ static bool skip_value(sb_reader *r)
     size_t depth = 0;
     bool ok = false;
     bool is_int;
-    str_scan ss;
     skip_stack st;
     st.kinds = st.inline_kinds;
     st.cap = SKIP_STACK_INLINE;
@@ -911,14 +981,9 @@ value:
         }
         goto value;
     case '"':
-        if (!scan_string(r, p, &ss))
+        p = skip_string(r, p);
+        if (!p)
             goto done;
-        if (ss.len > r->limits.max_string) {
-            r->p = p;
-            sb_fail(r, SB_ERR_TOO_LONG, "string longer than %zu bytes", r->limits.max_string);
-            goto done;
-        }
-        p = ss.close + 1;
         goto after;
     case 't':
         p = scan_literal(r, p, "true", 4);
@@ -955,14 +1020,10 @@ key: /* p is at a non-space byte where a key must start */
         syntax_at(r, p, "expected string key");
         goto done;
     }
-    if (!scan_string(r, p, &ss))
+    p = skip_string(r, p);
+    if (!p)
         goto done;
-    if (ss.len > r->limits.max_string) {
-        r->p = p;
-        sb_fail(r, SB_ERR_TOO_LONG, "string longer than %zu bytes", r->limits.max_string);
-        goto done;
-    }
-    p = skip_ws(ss.close + 1, end);
+    p = skip_ws(p, end);
     if (p >= end || *p != ':') {
         syntax_at(r, p, "expected ':'");
         goto done;
@@ -1207,8 +1268,26 @@ static const char *number_at(sb_reader *r, const char *expected, bool *is_int)
 
 bool sb_read_int64(sb_reader *r, int64_t *out)
 {
+    if (!ready(r))
+        return false;
+    /* Fast path: 1 to 18 digits (no overflow possible) followed by a byte
+     * that cannot continue a number. Everything else takes the long way,
+     * which also produces every error. */
+    const char *p = r->p, *end = r->end;
+    const char *q = p + (p < end && *p == '-');
+    if (q < end && *q >= '1' && *q <= '9') {
+        const char *stop = end - q > 18 ? q + 18 : end;
+        uint64_t v = 0;
+        while (q < stop && is_digit(*q))
+            v = v * 10 + (uint64_t)(*q++ - '0');
+        if (q == end || !(is_digit(*q) || *q == '.' || *q == 'e' || *q == 'E')) {
+            *out = *p == '-' ? -(int64_t)v : (int64_t)v;
+            r->p = q;
+            return true;
+        }
+    }
     bool is_int;
-    const char *q = number_at(r, "integer", &is_int);
+    q = number_at(r, "integer", &is_int);
     if (!q)
         return false;
     if (!is_int)

@@ -3,7 +3,8 @@
  *
  *   switchboard schema                      list every message
  *   switchboard validate TARGET [FILE|-]    check one message, print it canonical
- *   switchboard serve [options]             run the server (see serve.c)
+ *   switchboard serve [options]             run the server (handlers/serve.c)
+ *   switchboard user add ...                add a user, print its token (handlers/admin.c)
  *
  * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
  */
@@ -16,7 +17,9 @@ static void usage(FILE *to)
 {
     fputs("usage: switchboard schema\n"
           "       switchboard validate TARGET [FILE|-]\n"
-          "         TARGET: a message NAME from `switchboard schema`, or CHANNEL:in / CHANNEL:out\n",
+          "         TARGET: a message NAME from `switchboard schema`, or CHANNEL:in / CHANNEL:out\n"
+          "       switchboard serve [--help | options]\n"
+          "       switchboard user add --name NAME --role ROLE [--avatar URL] [--db PATH]\n",
           to);
 }
 
@@ -30,6 +33,10 @@ int main(int argc, char **argv)
         return cli_schema(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)
         return cli_validate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return cli_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "user") == 0)
+        return cli_user(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(stdout);

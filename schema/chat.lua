@@ -23,6 +23,10 @@ sends events keyed by "type".]],
         { "MESSAGE_NOT_FOUND", "Message or room not found" },
         { "NOT_DIRECT_ROOM", "Room is not a direct room" },
         { "CHANNEL_LAYER", "Channel layer is not configured" },
+        { "STORAGE", "Message could not be stored",
+          doc = "Switchboard extension: the database refused the write (full, busy); nothing was delivered" },
+        { "NOT_ALLOWED", "Not allowed",
+          doc = "Switchboard extension: e.g. a send_message with neither room_id nor receiver_id" },
     },
 }
 
@@ -121,6 +125,106 @@ payload "Message" {
     },
 }
 
+payload "Room" {
+    doc = "A room as one user sees it: new_room's data, and an item of GET /api/v1/rooms.",
+    since = 1,
+    fields = {
+        { "room_id", str { max = 64 }, required, doc = "Room ID." },
+        { "type", ref "RoomType", required, doc = "Room type." },
+        { "unread_messages_count", int { min = 0 }, required, doc = "Unread count." },
+        { "last_message", ref "LastMessage", optional_nullable, doc = "Last message." },
+        { "counterpart", ref "Counterpart", optional_nullable, doc = "Counterpart user (direct rooms)." },
+        { "service", ref "Service", optional_nullable, doc = "Service details (service rooms)." },
+        { "customer", ref "Customer", optional_nullable, doc = "Customer details (service rooms)." },
+    },
+}
+
+-- Connection and REST (Switchboard extensions, docs/protocols/chat.md) -------
+
+params "ChatConnectParams" {
+    doc = [[Query parameters of the WebSocket URL /ws/chat. The token may come here
+or as "Authorization: Bearer TOKEN".]],
+    since = 1,
+    fields = {
+        { "token", str { min = 1, max = 256 }, optional, doc = "The user's access token." },
+        { "since", int { min = 0 }, optional,
+          doc = [[Missed-message recovery: the ID of the last message this client saw.
+Every newer message of the user's rooms is sent (as new_message) right after
+connecting, oldest first, at most 1000.]] },
+    },
+}
+
+params "RoomMessagesQuery" {
+    doc = "Query parameters of GET /api/v1/rooms/{room_id}/messages.",
+    since = 1,
+    fields = {
+        { "before", int { min = 1 }, optional, doc = "Only messages older than this message ID." },
+        { "limit", int { min = 1, max = 200 }, optional, doc = "Page size (default 50)." },
+        { "token", str { min = 1, max = 256 }, optional, doc = "Access token, if not sent as a Bearer header." },
+    },
+}
+
+message "RoomsResponse" {
+    dir = "http",
+    doc = "GET /api/v1/rooms: the user's rooms, most recently active first.",
+    since = 1,
+    fields = {
+        { "rooms", array { ref "Room", max = 100000 }, required, doc = "The rooms." },
+    },
+    examples = {
+        [[{"rooms": [{"room_id": "1", "type": "TECHNICIAN_DIRECT", "unread_messages_count": 2,
+           "last_message": {"message_id": "17", "text": "on my way", "timestamp": "2023-10-11T21:20:00Z",
+                            "is_sent": false, "is_system_message": false,
+                            "sender": {"id": "2", "full_name": "Bob", "avatar": null, "role": "TECHNICIAN"},
+                            "file_id": null, "replied_from_id": null},
+           "counterpart": {"user_id": "2", "full_name": "Bob", "avatar": null, "role": "TECHNICIAN"},
+           "service": null, "customer": null}]}]],
+    },
+}
+
+message "MessagesResponse" {
+    dir = "http",
+    doc = "GET /api/v1/rooms/{room_id}/messages: history, newest first.",
+    since = 1,
+    fields = {
+        { "room_id", str { max = 64 }, required, doc = "Room ID." },
+        { "messages", array { ref "Message", max = 200 }, required, doc = "Newest first." },
+        { "has_more", bool, required, doc = "True when older messages exist (ask with before = the last ID)." },
+    },
+    examples = {
+        [[{"room_id": "1", "messages": [{"id": "17", "is_sent": false, "text": "on my way", "file_id": null,
+           "replied_from_id": null, "is_system_message": false, "timestamp": 1697059200,
+           "sender": {"id": "2", "full_name": "Bob", "avatar": null, "role": "TECHNICIAN"}}],
+           "has_more": false}]],
+    },
+}
+
+message "ChatHttpError" {
+    dir = "http",
+    doc = "The body of every error answer of the chat's REST endpoints.",
+    since = 1,
+    fields = {
+        { "error", str { max = 1024 }, required, doc = "What went wrong." },
+    },
+    examples = { [[{"error": "Authentication required"}]], [[{"error": "Room not found"}]] },
+}
+
+endpoint "ListRooms" {
+    doc = "The user's rooms with unread counts and last message.",
+    since = 1,
+    method = "GET",
+    path = "/api/v1/rooms",
+    response = ref "RoomsResponse",
+}
+
+endpoint "RoomMessages" {
+    doc = "A room's history, newest first, paged with before and limit (RoomMessagesQuery).",
+    since = 1,
+    method = "GET",
+    path = "/api/v1/rooms/{room_id}/messages",
+    response = ref "MessagesResponse",
+}
+
 -- Client to server ----------------------------------------------------------
 
 message "SendMessageEvent" {
@@ -198,15 +302,7 @@ message "NewRoomPayload" {
     since = 1,
     fields = {
         { "type", literal "new_room", required },
-        { "data", object {
-            { "room_id", str { max = 64 }, required, doc = "Room ID." },
-            { "type", ref "RoomType", required, doc = "Room type." },
-            { "unread_messages_count", int { min = 0 }, required, doc = "Unread count." },
-            { "last_message", ref "LastMessage", optional_nullable, doc = "Last message." },
-            { "counterpart", ref "Counterpart", optional_nullable, doc = "Counterpart user." },
-            { "service", ref "Service", optional_nullable, doc = "Service details." },
-            { "customer", ref "Customer", optional_nullable, doc = "Customer details." },
-        }, required },
+        { "data", ref "Room", required },
     },
     examples = {
         [[{"type": "new_room", "data": {"room_id": "123", "type": "TECHNICIAN_DIRECT",
@@ -292,8 +388,8 @@ message "UnreadMessageCountPayload" {
 
 message "ErrorPayload" {
     dir = "out",
-    doc = [[Sent for errors. The message is in error or data.error; the server sends
-error (the document's examples), clients may read either.]],
+    doc = [[Sent for errors. The document shows the message in error and in
+data.error: the server sends both, clients may read either (DESIGN.md).]],
     since = 1,
     one_of_required = { "error", "data" },
     fields = {

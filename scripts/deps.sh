@@ -120,6 +120,7 @@ LWS_CMAKE_FLAGS=(
   -DLWS_HAVE_LIBCAP=OFF             # don't pick up libcap-dev when present: fixed link deps
   -DLWS_WITH_EXPORT_LWSTARGETS=OFF  # we import it with cmake/FindLWSEvent.cmake
   -DLWS_CTEST_INTERNET_AVAILABLE=OFF
+  -DDISABLE_WERROR=ON               # lws' -Werror: a newer compiler's warning must not stop us
 )
 shopt -s nullglob
 LWS_PATCHES=("$ROOT"/scripts/lws-patches/*.patch)
@@ -152,8 +153,8 @@ debian_archive() {
     # First stanza of Types "deb" that is not the security archive: its first URI and suite.
     found=$(awk '
       function flush() {
-        if (types ~ /(^| )deb( |$)/ && uris != "" && uris !~ /security/ && suite != "")
-          { print uri, suite; exit }
+        if (!done && types ~ /(^| )deb( |$)/ && uris != "" && uris !~ /security/ && suite != "")
+          { print uri, suite; done = 1; exit }
         types = uris = uri = suite = ""
       }
       /^[ \t]*#/ { next }
@@ -174,6 +175,7 @@ debian_archive() {
   done
   # Nothing readable: Debian's default archive and this release's codename.
   local codename
+  # shellcheck disable=SC1091
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
   echo "http://deb.debian.org/debian $codename"
 }
@@ -234,10 +236,14 @@ ensure_lws() {
     run_logged "$DEPS/logs/lws-patch.log" patch -d "$src" -p1 --forward --batch -i "$p"
   done
 
-  say "building libwebsockets $version with libevent (about 25 s)"
+  say "building libwebsockets $version with libevent (10-30 s)"
   rm -rf "$build" "$LWS_INSTALL"
-  run_logged "$DEPS/logs/lws-configure.log" cmake -S "$src" -B "$build" \
-    -DCMAKE_INSTALL_PREFIX="$LWS_INSTALL" "${LWS_CMAKE_FLAGS[@]}"
+  # The system compiler and lws' own flags, whatever CC/CFLAGS the caller has set for our
+  # code (a clang or sanitizer build links this same uninstrumented static library).
+  # GIT_CEILING_DIRECTORIES: lws' CMake runs `git describe` in its source dir, which sits
+  # inside our work tree; without this our own commit hash became lws' version suffix.
+  run_logged "$DEPS/logs/lws-configure.log" env -u CC -u CFLAGS -u LDFLAGS \
+    GIT_CEILING_DIRECTORIES="$src_root" cmake -S "$src" -B "$build" -DCMAKE_INSTALL_PREFIX="$LWS_INSTALL" "${LWS_CMAKE_FLAGS[@]}"
   run_logged "$DEPS/logs/lws-build.log" cmake --build "$build" -j "$(nproc)"
   run_logged "$DEPS/logs/lws-install.log" cmake --install "$build"
   grep -q '^#define LWS_WITH_LIBEVENT' "$LWS_INSTALL/include/lws_config.h" ||
@@ -246,7 +252,7 @@ ensure_lws() {
   # Stamp last, so that an interrupted build is redone next time.
   { lws_wanted_stamp; echo "debian-version $version"; } >"$LWS_STAMP.tmp"
   mv "$LWS_STAMP.tmp" "$LWS_STAMP"
-  rm -rf "$build" "$src_root"        # ~100 MB we never need again
+  rm -rf "$build" "$src_root" "$DEPS/apt"   # sources, objects, apt lists: not needed again
 }
 
 # ---------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ static B_T B(build_out)(const chat_out *m)
         break;
     }
     case CHAT_OUT_NEW_ROOM_PAYLOAD: {
-        const chat_new_room_payload_data *p = &m->as.new_room_payload.data;
+        const chat_room *p = &m->as.new_room_payload.data;
         d = B_OBJ();
         B_ADD(d, "room_id", B_STR(p->room_id));
         B_ADD(d, "type", B_STR(chat_room_type_name(p->type)));

@@ -355,7 +355,7 @@ static bool X(parse_in)(D_T root, chat_in *out)
 
 /* ---- server to client --------------------------------------------------- */
 
-static bool X(new_room_data)(D_T o, chat_new_room_payload_data *m)
+static bool X(room)(D_T o, chat_room *m)
 {
     size_t n = 0;
     int e = 0;
@@ -445,7 +445,7 @@ static bool X(parse_out)(D_T root, chat_out *out)
         chat_new_room_payload *m = &out->as.new_room_payload;
         out->kind = CHAT_OUT_NEW_ROOM_PAYLOAD;
         memset(m, 0, sizeof *m);
-        X_REQ_OBJ(root, "data", X(new_room_data), &m->data, &n);
+        X_REQ_OBJ(root, "data", X(room), &m->data, &n);
         return X_CLOSE(root, n);
     }
     if (TAG_IS("message_status")) {

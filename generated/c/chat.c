@@ -990,6 +990,664 @@ void chat_message_write(sb_buf *b, const chat_message *m)
     sb_buf_putc(b, '}');
 }
 
+static int chat_room_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        if (memcmp(p, "type", 4) == 0)
+            return 1;
+        break;
+    case 7:
+        switch (p[0]) {
+        case 'r':
+            if (memcmp(p, "room_id", 7) == 0)
+                return 0;
+            break;
+        case 's':
+            if (memcmp(p, "service", 7) == 0)
+                return 5;
+            break;
+        }
+        break;
+    case 8:
+        if (memcmp(p, "customer", 8) == 0)
+            return 6;
+        break;
+    case 11:
+        if (memcmp(p, "counterpart", 11) == 0)
+            return 4;
+        break;
+    case 12:
+        if (memcmp(p, "last_message", 12) == 0)
+            return 3;
+        break;
+    case 21:
+        if (memcmp(p, "unread_messages_count", 21) == 0)
+            return 2;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+bool chat_room_parse(sb_reader *r, chat_room *out)
+{
+    uint64_t seen = 0;
+    sb_str key;
+    int more;
+    memset(out, 0, sizeof *out);
+    if (!sb_read_object_begin(r))
+        return false;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = chat_room_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
+                return false;
+            break;
+        case 1:
+            {
+                sb_str s0;
+                if (!sb_read_string(r, &s0))
+                    return false;
+                out->type = chat_room_type_from(s0.ptr, s0.len);
+                if (out->type == 0)
+                    return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN_DIRECT, SERVICE");
+            }
+            break;
+        case 2:
+            if (!sb_read_int64(r, &out->unread_messages_count) || !sb_check_int(r, out->unread_messages_count, INT64_C(0), INT64_MAX))
+                return false;
+            break;
+        case 3:
+            if (sb_read_null(r)) {
+                out->has.last_message = SB_NULL;
+                break;
+            }
+            if (!chat_last_message_parse(r, &out->last_message))
+                return false;
+            out->has.last_message = SB_SET;
+            break;
+        case 4:
+            if (sb_read_null(r)) {
+                out->has.counterpart = SB_NULL;
+                break;
+            }
+            if (!chat_counterpart_parse(r, &out->counterpart))
+                return false;
+            out->has.counterpart = SB_SET;
+            break;
+        case 5:
+            if (sb_read_null(r)) {
+                out->has.service = SB_NULL;
+                break;
+            }
+            if (!chat_service_parse(r, &out->service))
+                return false;
+            out->has.service = SB_SET;
+            break;
+        case 6:
+            if (sb_read_null(r)) {
+                out->has.customer = SB_NULL;
+                break;
+            }
+            if (!chat_customer_parse(r, &out->customer))
+                return false;
+            out->has.customer = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "room_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "type", 4);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "unread_messages_count", 21);
+    }
+    return true;
+}
+
+void chat_room_write(sb_buf *b, const chat_room *m)
+{
+    sb_buf_put(b, "{\"room_id\":", 11);
+    sb_write_string(b, m->room_id);
+    sb_buf_put(b, ",\"type\":", 8);
+    sb_write_string(b, chat_room_type_name(m->type));
+    sb_buf_put(b, ",\"unread_messages_count\":", 25);
+    sb_write_int64(b, m->unread_messages_count);
+    if (m->has.last_message != SB_ABSENT) {
+        sb_buf_put(b, ",\"last_message\":", 16);
+        if (m->has.last_message == SB_NULL) {
+            sb_write_null(b);
+        } else {
+            chat_last_message_write(b, &m->last_message);
+        }
+    }
+    if (m->has.counterpart != SB_ABSENT) {
+        sb_buf_put(b, ",\"counterpart\":", 15);
+        if (m->has.counterpart == SB_NULL) {
+            sb_write_null(b);
+        } else {
+            chat_counterpart_write(b, &m->counterpart);
+        }
+    }
+    if (m->has.service != SB_ABSENT) {
+        sb_buf_put(b, ",\"service\":", 11);
+        if (m->has.service == SB_NULL) {
+            sb_write_null(b);
+        } else {
+            chat_service_write(b, &m->service);
+        }
+    }
+    if (m->has.customer != SB_ABSENT) {
+        sb_buf_put(b, ",\"customer\":", 12);
+        if (m->has.customer == SB_NULL) {
+            sb_write_null(b);
+        } else {
+            chat_customer_write(b, &m->customer);
+        }
+    }
+    sb_buf_putc(b, '}');
+}
+
+static int chat_chat_connect_params_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        switch (p[0]) {
+        case 's':
+            if (memcmp(p, "since", 5) == 0)
+                return 1;
+            break;
+        case 't':
+            if (memcmp(p, "token", 5) == 0)
+                return 0;
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+bool chat_chat_connect_params_parse(sb_reader *r, chat_chat_connect_params *out)
+{
+    uint64_t seen = 0;
+    sb_str key;
+    int more;
+    memset(out, 0, sizeof *out);
+    if (!sb_read_object_begin(r))
+        return false;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = chat_chat_connect_params_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 256))
+                return false;
+            out->has.token = SB_SET;
+            break;
+        case 1:
+            if (!sb_read_int64(r, &out->since) || !sb_check_int(r, out->since, INT64_C(0), INT64_MAX))
+                return false;
+            out->has.since = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    return true;
+}
+
+void chat_chat_connect_params_write(sb_buf *b, const chat_chat_connect_params *m)
+{
+    char sep = '{';
+    if (m->has.token != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"token\":", 8);
+        sb_write_string(b, m->token);
+    }
+    if (m->has.since != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"since\":", 8);
+        sb_write_int64(b, m->since);
+    }
+    if (sep == '{')
+        sb_buf_putc(b, '{');
+    sb_buf_putc(b, '}');
+}
+
+bool chat_chat_connect_params_from_query(sb_reader *r, const sb_query *q, chat_chat_connect_params *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = chat_chat_connect_params_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->token = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->token, 1, 256))
+                return false;
+            out->has.token = SB_SET;
+            break;
+        case 1:
+            if (!sb_text_int64(r, v, &out->since) || !sb_check_int(r, out->since, INT64_C(0), INT64_MAX))
+                return false;
+            out->has.since = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    return true;
+}
+
+static int chat_room_messages_query_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        switch (p[0]) {
+        case 'l':
+            if (memcmp(p, "limit", 5) == 0)
+                return 1;
+            break;
+        case 't':
+            if (memcmp(p, "token", 5) == 0)
+                return 2;
+            break;
+        }
+        break;
+    case 6:
+        if (memcmp(p, "before", 6) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+bool chat_room_messages_query_parse(sb_reader *r, chat_room_messages_query *out)
+{
+    uint64_t seen = 0;
+    sb_str key;
+    int more;
+    memset(out, 0, sizeof *out);
+    if (!sb_read_object_begin(r))
+        return false;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = chat_room_messages_query_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->before) || !sb_check_int(r, out->before, INT64_C(1), INT64_MAX))
+                return false;
+            out->has.before = SB_SET;
+            break;
+        case 1:
+            if (!sb_read_int64(r, &out->limit) || !sb_check_int(r, out->limit, INT64_C(1), INT64_C(200)))
+                return false;
+            out->has.limit = SB_SET;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 256))
+                return false;
+            out->has.token = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    return true;
+}
+
+void chat_room_messages_query_write(sb_buf *b, const chat_room_messages_query *m)
+{
+    char sep = '{';
+    if (m->has.before != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"before\":", 9);
+        sb_write_int64(b, m->before);
+    }
+    if (m->has.limit != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"limit\":", 8);
+        sb_write_int64(b, m->limit);
+    }
+    if (m->has.token != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"token\":", 8);
+        sb_write_string(b, m->token);
+    }
+    if (sep == '{')
+        sb_buf_putc(b, '{');
+    sb_buf_putc(b, '}');
+}
+
+bool chat_room_messages_query_from_query(sb_reader *r, const sb_query *q, chat_room_messages_query *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = chat_room_messages_query_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_text_int64(r, v, &out->before) || !sb_check_int(r, out->before, INT64_C(1), INT64_MAX))
+                return false;
+            out->has.before = SB_SET;
+            break;
+        case 1:
+            if (!sb_text_int64(r, v, &out->limit) || !sb_check_int(r, out->limit, INT64_C(1), INT64_C(200)))
+                return false;
+            out->has.limit = SB_SET;
+            break;
+        case 2:
+            out->token = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->token, 1, 256))
+                return false;
+            out->has.token = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    return true;
+}
+
+static int chat_rooms_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        if (memcmp(p, "rooms", 5) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+bool chat_rooms_response_parse(sb_reader *r, chat_rooms_response *out)
+{
+    uint64_t seen = 0;
+    sb_str key;
+    int more;
+    memset(out, 0, sizeof *out);
+    if (!sb_read_object_begin(r))
+        return false;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = chat_rooms_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            {
+                size_t cap0 = 0;
+                int more0;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more0 = sb_read_array_next(r)) == 1) {
+                    if (out->rooms.count == 100000)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 100000 items");
+                    if (out->rooms.count == cap0 && !sb_array_grow(r, (void **)&out->rooms.items, &cap0, sizeof *out->rooms.items))
+                        return false;
+                    sb_path_push_index(r, out->rooms.count);
+                    if (!chat_room_parse(r, &out->rooms.items[out->rooms.count]))
+                        return false;
+                    sb_path_pop(r);
+                    out->rooms.count++;
+                }
+                if (more0 < 0)
+                    return false;
+            }
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "rooms", 5);
+    }
+    return true;
+}
+
+void chat_rooms_response_write(sb_buf *b, const chat_rooms_response *m)
+{
+    sb_buf_put(b, "{\"rooms\":", 9);
+    sb_buf_putc(b, '[');
+    for (size_t i0 = 0; i0 < m->rooms.count; i0++) {
+        if (i0)
+            sb_buf_putc(b, ',');
+        chat_room_write(b, &m->rooms.items[i0]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_putc(b, '}');
+}
+
+static int chat_messages_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        if (memcmp(p, "room_id", 7) == 0)
+            return 0;
+        break;
+    case 8:
+        switch (p[0]) {
+        case 'h':
+            if (memcmp(p, "has_more", 8) == 0)
+                return 2;
+            break;
+        case 'm':
+            if (memcmp(p, "messages", 8) == 0)
+                return 1;
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+bool chat_messages_response_parse(sb_reader *r, chat_messages_response *out)
+{
+    uint64_t seen = 0;
+    sb_str key;
+    int more;
+    memset(out, 0, sizeof *out);
+    if (!sb_read_object_begin(r))
+        return false;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = chat_messages_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
+                return false;
+            break;
+        case 1:
+            {
+                size_t cap0 = 0;
+                int more0;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more0 = sb_read_array_next(r)) == 1) {
+                    if (out->messages.count == 200)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 200 items");
+                    if (out->messages.count == cap0 && !sb_array_grow(r, (void **)&out->messages.items, &cap0, sizeof *out->messages.items))
+                        return false;
+                    sb_path_push_index(r, out->messages.count);
+                    if (!chat_message_parse(r, &out->messages.items[out->messages.count]))
+                        return false;
+                    sb_path_pop(r);
+                    out->messages.count++;
+                }
+                if (more0 < 0)
+                    return false;
+            }
+            break;
+        case 2:
+            if (!sb_read_bool(r, &out->has_more))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "room_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "messages", 8);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "has_more", 8);
+    }
+    return true;
+}
+
+void chat_messages_response_write(sb_buf *b, const chat_messages_response *m)
+{
+    sb_buf_put(b, "{\"room_id\":", 11);
+    sb_write_string(b, m->room_id);
+    sb_buf_put(b, ",\"messages\":", 12);
+    sb_buf_putc(b, '[');
+    for (size_t i0 = 0; i0 < m->messages.count; i0++) {
+        if (i0)
+            sb_buf_putc(b, ',');
+        chat_message_write(b, &m->messages.items[i0]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_put(b, ",\"has_more\":", 12);
+    sb_write_bool(b, m->has_more);
+    sb_buf_putc(b, '}');
+}
+
+static int chat_chat_http_error_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        if (memcmp(p, "error", 5) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+bool chat_chat_http_error_parse(sb_reader *r, chat_chat_http_error *out)
+{
+    uint64_t seen = 0;
+    sb_str key;
+    int more;
+    memset(out, 0, sizeof *out);
+    if (!sb_read_object_begin(r))
+        return false;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = chat_chat_http_error_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 1024))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "error", 5);
+    }
+    return true;
+}
+
+void chat_chat_http_error_write(sb_buf *b, const chat_chat_http_error *m)
+{
+    sb_buf_put(b, "{\"error\":", 9);
+    sb_write_string(b, m->error);
+    sb_buf_putc(b, '}');
+}
+
 static int chat_send_message_event_field(const char *p, size_t n)
 {
     switch (n) {
@@ -1445,180 +2103,6 @@ void chat_new_room_event_write(sb_buf *b, const chat_new_room_event *m)
     sb_buf_putc(b, '}');
 }
 
-static int chat_new_room_payload_data_field(const char *p, size_t n)
-{
-    switch (n) {
-    case 4:
-        if (memcmp(p, "type", 4) == 0)
-            return 1;
-        break;
-    case 7:
-        switch (p[0]) {
-        case 'r':
-            if (memcmp(p, "room_id", 7) == 0)
-                return 0;
-            break;
-        case 's':
-            if (memcmp(p, "service", 7) == 0)
-                return 5;
-            break;
-        }
-        break;
-    case 8:
-        if (memcmp(p, "customer", 8) == 0)
-            return 6;
-        break;
-    case 11:
-        if (memcmp(p, "counterpart", 11) == 0)
-            return 4;
-        break;
-    case 12:
-        if (memcmp(p, "last_message", 12) == 0)
-            return 3;
-        break;
-    case 21:
-        if (memcmp(p, "unread_messages_count", 21) == 0)
-            return 2;
-        break;
-    default:
-        break;
-    }
-    return -1;
-}
-
-bool chat_new_room_payload_data_parse(sb_reader *r, chat_new_room_payload_data *out)
-{
-    uint64_t seen = 0;
-    sb_str key;
-    int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_new_room_payload_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
-                return false;
-            break;
-        case 1:
-            {
-                sb_str s0;
-                if (!sb_read_string(r, &s0))
-                    return false;
-                out->type = chat_room_type_from(s0.ptr, s0.len);
-                if (out->type == 0)
-                    return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN_DIRECT, SERVICE");
-            }
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->unread_messages_count) || !sb_check_int(r, out->unread_messages_count, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        case 3:
-            if (sb_read_null(r)) {
-                out->has.last_message = SB_NULL;
-                break;
-            }
-            if (!chat_last_message_parse(r, &out->last_message))
-                return false;
-            out->has.last_message = SB_SET;
-            break;
-        case 4:
-            if (sb_read_null(r)) {
-                out->has.counterpart = SB_NULL;
-                break;
-            }
-            if (!chat_counterpart_parse(r, &out->counterpart))
-                return false;
-            out->has.counterpart = SB_SET;
-            break;
-        case 5:
-            if (sb_read_null(r)) {
-                out->has.service = SB_NULL;
-                break;
-            }
-            if (!chat_service_parse(r, &out->service))
-                return false;
-            out->has.service = SB_SET;
-            break;
-        case 6:
-            if (sb_read_null(r)) {
-                out->has.customer = SB_NULL;
-                break;
-            }
-            if (!chat_customer_parse(r, &out->customer))
-                return false;
-            out->has.customer = SB_SET;
-            break;
-        }
-        sb_path_pop(r);
-    }
-    if (more < 0)
-        return false;
-    if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
-        if (!(seen & ((uint64_t)1 << 0)))
-            return sb_missing_field(r, "room_id", 7);
-        if (!(seen & ((uint64_t)1 << 1)))
-            return sb_missing_field(r, "type", 4);
-        if (!(seen & ((uint64_t)1 << 2)))
-            return sb_missing_field(r, "unread_messages_count", 21);
-    }
-    return true;
-}
-
-void chat_new_room_payload_data_write(sb_buf *b, const chat_new_room_payload_data *m)
-{
-    sb_buf_put(b, "{\"room_id\":", 11);
-    sb_write_string(b, m->room_id);
-    sb_buf_put(b, ",\"type\":", 8);
-    sb_write_string(b, chat_room_type_name(m->type));
-    sb_buf_put(b, ",\"unread_messages_count\":", 25);
-    sb_write_int64(b, m->unread_messages_count);
-    if (m->has.last_message != SB_ABSENT) {
-        sb_buf_put(b, ",\"last_message\":", 16);
-        if (m->has.last_message == SB_NULL) {
-            sb_write_null(b);
-        } else {
-            chat_last_message_write(b, &m->last_message);
-        }
-    }
-    if (m->has.counterpart != SB_ABSENT) {
-        sb_buf_put(b, ",\"counterpart\":", 15);
-        if (m->has.counterpart == SB_NULL) {
-            sb_write_null(b);
-        } else {
-            chat_counterpart_write(b, &m->counterpart);
-        }
-    }
-    if (m->has.service != SB_ABSENT) {
-        sb_buf_put(b, ",\"service\":", 11);
-        if (m->has.service == SB_NULL) {
-            sb_write_null(b);
-        } else {
-            chat_service_write(b, &m->service);
-        }
-    }
-    if (m->has.customer != SB_ABSENT) {
-        sb_buf_put(b, ",\"customer\":", 12);
-        if (m->has.customer == SB_NULL) {
-            sb_write_null(b);
-        } else {
-            chat_customer_write(b, &m->customer);
-        }
-    }
-    sb_buf_putc(b, '}');
-}
-
 static int chat_new_room_payload_field(const char *p, size_t n)
 {
     switch (n) {
@@ -1665,7 +2149,7 @@ bool chat_new_room_payload_parse(sb_reader *r, chat_new_room_payload *out)
                 return false;
             break;
         case 1:
-            if (!chat_new_room_payload_data_parse(r, &out->data))
+            if (!chat_room_parse(r, &out->data))
                 return false;
             break;
         }
@@ -1686,7 +2170,7 @@ void chat_new_room_payload_write(sb_buf *b, const chat_new_room_payload *m)
 {
     sb_buf_put(b, "{\"type\":\"new_room\"", 18);
     sb_buf_put(b, ",\"data\":", 8);
-    chat_new_room_payload_data_write(b, &m->data);
+    chat_room_write(b, &m->data);
     sb_buf_putc(b, '}');
 }
 

@@ -19,6 +19,8 @@
 #define CHAT_ERR_MESSAGE_NOT_FOUND "Message or room not found"
 #define CHAT_ERR_NOT_DIRECT_ROOM "Room is not a direct room"
 #define CHAT_ERR_CHANNEL_LAYER "Channel layer is not configured"
+#define CHAT_ERR_STORAGE "Message could not be stored"
+#define CHAT_ERR_NOT_ALLOWED "Not allowed"
 
 typedef struct chat_in chat_in;
 typedef struct chat_out chat_out;
@@ -150,6 +152,78 @@ typedef struct chat_message {
 bool chat_message_parse(sb_reader *r, chat_message *out);
 void chat_message_write(sb_buf *b, const chat_message *m);
 
+/* A room as one user sees it: new_room's data, and an item of GET /api/v1/rooms. */
+typedef struct chat_room {
+    sb_str room_id;
+    chat_room_type type;
+    int64_t unread_messages_count;
+    chat_last_message last_message; /* optional_nullable */
+    chat_counterpart counterpart; /* optional_nullable */
+    chat_service service; /* optional_nullable */
+    chat_customer customer; /* optional_nullable */
+    struct {
+        sb_presence last_message;
+        sb_presence counterpart;
+        sb_presence service;
+        sb_presence customer;
+    } has;
+} chat_room;
+bool chat_room_parse(sb_reader *r, chat_room *out);
+void chat_room_write(sb_buf *b, const chat_room *m);
+
+/* Query parameters of the WebSocket URL /ws/chat. The token may come here or as "Authorization: Bearer TOKEN". */
+typedef struct chat_chat_connect_params {
+    sb_str token; /* optional */
+    int64_t since; /* optional */
+    struct {
+        sb_presence token;
+        sb_presence since;
+    } has;
+} chat_chat_connect_params;
+bool chat_chat_connect_params_parse(sb_reader *r, chat_chat_connect_params *out);
+void chat_chat_connect_params_write(sb_buf *b, const chat_chat_connect_params *m);
+
+bool chat_chat_connect_params_from_query(sb_reader *r, const sb_query *q, chat_chat_connect_params *out);
+
+/* Query parameters of GET /api/v1/rooms/{room_id}/messages. */
+typedef struct chat_room_messages_query {
+    int64_t before; /* optional */
+    int64_t limit; /* optional */
+    sb_str token; /* optional */
+    struct {
+        sb_presence before;
+        sb_presence limit;
+        sb_presence token;
+    } has;
+} chat_room_messages_query;
+bool chat_room_messages_query_parse(sb_reader *r, chat_room_messages_query *out);
+void chat_room_messages_query_write(sb_buf *b, const chat_room_messages_query *m);
+
+bool chat_room_messages_query_from_query(sb_reader *r, const sb_query *q, chat_room_messages_query *out);
+
+/* GET /api/v1/rooms: the user's rooms, most recently active first. */
+typedef struct chat_rooms_response {
+    struct { chat_room *items; size_t count; } rooms;
+} chat_rooms_response;
+bool chat_rooms_response_parse(sb_reader *r, chat_rooms_response *out);
+void chat_rooms_response_write(sb_buf *b, const chat_rooms_response *m);
+
+/* GET /api/v1/rooms/{room_id}/messages: history, newest first. */
+typedef struct chat_messages_response {
+    sb_str room_id;
+    struct { chat_message *items; size_t count; } messages;
+    bool has_more;
+} chat_messages_response;
+bool chat_messages_response_parse(sb_reader *r, chat_messages_response *out);
+void chat_messages_response_write(sb_buf *b, const chat_messages_response *m);
+
+/* The body of every error answer of the chat's REST endpoints. */
+typedef struct chat_chat_http_error {
+    sb_str error;
+} chat_chat_http_error;
+bool chat_chat_http_error_parse(sb_reader *r, chat_chat_http_error *out);
+void chat_chat_http_error_write(sb_buf *b, const chat_chat_http_error *m);
+
 /* Send a message to a room, or to a user with receiver_id and no room_id: the direct room is found or created and both sides get new_room. */
 typedef struct chat_send_message_event {
     /* action: always "send_message" */
@@ -230,29 +304,10 @@ bool chat_in_parse(sb_reader *r, chat_in *out);
 void chat_in_write(sb_buf *b, const chat_in *m);
 const char *chat_in_kind_name(chat_in_kind k); /* the discriminator value */
 
-/* Inline object of NewRoomPayloadData */
-typedef struct chat_new_room_payload_data {
-    sb_str room_id;
-    chat_room_type type;
-    int64_t unread_messages_count;
-    chat_last_message last_message; /* optional_nullable */
-    chat_counterpart counterpart; /* optional_nullable */
-    chat_service service; /* optional_nullable */
-    chat_customer customer; /* optional_nullable */
-    struct {
-        sb_presence last_message;
-        sb_presence counterpart;
-        sb_presence service;
-        sb_presence customer;
-    } has;
-} chat_new_room_payload_data;
-bool chat_new_room_payload_data_parse(sb_reader *r, chat_new_room_payload_data *out);
-void chat_new_room_payload_data_write(sb_buf *b, const chat_new_room_payload_data *m);
-
 /* Sent for new or joined rooms. */
 typedef struct chat_new_room_payload {
     /* type: always "new_room" */
-    chat_new_room_payload_data data;
+    chat_room data;
 } chat_new_room_payload;
 bool chat_new_room_payload_parse(sb_reader *r, chat_new_room_payload *out);
 void chat_new_room_payload_write(sb_buf *b, const chat_new_room_payload *m);
@@ -340,7 +395,7 @@ typedef struct chat_error_payload_data {
 bool chat_error_payload_data_parse(sb_reader *r, chat_error_payload_data *out);
 void chat_error_payload_data_write(sb_buf *b, const chat_error_payload_data *m);
 
-/* Sent for errors. The message is in error or data.error; the server sends error (the document's examples), clients may read either. */
+/* Sent for errors. The document shows the message in error and in data.error: the server sends both, clients may read either (DESIGN.md). */
 typedef struct chat_error_payload {
     /* type: always "error" */
     sb_str error; /* optional */

@@ -16,5 +16,9 @@ int chat_on_new_room_event(struct sb_ctx *ctx, const chat_new_room_event *msg);
 /* Calls the handler of msg->kind; -1 for an unset kind. */
 int chat_in_dispatch(struct sb_ctx *ctx, const chat_in *msg);
 
+/* GET /api/v1/rooms: The user's rooms with unread counts and last message. */
+int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp);
+/* GET /api/v1/rooms/{room_id}/messages: A room's history, newest first, paged with before and limit (RoomMessagesQuery). */
+int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp);
 
 #endif

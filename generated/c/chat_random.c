@@ -172,6 +172,115 @@ void chat_message_random(sb_rand *g, sb_arena *a, chat_message *m)
     }
 }
 
+void chat_room_random(sb_rand *g, sb_arena *a, chat_room *m)
+{
+    memset(m, 0, sizeof *m);
+    m->room_id = sb_rand_str(g, a, 0, 64);
+    m->type = (chat_room_type)(1 + sb_rand_below(g, 2));
+    m->unread_messages_count = sb_rand_int(g, INT64_C(0), INT64_MAX);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
+        m->has.last_message = p[sb_rand_below(g, 3)];
+        if (m->has.last_message == SB_SET) {
+            chat_last_message_random(g, a, &m->last_message);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
+        m->has.counterpart = p[sb_rand_below(g, 3)];
+        if (m->has.counterpart == SB_SET) {
+            chat_counterpart_random(g, a, &m->counterpart);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
+        m->has.service = p[sb_rand_below(g, 3)];
+        if (m->has.service == SB_SET) {
+            chat_service_random(g, a, &m->service);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
+        m->has.customer = p[sb_rand_below(g, 3)];
+        if (m->has.customer == SB_SET) {
+            chat_customer_random(g, a, &m->customer);
+        }
+    }
+}
+
+void chat_chat_connect_params_random(sb_rand *g, sb_arena *a, chat_chat_connect_params *m)
+{
+    memset(m, 0, sizeof *m);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.token = p[sb_rand_below(g, 2)];
+        if (m->has.token == SB_SET) {
+            m->token = sb_rand_str(g, a, 1, 256);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.since = p[sb_rand_below(g, 2)];
+        if (m->has.since == SB_SET) {
+            m->since = sb_rand_int(g, INT64_C(0), INT64_MAX);
+        }
+    }
+}
+
+void chat_room_messages_query_random(sb_rand *g, sb_arena *a, chat_room_messages_query *m)
+{
+    memset(m, 0, sizeof *m);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.before = p[sb_rand_below(g, 2)];
+        if (m->has.before == SB_SET) {
+            m->before = sb_rand_int(g, INT64_C(1), INT64_MAX);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.limit = p[sb_rand_below(g, 2)];
+        if (m->has.limit == SB_SET) {
+            m->limit = sb_rand_int(g, INT64_C(1), INT64_C(200));
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.token = p[sb_rand_below(g, 2)];
+        if (m->has.token == SB_SET) {
+            m->token = sb_rand_str(g, a, 1, 256);
+        }
+    }
+}
+
+void chat_rooms_response_random(sb_rand *g, sb_arena *a, chat_rooms_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->rooms.count = 0 + sb_rand_below(g, 5);
+    m->rooms.items = sb_arena_alloc(a, (m->rooms.count + 1) * sizeof *m->rooms.items);
+    for (size_t i0 = 0; i0 < m->rooms.count; i0++) {
+        chat_room_random(g, a, &m->rooms.items[i0]);
+    }
+}
+
+void chat_messages_response_random(sb_rand *g, sb_arena *a, chat_messages_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->room_id = sb_rand_str(g, a, 0, 64);
+    m->messages.count = 0 + sb_rand_below(g, 5);
+    m->messages.items = sb_arena_alloc(a, (m->messages.count + 1) * sizeof *m->messages.items);
+    for (size_t i0 = 0; i0 < m->messages.count; i0++) {
+        chat_message_random(g, a, &m->messages.items[i0]);
+    }
+    m->has_more = sb_rand_below(g, 2) == 1;
+}
+
+void chat_chat_http_error_random(sb_rand *g, sb_arena *a, chat_chat_http_error *m)
+{
+    memset(m, 0, sizeof *m);
+    m->error = sb_rand_str(g, a, 0, 1024);
+}
+
 void chat_send_message_event_random(sb_rand *g, sb_arena *a, chat_send_message_event *m)
 {
     memset(m, 0, sizeof *m);
@@ -249,46 +358,10 @@ void chat_new_room_event_random(sb_rand *g, sb_arena *a, chat_new_room_event *m)
     m->room_id = sb_rand_str(g, a, 0, 64);
 }
 
-void chat_new_room_payload_data_random(sb_rand *g, sb_arena *a, chat_new_room_payload_data *m)
-{
-    memset(m, 0, sizeof *m);
-    m->room_id = sb_rand_str(g, a, 0, 64);
-    m->type = (chat_room_type)(1 + sb_rand_below(g, 2));
-    m->unread_messages_count = sb_rand_int(g, INT64_C(0), INT64_MAX);
-    {
-        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
-        m->has.last_message = p[sb_rand_below(g, 3)];
-        if (m->has.last_message == SB_SET) {
-            chat_last_message_random(g, a, &m->last_message);
-        }
-    }
-    {
-        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
-        m->has.counterpart = p[sb_rand_below(g, 3)];
-        if (m->has.counterpart == SB_SET) {
-            chat_counterpart_random(g, a, &m->counterpart);
-        }
-    }
-    {
-        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
-        m->has.service = p[sb_rand_below(g, 3)];
-        if (m->has.service == SB_SET) {
-            chat_service_random(g, a, &m->service);
-        }
-    }
-    {
-        static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
-        m->has.customer = p[sb_rand_below(g, 3)];
-        if (m->has.customer == SB_SET) {
-            chat_customer_random(g, a, &m->customer);
-        }
-    }
-}
-
 void chat_new_room_payload_random(sb_rand *g, sb_arena *a, chat_new_room_payload *m)
 {
     memset(m, 0, sizeof *m);
-    chat_new_room_payload_data_random(g, a, &m->data);
+    chat_room_random(g, a, &m->data);
 }
 
 void chat_new_message_payload_data_random(sb_rand *g, sb_arena *a, chat_new_message_payload_data *m)

@@ -353,6 +353,48 @@ void dashboard_dashboard_connect_params_write(sb_buf *b, const dashboard_dashboa
     sb_buf_putc(b, '}');
 }
 
+bool dashboard_dashboard_connect_params_from_query(sb_reader *r, const sb_query *q, dashboard_dashboard_connect_params *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = dashboard_dashboard_connect_params_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->case_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            out->fin_session_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->fin_session_id, 1, 256))
+                return false;
+            break;
+        case 2:
+            out->user_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->user_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "case_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)))
+        return sb_missing_field(r, "fin_session_id", 14);
+    if (!(seen & ((uint64_t)1 << 2)))
+        return sb_missing_field(r, "user_id", 7);
+    return true;
+}
+
 static int dashboard_dashboard_meta_field(const char *p, size_t n)
 {
     switch (n) {
@@ -675,13 +717,11 @@ void dashboard_dashboard_component_write(sb_buf *b, const dashboard_dashboard_co
     sb_write_string(b, dashboard_dashboard_position_name(m->position));
     sb_buf_put(b, ",\"component_name\":", 18);
     sb_write_string(b, dashboard_dashboard_component_name_name(m->component_name));
-    if (m->has.src != SB_ABSENT) {
-        sb_buf_put(b, ",\"src\":", 7);
-        if (m->has.src == SB_NULL) {
-            sb_write_null(b);
-        } else {
-            sb_write_string(b, m->src);
-        }
+    sb_buf_put(b, ",\"src\":", 7);
+    if (m->has.src != SB_SET) {
+        sb_write_null(b);
+    } else {
+        sb_write_string(b, m->src);
     }
     sb_buf_putc(b, '}');
 }

@@ -22,6 +22,8 @@ typedef struct dashboard_dashboard_connect_params {
 bool dashboard_dashboard_connect_params_parse(sb_reader *r, dashboard_dashboard_connect_params *out);
 void dashboard_dashboard_connect_params_write(sb_buf *b, const dashboard_dashboard_connect_params *m);
 
+bool dashboard_dashboard_connect_params_from_query(sb_reader *r, const sb_query *q, dashboard_dashboard_connect_params *out);
+
 /* The front-end component that renders a dashboard slot (the values of meta.dashboard_types). A schema edit extends the list. */
 typedef enum dashboard_dashboard_component_name {
     DASHBOARD_DASHBOARD_COMPONENT_NAME__UNSET = 0,

@@ -5,6 +5,7 @@
 #include "rand.h"
 #include "registry.h"
 #include "chat.h"
+#include "core.h"
 #include "dashboard.h"
 #include "realtime.h"
 #include "therapy.h"
@@ -15,12 +16,17 @@ void chat_counterpart_random(sb_rand *g, sb_arena *a, chat_counterpart *m);
 void chat_service_random(sb_rand *g, sb_arena *a, chat_service *m);
 void chat_customer_random(sb_rand *g, sb_arena *a, chat_customer *m);
 void chat_message_random(sb_rand *g, sb_arena *a, chat_message *m);
+void chat_room_random(sb_rand *g, sb_arena *a, chat_room *m);
+void chat_chat_connect_params_random(sb_rand *g, sb_arena *a, chat_chat_connect_params *m);
+void chat_room_messages_query_random(sb_rand *g, sb_arena *a, chat_room_messages_query *m);
+void chat_rooms_response_random(sb_rand *g, sb_arena *a, chat_rooms_response *m);
+void chat_messages_response_random(sb_rand *g, sb_arena *a, chat_messages_response *m);
+void chat_chat_http_error_random(sb_rand *g, sb_arena *a, chat_chat_http_error *m);
 void chat_send_message_event_random(sb_rand *g, sb_arena *a, chat_send_message_event *m);
 void chat_mark_delivered_event_random(sb_rand *g, sb_arena *a, chat_mark_delivered_event *m);
 void chat_mark_read_event_random(sb_rand *g, sb_arena *a, chat_mark_read_event *m);
 void chat_heartbeat_event_random(sb_rand *g, sb_arena *a, chat_heartbeat_event *m);
 void chat_new_room_event_random(sb_rand *g, sb_arena *a, chat_new_room_event *m);
-void chat_new_room_payload_data_random(sb_rand *g, sb_arena *a, chat_new_room_payload_data *m);
 void chat_new_room_payload_random(sb_rand *g, sb_arena *a, chat_new_room_payload *m);
 void chat_new_message_payload_data_random(sb_rand *g, sb_arena *a, chat_new_message_payload_data *m);
 void chat_new_message_payload_random(sb_rand *g, sb_arena *a, chat_new_message_payload *m);
@@ -34,6 +40,8 @@ void chat_error_payload_data_random(sb_rand *g, sb_arena *a, chat_error_payload_
 void chat_error_payload_random(sb_rand *g, sb_arena *a, chat_error_payload *m);
 void chat_in_random(sb_rand *g, sb_arena *a, chat_in *m);
 void chat_out_random(sb_rand *g, sb_arena *a, chat_out *m);
+void core_health_random(sb_rand *g, sb_arena *a, core_health *m);
+void core_http_error_random(sb_rand *g, sb_arena *a, core_http_error *m);
 void dashboard_dashboard_connect_params_random(sb_rand *g, sb_arena *a, dashboard_dashboard_connect_params *m);
 void dashboard_dashboard_meta_random(sb_rand *g, sb_arena *a, dashboard_dashboard_meta *m);
 void dashboard_dashboard_settings_random(sb_rand *g, sb_arena *a, dashboard_dashboard_settings *m);

@@ -93,6 +93,34 @@ void realtime_realtime_connect_auth_write(sb_buf *b, const realtime_realtime_con
     sb_buf_putc(b, '}');
 }
 
+bool realtime_realtime_connect_auth_from_query(sb_reader *r, const sb_query *q, realtime_realtime_connect_auth *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = realtime_realtime_connect_auth_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->token = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->token, 1, 8192))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "token", 5);
+    return true;
+}
+
 static int realtime_realtime_connect_query_field(const char *p, size_t n)
 {
     switch (n) {
@@ -160,6 +188,40 @@ void realtime_realtime_connect_query_write(sb_buf *b, const realtime_realtime_co
         sb_write_string(b, m->artifactId);
     }
     sb_buf_putc(b, '}');
+}
+
+bool realtime_realtime_connect_query_from_query(sb_reader *r, const sb_query *q, realtime_realtime_connect_query *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = realtime_realtime_connect_query_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->sessionId = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->sessionId, 1, 256))
+                return false;
+            break;
+        case 1:
+            out->artifactId = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->artifactId, 1, 256))
+                return false;
+            out->has.artifactId = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "sessionId", 9);
+    return true;
 }
 
 static int realtime_realtime_error_info_field(const char *p, size_t n)

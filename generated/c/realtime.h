@@ -29,6 +29,8 @@ typedef struct realtime_realtime_connect_auth {
 bool realtime_realtime_connect_auth_parse(sb_reader *r, realtime_realtime_connect_auth *out);
 void realtime_realtime_connect_auth_write(sb_buf *b, const realtime_realtime_connect_auth *m);
 
+bool realtime_realtime_connect_auth_from_query(sb_reader *r, const sb_query *q, realtime_realtime_connect_auth *out);
+
 /* The Socket.IO handshake's query parameters (io(url, { query: { sessionId, artifactId } })). A connection without sessionId is refused (connect_error). */
 typedef struct realtime_realtime_connect_query {
     sb_str sessionId;
@@ -39,6 +41,8 @@ typedef struct realtime_realtime_connect_query {
 } realtime_realtime_connect_query;
 bool realtime_realtime_connect_query_parse(sb_reader *r, realtime_realtime_connect_query *out);
 void realtime_realtime_connect_query_write(sb_buf *b, const realtime_realtime_connect_query *m);
+
+bool realtime_realtime_connect_query_from_query(sb_reader *r, const sb_query *q, realtime_realtime_connect_query *out);
 
 /* What went wrong (the envelope's error). */
 typedef struct realtime_realtime_error_info {

@@ -3,10 +3,35 @@
 
 #include "registry.h"
 #include "chat.h"
+#include "core.h"
 #include "dashboard.h"
 #include "realtime.h"
 #include "therapy.h"
 
+static bool chat_rooms_response_parse_any(sb_reader *r, void *out)
+{
+    return chat_rooms_response_parse(r, out);
+}
+static void chat_rooms_response_write_any(sb_buf *b, const void *m)
+{
+    chat_rooms_response_write(b, m);
+}
+static bool chat_messages_response_parse_any(sb_reader *r, void *out)
+{
+    return chat_messages_response_parse(r, out);
+}
+static void chat_messages_response_write_any(sb_buf *b, const void *m)
+{
+    chat_messages_response_write(b, m);
+}
+static bool chat_chat_http_error_parse_any(sb_reader *r, void *out)
+{
+    return chat_chat_http_error_parse(r, out);
+}
+static void chat_chat_http_error_write_any(sb_buf *b, const void *m)
+{
+    chat_chat_http_error_write(b, m);
+}
 static bool chat_send_message_event_parse_any(sb_reader *r, void *out)
 {
     return chat_send_message_event_parse(r, out);
@@ -94,6 +119,22 @@ static bool chat_error_payload_parse_any(sb_reader *r, void *out)
 static void chat_error_payload_write_any(sb_buf *b, const void *m)
 {
     chat_error_payload_write(b, m);
+}
+static bool core_health_parse_any(sb_reader *r, void *out)
+{
+    return core_health_parse(r, out);
+}
+static void core_health_write_any(sb_buf *b, const void *m)
+{
+    core_health_write(b, m);
+}
+static bool core_http_error_parse_any(sb_reader *r, void *out)
+{
+    return core_http_error_parse(r, out);
+}
+static void core_http_error_write_any(sb_buf *b, const void *m)
+{
+    core_http_error_write(b, m);
 }
 static bool dashboard_request_init_data_parse_any(sb_reader *r, void *out)
 {
@@ -481,6 +522,9 @@ static void therapy_out_write_any(sb_buf *b, const void *m)
 }
 
 const sb_message_info sb_messages[] = {
+    {"RoomsResponse", "chat", "http", NULL, NULL, sizeof(chat_rooms_response), chat_rooms_response_parse_any, chat_rooms_response_write_any},
+    {"MessagesResponse", "chat", "http", NULL, NULL, sizeof(chat_messages_response), chat_messages_response_parse_any, chat_messages_response_write_any},
+    {"ChatHttpError", "chat", "http", NULL, NULL, sizeof(chat_chat_http_error), chat_chat_http_error_parse_any, chat_chat_http_error_write_any},
     {"SendMessageEvent", "chat", "in", "action", "send_message", sizeof(chat_send_message_event), chat_send_message_event_parse_any, chat_send_message_event_write_any},
     {"MarkDeliveredEvent", "chat", "in", "action", "mark_delivered", sizeof(chat_mark_delivered_event), chat_mark_delivered_event_parse_any, chat_mark_delivered_event_write_any},
     {"MarkReadEvent", "chat", "in", "action", "mark_read", sizeof(chat_mark_read_event), chat_mark_read_event_parse_any, chat_mark_read_event_write_any},
@@ -492,6 +536,8 @@ const sb_message_info sb_messages[] = {
     {"HeartbeatResponsePayload", "chat", "out", "type", "heartbeat_response", sizeof(chat_heartbeat_response_payload), chat_heartbeat_response_payload_parse_any, chat_heartbeat_response_payload_write_any},
     {"UnreadMessageCountPayload", "chat", "out", "type", "unread_message_count", sizeof(chat_unread_message_count_payload), chat_unread_message_count_payload_parse_any, chat_unread_message_count_payload_write_any},
     {"ErrorPayload", "chat", "out", "type", "error", sizeof(chat_error_payload), chat_error_payload_parse_any, chat_error_payload_write_any},
+    {"Health", "core", "http", NULL, NULL, sizeof(core_health), core_health_parse_any, core_health_write_any},
+    {"HttpError", "core", "http", NULL, NULL, sizeof(core_http_error), core_http_error_parse_any, core_http_error_write_any},
     {"RequestInitData", "dashboard", "in", "action", "request_init_data", sizeof(dashboard_request_init_data), dashboard_request_init_data_parse_any, dashboard_request_init_data_write_any},
     {"RequestPing", "dashboard", "in", "action", "request_ping", sizeof(dashboard_request_ping), dashboard_request_ping_parse_any, dashboard_request_ping_write_any},
     {"InitData", "dashboard", "out", "action", "init_data", sizeof(dashboard_init_data), dashboard_init_data_parse_any, dashboard_init_data_write_any},
@@ -548,6 +594,9 @@ const sb_union_info sb_unions[] = {
 const size_t sb_unions_count = sizeof sb_unions / sizeof sb_unions[0];
 
 const sb_endpoint_info sb_endpoints[] = {
+    {"ListRooms", "chat", "GET", "/api/v1/rooms", true},
+    {"RoomMessages", "chat", "GET", "/api/v1/rooms/{room_id}/messages", true},
+    {"Healthz", "core", "GET", "/healthz", false},
     {"GetInitData", "dashboard", "GET", "/api/v1/init_data", true},
     {"RequestForAuth", "dashboard", "POST", "/request_for_auth", false},
     {"AuthHandshake", "dashboard", "POST", "/auth_handshake", false},
@@ -560,4 +609,4 @@ const sb_endpoint_info sb_endpoints[] = {
     {"GetActions", "therapy", "POST", "/api/therapy/getActions", true},
     {"SaveActions", "therapy", "POST", "/api/therapy/saveActions", true},
 };
-const size_t sb_endpoints_count = 11;
+const size_t sb_endpoints_count = 14;

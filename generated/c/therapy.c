@@ -1140,13 +1140,11 @@ void therapy_message_action_write(sb_buf *b, const therapy_message_action *m)
         sb_write_string(b, m->recipients.items[i0]);
     }
     sb_buf_putc(b, ']');
-    if (m->has.target != SB_ABSENT) {
-        sb_buf_put(b, ",\"target\":", 10);
-        if (m->has.target == SB_NULL) {
-            sb_write_null(b);
-        } else {
-            sb_write_int64(b, m->target);
-        }
+    sb_buf_put(b, ",\"target\":", 10);
+    if (m->has.target != SB_SET) {
+        sb_write_null(b);
+    } else {
+        sb_write_int64(b, m->target);
     }
     sb_buf_put(b, ",\"callout\":", 11);
     sb_buf_putc(b, '[');

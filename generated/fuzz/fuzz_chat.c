@@ -51,6 +51,46 @@ static void chat_out_write_v(sb_buf *b, const void *m)
 {
     chat_out_write(b, m);
 }
+static bool chat_rooms_response_parse_v(sb_reader *r, void *out)
+{
+    return chat_rooms_response_parse(r, out);
+}
+static void chat_rooms_response_write_v(sb_buf *b, const void *m)
+{
+    chat_rooms_response_write(b, m);
+}
+static bool chat_messages_response_parse_v(sb_reader *r, void *out)
+{
+    return chat_messages_response_parse(r, out);
+}
+static void chat_messages_response_write_v(sb_buf *b, const void *m)
+{
+    chat_messages_response_write(b, m);
+}
+static bool chat_chat_http_error_parse_v(sb_reader *r, void *out)
+{
+    return chat_chat_http_error_parse(r, out);
+}
+static void chat_chat_http_error_write_v(sb_buf *b, const void *m)
+{
+    chat_chat_http_error_write(b, m);
+}
+static bool chat_chat_connect_params_parse_v(sb_reader *r, void *out)
+{
+    return chat_chat_connect_params_parse(r, out);
+}
+static void chat_chat_connect_params_write_v(sb_buf *b, const void *m)
+{
+    chat_chat_connect_params_write(b, m);
+}
+static bool chat_room_messages_query_parse_v(sb_reader *r, void *out)
+{
+    return chat_room_messages_query_parse(r, out);
+}
+static void chat_room_messages_query_write_v(sb_buf *b, const void *m)
+{
+    chat_room_messages_query_write(b, m);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,6 +104,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {
         chat_out *a = malloc(sizeof *a), *b = malloc(sizeof *b);
         round_trip(data, size, chat_out_parse_v, chat_out_write_v, a, b, sizeof *a);
+        free(a);
+        free(b);
+    }
+    {
+        chat_rooms_response *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+        round_trip(data, size, chat_rooms_response_parse_v, chat_rooms_response_write_v, a, b, sizeof *a);
+        free(a);
+        free(b);
+    }
+    {
+        chat_messages_response *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+        round_trip(data, size, chat_messages_response_parse_v, chat_messages_response_write_v, a, b, sizeof *a);
+        free(a);
+        free(b);
+    }
+    {
+        chat_chat_http_error *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+        round_trip(data, size, chat_chat_http_error_parse_v, chat_chat_http_error_write_v, a, b, sizeof *a);
+        free(a);
+        free(b);
+    }
+    {
+        chat_chat_connect_params *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+        round_trip(data, size, chat_chat_connect_params_parse_v, chat_chat_connect_params_write_v, a, b, sizeof *a);
+        free(a);
+        free(b);
+    }
+    {
+        chat_room_messages_query *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+        round_trip(data, size, chat_room_messages_query_parse_v, chat_room_messages_query_write_v, a, b, sizeof *a);
         free(a);
         free(b);
     }

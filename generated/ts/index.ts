@@ -4,6 +4,7 @@
 // then chat.SendMessageEvent, chat.ChatErrors.ROOM_NOT_FOUND, ...
 
 export * as chat from "./chat";
+export * as core from "./core";
 export * as dashboard from "./dashboard";
 export * as realtime from "./realtime";
 export * as therapy from "./therapy";

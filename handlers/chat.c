@@ -1,0 +1,838 @@
+/*
+ * chat.c: the chat of seed 003 over WebSocket (/ws/chat).
+ *
+ * A message's path: server.c hands chat_ws_message() one whole text frame;
+ * the generated chat_in_parse() picks the action and fills a struct;
+ * chat_in_dispatch() calls one of the chat_on_*() handlers below. A handler
+ * writes inside the turn's transaction and registers what to send with
+ * sb_store_after_commit(): nobody hears of a message before it is durable.
+ * Every reply to a connection goes the same way, so a connection sees its
+ * answers in the order it asked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "chat.h"
+#include "chat_app.h"
+#include "chat_handlers.h"
+#include "chat_store.h"
+#include "ctx.h"
+#include "log.h"
+#include "metrics.h"
+#include "token.h"
+
+#define REPLAY_LIMIT 1000 /* messages sent on reconnect with ?since= */
+
+typedef struct chat_session {
+    int64_t user_id;
+} chat_session;
+
+/* A batch of frames to send once the turn's transaction has committed.
+ * One allocation: the struct, then the frames' bytes. */
+typedef struct frame {
+    enum { TO_CONN, TO_USER, TO_USER_EXCEPT_CONN } to;
+    int64_t user;  /* TO_USER* */
+    uint64_t conn; /* TO_CONN, and the exception of TO_USER_EXCEPT_CONN */
+    size_t off, len;
+} frame;
+
+typedef struct delivery {
+    chat_app *app;
+    uint64_t origin;  /* the connection that asked: gets the error if the commit fails */
+    size_t n, cap;
+    frame *frames;
+    sb_buf bytes;
+} delivery;
+
+static chat_app app_state;
+
+/* Sending ----------------------------------------------------------------- */
+
+static void count_out(chat_app *app, const char *bytes, size_t len)
+{
+    /* the type is the first value of every outbound message we write:
+     * {"type":"...". Per-type counters are looked up once and cached. */
+    static const char prefix[] = "{\"type\":\"";
+    if (len < sizeof prefix || memcmp(bytes, prefix, sizeof prefix - 1) != 0)
+        return;
+    const char *t = bytes + sizeof prefix - 1;
+    const char *end = memchr(t, '"', len - (sizeof prefix - 1));
+    if (!end)
+        return;
+    chat_out_kind k = CHAT_OUT__NONE;
+    for (int i = 1; i < CHAT_OUT__COUNT; i++) {
+        const char *name = chat_out_kind_name((chat_out_kind)i);
+        if (strlen(name) == (size_t)(end - t) && memcmp(name, t, (size_t)(end - t)) == 0)
+            k = (chat_out_kind)i;
+    }
+    if (k)
+        sb_counter_add(app->m_out[k], 1);
+}
+
+static void send_to_conn(chat_app *app, uint64_t id, const char *bytes, size_t len)
+{
+    sb_conn *c = sb_conn_find(app->server, id);
+    if (c && sb_conn_send(c, bytes, len) == 0)
+        count_out(app, bytes, len);
+}
+
+static void send_to_user(chat_app *app, int64_t user, uint64_t except, const char *bytes,
+                         size_t len)
+{
+    size_t n;
+    const uint64_t *conns = sb_hub_conns(app->hub, user, &n);
+    for (size_t i = 0; i < n; i++)
+        if (conns[i] != except)
+            send_to_conn(app, conns[i], bytes, len);
+}
+
+static delivery *delivery_new(chat_app *app, uint64_t origin)
+{
+    delivery *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->app = app;
+    d->origin = origin;
+    sb_buf_init(&d->bytes);
+    return d;
+}
+
+static void delivery_free(delivery *d)
+{
+    sb_buf_free(&d->bytes);
+    free(d->frames);
+    free(d);
+}
+
+/* Add a frame whose bytes the caller writes into d->bytes right after. */
+static sb_buf *delivery_add(delivery *d, int to, int64_t user, uint64_t conn)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 4;
+        frame *p = realloc(d->frames, cap * sizeof *p);
+        if (!p) {
+            d->bytes.oom = true; /* delivered() then reports a failure */
+            return &d->bytes;
+        }
+        d->frames = p;
+        d->cap = cap;
+    }
+    if (d->n) {
+        frame *prev = &d->frames[d->n - 1];
+        prev->len = d->bytes.len - prev->off;
+    }
+    d->frames[d->n++] = (frame){to, user, conn, d->bytes.len, 0};
+    return &d->bytes;
+}
+
+static void write_error(sb_buf *b, const char *text, size_t len)
+{
+    /* Both forms the document shows: error and data.error (DESIGN.md). */
+    chat_error_payload e = {0};
+    e.error = (sb_str){text, len};
+    e.has.error = SB_SET;
+    e.data.error = e.error;
+    e.has.data = SB_SET;
+    chat_error_payload_write(b, &e);
+}
+
+static void delivered(void *arg, int rc)
+{
+    delivery *d = arg;
+    chat_app *app = d->app;
+    if (d->n)
+        d->frames[d->n - 1].len = d->bytes.len - d->frames[d->n - 1].off;
+    if (rc != SQLITE_OK || d->bytes.oom) {
+        /* Nothing was stored: tell the one who asked, and no one else. */
+        sb_buf_reset(app->scratch);
+        write_error(app->scratch, CHAT_ERR_STORAGE, strlen(CHAT_ERR_STORAGE));
+        send_to_conn(app, d->origin, app->scratch->data, app->scratch->len);
+        sb_counter_add(app->m_storage_errors, 1);
+        delivery_free(d);
+        return;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        const frame *f = &d->frames[i];
+        const char *bytes = d->bytes.data + f->off;
+        if (f->to == TO_CONN)
+            send_to_conn(app, f->conn, bytes, f->len);
+        else
+            send_to_user(app, f->user, f->to == TO_USER_EXCEPT_CONN ? f->conn : 0, bytes, f->len);
+    }
+    delivery_free(d);
+}
+
+/* Queue one reply for the asking connection, behind whatever the turn has
+ * already promised it. */
+static void reply(struct sb_ctx *ctx, void (*write)(sb_buf *b, const void *m), const void *m)
+{
+    chat_app *app = &app_state;
+    delivery *d = delivery_new(app, sb_conn_id(ctx->conn));
+    sb_buf *b = d ? delivery_add(d, TO_CONN, 0, sb_conn_id(ctx->conn)) : NULL;
+    if (!b) {
+        if (d)
+            delivery_free(d);
+        return;
+    }
+    write(b, m);
+    sb_store_after_commit(ctx->store, delivered, d);
+}
+
+static void error_payload_write_v(sb_buf *b, const void *text)
+{
+    write_error(b, text, strlen(text));
+}
+
+static int reply_error(struct sb_ctx *ctx, const char *text)
+{
+    sb_counter_add(app_state.m_client_errors, 1);
+    reply(ctx, error_payload_write_v, text);
+    return 0;
+}
+
+/* IDs ------------------------------------------------------------------- */
+
+/* A wire ID ("123") as a row ID; 0 when it is not one. */
+static int64_t parse_id(sb_str s)
+{
+    int64_t v = 0;
+    if (s.len == 0 || s.len > 18 || s.ptr[0] == '0')
+        return 0;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return 0;
+        v = v * 10 + (s.ptr[i] - '0');
+    }
+    return v;
+}
+
+/* Decimal text of an ID, in the arena (the struct keeps a pointer). */
+static sb_str id_str(sb_arena *a, int64_t id)
+{
+    char *p = sb_arena_alloc(a, 24);
+    if (!p)
+        return (sb_str){"", 0};
+    int n = snprintf(p, 24, "%lld", (long long)id);
+    return (sb_str){p, (size_t)n};
+}
+
+static sb_str arena_copy(sb_arena *a, sb_str s)
+{
+    if (!s.ptr)
+        return s;
+    char *p = sb_arena_alloc(a, s.len + 1);
+    if (!p)
+        return (sb_str){"", 0};
+    memcpy(p, s.ptr, s.len);
+    return (sb_str){p, s.len};
+}
+
+static sb_str cstr(const char *s)
+{
+    return (sb_str){s, s ? strlen(s) : 0};
+}
+
+/* Payload builders -------------------------------------------------------- */
+
+static void fill_sender(chat_app *app, int64_t user_id, chat_sender *s, sb_presence *has)
+{
+    const chat_user_info *u = chat_user_get(app->store, user_id);
+    memset(s, 0, sizeof *s);
+    if (!u) {
+        *has = SB_NULL;
+        return;
+    }
+    *has = SB_SET;
+    s->id = id_str(app->arena, u->id);
+    s->has.id = SB_SET;
+    s->full_name = cstr(u->full_name);
+    s->has.full_name = SB_SET;
+    s->avatar = cstr(u->avatar);
+    s->has.avatar = u->avatar ? SB_SET : SB_NULL;
+    s->role = u->role;
+    s->has.role = SB_SET;
+}
+
+static void opt_str(sb_str v, sb_str *dst, sb_presence *has)
+{
+    *dst = v;
+    *has = v.ptr ? SB_SET : SB_NULL;
+}
+
+/* A stored message as `viewer` sees it (is_sent, and client_message_id
+ * only for its sender). */
+void chat_fill_message(chat_app *app, const chat_msg_row *row, const chat_room_info *room,
+                       int64_t viewer, chat_message *m)
+{
+    (void)room;
+    memset(m, 0, sizeof *m);
+    m->id = id_str(app->arena, row->id);
+    m->is_sent = row->sender_id == viewer;
+    opt_str(row->text, &m->text, &m->has.text);
+    opt_str(row->file_id, &m->file_id, &m->has.file_id);
+    if (row->replied_to) {
+        m->replied_from_id = id_str(app->arena, row->replied_to);
+        m->has.replied_from_id = SB_SET;
+    } else {
+        m->has.replied_from_id = SB_NULL;
+    }
+    m->is_system_message = row->is_system;
+    m->timestamp = row->created_at;
+    fill_sender(app, row->sender_id, &m->sender, &m->has.sender);
+    if (row->client_message_id.ptr && row->sender_id == viewer) {
+        m->client_message_id = row->client_message_id;
+        m->has.client_message_id = SB_SET;
+    }
+}
+
+/* new_message for one viewer of a stored message */
+static void fill_new_message(chat_app *app, const chat_msg_row *row, const chat_room_info *room,
+                             int64_t viewer, chat_new_message_payload *p)
+{
+    memset(p, 0, sizeof *p);
+    p->data.room_id = id_str(app->arena, row->room_id);
+    if (room && room->service_id) {
+        p->data.service_id = id_str(app->arena, room->service_id);
+        p->data.has.service_id = SB_SET;
+    } else {
+        p->data.has.service_id = SB_NULL;
+    }
+    chat_fill_message(app, row, room, viewer, &p->data.message);
+}
+
+static sb_str iso_time(sb_arena *a, int64_t t)
+{
+    char *p = sb_arena_alloc(a, 32);
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!p || !gmtime_r(&tt, &tm))
+        return (sb_str){"1970-01-01T00:00:00Z", 20};
+    size_t n = strftime(p, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return (sb_str){p, n};
+}
+
+/* The room as `viewer` sees it: new_room's data and a GET /api/v1/rooms item. */
+int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, int64_t unread,
+                   int64_t last_id, chat_room *out)
+{
+    memset(out, 0, sizeof *out);
+    out->room_id = id_str(app->arena, room->id);
+    out->type = room->type;
+    out->unread_messages_count = unread;
+    out->has.last_message = SB_NULL;
+    chat_msg_row row;
+    if (last_id > 0 && chat_message_get(app->store, last_id, &row) == 1) {
+        chat_last_message *lm = &out->last_message;
+        lm->message_id = id_str(app->arena, row.id);
+        opt_str(arena_copy(app->arena, row.text), &lm->text, &lm->has.text);
+        lm->timestamp = iso_time(app->arena, row.created_at);
+        lm->is_sent = row.sender_id == viewer;
+        lm->is_system_message = row.is_system;
+        opt_str(arena_copy(app->arena, row.file_id), &lm->file_id, &lm->has.file_id);
+        if (row.replied_to) {
+            lm->replied_from_id = id_str(app->arena, row.replied_to);
+            lm->has.replied_from_id = SB_SET;
+        } else {
+            lm->has.replied_from_id = SB_NULL;
+        }
+        fill_sender(app, row.sender_id, &lm->sender, &lm->has.sender);
+        out->has.last_message = SB_SET;
+    }
+    out->has.counterpart = SB_NULL;
+    out->has.service = SB_NULL;
+    out->has.customer = SB_NULL;
+    if (room->type == CHAT_ROOM_TYPE_TECHNICIAN_DIRECT) {
+        for (size_t i = 0; i < room->n_members; i++) {
+            const chat_user_info *u = room->members[i] != viewer ? chat_user_get(app->store, room->members[i])
+                                                            : NULL;
+            if (!u)
+                continue;
+            chat_counterpart *cp = &out->counterpart;
+            cp->user_id = id_str(app->arena, u->id);
+            cp->full_name = cstr(u->full_name);
+            cp->has.full_name = SB_SET;
+            cp->avatar = cstr(u->avatar);
+            cp->has.avatar = u->avatar ? SB_SET : SB_NULL;
+            cp->role = u->role;
+            out->has.counterpart = SB_SET;
+        }
+    }
+    chat_service_row svc;
+    if (room->service_id && chat_service_get(app->store, room->service_id, &svc) == 1) {
+        out->service.id = id_str(app->arena, room->service_id);
+        out->service.created_at = arena_copy(app->arena, svc.created_at);
+        out->service.status = arena_copy(app->arena, svc.status);
+        out->has.service = SB_SET;
+        chat_customer *cu = &out->customer;
+        opt_str(arena_copy(app->arena, svc.customer_full_name), &cu->full_name, &cu->has.full_name);
+        opt_str(arena_copy(app->arena, svc.customer_phone), &cu->phone_number,
+                &cu->has.phone_number);
+        opt_str(arena_copy(app->arena, svc.customer_address), &cu->address, &cu->has.address);
+        out->has.customer = SB_SET;
+    }
+    return 0;
+}
+
+static int64_t last_message_of(chat_app *app, int64_t room_id)
+{
+    sqlite3_stmt *st = NULL;
+    chat_msg_row row;
+    int64_t id = 0;
+    if (chat_room_history(app->store, room_id, 0, 1, &st, &row) == 1) {
+        id = row.id;
+        sqlite3_reset(st);
+    }
+    return id;
+}
+
+static void write_new_room(chat_app *app, sb_buf *b, const chat_room_info *room, int64_t viewer)
+{
+    chat_new_room_payload p;
+    chat_fill_room(app, room, viewer, chat_unread_count(app->store, room->id, viewer),
+                   last_message_of(app, room->id), &p.data);
+    chat_new_room_payload_write(b, &p);
+}
+
+/* Handlers (declared in generated/c/chat_handlers.h) ---------------------- */
+
+static chat_session *session_of(struct sb_ctx *ctx)
+{
+    return ctx->user;
+}
+
+int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event *msg)
+{
+    chat_app *app = &app_state;
+    int64_t me = session_of(ctx)->user_id;
+    const chat_room_info *room = NULL;
+    int64_t receiver = 0;
+
+    if (msg->has.room_id == SB_SET) {
+        room = chat_room_get(app->store, parse_id(msg->room_id));
+        /* not a member answers exactly as no such room */
+        if (!room || !chat_room_has_member(room, me))
+            return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
+    } else if (msg->has.receiver_id == SB_SET) {
+        receiver = parse_id(msg->receiver_id);
+        if (!chat_user_get(app->store, receiver))
+            return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
+        if (receiver == me)
+            return reply_error(ctx, CHAT_ERR_NOT_ALLOWED);
+    } else {
+        return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
+    }
+    bool has_text = msg->has.text == SB_SET && msg->text.len > 0;
+    if (!has_text && msg->has.file_id != SB_SET)
+        return reply_error(ctx, CHAT_ERR_NOT_ALLOWED);
+
+    int64_t replied_to = 0;
+    if (msg->has.replied_to_id == SB_SET) {
+        chat_msg_row target;
+        replied_to = parse_id(msg->replied_to_id);
+        /* a reply must point at a message of the same room */
+        if (chat_message_get(app->store, replied_to, &target) != 1 ||
+            (room && target.room_id != room->id))
+            return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+        if (!room) {
+            const chat_room_info *tr = chat_room_get(app->store, target.room_id);
+            if (!tr || !chat_room_has_member(tr, me) || !chat_room_has_member(tr, receiver))
+                return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+        }
+    }
+
+    if (sb_store_unit_begin(ctx->store) != SQLITE_OK)
+        return reply_error(ctx, CHAT_ERR_STORAGE);
+    bool created = false;
+    if (!room) {
+        int64_t id = chat_direct_room(app->store, me, receiver, &created);
+        room = id ? chat_room_get(app->store, id) : NULL;
+        if (!room) {
+            sb_store_unit_end(ctx->store, false);
+            return reply_error(ctx, CHAT_ERR_STORAGE);
+        }
+    }
+    chat_new_msg nm = {
+        .room_id = room->id,
+        .sender_id = me,
+        .text = msg->has.text == SB_SET ? msg->text : (sb_str){NULL, 0},
+        .file_id = msg->has.file_id == SB_SET ? msg->file_id : (sb_str){NULL, 0},
+        .replied_to = replied_to,
+        .client_message_id =
+            msg->has.client_message_id == SB_SET ? msg->client_message_id : (sb_str){NULL, 0},
+        .created_at = (int64_t)time(NULL),
+    };
+    int64_t existing = 0;
+    int64_t id = chat_message_insert(app->store, &nm, &existing);
+    sb_store_unit_end(ctx->store, id >= 0);
+    if (id < 0)
+        return reply_error(ctx, CHAT_ERR_STORAGE);
+
+    uint64_t origin = sb_conn_id(ctx->conn);
+    delivery *d = delivery_new(app, origin);
+    if (!d)
+        return reply_error(ctx, CHAT_ERR_STORAGE);
+    chat_new_message_payload p;
+    if (id == 0) {
+        /* A retry of a stored message: answer the sender's connection only. */
+        chat_msg_row row;
+        if (chat_message_get(app->store, existing, &row) == 1) {
+            fill_new_message(app, &row, chat_room_get(app->store, row.room_id), me, &p);
+            chat_new_message_payload_write(delivery_add(d, TO_CONN, 0, origin), &p);
+        }
+        sb_store_after_commit(ctx->store, delivered, d);
+        return 0;
+    }
+    if (created) {
+        for (size_t i = 0; i < room->n_members; i++)
+            write_new_room(app, delivery_add(d, TO_USER, room->members[i], 0), room,
+                           room->members[i]);
+    }
+    chat_msg_row row = {.id = id,
+                        .room_id = room->id,
+                        .sender_id = me,
+                        .text = nm.text,
+                        .file_id = nm.file_id,
+                        .replied_to = replied_to,
+                        .created_at = nm.created_at,
+                        .client_message_id = nm.client_message_id};
+    /* the sender's devices get is_sent true; everyone else false */
+    fill_new_message(app, &row, room, me, &p);
+    chat_new_message_payload_write(delivery_add(d, TO_USER, me, 0), &p);
+    fill_new_message(app, &row, room, -1, &p);
+    p.data.message.has.client_message_id = SB_ABSENT;
+    const chat_unread *unread;
+    size_t n_unread = chat_last_unread(app->store, &unread);
+    for (size_t i = 0; i < room->n_members; i++)
+        if (room->members[i] != me)
+            chat_new_message_payload_write(delivery_add(d, TO_USER, room->members[i], 0), &p);
+    for (size_t i = 0; i < n_unread; i++) {
+        chat_unread_message_count_payload u;
+        u.data.room_id = id_str(app->arena, room->id);
+        u.data.unread_count = unread[i].unread;
+        chat_unread_message_count_payload_write(delivery_add(d, TO_USER, unread[i].user_id, 0),
+                                                &u);
+    }
+    sb_counter_add(app->m_stored, 1);
+    sb_store_after_commit(ctx->store, delivered, d);
+    return 0;
+}
+
+/* mark_delivered and mark_read: status 1 or 2 */
+static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
+{
+    chat_app *app = &app_state;
+    int64_t me = session_of(ctx)->user_id;
+    chat_msg_row row;
+    int64_t mid = parse_id(message_id);
+    if (chat_message_get(app->store, mid, &row) != 1)
+        return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+    int64_t sender = row.sender_id, room_id = row.room_id;
+    const chat_room_info *room = chat_room_get(app->store, room_id);
+    if (!room || !chat_room_has_member(room, me))
+        return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+
+    if (sb_store_unit_begin(ctx->store) != SQLITE_OK)
+        return reply_error(ctx, CHAT_ERR_STORAGE);
+    int changed = 0;
+    int64_t unread = 0;
+    bool ok = true;
+    if (sender != me) /* marking one's own message changes nothing */
+        ok = (changed = chat_status_set(app->store, mid, me, status)) >= 0;
+    if (ok && status == 2)
+        ok = chat_mark_read(app->store, room_id, me, mid, &unread) == 0;
+    sb_store_unit_end(ctx->store, ok);
+    if (!ok)
+        return reply_error(ctx, CHAT_ERR_STORAGE);
+
+    delivery *d = delivery_new(app, sb_conn_id(ctx->conn));
+    if (!d)
+        return reply_error(ctx, CHAT_ERR_STORAGE);
+    if (changed > 0) {
+        chat_message_status_payload p = {0};
+        if (room->service_id) {
+            p.data.service_id = id_str(app->arena, room->service_id);
+            p.data.has.service_id = SB_SET;
+        } else {
+            p.data.has.service_id = SB_NULL;
+        }
+        p.data.message_id = id_str(app->arena, mid);
+        p.data.status = status == 2 ? CHAT_MESSAGE_STATUS_READ : CHAT_MESSAGE_STATUS_DELIVERED;
+        chat_message_status_payload_write(delivery_add(d, TO_USER, sender, 0), &p);
+    }
+    if (status == 2) {
+        chat_unread_message_count_payload u;
+        u.data.room_id = id_str(app->arena, room_id);
+        u.data.unread_count = unread;
+        chat_unread_message_count_payload_write(delivery_add(d, TO_USER, me, 0), &u);
+    }
+    sb_store_after_commit(ctx->store, delivered, d);
+    return 0;
+}
+
+int chat_on_mark_delivered_event(struct sb_ctx *ctx, const chat_mark_delivered_event *msg)
+{
+    return mark(ctx, msg->message_id, 1);
+}
+
+int chat_on_mark_read_event(struct sb_ctx *ctx, const chat_mark_read_event *msg)
+{
+    return mark(ctx, msg->message_id, 2);
+}
+
+static void heartbeat_write_v(sb_buf *b, const void *m)
+{
+    chat_heartbeat_response_payload_write(b, m);
+}
+
+int chat_on_heartbeat_event(struct sb_ctx *ctx, const chat_heartbeat_event *msg)
+{
+    (void)msg;
+    /* Both forms the document shows: status and data.status (DESIGN.md). */
+    chat_heartbeat_response_payload p = {0};
+    p.status = SB_STR_LIT("ok");
+    p.has.status = SB_SET;
+    p.data.status = p.status;
+    p.has.data = SB_SET;
+    reply(ctx, heartbeat_write_v, &p);
+    return 0;
+}
+
+static void new_room_write_v(sb_buf *b, const void *m)
+{
+    chat_new_room_payload_write(b, m);
+}
+
+int chat_on_new_room_event(struct sb_ctx *ctx, const chat_new_room_event *msg)
+{
+    chat_app *app = &app_state;
+    int64_t me = session_of(ctx)->user_id;
+    const chat_room_info *room = chat_room_get(app->store, parse_id(msg->room_id));
+    if (!room || !chat_room_has_member(room, me))
+        return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
+    if (room->type != CHAT_ROOM_TYPE_TECHNICIAN_DIRECT)
+        return reply_error(ctx, CHAT_ERR_NOT_DIRECT_ROOM);
+    chat_new_room_payload p;
+    chat_fill_room(app, room, me, chat_unread_count(app->store, room->id, me),
+                   last_message_of(app, room->id), &p.data);
+    reply(ctx, new_room_write_v, &p);
+    return 0;
+}
+
+/* The WebSocket route ------------------------------------------------------ */
+
+/* What a client gets for a message that did not parse: the document's
+ * strings for bad JSON and actions, the parser's "PATH: REASON" otherwise. */
+static void reject(chat_app *app, struct sb_ctx *ctx, const sb_reader *r, const chat_in *msg,
+                   const char *data, size_t len)
+{
+    char text[256];
+    sb_json_err err = r->err;
+    if (err != SB_ERR_SYNTAX && err != SB_ERR_SIZE && err != SB_ERR_DEPTH) {
+        /* a type error can come before a syntax error further on: whether the
+         * text is JSON at all decides which answer applies */
+        char why[8];
+        sb_json_err e2;
+        if (!sb_json_validate(data, len, &app->limits, &e2, why, sizeof why))
+            err = e2;
+    }
+    if (err == SB_ERR_SYNTAX) {
+        snprintf(text, sizeof text, "%s", CHAT_ERR_INVALID_JSON);
+    } else if (err == SB_ERR_NO_DISCRIMINATOR ||
+               (err == SB_ERR_TYPE && strncmp(r->err_msg, "action: ", 8) == 0)) {
+        snprintf(text, sizeof text, "%s", CHAT_ERR_NO_ACTION);
+    } else if (err == SB_ERR_UNKNOWN_DISCRIMINATOR) {
+        int n = (int)(msg->tag.len > 128 ? 128 : msg->tag.len);
+        snprintf(text, sizeof text, "%s%.*s", CHAT_ERR_UNKNOWN_ACTION, n, msg->tag.ptr);
+    } else {
+        snprintf(text, sizeof text, "%s", r->err_msg);
+    }
+    sb_counter_add(app->m_invalid, 1);
+    reply_error(ctx, text);
+}
+
+static void chat_ws_message(sb_conn *c, const char *data, size_t len, void *arg)
+{
+    chat_app *app = arg;
+    chat_session *ss = sb_conn_user(c);
+    sb_arena_reset(app->arena);
+    struct sb_ctx ctx = {.server = app->server,
+                         .store = app->sb_store,
+                         .hub = app->hub,
+                         .conn = c,
+                         .user = ss,
+                         .arena = app->arena,
+                         .out = app->scratch};
+    if (!ss)
+        return; /* not authenticated: it is being closed */
+    sb_reader r;
+    chat_in msg;
+    sb_reader_init(&r, data, len, app->arena, &app->limits);
+    if (!sb_parse_document(&r, app->parse_in, &msg)) {
+        reject(app, &ctx, &r, &msg, data, len);
+        return;
+    }
+    sb_counter_add(app->m_in[msg.kind], 1);
+    chat_in_dispatch(&ctx, &msg);
+}
+
+static void replay(chat_app *app, sb_conn *c, int64_t user, int64_t since)
+{
+    sqlite3_stmt *st = NULL;
+    chat_msg_row row;
+    int n = 0, rc;
+    while ((rc = chat_messages_since(app->store, user, since, REPLAY_LIMIT, &st, &row)) == 1) {
+        chat_new_message_payload p;
+        sb_arena_reset(app->arena);
+        fill_new_message(app, &row, chat_room_get(app->store, row.room_id), user, &p);
+        sb_buf_reset(app->scratch);
+        chat_new_message_payload_write(app->scratch, &p);
+        send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len);
+        n++;
+    }
+    sb_log(SB_LOG_DEBUG, "replay", "conn=%llu user=%lld since=%lld sent=%d",
+           (unsigned long long)sb_conn_id(c), (long long)user, (long long)since, n);
+}
+
+static void refuse(chat_app *app, sb_conn *c, const char *text)
+{
+    sb_buf_reset(app->scratch);
+    write_error(app->scratch, text, strlen(text));
+    send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len);
+    sb_conn_close(c, SB_CLOSE_POLICY, text);
+}
+
+int chat_authenticate(chat_app *app, const char *query_token, const char *authorization)
+{
+    const char *token = query_token;
+    if (!token && authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
+        token = authorization + 7;
+    if (!token || !*token)
+        return 0;
+    char hash[65];
+    sb_token_hash(token, strlen(token), hash);
+    return (int)chat_user_by_token_hash(app->store, hash);
+}
+
+static int chat_open(sb_conn *c, const sb_ws_request *req, void *arg)
+{
+    chat_app *app = arg;
+    sb_reader r;
+    chat_chat_connect_params params;
+    sb_arena_reset(app->arena);
+    sb_reader_init(&r, "", 0, app->arena, NULL);
+    if (!chat_chat_connect_params_from_query(&r, req->query, &params)) {
+        char text[SB_ERR_MSG_MAX];
+        snprintf(text, sizeof text, "%s", r.err_msg);
+        refuse(app, c, text);
+        return 0;
+    }
+    char token[257] = "";
+    if (params.has.token == SB_SET)
+        snprintf(token, sizeof token, "%.*s", (int)params.token.len, params.token.ptr);
+    int64_t user = chat_authenticate(app, token[0] ? token : NULL, req->authorization);
+    if (!user) {
+        sb_counter_add(app->m_auth_failures, 1);
+        refuse(app, c, CHAT_ERR_AUTH_REQUIRED);
+        return 0;
+    }
+    chat_session *ss = calloc(1, sizeof *ss);
+    if (!ss || sb_hub_add(app->hub, user, sb_conn_id(c)) != 0) {
+        free(ss);
+        sb_conn_close(c, SB_CLOSE_TRY_AGAIN, "out of memory");
+        return 0;
+    }
+    ss->user_id = user;
+    sb_conn_set_user(c, ss);
+    sb_log(SB_LOG_DEBUG, "chat_open", "conn=%llu user=%lld peer=%s",
+           (unsigned long long)sb_conn_id(c), (long long)user, req->peer);
+    if (params.has.since == SB_SET)
+        replay(app, c, user, params.since);
+    return 0;
+}
+
+static void chat_close(sb_conn *c, void *arg)
+{
+    chat_app *app = arg;
+    chat_session *ss = sb_conn_user(c);
+    if (!ss)
+        return;
+    sb_hub_remove(app->hub, ss->user_id, sb_conn_id(c));
+    free(ss);
+    sb_conn_set_user(c, NULL);
+}
+
+static bool parse_in_v(sb_reader *r, void *out)
+{
+    return chat_in_parse(r, out);
+}
+
+chat_app *chat_app_start(sb_server *server, sb_store *store, sb_hub *hub, size_t max_message,
+                         char *err, size_t err_size)
+{
+    chat_app *app = &app_state;
+    memset(app, 0, sizeof *app);
+    if (chat_store_migrate(store, err, err_size) != 0)
+        return NULL;
+    app->server = server;
+    app->sb_store = store;
+    app->hub = hub;
+    app->store = chat_store_new(store);
+    app->arena = malloc(sizeof *app->arena);
+    app->scratch = malloc(sizeof *app->scratch);
+    if (!app->store || !app->arena || !app->scratch) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    sb_arena_init(app->arena, SB_ARENA_DEFAULT_LIMIT);
+    sb_buf_init(app->scratch);
+    app->limits = sb_json_default_limits;
+    app->limits.max_input = max_message;
+    app->parse_in = parse_in_v;
+    for (int k = 0; k < CHAT_IN__COUNT; k++) {
+        char labels[96];
+        snprintf(labels, sizeof labels, "channel=\"chat\",type=\"%s\"",
+                 k ? chat_in_kind_name((chat_in_kind)k) : "none");
+        app->m_in[k] = sb_counter_get("switchboard_messages_in_total",
+                                      "Messages received, by channel and type", labels);
+    }
+    for (int k = 0; k < CHAT_OUT__COUNT; k++) {
+        char labels[96];
+        snprintf(labels, sizeof labels, "channel=\"chat\",type=\"%s\"",
+                 k ? chat_out_kind_name((chat_out_kind)k) : "none");
+        app->m_out[k] = sb_counter_get("switchboard_messages_out_total",
+                                       "Messages sent, by channel and type", labels);
+    }
+    app->m_invalid = sb_counter_get("switchboard_errors_total", "Errors, by kind",
+                                    "kind=\"invalid_message\"");
+    app->m_client_errors = sb_counter_get("switchboard_errors_total", "Errors, by kind",
+                                          "kind=\"error_reply\"");
+    app->m_auth_failures = sb_counter_get("switchboard_errors_total", "Errors, by kind",
+                                          "kind=\"auth_failed\"");
+    app->m_storage_errors = sb_counter_get("switchboard_errors_total", "Errors, by kind",
+                                           "kind=\"storage\"");
+    app->m_stored = sb_counter_get("switchboard_chat_messages_stored_total",
+                                   "Chat messages stored", NULL);
+    sb_ws_route route = {CHAT_PATH, "chat", chat_open, chat_ws_message, chat_close, app};
+    sb_server_add_ws(server, &route);
+    chat_http_register(app);
+    return app;
+}
+
+void chat_app_stop(chat_app *app)
+{
+    if (!app)
+        return;
+    chat_store_free(app->store);
+    if (app->arena) {
+        sb_arena_free(app->arena);
+        free(app->arena);
+    }
+    if (app->scratch) {
+        sb_buf_free(app->scratch);
+        free(app->scratch);
+    }
+    memset(app, 0, sizeof *app);
+}

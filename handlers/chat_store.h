@@ -1,0 +1,121 @@
+/*
+ * chat_store.h: the chat's tables, and the caches in front of them.
+ *
+ * Users and room membership are read on nearly every message, and change
+ * rarely (a direct room is created once): they are cached in memory after
+ * the first read. Messages, unread counters and statuses live only in
+ * SQLite; every write goes through the turn's group commit (runtime/store.h).
+ *
+ * IDs are SQLite integer keys; on the wire they are their decimal strings.
+ */
+#ifndef SB_CHAT_STORE_H
+#define SB_CHAT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chat.h"
+#include "store.h"
+
+typedef struct chat_user_info {
+    int64_t id;
+    char *full_name;
+    char *avatar; /* NULL when none */
+    chat_role role;
+} chat_user_info;
+
+typedef struct chat_room_info {
+    int64_t id;
+    chat_room_type type;
+    int64_t service_id; /* 0 when none */
+    int64_t *members;
+    size_t n_members;
+} chat_room_info;
+
+typedef struct chat_store chat_store;
+
+chat_store *chat_store_new(sb_store *store);
+void chat_store_free(chat_store *cs);
+int chat_store_migrate(sb_store *store, char *err, size_t err_size);
+
+/* Cached reads; NULL when the row does not exist (or on error). */
+const chat_user_info *chat_user_get(chat_store *cs, int64_t id);
+const chat_room_info *chat_room_get(chat_store *cs, int64_t id);
+bool chat_room_has_member(const chat_room_info *room, int64_t user);
+/* The user whose token hashes to token_hash (hex SHA-256), or 0. */
+int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash);
+
+/* The direct room of two users, created (inside the turn's transaction)
+ * when missing. 0 on error. */
+int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created);
+
+typedef struct chat_new_msg {
+    int64_t room_id;
+    int64_t sender_id;
+    sb_str text;          /* ptr NULL when absent */
+    sb_str file_id;
+    int64_t replied_to;   /* 0 when none */
+    sb_str client_message_id;
+    int64_t created_at;   /* Unix seconds */
+} chat_new_msg;
+
+/* Insert a message and count it unread for every other member. Returns the
+ * new message ID, or 0 when (sender, client_message_id) was stored before:
+ * then *existing holds that message's ID. -1 on error. */
+int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *existing);
+
+/* Unread counts of the members other than the sender, as changed by the
+ * last chat_message_insert: call right after it. */
+typedef struct chat_unread {
+    int64_t user_id;
+    int64_t unread;
+} chat_unread;
+size_t chat_last_unread(chat_store *cs, const chat_unread **out);
+
+typedef struct chat_msg_row {
+    int64_t id, room_id, sender_id, replied_to, created_at;
+    bool is_system;
+    sb_str text, file_id, client_message_id; /* ptr NULL when NULL; valid until the next read */
+} chat_msg_row;
+
+/* One message by ID: 1 found, 0 not, -1 error. */
+int chat_message_get(chat_store *cs, int64_t id, chat_msg_row *row);
+
+/* Delivery state, monotonic: delivered (1) never replaces read (2).
+ * Returns 1 when it changed, 0 when not, -1 on error. */
+int chat_status_set(chat_store *cs, int64_t message_id, int64_t user_id, int status);
+/* Move the user's read watermark in a room up to message_id (never down) and
+ * recount the unread messages; *unread gets the new count. */
+int chat_mark_read(chat_store *cs, int64_t room_id, int64_t user_id, int64_t message_id,
+                   int64_t *unread);
+
+/* Iterate rows: call with *stmt NULL first; 1 = a row in *row, 0 = done. */
+typedef struct sqlite3_stmt sqlite3_stmt;
+int chat_messages_since(chat_store *cs, int64_t user_id, int64_t after_id, int limit,
+                        sqlite3_stmt **stmt, chat_msg_row *row);
+int chat_room_history(chat_store *cs, int64_t room_id, int64_t before_id, int limit,
+                      sqlite3_stmt **stmt, chat_msg_row *row);
+
+typedef struct chat_room_row {
+    int64_t room_id;
+    int64_t unread;
+    int64_t last_message_id; /* 0 when the room is empty */
+} chat_room_row;
+int chat_user_rooms(chat_store *cs, int64_t user_id, sqlite3_stmt **stmt, chat_room_row *row);
+int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id);
+
+typedef struct chat_service_row {
+    sb_str created_at, status, customer_full_name, customer_phone, customer_address;
+} chat_service_row;
+int chat_service_get(chat_store *cs, int64_t id, chat_service_row *row);
+
+/* Administration (CLI, demo data): outside the group commit. */
+int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role,
+                         const char *avatar, const char *token_hash);
+int64_t chat_service_create(sb_store *store, const char *status, const char *customer_name,
+                            const char *phone, const char *address);
+int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int64_t *members,
+                                 size_t n);
+int64_t chat_user_count(sb_store *store);
+
+#endif

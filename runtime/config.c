@@ -1,0 +1,316 @@
+/*
+ * config.c: flags and environment variables into an sb_config.
+ *
+ * One table describes every setting (flag, variable, kind, field, range,
+ * usage text); parsing, the environment pass and the usage all read it, so
+ * a new setting is one row and cannot be documented in one place only.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+typedef enum {
+    OPT_STR,     /* char array of `size` bytes */
+    OPT_INT,     /* int in min..max */
+    OPT_SIZE,    /* size_t in min..max, k/m suffix */
+    OPT_LEVEL,   /* debug|info|warn|error */
+    OPT_SYNC,    /* normal|full */
+    OPT_DEMO,    /* flag: no value, sets true; environment: 0 or 1 */
+    OPT_NO_DEMO, /* flag: no value, sets false */
+    OPT_HELP,
+} opt_kind;
+
+typedef struct option {
+    const char *flag;
+    const char *env; /* NULL: flag only */
+    opt_kind kind;
+    size_t offset; /* of the field in sb_config */
+    size_t size;   /* OPT_STR: bytes of the field */
+    long long min, max;
+    const char *arg;  /* the value's name in the usage */
+    const char *help; /* usage text, default included */
+} option;
+
+/* Sizes stop at 1 GiB: far above any sane limit, it catches a typo'd extra
+ * digit and keeps `limit + header` sums far from overflow everywhere. */
+#define SIZE_MAX_SETTING (1LL << 30)
+
+#define FIELD(f) offsetof(sb_config, f)
+
+static const option options[] = {
+    {"--bind", "SB_BIND", OPT_STR, FIELD(bind), sizeof(((sb_config *)0)->bind), 0, 0, "ADDR",
+     "address to listen on (default 127.0.0.1)"},
+    {"--port", "SB_PORT", OPT_INT, FIELD(port), 0, 0, 65535, "N",
+     "TCP port 0..65535, 0 picks a free one (default 8080)"},
+    {"--db", "SB_DB", OPT_STR, FIELD(db_path), sizeof(((sb_config *)0)->db_path), 0, 0, "PATH",
+     "SQLite database file (default ./var/switchboard.db)"},
+    {"--demo", "SB_DEMO", OPT_DEMO, FIELD(demo), 0, 0, 0, NULL,
+     "serve the demo pages and data (default; SB_DEMO=0 or 1)"},
+    {"--no-demo", NULL, OPT_NO_DEMO, FIELD(demo), 0, 0, 0, NULL, "do not serve the demo"},
+    {"--log-level", "SB_LOG_LEVEL", OPT_LEVEL, FIELD(log_level), 0, 0, 0, "LEVEL",
+     "debug, info, warn or error (default info)"},
+    {"--max-message", "SB_MAX_MESSAGE", OPT_SIZE, FIELD(max_message_bytes), 0, 1, SIZE_MAX_SETTING,
+     "BYTES", "largest inbound message (default 64k)"},
+    {"--max-queue", "SB_MAX_QUEUE", OPT_SIZE, FIELD(max_queue_bytes), 0, 1, SIZE_MAX_SETTING,
+     "BYTES", "outbound bytes queued per connection before it is dropped (default 1m)"},
+    {"--idle-timeout", "SB_IDLE_TIMEOUT", OPT_INT, FIELD(idle_timeout_s), 0, 0, 86400, "SECONDS",
+     "close connections idle this long, 0..86400, 0 never (default 300)"},
+    {"--max-connections", "SB_MAX_CONNECTIONS", OPT_INT, FIELD(max_connections), 0, 1, 1000000, "N",
+     "connections at once, 1..1000000 (default 19000)"},
+    {"--max-http-body", "SB_MAX_HTTP_BODY", OPT_SIZE, FIELD(max_http_body), 0, 1, SIZE_MAX_SETTING,
+     "BYTES", "largest HTTP request body (default 1m)"},
+    {"--sync", "SB_SYNC", OPT_SYNC, FIELD(sync_full), 0, 0, 0, "MODE",
+     "SQLite synchronous: normal or full (default normal)"},
+    {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
+};
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+void sb_config_defaults(sb_config *c)
+{
+    memset(c, 0, sizeof *c);
+    strcpy(c->bind, "127.0.0.1");
+    c->port = 8080;
+    strcpy(c->db_path, "./var/switchboard.db");
+    c->demo = true;
+    c->log_level = SB_LOG_INFO;
+    c->max_message_bytes = 65536;
+    c->max_queue_bytes = (size_t)1 << 20;
+    c->idle_timeout_s = 300;
+    c->max_connections = 19000;
+    c->max_http_body = (size_t)1 << 20;
+    c->sync_full = 0;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+/* Plain decimal digits, at most `max`; *end gets the first byte after them. */
+static bool parse_digits(const char *s, long long max, long long *out, const char **end)
+{
+    long long v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (max - (*p - '0')) / 10)
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    *end = p;
+    return p != s;
+}
+
+static bool parse_int(const char *s, long long min, long long max, long long *out)
+{
+    const char *end;
+    return parse_digits(s, max, out, &end) && *end == '\0' && *out >= min;
+}
+
+static bool parse_size(const char *s, long long min, long long max, long long *out)
+{
+    const char *end;
+    long long unit = 1;
+    if (!parse_digits(s, max, out, &end))
+        return false;
+    if (*end == 'k' || *end == 'K')
+        unit = 1024;
+    else if (*end == 'm' || *end == 'M')
+        unit = 1024 * 1024;
+    if (unit > 1)
+        end++;
+    if (*end != '\0' || *out > max / unit)
+        return false;
+    *out *= unit;
+    return *out >= min;
+}
+
+/* err gets "NAME: invalid value 'VALUE': expected ...". */
+static int bad_value(char *err, size_t errn, const char *name, const char *value,
+                     const char *expected)
+{
+    if (errn > 0)
+        snprintf(err, errn, "%s: invalid value '%s': expected %s", name, value, expected);
+    return -1;
+}
+
+static int set_str(char *field, size_t size, const char *name, const char *value, char *err,
+                   size_t errn)
+{
+    size_t len = strlen(value);
+    if (len == 0)
+        return bad_value(err, errn, name, value, "a non-empty value");
+    if (len >= size) {
+        if (errn > 0)
+            snprintf(err, errn, "%s: value too long (%zu bytes, at most %zu)", name, len, size - 1);
+        return -1;
+    }
+    memcpy(field, value, len + 1);
+    return 0;
+}
+
+/* Store `value` (from the flag or variable `name`) into its field. */
+static int apply(sb_config *c, const option *o, const char *name, const char *value, char *err,
+                 size_t errn)
+{
+    char *field = (char *)c + o->offset;
+    char expected[96];
+    long long n;
+    bool ok;
+    switch (o->kind) {
+    case OPT_STR:
+        return set_str(field, o->size, name, value, err, errn);
+    case OPT_INT:
+        if (!parse_int(value, o->min, o->max, &n)) {
+            snprintf(expected, sizeof expected, "an integer %lld..%lld", o->min, o->max);
+            return bad_value(err, errn, name, value, expected);
+        }
+        *(int *)(void *)field = (int)n;
+        return 0;
+    case OPT_SIZE:
+        if (!parse_size(value, o->min, o->max, &n)) {
+            snprintf(expected, sizeof expected,
+                     "a byte count %lld..%lld, optionally with a k or m suffix", o->min, o->max);
+            return bad_value(err, errn, name, value, expected);
+        }
+        *(size_t *)(void *)field = (size_t)n;
+        return 0;
+    case OPT_LEVEL:
+        c->log_level = (int)sb_log_level_from(value, &ok);
+        return ok ? 0 : bad_value(err, errn, name, value, "debug, info, warn or error");
+    case OPT_SYNC:
+        if (strcmp(value, "normal") != 0 && strcmp(value, "full") != 0)
+            return bad_value(err, errn, name, value, "normal or full");
+        c->sync_full = strcmp(value, "full") == 0;
+        return 0;
+    case OPT_DEMO: /* only the environment gets here with a value */
+        if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+            return bad_value(err, errn, name, value, "0 or 1");
+        c->demo = value[0] == '1';
+        return 0;
+    case OPT_NO_DEMO:
+    case OPT_HELP:
+        break;
+    }
+    return 0;
+}
+
+/* ---- sources ----------------------------------------------------------- */
+
+static int read_environment(sb_config *c, char *err, size_t errn)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *v = options[i].env ? getenv(options[i].env) : NULL;
+        if (v && *v && apply(c, &options[i], options[i].env, v, err, errn) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const option *find_flag(const char *arg, size_t len)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].flag) == len && memcmp(options[i].flag, arg, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static bool takes_value(const option *o)
+{
+    return o->kind != OPT_DEMO && o->kind != OPT_NO_DEMO && o->kind != OPT_HELP;
+}
+
+/* One flag at argv[*i] (and its value, which may be argv[*i + 1]). */
+static int read_flag(sb_config *c, int argc, char **argv, int *i, char *err, size_t errn)
+{
+    const char *arg = argv[*i];
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const option *o = find_flag(arg, len);
+    const char *value = eq ? eq + 1 : NULL;
+    if (!o) {
+        if (errn > 0)
+            snprintf(err, errn, "unknown option '%.*s' (see --help)", (int)len, arg);
+        return -1;
+    }
+    if (!takes_value(o)) {
+        if (value) {
+            if (errn > 0)
+                snprintf(err, errn, "%s: takes no value", o->flag);
+            return -1;
+        }
+        c->demo = o->kind == OPT_DEMO;
+        return 0;
+    }
+    /* "--db --port 1" is a forgotten value, not a file named "--port";
+     * "--db=--port" still says the odd thing on purpose. */
+    if (!value && *i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0)
+        value = argv[++*i];
+    if (!value) {
+        if (errn > 0)
+            snprintf(err, errn, "%s: missing value", o->flag);
+        return -1;
+    }
+    return apply(c, o, o->flag, value, err, errn);
+}
+
+/* --help wins over every error, including those of the environment. */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+int sb_config_parse(sb_config *c, int argc, char **argv, char *err, size_t errn)
+{
+    if (errn > 0)
+        err[0] = '\0';
+    sb_config_defaults(c);
+    if (wants_help(argc, argv)) {
+        sb_config_usage(stdout);
+        return 1;
+    }
+    if (read_environment(c, err, errn) < 0)
+        return -1;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            if (errn > 0)
+                snprintf(err, errn, "unexpected argument '%s' (see --help)", argv[i]);
+            return -1;
+        }
+        if (read_flag(c, argc, argv, &i, err, errn) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void sb_config_usage(FILE *f)
+{
+    fputs("usage: switchboard serve [options]\n\n"
+          "Each option can also be set by the environment variable shown; a flag wins over\n"
+          "its variable. Sizes take a k or m suffix (KiB, MiB).\n\n",
+          f);
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option *o = &options[i];
+        char left[40];
+        snprintf(left, sizeof left, "%s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-24s %-20s %s\n", left, o->env ? o->env : "", o->help);
+    }
+}
+
+void sb_config_log(const sb_config *c)
+{
+    char bind[sizeof c->bind + 8];
+    char db[2 * sizeof c->db_path];
+    sb_log(SB_LOG_INFO, "config",
+           "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
+           "idle_timeout=%d max_connections=%d max_http_body=%zu sync=%s",
+           sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
+           sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
+           sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
+           c->idle_timeout_s, c->max_connections, c->max_http_body,
+           c->sync_full ? "full" : "normal");
+}

@@ -1,0 +1,54 @@
+/*
+ * config.h: the server's settings, from flags and the environment.
+ *
+ * Every setting has a flag and an environment variable (SB_PORT for
+ * --port, ...). The order is: built-in defaults, then the environment, then
+ * flags, so a flag always wins. An environment variable that is set but
+ * empty counts as unset, because that is what `SB_PORT=` in a compose file
+ * or a unit file usually means.
+ *
+ * Parsing is strict: numbers are plain decimal digits (no sign, no spaces,
+ * no trailing garbage) within a stated range, and sizes may end in k or m
+ * (KiB, MiB). An error message names the flag or variable and the bad
+ * value, e.g. "--port: invalid value '80x': expected an integer 0..65535".
+ */
+#ifndef SB_CONFIG_H
+#define SB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct sb_config {
+    char bind[64];            /* address to listen on */
+    int port;                 /* 0: let the kernel pick a free port */
+    char db_path[1024];       /* SQLite database file */
+    bool demo;                /* serve the demo pages and seed data */
+    int log_level;            /* an sb_log_level */
+    size_t max_message_bytes; /* largest inbound WebSocket message */
+    size_t max_queue_bytes;   /* outbound bytes queued per connection before it is dropped */
+    int idle_timeout_s;       /* close a connection silent this long; 0: never */
+    int max_connections;      /* accepted at once; more are refused */
+    size_t max_http_body;     /* largest HTTP request body */
+    int sync_full;            /* 1: SQLite synchronous=FULL, 0: NORMAL */
+} sb_config;
+
+/* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log
+ * info, 64 KiB messages, 1 MiB queues, 300 s idle timeout, 19000
+ * connections, 1 MiB HTTP bodies, synchronous=NORMAL. */
+void sb_config_defaults(sb_config *c);
+
+/* Fill c from defaults, the environment and argv[1..argc) (argv[0] is the
+ * program or subcommand name, as getopt has it). Flags take `--flag VALUE`
+ * or `--flag=VALUE`. Returns 0 when c is ready, 1 when --help (or -h) was
+ * given and the usage was printed to stdout, -1 on an error, described in
+ * err (errn bytes, always NUL-terminated when errn > 0). */
+int sb_config_parse(sb_config *c, int argc, char **argv, char *err, size_t errn);
+
+/* The flags, their variables, ranges and defaults. */
+void sb_config_usage(FILE *f);
+
+/* One `event=config ...` line (info) with every setting. */
+void sb_config_log(const sb_config *c);
+
+#endif

@@ -1,0 +1,805 @@
+/*
+ * server.c: libwebsockets 4.1 on our libevent base (a "foreign loop"), one
+ * port for HTTP/1.1 and WebSocket, routed by path. See server.h for the API.
+ *
+ * lws calls callback() for everything. Its traps, and how we meet them
+ * (DESIGN.md has the measurements):
+ *  - lws ignores the URL path when it picks a WebSocket protocol: we route
+ *    the upgrade on the path ourselves (HTTP_CONFIRM_UPGRADE) and refuse
+ *    unknown paths with a 404 before the upgrade.
+ *  - one lws_write() per WRITEABLE callback: each connection keeps a queue
+ *    and asks for another callback while it is not empty.
+ *  - a connection can only be closed from inside one of its own callbacks:
+ *    sb_conn_close() marks it and asks for WRITEABLE, where we return -1.
+ *  - lws frees per-session HTTP data between keep-alive requests, so request
+ *    state lives in the per-session struct for one transaction only.
+ *  - a POST without Content-Length makes lws expect an endless body: we
+ *    answer 411 before reading it.
+ */
+#include <libwebsockets.h>
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+#define MAX_ROUTES 16
+#define CONN_BUCKETS 4096 /* id -> conn hash; power of two */
+
+typedef struct sb_out {
+    struct sb_out *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE bytes of headroom, then the message */
+} sb_out;
+
+struct sb_conn {
+    struct lws *wsi;
+    sb_server *srv;
+    const sb_ws_route *route;
+    uint64_t id;
+    void *user;
+    sb_out *head, *tail; /* outbound queue */
+    size_t queued;       /* bytes in the queue */
+    char *rx;            /* a message arriving in fragments */
+    size_t rx_len, rx_cap;
+    int close_code; /* nonzero: close once the queue is empty */
+    const char *close_reason;
+    bool opened; /* on_open was called: on_close is owed */
+    time_t last_active;
+    sb_conn *idle_prev, *idle_next; /* least recently active first */
+    sb_conn *hash_next;
+};
+
+/* Per-session data lws allocates for every wsi, HTTP or WebSocket. */
+typedef struct session {
+    sb_conn *conn; /* WebSocket: ours, after ESTABLISHED */
+    /* HTTP: the request being read */
+    const sb_http_route *http_route;
+    char method[8];
+    char path[512];
+    char *body;
+    size_t body_len, body_cap;
+} session;
+
+struct sb_server {
+    struct event_base *base;
+    sb_config cfg;
+    struct lws_context *ctx;
+    struct lws_protocols protocols[2];
+    sb_ws_route ws_routes[MAX_ROUTES];
+    size_t n_ws;
+    sb_http_route http_routes[MAX_ROUTES];
+    size_t n_http;
+    sb_error_writer error_writer;
+    int port;
+    uint64_t next_id;
+    size_t n_conns;
+    sb_conn *buckets[CONN_BUCKETS];
+    sb_conn *idle_head, *idle_tail;
+    struct event *idle_timer;
+    /* shutdown */
+    bool shutting_down;
+    struct event *grace_timer;
+    void (*shutdown_done)(void *);
+    void *shutdown_arg;
+    /* metrics */
+    sb_gauge *m_open;
+    sb_counter *m_accepted, *m_closed_queue, *m_closed_big, *m_closed_idle, *m_http;
+    sb_counter *m_bytes_in, *m_bytes_out;
+};
+
+/* Connections: id hash and idle list ------------------------------------ */
+
+static sb_conn **bucket(sb_server *s, uint64_t id)
+{
+    return &s->buckets[id & (CONN_BUCKETS - 1)];
+}
+
+sb_conn *sb_conn_find(sb_server *s, uint64_t id)
+{
+    for (sb_conn *c = *bucket(s, id); c; c = c->hash_next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+static void idle_unlink(sb_server *s, sb_conn *c)
+{
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        s->idle_head = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        s->idle_tail = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+}
+
+static void idle_touch(sb_server *s, sb_conn *c, time_t now)
+{
+    c->last_active = now;
+    if (s->idle_tail == c)
+        return;
+    idle_unlink(s, c);
+    c->idle_prev = s->idle_tail;
+    if (s->idle_tail)
+        s->idle_tail->idle_next = c;
+    else
+        s->idle_head = c;
+    s->idle_tail = c;
+}
+
+static time_t now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static sb_conn *conn_new(sb_server *s, struct lws *wsi, const sb_ws_route *route)
+{
+    sb_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->wsi = wsi;
+    c->srv = s;
+    c->route = route;
+    c->id = ++s->next_id;
+    sb_conn **b = bucket(s, c->id);
+    c->hash_next = *b;
+    *b = c;
+    idle_touch(s, c, now_s());
+    s->n_conns++;
+    sb_gauge_set(s->m_open, (int64_t)s->n_conns);
+    return c;
+}
+
+static void conn_free(sb_conn *c)
+{
+    sb_server *s = c->srv;
+    for (sb_conn **p = bucket(s, c->id); *p; p = &(*p)->hash_next) {
+        if (*p == c) {
+            *p = c->hash_next;
+            break;
+        }
+    }
+    idle_unlink(s, c);
+    while (c->head) {
+        sb_out *o = c->head;
+        c->head = o->next;
+        free(o);
+    }
+    free(c->rx);
+    s->n_conns--;
+    sb_gauge_set(s->m_open, (int64_t)s->n_conns);
+    free(c);
+}
+
+uint64_t sb_conn_id(const sb_conn *c)
+{
+    return c->id;
+}
+
+void sb_conn_set_user(sb_conn *c, void *user)
+{
+    c->user = user;
+}
+
+void *sb_conn_user(const sb_conn *c)
+{
+    return c->user;
+}
+
+const char *sb_conn_channel(const sb_conn *c)
+{
+    return c->route->channel;
+}
+
+size_t sb_server_connections(const sb_server *s)
+{
+    return s->n_conns;
+}
+
+static void drop_queue(sb_conn *c)
+{
+    while (c->head) {
+        sb_out *o = c->head;
+        c->head = o->next;
+        free(o);
+    }
+    c->tail = NULL;
+    c->queued = 0;
+}
+
+void sb_conn_close(sb_conn *c, int code, const char *reason)
+{
+    if (c->close_code)
+        return;
+    c->close_code = code;
+    c->close_reason = reason;
+    lws_callback_on_writable(c->wsi);
+}
+
+int sb_conn_send(sb_conn *c, const char *data, size_t len)
+{
+    if (c->close_code)
+        return -1;
+    if (c->queued + len > c->srv->cfg.max_queue_bytes) {
+        /* A consumer that does not read: drop what it has not taken and close
+         * it, rather than hold an unbounded backlog for it. */
+        sb_counter_add(c->srv->m_closed_queue, 1);
+        sb_log(SB_LOG_WARN, "queue_full", "conn=%llu channel=%s queued=%zu cap=%zu",
+               (unsigned long long)c->id, c->route->channel, c->queued, c->srv->cfg.max_queue_bytes);
+        drop_queue(c);
+        sb_conn_close(c, SB_CLOSE_POLICY, "outbound queue full");
+        return -1;
+    }
+    sb_out *o = malloc(sizeof *o + LWS_PRE + len);
+    if (!o) {
+        sb_conn_close(c, SB_CLOSE_TRY_AGAIN, "out of memory");
+        return -1;
+    }
+    o->next = NULL;
+    o->len = len;
+    memcpy(o->data + LWS_PRE, data, len);
+    if (c->tail)
+        c->tail->next = o;
+    else
+        c->head = o;
+    c->tail = o;
+    c->queued += len;
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* Returns -1 when lws must close the connection. */
+static int conn_writeable(sb_conn *c)
+{
+    sb_out *o = c->head;
+    if (o) {
+        int n = lws_write(c->wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT);
+        if (n < (int)o->len)
+            return -1;
+        sb_counter_add(c->srv->m_bytes_out, o->len);
+        c->head = o->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->queued -= o->len;
+        free(o);
+        if (c->head || c->close_code)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    if (c->close_code) {
+        const char *r = c->close_reason ? c->close_reason : "";
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)r,
+                         strlen(r));
+        return -1;
+    }
+    return 0;
+}
+
+/* A message arrives in pieces (WebSocket fragments, and frames larger than
+ * lws' receive buffer). Small whole messages are handed over in place. */
+static int conn_receive(sb_conn *c, const char *in, size_t len)
+{
+    struct lws *wsi = c->wsi;
+    sb_server *s = c->srv;
+    bool final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+
+    sb_counter_add(s->m_bytes_in, len);
+    idle_touch(s, c, now_s());
+    if (lws_frame_is_binary(wsi) && lws_is_first_fragment(wsi) && !c->rx_len) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                         (unsigned char *)"text frames only", 16);
+        return -1;
+    }
+    if (c->rx_len + len > s->cfg.max_message_bytes) {
+        sb_counter_add(s->m_closed_big, 1);
+        char reason[64];
+        int n = snprintf(reason, sizeof reason, "message over %zu bytes", s->cfg.max_message_bytes);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
+                         (size_t)n);
+        return -1;
+    }
+    if (final && c->rx_len == 0) {
+        if (!c->close_code)
+            c->route->on_message(c, in, len, c->route->arg);
+        return 0;
+    }
+    if (c->rx_len + len + 1 > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap * 2 : 1024;
+        while (cap < c->rx_len + len + 1)
+            cap *= 2;
+        char *p = realloc(c->rx, cap);
+        if (!p)
+            return -1;
+        c->rx = p;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (final) {
+        size_t n = c->rx_len;
+        c->rx_len = 0;
+        if (!c->close_code)
+            c->route->on_message(c, c->rx, n, c->route->arg);
+        /* a large buffer is not kept for an idle connection */
+        if (c->rx_cap > 4096) {
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_cap = 0;
+        }
+    }
+    return 0;
+}
+
+/* Idle timeout: the least recently active connections are at the head. */
+static void idle_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sb_server *s = arg;
+    time_t now = now_s();
+    if (s->cfg.idle_timeout_s <= 0)
+        return; /* 0: never */
+    for (sb_conn *c = s->idle_head; c && now - c->last_active >= s->cfg.idle_timeout_s;) {
+        sb_conn *next = c->idle_next;
+        if (!c->close_code) {
+            sb_counter_add(s->m_closed_idle, 1);
+            sb_conn_close(c, SB_CLOSE_GOING_AWAY, "idle timeout");
+        }
+        idle_unlink(s, c); /* checked once; the close is under way */
+        c = next;
+    }
+}
+
+/* HTTP ------------------------------------------------------------------ */
+
+static void read_query(struct lws *wsi, sb_query *q, char *store, size_t store_size)
+{
+    size_t used = 0;
+    q->count = 0;
+    for (int i = 0; q->count < sizeof q->item / sizeof q->item[0]; i++) {
+        if (used >= store_size)
+            break;
+        int n = lws_hdr_copy_fragment(wsi, store + used, (int)(store_size - used),
+                                      WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        char *kv = store + used;
+        used += (size_t)n + 1;
+        char *eq = strchr(kv, '=');
+        q->item[q->count].key = kv;
+        q->item[q->count].value = eq ? (*eq = '\0', eq + 1) : kv + n;
+        q->count++;
+    }
+}
+
+static const char *http_method(struct lws *wsi)
+{
+    static const struct {
+        enum lws_token_indexes token;
+        const char *name;
+    } methods[] = {
+        {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+        {WSI_TOKEN_PUT_URI, "PUT"},       {WSI_TOKEN_DELETE_URI, "DELETE"},
+        {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+        {WSI_TOKEN_HEAD_URI, "HEAD"},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (lws_hdr_total_length(wsi, methods[i].token))
+            return methods[i].name;
+    return "?";
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 400 ? "OK" : "Error";
+    }
+}
+
+/* Write status, headers and body in one go, then finish the transaction.
+ * Returns what the lws callback must return. */
+static int http_answer(struct lws *wsi, int status, const char *type, const char *extra,
+                       const char *body, size_t len)
+{
+    size_t cap = LWS_PRE + 512 + strlen(extra) + len;
+    unsigned char *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    char *start = (char *)buf + LWS_PRE;
+    int h = snprintf(start, cap - LWS_PRE,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n%s\r\n",
+                     status, status_text(status), type, len, extra);
+    memcpy(start + h, body, len);
+    int total = h + (int)len;
+    int n = lws_write(wsi, (unsigned char *)start, (size_t)total, LWS_WRITE_HTTP_FINAL);
+    free(buf);
+    if (n < total)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_error(struct lws *wsi, int status, const char *message)
+{
+    sb_server *s = lws_context_user(lws_get_context(wsi));
+    sb_buf body;
+    sb_buf_init(&body);
+    if (s->error_writer)
+        s->error_writer(&body, message);
+    else
+        sb_buf_put(&body, message, strlen(message));
+    int rc = http_answer(wsi, status, s->error_writer ? "application/json" : "text/plain", "",
+                         body.data ? body.data : "", body.oom ? 0 : body.len);
+    sb_buf_free(&body);
+    return rc;
+}
+
+static const sb_http_route *http_find(sb_server *s, const char *method, const char *path,
+                                      bool *wrong_method)
+{
+    *wrong_method = false;
+    for (size_t i = 0; i < s->n_http; i++) {
+        const sb_http_route *r = &s->http_routes[i];
+        size_t n = strlen(r->path);
+        bool match = r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0
+                                           : strcmp(path, r->path) == 0;
+        if (!match)
+            continue;
+        if (r->method && strcmp(r->method, method) != 0) {
+            *wrong_method = true;
+            continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+static int http_dispatch(struct lws *wsi, sb_server *s, session *ss)
+{
+    char qstore[2048], auth[512];
+    sb_query query;
+    read_query(wsi, &query, qstore, sizeof qstore);
+    int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    sb_http_request req = {ss->method, ss->path, &query, alen > 0 ? auth : NULL,
+                           ss->body ? ss->body : "", ss->body_len};
+    sb_http_response resp = {200, "application/json", {0}, ""};
+    sb_buf_init(&resp.body);
+    ss->http_route->handle(&req, &resp, ss->http_route->arg);
+    sb_counter_add(s->m_http, 1);
+    int rc = resp.body.oom ? http_error(wsi, 503, "out of memory")
+                           : http_answer(wsi, resp.status, resp.content_type, resp.extra_headers,
+                                         resp.body.data ? resp.body.data : "", resp.body.len);
+    sb_buf_free(&resp.body);
+    free(ss->body);
+    ss->body = NULL;
+    ss->body_len = ss->body_cap = 0;
+    return rc;
+}
+
+static int http_request(struct lws *wsi, sb_server *s, session *ss, const char *path)
+{
+    const char *method = http_method(wsi);
+    bool wrong_method;
+    snprintf(ss->method, sizeof ss->method, "%s", method);
+    snprintf(ss->path, sizeof ss->path, "%s", path);
+    ss->http_route = http_find(s, method, path, &wrong_method);
+    if (!ss->http_route)
+        return http_error(wsi, wrong_method ? 405 : 404, wrong_method ? "method not allowed"
+                                                                      : "not found");
+    if (strcmp(method, "POST") && strcmp(method, "PUT") && strcmp(method, "PATCH"))
+        return http_dispatch(wsi, s, ss);
+    /* A body follows. Its length must be known and within the limit. */
+    char cl[32];
+    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return http_error(wsi, 411, "Content-Length required");
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (*end || cl[0] == '-')
+        return http_error(wsi, 400, "bad Content-Length");
+    if (n > s->cfg.max_http_body)
+        return http_error(wsi, 413, "body over the size limit");
+    if (n == 0)
+        return http_dispatch(wsi, s, ss);
+    ss->body_cap = (size_t)n + 1;
+    ss->body = malloc(ss->body_cap);
+    ss->body_len = 0;
+    return ss->body ? 0 : -1;
+}
+
+static int http_body(session *ss, const char *in, size_t len)
+{
+    if (!ss->body || ss->body_len + len >= ss->body_cap)
+        return -1; /* more than Content-Length said */
+    memcpy(ss->body + ss->body_len, in, len);
+    ss->body_len += len;
+    ss->body[ss->body_len] = '\0';
+    return 0;
+}
+
+/* WebSocket upgrade routing -------------------------------------------- */
+
+static const sb_ws_route *ws_find(sb_server *s, struct lws *wsi)
+{
+    char uri[512];
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        return NULL;
+    for (size_t i = 0; i < s->n_ws; i++)
+        if (strcmp(uri, s->ws_routes[i].path) == 0)
+            return &s->ws_routes[i];
+    return NULL;
+}
+
+static int ws_established(struct lws *wsi, sb_server *s, session *ss)
+{
+    /* lws may hand the upgraded connection fresh per-session memory, so the
+     * route found at CONFIRM_UPGRADE is looked up again; the headers are
+     * still there during ESTABLISHED */
+    const sb_ws_route *route = ws_find(s, wsi);
+    if (!route)
+        return -1;
+    if (s->shutting_down) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"shutting down", 13);
+        return -1;
+    }
+    if ((int)s->n_conns >= s->cfg.max_connections) {
+        lws_close_reason(wsi, (enum lws_close_status)SB_CLOSE_TRY_AGAIN,
+                         (unsigned char *)"too many connections", 20);
+        return -1;
+    }
+    sb_conn *c = conn_new(s, wsi, route);
+    if (!c)
+        return -1;
+    ss->conn = c;
+    sb_counter_add(s->m_accepted, 1);
+
+    char qstore[2048], auth[512], peer[64];
+    sb_query query;
+    read_query(wsi, &query, qstore, sizeof qstore);
+    int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    sb_ws_request req = {route->path, &query, alen > 0 ? auth : NULL, peer};
+    c->opened = true;
+    if (route->on_open(c, &req, route->arg) != 0 && !c->close_code)
+        sb_conn_close(c, SB_CLOSE_POLICY, "refused");
+    return 0;
+}
+
+static void ws_closed(session *ss)
+{
+    sb_conn *c = ss->conn;
+    if (!c)
+        return;
+    ss->conn = NULL;
+    if (c->opened && c->route->on_close)
+        c->route->on_close(c, c->route->arg);
+    sb_server *s = c->srv;
+    conn_free(c);
+    if (s->shutting_down && s->n_conns == 0 && s->grace_timer) {
+        struct timeval now = {0, 0};
+        event_add(s->grace_timer, &now); /* everyone has gone: finish at once */
+    }
+}
+
+/* The one lws callback ------------------------------------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    /* some reasons (FILTER_NETWORK_CONNECTION) come without a wsi */
+    sb_server *s = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
+    session *ss = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_request(wsi, s, ss, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return http_body(ss, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return http_dispatch(wsi, s, ss);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (ss) {
+            free(ss->body);
+            ss->body = NULL;
+        }
+        break;
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* in = the protocol asked for ("websocket"); route on the path. There
+         * is no per-session memory yet (user is NULL). */
+        if (strcasecmp(in, "websocket") == 0 && ws_find(s, wsi))
+            return 0;
+        return http_error(wsi, 404, "no WebSocket endpoint here") < 0 ? -1 : 1;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return ws_find(s, wsi) ? 0 : 1;
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_established(wsi, s, ss);
+    case LWS_CALLBACK_RECEIVE:
+        return ss->conn ? conn_receive(ss->conn, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ss->conn ? conn_writeable(ss->conn) : 0;
+    case LWS_CALLBACK_CLOSED:
+        ws_closed(ss);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* Life cycle ------------------------------------------------------------ */
+
+sb_server *sb_server_new(struct event_base *base, const sb_config *cfg)
+{
+    sb_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->base = base;
+    s->cfg = *cfg;
+    s->m_open = sb_gauge_new("switchboard_connections", "Open WebSocket connections", NULL);
+    s->m_accepted = sb_counter_new("switchboard_connections_accepted_total",
+                                   "WebSocket connections accepted", NULL);
+    s->m_closed_queue = sb_counter_new("switchboard_connections_closed_total",
+                                       "WebSocket connections closed by the server, by reason",
+                                       "reason=\"queue_full\"");
+    s->m_closed_big = sb_counter_new("switchboard_connections_closed_total",
+                                     "WebSocket connections closed by the server, by reason",
+                                     "reason=\"message_too_big\"");
+    s->m_closed_idle = sb_counter_new("switchboard_connections_closed_total",
+                                      "WebSocket connections closed by the server, by reason",
+                                      "reason=\"idle\"");
+    s->m_http = sb_counter_new("switchboard_http_requests_total", "HTTP requests answered", NULL);
+    s->m_bytes_in = sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes",
+                                   "dir=\"in\"");
+    s->m_bytes_out = sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes",
+                                    "dir=\"out\"");
+    return s;
+}
+
+void sb_server_set_error_writer(sb_server *s, sb_error_writer w)
+{
+    s->error_writer = w;
+}
+
+void sb_server_add_ws(sb_server *s, const sb_ws_route *route)
+{
+    if (s->n_ws < MAX_ROUTES)
+        s->ws_routes[s->n_ws++] = *route;
+}
+
+void sb_server_add_http(sb_server *s, const sb_http_route *route)
+{
+    if (s->n_http < MAX_ROUTES)
+        s->http_routes[s->n_http++] = *route;
+}
+
+static void lws_log_to_ours(int level, const char *line)
+{
+    char msg[256];
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    sb_log_kv_str(msg, sizeof msg, n < sizeof msg - 8 ? line : "(long lws message)");
+    sb_log(level & LLL_ERR ? SB_LOG_ERROR : SB_LOG_WARN, "lws", "msg=%s", msg);
+}
+
+int sb_server_start(sb_server *s)
+{
+    struct lws_context_creation_info info;
+    void *loops[1] = {s->base};
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
+    s->protocols[0] = (struct lws_protocols){
+        .name = "switchboard",
+        .callback = callback,
+        .per_session_data_size = sizeof(session),
+        /* lws' receive buffer per connection: small, since most messages
+         * are; bigger ones arrive in several RECEIVE calls and are joined */
+        .rx_buffer_size = 1024,
+    };
+    memset(&info, 0, sizeof info);
+    info.port = s->cfg.port; /* 0: the kernel picks one; we read it back below */
+    info.iface = s->cfg.bind;
+    info.protocols = s->protocols;
+    info.options = LWS_SERVER_OPTION_LIBEVENT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = loops;
+    info.count_threads = 1;
+    info.user = s;
+    info.timeout_secs = 10;     /* handshakes and stuck sends */
+    info.keepalive_timeout = 5; /* idle HTTP keep-alive */
+    info.pt_serv_buf_size = 4096;
+    info.max_http_header_data = 4096;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx)
+        return -1;
+    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "default");
+    s->port = vh ? lws_get_vhost_listen_port(vh) : s->cfg.port;
+    s->idle_timer = event_new(s->base, -1, EV_PERSIST, idle_check, s);
+    struct timeval tick = {1, 0};
+    event_add(s->idle_timer, &tick);
+    return s->port;
+}
+
+static void grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sb_server *s = arg;
+    void (*done)(void *) = s->shutdown_done;
+    s->shutdown_done = NULL;
+    if (done)
+        done(s->shutdown_arg);
+}
+
+void sb_server_shutdown(sb_server *s, int grace_ms, void (*done)(void *arg), void *arg)
+{
+    if (s->shutting_down) {
+        /* asked again (a second signal): finish now */
+        if (s->grace_timer) {
+            struct timeval now = {0, 0};
+            event_add(s->grace_timer, &now);
+        }
+        return;
+    }
+    s->shutting_down = true;
+    s->shutdown_done = done;
+    s->shutdown_arg = arg;
+    /* Stop accepting: close the listening socket. lws would also end the
+     * context by raising SIGINT once no connection is left; our signal
+     * handler then just finishes the shutdown that is already under way. */
+    lws_context_deprecate(s->ctx, NULL);
+    for (size_t i = 0; i < CONN_BUCKETS; i++)
+        for (sb_conn *c = s->buckets[i]; c; c = c->hash_next)
+            sb_conn_close(c, SB_CLOSE_GOING_AWAY, "server shutting down");
+    s->grace_timer = evtimer_new(s->base, grace_over, s);
+    struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
+    if (s->n_conns == 0)
+        tv = (struct timeval){0, 0};
+    event_add(s->grace_timer, &tv);
+}
+
+void sb_server_free(sb_server *s)
+{
+    if (!s)
+        return;
+    if (s->ctx)
+        lws_context_destroy(s->ctx); /* before event_base_free: lws holds events on it */
+    if (s->idle_timer)
+        event_free(s->idle_timer);
+    if (s->grace_timer)
+        event_free(s->grace_timer);
+    free(s);
+}

@@ -1,0 +1,111 @@
+/*
+ * server.h: HTTP/1.1 and WebSocket on one port, libwebsockets on our libevent
+ * loop. Protocol code (handlers/) registers routes and never touches lws or
+ * libevent: it sees connections (sb_conn), requests and responses.
+ *
+ * A WebSocket connection has an outbound queue with a byte cap: a consumer
+ * that stops reading is closed with 1008 when the cap is reached, so memory
+ * stays bounded. Messages over the size limit close with 1009; invalid UTF-8
+ * in a text frame closes with 1007 (lws checks it); a connection idle longer
+ * than the idle timeout closes with 1001.
+ */
+#ifndef SB_SERVER_H
+#define SB_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "codec.h"
+
+struct event_base;
+typedef struct sb_server sb_server;
+typedef struct sb_conn sb_conn;
+
+/* Close codes (RFC 6455, 7.4.1). */
+enum {
+    SB_CLOSE_NORMAL = 1000,
+    SB_CLOSE_GOING_AWAY = 1001, /* shutdown, idle timeout */
+    SB_CLOSE_INVALID_DATA = 1007,
+    SB_CLOSE_POLICY = 1008, /* authentication, outbound queue full */
+    SB_CLOSE_TOO_BIG = 1009,
+    SB_CLOSE_TRY_AGAIN = 1013, /* too many connections */
+};
+
+typedef struct sb_ws_request {
+    const char *path;
+    const sb_query *query;
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *peer;          /* client address */
+} sb_ws_request;
+
+typedef struct sb_ws_route {
+    const char *path;    /* exact path of the upgrade request, e.g. "/ws/chat" */
+    const char *channel; /* for logs and metrics */
+    /* After the upgrade. Return 0 to keep the connection; the route may have
+     * sent something and asked to close (sb_conn_close) already. */
+    int (*on_open)(sb_conn *c, const sb_ws_request *req, void *arg);
+    /* One whole message (fragments joined), text, valid UTF-8. */
+    void (*on_message)(sb_conn *c, const char *data, size_t len, void *arg);
+    void (*on_close)(sb_conn *c, void *arg);
+    void *arg;
+} sb_ws_route;
+
+typedef struct sb_http_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* without the query */
+    const sb_query *query;
+    const char *authorization;
+    const char *body; /* POST/PUT/PATCH: the whole body, NUL-terminated */
+    size_t body_len;
+} sb_http_request;
+
+typedef struct sb_http_response {
+    int status;               /* default 200 */
+    const char *content_type; /* default application/json */
+    sb_buf body;
+    char extra_headers[256];  /* "Name: value\r\n" lines, e.g. Retry-After */
+} sb_http_response;
+
+typedef struct sb_http_route {
+    const char *method; /* NULL: any */
+    const char *path;   /* exact, or a prefix when it ends in '/' */
+    void (*handle)(const sb_http_request *req, sb_http_response *resp, void *arg);
+    void *arg;
+} sb_http_route;
+
+sb_server *sb_server_new(struct event_base *base, const sb_config *cfg);
+/* How the transport writes the body of its own errors (404, 405, 411, 413,
+ * 503): the binary passes the generated writer of its error message, so that
+ * these bodies come from the schema like every other. */
+typedef void (*sb_error_writer)(sb_buf *b, const char *message);
+void sb_server_set_error_writer(sb_server *s, sb_error_writer w);
+void sb_server_add_ws(sb_server *s, const sb_ws_route *route);
+void sb_server_add_http(sb_server *s, const sb_http_route *route);
+/* Listen. Returns the bound port (useful with port 0), or -1. */
+int sb_server_start(sb_server *s);
+/* Graceful shutdown: stop accepting, close every WebSocket with 1001, and call
+ * `done` once they are gone or after `grace_ms`. */
+void sb_server_shutdown(sb_server *s, int grace_ms, void (*done)(void *arg), void *arg);
+/* Destroys the lws context; call before event_base_free(). */
+void sb_server_free(sb_server *s);
+
+size_t sb_server_connections(const sb_server *s);
+
+/* Connections ----------------------------------------------------------- */
+
+uint64_t sb_conn_id(const sb_conn *c);
+/* The connection with this id, or NULL once it closed: hold ids, not pointers,
+ * across loop turns. */
+sb_conn *sb_conn_find(sb_server *s, uint64_t id);
+void sb_conn_set_user(sb_conn *c, void *user);
+void *sb_conn_user(const sb_conn *c);
+const char *sb_conn_channel(const sb_conn *c);
+/* Queue one text message. Returns 0, or -1 when the connection is closing or
+ * its outbound queue is full (it is then closed with 1008). */
+int sb_conn_send(sb_conn *c, const char *data, size_t len);
+/* Close after what is queued has been sent. */
+void sb_conn_close(sb_conn *c, int code, const char *reason);
+
+#endif

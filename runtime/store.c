@@ -1,0 +1,323 @@
+/*
+ * store.c: SQLite with group commit. See store.h for the contract.
+ *
+ * Why one transaction per loop turn: a commit in WAL mode costs a write of
+ * the WAL frames (and an fsync with --sync full). Paying it once for every
+ * message that arrived in the same turn is what lets throughput and
+ * "acknowledged only after commit" coexist. The commit event has the lowest
+ * priority on the base, so libevent runs it after the turn's socket events.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#define STMT_SLOTS 256 /* power of two; statements are few and static */
+
+typedef struct after {
+    sb_commit_fn fn;
+    void *arg;
+} after;
+
+struct sb_store {
+    sqlite3 *db;
+    struct event *commit_ev;
+    bool in_tx;
+    struct timespec tx_started;
+    after *afters;
+    size_t n_after, cap_after;
+    struct {
+        const char *sql; /* handlers pass string constants: the pointer is the key */
+        sqlite3_stmt *stmt;
+    } stmts[STMT_SLOTS];
+    sb_histogram *m_commit;
+    sb_counter *m_commits, *m_commit_errors;
+};
+
+sqlite3 *sb_store_db(sb_store *s)
+{
+    return s->db;
+}
+
+static int exec(sb_store *s, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        char v[256];
+        sb_log_kv_str(v, sizeof v, msg ? msg : sqlite3_errstr(rc));
+        sb_log(SB_LOG_ERROR, "sqlite", "rc=%d msg=%s", rc, v);
+    }
+    sqlite3_free(msg);
+    return rc;
+}
+
+sqlite3_stmt *sb_store_stmt(sb_store *s, const char *sql)
+{
+    size_t h = ((uintptr_t)sql >> 3) & (STMT_SLOTS - 1);
+    for (size_t i = 0; i < STMT_SLOTS; i++, h = (h + 1) & (STMT_SLOTS - 1)) {
+        if (s->stmts[h].sql == sql) {
+            sqlite3_reset(s->stmts[h].stmt);
+            sqlite3_clear_bindings(s->stmts[h].stmt);
+            return s->stmts[h].stmt;
+        }
+        if (!s->stmts[h].sql) {
+            sqlite3_stmt *st;
+            int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+            if (rc != SQLITE_OK) {
+                char v[256];
+                sb_log_kv_str(v, sizeof v, sqlite3_errmsg(s->db));
+                sb_log(SB_LOG_ERROR, "sqlite_prepare", "msg=%s", v);
+                return NULL;
+            }
+            s->stmts[h].sql = sql;
+            s->stmts[h].stmt = st;
+            return st;
+        }
+    }
+    sb_log(SB_LOG_ERROR, "sqlite_prepare", "msg=\"statement cache full\"");
+    return NULL;
+}
+
+static void run_afters(sb_store *s, int rc)
+{
+    /* callbacks may register more (for the next turn): take the list first */
+    after *list = s->afters;
+    size_t n = s->n_after;
+    s->afters = NULL;
+    s->n_after = s->cap_after = 0;
+    for (size_t i = 0; i < n; i++)
+        list[i].fn(list[i].arg, rc);
+    free(list);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int sb_store_commit(sb_store *s)
+{
+    int rc = SQLITE_OK;
+    if (s->in_tx) {
+        rc = exec(s, "COMMIT");
+        if (rc != SQLITE_OK) {
+            sb_counter_add(s->m_commit_errors, 1);
+            sb_log(SB_LOG_ERROR, "commit_failed", "rc=%d err=\"%s\" waiting=%zu", rc,
+                   sqlite3_errstr(rc), s->n_after);
+            if (!sqlite3_get_autocommit(s->db))
+                exec(s, "ROLLBACK");
+        } else {
+            sb_counter_add(s->m_commits, 1);
+        }
+        sb_histogram_observe(s->m_commit, seconds_since(&s->tx_started));
+        s->in_tx = false;
+    }
+    run_afters(s, rc);
+    return rc;
+}
+
+static void commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sb_store_commit(arg);
+}
+
+int sb_store_begin(sb_store *s)
+{
+    if (s->in_tx)
+        return SQLITE_OK;
+    /* BEGIN IMMEDIATE: take the write lock now, so that a busy database
+     * fails here, before the handler has done half its work */
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK)
+        return rc;
+    s->in_tx = true;
+    clock_gettime(CLOCK_MONOTONIC, &s->tx_started);
+    event_active(s->commit_ev, 0, 0);
+    return SQLITE_OK;
+}
+
+int sb_store_unit_begin(sb_store *s)
+{
+    int rc = sb_store_begin(s);
+    if (rc != SQLITE_OK)
+        return rc;
+    return exec(s, "SAVEPOINT unit");
+}
+
+void sb_store_unit_end(sb_store *s, bool ok)
+{
+    if (!ok)
+        exec(s, "ROLLBACK TO unit");
+    exec(s, "RELEASE unit");
+}
+
+void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
+{
+    if (!s->in_tx) {
+        fn(arg, SQLITE_OK);
+        return;
+    }
+    if (s->n_after == s->cap_after) {
+        size_t cap = s->cap_after ? s->cap_after * 2 : 64;
+        after *p = realloc(s->afters, cap * sizeof *p);
+        if (!p) {
+            fn(arg, SQLITE_NOMEM);
+            return;
+        }
+        s->afters = p;
+        s->cap_after = cap;
+    }
+    s->afters[s->n_after++] = (after){fn, arg};
+}
+
+const char *sb_store_error_text(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return "storage full";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "storage busy";
+    case SQLITE_NOMEM:
+        return "out of memory";
+    default:
+        return "storage error";
+    }
+}
+
+static int mkdir_parent(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(dir, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_full, char *err,
+                        size_t err_size)
+{
+    sb_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    if (mkdir_parent(path) != 0) {
+        snprintf(err, err_size, "%s: cannot create its directory: %s", path, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                              SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_size, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    /* a busy database must not stall the loop for long */
+    sqlite3_busy_timeout(s->db, 200);
+    if (exec(s, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
+        exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") !=
+            SQLITE_OK ||
+        exec(s, "PRAGMA foreign_keys=ON") != SQLITE_OK ||
+        exec(s, "PRAGMA temp_store=MEMORY") != SQLITE_OK ||
+        exec(s, "CREATE TABLE IF NOT EXISTS sb_migrations("
+                "module TEXT PRIMARY KEY, version INTEGER NOT NULL)") != SQLITE_OK) {
+        snprintf(err, err_size, "%s: %s", path, sqlite3_errmsg(s->db));
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    s->commit_ev = event_new(base, -1, 0, commit_cb, s);
+    /* lowest priority: after the turn's socket events (serve.c sets up 3) */
+    event_priority_set(s->commit_ev, event_base_get_npriorities(base) - 1);
+    static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                    0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
+    s->m_commit = sb_histogram_new("switchboard_commit_seconds",
+                                   "Group commit latency, transaction begin to commit", NULL,
+                                   bounds, sizeof bounds / sizeof bounds[0]);
+    s->m_commits = sb_counter_new("switchboard_commits_total", "Group commits", NULL);
+    s->m_commit_errors =
+        sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);
+    return s;
+}
+
+int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_size)
+{
+    sqlite3_stmt *get = sb_store_stmt(s, "SELECT version FROM sb_migrations WHERE module = ?1");
+    if (!get) {
+        snprintf(err, err_size, "%s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    sqlite3_bind_text(get, 1, m->module, -1, SQLITE_STATIC);
+    int version = sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int(get, 0) : 0;
+    sqlite3_reset(get);
+    if ((size_t)version > m->count) {
+        snprintf(err, err_size, "module %s: database is at version %d, this binary knows %zu",
+                 m->module, version, m->count);
+        return -1;
+    }
+    for (size_t i = (size_t)version; i < m->count; i++) {
+        char *msg = NULL;
+        if (exec(s, "BEGIN") != SQLITE_OK ||
+            sqlite3_exec(s->db, m->steps[i], NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, err_size, "module %s: migration %zu: %s", m->module, i + 1,
+                     msg ? msg : sqlite3_errmsg(s->db));
+            sqlite3_free(msg);
+            exec(s, "ROLLBACK");
+            return -1;
+        }
+        sqlite3_stmt *set = sb_store_stmt(
+            s, "INSERT INTO sb_migrations(module, version) VALUES(?1, ?2) "
+               "ON CONFLICT(module) DO UPDATE SET version = excluded.version");
+        sqlite3_bind_text(set, 1, m->module, -1, SQLITE_STATIC);
+        sqlite3_bind_int(set, 2, (int)i + 1);
+        if (sqlite3_step(set) != SQLITE_DONE || exec(s, "COMMIT") != SQLITE_OK) {
+            snprintf(err, err_size, "module %s: migration %zu: %s", m->module, i + 1,
+                     sqlite3_errmsg(s->db));
+            exec(s, "ROLLBACK");
+            return -1;
+        }
+        sb_log(SB_LOG_INFO, "migrated", "module=%s version=%zu", m->module, i + 1);
+    }
+    return 0;
+}
+
+void sb_store_close(sb_store *s)
+{
+    if (!s)
+        return;
+    sb_store_commit(s);
+    for (size_t i = 0; i < STMT_SLOTS; i++)
+        if (s->stmts[i].stmt)
+            sqlite3_finalize(s->stmts[i].stmt);
+    if (s->commit_ev)
+        event_free(s->commit_ev);
+    sqlite3_close(s->db);
+    free(s->afters);
+    free(s);
+}

@@ -1,0 +1,43 @@
+-- schema/core.lua: Switchboard's own HTTP endpoints, shared by every
+-- protocol: health and the error body of the transport itself (unknown
+-- path, wrong method, missing Content-Length, body too large).
+
+channel "core" {
+    doc = [[The server's own endpoints. GET /metrics is Prometheus text (format
+0.0.4), not JSON, so it has no message here; docs/operations.md lists its series.]],
+    since = 1,
+    transport = "http",
+}
+
+message "Health" {
+    dir = "http",
+    doc = "GET /healthz: the server is up and its database answers.",
+    since = 1,
+    fields = {
+        { "status", literal "ok", required, doc = "Always \"ok\" when the answer is 200." },
+        { "version", str { max = 32 }, required, doc = "Switchboard's version." },
+        { "connections", int { min = 0 }, required, doc = "Open WebSocket connections." },
+        { "uptime_s", int { min = 0 }, required, doc = "Seconds since the server started." },
+    },
+    examples = { [[{"status": "ok", "version": "0.1.0", "connections": 3, "uptime_s": 42}]] },
+}
+
+message "HttpError" {
+    dir = "http",
+    doc = [[The body of an error answer from the transport: 404 unknown path,
+405 wrong method, 411 no Content-Length, 413 body over the limit, 503 out of memory.]],
+    since = 1,
+    fields = {
+        { "error", str { max = 256 }, required, doc = "What went wrong." },
+    },
+    examples = { [[{"error": "not found"}]], [[{"error": "Content-Length required"}]] },
+}
+
+endpoint "Healthz" {
+    doc = "Liveness and readiness.",
+    since = 1,
+    method = "GET",
+    path = "/healthz",
+    auth = false,
+    response = ref "Health",
+}
