@@ -87,6 +87,30 @@ sqlite3_stmt *sb_store_stmt(sb_store *s, const char *sql)
     return NULL;
 }
 
+/* Run one cached statement that returns no rows: the transaction and
+ * savepoint statements run for every message, so they are prepared once
+ * rather than parsed by sqlite3_exec each time. */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT unit";
+static const char SQL_RELEASE[] = "RELEASE unit";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO unit";
+
+static int step_cached(sb_store *s, const char *sql)
+{
+    sqlite3_stmt *st = sb_store_stmt(s, sql);
+    if (!st)
+        return SQLITE_ERROR;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return SQLITE_OK;
+    char v[256];
+    sb_log_kv_str(v, sizeof v, sqlite3_errmsg(s->db));
+    sb_log(SB_LOG_ERROR, "sqlite", "sql=\"%s\" rc=%d msg=%s", sql, rc, v);
+    return rc;
+}
+
 static void run_afters(sb_store *s, int rc)
 {
     /* callbacks may register more (for the next turn): take the list first */
@@ -110,7 +134,7 @@ int sb_store_commit(sb_store *s)
 {
     int rc = SQLITE_OK;
     if (s->in_tx) {
-        rc = exec(s, "COMMIT");
+        rc = step_cached(s, SQL_COMMIT);
         if (rc != SQLITE_OK) {
             sb_counter_add(s->m_commit_errors, 1);
             sb_log(SB_LOG_ERROR, "commit_failed", "rc=%d err=\"%s\" waiting=%zu", rc,
@@ -140,7 +164,7 @@ int sb_store_begin(sb_store *s)
         return SQLITE_OK;
     /* BEGIN IMMEDIATE: take the write lock now, so that a busy database
      * fails here, before the handler has done half its work */
-    int rc = exec(s, "BEGIN IMMEDIATE");
+    int rc = step_cached(s, SQL_BEGIN);
     if (rc != SQLITE_OK)
         return rc;
     s->in_tx = true;
@@ -154,14 +178,14 @@ int sb_store_unit_begin(sb_store *s)
     int rc = sb_store_begin(s);
     if (rc != SQLITE_OK)
         return rc;
-    return exec(s, "SAVEPOINT unit");
+    return step_cached(s, SQL_SAVEPOINT);
 }
 
 void sb_store_unit_end(sb_store *s, bool ok)
 {
     if (!ok)
-        exec(s, "ROLLBACK TO unit");
-    exec(s, "RELEASE unit");
+        step_cached(s, SQL_ROLLBACK_TO);
+    step_cached(s, SQL_RELEASE);
 }
 
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
