@@ -102,7 +102,7 @@ int cli_user(int argc, char **argv)
     const char *env_db = getenv("SB_DB");
     if (env_db && *env_db)
         snprintf(cfg.db_path, sizeof cfg.db_path, "%s", env_db);
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* --option value pairs */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             user_usage(stderr);
@@ -121,7 +121,6 @@ int cli_user(int argc, char **argv)
             user_usage(stderr);
             return 2;
         }
-        i++;
     }
     if (!name || !*name || strlen(name) > 256 || !role_s) {
         fprintf(stderr, "switchboard user add: --name (1 to 256 bytes) and --role are required\n");

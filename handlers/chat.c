@@ -746,8 +746,10 @@ static int chat_open(sb_conn *c, const sb_ws_request *req, void *arg)
     }
     ss->user_id = user;
     sb_conn_set_user(c, ss);
+    char peer[80];
     sb_log(SB_LOG_DEBUG, "chat_open", "conn=%llu user=%lld peer=%s",
-           (unsigned long long)sb_conn_id(c), (long long)user, req->peer);
+           (unsigned long long)sb_conn_id(c), (long long)user,
+           sb_log_kv_str(peer, sizeof peer, req->peer));
     if (params.has.since == SB_SET)
         replay(app, c, user, params.since);
     return 0;

@@ -711,7 +711,7 @@ static void lws_log_to_ours(int level, const char *line)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
-    sb_log_kv_str(msg, sizeof msg, n < sizeof msg - 8 ? line : "(long lws message)");
+    sb_log_kv_strn(msg, sizeof msg, line, n);
     sb_log(level & LLL_ERR ? SB_LOG_ERROR : SB_LOG_WARN, "lws", "msg=%s", msg);
 }
 
