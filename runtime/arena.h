@@ -24,7 +24,9 @@ typedef struct sb_arena {
 #define SB_ARENA_DEFAULT_LIMIT ((size_t)16 << 20) /* 16 MiB */
 
 void sb_arena_init(sb_arena *a, size_t limit);
-/* 16-byte aligned, zero-filled memory; NULL past the limit or on OOM. */
+/* 16-byte aligned, zero-filled memory; NULL past the limit or on OOM. The
+ * limit counts the bytes asked for. size 0 gives a valid non-NULL pointer
+ * (an empty array is not a failure). */
 void *sb_arena_alloc(sb_arena *a, size_t size);
 /* Forget every allocation; keeps one block for reuse. */
 void sb_arena_reset(sb_arena *a);

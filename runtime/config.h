@@ -23,7 +23,7 @@ typedef struct sb_config {
     char bind[64];            /* address to listen on */
     int port;                 /* 0: let the kernel pick a free port */
     char db_path[1024];       /* SQLite database file */
-    bool demo;                /* serve the demo pages and seed data */
+    bool demo;                /* demo users and rooms on an empty database */
     int log_level;            /* an sb_log_level */
     size_t max_message_bytes; /* largest inbound WebSocket message */
     size_t max_queue_bytes;   /* outbound bytes queued per connection before it is dropped */

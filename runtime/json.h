@@ -66,7 +66,8 @@ const char *sb_json_err_name(sb_json_err e); /* "syntax", "type", ... */
 typedef struct sb_json_limits {
     size_t max_input;  /* bytes of one document */
     int max_depth;     /* arrays + objects open at once */
-    size_t max_string; /* bytes of any one decoded string, schema or not */
+    size_t max_string; /* bytes of any one decoded string, key or value, schema
+                          or not; over it: SB_ERR_TOO_LONG */
 } sb_json_limits;
 
 /* 1 MiB documents, depth 64, 1 MiB strings. */
@@ -93,7 +94,9 @@ typedef struct sb_reader {
 } sb_reader;
 
 /* limits may be NULL for sb_json_default_limits. Fails with SB_ERR_SIZE
- * (reported at the first read) when len > limits->max_input. */
+ * (reported at the first read) when len > limits->max_input. arena may be
+ * NULL when no string with escapes will be decoded (sb_read_any and
+ * validation never decode); a decode then fails with SB_ERR_MEMORY. */
 void sb_reader_init(sb_reader *r, const char *buf, size_t len, sb_arena *arena,
                     const sb_json_limits *limits);
 
@@ -114,7 +117,7 @@ void sb_path_pop(sb_reader *r);
 /* Kind of the next value, after skipping whitespace, without consuming it:
  * one of '{' '[' '"' 'n' 't' 'f' '0' (any number), or 0 at end of input or
  * on a byte that cannot start a value. */
-char sb_peek(sb_reader *r);
+char sb_peek(sb_reader *r); /* also 0 once an error is recorded */
 
 /* Objects. sb_read_object_begin consumes '{'. sb_read_object_next consumes a
  * separating ',' when needed and then either '}' (returns 0) or a key and its
@@ -132,7 +135,8 @@ bool sb_read_string(sb_reader *r, sb_str *out); /* decoded; may point into the i
 bool sb_read_int64(sb_reader *r, int64_t *out); /* no fraction, no exponent; SB_ERR_RANGE past int64 */
 bool sb_read_double(sb_reader *r, double *out); /* any JSON number; SB_ERR_RANGE if it overflows */
 bool sb_read_bool(sb_reader *r, bool *out);
-/* Consumes a null and returns true if the next value is null; else touches nothing. */
+/* Consumes a null and returns true if the next value is null; else touches nothing.
+ * A value that starts with 'n' but is not "null" records SB_ERR_SYNTAX. */
 bool sb_read_null(sb_reader *r);
 
 /* Validate one whole value of any kind and return its raw bytes (without the
@@ -146,10 +150,13 @@ bool sb_read_end(sb_reader *r);
  * that starts at the reader's position, and returns its string value in *val.
  * Returns 1 found (string), 0 not a member, -1 error (syntax, or the member
  * is not a string: SB_ERR_TYPE with the key in the path). Used by union
- * dispatch, because a discriminator need not be the first key. */
+ * dispatch, because a discriminator need not be the first key. If the key
+ * appears twice the first wins (the typed parse then reports the duplicate).
+ * Escaped keys and values are decoded into the arena. */
 int sb_find_discriminator(sb_reader *r, const char *key, size_t key_len, sb_str *val);
 
-/* Whole-document validation: one value, then only whitespace. */
+/* Whole-document validation: one value, then only whitespace. err and msg
+ * may be NULL; on success *err is SB_OK and msg is "". */
 bool sb_json_validate(const char *buf, size_t len, const sb_json_limits *limits,
                       sb_json_err *err, char *msg, size_t msg_size);
 
@@ -165,7 +172,7 @@ typedef struct sb_buf {
 
 void sb_buf_init(sb_buf *b);
 void sb_buf_free(sb_buf *b);
-void sb_buf_reset(sb_buf *b); /* len = 0, keeps memory */
+void sb_buf_reset(sb_buf *b); /* len = 0, keeps memory, clears oom */
 bool sb_buf_reserve(sb_buf *b, size_t extra);
 void sb_buf_put(sb_buf *b, const void *data, size_t len);
 void sb_buf_putc(sb_buf *b, char c);

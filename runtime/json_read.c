@@ -369,21 +369,37 @@ static inline bool is_digit(char c)
 
 static const char *skip_ws_slow(const char *p, const char *end)
 {
-    for (;;) {
-        /* Indentation comes in runs of spaces: eat them eight at a time. */
-        while (end - p >= 8 && load64(p) == ONES * ' ')
-            p += 8;
-        if (p >= end || !is_ws(*p))
-            return p;
-        p++;
+#if defined(__SSE2__)
+    /* Pretty-printed JSON puts a newline and an indentation run before
+     * most tokens: find the first non-space byte 16 at a time. */
+    const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n');
+    const __m128i cr = _mm_set1_epi8('\r'), tab = _mm_set1_epi8('\t');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i ws = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, nl)),
+                                  _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)));
+        unsigned other = ~(unsigned)_mm_movemask_epi8(ws) & 0xFFFF;
+        if (other)
+            return p + __builtin_ctz(other);
+        p += 16;
     }
+#else
+    while (end - p >= 8 && load64(p) == ONES * ' ')
+        p += 8;
+#endif
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
 }
 
-/* Compact JSON has no whitespace at all: one compare decides that case. */
+/* Compact JSON has no whitespace at all, and pretty JSON has one space
+ * after each ':': two compares decide those cases. */
 static inline const char *skip_ws(const char *p, const char *end)
 {
     if (p < end && (unsigned char)*p > ' ')
         return p;
+    if (end - p >= 2 && *p == ' ' && (unsigned char)p[1] > ' ')
+        return p + 1;
     return skip_ws_slow(p, end);
 }
 
@@ -1172,7 +1188,7 @@ bool sb_read_array_begin(sb_reader *r)
  * i.e. no member has been read yet. The reader keeps no per-level state:
  * no JSON value ends with '{' or '[', so the previous non-space byte tells
  * "just opened" from "after a member". */
-static bool just_opened(const sb_reader *r, char open)
+static inline bool just_opened(const sb_reader *r, char open)
 {
     const char *q = r->p;
     while (q > r->begin && is_ws(q[-1]))
@@ -1183,7 +1199,7 @@ static bool just_opened(const sb_reader *r, char open)
 /* Common head of sb_read_object_next and sb_read_array_next: consumes the
  * closing bracket (0), or a separating comma when one is due (1, r->p at
  * the next member), or fails (-1). */
-static int container_next(sb_reader *r, char open, char close)
+static inline int container_next(sb_reader *r, char open, char close)
 {
     if (r->err != SB_OK)
         return -1;

@@ -84,10 +84,10 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
     exit(1);
 }
 
-static double now(void)
+static double clock_sec(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -170,7 +170,8 @@ typedef struct set {
     void **src_doms;      /* the cJSON DOMs src points into */
     void **doms[NLIBS];   /* DOM of each message per library, built once */
     size_t out_bytes;     /* bytes our writer makes of one pass */
-    double secs[NIMPLS][64];
+    double secs[NIMPLS][64]; /* wall clock (CLOCK_MONOTONIC) per round */
+    double cpu[NIMPLS][64];  /* this thread's CPU time per round */
     size_t bytes[NIMPLS]; /* bytes per pass (input for parse, output for write) */
 } set;
 
@@ -282,13 +283,17 @@ static bool run_pass(const impl *im, set *s, size_t *bytes)
 }
 
 /* The only function whose cost is measured (and, under callgrind, the one
- * to collect: --toggle-collect=timed_pass). */
-__attribute__((noinline)) double timed_pass(const impl *im, set *s, size_t *bytes);
-__attribute__((noinline)) double timed_pass(const impl *im, set *s, size_t *bytes)
+ * to collect: --toggle-collect=timed_pass). Wall-clock seconds are the
+ * result; *cpu gets the thread's CPU time, which leaves out the time the
+ * thread waited for a core (on a busy 2-core machine, much of the noise). */
+__attribute__((noinline)) double timed_pass(const impl *im, set *s, size_t *bytes, double *cpu);
+__attribute__((noinline)) double timed_pass(const impl *im, set *s, size_t *bytes, double *cpu)
 {
-    double t0 = now();
+    double c0 = clock_sec(CLOCK_THREAD_CPUTIME_ID);
+    double t0 = clock_sec(CLOCK_MONOTONIC);
     bool ok = run_pass(im, s, bytes);
-    double t1 = now();
+    double t1 = clock_sec(CLOCK_MONOTONIC);
+    *cpu = clock_sec(CLOCK_THREAD_CPUTIME_ID) - c0;
     if (!ok)
         die("%s: a message failed during a timed pass", im->id);
     return t1 - t0;
@@ -550,18 +555,21 @@ static int find_impl(const char *id)
     return -1;
 }
 
-/* Median over runs of time(ref) / time(ours): the speed-up measured within
- * each round, so slow drift of the machine cancels. min and max too. */
+/* Median over rounds of time(ref) / time(ours): the speed-up measured within
+ * each round, so slow drift of the machine cancels; min and max too, and
+ * the same median by CPU time. */
 static bool run_ratio(const set *s, int ours, int ref, int runs, double *med, double *lo,
-                      double *hi)
+                      double *hi, double *cpu_med)
 {
-    double r[64];
+    double r[64], c[64];
     if (ours < 0 || ref < 0 || !impls[ours].on || !impls[ref].on)
         return false;
     for (int k = 0; k < runs; k++) {
         r[k] = s->secs[ref][k] / s->secs[ours][k];
+        c[k] = s->cpu[ref][k] / s->cpu[ours][k];
     }
     *med = median(r, runs);
+    *cpu_med = median(c, runs);
     *lo = *hi = r[0];
     for (int k = 1; k < runs; k++) {
         *lo = r[k] < *lo ? r[k] : *lo;
@@ -599,7 +607,7 @@ static void print_table(const set *s, op o, int runs, const char *ref_id)
 
 static void print_set(const set *s, int runs)
 {
-    double med, lo, hi;
+    double med, lo, hi, cpu_med;
     printf("### %s\n\n", s->c.name);
     if (s == &sets[0] && seeds_note)
         printf("The %zu examples that are REST bodies (not chat actions or events) are left "
@@ -613,8 +621,8 @@ static void print_set(const set *s, int runs)
                s->c.count * s->reps);
     print_table(s, OP_PARSE, runs, "cjson-x");
     print_table(s, OP_WRITE, runs, "cjson-print");
-    printf("Speed-up of switchboard, median of the per-round ratios (min-max over %d "
-           "rounds):\n\n",
+    printf("Speed-up of switchboard: median of the per-round ratios of wall-clock times "
+           "(min-max over the %d rounds), and the same median by CPU time:\n\n",
            runs);
     static const struct {
         const char *ours, *ref, *text;
@@ -631,10 +639,26 @@ static void print_set(const set *s, int runs)
     };
     for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
         if (run_ratio(s, find_impl(pairs[k].ours), find_impl(pairs[k].ref), runs, &med, &lo,
-                      &hi))
-            printf("- %s: **%.2fx** (%.2f-%.2f)\n", pairs[k].text, med, lo, hi);
+                      &hi, &cpu_med))
+            printf("- %s: **%.2fx** (%.2f-%.2f; CPU time %.2fx)\n", pairs[k].text, med, lo, hi,
+                   cpu_med);
     }
     printf("\n");
+}
+
+/* The first three fields of /proc/loadavg: how busy the machine was. */
+static const char *loadavg(void)
+{
+    static char buf[64];
+    snprintf(buf, sizeof buf, "unknown");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        double a, b, c;
+        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
+            snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+        fclose(f);
+    }
+    return buf;
 }
 
 static void print_header(int runs, size_t n, uint64_t seed, int argc, char **argv)
@@ -663,6 +687,7 @@ static void print_header(int runs, size_t n, uint64_t seed, int argc, char **arg
     printf("- date: %s\n", date);
     printf("- machine: %s, %ld online CPUs\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
     printf("- build: %s, compiler %s\n", SB_BENCH_BUILD_INFO, __VERSION__);
+    printf("- load average before the run: %s\n", loadavg());
     printf("- references:");
     for (int l = 0; l < NLIBS; l++)
         printf(" %s %s%s", libs[l]->name, libs[l]->version(), l + 1 < NLIBS ? "," : "\n");
@@ -810,7 +835,7 @@ int main(int argc, char **argv)
             for (int j = 0; j < NIMPLS; j++) {
                 int i = (j + r) % NIMPLS;
                 if (impls[i].on)
-                    s->secs[i][r] = timed_pass(&impls[i], s, &s->bytes[i]);
+                    s->secs[i][r] = timed_pass(&impls[i], s, &s->bytes[i], &s->cpu[i][r]);
             }
         }
         print_set(s, runs);
@@ -819,6 +844,7 @@ int main(int argc, char **argv)
 
     if (verify)
         print_validation_table();
+    printf("Load average after the run: %s.\n", loadavg());
 
     for (int k = 0; k < 3; k++)
         release(&sets[k]);

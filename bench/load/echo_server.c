@@ -1,0 +1,228 @@
+/*
+ * echo_server.c: the floor the Switchboard server is measured against. The
+ * same libwebsockets 4.1.6 build on a libevent event_base (a foreign loop,
+ * as runtime/server.c runs it, with the same context options and buffer
+ * sizes), serving one thing: every WebSocket text message is sent back on
+ * the connection it came from. No parsing, no storage, no fan-out: what is
+ * left is lws, libevent and the kernel, i.e. the least any server on this
+ * stack can cost per message and per connection.
+ *
+ *   echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES]
+ *
+ * Prints "echo_server: listening port=N" on stdout once it listens; stops
+ * on SIGINT or SIGTERM.
+ */
+#include <libwebsockets.h>
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One message waiting to be written: LWS_PRE bytes of headroom (lws writes
+ * the frame header there), then the payload. */
+typedef struct out_msg {
+    struct out_msg *next;
+    size_t len;
+    unsigned char data[];
+} out_msg;
+
+/* Per connection (lws allocates it: per_session_data_size). */
+typedef struct session {
+    out_msg *head, *tail; /* lws writes once per WRITEABLE callback: a queue */
+    unsigned char *rx;    /* a message arriving in pieces */
+    size_t rx_len, rx_cap;
+} session;
+
+static int queue_echo(struct lws *wsi, session *ss, const void *data, size_t len)
+{
+    out_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m)
+        return -1;
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, data, len);
+    if (ss->tail)
+        ss->tail->next = m;
+    else
+        ss->head = m;
+    ss->tail = m;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int on_receive(struct lws *wsi, session *ss, const void *in, size_t len)
+{
+    bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+    if (last && ss->rx_len == 0)
+        return queue_echo(wsi, ss, in, len); /* the usual case: a whole message */
+    if (ss->rx_len + len > ss->rx_cap) {
+        size_t cap = ss->rx_cap ? ss->rx_cap * 2 : 1024;
+        while (cap < ss->rx_len + len)
+            cap *= 2;
+        unsigned char *p = realloc(ss->rx, cap);
+        if (!p)
+            return -1;
+        ss->rx = p;
+        ss->rx_cap = cap;
+    }
+    memcpy(ss->rx + ss->rx_len, in, len);
+    ss->rx_len += len;
+    if (!last)
+        return 0;
+    int rc = queue_echo(wsi, ss, ss->rx, ss->rx_len);
+    ss->rx_len = 0;
+    free(ss->rx);
+    ss->rx = NULL;
+    ss->rx_cap = 0;
+    return rc;
+}
+
+static int on_writeable(struct lws *wsi, session *ss)
+{
+    out_msg *m = ss->head;
+    if (!m)
+        return 0;
+    int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    if (n < (int)m->len)
+        return -1;
+    ss->head = m->next;
+    if (!ss->head)
+        ss->tail = NULL;
+    free(m);
+    if (ss->head)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void on_closed(session *ss)
+{
+    while (ss->head) {
+        out_msg *m = ss->head;
+        ss->head = m->next;
+        free(m);
+    }
+    ss->tail = NULL;
+    free(ss->rx);
+    ss->rx = NULL;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    session *ss = user;
+    switch (reason) {
+    case LWS_CALLBACK_RECEIVE:
+        return on_receive(wsi, ss, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(wsi, ss);
+    case LWS_CALLBACK_CLOSED:
+        on_closed(ss);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+static void usage(FILE *to)
+{
+    fputs("usage: echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES]\n"
+          "  --port P           TCP port, 0 picks a free one (default 0)\n"
+          "  --bind ADDR        address to listen on (default 127.0.0.1)\n"
+          "  --rx-buffer BYTES  lws receive buffer per connection (default 1024, as the server)\n",
+          to);
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0;
+    long rx_buffer = 1024;
+    const char *bind_addr = "127.0.0.1";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        if (strcmp(argv[i], "--port") == 0)
+            port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--bind") == 0)
+            bind_addr = argv[++i];
+        else if (strcmp(argv[i], "--rx-buffer") == 0)
+            rx_buffer = atol(argv[++i]);
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (port < 0 || port > 65535 || rx_buffer < 128) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct event_base *base = event_base_new();
+    if (!base) {
+        fprintf(stderr, "echo_server: cannot create the event loop\n");
+        return 1;
+    }
+    void *loops[1] = {base};
+    struct lws_protocols protocols[2] = {
+        {
+            .name = "echo",
+            .callback = callback,
+            .per_session_data_size = sizeof(session),
+            .rx_buffer_size = (size_t)rx_buffer,
+        },
+        {0},
+    };
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = port;
+    info.iface = bind_addr;
+    info.protocols = protocols;
+    /* the options runtime/server.c uses, so that the two differ only in
+     * what runs above lws */
+    info.options = LWS_SERVER_OPTION_LIBEVENT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = loops;
+    info.count_threads = 1;
+    info.timeout_secs = 10;
+    info.keepalive_timeout = 5;
+    info.pt_serv_buf_size = 4096;
+    info.max_http_header_data = 4096;
+    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    struct lws_context *ctx = lws_create_context(&info);
+    if (!ctx) {
+        fprintf(stderr, "echo_server: cannot listen on %s:%d\n", bind_addr, port);
+        event_base_free(base);
+        return 1;
+    }
+    struct lws_vhost *vh = lws_get_vhost_by_name(ctx, "default");
+    printf("echo_server: listening port=%d\n", vh ? lws_get_vhost_listen_port(vh) : port);
+    fflush(stdout);
+
+    struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+    event_base_dispatch(base);
+
+    lws_context_destroy(ctx); /* before event_base_free: lws holds events on the base */
+    event_free(sigint);
+    event_free(sigterm);
+    event_base_free(base);
+    return 0;
+}

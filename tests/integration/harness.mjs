@@ -1,0 +1,357 @@
+// harness.mjs: the real switchboard binary, real clients (ws), bounded waits.
+//
+// Environment:
+//   SWITCHBOARD_BIN        the binary (default: build/switchboard of this tree)
+//   SB_TEST_TIMEOUT_SCALE  multiply every timeout (ASan builds: 4 or more)
+//   SB_TEST_SANITIZED      1 when the binary is built with ASan (RSS bounds relax,
+//                          the quarantine is kept small)
+//   SB_TEST_KEEP           1 keeps the temp dirs (and prints where they are)
+//
+// Every server started here is killed in cleanup() (call it from after()) and,
+// as a last resort, when the test process exits. Every wait has a deadline.
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '..', 'node', 'package.json'));
+export const WebSocket = require('ws');
+
+export const ROOT = path.resolve(here, '..', '..');
+export const BIN = process.env.SWITCHBOARD_BIN || path.join(ROOT, 'build', 'switchboard');
+export const SCALE = Math.max(1, Number(process.env.SB_TEST_TIMEOUT_SCALE || 1));
+export const SANITIZED = process.env.SB_TEST_SANITIZED === '1';
+const KEEP = process.env.SB_TEST_KEEP === '1';
+
+/** A timeout in ms, scaled for slow (sanitizer) builds. */
+export const T = (ms) => Math.round(ms * SCALE);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const servers = new Set();
+const dirs = new Set();
+const clients = new Set();
+
+function killAllSync() {
+  for (const s of servers) {
+    if (s.exitCode === undefined) {
+      try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+  if (!KEEP) for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+}
+process.on('exit', killAllSync);
+
+/** Close every client, kill every server still running, remove temp dirs. */
+export async function cleanup() {
+  for (const c of clients) c.terminate();
+  clients.clear();
+  for (const s of servers) {
+    if (s.exitCode === undefined) {
+      try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ }
+      await withTimeout(s.exited, T(5000), 'server exit after SIGKILL').catch(() => {});
+    }
+  }
+  servers.clear();
+  if (KEEP) {
+    for (const d of dirs) console.error(`kept ${d}`);
+  } else {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+  dirs.clear();
+}
+
+export function tempDir(tag = 'sb') {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `sb-it-${tag}-`));
+  dirs.add(d);
+  return d;
+}
+
+export function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Poll fn() until it returns a truthy value. */
+export async function until(fn, ms, what, every = 20) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timeout after ${ms} ms: ${what}`);
+    await sleep(every);
+  }
+}
+
+// Servers ------------------------------------------------------------------
+
+/**
+ * Start `switchboard serve --port 0 --db DIR/chat.db ARGS...`; resolves once the
+ * listen line is logged. opts: dir (reuse a DB), args, demo (default true).
+ */
+export async function startServer(opts = {}) {
+  const dir = opts.dir || tempDir(opts.tag);
+  const db = path.join(dir, 'chat.db');
+  const args = ['serve', '--port', '0', '--db', db];
+  if (opts.demo === false) args.push('--no-demo');
+  args.push(...(opts.args || []));
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('SB_') && !k.startsWith('SB_TEST')) delete env[k];
+  if (SANITIZED) {
+    // a small quarantine keeps RSS meaningful; leaks are still reported at exit
+    env.ASAN_OPTIONS = [env.ASAN_OPTIONS, 'quarantine_size_mb=8'].filter(Boolean).join(':');
+  }
+  const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const s = {
+    proc, pid: proc.pid, dir, db, port: 0, stdout: '', stderr: '',
+    exitCode: undefined, exitSignal: undefined,
+  };
+  s.exited = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      s.exitCode = code;
+      s.exitSignal = signal;
+      resolve({ code, signal });
+    });
+  });
+  servers.add(s);
+  proc.stdout.on('data', (d) => { s.stdout += d; });
+  proc.stderr.on('data', (d) => { s.stderr += d; });
+  const m = await withTimeout(
+    (async () => {
+      for (;;) {
+        const mm = /event=listen bind=\S+ port=(\d+)/.exec(s.stderr);
+        if (mm) return mm;
+        if (s.exitCode !== undefined) throw new Error(`server exited (${s.exitCode}/${s.exitSignal}):\n${s.stderr}`);
+        await sleep(10);
+      }
+    })(),
+    T(10000),
+    'listen line',
+  );
+  s.port = Number(m[1]);
+  s.base = `http://127.0.0.1:${s.port}`;
+  s.wsUrl = (query = '') => `ws://127.0.0.1:${s.port}/ws/chat${query ? `?${query}` : ''}`;
+  /** signal the process, resolve with {code, signal} (rejects past the timeout) */
+  s.stop = async (signal = 'SIGTERM', ms = T(8000)) => {
+    if (s.exitCode === undefined) {
+      try { process.kill(s.pid, signal); } catch { /* gone */ }
+    }
+    return withTimeout(s.exited, ms, `server exit after ${signal}`);
+  };
+  s.rssKb = () => {
+    const st = fs.readFileSync(`/proc/${s.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(st)[1]);
+  };
+  s.users = opts.demo === false ? {} : demoUsers(dir);
+  return s;
+}
+
+/** demo-tokens.txt beside the DB: {alice: {id, role, name, token}, bob: ...}. */
+export function demoUsers(dir) {
+  const file = path.join(dir, 'demo-tokens.txt');
+  const users = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const [id, role, name, token] = line.split('\t');
+    users[name.split(' ')[0].toLowerCase()] = { id, role, name, token };
+  }
+  return users;
+}
+
+/** `switchboard user add`: {id, token, name, role, avatar}. */
+export function addUser(db, name, role = 'TECHNICIAN', avatar) {
+  const args = ['user', 'add', '--name', name, '--role', role, '--db', db];
+  if (avatar) args.push('--avatar', avatar);
+  const out = execFileSync(BIN, args, { encoding: 'utf8', timeout: T(10000) }).trim();
+  const [id, token] = out.split('\t');
+  return { id, token, name, role, avatar: avatar ?? null };
+}
+
+export function sqlite(db, sql) {
+  return execFileSync('sqlite3', ['-bail', '-separator', '\t', db, sql], { encoding: 'utf8', timeout: T(10000) });
+}
+
+// HTTP ----------------------------------------------------------------------
+
+/** One request; resolves {status, headers, text, json}. */
+export function request(server, pathAndQuery, { method = 'GET', headers = {}, body } = {}) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: server.port, path: pathAndQuery, method, headers, agent: false,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  }), T(5000), `${method} ${pathAndQuery}`);
+}
+
+export const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+
+/** GET /metrics parsed: {'name{labels}': number}. */
+export async function metrics(server) {
+  const r = await request(server, '/metrics');
+  const out = {};
+  for (const line of r.text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return out;
+}
+
+// WebSocket clients ---------------------------------------------------------
+
+export class Client {
+  constructor(ws, label) {
+    this.ws = ws;
+    this.label = label;
+    this.messages = []; // parsed JSON objects, in arrival order
+    this.raw = []; // the frames as text, byte-exact
+    this.waiters = new Set();
+    this.closeInfo = null;
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        this.closeInfo = { code, reason: reason.toString() };
+        resolve(this.closeInfo);
+        this.wake();
+      });
+    });
+    ws.on('message', (data, isBinary) => {
+      const text = data.toString('utf8');
+      this.raw.push(text);
+      let msg;
+      try { msg = JSON.parse(text); } catch { msg = { unparsable: text, isBinary }; }
+      this.messages.push(msg);
+      this.wake();
+    });
+    ws.on('error', (e) => { this.error = e; this.wake(); });
+    clients.add(this);
+  }
+
+  wake() {
+    for (const w of [...this.waiters]) w();
+  }
+
+  lastFew() {
+    return this.raw.slice(-3).map((r) => (r.length > 200 ? `${r.slice(0, 200)}...(${r.length} bytes)` : r)).join(' | ');
+  }
+
+  send(obj) {
+    this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
+  }
+
+  /** the first message (from index `from`) matching pred; waits up to ms. */
+  waitFor(pred, { from = 0, ms = T(3000), what = 'message' } = {}) {
+    return this.waitForN(pred, 1, { from, ms, what }).then((a) => a[0]);
+  }
+
+  /** n messages matching pred (from index `from`); waits up to ms. */
+  waitForN(pred, n, { from = 0, ms = T(3000), what = 'messages' } = {}) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.messages.slice(from).filter(pred);
+        if (found.length >= n) {
+          done();
+          resolve(found.slice(0, n));
+        } else if (this.closeInfo) {
+          done();
+          reject(new Error(`${this.label}: closed (${this.closeInfo.code} ${this.closeInfo.reason}) waiting for ${what}; got ${found.length}/${n}; last: ${this.lastFew()}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        const found = this.messages.slice(from).filter(pred);
+        reject(new Error(`${this.label}: timeout after ${ms} ms waiting for ${what}; got ${found.length}/${n}; last: ${this.lastFew()}`));
+      }, ms);
+      const done = () => { clearTimeout(timer); this.waiters.delete(check); };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** the next message after what has arrived so far */
+  next(what = 'next message', ms = T(3000)) {
+    return this.waitFor(() => true, { from: this.messages.length, ms, what });
+  }
+
+  /** send an action and wait for the first message after it matching pred */
+  async ask(obj, pred = () => true, what = JSON.stringify(obj)) {
+    const from = this.messages.length;
+    this.send(obj);
+    return this.waitFor(pred, { from, what });
+  }
+
+  waitClose(ms = T(5000)) {
+    return withTimeout(this.closed, ms, `${this.label}: close`);
+  }
+
+  count(pred) {
+    return this.messages.filter(pred).length;
+  }
+
+  mark() {
+    return this.messages.length;
+  }
+
+  close() {
+    this.ws.close();
+  }
+
+  terminate() {
+    try { this.ws.terminate(); } catch { /* closed */ }
+  }
+}
+
+/**
+ * Open a WebSocket: opts.token (sent as ?token= unless opts.bearer), opts.query
+ * (extra query string), opts.headers, opts.wsOptions. Resolves once open.
+ */
+export async function connect(server, opts = {}) {
+  const q = [];
+  if (opts.token !== undefined && !opts.bearer) q.push(`token=${encodeURIComponent(opts.token)}`);
+  if (opts.query) q.push(opts.query);
+  const headers = { ...(opts.headers || {}) };
+  if (opts.bearer && opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
+  const ws = new WebSocket(opts.url || server.wsUrl(q.join('&')), { headers, ...(opts.wsOptions || {}) });
+  const c = new Client(ws, opts.label || 'client');
+  await withTimeout(new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+    ws.once('unexpected-response', (req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  }), T(5000), `${c.label}: open`);
+  return c;
+}
+
+/** connect as a user and prove the socket is authenticated (heartbeat round trip) */
+export async function login(server, user, label, opts = {}) {
+  const c = await connect(server, { token: user.token, label: label || user.name, ...opts });
+  await c.ask({ action: 'heartbeat' }, (m) => m.type === 'heartbeat_response', 'login heartbeat');
+  return c;
+}
+
+// Expected wire forms ------------------------------------------------------
+
+/** Both forms of the error the server sends (DESIGN.md: send both). */
+export const errorFrame = (text) => JSON.stringify({ type: 'error', error: text, data: { error: text } });
+
+export const senderOf = (u) => ({ id: u.id, full_name: u.name, avatar: u.avatar ?? null, role: u.role });
+
+export const isType = (type) => (m) => m.type === type;
+export const isNewMessage = (pred = () => true) => (m) => m.type === 'new_message' && pred(m.data.message, m.data);
