@@ -78,7 +78,7 @@ static struct {
     int pairs, window;
     double rate, warmup_s, duration_s, hold_s, setup_timeout_s;
     int text_bytes, conns, concurrency;
-    int server_pid;
+    int server_pid, server_core;
     const char *label;
     /* state */
     lg_user *users;
@@ -96,6 +96,8 @@ static struct {
     uint64_t e_acks, e_delivered, e_unread, e_sent; /* at its end */
     int64_t m_t0, m_t1;
     double cpu0, cpu1;
+    double core0[2], core1[2];     /* server's core: busy and total seconds */
+    double gen0, gen1;             /* our own CPU seconds */
     /* latency */
     uint64_t lat_first, lat_count, next_seq, lat_total;
     int64_t *lat;  /* ns from due time to ack, -1 while not acked */
@@ -182,6 +184,43 @@ static long server_rss_kb(void)
             kb = strtol(line + 6, NULL, 10);
     fclose(f);
     return kb;
+}
+
+/* Busy and total seconds of one CPU (/proc/stat cpuN), for how much of the
+ * server's core others took during the run: the machine may be shared. */
+static void core_times(int core, double out[2])
+{
+    out[0] = out[1] = -1;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return;
+    char line[512], name[16];
+    snprintf(name, sizeof name, "cpu%d ", core);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, strlen(name)) != 0)
+            continue;
+        unsigned long long v[8] = {0};
+        /* user nice system idle iowait irq softirq steal */
+        if (sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 4) {
+            double hz = (double)sysconf(_SC_CLK_TCK);
+            unsigned long long total = 0;
+            for (int i = 0; i < 8; i++)
+                total += v[i];
+            out[0] = (double)(total - v[3] - v[4]) / hz;
+            out[1] = (double)total / hz;
+        }
+        break;
+    }
+    fclose(f);
+}
+
+static double own_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* Users ----------------------------------------------------------------- */
@@ -500,6 +539,8 @@ static void measure_start(void)
     G.phase = P_MEASURE;
     G.m_t0 = now_ns();
     G.cpu0 = server_cpu();
+    core_times(G.server_core, G.core0);
+    G.gen0 = own_cpu();
     G.m_acks = G.acks;
     G.m_delivered = G.delivered;
     G.m_unread = G.unread;
@@ -511,6 +552,8 @@ static void measure_end(void)
     G.phase = P_DRAIN;
     G.m_t1 = now_ns();
     G.cpu1 = server_cpu();
+    core_times(G.server_core, G.core1);
+    G.gen1 = own_cpu();
     G.e_acks = G.acks;
     G.e_delivered = G.delivered;
     G.e_unread = G.unread;
@@ -533,8 +576,19 @@ static void drain(ws_client *cl)
         ws_client_poll(cl, 5);
 }
 
+/* Server CPU per message and utilisation; how busy its core was with
+ * anything else (others: the machine may be shared); our own utilisation. */
 static void print_cpu(uint64_t msgs, double wall)
 {
+    printf(" gen_cpu_util=%.3f", (G.gen1 - G.gen0) / wall);
+    double others = -1;
+    if (G.core0[0] >= 0 && G.core1[0] >= 0 && G.cpu0 >= 0 && G.cpu1 >= 0) {
+        double busy = G.core1[0] - G.core0[0], total = G.core1[1] - G.core0[1];
+        others = total > 0 ? (busy - (G.cpu1 - G.cpu0)) / total : -1;
+        if (others < 0 && others > -0.05)
+            others = 0; /* tick rounding */
+    }
+    printf(" core_others_util=%.3f", others);
     if (G.cpu0 < 0 || G.cpu1 < 0) {
         printf(" server_cpu_s=-1 cpu_us_per_msg=-1 server_cpu_util=-1");
         return;
@@ -768,6 +822,7 @@ static void usage(FILE *to)
           "  --concurrency N     idle: connections being opened at once (200)\n"
           "  --hold S            idle: keep them S seconds after the report, -1 until SIGTERM (0)\n"
           "  --server-pid PID    read the server's CPU time and RSS from /proc\n"
+          "  --server-core N     the CPU the server is pinned to: how busy others kept it (0)\n"
           "  --label TEXT        copied into the RESULT line\n",
           to);
 }
@@ -845,6 +900,8 @@ static void parse_args(int argc, char **argv)
             G.hold_s = atof(v);
         else if (strcmp(o, "--server-pid") == 0)
             G.server_pid = atoi(v);
+        else if (strcmp(o, "--server-core") == 0)
+            G.server_core = atoi(v);
         else if (strcmp(o, "--label") == 0)
             G.label = v;
         else
