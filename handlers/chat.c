@@ -42,6 +42,7 @@ typedef struct frame {
 typedef struct delivery {
     chat_app *app;
     uint64_t origin;  /* the connection that asked: gets the error if the commit fails */
+    bool stores;      /* holds a new message: counted as stored once committed */
     size_t n, cap;
     frame *frames;
     sb_buf bytes;
@@ -154,6 +155,8 @@ static void delivered(void *arg, int rc)
         delivery_free(d);
         return;
     }
+    if (d->stores)
+        sb_counter_add(app->m_stored, 1);
     for (size_t i = 0; i < d->n; i++) {
         const frame *f = &d->frames[i];
         const char *bytes = d->bytes.data + f->off;
@@ -515,7 +518,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         chat_unread_message_count_payload_write(delivery_add(d, TO_USER, unread[i].user_id, 0),
                                                 &u);
     }
-    sb_counter_add(app->m_stored, 1);
+    d->stores = true;
     sb_store_after_commit(ctx->store, delivered, d);
     return 0;
 }

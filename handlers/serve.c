@@ -110,6 +110,8 @@ int cli_serve(int argc, char **argv)
         event_base_free(a.base);
         return 1;
     }
+    if (cfg.max_db_bytes)
+        sb_store_set_max_bytes(a.store, cfg.max_db_bytes);
     sb_hub *hub = sb_hub_new();
     a.server = sb_server_new(a.base, &cfg);
     sb_server_set_error_writer(a.server, write_http_error);

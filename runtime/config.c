@@ -62,6 +62,8 @@ static const option options[] = {
      "connections at once, 1..1000000 (default 19000)"},
     {"--max-http-body", "SB_MAX_HTTP_BODY", OPT_SIZE, FIELD(max_http_body), 0, 1, SIZE_MAX_SETTING,
      "BYTES", "largest HTTP request body (default 1m)"},
+    {"--max-db-size", "SB_MAX_DB_SIZE", OPT_SIZE, FIELD(max_db_bytes), 0, 0, 1LL << 40, "BYTES",
+     "database size quota; writes past it fail cleanly, 0 none (default 0)"},
     {"--sync", "SB_SYNC", OPT_SYNC, FIELD(sync_full), 0, 0, 0, "MODE",
      "SQLite synchronous: normal or full (default normal)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
@@ -83,6 +85,7 @@ void sb_config_defaults(sb_config *c)
     c->max_connections = 19000;
     c->max_http_body = (size_t)1 << 20;
     c->sync_full = 0;
+    c->max_db_bytes = 0;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -307,10 +310,10 @@ void sb_config_log(const sb_config *c)
     char db[2 * sizeof c->db_path];
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
-           "idle_timeout=%d max_connections=%d max_http_body=%zu sync=%s",
+           "idle_timeout=%d max_connections=%d max_http_body=%zu max_db_size=%zu sync=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
-           c->idle_timeout_s, c->max_connections, c->max_http_body,
+           c->idle_timeout_s, c->max_connections, c->max_http_body, c->max_db_bytes,
            c->sync_full ? "full" : "normal");
 }

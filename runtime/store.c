@@ -111,6 +111,8 @@ static int step_cached(sb_store *s, const char *sql)
     return rc;
 }
 
+static bool lost_transaction(sb_store *s);
+
 static void run_afters(sb_store *s, int rc)
 {
     /* callbacks may register more (for the next turn): take the list first */
@@ -133,6 +135,8 @@ static double seconds_since(const struct timespec *t0)
 int sb_store_commit(sb_store *s)
 {
     int rc = SQLITE_OK;
+    if (lost_transaction(s))
+        return sqlite3_errcode(s->db);
     if (s->in_tx) {
         rc = step_cached(s, SQL_COMMIT);
         if (rc != SQLITE_OK) {
@@ -158,8 +162,27 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
     sb_store_commit(arg);
 }
 
+/* Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) make SQLite roll back
+ * the whole transaction by itself. Then every message of the turn so far is
+ * lost: their callbacks learn it now, and the next write opens a new
+ * transaction. Without this check, later writes of the turn would run in
+ * autocommit mode and be stored while their senders were told they were not. */
+static bool lost_transaction(sb_store *s)
+{
+    if (!s->in_tx || !sqlite3_get_autocommit(s->db))
+        return false;
+    int rc = sqlite3_errcode(s->db);
+    sb_counter_add(s->m_commit_errors, 1);
+    sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\" waiting=%zu", rc,
+           sqlite3_errstr(rc), s->n_after);
+    s->in_tx = false;
+    run_afters(s, rc != SQLITE_OK ? rc : SQLITE_ABORT);
+    return true;
+}
+
 int sb_store_begin(sb_store *s)
 {
+    lost_transaction(s);
     if (s->in_tx)
         return SQLITE_OK;
     /* BEGIN IMMEDIATE: take the write lock now, so that a busy database
@@ -183,6 +206,8 @@ int sb_store_unit_begin(sb_store *s)
 
 void sb_store_unit_end(sb_store *s, bool ok)
 {
+    if (lost_transaction(s))
+        return; /* the savepoint went with it */
     if (!ok)
         step_cached(s, SQL_ROLLBACK_TO);
     step_cached(s, SQL_RELEASE);
@@ -288,6 +313,22 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
     s->m_commit_errors =
         sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);
     return s;
+}
+
+int sb_store_set_max_bytes(sb_store *s, size_t bytes)
+{
+    char sql[96];
+    sqlite3_stmt *st;
+    long long page = 4096;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            page = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    /* max_page_count is what SQLite enforces; 0 would mean "no pages" */
+    long long pages = bytes ? (long long)(bytes / (size_t)page) : 0xfffffffeLL;
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", pages > 0 ? pages : 1);
+    return exec(s, sql);
 }
 
 int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_size)

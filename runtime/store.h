@@ -36,6 +36,10 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
                         size_t err_size);
 void sb_store_close(sb_store *s); /* commits what is pending first */
 
+/* A size quota: writes that would grow the database past `bytes` fail with
+ * SQLITE_FULL (then reported like a full disk). 0 removes it. */
+int sb_store_set_max_bytes(sb_store *s, size_t bytes);
+
 /* Bring a module's tables to its newest version (each step in its own
  * transaction; the versions live in table sb_migrations). */
 int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_size);

@@ -635,12 +635,12 @@ static void run_throughput(ws_client *cl)
         (double)acks / wall, (double)del / wall, wall, left, (unsigned long long)G.errors);
     printf("RESULT mode=%s target=%s label=%s pairs=%d window=%d seconds=%.3f acks=%llu "
            "acks_per_s=%.0f delivered=%llu delivered_per_s=%.0f unread_per_s=%.0f "
-           "sent_per_s=%.0f unacked=%ld errors=%llu failed=%d",
+           "sent_per_s=%.0f unacked=%ld errors=%llu failed=%d acks_total=%llu",
            G.target == T_ECHO ? "echo" : "throughput", G.target == T_ECHO ? "echo" : "chat",
            G.label, G.pairs, G.window, wall, (unsigned long long)acks, (double)acks / wall,
            (unsigned long long)del, (double)del / wall,
            (double)(G.e_unread - G.m_unread) / wall, (double)(G.e_sent - G.m_sent) / wall, left,
-           (unsigned long long)G.errors, G.n_failed);
+           (unsigned long long)G.errors, G.n_failed, (unsigned long long)G.acks);
     print_cpu(acks, wall);
     printf("\n");
     fflush(stdout);
