@@ -498,14 +498,16 @@ static int http_dispatch(struct lws *wsi, sb_server *s, session *ss)
     sb_buf_init(&resp.body);
     ss->http_route->handle(&req, &resp, ss->http_route->arg);
     sb_counter_add(s->m_http, 1);
+    /* Done with the request: free it now, because answering completes the
+     * transaction, and lws frees the per-session memory (ss) with it. */
+    free(ss->body);
+    ss->body = NULL;
+    ss->body_len = ss->body_cap = 0;
     int rc = resp.body.oom ? http_error(wsi, 503, "out of memory")
                            : http_answer(wsi, resp.status, resp.content_type, resp.extra_headers,
                                          resp.body.data ? resp.body.data : "", resp.body.len);
     sb_buf_free(&resp.body);
-    free(ss->body);
-    ss->body = NULL;
-    ss->body_len = ss->body_cap = 0;
-    return rc;
+    return rc; /* ss may be gone */
 }
 
 static int http_request(struct lws *wsi, sb_server *s, session *ss, const char *path)
