@@ -146,10 +146,12 @@ wait_port() { # log file, pattern before the port number
 
 SPID=
 PORT=
+SLOG=
 start_echo() { # name
   taskset -c "$SERVER_CORE" "$ECHO" --port 0 >"$TMP/$1.log" 2>&1 &
   SPID=$! # taskset execs the server: the same PID
   PIDS+=("$SPID")
+  SLOG=$TMP/$1.log
   PORT=$(wait_port "$TMP/$1.log" "listening port=")
 }
 start_chat() { # name
@@ -158,6 +160,7 @@ start_chat() { # name
     --max-connections "$MAX_CONNS" --log-level info >"$TMP/$1.log" 2>&1 &
   SPID=$!
   PIDS+=("$SPID")
+  SLOG=$TMP/$1.log
   PORT=$(wait_port "$TMP/$1.log" "event=listen bind=127.0.0.1 port=")
 }
 
@@ -167,8 +170,16 @@ loadgen() { # name, loadgen arguments...; prints the RESULT line
   taskset -c "$GEN_CORE" "$LG" "$@" --port "$PORT" --server-pid "$SPID" \
     --server-core "$SERVER_CORE" --label "$name" >"$RESULTS/$name.txt" 2>&1 || {
     cat "$RESULTS/$name.txt" >&2
-    die "loadgen $name failed"
+    cp "$TMP"/*.log "$RESULTS/" 2>/dev/null || true
+    die "loadgen $name failed (server logs copied to $RESULTS)"
   }
+  if ! kill -0 "$SPID" 2>/dev/null; then
+    local rc=0
+    wait "$SPID" || rc=$?
+    cp "$TMP"/*.log "$RESULTS/" 2>/dev/null || true
+    tail -5 "$SLOG" >&2
+    die "the server exited during $name (status $rc); its log is in $RESULTS"
+  fi
   local line
   line=$(grep '^RESULT' "$RESULTS/$name.txt" | tail -1)
   [ -n "$line" ] || die "no RESULT from $name"
@@ -183,7 +194,7 @@ get() { # key, RESULT line
 # Users
 # ---------------------------------------------------------------------------
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/*.txt
+rm -f "$RESULTS"/*.txt "$RESULTS"/*.log
 : >"$RAW"
 say "making $NUSERS users"
 for i in $(seq 1 "$NUSERS"); do
@@ -276,17 +287,19 @@ if [ "$PROFILE" = 1 ]; then
   fi
 fi
 
+cp "$TMP"/*.log "$RESULTS/" 2>/dev/null || true
+
 # ---------------------------------------------------------------------------
 # Table
 # ---------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 >= 0) printf "%.2f", a / b; else printf "-" }'; }
 kb() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1024 }'; }
-yesno() { if awk -v c="$1" 'BEGIN { exit !(c) }'; then echo "yes"; else echo "NO"; fi; }
+yesno() { if awk "BEGIN { exit !($1) }"; then echo "yes"; else echo "NO"; fi; }
 
 E_RATE=$(get acks_per_s "$E_TP"); C_RATE=$(get acks_per_s "$C_TP")
 E_CPU=$(get cpu_us_per_msg "$E_TP"); C_CPU=$(get cpu_us_per_msg "$C_TP")
-E_CAP=$(awk -v c="$E_CPU" 'BEGIN { printf "%.0f", c > 0 ? 1e6 / c : 0 }')
-C_CAP=$(awk -v c="$C_CPU" 'BEGIN { printf "%.0f", c > 0 ? 1e6 / c : 0 }')
+E_CAP=$(awk -v c="$E_CPU" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
+C_CAP=$(awk -v c="$C_CPU" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
 C_P99=$(get p99_us "$C_LAT")
 LARGEST=${IDLE_SIZES##* }
 {
