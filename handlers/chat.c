@@ -26,8 +26,11 @@
 
 #define REPLAY_LIMIT 1000 /* messages sent on reconnect with ?since= */
 
+typedef struct replay_state replay_state;
+
 typedef struct chat_session {
     int64_t user_id;
+    replay_state *replay; /* a ?since= replay still under way */
 } chat_session;
 
 /* A batch of frames to send once the turn's transaction has committed.
@@ -76,8 +79,11 @@ static void count_out(chat_app *app, const char *bytes, size_t len)
 static void send_to_conn(chat_app *app, uint64_t id, const char *bytes, size_t len)
 {
     sb_conn *c = sb_conn_find(app->server, id);
-    if (c && sb_conn_send(c, bytes, len) == 0)
+    if (c && sb_conn_send(c, bytes, len) == 0) {
         count_out(app, bytes, len);
+        if (sb_conn_congested(c))
+            app->hit_congestion = true;
+    }
 }
 
 static void send_to_user(chat_app *app, int64_t user, uint64_t except, const char *bytes,
@@ -157,6 +163,7 @@ static void delivered(void *arg, int rc)
     }
     if (d->stores)
         sb_counter_add(app->m_stored, 1);
+    app->hit_congestion = false;
     for (size_t i = 0; i < d->n; i++) {
         const frame *f = &d->frames[i];
         const char *bytes = d->bytes.data + f->off;
@@ -164,6 +171,14 @@ static void delivered(void *arg, int rc)
             send_to_conn(app, f->conn, bytes, f->len);
         else
             send_to_user(app, f->user, f->to == TO_USER_EXCEPT_CONN ? f->conn : 0, bytes, f->len);
+    }
+    /* Back-pressure: a sender who fills someone's queue past half its cap
+     * stops being read until the queues drain, instead of pushing the
+     * receiver over the cap (server.h). */
+    if (app->hit_congestion) {
+        sb_conn *origin = sb_conn_find(app->server, d->origin);
+        if (origin)
+            sb_conn_pause_reading(origin);
     }
     delivery_free(d);
 }
@@ -542,7 +557,10 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     int changed = 0;
     int64_t unread = 0;
     bool ok = true;
-    if (sender != me) /* marking one's own message changes nothing */
+    /* Marking one's own message changes nothing; nor does "delivered" for a
+     * message already read (mark_read covers every older message too). */
+    bool covered = status == 1 && mid <= chat_last_read(app->store, room_id, me);
+    if (sender != me && !covered)
         ok = (changed = chat_status_set(app->store, mid, me, status)) >= 0;
     if (ok && status == 2)
         ok = chat_mark_read(app->store, room_id, me, mid, &unread) == 0;
@@ -647,8 +665,13 @@ static void reject(chat_app *app, struct sb_ctx *ctx, const sb_reader *r, const 
                (err == SB_ERR_TYPE && strncmp(r->err_msg, "action: ", 8) == 0)) {
         snprintf(text, sizeof text, "%s", CHAT_ERR_NO_ACTION);
     } else if (err == SB_ERR_UNKNOWN_DISCRIMINATOR) {
-        int n = (int)(msg->tag.len > 128 ? 128 : msg->tag.len);
-        snprintf(text, sizeof text, "%s%.*s", CHAT_ERR_UNKNOWN_ACTION, n, msg->tag.ptr);
+        /* at most 128 bytes of it, cut on a character boundary: the reply
+         * is a text frame and must stay valid UTF-8 */
+        size_t n = msg->tag.len > 128 ? 128 : msg->tag.len;
+        if (n < msg->tag.len)
+            while (n > 0 && ((unsigned char)msg->tag.ptr[n] & 0xC0) == 0x80)
+                n--;
+        snprintf(text, sizeof text, "%s%.*s", CHAT_ERR_UNKNOWN_ACTION, (int)n, msg->tag.ptr);
     } else {
         snprintf(text, sizeof text, "%s", r->err_msg);
     }
@@ -681,22 +704,55 @@ static void chat_ws_message(sb_conn *c, const char *data, size_t len, void *arg)
     chat_in_dispatch(&ctx, &msg);
 }
 
-static void replay(chat_app *app, sb_conn *c, int64_t user, int64_t since)
+/* Missed-message recovery (?since=): the newer messages of the user's rooms,
+ * oldest first, REPLAY_LIMIT at most. Sent a batch at a time, each batch
+ * when the connection's queue has drained, so that a long replay never hits
+ * the queue cap. */
+typedef struct replay_state {
+    chat_app *app;
+    int64_t user, after;
+    int left;
+} replay_state;
+
+#define REPLAY_BATCH 100
+
+static void replay_more(sb_conn *c, void *arg)
 {
+    replay_state *rs = arg;
+    chat_app *app = rs->app;
     sqlite3_stmt *st = NULL;
     chat_msg_row row;
-    int n = 0, rc;
-    while ((rc = chat_messages_since(app->store, user, since, REPLAY_LIMIT, &st, &row)) == 1) {
+    int batch = rs->left < REPLAY_BATCH ? rs->left : REPLAY_BATCH, n = 0, rc;
+    while ((rc = chat_messages_since(app->store, rs->user, rs->after, batch, &st, &row)) == 1) {
         chat_new_message_payload p;
         sb_arena_reset(app->arena);
-        fill_new_message(app, &row, chat_room_get(app->store, row.room_id), user, &p);
+        fill_new_message(app, &row, chat_room_get(app->store, row.room_id), rs->user, &p);
         sb_buf_reset(app->scratch);
         chat_new_message_payload_write(app->scratch, &p);
         send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len);
+        rs->after = row.id;
         n++;
     }
-    sb_log(SB_LOG_DEBUG, "replay", "conn=%llu user=%lld since=%lld sent=%d",
-           (unsigned long long)sb_conn_id(c), (long long)user, (long long)since, n);
+    rs->left -= n;
+    chat_session *ss = sb_conn_user(c);
+    if (rc == 0 && n == batch && rs->left > 0 && ss) {
+        sb_conn_on_drain(c, replay_more, rs); /* more to come */
+        return;
+    }
+    if (ss && ss->replay == rs)
+        ss->replay = NULL;
+    free(rs);
+}
+
+static void replay(chat_app *app, sb_conn *c, int64_t user, int64_t since)
+{
+    replay_state *rs = malloc(sizeof *rs);
+    chat_session *ss = sb_conn_user(c);
+    if (!rs)
+        return;
+    *rs = (replay_state){app, user, since, REPLAY_LIMIT};
+    ss->replay = rs;
+    replay_more(c, rs);
 }
 
 static void refuse(chat_app *app, sb_conn *c, const char *text)
@@ -710,7 +766,7 @@ static void refuse(chat_app *app, sb_conn *c, const char *text)
 int chat_authenticate(chat_app *app, const char *query_token, const char *authorization)
 {
     const char *token = query_token;
-    if (!token && authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
+    if ((!token || !*token) && authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
         token = authorization + 7;
     if (!token || !*token)
         return 0;
@@ -732,7 +788,7 @@ static int chat_open(sb_conn *c, const sb_ws_request *req, void *arg)
         refuse(app, c, text);
         return 0;
     }
-    char token[257] = "";
+    char token[257] = ""; /* an empty ?token= counts as none: the header may have one */
     if (params.has.token == SB_SET)
         snprintf(token, sizeof token, "%.*s", (int)params.token.len, params.token.ptr);
     int64_t user = chat_authenticate(app, token[0] ? token : NULL, req->authorization);
@@ -765,6 +821,7 @@ static void chat_close(sb_conn *c, void *arg)
     if (!ss)
         return;
     sb_hub_remove(app->hub, ss->user_id, sb_conn_id(c));
+    free(ss->replay); /* its drain callback dies with the connection */
     free(ss);
     sb_conn_set_user(c, NULL);
 }

@@ -22,6 +22,7 @@ typedef struct chat_app {
     sb_buf *scratch;  /* serialising replies that go out at once */
     sb_json_limits limits;
     sb_parse_fn parse_in;
+    bool hit_congestion; /* a send of the current delivery found a congested queue */
     sb_counter *m_in[CHAT_IN__COUNT], *m_out[CHAT_OUT__COUNT];
     sb_counter *m_invalid, *m_client_errors, *m_auth_failures, *m_storage_errors, *m_stored;
 } chat_app;

@@ -108,15 +108,16 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
 {
     chat_app *app = ctx->user;
     const sb_http_request *req = ctx->http;
+    /* who asks first: a stranger learns nothing, not even which parameter
+     * is wrong */
+    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"), req->authorization);
+    if (!me)
+        return fail(ctx, 401, CHAT_ERR_AUTH_REQUIRED);
     chat_room_messages_query q;
     sb_reader r;
     sb_reader_init(&r, "", 0, app->arena, NULL);
     if (!chat_room_messages_query_from_query(&r, req->query, &q))
         return fail(ctx, 400, r.err_msg);
-    const char *tok = q.has.token == SB_SET ? sb_query_get(req->query, "token") : NULL;
-    int64_t me = chat_authenticate(app, tok, req->authorization);
-    if (!me)
-        return fail(ctx, 401, CHAT_ERR_AUTH_REQUIRED);
 
     /* path: /api/v1/rooms/{room_id}/messages */
     static const char prefix[] = "/api/v1/rooms/", suffix[] = "/messages";

@@ -399,6 +399,20 @@ int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id)
     return n;
 }
 
+int64_t chat_last_read(chat_store *cs, int64_t room_id, int64_t user_id)
+{
+    static const char sql[] =
+        "SELECT last_read FROM room_members WHERE room_id = ?1 AND user_id = ?2";
+    sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, room_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return n;
+}
+
 int chat_mark_read(chat_store *cs, int64_t room_id, int64_t user_id, int64_t message_id,
                    int64_t *unread)
 {

@@ -103,6 +103,8 @@ typedef struct chat_room_row {
 } chat_room_row;
 int chat_user_rooms(chat_store *cs, int64_t user_id, sqlite3_stmt **stmt, chat_room_row *row);
 int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id);
+/* The user's read watermark in the room: the newest message ID read, 0 none. */
+int64_t chat_last_read(chat_store *cs, int64_t room_id, int64_t user_id);
 
 typedef struct chat_service_row {
     sb_str created_at, status, customer_full_name, customer_phone, customer_address;

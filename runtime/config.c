@@ -58,6 +58,8 @@ static const option options[] = {
      "BYTES", "outbound bytes queued per connection before it is dropped (default 1m)"},
     {"--idle-timeout", "SB_IDLE_TIMEOUT", OPT_INT, FIELD(idle_timeout_s), 0, 0, 86400, "SECONDS",
      "close connections idle this long, 0..86400, 0 never (default 300)"},
+    {"--send-timeout", "SB_SEND_TIMEOUT", OPT_INT, FIELD(send_timeout_s), 0, 1, 3600, "SECONDS",
+     "close a connection whose queue has not moved this long, 1..3600 (default 10)"},
     {"--max-connections", "SB_MAX_CONNECTIONS", OPT_INT, FIELD(max_connections), 0, 1, 1000000, "N",
      "connections at once, 1..1000000 (default 19000)"},
     {"--max-http-body", "SB_MAX_HTTP_BODY", OPT_SIZE, FIELD(max_http_body), 0, 1, SIZE_MAX_SETTING,
@@ -86,6 +88,7 @@ void sb_config_defaults(sb_config *c)
     c->max_http_body = (size_t)1 << 20;
     c->sync_full = 0;
     c->max_db_bytes = 0;
+    c->send_timeout_s = 10;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -310,10 +313,10 @@ void sb_config_log(const sb_config *c)
     char db[2 * sizeof c->db_path];
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
-           "idle_timeout=%d max_connections=%d max_http_body=%zu max_db_size=%zu sync=%s",
+           "idle_timeout=%d send_timeout=%d max_connections=%d max_http_body=%zu max_db_size=%zu sync=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
-           c->idle_timeout_s, c->max_connections, c->max_http_body, c->max_db_bytes,
+           c->idle_timeout_s, c->send_timeout_s, c->max_connections, c->max_http_body, c->max_db_bytes,
            c->sync_full ? "full" : "normal");
 }

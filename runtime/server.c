@@ -31,6 +31,16 @@
 
 #define MAX_ROUTES 16
 #define CONN_BUCKETS 4096 /* id -> conn hash; power of two */
+/* Reading from a connection stops for the rest of a loop turn once it has
+ * sent this many messages, or this share of the queue cap, in the turn: its
+ * fan-out is delivered (after the turn's commit) before it can add more, so
+ * the back-pressure below can act before any queue overflows. */
+#define TURN_MAX_MESSAGES 16
+#define TURN_MAX_QUEUE_SHARE 8 /* 1/8 of max_queue_bytes */
+
+enum { HOLD_CONGESTION = 1, HOLD_TURN = 2 };
+
+#define CLOSE_WAIT_S 3 /* how long a close may wait for its frame to go out */
 
 typedef struct sb_out {
     struct sb_out *next;
@@ -51,7 +61,17 @@ struct sb_conn {
     int close_code; /* nonzero: close once the queue is empty */
     const char *close_reason;
     bool opened; /* on_open was called: on_close is owed */
-    time_t last_active;
+    int64_t last_active_ms;
+    int64_t last_write_ms; /* when the queue last moved (or became non-empty) */
+    bool congested;        /* queue went past the high-water mark; not yet drained */
+    unsigned hold;         /* why reading is stopped: HOLD_* bits; 0 = reading */
+    sb_conn *paused_next;  /* on srv->paused while HOLD_CONGESTION is set */
+    sb_conn *turn_next;    /* on srv->turn_held while HOLD_TURN is set */
+    uint64_t turn;         /* the loop turn turn_msgs and turn_bytes count for */
+    unsigned turn_msgs;
+    size_t turn_bytes;
+    void (*on_drain)(sb_conn *c, void *arg); /* one-shot, when the queue runs low */
+    void *drain_arg;
     sb_conn *idle_prev, *idle_next; /* least recently active first */
     sb_conn *hash_next;
 };
@@ -82,6 +102,11 @@ struct sb_server {
     size_t n_conns;
     sb_conn *buckets[CONN_BUCKETS];
     sb_conn *idle_head, *idle_tail;
+    sb_conn *paused;    /* held by HOLD_CONGESTION (sb_conn_pause_reading) */
+    sb_conn *turn_held; /* held by HOLD_TURN until the turn ends */
+    struct event *turn_end;
+    bool turn_end_armed;
+    uint64_t turn;
     struct event *idle_timer;
     /* shutdown */
     bool shutting_down;
@@ -90,9 +115,12 @@ struct sb_server {
     void *shutdown_arg;
     /* metrics */
     sb_gauge *m_open;
-    sb_counter *m_accepted, *m_closed_queue, *m_closed_big, *m_closed_idle, *m_http;
+    sb_counter *m_accepted, *m_closed_queue, *m_closed_stalled, *m_closed_big, *m_closed_idle;
+    sb_counter *m_http;
     sb_counter *m_bytes_in, *m_bytes_out;
 };
+
+static void resume_all(sb_server *s);
 
 /* Connections: id hash and idle list ------------------------------------ */
 
@@ -113,8 +141,10 @@ static void idle_unlink(sb_server *s, sb_conn *c)
 {
     if (c->idle_prev)
         c->idle_prev->idle_next = c->idle_next;
-    else
+    else if (s->idle_head == c)
         s->idle_head = c->idle_next;
+    else
+        return; /* not in the list (new, or already timed out) */
     if (c->idle_next)
         c->idle_next->idle_prev = c->idle_prev;
     else
@@ -122,9 +152,9 @@ static void idle_unlink(sb_server *s, sb_conn *c)
     c->idle_prev = c->idle_next = NULL;
 }
 
-static void idle_touch(sb_server *s, sb_conn *c, time_t now)
+static void idle_touch(sb_server *s, sb_conn *c, int64_t now)
 {
-    c->last_active = now;
+    c->last_active_ms = now;
     if (s->idle_tail == c)
         return;
     idle_unlink(s, c);
@@ -136,11 +166,11 @@ static void idle_touch(sb_server *s, sb_conn *c, time_t now)
     s->idle_tail = c;
 }
 
-static time_t now_s(void)
+static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static sb_conn *conn_new(sb_server *s, struct lws *wsi, const sb_ws_route *route)
@@ -155,7 +185,7 @@ static sb_conn *conn_new(sb_server *s, struct lws *wsi, const sb_ws_route *route
     sb_conn **b = bucket(s, c->id);
     c->hash_next = *b;
     *b = c;
-    idle_touch(s, c, now_s());
+    idle_touch(s, c, now_ms());
     s->n_conns++;
     sb_gauge_set(s->m_open, (int64_t)s->n_conns);
     return c;
@@ -164,6 +194,20 @@ static sb_conn *conn_new(sb_server *s, struct lws *wsi, const sb_ws_route *route
 static void conn_free(sb_conn *c)
 {
     sb_server *s = c->srv;
+    for (sb_conn **p = &s->paused; *p; p = &(*p)->paused_next) {
+        if (*p == c) {
+            *p = c->paused_next;
+            break;
+        }
+    }
+    for (sb_conn **p = &s->turn_held; *p; p = &(*p)->turn_next) {
+        if (*p == c) {
+            *p = c->turn_next;
+            break;
+        }
+    }
+    if (c->congested)
+        resume_all(s); /* whoever waited for this queue waits no more */
     for (sb_conn **p = bucket(s, c->id); *p; p = &(*p)->hash_next) {
         if (*p == c) {
             *p = c->hash_next;
@@ -216,6 +260,10 @@ static void drop_queue(sb_conn *c)
     }
     c->tail = NULL;
     c->queued = 0;
+    if (c->congested) {
+        c->congested = false;
+        resume_all(c->srv); /* nobody waits for this queue any more */
+    }
 }
 
 void sb_conn_close(sb_conn *c, int code, const char *reason)
@@ -225,6 +273,9 @@ void sb_conn_close(sb_conn *c, int code, const char *reason)
     c->close_code = code;
     c->close_reason = reason;
     lws_callback_on_writable(c->wsi);
+    /* A peer that does not read never lets the close frame out (lws holds a
+     * partial write and asks for no WRITEABLE): drop it without one then. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_WAIT_S);
 }
 
 int sb_conn_send(sb_conn *c, const char *data, size_t len)
@@ -254,9 +305,122 @@ int sb_conn_send(sb_conn *c, const char *data, size_t len)
     else
         c->head = o;
     c->tail = o;
+    if (!c->queued)
+        c->last_write_ms = now_ms(); /* the stall clock starts with the first byte */
     c->queued += len;
+    if (c->queued > c->srv->cfg.max_queue_bytes / 2)
+        c->congested = true;
     lws_callback_on_writable(c->wsi);
     return 0;
+}
+
+bool sb_conn_congested(const sb_conn *c)
+{
+    return c->congested;
+}
+
+size_t sb_conn_queued(const sb_conn *c)
+{
+    return c->queued;
+}
+
+/* Reading stops while any hold bit is set; lws is told only on a change. */
+static void set_hold(sb_conn *c, unsigned bit, bool on)
+{
+    unsigned before = c->hold;
+    c->hold = on ? before | bit : before & ~bit;
+    if (!before != !c->hold && !c->close_code)
+        lws_rx_flow_control(c->wsi, c->hold ? 0 : 1);
+}
+
+void sb_conn_pause_reading(sb_conn *c)
+{
+    if ((c->hold & HOLD_CONGESTION) || c->close_code)
+        return;
+    set_hold(c, HOLD_CONGESTION, true);
+    c->paused_next = c->srv->paused;
+    c->srv->paused = c;
+}
+
+/* Some queue drained (or its connection went): let every paused sender read
+ * again. One that still feeds a congested queue is paused again by the next
+ * delivery; this is simpler than tracking who waits for whom, and pauses are
+ * rare. */
+static void resume_all(sb_server *s)
+{
+    sb_conn *c = s->paused;
+    s->paused = NULL;
+    while (c) {
+        sb_conn *next = c->paused_next;
+        c->paused_next = NULL;
+        set_hold(c, HOLD_CONGESTION, false);
+        c = next;
+    }
+}
+
+/* The end of a loop turn (a lowest-priority event): the connections held for
+ * the turn read again. */
+static void turn_end(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sb_server *s = arg;
+    s->turn++;
+    s->turn_end_armed = false;
+    sb_conn *c = s->turn_held;
+    s->turn_held = NULL;
+    while (c) {
+        sb_conn *next = c->turn_next;
+        c->turn_next = NULL;
+        set_hold(c, HOLD_TURN, false);
+        c = next;
+    }
+}
+
+/* Count one received message against the connection's share of this turn. */
+static void turn_account(sb_conn *c, size_t len)
+{
+    sb_server *s = c->srv;
+    if (!s->turn_end_armed) {
+        event_active(s->turn_end, 0, 0);
+        s->turn_end_armed = true;
+    }
+    if (c->turn != s->turn) {
+        c->turn = s->turn;
+        c->turn_msgs = 0;
+        c->turn_bytes = 0;
+    }
+    c->turn_msgs++;
+    c->turn_bytes += len;
+    if (!(c->hold & HOLD_TURN) && (c->turn_msgs >= TURN_MAX_MESSAGES ||
+                                   c->turn_bytes >= s->cfg.max_queue_bytes / TURN_MAX_QUEUE_SHARE)) {
+        set_hold(c, HOLD_TURN, true);
+        c->turn_next = s->turn_held;
+        s->turn_held = c;
+    }
+}
+
+void sb_conn_on_drain(sb_conn *c, void (*fn)(sb_conn *c, void *arg), void *arg)
+{
+    c->on_drain = fn;
+    c->drain_arg = arg;
+    if (fn)
+        lws_callback_on_writable(c->wsi); /* already low: called from the next WRITEABLE */
+}
+
+static void low_water(sb_conn *c)
+{
+    if (c->queued > c->srv->cfg.max_queue_bytes / 4)
+        return;
+    if (c->congested) {
+        c->congested = false;
+        resume_all(c->srv);
+    }
+    if (c->on_drain && !c->close_code) {
+        void (*fn)(sb_conn *, void *) = c->on_drain;
+        c->on_drain = NULL; /* one-shot: fn may ask again */
+        fn(c, c->drain_arg);
+    }
 }
 
 /* Returns -1 when lws must close the connection. */
@@ -272,11 +436,14 @@ static int conn_writeable(sb_conn *c)
         if (!c->head)
             c->tail = NULL;
         c->queued -= o->len;
+        c->last_write_ms = now_ms();
         free(o);
+        low_water(c);
         if (c->head || c->close_code)
             lws_callback_on_writable(c->wsi);
         return 0;
     }
+    low_water(c); /* an empty queue asked for a drain callback */
     if (c->close_code) {
         const char *r = c->close_reason ? c->close_reason : "";
         lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)r,
@@ -284,6 +451,30 @@ static int conn_writeable(sb_conn *c)
         return -1;
     }
     return 0;
+}
+
+/* lws checks UTF-8 as frames arrive, but a message whose last frame ends
+ * inside a character passes (lws would object only at the next frame).
+ * True when the last character of p[0..n) is complete. */
+static bool utf8_tail_complete(const unsigned char *p, size_t n)
+{
+    size_t cont = 0;
+    while (cont < n && cont < 4 && (p[n - 1 - cont] & 0xC0) == 0x80)
+        cont++;
+    if (cont == n)
+        return cont == 0;
+    unsigned char lead = p[n - 1 - cont];
+    size_t need = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3
+                                                      : (lead >> 3) == 30 ? 4 : 0;
+    return need == cont + 1;
+}
+
+static int close_bad_utf8(struct lws *wsi)
+{
+    static const char reason[] = "invalid UTF-8";
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, (unsigned char *)reason,
+                     sizeof reason - 1);
+    return -1;
 }
 
 /* A message arrives in pieces (WebSocket fragments, and frames larger than
@@ -295,7 +486,7 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
     bool final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
 
     sb_counter_add(s->m_bytes_in, len);
-    idle_touch(s, c, now_s());
+    idle_touch(s, c, now_ms());
     if (lws_frame_is_binary(wsi) && lws_is_first_fragment(wsi) && !c->rx_len) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
                          (unsigned char *)"text frames only", 16);
@@ -310,6 +501,9 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
         return -1;
     }
     if (final && c->rx_len == 0) {
+        if (!utf8_tail_complete((const unsigned char *)in, len))
+            return close_bad_utf8(wsi);
+        turn_account(c, len);
         if (!c->close_code)
             c->route->on_message(c, in, len, c->route->arg);
         return 0;
@@ -329,6 +523,9 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
     if (final) {
         size_t n = c->rx_len;
         c->rx_len = 0;
+        if (!utf8_tail_complete((const unsigned char *)c->rx, n))
+            return close_bad_utf8(wsi);
+        turn_account(c, n);
         if (!c->close_code)
             c->route->on_message(c, c->rx, n, c->route->arg);
         /* a large buffer is not kept for an idle connection */
@@ -341,23 +538,39 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
     return 0;
 }
 
-/* Idle timeout: the least recently active connections are at the head. */
-static void idle_check(evutil_socket_t fd, short what, void *arg)
+/* Once a second: idle connections (the least recently active are at the
+ * head of the list) and stalled consumers (a queue that has not moved for
+ * --send-timeout: the client stopped reading, and the senders talking to it
+ * are paused, so its queue may never reach the cap by itself). */
+static void tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     sb_server *s = arg;
-    time_t now = now_s();
-    if (s->cfg.idle_timeout_s <= 0)
-        return; /* 0: never */
-    for (sb_conn *c = s->idle_head; c && now - c->last_active >= s->cfg.idle_timeout_s;) {
-        sb_conn *next = c->idle_next;
-        if (!c->close_code) {
-            sb_counter_add(s->m_closed_idle, 1);
-            sb_conn_close(c, SB_CLOSE_GOING_AWAY, "idle timeout");
+    int64_t now = now_ms();
+    if (s->cfg.idle_timeout_s > 0) {
+        int64_t limit = (int64_t)s->cfg.idle_timeout_s * 1000;
+        for (sb_conn *c = s->idle_head; c && now - c->last_active_ms >= limit;) {
+            sb_conn *next = c->idle_next;
+            if (!c->close_code) {
+                sb_counter_add(s->m_closed_idle, 1);
+                sb_conn_close(c, SB_CLOSE_GOING_AWAY, "idle timeout");
+            }
+            idle_unlink(s, c); /* checked once; the close is under way */
+            c = next;
         }
-        idle_unlink(s, c); /* checked once; the close is under way */
-        c = next;
+    }
+    for (size_t i = 0; i < CONN_BUCKETS; i++) {
+        for (sb_conn *c = s->buckets[i]; c; c = c->hash_next) {
+            if (c->queued && !c->close_code &&
+                now - c->last_write_ms >= (int64_t)s->cfg.send_timeout_s * 1000) {
+                sb_counter_add(s->m_closed_stalled, 1);
+                sb_log(SB_LOG_WARN, "consumer_stalled", "conn=%llu channel=%s queued=%zu",
+                       (unsigned long long)c->id, c->route->channel, c->queued);
+                drop_queue(c);
+                sb_conn_close(c, SB_CLOSE_POLICY, "consumer too slow");
+            }
+        }
     }
 }
 
@@ -676,6 +889,9 @@ sb_server *sb_server_new(struct event_base *base, const sb_config *cfg)
     s->m_closed_queue = sb_counter_new("switchboard_connections_closed_total",
                                        "WebSocket connections closed by the server, by reason",
                                        "reason=\"queue_full\"");
+    s->m_closed_stalled = sb_counter_new("switchboard_connections_closed_total",
+                                         "WebSocket connections closed by the server, by reason",
+                                         "reason=\"stalled\"");
     s->m_closed_big = sb_counter_new("switchboard_connections_closed_total",
                                      "WebSocket connections closed by the server, by reason",
                                      "reason=\"message_too_big\"");
@@ -749,7 +965,9 @@ int sb_server_start(sb_server *s)
         return -1;
     struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "default");
     s->port = vh ? lws_get_vhost_listen_port(vh) : s->cfg.port;
-    s->idle_timer = event_new(s->base, -1, EV_PERSIST, idle_check, s);
+    s->turn_end = event_new(s->base, -1, 0, turn_end, s);
+    event_priority_set(s->turn_end, event_base_get_npriorities(s->base) - 1);
+    s->idle_timer = event_new(s->base, -1, EV_PERSIST, tick, s);
     struct timeval tick = {1, 0};
     event_add(s->idle_timer, &tick);
     return s->port;
@@ -801,6 +1019,8 @@ void sb_server_free(sb_server *s)
         lws_context_destroy(s->ctx); /* before event_base_free: lws holds events on it */
     if (s->idle_timer)
         event_free(s->idle_timer);
+    if (s->turn_end)
+        event_free(s->turn_end);
     if (s->grace_timer)
         event_free(s->grace_timer);
     free(s);

@@ -105,6 +105,17 @@ const char *sb_conn_channel(const sb_conn *c);
 /* Queue one text message. Returns 0, or -1 when the connection is closing or
  * its outbound queue is full (it is then closed with 1008). */
 int sb_conn_send(sb_conn *c, const char *data, size_t len);
+/* Back-pressure. A connection whose queue passes half the cap is congested
+ * until it drains below a quarter. A handler that fans out to a congested
+ * connection pauses the sender's reading; every paused sender resumes when a
+ * congested queue drains. A queue that does not move for 10 s is a stalled
+ * consumer: closed with 1008. */
+bool sb_conn_congested(const sb_conn *c);
+size_t sb_conn_queued(const sb_conn *c);
+void sb_conn_pause_reading(sb_conn *c);
+/* Call fn once, when the queue is at or below a quarter of the cap (at once
+ * if it is already): lets a handler send a long reply piece by piece. */
+void sb_conn_on_drain(sb_conn *c, void (*fn)(sb_conn *c, void *arg), void *arg);
 /* Close after what is queued has been sent. */
 void sb_conn_close(sb_conn *c, int code, const char *reason);
 

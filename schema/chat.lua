@@ -26,7 +26,7 @@ sends events keyed by "type".]],
         { "STORAGE", "Message could not be stored",
           doc = "Switchboard extension: the database refused the write (full, busy); nothing was delivered" },
         { "NOT_ALLOWED", "Not allowed",
-          doc = "Switchboard extension: e.g. a send_message with neither room_id nor receiver_id" },
+          doc = "Switchboard extension: a send_message to oneself, or with neither text nor file_id" },
     },
 }
 
@@ -146,7 +146,8 @@ params "ChatConnectParams" {
 or as "Authorization: Bearer TOKEN".]],
     since = 1,
     fields = {
-        { "token", str { min = 1, max = 256 }, optional, doc = "The user's access token." },
+        { "token", str { max = 256 }, optional,
+          doc = "The user's access token (empty: none, the Authorization header may carry it)." },
         { "since", int { min = 0 }, optional,
           doc = [[Missed-message recovery: the ID of the last message this client saw.
 Every newer message of the user's rooms is sent (as new_message) right after
@@ -160,7 +161,7 @@ params "RoomMessagesQuery" {
     fields = {
         { "before", int { min = 1 }, optional, doc = "Only messages older than this message ID." },
         { "limit", int { min = 1, max = 200 }, optional, doc = "Page size (default 50)." },
-        { "token", str { min = 1, max = 256 }, optional, doc = "Access token, if not sent as a Bearer header." },
+        { "token", str { max = 256 }, optional, doc = "Access token, if not sent as a Bearer header." },
     },
 }
 

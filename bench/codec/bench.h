@@ -63,6 +63,12 @@ void corpus_gen_new_message(corpus *c, size_t n, uint64_t seed);
 void bench_consume(const bench_msg *m);
 void bench_consume_text(const char *p, size_t n);
 
+/* Moves every string of *m into *pool (NUL-terminated, in field order) and
+ * advances *pool (relocate.c). A message needs at most 2 * its length + 64
+ * bytes of pool: decoded strings are never longer than their JSON form and
+ * each takes one NUL more. */
+void bench_relocate(bench_msg *m, char **pool);
+
 /* Our writer for either direction (the canonical text of a message). */
 void bench_write(sb_buf *b, const bench_msg *m);
 

@@ -167,7 +167,7 @@ typedef struct set {
     corpus c;
     size_t reps;          /* passes over the messages per timed pass */
     bench_msg *src;       /* every message read (validated), strings NUL-terminated */
-    void **src_doms;      /* the cJSON DOMs src points into */
+    char *pool;           /* src's strings (relocate.c) */
     void **doms[NLIBS];   /* DOM of each message per library, built once */
     size_t out_bytes;     /* bytes our writer makes of one pass */
     double secs[NIMPLS][64]; /* wall clock (CLOCK_MONOTONIC) per round */
@@ -376,16 +376,20 @@ static void prepare(set *s, bool verify)
     s->out_bytes = canon.len;
 
     /* Source structs for the writers: read by cJSON (validating), whose
-     * strings are NUL-terminated as cJSON_CreateString needs. */
+     * strings are NUL-terminated as cJSON_CreateString needs, then moved to
+     * a compact pool (see relocate.c) and the DOM freed. */
     s->src = calloc(c->count, sizeof *s->src);
-    s->src_doms = calloc(c->count, sizeof *s->src_doms);
-    if (!s->src || !s->src_doms)
+    s->pool = malloc(2 * c->bytes + 64 * c->count);
+    if (!s->src || !s->pool)
         die("%s: out of memory", c->name);
+    char *pool = s->pool;
     for (size_t i = 0; i < c->count; i++) {
         s->src[i].dir = c->dir[i];
-        s->src_doms[i] = ref_cjson.parse_keep(c->data + c->off[i], c->len[i], &s->src[i]);
-        if (!s->src_doms[i])
+        void *dom = ref_cjson.parse_keep(c->data + c->off[i], c->len[i], &s->src[i]);
+        if (!dom)
             die("%s: cJSON rejects message %zu", c->name, i);
+        bench_relocate(&s->src[i], &pool);
+        ref_cjson.free_dom(dom);
         sb_buf_reset(&got);
         bench_write(&got, &s->src[i]);
         if (!same(&canon, coff[i], coff[i + 1] - coff[i], &got))
@@ -446,9 +450,7 @@ static void release(set *s)
             libs[l]->free_dom(s->doms[l][i]);
         free(s->doms[l]);
     }
-    for (size_t i = 0; s->src_doms && i < s->c.count; i++)
-        ref_cjson.free_dom(s->src_doms[i]);
-    free(s->src_doms);
+    free(s->pool);
     free(s->src);
     corpus_free(&s->c);
 }
@@ -582,6 +584,11 @@ static void print_table(const set *s, op o, int runs, const char *ref_id)
 {
     int ref = find_impl(ref_id);
     double ref_thr = 0;
+    bool any = false;
+    for (int k = 0; k < NIMPLS; k++)
+        any |= impls[k].op == o && impls[k].on;
+    if (!any)
+        return;
     if (ref >= 0 && impls[ref].on)
         ref_thr = (double)s->bytes[ref] / median(s->secs[ref], runs);
     printf("| %s | MB/s | messages/s | vs %s |\n",

@@ -5,6 +5,9 @@
 # misses cache misses and branch mispredictions (add --branch-sim=yes via
 # CALLGRIND_OPTS to see the latter).
 #
+# The profiles are kept in $CALLGRIND_OUT_DIR when it is set (one IMPL.out
+# per implementation, for callgrind_annotate), else thrown away.
+#
 # usage: bench/codec/callgrind.sh BENCH_CODEC [SET] [MESSAGES] [IMPLS]
 #   SET       seeds, log_in or log_out (default log_out)
 #   MESSAGES  synthetic messages (default 20000)
@@ -15,8 +18,13 @@ bin=${1:?usage: callgrind.sh BENCH_CODEC [SET] [MESSAGES] [IMPLS]}
 set_name=${2:-log_out}
 n=${3:-20000}
 impls=${4:-sb,cjson-x,cjson-v,jansson-v,jsonc-v}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [ -n "${CALLGRIND_OUT_DIR:-}" ]; then
+    tmp=$CALLGRIND_OUT_DIR
+    mkdir -p "$tmp"
+else
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+fi
 
 echo "| implementation ($set_name) | instructions per message | vs ${impls%%,*} |"
 echo "| --- | ---: | ---: |"

@@ -494,12 +494,15 @@ static void open_more(ws_client *cl)
     }
 }
 
-static void close_all(ws_client *cl)
+/* Close politely and wait for the server to close the TCP connections
+ * (so that the TIME_WAITs are on its side); what is left after the
+ * timeout is dropped by ws_client_free(). */
+static void close_all(ws_client *cl, double timeout_s)
 {
     for (int i = 0; i < G.n_peers; i++)
         if (G.peers[i].c)
             ws_close(G.peers[i].c, 1000);
-    int64_t until = now_ns() + 2000000000LL;
+    int64_t until = now_ns() + (int64_t)(timeout_s * 1e9);
     while (ws_client_live(cl) > 0 && now_ns() < until)
         ws_client_poll(cl, 10);
 }
@@ -644,7 +647,7 @@ static void run_throughput(ws_client *cl)
     print_cpu(acks, wall);
     printf("\n");
     fflush(stdout);
-    close_all(cl);
+    close_all(cl, 2);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -750,7 +753,7 @@ static void run_latency(ws_client *cl)
     fflush(stdout);
     free(ok);
     free(G.lat);
-    close_all(cl);
+    close_all(cl, 2);
 }
 
 static void run_idle(ws_client *cl)
@@ -799,6 +802,7 @@ static void run_idle(ws_client *cl)
     while (!g_stop && (G.hold_s < 0 || now_ns() < hold_until))
         ws_client_poll(cl, 100);
     G.phase = P_DONE;
+    close_all(cl, 10);
 }
 
 /* Command line ------------------------------------------------------------ */

@@ -26,8 +26,10 @@
 # every run in results/raw.txt; each run's output in results/<run>.txt.
 #
 # Knobs (environment): PAIRS (50) WINDOW (16) WARMUP (2) DURATION (10)
-# TEXT_BYTES (64) IDLE_SIZES ("1000 10000 19000") QUIET_WAIT (60: seconds to
-# wait for an idle machine before starting) SERVER_CORE (0) GEN_CORE (1)
+# TEXT_BYTES (64) IDLE_SIZES ("1000 10000 19000") QUIET_WAIT (30: seconds,
+# in all, to wait for idle cores before the phases) SERVER_CORE (0) GEN_CORE (1)
+# NICE (-10: the server and loadgen run at this priority when allowed, so
+# that other work on a shared machine takes less of their cores; 0: off)
 # SB_BUILD_DIR (build) RESULTS (bench/load/results).
 set -euo pipefail
 
@@ -53,7 +55,7 @@ WARMUP=${WARMUP:-2}
 DURATION=${DURATION:-10}
 TEXT_BYTES=${TEXT_BYTES:-64}
 IDLE_SIZES=${IDLE_SIZES:-"1000 10000 19000"}
-QUIET_WAIT=${QUIET_WAIT:-60}
+QUIET_WAIT=${QUIET_WAIT:-30}
 SERVER_CORE=${SERVER_CORE:-0}
 GEN_CORE=${GEN_CORE:-1}
 if [ "$QUICK" = 1 ]; then
@@ -61,6 +63,9 @@ if [ "$QUICK" = 1 ]; then
 fi
 NUSERS=$((2 * PAIRS))
 MAX_CONNS=19500 # above the largest idle size; the fd limit (20000) is the real cap
+NICE=${NICE:--10}
+PRIO=()
+if [ "$NICE" != 0 ] && nice -n "$NICE" true 2>/dev/null; then PRIO=(nice -n "$NICE"); fi
 
 say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -68,9 +73,10 @@ die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------------------
 # Build
 # ---------------------------------------------------------------------------
-if [ -z "${SB_LWS_ROOT:-}" ] && [ ! -f "$BUILD_DIR/deps/lws-install/lib/libwebsockets.a" ]; then
-  say "libwebsockets (with libevent) missing: scripts/deps.sh"
-  SB_BUILD_DIR=$BUILD_DIR "$ROOT/scripts/deps.sh"
+if [ -z "${SB_LWS_ROOT:-}" ]; then
+  # libwebsockets with libevent, built once into the build tree (cheap when
+  # it is there and current); node is not needed here
+  SB_DEPS_SKIP=${SB_DEPS_SKIP:-node} SB_BUILD_DIR=$BUILD_DIR "$ROOT/scripts/deps.sh"
 fi
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" ${SB_LWS_ROOT:+-DSB_LWS_ROOT="$SB_LWS_ROOT"} >/dev/null
@@ -117,9 +123,10 @@ core_busy() { # busy fraction of cpu $1 and $2 over one second: "b1 b2"
       if (seen[$1]++) { bt[$1] = t - t0[$1]; bi[$1] = idle - i0[$1] } else { t0[$1] = t; i0[$1] = idle } }
     END { n = 0; for (k in bt) { out = out sprintf("%.2f ", bt[k] ? 1 - bi[k] / bt[k] : 0) } print out }'
 }
+QUIET_DEADLINE=$((SECONDS + QUIET_WAIT)) # for all the waits together
 wait_quiet() {
   [ "$QUIET_WAIT" -gt 0 ] || return 0
-  local deadline=$((SECONDS + QUIET_WAIT)) busy
+  local deadline=$QUIET_DEADLINE busy
   while :; do
     busy=$(core_busy "$SERVER_CORE" "$GEN_CORE")
     if awk -v b="$busy" 'BEGIN { n = split(b, v, " "); for (i = 1; i <= n; i++) if (v[i] > 0.10) exit 1; exit 0 }'; then
@@ -148,7 +155,7 @@ SPID=
 PORT=
 SLOG=
 start_echo() { # name
-  taskset -c "$SERVER_CORE" "$ECHO" --port 0 >"$TMP/$1.log" 2>&1 &
+  "${PRIO[@]}" taskset -c "$SERVER_CORE" "$ECHO" --port 0 >"$TMP/$1.log" 2>&1 &
   SPID=$! # taskset execs the server: the same PID
   PIDS+=("$SPID")
   SLOG=$TMP/$1.log
@@ -156,7 +163,7 @@ start_echo() { # name
 }
 start_chat() { # name
   cp "$TMP/template.db" "$TMP/$1.db"
-  taskset -c "$SERVER_CORE" "$SB" serve --db "$TMP/$1.db" --port 0 --no-demo --idle-timeout 0 \
+  "${PRIO[@]}" taskset -c "$SERVER_CORE" "$SB" serve --db "$TMP/$1.db" --port 0 --no-demo --idle-timeout 0 \
     --max-connections "$MAX_CONNS" --log-level info >"$TMP/$1.log" 2>&1 &
   SPID=$!
   PIDS+=("$SPID")
@@ -167,7 +174,7 @@ start_chat() { # name
 RAW=$RESULTS/raw.txt
 loadgen() { # name, loadgen arguments...; prints the RESULT line
   local name=$1; shift
-  taskset -c "$GEN_CORE" "$LG" "$@" --port "$PORT" --server-pid "$SPID" \
+  "${PRIO[@]}" taskset -c "$GEN_CORE" "$LG" "$@" --port "$PORT" --server-pid "$SPID" \
     --server-core "$SERVER_CORE" --label "$name" >"$RESULTS/$name.txt" 2>&1 || {
     cat "$RESULTS/$name.txt" >&2
     cp "$TMP"/*.log "$RESULTS/" 2>/dev/null || true
@@ -208,7 +215,7 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "date: $START_DATE"
   echo "machine: $(nproc) cores ($CPU_MODEL), $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "server on cpu $SERVER_CORE, loadgen on cpu $GEN_CORE; pairs=$PAIRS window=$WINDOW warmup=${WARMUP}s duration=${DURATION}s text=${TEXT_BYTES}B"
+  echo "server on cpu $SERVER_CORE, loadgen on cpu $GEN_CORE, priority: ${PRIO[*]:-default}; pairs=$PAIRS window=$WINDOW warmup=${WARMUP}s duration=${DURATION}s text=${TEXT_BYTES}B"
 } >"$RESULTS/machine.txt"
 
 COMMON=(--pairs "$PAIRS" --window "$WINDOW" --warmup "$WARMUP" --duration "$DURATION" --text-bytes "$TEXT_BYTES")
@@ -271,7 +278,7 @@ if [ "$PROFILE" = 1 ]; then
   if command -v perf >/dev/null 2>&1; then
     say "profile: chat throughput under perf record"
     start_chat chat-profile
-    taskset -c "$GEN_CORE" "$LG" throughput --tokens "$TOK" "${COMMON[@]}" --port "$PORT" \
+    "${PRIO[@]}" taskset -c "$GEN_CORE" "$LG" throughput --tokens "$TOK" "${COMMON[@]}" --port "$PORT" \
       --server-pid "$SPID" --label chat-profile >"$RESULTS/chat-profile-run.txt" 2>&1 &
     LGPID=$!
     PIDS+=("$LGPID")

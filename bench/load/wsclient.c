@@ -44,6 +44,9 @@ struct ws_conn {
     bool want_out;   /* EPOLLOUT is registered */
     bool dirty;      /* on the client's flush list */
     bool sent_close; /* our close frame is queued or sent */
+    bool got_close;  /* the server's close frame came: waiting for its FIN */
+    int close_code;
+    char close_reason[64];
     void *user;
     char key[25];  /* Sec-WebSocket-Key, base64 of 16 bytes */
     buf in;        /* bytes read but not yet a whole frame (or the handshake) */
@@ -537,7 +540,7 @@ static long handshake(ws_conn *c, const unsigned char *p, size_t len)
 
 static void deliver(ws_conn *c, const unsigned char *data, size_t len, int binary)
 {
-    if (c->cl->cb.on_message && (c->state == ST_OPEN || c->state == ST_CLOSING))
+    if (c->cl->cb.on_message && !c->got_close && (c->state == ST_OPEN || c->state == ST_CLOSING))
         c->cl->cb.on_message(c, (const char *)data, len, binary, c->user);
 }
 
@@ -608,23 +611,28 @@ static long frame(ws_conn *c, const unsigned char *p, size_t avail)
         }
         break;
     case 0x8: { /* close */
+        /* Answer it (unless we began), then wait for the server to close
+         * the TCP connection: the side that closes first keeps the
+         * TIME_WAIT, and it should be the server's, whose port is the
+         * listening one, not one of our ephemeral ports (19k connections
+         * a run soon use up the range otherwise). */
         int code = len >= 2 ? (pl[0] << 8 | pl[1]) : 1005;
-        char reason[128];
         size_t rl = len > 2 ? len - 2 : 0;
-        if (rl >= sizeof reason)
-            rl = sizeof reason - 1;
-        memcpy(reason, pl + 2 * (len >= 2), rl);
-        reason[rl] = '\0';
+        if (rl >= sizeof c->close_reason)
+            rl = sizeof c->close_reason - 1;
+        memcpy(c->close_reason, pl + 2 * (len >= 2), rl);
+        c->close_reason[rl] = '\0';
+        c->close_code = code;
+        c->got_close = true;
+        c->state = ST_CLOSING;
         if (!c->sent_close) {
             unsigned char cp[2] = {(unsigned char)(code >> 8), (unsigned char)code};
             queue_frame(c, 0x8, cp, code == 1005 ? 0 : 2);
             c->sent_close = true;
-            write_out(c);
-            if (c->state == ST_DEAD)
+            if (write_out(c) != 0)
                 return -1;
         }
-        finish(c, code, reason);
-        return -1;
+        break;
     }
     case 0x9: /* ping */
         if (c->state == ST_OPEN)
@@ -679,7 +687,10 @@ static void on_readable(ws_conn *c)
         }
         ssize_t n = recv(c->fd, dst, space, 0);
         if (n == 0) {
-            finish(c, 1006, "connection closed by the server");
+            if (c->got_close)
+                finish(c, c->close_code, c->close_reason);
+            else
+                finish(c, 1006, "connection closed by the server");
             return;
         }
         if (n < 0) {

@@ -1206,7 +1206,7 @@ bool chat_chat_connect_params_parse(sb_reader *r, chat_chat_connect_params *out)
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 256))
+            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 0, 256))
                 return false;
             out->has.token = SB_SET;
             break;
@@ -1260,7 +1260,7 @@ bool chat_chat_connect_params_from_query(sb_reader *r, const sb_query *q, chat_c
         switch (f) {
         case 0:
             out->token = (sb_str){v, strlen(v)};
-            if (!sb_check_str(r, out->token, 1, 256))
+            if (!sb_check_str(r, out->token, 0, 256))
                 return false;
             out->has.token = SB_SET;
             break;
@@ -1331,7 +1331,7 @@ bool chat_room_messages_query_parse(sb_reader *r, chat_room_messages_query *out)
             out->has.limit = SB_SET;
             break;
         case 2:
-            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 256))
+            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 0, 256))
                 return false;
             out->has.token = SB_SET;
             break;
@@ -1396,7 +1396,7 @@ bool chat_room_messages_query_from_query(sb_reader *r, const sb_query *q, chat_r
             break;
         case 2:
             out->token = (sb_str){v, strlen(v)};
-            if (!sb_check_str(r, out->token, 1, 256))
+            if (!sb_check_str(r, out->token, 0, 256))
                 return false;
             out->has.token = SB_SET;
             break;

@@ -215,7 +215,7 @@ void chat_chat_connect_params_random(sb_rand *g, sb_arena *a, chat_chat_connect_
         static const sb_presence p[] = {SB_ABSENT, SB_SET};
         m->has.token = p[sb_rand_below(g, 2)];
         if (m->has.token == SB_SET) {
-            m->token = sb_rand_str(g, a, 1, 256);
+            m->token = sb_rand_str(g, a, 0, 256);
         }
     }
     {
@@ -248,7 +248,7 @@ void chat_room_messages_query_random(sb_rand *g, sb_arena *a, chat_room_messages
         static const sb_presence p[] = {SB_ABSENT, SB_SET};
         m->has.token = p[sb_rand_below(g, 2)];
         if (m->has.token == SB_SET) {
-            m->token = sb_rand_str(g, a, 1, 256);
+            m->token = sb_rand_str(g, a, 0, 256);
         }
     }
 }

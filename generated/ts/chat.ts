@@ -150,7 +150,9 @@ export interface Room {
  * or as "Authorization: Bearer TOKEN".
  */
 export interface ChatConnectParams {
-    /** The user's access token. 1 to 256 bytes (UTF-8). */
+    /**
+     * The user's access token (empty: none, the Authorization header may carry it). Max 256 bytes (UTF-8).
+     */
     token?: string;
     /**
      * Missed-message recovery: the ID of the last message this client saw.
@@ -168,7 +170,7 @@ export interface RoomMessagesQuery {
     before?: number;
     /** Page size (default 50). Integer, 1..200. */
     limit?: number;
-    /** Access token, if not sent as a Bearer header. 1 to 256 bytes (UTF-8). */
+    /** Access token, if not sent as a Bearer header. Max 256 bytes (UTF-8). */
     token?: string;
 }
 
@@ -456,7 +458,7 @@ export const ChatErrors = {
      * Switchboard extension: the database refused the write (full, busy); nothing was delivered.
      */
     STORAGE: "Message could not be stored",
-    /** Switchboard extension: e.g. a send_message with neither room_id nor receiver_id. */
+    /** Switchboard extension: a send_message to oneself, or with neither text nor file_id. */
     NOT_ALLOWED: "Not allowed",
 } as const;
 

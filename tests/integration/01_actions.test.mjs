@@ -234,8 +234,7 @@ test('mark_read: message_status read to the sender, unread_message_count to ever
   const fa5 = alice.mark();
   alice.send({ action: 'mark_read', message_id: ids[1] });
   assert.equal((await alice.waitFor(h.isType('unread_message_count'), { from: fa5 })).data.unread_count, 1);
-  // the watermark only moves up: ids[1] was read already, no new status for it (read is implied)
-  // and the counts seen by alice were never negative
+  // the counts seen by alice were never negative
   assert.ok(alice.messages.filter(h.isType('unread_message_count')).every((m) => m.data.unread_count >= 0));
 });
 
@@ -251,6 +250,20 @@ test('mark_read then mark_delivered: the status does not go back', async () => {
   assert.deepEqual(later.filter(h.isType('message_status')), [], 'no delivered after read');
 });
 
+test('mark_read covers older messages: a later mark_delivered of an older one sends nothing',
+  async () => {
+    const room = await directRoom(dan, carol, u.dan, u.carol);
+    const older = await sendTo(dan, room, 'older one');
+    const newer = await sendTo(dan, room, 'newer one');
+    carol.send({ action: 'mark_read', message_id: newer });
+    await dan.waitFor((m) => m.type === 'message_status' && m.data.message_id === newer && m.data.status === 'read');
+    const fd = dan.mark();
+    carol.send({ action: 'mark_delivered', message_id: older });
+    await fence(carol);
+    await fence(dan);
+    assert.deepEqual(dan.messages.slice(fd).filter(h.isType('message_status')).map((m) => m.data), [], 'no "delivered" for a message already read');
+  });
+
 test('marking one\'s own message: no message_status; mark_read still answers the count', async () => {
   const mid = await sendTo(alice, '1', 'my own');
   const fa = alice.mark();
@@ -259,9 +272,8 @@ test('marking one\'s own message: no message_status; mark_read still answers the
   const c = await alice.waitFor(h.isType('unread_message_count'), { from: fa });
   assert.equal(c.data.room_id, '1');
   assert.ok(c.data.unread_count >= 0);
-  const rest = await fence(alice);
+  await fence(alice);
   assert.deepEqual(alice.messages.slice(fa).filter(h.isType('message_status')), []);
-  void rest;
 });
 
 test('new_room action: the room as new_room; errors for a service room and for others\' rooms', async () => {

@@ -64,10 +64,11 @@ test('two users, three devices: every message reaches every connection, once, in
     }
   }
   // unread counts: to ann for tom's messages (counting up), to tom (both devices) for ann's
-  const annCounts = ann1.messages.filter(h.isType('unread_message_count')).map((m) => m.data.unread_count);
+  // (each count follows its message: wait for them, they may still be on the way)
+  const annCounts = (await ann1.waitForN(h.isType('unread_message_count'), 21, { what: 'ann: 21 counts' })).map((m) => m.data.unread_count);
   assert.deepEqual(annCounts, Array.from({ length: 21 }, (_, i) => i + 1), 'ann: one more per message from tom');
   for (const c of [tom1, tom2]) {
-    const counts = c.messages.filter(h.isType('unread_message_count')).map((m) => m.data.unread_count);
+    const counts = (await c.waitForN(h.isType('unread_message_count'), 10, { what: `${c.label}: 10 counts` })).map((m) => m.data.unread_count);
     assert.deepEqual(counts, Array.from({ length: 10 }, (_, i) => i + 1), `${c.label}: one more per message from ann`);
   }
 
@@ -106,9 +107,8 @@ test('two users, three devices: every message reaches every connection, once, in
   const e2 = await eve1.ask({ action: 'mark_read', message_id: last.id });
   assert.equal(e2.error, 'Message or room not found');
   const replay = await h.connect(s, { token: eve.token, query: 'since=0', label: 'eve replay' });
-  const r = await replay.ask({ action: 'heartbeat' });
+  await replay.ask({ action: 'heartbeat' });
   assert.deepEqual(replay.messages.map((m) => m.type), ['heartbeat_response'], 'replay since=0 shows eve nothing');
-  void r;
   // and her attempts reached nobody
   await h.sleep(50);
   for (const c of [tom1, tom2, ann1]) assert.equal(c.count(h.isNewMessage((m) => m.text === 'let me in')), 0);

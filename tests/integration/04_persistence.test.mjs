@@ -53,7 +53,7 @@ test('rooms, messages, unread counts and history survive a restart', async () =>
   assert.equal(before.alice.rooms.rooms.find((r) => r.room_id === '1').unread_messages_count, 1);
   assert.equal(before.bob.history[room].messages.length, 6);
 
-  await s1.stop('SIGTERM').catch(() => s1.stop('SIGKILL'));
+  assert.deepEqual(await s1.stop('SIGTERM'), { code: 0, signal: null }, 'a clean stop');
   const s2 = await h.startServer({ dir: s1.dir });
   assert.equal(fs.readFileSync(path.join(s1.dir, 'demo-tokens.txt'), 'utf8'), tokensFile, 'the demo is not seeded again');
   assert.equal(s2.stdout, '', 'no demo tokens printed on a second start');
@@ -148,6 +148,10 @@ test('?since= replays at most 1000 messages, the oldest first', async () => {
   for (let i = 0; i < n; i++) alice.send({ action: 'send_message', room_id: '1', text: `n${i}` });
   await alice.waitForN(h.isType('new_message'), n, { ms: h.T(20000) });
   const carol = await h.connect(s, { token: u.carol.token, query: 'since=0', label: 'carol' });
+  // the replay comes in batches as the queue drains: wait for all of it,
+  // then make sure nothing more follows
+  await carol.waitForN(h.isType('new_message'), 1000, { ms: h.T(20000) });
+  await h.sleep(h.T(200));
   await carol.ask({ action: 'heartbeat' }, h.isType('heartbeat_response'));
   const got = carol.messages.filter(h.isType('new_message')).map((m) => m.data.message.text);
   assert.equal(got.length, 1000);
@@ -201,7 +205,7 @@ test('idempotent send: the same client_message_id twice is stored and delivered 
   assert.deepEqual(hist.json.messages.map((m) => m.text), ['bob\'s idem-1', 'only once', 'open']);
 
   // and after a restart the retry still finds it
-  await s.stop('SIGTERM').catch(() => s.stop('SIGKILL'));
+  assert.deepEqual(await s.stop('SIGTERM'), { code: 0, signal: null }, 'a clean stop');
   const s2 = await h.startServer({ dir: s.dir });
   const alice2 = await h.login(s2, u.alice, 'alice');
   const r = await alice2.ask(msg, h.isType('new_message'));

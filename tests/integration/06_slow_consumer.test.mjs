@@ -1,6 +1,8 @@
-// A client that stops reading while another floods its room: the server
-// closes it with 1008 once its queue passes --max-queue, its memory stays
-// bounded, and everyone else keeps working.
+// A client that stops reading while another floods its room: the flooder is
+// paused once the reader's queue passes half of --max-queue (back-pressure),
+// the reader is closed with 1008 when its queue reaches the cap or stops
+// moving for --send-timeout, memory stays bounded, and everyone else keeps
+// working.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './harness.mjs';
@@ -8,9 +10,11 @@ import * as h from './harness.mjs';
 after(h.cleanup);
 
 const QUEUE_FULL = 'switchboard_connections_closed_total{reason="queue_full"}';
+const STALLED = 'switchboard_connections_closed_total{reason="stalled"}';
+const closedForQueue = (m) => (m[QUEUE_FULL] || 0) + (m[STALLED] || 0);
 
-test('a paused reader is closed with 1008 past --max-queue; RSS stays bounded; the others keep working', async () => {
-  const s = await h.startServer({ tag: 'slow', args: ['--max-queue', '65536'] });
+test('a paused reader is closed with 1008 (queue cap or send timeout); RSS stays bounded; the others keep working', async () => {
+  const s = await h.startServer({ tag: 'slow', args: ['--max-queue', '65536', '--send-timeout', '2'] });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice (flooder)');
   const slow = await h.login(s, u.bob, 'bob (paused)');
@@ -34,7 +38,7 @@ test('a paused reader is closed with 1008 past --max-queue; RSS stays bounded; t
     await alice.waitForN(h.isNewMessage((m) => m.text.endsWith(text)), sent, { ms: h.T(10000), what: `echo ${sent}` });
     if (sent % 100 === 0) {
       peakKb = Math.max(peakKb, s.rssKb());
-      if ((await h.metrics(s))[QUEUE_FULL] === 1) { closedAt = sent; break; }
+      if (closedForQueue(await h.metrics(s)) === 1) { closedAt = sent; break; }
     }
   }
   assert.ok(closedAt > 0, `the paused reader was closed for its queue (after ${sent} messages)`);
@@ -48,11 +52,15 @@ test('a paused reader is closed with 1008 past --max-queue; RSS stays bounded; t
   assert.ok(peakKb - rss0 < bound, `RSS grew ${peakKb - rss0} kB (from ${rss0} kB), bound ${bound} kB`);
 
   // the log names it
-  assert.match(s.stderr, /level=warn event=queue_full conn=\d+ channel=chat queued=\d+ cap=65536/);
+  assert.match(s.stderr, /level=warn event=(queue_full|consumer_stalled) conn=\d+ channel=chat queued=\d+/);
   // once it reads again, the paused client finds the close: 1008
   slow.ws._socket.resume();
   const close = await slow.waitClose(h.T(10000));
-  assert.deepEqual(close, { code: 1008, reason: 'outbound queue full' });
+  // 1008 when the close frame got out; a peer whose socket was full for
+  // longer than the close wait is dropped without one (1006)
+  assert.ok(close.code === 1008 || close.code === 1006, JSON.stringify(close));
+  if (close.code === 1008)
+    assert.ok(['outbound queue full', 'consumer too slow'].includes(close.reason), close.reason);
   assert.ok(slow.count(h.isType('new_message')) < sent, 'it got only a part');
 
   // everyone else: all messages, in order, connections open
@@ -64,7 +72,7 @@ test('a paused reader is closed with 1008 past --max-queue; RSS stays bounded; t
     assert.equal(c.closeInfo, null);
   }
   const m = await h.metrics(s);
-  assert.equal(m[QUEUE_FULL], 1, 'only the paused reader was closed');
+  assert.equal(closedForQueue(m), 1, 'only the paused reader was closed');
   assert.equal(m.switchboard_connections, 3);
   // the slow device can catch up through the REST history, page by page
   const lastSeen = Number(slow.messages.filter(h.isType('new_message')).at(-1).data.message.id);
@@ -81,7 +89,6 @@ test('a paused reader is closed with 1008 past --max-queue; RSS stays bounded; t
 });
 
 test('a burst from one sender does not disconnect healthy readers (default --max-queue)',
-  { todo: 'bug: the server reads and handles a whole burst before it writes; 400 x 16 KB sends back to back overflow the 1 MiB queue of every reading member (sender included) and all are closed 1008' },
   async () => {
     const s = await h.startServer({ tag: 'burst' });
     const u = s.users;
@@ -97,7 +104,6 @@ test('a burst from one sender does not disconnect healthy readers (default --max
   });
 
 test('a ?since= replay bigger than --max-queue is delivered, not cut off',
-  { todo: 'bug: chat_open queues the whole replay (up to 1000 messages) at once; past --max-queue the reconnecting client is closed 1008 "outbound queue full" before it reads anything, on every retry' },
   async () => {
     const s = await h.startServer({ tag: 'replay' }); // default --max-queue 1 MiB
     const u = s.users;

@@ -65,11 +65,10 @@ test('invalid UTF-8 in a text frame closes with 1007', async () => {
 });
 
 test('a text message that ends inside a UTF-8 sequence closes with 1007 at once',
-  { todo: 'bug: a final text frame ending in an incomplete UTF-8 sequence (e.g. the single byte 0xC3) is handed to the handler (answered "Invalid JSON format"); lws closes 1007 "bad utf8" only when the next frame arrives, or never' },
   async () => {
     const c = await h.login(s, u.alice, 'truncated utf8');
     c.ws.send(Buffer.from([0x7b, 0xe2, 0x9c]), { binary: false });
-    const close = await c.waitClose(h.T(1000));
+    const close = await c.waitClose(Math.min(h.T(1000), 1500));
     assert.equal(close.code, 1007);
     assert.equal(c.count(h.isType('error')), 0, 'the message is not handled');
   });

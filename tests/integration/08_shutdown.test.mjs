@@ -6,10 +6,8 @@ import * as h from './harness.mjs';
 
 after(h.cleanup);
 
-const SIGSEGV_TODO = 'bug: SIGTERM/SIGINT crash the server with SIGSEGV in lws_context_deprecate() (runtime/server.c sb_server_shutdown); clients see 1006, the exit status is 139';
-
 for (const [sig, num] of [['SIGTERM', 15], ['SIGINT', 2]]) {
-  test(`${sig} with no clients: exit 0, "stopped clean=1" logged`, { todo: SIGSEGV_TODO }, async () => {
+  test(`${sig} with no clients: exit 0, "stopped clean=1" logged`, async () => {
     const s = await h.startServer({ tag: 'term0' });
     const t0 = Date.now();
     const exit = await s.stop(sig, h.T(5000));
@@ -20,7 +18,7 @@ for (const [sig, num] of [['SIGTERM', 15], ['SIGINT', 2]]) {
   });
 }
 
-test('SIGTERM with clients: each gets 1001, exit 0 within a few seconds, the last acknowledged message is stored', { todo: SIGSEGV_TODO }, async () => {
+test('SIGTERM with clients: each gets 1001, exit 0 within a few seconds, the last acknowledged message is stored', async () => {
   const s = await h.startServer({ tag: 'term' });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
@@ -48,7 +46,7 @@ test('SIGTERM with clients: each gets 1001, exit 0 within a few seconds, the las
   assert.deepEqual(hist.json.messages.map((m) => [m.id, m.text]), [[id, 'last words']]);
 });
 
-test('after SIGTERM no new connection is accepted', { todo: SIGSEGV_TODO }, async () => {
+test('after SIGTERM no new connection is accepted', async () => {
   const s = await h.startServer({ tag: 'term2' });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
@@ -60,7 +58,7 @@ test('after SIGTERM no new connection is accepted', { todo: SIGSEGV_TODO }, asyn
 });
 
 test('SIGKILL right after an acknowledgement: the message is in the database', async () => {
-  // durability without the graceful path (what the SIGTERM tests check once it works)
+  // durability without the graceful path
   const s = await h.startServer({ tag: 'kill' });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');

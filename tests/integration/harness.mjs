@@ -44,6 +44,12 @@ function killAllSync() {
   if (!KEEP) for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 }
 process.on('exit', killAllSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    killAllSync();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 /** Close every client, kill every server still running, remove temp dirs. */
 export async function cleanup() {
