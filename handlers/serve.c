@@ -128,6 +128,13 @@ int cli_serve(int argc, char **argv)
     sb_server_add_http(a.server, &health);
     sb_server_add_http(a.server, &prom);
 
+    /* signals first: a client (or a test) may send SIGTERM as soon as it
+     * sees the listen line */
+    struct event *sigint = evsignal_new(a.base, SIGINT, on_signal, &a);
+    struct event *sigterm = evsignal_new(a.base, SIGTERM, on_signal, &a);
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+
     int port = sb_server_start(a.server);
     if (port < 0) {
         sb_log(SB_LOG_ERROR, "listen", "bind=%s port=%d error=\"cannot listen\"", cfg.bind,
@@ -136,11 +143,6 @@ int cli_serve(int argc, char **argv)
     }
     sb_log(SB_LOG_INFO, "listen", "bind=%s port=%d chat=ws://%s:%d%s", cfg.bind, port, cfg.bind,
            port, CHAT_PATH);
-
-    struct event *sigint = evsignal_new(a.base, SIGINT, on_signal, &a);
-    struct event *sigterm = evsignal_new(a.base, SIGTERM, on_signal, &a);
-    event_add(sigint, NULL);
-    event_add(sigterm, NULL);
 
     event_base_dispatch(a.base);
 
