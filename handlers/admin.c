@@ -128,8 +128,10 @@ int cli_user(int argc, char **argv)
     }
     chat_role role = chat_role_from(role_s, strlen(role_s));
     if (!role) {
-        fprintf(stderr, "switchboard user add: --role: expected one of TECHNICIAN, ADMIN, "
-                        "SUPER_ADMIN, UNKNOWN, got '%s'\n", role_s);
+        fprintf(stderr,
+                "switchboard user add: --role: expected one of TECHNICIAN, ADMIN, "
+                "SUPER_ADMIN, UNKNOWN, got '%s'\n",
+                role_s);
         return 2;
     }
     if (avatar && strlen(avatar) > 2048) {

@@ -44,8 +44,8 @@ typedef struct frame {
 
 typedef struct delivery {
     chat_app *app;
-    uint64_t origin;  /* the connection that asked: gets the error if the commit fails */
-    bool stores;      /* holds a new message: counted as stored once committed */
+    uint64_t origin; /* the connection that asked: gets the error if the commit fails */
+    bool stores;     /* holds a new message: counted as stored once committed */
     size_t n, cap;
     frame *frames;
     sb_buf bytes;
@@ -364,8 +364,8 @@ int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, in
     out->has.customer = SB_NULL;
     if (room->type == CHAT_ROOM_TYPE_TECHNICIAN_DIRECT) {
         for (size_t i = 0; i < room->n_members; i++) {
-            const chat_user_info *u = room->members[i] != viewer ? chat_user_get(app->store, room->members[i])
-                                                            : NULL;
+            const chat_user_info *u =
+                room->members[i] != viewer ? chat_user_get(app->store, room->members[i]) : NULL;
             if (!u)
                 continue;
             chat_counterpart *cp = &out->counterpart;
@@ -530,8 +530,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         chat_unread_message_count_payload u;
         u.data.room_id = id_str(app->arena, room->id);
         u.data.unread_count = unread[i].unread;
-        chat_unread_message_count_payload_write(delivery_add(d, TO_USER, unread[i].user_id, 0),
-                                                &u);
+        chat_unread_message_count_payload_write(delivery_add(d, TO_USER, unread[i].user_id, 0), &u);
     }
     d->stores = true;
     sb_store_after_commit(ctx->store, delivered, d);
@@ -867,16 +866,16 @@ chat_app *chat_app_start(sb_server *server, sb_store *store, sb_hub *hub, size_t
         app->m_out[k] = sb_counter_get("switchboard_messages_out_total",
                                        "Messages sent, by channel and type", labels);
     }
-    app->m_invalid = sb_counter_get("switchboard_errors_total", "Errors, by kind",
-                                    "kind=\"invalid_message\"");
-    app->m_client_errors = sb_counter_get("switchboard_errors_total", "Errors, by kind",
-                                          "kind=\"error_reply\"");
-    app->m_auth_failures = sb_counter_get("switchboard_errors_total", "Errors, by kind",
-                                          "kind=\"auth_failed\"");
-    app->m_storage_errors = sb_counter_get("switchboard_errors_total", "Errors, by kind",
-                                           "kind=\"storage\"");
-    app->m_stored = sb_counter_get("switchboard_chat_messages_stored_total",
-                                   "Chat messages stored", NULL);
+    app->m_invalid =
+        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"invalid_message\"");
+    app->m_client_errors =
+        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"error_reply\"");
+    app->m_auth_failures =
+        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"auth_failed\"");
+    app->m_storage_errors =
+        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"storage\"");
+    app->m_stored =
+        sb_counter_get("switchboard_chat_messages_stored_total", "Chat messages stored", NULL);
     sb_ws_route route = {CHAT_PATH, "chat", chat_open, chat_ws_message, chat_close, app};
     sb_server_add_ws(server, &route);
     chat_http_register(app);

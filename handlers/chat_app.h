@@ -18,8 +18,8 @@ typedef struct chat_app {
     sb_store *sb_store;
     chat_store *store;
     sb_hub *hub;
-    sb_arena *arena;  /* per message or request */
-    sb_buf *scratch;  /* serialising replies that go out at once */
+    sb_arena *arena; /* per message or request */
+    sb_buf *scratch; /* serialising replies that go out at once */
     sb_json_limits limits;
     sb_parse_fn parse_in;
     bool hit_congestion; /* a send of the current delivery found a congested queue */

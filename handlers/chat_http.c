@@ -164,8 +164,13 @@ static void http_rooms(const sb_http_request *req, sb_http_response *resp, void 
 {
     chat_app *app = arg;
     sb_arena_reset(app->arena);
-    struct sb_ctx ctx = {.server = app->server, .store = app->sb_store, .hub = app->hub,
-                         .http = req, .http_resp = resp, .user = app, .arena = app->arena};
+    struct sb_ctx ctx = {.server = app->server,
+                         .store = app->sb_store,
+                         .hub = app->hub,
+                         .http = req,
+                         .http_resp = resp,
+                         .user = app,
+                         .arena = app->arena};
     if (strcmp(req->path, "/api/v1/rooms") == 0) {
         chat_rooms_response out = {0};
         resp->status = chat_on_list_rooms(&ctx, &out);

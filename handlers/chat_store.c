@@ -163,7 +163,8 @@ const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
 
 static int load_members(chat_store *cs, chat_room_info *r)
 {
-    static const char sql[] = "SELECT user_id FROM room_members WHERE room_id = ?1 ORDER BY user_id";
+    static const char sql[] =
+        "SELECT user_id FROM room_members WHERE room_id = ?1 ORDER BY user_id";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return -1;
@@ -526,8 +527,8 @@ int chat_service_get(chat_store *cs, int64_t id, chat_service_row *row)
 
 /* Administration --------------------------------------------------------- */
 
-int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role,
-                         const char *avatar, const char *token_hash)
+int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role, const char *avatar,
+                         const char *token_hash)
 {
     static const char sql[] = "INSERT INTO users(full_name, avatar, role, token_hash, created_at) "
                               "VALUES(?1, ?2, ?3, ?4, ?5)";

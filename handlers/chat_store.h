@@ -52,11 +52,11 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created);
 typedef struct chat_new_msg {
     int64_t room_id;
     int64_t sender_id;
-    sb_str text;          /* ptr NULL when absent */
+    sb_str text; /* ptr NULL when absent */
     sb_str file_id;
-    int64_t replied_to;   /* 0 when none */
+    int64_t replied_to; /* 0 when none */
     sb_str client_message_id;
-    int64_t created_at;   /* Unix seconds */
+    int64_t created_at; /* Unix seconds */
 } chat_new_msg;
 
 /* Insert a message and count it unread for every other member. Returns the
@@ -112,8 +112,8 @@ typedef struct chat_service_row {
 int chat_service_get(chat_store *cs, int64_t id, chat_service_row *row);
 
 /* Administration (CLI, demo data): outside the group commit. */
-int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role,
-                         const char *avatar, const char *token_hash);
+int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role, const char *avatar,
+                         const char *token_hash);
 int64_t chat_service_create(sb_store *store, const char *status, const char *customer_name,
                             const char *phone, const char *address);
 int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int64_t *members,

@@ -51,8 +51,8 @@ static void healthz(const sb_http_request *req, sb_http_response *resp, void *ar
         return;
     }
     core_health h = {.version = SB_STR_LIT(SB_VERSION),
-                       .connections = (int64_t)sb_server_connections(a->server),
-                       .uptime_s = (int64_t)(time(NULL) - a->started)};
+                     .connections = (int64_t)sb_server_connections(a->server),
+                     .uptime_s = (int64_t)(time(NULL) - a->started)};
     core_health_write(&resp->body, &h);
 }
 

@@ -313,10 +313,11 @@ void sb_config_log(const sb_config *c)
     char db[2 * sizeof c->db_path];
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
-           "idle_timeout=%d send_timeout=%d max_connections=%d max_http_body=%zu max_db_size=%zu sync=%s",
+           "idle_timeout=%d send_timeout=%d max_connections=%d max_http_body=%zu max_db_size=%zu "
+           "sync=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
-           c->idle_timeout_s, c->send_timeout_s, c->max_connections, c->max_http_body, c->max_db_bytes,
-           c->sync_full ? "full" : "normal");
+           c->idle_timeout_s, c->send_timeout_s, c->max_connections, c->max_http_body,
+           c->max_db_bytes, c->sync_full ? "full" : "normal");
 }

@@ -42,22 +42,22 @@ typedef enum sb_presence { SB_ABSENT = 0, SB_NULL = 1, SB_SET = 2 } sb_presence;
 /* Error codes. Keep sb_json_err_name() in json_read.c in step. */
 typedef enum sb_json_err {
     SB_OK = 0,
-    SB_ERR_SYNTAX,               /* not JSON */
-    SB_ERR_DEPTH,                /* nested deeper than limits.max_depth */
-    SB_ERR_SIZE,                 /* input longer than limits.max_input */
-    SB_ERR_TYPE,                 /* valid JSON, wrong type ("expected integer") */
-    SB_ERR_MISSING,              /* a required field is absent */
-    SB_ERR_DUPLICATE,            /* a schema field appears twice */
-    SB_ERR_UNKNOWN_FIELD,        /* a field the schema does not declare */
-    SB_ERR_LITERAL,              /* a literal field holds another value */
-    SB_ERR_ENUM,                 /* a string outside its enumeration */
-    SB_ERR_RANGE,                /* a number outside its declared range */
-    SB_ERR_TOO_LONG,             /* a string over its max length (bytes) */
-    SB_ERR_TOO_MANY,             /* an array over its max count */
-    SB_ERR_FORMAT,               /* e.g. a timestamp that is not ISO-8601 */
-    SB_ERR_NO_DISCRIMINATOR,     /* a union member without its key */
+    SB_ERR_SYNTAX,                /* not JSON */
+    SB_ERR_DEPTH,                 /* nested deeper than limits.max_depth */
+    SB_ERR_SIZE,                  /* input longer than limits.max_input */
+    SB_ERR_TYPE,                  /* valid JSON, wrong type ("expected integer") */
+    SB_ERR_MISSING,               /* a required field is absent */
+    SB_ERR_DUPLICATE,             /* a schema field appears twice */
+    SB_ERR_UNKNOWN_FIELD,         /* a field the schema does not declare */
+    SB_ERR_LITERAL,               /* a literal field holds another value */
+    SB_ERR_ENUM,                  /* a string outside its enumeration */
+    SB_ERR_RANGE,                 /* a number outside its declared range */
+    SB_ERR_TOO_LONG,              /* a string over its max length (bytes) */
+    SB_ERR_TOO_MANY,              /* an array over its max count */
+    SB_ERR_FORMAT,                /* e.g. a timestamp that is not ISO-8601 */
+    SB_ERR_NO_DISCRIMINATOR,      /* a union member without its key */
     SB_ERR_UNKNOWN_DISCRIMINATOR, /* a discriminator value no member has */
-    SB_ERR_MEMORY,               /* the arena limit was reached */
+    SB_ERR_MEMORY,                /* the arena limit was reached */
     SB_ERR__COUNT
 } sb_json_err;
 
@@ -132,7 +132,8 @@ int sb_read_array_next(sb_reader *r);
 /* Scalars. Each fails with SB_ERR_TYPE naming what it expected when the next
  * value is valid JSON of another kind. */
 bool sb_read_string(sb_reader *r, sb_str *out); /* decoded; may point into the input */
-bool sb_read_int64(sb_reader *r, int64_t *out); /* no fraction, no exponent; SB_ERR_RANGE past int64 */
+bool sb_read_int64(sb_reader *r,
+                   int64_t *out); /* no fraction, no exponent; SB_ERR_RANGE past int64 */
 bool sb_read_double(sb_reader *r, double *out); /* any JSON number; SB_ERR_RANGE if it overflows */
 bool sb_read_bool(sb_reader *r, bool *out);
 /* Consumes a null and returns true if the next value is null; else touches nothing.
@@ -157,8 +158,8 @@ int sb_find_discriminator(sb_reader *r, const char *key, size_t key_len, sb_str 
 
 /* Whole-document validation: one value, then only whitespace. err and msg
  * may be NULL; on success *err is SB_OK and msg is "". */
-bool sb_json_validate(const char *buf, size_t len, const sb_json_limits *limits,
-                      sb_json_err *err, char *msg, size_t msg_size);
+bool sb_json_validate(const char *buf, size_t len, const sb_json_limits *limits, sb_json_err *err,
+                      char *msg, size_t msg_size);
 
 /* ---- writer ---------------------------------------------------------- */
 

@@ -13,7 +13,7 @@ typedef struct sb_map {
     struct sb_map_slot {
         int64_t key;
         void *value;
-    } *slots;
+    } * slots;
     size_t cap, used;
 } sb_map;
 

@@ -9,19 +9,19 @@
 #include "codec.h"
 
 typedef struct sb_message_info {
-    const char *name;          /* "SendMessageEvent" */
-    const char *channel;       /* "chat" */
-    const char *dir;           /* "in", "out" or "http" */
-    const char *disc_key;      /* "action", or NULL for http messages */
-    const char *disc_value;    /* "send_message", or NULL */
-    size_t size;               /* of the C struct */
+    const char *name;       /* "SendMessageEvent" */
+    const char *channel;    /* "chat" */
+    const char *dir;        /* "in", "out" or "http" */
+    const char *disc_key;   /* "action", or NULL for http messages */
+    const char *disc_value; /* "send_message", or NULL */
+    size_t size;            /* of the C struct */
     sb_parse_fn parse;
     sb_write_fn write;
 } sb_message_info;
 
 typedef struct sb_union_info {
     const char *channel;
-    const char *dir;           /* "in" or "out" */
+    const char *dir; /* "in" or "out" */
     const char *disc_key;
     size_t size;
     sb_parse_fn parse;

@@ -287,7 +287,8 @@ int sb_conn_send(sb_conn *c, const char *data, size_t len)
          * it, rather than hold an unbounded backlog for it. */
         sb_counter_add(c->srv->m_closed_queue, 1);
         sb_log(SB_LOG_WARN, "queue_full", "conn=%llu channel=%s queued=%zu cap=%zu",
-               (unsigned long long)c->id, c->route->channel, c->queued, c->srv->cfg.max_queue_bytes);
+               (unsigned long long)c->id, c->route->channel, c->queued,
+               c->srv->cfg.max_queue_bytes);
         drop_queue(c);
         sb_conn_close(c, SB_CLOSE_POLICY, "outbound queue full");
         return -1;
@@ -392,8 +393,9 @@ static void turn_account(sb_conn *c, size_t len)
     }
     c->turn_msgs++;
     c->turn_bytes += len;
-    if (!(c->hold & HOLD_TURN) && (c->turn_msgs >= TURN_MAX_MESSAGES ||
-                                   c->turn_bytes >= s->cfg.max_queue_bytes / TURN_MAX_QUEUE_SHARE)) {
+    if (!(c->hold & HOLD_TURN) &&
+        (c->turn_msgs >= TURN_MAX_MESSAGES ||
+         c->turn_bytes >= s->cfg.max_queue_bytes / TURN_MAX_QUEUE_SHARE)) {
         set_hold(c, HOLD_TURN, true);
         c->turn_next = s->turn_held;
         s->turn_held = c;
@@ -464,8 +466,11 @@ static bool utf8_tail_complete(const unsigned char *p, size_t n)
     if (cont == n)
         return cont == 0;
     unsigned char lead = p[n - 1 - cont];
-    size_t need = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3
-                                                      : (lead >> 3) == 30 ? 4 : 0;
+    size_t need = lead < 0x80         ? 1
+                  : (lead >> 5) == 6  ? 2
+                  : (lead >> 4) == 14 ? 3
+                  : (lead >> 3) == 30 ? 4
+                                      : 0;
     return need == cont + 1;
 }
 
@@ -602,9 +607,9 @@ static const char *http_method(struct lws *wsi)
         enum lws_token_indexes token;
         const char *name;
     } methods[] = {
-        {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
-        {WSI_TOKEN_PUT_URI, "PUT"},       {WSI_TOKEN_DELETE_URI, "DELETE"},
-        {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+        {WSI_TOKEN_GET_URI, "GET"},     {WSI_TOKEN_POST_URI, "POST"},
+        {WSI_TOKEN_PUT_URI, "PUT"},     {WSI_TOKEN_DELETE_URI, "DELETE"},
+        {WSI_TOKEN_PATCH_URI, "PATCH"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
         {WSI_TOKEN_HEAD_URI, "HEAD"},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -686,8 +691,8 @@ static const sb_http_route *http_find(sb_server *s, const char *method, const ch
     for (size_t i = 0; i < s->n_http; i++) {
         const sb_http_route *r = &s->http_routes[i];
         size_t n = strlen(r->path);
-        bool match = r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0
-                                           : strcmp(path, r->path) == 0;
+        bool match =
+            r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0 : strcmp(path, r->path) == 0;
         if (!match)
             continue;
         if (r->method && strcmp(r->method, method) != 0) {
@@ -705,8 +710,9 @@ static int http_dispatch(struct lws *wsi, sb_server *s, session *ss)
     sb_query query;
     read_query(wsi, &query, qstore, sizeof qstore);
     int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
-    sb_http_request req = {ss->method, ss->path, &query, alen > 0 ? auth : NULL,
-                           ss->body ? ss->body : "", ss->body_len};
+    sb_http_request req = {
+        ss->method,  ss->path, &query, alen > 0 ? auth : NULL, ss->body ? ss->body : "",
+        ss->body_len};
     sb_http_response resp = {200, "application/json", {0}, ""};
     sb_buf_init(&resp.body);
     ss->http_route->handle(&req, &resp, ss->http_route->arg);
@@ -731,8 +737,8 @@ static int http_request(struct lws *wsi, sb_server *s, session *ss, const char *
     snprintf(ss->path, sizeof ss->path, "%s", path);
     ss->http_route = http_find(s, method, path, &wrong_method);
     if (!ss->http_route)
-        return http_error(wsi, wrong_method ? 405 : 404, wrong_method ? "method not allowed"
-                                                                      : "not found");
+        return http_error(wsi, wrong_method ? 405 : 404,
+                          wrong_method ? "method not allowed" : "not found");
     if (strcmp(method, "POST") && strcmp(method, "PUT") && strcmp(method, "PATCH"))
         return http_dispatch(wsi, s, ss);
     /* A body follows. Its length must be known and within the limit. */
@@ -895,14 +901,14 @@ sb_server *sb_server_new(struct event_base *base, const sb_config *cfg)
     s->m_closed_big = sb_counter_new("switchboard_connections_closed_total",
                                      "WebSocket connections closed by the server, by reason",
                                      "reason=\"message_too_big\"");
-    s->m_closed_idle = sb_counter_new("switchboard_connections_closed_total",
-                                      "WebSocket connections closed by the server, by reason",
-                                      "reason=\"idle\"");
+    s->m_closed_idle =
+        sb_counter_new("switchboard_connections_closed_total",
+                       "WebSocket connections closed by the server, by reason", "reason=\"idle\"");
     s->m_http = sb_counter_new("switchboard_http_requests_total", "HTTP requests answered", NULL);
-    s->m_bytes_in = sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes",
-                                   "dir=\"in\"");
-    s->m_bytes_out = sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes",
-                                    "dir=\"out\"");
+    s->m_bytes_in =
+        sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes", "dir=\"in\"");
+    s->m_bytes_out =
+        sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes", "dir=\"out\"");
     return s;
 }
 

@@ -65,7 +65,7 @@ typedef struct sb_http_response {
     int status;               /* default 200 */
     const char *content_type; /* default application/json */
     sb_buf body;
-    char extra_headers[256];  /* "Name: value\r\n" lines, e.g. Retry-After */
+    char extra_headers[256]; /* "Name: value\r\n" lines, e.g. Retry-After */
 } sb_http_response;
 
 typedef struct sb_http_route {

@@ -173,8 +173,8 @@ static bool lost_transaction(sb_store *s)
         return false;
     int rc = sqlite3_errcode(s->db);
     sb_counter_add(s->m_commit_errors, 1);
-    sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\" waiting=%zu", rc,
-           sqlite3_errstr(rc), s->n_after);
+    sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\" waiting=%zu", rc, sqlite3_errstr(rc),
+           s->n_after);
     s->in_tx = false;
     run_afters(s, rc != SQLITE_OK ? rc : SQLITE_ABORT);
     return true;
@@ -279,8 +279,8 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
         free(s);
         return NULL;
     }
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                              SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, err_size, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         sqlite3_close(s->db);
@@ -290,8 +290,7 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
     /* a busy database must not stall the loop for long */
     sqlite3_busy_timeout(s->db, 200);
     if (exec(s, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
-        exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") !=
-            SQLITE_OK ||
+        exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") != SQLITE_OK ||
         exec(s, "PRAGMA foreign_keys=ON") != SQLITE_OK ||
         exec(s, "PRAGMA temp_store=MEMORY") != SQLITE_OK ||
         exec(s, "CREATE TABLE IF NOT EXISTS sb_migrations("
@@ -356,9 +355,9 @@ int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_s
             exec(s, "ROLLBACK");
             return -1;
         }
-        sqlite3_stmt *set = sb_store_stmt(
-            s, "INSERT INTO sb_migrations(module, version) VALUES(?1, ?2) "
-               "ON CONFLICT(module) DO UPDATE SET version = excluded.version");
+        sqlite3_stmt *set =
+            sb_store_stmt(s, "INSERT INTO sb_migrations(module, version) VALUES(?1, ?2) "
+                             "ON CONFLICT(module) DO UPDATE SET version = excluded.version");
         sqlite3_bind_text(set, 1, m->module, -1, SQLITE_STATIC);
         sqlite3_bind_int(set, 2, (int)i + 1);
         if (sqlite3_step(set) != SQLITE_DONE || exec(s, "COMMIT") != SQLITE_OK) {

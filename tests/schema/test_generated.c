@@ -104,7 +104,8 @@ static void test_schema_cases(void **state)
         if (run_case(&sb_cases[i], &arena, &out, why, sizeof why)) {
             failures++;
             print_error("FAIL %s [%s]\n    input: %.*s\n    %s\n", sb_cases[i].name,
-                        sb_cases[i].target, (int)(sb_cases[i].input_len > 300 ? 300 : sb_cases[i].input_len),
+                        sb_cases[i].target,
+                        (int)(sb_cases[i].input_len > 300 ? 300 : sb_cases[i].input_len),
                         sb_cases[i].input, why);
         }
     }

@@ -82,7 +82,8 @@ static int free_suite(void **state)
 static void test_through_any_field(void **state)
 {
     (void)state;
-    static const char head[] = "{\"type\":\"REQUEST\",\"requestId\":\"r\",\"action\":\"a\",\"data\":";
+    static const char head[] =
+        "{\"type\":\"REQUEST\",\"requestId\":\"r\",\"action\":\"a\",\"data\":";
     size_t y = 0, y_ok = 0, n = 0, n_rejected = 0, i_total = 0, i_ok = 0;
     sb_arena arena;
     sb_buf out;

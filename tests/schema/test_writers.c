@@ -29,8 +29,9 @@ static void test_nullable_zeroed_is_null(void **state)
     sb_buf_init(&b);
     dashboard_dashboard_component_write(&b, &c);
     sb_buf_putc(&b, '\0');
-    assert_string_equal(b.data, "{\"type\":\"timeline\",\"id\":\"timeline_1\",\"position\":\"top_full\","
-                                "\"component_name\":\"TimelineComponent\",\"src\":null}");
+    assert_string_equal(b.data,
+                        "{\"type\":\"timeline\",\"id\":\"timeline_1\",\"position\":\"top_full\","
+                        "\"component_name\":\"TimelineComponent\",\"src\":null}");
     sb_arena a;
     sb_arena_init(&a, 0);
     sb_reader r;

@@ -74,7 +74,18 @@ double sb_rand_double(sb_rand *g, bool has_min, double min, bool has_max, double
 }
 
 static const char *const pieces[] = {
-    "a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\x01", "\x1f", "\x7f",
+    "a",
+    "Z",
+    "0",
+    " ",
+    "\"",
+    "\\",
+    "/",
+    "\n",
+    "\t",
+    "\x01",
+    "\x1f",
+    "\x7f",
     "\xc3\xa9",         /* é */
     "\xe2\x82\xac",     /* € */
     "\xf0\x9f\x98\x80", /* 😀 */
@@ -115,9 +126,22 @@ sb_str sb_rand_iso8601(sb_rand *g, sb_arena *a)
 }
 
 static const char *const any_values[] = {
-    "null", "true", "false", "0", "-1", "1.5", "1e+100", "\"x\"", "\"\\u0000\\\"\"", "[]", "{}",
-    "[1,2,3]", "{\"a\":1,\"b\":[true,null]}", "{\"nested\":{\"deep\":[[],[{}]]}}",
-    "\"\xc3\xa9\xf0\x9f\x98\x80\"", "{\"a\":1,\"a\":2}",
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "1.5",
+    "1e+100",
+    "\"x\"",
+    "\"\\u0000\\\"\"",
+    "[]",
+    "{}",
+    "[1,2,3]",
+    "{\"a\":1,\"b\":[true,null]}",
+    "{\"nested\":{\"deep\":[[],[{}]]}}",
+    "\"\xc3\xa9\xf0\x9f\x98\x80\"",
+    "{\"a\":1,\"a\":2}",
 };
 
 sb_str sb_rand_any(sb_rand *g, sb_arena *a)
