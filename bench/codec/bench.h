@@ -79,9 +79,9 @@ typedef enum print_how {
 } print_how;
 
 typedef struct ref_lib {
-    const char *name;    /* "cJSON" */
+    const char *name;             /* "cJSON" */
     const char *(*version)(void); /* run-time version string */
-    const char *parse_call; /* the calls used, for the report */
+    const char *parse_call;       /* the calls used, for the report */
     const char *print_alloc_call;
     const char *print_reuse_call; /* NULL: the library has no such call */
     void (*init)(void);

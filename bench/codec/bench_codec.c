@@ -13,11 +13,14 @@
  *          references: print a DOM built beforehand ("DOM once"), or build
  *          the DOM from the structs, print it and free both ("build + print",
  *          what a server that keeps its data in C structs must do).
+ *          Every writer starts from the same structs, whose strings sit in
+ *          one compact pool (relocate.c says why).
  *
  * Method: every implementation runs once untimed (warm-up), then `runs`
  * rounds; each round times one pass of every implementation, starting from
  * a different one each round so that no implementation always runs right
- * after the same neighbour. The report gives the median pass. Ratios are
+ * after the same neighbour. The report gives the median pass
+ * (CLOCK_MONOTONIC; the thread's CPU time is kept beside it). Ratios are
  * what to read: absolute numbers move with the machine and its load.
  *
  * Nothing is timed before every implementation has been checked on every
@@ -98,19 +101,19 @@ static const ref_lib *const libs[NLIBS] = {&ref_cjson, &ref_jansson, &ref_jsonc}
 
 typedef enum op { OP_PARSE, OP_WRITE } op;
 typedef enum how {
-    H_SB,            /* switchboard */
-    H_EXTRACT,       /* reference parse + extract */
-    H_VALIDATE,      /* reference parse + validate */
-    H_PRINT_ONCE,    /* reference print of a DOM built beforehand, fresh string */
-    H_REUSE_ONCE,    /* same, into a reused buffer */
-    H_BUILD_PRINT,   /* reference build + print + free, per message */
+    H_SB,          /* switchboard */
+    H_EXTRACT,     /* reference parse + extract */
+    H_VALIDATE,    /* reference parse + validate */
+    H_PRINT_ONCE,  /* reference print of a DOM built beforehand, fresh string */
+    H_REUSE_ONCE,  /* same, into a reused buffer */
+    H_BUILD_PRINT, /* reference build + print + free, per message */
 } how;
 
 typedef struct impl {
-    const char *id;    /* for --impl */
+    const char *id; /* for --impl */
     op op;
     how how;
-    int lib;           /* index in libs[], -1 for switchboard */
+    int lib; /* index in libs[], -1 for switchboard */
     bool on;
 } impl;
 
@@ -140,8 +143,9 @@ static void impl_label(const impl *im, char *out, size_t cap)
     const char *lib = im->lib >= 0 ? libs[im->lib]->name : "switchboard";
     switch (im->how) {
     case H_SB:
-        snprintf(out, cap, im->op == OP_PARSE ? "**switchboard parse + validate**"
-                                              : "**switchboard write (reused sb_buf)**");
+        snprintf(out, cap,
+                 im->op == OP_PARSE ? "**switchboard parse + validate**"
+                                    : "**switchboard write (reused sb_buf)**");
         break;
     case H_EXTRACT:
         snprintf(out, cap, "%s parse + extract", lib);
@@ -165,20 +169,20 @@ static void impl_label(const impl *im, char *out, size_t cap)
 
 typedef struct set {
     corpus c;
-    size_t reps;          /* passes over the messages per timed pass */
-    bench_msg *src;       /* every message read (validated), strings NUL-terminated */
-    char *pool;           /* src's strings (relocate.c) */
-    void **doms[NLIBS];   /* DOM of each message per library, built once */
-    size_t out_bytes;     /* bytes our writer makes of one pass */
+    size_t reps;             /* passes over the messages per timed pass */
+    bench_msg *src;          /* every message read (validated), strings NUL-terminated */
+    char *pool;              /* src's strings (relocate.c) */
+    void **doms[NLIBS];      /* DOM of each message per library, built once */
+    size_t out_bytes;        /* bytes our writer makes of one pass */
     double secs[NIMPLS][64]; /* wall clock (CLOCK_MONOTONIC) per round */
     double cpu[NIMPLS][64];  /* this thread's CPU time per round */
-    size_t bytes[NIMPLS]; /* bytes per pass (input for parse, output for write) */
+    size_t bytes[NIMPLS];    /* bytes per pass (input for parse, output for write) */
 } set;
 
 static set sets[3];
 static size_t seeds_note; /* seed examples that are not WebSocket messages */
-static sb_arena arena; /* switchboard's per-message arena, reset per message */
-static sb_buf wbuf;    /* switchboard's reused output buffer */
+static sb_arena arena;    /* switchboard's per-message arena, reset per message */
+static sb_buf wbuf;       /* switchboard's reused output buffer */
 
 /* ---- the timed loops ------------------------------------------------------ */
 
@@ -338,8 +342,8 @@ static bool same(const sb_buf *a, size_t a_off, size_t a_len, const sb_buf *b)
 static void report_mismatch(const char *what, const corpus *c, size_t i, const sb_buf *want,
                             size_t off, size_t len, const sb_buf *got)
 {
-    fprintf(stderr, "bench_codec: %s differs from switchboard on %s message %zu\n", what,
-            c->name, i);
+    fprintf(stderr, "bench_codec: %s differs from switchboard on %s message %zu\n", what, c->name,
+            i);
     fprintf(stderr, "  input: %.*s\n", (int)c->len[i], c->data + c->off[i]);
     fprintf(stderr, "  ours:  %.*s\n", (int)len, want->data + off);
     fprintf(stderr, "  got:   %.*s\n", (int)got->len, got->data);
@@ -470,16 +474,14 @@ static const bad_doc bad_docs[] = {
     {"unknown discriminator", DIR_IN, "{\"action\":\"fly\"}"},
     {"missing required field", DIR_IN, "{\"action\":\"mark_read\"}"},
     {"wrong type (number for string)", DIR_IN, "{\"action\":\"send_message\",\"room_id\":5}"},
-    {"null where not nullable", DIR_IN,
-     "{\"action\":\"send_message\",\"client_message_id\":null}"},
+    {"null where not nullable", DIR_IN, "{\"action\":\"send_message\",\"client_message_id\":null}"},
     {"unknown field", DIR_IN, "{\"action\":\"mark_read\",\"message_id\":\"m\",\"x\":1}"},
     {"duplicate field", DIR_IN,
      "{\"action\":\"mark_read\",\"message_id\":\"a\",\"message_id\":\"b\"}"},
     {"string over max length", DIR_IN,
      "{\"action\":\"new_room\",\"room_id\":"
      "\"0123456789012345678901234567890123456789012345678901234567890123X\"}"},
-    {"string under min length", DIR_IN,
-     "{\"action\":\"send_message\",\"client_message_id\":\"\"}"},
+    {"string under min length", DIR_IN, "{\"action\":\"send_message\",\"client_message_id\":\"\"}"},
     {"enum value unknown", DIR_OUT,
      "{\"type\":\"new_room\",\"data\":{\"room_id\":\"1\",\"type\":\"BOGUS\","
      "\"unread_messages_count\":0}}"},
@@ -620,8 +622,8 @@ static void print_set(const set *s, int runs)
         printf("The %zu examples that are REST bodies (not chat actions or events) are left "
                "out.\n",
                seeds_note);
-    printf("%zu messages, %zu bytes in, %zu bytes out (%.0f bytes per message in)%s",
-           s->c.count, s->c.bytes, s->out_bytes, (double)s->c.bytes / (double)s->c.count,
+    printf("%zu messages, %zu bytes in, %zu bytes out (%.0f bytes per message in)%s", s->c.count,
+           s->c.bytes, s->out_bytes, (double)s->c.bytes / (double)s->c.count,
            s->reps > 1 ? "" : ".\n\n");
     if (s->reps > 1)
         printf("; each timed pass goes over them %zu times (%zu messages).\n\n", s->reps,
@@ -645,8 +647,8 @@ static void print_set(const set *s, int runs)
         {"sb-write", "jsonc-build", "write vs json-c build + print + free"},
     };
     for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
-        if (run_ratio(s, find_impl(pairs[k].ours), find_impl(pairs[k].ref), runs, &med, &lo,
-                      &hi, &cpu_med))
+        if (run_ratio(s, find_impl(pairs[k].ours), find_impl(pairs[k].ref), runs, &med, &lo, &hi,
+                      &cpu_med))
             printf("- %s: **%.2fx** (%.2f-%.2f; CPU time %.2fx)\n", pairs[k].text, med, lo, hi,
                    cpu_med);
     }

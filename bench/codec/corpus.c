@@ -149,24 +149,31 @@ static bool chance(rng *r, uint32_t pct)
 /* ---- text -------------------------------------------------------------- */
 
 static const char *const ascii_words[] = {
-    "hi",       "hello",     "ok",      "thanks",   "the",      "a",         "to",
-    "is",       "on",        "my",      "way",      "I",        "will",      "be",
-    "there",    "in",        "minutes", "can",      "you",      "send",      "photo",
-    "of",       "meter",     "please",  "confirm",  "address",  "door",      "code",
-    "invoice",  "attached",  "tomorrow", "morning", "at",       "9am",       "sorry",
-    "running",  "late",      "traffic", "parts",    "arrived",  "replaced",  "filter",
-    "pump",     "leak",      "fixed",   "customer", "not",      "home",      "call",
-    "me",       "when",      "ready",   "job",      "done",     "see",       "soon",
-    "great",    "perfect",   "yes",     "no",       "maybe",    "check",     "ticket",
-    "#4521",    "price",     "$120",    "warranty", "covers",   "it",        "building",
-    "B,",       "floor",     "3",       "ring",     "twice",    "https://example.com/t/8f3a",
+    "hi",       "hello",    "ok",       "thanks",
+    "the",      "a",        "to",       "is",
+    "on",       "my",       "way",      "I",
+    "will",     "be",       "there",    "in",
+    "minutes",  "can",      "you",      "send",
+    "photo",    "of",       "meter",    "please",
+    "confirm",  "address",  "door",     "code",
+    "invoice",  "attached", "tomorrow", "morning",
+    "at",       "9am",      "sorry",    "running",
+    "late",     "traffic",  "parts",    "arrived",
+    "replaced", "filter",   "pump",     "leak",
+    "fixed",    "customer", "not",      "home",
+    "call",     "me",       "when",     "ready",
+    "job",      "done",     "see",      "soon",
+    "great",    "perfect",  "yes",      "no",
+    "maybe",    "check",    "ticket",   "#4521",
+    "price",    "$120",     "warranty", "covers",
+    "it",       "building", "B,",       "floor",
+    "3",        "ring",     "twice",    "https://example.com/t/8f3a",
 };
 
 static const char *const utf8_words[] = {
-    "café",  "naïve",  "über", "Grüße",   "señor", "mañana", "façade", "déjà",
-    "vu",    "привет", "спасибо", "да",   "日本語", "你好",  "谢谢",   "こんにちは",
-    "안녕하세요", "😀", "👍",   "🔧",     "✅",    "€45",    "—",      "…",
-    "“ok”",
+    "café",   "naïve",   "über", "Grüße",  "señor", "mañana", "façade",     "déjà",       "vu",
+    "привет", "спасибо", "да",   "日本語", "你好",  "谢谢",   "こんにちは", "안녕하세요", "😀",
+    "👍",      "🔧",       "✅",    "€45",    "—",     "…",      "“ok”",
 };
 
 /* Decoded texts that JSON must escape. */
@@ -319,9 +326,9 @@ static void put_opt_uuid(rng *r, sb_buf *b, const char *key, uint32_t set_pct, u
 }
 
 static const char *const names[] = {
-    "John Doe",     "Maria Garcia",  "José Álvarez", "Zoë Müller",       "Олег Петров",
-    "李伟",         "Aisha Khan",    "Tom O'Brien",  "Søren Kierkegaard", "Nguyễn Văn An",
-    "Emma Johnson", "Lucas Martin",
+    "John Doe",          "Maria Garcia",  "José Álvarez", "Zoë Müller",
+    "Олег Петров",       "李伟",          "Aisha Khan",   "Tom O'Brien",
+    "Søren Kierkegaard", "Nguyễn Văn An", "Emma Johnson", "Lucas Martin",
 };
 
 static const char *const roles[] = {"TECHNICIAN", "TECHNICIAN", "TECHNICIAN", "ADMIN",

@@ -246,7 +246,8 @@ static bool X(service)(D_T o, chat_service *m)
 {
     size_t n = 0;
     memset(m, 0, sizeof *m);
-    if (!X(req_str)(o, "id", 0, 64, &m->id, &n) || !X(req_iso)(o, "created_at", &m->created_at, &n) ||
+    if (!X(req_str)(o, "id", 0, 64, &m->id, &n) ||
+        !X(req_iso)(o, "created_at", &m->created_at, &n) ||
         !X(req_str)(o, "status", 0, 64, &m->status, &n))
         return false;
     return X_CLOSE(o, n);
@@ -275,8 +276,8 @@ static bool X(message)(D_T o, chat_message *m)
         !X(req_int)(o, "timestamp", 0, &m->timestamp, &n))
         return false;
     X_NUL_OBJ(o, "sender", X(sender), &m->sender, m->has.sender, &n);
-    if (!X(opt_str)(o, "client_message_id", 0, 64, &m->client_message_id,
-                    &m->has.client_message_id, &n))
+    if (!X(opt_str)(o, "client_message_id", 0, 64, &m->client_message_id, &m->has.client_message_id,
+                    &n))
         return false;
     return X_CLOSE(o, n);
 }
@@ -296,8 +297,8 @@ static bool X(send_message)(D_T o, chat_send_message_event *m)
         !X(nul_str)(o, "text", 16384, &m->text, &m->has.text, &n) ||
         !X(nul_str)(o, "file_id", 64, &m->file_id, &m->has.file_id, &n) ||
         !X(nul_str)(o, "replied_to_id", 64, &m->replied_to_id, &m->has.replied_to_id, &n) ||
-        !X(opt_str)(o, "client_message_id", 1, 64, &m->client_message_id,
-                    &m->has.client_message_id, &n))
+        !X(opt_str)(o, "client_message_id", 1, 64, &m->client_message_id, &m->has.client_message_id,
+                    &n))
         return false;
     return X_CLOSE(o, n);
 }

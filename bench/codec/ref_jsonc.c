@@ -54,7 +54,8 @@ static inline sb_str jc_str(json_object *v)
 #define B_T json_object *
 #define B_OBJ() json_object_new_object()
 #define B_ADD(o, k, v)                                                                             \
-    json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
+    json_object_object_add_ex(o, k, v,                                                             \
+                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
 #define B_STR(s) json_object_new_string_len((s).ptr, (int)(s).len)
 #define B_NULL() NULL
 #define B_INT(x) json_object_new_int64(x)

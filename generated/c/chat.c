@@ -185,14 +185,10 @@ static int chat_sender_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_sender_parse(sb_reader *r, chat_sender *out)
+static bool chat_sender_fields(sb_reader *r, chat_sender *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_sender_field(key.ptr, key.len);
         if (f < 0) {
@@ -253,6 +249,12 @@ bool chat_sender_parse(sb_reader *r, chat_sender *out)
     if (more < 0)
         return false;
     return true;
+}
+
+bool chat_sender_parse(sb_reader *r, chat_sender *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_sender_fields(r, out, 0);
 }
 
 void chat_sender_write(sb_buf *b, const chat_sender *m)
@@ -348,14 +350,10 @@ static int chat_last_message_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_last_message_parse(sb_reader *r, chat_last_message *out)
+static bool chat_last_message_fields(sb_reader *r, chat_last_message *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_last_message_field(key.ptr, key.len);
         if (f < 0) {
@@ -438,6 +436,12 @@ bool chat_last_message_parse(sb_reader *r, chat_last_message *out)
     return true;
 }
 
+bool chat_last_message_parse(sb_reader *r, chat_last_message *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_last_message_fields(r, out, 0);
+}
+
 void chat_last_message_write(sb_buf *b, const chat_last_message *m)
 {
     sb_buf_put(b, "{\"message_id\":", 14);
@@ -508,14 +512,10 @@ static int chat_counterpart_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_counterpart_parse(sb_reader *r, chat_counterpart *out)
+static bool chat_counterpart_fields(sb_reader *r, chat_counterpart *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_counterpart_field(key.ptr, key.len);
         if (f < 0) {
@@ -574,6 +574,12 @@ bool chat_counterpart_parse(sb_reader *r, chat_counterpart *out)
     return true;
 }
 
+bool chat_counterpart_parse(sb_reader *r, chat_counterpart *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_counterpart_fields(r, out, 0);
+}
+
 void chat_counterpart_write(sb_buf *b, const chat_counterpart *m)
 {
     sb_buf_put(b, "{\"user_id\":", 11);
@@ -620,14 +626,10 @@ static int chat_service_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_service_parse(sb_reader *r, chat_service *out)
+static bool chat_service_fields(sb_reader *r, chat_service *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_service_field(key.ptr, key.len);
         if (f < 0) {
@@ -668,6 +670,12 @@ bool chat_service_parse(sb_reader *r, chat_service *out)
     return true;
 }
 
+bool chat_service_parse(sb_reader *r, chat_service *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_service_fields(r, out, 0);
+}
+
 void chat_service_write(sb_buf *b, const chat_service *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -700,14 +708,10 @@ static int chat_customer_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_customer_parse(sb_reader *r, chat_customer *out)
+static bool chat_customer_fields(sb_reader *r, chat_customer *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_customer_field(key.ptr, key.len);
         if (f < 0) {
@@ -753,6 +757,12 @@ bool chat_customer_parse(sb_reader *r, chat_customer *out)
     if (more < 0)
         return false;
     return true;
+}
+
+bool chat_customer_parse(sb_reader *r, chat_customer *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_customer_fields(r, out, 0);
 }
 
 void chat_customer_write(sb_buf *b, const chat_customer *m)
@@ -846,14 +856,10 @@ static int chat_message_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_message_parse(sb_reader *r, chat_message *out)
+static bool chat_message_fields(sb_reader *r, chat_message *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_message_field(key.ptr, key.len);
         if (f < 0) {
@@ -939,6 +945,12 @@ bool chat_message_parse(sb_reader *r, chat_message *out)
             return sb_missing_field(r, "timestamp", 9);
     }
     return true;
+}
+
+bool chat_message_parse(sb_reader *r, chat_message *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_message_fields(r, out, 0);
 }
 
 void chat_message_write(sb_buf *b, const chat_message *m)
@@ -1031,14 +1043,10 @@ static int chat_room_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_room_parse(sb_reader *r, chat_room *out)
+static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_room_field(key.ptr, key.len);
         if (f < 0) {
@@ -1121,6 +1129,12 @@ bool chat_room_parse(sb_reader *r, chat_room *out)
     return true;
 }
 
+bool chat_room_parse(sb_reader *r, chat_room *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_room_fields(r, out, 0);
+}
+
 void chat_room_write(sb_buf *b, const chat_room *m)
 {
     sb_buf_put(b, "{\"room_id\":", 11);
@@ -1185,14 +1199,10 @@ static int chat_chat_connect_params_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_chat_connect_params_parse(sb_reader *r, chat_chat_connect_params *out)
+static bool chat_chat_connect_params_fields(sb_reader *r, chat_chat_connect_params *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_chat_connect_params_field(key.ptr, key.len);
         if (f < 0) {
@@ -1221,6 +1231,12 @@ bool chat_chat_connect_params_parse(sb_reader *r, chat_chat_connect_params *out)
     if (more < 0)
         return false;
     return true;
+}
+
+bool chat_chat_connect_params_parse(sb_reader *r, chat_chat_connect_params *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_chat_connect_params_fields(r, out, 0);
 }
 
 void chat_chat_connect_params_write(sb_buf *b, const chat_chat_connect_params *m)
@@ -1300,14 +1316,10 @@ static int chat_room_messages_query_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_room_messages_query_parse(sb_reader *r, chat_room_messages_query *out)
+static bool chat_room_messages_query_fields(sb_reader *r, chat_room_messages_query *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_room_messages_query_field(key.ptr, key.len);
         if (f < 0) {
@@ -1341,6 +1353,12 @@ bool chat_room_messages_query_parse(sb_reader *r, chat_room_messages_query *out)
     if (more < 0)
         return false;
     return true;
+}
+
+bool chat_room_messages_query_parse(sb_reader *r, chat_room_messages_query *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_room_messages_query_fields(r, out, 0);
 }
 
 void chat_room_messages_query_write(sb_buf *b, const chat_room_messages_query *m)
@@ -1419,14 +1437,10 @@ static int chat_rooms_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_rooms_response_parse(sb_reader *r, chat_rooms_response *out)
+static bool chat_rooms_response_fields(sb_reader *r, chat_rooms_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_rooms_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -1472,6 +1486,12 @@ bool chat_rooms_response_parse(sb_reader *r, chat_rooms_response *out)
     return true;
 }
 
+bool chat_rooms_response_parse(sb_reader *r, chat_rooms_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_rooms_response_fields(r, out, 0);
+}
+
 void chat_rooms_response_write(sb_buf *b, const chat_rooms_response *m)
 {
     sb_buf_put(b, "{\"rooms\":", 9);
@@ -1510,14 +1530,10 @@ static int chat_messages_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_messages_response_parse(sb_reader *r, chat_messages_response *out)
+static bool chat_messages_response_fields(sb_reader *r, chat_messages_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_messages_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -1575,6 +1591,12 @@ bool chat_messages_response_parse(sb_reader *r, chat_messages_response *out)
     return true;
 }
 
+bool chat_messages_response_parse(sb_reader *r, chat_messages_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_messages_response_fields(r, out, 0);
+}
+
 void chat_messages_response_write(sb_buf *b, const chat_messages_response *m)
 {
     sb_buf_put(b, "{\"room_id\":", 11);
@@ -1605,14 +1627,10 @@ static int chat_chat_http_error_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_chat_http_error_parse(sb_reader *r, chat_chat_http_error *out)
+static bool chat_chat_http_error_fields(sb_reader *r, chat_chat_http_error *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_chat_http_error_field(key.ptr, key.len);
         if (f < 0) {
@@ -1639,6 +1657,12 @@ bool chat_chat_http_error_parse(sb_reader *r, chat_chat_http_error *out)
             return sb_missing_field(r, "error", 5);
     }
     return true;
+}
+
+bool chat_chat_http_error_parse(sb_reader *r, chat_chat_http_error *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_chat_http_error_fields(r, out, 0);
 }
 
 void chat_chat_http_error_write(sb_buf *b, const chat_chat_http_error *m)
@@ -1693,14 +1717,10 @@ static int chat_send_message_event_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_send_message_event_parse(sb_reader *r, chat_send_message_event *out)
+static bool chat_send_message_event_fields(sb_reader *r, chat_send_message_event *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_send_message_event_field(key.ptr, key.len);
         if (f < 0) {
@@ -1788,6 +1808,12 @@ bool chat_send_message_event_parse(sb_reader *r, chat_send_message_event *out)
     return true;
 }
 
+bool chat_send_message_event_parse(sb_reader *r, chat_send_message_event *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_send_message_event_fields(r, out, 0);
+}
+
 void chat_send_message_event_write(sb_buf *b, const chat_send_message_event *m)
 {
     sb_buf_put(b, "{\"action\":\"send_message\"", 24);
@@ -1863,14 +1889,10 @@ static int chat_mark_delivered_event_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_mark_delivered_event_parse(sb_reader *r, chat_mark_delivered_event *out)
+static bool chat_mark_delivered_event_fields(sb_reader *r, chat_mark_delivered_event *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_mark_delivered_event_field(key.ptr, key.len);
         if (f < 0) {
@@ -1905,6 +1927,12 @@ bool chat_mark_delivered_event_parse(sb_reader *r, chat_mark_delivered_event *ou
     return true;
 }
 
+bool chat_mark_delivered_event_parse(sb_reader *r, chat_mark_delivered_event *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_mark_delivered_event_fields(r, out, 0);
+}
+
 void chat_mark_delivered_event_write(sb_buf *b, const chat_mark_delivered_event *m)
 {
     sb_buf_put(b, "{\"action\":\"mark_delivered\"", 26);
@@ -1930,14 +1958,10 @@ static int chat_mark_read_event_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_mark_read_event_parse(sb_reader *r, chat_mark_read_event *out)
+static bool chat_mark_read_event_fields(sb_reader *r, chat_mark_read_event *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_mark_read_event_field(key.ptr, key.len);
         if (f < 0) {
@@ -1972,6 +1996,12 @@ bool chat_mark_read_event_parse(sb_reader *r, chat_mark_read_event *out)
     return true;
 }
 
+bool chat_mark_read_event_parse(sb_reader *r, chat_mark_read_event *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_mark_read_event_fields(r, out, 0);
+}
+
 void chat_mark_read_event_write(sb_buf *b, const chat_mark_read_event *m)
 {
     sb_buf_put(b, "{\"action\":\"mark_read\"", 21);
@@ -1993,14 +2023,10 @@ static int chat_heartbeat_event_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_heartbeat_event_parse(sb_reader *r, chat_heartbeat_event *out)
+static bool chat_heartbeat_event_fields(sb_reader *r, chat_heartbeat_event *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_heartbeat_event_field(key.ptr, key.len);
         if (f < 0) {
@@ -2029,6 +2055,12 @@ bool chat_heartbeat_event_parse(sb_reader *r, chat_heartbeat_event *out)
     return true;
 }
 
+bool chat_heartbeat_event_parse(sb_reader *r, chat_heartbeat_event *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_heartbeat_event_fields(r, out, 0);
+}
+
 void chat_heartbeat_event_write(sb_buf *b, const chat_heartbeat_event *m)
 {
     (void)m; /* every field is a fixed literal */
@@ -2053,14 +2085,10 @@ static int chat_new_room_event_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_new_room_event_parse(sb_reader *r, chat_new_room_event *out)
+static bool chat_new_room_event_fields(sb_reader *r, chat_new_room_event *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_new_room_event_field(key.ptr, key.len);
         if (f < 0) {
@@ -2095,6 +2123,12 @@ bool chat_new_room_event_parse(sb_reader *r, chat_new_room_event *out)
     return true;
 }
 
+bool chat_new_room_event_parse(sb_reader *r, chat_new_room_event *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_new_room_event_fields(r, out, 0);
+}
+
 void chat_new_room_event_write(sb_buf *b, const chat_new_room_event *m)
 {
     sb_buf_put(b, "{\"action\":\"new_room\"", 20);
@@ -2124,14 +2158,10 @@ static int chat_new_room_payload_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_new_room_payload_parse(sb_reader *r, chat_new_room_payload *out)
+static bool chat_new_room_payload_fields(sb_reader *r, chat_new_room_payload *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_new_room_payload_field(key.ptr, key.len);
         if (f < 0) {
@@ -2164,6 +2194,12 @@ bool chat_new_room_payload_parse(sb_reader *r, chat_new_room_payload *out)
             return sb_missing_field(r, "data", 4);
     }
     return true;
+}
+
+bool chat_new_room_payload_parse(sb_reader *r, chat_new_room_payload *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_new_room_payload_fields(r, out, 0);
 }
 
 void chat_new_room_payload_write(sb_buf *b, const chat_new_room_payload *m)
@@ -2199,14 +2235,10 @@ static int chat_new_message_payload_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_new_message_payload_data_parse(sb_reader *r, chat_new_message_payload_data *out)
+static bool chat_new_message_payload_data_fields(sb_reader *r, chat_new_message_payload_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_new_message_payload_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -2250,6 +2282,12 @@ bool chat_new_message_payload_data_parse(sb_reader *r, chat_new_message_payload_
     return true;
 }
 
+bool chat_new_message_payload_data_parse(sb_reader *r, chat_new_message_payload_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_new_message_payload_data_fields(r, out, 0);
+}
+
 void chat_new_message_payload_data_write(sb_buf *b, const chat_new_message_payload_data *m)
 {
     sb_buf_put(b, "{\"room_id\":", 11);
@@ -2288,14 +2326,10 @@ static int chat_new_message_payload_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_new_message_payload_parse(sb_reader *r, chat_new_message_payload *out)
+static bool chat_new_message_payload_fields(sb_reader *r, chat_new_message_payload *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_new_message_payload_field(key.ptr, key.len);
         if (f < 0) {
@@ -2328,6 +2362,12 @@ bool chat_new_message_payload_parse(sb_reader *r, chat_new_message_payload *out)
             return sb_missing_field(r, "data", 4);
     }
     return true;
+}
+
+bool chat_new_message_payload_parse(sb_reader *r, chat_new_message_payload *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_new_message_payload_fields(r, out, 0);
 }
 
 void chat_new_message_payload_write(sb_buf *b, const chat_new_message_payload *m)
@@ -2363,14 +2403,10 @@ static int chat_message_status_payload_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_message_status_payload_data_parse(sb_reader *r, chat_message_status_payload_data *out)
+static bool chat_message_status_payload_data_fields(sb_reader *r, chat_message_status_payload_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_message_status_payload_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -2420,6 +2456,12 @@ bool chat_message_status_payload_data_parse(sb_reader *r, chat_message_status_pa
     return true;
 }
 
+bool chat_message_status_payload_data_parse(sb_reader *r, chat_message_status_payload_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_message_status_payload_data_fields(r, out, 0);
+}
+
 void chat_message_status_payload_data_write(sb_buf *b, const chat_message_status_payload_data *m)
 {
     char sep = '{';
@@ -2462,14 +2504,10 @@ static int chat_message_status_payload_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_message_status_payload_parse(sb_reader *r, chat_message_status_payload *out)
+static bool chat_message_status_payload_fields(sb_reader *r, chat_message_status_payload *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_message_status_payload_field(key.ptr, key.len);
         if (f < 0) {
@@ -2504,6 +2542,12 @@ bool chat_message_status_payload_parse(sb_reader *r, chat_message_status_payload
     return true;
 }
 
+bool chat_message_status_payload_parse(sb_reader *r, chat_message_status_payload *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_message_status_payload_fields(r, out, 0);
+}
+
 void chat_message_status_payload_write(sb_buf *b, const chat_message_status_payload *m)
 {
     sb_buf_put(b, "{\"type\":\"message_status\"", 24);
@@ -2525,14 +2569,10 @@ static int chat_heartbeat_response_payload_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_heartbeat_response_payload_data_parse(sb_reader *r, chat_heartbeat_response_payload_data *out)
+static bool chat_heartbeat_response_payload_data_fields(sb_reader *r, chat_heartbeat_response_payload_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_heartbeat_response_payload_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -2559,6 +2599,12 @@ bool chat_heartbeat_response_payload_data_parse(sb_reader *r, chat_heartbeat_res
             return sb_missing_field(r, "status", 6);
     }
     return true;
+}
+
+bool chat_heartbeat_response_payload_data_parse(sb_reader *r, chat_heartbeat_response_payload_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_heartbeat_response_payload_data_fields(r, out, 0);
 }
 
 void chat_heartbeat_response_payload_data_write(sb_buf *b, const chat_heartbeat_response_payload_data *m)
@@ -2593,14 +2639,10 @@ static int chat_heartbeat_response_payload_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_heartbeat_response_payload_parse(sb_reader *r, chat_heartbeat_response_payload *out)
+static bool chat_heartbeat_response_payload_fields(sb_reader *r, chat_heartbeat_response_payload *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_heartbeat_response_payload_field(key.ptr, key.len);
         if (f < 0) {
@@ -2641,6 +2683,12 @@ bool chat_heartbeat_response_payload_parse(sb_reader *r, chat_heartbeat_response
     return true;
 }
 
+bool chat_heartbeat_response_payload_parse(sb_reader *r, chat_heartbeat_response_payload *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_heartbeat_response_payload_fields(r, out, 0);
+}
+
 void chat_heartbeat_response_payload_write(sb_buf *b, const chat_heartbeat_response_payload *m)
 {
     sb_buf_put(b, "{\"type\":\"heartbeat_response\"", 28);
@@ -2672,14 +2720,10 @@ static int chat_unread_message_count_payload_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_unread_message_count_payload_data_parse(sb_reader *r, chat_unread_message_count_payload_data *out)
+static bool chat_unread_message_count_payload_data_fields(sb_reader *r, chat_unread_message_count_payload_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_unread_message_count_payload_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -2714,6 +2758,12 @@ bool chat_unread_message_count_payload_data_parse(sb_reader *r, chat_unread_mess
     return true;
 }
 
+bool chat_unread_message_count_payload_data_parse(sb_reader *r, chat_unread_message_count_payload_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_unread_message_count_payload_data_fields(r, out, 0);
+}
+
 void chat_unread_message_count_payload_data_write(sb_buf *b, const chat_unread_message_count_payload_data *m)
 {
     sb_buf_put(b, "{\"room_id\":", 11);
@@ -2744,14 +2794,10 @@ static int chat_unread_message_count_payload_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_unread_message_count_payload_parse(sb_reader *r, chat_unread_message_count_payload *out)
+static bool chat_unread_message_count_payload_fields(sb_reader *r, chat_unread_message_count_payload *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_unread_message_count_payload_field(key.ptr, key.len);
         if (f < 0) {
@@ -2786,6 +2832,12 @@ bool chat_unread_message_count_payload_parse(sb_reader *r, chat_unread_message_c
     return true;
 }
 
+bool chat_unread_message_count_payload_parse(sb_reader *r, chat_unread_message_count_payload *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_unread_message_count_payload_fields(r, out, 0);
+}
+
 void chat_unread_message_count_payload_write(sb_buf *b, const chat_unread_message_count_payload *m)
 {
     sb_buf_put(b, "{\"type\":\"unread_message_count\"", 30);
@@ -2807,14 +2859,10 @@ static int chat_error_payload_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_error_payload_data_parse(sb_reader *r, chat_error_payload_data *out)
+static bool chat_error_payload_data_fields(sb_reader *r, chat_error_payload_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_error_payload_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -2841,6 +2889,12 @@ bool chat_error_payload_data_parse(sb_reader *r, chat_error_payload_data *out)
             return sb_missing_field(r, "error", 5);
     }
     return true;
+}
+
+bool chat_error_payload_data_parse(sb_reader *r, chat_error_payload_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_error_payload_data_fields(r, out, 0);
 }
 
 void chat_error_payload_data_write(sb_buf *b, const chat_error_payload_data *m)
@@ -2875,14 +2929,10 @@ static int chat_error_payload_field(const char *p, size_t n)
     return -1;
 }
 
-bool chat_error_payload_parse(sb_reader *r, chat_error_payload *out)
+static bool chat_error_payload_fields(sb_reader *r, chat_error_payload *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = chat_error_payload_field(key.ptr, key.len);
         if (f < 0) {
@@ -2923,6 +2973,12 @@ bool chat_error_payload_parse(sb_reader *r, chat_error_payload *out)
     return true;
 }
 
+bool chat_error_payload_parse(sb_reader *r, chat_error_payload *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_error_payload_fields(r, out, 0);
+}
+
 void chat_error_payload_write(sb_buf *b, const chat_error_payload *m)
 {
     sb_buf_put(b, "{\"type\":\"error\"", 15);
@@ -2939,12 +2995,48 @@ void chat_error_payload_write(sb_buf *b, const chat_error_payload *m)
 
 bool chat_in_parse(sb_reader *r, chat_in *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = CHAT_IN__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 6 && memcmp(key.ptr, "action", 6) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = chat_in_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case CHAT_IN_SEND_MESSAGE_EVENT:
+            memset(&out->as.send_message_event, 0, sizeof out->as.send_message_event);
+            return chat_send_message_event_fields(r, &out->as.send_message_event, (uint64_t)1 << 0);
+        case CHAT_IN_MARK_DELIVERED_EVENT:
+            memset(&out->as.mark_delivered_event, 0, sizeof out->as.mark_delivered_event);
+            return chat_mark_delivered_event_fields(r, &out->as.mark_delivered_event, (uint64_t)1 << 0);
+        case CHAT_IN_MARK_READ_EVENT:
+            memset(&out->as.mark_read_event, 0, sizeof out->as.mark_read_event);
+            return chat_mark_read_event_fields(r, &out->as.mark_read_event, (uint64_t)1 << 0);
+        case CHAT_IN_HEARTBEAT_EVENT:
+            memset(&out->as.heartbeat_event, 0, sizeof out->as.heartbeat_event);
+            return chat_heartbeat_event_fields(r, &out->as.heartbeat_event, (uint64_t)1 << 0);
+        case CHAT_IN_NEW_ROOM_EVENT:
+            memset(&out->as.new_room_event, 0, sizeof out->as.new_room_event);
+            return chat_new_room_event_fields(r, &out->as.new_room_event, (uint64_t)1 << 0);
+        default:
+            sb_path_push_key(r, "action", 6);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "action", 6, &tag);
     if (found < 0)
         return false;
@@ -3017,12 +3109,51 @@ const char *chat_in_kind_name(chat_in_kind k)
 
 bool chat_out_parse(sb_reader *r, chat_out *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = CHAT_OUT__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = chat_out_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case CHAT_OUT_NEW_ROOM_PAYLOAD:
+            memset(&out->as.new_room_payload, 0, sizeof out->as.new_room_payload);
+            return chat_new_room_payload_fields(r, &out->as.new_room_payload, (uint64_t)1 << 0);
+        case CHAT_OUT_NEW_MESSAGE_PAYLOAD:
+            memset(&out->as.new_message_payload, 0, sizeof out->as.new_message_payload);
+            return chat_new_message_payload_fields(r, &out->as.new_message_payload, (uint64_t)1 << 0);
+        case CHAT_OUT_MESSAGE_STATUS_PAYLOAD:
+            memset(&out->as.message_status_payload, 0, sizeof out->as.message_status_payload);
+            return chat_message_status_payload_fields(r, &out->as.message_status_payload, (uint64_t)1 << 0);
+        case CHAT_OUT_HEARTBEAT_RESPONSE_PAYLOAD:
+            memset(&out->as.heartbeat_response_payload, 0, sizeof out->as.heartbeat_response_payload);
+            return chat_heartbeat_response_payload_fields(r, &out->as.heartbeat_response_payload, (uint64_t)1 << 0);
+        case CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD:
+            memset(&out->as.unread_message_count_payload, 0, sizeof out->as.unread_message_count_payload);
+            return chat_unread_message_count_payload_fields(r, &out->as.unread_message_count_payload, (uint64_t)1 << 0);
+        case CHAT_OUT_ERROR_PAYLOAD:
+            memset(&out->as.error_payload, 0, sizeof out->as.error_payload);
+            return chat_error_payload_fields(r, &out->as.error_payload, (uint64_t)1 << 0);
+        default:
+            sb_path_push_key(r, "type", 4);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "type", 4, &tag);
     if (found < 0)
         return false;

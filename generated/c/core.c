@@ -28,14 +28,10 @@ static int core_health_field(const char *p, size_t n)
     return -1;
 }
 
-bool core_health_parse(sb_reader *r, core_health *out)
+static bool core_health_fields(sb_reader *r, core_health *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = core_health_field(key.ptr, key.len);
         if (f < 0) {
@@ -82,6 +78,12 @@ bool core_health_parse(sb_reader *r, core_health *out)
     return true;
 }
 
+bool core_health_parse(sb_reader *r, core_health *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && core_health_fields(r, out, 0);
+}
+
 void core_health_write(sb_buf *b, const core_health *m)
 {
     sb_buf_put(b, "{\"status\":\"ok\"", 14);
@@ -107,14 +109,10 @@ static int core_http_error_field(const char *p, size_t n)
     return -1;
 }
 
-bool core_http_error_parse(sb_reader *r, core_http_error *out)
+static bool core_http_error_fields(sb_reader *r, core_http_error *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = core_http_error_field(key.ptr, key.len);
         if (f < 0) {
@@ -141,6 +139,12 @@ bool core_http_error_parse(sb_reader *r, core_http_error *out)
             return sb_missing_field(r, "error", 5);
     }
     return true;
+}
+
+bool core_http_error_parse(sb_reader *r, core_http_error *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && core_http_error_fields(r, out, 0);
 }
 
 void core_http_error_write(sb_buf *b, const core_http_error *m)

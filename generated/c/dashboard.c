@@ -294,14 +294,10 @@ static int dashboard_dashboard_connect_params_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_dashboard_connect_params_parse(sb_reader *r, dashboard_dashboard_connect_params *out)
+static bool dashboard_dashboard_connect_params_fields(sb_reader *r, dashboard_dashboard_connect_params *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_dashboard_connect_params_field(key.ptr, key.len);
         if (f < 0) {
@@ -340,6 +336,12 @@ bool dashboard_dashboard_connect_params_parse(sb_reader *r, dashboard_dashboard_
             return sb_missing_field(r, "user_id", 7);
     }
     return true;
+}
+
+bool dashboard_dashboard_connect_params_parse(sb_reader *r, dashboard_dashboard_connect_params *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_connect_params_fields(r, out, 0);
 }
 
 void dashboard_dashboard_connect_params_write(sb_buf *b, const dashboard_dashboard_connect_params *m)
@@ -412,14 +414,10 @@ static int dashboard_dashboard_meta_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_dashboard_meta_parse(sb_reader *r, dashboard_dashboard_meta *out)
+static bool dashboard_dashboard_meta_fields(sb_reader *r, dashboard_dashboard_meta *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_dashboard_meta_field(key.ptr, key.len);
         if (f < 0) {
@@ -500,6 +498,12 @@ bool dashboard_dashboard_meta_parse(sb_reader *r, dashboard_dashboard_meta *out)
     return true;
 }
 
+bool dashboard_dashboard_meta_parse(sb_reader *r, dashboard_dashboard_meta *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_meta_fields(r, out, 0);
+}
+
 void dashboard_dashboard_meta_write(sb_buf *b, const dashboard_dashboard_meta *m)
 {
     sb_buf_put(b, "{\"dashboard_types\":", 19);
@@ -538,14 +542,10 @@ static int dashboard_dashboard_settings_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_dashboard_settings_parse(sb_reader *r, dashboard_dashboard_settings *out)
+static bool dashboard_dashboard_settings_fields(sb_reader *r, dashboard_dashboard_settings *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_dashboard_settings_field(key.ptr, key.len);
         if (f < 0) {
@@ -586,6 +586,12 @@ bool dashboard_dashboard_settings_parse(sb_reader *r, dashboard_dashboard_settin
     return true;
 }
 
+bool dashboard_dashboard_settings_parse(sb_reader *r, dashboard_dashboard_settings *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_settings_fields(r, out, 0);
+}
+
 void dashboard_dashboard_settings_write(sb_buf *b, const dashboard_dashboard_settings *m)
 {
     sb_buf_put(b, "{\"layout_type\":", 15);
@@ -624,14 +630,10 @@ static int dashboard_dashboard_component_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_dashboard_component_parse(sb_reader *r, dashboard_dashboard_component *out)
+static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboard_component *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_dashboard_component_field(key.ptr, key.len);
         if (f < 0) {
@@ -707,6 +709,12 @@ bool dashboard_dashboard_component_parse(sb_reader *r, dashboard_dashboard_compo
     return true;
 }
 
+bool dashboard_dashboard_component_parse(sb_reader *r, dashboard_dashboard_component *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_component_fields(r, out, 0);
+}
+
 void dashboard_dashboard_component_write(sb_buf *b, const dashboard_dashboard_component *m)
 {
     sb_buf_put(b, "{\"type\":", 8);
@@ -739,14 +747,10 @@ static int dashboard_request_init_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_request_init_data_parse(sb_reader *r, dashboard_request_init_data *out)
+static bool dashboard_request_init_data_fields(sb_reader *r, dashboard_request_init_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_init_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -775,6 +779,12 @@ bool dashboard_request_init_data_parse(sb_reader *r, dashboard_request_init_data
     return true;
 }
 
+bool dashboard_request_init_data_parse(sb_reader *r, dashboard_request_init_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_init_data_fields(r, out, 0);
+}
+
 void dashboard_request_init_data_write(sb_buf *b, const dashboard_request_init_data *m)
 {
     (void)m; /* every field is a fixed literal */
@@ -795,14 +805,10 @@ static int dashboard_request_ping_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_request_ping_parse(sb_reader *r, dashboard_request_ping *out)
+static bool dashboard_request_ping_fields(sb_reader *r, dashboard_request_ping *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_ping_field(key.ptr, key.len);
         if (f < 0) {
@@ -831,6 +837,12 @@ bool dashboard_request_ping_parse(sb_reader *r, dashboard_request_ping *out)
     return true;
 }
 
+bool dashboard_request_ping_parse(sb_reader *r, dashboard_request_ping *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_ping_fields(r, out, 0);
+}
+
 void dashboard_request_ping_write(sb_buf *b, const dashboard_request_ping *m)
 {
     (void)m; /* every field is a fixed literal */
@@ -855,14 +867,10 @@ static int dashboard_init_data_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_init_data_data_parse(sb_reader *r, dashboard_init_data_data *out)
+static bool dashboard_init_data_data_fields(sb_reader *r, dashboard_init_data_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_init_data_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -914,6 +922,12 @@ bool dashboard_init_data_data_parse(sb_reader *r, dashboard_init_data_data *out)
     return true;
 }
 
+bool dashboard_init_data_data_parse(sb_reader *r, dashboard_init_data_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_init_data_data_fields(r, out, 0);
+}
+
 void dashboard_init_data_data_write(sb_buf *b, const dashboard_init_data_data *m)
 {
     sb_buf_put(b, "{\"dsettings\":", 13);
@@ -954,14 +968,10 @@ static int dashboard_init_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_init_data_parse(sb_reader *r, dashboard_init_data *out)
+static bool dashboard_init_data_fields(sb_reader *r, dashboard_init_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_init_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -1002,6 +1012,12 @@ bool dashboard_init_data_parse(sb_reader *r, dashboard_init_data *out)
     return true;
 }
 
+bool dashboard_init_data_parse(sb_reader *r, dashboard_init_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_init_data_fields(r, out, 0);
+}
+
 void dashboard_init_data_write(sb_buf *b, const dashboard_init_data *m)
 {
     sb_buf_put(b, "{\"action\":\"init_data\"", 21);
@@ -1029,14 +1045,10 @@ static int dashboard_request_component_refresh_data_field(const char *p, size_t 
     return -1;
 }
 
-bool dashboard_request_component_refresh_data_parse(sb_reader *r, dashboard_request_component_refresh_data *out)
+static bool dashboard_request_component_refresh_data_fields(sb_reader *r, dashboard_request_component_refresh_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_component_refresh_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -1071,6 +1083,12 @@ bool dashboard_request_component_refresh_data_parse(sb_reader *r, dashboard_requ
     return true;
 }
 
+bool dashboard_request_component_refresh_data_parse(sb_reader *r, dashboard_request_component_refresh_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_component_refresh_data_fields(r, out, 0);
+}
+
 void dashboard_request_component_refresh_data_write(sb_buf *b, const dashboard_request_component_refresh_data *m)
 {
     sb_buf_put(b, "{\"component_id\":", 16);
@@ -1097,14 +1115,10 @@ static int dashboard_request_component_refresh_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_request_component_refresh_parse(sb_reader *r, dashboard_request_component_refresh *out)
+static bool dashboard_request_component_refresh_fields(sb_reader *r, dashboard_request_component_refresh *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_component_refresh_field(key.ptr, key.len);
         if (f < 0) {
@@ -1139,6 +1153,12 @@ bool dashboard_request_component_refresh_parse(sb_reader *r, dashboard_request_c
     return true;
 }
 
+bool dashboard_request_component_refresh_parse(sb_reader *r, dashboard_request_component_refresh *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_component_refresh_fields(r, out, 0);
+}
+
 void dashboard_request_component_refresh_write(sb_buf *b, const dashboard_request_component_refresh *m)
 {
     sb_buf_put(b, "{\"action\":\"request_component_refresh\"", 37);
@@ -1164,14 +1184,10 @@ static int dashboard_request_iframe_url_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_request_iframe_url_data_parse(sb_reader *r, dashboard_request_iframe_url_data *out)
+static bool dashboard_request_iframe_url_data_fields(sb_reader *r, dashboard_request_iframe_url_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_iframe_url_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -1206,6 +1222,12 @@ bool dashboard_request_iframe_url_data_parse(sb_reader *r, dashboard_request_ifr
     return true;
 }
 
+bool dashboard_request_iframe_url_data_parse(sb_reader *r, dashboard_request_iframe_url_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_iframe_url_data_fields(r, out, 0);
+}
+
 void dashboard_request_iframe_url_data_write(sb_buf *b, const dashboard_request_iframe_url_data *m)
 {
     sb_buf_put(b, "{\"component_id\":", 16);
@@ -1232,14 +1254,10 @@ static int dashboard_request_iframe_url_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_request_iframe_url_parse(sb_reader *r, dashboard_request_iframe_url *out)
+static bool dashboard_request_iframe_url_fields(sb_reader *r, dashboard_request_iframe_url *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_iframe_url_field(key.ptr, key.len);
         if (f < 0) {
@@ -1274,6 +1292,12 @@ bool dashboard_request_iframe_url_parse(sb_reader *r, dashboard_request_iframe_u
     return true;
 }
 
+bool dashboard_request_iframe_url_parse(sb_reader *r, dashboard_request_iframe_url *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_iframe_url_fields(r, out, 0);
+}
+
 void dashboard_request_iframe_url_write(sb_buf *b, const dashboard_request_iframe_url *m)
 {
     sb_buf_put(b, "{\"action\":\"request_iframe_url\"", 30);
@@ -1295,14 +1319,10 @@ static int dashboard_pong_reply_data_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_pong_reply_data_parse(sb_reader *r, dashboard_pong_reply_data *out)
+static bool dashboard_pong_reply_data_fields(sb_reader *r, dashboard_pong_reply_data *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_pong_reply_data_field(key.ptr, key.len);
         if (f < 0) {
@@ -1331,6 +1351,12 @@ bool dashboard_pong_reply_data_parse(sb_reader *r, dashboard_pong_reply_data *ou
     return true;
 }
 
+bool dashboard_pong_reply_data_parse(sb_reader *r, dashboard_pong_reply_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_pong_reply_data_fields(r, out, 0);
+}
+
 void dashboard_pong_reply_data_write(sb_buf *b, const dashboard_pong_reply_data *m)
 {
     sb_buf_put(b, "{\"server_time\":", 15);
@@ -1355,14 +1381,10 @@ static int dashboard_pong_reply_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_pong_reply_parse(sb_reader *r, dashboard_pong_reply *out)
+static bool dashboard_pong_reply_fields(sb_reader *r, dashboard_pong_reply *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_pong_reply_field(key.ptr, key.len);
         if (f < 0) {
@@ -1397,6 +1419,12 @@ bool dashboard_pong_reply_parse(sb_reader *r, dashboard_pong_reply *out)
     return true;
 }
 
+bool dashboard_pong_reply_parse(sb_reader *r, dashboard_pong_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_pong_reply_fields(r, out, 0);
+}
+
 void dashboard_pong_reply_write(sb_buf *b, const dashboard_pong_reply *m)
 {
     sb_buf_put(b, "{\"action\":\"pong\"", 16);
@@ -1426,14 +1454,10 @@ static int dashboard_request_for_auth_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_request_for_auth_request_parse(sb_reader *r, dashboard_request_for_auth_request *out)
+static bool dashboard_request_for_auth_request_fields(sb_reader *r, dashboard_request_for_auth_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_for_auth_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -1468,6 +1492,12 @@ bool dashboard_request_for_auth_request_parse(sb_reader *r, dashboard_request_fo
     return true;
 }
 
+bool dashboard_request_for_auth_request_parse(sb_reader *r, dashboard_request_for_auth_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_for_auth_request_fields(r, out, 0);
+}
+
 void dashboard_request_for_auth_request_write(sb_buf *b, const dashboard_request_for_auth_request *m)
 {
     sb_buf_put(b, "{\"case_id\":", 11);
@@ -1494,14 +1524,10 @@ static int dashboard_request_for_auth_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_request_for_auth_response_parse(sb_reader *r, dashboard_request_for_auth_response *out)
+static bool dashboard_request_for_auth_response_fields(sb_reader *r, dashboard_request_for_auth_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_request_for_auth_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -1534,6 +1560,12 @@ bool dashboard_request_for_auth_response_parse(sb_reader *r, dashboard_request_f
             return sb_missing_field(r, "expires_in", 10);
     }
     return true;
+}
+
+bool dashboard_request_for_auth_response_parse(sb_reader *r, dashboard_request_for_auth_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_request_for_auth_response_fields(r, out, 0);
 }
 
 void dashboard_request_for_auth_response_write(sb_buf *b, const dashboard_request_for_auth_response *m)
@@ -1570,14 +1602,10 @@ static int dashboard_auth_handshake_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_auth_handshake_request_parse(sb_reader *r, dashboard_auth_handshake_request *out)
+static bool dashboard_auth_handshake_request_fields(sb_reader *r, dashboard_auth_handshake_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_auth_handshake_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -1618,6 +1646,12 @@ bool dashboard_auth_handshake_request_parse(sb_reader *r, dashboard_auth_handsha
     return true;
 }
 
+bool dashboard_auth_handshake_request_parse(sb_reader *r, dashboard_auth_handshake_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_auth_handshake_request_fields(r, out, 0);
+}
+
 void dashboard_auth_handshake_request_write(sb_buf *b, const dashboard_auth_handshake_request *m)
 {
     sb_buf_put(b, "{\"auth_ticket\":", 15);
@@ -1646,14 +1680,10 @@ static int dashboard_auth_handshake_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool dashboard_auth_handshake_response_parse(sb_reader *r, dashboard_auth_handshake_response *out)
+static bool dashboard_auth_handshake_response_fields(sb_reader *r, dashboard_auth_handshake_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = dashboard_auth_handshake_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -1688,6 +1718,12 @@ bool dashboard_auth_handshake_response_parse(sb_reader *r, dashboard_auth_handsh
     return true;
 }
 
+bool dashboard_auth_handshake_response_parse(sb_reader *r, dashboard_auth_handshake_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_auth_handshake_response_fields(r, out, 0);
+}
+
 void dashboard_auth_handshake_response_write(sb_buf *b, const dashboard_auth_handshake_response *m)
 {
     sb_buf_put(b, "{\"fin_session_id\":", 18);
@@ -1699,12 +1735,39 @@ void dashboard_auth_handshake_response_write(sb_buf *b, const dashboard_auth_han
 
 bool dashboard_in_parse(sb_reader *r, dashboard_in *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = DASHBOARD_IN__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 6 && memcmp(key.ptr, "action", 6) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = dashboard_in_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case DASHBOARD_IN_REQUEST_INIT_DATA:
+            memset(&out->as.request_init_data, 0, sizeof out->as.request_init_data);
+            return dashboard_request_init_data_fields(r, &out->as.request_init_data, (uint64_t)1 << 0);
+        case DASHBOARD_IN_REQUEST_PING:
+            memset(&out->as.request_ping, 0, sizeof out->as.request_ping);
+            return dashboard_request_ping_fields(r, &out->as.request_ping, (uint64_t)1 << 0);
+        default:
+            sb_path_push_key(r, "action", 6);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "action", 6, &tag);
     if (found < 0)
         return false;
@@ -1756,12 +1819,45 @@ const char *dashboard_in_kind_name(dashboard_in_kind k)
 
 bool dashboard_out_parse(sb_reader *r, dashboard_out *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = DASHBOARD_OUT__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 6 && memcmp(key.ptr, "action", 6) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = dashboard_out_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case DASHBOARD_OUT_INIT_DATA:
+            memset(&out->as.init_data, 0, sizeof out->as.init_data);
+            return dashboard_init_data_fields(r, &out->as.init_data, (uint64_t)1 << 0);
+        case DASHBOARD_OUT_REQUEST_COMPONENT_REFRESH:
+            memset(&out->as.request_component_refresh, 0, sizeof out->as.request_component_refresh);
+            return dashboard_request_component_refresh_fields(r, &out->as.request_component_refresh, (uint64_t)1 << 0);
+        case DASHBOARD_OUT_REQUEST_IFRAME_URL:
+            memset(&out->as.request_iframe_url, 0, sizeof out->as.request_iframe_url);
+            return dashboard_request_iframe_url_fields(r, &out->as.request_iframe_url, (uint64_t)1 << 0);
+        case DASHBOARD_OUT_PONG_REPLY:
+            memset(&out->as.pong_reply, 0, sizeof out->as.pong_reply);
+            return dashboard_pong_reply_fields(r, &out->as.pong_reply, (uint64_t)1 << 0);
+        default:
+            sb_path_push_key(r, "action", 6);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "action", 6, &tag);
     if (found < 0)
         return false;

@@ -50,14 +50,10 @@ static int realtime_realtime_connect_auth_field(const char *p, size_t n)
     return -1;
 }
 
-bool realtime_realtime_connect_auth_parse(sb_reader *r, realtime_realtime_connect_auth *out)
+static bool realtime_realtime_connect_auth_fields(sb_reader *r, realtime_realtime_connect_auth *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = realtime_realtime_connect_auth_field(key.ptr, key.len);
         if (f < 0) {
@@ -84,6 +80,12 @@ bool realtime_realtime_connect_auth_parse(sb_reader *r, realtime_realtime_connec
             return sb_missing_field(r, "token", 5);
     }
     return true;
+}
+
+bool realtime_realtime_connect_auth_parse(sb_reader *r, realtime_realtime_connect_auth *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_connect_auth_fields(r, out, 0);
 }
 
 void realtime_realtime_connect_auth_write(sb_buf *b, const realtime_realtime_connect_auth *m)
@@ -138,14 +140,10 @@ static int realtime_realtime_connect_query_field(const char *p, size_t n)
     return -1;
 }
 
-bool realtime_realtime_connect_query_parse(sb_reader *r, realtime_realtime_connect_query *out)
+static bool realtime_realtime_connect_query_fields(sb_reader *r, realtime_realtime_connect_query *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = realtime_realtime_connect_query_field(key.ptr, key.len);
         if (f < 0) {
@@ -177,6 +175,12 @@ bool realtime_realtime_connect_query_parse(sb_reader *r, realtime_realtime_conne
             return sb_missing_field(r, "sessionId", 9);
     }
     return true;
+}
+
+bool realtime_realtime_connect_query_parse(sb_reader *r, realtime_realtime_connect_query *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_connect_query_fields(r, out, 0);
 }
 
 void realtime_realtime_connect_query_write(sb_buf *b, const realtime_realtime_connect_query *m)
@@ -241,14 +245,10 @@ static int realtime_realtime_error_info_field(const char *p, size_t n)
     return -1;
 }
 
-bool realtime_realtime_error_info_parse(sb_reader *r, realtime_realtime_error_info *out)
+static bool realtime_realtime_error_info_fields(sb_reader *r, realtime_realtime_error_info *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = realtime_realtime_error_info_field(key.ptr, key.len);
         if (f < 0) {
@@ -281,6 +281,12 @@ bool realtime_realtime_error_info_parse(sb_reader *r, realtime_realtime_error_in
             return sb_missing_field(r, "message", 7);
     }
     return true;
+}
+
+bool realtime_realtime_error_info_parse(sb_reader *r, realtime_realtime_error_info *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_error_info_fields(r, out, 0);
 }
 
 void realtime_realtime_error_info_write(sb_buf *b, const realtime_realtime_error_info *m)
@@ -321,14 +327,10 @@ static int realtime_realtime_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool realtime_realtime_request_parse(sb_reader *r, realtime_realtime_request *out)
+static bool realtime_realtime_request_fields(sb_reader *r, realtime_realtime_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = realtime_realtime_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -372,6 +374,12 @@ bool realtime_realtime_request_parse(sb_reader *r, realtime_realtime_request *ou
             return sb_missing_field(r, "action", 6);
     }
     return true;
+}
+
+bool realtime_realtime_request_parse(sb_reader *r, realtime_realtime_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_request_fields(r, out, 0);
 }
 
 void realtime_realtime_request_write(sb_buf *b, const realtime_realtime_request *m)
@@ -421,14 +429,10 @@ static int realtime_realtime_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool realtime_realtime_response_parse(sb_reader *r, realtime_realtime_response *out)
+static bool realtime_realtime_response_fields(sb_reader *r, realtime_realtime_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = realtime_realtime_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -476,6 +480,12 @@ bool realtime_realtime_response_parse(sb_reader *r, realtime_realtime_response *
             return sb_missing_field(r, "requestId", 9);
     }
     return true;
+}
+
+bool realtime_realtime_response_parse(sb_reader *r, realtime_realtime_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_response_fields(r, out, 0);
 }
 
 void realtime_realtime_response_write(sb_buf *b, const realtime_realtime_response *m)
@@ -531,14 +541,10 @@ static int realtime_realtime_update_field(const char *p, size_t n)
     return -1;
 }
 
-bool realtime_realtime_update_parse(sb_reader *r, realtime_realtime_update *out)
+static bool realtime_realtime_update_fields(sb_reader *r, realtime_realtime_update *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = realtime_realtime_update_field(key.ptr, key.len);
         if (f < 0) {
@@ -586,6 +592,12 @@ bool realtime_realtime_update_parse(sb_reader *r, realtime_realtime_update *out)
             return sb_missing_field(r, "requestId", 9);
     }
     return true;
+}
+
+bool realtime_realtime_update_parse(sb_reader *r, realtime_realtime_update *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_update_fields(r, out, 0);
 }
 
 void realtime_realtime_update_write(sb_buf *b, const realtime_realtime_update *m)
@@ -641,14 +653,10 @@ static int realtime_realtime_error_field(const char *p, size_t n)
     return -1;
 }
 
-bool realtime_realtime_error_parse(sb_reader *r, realtime_realtime_error *out)
+static bool realtime_realtime_error_fields(sb_reader *r, realtime_realtime_error *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = realtime_realtime_error_field(key.ptr, key.len);
         if (f < 0) {
@@ -699,6 +707,12 @@ bool realtime_realtime_error_parse(sb_reader *r, realtime_realtime_error *out)
     return true;
 }
 
+bool realtime_realtime_error_parse(sb_reader *r, realtime_realtime_error *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_error_fields(r, out, 0);
+}
+
 void realtime_realtime_error_write(sb_buf *b, const realtime_realtime_error *m)
 {
     sb_buf_put(b, "{\"type\":\"ERROR\"", 15);
@@ -719,12 +733,36 @@ void realtime_realtime_error_write(sb_buf *b, const realtime_realtime_error *m)
 
 bool realtime_in_parse(sb_reader *r, realtime_in *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = REALTIME_IN__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = realtime_in_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case REALTIME_IN_REALTIME_REQUEST:
+            memset(&out->as.realtime_request, 0, sizeof out->as.realtime_request);
+            return realtime_realtime_request_fields(r, &out->as.realtime_request, (uint64_t)1 << 0);
+        default:
+            sb_path_push_key(r, "type", 4);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "type", 4, &tag);
     if (found < 0)
         return false;
@@ -769,12 +807,42 @@ const char *realtime_in_kind_name(realtime_in_kind k)
 
 bool realtime_out_parse(sb_reader *r, realtime_out *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = REALTIME_OUT__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = realtime_out_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case REALTIME_OUT_REALTIME_RESPONSE:
+            memset(&out->as.realtime_response, 0, sizeof out->as.realtime_response);
+            return realtime_realtime_response_fields(r, &out->as.realtime_response, (uint64_t)1 << 0);
+        case REALTIME_OUT_REALTIME_UPDATE:
+            memset(&out->as.realtime_update, 0, sizeof out->as.realtime_update);
+            return realtime_realtime_update_fields(r, &out->as.realtime_update, (uint64_t)1 << 0);
+        case REALTIME_OUT_REALTIME_ERROR:
+            memset(&out->as.realtime_error, 0, sizeof out->as.realtime_error);
+            return realtime_realtime_error_fields(r, &out->as.realtime_error, (uint64_t)1 << 0);
+        default:
+            sb_path_push_key(r, "type", 4);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "type", 4, &tag);
     if (found < 0)
         return false;

@@ -212,14 +212,10 @@ static int therapy_assessment_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_assessment_parse(sb_reader *r, therapy_assessment *out)
+static bool therapy_assessment_fields(sb_reader *r, therapy_assessment *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_assessment_field(key.ptr, key.len);
         if (f < 0) {
@@ -265,6 +261,12 @@ bool therapy_assessment_parse(sb_reader *r, therapy_assessment *out)
     return true;
 }
 
+bool therapy_assessment_parse(sb_reader *r, therapy_assessment *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_assessment_fields(r, out, 0);
+}
+
 void therapy_assessment_write(sb_buf *b, const therapy_assessment *m)
 {
     sb_buf_put(b, "{\"name\":", 8);
@@ -307,14 +309,10 @@ static int therapy_therapy_session_summary_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_therapy_session_summary_parse(sb_reader *r, therapy_therapy_session_summary *out)
+static bool therapy_therapy_session_summary_fields(sb_reader *r, therapy_therapy_session_summary *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_session_summary_field(key.ptr, key.len);
         if (f < 0) {
@@ -378,6 +376,12 @@ bool therapy_therapy_session_summary_parse(sb_reader *r, therapy_therapy_session
     return true;
 }
 
+bool therapy_therapy_session_summary_parse(sb_reader *r, therapy_therapy_session_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_session_summary_fields(r, out, 0);
+}
+
 void therapy_therapy_session_summary_write(sb_buf *b, const therapy_therapy_session_summary *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -422,14 +426,10 @@ static int therapy_therapy_session_metadata_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_therapy_session_metadata_parse(sb_reader *r, therapy_therapy_session_metadata *out)
+static bool therapy_therapy_session_metadata_fields(sb_reader *r, therapy_therapy_session_metadata *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_session_metadata_field(key.ptr, key.len);
         if (f < 0) {
@@ -470,6 +470,12 @@ bool therapy_therapy_session_metadata_parse(sb_reader *r, therapy_therapy_sessio
     return true;
 }
 
+bool therapy_therapy_session_metadata_parse(sb_reader *r, therapy_therapy_session_metadata *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_session_metadata_fields(r, out, 0);
+}
+
 void therapy_therapy_session_metadata_write(sb_buf *b, const therapy_therapy_session_metadata *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -506,14 +512,10 @@ static int therapy_participant_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_participant_parse(sb_reader *r, therapy_participant *out)
+static bool therapy_participant_fields(sb_reader *r, therapy_participant *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_participant_field(key.ptr, key.len);
         if (f < 0) {
@@ -558,6 +560,12 @@ bool therapy_participant_parse(sb_reader *r, therapy_participant *out)
             return sb_missing_field(r, "role", 4);
     }
     return true;
+}
+
+bool therapy_participant_parse(sb_reader *r, therapy_participant *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_participant_fields(r, out, 0);
 }
 
 void therapy_participant_write(sb_buf *b, const therapy_participant *m)
@@ -616,14 +624,10 @@ static int therapy_client_message_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_client_message_action_parse(sb_reader *r, therapy_client_message_action *out)
+static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_message_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_client_message_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -731,6 +735,12 @@ bool therapy_client_message_action_parse(sb_reader *r, therapy_client_message_ac
     return true;
 }
 
+bool therapy_client_message_action_parse(sb_reader *r, therapy_client_message_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_client_message_action_fields(r, out, 0);
+}
+
 void therapy_client_message_action_write(sb_buf *b, const therapy_client_message_action *m)
 {
     sb_buf_put(b, "{\"client_ts\":", 13);
@@ -802,14 +812,10 @@ static int therapy_client_reaction_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_client_reaction_action_parse(sb_reader *r, therapy_client_reaction_action *out)
+static bool therapy_client_reaction_action_fields(sb_reader *r, therapy_client_reaction_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_client_reaction_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -868,6 +874,12 @@ bool therapy_client_reaction_action_parse(sb_reader *r, therapy_client_reaction_
     return true;
 }
 
+bool therapy_client_reaction_action_parse(sb_reader *r, therapy_client_reaction_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_client_reaction_action_fields(r, out, 0);
+}
+
 void therapy_client_reaction_action_write(sb_buf *b, const therapy_client_reaction_action *m)
 {
     sb_buf_put(b, "{\"client_ts\":", 13);
@@ -903,14 +915,10 @@ static int therapy_client_delete_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_client_delete_action_parse(sb_reader *r, therapy_client_delete_action *out)
+static bool therapy_client_delete_action_fields(sb_reader *r, therapy_client_delete_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_client_delete_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -949,6 +957,12 @@ bool therapy_client_delete_action_parse(sb_reader *r, therapy_client_delete_acti
             return sb_missing_field(r, "target", 6);
     }
     return true;
+}
+
+bool therapy_client_delete_action_parse(sb_reader *r, therapy_client_delete_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_client_delete_action_fields(r, out, 0);
 }
 
 void therapy_client_delete_action_write(sb_buf *b, const therapy_client_delete_action *m)
@@ -1006,14 +1020,10 @@ static int therapy_message_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_message_action_parse(sb_reader *r, therapy_message_action *out)
+static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_message_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1123,6 +1133,12 @@ bool therapy_message_action_parse(sb_reader *r, therapy_message_action *out)
     return true;
 }
 
+bool therapy_message_action_parse(sb_reader *r, therapy_message_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_message_action_fields(r, out, 0);
+}
+
 void therapy_message_action_write(sb_buf *b, const therapy_message_action *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -1184,14 +1200,10 @@ static int therapy_delete_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_delete_action_parse(sb_reader *r, therapy_delete_action *out)
+static bool therapy_delete_action_fields(sb_reader *r, therapy_delete_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_delete_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1236,6 +1248,12 @@ bool therapy_delete_action_parse(sb_reader *r, therapy_delete_action *out)
             return sb_missing_field(r, "timestamp", 9);
     }
     return true;
+}
+
+bool therapy_delete_action_parse(sb_reader *r, therapy_delete_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_delete_action_fields(r, out, 0);
 }
 
 void therapy_delete_action_write(sb_buf *b, const therapy_delete_action *m)
@@ -1287,14 +1305,10 @@ static int therapy_notice_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_notice_action_parse(sb_reader *r, therapy_notice_action *out)
+static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_notice_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1376,6 +1390,12 @@ bool therapy_notice_action_parse(sb_reader *r, therapy_notice_action *out)
     return true;
 }
 
+bool therapy_notice_action_parse(sb_reader *r, therapy_notice_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_notice_action_fields(r, out, 0);
+}
+
 void therapy_notice_action_write(sb_buf *b, const therapy_notice_action *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -1431,14 +1451,10 @@ static int therapy_message_read_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_message_read_action_parse(sb_reader *r, therapy_message_read_action *out)
+static bool therapy_message_read_action_fields(sb_reader *r, therapy_message_read_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_message_read_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1489,6 +1505,12 @@ bool therapy_message_read_action_parse(sb_reader *r, therapy_message_read_action
             return sb_missing_field(r, "timestamp", 9);
     }
     return true;
+}
+
+bool therapy_message_read_action_parse(sb_reader *r, therapy_message_read_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_message_read_action_fields(r, out, 0);
 }
 
 void therapy_message_read_action_write(sb_buf *b, const therapy_message_read_action *m)
@@ -1542,14 +1564,10 @@ static int therapy_reaction_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_reaction_action_parse(sb_reader *r, therapy_reaction_action *out)
+static bool therapy_reaction_action_fields(sb_reader *r, therapy_reaction_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_reaction_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1614,6 +1632,12 @@ bool therapy_reaction_action_parse(sb_reader *r, therapy_reaction_action *out)
     return true;
 }
 
+bool therapy_reaction_action_parse(sb_reader *r, therapy_reaction_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_reaction_action_fields(r, out, 0);
+}
+
 void therapy_reaction_action_write(sb_buf *b, const therapy_reaction_action *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -1651,14 +1675,10 @@ static int therapy_whiteboard_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_whiteboard_action_parse(sb_reader *r, therapy_whiteboard_action *out)
+static bool therapy_whiteboard_action_fields(sb_reader *r, therapy_whiteboard_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_whiteboard_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1699,6 +1719,12 @@ bool therapy_whiteboard_action_parse(sb_reader *r, therapy_whiteboard_action *ou
     return true;
 }
 
+bool therapy_whiteboard_action_parse(sb_reader *r, therapy_whiteboard_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_whiteboard_action_fields(r, out, 0);
+}
+
 void therapy_whiteboard_action_write(sb_buf *b, const therapy_whiteboard_action *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -1730,14 +1756,10 @@ static int therapy_update_assessments_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_update_assessments_action_parse(sb_reader *r, therapy_update_assessments_action *out)
+static bool therapy_update_assessments_action_fields(sb_reader *r, therapy_update_assessments_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_update_assessments_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1778,6 +1800,12 @@ bool therapy_update_assessments_action_parse(sb_reader *r, therapy_update_assess
     return true;
 }
 
+bool therapy_update_assessments_action_parse(sb_reader *r, therapy_update_assessments_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_update_assessments_action_fields(r, out, 0);
+}
+
 void therapy_update_assessments_action_write(sb_buf *b, const therapy_update_assessments_action *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -1809,14 +1837,10 @@ static int therapy_update_chat_details_action_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_update_chat_details_action_parse(sb_reader *r, therapy_update_chat_details_action *out)
+static bool therapy_update_chat_details_action_fields(sb_reader *r, therapy_update_chat_details_action *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_update_chat_details_action_field(key.ptr, key.len);
         if (f < 0) {
@@ -1857,6 +1881,12 @@ bool therapy_update_chat_details_action_parse(sb_reader *r, therapy_update_chat_
     return true;
 }
 
+bool therapy_update_chat_details_action_parse(sb_reader *r, therapy_update_chat_details_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_update_chat_details_action_fields(r, out, 0);
+}
+
 void therapy_update_chat_details_action_write(sb_buf *b, const therapy_update_chat_details_action *m)
 {
     sb_buf_put(b, "{\"id\":", 6);
@@ -1888,14 +1918,10 @@ static int therapy_therapy_error_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_therapy_error_response_parse(sb_reader *r, therapy_therapy_error_response *out)
+static bool therapy_therapy_error_response_fields(sb_reader *r, therapy_therapy_error_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_error_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -1935,6 +1961,12 @@ bool therapy_therapy_error_response_parse(sb_reader *r, therapy_therapy_error_re
     return true;
 }
 
+bool therapy_therapy_error_response_parse(sb_reader *r, therapy_therapy_error_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_error_response_fields(r, out, 0);
+}
+
 void therapy_therapy_error_response_write(sb_buf *b, const therapy_therapy_error_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -1965,14 +1997,10 @@ static int therapy_login_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_login_request_parse(sb_reader *r, therapy_login_request *out)
+static bool therapy_login_request_fields(sb_reader *r, therapy_login_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_login_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -2007,6 +2035,12 @@ bool therapy_login_request_parse(sb_reader *r, therapy_login_request *out)
     return true;
 }
 
+bool therapy_login_request_parse(sb_reader *r, therapy_login_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_login_request_fields(r, out, 0);
+}
+
 void therapy_login_request_write(sb_buf *b, const therapy_login_request *m)
 {
     sb_buf_put(b, "{\"phone\":", 9);
@@ -2033,14 +2067,10 @@ static int therapy_login_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_login_response_parse(sb_reader *r, therapy_login_response *out)
+static bool therapy_login_response_fields(sb_reader *r, therapy_login_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_login_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -2075,6 +2105,12 @@ bool therapy_login_response_parse(sb_reader *r, therapy_login_response *out)
     return true;
 }
 
+bool therapy_login_response_parse(sb_reader *r, therapy_login_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_login_response_fields(r, out, 0);
+}
+
 void therapy_login_response_write(sb_buf *b, const therapy_login_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -2097,14 +2133,10 @@ static int therapy_verify_code_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_verify_code_request_parse(sb_reader *r, therapy_verify_code_request *out)
+static bool therapy_verify_code_request_fields(sb_reader *r, therapy_verify_code_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_verify_code_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -2133,6 +2165,12 @@ bool therapy_verify_code_request_parse(sb_reader *r, therapy_verify_code_request
     return true;
 }
 
+bool therapy_verify_code_request_parse(sb_reader *r, therapy_verify_code_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_verify_code_request_fields(r, out, 0);
+}
+
 void therapy_verify_code_request_write(sb_buf *b, const therapy_verify_code_request *m)
 {
     sb_buf_put(b, "{\"code\":", 8);
@@ -2157,14 +2195,10 @@ static int therapy_verify_code_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_verify_code_response_parse(sb_reader *r, therapy_verify_code_response *out)
+static bool therapy_verify_code_response_fields(sb_reader *r, therapy_verify_code_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_verify_code_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -2199,6 +2233,12 @@ bool therapy_verify_code_response_parse(sb_reader *r, therapy_verify_code_respon
     return true;
 }
 
+bool therapy_verify_code_response_parse(sb_reader *r, therapy_verify_code_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_verify_code_response_fields(r, out, 0);
+}
+
 void therapy_verify_code_response_write(sb_buf *b, const therapy_verify_code_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -2225,14 +2265,10 @@ static int therapy_therapy_sessions_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_therapy_sessions_response_parse(sb_reader *r, therapy_therapy_sessions_response *out)
+static bool therapy_therapy_sessions_response_fields(sb_reader *r, therapy_therapy_sessions_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_sessions_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -2284,6 +2320,12 @@ bool therapy_therapy_sessions_response_parse(sb_reader *r, therapy_therapy_sessi
     return true;
 }
 
+bool therapy_therapy_sessions_response_parse(sb_reader *r, therapy_therapy_sessions_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_sessions_response_fields(r, out, 0);
+}
+
 void therapy_therapy_sessions_response_write(sb_buf *b, const therapy_therapy_sessions_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -2312,14 +2354,10 @@ static int therapy_enter_therapy_session_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_enter_therapy_session_request_parse(sb_reader *r, therapy_enter_therapy_session_request *out)
+static bool therapy_enter_therapy_session_request_fields(sb_reader *r, therapy_enter_therapy_session_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_enter_therapy_session_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -2348,6 +2386,12 @@ bool therapy_enter_therapy_session_request_parse(sb_reader *r, therapy_enter_the
     return true;
 }
 
+bool therapy_enter_therapy_session_request_parse(sb_reader *r, therapy_enter_therapy_session_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_enter_therapy_session_request_fields(r, out, 0);
+}
+
 void therapy_enter_therapy_session_request_write(sb_buf *b, const therapy_enter_therapy_session_request *m)
 {
     sb_buf_put(b, "{\"ts_id\":", 9);
@@ -2372,14 +2416,10 @@ static int therapy_enter_therapy_session_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_enter_therapy_session_response_parse(sb_reader *r, therapy_enter_therapy_session_response *out)
+static bool therapy_enter_therapy_session_response_fields(sb_reader *r, therapy_enter_therapy_session_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_enter_therapy_session_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -2414,6 +2454,12 @@ bool therapy_enter_therapy_session_response_parse(sb_reader *r, therapy_enter_th
     return true;
 }
 
+bool therapy_enter_therapy_session_response_parse(sb_reader *r, therapy_enter_therapy_session_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_enter_therapy_session_response_fields(r, out, 0);
+}
+
 void therapy_enter_therapy_session_response_write(sb_buf *b, const therapy_enter_therapy_session_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -2436,14 +2482,10 @@ static int therapy_therapy_session_detail_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_therapy_session_detail_request_parse(sb_reader *r, therapy_therapy_session_detail_request *out)
+static bool therapy_therapy_session_detail_request_fields(sb_reader *r, therapy_therapy_session_detail_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_session_detail_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -2470,6 +2512,12 @@ bool therapy_therapy_session_detail_request_parse(sb_reader *r, therapy_therapy_
             return sb_missing_field(r, "ts_id", 5);
     }
     return true;
+}
+
+bool therapy_therapy_session_detail_request_parse(sb_reader *r, therapy_therapy_session_detail_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_session_detail_request_fields(r, out, 0);
 }
 
 void therapy_therapy_session_detail_request_write(sb_buf *b, const therapy_therapy_session_detail_request *m)
@@ -2500,14 +2548,10 @@ static int therapy_therapy_session_detail_response_field(const char *p, size_t n
     return -1;
 }
 
-bool therapy_therapy_session_detail_response_parse(sb_reader *r, therapy_therapy_session_detail_response *out)
+static bool therapy_therapy_session_detail_response_fields(sb_reader *r, therapy_therapy_session_detail_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_session_detail_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -2565,6 +2609,12 @@ bool therapy_therapy_session_detail_response_parse(sb_reader *r, therapy_therapy
     return true;
 }
 
+bool therapy_therapy_session_detail_response_parse(sb_reader *r, therapy_therapy_session_detail_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_session_detail_response_fields(r, out, 0);
+}
+
 void therapy_therapy_session_detail_response_write(sb_buf *b, const therapy_therapy_session_detail_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -2599,14 +2649,10 @@ static int therapy_therapy_session_assessments_request_field(const char *p, size
     return -1;
 }
 
-bool therapy_therapy_session_assessments_request_parse(sb_reader *r, therapy_therapy_session_assessments_request *out)
+static bool therapy_therapy_session_assessments_request_fields(sb_reader *r, therapy_therapy_session_assessments_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_session_assessments_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -2641,6 +2687,12 @@ bool therapy_therapy_session_assessments_request_parse(sb_reader *r, therapy_the
     return true;
 }
 
+bool therapy_therapy_session_assessments_request_parse(sb_reader *r, therapy_therapy_session_assessments_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_session_assessments_request_fields(r, out, 0);
+}
+
 void therapy_therapy_session_assessments_request_write(sb_buf *b, const therapy_therapy_session_assessments_request *m)
 {
     sb_buf_put(b, "{\"ts_id\":", 9);
@@ -2667,14 +2719,10 @@ static int therapy_therapy_session_assessments_response_field(const char *p, siz
     return -1;
 }
 
-bool therapy_therapy_session_assessments_response_parse(sb_reader *r, therapy_therapy_session_assessments_response *out)
+static bool therapy_therapy_session_assessments_response_fields(sb_reader *r, therapy_therapy_session_assessments_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_therapy_session_assessments_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -2726,6 +2774,12 @@ bool therapy_therapy_session_assessments_response_parse(sb_reader *r, therapy_th
     return true;
 }
 
+bool therapy_therapy_session_assessments_response_parse(sb_reader *r, therapy_therapy_session_assessments_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_session_assessments_response_fields(r, out, 0);
+}
+
 void therapy_therapy_session_assessments_response_write(sb_buf *b, const therapy_therapy_session_assessments_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -2754,14 +2808,10 @@ static int therapy_get_actions_request_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_get_actions_request_parse(sb_reader *r, therapy_get_actions_request *out)
+static bool therapy_get_actions_request_fields(sb_reader *r, therapy_get_actions_request *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_get_actions_request_field(key.ptr, key.len);
         if (f < 0) {
@@ -2788,6 +2838,12 @@ bool therapy_get_actions_request_parse(sb_reader *r, therapy_get_actions_request
             return sb_missing_field(r, "last_action_id", 14);
     }
     return true;
+}
+
+bool therapy_get_actions_request_parse(sb_reader *r, therapy_get_actions_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_get_actions_request_fields(r, out, 0);
 }
 
 void therapy_get_actions_request_write(sb_buf *b, const therapy_get_actions_request *m)
@@ -2826,14 +2882,10 @@ static int therapy_get_actions_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_get_actions_response_parse(sb_reader *r, therapy_get_actions_response *out)
+static bool therapy_get_actions_response_fields(sb_reader *r, therapy_get_actions_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_get_actions_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -2897,6 +2949,12 @@ bool therapy_get_actions_response_parse(sb_reader *r, therapy_get_actions_respon
     return true;
 }
 
+bool therapy_get_actions_response_parse(sb_reader *r, therapy_get_actions_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_get_actions_response_fields(r, out, 0);
+}
+
 void therapy_get_actions_response_write(sb_buf *b, const therapy_get_actions_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -2941,14 +2999,10 @@ static int therapy_save_actions_response_field(const char *p, size_t n)
     return -1;
 }
 
-bool therapy_save_actions_response_parse(sb_reader *r, therapy_save_actions_response *out)
+static bool therapy_save_actions_response_fields(sb_reader *r, therapy_save_actions_response *out, uint64_t seen)
 {
-    uint64_t seen = 0;
     sb_str key;
     int more;
-    memset(out, 0, sizeof *out);
-    if (!sb_read_object_begin(r))
-        return false;
     while ((more = sb_read_object_next(r, &key)) == 1) {
         int f = therapy_save_actions_response_field(key.ptr, key.len);
         if (f < 0) {
@@ -3006,6 +3060,12 @@ bool therapy_save_actions_response_parse(sb_reader *r, therapy_save_actions_resp
     return true;
 }
 
+bool therapy_save_actions_response_parse(sb_reader *r, therapy_save_actions_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_save_actions_response_fields(r, out, 0);
+}
+
 void therapy_save_actions_response_write(sb_buf *b, const therapy_save_actions_response *m)
 {
     sb_buf_put(b, "{\"result\":", 10);
@@ -3061,12 +3121,42 @@ void therapy_save_actions_request_write(sb_buf *b, const therapy_save_actions_re
 
 bool therapy_in_parse(sb_reader *r, therapy_in *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = THERAPY_IN__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = therapy_in_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case THERAPY_IN_CLIENT_MESSAGE_ACTION:
+            memset(&out->as.client_message_action, 0, sizeof out->as.client_message_action);
+            return therapy_client_message_action_fields(r, &out->as.client_message_action, (uint64_t)1 << 1);
+        case THERAPY_IN_CLIENT_REACTION_ACTION:
+            memset(&out->as.client_reaction_action, 0, sizeof out->as.client_reaction_action);
+            return therapy_client_reaction_action_fields(r, &out->as.client_reaction_action, (uint64_t)1 << 1);
+        case THERAPY_IN_CLIENT_DELETE_ACTION:
+            memset(&out->as.client_delete_action, 0, sizeof out->as.client_delete_action);
+            return therapy_client_delete_action_fields(r, &out->as.client_delete_action, (uint64_t)1 << 1);
+        default:
+            sb_path_push_key(r, "type", 4);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "type", 4, &tag);
     if (found < 0)
         return false;
@@ -3125,12 +3215,57 @@ const char *therapy_in_kind_name(therapy_in_kind k)
 
 bool therapy_out_parse(sb_reader *r, therapy_out *out)
 {
-    sb_str tag;
+    sb_str tag, key;
     int found;
     out->kind = THERAPY_OUT__NONE;
     out->tag = (sb_str){NULL, 0};
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: the discriminator is the first key (our writer puts it
+     * first, and so do most clients): read it once and go on with the
+     * member's fields from there. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+        return false;
+    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
+        if (!sb_read_string(r, &tag))
+            return false;
+        out->tag = tag;
+        out->kind = therapy_out_kind_from(tag.ptr, tag.len);
+        switch (out->kind) {
+        case THERAPY_OUT_MESSAGE_ACTION:
+            memset(&out->as.message_action, 0, sizeof out->as.message_action);
+            return therapy_message_action_fields(r, &out->as.message_action, (uint64_t)1 << 1);
+        case THERAPY_OUT_DELETE_ACTION:
+            memset(&out->as.delete_action, 0, sizeof out->as.delete_action);
+            return therapy_delete_action_fields(r, &out->as.delete_action, (uint64_t)1 << 1);
+        case THERAPY_OUT_NOTICE_ACTION:
+            memset(&out->as.notice_action, 0, sizeof out->as.notice_action);
+            return therapy_notice_action_fields(r, &out->as.notice_action, (uint64_t)1 << 1);
+        case THERAPY_OUT_MESSAGE_READ_ACTION:
+            memset(&out->as.message_read_action, 0, sizeof out->as.message_read_action);
+            return therapy_message_read_action_fields(r, &out->as.message_read_action, (uint64_t)1 << 1);
+        case THERAPY_OUT_REACTION_ACTION:
+            memset(&out->as.reaction_action, 0, sizeof out->as.reaction_action);
+            return therapy_reaction_action_fields(r, &out->as.reaction_action, (uint64_t)1 << 1);
+        case THERAPY_OUT_WHITEBOARD_ACTION:
+            memset(&out->as.whiteboard_action, 0, sizeof out->as.whiteboard_action);
+            return therapy_whiteboard_action_fields(r, &out->as.whiteboard_action, (uint64_t)1 << 1);
+        case THERAPY_OUT_UPDATE_ASSESSMENTS_ACTION:
+            memset(&out->as.update_assessments_action, 0, sizeof out->as.update_assessments_action);
+            return therapy_update_assessments_action_fields(r, &out->as.update_assessments_action, (uint64_t)1 << 1);
+        case THERAPY_OUT_UPDATE_CHAT_DETAILS_ACTION:
+            memset(&out->as.update_chat_details_action, 0, sizeof out->as.update_chat_details_action);
+            return therapy_update_chat_details_action_fields(r, &out->as.update_chat_details_action, (uint64_t)1 << 1);
+        default:
+            sb_path_push_key(r, "type", 4);
+            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+        }
+    }
+    r->p = start; /* it comes later: look ahead for it */
+    r->depth = depth;
     found = sb_find_discriminator(r, "type", 4, &tag);
     if (found < 0)
         return false;
