@@ -213,18 +213,9 @@ static int reply_error(struct sb_ctx *ctx, const char *text)
 
 /* IDs ------------------------------------------------------------------- */
 
-/* A wire ID ("123") as a row ID; 0 when it is not one. */
 static int64_t parse_id(sb_str s)
 {
-    int64_t v = 0;
-    if (s.len == 0 || s.len > 18 || s.ptr[0] == '0')
-        return 0;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9')
-            return 0;
-        v = v * 10 + (s.ptr[i] - '0');
-    }
-    return v;
+    return chat_parse_id(s.ptr, s.len);
 }
 
 /* Decimal text of an ID, in the arena (the struct keeps a pointer). */
@@ -235,17 +226,6 @@ static sb_str id_str(sb_arena *a, int64_t id)
         return (sb_str){"", 0};
     int n = snprintf(p, 24, "%lld", (long long)id);
     return (sb_str){p, (size_t)n};
-}
-
-static sb_str arena_copy(sb_arena *a, sb_str s)
-{
-    if (!s.ptr)
-        return s;
-    char *p = sb_arena_alloc(a, s.len + 1);
-    if (!p)
-        return (sb_str){"", 0};
-    memcpy(p, s.ptr, s.len);
-    return (sb_str){p, s.len};
 }
 
 static sb_str cstr(const char *s)
@@ -345,11 +325,11 @@ int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, in
     if (last_id > 0 && chat_message_get(app->store, last_id, &row) == 1) {
         chat_last_message *lm = &out->last_message;
         lm->message_id = id_str(app->arena, row.id);
-        opt_str(arena_copy(app->arena, row.text), &lm->text, &lm->has.text);
+        opt_str(sb_str_copy(app->arena, row.text), &lm->text, &lm->has.text);
         lm->timestamp = iso_time(app->arena, row.created_at);
         lm->is_sent = row.sender_id == viewer;
         lm->is_system_message = row.is_system;
-        opt_str(arena_copy(app->arena, row.file_id), &lm->file_id, &lm->has.file_id);
+        opt_str(sb_str_copy(app->arena, row.file_id), &lm->file_id, &lm->has.file_id);
         if (row.replied_to) {
             lm->replied_from_id = id_str(app->arena, row.replied_to);
             lm->has.replied_from_id = SB_SET;
@@ -381,14 +361,15 @@ int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, in
     chat_service_row svc;
     if (room->service_id && chat_service_get(app->store, room->service_id, &svc) == 1) {
         out->service.id = id_str(app->arena, room->service_id);
-        out->service.created_at = arena_copy(app->arena, svc.created_at);
-        out->service.status = arena_copy(app->arena, svc.status);
+        out->service.created_at = sb_str_copy(app->arena, svc.created_at);
+        out->service.status = sb_str_copy(app->arena, svc.status);
         out->has.service = SB_SET;
         chat_customer *cu = &out->customer;
-        opt_str(arena_copy(app->arena, svc.customer_full_name), &cu->full_name, &cu->has.full_name);
-        opt_str(arena_copy(app->arena, svc.customer_phone), &cu->phone_number,
+        opt_str(sb_str_copy(app->arena, svc.customer_full_name), &cu->full_name,
+                &cu->has.full_name);
+        opt_str(sb_str_copy(app->arena, svc.customer_phone), &cu->phone_number,
                 &cu->has.phone_number);
-        opt_str(arena_copy(app->arena, svc.customer_address), &cu->address, &cu->has.address);
+        opt_str(sb_str_copy(app->arena, svc.customer_address), &cu->address, &cu->has.address);
         out->has.customer = SB_SET;
     }
     return 0;

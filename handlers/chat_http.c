@@ -29,31 +29,6 @@ static int fail(struct sb_ctx *ctx, int status, const char *text)
     return status;
 }
 
-static int64_t parse_id_cstr(const char *s, size_t n)
-{
-    int64_t v = 0;
-    if (n == 0 || n > 18 || s[0] == '0')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-/* A copy in the arena; texts may hold NUL bytes, so by length. */
-static sb_str dup_str(sb_arena *a, sb_str s)
-{
-    if (!s.ptr)
-        return s;
-    char *p = sb_arena_alloc(a, s.len + 1);
-    if (!p)
-        return (sb_str){"", 0};
-    memcpy(p, s.ptr, s.len);
-    return (sb_str){p, s.len};
-}
-
 /* Grow an arena array of `size`-byte items by doubling. */
 static void *grow(sb_arena *a, void *items, size_t count, size_t *cap, size_t size)
 {
@@ -125,7 +100,7 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
     const char *slash = strchr(id, '/');
     if (!slash || strcmp(slash, suffix) != 0)
         return fail(ctx, 404, "not found");
-    int64_t room_id = parse_id_cstr(id, (size_t)(slash - id));
+    int64_t room_id = chat_parse_id(id, (size_t)(slash - id));
     const chat_room_info *room = chat_room_get(app->store, room_id);
     if (!room || !chat_room_has_member(room, me))
         return fail(ctx, 404, CHAT_ERR_ROOM_NOT_FOUND);
@@ -148,8 +123,8 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
         }
         /* the row's texts live in the statement: copy them before the next step */
         chat_msg_row copy = row;
-        copy.text = dup_str(app->arena, row.text);
-        copy.file_id = dup_str(app->arena, row.file_id);
+        copy.text = sb_str_copy(app->arena, row.text);
+        copy.file_id = sb_str_copy(app->arena, row.file_id);
         copy.client_message_id = (sb_str){NULL, 0};
         chat_fill_message(app, &copy, room, me, &resp->messages.items[n++]);
     }

@@ -67,6 +67,19 @@ struct chat_store {
     size_t n_unread, cap_unread;
 };
 
+int64_t chat_parse_id(const char *s, size_t n)
+{
+    int64_t v = 0;
+    if (n == 0 || n > 18 || s[0] == '0')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 int chat_store_migrate(sb_store *store, char *err, size_t err_size)
 {
     sb_migration m = {"chat", migrations, sizeof migrations / sizeof migrations[0]};

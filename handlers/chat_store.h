@@ -17,6 +17,10 @@
 #include "chat.h"
 #include "store.h"
 
+/* A wire ID ("123") as a row ID; 0 when it is not one (no sign, no leading
+ * zero, at most 18 digits). */
+int64_t chat_parse_id(const char *s, size_t n);
+
 typedef struct chat_user_info {
     int64_t id;
     char *full_name;

@@ -117,6 +117,17 @@ bool sb_missing_field(sb_reader *r, const char *name, size_t len)
     return sb_fail(r, SB_ERR_MISSING, "missing required field");
 }
 
+sb_str sb_str_copy(sb_arena *a, sb_str s)
+{
+    if (!s.ptr)
+        return s;
+    char *p = sb_arena_alloc(a, s.len + 1);
+    if (!p)
+        return (sb_str){"", 0};
+    memcpy(p, s.ptr, s.len);
+    return (sb_str){p, s.len};
+}
+
 void sb_write_any(sb_buf *b, sb_str raw)
 {
     if (raw.len == 0)

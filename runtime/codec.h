@@ -46,6 +46,9 @@ bool sb_array_grow(sb_reader *r, void **items, size_t *cap, size_t elem_size);
  * validate and skip its value. */
 bool sb_unknown_field(sb_reader *r, sb_str key, bool reject);
 bool sb_missing_field(sb_reader *r, const char *name, size_t len);
+/* A copy of s in the arena, by length (JSON strings may hold NUL); a NULL
+ * s.ptr stays NULL (an absent value). On exhaustion: the empty string. */
+sb_str sb_str_copy(sb_arena *a, sb_str s);
 /* An `any` value: minified; an empty raw (never set) writes null. */
 void sb_write_any(sb_buf *b, sb_str raw);
 

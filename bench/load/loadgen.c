@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -717,9 +718,8 @@ static void run_latency(ws_client *cl)
         }
         int64_t due = G.t_start + (int64_t)((double)G.next_seq * ns_per_msg);
         int64_t wait = due - now_ns();
-        /* epoll's timeout is in ms: sleep when the next send is far, spin
-         * (poll without waiting) when it is near */
-        ws_client_poll(cl, wait > 2000000 ? (int)(wait / 1000000) - 1 : 0);
+        /* sleep until the next send is due (or an ack comes) */
+        ws_client_poll_ns(cl, wait > 0 ? wait : 0);
     }
     if (G.phase != P_DRAIN)
         die("interrupted");
@@ -928,6 +928,7 @@ int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL); /* wake within 1 us of the due time */
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

@@ -743,16 +743,8 @@ static void on_writable(ws_conn *c)
     write_out(c);
 }
 
-int ws_client_poll(ws_client *cl, int timeout_ms)
+static int handle_events(ws_client *cl, struct epoll_event *evs, int n)
 {
-    struct epoll_event evs[MAX_EVENTS];
-    int n = epoll_wait(cl->ep, evs, MAX_EVENTS, timeout_ms);
-    if (n < 0) {
-        if (errno == EINTR)
-            n = 0;
-        else
-            return -1;
-    }
     for (int i = 0; i < n; i++) {
         ws_conn *c = evs[i].data.ptr;
         if (c->state == ST_DEAD)
@@ -775,6 +767,38 @@ int ws_client_poll(ws_client *cl, int timeout_ms)
     }
     reap(cl);
     return n;
+}
+
+int ws_client_poll(ws_client *cl, int timeout_ms)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    int n = epoll_wait(cl->ep, evs, MAX_EVENTS, timeout_ms);
+    if (n < 0) {
+        if (errno != EINTR)
+            return -1;
+        n = 0;
+    }
+    return handle_events(cl, evs, n);
+}
+
+int ws_client_poll_ns(ws_client *cl, int64_t timeout_ns)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    int n;
+    if (timeout_ns < 0) {
+        n = epoll_wait(cl->ep, evs, MAX_EVENTS, -1);
+    } else {
+        struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+        n = epoll_pwait2(cl->ep, evs, MAX_EVENTS, &ts, NULL);
+        if (n < 0 && errno == ENOSYS) /* kernel before 5.11 */
+            n = epoll_wait(cl->ep, evs, MAX_EVENTS, (int)((timeout_ns + 999999) / 1000000));
+    }
+    if (n < 0) {
+        if (errno != EINTR)
+            return -1;
+        n = 0;
+    }
+    return handle_events(cl, evs, n);
 }
 
 void ws_client_free(ws_client *cl)

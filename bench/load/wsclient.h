@@ -66,6 +66,9 @@ size_t ws_conn_pending(const ws_conn *c);
  * handle them, then flush every connection that has something queued.
  * Returns the number of events handled, -1 on an epoll error. */
 int ws_client_poll(ws_client *cl, int timeout_ms);
+/* The same with a timeout in nanoseconds (epoll_pwait2 where the kernel has
+ * it, else rounded up to milliseconds); timeout_ns < 0: forever. */
+int ws_client_poll_ns(ws_client *cl, int64_t timeout_ns);
 /* connections not yet closed (connecting, upgrading or open) */
 size_t ws_client_live(const ws_client *cl);
 
