@@ -36,9 +36,10 @@ typedef struct chat_session {
 /* A batch of frames to send once the turn's transaction has committed.
  * One allocation: the struct, then the frames' bytes. */
 typedef struct frame {
-    enum { TO_CONN, TO_USER, TO_USER_EXCEPT_CONN } to;
-    int64_t user;  /* TO_USER* */
-    uint64_t conn; /* TO_CONN, and the exception of TO_USER_EXCEPT_CONN */
+    enum { TO_CONN, TO_USER } to;
+    int64_t user;       /* TO_USER: every connection of the user */
+    uint64_t conn;      /* TO_CONN */
+    chat_out_kind kind; /* for the per-type counters */
     size_t off, len;
 } frame;
 
@@ -55,45 +56,24 @@ static chat_app app_state;
 
 /* Sending ----------------------------------------------------------------- */
 
-static void count_out(chat_app *app, const char *bytes, size_t len)
-{
-    /* the type is the first value of every outbound message we write:
-     * {"type":"...". Per-type counters are looked up once and cached. */
-    static const char prefix[] = "{\"type\":\"";
-    if (len < sizeof prefix || memcmp(bytes, prefix, sizeof prefix - 1) != 0)
-        return;
-    const char *t = bytes + sizeof prefix - 1;
-    const char *end = memchr(t, '"', len - (sizeof prefix - 1));
-    if (!end)
-        return;
-    chat_out_kind k = CHAT_OUT__NONE;
-    for (int i = 1; i < CHAT_OUT__COUNT; i++) {
-        const char *name = chat_out_kind_name((chat_out_kind)i);
-        if (strlen(name) == (size_t)(end - t) && memcmp(name, t, (size_t)(end - t)) == 0)
-            k = (chat_out_kind)i;
-    }
-    if (k)
-        sb_counter_add(app->m_out[k], 1);
-}
-
-static void send_to_conn(chat_app *app, uint64_t id, const char *bytes, size_t len)
+static void send_to_conn(chat_app *app, uint64_t id, const char *bytes, size_t len,
+                         chat_out_kind kind)
 {
     sb_conn *c = sb_conn_find(app->server, id);
     if (c && sb_conn_send(c, bytes, len) == 0) {
-        count_out(app, bytes, len);
+        sb_counter_add(app->m_out[kind], 1);
         if (sb_conn_congested(c))
             app->hit_congestion = true;
     }
 }
 
-static void send_to_user(chat_app *app, int64_t user, uint64_t except, const char *bytes,
-                         size_t len)
+static void send_to_user(chat_app *app, int64_t user, const char *bytes, size_t len,
+                         chat_out_kind kind)
 {
     size_t n;
     const uint64_t *conns = sb_hub_conns(app->hub, user, &n);
     for (size_t i = 0; i < n; i++)
-        if (conns[i] != except)
-            send_to_conn(app, conns[i], bytes, len);
+        send_to_conn(app, conns[i], bytes, len, kind);
 }
 
 static delivery *delivery_new(chat_app *app, uint64_t origin)
@@ -115,7 +95,7 @@ static void delivery_free(delivery *d)
 }
 
 /* Add a frame whose bytes the caller writes into d->bytes right after. */
-static sb_buf *delivery_add(delivery *d, int to, int64_t user, uint64_t conn)
+static sb_buf *delivery_add(delivery *d, int to, int64_t user, uint64_t conn, chat_out_kind kind)
 {
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 4;
@@ -131,7 +111,7 @@ static sb_buf *delivery_add(delivery *d, int to, int64_t user, uint64_t conn)
         frame *prev = &d->frames[d->n - 1];
         prev->len = d->bytes.len - prev->off;
     }
-    d->frames[d->n++] = (frame){to, user, conn, d->bytes.len, 0};
+    d->frames[d->n++] = (frame){to, user, conn, kind, d->bytes.len, 0};
     return &d->bytes;
 }
 
@@ -156,7 +136,7 @@ static void delivered(void *arg, int rc)
         /* Nothing was stored: tell the one who asked, and no one else. */
         sb_buf_reset(app->scratch);
         write_error(app->scratch, CHAT_ERR_STORAGE, strlen(CHAT_ERR_STORAGE));
-        send_to_conn(app, d->origin, app->scratch->data, app->scratch->len);
+        send_to_conn(app, d->origin, app->scratch->data, app->scratch->len, CHAT_OUT_ERROR_PAYLOAD);
         sb_counter_add(app->m_storage_errors, 1);
         delivery_free(d);
         return;
@@ -168,9 +148,9 @@ static void delivered(void *arg, int rc)
         const frame *f = &d->frames[i];
         const char *bytes = d->bytes.data + f->off;
         if (f->to == TO_CONN)
-            send_to_conn(app, f->conn, bytes, f->len);
+            send_to_conn(app, f->conn, bytes, f->len, f->kind);
         else
-            send_to_user(app, f->user, f->to == TO_USER_EXCEPT_CONN ? f->conn : 0, bytes, f->len);
+            send_to_user(app, f->user, bytes, f->len, f->kind);
     }
     /* Back-pressure: a sender who fills someone's queue past half its cap
      * stops being read until the queues drain, instead of pushing the
@@ -185,11 +165,12 @@ static void delivered(void *arg, int rc)
 
 /* Queue one reply for the asking connection, behind whatever the turn has
  * already promised it. */
-static void reply(struct sb_ctx *ctx, void (*write)(sb_buf *b, const void *m), const void *m)
+static void reply(struct sb_ctx *ctx, chat_out_kind kind, void (*write)(sb_buf *b, const void *m),
+                  const void *m)
 {
     chat_app *app = &app_state;
     delivery *d = delivery_new(app, sb_conn_id(ctx->conn));
-    sb_buf *b = d ? delivery_add(d, TO_CONN, 0, sb_conn_id(ctx->conn)) : NULL;
+    sb_buf *b = d ? delivery_add(d, TO_CONN, 0, sb_conn_id(ctx->conn), kind) : NULL;
     if (!b) {
         if (d)
             delivery_free(d);
@@ -207,7 +188,7 @@ static void error_payload_write_v(sb_buf *b, const void *text)
 static int reply_error(struct sb_ctx *ctx, const char *text)
 {
     sb_counter_add(app_state.m_client_errors, 1);
-    reply(ctx, error_payload_write_v, text);
+    reply(ctx, CHAT_OUT_ERROR_PAYLOAD, error_payload_write_v, text);
     return 0;
 }
 
@@ -479,15 +460,17 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         chat_msg_row row;
         if (chat_message_get(app->store, existing, &row) == 1) {
             fill_new_message(app, &row, chat_room_get(app->store, row.room_id), me, &p);
-            chat_new_message_payload_write(delivery_add(d, TO_CONN, 0, origin), &p);
+            chat_new_message_payload_write(
+                delivery_add(d, TO_CONN, 0, origin, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
         }
         sb_store_after_commit(ctx->store, delivered, d);
         return 0;
     }
     if (created) {
         for (size_t i = 0; i < room->n_members; i++)
-            write_new_room(app, delivery_add(d, TO_USER, room->members[i], 0), room,
-                           room->members[i]);
+            write_new_room(app,
+                           delivery_add(d, TO_USER, room->members[i], 0, CHAT_OUT_NEW_ROOM_PAYLOAD),
+                           room, room->members[i]);
     }
     chat_msg_row row = {.id = id,
                         .room_id = room->id,
@@ -499,19 +482,23 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
                         .client_message_id = nm.client_message_id};
     /* the sender's devices get is_sent true; everyone else false */
     fill_new_message(app, &row, room, me, &p);
-    chat_new_message_payload_write(delivery_add(d, TO_USER, me, 0), &p);
+    chat_new_message_payload_write(delivery_add(d, TO_USER, me, 0, CHAT_OUT_NEW_MESSAGE_PAYLOAD),
+                                   &p);
     fill_new_message(app, &row, room, -1, &p);
     p.data.message.has.client_message_id = SB_ABSENT;
     const chat_unread *unread;
     size_t n_unread = chat_last_unread(app->store, &unread);
     for (size_t i = 0; i < room->n_members; i++)
         if (room->members[i] != me)
-            chat_new_message_payload_write(delivery_add(d, TO_USER, room->members[i], 0), &p);
+            chat_new_message_payload_write(
+                delivery_add(d, TO_USER, room->members[i], 0, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
     for (size_t i = 0; i < n_unread; i++) {
         chat_unread_message_count_payload u;
         u.data.room_id = id_str(app->arena, room->id);
         u.data.unread_count = unread[i].unread;
-        chat_unread_message_count_payload_write(delivery_add(d, TO_USER, unread[i].user_id, 0), &u);
+        chat_unread_message_count_payload_write(
+            delivery_add(d, TO_USER, unread[i].user_id, 0, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD),
+            &u);
     }
     d->stores = true;
     sb_store_after_commit(ctx->store, delivered, d);
@@ -561,13 +548,15 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
         }
         p.data.message_id = id_str(app->arena, mid);
         p.data.status = status == 2 ? CHAT_MESSAGE_STATUS_READ : CHAT_MESSAGE_STATUS_DELIVERED;
-        chat_message_status_payload_write(delivery_add(d, TO_USER, sender, 0), &p);
+        chat_message_status_payload_write(
+            delivery_add(d, TO_USER, sender, 0, CHAT_OUT_MESSAGE_STATUS_PAYLOAD), &p);
     }
     if (status == 2) {
         chat_unread_message_count_payload u;
         u.data.room_id = id_str(app->arena, room_id);
         u.data.unread_count = unread;
-        chat_unread_message_count_payload_write(delivery_add(d, TO_USER, me, 0), &u);
+        chat_unread_message_count_payload_write(
+            delivery_add(d, TO_USER, me, 0, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD), &u);
     }
     sb_store_after_commit(ctx->store, delivered, d);
     return 0;
@@ -597,7 +586,7 @@ int chat_on_heartbeat_event(struct sb_ctx *ctx, const chat_heartbeat_event *msg)
     p.has.status = SB_SET;
     p.data.status = p.status;
     p.has.data = SB_SET;
-    reply(ctx, heartbeat_write_v, &p);
+    reply(ctx, CHAT_OUT_HEARTBEAT_RESPONSE_PAYLOAD, heartbeat_write_v, &p);
     return 0;
 }
 
@@ -618,7 +607,7 @@ int chat_on_new_room_event(struct sb_ctx *ctx, const chat_new_room_event *msg)
     chat_new_room_payload p;
     chat_fill_room(app, room, me, chat_unread_count(app->store, room->id, me),
                    last_message_of(app, room->id), &p.data);
-    reply(ctx, new_room_write_v, &p);
+    reply(ctx, CHAT_OUT_NEW_ROOM_PAYLOAD, new_room_write_v, &p);
     return 0;
 }
 
@@ -709,7 +698,8 @@ static void replay_more(sb_conn *c, void *arg)
         fill_new_message(app, &row, chat_room_get(app->store, row.room_id), rs->user, &p);
         sb_buf_reset(app->scratch);
         chat_new_message_payload_write(app->scratch, &p);
-        send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len);
+        send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len,
+                     CHAT_OUT_NEW_MESSAGE_PAYLOAD);
         rs->after = row.id;
         n++;
     }
@@ -739,7 +729,7 @@ static void refuse(chat_app *app, sb_conn *c, const char *text)
 {
     sb_buf_reset(app->scratch);
     write_error(app->scratch, text, strlen(text));
-    send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len);
+    send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len, CHAT_OUT_ERROR_PAYLOAD);
     sb_conn_close(c, SB_CLOSE_POLICY, text);
 }
 
