@@ -187,7 +187,8 @@ static void error_payload_write_v(sb_buf *b, const void *text)
 
 static int reply_error(struct sb_ctx *ctx, const char *text)
 {
-    sb_counter_add(app_state.m_client_errors, 1);
+    bool storage = strcmp(text, CHAT_ERR_STORAGE) == 0;
+    sb_counter_add(storage ? app_state.m_storage_errors : app_state.m_client_errors, 1);
     reply(ctx, CHAT_OUT_ERROR_PAYLOAD, error_payload_write_v, text);
     return 0;
 }
@@ -423,9 +424,11 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         }
     }
 
-    if (sb_store_unit_begin(ctx->store) != SQLITE_OK)
+    /* A savepoint only when a room may be created with the message: alone,
+     * chat_message_insert leaves nothing behind when it fails. */
+    bool unit = !room, created = false;
+    if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != SQLITE_OK)
         return reply_error(ctx, CHAT_ERR_STORAGE);
-    bool created = false;
     if (!room) {
         int64_t id = chat_direct_room(app->store, me, receiver, &created);
         room = id ? chat_room_get(app->store, id) : NULL;
@@ -446,7 +449,10 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     };
     int64_t existing = 0;
     int64_t id = chat_message_insert(app->store, &nm, &existing);
-    sb_store_unit_end(ctx->store, id >= 0);
+    if (unit)
+        sb_store_unit_end(ctx->store, id >= 0);
+    else if (sb_store_lost(ctx->store))
+        id = -1;
     if (id < 0)
         return reply_error(ctx, CHAT_ERR_STORAGE);
 

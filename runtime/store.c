@@ -180,6 +180,11 @@ static bool lost_transaction(sb_store *s)
     return true;
 }
 
+bool sb_store_lost(sb_store *s)
+{
+    return lost_transaction(s);
+}
+
 int sb_store_begin(sb_store *s)
 {
     lost_transaction(s);

@@ -56,6 +56,11 @@ int sb_store_begin(sb_store *s);
 int sb_store_unit_begin(sb_store *s);
 void sb_store_unit_end(sb_store *s, bool ok);
 
+/* After writes made without a unit: true when SQLite rolled the turn's whole
+ * transaction back by itself (SQLITE_FULL, SQLITE_IOERR); the callbacks
+ * registered so far have been told, and the writes are gone. */
+bool sb_store_lost(sb_store *s);
+
 /* rc is SQLITE_OK when the turn's transaction committed. */
 typedef void (*sb_commit_fn)(void *arg, int rc);
 /* Runs fn(arg, rc) after this turn's commit (or at once with SQLITE_OK when

@@ -1,0 +1,78 @@
+// Storage that refuses a write: a full database (the --max-db-size quota,
+// which makes SQLite answer SQLITE_FULL like a full disk) and a database
+// locked by another process (SQLITE_BUSY). The sender gets "Message could
+// not be stored", nobody else hears of the message, nothing acknowledged is
+// lost, nothing unacknowledged is stored, and the server goes on.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as h from './harness.mjs';
+
+after(h.cleanup);
+
+const STORAGE = 'Message could not be stored';
+
+test('a full database: every send is either acknowledged and stored, or refused and not stored', async () => {
+  const s = await h.startServer({ tag: 'full', args: ['--max-db-size', '300k'] });
+  const u = s.users;
+  const alice = await h.login(s, u.alice, 'alice');
+  const bob = await h.login(s, u.bob, 'bob');
+  const text = 'x'.repeat(8000);
+  const N = 100;
+  for (let i = 0; i < N; i++) {
+    alice.send({ action: 'send_message', receiver_id: u.bob.id, text, client_message_id: `f${i}` });
+  }
+  // every send gets exactly one answer: its new_message, or the storage error
+  const answered = (m) => (m.type === 'new_message' && m.data.message.is_sent) ||
+    (m.type === 'error' && m.error === STORAGE);
+  await alice.waitForN(answered, N, { ms: h.T(20000), what: 'an answer to every send' });
+  const acked = alice.messages.filter(h.isNewMessage((m) => m.is_sent)).map((m) => m.data.message.client_message_id);
+  const refused = alice.count((m) => m.type === 'error' && m.error === STORAGE);
+  assert.equal(acked.length + refused, N);
+  assert.ok(acked.length > 0 && refused > 0, `some stored (${acked.length}), some refused (${refused})`);
+  // the frame of the refusal is the document's error shape, both forms
+  assert.ok(alice.raw.includes(h.errorFrame(STORAGE)));
+  // the database holds exactly the acknowledged ones
+  const stored = h.sqlite(s.db, "SELECT client_message_id FROM messages WHERE client_message_id LIKE 'f%' ORDER BY id")
+    .trim().split('\n').filter(Boolean);
+  assert.deepEqual(stored, acked);
+  // the receiver heard of exactly those
+  await bob.waitForN(h.isNewMessage((m) => m.text === text), acked.length, { ms: h.T(5000) });
+  await h.sleep(h.T(200));
+  assert.equal(bob.count(h.isNewMessage((m) => m.text === text)), acked.length);
+  // and the server goes on: replies that need no storage, and the metric
+  await alice.ask({ action: 'heartbeat' }, h.isType('heartbeat_response'));
+  const m = await h.metrics(s);
+  assert.equal(m['switchboard_errors_total{kind="storage"}'], refused);
+  assert.equal(m.switchboard_chat_messages_stored_total, acked.length);
+  assert.match(s.stderr, /level=error event=(transaction_lost|commit_failed) rc=13/);
+});
+
+test('a database locked by another process: refused while locked, stored again once released', async () => {
+  const s = await h.startServer({ tag: 'busy' });
+  const u = s.users;
+  const alice = await h.login(s, u.alice, 'alice');
+  await alice.ask({ action: 'send_message', room_id: '1', text: 'before' }, h.isNewMessage((m) => m.text === 'before'));
+
+  // another process takes the write lock and keeps it
+  const locker = spawn('sqlite3', [s.db], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  locker.stdout.on('data', (d) => { out += d; });
+  locker.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n");
+  await h.until(() => out.includes('locked'), h.T(5000), 'the other process holds the lock');
+
+  const err = await alice.ask({ action: 'send_message', room_id: '1', text: 'during' },
+    (m) => m.type === 'error' || m.type === 'new_message');
+  assert.equal(err.type, 'error');
+  assert.equal(err.error, STORAGE);
+  await alice.ask({ action: 'heartbeat' }, h.isType('heartbeat_response'));
+
+  locker.stdin.end('COMMIT;\n');
+  await new Promise((r) => locker.on('exit', r));
+  const ok = await alice.ask({ action: 'send_message', room_id: '1', text: 'after' },
+    (m) => m.type === 'error' || m.type === 'new_message');
+  assert.equal(ok.type, 'new_message');
+  assert.equal(ok.data.message.text, 'after');
+  const texts = h.sqlite(s.db, "SELECT text FROM messages WHERE room_id = 1 ORDER BY id").trim().split('\n');
+  assert.deepEqual(texts, ['before', 'after']);
+});
