@@ -110,6 +110,7 @@ int cli_serve(int argc, char **argv)
         event_base_free(a.base);
         return 1;
     }
+    sb_store_set_commit_window(a.store, cfg.commit_window_us);
     if (cfg.max_db_bytes)
         sb_store_set_max_bytes(a.store, cfg.max_db_bytes);
     sb_hub *hub = sb_hub_new();

@@ -66,6 +66,9 @@ static const option options[] = {
      "BYTES", "largest HTTP request body (default 1m)"},
     {"--max-db-size", "SB_MAX_DB_SIZE", OPT_SIZE, FIELD(max_db_bytes), 0, 0, 1LL << 40, "BYTES",
      "database size quota; writes past it fail cleanly, 0 none (default 0)"},
+    {"--commit-window", "SB_COMMIT_WINDOW", OPT_INT, FIELD(commit_window_us), 0, 0, 100000, "USEC",
+     "group commit: at most this long after a turn's first write, 0 at the end of each loop "
+     "turn (default 0)"},
     {"--sync", "SB_SYNC", OPT_SYNC, FIELD(sync_full), 0, 0, 0, "MODE",
      "SQLite synchronous: normal or full (default normal)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
@@ -89,6 +92,7 @@ void sb_config_defaults(sb_config *c)
     c->sync_full = 0;
     c->max_db_bytes = 0;
     c->send_timeout_s = 10;
+    c->commit_window_us = 0;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -313,11 +317,12 @@ void sb_config_log(const sb_config *c)
     char db[2 * sizeof c->db_path];
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
-           "idle_timeout=%d send_timeout=%d max_connections=%d max_http_body=%zu max_db_size=%zu "
+           "idle_timeout=%d send_timeout=%d commit_window=%d max_connections=%d max_http_body=%zu "
+           "max_db_size=%zu "
            "sync=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
-           c->idle_timeout_s, c->send_timeout_s, c->max_connections, c->max_http_body,
-           c->max_db_bytes, c->sync_full ? "full" : "normal");
+           c->idle_timeout_s, c->send_timeout_s, c->commit_window_us, c->max_connections,
+           c->max_http_body, c->max_db_bytes, c->sync_full ? "full" : "normal");
 }

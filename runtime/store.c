@@ -30,6 +30,7 @@ typedef struct after {
 struct sb_store {
     sqlite3 *db;
     struct event *commit_ev;
+    int commit_window_us; /* 0: commit at the end of the loop turn */
     bool in_tx;
     struct timespec tx_started;
     after *afters;
@@ -197,7 +198,12 @@ int sb_store_begin(sb_store *s)
         return rc;
     s->in_tx = true;
     clock_gettime(CLOCK_MONOTONIC, &s->tx_started);
-    event_active(s->commit_ev, 0, 0);
+    if (s->commit_window_us > 0) {
+        struct timeval tv = {0, s->commit_window_us};
+        evtimer_add(s->commit_ev, &tv);
+    } else {
+        event_active(s->commit_ev, 0, 0);
+    }
     return SQLITE_OK;
 }
 
@@ -317,6 +323,11 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
     s->m_commit_errors =
         sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);
     return s;
+}
+
+void sb_store_set_commit_window(sb_store *s, int usec)
+{
+    s->commit_window_us = usec > 0 && usec < 1000000 ? usec : 0;
 }
 
 int sb_store_set_max_bytes(sb_store *s, size_t bytes)

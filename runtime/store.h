@@ -36,6 +36,12 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
                         size_t err_size);
 void sb_store_close(sb_store *s); /* commits what is pending first */
 
+/* Commit at most this long after the turn's first write, instead of at the
+ * end of the turn: later turns' writes join the same transaction. Fewer,
+ * larger commits cost less per message; the acknowledgement waits up to the
+ * window. 0 (the default) commits at the end of every turn. */
+void sb_store_set_commit_window(sb_store *s, int usec);
+
 /* A size quota: writes that would grow the database past `bytes` fail with
  * SQLITE_FULL (then reported like a full disk). 0 removes it. */
 int sb_store_set_max_bytes(sb_store *s, size_t bytes);

@@ -361,18 +361,19 @@ static void test_config_log_line(void **state)
     assert_string_equal(log_of_config(&c),
                         " level=info event=config bind=127.0.0.1 port=8080"
                         " db=./var/switchboard.db demo=true log_level=info max_message=65536"
-                        " max_queue=1048576 idle_timeout=300 send_timeout=10"
+                        " max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
                         " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=normal\n");
 
     strcpy(c.db_path, "/srv/my data/\"sb\".db");
     c.demo = false;
     c.log_level = SB_LOG_ERROR;
     c.sync_full = 1;
-    assert_string_equal(log_of_config(&c),
-                        " level=info event=config bind=127.0.0.1 port=8080"
-                        " db=\"/srv/my data/\\\"sb\\\".db\" demo=false log_level=error"
-                        " max_message=65536 max_queue=1048576 idle_timeout=300 send_timeout=10"
-                        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full\n");
+    assert_string_equal(
+        log_of_config(&c),
+        " level=info event=config bind=127.0.0.1 port=8080"
+        " db=\"/srv/my data/\\\"sb\\\".db\" demo=false log_level=error"
+        " max_message=65536 max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
+        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full\n");
 }
 
 int main(void)
