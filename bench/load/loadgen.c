@@ -97,11 +97,11 @@ static struct {
     uint64_t e_acks, e_delivered, e_unread, e_sent; /* at its end */
     int64_t m_t0, m_t1;
     double cpu0, cpu1;
-    double core0[2], core1[2];     /* server's core: busy and total seconds */
-    double gen0, gen1;             /* our own CPU seconds */
+    double core0[2], core1[2]; /* server's core: busy and total seconds */
+    double gen0, gen1;         /* our own CPU seconds */
     /* latency */
     uint64_t lat_first, lat_count, next_seq, lat_total;
-    int64_t *lat;  /* ns from due time to ack, -1 while not acked */
+    int64_t *lat;     /* ns from due time to ack, -1 while not acked */
     int64_t max_late; /* how late the generator sent a message (ns) */
     uint64_t lat_acked;
     bool overload;
@@ -610,8 +610,8 @@ static void run_throughput(ws_client *cl)
     for (int i = 0; i < G.n_peers; i++)
         open_peer(cl, &G.peers[i]);
     wait_ready(cl);
-    say("%d pairs ready; warmup %.1fs, measure %.1fs, window %d", G.pairs, G.warmup_s,
-        G.duration_s, G.window);
+    say("%d pairs ready; warmup %.1fs, measure %.1fs, window %d", G.pairs, G.warmup_s, G.duration_s,
+        G.window);
     G.phase = P_WARMUP;
     G.t_start = now_ns();
     for (int i = 0; i < G.n_peers; i++)
@@ -642,9 +642,9 @@ static void run_throughput(ws_client *cl)
            "sent_per_s=%.0f unacked=%ld errors=%llu failed=%d acks_total=%llu",
            G.target == T_ECHO ? "echo" : "throughput", G.target == T_ECHO ? "echo" : "chat",
            G.label, G.pairs, G.window, wall, (unsigned long long)acks, (double)acks / wall,
-           (unsigned long long)del, (double)del / wall,
-           (double)(G.e_unread - G.m_unread) / wall, (double)(G.e_sent - G.m_sent) / wall, left,
-           (unsigned long long)G.errors, G.n_failed, (unsigned long long)G.acks);
+           (unsigned long long)del, (double)del / wall, (double)(G.e_unread - G.m_unread) / wall,
+           (double)(G.e_sent - G.m_sent) / wall, left, (unsigned long long)G.errors, G.n_failed,
+           (unsigned long long)G.acks);
     print_cpu(acks, wall);
     printf("\n");
     fflush(stdout);
@@ -738,8 +738,8 @@ static void run_latency(ws_client *cl)
            p999 = pct(ok, n, 0.999), mx = n ? (double)ok[n - 1] / 1e3 : -1;
     say("rate %.0f/s: p50 %.0f us, p90 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us; "
         "%llu of %llu unacked; generator at most %.0f us late",
-        G.rate, p50, p90, p99, p999, mx, (unsigned long long)lost,
-        (unsigned long long)G.lat_count, (double)G.max_late / 1e3);
+        G.rate, p50, p90, p99, p999, mx, (unsigned long long)lost, (unsigned long long)G.lat_count,
+        (double)G.max_late / 1e3);
     printf("RESULT mode=latency target=%s label=%s pairs=%d rate=%.0f seconds=%.3f measured=%llu "
            "lost=%llu p50_us=%.0f p90_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f "
            "gen_max_late_us=%.0f overload=%d delivered_per_s=%.0f errors=%llu failed=%d",
@@ -913,8 +913,7 @@ static void parse_args(int argc, char **argv)
     }
     if (G.port <= 0 || G.port > 65535)
         die("--port P is required");
-    if (G.pairs < 1 || G.window < 1 || G.concurrency < 1 || G.duration_s <= 0 ||
-        G.warmup_s < 0)
+    if (G.pairs < 1 || G.window < 1 || G.concurrency < 1 || G.duration_s <= 0 || G.warmup_s < 0)
         die("--pairs, --window, --concurrency and --duration must be positive");
     if (G.text_bytes < 1 || G.text_bytes > 16384)
         die("--text-bytes: 1..16384");

@@ -48,11 +48,11 @@ struct ws_conn {
     int close_code;
     char close_reason[64];
     void *user;
-    char key[25];  /* Sec-WebSocket-Key, base64 of 16 bytes */
-    buf in;        /* bytes read but not yet a whole frame (or the handshake) */
-    buf msg;       /* a fragmented message being joined */
+    char key[25]; /* Sec-WebSocket-Key, base64 of 16 bytes */
+    buf in;       /* bytes read but not yet a whole frame (or the handshake) */
+    buf msg;      /* a fragmented message being joined */
     int msg_binary;
-    buf out;       /* queued bytes; out_off of them already written */
+    buf out; /* queued bytes; out_off of them already written */
     size_t out_off;
     ws_conn *next_dirty, *next_dead;
     ws_conn *prev, *next; /* every connection not yet finished */
@@ -517,7 +517,8 @@ static long handshake(ws_conn *c, const unsigned char *p, size_t len)
         if (!eol)
             break;
         static const char name[] = "sec-websocket-accept:";
-        if ((size_t)(eol - line) > sizeof name - 1 && strncasecmp(line, name, sizeof name - 1) == 0) {
+        if ((size_t)(eol - line) > sizeof name - 1 &&
+            strncasecmp(line, name, sizeof name - 1) == 0) {
             const char *v = line + sizeof name - 1;
             while (v < eol && (*v == ' ' || *v == '\t'))
                 v++;
@@ -716,7 +717,8 @@ static void on_readable(ws_conn *c)
             long used = parse(c, dst, (size_t)n);
             if (used < 0)
                 return;
-            if ((size_t)used < (size_t)n && buf_put(&c->in, dst + used, (size_t)n - (size_t)used) != 0) {
+            if ((size_t)used < (size_t)n &&
+                buf_put(&c->in, dst + used, (size_t)n - (size_t)used) != 0) {
                 finish(c, 1006, "out of memory");
                 return;
             }
@@ -752,7 +754,8 @@ static int handle_events(ws_client *cl, struct epoll_event *evs, int n)
         uint32_t e = evs[i].events;
         if (e & EPOLLOUT)
             on_writable(c);
-        if (c->state != ST_DEAD && c->state != ST_CONNECTING && (e & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        if (c->state != ST_DEAD && c->state != ST_CONNECTING &&
+            (e & (EPOLLIN | EPOLLHUP | EPOLLERR)))
             on_readable(c);
         else if (c->state == ST_CONNECTING && (e & (EPOLLHUP | EPOLLERR)))
             on_writable(c); /* reports the connect error */
