@@ -136,6 +136,42 @@ void sb_write_any(sb_buf *b, sb_str raw)
         sb_write_null(b);
 }
 
+int sb_union_begin(sb_reader *r, const char *key, size_t key_len, sb_str *tag)
+{
+    sb_str first;
+    int found;
+    *tag = (sb_str){NULL, 0};
+    if (sb_peek(r) != '{')
+        return sb_read_object_begin(r); /* fails: expected object */
+    /* Fast path: our writers put the discriminator first, and so do most
+     * clients: read it once, and the member goes on from here. */
+    const char *start = r->p;
+    int depth = r->depth;
+    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &first)) < 0)
+        return 0;
+    if (found == 1 && first.len == key_len && memcmp(first.ptr, key, key_len) == 0 &&
+        sb_peek(r) == '"')
+        return sb_read_string(r, tag) ? SB_UNION_AT_FIELDS : 0;
+    /* It comes later (or is not a string): look ahead for it, from '{'. */
+    r->p = start;
+    r->depth = depth;
+    found = sb_find_discriminator(r, key, key_len, tag);
+    if (found < 0)
+        return 0;
+    if (found == 0) {
+        sb_path_push_key(r, key, key_len);
+        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
+    }
+    return SB_UNION_AT_OBJECT;
+}
+
+bool sb_union_unknown(sb_reader *r, const char *key, size_t key_len, sb_str tag)
+{
+    sb_path_push_key(r, key, key_len);
+    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
+                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+}
+
 bool sb_parse_document(sb_reader *r, sb_parse_fn parse, void *out)
 {
     return parse(r, out) && sb_read_end(r);

@@ -52,6 +52,17 @@ sb_str sb_str_copy(sb_arena *a, sb_str s);
 /* An `any` value: minified; an empty raw (never set) writes null. */
 void sb_write_any(sb_buf *b, sb_str raw);
 
+/* Generated unions. sb_union_begin finds the discriminator `key` of the
+ * object at the reader and puts its value in *tag. It returns
+ * SB_UNION_AT_FIELDS when the discriminator was the first key: the reader is
+ * past it, inside the object (the member's field loop goes on from there);
+ * SB_UNION_AT_OBJECT when it came later: the reader is back at '{'; 0 on an
+ * error, recorded (not an object, no discriminator, not JSON). */
+enum { SB_UNION_AT_FIELDS = 1, SB_UNION_AT_OBJECT = 2 };
+int sb_union_begin(sb_reader *r, const char *key, size_t key_len, sb_str *tag);
+/* The error for a discriminator value no member has; returns false. */
+bool sb_union_unknown(sb_reader *r, const char *key, size_t key_len, sb_str tag);
+
 /* Parse one whole document with a generated parser: value, then end. */
 typedef bool (*sb_parse_fn)(sb_reader *r, void *out);
 typedef void (*sb_write_fn)(sb_buf *b, const void *m);

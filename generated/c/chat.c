@@ -2995,74 +2995,39 @@ void chat_error_payload_write(sb_buf *b, const chat_error_payload *m)
 
 bool chat_in_parse(sb_reader *r, chat_in *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = CHAT_IN__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "action", 6, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 6 && memcmp(key.ptr, "action", 6) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = chat_in_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case CHAT_IN_SEND_MESSAGE_EVENT:
-            memset(&out->as.send_message_event, 0, sizeof out->as.send_message_event);
-            return chat_send_message_event_fields(r, &out->as.send_message_event, (uint64_t)1 << 0);
-        case CHAT_IN_MARK_DELIVERED_EVENT:
-            memset(&out->as.mark_delivered_event, 0, sizeof out->as.mark_delivered_event);
-            return chat_mark_delivered_event_fields(r, &out->as.mark_delivered_event, (uint64_t)1 << 0);
-        case CHAT_IN_MARK_READ_EVENT:
-            memset(&out->as.mark_read_event, 0, sizeof out->as.mark_read_event);
-            return chat_mark_read_event_fields(r, &out->as.mark_read_event, (uint64_t)1 << 0);
-        case CHAT_IN_HEARTBEAT_EVENT:
-            memset(&out->as.heartbeat_event, 0, sizeof out->as.heartbeat_event);
-            return chat_heartbeat_event_fields(r, &out->as.heartbeat_event, (uint64_t)1 << 0);
-        case CHAT_IN_NEW_ROOM_EVENT:
-            memset(&out->as.new_room_event, 0, sizeof out->as.new_room_event);
-            return chat_new_room_event_fields(r, &out->as.new_room_event, (uint64_t)1 << 0);
-        default:
-            sb_path_push_key(r, "action", 6);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "action", 6, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "action", 6);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = chat_in_kind_from(tag.ptr, tag.len);
+    out->kind = chat_in_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case CHAT_IN_SEND_MESSAGE_EVENT:
-        return chat_send_message_event_parse(r, &out->as.send_message_event);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_send_message_event_parse(r, &out->as.send_message_event);
+        memset(&out->as.send_message_event, 0, sizeof out->as.send_message_event);
+        return chat_send_message_event_fields(r, &out->as.send_message_event, (uint64_t)1 << 0);
     case CHAT_IN_MARK_DELIVERED_EVENT:
-        return chat_mark_delivered_event_parse(r, &out->as.mark_delivered_event);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_mark_delivered_event_parse(r, &out->as.mark_delivered_event);
+        memset(&out->as.mark_delivered_event, 0, sizeof out->as.mark_delivered_event);
+        return chat_mark_delivered_event_fields(r, &out->as.mark_delivered_event, (uint64_t)1 << 0);
     case CHAT_IN_MARK_READ_EVENT:
-        return chat_mark_read_event_parse(r, &out->as.mark_read_event);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_mark_read_event_parse(r, &out->as.mark_read_event);
+        memset(&out->as.mark_read_event, 0, sizeof out->as.mark_read_event);
+        return chat_mark_read_event_fields(r, &out->as.mark_read_event, (uint64_t)1 << 0);
     case CHAT_IN_HEARTBEAT_EVENT:
-        return chat_heartbeat_event_parse(r, &out->as.heartbeat_event);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_heartbeat_event_parse(r, &out->as.heartbeat_event);
+        memset(&out->as.heartbeat_event, 0, sizeof out->as.heartbeat_event);
+        return chat_heartbeat_event_fields(r, &out->as.heartbeat_event, (uint64_t)1 << 0);
     case CHAT_IN_NEW_ROOM_EVENT:
-        return chat_new_room_event_parse(r, &out->as.new_room_event);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_new_room_event_parse(r, &out->as.new_room_event);
+        memset(&out->as.new_room_event, 0, sizeof out->as.new_room_event);
+        return chat_new_room_event_fields(r, &out->as.new_room_event, (uint64_t)1 << 0);
     default:
-        break;
+        return sb_union_unknown(r, "action", 6, out->tag);
     }
-    sb_path_push_key(r, "action", 6);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void chat_in_write(sb_buf *b, const chat_in *m)
@@ -3109,79 +3074,44 @@ const char *chat_in_kind_name(chat_in_kind k)
 
 bool chat_out_parse(sb_reader *r, chat_out *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = CHAT_OUT__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "type", 4, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = chat_out_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case CHAT_OUT_NEW_ROOM_PAYLOAD:
-            memset(&out->as.new_room_payload, 0, sizeof out->as.new_room_payload);
-            return chat_new_room_payload_fields(r, &out->as.new_room_payload, (uint64_t)1 << 0);
-        case CHAT_OUT_NEW_MESSAGE_PAYLOAD:
-            memset(&out->as.new_message_payload, 0, sizeof out->as.new_message_payload);
-            return chat_new_message_payload_fields(r, &out->as.new_message_payload, (uint64_t)1 << 0);
-        case CHAT_OUT_MESSAGE_STATUS_PAYLOAD:
-            memset(&out->as.message_status_payload, 0, sizeof out->as.message_status_payload);
-            return chat_message_status_payload_fields(r, &out->as.message_status_payload, (uint64_t)1 << 0);
-        case CHAT_OUT_HEARTBEAT_RESPONSE_PAYLOAD:
-            memset(&out->as.heartbeat_response_payload, 0, sizeof out->as.heartbeat_response_payload);
-            return chat_heartbeat_response_payload_fields(r, &out->as.heartbeat_response_payload, (uint64_t)1 << 0);
-        case CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD:
-            memset(&out->as.unread_message_count_payload, 0, sizeof out->as.unread_message_count_payload);
-            return chat_unread_message_count_payload_fields(r, &out->as.unread_message_count_payload, (uint64_t)1 << 0);
-        case CHAT_OUT_ERROR_PAYLOAD:
-            memset(&out->as.error_payload, 0, sizeof out->as.error_payload);
-            return chat_error_payload_fields(r, &out->as.error_payload, (uint64_t)1 << 0);
-        default:
-            sb_path_push_key(r, "type", 4);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "type", 4, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "type", 4);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = chat_out_kind_from(tag.ptr, tag.len);
+    out->kind = chat_out_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case CHAT_OUT_NEW_ROOM_PAYLOAD:
-        return chat_new_room_payload_parse(r, &out->as.new_room_payload);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_new_room_payload_parse(r, &out->as.new_room_payload);
+        memset(&out->as.new_room_payload, 0, sizeof out->as.new_room_payload);
+        return chat_new_room_payload_fields(r, &out->as.new_room_payload, (uint64_t)1 << 0);
     case CHAT_OUT_NEW_MESSAGE_PAYLOAD:
-        return chat_new_message_payload_parse(r, &out->as.new_message_payload);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_new_message_payload_parse(r, &out->as.new_message_payload);
+        memset(&out->as.new_message_payload, 0, sizeof out->as.new_message_payload);
+        return chat_new_message_payload_fields(r, &out->as.new_message_payload, (uint64_t)1 << 0);
     case CHAT_OUT_MESSAGE_STATUS_PAYLOAD:
-        return chat_message_status_payload_parse(r, &out->as.message_status_payload);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_message_status_payload_parse(r, &out->as.message_status_payload);
+        memset(&out->as.message_status_payload, 0, sizeof out->as.message_status_payload);
+        return chat_message_status_payload_fields(r, &out->as.message_status_payload, (uint64_t)1 << 0);
     case CHAT_OUT_HEARTBEAT_RESPONSE_PAYLOAD:
-        return chat_heartbeat_response_payload_parse(r, &out->as.heartbeat_response_payload);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_heartbeat_response_payload_parse(r, &out->as.heartbeat_response_payload);
+        memset(&out->as.heartbeat_response_payload, 0, sizeof out->as.heartbeat_response_payload);
+        return chat_heartbeat_response_payload_fields(r, &out->as.heartbeat_response_payload, (uint64_t)1 << 0);
     case CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD:
-        return chat_unread_message_count_payload_parse(r, &out->as.unread_message_count_payload);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_unread_message_count_payload_parse(r, &out->as.unread_message_count_payload);
+        memset(&out->as.unread_message_count_payload, 0, sizeof out->as.unread_message_count_payload);
+        return chat_unread_message_count_payload_fields(r, &out->as.unread_message_count_payload, (uint64_t)1 << 0);
     case CHAT_OUT_ERROR_PAYLOAD:
-        return chat_error_payload_parse(r, &out->as.error_payload);
+        if (at == SB_UNION_AT_OBJECT)
+            return chat_error_payload_parse(r, &out->as.error_payload);
+        memset(&out->as.error_payload, 0, sizeof out->as.error_payload);
+        return chat_error_payload_fields(r, &out->as.error_payload, (uint64_t)1 << 0);
     default:
-        break;
+        return sb_union_unknown(r, "type", 4, out->tag);
     }
-    sb_path_push_key(r, "type", 4);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void chat_out_write(sb_buf *b, const chat_out *m)

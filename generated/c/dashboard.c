@@ -1735,59 +1735,24 @@ void dashboard_auth_handshake_response_write(sb_buf *b, const dashboard_auth_han
 
 bool dashboard_in_parse(sb_reader *r, dashboard_in *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = DASHBOARD_IN__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "action", 6, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 6 && memcmp(key.ptr, "action", 6) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = dashboard_in_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case DASHBOARD_IN_REQUEST_INIT_DATA:
-            memset(&out->as.request_init_data, 0, sizeof out->as.request_init_data);
-            return dashboard_request_init_data_fields(r, &out->as.request_init_data, (uint64_t)1 << 0);
-        case DASHBOARD_IN_REQUEST_PING:
-            memset(&out->as.request_ping, 0, sizeof out->as.request_ping);
-            return dashboard_request_ping_fields(r, &out->as.request_ping, (uint64_t)1 << 0);
-        default:
-            sb_path_push_key(r, "action", 6);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "action", 6, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "action", 6);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = dashboard_in_kind_from(tag.ptr, tag.len);
+    out->kind = dashboard_in_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case DASHBOARD_IN_REQUEST_INIT_DATA:
-        return dashboard_request_init_data_parse(r, &out->as.request_init_data);
+        if (at == SB_UNION_AT_OBJECT)
+            return dashboard_request_init_data_parse(r, &out->as.request_init_data);
+        memset(&out->as.request_init_data, 0, sizeof out->as.request_init_data);
+        return dashboard_request_init_data_fields(r, &out->as.request_init_data, (uint64_t)1 << 0);
     case DASHBOARD_IN_REQUEST_PING:
-        return dashboard_request_ping_parse(r, &out->as.request_ping);
+        if (at == SB_UNION_AT_OBJECT)
+            return dashboard_request_ping_parse(r, &out->as.request_ping);
+        memset(&out->as.request_ping, 0, sizeof out->as.request_ping);
+        return dashboard_request_ping_fields(r, &out->as.request_ping, (uint64_t)1 << 0);
     default:
-        break;
+        return sb_union_unknown(r, "action", 6, out->tag);
     }
-    sb_path_push_key(r, "action", 6);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void dashboard_in_write(sb_buf *b, const dashboard_in *m)
@@ -1819,69 +1784,34 @@ const char *dashboard_in_kind_name(dashboard_in_kind k)
 
 bool dashboard_out_parse(sb_reader *r, dashboard_out *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = DASHBOARD_OUT__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "action", 6, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 6 && memcmp(key.ptr, "action", 6) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = dashboard_out_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case DASHBOARD_OUT_INIT_DATA:
-            memset(&out->as.init_data, 0, sizeof out->as.init_data);
-            return dashboard_init_data_fields(r, &out->as.init_data, (uint64_t)1 << 0);
-        case DASHBOARD_OUT_REQUEST_COMPONENT_REFRESH:
-            memset(&out->as.request_component_refresh, 0, sizeof out->as.request_component_refresh);
-            return dashboard_request_component_refresh_fields(r, &out->as.request_component_refresh, (uint64_t)1 << 0);
-        case DASHBOARD_OUT_REQUEST_IFRAME_URL:
-            memset(&out->as.request_iframe_url, 0, sizeof out->as.request_iframe_url);
-            return dashboard_request_iframe_url_fields(r, &out->as.request_iframe_url, (uint64_t)1 << 0);
-        case DASHBOARD_OUT_PONG_REPLY:
-            memset(&out->as.pong_reply, 0, sizeof out->as.pong_reply);
-            return dashboard_pong_reply_fields(r, &out->as.pong_reply, (uint64_t)1 << 0);
-        default:
-            sb_path_push_key(r, "action", 6);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "action", 6, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "action", 6);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = dashboard_out_kind_from(tag.ptr, tag.len);
+    out->kind = dashboard_out_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case DASHBOARD_OUT_INIT_DATA:
-        return dashboard_init_data_parse(r, &out->as.init_data);
+        if (at == SB_UNION_AT_OBJECT)
+            return dashboard_init_data_parse(r, &out->as.init_data);
+        memset(&out->as.init_data, 0, sizeof out->as.init_data);
+        return dashboard_init_data_fields(r, &out->as.init_data, (uint64_t)1 << 0);
     case DASHBOARD_OUT_REQUEST_COMPONENT_REFRESH:
-        return dashboard_request_component_refresh_parse(r, &out->as.request_component_refresh);
+        if (at == SB_UNION_AT_OBJECT)
+            return dashboard_request_component_refresh_parse(r, &out->as.request_component_refresh);
+        memset(&out->as.request_component_refresh, 0, sizeof out->as.request_component_refresh);
+        return dashboard_request_component_refresh_fields(r, &out->as.request_component_refresh, (uint64_t)1 << 0);
     case DASHBOARD_OUT_REQUEST_IFRAME_URL:
-        return dashboard_request_iframe_url_parse(r, &out->as.request_iframe_url);
+        if (at == SB_UNION_AT_OBJECT)
+            return dashboard_request_iframe_url_parse(r, &out->as.request_iframe_url);
+        memset(&out->as.request_iframe_url, 0, sizeof out->as.request_iframe_url);
+        return dashboard_request_iframe_url_fields(r, &out->as.request_iframe_url, (uint64_t)1 << 0);
     case DASHBOARD_OUT_PONG_REPLY:
-        return dashboard_pong_reply_parse(r, &out->as.pong_reply);
+        if (at == SB_UNION_AT_OBJECT)
+            return dashboard_pong_reply_parse(r, &out->as.pong_reply);
+        memset(&out->as.pong_reply, 0, sizeof out->as.pong_reply);
+        return dashboard_pong_reply_fields(r, &out->as.pong_reply, (uint64_t)1 << 0);
     default:
-        break;
+        return sb_union_unknown(r, "action", 6, out->tag);
     }
-    sb_path_push_key(r, "action", 6);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void dashboard_out_write(sb_buf *b, const dashboard_out *m)

@@ -733,54 +733,19 @@ void realtime_realtime_error_write(sb_buf *b, const realtime_realtime_error *m)
 
 bool realtime_in_parse(sb_reader *r, realtime_in *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = REALTIME_IN__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "type", 4, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = realtime_in_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case REALTIME_IN_REALTIME_REQUEST:
-            memset(&out->as.realtime_request, 0, sizeof out->as.realtime_request);
-            return realtime_realtime_request_fields(r, &out->as.realtime_request, (uint64_t)1 << 0);
-        default:
-            sb_path_push_key(r, "type", 4);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "type", 4, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "type", 4);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = realtime_in_kind_from(tag.ptr, tag.len);
+    out->kind = realtime_in_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case REALTIME_IN_REALTIME_REQUEST:
-        return realtime_realtime_request_parse(r, &out->as.realtime_request);
+        if (at == SB_UNION_AT_OBJECT)
+            return realtime_realtime_request_parse(r, &out->as.realtime_request);
+        memset(&out->as.realtime_request, 0, sizeof out->as.realtime_request);
+        return realtime_realtime_request_fields(r, &out->as.realtime_request, (uint64_t)1 << 0);
     default:
-        break;
+        return sb_union_unknown(r, "type", 4, out->tag);
     }
-    sb_path_push_key(r, "type", 4);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void realtime_in_write(sb_buf *b, const realtime_in *m)
@@ -807,64 +772,29 @@ const char *realtime_in_kind_name(realtime_in_kind k)
 
 bool realtime_out_parse(sb_reader *r, realtime_out *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = REALTIME_OUT__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "type", 4, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = realtime_out_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case REALTIME_OUT_REALTIME_RESPONSE:
-            memset(&out->as.realtime_response, 0, sizeof out->as.realtime_response);
-            return realtime_realtime_response_fields(r, &out->as.realtime_response, (uint64_t)1 << 0);
-        case REALTIME_OUT_REALTIME_UPDATE:
-            memset(&out->as.realtime_update, 0, sizeof out->as.realtime_update);
-            return realtime_realtime_update_fields(r, &out->as.realtime_update, (uint64_t)1 << 0);
-        case REALTIME_OUT_REALTIME_ERROR:
-            memset(&out->as.realtime_error, 0, sizeof out->as.realtime_error);
-            return realtime_realtime_error_fields(r, &out->as.realtime_error, (uint64_t)1 << 0);
-        default:
-            sb_path_push_key(r, "type", 4);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "type", 4, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "type", 4);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = realtime_out_kind_from(tag.ptr, tag.len);
+    out->kind = realtime_out_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case REALTIME_OUT_REALTIME_RESPONSE:
-        return realtime_realtime_response_parse(r, &out->as.realtime_response);
+        if (at == SB_UNION_AT_OBJECT)
+            return realtime_realtime_response_parse(r, &out->as.realtime_response);
+        memset(&out->as.realtime_response, 0, sizeof out->as.realtime_response);
+        return realtime_realtime_response_fields(r, &out->as.realtime_response, (uint64_t)1 << 0);
     case REALTIME_OUT_REALTIME_UPDATE:
-        return realtime_realtime_update_parse(r, &out->as.realtime_update);
+        if (at == SB_UNION_AT_OBJECT)
+            return realtime_realtime_update_parse(r, &out->as.realtime_update);
+        memset(&out->as.realtime_update, 0, sizeof out->as.realtime_update);
+        return realtime_realtime_update_fields(r, &out->as.realtime_update, (uint64_t)1 << 0);
     case REALTIME_OUT_REALTIME_ERROR:
-        return realtime_realtime_error_parse(r, &out->as.realtime_error);
+        if (at == SB_UNION_AT_OBJECT)
+            return realtime_realtime_error_parse(r, &out->as.realtime_error);
+        memset(&out->as.realtime_error, 0, sizeof out->as.realtime_error);
+        return realtime_realtime_error_fields(r, &out->as.realtime_error, (uint64_t)1 << 0);
     default:
-        break;
+        return sb_union_unknown(r, "type", 4, out->tag);
     }
-    sb_path_push_key(r, "type", 4);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void realtime_out_write(sb_buf *b, const realtime_out *m)

@@ -3121,64 +3121,29 @@ void therapy_save_actions_request_write(sb_buf *b, const therapy_save_actions_re
 
 bool therapy_in_parse(sb_reader *r, therapy_in *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = THERAPY_IN__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "type", 4, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = therapy_in_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case THERAPY_IN_CLIENT_MESSAGE_ACTION:
-            memset(&out->as.client_message_action, 0, sizeof out->as.client_message_action);
-            return therapy_client_message_action_fields(r, &out->as.client_message_action, (uint64_t)1 << 1);
-        case THERAPY_IN_CLIENT_REACTION_ACTION:
-            memset(&out->as.client_reaction_action, 0, sizeof out->as.client_reaction_action);
-            return therapy_client_reaction_action_fields(r, &out->as.client_reaction_action, (uint64_t)1 << 1);
-        case THERAPY_IN_CLIENT_DELETE_ACTION:
-            memset(&out->as.client_delete_action, 0, sizeof out->as.client_delete_action);
-            return therapy_client_delete_action_fields(r, &out->as.client_delete_action, (uint64_t)1 << 1);
-        default:
-            sb_path_push_key(r, "type", 4);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "type", 4, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "type", 4);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = therapy_in_kind_from(tag.ptr, tag.len);
+    out->kind = therapy_in_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case THERAPY_IN_CLIENT_MESSAGE_ACTION:
-        return therapy_client_message_action_parse(r, &out->as.client_message_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_client_message_action_parse(r, &out->as.client_message_action);
+        memset(&out->as.client_message_action, 0, sizeof out->as.client_message_action);
+        return therapy_client_message_action_fields(r, &out->as.client_message_action, (uint64_t)1 << 1);
     case THERAPY_IN_CLIENT_REACTION_ACTION:
-        return therapy_client_reaction_action_parse(r, &out->as.client_reaction_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_client_reaction_action_parse(r, &out->as.client_reaction_action);
+        memset(&out->as.client_reaction_action, 0, sizeof out->as.client_reaction_action);
+        return therapy_client_reaction_action_fields(r, &out->as.client_reaction_action, (uint64_t)1 << 1);
     case THERAPY_IN_CLIENT_DELETE_ACTION:
-        return therapy_client_delete_action_parse(r, &out->as.client_delete_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_client_delete_action_parse(r, &out->as.client_delete_action);
+        memset(&out->as.client_delete_action, 0, sizeof out->as.client_delete_action);
+        return therapy_client_delete_action_fields(r, &out->as.client_delete_action, (uint64_t)1 << 1);
     default:
-        break;
+        return sb_union_unknown(r, "type", 4, out->tag);
     }
-    sb_path_push_key(r, "type", 4);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void therapy_in_write(sb_buf *b, const therapy_in *m)
@@ -3215,89 +3180,54 @@ const char *therapy_in_kind_name(therapy_in_kind k)
 
 bool therapy_out_parse(sb_reader *r, therapy_out *out)
 {
-    sb_str tag, key;
-    int found;
-    out->kind = THERAPY_OUT__NONE;
-    out->tag = (sb_str){NULL, 0};
-    if (sb_peek(r) != '{')
-        return sb_read_object_begin(r); /* fails: expected object */
-    /* Fast path: the discriminator is the first key (our writer puts it
-     * first, and so do most clients): read it once and go on with the
-     * member's fields from there. */
-    const char *start = r->p;
-    int depth = r->depth;
-    if (!sb_read_object_begin(r) || (found = sb_read_object_next(r, &key)) < 0)
+    int at = sb_union_begin(r, "type", 4, &out->tag);
+    if (!at)
         return false;
-    if (found == 1 && key.len == 4 && memcmp(key.ptr, "type", 4) == 0 && sb_peek(r) == '"') {
-        if (!sb_read_string(r, &tag))
-            return false;
-        out->tag = tag;
-        out->kind = therapy_out_kind_from(tag.ptr, tag.len);
-        switch (out->kind) {
-        case THERAPY_OUT_MESSAGE_ACTION:
-            memset(&out->as.message_action, 0, sizeof out->as.message_action);
-            return therapy_message_action_fields(r, &out->as.message_action, (uint64_t)1 << 1);
-        case THERAPY_OUT_DELETE_ACTION:
-            memset(&out->as.delete_action, 0, sizeof out->as.delete_action);
-            return therapy_delete_action_fields(r, &out->as.delete_action, (uint64_t)1 << 1);
-        case THERAPY_OUT_NOTICE_ACTION:
-            memset(&out->as.notice_action, 0, sizeof out->as.notice_action);
-            return therapy_notice_action_fields(r, &out->as.notice_action, (uint64_t)1 << 1);
-        case THERAPY_OUT_MESSAGE_READ_ACTION:
-            memset(&out->as.message_read_action, 0, sizeof out->as.message_read_action);
-            return therapy_message_read_action_fields(r, &out->as.message_read_action, (uint64_t)1 << 1);
-        case THERAPY_OUT_REACTION_ACTION:
-            memset(&out->as.reaction_action, 0, sizeof out->as.reaction_action);
-            return therapy_reaction_action_fields(r, &out->as.reaction_action, (uint64_t)1 << 1);
-        case THERAPY_OUT_WHITEBOARD_ACTION:
-            memset(&out->as.whiteboard_action, 0, sizeof out->as.whiteboard_action);
-            return therapy_whiteboard_action_fields(r, &out->as.whiteboard_action, (uint64_t)1 << 1);
-        case THERAPY_OUT_UPDATE_ASSESSMENTS_ACTION:
-            memset(&out->as.update_assessments_action, 0, sizeof out->as.update_assessments_action);
-            return therapy_update_assessments_action_fields(r, &out->as.update_assessments_action, (uint64_t)1 << 1);
-        case THERAPY_OUT_UPDATE_CHAT_DETAILS_ACTION:
-            memset(&out->as.update_chat_details_action, 0, sizeof out->as.update_chat_details_action);
-            return therapy_update_chat_details_action_fields(r, &out->as.update_chat_details_action, (uint64_t)1 << 1);
-        default:
-            sb_path_push_key(r, "type", 4);
-            return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                           (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
-        }
-    }
-    r->p = start; /* it comes later: look ahead for it */
-    r->depth = depth;
-    found = sb_find_discriminator(r, "type", 4, &tag);
-    if (found < 0)
-        return false;
-    if (found == 0) {
-        sb_path_push_key(r, "type", 4);
-        return sb_fail(r, SB_ERR_NO_DISCRIMINATOR, "missing discriminator");
-    }
-    out->tag = tag;
-    out->kind = therapy_out_kind_from(tag.ptr, tag.len);
+    out->kind = therapy_out_kind_from(out->tag.ptr, out->tag.len);
     switch (out->kind) {
     case THERAPY_OUT_MESSAGE_ACTION:
-        return therapy_message_action_parse(r, &out->as.message_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_message_action_parse(r, &out->as.message_action);
+        memset(&out->as.message_action, 0, sizeof out->as.message_action);
+        return therapy_message_action_fields(r, &out->as.message_action, (uint64_t)1 << 1);
     case THERAPY_OUT_DELETE_ACTION:
-        return therapy_delete_action_parse(r, &out->as.delete_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_delete_action_parse(r, &out->as.delete_action);
+        memset(&out->as.delete_action, 0, sizeof out->as.delete_action);
+        return therapy_delete_action_fields(r, &out->as.delete_action, (uint64_t)1 << 1);
     case THERAPY_OUT_NOTICE_ACTION:
-        return therapy_notice_action_parse(r, &out->as.notice_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_notice_action_parse(r, &out->as.notice_action);
+        memset(&out->as.notice_action, 0, sizeof out->as.notice_action);
+        return therapy_notice_action_fields(r, &out->as.notice_action, (uint64_t)1 << 1);
     case THERAPY_OUT_MESSAGE_READ_ACTION:
-        return therapy_message_read_action_parse(r, &out->as.message_read_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_message_read_action_parse(r, &out->as.message_read_action);
+        memset(&out->as.message_read_action, 0, sizeof out->as.message_read_action);
+        return therapy_message_read_action_fields(r, &out->as.message_read_action, (uint64_t)1 << 1);
     case THERAPY_OUT_REACTION_ACTION:
-        return therapy_reaction_action_parse(r, &out->as.reaction_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_reaction_action_parse(r, &out->as.reaction_action);
+        memset(&out->as.reaction_action, 0, sizeof out->as.reaction_action);
+        return therapy_reaction_action_fields(r, &out->as.reaction_action, (uint64_t)1 << 1);
     case THERAPY_OUT_WHITEBOARD_ACTION:
-        return therapy_whiteboard_action_parse(r, &out->as.whiteboard_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_whiteboard_action_parse(r, &out->as.whiteboard_action);
+        memset(&out->as.whiteboard_action, 0, sizeof out->as.whiteboard_action);
+        return therapy_whiteboard_action_fields(r, &out->as.whiteboard_action, (uint64_t)1 << 1);
     case THERAPY_OUT_UPDATE_ASSESSMENTS_ACTION:
-        return therapy_update_assessments_action_parse(r, &out->as.update_assessments_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_update_assessments_action_parse(r, &out->as.update_assessments_action);
+        memset(&out->as.update_assessments_action, 0, sizeof out->as.update_assessments_action);
+        return therapy_update_assessments_action_fields(r, &out->as.update_assessments_action, (uint64_t)1 << 1);
     case THERAPY_OUT_UPDATE_CHAT_DETAILS_ACTION:
-        return therapy_update_chat_details_action_parse(r, &out->as.update_chat_details_action);
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_update_chat_details_action_parse(r, &out->as.update_chat_details_action);
+        memset(&out->as.update_chat_details_action, 0, sizeof out->as.update_chat_details_action);
+        return therapy_update_chat_details_action_fields(r, &out->as.update_chat_details_action, (uint64_t)1 << 1);
     default:
-        break;
+        return sb_union_unknown(r, "type", 4, out->tag);
     }
-    sb_path_push_key(r, "type", 4);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
 }
 
 void therapy_out_write(sb_buf *b, const therapy_out *m)
