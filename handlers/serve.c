@@ -147,6 +147,15 @@ int cli_serve(int argc, char **argv)
 
     event_base_dispatch(a.base);
 
+    /* Shutting down: a second SIGTERM (a supervisor's, an impatient user's)
+     * must not kill the process half-way through its teardown. Freeing the
+     * signal events gives the default action back, so block them first. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
+
     sb_server_free(a.server); /* before the base; closes what is left */
     chat_app_stop(chat);
     sb_store_close(a.store);

@@ -66,3 +66,23 @@ test('SIGKILL right after an acknowledgement: the message is in the database', a
   await s.stop('SIGKILL');
   assert.equal(h.sqlite(s.db, `SELECT id, text FROM messages WHERE client_message_id = 'k-1'`).trim(), `${ack.data.message.id}\tacknowledged`);
 });
+
+test('SIGTERMs repeated through the shutdown still end in exit 0', async () => {
+  // a supervisor may signal again; the teardown after the loop must not be
+  // killed by one (the signal events are gone by then)
+  const s = await h.startServer({ tag: 'term3' });
+  const u = s.users;
+  const alice = await h.login(s, u.alice, 'alice');
+  await alice.ask({ action: 'send_message', room_id: '1', text: 'x' }, h.isType('new_message'));
+  process.kill(s.pid, 'SIGTERM');
+  let sent = 1;
+  const deadline = Date.now() + h.T(5000);
+  while (s.exitCode === undefined && Date.now() < deadline) {
+    try { process.kill(s.pid, 'SIGTERM'); } catch { break; }
+    sent++;
+    await new Promise((r) => setImmediate(r));
+  }
+  const exit = await s.stop('SIGTERM', h.T(8000));
+  assert.deepEqual(exit, { code: 0, signal: null }, `after ${sent} SIGTERMs`);
+  assert.match(s.stderr, /event=stopped clean=1/);
+});
