@@ -284,11 +284,6 @@ void *sb_conn_user(const sb_conn *c)
     return c->user;
 }
 
-const char *sb_conn_channel(const sb_conn *c)
-{
-    return c->route->channel;
-}
-
 size_t sb_server_connections(const sb_server *s)
 {
     return s->n_conns;
@@ -362,11 +357,6 @@ int sb_conn_send(sb_conn *c, const char *data, size_t len)
 bool sb_conn_congested(const sb_conn *c)
 {
     return c->congested;
-}
-
-size_t sb_conn_queued(const sb_conn *c)
-{
-    return c->queued;
 }
 
 /* Reading stops while any hold bit is set; lws is told only on a change. */

@@ -101,7 +101,6 @@ uint64_t sb_conn_id(const sb_conn *c);
 sb_conn *sb_conn_find(sb_server *s, uint64_t id);
 void sb_conn_set_user(sb_conn *c, void *user);
 void *sb_conn_user(const sb_conn *c);
-const char *sb_conn_channel(const sb_conn *c);
 /* Queue one text message. Returns 0, or -1 when the connection is closing or
  * its outbound queue is full (it is then closed with 1008). */
 int sb_conn_send(sb_conn *c, const char *data, size_t len);
@@ -111,7 +110,6 @@ int sb_conn_send(sb_conn *c, const char *data, size_t len);
  * congested queue drains. A queue that does not move for 10 s is a stalled
  * consumer: closed with 1008. */
 bool sb_conn_congested(const sb_conn *c);
-size_t sb_conn_queued(const sb_conn *c);
 void sb_conn_pause_reading(sb_conn *c);
 /* Call fn once, when the queue is at or below a quarter of the cap (at once
  * if it is already): lets a handler send a long reply piece by piece. */

@@ -243,21 +243,6 @@ void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
     s->afters[s->n_after++] = (after){fn, arg};
 }
 
-const char *sb_store_error_text(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_FULL:
-        return "storage full";
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return "storage busy";
-    case SQLITE_NOMEM:
-        return "out of memory";
-    default:
-        return "storage error";
-    }
-}
-
 static int mkdir_parent(const char *path)
 {
     char dir[1024];

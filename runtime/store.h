@@ -75,7 +75,4 @@ void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg);
 /* Commit now (shutdown, tests). */
 int sb_store_commit(sb_store *s);
 
-/* Human-readable text for a failed commit, for clients. */
-const char *sb_store_error_text(int rc);
-
 #endif
