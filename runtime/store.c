@@ -6,6 +6,12 @@
  * message that arrived in the same turn is what lets throughput and
  * "acknowledged only after commit" coexist. The commit event has the lowest
  * priority on the base, so libevent runs it after the turn's socket events.
+ * More exactly, libevent 2.1 runs a lower priority only in a turn with no
+ * higher-priority event active, so under load a commit waits for the first
+ * turn without socket events and covers several turns. Measured against the
+ * default priority (one commit right behind each turn's socket events):
+ * 16.2 vs 20.5 us of CPU per message at full load, and a lower p99 at half
+ * of it (bench/load), so the batching is kept.
  */
 #include <errno.h>
 #include <event2/event.h>
