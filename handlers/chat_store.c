@@ -245,6 +245,41 @@ int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash)
     return id;
 }
 
+static void forget_room(chat_store *cs, int64_t id)
+{
+    chat_room_info *r = sb_map_del(&cs->rooms, id);
+    if (r) {
+        free(r->members);
+        free(r);
+    }
+}
+
+/* A room made inside a transaction is cached like any other, but the
+ * transaction may still fail (or its savepoint be rolled back), and SQLite
+ * then gives the same row ID to the next room made: a cached member list
+ * would be served for someone else's room. So the entry is dropped if the
+ * row did not survive the commit. */
+typedef struct pending_room {
+    chat_store *cs;
+    int64_t id;
+} pending_room;
+
+static void room_settled(void *arg, int rc)
+{
+    pending_room *p = arg;
+    static const char sql[] = "SELECT 1 FROM rooms WHERE id = ?1";
+    sqlite3_stmt *st = rc == SQLITE_OK ? sb_store_stmt(p->cs->store, sql) : NULL;
+    bool exists = false;
+    if (st) {
+        sqlite3_bind_int64(st, 1, p->id);
+        exists = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_reset(st);
+    }
+    if (!exists)
+        forget_room(p->cs, p->id);
+    free(p);
+}
+
 int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
 {
     char key[48];
@@ -281,6 +316,13 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
         if (sqlite3_step(st) != SQLITE_DONE)
             return 0;
     }
+    /* a row ID rolled back earlier in this turn may be in the cache */
+    forget_room(cs, id);
+    pending_room *p = malloc(sizeof *p);
+    if (!p)
+        return 0;
+    *p = (pending_room){cs, id};
+    sb_store_after_commit(cs->store, room_settled, p);
     *created = true;
     return id;
 }

@@ -50,7 +50,8 @@ bool chat_room_has_member(const chat_room_info *room, int64_t user);
 int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash);
 
 /* The direct room of two users, created (inside the turn's transaction)
- * when missing. 0 on error. */
+ * when missing; its cache entry is dropped if the row does not survive the
+ * commit. 0 on error. Call chat_store_free only after the last commit. */
 int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created);
 
 typedef struct chat_new_msg {

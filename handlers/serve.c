@@ -157,6 +157,7 @@ int cli_serve(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
     sb_server_free(a.server); /* before the base; closes what is left */
+    sb_store_commit(a.store); /* its callbacks still use the chat's caches */
     chat_app_stop(chat);
     sb_store_close(a.store);
     sb_hub_free(hub);

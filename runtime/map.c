@@ -1,4 +1,5 @@
 /* map.c: see map.h. Linear probing, kept at most half full. */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "map.h"
@@ -60,4 +61,35 @@ int sb_map_put(sb_map *m, int64_t key, void *value)
         m->used++;
     insert(m->slots, m->cap, key, value);
     return 0;
+}
+
+/* Linear probing without tombstones: after emptying a slot, the entries of
+ * the same cluster that follow it move back if their home allows, so that
+ * every lookup still finds them before an empty slot. */
+void *sb_map_del(sb_map *m, int64_t key)
+{
+    if (!m->cap)
+        return NULL;
+    size_t mask = m->cap - 1, i = home(m->cap, key);
+    while (m->slots[i].key != key) {
+        if (m->slots[i].key == 0)
+            return NULL;
+        i = (i + 1) & mask;
+    }
+    void *value = m->slots[i].value;
+    m->slots[i].key = 0;
+    m->slots[i].value = NULL;
+    m->used--;
+    for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+        size_t h = home(m->cap, m->slots[j].key);
+        /* move j back to i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+        if (!stays) {
+            m->slots[i] = m->slots[j];
+            m->slots[j].key = 0;
+            m->slots[j].value = NULL;
+            i = j;
+        }
+    }
+    return value;
 }

@@ -118,7 +118,7 @@ static int step_cached(sb_store *s, const char *sql)
     return rc;
 }
 
-static bool lost_transaction(sb_store *s);
+static int lost_transaction(sb_store *s);
 
 static void run_afters(sb_store *s, int rc)
 {
@@ -141,9 +141,9 @@ static double seconds_since(const struct timespec *t0)
 
 int sb_store_commit(sb_store *s)
 {
-    int rc = SQLITE_OK;
-    if (lost_transaction(s))
-        return sqlite3_errcode(s->db);
+    int rc = lost_transaction(s);
+    if (rc != SQLITE_OK)
+        return rc;
     if (s->in_tx) {
         rc = step_cached(s, SQL_COMMIT);
         if (rc != SQLITE_OK) {
@@ -174,22 +174,24 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
  * lost: their callbacks learn it now, and the next write opens a new
  * transaction. Without this check, later writes of the turn would run in
  * autocommit mode and be stored while their senders were told they were not. */
-static bool lost_transaction(sb_store *s)
+static int lost_transaction(sb_store *s) /* 0, or the error the callbacks got */
 {
     if (!s->in_tx || !sqlite3_get_autocommit(s->db))
-        return false;
+        return 0;
     int rc = sqlite3_errcode(s->db);
+    if (rc == SQLITE_OK)
+        rc = SQLITE_ABORT; /* rolled back without an error code to tell */
     sb_counter_add(s->m_commit_errors, 1);
     sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\" waiting=%zu", rc, sqlite3_errstr(rc),
            s->n_after);
     s->in_tx = false;
-    run_afters(s, rc != SQLITE_OK ? rc : SQLITE_ABORT);
-    return true;
+    run_afters(s, rc);
+    return rc;
 }
 
 bool sb_store_lost(sb_store *s)
 {
-    return lost_transaction(s);
+    return lost_transaction(s) != 0;
 }
 
 int sb_store_begin(sb_store *s)
