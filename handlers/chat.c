@@ -244,10 +244,8 @@ static void opt_str(sb_str v, sb_str *dst, sb_presence *has)
 
 /* A stored message as `viewer` sees it (is_sent, and client_message_id
  * only for its sender). */
-void chat_fill_message(chat_app *app, const chat_msg_row *row, const chat_room_info *room,
-                       int64_t viewer, chat_message *m)
+void chat_fill_message(chat_app *app, const chat_msg_row *row, int64_t viewer, chat_message *m)
 {
-    (void)room;
     memset(m, 0, sizeof *m);
     m->id = id_str(app->arena, row->id);
     m->is_sent = row->sender_id == viewer;
@@ -280,7 +278,7 @@ static void fill_new_message(chat_app *app, const chat_msg_row *row, const chat_
     } else {
         p->data.has.service_id = SB_NULL;
     }
-    chat_fill_message(app, row, room, viewer, &p->data.message);
+    chat_fill_message(app, row, viewer, &p->data.message);
 }
 
 static sb_str iso_time(sb_arena *a, int64_t t)

@@ -36,8 +36,7 @@ void chat_app_stop(chat_app *app);
 int chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
 int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, int64_t unread,
                    int64_t last_id, chat_room *out);
-void chat_fill_message(chat_app *app, const chat_msg_row *row, const chat_room_info *room,
-                       int64_t viewer, chat_message *out);
+void chat_fill_message(chat_app *app, const chat_msg_row *row, int64_t viewer, chat_message *out);
 void chat_http_register(chat_app *app);
 
 #endif

@@ -126,7 +126,7 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
         copy.text = sb_str_copy(app->arena, row.text);
         copy.file_id = sb_str_copy(app->arena, row.file_id);
         copy.client_message_id = (sb_str){NULL, 0};
-        chat_fill_message(app, &copy, room, me, &resp->messages.items[n++]);
+        chat_fill_message(app, &copy, me, &resp->messages.items[n++]);
     }
     if (rc < 0)
         return fail(ctx, 503, "storage error");
