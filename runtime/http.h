@@ -1,0 +1,92 @@
+/*
+ * http.h: HTTP requests and responses as protocol code sees them.
+ *
+ * A request carries its method, path, the parameters its route template
+ * captured, the query, every header, the cookies and the whole body (text or
+ * binary). A response is a status, a content type, any number of headers
+ * (Set-Cookie among them) and a body. The transport (server.c) fills the
+ * one and writes the other; nothing here touches a socket.
+ *
+ * Path templates: "/api/v1/rooms/{room_id}/messages" matches
+ * "/api/v1/rooms/42/messages" and captures room_id = "42". A parameter is
+ * one non-empty path segment, percent-decoded. A template that ends in "/*"
+ * matches that prefix and anything below it.
+ */
+#ifndef SB_HTTP_H
+#define SB_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "json.h"
+
+#define SB_HTTP_MAX_HEADERS 64 /* request headers kept; more answer 431 */
+#define SB_HTTP_MAX_PARAMS 8   /* {parameters} in one path template */
+
+typedef struct sb_header {
+    const char *name; /* lower case */
+    const char *value;
+} sb_header;
+
+typedef struct sb_http_request {
+    uint64_t id;        /* this request; a deferred answer is addressed to it */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* without the query, as sent */
+    const sb_query *params; /* the route template's {parameters}, decoded */
+    const sb_query *query;  /* the query string, decoded */
+    const sb_header *headers;
+    size_t n_headers;
+    const char *body; /* the whole body, NUL-terminated (binary bodies may hold NULs) */
+    size_t body_len;
+    const char *peer; /* client address */
+} sb_http_request;
+
+/* A header's value (name case-insensitive), or NULL. */
+const char *sb_http_header(const sb_http_request *req, const char *name);
+/* A cookie's value from the Cookie header(s): true and *out set when found
+ * (out points into `store`, cap bytes, NUL-terminated); false otherwise. */
+bool sb_http_cookie(const sb_http_request *req, const char *name, char *store, size_t cap);
+/* The bearer token of "Authorization: Bearer TOKEN", or NULL. */
+const char *sb_http_bearer(const sb_http_request *req);
+
+typedef struct sb_http_response {
+    int status;               /* default 200 */
+    const char *content_type; /* default application/json; a static string */
+    sb_buf headers;           /* "Name: value\r\n" lines, any number */
+    sb_buf body;
+} sb_http_response;
+
+void sb_http_response_init(sb_http_response *r);
+void sb_http_response_free(sb_http_response *r);
+/* Add one header line. Names and values with CR or LF are refused (-1). */
+int sb_http_add_header(sb_http_response *r, const char *name, const char *value);
+
+typedef struct sb_cookie_opts {
+    int max_age_s;        /* < 0: a session cookie (no Max-Age); 0: delete it */
+    const char *path;     /* default "/" */
+    const char *same_site; /* "Strict", "Lax" (default) or "None" */
+    bool http_only;       /* default true (see sb_cookie_defaults) */
+    bool secure;
+} sb_cookie_opts;
+sb_cookie_opts sb_cookie_defaults(void); /* HttpOnly, SameSite=Lax, Path=/, session */
+/* Set-Cookie. The value must be a cookie-octet string (RFC 6265); -1 when not. */
+int sb_http_set_cookie(sb_http_response *r, const char *name, const char *value,
+                       const sb_cookie_opts *o);
+
+/* Percent-decode src[0..n) into dst (cap bytes, NUL-terminated); '+' stays
+ * '+'. -1 on a malformed escape or when it does not fit. */
+int sb_url_decode(const char *src, size_t n, char *dst, size_t cap);
+
+/* Match `path` against a template; captured parameters go to *params, their
+ * text into store (cap bytes). True on a match. */
+bool sb_path_match(const char *tmpl, const char *path, sb_query *params, char *store, size_t cap);
+/* A template is well formed: starts with '/', {name} segments whole and
+ * distinct identifiers, at most SB_HTTP_MAX_PARAMS, "/*" only at the end.
+ * Returns NULL, or what is wrong. */
+const char *sb_path_template_error(const char *tmpl);
+
+const char *sb_http_status_text(int status);
+
+#endif

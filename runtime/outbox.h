@@ -1,0 +1,73 @@
+/*
+ * outbox.h: what a loop turn promised to send, held until its transaction
+ * has committed.
+ *
+ * A handler never writes to a socket. It queues deliveries in the outbox:
+ * frames to a connection, frames to a topic (one serialization, every
+ * subscriber), and the answer of an HTTP request (its own, or one held
+ * earlier: a long poll). The runtime's end of turn (rt.h) commits, then
+ * delivers everything in the order it was queued, then lets paused readers
+ * read again.
+ *
+ * The queue is made of units, one per handled message or request (the
+ * runtime opens and closes them around the handler). When the commit fails,
+ * no frame of a unit that needed it is sent; the unit's origin alone gets its
+ * protocol's storage error instead. A unit that wrote nothing still waits
+ * behind the ones before it, so a connection hears its answers in the order
+ * it asked.
+ */
+#ifndef SB_OUTBOX_H
+#define SB_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "json.h"
+
+typedef struct sb_outbox sb_outbox;
+typedef struct sb_server sb_server;
+typedef struct sb_topics sb_topics;
+typedef struct sb_counter sb_counter;
+
+/* How an origin learns that its message was not stored: for a WebSocket,
+ * write the protocol's error frame into out; for HTTP, fill the response. */
+typedef struct sb_failure {
+    void (*ws)(sb_buf *out, void *arg);
+    void (*http)(sb_http_response *resp, void *arg);
+    void *arg;
+} sb_failure;
+
+sb_outbox *sb_outbox_new(sb_server *server, sb_topics *topics);
+void sb_outbox_free(sb_outbox *o);
+
+/* A unit: opened before a handler runs, closed after. `needs_commit` at the
+ * close says whether the unit wrote inside the turn's transaction. */
+void sb_outbox_open(sb_outbox *o, uint64_t origin, const sb_failure *fail);
+void sb_outbox_close(sb_outbox *o, bool needs_commit);
+
+/* A frame for one connection / for every subscriber of a topic: write its
+ * bytes into the returned buffer before the next call. `counter` (may be
+ * NULL) is added to once per connection reached. Binary frames with
+ * sb_outbox_binary() right after. On out of memory the unit is failed. */
+sb_buf *sb_outbox_conn(sb_outbox *o, uint64_t conn, sb_counter *counter);
+sb_buf *sb_outbox_topic(sb_outbox *o, const char *topic, sb_counter *counter);
+/* The frame just started goes to this topic too (same bytes, one copy). */
+void sb_outbox_also(sb_outbox *o, const char *topic);
+void sb_outbox_binary(sb_outbox *o);
+/* The answer of HTTP request `request` (moved: resp is left empty). */
+void sb_outbox_http(sb_outbox *o, uint64_t request, sb_http_response *resp);
+/* Added to once the unit's transaction has committed (e.g. messages stored). */
+void sb_outbox_on_commit(sb_outbox *o, sb_counter *counter);
+
+/* The end of turn's steps (rt.c). rc 0: committed (or nothing to commit).
+ * Otherwise units that needed the commit fail. Returns true when some
+ * delivery found a congested queue (the origins were paused already). */
+void sb_outbox_deliver(sb_outbox *o, int rc);
+/* Units that needed the commit so far fail now (SQLite rolled the
+ * transaction back by itself); the others stay queued. */
+void sb_outbox_fail_pending(sb_outbox *o);
+bool sb_outbox_empty(const sb_outbox *o);
+
+#endif

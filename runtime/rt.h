@@ -1,0 +1,124 @@
+/*
+ * rt.h: the runtime protocols are written against. It holds the loop, the
+ * transport, the store, the topics, the outbox and the timers of one
+ * process, calls a protocol's handlers with a struct sb_ctx (ctx.h), and owns
+ * the end of every loop turn, in one place and this order (rt.c, turn_end):
+ *
+ *   1. commit   the turn's transaction (at once, or when --commit-window
+ *               has passed since its first write);
+ *   2. deliver  everything the outbox holds, in the order it was queued
+ *               (after a failed commit: the storage error to each origin);
+ *   3. release  the connections whose reading was held for the turn.
+ *
+ * A connection that sent its share of a turn (16 messages, or 1/8 of the
+ * queue cap) is not read again until step 3 of a turn whose commit covered
+ * its messages: its fan-out is delivered before it may add more, with or
+ * without a commit window.
+ */
+#ifndef SB_RT_H
+#define SB_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+#include "outbox.h"
+#include "server.h"
+
+struct event_base;
+struct sb_ctx;
+typedef struct sb_rt sb_rt;
+typedef struct sb_store sb_store;
+typedef struct sb_topics sb_topics;
+
+sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store);
+void sb_rt_free(sb_rt *rt); /* after sb_server_free: close callbacks still run before */
+
+sb_server *sb_rt_server(sb_rt *rt);
+sb_store *sb_rt_store(sb_rt *rt);
+sb_topics *sb_rt_topics(sb_rt *rt);
+sb_outbox *sb_rt_outbox(sb_rt *rt);
+struct event_base *sb_rt_base(sb_rt *rt);
+
+/* A fresh ID from the same sequence as connection and request IDs: for
+ * sessions that own timers and outlive a connection. */
+uint64_t sb_rt_new_id(sb_rt *rt);
+
+/* Routes --------------------------------------------------------------- */
+
+typedef struct sb_ws_handler {
+    const char *path;    /* exact path of the upgrade request, e.g. "/ws/chat" */
+    const char *channel; /* for logs and metrics */
+    /* After the upgrade: authenticate, set ctx->session (kept for the
+     * connection), subscribe to topics, queue a greeting. Return 0 to keep
+     * the connection; sb_rt_close() it otherwise. */
+    int (*on_open)(struct sb_ctx *ctx, const sb_ws_request *req);
+    /* One whole message (fragments joined): text (valid UTF-8) unless binary. */
+    void (*on_message)(struct sb_ctx *ctx, const char *data, size_t len, bool binary);
+    /* The connection is gone: free ctx->session. Its topics and timers are
+     * released by the runtime. */
+    void (*on_close)(struct sb_ctx *ctx);
+    bool accept_binary;  /* false: a binary message closes with 1003 */
+    sb_failure storage_error;
+    void *app;
+} sb_ws_handler;
+
+/* What an HTTP handler returns. */
+enum { SB_HTTP_ANSWERED = 0, SB_HTTP_DEFERRED = 1 };
+
+typedef struct sb_http_handler {
+    const char *method; /* exact: "GET", "POST", ... (HEAD is answered for GET) */
+    const char *path;   /* a template (http.h) */
+    const char *channel;
+    /* Fill resp and return SB_HTTP_ANSWERED: it is sent after the turn's
+     * commit. Or call sb_rt_defer() and return SB_HTTP_DEFERRED: the request
+     * is answered later with sb_outbox_http(), or by on_timeout. */
+    int (*handle)(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp);
+    /* Deferred requests: the time ran out; fill resp. */
+    void (*on_timeout)(struct sb_ctx *ctx, uint64_t request, sb_http_response *resp);
+    /* Deferred requests: the client went away before the answer. */
+    void (*on_abort)(struct sb_ctx *ctx, uint64_t request);
+    const char *const *content_types; /* accepted request bodies; NULL: application/json */
+    size_t max_body;                  /* 0: the server's --max-http-body */
+    sb_failure storage_error;
+    void *app;
+} sb_http_handler;
+
+/* Register a route. A bad one (malformed template, a method and template
+ * already taken, no handler) is refused with a message: serve stops at
+ * start-up rather than run without it. */
+int sb_rt_add_ws(sb_rt *rt, const sb_ws_handler *h, char *err, size_t err_size);
+int sb_rt_add_http(sb_rt *rt, const sb_http_handler *h, char *err, size_t err_size);
+
+/* Hold the current HTTP request open for up to timeout_ms (a long poll). */
+void sb_rt_defer(struct sb_ctx *ctx, int timeout_ms);
+
+/* Connections ---------------------------------------------------------- */
+
+/* Close a WebSocket after what is queued (and what this turn delivers). */
+void sb_rt_close(sb_rt *rt, uint64_t conn, int code, const char *reason);
+/* Subscribe ctx's connection to a topic; released when it closes. */
+int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic);
+void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic);
+
+/* Timers --------------------------------------------------------------- */
+
+/* fn runs in its own unit, with a ctx whose conn is `owner` and whose
+ * session is what the owner's connection holds (NULL for other owners). */
+typedef void (*sb_timer_fn)(struct sb_ctx *ctx, void *arg);
+typedef struct sb_timer sb_timer;
+/* One-shot (repeat false) or every `ms` until cancelled. Owned by `owner`
+ * (a connection ID, or an ID from sb_rt_new_id): cancelled with it. The
+ * sb_failure says what the owner hears if the timer's writes are lost. */
+sb_timer *sb_rt_timer(sb_rt *rt, uint64_t owner, int ms, bool repeat, sb_timer_fn fn, void *arg);
+void sb_rt_timer_cancel(sb_rt *rt, sb_timer *t); /* NULL is fine; a fired one-shot is gone */
+void sb_rt_cancel_owner(sb_rt *rt, uint64_t owner); /* every timer of owner */
+
+/* The end-of-turn pipeline ---------------------------------------------- */
+
+/* Commit, deliver and release now (shutdown, tests). */
+void sb_rt_flush(sb_rt *rt);
+
+#endif
