@@ -141,7 +141,7 @@ int cli_user(int argc, char **argv)
     sb_log_set_level(SB_LOG_WARN);
     char err[512];
     struct event_base *base = event_base_new();
-    sb_store *store = base ? sb_store_open(base, cfg.db_path, true, err, sizeof err) : NULL;
+    sb_store *store = base ? sb_store_open(cfg.db_path, true, err, sizeof err) : NULL;
     if (!store) {
         fprintf(stderr, "switchboard user add: %s\n", base ? err : "no event loop");
         if (base)

@@ -4,10 +4,11 @@
  * A message's path: server.c hands chat_ws_message() one whole text frame;
  * the generated chat_in_parse() picks the action and fills a struct;
  * chat_in_dispatch() calls one of the chat_on_*() handlers below. A handler
- * writes inside the turn's transaction and registers what to send with
- * sb_store_after_commit(): nobody hears of a message before it is durable.
- * Every reply to a connection goes the same way, so a connection sees its
- * answers in the order it asked.
+ * writes inside the turn's transaction and queues what to send in the
+ * runtime's outbox (ctx->out): to its own connection, or to the topic
+ * "user:ID" of every device of a user. The runtime delivers after the
+ * commit, so nobody hears of a message before it is durable, and a
+ * connection sees its answers in the order it asked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "chat_handlers.h"
 #include "chat_store.h"
 #include "ctx.h"
+#include "topics.h"
 #include "log.h"
 #include "metrics.h"
 #include "token.h"
@@ -33,86 +35,23 @@ typedef struct chat_session {
     replay_state *replay; /* a ?since= replay still under way */
 } chat_session;
 
-/* A batch of frames to send once the turn's transaction has committed.
- * One allocation: the struct, then the frames' bytes. */
-typedef struct frame {
-    enum { TO_CONN, TO_USER } to;
-    int64_t user;       /* TO_USER: every connection of the user */
-    uint64_t conn;      /* TO_CONN */
-    chat_out_kind kind; /* for the per-type counters */
-    size_t off, len;
-} frame;
-
-typedef struct delivery {
-    chat_app *app;
-    uint64_t origin; /* the connection that asked: gets the error if the commit fails */
-    bool stores;     /* holds a new message: counted as stored once committed */
-    size_t n, cap;
-    frame *frames;
-    sb_buf bytes;
-} delivery;
-
-static chat_app app_state;
-
-/* Sending ----------------------------------------------------------------- */
-
-static void send_to_conn(chat_app *app, uint64_t id, const char *bytes, size_t len,
-                         chat_out_kind kind)
+/* The topic of every device of a user. */
+static const char *user_topic(char buf[SB_TOPIC_MAX], int64_t user)
 {
-    sb_conn *c = sb_conn_find(app->server, id);
-    if (c && sb_conn_send(c, bytes, len) == 0) {
-        sb_counter_add(app->m_out[kind], 1);
-        if (sb_conn_congested(c))
-            app->hit_congestion = true;
-    }
+    return sb_topic_id(buf, "user", user);
 }
 
-static void send_to_user(chat_app *app, int64_t user, const char *bytes, size_t len,
-                         chat_out_kind kind)
+static sb_buf *to_user(struct sb_ctx *ctx, int64_t user, chat_out_kind kind)
 {
-    size_t n;
-    const uint64_t *conns = sb_hub_conns(app->hub, user, &n);
-    for (size_t i = 0; i < n; i++)
-        send_to_conn(app, conns[i], bytes, len, kind);
+    chat_app *app = ctx->app;
+    char t[SB_TOPIC_MAX];
+    return sb_outbox_topic(ctx->out, user_topic(t, user), app->m_out[kind]);
 }
 
-static delivery *delivery_new(chat_app *app, uint64_t origin)
+static sb_buf *to_origin(struct sb_ctx *ctx, chat_out_kind kind)
 {
-    delivery *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->app = app;
-    d->origin = origin;
-    sb_buf_init(&d->bytes);
-    return d;
-}
-
-static void delivery_free(delivery *d)
-{
-    sb_buf_free(&d->bytes);
-    free(d->frames);
-    free(d);
-}
-
-/* Add a frame whose bytes the caller writes into d->bytes right after. */
-static sb_buf *delivery_add(delivery *d, int to, int64_t user, uint64_t conn, chat_out_kind kind)
-{
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 4;
-        frame *p = realloc(d->frames, cap * sizeof *p);
-        if (!p) {
-            d->bytes.oom = true; /* delivered() then reports a failure */
-            return &d->bytes;
-        }
-        d->frames = p;
-        d->cap = cap;
-    }
-    if (d->n) {
-        frame *prev = &d->frames[d->n - 1];
-        prev->len = d->bytes.len - prev->off;
-    }
-    d->frames[d->n++] = (frame){to, user, conn, kind, d->bytes.len, 0};
-    return &d->bytes;
+    chat_app *app = ctx->app;
+    return sb_outbox_conn(ctx->out, ctx->conn, app->m_out[kind]);
 }
 
 static void write_error(sb_buf *b, const char *text, size_t len)
@@ -126,41 +65,14 @@ static void write_error(sb_buf *b, const char *text, size_t len)
     chat_error_payload_write(b, &e);
 }
 
-static void delivered(void *arg, int rc)
+/* What a client hears when the turn's commit failed: nothing it sent in
+ * that turn was stored, and nobody else heard of it. */
+static void storage_failure(sb_buf *b, void *arg)
 {
-    delivery *d = arg;
-    chat_app *app = d->app;
-    if (d->n)
-        d->frames[d->n - 1].len = d->bytes.len - d->frames[d->n - 1].off;
-    if (rc != SQLITE_OK || d->bytes.oom) {
-        /* Nothing was stored: tell the one who asked, and no one else. */
-        sb_buf_reset(app->scratch);
-        write_error(app->scratch, CHAT_ERR_STORAGE, strlen(CHAT_ERR_STORAGE));
-        send_to_conn(app, d->origin, app->scratch->data, app->scratch->len, CHAT_OUT_ERROR_PAYLOAD);
-        sb_counter_add(app->m_storage_errors, 1);
-        delivery_free(d);
-        return;
-    }
-    if (d->stores)
-        sb_counter_add(app->m_stored, 1);
-    app->hit_congestion = false;
-    for (size_t i = 0; i < d->n; i++) {
-        const frame *f = &d->frames[i];
-        const char *bytes = d->bytes.data + f->off;
-        if (f->to == TO_CONN)
-            send_to_conn(app, f->conn, bytes, f->len, f->kind);
-        else
-            send_to_user(app, f->user, bytes, f->len, f->kind);
-    }
-    /* Back-pressure: a sender who fills someone's queue past half its cap
-     * stops being read until the queues drain, instead of pushing the
-     * receiver over the cap (server.h). */
-    if (app->hit_congestion) {
-        sb_conn *origin = sb_conn_find(app->server, d->origin);
-        if (origin)
-            sb_conn_pause_reading(origin);
-    }
-    delivery_free(d);
+    chat_app *app = arg;
+    write_error(b, CHAT_ERR_STORAGE, strlen(CHAT_ERR_STORAGE));
+    sb_counter_add(app->m_storage_errors, 1);
+    sb_counter_add(app->m_out[CHAT_OUT_ERROR_PAYLOAD], 1);
 }
 
 /* Queue one reply for the asking connection, behind whatever the turn has
@@ -168,16 +80,7 @@ static void delivered(void *arg, int rc)
 static void reply(struct sb_ctx *ctx, chat_out_kind kind, void (*write)(sb_buf *b, const void *m),
                   const void *m)
 {
-    chat_app *app = &app_state;
-    delivery *d = delivery_new(app, sb_conn_id(ctx->conn));
-    sb_buf *b = d ? delivery_add(d, TO_CONN, 0, sb_conn_id(ctx->conn), kind) : NULL;
-    if (!b) {
-        if (d)
-            delivery_free(d);
-        return;
-    }
-    write(b, m);
-    sb_store_after_commit(ctx->store, delivered, d);
+    write(to_origin(ctx, kind), m);
 }
 
 static void error_payload_write_v(sb_buf *b, const void *text)
@@ -187,8 +90,9 @@ static void error_payload_write_v(sb_buf *b, const void *text)
 
 static int reply_error(struct sb_ctx *ctx, const char *text)
 {
+    chat_app *app = ctx->app;
     bool storage = strcmp(text, CHAT_ERR_STORAGE) == 0;
-    sb_counter_add(storage ? app_state.m_storage_errors : app_state.m_client_errors, 1);
+    sb_counter_add(storage ? app->m_storage_errors : app->m_client_errors, 1);
     reply(ctx, CHAT_OUT_ERROR_PAYLOAD, error_payload_write_v, text);
     return 0;
 }
@@ -379,12 +283,12 @@ static void write_new_room(chat_app *app, sb_buf *b, const chat_room_info *room,
 
 static chat_session *session_of(struct sb_ctx *ctx)
 {
-    return ctx->user;
+    return ctx->session;
 }
 
 int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event *msg)
 {
-    chat_app *app = &app_state;
+    chat_app *app = ctx->app;
     int64_t me = session_of(ctx)->user_id;
     const chat_room_info *room = NULL;
     int64_t receiver = 0;
@@ -425,7 +329,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     /* A savepoint only when a room may be created with the message: alone,
      * chat_message_insert leaves nothing behind when it fails. */
     bool unit = !room, created = false;
-    if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != SQLITE_OK)
+    if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != 0)
         return reply_error(ctx, CHAT_ERR_STORAGE);
     if (!room) {
         int64_t id = chat_direct_room(app->store, me, receiver, &created);
@@ -454,27 +358,20 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     if (id < 0)
         return reply_error(ctx, CHAT_ERR_STORAGE);
 
-    uint64_t origin = sb_conn_id(ctx->conn);
-    delivery *d = delivery_new(app, origin);
-    if (!d)
-        return reply_error(ctx, CHAT_ERR_STORAGE);
     chat_new_message_payload p;
     if (id == 0) {
         /* A retry of a stored message: answer the sender's connection only. */
         chat_msg_row row;
         if (chat_message_get(app->store, existing, &row) == 1) {
             fill_new_message(app, &row, chat_room_get(app->store, row.room_id), me, &p);
-            chat_new_message_payload_write(
-                delivery_add(d, TO_CONN, 0, origin, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
+            chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
         }
-        sb_store_after_commit(ctx->store, delivered, d);
         return 0;
     }
     if (created) {
         for (size_t i = 0; i < room->n_members; i++)
-            write_new_room(app,
-                           delivery_add(d, TO_USER, room->members[i], 0, CHAT_OUT_NEW_ROOM_PAYLOAD),
-                           room, room->members[i]);
+            write_new_room(app, to_user(ctx, room->members[i], CHAT_OUT_NEW_ROOM_PAYLOAD), room,
+                           room->members[i]);
     }
     chat_msg_row row = {.id = id,
                         .room_id = room->id,
@@ -486,33 +383,40 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
                         .client_message_id = nm.client_message_id};
     /* the sender's devices get is_sent true; everyone else false */
     fill_new_message(app, &row, room, me, &p);
-    chat_new_message_payload_write(delivery_add(d, TO_USER, me, 0, CHAT_OUT_NEW_MESSAGE_PAYLOAD),
-                                   &p);
+    chat_new_message_payload_write(to_user(ctx, me, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
+    /* everyone else sees the same bytes: written once, sent to each */
     fill_new_message(app, &row, room, -1, &p);
     p.data.message.has.client_message_id = SB_ABSENT;
+    bool first = true;
+    for (size_t i = 0; i < room->n_members; i++) {
+        if (room->members[i] == me)
+            continue;
+        if (first) {
+            chat_new_message_payload_write(
+                to_user(ctx, room->members[i], CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
+            first = false;
+        } else {
+            char t[SB_TOPIC_MAX];
+            sb_outbox_also(ctx->out, user_topic(t, room->members[i]));
+        }
+    }
     const chat_unread *unread;
     size_t n_unread = chat_last_unread(app->store, &unread);
-    for (size_t i = 0; i < room->n_members; i++)
-        if (room->members[i] != me)
-            chat_new_message_payload_write(
-                delivery_add(d, TO_USER, room->members[i], 0, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
     for (size_t i = 0; i < n_unread; i++) {
         chat_unread_message_count_payload u;
         u.data.room_id = id_str(app->arena, room->id);
         u.data.unread_count = unread[i].unread;
         chat_unread_message_count_payload_write(
-            delivery_add(d, TO_USER, unread[i].user_id, 0, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD),
-            &u);
+            to_user(ctx, unread[i].user_id, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD), &u);
     }
-    d->stores = true;
-    sb_store_after_commit(ctx->store, delivered, d);
+    sb_outbox_on_commit(ctx->out, app->m_stored);
     return 0;
 }
 
 /* mark_delivered and mark_read: status 1 or 2 */
 static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
 {
-    chat_app *app = &app_state;
+    chat_app *app = ctx->app;
     int64_t me = session_of(ctx)->user_id;
     chat_msg_row row;
     int64_t mid = parse_id(message_id);
@@ -523,7 +427,7 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     if (!room || !chat_room_has_member(room, me))
         return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
 
-    if (sb_store_unit_begin(ctx->store) != SQLITE_OK)
+    if (sb_store_unit_begin(ctx->store) != 0)
         return reply_error(ctx, CHAT_ERR_STORAGE);
     int changed = 0;
     int64_t unread = 0;
@@ -539,9 +443,6 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     if (!ok)
         return reply_error(ctx, CHAT_ERR_STORAGE);
 
-    delivery *d = delivery_new(app, sb_conn_id(ctx->conn));
-    if (!d)
-        return reply_error(ctx, CHAT_ERR_STORAGE);
     if (changed > 0) {
         chat_message_status_payload p = {0};
         if (room->service_id) {
@@ -552,17 +453,16 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
         }
         p.data.message_id = id_str(app->arena, mid);
         p.data.status = status == 2 ? CHAT_MESSAGE_STATUS_READ : CHAT_MESSAGE_STATUS_DELIVERED;
-        chat_message_status_payload_write(
-            delivery_add(d, TO_USER, sender, 0, CHAT_OUT_MESSAGE_STATUS_PAYLOAD), &p);
+        chat_message_status_payload_write(to_user(ctx, sender, CHAT_OUT_MESSAGE_STATUS_PAYLOAD),
+                                          &p);
     }
     if (status == 2) {
         chat_unread_message_count_payload u;
         u.data.room_id = id_str(app->arena, room_id);
         u.data.unread_count = unread;
         chat_unread_message_count_payload_write(
-            delivery_add(d, TO_USER, me, 0, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD), &u);
+            to_user(ctx, me, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD), &u);
     }
-    sb_store_after_commit(ctx->store, delivered, d);
     return 0;
 }
 
@@ -601,7 +501,7 @@ static void new_room_write_v(sb_buf *b, const void *m)
 
 int chat_on_new_room_event(struct sb_ctx *ctx, const chat_new_room_event *msg)
 {
-    chat_app *app = &app_state;
+    chat_app *app = ctx->app;
     int64_t me = session_of(ctx)->user_id;
     const chat_room_info *room = chat_room_get(app->store, parse_id(msg->room_id));
     if (!room || !chat_room_has_member(room, me))
@@ -652,29 +552,21 @@ static void reject(chat_app *app, struct sb_ctx *ctx, const sb_reader *r, const 
     reply_error(ctx, text);
 }
 
-static void chat_ws_message(sb_conn *c, const char *data, size_t len, void *arg)
+static void chat_ws_message(struct sb_ctx *ctx, const char *data, size_t len, bool binary)
 {
-    chat_app *app = arg;
-    chat_session *ss = sb_conn_user(c);
-    sb_arena_reset(app->arena);
-    struct sb_ctx ctx = {.server = app->server,
-                         .store = app->sb_store,
-                         .hub = app->hub,
-                         .conn = c,
-                         .user = ss,
-                         .arena = app->arena,
-                         .out = app->scratch};
-    if (!ss)
+    (void)binary; /* the route takes text only */
+    chat_app *app = ctx->app;
+    if (!ctx->session)
         return; /* not authenticated: it is being closed */
     sb_reader r;
     chat_in msg;
-    sb_reader_init(&r, data, len, app->arena, &app->limits);
+    sb_reader_init(&r, data, len, ctx->arena, &app->limits);
     if (!sb_parse_document(&r, app->parse_in, &msg)) {
-        reject(app, &ctx, &r, &msg, data, len);
+        reject(app, ctx, &r, &msg, data, len);
         return;
     }
     sb_counter_add(app->m_in[msg.kind], 1);
-    chat_in_dispatch(&ctx, &msg);
+    chat_in_dispatch(ctx, &msg);
 }
 
 /* Missed-message recovery (?since=): the newer messages of the user's rooms,
@@ -682,62 +574,46 @@ static void chat_ws_message(sb_conn *c, const char *data, size_t len, void *arg)
  * when the connection's queue has drained, so that a long replay never hits
  * the queue cap. */
 typedef struct replay_state {
-    chat_app *app;
-    int64_t user, after;
+    int64_t after;
     int left;
 } replay_state;
 
 #define REPLAY_BATCH 100
 
-static void replay_more(sb_conn *c, void *arg)
+static void replay_more(struct sb_ctx *ctx, void *arg)
 {
-    replay_state *rs = arg;
-    chat_app *app = rs->app;
+    (void)arg;
+    chat_app *app = ctx->app;
+    chat_session *ss = ctx->session;
+    if (!ss || !ss->replay)
+        return;
+    replay_state *rs = ss->replay;
     sqlite3_stmt *st = NULL;
     chat_msg_row row;
     int batch = rs->left < REPLAY_BATCH ? rs->left : REPLAY_BATCH, n = 0, rc;
-    while ((rc = chat_messages_since(app->store, rs->user, rs->after, batch, &st, &row)) == 1) {
+    while ((rc = chat_messages_since(app->store, ss->user_id, rs->after, batch, &st, &row)) == 1) {
         chat_new_message_payload p;
-        sb_arena_reset(app->arena);
-        fill_new_message(app, &row, chat_room_get(app->store, row.room_id), rs->user, &p);
-        sb_buf_reset(app->scratch);
-        chat_new_message_payload_write(app->scratch, &p);
-        send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len,
-                     CHAT_OUT_NEW_MESSAGE_PAYLOAD);
+        fill_new_message(app, &row, chat_room_get(app->store, row.room_id), ss->user_id, &p);
+        chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
         rs->after = row.id;
         n++;
     }
     rs->left -= n;
-    chat_session *ss = sb_conn_user(c);
-    if (rc == 0 && n == batch && rs->left > 0 && ss) {
-        sb_conn_on_drain(c, replay_more, rs); /* more to come */
+    if (rc == 0 && n == batch && rs->left > 0) {
+        sb_rt_on_drain(ctx, replay_more, NULL); /* more to come */
         return;
     }
-    if (ss && ss->replay == rs)
-        ss->replay = NULL;
     free(rs);
+    ss->replay = NULL;
 }
 
-static void replay(chat_app *app, sb_conn *c, int64_t user, int64_t since)
+static void refuse(struct sb_ctx *ctx, const char *text)
 {
-    replay_state *rs = malloc(sizeof *rs);
-    chat_session *ss = sb_conn_user(c);
-    if (!rs)
-        return;
-    *rs = (replay_state){app, user, since, REPLAY_LIMIT};
-    ss->replay = rs;
-    replay_more(c, rs);
+    write_error(to_origin(ctx, CHAT_OUT_ERROR_PAYLOAD), text, strlen(text));
+    sb_rt_close(ctx, SB_CLOSE_POLICY, text);
 }
 
-static void refuse(chat_app *app, sb_conn *c, const char *text)
-{
-    sb_buf_reset(app->scratch);
-    write_error(app->scratch, text, strlen(text));
-    send_to_conn(app, sb_conn_id(c), app->scratch->data, app->scratch->len, CHAT_OUT_ERROR_PAYLOAD);
-    sb_conn_close(c, SB_CLOSE_POLICY, text);
-}
-
-int chat_authenticate(chat_app *app, const char *query_token, const char *authorization)
+int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization)
 {
     const char *token = query_token;
     if ((!token || !*token) && authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
@@ -746,20 +622,19 @@ int chat_authenticate(chat_app *app, const char *query_token, const char *author
         return 0;
     char hash[65];
     sb_token_hash(token, strlen(token), hash);
-    return (int)chat_user_by_token_hash(app->store, hash);
+    return chat_user_by_token_hash(app->store, hash);
 }
 
-static int chat_open(sb_conn *c, const sb_ws_request *req, void *arg)
+static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
 {
-    chat_app *app = arg;
+    chat_app *app = ctx->app;
     sb_reader r;
     chat_chat_connect_params params;
-    sb_arena_reset(app->arena);
-    sb_reader_init(&r, "", 0, app->arena, NULL);
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     if (!chat_chat_connect_params_from_query(&r, req->query, &params)) {
         char text[SB_ERR_MSG_MAX];
         snprintf(text, sizeof text, "%s", r.err_msg);
-        refuse(app, c, text);
+        refuse(ctx, text);
         return 0;
     }
     char token[257] = ""; /* an empty ?token= counts as none: the header may have one */
@@ -768,36 +643,39 @@ static int chat_open(sb_conn *c, const sb_ws_request *req, void *arg)
     int64_t user = chat_authenticate(app, token[0] ? token : NULL, req->authorization);
     if (!user) {
         sb_counter_add(app->m_auth_failures, 1);
-        refuse(app, c, CHAT_ERR_AUTH_REQUIRED);
+        refuse(ctx, CHAT_ERR_AUTH_REQUIRED);
         return 0;
     }
     chat_session *ss = calloc(1, sizeof *ss);
-    if (!ss || sb_hub_add(app->hub, user, sb_conn_id(c)) != 0) {
+    char topic[SB_TOPIC_MAX];
+    if (!ss || sb_rt_subscribe(ctx, user_topic(topic, user)) != 0) {
         free(ss);
-        sb_conn_close(c, SB_CLOSE_TRY_AGAIN, "out of memory");
+        sb_rt_close(ctx, SB_CLOSE_TRY_AGAIN, "out of memory");
         return 0;
     }
     ss->user_id = user;
-    sb_conn_set_user(c, ss);
+    ctx->session = ss;
     char peer[80];
-    sb_log(SB_LOG_DEBUG, "chat_open", "conn=%llu user=%lld peer=%s",
-           (unsigned long long)sb_conn_id(c), (long long)user,
-           sb_log_kv_str(peer, sizeof peer, req->peer));
-    if (params.has.since == SB_SET)
-        replay(app, c, user, params.since);
+    sb_log(SB_LOG_DEBUG, "chat_open", "conn=%llu user=%lld peer=%s", (unsigned long long)ctx->conn,
+           (long long)user, sb_log_kv_str(peer, sizeof peer, req->peer));
+    if (params.has.since == SB_SET) {
+        ss->replay = malloc(sizeof *ss->replay);
+        if (ss->replay) {
+            *ss->replay = (replay_state){params.since, REPLAY_LIMIT};
+            replay_more(ctx, NULL);
+        }
+    }
     return 0;
 }
 
-static void chat_close(sb_conn *c, void *arg)
+static void chat_close(struct sb_ctx *ctx)
 {
-    chat_app *app = arg;
-    chat_session *ss = sb_conn_user(c);
+    chat_session *ss = ctx->session;
     if (!ss)
         return;
-    sb_hub_remove(app->hub, ss->user_id, sb_conn_id(c));
     free(ss->replay); /* its drain callback dies with the connection */
     free(ss);
-    sb_conn_set_user(c, NULL);
+    ctx->session = NULL;
 }
 
 static bool parse_in_v(sb_reader *r, void *out)
@@ -805,25 +683,25 @@ static bool parse_in_v(sb_reader *r, void *out)
     return chat_in_parse(r, out);
 }
 
-chat_app *chat_app_start(sb_server *server, sb_store *store, sb_hub *hub, size_t max_message,
-                         char *err, size_t err_size)
+chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_size)
 {
-    chat_app *app = &app_state;
-    memset(app, 0, sizeof *app);
+    sb_store *store = sb_rt_store(rt);
     if (chat_store_migrate(store, err, err_size) != 0)
         return NULL;
-    app->server = server;
-    app->sb_store = store;
-    app->hub = hub;
-    app->store = chat_store_new(store);
-    app->arena = malloc(sizeof *app->arena);
-    app->scratch = malloc(sizeof *app->scratch);
-    if (!app->store || !app->arena || !app->scratch) {
+    chat_app *app = calloc(1, sizeof *app);
+    if (!app) {
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    sb_arena_init(app->arena, SB_ARENA_DEFAULT_LIMIT);
-    sb_buf_init(app->scratch);
+    app->rt = rt;
+    app->sb_store = store;
+    app->store = chat_store_new(store);
+    app->arena = sb_rt_arena(rt);
+    if (!app->store) {
+        snprintf(err, err_size, "out of memory");
+        free(app);
+        return NULL;
+    }
     app->limits = sb_json_default_limits;
     app->limits.max_input = max_message;
     app->parse_in = parse_in_v;
@@ -851,9 +729,18 @@ chat_app *chat_app_start(sb_server *server, sb_store *store, sb_hub *hub, size_t
         sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"storage\"");
     app->m_stored =
         sb_counter_get("switchboard_chat_messages_stored_total", "Chat messages stored", NULL);
-    sb_ws_route route = {CHAT_PATH, "chat", chat_open, chat_ws_message, chat_close, app};
-    sb_server_add_ws(server, &route);
-    chat_http_register(app);
+    sb_ws_handler route = {.path = CHAT_PATH,
+                           .channel = "chat",
+                           .on_open = chat_open,
+                           .on_message = chat_ws_message,
+                           .on_close = chat_close,
+                           .storage_error = {.ws = storage_failure, .arg = app},
+                           .app = app};
+    if (sb_rt_add_ws(rt, &route, err, err_size) != 0 ||
+        chat_http_register(app, err, err_size) != 0) {
+        chat_app_stop(app);
+        return NULL;
+    }
     return app;
 }
 
@@ -862,13 +749,5 @@ void chat_app_stop(chat_app *app)
     if (!app)
         return;
     chat_store_free(app->store);
-    if (app->arena) {
-        sb_arena_free(app->arena);
-        free(app->arena);
-    }
-    if (app->scratch) {
-        sb_buf_free(app->scratch);
-        free(app->scratch);
-    }
-    memset(app, 0, sizeof *app);
+    free(app);
 }

@@ -8,35 +8,30 @@
 #include "chat.h"
 #include "chat_store.h"
 #include "codec.h"
-#include "hub.h"
 #include "metrics.h"
-#include "server.h"
+#include "rt.h"
 #include "store.h"
 
 typedef struct chat_app {
-    sb_server *server;
+    sb_rt *rt;
     sb_store *sb_store;
     chat_store *store;
-    sb_hub *hub;
-    sb_arena *arena; /* per message or request */
-    sb_buf *scratch; /* serialising replies that go out at once */
+    sb_arena *arena; /* the runtime's, reset before each handler call */
     sb_json_limits limits;
     sb_parse_fn parse_in;
-    bool hit_congestion; /* a send of the current delivery found a congested queue */
     sb_counter *m_in[CHAT_IN__COUNT], *m_out[CHAT_OUT__COUNT];
     sb_counter *m_invalid, *m_client_errors, *m_auth_failures, *m_storage_errors, *m_stored;
 } chat_app;
 
 /* Migrate the chat's tables and register /ws/chat and /api/v1/rooms. */
-chat_app *chat_app_start(sb_server *server, sb_store *store, sb_hub *hub, size_t max_message,
-                         char *err, size_t err_size);
+chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_size);
 void chat_app_stop(chat_app *app);
 
 /* Shared by chat.c and chat_http.c */
-int chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
+int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
 int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, int64_t unread,
                    int64_t last_id, chat_room *out);
 void chat_fill_message(chat_app *app, const chat_msg_row *row, int64_t viewer, chat_message *out);
-void chat_http_register(chat_app *app);
+int chat_http_register(chat_app *app, char *err, size_t err_size);
 
 #endif

@@ -46,9 +46,10 @@ static void *grow(sb_arena *a, void *items, size_t count, size_t *cap, size_t si
 
 int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
 {
-    chat_app *app = ctx->user;
+    chat_app *app = ctx->app;
     const sb_http_request *req = ctx->http;
-    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"), req->authorization);
+    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"),
+                                   sb_http_header(req, "authorization"));
     if (!me)
         return fail(ctx, 401, CHAT_ERR_AUTH_REQUIRED);
 
@@ -81,11 +82,12 @@ int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
 
 int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
 {
-    chat_app *app = ctx->user;
+    chat_app *app = ctx->app;
     const sb_http_request *req = ctx->http;
     /* who asks first: a stranger learns nothing, not even which parameter
      * is wrong */
-    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"), req->authorization);
+    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"),
+                                   sb_http_header(req, "authorization"));
     if (!me)
         return fail(ctx, 401, CHAT_ERR_AUTH_REQUIRED);
     chat_room_messages_query q;
@@ -94,19 +96,15 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
     if (!chat_room_messages_query_from_query(&r, req->query, &q))
         return fail(ctx, 400, r.err_msg);
 
-    /* path: /api/v1/rooms/{room_id}/messages */
-    static const char prefix[] = "/api/v1/rooms/", suffix[] = "/messages";
-    const char *id = req->path + sizeof prefix - 1;
-    const char *slash = strchr(id, '/');
-    if (!slash || strcmp(slash, suffix) != 0)
-        return fail(ctx, 404, "not found");
-    int64_t room_id = chat_parse_id(id, (size_t)(slash - id));
+    const char *id = sb_query_get(req->params, "room_id");
+    size_t id_len = id ? strlen(id) : 0;
+    int64_t room_id = chat_parse_id(id ? id : "", id_len);
     const chat_room_info *room = chat_room_get(app->store, room_id);
     if (!room || !chat_room_has_member(room, me))
         return fail(ctx, 404, CHAT_ERR_ROOM_NOT_FOUND);
 
     int limit = q.has.limit == SB_SET ? (int)q.limit : DEFAULT_PAGE;
-    resp->room_id = (sb_str){id, (size_t)(slash - id)};
+    resp->room_id = (sb_str){id, id_len};
     resp->messages.items = sb_arena_alloc(app->arena, (size_t)(limit + 1) * sizeof(chat_message));
     if (!resp->messages.items)
         return fail(ctx, 503, "out of memory");
@@ -134,35 +132,40 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
     return 200;
 }
 
-/* Adapters from the server's HTTP routes to the generated prototypes. */
-static void http_rooms(const sb_http_request *req, sb_http_response *resp, void *arg)
+/* Adapters from the runtime's HTTP routes to the generated prototypes. */
+static int http_rooms(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
-    chat_app *app = arg;
-    sb_arena_reset(app->arena);
-    struct sb_ctx ctx = {.server = app->server,
-                         .store = app->sb_store,
-                         .hub = app->hub,
-                         .http = req,
-                         .http_resp = resp,
-                         .user = app,
-                         .arena = app->arena};
-    if (strcmp(req->path, "/api/v1/rooms") == 0) {
-        chat_rooms_response out = {0};
-        resp->status = chat_on_list_rooms(&ctx, &out);
-        if (resp->status == 200)
-            chat_rooms_response_write(&resp->body, &out);
-    } else {
-        chat_messages_response out = {0};
-        resp->status = chat_on_room_messages(&ctx, &out);
-        if (resp->status == 200)
-            chat_messages_response_write(&resp->body, &out);
-    }
+    (void)req;
+    chat_rooms_response out = {0};
+    resp->status = chat_on_list_rooms(ctx, &out);
+    if (resp->status == 200)
+        chat_rooms_response_write(&resp->body, &out);
+    return SB_HTTP_ANSWERED;
 }
 
-void chat_http_register(chat_app *app)
+static int http_messages(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
-    sb_http_route list = {"GET", "/api/v1/rooms", http_rooms, app};
-    sb_http_route room = {"GET", "/api/v1/rooms/", http_rooms, app};
-    sb_server_add_http(app->server, &list);
-    sb_server_add_http(app->server, &room);
+    (void)req;
+    chat_messages_response out = {0};
+    resp->status = chat_on_room_messages(ctx, &out);
+    if (resp->status == 200)
+        chat_messages_response_write(&resp->body, &out);
+    return SB_HTTP_ANSWERED;
+}
+
+int chat_http_register(chat_app *app, char *err, size_t err_size)
+{
+    sb_http_handler list = {.method = "GET",
+                            .path = "/api/v1/rooms",
+                            .channel = "chat",
+                            .handle = http_rooms,
+                            .app = app};
+    sb_http_handler room = {.method = "GET",
+                            .path = "/api/v1/rooms/{room_id}/messages",
+                            .channel = "chat",
+                            .handle = http_messages,
+                            .app = app};
+    if (sb_rt_add_http(app->rt, &list, err, err_size) != 0)
+        return -1;
+    return sb_rt_add_http(app->rt, &room, err, err_size);
 }

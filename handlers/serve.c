@@ -16,7 +16,8 @@
 #include "chat_app.h"
 #include "cli.h"
 #include "config.h"
-#include "hub.h"
+#include "ctx.h"
+#include "rt.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -29,6 +30,7 @@ typedef struct app {
     struct event_base *base;
     sb_server *server;
     sb_store *store;
+    sb_rt *rt;
     time_t started;
 } app;
 
@@ -40,34 +42,36 @@ static void write_http_error(sb_buf *b, const char *message)
     core_http_error_write(b, &e);
 }
 
-static void healthz(const sb_http_request *req, sb_http_response *resp, void *arg)
+static int healthz(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
     (void)req;
-    app *a = arg;
+    app *a = ctx->app;
     /* ready means the database answers, not just that the loop runs */
     if (sqlite3_exec(sb_store_db(a->store), "SELECT 1", NULL, NULL, NULL) != SQLITE_OK) {
         resp->status = 503;
         write_http_error(&resp->body, "database unavailable");
-        return;
+        return SB_HTTP_ANSWERED;
     }
     core_health h = {.version = SB_STR_LIT(SB_VERSION),
                      .connections = (int64_t)sb_server_connections(a->server),
                      .uptime_s = (int64_t)(time(NULL) - a->started)};
     core_health_write(&resp->body, &h);
+    return SB_HTTP_ANSWERED;
 }
 
-static void metrics(const sb_http_request *req, sb_http_response *resp, void *arg)
+static int metrics(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
+    (void)ctx;
     (void)req;
-    (void)arg;
     resp->content_type = "text/plain; version=0.0.4";
     sb_metrics_render(&resp->body);
+    return SB_HTTP_ANSWERED;
 }
 
 static void shutdown_done(void *arg)
 {
     app *a = arg;
-    sb_store_commit(a->store); /* let the last turn's writes land */
+    sb_rt_flush(a->rt); /* let the last turn's writes land, and their answers go */
     event_base_loopbreak(a->base);
 }
 
@@ -98,25 +102,29 @@ int cli_serve(int argc, char **argv)
     app a = {.started = time(NULL)};
     a.base = event_base_new();
     /* three priorities: lws and timers in the middle (the default), the
-     * group commit last, after every socket event of a turn */
+     * end of the turn (commit, deliver, release: rt.c) last, after every
+     * socket event of a turn */
     if (!a.base || event_base_priority_init(a.base, 3) != 0) {
         fprintf(stderr, "switchboard serve: cannot create the event loop\n");
         return 1;
     }
     sb_config_log(&cfg);
-    a.store = sb_store_open(a.base, cfg.db_path, cfg.sync_full, err, sizeof err);
+    a.store = sb_store_open(cfg.db_path, cfg.sync_full, err, sizeof err);
     if (!a.store) {
         sb_log(SB_LOG_ERROR, "storage", "error=\"%s\"", err);
         event_base_free(a.base);
         return 1;
     }
-    sb_store_set_commit_window(a.store, cfg.commit_window_us);
     if (cfg.max_db_bytes)
         sb_store_set_max_bytes(a.store, cfg.max_db_bytes);
-    sb_hub *hub = sb_hub_new();
     a.server = sb_server_new(a.base, &cfg);
+    a.rt = a.server ? sb_rt_new(a.base, a.server, a.store, cfg.commit_window_us) : NULL;
+    if (!a.rt) {
+        sb_log(SB_LOG_ERROR, "runtime", "error=\"out of memory\"");
+        return 1;
+    }
     sb_server_set_error_writer(a.server, write_http_error);
-    chat_app *chat = chat_app_start(a.server, a.store, hub, cfg.max_message_bytes, err, sizeof err);
+    chat_app *chat = chat_app_start(a.rt, cfg.max_message_bytes, err, sizeof err);
     if (!chat) {
         sb_log(SB_LOG_ERROR, "chat", "error=\"%s\"", err);
         return 1;
@@ -124,10 +132,15 @@ int cli_serve(int argc, char **argv)
     if (cfg.demo && admin_seed_demo(a.store, cfg.db_path) != 0)
         sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the demo data\"");
 
-    sb_http_route health = {"GET", "/healthz", healthz, &a};
-    sb_http_route prom = {"GET", "/metrics", metrics, &a};
-    sb_server_add_http(a.server, &health);
-    sb_server_add_http(a.server, &prom);
+    sb_http_handler health = {
+        .method = "GET", .path = "/healthz", .channel = "core", .handle = healthz, .app = &a};
+    sb_http_handler prom = {
+        .method = "GET", .path = "/metrics", .channel = "core", .handle = metrics, .app = &a};
+    if (sb_rt_add_http(a.rt, &health, err, sizeof err) != 0 ||
+        sb_rt_add_http(a.rt, &prom, err, sizeof err) != 0) {
+        sb_log(SB_LOG_ERROR, "routes", "error=\"%s\"", err);
+        return 1;
+    }
 
     /* signals first: a client (or a test) may send SIGTERM as soon as it
      * sees the listen line */
@@ -157,10 +170,12 @@ int cli_serve(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
     sb_server_free(a.server); /* before the base; closes what is left */
-    sb_store_commit(a.store); /* its callbacks still use the chat's caches */
+    /* the last writes land (the store's callbacks still use the chat's
+     * caches); nobody is left to deliver to */
+    sb_store_commit(a.store);
+    sb_rt_free(a.rt);
     chat_app_stop(chat);
     sb_store_close(a.store);
-    sb_hub_free(hub);
     event_free(sigint);
     event_free(sigterm);
     event_base_free(a.base);

@@ -71,6 +71,9 @@ static const option options[] = {
      "turn (default 0)"},
     {"--sync", "SB_SYNC", OPT_SYNC, FIELD(sync_full), 0, 0, 0, "MODE",
      "SQLite synchronous: normal or full (default normal)"},
+    {"--cors-origins", "SB_CORS_ORIGINS", OPT_STR, FIELD(cors_origins),
+     sizeof(((sb_config *)0)->cors_origins), 0, 0, "LIST",
+     "origins allowed cross-origin HTTP, comma-separated, or * (default none)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
 };
 
@@ -315,14 +318,15 @@ void sb_config_log(const sb_config *c)
 {
     char bind[sizeof c->bind + 8];
     char db[2 * sizeof c->db_path];
+    char cors[2 * sizeof c->cors_origins];
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
            "idle_timeout=%d send_timeout=%d commit_window=%d max_connections=%d max_http_body=%zu "
-           "max_db_size=%zu "
-           "sync=%s",
+           "max_db_size=%zu sync=%s cors_origins=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
            c->idle_timeout_s, c->send_timeout_s, c->commit_window_us, c->max_connections,
-           c->max_http_body, c->max_db_bytes, c->sync_full ? "full" : "normal");
+           c->max_http_body, c->max_db_bytes, c->sync_full ? "full" : "normal",
+           sb_log_kv_str(cors, sizeof cors, c->cors_origins[0] ? c->cors_origins : "none"));
 }

@@ -9,8 +9,8 @@
  *
  * Path templates: "/api/v1/rooms/{room_id}/messages" matches
  * "/api/v1/rooms/42/messages" and captures room_id = "42". A parameter is
- * one non-empty path segment, percent-decoded. A template that ends in "/*"
- * matches that prefix and anything below it.
+ * one non-empty path segment, percent-decoded. A template whose last segment
+ * is a lone '*' matches that prefix and anything below it.
  */
 #ifndef SB_HTTP_H
 #define SB_HTTP_H
@@ -31,9 +31,9 @@ typedef struct sb_header {
 } sb_header;
 
 typedef struct sb_http_request {
-    uint64_t id;        /* this request; a deferred answer is addressed to it */
-    const char *method; /* "GET", "POST", ... */
-    const char *path;   /* without the query, as sent */
+    uint64_t id;            /* this request; a deferred answer is addressed to it */
+    const char *method;     /* "GET", "POST", ... */
+    const char *path;       /* without the query, as sent */
     const sb_query *params; /* the route template's {parameters}, decoded */
     const sb_query *query;  /* the query string, decoded */
     const sb_header *headers;
@@ -41,9 +41,15 @@ typedef struct sb_http_request {
     const char *body; /* the whole body, NUL-terminated (binary bodies may hold NULs) */
     size_t body_len;
     const char *peer; /* client address */
+    /* The transport's lookup of a header it does not list (an uncommon
+     * name): used by sb_http_header. */
+    const char *(*custom)(const struct sb_http_request *req, const char *name);
+    void *transport;
 } sb_http_request;
 
-/* A header's value (name case-insensitive), or NULL. */
+/* A header's value (name case-insensitive), or NULL. The value of an
+ * uncommon header (one the transport does not list) is valid until the next
+ * such lookup. */
 const char *sb_http_header(const sb_http_request *req, const char *name);
 /* A cookie's value from the Cookie header(s): true and *out set when found
  * (out points into `store`, cap bytes, NUL-terminated); false otherwise. */
@@ -64,10 +70,10 @@ void sb_http_response_free(sb_http_response *r);
 int sb_http_add_header(sb_http_response *r, const char *name, const char *value);
 
 typedef struct sb_cookie_opts {
-    int max_age_s;        /* < 0: a session cookie (no Max-Age); 0: delete it */
-    const char *path;     /* default "/" */
+    int max_age_s;         /* < 0: a session cookie (no Max-Age); 0: delete it */
+    const char *path;      /* default "/" */
     const char *same_site; /* "Strict", "Lax" (default) or "None" */
-    bool http_only;       /* default true (see sb_cookie_defaults) */
+    bool http_only;        /* default true (see sb_cookie_defaults) */
     bool secure;
 } sb_cookie_opts;
 sb_cookie_opts sb_cookie_defaults(void); /* HttpOnly, SameSite=Lax, Path=/, session */
@@ -83,7 +89,7 @@ int sb_url_decode(const char *src, size_t n, char *dst, size_t cap);
  * text into store (cap bytes). True on a match. */
 bool sb_path_match(const char *tmpl, const char *path, sb_query *params, char *store, size_t cap);
 /* A template is well formed: starts with '/', {name} segments whole and
- * distinct identifiers, at most SB_HTTP_MAX_PARAMS, "/*" only at the end.
+ * distinct identifiers, at most SB_HTTP_MAX_PARAMS, '*' only as the whole last segment.
  * Returns NULL, or what is wrong. */
 const char *sb_path_template_error(const char *tmpl);
 

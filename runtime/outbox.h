@@ -58,6 +58,9 @@ void sb_outbox_also(sb_outbox *o, const char *topic);
 void sb_outbox_binary(sb_outbox *o);
 /* The answer of HTTP request `request` (moved: resp is left empty). */
 void sb_outbox_http(sb_outbox *o, uint64_t request, sb_http_response *resp);
+/* Close a WebSocket after the frames queued before this (reason: at most
+ * 123 bytes, copied). Done even when the unit fails. */
+void sb_outbox_close_conn(sb_outbox *o, uint64_t conn, int code, const char *reason);
 /* Added to once the unit's transaction has committed (e.g. messages stored). */
 void sb_outbox_on_commit(sb_outbox *o, sb_counter *counter);
 

@@ -33,7 +33,10 @@ typedef struct sb_rt sb_rt;
 typedef struct sb_store sb_store;
 typedef struct sb_topics sb_topics;
 
-sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store);
+/* commit_window_us: commit at most this long after the turn's first write
+ * instead of at the end of the turn (later turns' writes join the same
+ * transaction; what they queued waits for it). 0 commits every turn. */
+sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, int commit_window_us);
 void sb_rt_free(sb_rt *rt); /* after sb_server_free: close callbacks still run before */
 
 sb_server *sb_rt_server(sb_rt *rt);
@@ -41,6 +44,8 @@ sb_store *sb_rt_store(sb_rt *rt);
 sb_topics *sb_rt_topics(sb_rt *rt);
 sb_outbox *sb_rt_outbox(sb_rt *rt);
 struct event_base *sb_rt_base(sb_rt *rt);
+/* The arena every handler call gets as ctx->arena (reset before each). */
+struct sb_arena *sb_rt_arena(sb_rt *rt);
 
 /* A fresh ID from the same sequence as connection and request IDs: for
  * sessions that own timers and outlive a connection. */
@@ -60,7 +65,7 @@ typedef struct sb_ws_handler {
     /* The connection is gone: free ctx->session. Its topics and timers are
      * released by the runtime. */
     void (*on_close)(struct sb_ctx *ctx);
-    bool accept_binary;  /* false: a binary message closes with 1003 */
+    bool accept_binary; /* false: a binary message closes with 1003 */
     sb_failure storage_error;
     void *app;
 } sb_ws_handler;
@@ -97,8 +102,15 @@ void sb_rt_defer(struct sb_ctx *ctx, int timeout_ms);
 
 /* Connections ---------------------------------------------------------- */
 
-/* Close a WebSocket after what is queued (and what this turn delivers). */
-void sb_rt_close(sb_rt *rt, uint64_t conn, int code, const char *reason);
+/* Close ctx's WebSocket once what the turn queued for it has been sent
+ * (a refusal's error frame first, then the close frame). */
+void sb_rt_close(struct sb_ctx *ctx, int code, const char *reason);
+/* Call fn (with a ctx of its own, the connection's session) once the
+ * connection's outbound queue has drained to a quarter of its cap, or at
+ * once if it has: lets a handler send a long answer piece by piece. One
+ * callback per connection at a time; dropped if the connection closes. */
+typedef void (*sb_drain_fn)(struct sb_ctx *ctx, void *arg);
+void sb_rt_on_drain(struct sb_ctx *ctx, sb_drain_fn fn, void *arg);
 /* Subscribe ctx's connection to a topic; released when it closes. */
 int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic);
 void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic);
@@ -113,7 +125,9 @@ typedef struct sb_timer sb_timer;
  * (a connection ID, or an ID from sb_rt_new_id): cancelled with it. The
  * sb_failure says what the owner hears if the timer's writes are lost. */
 sb_timer *sb_rt_timer(sb_rt *rt, uint64_t owner, int ms, bool repeat, sb_timer_fn fn, void *arg);
-void sb_rt_timer_cancel(sb_rt *rt, sb_timer *t); /* NULL is fine; a fired one-shot is gone */
+/* NULL is fine. A one-shot timer is freed when it fires: drop the pointer
+ * then (cancelling it afterwards is a use after free). */
+void sb_rt_timer_cancel(sb_rt *rt, sb_timer *t);
 void sb_rt_cancel_owner(sb_rt *rt, uint64_t owner); /* every timer of owner */
 
 /* The end-of-turn pipeline ---------------------------------------------- */

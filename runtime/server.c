@@ -14,7 +14,10 @@
  *  - lws frees per-session HTTP data between keep-alive requests, so request
  *    state lives in the per-session struct for one transaction only.
  *  - a POST without Content-Length makes lws expect an endless body: we
- *    answer 411 before reading it.
+ *    answer 411 before reading it (server_http.c).
+ *
+ * Every client is an sb_conn with an ID: a WebSocket for its lifetime, an
+ * HTTP request from its headers to its answer. Protocol code holds IDs.
  */
 #include <libwebsockets.h>
 
@@ -28,46 +31,18 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "server.h"
+#include "server_int.h"
 
-#define MAX_ROUTES 16
-#define CONN_BUCKETS 4096 /* id -> conn hash; power of two */
-/* Reading from a connection stops for the rest of a loop turn once it has
- * sent this many messages, or this share of the queue cap, in the turn: its
- * fan-out is delivered (after the turn's commit) before it can add more, so
- * the back-pressure below can act before any queue overflows. */
-#define TURN_MAX_MESSAGES 16
-#define TURN_MAX_QUEUE_SHARE 8 /* 1/8 of max_queue_bytes */
-
-enum { HOLD_CONGESTION = 1, HOLD_TURN = 2 };
-
-#define CLOSE_WAIT_S 3 /* how long a close may wait for its frame to go out */
-
-/* Bytes written in one WRITEABLE callback. lws 4.1 keeps whatever the socket
- * does not take in its own buffer (and asks for no WRITEABLE until that is
- * sent), so back-to-back writes are safe; this bounds that buffer. Checking
- * lws_send_pipe_choked() between frames would cost a poll(2) each. */
-#define WRITE_BURST 65536
-
-/* One queued message, stored as the whole WebSocket frame that carries it:
- * the header ends where the payload starts, so the frame is written as is. */
-#define FRAME_HEADER_MAX 10 /* 0x81, then 127 and an 8-byte length at most */
-
-typedef struct sb_out {
-    struct sb_out *next;
-    size_t len;           /* payload bytes */
-    size_t frame;         /* header + payload bytes, starting at data + FRAME_HEADER_MAX - header */
-    unsigned char data[]; /* FRAME_HEADER_MAX bytes for the header, then the payload */
-} sb_out;
+static void resume_all(sb_server *s);
 
 static unsigned char *frame_start(sb_out *o)
 {
     return o->data + FRAME_HEADER_MAX - (o->frame - o->len);
 }
 
-/* Write a server frame's header (FIN, text, unmasked) in front of the
+/* Write a server frame's header (FIN, text or binary, unmasked) in front of the
  * payload at o->data + FRAME_HEADER_MAX (RFC 6455, 5.2). */
-static void frame_header(sb_out *o)
+static void frame_header(sb_out *o, bool binary)
 {
     unsigned char *p = o->data + FRAME_HEADER_MAX;
     size_t n = o->len, h;
@@ -85,85 +60,9 @@ static void frame_header(sb_out *o)
         for (int i = 0; i < 8; i++)
             p[-1 - i] = (unsigned char)(n >> (8 * i));
     }
-    p[-(ptrdiff_t)h] = 0x81;
+    p[-(ptrdiff_t)h] = binary ? 0x82 : 0x81; /* FIN + text or binary */
     o->frame = h + n;
 }
-
-struct sb_conn {
-    struct lws *wsi;
-    sb_server *srv;
-    const sb_ws_route *route;
-    uint64_t id;
-    void *user;
-    sb_out *head, *tail; /* outbound queue */
-    size_t queued;       /* bytes in the queue */
-    char *rx;            /* a message arriving in fragments */
-    size_t rx_len, rx_cap;
-    int close_code; /* nonzero: close once the queue is empty */
-    const char *close_reason;
-    bool opened; /* on_open was called: on_close is owed */
-    int64_t last_active_ms;
-    int64_t last_write_ms; /* when the queue last moved (or became non-empty) */
-    bool congested;        /* queue went past the high-water mark; not yet drained */
-    unsigned hold;         /* why reading is stopped: HOLD_* bits; 0 = reading */
-    sb_conn *paused_next;  /* on srv->paused while HOLD_CONGESTION is set */
-    sb_conn *turn_next;    /* on srv->turn_held while HOLD_TURN is set */
-    uint64_t turn;         /* the loop turn turn_msgs and turn_bytes count for */
-    unsigned turn_msgs;
-    size_t turn_bytes;
-    void (*on_drain)(sb_conn *c, void *arg); /* one-shot, when the queue runs low */
-    void *drain_arg;
-    sb_conn *idle_prev, *idle_next; /* least recently active first */
-    sb_conn *hash_next;
-};
-
-/* Per-session data lws allocates for every wsi, HTTP or WebSocket. */
-typedef struct session {
-    sb_conn *conn; /* WebSocket: ours, after ESTABLISHED */
-    /* HTTP: the request being read */
-    const sb_http_route *http_route;
-    char method[8];
-    char *path; /* copied only while a body is read: lws' own copy is gone by then */
-    char *body;
-    size_t body_len, body_cap;
-} session;
-
-struct sb_server {
-    struct event_base *base;
-    sb_config cfg;
-    struct lws_context *ctx;
-    struct lws_protocols protocols[2];
-    sb_ws_route ws_routes[MAX_ROUTES];
-    size_t n_ws;
-    sb_http_route http_routes[MAX_ROUTES];
-    size_t n_http;
-    sb_error_writer error_writer;
-    int port;
-    uint64_t next_id;
-    size_t n_conns;
-    sb_conn *buckets[CONN_BUCKETS];
-    sb_conn *idle_head, *idle_tail;
-    unsigned char *batch; /* frames written together (conn_writeable) */
-    size_t batch_cap;
-    sb_conn *paused;    /* held by HOLD_CONGESTION (sb_conn_pause_reading) */
-    sb_conn *turn_held; /* held by HOLD_TURN until the turn ends */
-    struct event *turn_end;
-    bool turn_end_armed;
-    uint64_t turn;
-    struct event *idle_timer;
-    /* shutdown */
-    bool shutting_down;
-    struct event *grace_timer;
-    void (*shutdown_done)(void *);
-    void *shutdown_arg;
-    /* metrics */
-    sb_gauge *m_open;
-    sb_counter *m_accepted, *m_closed_queue, *m_closed_stalled, *m_closed_big, *m_closed_idle;
-    sb_counter *m_http;
-    sb_counter *m_bytes_in, *m_bytes_out;
-};
-
-static void resume_all(sb_server *s);
 
 /* Connections: id hash and idle list ------------------------------------ */
 
@@ -209,34 +108,56 @@ static void idle_touch(sb_server *s, sb_conn *c, int64_t now)
     s->idle_tail = c;
 }
 
-static int64_t now_ms(void)
+int64_t sb_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static sb_conn *conn_new(sb_server *s, struct lws *wsi, const sb_ws_route *route)
+uint64_t sb_server_new_id(sb_server *s)
+{
+    return ++s->next_id;
+}
+
+sb_conn *sb_conn_new(sb_server *s, struct lws *wsi, const sb_ws_route *route, int kind)
 {
     sb_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->wsi = wsi;
     c->srv = s;
+    c->kind = kind;
     c->route = route;
     c->id = ++s->next_id;
     sb_conn **b = bucket(s, c->id);
     c->hash_next = *b;
     *b = c;
-    idle_touch(s, c, now_ms());
+    if (kind == CONN_HTTP) {
+        s->n_requests++;
+        return c;
+    }
+    idle_touch(s, c, sb_now_ms());
     s->n_conns++;
     sb_gauge_set(s->m_open, (int64_t)s->n_conns);
     return c;
 }
 
-static void conn_free(sb_conn *c)
+void sb_conn_free(sb_conn *c)
 {
     sb_server *s = c->srv;
+    if (c->kind == CONN_HTTP) {
+        for (sb_conn **p = bucket(s, c->id); *p; p = &(*p)->hash_next) {
+            if (*p == c) {
+                *p = c->hash_next;
+                break;
+            }
+        }
+        s->n_requests--;
+        free(c->reply);
+        free(c);
+        return;
+    }
     for (sb_conn **p = &s->paused; *p; p = &(*p)->paused_next) {
         if (*p == c) {
             *p = c->paused_next;
@@ -264,6 +185,7 @@ static void conn_free(sb_conn *c)
         free(o);
     }
     free(c->rx);
+    free(c->close_reason);
     s->n_conns--;
     sb_gauge_set(s->m_open, (int64_t)s->n_conns);
     free(c);
@@ -272,6 +194,11 @@ static void conn_free(sb_conn *c)
 uint64_t sb_conn_id(const sb_conn *c)
 {
     return c->id;
+}
+
+bool sb_conn_is_http(const sb_conn *c)
+{
+    return c->kind == CONN_HTTP;
 }
 
 void sb_conn_set_user(sb_conn *c, void *user)
@@ -306,10 +233,17 @@ static void drop_queue(sb_conn *c)
 
 void sb_conn_close(sb_conn *c, int code, const char *reason)
 {
-    if (c->close_code)
+    if (c->kind != CONN_WS || c->close_code)
         return;
     c->close_code = code;
-    c->close_reason = reason;
+    size_t n = reason ? strlen(reason) : 0, m = n > 123 ? 123 : n;
+    while (m < n && m > 0 && ((unsigned char)reason[m] & 0xC0) == 0x80)
+        m--; /* not inside a UTF-8 character */
+    c->close_reason = malloc(m + 1);
+    if (c->close_reason) {
+        memcpy(c->close_reason, reason ? reason : "", m);
+        c->close_reason[m] = '\0';
+    }
     lws_callback_on_writable(c->wsi);
     /* A peer that does not read never lets the close frame out (lws holds a
      * partial write and asks for no WRITEABLE): drop it without one then. */
@@ -318,7 +252,12 @@ void sb_conn_close(sb_conn *c, int code, const char *reason)
 
 int sb_conn_send(sb_conn *c, const char *data, size_t len)
 {
-    if (c->close_code)
+    return sb_conn_send_frame(c, data, len, false);
+}
+
+int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary)
+{
+    if (c->kind != CONN_WS || c->close_code)
         return -1;
     if (c->queued + len > c->srv->cfg.max_queue_bytes) {
         /* A consumer that does not read: drop what it has not taken and close
@@ -339,14 +278,14 @@ int sb_conn_send(sb_conn *c, const char *data, size_t len)
     o->next = NULL;
     o->len = len;
     memcpy(o->data + FRAME_HEADER_MAX, data, len);
-    frame_header(o);
+    frame_header(o, binary);
     if (c->tail)
         c->tail->next = o;
     else
         c->head = o;
     c->tail = o;
     if (!c->queued)
-        c->last_write_ms = now_ms(); /* the stall clock starts with the first byte */
+        c->last_write_ms = sb_now_ms(); /* the stall clock starts with the first byte */
     c->queued += len;
     if (c->queued > c->srv->cfg.max_queue_bytes / 2)
         c->congested = true;
@@ -393,15 +332,11 @@ static void resume_all(sb_server *s)
     }
 }
 
-/* The end of a loop turn (a lowest-priority event): the connections held for
- * the turn read again. */
-static void turn_end(evutil_socket_t fd, short what, void *arg)
+/* The end of a loop turn (rt.c): the connections held for the turn read
+ * again. */
+void sb_server_release_turn(sb_server *s)
 {
-    (void)fd;
-    (void)what;
-    sb_server *s = arg;
     s->turn++;
-    s->turn_end_armed = false;
     sb_conn *c = s->turn_held;
     s->turn_held = NULL;
     while (c) {
@@ -416,10 +351,7 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
 static void turn_account(sb_conn *c, size_t len)
 {
     sb_server *s = c->srv;
-    if (!s->turn_end_armed) {
-        event_active(s->turn_end, 0, 0);
-        s->turn_end_armed = true;
-    }
+    sb_server_input(s);
     if (c->turn != s->turn) {
         c->turn = s->turn;
         c->turn_msgs = 0;
@@ -434,6 +366,18 @@ static void turn_account(sb_conn *c, size_t len)
         c->turn_next = s->turn_held;
         s->turn_held = c;
     }
+}
+
+void sb_server_input(sb_server *s)
+{
+    if (s->input_hook)
+        s->input_hook(s->input_arg);
+}
+
+void sb_server_set_input_hook(sb_server *s, void (*fn)(void *arg), void *arg)
+{
+    s->input_hook = fn;
+    s->input_arg = arg;
 }
 
 void sb_conn_on_drain(sb_conn *c, void (*fn)(sb_conn *c, void *arg), void *arg)
@@ -508,7 +452,7 @@ static int conn_writeable(sb_conn *c)
         }
         if (!c->head)
             c->tail = NULL;
-        c->last_write_ms = now_ms();
+        c->last_write_ms = sb_now_ms();
         low_water(c);
         if (c->head || c->close_code)
             lws_callback_on_writable(c->wsi);
@@ -560,11 +504,14 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
     bool final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
 
     sb_counter_add(s->m_bytes_in, len);
-    idle_touch(s, c, now_ms());
-    if (lws_frame_is_binary(wsi) && lws_is_first_fragment(wsi) && !c->rx_len) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-                         (unsigned char *)"text frames only", 16);
-        return -1;
+    idle_touch(s, c, sb_now_ms());
+    if (lws_is_first_fragment(wsi) && !c->rx_len) {
+        c->rx_binary = lws_frame_is_binary(wsi);
+        if (c->rx_binary && !c->route->accept_binary) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                             (unsigned char *)"text frames only", 16);
+            return -1;
+        }
     }
     if (c->rx_len + len > s->cfg.max_message_bytes) {
         sb_counter_add(s->m_closed_big, 1);
@@ -575,11 +522,11 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
         return -1;
     }
     if (final && c->rx_len == 0) {
-        if (!utf8_tail_complete((const unsigned char *)in, len))
+        if (!c->rx_binary && !utf8_tail_complete((const unsigned char *)in, len))
             return close_bad_utf8(wsi);
         turn_account(c, len);
         if (!c->close_code)
-            c->route->on_message(c, in, len, c->route->arg);
+            c->route->on_message(c, in, len, c->rx_binary, c->route->arg);
         return 0;
     }
     if (c->rx_len + len + 1 > c->rx_cap) {
@@ -597,11 +544,11 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
     if (final) {
         size_t n = c->rx_len;
         c->rx_len = 0;
-        if (!utf8_tail_complete((const unsigned char *)c->rx, n))
+        if (!c->rx_binary && !utf8_tail_complete((const unsigned char *)c->rx, n))
             return close_bad_utf8(wsi);
         turn_account(c, n);
         if (!c->close_code)
-            c->route->on_message(c, c->rx, n, c->route->arg);
+            c->route->on_message(c, c->rx, n, c->rx_binary, c->route->arg);
         /* a large buffer is not kept for an idle connection */
         if (c->rx_cap > 4096) {
             free(c->rx);
@@ -621,7 +568,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sb_server *s = arg;
-    int64_t now = now_ms();
+    int64_t now = sb_now_ms();
     if (s->cfg.idle_timeout_s > 0) {
         int64_t limit = (int64_t)s->cfg.idle_timeout_s * 1000;
         for (sb_conn *c = s->idle_head; c && now - c->last_active_ms >= limit;) {
@@ -636,7 +583,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     }
     for (size_t i = 0; i < CONN_BUCKETS; i++) {
         for (sb_conn *c = s->buckets[i]; c; c = c->hash_next) {
-            if (c->queued && !c->close_code &&
+            if (c->kind == CONN_WS && c->queued && !c->close_code &&
                 now - c->last_write_ms >= (int64_t)s->cfg.send_timeout_s * 1000) {
                 sb_counter_add(s->m_closed_stalled, 1);
                 sb_log(SB_LOG_WARN, "consumer_stalled", "conn=%llu channel=%s queued=%zu",
@@ -650,205 +597,14 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 
 /* HTTP ------------------------------------------------------------------ */
 
-static void read_query(struct lws *wsi, sb_query *q, char *store, size_t store_size)
-{
-    size_t used = 0;
-    q->count = 0;
-    for (int i = 0; q->count < sizeof q->item / sizeof q->item[0]; i++) {
-        if (used >= store_size)
-            break;
-        int n = lws_hdr_copy_fragment(wsi, store + used, (int)(store_size - used),
-                                      WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0)
-            break;
-        char *kv = store + used;
-        used += (size_t)n + 1;
-        char *eq = strchr(kv, '=');
-        q->item[q->count].key = kv;
-        q->item[q->count].value = eq ? (*eq = '\0', eq + 1) : kv + n;
-        q->count++;
-    }
-}
-
-static const char *http_method(struct lws *wsi)
-{
-    static const struct {
-        enum lws_token_indexes token;
-        const char *name;
-    } methods[] = {
-        {WSI_TOKEN_GET_URI, "GET"},     {WSI_TOKEN_POST_URI, "POST"},
-        {WSI_TOKEN_PUT_URI, "PUT"},     {WSI_TOKEN_DELETE_URI, "DELETE"},
-        {WSI_TOKEN_PATCH_URI, "PATCH"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
-        {WSI_TOKEN_HEAD_URI, "HEAD"},
-    };
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (lws_hdr_total_length(wsi, methods[i].token))
-            return methods[i].name;
-    return "?";
-}
-
-static const char *status_text(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Payload Too Large";
-    case 429:
-        return "Too Many Requests";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return status < 400 ? "OK" : "Error";
-    }
-}
-
-/* Write status, headers and body in one go, then finish the transaction.
- * Returns what the lws callback must return. */
-static int http_answer(struct lws *wsi, int status, const char *type, const char *extra,
-                       const char *body, size_t len)
-{
-    size_t cap = LWS_PRE + 512 + strlen(extra) + len;
-    unsigned char *buf = malloc(cap);
-    if (!buf)
-        return -1;
-    char *start = (char *)buf + LWS_PRE;
-    int h = snprintf(start, cap - LWS_PRE,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n%s\r\n",
-                     status, status_text(status), type, len, extra);
-    memcpy(start + h, body, len);
-    int total = h + (int)len;
-    int n = lws_write(wsi, (unsigned char *)start, (size_t)total, LWS_WRITE_HTTP_FINAL);
-    free(buf);
-    if (n < total)
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-static int http_error(struct lws *wsi, int status, const char *message)
-{
-    sb_server *s = lws_context_user(lws_get_context(wsi));
-    sb_buf body;
-    sb_buf_init(&body);
-    if (s->error_writer)
-        s->error_writer(&body, message);
-    else
-        sb_buf_put(&body, message, strlen(message));
-    int rc = http_answer(wsi, status, s->error_writer ? "application/json" : "text/plain", "",
-                         body.data ? body.data : "", body.oom ? 0 : body.len);
-    sb_buf_free(&body);
-    return rc;
-}
-
-static const sb_http_route *http_find(sb_server *s, const char *method, const char *path,
-                                      bool *wrong_method)
-{
-    *wrong_method = false;
-    for (size_t i = 0; i < s->n_http; i++) {
-        const sb_http_route *r = &s->http_routes[i];
-        size_t n = strlen(r->path);
-        bool match =
-            r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0 : strcmp(path, r->path) == 0;
-        if (!match)
-            continue;
-        if (r->method && strcmp(r->method, method) != 0) {
-            *wrong_method = true;
-            continue;
-        }
-        return r;
-    }
-    return NULL;
-}
-
-static int http_dispatch(struct lws *wsi, sb_server *s, session *ss, const char *path)
-{
-    char qstore[2048], auth[512];
-    sb_query query;
-    read_query(wsi, &query, qstore, sizeof qstore);
-    int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
-    sb_http_request req = {
-        ss->method, path, &query, alen > 0 ? auth : NULL, ss->body ? ss->body : "", ss->body_len};
-    sb_http_response resp = {200, "application/json", {0}, ""};
-    sb_buf_init(&resp.body);
-    ss->http_route->handle(&req, &resp, ss->http_route->arg);
-    sb_counter_add(s->m_http, 1);
-    /* Done with the request: free it now, because answering completes the
-     * transaction, and lws frees the per-session memory (ss) with it. */
-    free(ss->body);
-    ss->body = NULL;
-    ss->body_len = ss->body_cap = 0;
-    free(ss->path);
-    ss->path = NULL;
-    int rc = resp.body.oom ? http_error(wsi, 503, "out of memory")
-                           : http_answer(wsi, resp.status, resp.content_type, resp.extra_headers,
-                                         resp.body.data ? resp.body.data : "", resp.body.len);
-    sb_buf_free(&resp.body);
-    return rc; /* ss may be gone */
-}
-
-static int http_request(struct lws *wsi, sb_server *s, session *ss, const char *path)
-{
-    const char *method = http_method(wsi);
-    bool wrong_method;
-    snprintf(ss->method, sizeof ss->method, "%s", method);
-    ss->http_route = http_find(s, method, path, &wrong_method);
-    if (!ss->http_route)
-        return http_error(wsi, wrong_method ? 405 : 404,
-                          wrong_method ? "method not allowed" : "not found");
-    if (strcmp(method, "POST") && strcmp(method, "PUT") && strcmp(method, "PATCH"))
-        return http_dispatch(wsi, s, ss, path);
-    /* A body follows. Its length must be known and within the limit. */
-    char cl[32];
-    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-        return http_error(wsi, 411, "Content-Length required");
-    char *end;
-    unsigned long long n = strtoull(cl, &end, 10);
-    if (*end || cl[0] == '-')
-        return http_error(wsi, 400, "bad Content-Length");
-    if (n > s->cfg.max_http_body)
-        return http_error(wsi, 413, "body over the size limit");
-    if (n == 0)
-        return http_dispatch(wsi, s, ss, path);
-    ss->body_cap = (size_t)n + 1;
-    ss->body = malloc(ss->body_cap);
-    ss->body_len = 0;
-    ss->path = strdup(path);
-    return ss->body && ss->path ? 0 : -1;
-}
-
-static int http_body(session *ss, const char *in, size_t len)
-{
-    if (!ss->body || ss->body_len + len >= ss->body_cap)
-        return -1; /* more than Content-Length said */
-    memcpy(ss->body + ss->body_len, in, len);
-    ss->body_len += len;
-    ss->body[ss->body_len] = '\0';
-    return 0;
-}
-
-/* WebSocket upgrade routing -------------------------------------------- */
-
 static const sb_ws_route *ws_find(sb_server *s, struct lws *wsi)
 {
     char uri[512];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
         return NULL;
     for (size_t i = 0; i < s->n_ws; i++)
-        if (strcmp(uri, s->ws_routes[i].path) == 0)
-            return &s->ws_routes[i];
+        if (strcmp(uri, s->ws_routes[i]->path) == 0)
+            return s->ws_routes[i];
     return NULL;
 }
 
@@ -869,7 +625,7 @@ static int ws_established(struct lws *wsi, sb_server *s, session *ss)
                          (unsigned char *)"too many connections", 20);
         return -1;
     }
-    sb_conn *c = conn_new(s, wsi, route);
+    sb_conn *c = sb_conn_new(s, wsi, route, CONN_WS);
     if (!c)
         return -1;
     ss->conn = c;
@@ -877,7 +633,7 @@ static int ws_established(struct lws *wsi, sb_server *s, session *ss)
 
     char qstore[2048], auth[512], peer[64];
     sb_query query;
-    read_query(wsi, &query, qstore, sizeof qstore);
+    sb_read_query(wsi, &query, qstore, sizeof qstore);
     int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
     lws_get_peer_simple(wsi, peer, sizeof peer);
     sb_ws_request req = {route->path, &query, alen > 0 ? auth : NULL, peer};
@@ -896,7 +652,7 @@ static void ws_closed(session *ss)
     if (c->opened && c->route->on_close)
         c->route->on_close(c, c->route->arg);
     sb_server *s = c->srv;
-    conn_free(c);
+    sb_conn_free(c);
     if (s->shutting_down && s->n_conns == 0 && s->grace_timer) {
         struct timeval now = {0, 0};
         event_add(s->grace_timer, &now); /* everyone has gone: finish at once */
@@ -914,19 +670,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return http_request(wsi, s, ss, in);
+        return sb_http_on_request(wsi, s, ss, in);
     case LWS_CALLBACK_HTTP_BODY:
-        return http_body(ss, in, len);
+        return sb_http_on_body(wsi, ss, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return http_dispatch(wsi, s, ss, ss->path ? ss->path : "/");
+        return sb_http_on_body_done(wsi, s, ss);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return sb_http_on_writeable(wsi, ss);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (ss) {
-            free(ss->body);
-            ss->body = NULL;
-            free(ss->path);
-            ss->path = NULL;
-        }
+        if (ss)
+            sb_http_on_closed(ss);
         break;
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -934,7 +688,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
          * is no per-session memory yet (user is NULL). */
         if (strcasecmp(in, "websocket") == 0 && ws_find(s, wsi))
             return 0;
-        return http_error(wsi, 404, "no WebSocket endpoint here") < 0 ? -1 : 1;
+        return sb_http_error_now(wsi, 404, "no WebSocket endpoint here") < 0 ? -1 : 1;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return ws_find(s, wsi) ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:
@@ -989,16 +743,64 @@ void sb_server_set_error_writer(sb_server *s, sb_error_writer w)
     s->error_writer = w;
 }
 
-void sb_server_add_ws(sb_server *s, const sb_ws_route *route)
+/* Append a copy of a route to a growing array of pointers; -1 on OOM. */
+static int add_route(void ***routes, size_t *n, const void *route, size_t size, char *err,
+                     size_t err_size)
 {
-    if (s->n_ws < MAX_ROUTES)
-        s->ws_routes[s->n_ws++] = *route;
+    void **p = realloc(*routes, (*n + 1) * sizeof *p);
+    void *copy = p ? malloc(size) : NULL;
+    if (!copy) {
+        if (p)
+            *routes = p;
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    memcpy(copy, route, size);
+    p[(*n)++] = copy;
+    *routes = p;
+    return 0;
 }
 
-void sb_server_add_http(sb_server *s, const sb_http_route *route)
+int sb_server_add_ws(sb_server *s, const sb_ws_route *route, char *err, size_t err_size)
 {
-    if (s->n_http < MAX_ROUTES)
-        s->http_routes[s->n_http++] = *route;
+    if (!route->path || route->path[0] != '/' || !route->on_open || !route->on_message) {
+        snprintf(err, err_size, "WebSocket route %s: a path and on_open/on_message are required",
+                 route->path ? route->path : "(null)");
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_ws; i++) {
+        if (strcmp(s->ws_routes[i]->path, route->path) == 0) {
+            snprintf(err, err_size, "WebSocket route %s: registered twice", route->path);
+            return -1;
+        }
+    }
+    return add_route((void ***)&s->ws_routes, &s->n_ws, route, sizeof *route, err, err_size);
+}
+
+int sb_server_add_http(sb_server *s, const sb_http_route *route, char *err, size_t err_size)
+{
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+    const char *why = sb_path_template_error(route->path);
+    bool known = false;
+    for (size_t i = 0; route->method && i < sizeof methods / sizeof methods[0]; i++)
+        known |= strcmp(route->method, methods[i]) == 0;
+    if (why || !known || !route->on_request) {
+        snprintf(err, err_size, "HTTP route %s %s: %s", route->method ? route->method : "(null)",
+                 route->path ? route->path : "(null)",
+                 why      ? why
+                 : !known ? "unsupported method"
+                          : "no handler");
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_http; i++) {
+        if (strcmp(s->http_routes[i]->method, route->method) == 0 &&
+            strcmp(s->http_routes[i]->path, route->path) == 0) {
+            snprintf(err, err_size, "HTTP route %s %s: registered twice", route->method,
+                     route->path);
+            return -1;
+        }
+    }
+    return add_route((void ***)&s->http_routes, &s->n_http, route, sizeof *route, err, err_size);
 }
 
 static void lws_log_to_ours(int level, const char *line)
@@ -1043,8 +845,6 @@ int sb_server_start(sb_server *s)
         return -1;
     struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "default");
     s->port = vh ? lws_get_vhost_listen_port(vh) : s->cfg.port;
-    s->turn_end = event_new(s->base, -1, 0, turn_end, s);
-    event_priority_set(s->turn_end, event_base_get_npriorities(s->base) - 1);
     s->idle_timer = event_new(s->base, -1, EV_PERSIST, tick, s);
     struct timeval tick = {1, 0};
     event_add(s->idle_timer, &tick);
@@ -1081,7 +881,8 @@ void sb_server_shutdown(sb_server *s, int grace_ms, void (*done)(void *arg), voi
     lws_context_deprecate(s->ctx, NULL);
     for (size_t i = 0; i < CONN_BUCKETS; i++)
         for (sb_conn *c = s->buckets[i]; c; c = c->hash_next)
-            sb_conn_close(c, SB_CLOSE_GOING_AWAY, "server shutting down");
+            if (c->kind == CONN_WS)
+                sb_conn_close(c, SB_CLOSE_GOING_AWAY, "server shutting down");
     s->grace_timer = evtimer_new(s->base, grace_over, s);
     struct timeval tv = {grace_ms / 1000, (grace_ms % 1000) * 1000};
     if (s->n_conns == 0)
@@ -1097,10 +898,14 @@ void sb_server_free(sb_server *s)
         lws_context_destroy(s->ctx); /* before event_base_free: lws holds events on it */
     if (s->idle_timer)
         event_free(s->idle_timer);
-    if (s->turn_end)
-        event_free(s->turn_end);
     free(s->batch);
     if (s->grace_timer)
         event_free(s->grace_timer);
+    for (size_t i = 0; i < s->n_ws; i++)
+        free(s->ws_routes[i]);
+    for (size_t i = 0; i < s->n_http; i++)
+        free(s->http_routes[i]);
+    free(s->ws_routes);
+    free(s->http_routes);
     free(s);
 }

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "codec.h"
+#include "http.h"
 
 struct event_base;
 typedef struct sb_server sb_server;
@@ -26,7 +27,8 @@ typedef struct sb_conn sb_conn;
 /* Close codes (RFC 6455, 7.4.1). */
 enum {
     SB_CLOSE_NORMAL = 1000,
-    SB_CLOSE_GOING_AWAY = 1001, /* shutdown, idle timeout */
+    SB_CLOSE_GOING_AWAY = 1001,   /* shutdown, idle timeout */
+    SB_CLOSE_UNACCEPTABLE = 1003, /* a binary message on a text-only route */
     SB_CLOSE_INVALID_DATA = 1007,
     SB_CLOSE_POLICY = 1008, /* authentication, outbound queue full */
     SB_CLOSE_TOO_BIG = 1009,
@@ -46,43 +48,41 @@ typedef struct sb_ws_route {
     /* After the upgrade. Return 0 to keep the connection; the route may have
      * sent something and asked to close (sb_conn_close) already. */
     int (*on_open)(sb_conn *c, const sb_ws_request *req, void *arg);
-    /* One whole message (fragments joined), text, valid UTF-8. */
-    void (*on_message)(sb_conn *c, const char *data, size_t len, void *arg);
+    /* One whole message (fragments joined): text (valid UTF-8), or binary
+     * when the route accepts binary messages. */
+    void (*on_message)(sb_conn *c, const char *data, size_t len, bool binary, void *arg);
     void (*on_close)(sb_conn *c, void *arg);
+    bool accept_binary; /* false: a binary message closes with 1003 */
     void *arg;
 } sb_ws_route;
 
-typedef struct sb_http_request {
-    const char *method; /* "GET", "POST", ... */
-    const char *path;   /* without the query */
-    const sb_query *query;
-    const char *authorization;
-    const char *body; /* POST/PUT/PATCH: the whole body, NUL-terminated */
-    size_t body_len;
-} sb_http_request;
-
-typedef struct sb_http_response {
-    int status;               /* default 200 */
-    const char *content_type; /* default application/json */
-    sb_buf body;
-    char extra_headers[256]; /* "Name: value\r\n" lines, e.g. Retry-After */
-} sb_http_response;
-
+/* An HTTP route. The request is a connection of its own (sb_conn, with an
+ * ID): it is answered with sb_server_http_respond(), at once or later. */
 typedef struct sb_http_route {
-    const char *method; /* NULL: any */
-    const char *path;   /* exact, or a prefix when it ends in '/' */
-    void (*handle)(const sb_http_request *req, sb_http_response *resp, void *arg);
+    const char *method; /* exact; a GET route answers HEAD too */
+    const char *path;   /* a template (http.h) */
+    void (*on_request)(sb_conn *c, const sb_http_request *req, void *arg);
+    /* The client went away before the answer (a held long poll). */
+    void (*on_abort)(uint64_t request, void *arg);
+    const char *const *content_types; /* accepted bodies, NULL-terminated; NULL: JSON */
+    size_t max_body;                  /* 0: --max-http-body */
     void *arg;
 } sb_http_route;
 
 sb_server *sb_server_new(struct event_base *base, const sb_config *cfg);
 /* How the transport writes the body of its own errors (404, 405, 411, 413,
- * 503): the binary passes the generated writer of its error message, so that
- * these bodies come from the schema like every other. */
+ * 415, 503): the binary passes the generated writer of its error message, so
+ * that these bodies come from the schema like every other. */
 typedef void (*sb_error_writer)(sb_buf *b, const char *message);
 void sb_server_set_error_writer(sb_server *s, sb_error_writer w);
-void sb_server_add_ws(sb_server *s, const sb_ws_route *route);
-void sb_server_add_http(sb_server *s, const sb_http_route *route);
+/* Register a route: -1 with a message when it is malformed or taken. */
+int sb_server_add_ws(sb_server *s, const sb_ws_route *route, char *err, size_t err_size);
+int sb_server_add_http(sb_server *s, const sb_http_route *route, char *err, size_t err_size);
+/* Called once for every message read, before its route sees it: the
+ * runtime arms its end of turn there (rt.c). */
+void sb_server_set_input_hook(sb_server *s, void (*fn)(void *arg), void *arg);
+/* Let the connections held for the turn read again (the end of turn). */
+void sb_server_release_turn(sb_server *s);
 /* Listen. Returns the bound port (useful with port 0), or -1. */
 int sb_server_start(sb_server *s);
 /* Graceful shutdown: stop accepting, close every WebSocket with 1001, and call
@@ -91,7 +91,14 @@ void sb_server_shutdown(sb_server *s, int grace_ms, void (*done)(void *arg), voi
 /* Destroys the lws context; call before event_base_free(). */
 void sb_server_free(sb_server *s);
 
-size_t sb_server_connections(const sb_server *s);
+size_t sb_server_connections(const sb_server *s); /* WebSockets */
+/* IDs of connections and requests come from one sequence; this takes the
+ * next one (the runtime's sessions and timers use it too). */
+uint64_t sb_server_new_id(sb_server *s);
+
+/* Answer HTTP request `id` (its status, headers and body are copied). -1
+ * when the request is gone (the client left) or was answered already. */
+int sb_server_http_respond(sb_server *s, uint64_t id, const sb_http_response *resp);
 
 /* Connections ----------------------------------------------------------- */
 
@@ -104,6 +111,9 @@ void *sb_conn_user(const sb_conn *c);
 /* Queue one text message. Returns 0, or -1 when the connection is closing or
  * its outbound queue is full (it is then closed with 1008). */
 int sb_conn_send(sb_conn *c, const char *data, size_t len);
+int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary);
+/* An HTTP request (not a WebSocket). */
+bool sb_conn_is_http(const sb_conn *c);
 /* Back-pressure. A connection whose queue passes half the cap is congested
  * until it drains below a quarter. A handler that fans out to a congested
  * connection pauses the sender's reading; every paused sender resumes when a

@@ -4,17 +4,11 @@
  * Why one transaction per loop turn: a commit in WAL mode costs a write of
  * the WAL frames (and an fsync with --sync full). Paying it once for every
  * message that arrived in the same turn is what lets throughput and
- * "acknowledged only after commit" coexist. The commit event has the lowest
- * priority on the base, so libevent runs it after the turn's socket events.
- * More exactly, libevent 2.1 runs a lower priority only in a turn with no
- * higher-priority event active, so under load a commit waits for the first
- * turn without socket events and covers several turns. Measured against the
- * default priority (one commit right behind each turn's socket events):
- * 16.2 vs 20.5 us of CPU per message at full load, and a lower p99 at half
- * of it (bench/load), so the batching is kept.
+ * "acknowledged only after commit" coexist. When to commit is the runtime's
+ * decision (rt.c, the end of the turn); this file opens, commits and
+ * reports.
  */
 #include <errno.h>
-#include <event2/event.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +29,13 @@ typedef struct after {
 
 struct sb_store {
     sqlite3 *db;
-    struct event *commit_ev;
-    int commit_window_us; /* 0: commit at the end of the loop turn */
     bool in_tx;
     struct timespec tx_started;
-    after *afters;
+    after *afters; /* module stores' cache fixes, run at the commit */
     size_t n_after, cap_after;
+    void (*on_begin)(void *arg);
+    void (*on_lost)(void *arg);
+    void *hook_arg;
     struct {
         const char *sql; /* handlers pass string constants: the pointer is the key */
         sqlite3_stmt *stmt;
@@ -122,7 +117,7 @@ static int lost_transaction(sb_store *s);
 
 static void run_afters(sb_store *s, int rc)
 {
-    /* callbacks may register more (for the next turn): take the list first */
+    /* callbacks may register more (for the next transaction): take the list */
     after *list = s->afters;
     size_t n = s->n_after;
     s->afters = NULL;
@@ -148,8 +143,7 @@ int sb_store_commit(sb_store *s)
         rc = step_cached(s, SQL_COMMIT);
         if (rc != SQLITE_OK) {
             sb_counter_add(s->m_commit_errors, 1);
-            sb_log(SB_LOG_ERROR, "commit_failed", "rc=%d err=\"%s\" waiting=%zu", rc,
-                   sqlite3_errstr(rc), s->n_after);
+            sb_log(SB_LOG_ERROR, "commit_failed", "rc=%d err=\"%s\"", rc, sqlite3_errstr(rc));
             if (!sqlite3_get_autocommit(s->db))
                 exec(s, "ROLLBACK");
         } else {
@@ -162,17 +156,42 @@ int sb_store_commit(sb_store *s)
     return rc;
 }
 
-static void commit_cb(evutil_socket_t fd, short what, void *arg)
+void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
 {
-    (void)fd;
-    (void)what;
-    sb_store_commit(arg);
+    if (!s->in_tx) {
+        fn(arg, SQLITE_OK);
+        return;
+    }
+    if (s->n_after == s->cap_after) {
+        size_t cap = s->cap_after ? s->cap_after * 2 : 16;
+        after *p = realloc(s->afters, cap * sizeof *p);
+        if (!p) {
+            fn(arg, SQLITE_NOMEM);
+            return;
+        }
+        s->afters = p;
+        s->cap_after = cap;
+    }
+    s->afters[s->n_after++] = (after){fn, arg};
+}
+
+bool sb_store_in_tx(const sb_store *s)
+{
+    return s->in_tx;
+}
+
+void sb_store_set_hooks(sb_store *s, void (*on_begin)(void *arg), void (*on_lost)(void *arg),
+                        void *arg)
+{
+    s->on_begin = on_begin;
+    s->on_lost = on_lost;
+    s->hook_arg = arg;
 }
 
 /* Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) make SQLite roll back
  * the whole transaction by itself. Then every message of the turn so far is
- * lost: their callbacks learn it now, and the next write opens a new
- * transaction. Without this check, later writes of the turn would run in
+ * lost: the runtime learns it now (on_lost fails their deliveries), and the
+ * next write opens a new transaction. Without this check, later writes of the turn would run in
  * autocommit mode and be stored while their senders were told they were not. */
 static int lost_transaction(sb_store *s) /* 0, or the error the callbacks got */
 {
@@ -182,10 +201,11 @@ static int lost_transaction(sb_store *s) /* 0, or the error the callbacks got */
     if (rc == SQLITE_OK)
         rc = SQLITE_ABORT; /* rolled back without an error code to tell */
     sb_counter_add(s->m_commit_errors, 1);
-    sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\" waiting=%zu", rc, sqlite3_errstr(rc),
-           s->n_after);
+    sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\"", rc, sqlite3_errstr(rc));
     s->in_tx = false;
     run_afters(s, rc);
+    if (s->on_lost)
+        s->on_lost(s->hook_arg);
     return rc;
 }
 
@@ -206,12 +226,8 @@ int sb_store_begin(sb_store *s)
         return rc;
     s->in_tx = true;
     clock_gettime(CLOCK_MONOTONIC, &s->tx_started);
-    if (s->commit_window_us > 0) {
-        struct timeval tv = {0, s->commit_window_us};
-        evtimer_add(s->commit_ev, &tv);
-    } else {
-        event_active(s->commit_ev, 0, 0);
-    }
+    if (s->on_begin)
+        s->on_begin(s->hook_arg);
     return SQLITE_OK;
 }
 
@@ -230,25 +246,6 @@ void sb_store_unit_end(sb_store *s, bool ok)
     if (!ok)
         step_cached(s, SQL_ROLLBACK_TO);
     step_cached(s, SQL_RELEASE);
-}
-
-void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
-{
-    if (!s->in_tx) {
-        fn(arg, SQLITE_OK);
-        return;
-    }
-    if (s->n_after == s->cap_after) {
-        size_t cap = s->cap_after ? s->cap_after * 2 : 64;
-        after *p = realloc(s->afters, cap * sizeof *p);
-        if (!p) {
-            fn(arg, SQLITE_NOMEM);
-            return;
-        }
-        s->afters = p;
-        s->cap_after = cap;
-    }
-    s->afters[s->n_after++] = (after){fn, arg};
 }
 
 static int mkdir_parent(const char *path)
@@ -270,8 +267,7 @@ static int mkdir_parent(const char *path)
     return mkdir(dir, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_full, char *err,
-                        size_t err_size)
+sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_size)
 {
     sb_store *s = calloc(1, sizeof *s);
     if (!s) {
@@ -304,9 +300,6 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
         free(s);
         return NULL;
     }
-    s->commit_ev = event_new(base, -1, 0, commit_cb, s);
-    /* lowest priority: after the turn's socket events (serve.c sets up 3) */
-    event_priority_set(s->commit_ev, event_base_get_npriorities(base) - 1);
     static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                     0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
     s->m_commit = sb_histogram_new("switchboard_commit_seconds",
@@ -316,11 +309,6 @@ sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_ful
     s->m_commit_errors =
         sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);
     return s;
-}
-
-void sb_store_set_commit_window(sb_store *s, int usec)
-{
-    s->commit_window_us = usec > 0 && usec < 1000000 ? usec : 0;
 }
 
 int sb_store_set_max_bytes(sb_store *s, size_t bytes)
@@ -388,8 +376,6 @@ void sb_store_close(sb_store *s)
     for (size_t i = 0; i < STMT_SLOTS; i++)
         if (s->stmts[i].stmt)
             sqlite3_finalize(s->stmts[i].stmt);
-    if (s->commit_ev)
-        event_free(s->commit_ev);
     sqlite3_close(s->db);
     free(s->afters);
     free(s);

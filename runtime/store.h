@@ -2,12 +2,11 @@
  * store.h: SQLite storage with group commit.
  *
  * One write transaction per loop turn: the first write of a turn opens it
- * (sb_store_begin), and a lowest-priority event commits it after every
- * socket event of the turn has been handled. Whatever a handler must only do
- * once its writes are durable (acknowledge, fan out) it registers with
- * sb_store_after_commit(); the callback learns whether the commit succeeded.
- * A handler's own writes are wrapped in a savepoint (sb_store_unit_begin /
- * _end), so one failing message rolls back alone, not the whole turn.
+ * (sb_store_begin), and the runtime commits it at the end of the turn
+ * (rt.h), before it delivers what the turn's handlers queued in the outbox:
+ * nobody hears of a write before it is durable. A handler's own writes are
+ * wrapped in a savepoint (sb_store_unit_begin / _end), so one failing
+ * message rolls back alone, not the whole turn.
  *
  * Durability: WAL mode. synchronous=NORMAL (the default) survives a crash of
  * the process (kill -9) but not of the machine; --sync full fsyncs each
@@ -21,7 +20,6 @@
 
 #include <sqlite3.h>
 
-struct event_base;
 typedef struct sb_store sb_store;
 
 typedef struct sb_migration {
@@ -32,15 +30,8 @@ typedef struct sb_migration {
 
 /* Opens (creating the file and its directory if needed) and applies WAL
  * settings. NULL on error, with a message in err. */
-sb_store *sb_store_open(struct event_base *base, const char *path, bool sync_full, char *err,
-                        size_t err_size);
+sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_size);
 void sb_store_close(sb_store *s); /* commits what is pending first */
-
-/* Commit at most this long after the turn's first write, instead of at the
- * end of the turn: later turns' writes join the same transaction. Fewer,
- * larger commits cost less per message; the acknowledgement waits up to the
- * window. 0 (the default) commits at the end of every turn. */
-void sb_store_set_commit_window(sb_store *s, int usec);
 
 /* A size quota: writes that would grow the database past `bytes` fail with
  * SQLITE_FULL (then reported like a full disk). 0 removes it. */
@@ -63,16 +54,25 @@ int sb_store_unit_begin(sb_store *s);
 void sb_store_unit_end(sb_store *s, bool ok);
 
 /* After writes made without a unit: true when SQLite rolled the turn's whole
- * transaction back by itself (SQLITE_FULL, SQLITE_IOERR); the callbacks
- * registered so far have been told, and the writes are gone. */
+ * transaction back by itself (SQLITE_FULL, SQLITE_IOERR); on_lost has run,
+ * and the writes are gone. */
 bool sb_store_lost(sb_store *s);
 
-/* rc is SQLITE_OK when the turn's transaction committed. */
+/* For module stores' caches only (a row cached by a transaction that did
+ * not commit must be forgotten): fn(arg, rc) runs right after the commit,
+ * SQLITE_OK or not, or at once when no transaction is open. What to send
+ * after a commit goes to the runtime's outbox (outbox.h), not here. */
 typedef void (*sb_commit_fn)(void *arg, int rc);
-/* Runs fn(arg, rc) after this turn's commit (or at once with SQLITE_OK when
- * no transaction is open, for read-only work that wants the same path). */
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg);
-/* Commit now (shutdown, tests). */
+
+/* The turn's transaction is open. */
+bool sb_store_in_tx(const sb_store *s);
+/* The runtime's hooks: on_begin when a transaction opens (arm the end of
+ * turn), on_lost when SQLite rolled it back by itself (fail what waited). */
+void sb_store_set_hooks(sb_store *s, void (*on_begin)(void *arg), void (*on_lost)(void *arg),
+                        void *arg);
+/* Commit the open transaction, if any: SQLITE_OK or the error (it is then
+ * rolled back). The runtime's end of turn calls it; shutdown and tests too. */
 int sb_store_commit(sb_store *s);
 
 #endif

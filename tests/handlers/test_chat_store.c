@@ -40,7 +40,7 @@ static int setup(void **state)
     snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
     sb_log_set_level(SB_LOG_ERROR);
     f->base = event_base_new();
-    f->store = sb_store_open(f->base, path, false, err, sizeof err);
+    f->store = sb_store_open(path, false, err, sizeof err);
     if (!f->store || chat_store_migrate(f->store, err, sizeof err) != 0)
         return -1;
     for (int i = 0; i < 4; i++) {

@@ -362,7 +362,8 @@ static void test_config_log_line(void **state)
                         " level=info event=config bind=127.0.0.1 port=8080"
                         " db=./var/switchboard.db demo=true log_level=info max_message=65536"
                         " max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
-                        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=normal\n");
+                        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=normal "
+                        "cors_origins=none\n");
 
     strcpy(c.db_path, "/srv/my data/\"sb\".db");
     c.demo = false;
@@ -373,7 +374,7 @@ static void test_config_log_line(void **state)
         " level=info event=config bind=127.0.0.1 port=8080"
         " db=\"/srv/my data/\\\"sb\\\".db\" demo=false log_level=error"
         " max_message=65536 max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
-        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full\n");
+        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full cors_origins=none\n");
 }
 
 int main(void)

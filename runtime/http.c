@@ -1,0 +1,317 @@
+/*
+ * http.c: HTTP requests and responses, without sockets (http.h): headers,
+ * cookies, percent-decoding and path templates.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+const char *sb_http_header(const sb_http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return req->custom ? req->custom(req, name) : NULL;
+}
+
+const char *sb_http_bearer(const sb_http_request *req)
+{
+    const char *a = sb_http_header(req, "authorization");
+    if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+        return NULL;
+    a += 7;
+    while (*a == ' ')
+        a++;
+    return *a ? a : NULL;
+}
+
+/* Cookie: a=1; b=2 (RFC 6265, 5.4). Several Cookie headers are searched in
+ * order; the first pair with the name wins. */
+bool sb_http_cookie(const sb_http_request *req, const char *name, char *store, size_t cap)
+{
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (strcasecmp(req->headers[i].name, "cookie") != 0)
+            continue;
+        const char *p = req->headers[i].value;
+        while (*p) {
+            while (*p == ' ' || *p == ';')
+                p++;
+            const char *eq = strchr(p, '=');
+            const char *end = strchr(p, ';');
+            if (!end)
+                end = p + strlen(p);
+            if (eq && eq < end && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+                const char *v = eq + 1, *ve = end;
+                while (ve > v && ve[-1] == ' ')
+                    ve--;
+                if (ve - v >= 2 && *v == '"' && ve[-1] == '"') { /* quoted value */
+                    v++;
+                    ve--;
+                }
+                if ((size_t)(ve - v) >= cap)
+                    return false;
+                memcpy(store, v, (size_t)(ve - v));
+                store[ve - v] = '\0';
+                return true;
+            }
+            p = end;
+        }
+    }
+    return false;
+}
+
+void sb_http_response_init(sb_http_response *r)
+{
+    r->status = 200;
+    r->content_type = "application/json";
+    sb_buf_init(&r->headers);
+    sb_buf_init(&r->body);
+}
+
+void sb_http_response_free(sb_http_response *r)
+{
+    sb_buf_free(&r->headers);
+    sb_buf_free(&r->body);
+}
+
+static bool header_safe(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n')
+            return false;
+    return true;
+}
+
+int sb_http_add_header(sb_http_response *r, const char *name, const char *value)
+{
+    if (!*name || !header_safe(name) || !header_safe(value) || strchr(name, ':'))
+        return -1;
+    sb_buf_put(&r->headers, name, strlen(name));
+    SB_BUF_PUT_LIT(&r->headers, ": ");
+    sb_buf_put(&r->headers, value, strlen(value));
+    SB_BUF_PUT_LIT(&r->headers, "\r\n");
+    return r->headers.oom ? -1 : 0;
+}
+
+sb_cookie_opts sb_cookie_defaults(void)
+{
+    return (sb_cookie_opts){.max_age_s = -1, .path = "/", .same_site = "Lax", .http_only = true};
+}
+
+/* cookie-octet (RFC 6265, 4.1.1): printable ASCII but space " , ; \ */
+static bool cookie_octets(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+static bool token_chars(const char *s) /* a cookie name: an RFC 7230 token */
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", c))
+            return false;
+    }
+    return true;
+}
+
+int sb_http_set_cookie(sb_http_response *r, const char *name, const char *value,
+                       const sb_cookie_opts *o)
+{
+    sb_cookie_opts d = sb_cookie_defaults();
+    if (!o)
+        o = &d;
+    const char *path = o->path ? o->path : "/";
+    const char *same = o->same_site ? o->same_site : "Lax";
+    if (!token_chars(name) || !cookie_octets(value) || !header_safe(path) || strchr(path, ';') ||
+        (strcmp(same, "Strict") && strcmp(same, "Lax") && strcmp(same, "None")))
+        return -1;
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s=%s; Path=%s", name, value, path);
+    if (o->max_age_s >= 0)
+        n += snprintf(line + n, sizeof line - (size_t)n, "; Max-Age=%d", o->max_age_s);
+    n += snprintf(line + n, sizeof line - (size_t)n, "; SameSite=%s%s%s", same,
+                  o->http_only ? "; HttpOnly" : "",
+                  o->secure || strcmp(same, "None") == 0 ? "; Secure" : "");
+    if (n <= 0 || (size_t)n >= sizeof line)
+        return -1;
+    return sb_http_add_header(r, "Set-Cookie", line);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int sb_url_decode(const char *src, size_t n, char *dst, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return -1;
+            int a = hexval(src[i + 1]), b = hexval(src[i + 2]);
+            if (a < 0 || b < 0)
+                return -1;
+            c = (char)(a * 16 + b);
+            i += 2;
+        }
+        if (o + 1 >= cap)
+            return -1;
+        dst[o++] = c;
+    }
+    if (o >= cap)
+        return -1;
+    dst[o] = '\0';
+    return (int)o;
+}
+
+static bool ident(const char *p, size_t n)
+{
+    if (!n || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+              (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
+            return false;
+    return true;
+}
+
+const char *sb_path_template_error(const char *tmpl)
+{
+    if (!tmpl || tmpl[0] != '/')
+        return "must start with '/'";
+    const char *names[SB_HTTP_MAX_PARAMS];
+    size_t lens[SB_HTTP_MAX_PARAMS], count = 0;
+    for (const char *seg = tmpl + 1;;) {
+        const char *end = strchr(seg, '/');
+        size_t n = end ? (size_t)(end - seg) : strlen(seg);
+        if (n == 1 && seg[0] == '*' && !end)
+            return NULL; /* a '*' segment at the end */
+        if (memchr(seg, '*', n))
+            return "'*' only as the whole last segment";
+        if (memchr(seg, '{', n) || memchr(seg, '}', n)) {
+            if (n < 3 || seg[0] != '{' || seg[n - 1] != '}' || !ident(seg + 1, n - 2))
+                return "a {parameter} must be a whole segment naming an identifier";
+            if (count == SB_HTTP_MAX_PARAMS)
+                return "too many {parameters}";
+            for (size_t i = 0; i < count; i++)
+                if (lens[i] == n - 2 && memcmp(names[i], seg + 1, n - 2) == 0)
+                    return "a {parameter} appears twice";
+            names[count] = seg + 1;
+            lens[count++] = n - 2;
+        } else if (n == 0 && end) {
+            return "empty segment";
+        }
+        if (memchr(seg, '?', n) || memchr(seg, '#', n) || memchr(seg, '%', n))
+            return "'?', '#' and '%' do not belong in a template";
+        if (!end)
+            return NULL;
+        seg = end + 1;
+    }
+}
+
+bool sb_path_match(const char *tmpl, const char *path, sb_query *params, char *store, size_t cap)
+{
+    size_t used = 0;
+    params->count = 0;
+    const char *t = tmpl, *p = path;
+    while (*t) {
+        if (t[0] == '*' && t[1] == '\0')
+            return true; /* the rest, whatever it is */
+        if (*t == '{') {
+            const char *te = strchr(t, '}');
+            const char *pe = p;
+            while (*pe && *pe != '/')
+                pe++;
+            if (pe == p || !te || params->count == SB_QUERY_MAX)
+                return false;
+            size_t kn = (size_t)(te - t - 1);
+            if (used + kn + 1 > cap)
+                return false;
+            char *key = store + used;
+            memcpy(key, t + 1, kn);
+            key[kn] = '\0';
+            used += kn + 1;
+            int vn = sb_url_decode(p, (size_t)(pe - p), store + used, cap - used);
+            if (vn < 0)
+                return false;
+            params->item[params->count].key = key;
+            params->item[params->count].value = store + used;
+            params->count++;
+            used += (size_t)vn + 1;
+            t = te + 1;
+            p = pe;
+            continue;
+        }
+        if (*t != *p)
+            return false;
+        t++;
+        p++;
+    }
+    return *p == '\0';
+}
+
+const char *sb_http_status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}

@@ -1,0 +1,361 @@
+/*
+ * outbox.c: deliveries held until the turn's commit (outbox.h).
+ *
+ * One turn's promises live in three arrays that are reset after each
+ * delivery: the bytes of every frame side by side in one buffer, the items
+ * (an address and a slice of those bytes), and the units (one per handled
+ * message, with its origin and what it hears on a failure). Nothing is
+ * allocated per frame in the common case; a topic frame is written once
+ * whatever the number of subscribers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "server.h"
+#include "topics.h"
+
+typedef enum { TO_CONN, TO_TOPIC, TO_HTTP, TO_CLOSE } target;
+
+typedef struct item {
+    target to;
+    bool binary;
+    uint64_t conn;          /* TO_CONN: connection; TO_HTTP: request */
+    size_t key;             /* TO_TOPIC: offset of the key in o->keys; TO_CLOSE: the reason */
+    int code;               /* TO_CLOSE */
+    size_t off, len;        /* the bytes, in o->bytes */
+    sb_counter *counter;    /* per connection reached */
+    sb_http_response *resp; /* TO_HTTP: moved in, owned */
+} item;
+
+typedef struct unit {
+    uint64_t origin;
+    sb_failure fail;
+    bool needs_commit, closed, failed;
+    sb_counter *on_commit;
+    size_t first, end; /* its items: [first, end) */
+} unit;
+
+struct sb_outbox {
+    sb_server *server;
+    sb_topics *topics;
+    sb_buf bytes, keys;
+    item *items;
+    size_t n_items, cap_items;
+    bool open_item; /* the last item's len is not known yet */
+    unit *units;
+    size_t n_units, cap_units;
+    sb_buf scratch; /* failure frames */
+};
+
+sb_outbox *sb_outbox_new(sb_server *server, sb_topics *topics)
+{
+    sb_outbox *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->server = server;
+    o->topics = topics;
+    sb_buf_init(&o->bytes);
+    sb_buf_init(&o->keys);
+    sb_buf_init(&o->scratch);
+    return o;
+}
+
+static void reset(sb_outbox *o)
+{
+    for (size_t i = 0; i < o->n_items; i++) {
+        if (o->items[i].resp) {
+            sb_http_response_free(o->items[i].resp);
+            free(o->items[i].resp);
+        }
+    }
+    o->n_items = 0;
+    o->n_units = 0;
+    o->open_item = false;
+    sb_buf_reset(&o->bytes);
+    sb_buf_reset(&o->keys);
+    /* one huge turn must not keep its memory for ever */
+    if (o->bytes.cap > (1u << 22)) {
+        sb_buf_free(&o->bytes);
+        sb_buf_init(&o->bytes);
+    }
+}
+
+void sb_outbox_free(sb_outbox *o)
+{
+    if (!o)
+        return;
+    reset(o);
+    sb_buf_free(&o->bytes);
+    sb_buf_free(&o->keys);
+    sb_buf_free(&o->scratch);
+    free(o->items);
+    free(o->units);
+    free(o);
+}
+
+bool sb_outbox_empty(const sb_outbox *o)
+{
+    return o->n_units == 0;
+}
+
+static unit *current(sb_outbox *o)
+{
+    return o->n_units && !o->units[o->n_units - 1].closed ? &o->units[o->n_units - 1] : NULL;
+}
+
+static void finish_item(sb_outbox *o)
+{
+    if (!o->open_item)
+        return;
+    item *it = &o->items[o->n_items - 1];
+    it->len = o->bytes.len - it->off;
+    o->open_item = false;
+}
+
+void sb_outbox_open(sb_outbox *o, uint64_t origin, const sb_failure *fail)
+{
+    finish_item(o);
+    if (o->n_units == o->cap_units) {
+        size_t cap = o->cap_units ? o->cap_units * 2 : 64;
+        unit *p = realloc(o->units, cap * sizeof *p);
+        if (!p) {
+            /* no unit: the handler's frames go nowhere (current() is NULL) */
+            sb_log(SB_LOG_ERROR, "outbox", "msg=\"out of memory\" origin=%llu",
+                   (unsigned long long)origin);
+            return;
+        }
+        o->units = p;
+        o->cap_units = cap;
+    }
+    o->units[o->n_units++] = (unit){.origin = origin,
+                                    .fail = fail ? *fail : (sb_failure){0},
+                                    .first = o->n_items,
+                                    .end = o->n_items};
+}
+
+void sb_outbox_close(sb_outbox *o, bool needs_commit)
+{
+    finish_item(o);
+    unit *u = current(o);
+    if (!u)
+        return;
+    u->end = o->n_items;
+    u->needs_commit = needs_commit;
+    u->closed = true;
+    if (o->bytes.oom)
+        u->failed = true;
+}
+
+static item *add_item(sb_outbox *o, target to, uint64_t conn, sb_counter *counter)
+{
+    finish_item(o);
+    unit *u = current(o);
+    if (!u)
+        return NULL;
+    if (o->n_items == o->cap_items) {
+        size_t cap = o->cap_items ? o->cap_items * 2 : 256;
+        item *p = realloc(o->items, cap * sizeof *p);
+        if (!p) {
+            u->failed = true;
+            return NULL;
+        }
+        o->items = p;
+        o->cap_items = cap;
+    }
+    item *it = &o->items[o->n_items++];
+    *it = (item){.to = to, .conn = conn, .off = o->bytes.len, .counter = counter};
+    u->end = o->n_items;
+    return it;
+}
+
+/* Where the caller writes when there is nowhere to write: the bytes are
+ * thrown away (the unit has been failed). */
+static sb_buf *sink(sb_outbox *o)
+{
+    sb_buf_reset(&o->scratch);
+    return &o->scratch;
+}
+
+sb_buf *sb_outbox_conn(sb_outbox *o, uint64_t conn, sb_counter *counter)
+{
+    item *it = add_item(o, TO_CONN, conn, counter);
+    if (!it)
+        return sink(o);
+    o->open_item = true;
+    return &o->bytes;
+}
+
+static bool put_key(sb_outbox *o, item *it, const char *topic)
+{
+    it->key = o->keys.len;
+    sb_buf_put(&o->keys, topic, strlen(topic) + 1);
+    return !o->keys.oom;
+}
+
+sb_buf *sb_outbox_topic(sb_outbox *o, const char *topic, sb_counter *counter)
+{
+    item *it = add_item(o, TO_TOPIC, 0, counter);
+    if (!it || !put_key(o, it, topic)) {
+        if (current(o))
+            current(o)->failed = true;
+        return sink(o);
+    }
+    o->open_item = true;
+    return &o->bytes;
+}
+
+void sb_outbox_also(sb_outbox *o, const char *topic)
+{
+    finish_item(o);
+    unit *u = current(o);
+    if (!u || u->end == u->first)
+        return;
+    item prev = o->items[o->n_items - 1];
+    item *it = add_item(o, TO_TOPIC, 0, prev.counter);
+    if (!it)
+        return;
+    it->off = prev.off;
+    it->len = prev.len;
+    it->binary = prev.binary;
+    if (!put_key(o, it, topic))
+        u->failed = true;
+}
+
+void sb_outbox_binary(sb_outbox *o)
+{
+    unit *u = current(o);
+    if (u && u->end > u->first)
+        o->items[o->n_items - 1].binary = true;
+}
+
+void sb_outbox_http(sb_outbox *o, uint64_t request, sb_http_response *resp)
+{
+    sb_http_response *copy = malloc(sizeof *copy);
+    item *it = copy ? add_item(o, TO_HTTP, request, NULL) : NULL;
+    if (!it) {
+        free(copy);
+        if (current(o))
+            current(o)->failed = true;
+        return;
+    }
+    *copy = *resp; /* moved: the buffers are ours now */
+    sb_http_response_init(resp);
+    it->resp = copy;
+}
+
+void sb_outbox_close_conn(sb_outbox *o, uint64_t conn, int code, const char *reason)
+{
+    item *it = add_item(o, TO_CLOSE, conn, NULL);
+    if (!it)
+        return;
+    it->code = code;
+    char r[124];
+    snprintf(r, sizeof r, "%s", reason ? reason : "");
+    if (!put_key(o, it, r))
+        current(o)->failed = true;
+}
+
+void sb_outbox_on_commit(sb_outbox *o, sb_counter *counter)
+{
+    unit *u = current(o);
+    if (u)
+        u->on_commit = counter;
+}
+
+void sb_outbox_fail_pending(sb_outbox *o)
+{
+    for (size_t i = 0; i < o->n_units; i++)
+        if (o->units[i].closed && o->units[i].needs_commit)
+            o->units[i].failed = true;
+}
+
+/* Delivery ---------------------------------------------------------------- */
+
+static bool send_conn(sb_outbox *o, uint64_t id, const item *it)
+{
+    sb_conn *c = sb_conn_find(o->server, id);
+    if (!c || sb_conn_send_frame(c, o->bytes.data + it->off, it->len, it->binary) != 0)
+        return false;
+    if (it->counter)
+        sb_counter_add(it->counter, 1);
+    return sb_conn_congested(c);
+}
+
+static void close_conn(sb_outbox *o, const item *it)
+{
+    sb_conn *c = sb_conn_find(o->server, it->conn);
+    if (c)
+        sb_conn_close(c, it->code, o->keys.data + it->key);
+}
+
+static void fail_unit(sb_outbox *o, const unit *u)
+{
+    sb_conn *c = sb_conn_find(o->server, u->origin);
+    if (!c)
+        return;
+    if (sb_conn_is_http(c)) {
+        sb_http_response r;
+        sb_http_response_init(&r);
+        if (u->fail.http) {
+            u->fail.http(&r, u->fail.arg);
+        } else {
+            r.status = 503;
+            r.content_type = "text/plain";
+            SB_BUF_PUT_LIT(&r.body, "storage error");
+        }
+        sb_server_http_respond(o->server, u->origin, &r);
+        sb_http_response_free(&r);
+        return;
+    }
+    if (!u->fail.ws)
+        return;
+    sb_buf_reset(&o->scratch);
+    u->fail.ws(&o->scratch, u->fail.arg);
+    if (!o->scratch.oom)
+        sb_conn_send_frame(c, o->scratch.data, o->scratch.len, false);
+}
+
+void sb_outbox_deliver(sb_outbox *o, int rc)
+{
+    finish_item(o);
+    for (size_t ui = 0; ui < o->n_units; ui++) {
+        const unit *u = &o->units[ui];
+        if (u->failed || (rc != 0 && u->needs_commit)) {
+            fail_unit(o, u);
+            for (size_t i = u->first; i < u->end; i++)
+                if (o->items[i].to == TO_CLOSE)
+                    close_conn(o, &o->items[i]);
+            continue;
+        }
+        if (u->on_commit)
+            sb_counter_add(u->on_commit, 1);
+        bool congested = false;
+        for (size_t i = u->first; i < u->end; i++) {
+            item *it = &o->items[i];
+            if (it->to == TO_CONN) {
+                congested |= send_conn(o, it->conn, it);
+            } else if (it->to == TO_TOPIC) {
+                size_t n;
+                const uint64_t *conns = sb_topics_conns(o->topics, o->keys.data + it->key, &n);
+                for (size_t k = 0; k < n; k++)
+                    congested |= send_conn(o, conns[k], it);
+            } else if (it->to == TO_HTTP) {
+                sb_server_http_respond(o->server, it->conn, it->resp);
+            } else {
+                close_conn(o, it);
+            }
+        }
+        /* Back-pressure: the sender who filled someone's queue past half
+         * its cap stops being read until the queues drain (server.h). */
+        if (congested) {
+            sb_conn *origin = sb_conn_find(o->server, u->origin);
+            if (origin && !sb_conn_is_http(origin))
+                sb_conn_pause_reading(origin);
+        }
+    }
+    reset(o);
+}
