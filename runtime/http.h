@@ -31,9 +31,9 @@ typedef struct sb_header {
 } sb_header;
 
 typedef struct sb_http_request {
-    uint64_t id;        /* this request; a deferred answer is addressed to it */
-    const char *method; /* "GET", "POST", ... */
-    const char *path;   /* without the query, as sent */
+    uint64_t id;            /* this request; a deferred answer is addressed to it */
+    const char *method;     /* "GET", "POST", ... */
+    const char *path;       /* without the query, as sent */
     const sb_query *params; /* the route template's {parameters}, decoded */
     const sb_query *query;  /* the query string, decoded */
     const sb_header *headers;
@@ -64,10 +64,10 @@ void sb_http_response_free(sb_http_response *r);
 int sb_http_add_header(sb_http_response *r, const char *name, const char *value);
 
 typedef struct sb_cookie_opts {
-    int max_age_s;        /* < 0: a session cookie (no Max-Age); 0: delete it */
-    const char *path;     /* default "/" */
+    int max_age_s;         /* < 0: a session cookie (no Max-Age); 0: delete it */
+    const char *path;      /* default "/" */
     const char *same_site; /* "Strict", "Lax" (default) or "None" */
-    bool http_only;       /* default true (see sb_cookie_defaults) */
+    bool http_only;        /* default true (see sb_cookie_defaults) */
     bool secure;
 } sb_cookie_opts;
 sb_cookie_opts sb_cookie_defaults(void); /* HttpOnly, SameSite=Lax, Path=/, session */

@@ -60,7 +60,7 @@ typedef struct sb_ws_handler {
     /* The connection is gone: free ctx->session. Its topics and timers are
      * released by the runtime. */
     void (*on_close)(struct sb_ctx *ctx);
-    bool accept_binary;  /* false: a binary message closes with 1003 */
+    bool accept_binary; /* false: a binary message closes with 1003 */
     sb_failure storage_error;
     void *app;
 } sb_ws_handler;
@@ -113,7 +113,7 @@ typedef struct sb_timer sb_timer;
  * (a connection ID, or an ID from sb_rt_new_id): cancelled with it. The
  * sb_failure says what the owner hears if the timer's writes are lost. */
 sb_timer *sb_rt_timer(sb_rt *rt, uint64_t owner, int ms, bool repeat, sb_timer_fn fn, void *arg);
-void sb_rt_timer_cancel(sb_rt *rt, sb_timer *t); /* NULL is fine; a fired one-shot is gone */
+void sb_rt_timer_cancel(sb_rt *rt, sb_timer *t);    /* NULL is fine; a fired one-shot is gone */
 void sb_rt_cancel_owner(sb_rt *rt, uint64_t owner); /* every timer of owner */
 
 /* The end-of-turn pipeline ---------------------------------------------- */
