@@ -56,7 +56,8 @@ static sb_buf *to_origin(struct sb_ctx *ctx, chat_out_kind kind)
 
 static void write_error(sb_buf *b, const char *text, size_t len)
 {
-    /* Both forms the document shows: error and data.error (DESIGN.md). */
+    /* Both forms the document shows: error and data.error (docs/decisions.md,
+     * "heartbeat_response and error: two forms each"). */
     chat_error_payload e = {0};
     e.error = (sb_str){text, len};
     e.has.error = SB_SET;
@@ -484,7 +485,8 @@ static void heartbeat_write_v(sb_buf *b, const void *m)
 int chat_on_heartbeat_event(struct sb_ctx *ctx, const chat_heartbeat_event *msg)
 {
     (void)msg;
-    /* Both forms the document shows: status and data.status (DESIGN.md). */
+    /* Both forms the document shows: status and data.status (docs/decisions.md,
+     * "heartbeat_response and error: two forms each"). */
     chat_heartbeat_response_payload p = {0};
     p.status = SB_STR_LIT("ok");
     p.has.status = SB_SET;

@@ -3,12 +3,15 @@
  * port for HTTP/1.1 and WebSocket, routed by path. See server.h for the API.
  *
  * lws calls callback() for everything. Its traps, and how we meet them
- * (DESIGN.md has the measurements):
+ * (docs/architecture.md, "Why it is built this way"; the measurements are in
+ * docs/performance.md):
  *  - lws ignores the URL path when it picks a WebSocket protocol: we route
  *    the upgrade on the path ourselves (HTTP_CONFIRM_UPGRADE) and refuse
  *    unknown paths with a 404 before the upgrade.
- *  - one lws_write() per WRITEABLE callback: each connection keeps a queue
- *    and asks for another callback while it is not empty.
+ *  - lws advises one lws_write() per WRITEABLE callback, but it buffers what
+ *    the socket does not take: each connection keeps a queue of whole frames
+ *    (framed by us) and writes as many as fit in WRITE_BURST in one
+ *    LWS_WRITE_RAW write per callback, asking for another while any remain.
  *  - a connection can only be closed from inside one of its own callbacks:
  *    sb_conn_close() marks it and asks for WRITEABLE, where we return -1.
  *  - lws frees per-session HTTP data between keep-alive requests, so request

@@ -356,7 +356,7 @@ message "HeartbeatResponsePayload" {
     dir = "out",
     doc = [[Confirms connectivity. The document shows status at the top level in its
 example and under data in its event list: the server sends both, clients may
-read either (DESIGN.md).]],
+read either (docs/decisions.md).]],
     since = 1,
     one_of_required = { "status", "data" },
     fields = {
@@ -390,7 +390,7 @@ message "UnreadMessageCountPayload" {
 message "ErrorPayload" {
     dir = "out",
     doc = [[Sent for errors. The document shows the message in error and in
-data.error: the server sends both, clients may read either (DESIGN.md).]],
+data.error: the server sends both, clients may read either (docs/decisions.md).]],
     since = 1,
     one_of_required = { "error", "data" },
     fields = {

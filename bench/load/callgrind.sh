@@ -93,7 +93,8 @@ run_one() {
     read -r ir0 _ < <(run_one "$kind-conns" "$kind" conns)
     read -r ir1 acks < <(run_one "$kind-load" "$kind" load)
     cp "$TMP/$kind-load.out" "$RESULTS/callgrind-$kind.out"
-    per=$(awk -v a="$ir1" -v b="$ir0" -v n="$acks" 'BEGIN { printf "%.0f", (n > 0 ? (a - b) / n : -1) }')
+    # computed before printf: a bare `>` in a print list is a redirection to a file
+    per=$(awk -v a="$ir1" -v b="$ir0" -v n="$acks" 'BEGIN { per = n > 0 ? (a - b) / n : -1; printf "%.0f", per }')
     printf '%-12s %16s %16s %10s %16s\n' "$kind" "$ir0" "$ir1" "$acks" "$per"
     eval "PER_$kind=$per"
   done

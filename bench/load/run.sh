@@ -342,8 +342,13 @@ yesno() { if awk "BEGIN { exit !($1) }"; then echo "yes"; else echo "NO"; fi; }
 
 E_RATE=$(get acks_per_s "$E_TP"); C_RATE=$(get acks_per_s "$C_TP")
 E_CPU=$(get cpu_us_per_msg "$E_TP"); C_CPU=$(get cpu_us_per_msg "$C_TP")
-E_CAP=$(awk -v c="$E_CPU" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
-C_CAP=$(awk -v c="$C_CPU" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
+# In awk, an unparenthesized `>` after print/printf redirects to a file: the
+# form `printf "%.0f", c > 0 ? 1e6 / c : 0` printed $C_CPU into a file named
+# "0" at the top of the tree (committed once by mistake) and left C_CAP empty.
+# Compute into a variable first, print it alone.
+cap() { awk -v c="$1" 'BEGIN { cap = c > 0 ? 1e6 / c : 0; printf "%.0f", cap }'; }
+E_CAP=$(cap "$E_CPU")
+C_CAP=$(cap "$C_CPU")
 C_P99=$(get p99_us "$C_LAT")
 LARGEST=${IDLE_SIZES##* }
 {

@@ -359,7 +359,7 @@ typedef struct chat_heartbeat_response_payload_data {
 bool chat_heartbeat_response_payload_data_parse(sb_reader *r, chat_heartbeat_response_payload_data *out);
 void chat_heartbeat_response_payload_data_write(sb_buf *b, const chat_heartbeat_response_payload_data *m);
 
-/* Confirms connectivity. The document shows status at the top level in its example and under data in its event list: the server sends both, clients may read either (DESIGN.md). */
+/* Confirms connectivity. The document shows status at the top level in its example and under data in its event list: the server sends both, clients may read either (docs/decisions.md). */
 typedef struct chat_heartbeat_response_payload {
     /* type: always "heartbeat_response" */
     sb_str status; /* optional */
@@ -395,7 +395,7 @@ typedef struct chat_error_payload_data {
 bool chat_error_payload_data_parse(sb_reader *r, chat_error_payload_data *out);
 void chat_error_payload_data_write(sb_buf *b, const chat_error_payload_data *m);
 
-/* Sent for errors. The document shows the message in error and in data.error: the server sends both, clients may read either (DESIGN.md). */
+/* Sent for errors. The document shows the message in error and in data.error: the server sends both, clients may read either (docs/decisions.md). */
 typedef struct chat_error_payload {
     /* type: always "error" */
     sb_str error; /* optional */

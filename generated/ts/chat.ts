@@ -345,7 +345,7 @@ export interface HeartbeatResponsePayloadFields {
 /**
  * Confirms connectivity. The document shows status at the top level in its
  * example and under data in its event list: the server sends both, clients may
- * read either (DESIGN.md).
+ * read either (docs/decisions.md).
  *
  * Outbound (server to client): type "heartbeat_response", member of ChatOutbound.
  * At least one of `status`, `data` must be present.
@@ -385,7 +385,7 @@ export interface ErrorPayloadFields {
 }
 /**
  * Sent for errors. The document shows the message in error and in
- * data.error: the server sends both, clients may read either (DESIGN.md).
+ * data.error: the server sends both, clients may read either (docs/decisions.md).
  *
  * Outbound (server to client): type "error", member of ChatOutbound.
  * At least one of `error`, `data` must be present.

@@ -354,7 +354,7 @@ export async function login(server, user, label, opts = {}) {
 
 // Expected wire forms ------------------------------------------------------
 
-/** Both forms of the error the server sends (DESIGN.md: send both). */
+/** Both forms of the error the server sends (docs/decisions.md: send both, accept either). */
 export const errorFrame = (text) => JSON.stringify({ type: 'error', error: text, data: { error: text } });
 
 export const senderOf = (u) => ({ id: u.id, full_name: u.name, avatar: u.avatar ?? null, role: u.role });
