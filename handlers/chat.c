@@ -132,7 +132,7 @@ static void delivered(void *arg, int rc)
     chat_app *app = d->app;
     if (d->n)
         d->frames[d->n - 1].len = d->bytes.len - d->frames[d->n - 1].off;
-    if (rc != SQLITE_OK || d->bytes.oom) {
+    if (rc != SB_STORE_OK || d->bytes.oom) {
         /* Nothing was stored: tell the one who asked, and no one else. */
         sb_buf_reset(app->scratch);
         write_error(app->scratch, CHAT_ERR_STORAGE, strlen(CHAT_ERR_STORAGE));
@@ -357,12 +357,12 @@ int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, in
 
 static int64_t last_message_of(chat_app *app, int64_t room_id)
 {
-    sqlite3_stmt *st = NULL;
+    sb_cursor cur = SB_CURSOR_INIT;
     chat_msg_row row;
     int64_t id = 0;
-    if (chat_room_history(app->store, room_id, 0, 1, &st, &row) == 1) {
+    if (chat_room_history(app->store, room_id, 0, 1, &cur, &row) == 1) {
         id = row.id;
-        sqlite3_reset(st);
+        sb_cursor_close(&cur);
     }
     return id;
 }
@@ -425,7 +425,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     /* A savepoint only when a room may be created with the message: alone,
      * chat_message_insert leaves nothing behind when it fails. */
     bool unit = !room, created = false;
-    if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != SQLITE_OK)
+    if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != SB_STORE_OK)
         return reply_error(ctx, CHAT_ERR_STORAGE);
     if (!room) {
         int64_t id = chat_direct_room(app->store, me, receiver, &created);
@@ -523,7 +523,7 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     if (!room || !chat_room_has_member(room, me))
         return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
 
-    if (sb_store_unit_begin(ctx->store) != SQLITE_OK)
+    if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
         return reply_error(ctx, CHAT_ERR_STORAGE);
     int changed = 0;
     int64_t unread = 0;
@@ -693,10 +693,10 @@ static void replay_more(sb_conn *c, void *arg)
 {
     replay_state *rs = arg;
     chat_app *app = rs->app;
-    sqlite3_stmt *st = NULL;
+    sb_cursor cur = SB_CURSOR_INIT;
     chat_msg_row row;
     int batch = rs->left < REPLAY_BATCH ? rs->left : REPLAY_BATCH, n = 0, rc;
-    while ((rc = chat_messages_since(app->store, rs->user, rs->after, batch, &st, &row)) == 1) {
+    while ((rc = chat_messages_since(app->store, rs->user, rs->after, batch, &cur, &row)) == 1) {
         chat_new_message_payload p;
         sb_arena_reset(app->arena);
         fill_new_message(app, &row, chat_room_get(app->store, row.room_id), rs->user, &p);
@@ -737,7 +737,7 @@ static void refuse(chat_app *app, sb_conn *c, const char *text)
     sb_conn_close(c, SB_CLOSE_POLICY, text);
 }
 
-int chat_authenticate(chat_app *app, const char *query_token, const char *authorization)
+int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization)
 {
     const char *token = query_token;
     if ((!token || !*token) && authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
@@ -746,7 +746,7 @@ int chat_authenticate(chat_app *app, const char *query_token, const char *author
         return 0;
     char hash[65];
     sb_token_hash(token, strlen(token), hash);
-    return (int)chat_user_by_token_hash(app->store, hash);
+    return chat_user_by_token_hash(app->store, hash);
 }
 
 static int chat_open(sb_conn *c, const sb_ws_request *req, void *arg)

@@ -33,7 +33,9 @@ chat_app *chat_app_start(sb_server *server, sb_store *store, sb_hub *hub, size_t
 void chat_app_stop(chat_app *app);
 
 /* Shared by chat.c and chat_http.c */
-int chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
+/* The user a token (?token=, or else "Authorization: Bearer") belongs to; 0
+ * when none. */
+int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
 int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, int64_t unread,
                    int64_t last_id, chat_room *out);
 void chat_fill_message(chat_app *app, const chat_msg_row *row, int64_t viewer, chat_message *out);

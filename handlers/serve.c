@@ -45,7 +45,7 @@ static void healthz(const sb_http_request *req, sb_http_response *resp, void *ar
     (void)req;
     app *a = arg;
     /* ready means the database answers, not just that the loop runs */
-    if (sqlite3_exec(sb_store_db(a->store), "SELECT 1", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sb_store_ping(a->store) != SB_STORE_OK) {
         resp->status = 503;
         write_http_error(&resp->body, "database unavailable");
         return;

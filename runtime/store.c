@@ -24,7 +24,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "store.h"
+#include "store_sql.h"
 
 #define STMT_SLOTS 256 /* power of two; statements are few and static */
 
@@ -128,7 +128,7 @@ static void run_afters(sb_store *s, int rc)
     s->afters = NULL;
     s->n_after = s->cap_after = 0;
     for (size_t i = 0; i < n; i++)
-        list[i].fn(list[i].arg, rc);
+        list[i].fn(list[i].arg, sb_store_status_of(rc));
     free(list);
 }
 
@@ -139,11 +139,11 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int sb_store_commit(sb_store *s)
+sb_store_status sb_store_commit(sb_store *s)
 {
     int rc = lost_transaction(s);
     if (rc != SQLITE_OK)
-        return rc;
+        return sb_store_status_of(rc);
     if (s->in_tx) {
         rc = step_cached(s, SQL_COMMIT);
         if (rc != SQLITE_OK) {
@@ -159,7 +159,7 @@ int sb_store_commit(sb_store *s)
         s->in_tx = false;
     }
     run_afters(s, rc);
-    return rc;
+    return sb_store_status_of(rc);
 }
 
 static void commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -194,16 +194,16 @@ bool sb_store_lost(sb_store *s)
     return lost_transaction(s) != 0;
 }
 
-int sb_store_begin(sb_store *s)
+sb_store_status sb_store_begin(sb_store *s)
 {
     lost_transaction(s);
     if (s->in_tx)
-        return SQLITE_OK;
+        return SB_STORE_OK;
     /* BEGIN IMMEDIATE: take the write lock now, so that a busy database
      * fails here, before the handler has done half its work */
     int rc = step_cached(s, SQL_BEGIN);
     if (rc != SQLITE_OK)
-        return rc;
+        return sb_store_status_of(rc);
     s->in_tx = true;
     clock_gettime(CLOCK_MONOTONIC, &s->tx_started);
     if (s->commit_window_us > 0) {
@@ -212,15 +212,15 @@ int sb_store_begin(sb_store *s)
     } else {
         event_active(s->commit_ev, 0, 0);
     }
-    return SQLITE_OK;
+    return SB_STORE_OK;
 }
 
-int sb_store_unit_begin(sb_store *s)
+sb_store_status sb_store_unit_begin(sb_store *s)
 {
-    int rc = sb_store_begin(s);
-    if (rc != SQLITE_OK)
-        return rc;
-    return step_cached(s, SQL_SAVEPOINT);
+    sb_store_status st = sb_store_begin(s);
+    if (st != SB_STORE_OK)
+        return st;
+    return sb_store_status_of(step_cached(s, SQL_SAVEPOINT));
 }
 
 void sb_store_unit_end(sb_store *s, bool ok)
@@ -235,14 +235,14 @@ void sb_store_unit_end(sb_store *s, bool ok)
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
 {
     if (!s->in_tx) {
-        fn(arg, SQLITE_OK);
+        fn(arg, SB_STORE_OK);
         return;
     }
     if (s->n_after == s->cap_after) {
         size_t cap = s->cap_after ? s->cap_after * 2 : 64;
         after *p = realloc(s->afters, cap * sizeof *p);
         if (!p) {
-            fn(arg, SQLITE_NOMEM);
+            fn(arg, SB_STORE_NOMEM);
             return;
         }
         s->afters = p;
@@ -336,7 +336,7 @@ int sb_store_set_max_bytes(sb_store *s, size_t bytes)
     /* max_page_count is what SQLite enforces; 0 would mean "no pages" */
     long long pages = bytes ? (long long)(bytes / (size_t)page) : 0xfffffffeLL;
     snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", pages > 0 ? pages : 1);
-    return exec(s, sql);
+    return exec(s, sql) == SQLITE_OK ? 0 : -1;
 }
 
 int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_size)

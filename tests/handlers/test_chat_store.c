@@ -21,6 +21,7 @@
 #include "chat_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "store_sql.h"
 
 typedef struct fixture {
     struct event_base *base;
@@ -84,18 +85,18 @@ static void test_rolled_back_savepoint(void **state)
 {
     fixture *f = *state;
     bool created;
-    assert_int_equal(sb_store_unit_begin(f->store), SQLITE_OK);
+    assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
     int64_t first = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
     assert_true(created);
     assert_members(chat_room_get(f->cs, first), f->user[0], f->user[1]);
     sb_store_unit_end(f->store, false); /* the message failed: the room goes too */
 
-    assert_int_equal(sb_store_unit_begin(f->store), SQLITE_OK);
+    assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
     int64_t second = chat_direct_room(f->cs, f->user[2], f->user[3], &created);
     sb_store_unit_end(f->store, true);
     assert_int_equal(second, first); /* SQLite reuses the row ID */
     assert_members(chat_room_get(f->cs, second), f->user[2], f->user[3]);
-    assert_int_equal(sb_store_commit(f->store), SQLITE_OK);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
     assert_members(chat_room_get(f->cs, second), f->user[2], f->user[3]);
 }
 
@@ -103,14 +104,14 @@ static void test_lost_transaction(void **state)
 {
     fixture *f = *state;
     bool created;
-    assert_int_equal(sb_store_unit_begin(f->store), SQLITE_OK);
+    assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
     int64_t id = chat_direct_room(f->cs, f->user[0], f->user[2], &created);
     assert_true(created);
     assert_non_null(chat_room_get(f->cs, id));
     sb_store_unit_end(f->store, true);
     /* as SQLITE_FULL does: SQLite rolls the whole transaction back */
     assert_int_equal(sqlite3_exec(sb_store_db(f->store), "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_not_equal(sb_store_commit(f->store), SQLITE_OK);
+    assert_int_not_equal(sb_store_commit(f->store), SB_STORE_OK);
     assert_null(chat_room_get(f->cs, id));
 }
 
