@@ -6,10 +6,11 @@
 
 sb_store_status sb_store_status_of(int sqlite_rc)
 {
+    /* Only SQLITE_OK is success. Not SQLITE_ROW or SQLITE_DONE: store.c
+     * passes on sqlite3_errcode() after a transaction SQLite rolled back,
+     * which may still hold a step's SQLITE_DONE, and that is a failure. */
     switch (sqlite_rc & 0xff) { /* the primary code of an extended one */
     case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
         return SB_STORE_OK;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

@@ -17,8 +17,8 @@ sqlite3 *sb_store_db(sb_store *s);
  * bindings cleared. NULL on error (logged). */
 sqlite3_stmt *sb_store_stmt(sb_store *s, const char *sql);
 
-/* An SQLite result code as the store's status (SQLITE_OK, SQLITE_DONE and
- * SQLITE_ROW are SB_STORE_OK). */
+/* An SQLite result code as the store's status: SQLITE_OK is SB_STORE_OK,
+ * every other code (SQLITE_ROW and SQLITE_DONE too) a failure. */
 sb_store_status sb_store_status_of(int sqlite_rc);
 
 /* A cursor's statement: NULL when it is not started (or closed). */
