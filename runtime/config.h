@@ -33,7 +33,7 @@ typedef struct sb_config {
     int max_connections;      /* accepted at once; more are refused */
     size_t max_http_body;     /* largest HTTP request body */
     int sync_full;            /* 1: SQLite synchronous=FULL, 0: NORMAL */
-    size_t max_db_bytes;      /* database size quota (SQLITE_FULL past it); 0: none */
+    size_t max_db_bytes;      /* database size quota (SB_STORE_FULL past it); 0: none */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log
