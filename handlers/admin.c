@@ -43,7 +43,7 @@ int admin_seed_demo(sb_store *store, const char *db_path)
         return 0; /* not the first start */
     char tokens[N][SB_TOKEN_HEX_LEN + 1];
     int64_t ids[N];
-    if (sb_store_begin(store) != SQLITE_OK)
+    if (sb_store_begin(store) != SB_STORE_OK)
         return -1;
     for (int i = 0; i < N; i++) {
         ids[i] = make_user(store, people[i].name, people[i].role, NULL, tokens[i]);
@@ -56,7 +56,7 @@ int admin_seed_demo(sb_store *store, const char *db_path)
     int64_t members[2] = {ids[0], ids[2]};
     if (!service || !chat_service_room_create(store, service, members, 2))
         return -1;
-    if (sb_store_commit(store) != SQLITE_OK)
+    if (sb_store_commit(store) != SB_STORE_OK)
         return -1;
 
     char path[1100];
@@ -158,7 +158,7 @@ int cli_user(int argc, char **argv)
             printf("%lld\t%s\n", (long long)id, token);
             rc = 0;
         } else {
-            fprintf(stderr, "switchboard user add: %s\n", sqlite3_errmsg(sb_store_db(store)));
+            fprintf(stderr, "switchboard user add: %s\n", sb_store_last_error(store));
         }
     }
     sb_store_close(store);

@@ -262,12 +262,12 @@ int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, in
 
 static int64_t last_message_of(chat_app *app, int64_t room_id)
 {
-    sqlite3_stmt *st = NULL;
+    sb_cursor cur = SB_CURSOR_INIT;
     chat_msg_row row;
     int64_t id = 0;
-    if (chat_room_history(app->store, room_id, 0, 1, &st, &row) == 1) {
+    if (chat_room_history(app->store, room_id, 0, 1, &cur, &row) == 1) {
         id = row.id;
-        sqlite3_reset(st);
+        sb_cursor_close(&cur);
     }
     return id;
 }
@@ -330,7 +330,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     /* A savepoint only when a room may be created with the message: alone,
      * chat_message_insert leaves nothing behind when it fails. */
     bool unit = !room, created = false;
-    if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != 0)
+    if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != SB_STORE_OK)
         return reply_error(ctx, CHAT_ERR_STORAGE);
     if (!room) {
         int64_t id = chat_direct_room(app->store, me, receiver, &created);
@@ -428,7 +428,7 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     if (!room || !chat_room_has_member(room, me))
         return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
 
-    if (sb_store_unit_begin(ctx->store) != 0)
+    if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
         return reply_error(ctx, CHAT_ERR_STORAGE);
     int changed = 0;
     int64_t unread = 0;
@@ -590,10 +590,10 @@ static void replay_more(struct sb_ctx *ctx, void *arg)
     if (!ss || !ss->replay)
         return;
     replay_state *rs = ss->replay;
-    sqlite3_stmt *st = NULL;
+    sb_cursor cur = SB_CURSOR_INIT;
     chat_msg_row row;
     int batch = rs->left < REPLAY_BATCH ? rs->left : REPLAY_BATCH, n = 0, rc;
-    while ((rc = chat_messages_since(app->store, ss->user_id, rs->after, batch, &st, &row)) == 1) {
+    while ((rc = chat_messages_since(app->store, ss->user_id, rs->after, batch, &cur, &row)) == 1) {
         chat_new_message_payload p;
         fill_new_message(app, &row, chat_room_get(app->store, row.room_id), ss->user_id, &p);
         chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);

@@ -28,6 +28,8 @@ chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_si
 void chat_app_stop(chat_app *app);
 
 /* Shared by chat.c and chat_http.c */
+/* The user a token (?token=, or else "Authorization: Bearer") belongs to; 0
+ * when none. */
 int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
 int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, int64_t unread,
                    int64_t last_id, chat_room *out);

@@ -56,10 +56,10 @@ int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
     /* the rows first: chat_fill_room runs queries of its own */
     chat_room_row *rows = NULL;
     size_t n = 0, cap = 0;
-    sqlite3_stmt *st = NULL;
+    sb_cursor cur = SB_CURSOR_INIT;
     chat_room_row row;
     int rc;
-    while ((rc = chat_user_rooms(app->store, me, &st, &row)) == 1) {
+    while ((rc = chat_user_rooms(app->store, me, &cur, &row)) == 1) {
         rows = grow(app->arena, rows, n, &cap, sizeof *rows);
         if (!rows)
             return fail(ctx, 503, "out of memory");
@@ -109,17 +109,17 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
     if (!resp->messages.items)
         return fail(ctx, 503, "out of memory");
     /* one more than asked for tells whether there is more */
-    sqlite3_stmt *st = NULL;
+    sb_cursor cur = SB_CURSOR_INIT;
     chat_msg_row row;
     int rc;
     size_t n = 0;
     while ((rc = chat_room_history(app->store, room_id, q.has.before == SB_SET ? q.before : 0,
-                                   limit + 1, &st, &row)) == 1) {
+                                   limit + 1, &cur, &row)) == 1) {
         if (n == (size_t)limit) {
             resp->has_more = true;
             continue;
         }
-        /* the row's texts live in the statement: copy them before the next step */
+        /* the row's texts live in the cursor: copy them before the next step */
         chat_msg_row copy = row;
         copy.text = sb_str_copy(app->arena, row.text);
         copy.file_id = sb_str_copy(app->arena, row.file_id);

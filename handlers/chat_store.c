@@ -10,7 +10,10 @@
 #include "chat_store.h"
 #include "log.h"
 #include "map.h"
+#include "store_sql.h"
 
+/* Steps are never edited once released: a database made by an older binary
+ * has run them as they were. A change is a new step at the end. */
 static const char *const migrations[] = {
     /* 1: the first schema */
     "CREATE TABLE users("
@@ -58,6 +61,25 @@ static const char *const migrations[] = {
     "  user_id INTEGER NOT NULL,"
     "  status INTEGER NOT NULL," /* 1 delivered, 2 read */
     "  PRIMARY KEY (message_id, user_id)) WITHOUT ROWID;",
+    /* 2: the module's prefix on every name, so that other modules' tables
+     * cannot collide. RENAME (legacy_alter_table off, as it is by default)
+     * also rewrites the REFERENCES of the other tables and any trigger
+     * naming the table; an index keeps its name, so each is made again
+     * under the new one. Every row stays. */
+    "PRAGMA legacy_alter_table = OFF;"
+    "ALTER TABLE users RENAME TO chat_users;"
+    "ALTER TABLE services RENAME TO chat_services;"
+    "ALTER TABLE rooms RENAME TO chat_rooms;"
+    "ALTER TABLE room_members RENAME TO chat_room_members;"
+    "ALTER TABLE messages RENAME TO chat_messages;"
+    "ALTER TABLE message_status RENAME TO chat_message_status;"
+    "DROP INDEX room_members_by_user;"
+    "CREATE INDEX chat_room_members_by_user ON chat_room_members(user_id, room_id);"
+    "DROP INDEX messages_by_room;"
+    "CREATE INDEX chat_messages_by_room ON chat_messages(room_id, id);"
+    "DROP INDEX messages_client_id;"
+    "CREATE UNIQUE INDEX chat_messages_client_id ON chat_messages(sender_id, client_message_id)"
+    "  WHERE client_message_id IS NOT NULL;",
 };
 
 struct chat_store {
@@ -70,12 +92,15 @@ struct chat_store {
 int64_t chat_parse_id(const char *s, size_t n)
 {
     int64_t v = 0;
-    if (n == 0 || n > 18 || s[0] == '0')
+    if (n == 0 || n > 19 || s[0] == '0')
         return 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return 0;
-        v = v * 10 + (s[i] - '0');
+        int d = s[i] - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return 0; /* past INT64_MAX: no row has it */
+        v = v * 10 + d;
     }
     return v;
 }
@@ -149,7 +174,7 @@ const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
     chat_user_info *u = sb_map_get(&cs->users, id);
     if (u || id <= 0)
         return u;
-    static const char sql[] = "SELECT full_name, avatar, role FROM users WHERE id = ?1";
+    static const char sql[] = "SELECT full_name, avatar, role FROM chat_users WHERE id = ?1";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return NULL;
@@ -177,7 +202,7 @@ const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
 static int load_members(chat_store *cs, chat_room_info *r)
 {
     static const char sql[] =
-        "SELECT user_id FROM room_members WHERE room_id = ?1 ORDER BY user_id";
+        "SELECT user_id FROM chat_room_members WHERE room_id = ?1 ORDER BY user_id";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return -1;
@@ -202,7 +227,7 @@ const chat_room_info *chat_room_get(chat_store *cs, int64_t id)
     chat_room_info *r = sb_map_get(&cs->rooms, id);
     if (r || id <= 0)
         return r;
-    static const char sql[] = "SELECT type, service_id FROM rooms WHERE id = ?1";
+    static const char sql[] = "SELECT type, service_id FROM chat_rooms WHERE id = ?1";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return NULL;
@@ -235,7 +260,7 @@ bool chat_room_has_member(const chat_room_info *room, int64_t user)
 
 int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash)
 {
-    static const char sql[] = "SELECT id FROM users WHERE token_hash = ?1";
+    static const char sql[] = "SELECT id FROM chat_users WHERE token_hash = ?1";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return 0;
@@ -267,8 +292,8 @@ typedef struct pending_room {
 static void room_settled(void *arg, int rc)
 {
     pending_room *p = arg;
-    static const char sql[] = "SELECT 1 FROM rooms WHERE id = ?1";
-    sqlite3_stmt *st = rc == SQLITE_OK ? sb_store_stmt(p->cs->store, sql) : NULL;
+    static const char sql[] = "SELECT 1 FROM chat_rooms WHERE id = ?1";
+    sqlite3_stmt *st = rc == SB_STORE_OK ? sb_store_stmt(p->cs->store, sql) : NULL;
     bool exists = false;
     if (st) {
         sqlite3_bind_int64(st, 1, p->id);
@@ -285,7 +310,7 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
     char key[48];
     snprintf(key, sizeof key, "%lld:%lld", (long long)(a < b ? a : b), (long long)(a < b ? b : a));
     *created = false;
-    static const char find[] = "SELECT id FROM rooms WHERE direct_key = ?1";
+    static const char find[] = "SELECT id FROM chat_rooms WHERE direct_key = ?1";
     sqlite3_stmt *st = sb_store_stmt(cs->store, find);
     if (!st)
         return 0;
@@ -296,8 +321,8 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
         return id;
 
     static const char make[] =
-        "INSERT INTO rooms(type, direct_key, created_at) VALUES('TECHNICIAN_DIRECT', ?1, ?2)";
-    static const char member[] = "INSERT INTO room_members(room_id, user_id) VALUES(?1, ?2)";
+        "INSERT INTO chat_rooms(type, direct_key, created_at) VALUES('TECHNICIAN_DIRECT', ?1, ?2)";
+    static const char member[] = "INSERT INTO chat_room_members(room_id, user_id) VALUES(?1, ?2)";
     st = sb_store_stmt(cs->store, make);
     if (!st)
         return 0;
@@ -330,19 +355,19 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
 int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *existing)
 {
     static const char ins[] =
-        "INSERT INTO messages(room_id, sender_id, text, file_id, replied_to, created_at, "
+        "INSERT INTO chat_messages(room_id, sender_id, text, file_id, replied_to, created_at, "
         "client_message_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
         "ON CONFLICT(sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING";
     static const char again[] =
-        "SELECT id FROM messages WHERE sender_id = ?1 AND client_message_id = ?2";
+        "SELECT id FROM chat_messages WHERE sender_id = ?1 AND client_message_id = ?2";
     /* An UPDATE then a SELECT, not UPDATE ... RETURNING: SQLite 3.40 builds
      * two ephemeral b-trees for every RETURNING, half of the server's
      * instructions per message (bench/load/callgrind.sh) */
     static const char bump[] =
-        "UPDATE room_members SET unread = unread + 1 WHERE room_id = ?1 AND user_id <> ?2";
+        "UPDATE chat_room_members SET unread = unread + 1 WHERE room_id = ?1 AND user_id <> ?2";
     static const char counts[] =
-        "SELECT user_id, unread FROM room_members WHERE room_id = ?1 AND user_id <> ?2";
-    static const char undo[] = "DELETE FROM messages WHERE id = ?1";
+        "SELECT user_id, unread FROM chat_room_members WHERE room_id = ?1 AND user_id <> ?2";
+    static const char undo[] = "DELETE FROM chat_messages WHERE id = ?1";
     sqlite3 *db = sb_store_db(cs->store);
     sqlite3_stmt *st = sb_store_stmt(cs->store, ins);
     if (!st)
@@ -431,7 +456,7 @@ static void read_msg(sqlite3_stmt *st, chat_msg_row *row)
 
 int chat_message_get(chat_store *cs, int64_t id, chat_msg_row *row)
 {
-    static const char sql[] = "SELECT " MSG_COLS " FROM messages m WHERE m.id = ?1";
+    static const char sql[] = "SELECT " MSG_COLS " FROM chat_messages m WHERE m.id = ?1";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return -1;
@@ -447,9 +472,9 @@ int chat_message_get(chat_store *cs, int64_t id, chat_msg_row *row)
 int chat_status_set(chat_store *cs, int64_t message_id, int64_t user_id, int status)
 {
     static const char sql[] =
-        "INSERT INTO message_status(message_id, user_id, status) VALUES(?1, ?2, ?3) "
+        "INSERT INTO chat_message_status(message_id, user_id, status) VALUES(?1, ?2, ?3) "
         "ON CONFLICT(message_id, user_id) DO UPDATE SET status = excluded.status "
-        "WHERE excluded.status > message_status.status";
+        "WHERE excluded.status > chat_message_status.status";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return -1;
@@ -463,7 +488,8 @@ int chat_status_set(chat_store *cs, int64_t message_id, int64_t user_id, int sta
 
 int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id)
 {
-    static const char sql[] = "SELECT unread FROM room_members WHERE room_id = ?1 AND user_id = ?2";
+    static const char sql[] =
+        "SELECT unread FROM chat_room_members WHERE room_id = ?1 AND user_id = ?2";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return 0;
@@ -477,7 +503,7 @@ int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id)
 int64_t chat_last_read(chat_store *cs, int64_t room_id, int64_t user_id)
 {
     static const char sql[] =
-        "SELECT last_read FROM room_members WHERE room_id = ?1 AND user_id = ?2";
+        "SELECT last_read FROM chat_room_members WHERE room_id = ?1 AND user_id = ?2";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return 0;
@@ -494,9 +520,9 @@ int chat_mark_read(chat_store *cs, int64_t room_id, int64_t user_id, int64_t mes
     /* The watermark only moves up; the count is recomputed from it, so it
      * is exact and never negative whatever order marks arrive in. */
     static const char sql[] =
-        "UPDATE room_members SET last_read = max(last_read, ?3), "
-        "unread = (SELECT count(*) FROM messages m WHERE m.room_id = ?1 "
-        "          AND m.id > max(room_members.last_read, ?3) AND m.sender_id IS NOT ?2) "
+        "UPDATE chat_room_members SET last_read = max(last_read, ?3), "
+        "unread = (SELECT count(*) FROM chat_messages m WHERE m.room_id = ?1 "
+        "          AND m.id > max(chat_room_members.last_read, ?3) AND m.sender_id IS NOT ?2) "
         "WHERE room_id = ?1 AND user_id = ?2 RETURNING unread";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
@@ -511,79 +537,84 @@ int chat_mark_read(chat_store *cs, int64_t room_id, int64_t user_id, int64_t mes
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-static int next_row(sqlite3_stmt *st, chat_msg_row *row)
+static int next_row(sb_cursor *cur, chat_msg_row *row)
 {
+    sqlite3_stmt *st = sb_cursor_stmt(cur);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_msg(st, row);
         return 1;
     }
-    sqlite3_reset(st);
+    sb_cursor_close(cur);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int chat_messages_since(chat_store *cs, int64_t user_id, int64_t after_id, int limit,
-                        sqlite3_stmt **stmt, chat_msg_row *row)
+                        sb_cursor *cur, chat_msg_row *row)
 {
-    static const char sql[] =
-        "SELECT " MSG_COLS " FROM messages m "
-        "WHERE m.id > ?2 AND m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ?1) "
-        "ORDER BY m.id LIMIT ?3";
-    if (!*stmt) {
-        *stmt = sb_store_stmt(cs->store, sql);
-        if (!*stmt)
+    static const char sql[] = "SELECT " MSG_COLS " FROM chat_messages m "
+                              "WHERE m.id > ?2 AND m.room_id IN (SELECT room_id FROM "
+                              "chat_room_members WHERE user_id = ?1) "
+                              "ORDER BY m.id LIMIT ?3";
+    if (!sb_cursor_stmt(cur)) {
+        sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
+        if (!st)
             return -1;
-        sqlite3_bind_int64(*stmt, 1, user_id);
-        sqlite3_bind_int64(*stmt, 2, after_id);
-        sqlite3_bind_int(*stmt, 3, limit);
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_int64(st, 2, after_id);
+        sqlite3_bind_int(st, 3, limit);
+        sb_cursor_start(cur, st);
     }
-    return next_row(*stmt, row);
+    return next_row(cur, row);
 }
 
-int chat_room_history(chat_store *cs, int64_t room_id, int64_t before_id, int limit,
-                      sqlite3_stmt **stmt, chat_msg_row *row)
+int chat_room_history(chat_store *cs, int64_t room_id, int64_t before_id, int limit, sb_cursor *cur,
+                      chat_msg_row *row)
 {
-    static const char sql[] = "SELECT " MSG_COLS " FROM messages m "
+    static const char sql[] = "SELECT " MSG_COLS " FROM chat_messages m "
                               "WHERE m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
-    if (!*stmt) {
-        *stmt = sb_store_stmt(cs->store, sql);
-        if (!*stmt)
+    if (!sb_cursor_stmt(cur)) {
+        sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
+        if (!st)
             return -1;
-        sqlite3_bind_int64(*stmt, 1, room_id);
-        sqlite3_bind_int64(*stmt, 2, before_id > 0 ? before_id : INT64_MAX);
-        sqlite3_bind_int(*stmt, 3, limit);
+        sqlite3_bind_int64(st, 1, room_id);
+        sqlite3_bind_int64(st, 2, before_id > 0 ? before_id : INT64_MAX);
+        sqlite3_bind_int(st, 3, limit);
+        sb_cursor_start(cur, st);
     }
-    return next_row(*stmt, row);
+    return next_row(cur, row);
 }
 
-int chat_user_rooms(chat_store *cs, int64_t user_id, sqlite3_stmt **stmt, chat_room_row *row)
+int chat_user_rooms(chat_store *cs, int64_t user_id, sb_cursor *cur, chat_room_row *row)
 {
     static const char sql[] =
         "SELECT rm.room_id, rm.unread, "
-        "  (SELECT max(id) FROM messages m WHERE m.room_id = rm.room_id) AS last "
-        "FROM room_members rm WHERE rm.user_id = ?1 "
+        "  (SELECT max(id) FROM chat_messages m WHERE m.room_id = rm.room_id) AS last "
+        "FROM chat_room_members rm WHERE rm.user_id = ?1 "
         "ORDER BY coalesce(last, 0) DESC, rm.room_id DESC";
-    if (!*stmt) {
-        *stmt = sb_store_stmt(cs->store, sql);
-        if (!*stmt)
+    sqlite3_stmt *st = sb_cursor_stmt(cur);
+    if (!st) {
+        st = sb_store_stmt(cs->store, sql);
+        if (!st)
             return -1;
-        sqlite3_bind_int64(*stmt, 1, user_id);
+        sqlite3_bind_int64(st, 1, user_id);
+        sb_cursor_start(cur, st);
     }
-    int rc = sqlite3_step(*stmt);
+    int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        row->room_id = sqlite3_column_int64(*stmt, 0);
-        row->unread = sqlite3_column_int64(*stmt, 1);
-        row->last_message_id = sqlite3_column_int64(*stmt, 2);
+        row->room_id = sqlite3_column_int64(st, 0);
+        row->unread = sqlite3_column_int64(st, 1);
+        row->last_message_id = sqlite3_column_int64(st, 2);
         return 1;
     }
-    sqlite3_reset(*stmt);
+    sb_cursor_close(cur);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int chat_service_get(chat_store *cs, int64_t id, chat_service_row *row)
 {
     static const char sql[] = "SELECT created_at, status, customer_full_name, customer_phone, "
-                              "customer_address FROM services WHERE id = ?1";
+                              "customer_address FROM chat_services WHERE id = ?1";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return -1;
@@ -604,8 +635,9 @@ int chat_service_get(chat_store *cs, int64_t id, chat_service_row *row)
 int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role, const char *avatar,
                          const char *token_hash)
 {
-    static const char sql[] = "INSERT INTO users(full_name, avatar, role, token_hash, created_at) "
-                              "VALUES(?1, ?2, ?3, ?4, ?5)";
+    static const char sql[] =
+        "INSERT INTO chat_users(full_name, avatar, role, token_hash, created_at) "
+        "VALUES(?1, ?2, ?3, ?4, ?5)";
     sqlite3_stmt *st = sb_store_stmt(store, sql);
     if (!st)
         return 0;
@@ -624,7 +656,7 @@ int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role,
 int64_t chat_service_create(sb_store *store, const char *status, const char *customer_name,
                             const char *phone, const char *address)
 {
-    static const char sql[] = "INSERT INTO services(created_at, status, customer_full_name, "
+    static const char sql[] = "INSERT INTO chat_services(created_at, status, customer_full_name, "
                               "customer_phone, customer_address) "
                               "VALUES(strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?1, ?2, ?3, ?4)";
     sqlite3_stmt *st = sb_store_stmt(store, sql);
@@ -643,8 +675,8 @@ int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int6
                                  size_t n)
 {
     static const char room[] =
-        "INSERT INTO rooms(type, service_id, created_at) VALUES('SERVICE', ?1, ?2)";
-    static const char member[] = "INSERT INTO room_members(room_id, user_id) VALUES(?1, ?2)";
+        "INSERT INTO chat_rooms(type, service_id, created_at) VALUES('SERVICE', ?1, ?2)";
+    static const char member[] = "INSERT INTO chat_room_members(room_id, user_id) VALUES(?1, ?2)";
     sqlite3_stmt *st = sb_store_stmt(store, room);
     if (!st)
         return 0;
@@ -665,7 +697,7 @@ int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int6
 
 int64_t chat_user_count(sb_store *store)
 {
-    static const char sql[] = "SELECT count(*) FROM users";
+    static const char sql[] = "SELECT count(*) FROM chat_users";
     sqlite3_stmt *st = sb_store_stmt(store, sql);
     if (!st)
         return -1;

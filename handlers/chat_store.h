@@ -5,8 +5,12 @@
  * rarely (a direct room is created once): they are cached in memory after
  * the first read. Messages, unread counters and statuses live only in
  * SQLite; every write goes through the turn's group commit (runtime/store.h).
+ * The tables are the module's: chat_users, chat_services, chat_rooms,
+ * chat_room_members, chat_messages, chat_message_status. This header names
+ * no SQLite type: the SQL stays in chat_store.c.
  *
- * IDs are SQLite integer keys; on the wire they are their decimal strings.
+ * IDs are 64-bit integer keys (the full int64 range above 0); on the wire
+ * they are their decimal strings.
  */
 #ifndef SB_CHAT_STORE_H
 #define SB_CHAT_STORE_H
@@ -18,7 +22,7 @@
 #include "store.h"
 
 /* A wire ID ("123") as a row ID; 0 when it is not one (no sign, no leading
- * zero, at most 18 digits). */
+ * zero, 1 to INT64_MAX). */
 int64_t chat_parse_id(const char *s, size_t n);
 
 typedef struct chat_user_info {
@@ -95,19 +99,20 @@ int chat_status_set(chat_store *cs, int64_t message_id, int64_t user_id, int sta
 int chat_mark_read(chat_store *cs, int64_t room_id, int64_t user_id, int64_t message_id,
                    int64_t *unread);
 
-/* Iterate rows: call with *stmt NULL first; 1 = a row in *row, 0 = done. */
-typedef struct sqlite3_stmt sqlite3_stmt;
+/* Iterate rows through a cursor (store.h) started as SB_CURSOR_INIT:
+ * 1 = a row in *row, 0 = done, -1 = error (both close the cursor); stopping
+ * earlier takes sb_cursor_close. */
 int chat_messages_since(chat_store *cs, int64_t user_id, int64_t after_id, int limit,
-                        sqlite3_stmt **stmt, chat_msg_row *row);
-int chat_room_history(chat_store *cs, int64_t room_id, int64_t before_id, int limit,
-                      sqlite3_stmt **stmt, chat_msg_row *row);
+                        sb_cursor *cur, chat_msg_row *row);
+int chat_room_history(chat_store *cs, int64_t room_id, int64_t before_id, int limit, sb_cursor *cur,
+                      chat_msg_row *row);
 
 typedef struct chat_room_row {
     int64_t room_id;
     int64_t unread;
     int64_t last_message_id; /* 0 when the room is empty */
 } chat_room_row;
-int chat_user_rooms(chat_store *cs, int64_t user_id, sqlite3_stmt **stmt, chat_room_row *row);
+int chat_user_rooms(chat_store *cs, int64_t user_id, sb_cursor *cur, chat_room_row *row);
 int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id);
 /* The user's read watermark in the room: the newest message ID read, 0 none. */
 int64_t chat_last_read(chat_store *cs, int64_t room_id, int64_t user_id);

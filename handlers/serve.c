@@ -47,7 +47,7 @@ static int healthz(struct sb_ctx *ctx, const sb_http_request *req, sb_http_respo
     (void)req;
     app *a = ctx->app;
     /* ready means the database answers, not just that the loop runs */
-    if (sqlite3_exec(sb_store_db(a->store), "SELECT 1", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sb_store_ping(a->store) != SB_STORE_OK) {
         resp->status = 503;
         write_http_error(&resp->body, "database unavailable");
         return SB_HTTP_ANSWERED;

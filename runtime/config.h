@@ -33,7 +33,7 @@ typedef struct sb_config {
     int max_connections;      /* accepted at once; more are refused */
     size_t max_http_body;     /* largest HTTP request body */
     int sync_full;            /* 1: SQLite synchronous=FULL, 0: NORMAL */
-    size_t max_db_bytes;      /* database size quota (SQLITE_FULL past it); 0: none */
+    size_t max_db_bytes;      /* database size quota (SB_STORE_FULL past it); 0: none */
     char cors_origins[512];   /* origins allowed cross-origin ("a,b" or "*"); "": none */
 } sb_config;
 

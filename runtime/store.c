@@ -18,7 +18,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "store.h"
+#include "store_sql.h"
 
 #define STMT_SLOTS 256 /* power of two; statements are few and static */
 
@@ -123,7 +123,7 @@ static void run_afters(sb_store *s, int rc)
     s->afters = NULL;
     s->n_after = s->cap_after = 0;
     for (size_t i = 0; i < n; i++)
-        list[i].fn(list[i].arg, rc);
+        list[i].fn(list[i].arg, sb_store_status_of(rc));
     free(list);
 }
 
@@ -134,11 +134,11 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int sb_store_commit(sb_store *s)
+sb_store_status sb_store_commit(sb_store *s)
 {
     int rc = lost_transaction(s);
     if (rc != SQLITE_OK)
-        return rc;
+        return sb_store_status_of(rc);
     if (s->in_tx) {
         rc = step_cached(s, SQL_COMMIT);
         if (rc != SQLITE_OK) {
@@ -152,21 +152,21 @@ int sb_store_commit(sb_store *s)
         sb_histogram_observe(s->m_commit, seconds_since(&s->tx_started));
         s->in_tx = false;
     }
-    run_afters(s, rc);
-    return rc;
+    run_afters(s, sb_store_status_of(rc));
+    return sb_store_status_of(rc);
 }
 
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
 {
     if (!s->in_tx) {
-        fn(arg, SQLITE_OK);
+        fn(arg, SB_STORE_OK);
         return;
     }
     if (s->n_after == s->cap_after) {
         size_t cap = s->cap_after ? s->cap_after * 2 : 16;
         after *p = realloc(s->afters, cap * sizeof *p);
         if (!p) {
-            fn(arg, SQLITE_NOMEM);
+            fn(arg, SB_STORE_NOMEM);
             return;
         }
         s->afters = p;
@@ -203,7 +203,7 @@ static int lost_transaction(sb_store *s) /* 0, or the error the callbacks got */
     sb_counter_add(s->m_commit_errors, 1);
     sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\"", rc, sqlite3_errstr(rc));
     s->in_tx = false;
-    run_afters(s, rc);
+    run_afters(s, sb_store_status_of(rc));
     if (s->on_lost)
         s->on_lost(s->hook_arg);
     return rc;
@@ -214,29 +214,29 @@ bool sb_store_lost(sb_store *s)
     return lost_transaction(s) != 0;
 }
 
-int sb_store_begin(sb_store *s)
+sb_store_status sb_store_begin(sb_store *s)
 {
     lost_transaction(s);
     if (s->in_tx)
-        return SQLITE_OK;
+        return SB_STORE_OK;
     /* BEGIN IMMEDIATE: take the write lock now, so that a busy database
      * fails here, before the handler has done half its work */
     int rc = step_cached(s, SQL_BEGIN);
     if (rc != SQLITE_OK)
-        return rc;
+        return sb_store_status_of(rc);
     s->in_tx = true;
     clock_gettime(CLOCK_MONOTONIC, &s->tx_started);
     if (s->on_begin)
         s->on_begin(s->hook_arg);
-    return SQLITE_OK;
+    return SB_STORE_OK;
 }
 
-int sb_store_unit_begin(sb_store *s)
+sb_store_status sb_store_unit_begin(sb_store *s)
 {
-    int rc = sb_store_begin(s);
-    if (rc != SQLITE_OK)
-        return rc;
-    return step_cached(s, SQL_SAVEPOINT);
+    sb_store_status st = sb_store_begin(s);
+    if (st != SB_STORE_OK)
+        return st;
+    return sb_store_status_of(step_cached(s, SQL_SAVEPOINT));
 }
 
 void sb_store_unit_end(sb_store *s, bool ok)
@@ -324,7 +324,7 @@ int sb_store_set_max_bytes(sb_store *s, size_t bytes)
     /* max_page_count is what SQLite enforces; 0 would mean "no pages" */
     long long pages = bytes ? (long long)(bytes / (size_t)page) : 0xfffffffeLL;
     snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", pages > 0 ? pages : 1);
-    return exec(s, sql);
+    return exec(s, sql) == SQLITE_OK ? 0 : -1;
 }
 
 int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_size)

@@ -11,6 +11,12 @@
  * Durability: WAL mode. synchronous=NORMAL (the default) survives a crash of
  * the process (kill -9) but not of the machine; --sync full fsyncs each
  * group commit and survives both.
+ *
+ * The storage seam: this header is what handlers and serve.c see, and it
+ * names no SQLite type or constant. A module's SQL lives in its own store
+ * (handlers/<module>_store.c), which alone includes store_sql.h, the
+ * SQLite side of the seam. Another engine (PostgreSQL) can then replace the
+ * stores without a handler changing.
  */
 #ifndef SB_STORE_H
 #define SB_STORE_H
@@ -18,9 +24,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <sqlite3.h>
-
 typedef struct sb_store sb_store;
+
+/* What a storage call came to. 0 is success; the others are negative, so
+ * that both `!= SB_STORE_OK` and `< 0` read as "failed". */
+typedef enum sb_store_status {
+    SB_STORE_OK = 0,
+    SB_STORE_ERROR = -1, /* any other failure (constraint, misuse, corrupt file) */
+    SB_STORE_BUSY = -2,  /* locked by another connection or process */
+    SB_STORE_FULL = -3,  /* disk full, or the size quota reached */
+    SB_STORE_IO = -4,    /* an I/O error */
+    SB_STORE_NOMEM = -5, /* out of memory */
+    SB_STORE_LOST = -6,  /* the transaction was rolled back without an error to tell */
+} sb_store_status;
+/* "ok", "busy", "full", ...: for logs. */
+const char *sb_store_status_text(sb_store_status st);
 
 typedef struct sb_migration {
     const char *module;       /* "chat" */
@@ -34,34 +52,37 @@ sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_
 void sb_store_close(sb_store *s); /* commits what is pending first */
 
 /* A size quota: writes that would grow the database past `bytes` fail with
- * SQLITE_FULL (then reported like a full disk). 0 removes it. */
+ * SB_STORE_FULL (reported like a full disk). 0 removes it. 0, or -1. */
 int sb_store_set_max_bytes(sb_store *s, size_t bytes);
 
 /* Bring a module's tables to its newest version (each step in its own
- * transaction; the versions live in table sb_migrations). */
+ * transaction; the versions live in table sb_migrations). 0, or -1 with a
+ * message in err. */
 int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_size);
 
-sqlite3 *sb_store_db(sb_store *s);
-/* A prepared statement cached for the store's lifetime, reset and with its
- * bindings cleared. NULL on error (logged). */
-sqlite3_stmt *sb_store_stmt(sb_store *s, const char *sql);
+/* Does the database answer (a trivial query)? For readiness checks. */
+sb_store_status sb_store_ping(sb_store *s);
+/* The message of the last failed call on this store's connection
+ * ("not an error" when none): for an operator's error output. */
+const char *sb_store_last_error(sb_store *s);
 
 /* Open this turn's transaction if it is not open, and schedule its commit. */
-int sb_store_begin(sb_store *s);
+sb_store_status sb_store_begin(sb_store *s);
 /* One handler's writes: a savepoint inside the turn's transaction. end with
  * ok=false rolls back to it. */
-int sb_store_unit_begin(sb_store *s);
+sb_store_status sb_store_unit_begin(sb_store *s);
 void sb_store_unit_end(sb_store *s, bool ok);
 
 /* After writes made without a unit: true when SQLite rolled the turn's whole
- * transaction back by itself (SQLITE_FULL, SQLITE_IOERR); on_lost has run,
+ * transaction back by itself (a full disk, an I/O error); on_lost has run,
  * and the writes are gone. */
 bool sb_store_lost(sb_store *s);
 
 /* For module stores' caches only (a row cached by a transaction that did
  * not commit must be forgotten): fn(arg, rc) runs right after the commit,
- * SQLITE_OK or not, or at once when no transaction is open. What to send
- * after a commit goes to the runtime's outbox (outbox.h), not here. */
+ * rc SB_STORE_OK or the sb_store_status it failed with, or at once when no
+ * transaction is open. What to send after a commit goes to the runtime's
+ * outbox (outbox.h), not here. */
 typedef void (*sb_commit_fn)(void *arg, int rc);
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg);
 
@@ -71,8 +92,27 @@ bool sb_store_in_tx(const sb_store *s);
  * turn), on_lost when SQLite rolled it back by itself (fail what waited). */
 void sb_store_set_hooks(sb_store *s, void (*on_begin)(void *arg), void (*on_lost)(void *arg),
                         void *arg);
-/* Commit the open transaction, if any: SQLITE_OK or the error (it is then
- * rolled back). The runtime's end of turn calls it; shutdown and tests too. */
-int sb_store_commit(sb_store *s);
+/* Commit the open transaction, if any (then rolled back on failure). The
+ * runtime's end of turn calls it; shutdown and tests too. */
+sb_store_status sb_store_commit(sb_store *s);
+/* A module store's row iterator keeps its place in a cursor, which the
+ * caller owns and starts as SB_CURSOR_INIT:
+ *
+ *     sb_cursor cur = SB_CURSOR_INIT;
+ *     while ((rc = chat_room_history(cs, room, 0, 50, &cur, &row)) == 1)
+ *         ...;
+ *
+ * An iterator that returned 0 (done) or -1 (error) has closed it; one left
+ * before the end must be closed with sb_cursor_close (closing twice, or a
+ * cursor never started, is harmless). The row an iterator fills is valid
+ * until its next call. What `impl` points to is the store's business. */
+typedef struct sb_cursor {
+    void *impl; /* NULL: not started, or closed */
+} sb_cursor;
+#define SB_CURSOR_INIT                                                                             \
+    {                                                                                              \
+        NULL                                                                                       \
+    }
+void sb_cursor_close(sb_cursor *c);
 
 #endif

@@ -279,7 +279,7 @@ start_chat chat-throughput
 C_TP=$(measure chat-throughput throughput --tokens "$TOK" "${COMMON[@]}")
 RATE=$(awk -v r="$(get acks_per_s "$C_TP")" 'BEGIN { printf "%d", r / 2 }')
 [ "$RATE" -gt 0 ] || die "no throughput measured"
-ROWS=$(sqlite3 "$TMP/chat-throughput.db" 'SELECT count(*) FROM messages' 2>/dev/null || echo "?")
+ROWS=$(sqlite3 "$TMP/chat-throughput.db" 'SELECT count(*) FROM chat_messages' 2>/dev/null || echo "?")
 say "switchboard: latency at $RATE msg/s (50%), same server"
 C_LAT=$(measure chat-latency latency --tokens "$TOK" --rate "$RATE" --pairs "$PAIRS" \
   --warmup "$WARMUP" --duration "$DURATION" --text-bytes "$TEXT_BYTES")

@@ -33,7 +33,7 @@ test('a full database: every send is either acknowledged and stored, or refused 
   // the frame of the refusal is the document's error shape, both forms
   assert.ok(alice.raw.includes(h.errorFrame(STORAGE)));
   // the database holds exactly the acknowledged ones
-  const stored = h.sqlite(s.db, "SELECT client_message_id FROM messages WHERE client_message_id LIKE 'f%' ORDER BY id")
+  const stored = h.sqlite(s.db, "SELECT client_message_id FROM chat_messages WHERE client_message_id LIKE 'f%' ORDER BY id")
     .trim().split('\n').filter(Boolean);
   assert.deepEqual(stored, acked);
   // the receiver heard of exactly those
@@ -73,6 +73,6 @@ test('a database locked by another process: refused while locked, stored again o
     (m) => m.type === 'error' || m.type === 'new_message');
   assert.equal(ok.type, 'new_message');
   assert.equal(ok.data.message.text, 'after');
-  const texts = h.sqlite(s.db, "SELECT text FROM messages WHERE room_id = 1 ORDER BY id").trim().split('\n');
+  const texts = h.sqlite(s.db, "SELECT text FROM chat_messages WHERE room_id = 1 ORDER BY id").trim().split('\n');
   assert.deepEqual(texts, ['before', 'after']);
 });
