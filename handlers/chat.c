@@ -20,6 +20,7 @@
 #include "chat_app.h"
 #include "chat_handlers.h"
 #include "chat_store.h"
+#include "chat_view.h"
 #include "ctx.h"
 #include "topics.h"
 #include "log.h"
@@ -54,28 +55,6 @@ static sb_buf *to_origin(struct sb_ctx *ctx, chat_out_kind kind)
     return sb_outbox_conn(ctx->out, ctx->conn, app->m_out[kind]);
 }
 
-static void write_error(sb_buf *b, const char *text, size_t len)
-{
-    /* Both forms the document shows: error and data.error (docs/decisions.md,
-     * "heartbeat_response and error: two forms each"). */
-    chat_error_payload e = {0};
-    e.error = (sb_str){text, len};
-    e.has.error = SB_SET;
-    e.data.error = e.error;
-    e.has.data = SB_SET;
-    chat_error_payload_write(b, &e);
-}
-
-/* What a client hears when the turn's commit failed: nothing it sent in
- * that turn was stored, and nobody else heard of it. */
-static void storage_failure(sb_buf *b, void *arg)
-{
-    chat_app *app = arg;
-    write_error(b, CHAT_ERR_STORAGE, strlen(CHAT_ERR_STORAGE));
-    sb_counter_add(app->m_storage_errors, 1);
-    sb_counter_add(app->m_out[CHAT_OUT_ERROR_PAYLOAD], 1);
-}
-
 /* Queue one reply for the asking connection, behind whatever the turn has
  * already promised it. */
 static void reply(struct sb_ctx *ctx, chat_out_kind kind, void (*write)(sb_buf *b, const void *m),
@@ -86,7 +65,7 @@ static void reply(struct sb_ctx *ctx, chat_out_kind kind, void (*write)(sb_buf *
 
 static void error_payload_write_v(sb_buf *b, const void *text)
 {
-    write_error(b, text, strlen(text));
+    chat_write_error(b, text, strlen(text));
 }
 
 static int reply_error(struct sb_ctx *ctx, const char *text)
@@ -98,186 +77,9 @@ static int reply_error(struct sb_ctx *ctx, const char *text)
     return 0;
 }
 
-/* IDs ------------------------------------------------------------------- */
-
 static int64_t parse_id(sb_str s)
 {
     return chat_parse_id(s.ptr, s.len);
-}
-
-/* Decimal text of an ID, in the arena (the struct keeps a pointer). */
-static sb_str id_str(sb_arena *a, int64_t id)
-{
-    char *p = sb_arena_alloc(a, 24);
-    if (!p)
-        return (sb_str){"", 0};
-    int n = snprintf(p, 24, "%lld", (long long)id);
-    return (sb_str){p, (size_t)n};
-}
-
-static sb_str cstr(const char *s)
-{
-    return (sb_str){s, s ? strlen(s) : 0};
-}
-
-/* Payload builders -------------------------------------------------------- */
-
-static void fill_sender(chat_app *app, int64_t user_id, chat_sender *s, sb_presence *has)
-{
-    const chat_user_info *u = chat_user_get(app->store, user_id);
-    memset(s, 0, sizeof *s);
-    if (!u) {
-        *has = SB_NULL;
-        return;
-    }
-    *has = SB_SET;
-    s->id = id_str(app->arena, u->id);
-    s->has.id = SB_SET;
-    s->full_name = cstr(u->full_name);
-    s->has.full_name = SB_SET;
-    s->avatar = cstr(u->avatar);
-    s->has.avatar = u->avatar ? SB_SET : SB_NULL;
-    s->role = u->role;
-    s->has.role = SB_SET;
-}
-
-static void opt_str(sb_str v, sb_str *dst, sb_presence *has)
-{
-    *dst = v;
-    *has = v.ptr ? SB_SET : SB_NULL;
-}
-
-/* A stored message as `viewer` sees it (is_sent, and client_message_id
- * only for its sender). */
-void chat_fill_message(chat_app *app, const chat_msg_row *row, int64_t viewer, chat_message *m)
-{
-    memset(m, 0, sizeof *m);
-    m->id = id_str(app->arena, row->id);
-    m->is_sent = row->sender_id == viewer;
-    opt_str(row->text, &m->text, &m->has.text);
-    opt_str(row->file_id, &m->file_id, &m->has.file_id);
-    if (row->replied_to) {
-        m->replied_from_id = id_str(app->arena, row->replied_to);
-        m->has.replied_from_id = SB_SET;
-    } else {
-        m->has.replied_from_id = SB_NULL;
-    }
-    m->is_system_message = row->is_system;
-    m->timestamp = row->created_at;
-    fill_sender(app, row->sender_id, &m->sender, &m->has.sender);
-    if (row->client_message_id.ptr && row->sender_id == viewer) {
-        m->client_message_id = row->client_message_id;
-        m->has.client_message_id = SB_SET;
-    }
-}
-
-/* new_message for one viewer of a stored message */
-static void fill_new_message(chat_app *app, const chat_msg_row *row, const chat_room_info *room,
-                             int64_t viewer, chat_new_message_payload *p)
-{
-    memset(p, 0, sizeof *p);
-    p->data.room_id = id_str(app->arena, row->room_id);
-    if (room && room->service_id) {
-        p->data.service_id = id_str(app->arena, room->service_id);
-        p->data.has.service_id = SB_SET;
-    } else {
-        p->data.has.service_id = SB_NULL;
-    }
-    chat_fill_message(app, row, viewer, &p->data.message);
-}
-
-static sb_str iso_time(sb_arena *a, int64_t t)
-{
-    char *p = sb_arena_alloc(a, 32);
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!p || !gmtime_r(&tt, &tm))
-        return (sb_str){"1970-01-01T00:00:00Z", 20};
-    size_t n = strftime(p, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return (sb_str){p, n};
-}
-
-/* The room as `viewer` sees it: new_room's data and a GET /api/v1/rooms item. */
-int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, int64_t unread,
-                   int64_t last_id, chat_room *out)
-{
-    memset(out, 0, sizeof *out);
-    out->room_id = id_str(app->arena, room->id);
-    out->type = room->type;
-    out->unread_messages_count = unread;
-    out->has.last_message = SB_NULL;
-    chat_msg_row row;
-    if (last_id > 0 && chat_message_get(app->store, last_id, &row) == 1) {
-        chat_last_message *lm = &out->last_message;
-        lm->message_id = id_str(app->arena, row.id);
-        opt_str(sb_str_copy(app->arena, row.text), &lm->text, &lm->has.text);
-        lm->timestamp = iso_time(app->arena, row.created_at);
-        lm->is_sent = row.sender_id == viewer;
-        lm->is_system_message = row.is_system;
-        opt_str(sb_str_copy(app->arena, row.file_id), &lm->file_id, &lm->has.file_id);
-        if (row.replied_to) {
-            lm->replied_from_id = id_str(app->arena, row.replied_to);
-            lm->has.replied_from_id = SB_SET;
-        } else {
-            lm->has.replied_from_id = SB_NULL;
-        }
-        fill_sender(app, row.sender_id, &lm->sender, &lm->has.sender);
-        out->has.last_message = SB_SET;
-    }
-    out->has.counterpart = SB_NULL;
-    out->has.service = SB_NULL;
-    out->has.customer = SB_NULL;
-    if (room->type == CHAT_ROOM_TYPE_TECHNICIAN_DIRECT) {
-        for (size_t i = 0; i < room->n_members; i++) {
-            const chat_user_info *u =
-                room->members[i] != viewer ? chat_user_get(app->store, room->members[i]) : NULL;
-            if (!u)
-                continue;
-            chat_counterpart *cp = &out->counterpart;
-            cp->user_id = id_str(app->arena, u->id);
-            cp->full_name = cstr(u->full_name);
-            cp->has.full_name = SB_SET;
-            cp->avatar = cstr(u->avatar);
-            cp->has.avatar = u->avatar ? SB_SET : SB_NULL;
-            cp->role = u->role;
-            out->has.counterpart = SB_SET;
-        }
-    }
-    chat_service_row svc;
-    if (room->service_id && chat_service_get(app->store, room->service_id, &svc) == 1) {
-        out->service.id = id_str(app->arena, room->service_id);
-        out->service.created_at = sb_str_copy(app->arena, svc.created_at);
-        out->service.status = sb_str_copy(app->arena, svc.status);
-        out->has.service = SB_SET;
-        chat_customer *cu = &out->customer;
-        opt_str(sb_str_copy(app->arena, svc.customer_full_name), &cu->full_name,
-                &cu->has.full_name);
-        opt_str(sb_str_copy(app->arena, svc.customer_phone), &cu->phone_number,
-                &cu->has.phone_number);
-        opt_str(sb_str_copy(app->arena, svc.customer_address), &cu->address, &cu->has.address);
-        out->has.customer = SB_SET;
-    }
-    return 0;
-}
-
-static int64_t last_message_of(chat_app *app, int64_t room_id)
-{
-    sb_cursor cur = SB_CURSOR_INIT;
-    chat_msg_row row;
-    int64_t id = 0;
-    if (chat_room_history(app->store, room_id, 0, 1, &cur, &row) == 1) {
-        id = row.id;
-        sb_cursor_close(&cur);
-    }
-    return id;
-}
-
-static void write_new_room(chat_app *app, sb_buf *b, const chat_room_info *room, int64_t viewer)
-{
-    chat_new_room_payload p;
-    chat_fill_room(app, room, viewer, chat_unread_count(app->store, room->id, viewer),
-                   last_message_of(app, room->id), &p.data);
-    chat_new_room_payload_write(b, &p);
 }
 
 /* Handlers (declared in generated/c/chat_handlers.h) ---------------------- */
@@ -364,15 +166,15 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         /* A retry of a stored message: answer the sender's connection only. */
         chat_msg_row row;
         if (chat_message_get(app->store, existing, &row) == 1) {
-            fill_new_message(app, &row, chat_room_get(app->store, row.room_id), me, &p);
+            chat_fill_new_message(app, &row, chat_room_get(app->store, row.room_id), me, &p);
             chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
         }
         return 0;
     }
     if (created) {
         for (size_t i = 0; i < room->n_members; i++)
-            write_new_room(app, to_user(ctx, room->members[i], CHAT_OUT_NEW_ROOM_PAYLOAD), room,
-                           room->members[i]);
+            chat_write_new_room(app, to_user(ctx, room->members[i], CHAT_OUT_NEW_ROOM_PAYLOAD),
+                                room, room->members[i]);
     }
     chat_msg_row row = {.id = id,
                         .room_id = room->id,
@@ -383,10 +185,10 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
                         .created_at = nm.created_at,
                         .client_message_id = nm.client_message_id};
     /* the sender's devices get is_sent true; everyone else false */
-    fill_new_message(app, &row, room, me, &p);
+    chat_fill_new_message(app, &row, room, me, &p);
     chat_new_message_payload_write(to_user(ctx, me, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
     /* everyone else sees the same bytes: written once, sent to each */
-    fill_new_message(app, &row, room, -1, &p);
+    chat_fill_new_message(app, &row, room, -1, &p);
     p.data.message.has.client_message_id = SB_ABSENT;
     bool first = true;
     for (size_t i = 0; i < room->n_members; i++) {
@@ -405,7 +207,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     size_t n_unread = chat_last_unread(app->store, &unread);
     for (size_t i = 0; i < n_unread; i++) {
         chat_unread_message_count_payload u;
-        u.data.room_id = id_str(app->arena, room->id);
+        u.data.room_id = chat_id_str(app->arena, room->id);
         u.data.unread_count = unread[i].unread;
         chat_unread_message_count_payload_write(
             to_user(ctx, unread[i].user_id, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD), &u);
@@ -447,19 +249,19 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     if (changed > 0) {
         chat_message_status_payload p = {0};
         if (room->service_id) {
-            p.data.service_id = id_str(app->arena, room->service_id);
+            p.data.service_id = chat_id_str(app->arena, room->service_id);
             p.data.has.service_id = SB_SET;
         } else {
             p.data.has.service_id = SB_NULL;
         }
-        p.data.message_id = id_str(app->arena, mid);
+        p.data.message_id = chat_id_str(app->arena, mid);
         p.data.status = status == 2 ? CHAT_MESSAGE_STATUS_READ : CHAT_MESSAGE_STATUS_DELIVERED;
         chat_message_status_payload_write(to_user(ctx, sender, CHAT_OUT_MESSAGE_STATUS_PAYLOAD),
                                           &p);
     }
     if (status == 2) {
         chat_unread_message_count_payload u;
-        u.data.room_id = id_str(app->arena, room_id);
+        u.data.room_id = chat_id_str(app->arena, room_id);
         u.data.unread_count = unread;
         chat_unread_message_count_payload_write(
             to_user(ctx, me, CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD), &u);
@@ -512,7 +314,7 @@ int chat_on_new_room_event(struct sb_ctx *ctx, const chat_new_room_event *msg)
         return reply_error(ctx, CHAT_ERR_NOT_DIRECT_ROOM);
     chat_new_room_payload p;
     chat_fill_room(app, room, me, chat_unread_count(app->store, room->id, me),
-                   last_message_of(app, room->id), &p.data);
+                   chat_last_message_id(app, room->id), &p.data);
     reply(ctx, CHAT_OUT_NEW_ROOM_PAYLOAD, new_room_write_v, &p);
     return 0;
 }
@@ -595,7 +397,7 @@ static void replay_more(struct sb_ctx *ctx, void *arg)
     int batch = rs->left < REPLAY_BATCH ? rs->left : REPLAY_BATCH, n = 0, rc;
     while ((rc = chat_messages_since(app->store, ss->user_id, rs->after, batch, &cur, &row)) == 1) {
         chat_new_message_payload p;
-        fill_new_message(app, &row, chat_room_get(app->store, row.room_id), ss->user_id, &p);
+        chat_fill_new_message(app, &row, chat_room_get(app->store, row.room_id), ss->user_id, &p);
         chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
         rs->after = row.id;
         n++;
@@ -611,20 +413,8 @@ static void replay_more(struct sb_ctx *ctx, void *arg)
 
 static void refuse(struct sb_ctx *ctx, const char *text)
 {
-    write_error(to_origin(ctx, CHAT_OUT_ERROR_PAYLOAD), text, strlen(text));
+    chat_write_error(to_origin(ctx, CHAT_OUT_ERROR_PAYLOAD), text, strlen(text));
     sb_rt_close(ctx, SB_CLOSE_POLICY, text);
-}
-
-int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization)
-{
-    const char *token = query_token;
-    if ((!token || !*token) && authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
-        token = authorization + 7;
-    if (!token || !*token)
-        return 0;
-    char hash[65];
-    sb_token_hash(token, strlen(token), hash);
-    return chat_user_by_token_hash(app->store, hash);
 }
 
 static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
@@ -680,76 +470,12 @@ static void chat_close(struct sb_ctx *ctx)
     ctx->session = NULL;
 }
 
-static bool parse_in_v(sb_reader *r, void *out)
+sb_ws_handler chat_ws_handler(chat_app *app)
 {
-    return chat_in_parse(r, out);
-}
-
-chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_size)
-{
-    sb_store *store = sb_rt_store(rt);
-    if (chat_store_migrate(store, err, err_size) != 0)
-        return NULL;
-    chat_app *app = calloc(1, sizeof *app);
-    if (!app) {
-        snprintf(err, err_size, "out of memory");
-        return NULL;
-    }
-    app->rt = rt;
-    app->sb_store = store;
-    app->store = chat_store_new(store);
-    app->arena = sb_rt_arena(rt);
-    if (!app->store) {
-        snprintf(err, err_size, "out of memory");
-        free(app);
-        return NULL;
-    }
-    app->limits = sb_json_default_limits;
-    app->limits.max_input = max_message;
-    app->parse_in = parse_in_v;
-    for (int k = 0; k < CHAT_IN__COUNT; k++) {
-        char labels[96];
-        snprintf(labels, sizeof labels, "channel=\"chat\",type=\"%s\"",
-                 k ? chat_in_kind_name((chat_in_kind)k) : "none");
-        app->m_in[k] = sb_counter_get("switchboard_messages_in_total",
-                                      "Messages received, by channel and type", labels);
-    }
-    for (int k = 0; k < CHAT_OUT__COUNT; k++) {
-        char labels[96];
-        snprintf(labels, sizeof labels, "channel=\"chat\",type=\"%s\"",
-                 k ? chat_out_kind_name((chat_out_kind)k) : "none");
-        app->m_out[k] = sb_counter_get("switchboard_messages_out_total",
-                                       "Messages sent, by channel and type", labels);
-    }
-    app->m_invalid =
-        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"invalid_message\"");
-    app->m_client_errors =
-        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"error_reply\"");
-    app->m_auth_failures =
-        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"auth_failed\"");
-    app->m_storage_errors =
-        sb_counter_get("switchboard_errors_total", "Errors, by kind", "kind=\"storage\"");
-    app->m_stored =
-        sb_counter_get("switchboard_chat_messages_stored_total", "Chat messages stored", NULL);
-    sb_ws_handler route = {.path = CHAT_PATH,
+    return (sb_ws_handler){.path = CHAT_PATH,
                            .channel = "chat",
                            .on_open = chat_open,
                            .on_message = chat_ws_message,
                            .on_close = chat_close,
-                           .storage_error = {.ws = storage_failure, .arg = app},
                            .app = app};
-    if (sb_rt_add_ws(rt, &route, err, err_size) != 0 ||
-        chat_http_register(app, err, err_size) != 0) {
-        chat_app_stop(app);
-        return NULL;
-    }
-    return app;
-}
-
-void chat_app_stop(chat_app *app)
-{
-    if (!app)
-        return;
-    chat_store_free(app->store);
-    free(app);
 }

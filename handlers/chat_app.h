@@ -27,13 +27,13 @@ typedef struct chat_app {
 chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_size);
 void chat_app_stop(chat_app *app);
 
-/* Shared by chat.c and chat_http.c */
+/* Shared by chat.c, chat_http.c and chat_app.c */
 /* The user a token (?token=, or else "Authorization: Bearer") belongs to; 0
  * when none. */
 int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
-int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, int64_t unread,
-                   int64_t last_id, chat_room *out);
-void chat_fill_message(chat_app *app, const chat_msg_row *row, int64_t viewer, chat_message *out);
+/* The WebSocket route of chat.c (its storage_error is set by chat_app.c). */
+sb_ws_handler chat_ws_handler(chat_app *app);
+/* The REST routes of chat_http.c. */
 int chat_http_register(chat_app *app, char *err, size_t err_size);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "chat_app.h"
+#include "chat_view.h"
 #include "chat_handlers.h"
 #include "ctx.h"
 
