@@ -29,7 +29,7 @@ typedef struct sb_config {
     size_t max_queue_bytes;   /* outbound bytes queued per connection before it is dropped */
     int idle_timeout_s;       /* close a connection silent this long; 0: never */
     int send_timeout_s;       /* close a connection whose queue has not moved this long */
-    int commit_window_us;     /* group commit window (store.h); 0: one commit per loop turn */
+    int commit_window_us;     /* group commit window (rt.h); 0: one commit per loop turn */
     int max_connections;      /* accepted at once; more are refused */
     size_t max_http_body;     /* largest HTTP request body */
     int sync_full;            /* 1: SQLite synchronous=FULL, 0: NORMAL */
