@@ -44,7 +44,7 @@ static void *grow(sb_arena *a, void *items, size_t count, size_t *cap, size_t si
     return p;
 }
 
-int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
+int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp, chat_chat_http_error *err)
 {
     chat_app *app = ctx->user;
     const sb_http_request *req = ctx->http;
@@ -79,7 +79,11 @@ int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
     return 200;
 }
 
-int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
+/* path, query and err are NULL: http_rooms below calls it with the request
+ * unparsed, until the chat moves onto the generated routes (chat_routes.c). */
+int chat_on_room_messages(struct sb_ctx *ctx, const chat_room_messages_path *path,
+                          const chat_room_messages_query *query, chat_messages_response *resp,
+                          chat_chat_http_error *err)
 {
     chat_app *app = ctx->user;
     const sb_http_request *req = ctx->http;
@@ -148,12 +152,12 @@ static void http_rooms(const sb_http_request *req, sb_http_response *resp, void 
                          .arena = app->arena};
     if (strcmp(req->path, "/api/v1/rooms") == 0) {
         chat_rooms_response out = {0};
-        resp->status = chat_on_list_rooms(&ctx, &out);
+        resp->status = chat_on_list_rooms(&ctx, &out, NULL);
         if (resp->status == 200)
             chat_rooms_response_write(&resp->body, &out);
     } else {
         chat_messages_response out = {0};
-        resp->status = chat_on_room_messages(&ctx, &out);
+        resp->status = chat_on_room_messages(&ctx, NULL, NULL, &out, NULL);
         if (resp->status == 200)
             chat_messages_response_write(&resp->body, &out);
     }

@@ -164,6 +164,12 @@ export interface ChatConnectParams {
     since?: number;
 }
 
+/** Path parameters of GET /api/v1/rooms/{room_id}/messages. */
+export interface RoomMessagesPath {
+    /** Room ID. 1 to 64 bytes (UTF-8). */
+    room_id: string;
+}
+
 /** Query parameters of GET /api/v1/rooms/{room_id}/messages. */
 export interface RoomMessagesQuery {
     /** Only messages older than this message ID. Integer >= 1. */
@@ -460,6 +466,10 @@ export const ChatErrors = {
     STORAGE: "Message could not be stored",
     /** Switchboard extension: a send_message to oneself, or with neither text nor file_id. */
     NOT_ALLOWED: "Not allowed",
+    /**
+     * Switchboard extension (REST): a path or query parameter does not parse; the text is the parser's PATH: REASON alone.
+     */
+    INVALID_PARAMETER: "",
 } as const;
 
 /**
@@ -479,7 +489,7 @@ export interface ChatEndpoints {
         response: RoomsResponse;
     };
     /**
-     * A room's history, newest first, paged with before and limit (RoomMessagesQuery).
+     * A room's history, newest first, paged with before and limit.
      *
      * GET /api/v1/rooms/{room_id}/messages, authenticated.
      */

@@ -310,6 +310,16 @@ export interface AuthHandshakeResponse {
     expires_in: number;
 }
 
+/**
+ * The body of every error answer of the dashboard's HTTP endpoints.
+ *
+ * HTTP message.
+ */
+export interface DashboardHttpError {
+    /** What went wrong. Max 1024 bytes (UTF-8). */
+    error: string;
+}
+
 /** Every message a client may send on channel dashboard, told apart by `action`. */
 export type DashboardInbound = RequestInitData | RequestPing;
 /** Every `action` value of DashboardInbound, in schema order. */
@@ -338,7 +348,14 @@ export interface DashboardOutboundByType {
 }
 
 /** Error strings of channel dashboard, exactly as the server sends them. */
-export const DashboardErrors = {} as const;
+export const DashboardErrors = {
+    /** GET /api/v1/init_data without a valid fin_session_id for the case and user. */
+    AUTH_REQUIRED: "Authentication required",
+    /** A body or query parameter does not match the schema; the parser's PATH: REASON follows. */
+    INVALID_REQUEST: "Invalid request: ",
+    /** Auth_handshake with an unknown, used or expired ticket, or another case or user. */
+    INVALID_TICKET: "Invalid or expired auth ticket",
+} as const;
 
 /**
  * HTTP endpoints of channel dashboard by name. `request` is `undefined` for an endpoint without a body.

@@ -115,8 +115,7 @@ export interface ClientMessageAction {
     character_history: string[];
     /**
      * How long composing took: decimal milliseconds followed by "ms", e.g.
-     * "671ms" (kept as the document's string; the pattern ^[0-9]+ms$ is checked by
-     * the handler, the schema language has no pattern).
+     * "671ms" (kept as the document's string).
      *
      * 3 to 32 bytes (UTF-8).
      */
@@ -368,9 +367,7 @@ export interface LoginResponse {
  * HTTP message.
  */
 export interface VerifyCodeRequest {
-    /**
-     * The 6 digits, as a string so that leading zeros survive (digits checked by the handler). 6 to 6 bytes (UTF-8).
-     */
+    /** The 6 digits, as a string so that leading zeros survive. 6 to 6 bytes (UTF-8). */
     code: string;
 }
 
@@ -582,19 +579,19 @@ export interface TherapyOutboundByType {
 
 /** Error strings of channel therapy, exactly as the server sends them. */
 export const TherapyErrors = {
-    /** Any endpoint but login and verification, without a logged-in session (HTTP 401). */
+    /** Any endpoint but login and verification, without a logged-in session. */
     AUTH_REQUIRED: "Authentication required",
-    /** Login again within 1 minute of the last code sent (HTTP 429). */
+    /** Login again within 1 minute of the last code sent. */
     CODE_RESEND_TOO_SOON: "Please wait one minute before requesting a new code",
-    /** A 4th code requested within 1 hour (HTTP 429). */
+    /** A 4th code requested within 1 hour. */
     TOO_MANY_CODES: "Too many codes requested, try again later",
-    /** Wrong, expired or already used code; the pending login is dropped (HTTP 401). */
+    /** Wrong, expired or already used code; the pending login is dropped. */
     INVALID_CODE: "Invalid code, please start over",
-    /** The user is not a participant of the therapy session (HTTP 403). */
+    /** The user is not a participant of the therapy session. */
     NOT_ALLOWED_IN_SESSION: "You are not allowed in this session",
-    /** GetActions or saveActions before enterTherapySession (HTTP 409). */
+    /** GetActions or saveActions before enterTherapySession. */
     NO_CURRENT_SESSION: "No therapy session entered",
-    /** The body does not match the schema (HTTP 400); the parser's path follows. */
+    /** The body does not match the schema; the parser's PATH: REASON follows. */
     INVALID_REQUEST: "Invalid request",
 } as const;
 
