@@ -38,7 +38,7 @@ session.]],
           status = 403, doc = "the user is not a participant of the therapy session." },
         { "NO_CURRENT_SESSION", "No therapy session entered",
           status = 409, doc = "getActions or saveActions before enterTherapySession." },
-        { "INVALID_REQUEST", "Invalid request",
+        { "INVALID_REQUEST", "Invalid request: ",
           status = 400, doc = "the body does not match the schema; the parser's PATH: REASON follows." },
     },
     -- every error answer: {"result": TEXT, "error": NAME} (+ retry_after, set by the handler)

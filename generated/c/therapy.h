@@ -16,7 +16,7 @@
 #define THERAPY_ERR_INVALID_CODE "Invalid code, please start over"
 #define THERAPY_ERR_NOT_ALLOWED_IN_SESSION "You are not allowed in this session"
 #define THERAPY_ERR_NO_CURRENT_SESSION "No therapy session entered"
-#define THERAPY_ERR_INVALID_REQUEST "Invalid request"
+#define THERAPY_ERR_INVALID_REQUEST "Invalid request: "
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; therapy_errors[CODE] has its name, text and HTTP status. */

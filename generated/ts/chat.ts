@@ -41,7 +41,7 @@ export interface Sender {
     id?: string | null;
     /** Full name. Max 256 bytes (UTF-8). */
     full_name?: string | null;
-    /** Avatar URL. Max 2048 bytes (UTF-8). */
+    /** Avatar URL. URI (absolute, RFC 3986), max 2048 bytes (UTF-8). */
     avatar?: string | null;
     /** Role. */
     role?: Role | null;
@@ -75,7 +75,7 @@ export interface Counterpart {
     user_id: string;
     /** Full name. Max 256 bytes (UTF-8). */
     full_name?: string | null;
-    /** Avatar URL. Max 2048 bytes (UTF-8). */
+    /** Avatar URL. URI (absolute, RFC 3986), max 2048 bytes (UTF-8). */
     avatar?: string | null;
     /** Role. */
     role: Role;
@@ -471,6 +471,12 @@ export const ChatErrors = {
      */
     INVALID_PARAMETER: "",
 } as const;
+/** The HTTP status of each error an endpoint of channel chat may answer. */
+export const ChatErrorStatus = {
+    AUTH_REQUIRED: 401,
+    ROOM_NOT_FOUND: 404,
+    INVALID_PARAMETER: 400,
+} as const;
 
 /**
  * HTTP endpoints of channel chat by name. `request` is `undefined` for an endpoint without a body.
@@ -485,8 +491,12 @@ export interface ChatEndpoints {
         method: "GET";
         path: "/api/v1/rooms";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: undefined;
         response: RoomsResponse;
+        /** the errors it may answer (ChatErrors, ChatErrorStatus) */
+        errors: "AUTH_REQUIRED";
     };
     /**
      * A room's history, newest first, paged with before and limit.
@@ -497,8 +507,12 @@ export interface ChatEndpoints {
         method: "GET";
         path: "/api/v1/rooms/{room_id}/messages";
         auth: true;
+        pathParams: RoomMessagesPath;
+        query: RoomMessagesQuery;
         request: undefined;
         response: MessagesResponse;
+        /** the errors it may answer (ChatErrors, ChatErrorStatus) */
+        errors: "AUTH_REQUIRED" | "ROOM_NOT_FOUND" | "INVALID_PARAMETER";
     };
 }
 /** The path of each endpoint of channel chat. */
