@@ -124,7 +124,8 @@ message "ClientMessageAction" {
 listed users; target is the message it replies to, or null.]],
     since = 1,
     fields = {
-        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "client_ts", str { max = 64, format = "date-time" }, required,
+          doc = "When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it)." },
         { "type", literal "message", required },
         { "user", str { min = 1, max = 64 }, required,
           doc = "Sender's user ID: the logged-in user's (the server checks)." },
@@ -154,7 +155,8 @@ message "ClientReactionAction" {
     doc = "React to a message with an icon.",
     since = 1,
     fields = {
-        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "client_ts", str { max = 64, format = "date-time" }, required,
+          doc = "When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it)." },
         { "type", literal "reaction", required },
         { "target", int { min = 1 }, required, doc = "ID of the message reacted to." },
         { "user", str { min = 1, max = 64 }, required,
@@ -172,7 +174,8 @@ message "ClientDeleteAction" {
     doc = "Delete a message (which messages a user may delete is the handler's rule).",
     since = 1,
     fields = {
-        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "client_ts", str { max = 64, format = "date-time" }, required,
+          doc = "When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it)." },
         { "type", literal "delete", required },
         { "target", int { min = 1 }, required, doc = "ID of the message to delete." },
     },

@@ -686,7 +686,9 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_iso8601(r, out->client_ts))
+            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+                return false;
+            if (!sb_check_iso8601(r, out->client_ts))
                 return false;
             break;
         case 1:
@@ -876,7 +878,9 @@ static bool therapy_client_reaction_action_fields(sb_reader *r, therapy_client_r
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_iso8601(r, out->client_ts))
+            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+                return false;
+            if (!sb_check_iso8601(r, out->client_ts))
                 return false;
             break;
         case 1:
@@ -979,7 +983,9 @@ static bool therapy_client_delete_action_fields(sb_reader *r, therapy_client_del
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_iso8601(r, out->client_ts))
+            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+                return false;
+            if (!sb_check_iso8601(r, out->client_ts))
                 return false;
             break;
         case 1:

@@ -94,7 +94,7 @@ export interface Participant {
  */
 export interface ClientMessageAction {
     /**
-     * When the user acted, client clock (ISO-8601). ISO-8601 with seconds and a zone, e.g. 2023-10-11T21:20:00Z.
+     * When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it). Date-time: ISO-8601 timestamp with seconds and a zone, max 64 bytes (UTF-8).
      */
     client_ts: string;
     type: "message";
@@ -131,7 +131,7 @@ export interface ClientMessageAction {
  */
 export interface ClientReactionAction {
     /**
-     * When the user acted, client clock (ISO-8601). ISO-8601 with seconds and a zone, e.g. 2023-10-11T21:20:00Z.
+     * When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it). Date-time: ISO-8601 timestamp with seconds and a zone, max 64 bytes (UTF-8).
      */
     client_ts: string;
     type: "reaction";
@@ -150,7 +150,7 @@ export interface ClientReactionAction {
  */
 export interface ClientDeleteAction {
     /**
-     * When the user acted, client clock (ISO-8601). ISO-8601 with seconds and a zone, e.g. 2023-10-11T21:20:00Z.
+     * When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it). Date-time: ISO-8601 timestamp with seconds and a zone, max 64 bytes (UTF-8).
      */
     client_ts: string;
     type: "delete";
