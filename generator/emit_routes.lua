@@ -186,10 +186,8 @@ local function emit_channel(ch)
         end
         local args = { "ctx" }
         local parses = ep.path_params or ep.query or ep.request
-        if parses then
-            w:line("sb_reader r;")
-            w:line("sb_reader_init(&r, \"\", 0, ctx->arena, NULL);")
-        end
+        if parses then w:line("sb_reader r;") end
+        if ep.path_params or ep.query then w:line("sb_reader_init(&r, \"\", 0, ctx->arena, NULL);") end
         local inv = parses and string.format("answer_error(resp, %s_ERROR_%s, &err, r.err_msg)", up,
                                              he.invalid_error.name)
         if ep.path_params then

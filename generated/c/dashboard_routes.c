@@ -115,7 +115,6 @@ static int dashboard_request_for_auth_handle(struct sb_ctx *ctx, const sb_http_r
     dashboard_dashboard_http_error err;
     memset(&err, 0, sizeof err);
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     dashboard_request_for_auth_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
@@ -172,7 +171,6 @@ static int dashboard_auth_handshake_handle(struct sb_ctx *ctx, const sb_http_req
     dashboard_dashboard_http_error err;
     memset(&err, 0, sizeof err);
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     dashboard_auth_handshake_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);

@@ -60,7 +60,6 @@ static int therapy_login_handle(struct sb_ctx *ctx, const sb_http_request *req, 
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     therapy_login_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
@@ -117,7 +116,6 @@ static int therapy_verify_code_handle(struct sb_ctx *ctx, const sb_http_request 
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     therapy_verify_code_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
@@ -228,7 +226,6 @@ static int therapy_enter_therapy_session_handle(struct sb_ctx *ctx, const sb_htt
     if (therapy_http_authenticate(ctx, req) != 0)
         return answer_error(resp, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     therapy_enter_therapy_session_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
@@ -288,7 +285,6 @@ static int therapy_get_therapy_session_detail_handle(struct sb_ctx *ctx, const s
     if (therapy_http_authenticate(ctx, req) != 0)
         return answer_error(resp, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     therapy_therapy_session_detail_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
@@ -348,7 +344,6 @@ static int therapy_get_therapy_session_assessments_handle(struct sb_ctx *ctx, co
     if (therapy_http_authenticate(ctx, req) != 0)
         return answer_error(resp, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     therapy_therapy_session_assessments_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
@@ -409,7 +404,6 @@ static int therapy_get_actions_handle(struct sb_ctx *ctx, const sb_http_request 
     if (therapy_http_authenticate(ctx, req) != 0)
         return answer_error(resp, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     therapy_get_actions_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
@@ -470,7 +464,6 @@ static int therapy_save_actions_handle(struct sb_ctx *ctx, const sb_http_request
     if (therapy_http_authenticate(ctx, req) != 0)
         return answer_error(resp, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
     sb_reader r;
-    sb_reader_init(&r, "", 0, ctx->arena, NULL);
     therapy_save_actions_request body;
     memset(&body, 0, sizeof body);
     sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
