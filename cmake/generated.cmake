@@ -26,7 +26,7 @@ add_custom_target(generate DEPENDS ${SB_GENERATED_FILES})
 # Dispatch (needs handlers) and random instances (tests only) are separate.
 set(SB_GENERATED_CODEC_SOURCES ${SB_GENERATED_FILES})
 list(FILTER SB_GENERATED_CODEC_SOURCES INCLUDE REGEX "/c/[a-z0-9_]+\\.c$")
-list(FILTER SB_GENERATED_CODEC_SOURCES EXCLUDE REGEX "_(dispatch|random)\\.c$")
+list(FILTER SB_GENERATED_CODEC_SOURCES EXCLUDE REGEX "_(dispatch|random|routes)\\.c$")
 add_library(sb_generated STATIC ${SB_GENERATED_CODEC_SOURCES} ${CMAKE_SOURCE_DIR}/runtime/registry.c)
 target_include_directories(sb_generated PUBLIC ${SB_GENERATED_DIR}/c)
 target_link_libraries(sb_generated PUBLIC sb_runtime)
@@ -35,3 +35,7 @@ set(SB_GENERATED_RANDOM_SOURCES ${SB_GENERATED_FILES})
 list(FILTER SB_GENERATED_RANDOM_SOURCES INCLUDE REGEX "_random\\.c$")
 set(SB_GENERATED_DISPATCH_SOURCES ${SB_GENERATED_FILES})
 list(FILTER SB_GENERATED_DISPATCH_SOURCES INCLUDE REGEX "_dispatch\\.c$")
+# HTTP route adapters (need handlers and the runtime's rt.h): one per channel
+# with endpoints. CMakeLists.txt links those whose handlers exist.
+set(SB_GENERATED_ROUTES_SOURCES ${SB_GENERATED_FILES})
+list(FILTER SB_GENERATED_ROUTES_SOURCES INCLUDE REGEX "_routes\\.c$")

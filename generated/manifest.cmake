@@ -20,6 +20,10 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/realtime_dispatch.c
   ${SB_GENERATED_DIR}/c/therapy_handlers.h
   ${SB_GENERATED_DIR}/c/therapy_dispatch.c
+  ${SB_GENERATED_DIR}/c/chat_routes.c
+  ${SB_GENERATED_DIR}/c/core_routes.c
+  ${SB_GENERATED_DIR}/c/dashboard_routes.c
+  ${SB_GENERATED_DIR}/c/therapy_routes.c
   ${SB_GENERATED_DIR}/c/chat_random.c
   ${SB_GENERATED_DIR}/c/core_random.c
   ${SB_GENERATED_DIR}/c/dashboard_random.c
@@ -75,6 +79,8 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/009.json
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/010.json
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/011.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/012.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/013.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_realtime.c
   ${SB_GENERATED_DIR}/fuzz/realtime.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/001.json

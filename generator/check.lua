@@ -23,25 +23,27 @@
 
 local json = require("json")
 local validate = require("validate")
+local pattern = require("pattern")
 local names = require("names")
 
 local check = {}
 
 local DECL_KEYS = {
     channel = { doc = 1, since = 1, path = 1, transport = 1, unknown_fields = 1,
-                inbound = 1, outbound = 1, errors = 1 },
+                inbound = 1, outbound = 1, errors = 1, http_errors = 1 },
     enumeration = { doc = 1, since = 1, values = 1 },
     payload = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
     params = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
     message = { doc = 1, since = 1, dir = 1, fields = 1, examples = 1, unknown_fields = 1,
                 one_of_required = 1 },
     endpoint = { doc = 1, since = 1, method = 1, path = 1, auth = 1, request = 1,
-                 response = 1, errors = 1 },
+                 response = 1, errors = 1, path_params = 1, query = 1 },
 }
 local COMMON = { decl = 1, name = 1, where = 1 }
 local TRANSPORTS = { websocket = true, socketio = true, http = true }
 local POLICIES = { reject = true, ignore = true }
 local TS_FORMATS = { unix = true, unix_ms = true, iso8601 = true }
+local STR_FORMATS = { iso8601 = true, uri = true, email = true }
 local METHODS = { GET = true, POST = true, PUT = true, DELETE = true, PATCH = true }
 
 local function fail(where, fmt, ...)
@@ -138,10 +140,23 @@ function resolve_type(ctx, t)
         if t.min and (math.type(t.min) ~= "integer" or t.min < 0 or t.min > t.max) then
             fail(ctx.where, "%s: str min must be an integer in 0..max", ctx.what)
         end
-        if t.format and t.format ~= "iso8601" then
-            fail(ctx.where, "%s: unknown str format '%s'", ctx.what, tostring(t.format))
+        local format, format_name = t.format, t.format
+        if format == "date-time" then format = "iso8601" end
+        if format and not STR_FORMATS[format] then
+            fail(ctx.where, "%s: unknown str format '%s' (date-time, uri, email or iso8601)", ctx.what,
+                 tostring(t.format))
         end
-        return { kind = "string", min = t.min or 0, max = t.max, format = t.format }
+        local pat
+        if t.pattern ~= nil then
+            local perr
+            pat, perr = pattern.compile(t.pattern)
+            if not pat then
+                fail(ctx.where, "%s: pattern %s: %s", ctx.what, tostring(t.pattern), perr)
+            end
+            pat.c_name = ctx.channel.name .. "_" .. names.snake(ctx.inline_name or "x") .. "_pattern"
+        end
+        return { kind = "string", min = t.min or 0, max = t.max, format = format,
+                 format_name = format_name, pattern = pat }
     elseif k == "int" then
         local lo, hi = t.min or math.mininteger, t.max or math.maxinteger
         if math.type(lo) ~= "integer" or math.type(hi) ~= "integer" or lo > hi then
@@ -197,6 +212,38 @@ function resolve_type(ctx, t)
                  what = ctx.what }
     end
     fail(ctx.where, "%s: unknown type kind '%s'", ctx.what, k)
+end
+
+-- A path template: "/a/{name}/b". Each {name} is a whole segment and an
+-- identifier, names are distinct, at most 8 (SB_HTTP_MAX_PARAMS), and "/*"
+-- may only end it (the same rules as sb_path_template_error, http.h).
+function check.path_template(where, what, path)
+    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+        fail(where, "%s: path must start with /", what)
+    end
+    local found, seen = {}, {}
+    local segs = {}
+    for seg in (path:sub(2) .. "/"):gmatch("([^/]*)/") do segs[#segs + 1] = seg end
+    for i, seg in ipairs(segs) do
+        if seg == "*" then
+            if i ~= #segs then fail(where, "%s: path %s: /* only at the end", what, path) end
+        elseif seg:find("[{}]") then
+            local name = seg:match("^{(.*)}$")
+            if not name or name:find("[{}]") then
+                fail(where, "%s: path %s: a {parameter} must be a whole segment", what, path)
+            end
+            if not is_ident(name) then
+                fail(where, "%s: path %s: parameter name '%s' is not an identifier", what, path, name)
+            end
+            if seen[name] then fail(where, "%s: path %s: duplicate parameter {%s}", what, path, name) end
+            seen[name] = true
+            found[#found + 1] = name
+        elseif seg == "" and i ~= #segs then
+            fail(where, "%s: path %s: empty segment", what, path)
+        end
+    end
+    if #found > 8 then fail(where, "%s: path %s: more than 8 parameters", what, path) end
+    return found
 end
 
 function check.make_enum(ctx, name, values, extra)
@@ -325,11 +372,57 @@ local function check_unit(model, unit)
         end
     end
 
+    ch.error_by_name = {}
     for i, e in ipairs(cd.errors or {}) do
         if not (is_ident(e[1]) and type(e[2]) == "string") then
             fail(cd.where, "channel %s: errors[%d] must be { NAME, \"text\" }", ch.name, i)
         end
-        ch.errors[#ch.errors + 1] = { name = e[1], text = e[2], doc = e.doc }
+        for k in pairs(e) do
+            if k ~= 1 and k ~= 2 and k ~= "doc" and k ~= "status" then
+                fail(cd.where, "channel %s, error %s: unknown key '%s'", ch.name, e[1], tostring(k))
+            end
+        end
+        if e.status ~= nil and (math.type(e.status) ~= "integer" or e.status < 400 or e.status > 599) then
+            fail(cd.where, "channel %s, error %s: status must be an HTTP error status (400..599)",
+                 ch.name, e[1])
+        end
+        if ch.error_by_name[e[1]] then fail(cd.where, "channel %s, error %s: duplicate error", ch.name, e[1]) end
+        local err = { name = e[1], text = e[2], doc = e.doc, status = e.status, code = i }
+        ch.errors[#ch.errors + 1] = err
+        ch.error_by_name[err.name] = err
+    end
+    if cd.http_errors ~= nil then
+        local he = cd.http_errors
+        if type(he) ~= "table" then fail(cd.where, "channel %s: http_errors must be a table", ch.name) end
+        for k in pairs(he) do
+            if k ~= "body" and k ~= "text" and k ~= "name" and k ~= "auth_error" and k ~= "invalid_error" then
+                fail(cd.where, "channel %s, http_errors: unknown key '%s'", ch.name, tostring(k))
+            end
+        end
+        if type(he.body) ~= "table" or he.body.kind ~= "ref" then
+            fail(cd.where, "channel %s, http_errors: body must be ref \"Message\"", ch.name)
+        end
+        if type(he.text) ~= "string" then
+            fail(cd.where, "channel %s, http_errors: text must name a string field of the body", ch.name)
+        end
+        if he.name ~= nil and type(he.name) ~= "string" then
+            fail(cd.where, "channel %s, http_errors: name must name a string field of the body", ch.name)
+        end
+        for _, key in ipairs({ "auth_error", "invalid_error" }) do
+            local n = he[key]
+            if n ~= nil then
+                local err = ch.error_by_name[n]
+                if not err then fail(cd.where, "channel %s, http_errors: %s %s is not an error of the channel",
+                                     ch.name, key, tostring(n)) end
+                if not err.status then fail(cd.where, "channel %s, http_errors: %s %s has no status",
+                                            ch.name, key, n) end
+            end
+        end
+        ch.http_errors = { body_ref = { kind = "ref", name = he.body.name, where = cd.where,
+                                        what = "channel " .. ch.name .. ", http_errors body", channel = ch },
+                           text = he.text, name = he.name,
+                           auth_error = he.auth_error and ch.error_by_name[he.auth_error],
+                           invalid_error = he.invalid_error and ch.error_by_name[he.invalid_error] }
     end
 
     for i = 2, #decls do
@@ -386,12 +479,34 @@ local function check_unit(model, unit)
             end
         elseif d.decl == "endpoint" then
             if not METHODS[d.method] then fail(d.where, "%s: method must be GET, POST, ...", what) end
-            if type(d.path) ~= "string" or d.path:sub(1, 1) ~= "/" then
-                fail(d.where, "%s: path must start with /", what)
-            end
             local ep = { name = d.name, doc = d.doc, since = d.since, method = d.method, path = d.path,
-                         auth = d.auth ~= false, where = d.where, errors = d.errors,
-                         c_name = ch.name .. "_" .. names.snake(d.name) }
+                         auth = d.auth ~= false, where = d.where, errors = {},
+                         c_name = ch.name .. "_" .. names.snake(d.name), what = what }
+            if d.auth ~= nil and type(d.auth) ~= "boolean" then fail(d.where, "%s: auth must be true or false", what) end
+            ep.path_names = check.path_template(d.where, what, d.path)
+            if type(d.errors) ~= "table" then
+                fail(d.where, "%s: needs errors = { NAME, ... } (the channel errors it may answer; {} for none)", what)
+            end
+            local seen = {}
+            for _, n in ipairs(d.errors) do
+                local err = ch.error_by_name[n]
+                if not err then fail(d.where, "%s, errors: %s is not an error of channel %s", what, tostring(n), ch.name) end
+                if not err.status then fail(d.where, "%s, errors: %s has no status", what, n) end
+                if seen[n] then fail(d.where, "%s, errors: %s listed twice", what, n) end
+                seen[n] = true
+                ep.errors[#ep.errors + 1] = err
+            end
+            for _, key in ipairs({ "path_params", "query" }) do
+                local r = d[key]
+                if r ~= nil and (type(r) ~= "table" or r.kind ~= "ref") then
+                    fail(d.where, "%s: %s must be ref \"Params\" (a params declaration)", what, key)
+                end
+                ep[key .. "_ref"] = r and { kind = "ref", name = r.name, where = d.where,
+                                            what = what .. " " .. key, channel = ch }
+            end
+            if #ep.path_names > 0 and not d.path_params then
+                fail(d.where, "%s: path parameter {%s} needs path_params = ref \"Params\"", what, ep.path_names[1])
+            end
             if not d.response then fail(d.where, "%s: needs a response type", what) end
             -- A body that is not a named type (an array, say) gets a named
             -- alias, so that C and TypeScript can declare it.
@@ -411,6 +526,82 @@ local function check_unit(model, unit)
         end
     end
     return ch
+end
+
+-- After refs are resolved: path and query parameters, and the error body.
+local function finish_endpoints(model, ch)
+    local he = ch.http_errors
+    if #ch.endpoints > 0 and not he then
+        fail(ch.where, "channel %s: has endpoints, so needs http_errors = { body = ref \"...\", text = \"field\" }",
+             ch.name)
+    end
+    if he then
+        local body = resolve_refs(model, he.body_ref)
+        if body.kind ~= "object" then fail(ch.where, "channel %s, http_errors: body must be an object type", ch.name) end
+        he.body = body
+        for _, key in ipairs({ "text", "name" }) do
+            local fname = he[key]
+            if fname then
+                local f = body.by_name[fname]
+                if not f or f.type.kind ~= "string" or f.presence ~= "required" then
+                    fail(ch.where, "channel %s, http_errors: %s field %s must be a required str of %s",
+                         ch.name, key, fname, body.name)
+                end
+                he[key .. "_field"] = f
+            end
+        end
+    end
+    for _, ep in ipairs(ch.endpoints) do
+        local what = ep.what
+        if ep.query_ref then
+            ep.query = resolve_refs(model, ep.query_ref)
+            if not ep.query.is_params then fail(ep.where, "%s: query %s is not a params declaration", what, ep.query.name) end
+        end
+        if ep.path_params_ref then
+            local pp = resolve_refs(model, ep.path_params_ref)
+            if not pp.is_params then fail(ep.where, "%s: path_params %s is not a params declaration", what, pp.name) end
+            local in_path = {}
+            for _, n in ipairs(ep.path_names) do
+                in_path[n] = true
+                if not pp.by_name[n] then
+                    fail(ep.where, "%s, field %s: {%s} of the path is not a field of %s", what, n, n, pp.name)
+                end
+            end
+            for _, f in ipairs(pp.fields) do
+                if not in_path[f.name] then
+                    fail(ep.where, "%s, field %s: not a {parameter} of path %s", what, f.name, ep.path)
+                end
+                if f.presence ~= "required" then
+                    fail(ep.where, "%s, field %s: a path parameter must be required", what, f.name)
+                end
+                local k = f.type.kind
+                if k ~= "string" and k ~= "int" and k ~= "bool" and k ~= "enum" then
+                    fail(ep.where, "%s, field %s: a path parameter must be a str, int, bool or enum", what, f.name)
+                end
+            end
+            ep.path_params = pp
+        end
+        -- the adapter's own answers are answerable too
+        local function add(err)
+            for _, e in ipairs(ep.errors) do if e == err then return end end
+            table.insert(ep.errors, 1, err)
+        end
+        if ep.path_params or ep.query or ep.request then
+            if not (he and he.invalid_error) then
+                fail(ep.where, "%s: parses a request, so channel %s needs http_errors.invalid_error", what, ch.name)
+            end
+            add(he.invalid_error)
+        end
+        if ep.auth then
+            if not (he and he.auth_error) then
+                fail(ep.where, "%s: needs authentication, so channel %s needs http_errors.auth_error " ..
+                     "(or auth = false)", what, ch.name)
+            end
+            add(he.auth_error)
+        end
+        -- in channel order, for the docs and the generated checks
+        table.sort(ep.errors, function(a, b) return a.code < b.code end)
+    end
 end
 
 local function check_examples(model)
@@ -446,6 +637,7 @@ function check.model(units)
             if ep.request then ep.request = resolve_refs(model, ep.request) end
             ep.response = resolve_refs(model, ep.response)
         end
+        finish_endpoints(model, ch)
     end
     for _, ch in ipairs(model.channels) do
         for _, n in ipairs(ch.all_named) do check_cycles(n, {}) end

@@ -58,6 +58,67 @@ local function double_lit(v)
     return string.format("%.17g", v)
 end
 
+-- The checks of a str after its length: format, then pattern (the order of
+-- validate.string_checks).
+function emit.string_checks(w, t, dst)
+    local fn = ({ iso8601 = "sb_check_iso8601", uri = "sb_check_uri", email = "sb_check_email" })[t.format or ""]
+    if fn then
+        w:line("if (!%s(r, %s))", fn, dst)
+        w:line("    return false;")
+    end
+    if t.pattern then
+        w:line("if (!sb_check_pattern(r, %s, &%s))", dst, t.pattern.c_name)
+        w:line("    return false;")
+    end
+end
+
+-- Every pattern of a channel's types, in emission order, once.
+local function channel_patterns(ch)
+    local out, seen = {}, {}
+    local function visit(t)
+        if t.kind == "string" and t.pattern and not seen[t.pattern.c_name] then
+            seen[t.pattern.c_name] = true
+            out[#out + 1] = t.pattern
+        elseif t.kind == "array" then
+            visit(t.of)
+        elseif t.kind == "alias" then
+            visit(t.of)
+        end
+    end
+    for _, t in ipairs(ch.types) do
+        if t.kind == "object" then
+            for _, f in ipairs(t.fields) do visit(f.type) end
+        elseif t.kind == "alias" then
+            visit(t)
+        end
+    end
+    return out
+end
+
+-- A pattern's program (generator/pattern.lua) as static tables.
+local function emit_pattern(w, p)
+    w:line("/* %s: compiled by generator/pattern.lua (runtime/pattern.h) */", text.c_comment(p.source))
+    w:line("static const uint32_t %s_sets[][8] = {", p.c_name)
+    for _, words in ipairs(p.sets) do
+        local hex = {}
+        for k, v in ipairs(words) do hex[k] = string.format("0x%08x", v) end
+        w:line("    {%s},", table.concat(hex, ", "))
+    end
+    w:line("};")
+    local op = { set = "SB_PAT_SET", split = "SB_PAT_SPLIT", jmp = "SB_PAT_JMP", match = "SB_PAT_MATCH" }
+    w:line("static const sb_pattern_inst %s_prog[] = {", p.c_name)
+    for pc, inst in ipairs(p.prog) do
+        local x, y = inst.x or 0, inst.y or 0
+        if inst.op == "set" then x = inst.set end
+        w:line("    {%s, %d, %d}, /* %d */", op[inst.op], x, y, pc - 1)
+    end
+    w:line("};")
+    w:line("static const sb_pattern %s = {%s, %s_prog, %d, %s_sets, %d};", p.c_name, text.c_string(p.source),
+           p.c_name, #p.prog, p.c_name, #p.sets)
+    w:line("")
+end
+emit.channel_patterns = channel_patterns
+
 -- Statements that parse the next value into the lvalue `dst`.
 -- Every failure path returns false with the error recorded in the reader.
 local function parse_value(w, t, dst, uid)
@@ -65,10 +126,7 @@ local function parse_value(w, t, dst, uid)
     if k == "string" then
         w:line("if (!sb_read_string(r, &%s) || !sb_check_str(r, %s, %d, %d))", dst, dst, t.min, t.max)
         w:line("    return false;")
-        if t.format == "iso8601" then
-            w:line("if (!sb_check_iso8601(r, %s))", dst)
-            w:line("    return false;")
-        end
+        emit.string_checks(w, t, dst)
     elseif k == "any" then
         w:line("if (!sb_read_any(r, &%s))", dst)
         w:line("    return false;")
@@ -496,8 +554,8 @@ local function emit_from_query(w, t)
             if ft.kind == "string" then
                 w:line("if (!sb_check_str(r, %s, %d, %d))", dst, ft.min, ft.max)
                 w:line("    return false;")
-            end
-            if ft.format == "iso8601" then
+                emit.string_checks(w, ft, dst)
+            elseif ft.format == "iso8601" then
                 w:line("if (!sb_check_iso8601(r, %s))", dst)
                 w:line("    return false;")
             end
@@ -659,6 +717,12 @@ local function emit_channel(ch)
     h:line("")
     h:line("#include \"codec.h\"")
     h:line("")
+    local c = text.writer()
+    c:line(text.banner(src))
+    c:line("#include <string.h>")
+    c:line("")
+    c:line("#include \"%s.h\"", ch.name)
+    c:line("")
     h:line("#define %s_SCHEMA_VERSION %d", ch.name:upper(), ch.since)
     if ch.path then h:line("#define %s_PATH %s", ch.name:upper(), text.c_string(ch.path)) end
     h:line("")
@@ -669,6 +733,28 @@ local function emit_channel(ch)
         end
         h:line("")
     end
+    if #ch.errors > 0 or #ch.endpoints > 0 then
+        h:line("/* The same errors as codes (1..n, schema order): an HTTP handler returns")
+        h:line(" * -CODE; %s_errors[CODE] has its name, text and HTTP status. */", ch.name)
+        if #ch.errors > 0 then
+            h:line("typedef enum %s_error_code {", ch.name)
+            for _, e in ipairs(ch.errors) do
+                h:line("    %s_ERROR_%s = %d,%s", ch.name:upper(), e.name, e.code,
+                       e.status and (" /* HTTP " .. e.status .. " */") or "")
+            end
+            h:line("} %s_error_code;", ch.name)
+        end
+        h:line("#define %s_ERROR_COUNT %d", ch.name:upper(), #ch.errors)
+        h:line("extern const sb_error_def %s_errors[%d];", ch.name, #ch.errors + 1)
+        h:line("")
+        c:line("const sb_error_def %s_errors[%d] = {", ch.name, #ch.errors + 1)
+        c:line("    {NULL, NULL, 0},")
+        for _, e in ipairs(ch.errors) do
+            c:line("    {%s, %s_ERR_%s, %d},", text.c_string(e.name), ch.name:upper(), e.name, e.status or 0)
+        end
+        c:line("};")
+        c:line("")
+    end
     -- unions are referenced by members of other types (therapy's arrays of
     -- actions), so forward-declare union struct tags first
     for _, dir in ipairs({ "in", "out" }) do
@@ -676,13 +762,6 @@ local function emit_channel(ch)
         if u then h:line("typedef struct %s %s;", u.c_name, u.c_name) end
     end
     h:line("")
-
-    local c = text.writer()
-    c:line(text.banner(src))
-    c:line("#include <string.h>")
-    c:line("")
-    c:line("#include \"%s.h\"", ch.name)
-    c:line("")
 
     -- Union structs embed their members by value, so they come after them;
     -- objects that contain a union (by value) come after the union.
@@ -727,6 +806,7 @@ local function emit_channel(ch)
     end
     for _, dir in ipairs({ "in", "out" }) do maybe_union(dir) end
 
+    for _, p in ipairs(channel_patterns(ch)) do emit_pattern(c, p) end
     for _, dir in ipairs({ "in", "out" }) do
         local u = ch.unions[dir]
         if u then emit_union_kind_from(c, u) end

@@ -8,6 +8,7 @@
 
 local text = require("text")
 local names = require("names")
+local routes = require("emit_routes")
 
 local emit = {}
 
@@ -42,20 +43,23 @@ function emit.emit(model)
                 h:line("int %s_dispatch(struct sb_ctx *ctx, const %s *msg);", u.c_name, u.c_name)
                 h:line("")
             end
-            for _, ep in ipairs(ch.endpoints) do
-                h:line("/* %s %s: %s */", ep.method, ep.path, text.c_comment(ep.doc))
-                local req = ep.request and ep.request.c_name
-                local resp = ep.response.c_name
-                if not resp or (ep.request and not req) then
-                    error(string.format("%s: endpoint %s: request and response must be named types " ..
-                                        "(payload, message or union)", ep.where, ep.name), 0)
+            if has_endpoints then
+                h:line("/* the runtime's HTTP types (runtime/http.h, rt.h, outbox.h) */")
+                h:line("struct sb_http_request;")
+                h:line("struct sb_http_handler;")
+                h:line("struct sb_outbox;")
+                h:line("struct sb_rt;")
+                h:line("struct sb_failure;")
+                h:line("")
+                for _, ep in ipairs(ch.endpoints) do
+                    local function named(t) return t and t.c_name end
+                    if not named(ep.response) or (ep.request and not named(ep.request)) then
+                        error(string.format("%s: endpoint %s: request and response must be named types " ..
+                                            "(payload, message or union)", ep.where, ep.name), 0)
+                    end
                 end
-                if req then
-                    h:line("int %s_on_%s(struct sb_ctx *ctx, const %s *req, %s *resp);", ch.name,
-                           names.snake(ep.name), req, resp)
-                else
-                    h:line("int %s_on_%s(struct sb_ctx *ctx, %s *resp);", ch.name, names.snake(ep.name), resp)
-                end
+                routes.prototypes(h, ch)
+                h:line("")
             end
             h:line("")
             h:line("#endif")

@@ -154,8 +154,14 @@ local function md_type(t, link)
     if k == "string" then
         local len = t.min > 0 and string.format("%d to %d bytes", t.min, t.max)
             or string.format("max %d bytes", t.max)
-        if t.format == "iso8601" then return "string (ISO-8601, " .. len .. ")" end
-        return "string (" .. len .. ")"
+        local extra = ""
+        if t.format == "iso8601" then
+            extra = (t.format_name == "date-time" and "date-time" or "ISO-8601") .. ", "
+        elseif t.format then
+            extra = t.format .. ", "
+        end
+        if t.pattern then len = len .. ", matching " .. code(t.pattern.source) end
+        return "string (" .. extra .. len .. ")"
     elseif k == "int" then
         local r = range(t.has_min and string.format("%d", t.min) or nil,
                         t.has_max and string.format("%d", t.max) or nil)
@@ -408,11 +414,25 @@ local function render_channel(ch, anchors)
         heading(2, "Errors", "errors")
         w:line("The error strings of channel %s, exactly as sent.", ch.name)
         w:line("")
-        w:line("| Name | Text | Notes |")
-        w:line("|---|---|---|")
+        local he = ch.http_errors
+        if he then
+            w:line("An HTTP endpoint answers an error with its HTTP status and the body %s: %s is the",
+                   link_other_channel(he.body), code(he.text))
+            w:line("error's text%s.", he.name and (" and " .. code(he.name) .. " its name") or "")
+            if he.auth_error then
+                w:line("A request without authentication is answered %s;", code(he.auth_error.name))
+            end
+            if he.invalid_error then
+                w:line("one whose parameters or body do not parse, %s, its text followed by the", code(he.invalid_error.name))
+                w:line("parser's %s.", code("PATH: REASON"))
+            end
+            w:line("")
+        end
+        w:line("| Name | Text | HTTP status | Notes |")
+        w:line("|---|---|---|---|")
         for _, e in ipairs(ch.errors) do
-            w:line("| %s | %s | %s |", cell_code(e.name), cell_code(json.encode_string(e.text)),
-                   cell(ts.sentence(e.doc)))
+            w:line("| %s | %s | %s | %s |", cell_code(e.name), cell_code(json.encode_string(e.text)),
+                   e.status and tostring(e.status) or "", cell(ts.sentence(e.doc)))
         end
         w:line("")
     end
@@ -426,13 +446,19 @@ local function render_channel(ch, anchors)
             paragraphs(w, ep.doc)
             w:line("| | |")
             w:line("|---|---|")
+            if ep.path_params then
+                w:line("| Path parameters | %s |", link_other_channel(ep.path_params))
+            end
+            if ep.query then
+                w:line("| Query | %s |", link_other_channel(ep.query))
+            end
             w:line("| Request | %s |", ep.request and md_type(ep.request, link_other_channel) or "none")
             w:line("| Response | %s |", md_type(ep.response, link_other_channel))
             w:line("| Auth | %s |", ep.auth and "session required" or "none")
-            if type(ep.errors) == "table" and #ep.errors > 0 then
+            if #ep.errors > 0 then
                 local names = {}
                 for i, e in ipairs(ep.errors) do
-                    names[i] = cell_code(tostring(type(e) == "table" and e[1] or e))
+                    names[i] = cell_code(e.name) .. " " .. e.status
                 end
                 w:line("| Errors | %s |", table.concat(names, ", "))
             end

@@ -4,6 +4,7 @@
 -- the bytes must be equal. Linked into tests only (tests/support/rand.h).
 
 local text = require("text")
+local pattern = require("pattern")
 
 local emit = {}
 
@@ -25,6 +26,32 @@ local function random_value(w, t, dst, uid)
     local k = t.kind
     if (k == "timestamp" or k == "string") and t.format == "iso8601" then
         w:line("%s = sb_rand_iso8601(g, a);", dst)
+    elseif k == "string" and (t.pattern or t.format) then
+        -- a few valid strings chosen at generation time (pattern.samples)
+        local samples
+        if t.pattern then
+            samples = pattern.samples(t.pattern, t.min, t.max, 4)
+        else
+            samples = {}
+            local fixed = ({ uri = { "https://example.com/a?b=1", "urn:x", "http://h/%41" },
+                             email = { "a@example.com", "first.last+tag@sub.example.org" } })[t.format]
+            for _, s in ipairs(fixed) do
+                if #s >= t.min and #s <= t.max then samples[#samples + 1] = s end
+            end
+        end
+        if #samples == 0 then
+            error(string.format("no sample string of %d..%d bytes for %s", t.min, t.max,
+                                t.pattern and ("pattern " .. t.pattern.source) or t.format), 0)
+        end
+        w:line("{")
+        w:line("    static const sb_str samples%d[] = {", uid.n)
+        for _, s in ipairs(samples) do
+            w:line("        {%s, %d},", text.c_string(s), #s)
+        end
+        w:line("    };")
+        w:line("    %s = samples%d[sb_rand_below(g, %d)];", dst, uid.n, #samples)
+        w:line("}")
+        uid.n = uid.n + 1
     elseif k == "string" then
         w:line("%s = sb_rand_str(g, a, %d, %d);", dst, t.min, t.max)
     elseif k == "any" then

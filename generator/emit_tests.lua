@@ -13,6 +13,7 @@
 local json = require("json")
 local text = require("text")
 local validate = require("validate")
+local pattern = require("pattern")
 
 local emit = {}
 
@@ -156,9 +157,22 @@ local function mutations(t, v, steps, label, out)
                     set_at(root, fsteps, string.rep("a", ft.max + 1))
                 end }
             elseif ft.kind == "timestamp" and ft.format == "iso8601" or ft.kind == "string" and ft.format then
-                out[#out + 1] = { what = flabel .. " not ISO-8601", apply = function(root)
+                local name = ({ uri = "a URI", email = "an email address" })[ft.format] or "ISO-8601"
+                out[#out + 1] = { what = flabel .. " not " .. name, apply = function(root)
                     set_at(root, fsteps, "2023-13-02 21:47")
                 end }
+            end
+            if ft.kind == "string" and ft.pattern then
+                -- within the length limits, so that the pattern is what refuses it
+                for _, c in ipairs({ "~", " ", "a", "0" }) do
+                    local bad = string.rep(c, math.max(ft.min, 1))
+                    if #bad <= ft.max and not pattern.match(ft.pattern, bad) then
+                        out[#out + 1] = { what = flabel .. " not matching its pattern", apply = function(root)
+                            set_at(root, fsteps, bad)
+                        end }
+                        break
+                    end
+                end
             elseif ft.kind == "int" then
                 if ft.has_max and ft.max < math.maxinteger then
                     out[#out + 1] = { what = flabel .. " over max", apply = function(root)

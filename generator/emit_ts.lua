@@ -69,7 +69,15 @@ local function limits(t)
         else
             s = string.format("max %d bytes (UTF-8)", t.max)
         end
-        if t.format == "iso8601" then s = "ISO-8601 timestamp with seconds and a zone, " .. s end
+        if t.format == "iso8601" then
+            s = (t.format_name == "date-time" and "date-time: " or "") ..
+                "ISO-8601 timestamp with seconds and a zone, " .. s
+        elseif t.format == "uri" then
+            s = "URI (absolute, RFC 3986), " .. s
+        elseif t.format == "email" then
+            s = "email address, " .. s
+        end
+        if t.pattern then s = s .. "; matches " .. t.pattern.source .. " (on bytes)" end
         return s
     elseif k == "int" then
         if t.has_min and t.has_max then return string.format("integer, %d..%d", t.min, t.max) end
@@ -417,6 +425,18 @@ local function emit_errors(w, ch, declare)
     end
     w:dedent()
     w:line("} as const;")
+    local with_status = {}
+    for _, e in ipairs(ch.errors) do
+        if e.status then with_status[#with_status + 1] = e end
+    end
+    if #with_status > 0 then
+        local sname = ch.ts_prefix .. "ErrorStatus"
+        declare(sname, "error statuses")
+        jsdoc(w, "The HTTP status of each error an endpoint of channel " .. ch.name .. " may answer.")
+        w:line("export const %s = {", sname)
+        for _, e in ipairs(with_status) do w:line("    %s: %d,", prop(e.name), e.status) end
+        w:line("} as const;")
+    end
 end
 
 local function emit_endpoints(w, ch, declare)
@@ -444,8 +464,14 @@ local function emit_endpoints(w, ch, declare)
         w:line("    method: %s;", json.encode_string(ep.method))
         w:line("    path: %s;", json.encode_string(ep.path))
         w:line("    auth: %s;", ep.auth and "true" or "false")
+        w:line("    pathParams: %s;", ep.path_params and ep.path_params.ts_name or "undefined")
+        w:line("    query: %s;", ep.query and ep.query.ts_name or "undefined")
         w:line("    request: %s;", ep.request and ts_type(ep.request) or "undefined")
         w:line("    response: %s;", ts_type(ep.response))
+        local errs = {}
+        for _, e in ipairs(ep.errors) do errs[#errs + 1] = json.encode_string(e.name) end
+        w:line("    /** the errors it may answer (%sErrors, %sErrorStatus) */", ch.ts_prefix, ch.ts_prefix)
+        w:line("    errors: %s;", #errs > 0 and table.concat(errs, " | ") or "never")
         w:line("};")
     end
     w:dedent()

@@ -19,7 +19,8 @@ local function make_types()
     local T = {}
     function T.str(opts)
         opts = opts or {}
-        return { kind = "string", min = opts.min, max = opts.max, format = opts.format }
+        return { kind = "string", min = opts.min, max = opts.max, format = opts.format,
+                 pattern = opts.pattern }
     end
     function T.int(opts)
         opts = opts or {}

@@ -22,7 +22,7 @@ package.path = script_dir .. "/?.lua;" .. package.path
 local loader = require("loader")
 local check = require("check")
 
-local EMITTERS = { "emit_c", "emit_dispatch", "emit_random", "emit_tests", "emit_fuzz", "emit_ts",
+local EMITTERS = { "emit_c", "emit_dispatch", "emit_routes", "emit_random", "emit_tests", "emit_fuzz", "emit_ts",
                    "emit_docs" }
 
 local function usage()

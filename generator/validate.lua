@@ -6,6 +6,7 @@
 -- emitter can predict the error each mutated example must produce.
 
 local json = require("json")
+local pattern = require("pattern")
 
 local validate = {}
 
@@ -41,6 +42,64 @@ function validate.iso8601(s)
     return th ~= nil and tonumber(th) <= 23 and tonumber(tm) <= 59
 end
 
+-- format = "uri": the same rules as sb_is_uri (runtime/pattern.c).
+function validate.uri(s)
+    local scheme_end = s:match("^[A-Za-z][A-Za-z0-9+.%-]*():")
+    if not scheme_end or scheme_end + 1 > #s then return false end
+    local i = scheme_end + 1
+    while i <= #s do
+        local c = s:sub(i, i)
+        if c == "%" then
+            if not s:sub(i + 1, i + 2):match("^%x%x$") then return false end
+            i = i + 3
+        elseif c:match("[A-Za-z0-9]") or ("-._~:/?#[]@!$&'()*+,;="):find(c, 1, true) then
+            i = i + 1
+        else
+            return false
+        end
+    end
+    return true
+end
+
+-- format = "email": the same rules as sb_is_email (runtime/pattern.c).
+function validate.email(s)
+    if #s > 254 then return false end
+    local at = s:find("@", 1, true)
+    if not at then return false end
+    local loc, dom = s:sub(1, at - 1), s:sub(at + 1)
+    if #loc == 0 or #loc > 64 or loc:sub(1, 1) == "." or loc:sub(-1) == "." or loc:find("..", 1, true) then
+        return false
+    end
+    for c in loc:gmatch(".") do
+        if not (c:match("[A-Za-z0-9.]") or ("!#$%&'*+/=?^_`{|}~-"):find(c, 1, true)) then return false end
+    end
+    local labels = 0
+    for label in (dom .. "."):gmatch("([^.]*)%.") do
+        if #label == 0 or #label > 63 or not label:match("^[A-Za-z0-9-]+$") or label:sub(1, 1) == "-"
+            or label:sub(-1) == "-" then
+            return false
+        end
+        labels = labels + 1
+    end
+    return labels >= 2
+end
+
+-- The checks of a str after its length, in the C parser's order: format,
+-- then pattern. Returns nil or { code, reason }.
+function validate.string_checks(t, v)
+    if t.format == "iso8601" and not validate.iso8601(v) then
+        return "format", "expected an ISO-8601 timestamp"
+    elseif t.format == "uri" and not validate.uri(v) then
+        return "format", "expected a URI"
+    elseif t.format == "email" and not validate.email(v) then
+        return "format", "expected an email address"
+    end
+    if t.pattern and not pattern.match(t.pattern, v) then
+        return "format", "does not match pattern " .. t.pattern.source
+    end
+    return nil
+end
+
 local function is_integer_text(text)
     return text:match("^-?%d+$") ~= nil
 end
@@ -62,9 +121,8 @@ function validate.value(t, v, path)
         if kind ~= "string" then return err(path, "type", "expected string, got " .. kind) end
         if #v > t.max then return err(path, "too_long", "longer than " .. t.max .. " bytes") end
         if #v < t.min then return err(path, "too_long", "shorter than " .. t.min .. " bytes") end
-        if t.format == "iso8601" and not validate.iso8601(v) then
-            return err(path, "format", "expected an ISO-8601 timestamp")
-        end
+        local code, reason = validate.string_checks(t, v)
+        if code then return err(path, code, reason) end
     elseif k == "literal" then
         if kind ~= "string" then return err(path, "type", "expected string, got " .. kind) end
         if v ~= t.value then return err(path, "literal", "expected \"" .. t.value .. "\"") end

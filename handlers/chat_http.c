@@ -5,6 +5,9 @@
  *   GET /api/v1/rooms                       the user's rooms (RoomsResponse)
  *   GET /api/v1/rooms/{room_id}/messages    history, newest first (MessagesResponse)
  *
+ * The routes are generated (generated/c/chat_routes.c): they authenticate
+ * with chat_http_authenticate below, parse the path and the query, call the
+ * handlers here and write their answer or the declared error with its status.
  * Authentication as on the WebSocket: "Authorization: Bearer TOKEN" or
  * ?token=. A room the user is not in answers exactly like one that does not
  * exist.
@@ -20,14 +23,26 @@
 
 #define DEFAULT_PAGE 50
 
-/* Each endpoint handler returns an HTTP status; on an error it has written
- * the ChatHttpError body already. */
-static int fail(struct sb_ctx *ctx, int status, const char *text)
+typedef struct http_session {
+    int64_t user_id;
+} http_session;
+
+int chat_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
 {
-    chat_chat_http_error e = {.error = {text, strlen(text)}};
-    sb_buf_reset(&ctx->http_resp->body);
-    chat_chat_http_error_write(&ctx->http_resp->body, &e);
-    return status;
+    chat_app *app = ctx->app;
+    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"),
+                                   sb_http_header(req, "authorization"));
+    http_session *hs = me ? sb_arena_alloc(ctx->arena, sizeof *hs) : NULL;
+    if (!hs)
+        return -1;
+    hs->user_id = me;
+    ctx->session = hs;
+    return 0;
+}
+
+static int64_t user_of(struct sb_ctx *ctx)
+{
+    return ((const http_session *)ctx->session)->user_id;
 }
 
 /* Grow an arena array of `size`-byte items by doubling. */
@@ -45,14 +60,11 @@ static void *grow(sb_arena *a, void *items, size_t count, size_t *cap, size_t si
     return p;
 }
 
-int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
+int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp, chat_chat_http_error *err)
 {
+    (void)err;
     chat_app *app = ctx->app;
-    const sb_http_request *req = ctx->http;
-    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"),
-                                   sb_http_header(req, "authorization"));
-    if (!me)
-        return fail(ctx, 401, CHAT_ERR_AUTH_REQUIRED);
+    int64_t me = user_of(ctx);
 
     /* the rows first: chat_fill_room runs queries of its own */
     chat_room_row *rows = NULL;
@@ -63,14 +75,14 @@ int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
     while ((rc = chat_user_rooms(app->store, me, &cur, &row)) == 1) {
         rows = grow(app->arena, rows, n, &cap, sizeof *rows);
         if (!rows)
-            return fail(ctx, 503, "out of memory");
+            return -CHAT_ERROR_UNAVAILABLE;
         rows[n++] = row;
     }
     if (rc < 0)
-        return fail(ctx, 503, "storage error");
+        return -CHAT_ERROR_UNAVAILABLE;
     resp->rooms.items = n ? sb_arena_alloc(app->arena, n * sizeof *resp->rooms.items) : NULL;
     if (n && !resp->rooms.items)
-        return fail(ctx, 503, "out of memory");
+        return -CHAT_ERROR_UNAVAILABLE;
     for (size_t i = 0; i < n; i++) {
         const chat_room_info *room = chat_room_get(app->store, rows[i].room_id);
         if (!room)
@@ -81,40 +93,30 @@ int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp)
     return 200;
 }
 
-int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
+int chat_on_room_messages(struct sb_ctx *ctx, const chat_room_messages_path *path,
+                          const chat_room_messages_query *query, chat_messages_response *resp,
+                          chat_chat_http_error *err)
 {
+    (void)err;
     chat_app *app = ctx->app;
-    const sb_http_request *req = ctx->http;
-    /* who asks first: a stranger learns nothing, not even which parameter
-     * is wrong */
-    int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"),
-                                   sb_http_header(req, "authorization"));
-    if (!me)
-        return fail(ctx, 401, CHAT_ERR_AUTH_REQUIRED);
-    chat_room_messages_query q;
-    sb_reader r;
-    sb_reader_init(&r, "", 0, app->arena, NULL);
-    if (!chat_room_messages_query_from_query(&r, req->query, &q))
-        return fail(ctx, 400, r.err_msg);
-
-    const char *id = sb_query_get(req->params, "room_id");
-    size_t id_len = id ? strlen(id) : 0;
-    int64_t room_id = chat_parse_id(id ? id : "", id_len);
+    int64_t me = user_of(ctx);
+    const chat_room_messages_query *q = query;
+    int64_t room_id = chat_parse_id(path->room_id.ptr, path->room_id.len);
     const chat_room_info *room = chat_room_get(app->store, room_id);
     if (!room || !chat_room_has_member(room, me))
-        return fail(ctx, 404, CHAT_ERR_ROOM_NOT_FOUND);
+        return -CHAT_ERROR_ROOM_NOT_FOUND;
 
-    int limit = q.has.limit == SB_SET ? (int)q.limit : DEFAULT_PAGE;
-    resp->room_id = (sb_str){id, id_len};
+    int limit = q->has.limit == SB_SET ? (int)q->limit : DEFAULT_PAGE;
+    resp->room_id = path->room_id;
     resp->messages.items = sb_arena_alloc(app->arena, (size_t)(limit + 1) * sizeof(chat_message));
     if (!resp->messages.items)
-        return fail(ctx, 503, "out of memory");
+        return -CHAT_ERROR_UNAVAILABLE;
     /* one more than asked for tells whether there is more */
     sb_cursor cur = SB_CURSOR_INIT;
     chat_msg_row row;
     int rc;
     size_t n = 0;
-    while ((rc = chat_room_history(app->store, room_id, q.has.before == SB_SET ? q.before : 0,
+    while ((rc = chat_room_history(app->store, room_id, q->has.before == SB_SET ? q->before : 0,
                                    limit + 1, &cur, &row)) == 1) {
         if (n == (size_t)limit) {
             resp->has_more = true;
@@ -128,45 +130,24 @@ int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp)
         chat_fill_message(app, &copy, me, &resp->messages.items[n++]);
     }
     if (rc < 0)
-        return fail(ctx, 503, "storage error");
+        return -CHAT_ERROR_UNAVAILABLE;
     resp->messages.count = n;
     return 200;
 }
 
-/* Adapters from the runtime's HTTP routes to the generated prototypes. */
-static int http_rooms(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+/* What a request hears when the turn's commit failed (it read while
+ * another message of the turn wrote, and that commit failed). */
+static void storage_failure(sb_http_response *resp, void *arg)
 {
-    (void)req;
-    chat_rooms_response out = {0};
-    resp->status = chat_on_list_rooms(ctx, &out);
-    if (resp->status == 200)
-        chat_rooms_response_write(&resp->body, &out);
-    return SB_HTTP_ANSWERED;
-}
-
-static int http_messages(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
-{
-    (void)req;
-    chat_messages_response out = {0};
-    resp->status = chat_on_room_messages(ctx, &out);
-    if (resp->status == 200)
-        chat_messages_response_write(&resp->body, &out);
-    return SB_HTTP_ANSWERED;
+    (void)arg;
+    const sb_error_def *e = &chat_errors[CHAT_ERROR_UNAVAILABLE];
+    chat_chat_http_error body = {.error = {e->text, strlen(e->text)}};
+    resp->status = e->status;
+    chat_chat_http_error_write(&resp->body, &body);
 }
 
 int chat_http_register(chat_app *app, char *err, size_t err_size)
 {
-    sb_http_handler list = {.method = "GET",
-                            .path = "/api/v1/rooms",
-                            .channel = "chat",
-                            .handle = http_rooms,
-                            .app = app};
-    sb_http_handler room = {.method = "GET",
-                            .path = "/api/v1/rooms/{room_id}/messages",
-                            .channel = "chat",
-                            .handle = http_messages,
-                            .app = app};
-    if (sb_rt_add_http(app->rt, &list, err, err_size) != 0)
-        return -1;
-    return sb_rt_add_http(app->rt, &room, err, err_size);
+    sb_failure fail = {.http = storage_failure, .arg = app};
+    return chat_routes_register(app->rt, app, &fail, err, err_size);
 }

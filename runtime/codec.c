@@ -64,6 +64,27 @@ bool sb_check_iso8601(sb_reader *r, sb_str s)
     return true;
 }
 
+bool sb_check_pattern(sb_reader *r, sb_str s, const sb_pattern *p)
+{
+    if (!sb_pattern_match(p, s.ptr, s.len))
+        return sb_fail(r, SB_ERR_FORMAT, "does not match pattern %s", p->source);
+    return true;
+}
+
+bool sb_check_uri(sb_reader *r, sb_str s)
+{
+    if (!sb_is_uri(s.ptr, s.len))
+        return sb_fail(r, SB_ERR_FORMAT, "expected a URI");
+    return true;
+}
+
+bool sb_check_email(sb_reader *r, sb_str s)
+{
+    if (!sb_is_email(s.ptr, s.len))
+        return sb_fail(r, SB_ERR_FORMAT, "expected an email address");
+    return true;
+}
+
 bool sb_check_int(sb_reader *r, int64_t v, int64_t min, int64_t max)
 {
     if (v < min || v > max)

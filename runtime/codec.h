@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "json.h"
+#include "pattern.h"
 
 /* Query parameters (a URL's query string), URL-decoded, in request order:
  * what generated X_from_query() functions read. */
@@ -36,6 +37,11 @@ bool sb_check_str(sb_reader *r, sb_str s, size_t min, size_t max);
 /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM): SB_ERR_FORMAT otherwise. */
 bool sb_check_iso8601(sb_reader *r, sb_str s);
 bool sb_is_iso8601(sb_str s);
+/* str { pattern = ... }: "does not match pattern SOURCE"; format = "uri" /
+ * "email": "expected a URI" / "expected an email address" (SB_ERR_FORMAT). */
+bool sb_check_pattern(sb_reader *r, sb_str s, const sb_pattern *p);
+bool sb_check_uri(sb_reader *r, sb_str s);
+bool sb_check_email(sb_reader *r, sb_str s);
 bool sb_check_int(sb_reader *r, int64_t v, int64_t min, int64_t max);
 bool sb_check_double(sb_reader *r, double v, bool has_min, double min, bool has_max, double max);
 /* Read a string that must equal `lit`: SB_ERR_LITERAL otherwise. */
@@ -62,6 +68,15 @@ enum { SB_UNION_AT_FIELDS = 1, SB_UNION_AT_OBJECT = 2 };
 int sb_union_begin(sb_reader *r, const char *key, size_t key_len, sb_str *tag);
 /* The error for a discriminator value no member has; returns false. */
 bool sb_union_unknown(sb_reader *r, const char *key, size_t key_len, sb_str tag);
+
+/* A channel's errors (generated <channel>_errors[], indexed by the
+ * generated error code, 1..n; row 0 is empty): name, text and the HTTP
+ * status (0 when the schema gives none). */
+typedef struct sb_error_def {
+    const char *name;
+    const char *text;
+    int status;
+} sb_error_def;
 
 /* Parse one whole document with a generated parser: value, then end. */
 typedef bool (*sb_parse_fn)(sb_reader *r, void *out);

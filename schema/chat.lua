@@ -18,8 +18,8 @@ sends events keyed by "type".]],
         { "INVALID_JSON", "Invalid JSON format" },
         { "NO_ACTION", "No action specified" },
         { "UNKNOWN_ACTION", "Unknown action: ", doc = "followed by the action as sent" },
-        { "AUTH_REQUIRED", "Authentication required" },
-        { "ROOM_NOT_FOUND", "Room not found" },
+        { "AUTH_REQUIRED", "Authentication required", status = 401 },
+        { "ROOM_NOT_FOUND", "Room not found", status = 404 },
         { "MESSAGE_NOT_FOUND", "Message or room not found" },
         { "NOT_DIRECT_ROOM", "Room is not a direct room" },
         { "CHANNEL_LAYER", "Channel layer is not configured" },
@@ -27,7 +27,14 @@ sends events keyed by "type".]],
           doc = "Switchboard extension: the database refused the write (full, busy); nothing was delivered" },
         { "NOT_ALLOWED", "Not allowed",
           doc = "Switchboard extension: a send_message to oneself, or with neither text nor file_id" },
+        { "UNAVAILABLE", "Service unavailable", status = 503,
+          doc = "Switchboard extension (REST): the database could not be read, or memory ran out; try again" },
+        { "INVALID_PARAMETER", "", status = 400,
+          doc = "Switchboard extension (REST): a path or query parameter does not parse; the text is the parser's PATH: REASON alone" },
     },
+    -- the REST endpoints' error answers: {"error": TEXT}
+    http_errors = { body = ref "ChatHttpError", text = "error",
+                    auth_error = "AUTH_REQUIRED", invalid_error = "INVALID_PARAMETER" },
 }
 
 -- Shared payloads -----------------------------------------------------------
@@ -57,7 +64,7 @@ payload "Sender" {
     fields = {
         { "id", str { max = 64 }, optional_nullable, doc = "User ID." },
         { "full_name", str { max = 256 }, optional_nullable, doc = "Full name." },
-        { "avatar", str { max = 2048 }, optional_nullable, doc = "Avatar URL." },
+        { "avatar", str { max = 2048, format = "uri" }, optional_nullable, doc = "Avatar URL." },
         { "role", ref "Role", optional_nullable, doc = "Role." },
     },
 }
@@ -83,7 +90,7 @@ payload "Counterpart" {
     fields = {
         { "user_id", str { max = 64 }, required, doc = "User ID." },
         { "full_name", str { max = 256 }, optional_nullable, doc = "Full name." },
-        { "avatar", str { max = 2048 }, optional_nullable, doc = "Avatar URL." },
+        { "avatar", str { max = 2048, format = "uri" }, optional_nullable, doc = "Avatar URL." },
         { "role", ref "Role", required, doc = "Role." },
     },
 }
@@ -155,6 +162,14 @@ connecting, oldest first, at most 1000.]] },
     },
 }
 
+params "RoomMessagesPath" {
+    doc = "Path parameters of GET /api/v1/rooms/{room_id}/messages.",
+    since = 1,
+    fields = {
+        { "room_id", str { min = 1, max = 64 }, required, doc = "Room ID." },
+    },
+}
+
 params "RoomMessagesQuery" {
     doc = "Query parameters of GET /api/v1/rooms/{room_id}/messages.",
     since = 1,
@@ -216,14 +231,18 @@ endpoint "ListRooms" {
     method = "GET",
     path = "/api/v1/rooms",
     response = ref "RoomsResponse",
+    errors = { "AUTH_REQUIRED", "UNAVAILABLE" },
 }
 
 endpoint "RoomMessages" {
-    doc = "A room's history, newest first, paged with before and limit (RoomMessagesQuery).",
+    doc = "A room's history, newest first, paged with before and limit.",
     since = 1,
     method = "GET",
     path = "/api/v1/rooms/{room_id}/messages",
+    path_params = ref "RoomMessagesPath",
+    query = ref "RoomMessagesQuery",
     response = ref "MessagesResponse",
+    errors = { "AUTH_REQUIRED", "ROOM_NOT_FOUND", "INVALID_PARAMETER", "UNAVAILABLE" },
 }
 
 -- Client to server ----------------------------------------------------------

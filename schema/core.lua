@@ -7,6 +7,7 @@ channel "core" {
 0.0.4), not JSON, so it has no message here; docs/operations.md lists its series.]],
     since = 1,
     transport = "http",
+    http_errors = { body = ref "HttpError", text = "error" },
 }
 
 message "Health" {
@@ -40,4 +41,5 @@ endpoint "Healthz" {
     path = "/healthz",
     auth = false,
     response = ref "Health",
+    errors = {},
 }

@@ -19,6 +19,16 @@ by "action".]],
     unknown_fields = "reject",
     inbound = { discriminator = "action" },
     outbound = { discriminator = "action" },
+    errors = {
+        { "AUTH_REQUIRED", "Authentication required", status = 401,
+          doc = "GET /api/v1/init_data without a valid fin_session_id for the case and user." },
+        { "INVALID_REQUEST", "Invalid request: ", status = 400,
+          doc = "a body or query parameter does not match the schema; the parser's PATH: REASON follows." },
+        { "INVALID_TICKET", "Invalid or expired auth ticket", status = 401,
+          doc = "auth_handshake with an unknown, used or expired ticket, or another case or user." },
+    },
+    http_errors = { body = ref "DashboardHttpError", text = "error",
+                    auth_error = "AUTH_REQUIRED", invalid_error = "INVALID_REQUEST" },
 }
 
 -- Connection ----------------------------------------------------------------
@@ -115,7 +125,7 @@ payload "DashboardComponent" {
           doc = "Component ID, unique in the dashboard; the document's are <type>_<n> (timeline_1)." },
         { "position", ref "DashboardPosition", required, doc = "Where it sits in the layout." },
         { "component_name", ref "DashboardComponentName", required, doc = "The front-end component that renders it." },
-        { "src", str { max = 2048 }, nullable,
+        { "src", str { max = 2048, format = "uri" }, nullable,
           doc = "URL an IFRAMEComponent loads; null for components that do not load a URL." },
     },
 }
@@ -258,7 +268,7 @@ server does not check the component's kind.)]],
         { "action", literal "request_iframe_url", required },
         { "data", object {
             { "component_id", str { min = 1, max = 64 }, required, doc = "ID of the component." },
-            { "iframe_source", str { min = 1, max = 2048 }, required, doc = "The URL to load." },
+            { "iframe_source", str { min = 1, max = 2048, format = "uri" }, required, doc = "The URL to load." },
         }, required },
     },
     examples = {
@@ -340,6 +350,16 @@ message "AuthHandshakeResponse" {
     examples = { [[{"fin_session_id": "fs-2c1d8e0b9a7f4e3d", "expires_in": 86400}]] },
 }
 
+message "DashboardHttpError" {
+    dir = "http",
+    doc = "The body of every error answer of the dashboard's HTTP endpoints.",
+    since = 1,
+    fields = {
+        { "error", str { max = 1024 }, required, doc = "What went wrong." },
+    },
+    examples = { [[{"error": "Authentication required"}]], [[{"error": "Invalid request: case_id: missing required field"}]] },
+}
+
 endpoint "GetInitData" {
     doc = [[The init_data message over plain HTTP ("possible to add get endpoint
 too"), e.g. to validate the format. Takes the query parameters of
@@ -347,7 +367,9 @@ DashboardConnectParams (case_id, fin_session_id, user_id).]],
     since = 1,
     method = "GET",
     path = "/api/v1/init_data",
+    query = ref "DashboardConnectParams",
     response = ref "InitData",
+    errors = { "AUTH_REQUIRED", "INVALID_REQUEST" },
 }
 
 endpoint "RequestForAuth" {
@@ -358,6 +380,7 @@ endpoint "RequestForAuth" {
     auth = false,
     request = ref "RequestForAuthRequest",
     response = ref "RequestForAuthResponse",
+    errors = { "INVALID_REQUEST" },
 }
 
 endpoint "AuthHandshake" {
@@ -368,4 +391,5 @@ endpoint "AuthHandshake" {
     auth = false,
     request = ref "AuthHandshakeRequest",
     response = ref "AuthHandshakeResponse",
+    errors = { "INVALID_REQUEST", "INVALID_TICKET" },
 }

@@ -27,20 +27,23 @@ session.]],
                  doc = "The items of a getActions answer's actions." },
     errors = {
         { "AUTH_REQUIRED", "Authentication required",
-          doc = "Any endpoint but login and verification, without a logged-in session (HTTP 401)." },
+          status = 401, doc = "Any endpoint but login and verification, without a logged-in session." },
         { "CODE_RESEND_TOO_SOON", "Please wait one minute before requesting a new code",
-          doc = "login again within 1 minute of the last code sent (HTTP 429)." },
+          status = 429, doc = "login again within 1 minute of the last code sent." },
         { "TOO_MANY_CODES", "Too many codes requested, try again later",
-          doc = "a 4th code requested within 1 hour (HTTP 429)." },
+          status = 429, doc = "a 4th code requested within 1 hour." },
         { "INVALID_CODE", "Invalid code, please start over",
-          doc = "wrong, expired or already used code; the pending login is dropped (HTTP 401)." },
+          status = 401, doc = "wrong, expired or already used code; the pending login is dropped." },
         { "NOT_ALLOWED_IN_SESSION", "You are not allowed in this session",
-          doc = "the user is not a participant of the therapy session (HTTP 403)." },
+          status = 403, doc = "the user is not a participant of the therapy session." },
         { "NO_CURRENT_SESSION", "No therapy session entered",
-          doc = "getActions or saveActions before enterTherapySession (HTTP 409)." },
-        { "INVALID_REQUEST", "Invalid request",
-          doc = "the body does not match the schema (HTTP 400); the parser's path follows." },
+          status = 409, doc = "getActions or saveActions before enterTherapySession." },
+        { "INVALID_REQUEST", "Invalid request: ",
+          status = 400, doc = "the body does not match the schema; the parser's PATH: REASON follows." },
     },
+    -- every error answer: {"result": TEXT, "error": NAME} (+ retry_after, set by the handler)
+    http_errors = { body = ref "TherapyErrorResponse", text = "result", name = "error",
+                    auth_error = "AUTH_REQUIRED", invalid_error = "INVALID_REQUEST" },
 }
 
 -- Shared payloads -----------------------------------------------------------
@@ -76,7 +79,7 @@ payload "Assessment" {
     fields = {
         { "name", str { min = 1, max = 256 }, required, doc = "Assessment name, e.g. post-session_survey." },
         { "status", ref "AssessmentStatus", required, doc = "complete or incomplete." },
-        { "url", str { min = 1, max = 2048 }, optional,
+        { "url", str { min = 1, max = 2048, format = "uri" }, optional,
           doc = "Where to complete it: sent when status is incomplete, absent when complete." },
     },
 }
@@ -121,7 +124,8 @@ message "ClientMessageAction" {
 listed users; target is the message it replies to, or null.]],
     since = 1,
     fields = {
-        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "client_ts", str { max = 64, format = "date-time" }, required,
+          doc = "When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it)." },
         { "type", literal "message", required },
         { "user", str { min = 1, max = 64 }, required,
           doc = "Sender's user ID: the logged-in user's (the server checks)." },
@@ -131,10 +135,9 @@ listed users; target is the message it replies to, or null.]],
         { "character_history", array { str { max = 32 }, max = 32768 }, required,
           doc = [[Every keystroke while composing, in order: usually one character each;
 up to 32 bytes so that named keys (e.g. Backspace) fit.]] },
-        { "time_to_complete", str { min = 3, max = 32 }, required,
+        { "time_to_complete", str { min = 3, max = 32, pattern = "^[0-9]+ms$" }, required,
           doc = [[How long composing took: decimal milliseconds followed by "ms", e.g.
-"671ms" (kept as the document's string; the pattern ^[0-9]+ms$ is checked by
-the handler, the schema language has no pattern).]] },
+"671ms" (kept as the document's string).]] },
         { "target", int { min = 1 }, optional_nullable, doc = "ID of the message this replies to, or null." },
     },
     examples = {
@@ -152,7 +155,8 @@ message "ClientReactionAction" {
     doc = "React to a message with an icon.",
     since = 1,
     fields = {
-        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "client_ts", str { max = 64, format = "date-time" }, required,
+          doc = "When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it)." },
         { "type", literal "reaction", required },
         { "target", int { min = 1 }, required, doc = "ID of the message reacted to." },
         { "user", str { min = 1, max = 64 }, required,
@@ -170,7 +174,8 @@ message "ClientDeleteAction" {
     doc = "Delete a message (which messages a user may delete is the handler's rule).",
     since = 1,
     fields = {
-        { "client_ts", timestamp "iso8601", required, doc = "When the user acted, client clock (ISO-8601)." },
+        { "client_ts", str { max = 64, format = "date-time" }, required,
+          doc = "When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it)." },
         { "type", literal "delete", required },
         { "target", int { min = 1 }, required, doc = "ID of the message to delete." },
     },
@@ -367,8 +372,8 @@ activity in the session); an invalid one ends the pending login (INVALID_CODE:
 start over with login, which counts against the 3 codes per hour).]],
     since = 1,
     fields = {
-        { "code", str { min = 6, max = 6 }, required,
-          doc = "The 6 digits, as a string so that leading zeros survive (digits checked by the handler)." },
+        { "code", str { min = 6, max = 6, pattern = "^[0-9]{6}$" }, required,
+          doc = "The 6 digits, as a string so that leading zeros survive." },
     },
     examples = { [[{"code": "042917"}]] },
 }
@@ -555,6 +560,7 @@ endpoint "Login" {
     auth = false,
     request = ref "LoginRequest",
     response = ref "LoginResponse",
+    errors = { "CODE_RESEND_TOO_SOON", "TOO_MANY_CODES" },
 }
 
 endpoint "VerifyCode" {
@@ -565,6 +571,7 @@ endpoint "VerifyCode" {
     auth = false,
     request = ref "VerifyCodeRequest",
     response = ref "VerifyCodeResponse",
+    errors = { "INVALID_CODE" },
 }
 
 endpoint "GetTherapySessions" {
@@ -573,6 +580,7 @@ endpoint "GetTherapySessions" {
     method = "GET",
     path = "/api/therapy/getTherapySessions",
     response = ref "TherapySessionsResponse",
+    errors = { "AUTH_REQUIRED" },
 }
 
 endpoint "EnterTherapySession" {
@@ -582,6 +590,7 @@ endpoint "EnterTherapySession" {
     path = "/api/therapy/enterTherapySession",
     request = ref "EnterTherapySessionRequest",
     response = ref "EnterTherapySessionResponse",
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION" },
 }
 
 endpoint "GetTherapySessionDetail" {
@@ -591,6 +600,7 @@ endpoint "GetTherapySessionDetail" {
     path = "/api/therapy/getTherapySessionDetail",
     request = ref "TherapySessionDetailRequest",
     response = ref "TherapySessionDetailResponse",
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION" },
 }
 
 endpoint "GetTherapySessionAssessments" {
@@ -600,6 +610,7 @@ endpoint "GetTherapySessionAssessments" {
     path = "/api/therapy/getTherapySessionAssessments",
     request = ref "TherapySessionAssessmentsRequest",
     response = ref "TherapySessionAssessmentsResponse",
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION" },
 }
 
 endpoint "GetActions" {
@@ -609,6 +620,7 @@ endpoint "GetActions" {
     path = "/api/therapy/getActions",
     request = ref "GetActionsRequest",
     response = ref "GetActionsResponse",
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "NO_CURRENT_SESSION" },
 }
 
 endpoint "SaveActions" {
@@ -620,4 +632,5 @@ union (ClientMessageAction, ClientReactionAction, ClientDeleteAction).]],
     path = "/api/therapy/saveActions",
     request = array { union "in", max = 100 },
     response = ref "SaveActionsResponse",
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "NO_CURRENT_SESSION" },
 }

@@ -3,6 +3,22 @@
 
 #include "chat.h"
 
+const sb_error_def chat_errors[13] = {
+    {NULL, NULL, 0},
+    {"INVALID_JSON", CHAT_ERR_INVALID_JSON, 0},
+    {"NO_ACTION", CHAT_ERR_NO_ACTION, 0},
+    {"UNKNOWN_ACTION", CHAT_ERR_UNKNOWN_ACTION, 0},
+    {"AUTH_REQUIRED", CHAT_ERR_AUTH_REQUIRED, 401},
+    {"ROOM_NOT_FOUND", CHAT_ERR_ROOM_NOT_FOUND, 404},
+    {"MESSAGE_NOT_FOUND", CHAT_ERR_MESSAGE_NOT_FOUND, 0},
+    {"NOT_DIRECT_ROOM", CHAT_ERR_NOT_DIRECT_ROOM, 0},
+    {"CHANNEL_LAYER", CHAT_ERR_CHANNEL_LAYER, 0},
+    {"STORAGE", CHAT_ERR_STORAGE, 0},
+    {"NOT_ALLOWED", CHAT_ERR_NOT_ALLOWED, 0},
+    {"UNAVAILABLE", CHAT_ERR_UNAVAILABLE, 503},
+    {"INVALID_PARAMETER", CHAT_ERR_INVALID_PARAMETER, 400},
+};
+
 chat_role chat_role_from(const char *p, size_t n)
 {
     switch (n) {
@@ -225,6 +241,8 @@ static bool chat_sender_fields(sb_reader *r, chat_sender *out, uint64_t seen)
                 break;
             }
             if (!sb_read_string(r, &out->avatar) || !sb_check_str(r, out->avatar, 0, 2048))
+                return false;
+            if (!sb_check_uri(r, out->avatar))
                 return false;
             out->has.avatar = SB_SET;
             break;
@@ -547,6 +565,8 @@ static bool chat_counterpart_fields(sb_reader *r, chat_counterpart *out, uint64_
                 break;
             }
             if (!sb_read_string(r, &out->avatar) || !sb_check_str(r, out->avatar, 0, 2048))
+                return false;
+            if (!sb_check_uri(r, out->avatar))
                 return false;
             out->has.avatar = SB_SET;
             break;
@@ -1288,6 +1308,92 @@ bool chat_chat_connect_params_from_query(sb_reader *r, const sb_query *q, chat_c
         }
         sb_path_pop(r);
     }
+    return true;
+}
+
+static int chat_room_messages_path_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        if (memcmp(p, "room_id", 7) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool chat_room_messages_path_fields(sb_reader *r, chat_room_messages_path *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = chat_room_messages_path_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "room_id", 7);
+    }
+    return true;
+}
+
+bool chat_room_messages_path_parse(sb_reader *r, chat_room_messages_path *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && chat_room_messages_path_fields(r, out, 0);
+}
+
+void chat_room_messages_path_write(sb_buf *b, const chat_room_messages_path *m)
+{
+    sb_buf_put(b, "{\"room_id\":", 11);
+    sb_write_string(b, m->room_id);
+    sb_buf_putc(b, '}');
+}
+
+bool chat_room_messages_path_from_query(sb_reader *r, const sb_query *q, chat_room_messages_path *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = chat_room_messages_path_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->room_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->room_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "room_id", 7);
     return true;
 }
 

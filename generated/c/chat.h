@@ -21,6 +21,27 @@
 #define CHAT_ERR_CHANNEL_LAYER "Channel layer is not configured"
 #define CHAT_ERR_STORAGE "Message could not be stored"
 #define CHAT_ERR_NOT_ALLOWED "Not allowed"
+#define CHAT_ERR_UNAVAILABLE "Service unavailable"
+#define CHAT_ERR_INVALID_PARAMETER ""
+
+/* The same errors as codes (1..n, schema order): an HTTP handler returns
+ * -CODE; chat_errors[CODE] has its name, text and HTTP status. */
+typedef enum chat_error_code {
+    CHAT_ERROR_INVALID_JSON = 1,
+    CHAT_ERROR_NO_ACTION = 2,
+    CHAT_ERROR_UNKNOWN_ACTION = 3,
+    CHAT_ERROR_AUTH_REQUIRED = 4, /* HTTP 401 */
+    CHAT_ERROR_ROOM_NOT_FOUND = 5, /* HTTP 404 */
+    CHAT_ERROR_MESSAGE_NOT_FOUND = 6,
+    CHAT_ERROR_NOT_DIRECT_ROOM = 7,
+    CHAT_ERROR_CHANNEL_LAYER = 8,
+    CHAT_ERROR_STORAGE = 9,
+    CHAT_ERROR_NOT_ALLOWED = 10,
+    CHAT_ERROR_UNAVAILABLE = 11, /* HTTP 503 */
+    CHAT_ERROR_INVALID_PARAMETER = 12, /* HTTP 400 */
+} chat_error_code;
+#define CHAT_ERROR_COUNT 12
+extern const sb_error_def chat_errors[13];
 
 typedef struct chat_in chat_in;
 typedef struct chat_out chat_out;
@@ -184,6 +205,15 @@ bool chat_chat_connect_params_parse(sb_reader *r, chat_chat_connect_params *out)
 void chat_chat_connect_params_write(sb_buf *b, const chat_chat_connect_params *m);
 
 bool chat_chat_connect_params_from_query(sb_reader *r, const sb_query *q, chat_chat_connect_params *out);
+
+/* Path parameters of GET /api/v1/rooms/{room_id}/messages. */
+typedef struct chat_room_messages_path {
+    sb_str room_id;
+} chat_room_messages_path;
+bool chat_room_messages_path_parse(sb_reader *r, chat_room_messages_path *out);
+void chat_room_messages_path_write(sb_buf *b, const chat_room_messages_path *m);
+
+bool chat_room_messages_path_from_query(sb_reader *r, const sb_query *q, chat_room_messages_path *out);
 
 /* Query parameters of GET /api/v1/rooms/{room_id}/messages. */
 typedef struct chat_room_messages_query {

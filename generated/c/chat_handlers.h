@@ -16,9 +16,42 @@ int chat_on_new_room_event(struct sb_ctx *ctx, const chat_new_room_event *msg);
 /* Calls the handler of msg->kind; -1 for an unset kind. */
 int chat_in_dispatch(struct sb_ctx *ctx, const chat_in *msg);
 
-/* GET /api/v1/rooms: The user's rooms with unread counts and last message. */
-int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp);
-/* GET /api/v1/rooms/{room_id}/messages: A room's history, newest first, paged with before and limit (RoomMessagesQuery). */
-int chat_on_room_messages(struct sb_ctx *ctx, chat_messages_response *resp);
+/* the runtime's HTTP types (runtime/http.h, rt.h, outbox.h) */
+struct sb_http_request;
+struct sb_http_handler;
+struct sb_outbox;
+struct sb_rt;
+struct sb_failure;
+
+/* HTTP endpoints. Each handler returns an HTTP status 200..299 (resp is
+ * written), SB_HTTP_DEFERRED (answer later with the endpoint's _answer),
+ * or -CHAT_ERROR_<NAME>, one of the endpoint's errors (the error body is
+ * written with its status; *err starts zeroed, for extra fields). */
+/* GET /api/v1/rooms: The user's rooms with unread counts and last message.
+ * Errors: AUTH_REQUIRED 401, UNAVAILABLE 503. */
+int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp, chat_chat_http_error *err);
+/* GET /api/v1/rooms/{room_id}/messages: A room's history, newest first, paged with before and limit.
+ * Errors: AUTH_REQUIRED 401, ROOM_NOT_FOUND 404, UNAVAILABLE 503, INVALID_PARAMETER 400. */
+int chat_on_room_messages(struct sb_ctx *ctx, const chat_room_messages_path *path, const chat_room_messages_query *query, chat_messages_response *resp, chat_chat_http_error *err);
+
+/* Called first by every endpoint with auth: 0 when the request is
+ * authenticated (the hook keeps the session itself), else the endpoint
+ * answers AUTH_REQUIRED. Hand-written. */
+int chat_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
+
+/* Deferred answers: status 200..299 writes resp; -CHAT_ERROR_<NAME> writes
+ * that error's body (resp may be NULL). Queued with sb_outbox_http(). */
+void chat_list_rooms_answer(struct sb_outbox *o, uint64_t request, int status, const chat_rooms_response *resp);
+void chat_room_messages_answer(struct sb_outbox *o, uint64_t request, int status, const chat_messages_response *resp);
+
+/* The routes (c/chat_routes.c): one sb_http_handler per endpoint, and their
+ * registration with app and storage_error set on each. 0, or -1 and err. */
+#ifdef SB_RT_H /* an array needs the complete type: include rt.h first */
+extern const sb_http_handler chat_http_routes[];
+#endif
+extern const size_t chat_http_routes_count;
+int chat_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
+                        char *err, size_t err_size);
+
 
 #endif

@@ -24,7 +24,14 @@ void chat_sender_random(sb_rand *g, sb_arena *a, chat_sender *m)
         static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
         m->has.avatar = p[sb_rand_below(g, 3)];
         if (m->has.avatar == SB_SET) {
-            m->avatar = sb_rand_str(g, a, 0, 2048);
+            {
+                static const sb_str samples0[] = {
+                    {"https://example.com/a\?b=1", 25},
+                    {"urn:x", 5},
+                    {"http://h/%41", 12},
+                };
+                m->avatar = samples0[sb_rand_below(g, 3)];
+            }
         }
     }
     {
@@ -88,7 +95,14 @@ void chat_counterpart_random(sb_rand *g, sb_arena *a, chat_counterpart *m)
         static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
         m->has.avatar = p[sb_rand_below(g, 3)];
         if (m->has.avatar == SB_SET) {
-            m->avatar = sb_rand_str(g, a, 0, 2048);
+            {
+                static const sb_str samples0[] = {
+                    {"https://example.com/a\?b=1", 25},
+                    {"urn:x", 5},
+                    {"http://h/%41", 12},
+                };
+                m->avatar = samples0[sb_rand_below(g, 3)];
+            }
         }
     }
     m->role = (chat_role)(1 + sb_rand_below(g, 4));
@@ -225,6 +239,12 @@ void chat_chat_connect_params_random(sb_rand *g, sb_arena *a, chat_chat_connect_
             m->since = sb_rand_int(g, INT64_C(0), INT64_MAX);
         }
     }
+}
+
+void chat_room_messages_path_random(sb_rand *g, sb_arena *a, chat_room_messages_path *m)
+{
+    memset(m, 0, sizeof *m);
+    m->room_id = sb_rand_str(g, a, 1, 64);
 }
 
 void chat_room_messages_query_random(sb_rand *g, sb_arena *a, chat_room_messages_query *m)

@@ -3,6 +3,10 @@
 
 #include "core.h"
 
+const sb_error_def core_errors[1] = {
+    {NULL, NULL, 0},
+};
+
 static int core_health_field(const char *p, size_t n)
 {
     switch (n) {

@@ -9,6 +9,11 @@
 
 #define CORE_SCHEMA_VERSION 1
 
+/* The same errors as codes (1..n, schema order): an HTTP handler returns
+ * -CODE; core_errors[CODE] has its name, text and HTTP status. */
+#define CORE_ERROR_COUNT 0
+extern const sb_error_def core_errors[1];
+
 
 /* GET /healthz: the server is up and its database answers. */
 typedef struct core_health {

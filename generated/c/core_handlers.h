@@ -6,7 +6,33 @@
 
 struct sb_ctx; /* the runtime's per-request context */
 
-/* GET /healthz: Liveness and readiness. */
-int core_on_healthz(struct sb_ctx *ctx, core_health *resp);
+/* the runtime's HTTP types (runtime/http.h, rt.h, outbox.h) */
+struct sb_http_request;
+struct sb_http_handler;
+struct sb_outbox;
+struct sb_rt;
+struct sb_failure;
+
+/* HTTP endpoints. Each handler returns an HTTP status 200..299 (resp is
+ * written), SB_HTTP_DEFERRED (answer later with the endpoint's _answer),
+ * or -CORE_ERROR_<NAME>, one of the endpoint's errors (the error body is
+ * written with its status; *err starts zeroed, for extra fields). */
+/* GET /healthz: Liveness and readiness.
+ * Errors: none. */
+int core_on_healthz(struct sb_ctx *ctx, core_health *resp, core_http_error *err);
+
+/* Deferred answers: status 200..299 writes resp; -CORE_ERROR_<NAME> writes
+ * that error's body (resp may be NULL). Queued with sb_outbox_http(). */
+void core_healthz_answer(struct sb_outbox *o, uint64_t request, int status, const core_health *resp);
+
+/* The routes (c/core_routes.c): one sb_http_handler per endpoint, and their
+ * registration with app and storage_error set on each. 0, or -1 and err. */
+#ifdef SB_RT_H /* an array needs the complete type: include rt.h first */
+extern const sb_http_handler core_http_routes[];
+#endif
+extern const size_t core_http_routes_count;
+int core_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
+                        char *err, size_t err_size);
+
 
 #endif

@@ -3,6 +3,13 @@
 
 #include "dashboard.h"
 
+const sb_error_def dashboard_errors[4] = {
+    {NULL, NULL, 0},
+    {"AUTH_REQUIRED", DASHBOARD_ERR_AUTH_REQUIRED, 401},
+    {"INVALID_REQUEST", DASHBOARD_ERR_INVALID_REQUEST, 400},
+    {"INVALID_TICKET", DASHBOARD_ERR_INVALID_TICKET, 401},
+};
+
 dashboard_dashboard_component_name dashboard_dashboard_component_name_from(const char *p, size_t n)
 {
     switch (n) {
@@ -687,6 +694,8 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
             }
             if (!sb_read_string(r, &out->src) || !sb_check_str(r, out->src, 0, 2048))
                 return false;
+            if (!sb_check_uri(r, out->src))
+                return false;
             out->has.src = SB_SET;
             break;
         }
@@ -1206,6 +1215,8 @@ static bool dashboard_request_iframe_url_data_fields(sb_reader *r, dashboard_req
             break;
         case 1:
             if (!sb_read_string(r, &out->iframe_source) || !sb_check_str(r, out->iframe_source, 1, 2048))
+                return false;
+            if (!sb_check_uri(r, out->iframe_source))
                 return false;
             break;
         }
@@ -1730,6 +1741,64 @@ void dashboard_auth_handshake_response_write(sb_buf *b, const dashboard_auth_han
     sb_write_string(b, m->fin_session_id);
     sb_buf_put(b, ",\"expires_in\":", 14);
     sb_write_int64(b, m->expires_in);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_dashboard_http_error_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        if (memcmp(p, "error", 5) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_dashboard_http_error_fields(sb_reader *r, dashboard_dashboard_http_error *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_dashboard_http_error_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 1024))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "error", 5);
+    }
+    return true;
+}
+
+bool dashboard_dashboard_http_error_parse(sb_reader *r, dashboard_dashboard_http_error *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_http_error_fields(r, out, 0);
+}
+
+void dashboard_dashboard_http_error_write(sb_buf *b, const dashboard_dashboard_http_error *m)
+{
+    sb_buf_put(b, "{\"error\":", 9);
+    sb_write_string(b, m->error);
     sb_buf_putc(b, '}');
 }
 

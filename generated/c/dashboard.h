@@ -10,6 +10,21 @@
 #define DASHBOARD_SCHEMA_VERSION 1
 #define DASHBOARD_PATH "/api/v1/ws"
 
+/* Error strings, exactly as the protocol document has them. */
+#define DASHBOARD_ERR_AUTH_REQUIRED "Authentication required"
+#define DASHBOARD_ERR_INVALID_REQUEST "Invalid request: "
+#define DASHBOARD_ERR_INVALID_TICKET "Invalid or expired auth ticket"
+
+/* The same errors as codes (1..n, schema order): an HTTP handler returns
+ * -CODE; dashboard_errors[CODE] has its name, text and HTTP status. */
+typedef enum dashboard_error_code {
+    DASHBOARD_ERROR_AUTH_REQUIRED = 1, /* HTTP 401 */
+    DASHBOARD_ERROR_INVALID_REQUEST = 2, /* HTTP 400 */
+    DASHBOARD_ERROR_INVALID_TICKET = 3, /* HTTP 401 */
+} dashboard_error_code;
+#define DASHBOARD_ERROR_COUNT 3
+extern const sb_error_def dashboard_errors[4];
+
 typedef struct dashboard_in dashboard_in;
 typedef struct dashboard_out dashboard_out;
 
@@ -264,5 +279,12 @@ typedef struct dashboard_auth_handshake_response {
 } dashboard_auth_handshake_response;
 bool dashboard_auth_handshake_response_parse(sb_reader *r, dashboard_auth_handshake_response *out);
 void dashboard_auth_handshake_response_write(sb_buf *b, const dashboard_auth_handshake_response *m);
+
+/* The body of every error answer of the dashboard's HTTP endpoints. */
+typedef struct dashboard_dashboard_http_error {
+    sb_str error;
+} dashboard_dashboard_http_error;
+bool dashboard_dashboard_http_error_parse(sb_reader *r, dashboard_dashboard_http_error *out);
+void dashboard_dashboard_http_error_write(sb_buf *b, const dashboard_dashboard_http_error *m);
 
 #endif

@@ -13,11 +13,46 @@ int dashboard_on_request_ping(struct sb_ctx *ctx, const dashboard_request_ping *
 /* Calls the handler of msg->kind; -1 for an unset kind. */
 int dashboard_in_dispatch(struct sb_ctx *ctx, const dashboard_in *msg);
 
-/* GET /api/v1/init_data: The init_data message over plain HTTP ("possible to add get endpoint too"), e.g. to validate the format. Takes the query parameters of DashboardConnectParams (case_id, fin_session_id, user_id). */
-int dashboard_on_get_init_data(struct sb_ctx *ctx, dashboard_init_data *resp);
-/* POST /request_for_auth: Get a one-time auth ticket for a user and case (Switchboard's proposal). */
-int dashboard_on_request_for_auth(struct sb_ctx *ctx, const dashboard_request_for_auth_request *req, dashboard_request_for_auth_response *resp);
-/* POST /auth_handshake: Exchange an auth ticket for a fin_session_id (Switchboard's proposal). */
-int dashboard_on_auth_handshake(struct sb_ctx *ctx, const dashboard_auth_handshake_request *req, dashboard_auth_handshake_response *resp);
+/* the runtime's HTTP types (runtime/http.h, rt.h, outbox.h) */
+struct sb_http_request;
+struct sb_http_handler;
+struct sb_outbox;
+struct sb_rt;
+struct sb_failure;
+
+/* HTTP endpoints. Each handler returns an HTTP status 200..299 (resp is
+ * written), SB_HTTP_DEFERRED (answer later with the endpoint's _answer),
+ * or -DASHBOARD_ERROR_<NAME>, one of the endpoint's errors (the error body is
+ * written with its status; *err starts zeroed, for extra fields). */
+/* GET /api/v1/init_data: The init_data message over plain HTTP ("possible to add get endpoint too"), e.g. to validate the format. Takes the query parameters of DashboardConnectParams (case_id, fin_session_id, user_id).
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400. */
+int dashboard_on_get_init_data(struct sb_ctx *ctx, const dashboard_dashboard_connect_params *query, dashboard_init_data *resp, dashboard_dashboard_http_error *err);
+/* POST /request_for_auth: Get a one-time auth ticket for a user and case (Switchboard's proposal).
+ * Errors: INVALID_REQUEST 400. */
+int dashboard_on_request_for_auth(struct sb_ctx *ctx, const dashboard_request_for_auth_request *req, dashboard_request_for_auth_response *resp, dashboard_dashboard_http_error *err);
+/* POST /auth_handshake: Exchange an auth ticket for a fin_session_id (Switchboard's proposal).
+ * Errors: INVALID_REQUEST 400, INVALID_TICKET 401. */
+int dashboard_on_auth_handshake(struct sb_ctx *ctx, const dashboard_auth_handshake_request *req, dashboard_auth_handshake_response *resp, dashboard_dashboard_http_error *err);
+
+/* Called first by every endpoint with auth: 0 when the request is
+ * authenticated (the hook keeps the session itself), else the endpoint
+ * answers AUTH_REQUIRED. Hand-written. */
+int dashboard_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
+
+/* Deferred answers: status 200..299 writes resp; -DASHBOARD_ERROR_<NAME> writes
+ * that error's body (resp may be NULL). Queued with sb_outbox_http(). */
+void dashboard_get_init_data_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_init_data *resp);
+void dashboard_request_for_auth_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_request_for_auth_response *resp);
+void dashboard_auth_handshake_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_auth_handshake_response *resp);
+
+/* The routes (c/dashboard_routes.c): one sb_http_handler per endpoint, and their
+ * registration with app and storage_error set on each. 0, or -1 and err. */
+#ifdef SB_RT_H /* an array needs the complete type: include rt.h first */
+extern const sb_http_handler dashboard_http_routes[];
+#endif
+extern const size_t dashboard_http_routes_count;
+int dashboard_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
+                        char *err, size_t err_size);
+
 
 #endif

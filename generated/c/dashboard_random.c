@@ -44,7 +44,14 @@ void dashboard_dashboard_component_random(sb_rand *g, sb_arena *a, dashboard_das
         static const sb_presence p[] = {SB_NULL, SB_SET};
         m->has.src = p[sb_rand_below(g, 2)];
         if (m->has.src == SB_SET) {
-            m->src = sb_rand_str(g, a, 0, 2048);
+            {
+                static const sb_str samples0[] = {
+                    {"https://example.com/a\?b=1", 25},
+                    {"urn:x", 5},
+                    {"http://h/%41", 12},
+                };
+                m->src = samples0[sb_rand_below(g, 3)];
+            }
         }
     }
 }
@@ -94,7 +101,14 @@ void dashboard_request_iframe_url_data_random(sb_rand *g, sb_arena *a, dashboard
 {
     memset(m, 0, sizeof *m);
     m->component_id = sb_rand_str(g, a, 1, 64);
-    m->iframe_source = sb_rand_str(g, a, 1, 2048);
+    {
+        static const sb_str samples0[] = {
+            {"https://example.com/a\?b=1", 25},
+            {"urn:x", 5},
+            {"http://h/%41", 12},
+        };
+        m->iframe_source = samples0[sb_rand_below(g, 3)];
+    }
 }
 
 void dashboard_request_iframe_url_random(sb_rand *g, sb_arena *a, dashboard_request_iframe_url *m)
@@ -142,6 +156,12 @@ void dashboard_auth_handshake_response_random(sb_rand *g, sb_arena *a, dashboard
     memset(m, 0, sizeof *m);
     m->fin_session_id = sb_rand_str(g, a, 1, 256);
     m->expires_in = sb_rand_int(g, INT64_C(1), INT64_MAX);
+}
+
+void dashboard_dashboard_http_error_random(sb_rand *g, sb_arena *a, dashboard_dashboard_http_error *m)
+{
+    memset(m, 0, sizeof *m);
+    m->error = sb_rand_str(g, a, 0, 1024);
 }
 
 void dashboard_in_random(sb_rand *g, sb_arena *a, dashboard_in *m)

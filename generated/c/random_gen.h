@@ -18,6 +18,7 @@ void chat_customer_random(sb_rand *g, sb_arena *a, chat_customer *m);
 void chat_message_random(sb_rand *g, sb_arena *a, chat_message *m);
 void chat_room_random(sb_rand *g, sb_arena *a, chat_room *m);
 void chat_chat_connect_params_random(sb_rand *g, sb_arena *a, chat_chat_connect_params *m);
+void chat_room_messages_path_random(sb_rand *g, sb_arena *a, chat_room_messages_path *m);
 void chat_room_messages_query_random(sb_rand *g, sb_arena *a, chat_room_messages_query *m);
 void chat_rooms_response_random(sb_rand *g, sb_arena *a, chat_rooms_response *m);
 void chat_messages_response_random(sb_rand *g, sb_arena *a, chat_messages_response *m);
@@ -60,6 +61,7 @@ void dashboard_request_for_auth_request_random(sb_rand *g, sb_arena *a, dashboar
 void dashboard_request_for_auth_response_random(sb_rand *g, sb_arena *a, dashboard_request_for_auth_response *m);
 void dashboard_auth_handshake_request_random(sb_rand *g, sb_arena *a, dashboard_auth_handshake_request *m);
 void dashboard_auth_handshake_response_random(sb_rand *g, sb_arena *a, dashboard_auth_handshake_response *m);
+void dashboard_dashboard_http_error_random(sb_rand *g, sb_arena *a, dashboard_dashboard_http_error *m);
 void dashboard_in_random(sb_rand *g, sb_arena *a, dashboard_in *m);
 void dashboard_out_random(sb_rand *g, sb_arena *a, dashboard_out *m);
 void realtime_realtime_connect_auth_random(sb_rand *g, sb_arena *a, realtime_realtime_connect_auth *m);

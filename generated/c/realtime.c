@@ -3,6 +3,17 @@
 
 #include "realtime.h"
 
+const sb_error_def realtime_errors[8] = {
+    {NULL, NULL, 0},
+    {"INVALID_MESSAGE", REALTIME_ERR_INVALID_MESSAGE, 0},
+    {"UNKNOWN_ACTION", REALTIME_ERR_UNKNOWN_ACTION, 0},
+    {"ACTION_NOT_ALLOWED", REALTIME_ERR_ACTION_NOT_ALLOWED, 0},
+    {"INVALID_DATA", REALTIME_ERR_INVALID_DATA, 0},
+    {"AUTH_REQUIRED", REALTIME_ERR_AUTH_REQUIRED, 0},
+    {"RATE_LIMITED", REALTIME_ERR_RATE_LIMITED, 0},
+    {"INTERNAL", REALTIME_ERR_INTERNAL, 0},
+};
+
 static realtime_in_kind realtime_in_kind_from(const char *p, size_t n)
 {
     switch (n) {

@@ -19,6 +19,20 @@
 #define REALTIME_ERR_RATE_LIMITED "Too many messages"
 #define REALTIME_ERR_INTERNAL "Internal error"
 
+/* The same errors as codes (1..n, schema order): an HTTP handler returns
+ * -CODE; realtime_errors[CODE] has its name, text and HTTP status. */
+typedef enum realtime_error_code {
+    REALTIME_ERROR_INVALID_MESSAGE = 1,
+    REALTIME_ERROR_UNKNOWN_ACTION = 2,
+    REALTIME_ERROR_ACTION_NOT_ALLOWED = 3,
+    REALTIME_ERROR_INVALID_DATA = 4,
+    REALTIME_ERROR_AUTH_REQUIRED = 5,
+    REALTIME_ERROR_RATE_LIMITED = 6,
+    REALTIME_ERROR_INTERNAL = 7,
+} realtime_error_code;
+#define REALTIME_ERROR_COUNT 7
+extern const sb_error_def realtime_errors[8];
+
 typedef struct realtime_in realtime_in;
 typedef struct realtime_out realtime_out;
 

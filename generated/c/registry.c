@@ -216,6 +216,14 @@ static void dashboard_auth_handshake_response_write_any(sb_buf *b, const void *m
 {
     dashboard_auth_handshake_response_write(b, m);
 }
+static bool dashboard_dashboard_http_error_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_dashboard_http_error_parse(r, out);
+}
+static void dashboard_dashboard_http_error_write_any(sb_buf *b, const void *m)
+{
+    dashboard_dashboard_http_error_write(b, m);
+}
 static bool realtime_realtime_request_parse_any(sb_reader *r, void *out)
 {
     return realtime_realtime_request_parse(r, out);
@@ -548,6 +556,7 @@ const sb_message_info sb_messages[] = {
     {"RequestForAuthResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_request_for_auth_response), dashboard_request_for_auth_response_parse_any, dashboard_request_for_auth_response_write_any},
     {"AuthHandshakeRequest", "dashboard", "http", NULL, NULL, sizeof(dashboard_auth_handshake_request), dashboard_auth_handshake_request_parse_any, dashboard_auth_handshake_request_write_any},
     {"AuthHandshakeResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_auth_handshake_response), dashboard_auth_handshake_response_parse_any, dashboard_auth_handshake_response_write_any},
+    {"DashboardHttpError", "dashboard", "http", NULL, NULL, sizeof(dashboard_dashboard_http_error), dashboard_dashboard_http_error_parse_any, dashboard_dashboard_http_error_write_any},
     {"RealtimeRequest", "realtime", "in", "type", "REQUEST", sizeof(realtime_realtime_request), realtime_realtime_request_parse_any, realtime_realtime_request_write_any},
     {"RealtimeResponse", "realtime", "out", "type", "RESPONSE", sizeof(realtime_realtime_response), realtime_realtime_response_parse_any, realtime_realtime_response_write_any},
     {"RealtimeUpdate", "realtime", "out", "type", "UPDATE", sizeof(realtime_realtime_update), realtime_realtime_update_parse_any, realtime_realtime_update_write_any},

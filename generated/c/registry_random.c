@@ -105,6 +105,10 @@ static void dashboard_auth_handshake_response_random_any(sb_rand *g, sb_arena *a
 {
     dashboard_auth_handshake_response_random(g, a, m);
 }
+static void dashboard_dashboard_http_error_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_dashboard_http_error_random(g, a, m);
+}
 static void realtime_realtime_request_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     realtime_realtime_request_random(g, a, m);
@@ -285,6 +289,7 @@ const sb_random_info sb_random_table[] = {
     {"RequestForAuthResponse", dashboard_request_for_auth_response_random_any},
     {"AuthHandshakeRequest", dashboard_auth_handshake_request_random_any},
     {"AuthHandshakeResponse", dashboard_auth_handshake_response_random_any},
+    {"DashboardHttpError", dashboard_dashboard_http_error_random_any},
     {"RealtimeRequest", realtime_realtime_request_random_any},
     {"RealtimeResponse", realtime_realtime_response_random_any},
     {"RealtimeUpdate", realtime_realtime_update_random_any},

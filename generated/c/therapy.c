@@ -3,6 +3,17 @@
 
 #include "therapy.h"
 
+const sb_error_def therapy_errors[8] = {
+    {NULL, NULL, 0},
+    {"AUTH_REQUIRED", THERAPY_ERR_AUTH_REQUIRED, 401},
+    {"CODE_RESEND_TOO_SOON", THERAPY_ERR_CODE_RESEND_TOO_SOON, 429},
+    {"TOO_MANY_CODES", THERAPY_ERR_TOO_MANY_CODES, 429},
+    {"INVALID_CODE", THERAPY_ERR_INVALID_CODE, 401},
+    {"NOT_ALLOWED_IN_SESSION", THERAPY_ERR_NOT_ALLOWED_IN_SESSION, 403},
+    {"NO_CURRENT_SESSION", THERAPY_ERR_NO_CURRENT_SESSION, 409},
+    {"INVALID_REQUEST", THERAPY_ERR_INVALID_REQUEST, 400},
+};
+
 therapy_reaction_icon therapy_reaction_icon_from(const char *p, size_t n)
 {
     switch (n) {
@@ -125,6 +136,38 @@ sb_str therapy_participant_role_name(therapy_participant_role v)
     return (unsigned)v < 3 ? names[v] : names[0];
 }
 
+/* ^[0-9]+ms$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t therapy_client_message_action_time_to_complete_pattern_sets[][8] = {
+    {0x00000000, 0x03ff0000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000},
+    {0x00000000, 0x00000000, 0x00000000, 0x00002000, 0x00000000, 0x00000000, 0x00000000, 0x00000000},
+    {0x00000000, 0x00000000, 0x00000000, 0x00080000, 0x00000000, 0x00000000, 0x00000000, 0x00000000},
+};
+static const sb_pattern_inst therapy_client_message_action_time_to_complete_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_SET, 1, 0}, /* 4 */
+    {SB_PAT_SET, 2, 0}, /* 5 */
+    {SB_PAT_MATCH, 0, 0}, /* 6 */
+};
+static const sb_pattern therapy_client_message_action_time_to_complete_pattern = {"^[0-9]+ms$", therapy_client_message_action_time_to_complete_pattern_prog, 7, therapy_client_message_action_time_to_complete_pattern_sets, 3};
+
+/* ^[0-9]{6}$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t therapy_verify_code_request_code_pattern_sets[][8] = {
+    {0x00000000, 0x03ff0000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000},
+};
+static const sb_pattern_inst therapy_verify_code_request_code_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SET, 0, 0}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_SET, 0, 0}, /* 3 */
+    {SB_PAT_SET, 0, 0}, /* 4 */
+    {SB_PAT_SET, 0, 0}, /* 5 */
+    {SB_PAT_MATCH, 0, 0}, /* 6 */
+};
+static const sb_pattern therapy_verify_code_request_code_pattern = {"^[0-9]{6}$", therapy_verify_code_request_code_pattern_prog, 7, therapy_verify_code_request_code_pattern_sets, 1};
+
 static therapy_in_kind therapy_in_kind_from(const char *p, size_t n)
 {
     switch (n) {
@@ -244,6 +287,8 @@ static bool therapy_assessment_fields(sb_reader *r, therapy_assessment *out, uin
             break;
         case 2:
             if (!sb_read_string(r, &out->url) || !sb_check_str(r, out->url, 1, 2048))
+                return false;
+            if (!sb_check_uri(r, out->url))
                 return false;
             out->has.url = SB_SET;
             break;
@@ -641,7 +686,9 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_iso8601(r, out->client_ts))
+            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+                return false;
+            if (!sb_check_iso8601(r, out->client_ts))
                 return false;
             break;
         case 1:
@@ -700,6 +747,8 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
             break;
         case 6:
             if (!sb_read_string(r, &out->time_to_complete) || !sb_check_str(r, out->time_to_complete, 3, 32))
+                return false;
+            if (!sb_check_pattern(r, out->time_to_complete, &therapy_client_message_action_time_to_complete_pattern))
                 return false;
             break;
         case 7:
@@ -829,7 +878,9 @@ static bool therapy_client_reaction_action_fields(sb_reader *r, therapy_client_r
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_iso8601(r, out->client_ts))
+            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+                return false;
+            if (!sb_check_iso8601(r, out->client_ts))
                 return false;
             break;
         case 1:
@@ -932,7 +983,9 @@ static bool therapy_client_delete_action_fields(sb_reader *r, therapy_client_del
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_iso8601(r, out->client_ts))
+            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+                return false;
+            if (!sb_check_iso8601(r, out->client_ts))
                 return false;
             break;
         case 1:
@@ -2151,6 +2204,8 @@ static bool therapy_verify_code_request_fields(sb_reader *r, therapy_verify_code
         switch (f) {
         case 0:
             if (!sb_read_string(r, &out->code) || !sb_check_str(r, out->code, 6, 6))
+                return false;
+            if (!sb_check_pattern(r, out->code, &therapy_verify_code_request_code_pattern))
                 return false;
             break;
         }

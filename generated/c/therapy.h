@@ -16,7 +16,21 @@
 #define THERAPY_ERR_INVALID_CODE "Invalid code, please start over"
 #define THERAPY_ERR_NOT_ALLOWED_IN_SESSION "You are not allowed in this session"
 #define THERAPY_ERR_NO_CURRENT_SESSION "No therapy session entered"
-#define THERAPY_ERR_INVALID_REQUEST "Invalid request"
+#define THERAPY_ERR_INVALID_REQUEST "Invalid request: "
+
+/* The same errors as codes (1..n, schema order): an HTTP handler returns
+ * -CODE; therapy_errors[CODE] has its name, text and HTTP status. */
+typedef enum therapy_error_code {
+    THERAPY_ERROR_AUTH_REQUIRED = 1, /* HTTP 401 */
+    THERAPY_ERROR_CODE_RESEND_TOO_SOON = 2, /* HTTP 429 */
+    THERAPY_ERROR_TOO_MANY_CODES = 3, /* HTTP 429 */
+    THERAPY_ERROR_INVALID_CODE = 4, /* HTTP 401 */
+    THERAPY_ERROR_NOT_ALLOWED_IN_SESSION = 5, /* HTTP 403 */
+    THERAPY_ERROR_NO_CURRENT_SESSION = 6, /* HTTP 409 */
+    THERAPY_ERROR_INVALID_REQUEST = 7, /* HTTP 400 */
+} therapy_error_code;
+#define THERAPY_ERROR_COUNT 7
+extern const sb_error_def therapy_errors[8];
 
 typedef struct therapy_in therapy_in;
 typedef struct therapy_out therapy_out;

@@ -14,21 +14,66 @@ int therapy_on_client_delete_action(struct sb_ctx *ctx, const therapy_client_del
 /* Calls the handler of msg->kind; -1 for an unset kind. */
 int therapy_in_dispatch(struct sb_ctx *ctx, const therapy_in *msg);
 
-/* POST /api/therapy/login: Request a one-time code by SMS (1 per minute, 3 per hour; see LoginRequest). */
-int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req, therapy_login_response *resp);
-/* POST /api/therapy/verifyCode: Check the 6-digit code and create the server-side session. */
-int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req, therapy_verify_code_response *resp);
-/* GET /api/therapy/getTherapySessions: The home page: the user's therapy sessions and their assessments. */
-int therapy_on_get_therapy_sessions(struct sb_ctx *ctx, therapy_therapy_sessions_response *resp);
-/* POST /api/therapy/enterTherapySession: Enter a therapy session: it becomes the session's current one. */
-int therapy_on_enter_therapy_session(struct sb_ctx *ctx, const therapy_enter_therapy_session_request *req, therapy_enter_therapy_session_response *resp);
-/* POST /api/therapy/getTherapySessionDetail: getTherapySessionDetail(ts_id): metadata and participants. */
-int therapy_on_get_therapy_session_detail(struct sb_ctx *ctx, const therapy_therapy_session_detail_request *req, therapy_therapy_session_detail_response *resp);
-/* POST /api/therapy/getTherapySessionAssessments: getTherapySessionAssessments(ts_id, p_id): the participant's assessments. */
-int therapy_on_get_therapy_session_assessments(struct sb_ctx *ctx, const therapy_therapy_session_assessments_request *req, therapy_therapy_session_assessments_response *resp);
-/* POST /api/therapy/getActions: getActions(last_action_id): the poll, every 5 seconds by default. */
-int therapy_on_get_actions(struct sb_ctx *ctx, const therapy_get_actions_request *req, therapy_get_actions_response *resp);
-/* POST /api/therapy/saveActions: saveActions(payloads): the client's queued actions, sent with the poll. The body is the JSON array itself: at most 100 items, each one of the inbound union (ClientMessageAction, ClientReactionAction, ClientDeleteAction). */
-int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_request *req, therapy_save_actions_response *resp);
+/* the runtime's HTTP types (runtime/http.h, rt.h, outbox.h) */
+struct sb_http_request;
+struct sb_http_handler;
+struct sb_outbox;
+struct sb_rt;
+struct sb_failure;
+
+/* HTTP endpoints. Each handler returns an HTTP status 200..299 (resp is
+ * written), SB_HTTP_DEFERRED (answer later with the endpoint's _answer),
+ * or -THERAPY_ERROR_<NAME>, one of the endpoint's errors (the error body is
+ * written with its status; *err starts zeroed, for extra fields). */
+/* POST /api/therapy/login: Request a one-time code by SMS (1 per minute, 3 per hour; see LoginRequest).
+ * Errors: CODE_RESEND_TOO_SOON 429, TOO_MANY_CODES 429, INVALID_REQUEST 400. */
+int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req, therapy_login_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/verifyCode: Check the 6-digit code and create the server-side session.
+ * Errors: INVALID_CODE 401, INVALID_REQUEST 400. */
+int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req, therapy_verify_code_response *resp, therapy_therapy_error_response *err);
+/* GET /api/therapy/getTherapySessions: The home page: the user's therapy sessions and their assessments.
+ * Errors: AUTH_REQUIRED 401. */
+int therapy_on_get_therapy_sessions(struct sb_ctx *ctx, therapy_therapy_sessions_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/enterTherapySession: Enter a therapy session: it becomes the session's current one.
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400. */
+int therapy_on_enter_therapy_session(struct sb_ctx *ctx, const therapy_enter_therapy_session_request *req, therapy_enter_therapy_session_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/getTherapySessionDetail: getTherapySessionDetail(ts_id): metadata and participants.
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400. */
+int therapy_on_get_therapy_session_detail(struct sb_ctx *ctx, const therapy_therapy_session_detail_request *req, therapy_therapy_session_detail_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/getTherapySessionAssessments: getTherapySessionAssessments(ts_id, p_id): the participant's assessments.
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400. */
+int therapy_on_get_therapy_session_assessments(struct sb_ctx *ctx, const therapy_therapy_session_assessments_request *req, therapy_therapy_session_assessments_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/getActions: getActions(last_action_id): the poll, every 5 seconds by default.
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, NO_CURRENT_SESSION 409, INVALID_REQUEST 400. */
+int therapy_on_get_actions(struct sb_ctx *ctx, const therapy_get_actions_request *req, therapy_get_actions_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/saveActions: saveActions(payloads): the client's queued actions, sent with the poll. The body is the JSON array itself: at most 100 items, each one of the inbound union (ClientMessageAction, ClientReactionAction, ClientDeleteAction).
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, NO_CURRENT_SESSION 409, INVALID_REQUEST 400. */
+int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_request *req, therapy_save_actions_response *resp, therapy_therapy_error_response *err);
+
+/* Called first by every endpoint with auth: 0 when the request is
+ * authenticated (the hook keeps the session itself), else the endpoint
+ * answers AUTH_REQUIRED. Hand-written. */
+int therapy_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
+
+/* Deferred answers: status 200..299 writes resp; -THERAPY_ERROR_<NAME> writes
+ * that error's body (resp may be NULL). Queued with sb_outbox_http(). */
+void therapy_login_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_login_response *resp);
+void therapy_verify_code_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_verify_code_response *resp);
+void therapy_get_therapy_sessions_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_therapy_sessions_response *resp);
+void therapy_enter_therapy_session_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_enter_therapy_session_response *resp);
+void therapy_get_therapy_session_detail_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_therapy_session_detail_response *resp);
+void therapy_get_therapy_session_assessments_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_therapy_session_assessments_response *resp);
+void therapy_get_actions_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_get_actions_response *resp);
+void therapy_save_actions_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_save_actions_response *resp);
+
+/* The routes (c/therapy_routes.c): one sb_http_handler per endpoint, and their
+ * registration with app and storage_error set on each. 0, or -1 and err. */
+#ifdef SB_RT_H /* an array needs the complete type: include rt.h first */
+extern const sb_http_handler therapy_http_routes[];
+#endif
+extern const size_t therapy_http_routes_count;
+int therapy_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
+                        char *err, size_t err_size);
+
 
 #endif

@@ -12,7 +12,14 @@ void therapy_assessment_random(sb_rand *g, sb_arena *a, therapy_assessment *m)
         static const sb_presence p[] = {SB_ABSENT, SB_SET};
         m->has.url = p[sb_rand_below(g, 2)];
         if (m->has.url == SB_SET) {
-            m->url = sb_rand_str(g, a, 1, 2048);
+            {
+                static const sb_str samples0[] = {
+                    {"https://example.com/a\?b=1", 25},
+                    {"urn:x", 5},
+                    {"http://h/%41", 12},
+                };
+                m->url = samples0[sb_rand_below(g, 3)];
+            }
         }
     }
 }
@@ -62,7 +69,15 @@ void therapy_client_message_action_random(sb_rand *g, sb_arena *a, therapy_clien
     for (size_t i1 = 0; i1 < m->character_history.count; i1++) {
         m->character_history.items[i1] = sb_rand_str(g, a, 0, 32);
     }
-    m->time_to_complete = sb_rand_str(g, a, 3, 32);
+    {
+        static const sb_str samples2[] = {
+            {"0ms", 3},
+            {"1ms", 3},
+            {"2ms", 3},
+            {"00ms", 4},
+        };
+        m->time_to_complete = samples2[sb_rand_below(g, 4)];
+    }
     {
         static const sb_presence p[] = {SB_ABSENT, SB_NULL, SB_SET};
         m->has.target = p[sb_rand_below(g, 3)];
@@ -207,7 +222,14 @@ void therapy_login_response_random(sb_rand *g, sb_arena *a, therapy_login_respon
 void therapy_verify_code_request_random(sb_rand *g, sb_arena *a, therapy_verify_code_request *m)
 {
     memset(m, 0, sizeof *m);
-    m->code = sb_rand_str(g, a, 6, 6);
+    {
+        static const sb_str samples0[] = {
+            {"000000", 6},
+            {"111111", 6},
+            {"222222", 6},
+        };
+        m->code = samples0[sb_rand_below(g, 3)];
+    }
 }
 
 void therapy_verify_code_response_random(sb_rand *g, sb_arena *a, therapy_verify_code_response *m)

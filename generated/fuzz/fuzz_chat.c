@@ -51,6 +51,14 @@ static void chat_chat_connect_params_write_v(sb_buf *b, const void *m)
 {
     chat_chat_connect_params_write(b, m);
 }
+static bool chat_room_messages_path_parse_v(sb_reader *r, void *out)
+{
+    return chat_room_messages_path_parse(r, out);
+}
+static void chat_room_messages_path_write_v(sb_buf *b, const void *m)
+{
+    chat_room_messages_path_write(b, m);
+}
 static bool chat_room_messages_query_parse_v(sb_reader *r, void *out)
 {
     return chat_room_messages_query_parse(r, out);
@@ -69,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, chat_messages_response_parse_v, chat_messages_response_write_v, sizeof(chat_messages_response));
     sb_fuzz_round_trip(data, size, chat_chat_http_error_parse_v, chat_chat_http_error_write_v, sizeof(chat_chat_http_error));
     sb_fuzz_round_trip(data, size, chat_chat_connect_params_parse_v, chat_chat_connect_params_write_v, sizeof(chat_chat_connect_params));
+    sb_fuzz_round_trip(data, size, chat_room_messages_path_parse_v, chat_room_messages_path_write_v, sizeof(chat_room_messages_path));
     sb_fuzz_round_trip(data, size, chat_room_messages_query_parse_v, chat_room_messages_query_write_v, sizeof(chat_room_messages_query));
     return 0;
 }

@@ -51,6 +51,14 @@ static void dashboard_auth_handshake_response_write_v(sb_buf *b, const void *m)
 {
     dashboard_auth_handshake_response_write(b, m);
 }
+static bool dashboard_dashboard_http_error_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_dashboard_http_error_parse(r, out);
+}
+static void dashboard_dashboard_http_error_write_v(sb_buf *b, const void *m)
+{
+    dashboard_dashboard_http_error_write(b, m);
+}
 static bool dashboard_dashboard_connect_params_parse_v(sb_reader *r, void *out)
 {
     return dashboard_dashboard_connect_params_parse(r, out);
@@ -69,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, dashboard_request_for_auth_response_parse_v, dashboard_request_for_auth_response_write_v, sizeof(dashboard_request_for_auth_response));
     sb_fuzz_round_trip(data, size, dashboard_auth_handshake_request_parse_v, dashboard_auth_handshake_request_write_v, sizeof(dashboard_auth_handshake_request));
     sb_fuzz_round_trip(data, size, dashboard_auth_handshake_response_parse_v, dashboard_auth_handshake_response_write_v, sizeof(dashboard_auth_handshake_response));
+    sb_fuzz_round_trip(data, size, dashboard_dashboard_http_error_parse_v, dashboard_dashboard_http_error_write_v, sizeof(dashboard_dashboard_http_error));
     sb_fuzz_round_trip(data, size, dashboard_dashboard_connect_params_parse_v, dashboard_dashboard_connect_params_write_v, sizeof(dashboard_dashboard_connect_params));
     return 0;
 }

@@ -41,7 +41,7 @@ export interface Sender {
     id?: string | null;
     /** Full name. Max 256 bytes (UTF-8). */
     full_name?: string | null;
-    /** Avatar URL. Max 2048 bytes (UTF-8). */
+    /** Avatar URL. URI (absolute, RFC 3986), max 2048 bytes (UTF-8). */
     avatar?: string | null;
     /** Role. */
     role?: Role | null;
@@ -75,7 +75,7 @@ export interface Counterpart {
     user_id: string;
     /** Full name. Max 256 bytes (UTF-8). */
     full_name?: string | null;
-    /** Avatar URL. Max 2048 bytes (UTF-8). */
+    /** Avatar URL. URI (absolute, RFC 3986), max 2048 bytes (UTF-8). */
     avatar?: string | null;
     /** Role. */
     role: Role;
@@ -162,6 +162,12 @@ export interface ChatConnectParams {
      * Integer >= 0.
      */
     since?: number;
+}
+
+/** Path parameters of GET /api/v1/rooms/{room_id}/messages. */
+export interface RoomMessagesPath {
+    /** Room ID. 1 to 64 bytes (UTF-8). */
+    room_id: string;
 }
 
 /** Query parameters of GET /api/v1/rooms/{room_id}/messages. */
@@ -460,6 +466,21 @@ export const ChatErrors = {
     STORAGE: "Message could not be stored",
     /** Switchboard extension: a send_message to oneself, or with neither text nor file_id. */
     NOT_ALLOWED: "Not allowed",
+    /**
+     * Switchboard extension (REST): the database could not be read, or memory ran out; try again.
+     */
+    UNAVAILABLE: "Service unavailable",
+    /**
+     * Switchboard extension (REST): a path or query parameter does not parse; the text is the parser's PATH: REASON alone.
+     */
+    INVALID_PARAMETER: "",
+} as const;
+/** The HTTP status of each error an endpoint of channel chat may answer. */
+export const ChatErrorStatus = {
+    AUTH_REQUIRED: 401,
+    ROOM_NOT_FOUND: 404,
+    UNAVAILABLE: 503,
+    INVALID_PARAMETER: 400,
 } as const;
 
 /**
@@ -475,11 +496,15 @@ export interface ChatEndpoints {
         method: "GET";
         path: "/api/v1/rooms";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: undefined;
         response: RoomsResponse;
+        /** the errors it may answer (ChatErrors, ChatErrorStatus) */
+        errors: "AUTH_REQUIRED" | "UNAVAILABLE";
     };
     /**
-     * A room's history, newest first, paged with before and limit (RoomMessagesQuery).
+     * A room's history, newest first, paged with before and limit.
      *
      * GET /api/v1/rooms/{room_id}/messages, authenticated.
      */
@@ -487,8 +512,12 @@ export interface ChatEndpoints {
         method: "GET";
         path: "/api/v1/rooms/{room_id}/messages";
         auth: true;
+        pathParams: RoomMessagesPath;
+        query: RoomMessagesQuery;
         request: undefined;
         response: MessagesResponse;
+        /** the errors it may answer (ChatErrors, ChatErrorStatus) */
+        errors: "AUTH_REQUIRED" | "ROOM_NOT_FOUND" | "UNAVAILABLE" | "INVALID_PARAMETER";
     };
 }
 /** The path of each endpoint of channel chat. */

@@ -51,8 +51,12 @@ export interface CoreEndpoints {
         method: "GET";
         path: "/healthz";
         auth: false;
+        pathParams: undefined;
+        query: undefined;
         request: undefined;
         response: Health;
+        /** the errors it may answer (CoreErrors, CoreErrorStatus) */
+        errors: never;
     };
 }
 /** The path of each endpoint of channel core. */

@@ -148,7 +148,7 @@ export interface DashboardComponent {
     /** The front-end component that renders it. */
     component_name: DashboardComponentName;
     /**
-     * URL an IFRAMEComponent loads; null for components that do not load a URL. Max 2048 bytes (UTF-8).
+     * URL an IFRAMEComponent loads; null for components that do not load a URL. URI (absolute, RFC 3986), max 2048 bytes (UTF-8).
      */
     src: string | null;
 }
@@ -220,7 +220,7 @@ export interface RequestComponentRefresh {
 export interface RequestIframeUrlData {
     /** ID of the component. 1 to 64 bytes (UTF-8). */
     component_id: string;
-    /** The URL to load. 1 to 2048 bytes (UTF-8). */
+    /** The URL to load. URI (absolute, RFC 3986), 1 to 2048 bytes (UTF-8). */
     iframe_source: string;
 }
 
@@ -310,6 +310,16 @@ export interface AuthHandshakeResponse {
     expires_in: number;
 }
 
+/**
+ * The body of every error answer of the dashboard's HTTP endpoints.
+ *
+ * HTTP message.
+ */
+export interface DashboardHttpError {
+    /** What went wrong. Max 1024 bytes (UTF-8). */
+    error: string;
+}
+
 /** Every message a client may send on channel dashboard, told apart by `action`. */
 export type DashboardInbound = RequestInitData | RequestPing;
 /** Every `action` value of DashboardInbound, in schema order. */
@@ -338,7 +348,20 @@ export interface DashboardOutboundByType {
 }
 
 /** Error strings of channel dashboard, exactly as the server sends them. */
-export const DashboardErrors = {} as const;
+export const DashboardErrors = {
+    /** GET /api/v1/init_data without a valid fin_session_id for the case and user. */
+    AUTH_REQUIRED: "Authentication required",
+    /** A body or query parameter does not match the schema; the parser's PATH: REASON follows. */
+    INVALID_REQUEST: "Invalid request: ",
+    /** Auth_handshake with an unknown, used or expired ticket, or another case or user. */
+    INVALID_TICKET: "Invalid or expired auth ticket",
+} as const;
+/** The HTTP status of each error an endpoint of channel dashboard may answer. */
+export const DashboardErrorStatus = {
+    AUTH_REQUIRED: 401,
+    INVALID_REQUEST: 400,
+    INVALID_TICKET: 401,
+} as const;
 
 /**
  * HTTP endpoints of channel dashboard by name. `request` is `undefined` for an endpoint without a body.
@@ -355,8 +378,12 @@ export interface DashboardEndpoints {
         method: "GET";
         path: "/api/v1/init_data";
         auth: true;
+        pathParams: undefined;
+        query: DashboardConnectParams;
         request: undefined;
         response: InitData;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST";
     };
     /**
      * Get a one-time auth ticket for a user and case (Switchboard's proposal).
@@ -367,8 +394,12 @@ export interface DashboardEndpoints {
         method: "POST";
         path: "/request_for_auth";
         auth: false;
+        pathParams: undefined;
+        query: undefined;
         request: RequestForAuthRequest;
         response: RequestForAuthResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "INVALID_REQUEST";
     };
     /**
      * Exchange an auth ticket for a fin_session_id (Switchboard's proposal).
@@ -379,8 +410,12 @@ export interface DashboardEndpoints {
         method: "POST";
         path: "/auth_handshake";
         auth: false;
+        pathParams: undefined;
+        query: undefined;
         request: AuthHandshakeRequest;
         response: AuthHandshakeResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "INVALID_REQUEST" | "INVALID_TICKET";
     };
 }
 /** The path of each endpoint of channel dashboard. */

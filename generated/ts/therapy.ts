@@ -43,7 +43,7 @@ export interface Assessment {
     /** complete or incomplete. */
     status: AssessmentStatus;
     /**
-     * Where to complete it: sent when status is incomplete, absent when complete. 1 to 2048 bytes (UTF-8).
+     * Where to complete it: sent when status is incomplete, absent when complete. URI (absolute, RFC 3986), 1 to 2048 bytes (UTF-8).
      */
     url?: string;
 }
@@ -94,7 +94,7 @@ export interface Participant {
  */
 export interface ClientMessageAction {
     /**
-     * When the user acted, client clock (ISO-8601). ISO-8601 with seconds and a zone, e.g. 2023-10-11T21:20:00Z.
+     * When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it). Date-time: ISO-8601 timestamp with seconds and a zone, max 64 bytes (UTF-8).
      */
     client_ts: string;
     type: "message";
@@ -115,10 +115,9 @@ export interface ClientMessageAction {
     character_history: string[];
     /**
      * How long composing took: decimal milliseconds followed by "ms", e.g.
-     * "671ms" (kept as the document's string; the pattern ^[0-9]+ms$ is checked by
-     * the handler, the schema language has no pattern).
+     * "671ms" (kept as the document's string).
      *
-     * 3 to 32 bytes (UTF-8).
+     * 3 to 32 bytes (UTF-8); matches ^[0-9]+ms$ (on bytes).
      */
     time_to_complete: string;
     /** ID of the message this replies to, or null. Integer >= 1. */
@@ -132,7 +131,7 @@ export interface ClientMessageAction {
  */
 export interface ClientReactionAction {
     /**
-     * When the user acted, client clock (ISO-8601). ISO-8601 with seconds and a zone, e.g. 2023-10-11T21:20:00Z.
+     * When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it). Date-time: ISO-8601 timestamp with seconds and a zone, max 64 bytes (UTF-8).
      */
     client_ts: string;
     type: "reaction";
@@ -151,7 +150,7 @@ export interface ClientReactionAction {
  */
 export interface ClientDeleteAction {
     /**
-     * When the user acted, client clock (ISO-8601). ISO-8601 with seconds and a zone, e.g. 2023-10-11T21:20:00Z.
+     * When the user acted, client clock (ISO-8601; at most 64 bytes, since the client writes it). Date-time: ISO-8601 timestamp with seconds and a zone, max 64 bytes (UTF-8).
      */
     client_ts: string;
     type: "delete";
@@ -369,7 +368,7 @@ export interface LoginResponse {
  */
 export interface VerifyCodeRequest {
     /**
-     * The 6 digits, as a string so that leading zeros survive (digits checked by the handler). 6 to 6 bytes (UTF-8).
+     * The 6 digits, as a string so that leading zeros survive. 6 to 6 bytes (UTF-8); matches ^[0-9]{6}$ (on bytes).
      */
     code: string;
 }
@@ -582,20 +581,30 @@ export interface TherapyOutboundByType {
 
 /** Error strings of channel therapy, exactly as the server sends them. */
 export const TherapyErrors = {
-    /** Any endpoint but login and verification, without a logged-in session (HTTP 401). */
+    /** Any endpoint but login and verification, without a logged-in session. */
     AUTH_REQUIRED: "Authentication required",
-    /** Login again within 1 minute of the last code sent (HTTP 429). */
+    /** Login again within 1 minute of the last code sent. */
     CODE_RESEND_TOO_SOON: "Please wait one minute before requesting a new code",
-    /** A 4th code requested within 1 hour (HTTP 429). */
+    /** A 4th code requested within 1 hour. */
     TOO_MANY_CODES: "Too many codes requested, try again later",
-    /** Wrong, expired or already used code; the pending login is dropped (HTTP 401). */
+    /** Wrong, expired or already used code; the pending login is dropped. */
     INVALID_CODE: "Invalid code, please start over",
-    /** The user is not a participant of the therapy session (HTTP 403). */
+    /** The user is not a participant of the therapy session. */
     NOT_ALLOWED_IN_SESSION: "You are not allowed in this session",
-    /** GetActions or saveActions before enterTherapySession (HTTP 409). */
+    /** GetActions or saveActions before enterTherapySession. */
     NO_CURRENT_SESSION: "No therapy session entered",
-    /** The body does not match the schema (HTTP 400); the parser's path follows. */
-    INVALID_REQUEST: "Invalid request",
+    /** The body does not match the schema; the parser's PATH: REASON follows. */
+    INVALID_REQUEST: "Invalid request: ",
+} as const;
+/** The HTTP status of each error an endpoint of channel therapy may answer. */
+export const TherapyErrorStatus = {
+    AUTH_REQUIRED: 401,
+    CODE_RESEND_TOO_SOON: 429,
+    TOO_MANY_CODES: 429,
+    INVALID_CODE: 401,
+    NOT_ALLOWED_IN_SESSION: 403,
+    NO_CURRENT_SESSION: 409,
+    INVALID_REQUEST: 400,
 } as const;
 
 /**
@@ -611,8 +620,12 @@ export interface TherapyEndpoints {
         method: "POST";
         path: "/api/therapy/login";
         auth: false;
+        pathParams: undefined;
+        query: undefined;
         request: LoginRequest;
         response: LoginResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "CODE_RESEND_TOO_SOON" | "TOO_MANY_CODES" | "INVALID_REQUEST";
     };
     /**
      * Check the 6-digit code and create the server-side session.
@@ -623,8 +636,12 @@ export interface TherapyEndpoints {
         method: "POST";
         path: "/api/therapy/verifyCode";
         auth: false;
+        pathParams: undefined;
+        query: undefined;
         request: VerifyCodeRequest;
         response: VerifyCodeResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "INVALID_CODE" | "INVALID_REQUEST";
     };
     /**
      * The home page: the user's therapy sessions and their assessments.
@@ -635,8 +652,12 @@ export interface TherapyEndpoints {
         method: "GET";
         path: "/api/therapy/getTherapySessions";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: undefined;
         response: TherapySessionsResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED";
     };
     /**
      * Enter a therapy session: it becomes the session's current one.
@@ -647,8 +668,12 @@ export interface TherapyEndpoints {
         method: "POST";
         path: "/api/therapy/enterTherapySession";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: EnterTherapySessionRequest;
         response: EnterTherapySessionResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST";
     };
     /**
      * getTherapySessionDetail(ts_id): metadata and participants.
@@ -659,8 +684,12 @@ export interface TherapyEndpoints {
         method: "POST";
         path: "/api/therapy/getTherapySessionDetail";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: TherapySessionDetailRequest;
         response: TherapySessionDetailResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST";
     };
     /**
      * getTherapySessionAssessments(ts_id, p_id): the participant's assessments.
@@ -671,8 +700,12 @@ export interface TherapyEndpoints {
         method: "POST";
         path: "/api/therapy/getTherapySessionAssessments";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: TherapySessionAssessmentsRequest;
         response: TherapySessionAssessmentsResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST";
     };
     /**
      * getActions(last_action_id): the poll, every 5 seconds by default.
@@ -683,8 +716,12 @@ export interface TherapyEndpoints {
         method: "POST";
         path: "/api/therapy/getActions";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: GetActionsRequest;
         response: GetActionsResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "NO_CURRENT_SESSION" | "INVALID_REQUEST";
     };
     /**
      * saveActions(payloads): the client's queued actions, sent with the poll.
@@ -697,8 +734,12 @@ export interface TherapyEndpoints {
         method: "POST";
         path: "/api/therapy/saveActions";
         auth: true;
+        pathParams: undefined;
+        query: undefined;
         request: SaveActionsRequest;
         response: SaveActionsResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "NO_CURRENT_SESSION" | "INVALID_REQUEST";
     };
 }
 /** The path of each endpoint of channel therapy. */

@@ -6,6 +6,7 @@
 import type {
     AuthHandshakeRequest,
     AuthHandshakeResponse,
+    DashboardHttpError,
     DashboardInbound,
     DashboardOutbound,
     InitData,
@@ -45,3 +46,6 @@ export const requestForAuthResponse_1: RequestForAuthResponse = {"auth_ticket":"
 export const authHandshakeRequest_1: AuthHandshakeRequest = {"auth_ticket":"t-7f3c9a1e5b2d4c6e","case_id":"1","user_id":"42"};
 
 export const authHandshakeResponse_1: AuthHandshakeResponse = {"fin_session_id":"fs-2c1d8e0b9a7f4e3d","expires_in":86400};
+
+export const dashboardHttpError_1: DashboardHttpError = {"error":"Authentication required"};
+export const dashboardHttpError_2: DashboardHttpError = {"error":"Invalid request: case_id: missing required field"};

@@ -1,0 +1,284 @@
+-- emit_routes.lua: the HTTP route adapters of a channel's endpoints,
+-- c/<channel>_routes.c (prototypes in c/<channel>_handlers.h, emit_dispatch.lua).
+--
+-- For each endpoint, one static function of the `handle` type of
+-- sb_http_handler (runtime/rt.h) that, in this order:
+--   (a) authenticates (unless auth = false) with the hand-written
+--       <channel>_http_authenticate; on failure answers http_errors.auth_error;
+--   (b) reads path_params from req->params, (c) the query from req->query,
+--   (d) the body, when the endpoint has a request; any of them failing
+--       answers http_errors.invalid_error, its text followed by the parser's
+--       "PATH: REASON";
+--   (e) calls the handler <channel>_on_<endpoint>, which returns an HTTP
+--       status 200..299 (the response is written), SB_HTTP_DEFERRED (nothing
+--       is written: <channel>_<endpoint>_answer completes it later), or
+--       -<CHANNEL>_ERROR_<NAME> for one of the endpoint's errors (the error
+--       body is written with its status). Anything else is a bug of the
+--       handler: 500, and a log line.
+-- Plus the table <channel>_http_routes[] and <channel>_routes_register().
+--
+-- Responses are written with sb_buf calls only (no http.c), so that the
+-- adapters can be tested without the server.
+
+local text = require("text")
+local names = require("names")
+
+local emit = {}
+
+local function snake(ep) return names.snake(ep.name) end
+
+-- What the handler of an endpoint takes, in order (also used by emit_dispatch).
+function emit.handler_params(ch, ep)
+    local ps = { "struct sb_ctx *ctx" }
+    if ep.path_params then ps[#ps + 1] = "const " .. ep.path_params.c_name .. " *path" end
+    if ep.query then ps[#ps + 1] = "const " .. ep.query.c_name .. " *query" end
+    if ep.request then ps[#ps + 1] = "const " .. ep.request.c_name .. " *req" end
+    ps[#ps + 1] = ep.response.c_name .. " *resp"
+    ps[#ps + 1] = ch.http_errors.body.c_name .. " *err"
+    return table.concat(ps, ", ")
+end
+
+function emit.handler_name(ch, ep)
+    return ch.name .. "_on_" .. snake(ep)
+end
+
+function emit.needs_auth(ch)
+    for _, ep in ipairs(ch.endpoints) do
+        if ep.auth then return true end
+    end
+    return false
+end
+
+-- The prototypes that go into <channel>_handlers.h.
+function emit.prototypes(h, ch)
+    local he = ch.http_errors
+    h:line("/* HTTP endpoints. Each handler returns an HTTP status 200..299 (resp is")
+    h:line(" * written), SB_HTTP_DEFERRED (answer later with the endpoint's _answer),")
+    h:line(" * or -%s_ERROR_<NAME>, one of the endpoint's errors (the error body is", ch.name:upper())
+    h:line(" * written with its status; *err starts zeroed, for extra fields). */")
+    for _, ep in ipairs(ch.endpoints) do
+        local errs = {}
+        for _, e in ipairs(ep.errors) do errs[#errs + 1] = e.name .. " " .. e.status end
+        h:line("/* %s %s: %s", ep.method, ep.path, text.c_comment(ep.doc))
+        h:line(" * Errors: %s. */", #errs > 0 and table.concat(errs, ", ") or "none")
+        h:line("int %s(%s);", emit.handler_name(ch, ep), emit.handler_params(ch, ep))
+    end
+    h:line("")
+    if emit.needs_auth(ch) then
+        h:line("/* Called first by every endpoint with auth: 0 when the request is")
+        h:line(" * authenticated (the hook keeps the session itself), else the endpoint")
+        h:line(" * answers %s. Hand-written. */", he.auth_error.name)
+        h:line("int %s_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);", ch.name)
+        h:line("")
+    end
+    h:line("/* Deferred answers: status 200..299 writes resp; -%s_ERROR_<NAME> writes", ch.name:upper())
+    h:line(" * that error's body (resp may be NULL). Queued with sb_outbox_http(). */")
+    for _, ep in ipairs(ch.endpoints) do
+        h:line("void %s_%s_answer(struct sb_outbox *o, uint64_t request, int status, const %s *resp);",
+               ch.name, snake(ep), ep.response.c_name)
+    end
+    h:line("")
+    h:line("/* The routes (c/%s_routes.c): one sb_http_handler per endpoint, and their", ch.name)
+    h:line(" * registration with app and storage_error set on each. 0, or -1 and err. */")
+    h:line("#ifdef SB_RT_H /* an array needs the complete type: include rt.h first */")
+    h:line("extern const sb_http_handler %s_http_routes[];", ch.name)
+    h:line("#endif")
+    h:line("extern const size_t %s_http_routes_count;", ch.name)
+    h:line("int %s_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,",
+           ch.name)
+    h:line("                        char *err, size_t err_size);")
+end
+
+local function emit_channel(ch)
+    local he = ch.http_errors
+    local body = he.body.c_name
+    local up = ch.name:upper()
+    local w = text.writer()
+    local src = ch.file:match("[^/]*/[^/]*$") or ch.file
+    w:line(text.banner(src))
+    w:line("/* HTTP route adapters of channel %s: see generator/emit_routes.lua. */", ch.name)
+    w:line("#include <stdio.h>")
+    w:line("#include <string.h>")
+    w:line("")
+    w:line("#include \"rt.h\" /* first: its http.h types */")
+    w:line("#include \"ctx.h\"")
+    w:line("#include \"log.h\"")
+    w:line("#include \"%s_handlers.h\"", ch.name)
+    w:line("")
+    local longest = 0
+    for _, e in ipairs(ch.errors) do longest = math.max(longest, #e.text) end
+    local any_params = false
+    for _, ep in ipairs(ch.endpoints) do
+        if ep.path_params or ep.query then any_params = true end
+    end
+    if any_params then
+        w:line("static const sb_query no_params; /* a route without {parameters}, a URL without a query */")
+        w:line("")
+    end
+    w:line("static void start(sb_http_response *resp, int status)")
+    w:line("{")
+    w:line("    resp->status = status;")
+    w:line("    resp->content_type = \"application/json\";")
+    w:line("    sb_buf_reset(&resp->body);")
+    w:line("}")
+    w:line("")
+    w:line("/* The body of error `code` (1..%s_ERROR_COUNT) with its status: the", up)
+    w:line(" * error's text followed by detail%s. */", he.name and ", and its name" or "")
+    w:line("static int answer_error(sb_http_response *resp, int code, %s *err, const char *detail)", body)
+    w:line("{")
+    w:line("    char text[%d + SB_ERR_MSG_MAX];", longest + 1)
+    w:line("    const sb_error_def *e = &%s_errors[code];", ch.name)
+    w:line("    int n = snprintf(text, sizeof text, \"%s%s\", e->text, detail);")
+    w:line("    err->%s = (sb_str){text, n < 0 ? 0 : n < (int)sizeof text ? (size_t)n : sizeof text - 1};",
+           he.text_field.c_name)
+    if he.name then
+        w:line("    err->%s = (sb_str){e->name, strlen(e->name)};", he.name_field.c_name)
+    end
+    w:line("    start(resp, e->status);")
+    w:line("    %s_write(&resp->body, err);", body)
+    w:line("    return SB_HTTP_ANSWERED;")
+    w:line("}")
+    w:line("")
+    w:line("/* A handler returned what its endpoint does not declare: a bug. */")
+    w:line("static int answer_bug(sb_http_response *resp, const char *endpoint, int rc)")
+    w:line("{")
+    w:line("    sb_log(SB_LOG_ERROR, \"http_handler_bug\", \"channel=%s endpoint=%%s rc=%%d\", endpoint, rc);",
+           ch.name)
+    w:line("    %s err;", body)
+    w:line("    memset(&err, 0, sizeof err);")
+    w:line("    err.%s = (sb_str){\"Internal server error\", 21};", he.text_field.c_name)
+    if he.name then w:line("    err.%s = (sb_str){\"INTERNAL_ERROR\", 14};", he.name_field.c_name) end
+    w:line("    start(resp, 500);")
+    w:line("    %s_write(&resp->body, &err);", body)
+    w:line("    return SB_HTTP_ANSWERED;")
+    w:line("}")
+    w:line("")
+
+    local rows = {}
+    for _, ep in ipairs(ch.endpoints) do
+        local s = ch.name .. "_" .. snake(ep)
+        local resp_t = ep.response.c_name
+        -- which error codes the endpoint declares
+        w:line("/* %s %s */", ep.method, ep.path)
+        w:line("static bool %s_declares(int code)", s)
+        w:line("{")
+        if #ep.errors == 0 then
+            w:line("    (void)code;")
+            w:line("    return false;")
+        else
+            w:line("    switch (code) {")
+            for _, e in ipairs(ep.errors) do w:line("    case %s_ERROR_%s:", up, e.name) end
+            w:line("        return true;")
+            w:line("    default:")
+            w:line("        return false;")
+            w:line("    }")
+        end
+        w:line("}")
+        w:line("")
+        w:line("static int %s_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)", s)
+        w:line("{")
+        w:indent()
+        w:line("%s err;", body)
+        w:line("memset(&err, 0, sizeof err);")
+        if ep.auth then
+            w:line("if (%s_http_authenticate(ctx, req) != 0)", ch.name)
+            w:line("    return answer_error(resp, %s_ERROR_%s, &err, \"\");", up, he.auth_error.name)
+        end
+        local args = { "ctx" }
+        local parses = ep.path_params or ep.query or ep.request
+        if parses then w:line("sb_reader r;") end
+        if ep.path_params or ep.query then w:line("sb_reader_init(&r, \"\", 0, ctx->arena, NULL);") end
+        local inv = parses and string.format("answer_error(resp, %s_ERROR_%s, &err, r.err_msg)", up,
+                                             he.invalid_error.name)
+        if ep.path_params then
+            w:line("%s path;", ep.path_params.c_name)
+            w:line("if (!%s_from_query(&r, req->params ? req->params : &no_params, &path))", ep.path_params.c_name)
+            w:line("    return %s;", inv)
+            args[#args + 1] = "&path"
+        end
+        if ep.query then
+            w:line("%s query;", ep.query.c_name)
+            w:line("if (!%s_from_query(&r, req->query ? req->query : &no_params, &query))", ep.query.c_name)
+            w:line("    return %s;", inv)
+            args[#args + 1] = "&query"
+        end
+        if ep.request then
+            w:line("%s body;", ep.request.c_name)
+            w:line("memset(&body, 0, sizeof body);")
+            w:line("sb_reader_init(&r, req->body ? req->body : \"\", req->body_len, ctx->arena, NULL);")
+            w:line("if (!%s_parse(&r, &body) || !sb_read_end(&r))", ep.request.c_name)
+            w:line("    return %s;", inv)
+            args[#args + 1] = "&body"
+        end
+        w:line("%s out;", resp_t)
+        w:line("memset(&out, 0, sizeof out);")
+        args[#args + 1] = "&out"
+        args[#args + 1] = "&err"
+        w:line("int rc = %s(%s);", emit.handler_name(ch, ep), table.concat(args, ", "))
+        w:line("if (rc >= 200 && rc <= 299) {")
+        w:line("    start(resp, rc);")
+        w:line("    %s_write(&resp->body, &out);", resp_t)
+        w:line("    return SB_HTTP_ANSWERED;")
+        w:line("}")
+        w:line("if (rc == SB_HTTP_DEFERRED)")
+        w:line("    return SB_HTTP_DEFERRED;")
+        w:line("if (rc < 0 && %s_declares(-rc))", s)
+        w:line("    return answer_error(resp, -rc, &err, \"\");")
+        w:line("return answer_bug(resp, %s, rc);", text.c_string(ep.name))
+        w:dedent()
+        w:line("}")
+        w:line("")
+        w:line("void %s_answer(struct sb_outbox *o, uint64_t request, int status, const %s *resp)", s, resp_t)
+        w:line("{")
+        w:line("    sb_http_response r;")
+        w:line("    memset(&r, 0, sizeof r);")
+        w:line("    sb_buf_init(&r.headers);")
+        w:line("    sb_buf_init(&r.body);")
+        w:line("    if (status >= 200 && status <= 299 && resp) {")
+        w:line("        start(&r, status);")
+        w:line("        %s_write(&r.body, resp);", resp_t)
+        w:line("    } else if (status < 0 && %s_declares(-status)) {", s)
+        w:line("        %s err;", body)
+        w:line("        memset(&err, 0, sizeof err);")
+        w:line("        answer_error(&r, -status, &err, \"\");")
+        w:line("    } else {")
+        w:line("        answer_bug(&r, %s, status);", text.c_string(ep.name))
+        w:line("    }")
+        w:line("    sb_outbox_http(o, request, &r);")
+        w:line("}")
+        w:line("")
+        rows[#rows + 1] = string.format("    {.method = %s, .path = %s, .channel = %s, .handle = %s_handle},",
+                                        text.c_string(ep.method), text.c_string(ep.path),
+                                        text.c_string(ch.name), s)
+    end
+    w:line("const sb_http_handler %s_http_routes[] = {", ch.name)
+    for _, r in ipairs(rows) do w:line("%s", r) end
+    w:line("};")
+    w:line("const size_t %s_http_routes_count = sizeof %s_http_routes / sizeof %s_http_routes[0];",
+           ch.name, ch.name, ch.name)
+    w:line("")
+    w:line("int %s_routes_register(sb_rt *rt, void *app, const sb_failure *storage_error, char *err,", ch.name)
+    w:line("                        size_t err_size)")
+    w:line("{")
+    w:line("    for (size_t i = 0; i < %s_http_routes_count; i++) {", ch.name)
+    w:line("        sb_http_handler h = %s_http_routes[i];", ch.name)
+    w:line("        h.app = app;")
+    w:line("        if (storage_error)")
+    w:line("            h.storage_error = *storage_error;")
+    w:line("        if (sb_rt_add_http(rt, &h, err, err_size) != 0)")
+    w:line("            return -1;")
+    w:line("    }")
+    w:line("    return 0;")
+    w:line("}")
+    return { path = "c/" .. ch.name .. "_routes.c", text = w:text() }
+end
+
+function emit.emit(model)
+    local out = {}
+    for _, ch in ipairs(model.channels) do
+        if #ch.endpoints > 0 then out[#out + 1] = emit_channel(ch) end
+    end
+    return out
+end
+
+return emit

@@ -1,0 +1,10 @@
+-- expect: channel t, error X: status must be an HTTP error status (400..599)
+channel "t" { doc = "d", since = 1, transport = "http",
+    errors = { { "AUTH", "Auth", status = 401 }, { "BAD", "Bad: ", status = 400 }, { "WS_ONLY", "ws" }, { "X", "x", status = 200 } },
+    http_errors = { body = ref "Err", text = "error", auth_error = "AUTH", invalid_error = "BAD" } }
+message "Err" { dir = "http", doc = "d", since = 1, fields = { { "error", str { max = 64 }, required } },
+    examples = { [[{"error": "x"}]] } }
+message "Out" { dir = "http", doc = "d", since = 1, fields = { { "ok", bool, required } },
+    examples = { [[{"ok": true}]] } }
+payload "NotParams" { doc = "d", since = 1, fields = { { "id", str { max = 8 }, required } } }
+
