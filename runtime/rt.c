@@ -129,6 +129,7 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
         rc = sb_store_commit(rt->store);
     }
     sb_outbox_deliver(rt->outbox, rc);
+    sb_store_end_reads(rt->store);
     arm_drains(rt);
     sb_server_release_turn(rt->server);
 }

@@ -8,7 +8,9 @@
  *               has passed since its first write);
  *   2. deliver  everything the outbox holds, in the order it was queued
  *               (after a failed commit: the storage error to each origin);
- *   3. release  the connections whose reading was held for the turn.
+ *   3. release  the connections whose reading was held for the turn (after
+ *               the reads' statements are reset: no read snapshot outlives
+ *               its turn, so checkpoints can always fold the WAL back).
  *
  * A connection that sent its share of a turn (16 messages, or 1/8 of the
  * queue cap) is not read again until step 3 of a turn whose commit covered

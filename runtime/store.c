@@ -175,6 +175,15 @@ void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
     s->afters[s->n_after++] = (after){fn, arg};
 }
 
+void sb_store_end_reads(sb_store *s)
+{
+    if (s->in_tx)
+        return; /* its statements end with its commit */
+    for (sqlite3_stmt *st = sqlite3_next_stmt(s->db, NULL); st; st = sqlite3_next_stmt(s->db, st))
+        if (sqlite3_stmt_busy(st))
+            sqlite3_reset(st);
+}
+
 bool sb_store_in_tx(const sb_store *s)
 {
     return s->in_tx;

@@ -86,6 +86,13 @@ bool sb_store_lost(sb_store *s);
 typedef void (*sb_commit_fn)(void *arg, int rc);
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg);
 
+/* Reset every statement a read left stepped (a row handed out stays valid
+ * until the next read, so its statement is not reset at once). Such a
+ * statement keeps a read snapshot open, and no checkpoint can move the WAL
+ * past it: the WAL then grows without bound. The end of turn calls it,
+ * after the commit; rows read before are invalid after it. */
+void sb_store_end_reads(sb_store *s);
+
 /* The turn's transaction is open. */
 bool sb_store_in_tx(const sb_store *s);
 /* The runtime's hooks: on_begin when a transaction opens (arm the end of

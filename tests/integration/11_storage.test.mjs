@@ -76,3 +76,43 @@ test('a database locked by another process: refused while locked, stored again o
   const texts = h.sqlite(s.db, "SELECT text FROM chat_messages WHERE room_id = 1 ORDER BY id").trim().split('\n');
   assert.deepEqual(texts, ['before', 'after']);
 });
+
+// A statement left stepped after a read keeps a read snapshot open, and then
+// no checkpoint can move the WAL back into the database: it grows without
+// bound while the server runs. After each kind of request, an outside
+// PASSIVE checkpoint must be able to backfill every frame ("0|N|N").
+test('the WAL can be checkpointed after every kind of request', async () => {
+  const s = await h.startServer({ tag: 'wal' });
+  const u = s.users;
+  const alice = await h.login(s, u.alice, 'alice');
+  const bob = await h.login(s, u.bob, 'bob');
+  const checkpoint = (what) => {
+    const [busy, log, done] = h.sqlite(s.db, 'PRAGMA wal_checkpoint(PASSIVE)').trim().split('\t').map(Number);
+    assert.equal(busy, 0, `${what}: checkpoint busy`);
+    assert.equal(done, log, `${what}: ${done} of ${log} WAL frames backfilled`);
+  };
+  const sent = await alice.ask({ action: 'send_message', receiver_id: u.bob.id, text: 'hello' },
+    h.isNewMessage((m) => m.text === 'hello' && m.is_sent));
+  checkpoint('send_message with receiver_id');
+  const id = sent.data.message.id;
+  const roomId = sent.data.room_id;
+  await alice.ask({ action: 'send_message', room_id: roomId, text: 'reply', replied_to_id: id },
+    h.isNewMessage((m) => m.text === 'reply' && m.is_sent));
+  checkpoint('send_message with replied_to_id');
+  bob.send({ action: 'mark_delivered', message_id: id });
+  await alice.waitFor((m) => m.type === 'message_status' && m.data.status === 'delivered');
+  checkpoint('mark_delivered');
+  await bob.ask({ action: 'mark_read', message_id: id }, h.isType('unread_message_count'));
+  checkpoint('mark_read');
+  await bob.ask({ action: 'new_room', room_id: roomId }, h.isType('new_room'));
+  checkpoint('new_room');
+  const r = await h.request(s, `/api/v1/rooms/${roomId}/messages`, { headers: h.bearer(u.bob.token) });
+  assert.equal(r.status, 200);
+  checkpoint('GET messages');
+  const r2 = await h.request(s, '/api/v1/rooms', { headers: h.bearer(u.bob.token) });
+  assert.equal(r2.status, 200);
+  checkpoint('GET rooms');
+  const late = await h.connect(s, { query: `token=${u.bob.token}&since=0` });
+  await late.waitFor(h.isNewMessage((m) => m.text === 'reply'));
+  checkpoint('?since= replay');
+});
