@@ -58,6 +58,8 @@ struct sb_rt {
     sb_arena arena;
     struct event *turn_ev;   /* lowest priority: the end of the turn */
     struct event *window_ev; /* --commit-window: when the open transaction is due */
+    struct event *idle_ev;   /* once a second: checkpoint a WAL nobody writes to */
+    unsigned commits;        /* since the last idle tick */
     bool armed, window_armed;
     int commit_window_us;
     struct timespec tx_started;
@@ -127,11 +129,25 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
             return;
         }
         rc = sb_store_commit(rt->store);
+        rt->commits++;
     }
     sb_outbox_deliver(rt->outbox, rc);
     sb_store_end_reads(rt->store);
+    sb_store_checkpoint(rt->store, false);
     arm_drains(rt);
     sb_server_release_turn(rt->server);
+}
+
+/* A second without a commit: fold the WAL back into the database now, while
+ * nobody waits (a crash then has little to replay). */
+static void idle_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sb_rt *rt = arg;
+    if (rt->commits == 0)
+        sb_store_checkpoint(rt->store, true);
+    rt->commits = 0;
 }
 
 static void window_due(evutil_socket_t fd, short what, void *arg)
@@ -180,11 +196,14 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, in
     rt->outbox = rt->topics ? sb_outbox_new(server, rt->topics) : NULL;
     rt->turn_ev = event_new(base, -1, 0, turn_end, rt);
     rt->window_ev = evtimer_new(base, window_due, rt);
-    if (!rt->outbox || !rt->turn_ev || !rt->window_ev) {
+    rt->idle_ev = event_new(base, -1, EV_PERSIST, idle_tick, rt);
+    if (!rt->outbox || !rt->turn_ev || !rt->window_ev || !rt->idle_ev) {
         sb_rt_free(rt);
         return NULL;
     }
     event_priority_set(rt->turn_ev, event_base_get_npriorities(base) - 1);
+    struct timeval second = {1, 0};
+    event_add(rt->idle_ev, &second);
     sb_arena_init(&rt->arena, SB_ARENA_DEFAULT_LIMIT);
     sb_map_init(&rt->timers);
     sb_map_init(&rt->drains);
@@ -217,6 +236,8 @@ void sb_rt_free(sb_rt *rt)
         event_free(rt->turn_ev);
     if (rt->window_ev)
         event_free(rt->window_ev);
+    if (rt->idle_ev)
+        event_free(rt->idle_ev);
     sb_outbox_free(rt->outbox);
     sb_topics_free(rt->topics);
     sb_arena_free(&rt->arena);
