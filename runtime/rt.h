@@ -10,9 +10,8 @@
  *               (after a failed commit: the storage error to each origin);
  *   3. release  the connections whose reading was held for the turn (after
  *               the reads' statements are reset: no read snapshot outlives
- *               its turn, so checkpoints can always fold the WAL back; and
- *               a PASSIVE checkpoint once the WAL holds 16 MiB, or after a
- *               second without commits).
+ *               its turn, so the checkpointer's thread can always fold the
+ *               WAL back: checkpointer.h).
  *
  * A connection that sent its share of a turn (16 messages, or 1/8 of the
  * queue cap) is not read again until step 3 of a turn whose commit covered

@@ -16,18 +16,18 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "checkpointer.h"
 #include "log.h"
 #include "metrics.h"
 #include "store_sql.h"
 
 #define STMT_SLOTS 256 /* power of two; statements are few and static */
 
-/* Checkpoints are ours, not SQLite's automatic one (every 1000 pages, right
- * inside the commit that crossed it): a PASSIVE checkpoint when the WAL holds
- * this many frames (16 MiB of 4 KiB pages) at the end of a turn, and on the
- * runtime's idle tick. Fewer, larger checkpoints write a hot page (an index,
- * an unread counter) once instead of once per 1000 pages, and fsync less. */
-#define CHECKPOINT_FRAMES 4096
+/* Checkpoints are not SQLite's automatic one (every 1000 pages, right inside
+ * the commit that crossed it, on the event loop) but the checkpointer's
+ * thread's (checkpointer.h): at once when the WAL holds this many frames
+ * (4 MiB of 4 KiB pages), else once a second. */
+#define CHECKPOINT_FRAMES 1024
 /* After a checkpoint the WAL restarts from its beginning; the file is cut
  * back to this size then, so that one burst does not keep a huge file. */
 #define WAL_SIZE_LIMIT "67108864"
@@ -46,14 +46,14 @@ struct sb_store {
     void (*on_begin)(void *arg);
     void (*on_lost)(void *arg);
     void *hook_arg;
-    int wal_frames; /* in the WAL after the last commit (wal_hook) */
+    sb_checkpointer *ckpt; /* NULL: SQLite's automatic checkpoints (no thread) */
     struct {
         const char *sql; /* handlers pass string constants: the pointer is the key */
         sqlite3_stmt *stmt;
     } stmts[STMT_SLOTS];
-    sb_histogram *m_commit, *m_checkpoint;
+    sb_histogram *m_commit;
     sb_counter *m_commits, *m_commit_errors;
-    sb_gauge *m_wal_frames;
+    sb_gauge *m_wal_frames, *m_checkpoints, *m_checkpoint_failures, *m_checkpoint_us;
 };
 
 /* SQLite calls it after each commit with the WAL's frame count. Installing
@@ -63,35 +63,20 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     (void)db;
     (void)name;
     sb_store *s = arg;
-    s->wal_frames = frames;
     sb_gauge_set(s->m_wal_frames, frames);
+    sb_checkpointer_frames(s->ckpt, frames);
     return SQLITE_OK;
 }
 
-int sb_store_checkpoint(sb_store *s, bool idle)
+void sb_store_publish_stats(sb_store *s)
 {
-    if (s->in_tx || s->wal_frames == 0 || (!idle && s->wal_frames < CHECKPOINT_FRAMES))
-        return 0;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int log = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    double secs;
-    {
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    }
-    sb_histogram_observe(s->m_checkpoint, secs);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-        sb_log(SB_LOG_WARN, "checkpoint_failed", "rc=%d err=\"%s\"", rc, sqlite3_errstr(rc));
-        return -1;
-    }
-    if (done == log) { /* all of it: the next commit starts the WAL over */
-        s->wal_frames = 0;
-        sb_gauge_set(s->m_wal_frames, 0);
-    }
-    return done;
+    if (!s->ckpt)
+        return;
+    sb_checkpointer_stats_t st;
+    sb_checkpointer_stats(s->ckpt, &st);
+    sb_gauge_set(s->m_checkpoints, st.checkpoints);
+    sb_gauge_set(s->m_checkpoint_failures, st.failures);
+    sb_gauge_set(s->m_checkpoint_us, st.last_duration_us);
 }
 
 sqlite3 *sb_store_db(sb_store *s)
@@ -365,12 +350,20 @@ sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_
     s->m_commit = sb_histogram_new("switchboard_commit_seconds",
                                    "Group commit latency, transaction begin to commit", NULL,
                                    bounds, sizeof bounds / sizeof bounds[0]);
-    s->m_checkpoint =
-        sb_histogram_new("switchboard_checkpoint_seconds", "WAL checkpoints (PASSIVE), duration",
-                         NULL, bounds, sizeof bounds / sizeof bounds[0]);
     s->m_wal_frames =
-        sb_gauge_new("switchboard_wal_frames", "Frames in the WAL not yet checkpointed", NULL);
-    sqlite3_wal_hook(s->db, wal_hook, s);
+        sb_gauge_new("switchboard_wal_frames", "Frames in the WAL after the last commit", NULL);
+    s->m_checkpoints =
+        sb_gauge_new("switchboard_checkpoints", "WAL checkpoints done by the checkpointer", NULL);
+    s->m_checkpoint_failures =
+        sb_gauge_new("switchboard_checkpoint_failures", "WAL checkpoints that failed", NULL);
+    s->m_checkpoint_us = sb_gauge_new("switchboard_checkpoint_last_us",
+                                      "Duration of the last WAL checkpoint, microseconds", NULL);
+    char cerr[256];
+    s->ckpt = sb_checkpointer_start(path, CHECKPOINT_FRAMES, cerr, sizeof cerr);
+    if (s->ckpt)
+        sqlite3_wal_hook(s->db, wal_hook, s);
+    else /* SQLite's own checkpoints then, on the loop */
+        sb_log(SB_LOG_WARN, "checkpointer", "error=\"%s\"", cerr);
     s->m_commits = sb_counter_new("switchboard_commits_total", "Group commits", NULL);
     s->m_commit_errors =
         sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);
@@ -442,6 +435,7 @@ void sb_store_close(sb_store *s)
     for (size_t i = 0; i < STMT_SLOTS; i++)
         if (s->stmts[i].stmt)
             sqlite3_finalize(s->stmts[i].stmt);
+    sb_checkpointer_stop(s->ckpt);
     sqlite3_close(s->db);
     free(s->afters);
     free(s);

@@ -93,12 +93,8 @@ void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg);
  * after the commit; rows read before are invalid after it. */
 void sb_store_end_reads(sb_store *s);
 
-/* A PASSIVE checkpoint (never waits for readers or writers) when the WAL
- * holds 4096 frames or more, or, with idle, when it holds any. Returns the
- * frames backfilled, 0 when none was due, -1 on an error (logged). The end
- * of turn calls it after sb_store_end_reads; the runtime's idle tick with
- * idle set. Nothing else checkpoints while the server runs. */
-int sb_store_checkpoint(sb_store *s, bool idle);
+/* Copy the checkpointer's counters into /metrics (call from the loop). */
+void sb_store_publish_stats(sb_store *s);
 
 /* The turn's transaction is open. */
 bool sb_store_in_tx(const sb_store *s);
