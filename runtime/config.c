@@ -71,6 +71,24 @@ static const option options[] = {
      "turn (default 0)"},
     {"--sync", "SB_SYNC", OPT_SYNC, FIELD(sync_full), 0, 0, 0, "MODE",
      "SQLite synchronous: normal or full (default normal)"},
+    {"--max-ip-connections", "SB_MAX_IP_CONNECTIONS", OPT_INT, FIELD(max_ip_connections), 0, 0,
+     1000000, "N", "TCP connections from one client address, 0 no limit (default 1024)"},
+    {"--max-pending", "SB_MAX_PENDING", OPT_INT, FIELD(max_pending), 0, 0, 1000000, "N",
+     "connections not yet a WebSocket or an HTTP request, 0: a quarter of the descriptors "
+     "(default 0)"},
+    {"--max-user-connections", "SB_MAX_USER_CONNECTIONS", OPT_INT, FIELD(max_user_connections), 0,
+     0, 1000000, "N", "WebSockets of one user, 0 no limit (default 32)"},
+    {"--max-message-rate", "SB_MAX_MESSAGE_RATE", OPT_INT, FIELD(max_message_rate), 0, 0, 10000000,
+     "N",
+     "messages a second per WebSocket, with a burst of twice that, 0 no limit "
+     "(default 100)"},
+    {"--max-byte-rate", "SB_MAX_BYTE_RATE", OPT_SIZE, FIELD(max_byte_rate), 0, 0, SIZE_MAX_SETTING,
+     "BYTES",
+     "bytes a second per WebSocket, with a burst of four times that, 0 no limit "
+     "(default 1m)"},
+    {"--max-invalid", "SB_MAX_INVALID", OPT_INT, FIELD(max_invalid), 0, 0, 1000000, "N",
+     "invalid messages a connection may send in a minute before it is closed, 0 no limit "
+     "(default 30)"},
     {"--cors-origins", "SB_CORS_ORIGINS", OPT_STR, FIELD(cors_origins),
      sizeof(((sb_config *)0)->cors_origins), 0, 0, "LIST",
      "origins allowed cross-origin HTTP, comma-separated, or * (default none)"},
@@ -96,6 +114,12 @@ void sb_config_defaults(sb_config *c)
     c->max_db_bytes = 0;
     c->send_timeout_s = 10;
     c->commit_window_us = 0;
+    c->max_ip_connections = 1024;
+    c->max_pending = 0;
+    c->max_user_connections = 32;
+    c->max_message_rate = 100;
+    c->max_byte_rate = (size_t)1 << 20;
+    c->max_invalid = 30;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -322,11 +346,14 @@ void sb_config_log(const sb_config *c)
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
            "idle_timeout=%d send_timeout=%d commit_window=%d max_connections=%d max_http_body=%zu "
-           "max_db_size=%zu sync=%s cors_origins=%s",
+           "max_db_size=%zu sync=%s cors_origins=%s max_ip_connections=%d max_pending=%d "
+           "max_user_connections=%d max_message_rate=%d max_byte_rate=%zu max_invalid=%d",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
            c->idle_timeout_s, c->send_timeout_s, c->commit_window_us, c->max_connections,
            c->max_http_body, c->max_db_bytes, c->sync_full ? "full" : "normal",
-           sb_log_kv_str(cors, sizeof cors, c->cors_origins[0] ? c->cors_origins : "none"));
+           sb_log_kv_str(cors, sizeof cors, c->cors_origins[0] ? c->cors_origins : "none"),
+           c->max_ip_connections, c->max_pending, c->max_user_connections, c->max_message_rate,
+           c->max_byte_rate, c->max_invalid);
 }

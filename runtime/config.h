@@ -35,6 +35,13 @@ typedef struct sb_config {
     int sync_full;            /* 1: SQLite synchronous=FULL, 0: NORMAL */
     size_t max_db_bytes;      /* database size quota (SB_STORE_FULL past it); 0: none */
     char cors_origins[512];   /* origins allowed cross-origin ("a,b" or "*"); "": none */
+    /* Limits per client (docs/operations.md, "Limits"); 0 is no limit */
+    int max_ip_connections;   /* TCP connections from one address */
+    int max_pending;          /* connections not yet settled; 0: a quarter of the fds */
+    int max_user_connections; /* WebSockets of one user (protocols claim it) */
+    int max_message_rate;     /* messages a second per WebSocket, burst twice that */
+    size_t max_byte_rate;     /* bytes a second per WebSocket, burst four times that */
+    int max_invalid;          /* invalid messages a minute before a close */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log

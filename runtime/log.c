@@ -268,3 +268,18 @@ void sb_log(sb_log_level lvl, const char *event, const char *fmt, ...)
     write_all(line, len);
     errno = saved_errno;
 }
+
+bool sb_log_every_due(sb_log_every_state *st, int interval_ms, unsigned long *held)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1; /* never 0 */
+    if (st->last_ms && now - st->last_ms < interval_ms) {
+        st->held++;
+        return false;
+    }
+    *held = st->held;
+    st->held = 0;
+    st->last_ms = now;
+    return true;
+}

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum { SB_LOG_DEBUG, SB_LOG_INFO, SB_LOG_WARN, SB_LOG_ERROR } sb_log_level;
@@ -48,6 +49,26 @@ void sb_log(sb_log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* Lines a client can cause are rate-limited: at most one per interval per
+ * state, and the line says how many were held back since the last one:
+ *
+ *   static sb_log_every_state st;
+ *   SB_LOG_EVERY(&st, 1000, SB_LOG_WARN, "refused", "peer=%s", peer);
+ *   -> ... event=refused peer=1.2.3.4 suppressed=41
+ */
+typedef struct sb_log_every_state {
+    int64_t last_ms; /* 0: never */
+    unsigned long held;
+} sb_log_every_state;
+/* True when a line may go now; *held gets how many were held back before it. */
+bool sb_log_every_due(sb_log_every_state *st, int interval_ms, unsigned long *held);
+#define SB_LOG_EVERY(st, ms, lvl, event, fmt, ...)                                                 \
+    do {                                                                                           \
+        unsigned long held_;                                                                       \
+        if (sb_log_every_due((st), (ms), &held_))                                                  \
+            sb_log((lvl), (event), fmt " suppressed=%lu", __VA_ARGS__, held_);                     \
+    } while (0)
 
 /* Smallest dst that can hold a cut value ("..." quoted, NUL). */
 #define SB_LOG_KV_MIN 6

@@ -30,6 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "log.h"
@@ -662,16 +666,58 @@ static void ws_closed(session *ss)
     }
 }
 
+/* Admission, at accept(2) --------------------------------------------- */
+
+/* The one server of the process: FILTER_NETWORK_CONNECTION may come with no
+ * wsi to find it from. */
+static sb_server *the_server;
+
+/* A TCP connection was accepted (fd): admit it, or refuse it (lws closes it
+ * at once) when its address, or the connections not yet settled, are at
+ * their limit. Counted and logged, a line a second at most. */
+static int admit(sb_server *s, int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    char ip[SB_PEER_ADDR_MAX] = "?";
+    if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0) {
+        if (sa.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, ip, sizeof ip);
+        else if (sa.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, ip, sizeof ip);
+    }
+    int pending = s->cfg.max_pending ? s->cfg.max_pending : s->fd_budget / 4;
+    sb_peer_verdict v = sb_peers_admit(s->peers, ip, s->cfg.max_ip_connections, pending);
+    if (v == SB_PEER_OK)
+        return 0;
+    sb_counter_add(v == SB_PEER_TOO_MANY_PENDING ? s->m_refused_pending : s->m_refused_ip, 1);
+    char peer[80];
+    SB_LOG_EVERY(&s->refuse_log, 1000, SB_LOG_WARN, "connection_refused",
+                 "reason=%s peer=%s pending=%d", sb_peer_verdict_text(v),
+                 sb_log_kv_str(peer, sizeof peer, ip), sb_peers_pending(s->peers));
+    return 1;
+}
+
 /* The one lws callback ------------------------------------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
     /* some reasons (FILTER_NETWORK_CONNECTION) come without a wsi */
-    sb_server *s = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
+    sb_server *s = wsi ? lws_context_user(lws_get_context(wsi)) : the_server;
     session *ss = user;
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return s ? admit(s, (int)(intptr_t)in) : 0;
+    case LWS_CALLBACK_WSI_CREATE:
+        if (s)
+            sb_peers_bind(s->peers, (uint64_t)(uintptr_t)wsi);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s)
+            sb_peers_gone(s->peers, (uint64_t)(uintptr_t)wsi);
+        break;
     case LWS_CALLBACK_HTTP:
         return sb_http_on_request(wsi, s, ss, in);
     case LWS_CALLBACK_HTTP_BODY:
@@ -695,6 +741,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return ws_find(s, wsi) ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:
+        sb_peers_settled(s->peers, (uint64_t)(uintptr_t)wsi);
         return ws_established(wsi, s, ss);
     case LWS_CALLBACK_RECEIVE:
         return ss->conn ? conn_receive(ss->conn, in, len) : -1;
@@ -733,6 +780,13 @@ sb_server *sb_server_new(struct event_base *base, const sb_config *cfg)
     s->m_closed_idle =
         sb_counter_new("switchboard_connections_closed_total",
                        "WebSocket connections closed by the server, by reason", "reason=\"idle\"");
+    s->peers = sb_peers_new();
+    s->m_refused_ip =
+        sb_counter_new("switchboard_connections_refused_total",
+                       "TCP connections refused at accept, by reason", "reason=\"address_limit\"");
+    s->m_refused_pending =
+        sb_counter_new("switchboard_connections_refused_total",
+                       "TCP connections refused at accept, by reason", "reason=\"pending_limit\"");
     s->m_http = sb_counter_new("switchboard_http_requests_total", "HTTP requests answered", NULL);
     s->m_bytes_in =
         sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes", "dir=\"in\"");
@@ -806,14 +860,44 @@ int sb_server_add_http(sb_server *s, const sb_http_route *route, char *err, size
     return add_route((void ***)&s->http_routes, &s->n_http, route, sizeof *route, err, err_size);
 }
 
+/* lws' own log lines, through ours. A client can make lws log (a failed
+ * accept, a bad handshake), so the same line is written at most once a
+ * second, with how many times it came meanwhile. */
 static void lws_log_to_ours(int level, const char *line)
 {
+    static char last[256];
+    static int64_t last_ms;
+    static unsigned long repeats;
     char msg[256];
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     sb_log_kv_strn(msg, sizeof msg, line, n);
-    sb_log(level & LLL_ERR ? SB_LOG_ERROR : SB_LOG_WARN, "lws", "msg=%s", msg);
+    int64_t now = sb_now_ms();
+    if (strcmp(msg, last) == 0 && now - last_ms < 1000) {
+        repeats++;
+        return;
+    }
+    sb_log(level & LLL_ERR ? SB_LOG_ERROR : SB_LOG_WARN, "lws", "msg=%s repeated=%lu", msg,
+           strcmp(msg, last) == 0 ? repeats : 0);
+    snprintf(last, sizeof last, "%s", msg);
+    last_ms = now;
+    repeats = 0;
+}
+
+/* Descriptors kept back from lws for everything that is not a client: the
+ * database and its WAL and shared memory (twice: the checkpointer has its
+ * own connection), the event loop's own, the log, a spare for accept(2)
+ * errors. lws stops accepting (takes the listening socket out of its poll
+ * set) when its sockets reach the rest, instead of meeting EMFILE. */
+#define FD_RESERVE 64
+
+static int fd_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000)
+        return 1000000;
+    return rl.rlim_cur > FD_RESERVE * 2 ? (int)rl.rlim_cur - FD_RESERVE : (int)rl.rlim_cur / 2;
 }
 
 int sb_server_start(sb_server *s)
@@ -843,6 +927,15 @@ int sb_server_start(sb_server *s)
     info.keepalive_timeout = 5; /* idle HTTP keep-alive */
     info.pt_serv_buf_size = 4096;
     info.max_http_header_data = 4096;
+    s->fd_budget = fd_budget();
+    info.fd_limit_per_thread = (unsigned int)s->fd_budget;
+    the_server = s;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    sb_log(SB_LOG_INFO, "descriptors",
+           "limit=%llu clients=%u reserved=%d max_pending=%d max_ip_connections=%d",
+           (unsigned long long)rl.rlim_cur, info.fd_limit_per_thread, FD_RESERVE,
+           s->cfg.max_pending ? s->cfg.max_pending : s->fd_budget / 4, s->cfg.max_ip_connections);
     s->ctx = lws_create_context(&info);
     if (!s->ctx)
         return -1;
@@ -910,5 +1003,8 @@ void sb_server_free(sb_server *s)
         free(s->http_routes[i]);
     free(s->ws_routes);
     free(s->http_routes);
+    sb_peers_free(s->peers);
+    if (the_server == s)
+        the_server = NULL;
     free(s);
 }

@@ -389,6 +389,7 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
 {
     const char *method = http_method(wsi);
     snprintf(ss->method, sizeof ss->method, "%s", method);
+    sb_peers_settled(s->peers, (uint64_t)(uintptr_t)wsi); /* a whole request head came */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
         /* Chunked bodies are not accepted, and Transfer-Encoding beside a
          * Content-Length is how requests are smuggled past a proxy. */

@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "metrics.h"
+#include "peers.h"
 #include "server.h"
 
 #define CONN_BUCKETS 4096 /* id -> conn hash; power of two */
@@ -105,6 +107,9 @@ struct sb_server {
     void (*input_hook)(void *arg);
     void *input_arg;
     char custom_header[1024]; /* sb_http_header's answer for an uncommon header */
+    sb_peers *peers;          /* TCP connections by address, from accept on */
+    int fd_budget;            /* descriptors lws may use for clients */
+    sb_log_every_state refuse_log;
     sb_error_writer error_writer;
     int port;
     uint64_t next_id;
@@ -126,7 +131,7 @@ struct sb_server {
     /* metrics */
     sb_gauge *m_open;
     sb_counter *m_accepted, *m_closed_queue, *m_closed_stalled, *m_closed_big, *m_closed_idle;
-    sb_counter *m_http;
+    sb_counter *m_http, *m_refused_ip, *m_refused_pending;
     sb_counter *m_bytes_in, *m_bytes_out;
 };
 

@@ -115,7 +115,10 @@ export async function startServer(opts = {}) {
     // a small quarantine keeps RSS meaningful; leaks are still reported at exit
     env.ASAN_OPTIONS = [env.ASAN_OPTIONS, 'quarantine_size_mb=8'].filter(Boolean).join(':');
   }
-  const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // opts.nofile: run under a lowered RLIMIT_NOFILE (prlimit execs: same PID)
+  const proc = opts.nofile
+    ? spawn('prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const s = {
     proc, pid: proc.pid, dir, db, port: 0, stdout: '', stderr: '',
     exitCode: undefined, exitSignal: undefined,
