@@ -234,11 +234,43 @@ int sb_server_http_respond(sb_server *s, uint64_t id, const sb_http_response *re
                          resp->body.data ? resp->body.data : "", resp->body.len);
     }
     sb_counter_add(s->m_http, 1);
+    if (c->gone_ev) { /* deferred: reading resumes for the next request (keep-alive) */
+        event_free(c->gone_ev);
+        c->gone_ev = NULL;
+        lws_rx_flow_control(c->wsi, 1);
+    }
     lws_callback_on_writable(c->wsi); /* written from HTTP_WRITEABLE, or dropped */
     return rc;
 }
 
 /* Routing ---------------------------------------------------------------- */
+
+/* lws hands us the path percent-decoded already ("/items/50%2541" arrives
+ * as "/items/50%41"), and sb_path_match decodes the parameters: a '%' in
+ * the decoded path was decoded a second time ("50A"), or refused as a
+ * malformed escape ("50%" answered 404). Its '%' are escaped back first
+ * (caught by tests/runtime/03_http.test.mjs, "path parameters"). */
+static bool path_match(const char *tmpl, const char *path, sb_query *params, char *store,
+                       size_t cap)
+{
+    if (!strchr(path, '%'))
+        return sb_path_match(tmpl, path, params, store, cap);
+    size_t n = strlen(path), o = 0;
+    char *esc = malloc(3 * n + 1);
+    if (!esc)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        esc[o++] = path[i];
+        if (path[i] == '%') {
+            esc[o++] = '2';
+            esc[o++] = '5';
+        }
+    }
+    esc[o] = '\0';
+    bool ok = sb_path_match(tmpl, esc, params, store, cap);
+    free(esc);
+    return ok;
+}
 
 /* The route for method and path; or NULL, with the methods the path has
  * (for Allow) in allow. */
@@ -253,7 +285,7 @@ static const sb_http_route *route_find(sb_server *s, const char *method, const c
     for (size_t i = 0; i < s->n_http; i++) {
         const sb_http_route *r = s->http_routes[i];
         sb_query scratch;
-        if (!sb_path_match(r->path, path, found ? &scratch : params, store, cap))
+        if (!path_match(r->path, path, found ? &scratch : params, store, cap))
             continue;
         if (!found && strcmp(r->method, want) == 0) {
             found = r;
@@ -314,6 +346,31 @@ static bool type_accepted(const sb_http_route *r, const char *type)
     return false;
 }
 
+/* A deferred request's client hung up: close the wsi, so that CLOSED_HTTP
+ * aborts the request (on_abort). */
+static void client_gone(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sb_conn *c = arg;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+/* While a request is deferred, lws 4.1 does not read its socket: a client
+ * that hung up (or sent more) left it readable for ever, and the loop spun
+ * on it at the default priority, so that the end of the turn (the lowest)
+ * never ran again and no other request was answered (caught by
+ * tests/runtime/03_http.test.mjs, "an aborted long poll"). So reading stops
+ * until the answer (sb_server_http_respond), and the hang-up is watched for
+ * here (EV_CLOSED: EPOLLRDHUP). */
+static void hold_deferred(sb_server *s, sb_conn *c, struct lws *wsi)
+{
+    c->gone_ev = event_new(s->base, lws_get_socket_fd(wsi), EV_CLOSED, client_gone, c);
+    if (c->gone_ev)
+        event_add(c->gone_ev, NULL);
+    lws_rx_flow_control(wsi, 0);
+}
+
 /* Headers -> the request as handlers see it, then the route. */
 static const char *custom_header(const sb_http_request *req, const char *name);
 
@@ -326,7 +383,7 @@ static void dispatch(struct lws *wsi, sb_server *s, session *ss, const char *pat
     size_t nh = 0, used = 0;
     sb_query query, params;
     sb_read_query(wsi, &query, qstore, sizeof qstore);
-    sb_path_match(c->http_route->path, path, &params, pstore, sizeof pstore);
+    path_match(c->http_route->path, path, &params, pstore, sizeof pstore);
     for (int t = 0; hstore && t < _WSI_TOKEN_CLIENT_SENT_PROTOCOLS && nh < SB_HTTP_MAX_HEADERS;
          t++) {
         const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
@@ -365,8 +422,10 @@ static void dispatch(struct lws *wsi, sb_server *s, session *ss, const char *pat
     c->http_route->on_request(c, &req, c->http_route->arg);
     free(hstore);
     /* A deferred request waits for our answer, not for lws' timeouts. */
-    if (!c->answered)
+    if (!c->answered) {
         lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+        hold_deferred(s, c, wsi);
+    }
 }
 
 static const char *custom_header(const sb_http_request *req, const char *name)
