@@ -214,3 +214,38 @@ test('transport refusals: 404, 405 with Allow, 411, 413, 415, 400', async () => 
   // the server still answers
   assert.equal((await s.get('/t/stats')).status, 200);
 });
+
+test('keep-alive: requests answered at once and deferred ones share one connection, in order', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (path) => new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: s.port, path, agent }, (res) => {
+      let text = '';
+      const port = res.socket.localPort;
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text), port }));
+    });
+    req.on('error', reject);
+  });
+  try {
+    const a = await h.withTimeout(get('/t/stats'), T(3000), 'stats');
+    const b = await h.withTimeout(get('/t/poll?timeout_ms=100'), T(3000), 'poll');
+    const c = await h.withTimeout(get('/t/committed/ka'), T(3000), 'committed');
+    assert.deepEqual(b.json, { timeout: true });
+    assert.equal(c.json.visible, false);
+    assert.equal(a.port, b.port, 'the deferred request reused the connection');
+    assert.equal(b.port, c.port, 'and the connection went on after its answer');
+    // a long poll woken while the next request waits behind it on the same socket
+    const w = await connect(s, '', 'ka-waker');
+    const held = get('/t/poll?timeout_ms=20000');
+    const behind = get('/t/stats');
+    await h.until(async () => (await s.stats()).polls === 1, T(3000), 'poll held');
+    await w.ask('wake ka', 'woke 1');
+    assert.deepEqual((await h.withTimeout(held, T(3000), 'held')).json, { woke: 'ka' });
+    assert.equal((await h.withTimeout(behind, T(3000), 'behind')).status, 200);
+    w.close();
+    await w.waitClose();
+  } finally {
+    agent.destroy();
+  }
+});
