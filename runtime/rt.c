@@ -395,6 +395,12 @@ static void http_request(sb_conn *c, const sb_http_request *req, void *arg)
 static void http_timeout(struct sb_ctx *ctx, void *arg)
 {
     http_binding *b = arg;
+    /* Answered already (a long poll woken by sb_outbox_http) and gone: the
+     * timer outlived it, and on_timeout must not hear of a request that
+     * no longer waits (caught by tests/runtime/03_http.test.mjs, "a woken
+     * long poll does not time out afterwards"). */
+    if (!sb_conn_find(ctx->rt->server, ctx->conn))
+        return;
     sb_http_response resp;
     sb_http_response_init(&resp);
     ctx->app = b->h.app;

@@ -45,6 +45,19 @@ test('a long poll completed by a WebSocket message (wake): every held poll gets 
   await c.waitClose();
 });
 
+test('a woken long poll does not time out afterwards (on_timeout is not called for it)', async () => {
+  const c = await connect(s, '', 'early');
+  const before_ = await s.stats();
+  const p = pending('/t/poll?timeout_ms=300');
+  await h.until(async () => (await s.stats()).polls === before_.polls + 1, T(3000), 'poll held');
+  await c.ask('wake early', 'woke 1');
+  assert.deepEqual((await p.p).json, { woke: 'early' });
+  await sleep(T(500));
+  assert.equal((await s.stats()).timeouts, before_.timeouts, 'on_timeout ran for an answered request');
+  c.close();
+  await c.waitClose();
+});
+
 test('a long poll times out at about timeout_ms with what on_timeout says', async () => {
   const { p } = pending('/t/poll?timeout_ms=300');
   const r = await h.withTimeout(p, T(5000), 'timed out poll');

@@ -49,7 +49,7 @@ typedef struct app {
     sqlite3 *reader; /* a second connection: sees committed rows only */
     uint64_t polls[MAX_POLLS];
     size_t n_polls;
-    long sessions, aborted, ticks;
+    long sessions, aborted, ticks, timeouts;
 } app;
 
 typedef struct session {
@@ -344,6 +344,7 @@ static void poll_timeout(struct sb_ctx *ctx, uint64_t request, sb_http_response 
 {
     (void)ctx;
     poll_forget(request);
+    A.timeouts++;
     SB_BUF_PUT_LIT(&resp->body, "{\"timeout\":true}");
 }
 
@@ -382,9 +383,9 @@ static int h_stats(struct sb_ctx *ctx, const sb_http_request *req, sb_http_respo
     (void)req;
     put_fmt(&resp->body,
             "{\"sessions\":%ld,\"topics\":%zu,\"connections\":%zu,\"polls\":%zu,"
-            "\"aborted\":%ld,\"ticks\":%ld}",
+            "\"aborted\":%ld,\"ticks\":%ld,\"timeouts\":%ld}",
             A.sessions, sb_topics_count(sb_rt_topics(ctx->rt)), sb_server_connections(A.server),
-            A.n_polls, A.aborted, A.ticks);
+            A.n_polls, A.aborted, A.ticks, A.timeouts);
     return SB_HTTP_ANSWERED;
 }
 
