@@ -397,6 +397,22 @@ static void dispatch(struct lws *wsi, sb_server *s, session *ss, const char *pat
         memcpy(n, name, nl - 1);
         n[nl - 1] = '\0';
         used += nl;
+        if (t == WSI_TOKEN_HTTP_COOKIE) {
+            /* Several Cookie headers: lws_hdr_copy ran them together without
+             * a ';' ("a=1" and "b=2" read as cookie a = "1  b=2"). One
+             * sb_header each, as sb_http_cookie expects (caught by
+             * tests/runtime/03_http.test.mjs, "several Cookie headers"). */
+            for (int f = 0; nh < SB_HTTP_MAX_HEADERS; f++) {
+                char *v = hstore + used;
+                int got = lws_hdr_copy_fragment(wsi, v, (int)(HEADER_STORE - used),
+                                                WSI_TOKEN_HTTP_COOKIE, f);
+                if (got < 0)
+                    break;
+                used += (size_t)got + 1;
+                headers[nh++] = (sb_header){n, v};
+            }
+            continue;
+        }
         char *v = hstore + used;
         int got = lws_hdr_copy(wsi, v, (int)(HEADER_STORE - used), (enum lws_token_indexes)t);
         if (got < 0)

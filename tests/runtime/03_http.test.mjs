@@ -120,6 +120,14 @@ test('headers and cookies round-trip; Set-Cookie and custom response headers', a
   assert.equal(none.json['X-Test'], null);
 });
 
+test('several Cookie headers: each searched in order, the first pair with the name wins', async () => {
+  const r = await rawRequest(s, 'GET /t/headers HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nCookie: b=2; a=3\r\nConnection: close\r\n\r\n');
+  assert.equal(r.status, 200);
+  const json = JSON.parse(r.text.split('\r\n\r\n')[1]);
+  assert.equal(json.cookie_a, '1');
+  assert.equal(json.cookie_b, '2');
+});
+
 test('path parameters are percent-decoded; a malformed escape does not match', async () => {
   const r = await s.send('/t/items/a%20b', 'POST', '{"k":1}');
   assert.equal(r.status, 201);
