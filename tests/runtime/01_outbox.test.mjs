@@ -4,7 +4,7 @@
 // a commit window, one message at a time and in bursts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRt, connect, cleanup, T } from './rt_harness.mjs';
+import { startRt, connect, cleanup, T, sleep } from './rt_harness.mjs';
 
 after(cleanup);
 
@@ -96,4 +96,27 @@ test('a POST answered after its commit: 201 {id, len}, then the row is visible',
   const r = await w.send('/t/items/7', 'POST', '{}');
   assert.equal(r.status, 201);
   assert.equal((await w.get('/t/committed/7')).json.visible, true);
+});
+
+test('a client that hangs up while its answer waits for the commit window does not stall the server', async () => {
+  const s = await startRt(['--commit-window', '100000'], 'obgone');
+  const { rawRequest } = await import('./rt_harness.mjs');
+  // the answer waits up to 100 ms for the commit; the client is gone at once
+  const body = '{"a":1}';
+  const gone = rawRequest(s,
+    `POST /t/items/gone HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    { settle: 1 });
+  const net = await import('node:net');
+  const sock = net.connect(s.port, '127.0.0.1');
+  sock.on('error', () => {});
+  sock.write(`POST /t/items/gone2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  await sleep(5);
+  sock.destroy();
+  await gone.catch(() => {});
+  await sleep(150);
+  // the writes landed, and the server answers others
+  const r = await s.send('/t/items/after', 'POST', body);
+  assert.equal(r.status, 201);
+  assert.equal((await s.get('/t/committed/gone2')).json.visible, true);
+  assert.equal((await s.get('/t/committed/after')).json.visible, true);
 });
