@@ -58,6 +58,7 @@ struct sb_rt {
     sb_arena arena;
     struct event *turn_ev;   /* lowest priority: the end of the turn */
     struct event *window_ev; /* --commit-window: when the open transaction is due */
+    struct event *guard_ev;  /* default priority: the end of a starved turn (arm) */
     bool armed, window_armed;
     int commit_window_us;
     struct timespec tx_started;
@@ -72,11 +73,22 @@ struct sb_rt {
 
 /* The end of the turn ----------------------------------------------------- */
 
+/* The end of the turn waits for a loop turn with no socket event active.
+ * lws keeps one active for as long as a connection holds data it cannot
+ * parse yet (requests pipelined behind one whose answer is not written),
+ * and that answer waits for the end of the turn: the server spun and
+ * answered no one again (caught by tests/runtime/03_http.test.mjs,
+ * "pipelined requests"). The guard, a timer at the default priority, ends
+ * the turn anyway once it has waited GUARD_US. */
+#define GUARD_US 2000
+
 static void arm(sb_rt *rt)
 {
     if (!rt->armed) {
         rt->armed = true;
         event_active(rt->turn_ev, 0, 0);
+        struct timeval tv = {0, GUARD_US};
+        evtimer_add(rt->guard_ev, &tv);
     }
 }
 
@@ -113,6 +125,7 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sb_rt *rt = arg;
     rt->armed = false;
+    evtimer_del(rt->guard_ev);
     int rc = 0;
     if (sb_store_in_tx(rt->store)) {
         int64_t left = rt->commit_window_us - us_since(&rt->tx_started);
@@ -131,6 +144,15 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
     sb_outbox_deliver(rt->outbox, rc);
     arm_drains(rt);
     sb_server_release_turn(rt->server);
+}
+
+static void guard_due(evutil_socket_t fd, short what, void *arg)
+{
+    sb_rt *rt = arg;
+    if (!rt->armed)
+        return;
+    event_del(rt->turn_ev); /* still waiting in the active queue */
+    turn_end(fd, what, rt);
 }
 
 static void window_due(evutil_socket_t fd, short what, void *arg)
@@ -179,7 +201,8 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, in
     rt->outbox = rt->topics ? sb_outbox_new(server, rt->topics) : NULL;
     rt->turn_ev = event_new(base, -1, 0, turn_end, rt);
     rt->window_ev = evtimer_new(base, window_due, rt);
-    if (!rt->outbox || !rt->turn_ev || !rt->window_ev) {
+    rt->guard_ev = evtimer_new(base, guard_due, rt);
+    if (!rt->outbox || !rt->turn_ev || !rt->window_ev || !rt->guard_ev) {
         sb_rt_free(rt);
         return NULL;
     }
@@ -216,6 +239,8 @@ void sb_rt_free(sb_rt *rt)
         event_free(rt->turn_ev);
     if (rt->window_ev)
         event_free(rt->window_ev);
+    if (rt->guard_ev)
+        event_free(rt->guard_ev);
     sb_outbox_free(rt->outbox);
     sb_topics_free(rt->topics);
     sb_arena_free(&rt->arena);

@@ -547,6 +547,17 @@ int sb_http_on_body_done(struct lws *wsi, sb_server *s, session *ss)
 {
     if (!ss->conn || !ss->conn->http_route)
         return -1;
+    /* Called again for a request dispatched already: lws 4.1 does that, in
+     * a loop that never returns, when more bytes (a pipelined request)
+     * follow a body in its buffer and the answer is not written at once,
+     * which ours never is (it waits for the commit). The handler ran again
+     * and again and the whole server hung. Such a client loses its
+     * connection instead (caught by tests/runtime/03_http.test.mjs,
+     * "pipelined requests"). */
+    if (ss->conn->answered || ss->conn->gone_ev) {
+        sb_log(SB_LOG_WARN, "http", "msg=\"request pipelined after a body: closing\"");
+        return -1;
+    }
     dispatch(wsi, s, ss, ss->path ? ss->path : "/");
     return 0;
 }

@@ -270,3 +270,32 @@ test('keep-alive: requests answered at once and deferred ones share one connecti
     agent.destroy();
   }
 });
+
+test('pipelined requests (one TCP write): every one answered in order, the server goes on', async () => {
+  const r = await rawRequest(s,
+    'GET /t/committed/p1 HTTP/1.1\r\nHost: x\r\n\r\n'
+    + 'GET /t/poll?timeout_ms=100 HTTP/1.1\r\nHost: x\r\n\r\n'
+    + 'GET /t/headers HTTP/1.1\r\nHost: x\r\nX-Test: third\r\n\r\n'
+    + 'GET /t/committed/p1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    { settle: T(1500) });
+  const bodies = r.text.split('HTTP/1.1 ').slice(1).map((part) => part.split('\r\n\r\n')[1]);
+  assert.equal(bodies.length, 4, r.text);
+  assert.equal(bodies[0], '{"n":"p1","visible":false}');
+  assert.equal(bodies[1], '{"timeout":true}');
+  assert.equal(JSON.parse(bodies[2])['X-Test'], 'third');
+  assert.equal(bodies[3], '{"n":"p1","visible":false}');
+  assert.equal((await s.get('/t/stats')).status, 200);
+});
+
+test('a request pipelined behind a body: the connection is closed, the server goes on', async () => {
+  const body = '{"p":1}';
+  const r = await rawRequest(s,
+    `POST /t/items/p2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    + 'GET /t/committed/p2 HTTP/1.1\r\nHost: x\r\n\r\n',
+    { settle: T(1500) });
+  // whatever this client got, the server answers others at once
+  assert.ok(r.text.length >= 0);
+  const st = await s.get('/t/stats');
+  assert.equal(st.status, 200);
+  assert.equal((await s.send('/t/items/p3', 'POST', body)).status, 201);
+});
