@@ -552,8 +552,8 @@ int sb_http_on_body_done(struct lws *wsi, sb_server *s, session *ss)
      * follow a body in its buffer and the answer is not written at once,
      * which ours never is (it waits for the commit). The handler ran again
      * and again and the whole server hung. Such a client loses its
-     * connection instead (caught by tests/runtime/03_http.test.mjs,
-     * "pipelined requests"). */
+     * connection instead (caught by tests/runtime/03_http.test.mjs, "a
+     * request pipelined behind a body"). */
     if (ss->conn->answered || ss->conn->gone_ev) {
         sb_log(SB_LOG_WARN, "http", "msg=\"request pipelined after a body: closing\"");
         return -1;
