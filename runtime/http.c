@@ -137,8 +137,15 @@ int sb_http_set_cookie(sb_http_response *r, const char *name, const char *value,
         return -1;
     char line[1024];
     int n = snprintf(line, sizeof line, "%s=%s; Path=%s", name, value, path);
+    /* A long value or path: the next snprintf would start past the end of
+     * line with a size that wrapped round, writing over the stack (caught
+     * by tests/unit/test_http.c, test_set_cookie, under ASan). */
+    if (n < 0 || (size_t)n >= sizeof line)
+        return -1;
     if (o->max_age_s >= 0)
         n += snprintf(line + n, sizeof line - (size_t)n, "; Max-Age=%d", o->max_age_s);
+    if ((size_t)n >= sizeof line) /* and after each part */
+        return -1;
     n += snprintf(line + n, sizeof line - (size_t)n, "; SameSite=%s%s%s", same,
                   o->http_only ? "; HttpOnly" : "",
                   o->secure || strcmp(same, "None") == 0 ? "; Secure" : "");

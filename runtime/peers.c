@@ -104,7 +104,8 @@ sb_peer_verdict sb_peers_admit(sb_peers *p, const char *ip, int max_per_ip, int 
     addr *a = find(p, ip, false);
     if (a && max_per_ip > 0 && a->conns >= max_per_ip)
         return SB_PEER_TOO_MANY_FROM_ADDRESS;
-    if (a && a->pending >= SB_PEER_PENDING_PER_ADDRESS)
+    int pending_cap = max_per_ip > 0 ? max_per_ip / SB_PEER_PENDING_SHARE : 0;
+    if (a && max_per_ip > 0 && a->pending >= (pending_cap > 8 ? pending_cap : 8))
         return SB_PEER_TOO_MANY_PENDING_FROM_ADDRESS;
     if (!a && !(a = find(p, ip, true)))
         return SB_PEER_NO_MEMORY;

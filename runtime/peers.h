@@ -17,9 +17,10 @@
 #include <stdint.h>
 
 #define SB_PEER_ADDR_MAX 64 /* an IPv4 or IPv6 address as text */
-/* Connections one address may have pending: an address that opens sockets
- * and says nothing cannot fill the pending total for everyone else. */
-#define SB_PEER_PENDING_PER_ADDRESS 64
+/* Connections one address may have pending: an eighth of what it may have
+ * in all (at least 8), so that an address that opens sockets and says
+ * nothing cannot fill the pending total for everyone else. */
+#define SB_PEER_PENDING_SHARE 8
 
 typedef struct sb_peers sb_peers;
 

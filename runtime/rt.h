@@ -11,7 +11,7 @@
  *   3. release  the connections whose reading was held for the turn (after
  *               the reads' statements are reset: no read snapshot outlives
  *               its turn, so the checkpointer's thread can always fold the
- *               WAL back: checkpointer.h).
+ *               WAL back: store_checkpoint.h).
  *
  * A connection that sent its share of a turn (16 messages, or 1/8 of the
  * queue cap) is not read again until step 3 of a turn whose commit covered

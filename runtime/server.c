@@ -161,6 +161,8 @@ void sb_conn_free(sb_conn *c)
             }
         }
         s->n_requests--;
+        if (c->gone_ev)
+            event_free(c->gone_ev);
         free(c->reply);
         free(c);
         return;

@@ -83,6 +83,7 @@ struct sb_conn {
     bool answered;        /* sb_server_http_respond was called */
     unsigned char *reply; /* LWS_PRE, then the whole answer */
     size_t reply_len;
+    struct event *gone_ev; /* a deferred request: the client hung up (server_http.c) */
 };
 
 /* Per-session data lws allocates for every wsi, HTTP or WebSocket. */

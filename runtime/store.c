@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "checkpointer.h"
+#include "store_checkpoint.h"
 #include "log.h"
 #include "metrics.h"
 #include "store_sql.h"
@@ -25,7 +25,7 @@
 
 /* Checkpoints are not SQLite's automatic one (every 1000 pages, right inside
  * the commit that crossed it, on the event loop) but the checkpointer's
- * thread's (checkpointer.h): at once when the WAL holds this many frames
+ * thread's (store_checkpoint.h): at once when the WAL holds this many frames
  * (4 MiB of 4 KiB pages), else once a second. */
 #define CHECKPOINT_FRAMES 1024
 /* After a checkpoint the WAL restarts from its beginning; the file is cut

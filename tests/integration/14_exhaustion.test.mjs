@@ -3,7 +3,7 @@
 // turn, the server spun at 100% CPU and logged ~200,000 lines a second until
 // lws' handshake timeout freed them. Now lws stops accepting before the
 // table is full (descriptors kept in reserve), one address may hold only a
-// few connections that are not yet a WebSocket or an HTTP request, and the
+// limited number of connections (an eighth of --max-ip-connections) that are not yet a WebSocket or an HTTP request, and the
 // refusals are counted and logged at most once a second.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ function get(port, localAddress, path) {
 }
 
 test('1,100 silent connections under a 1,024 descriptor limit: no spin, no log flood, others still served', async () => {
-  const s = await h.startServer({ tag: 'fds', nofile: 1024 });
+  const s = await h.startServer({ tag: 'fds', nofile: 1024, args: ['--max-ip-connections', '512'] });
   assert.match(s.stderr, /event=descriptors limit=1024 clients=960 reserved=64/);
   const linesBefore = s.stderr.split('\n').length;
   const t0 = cpuTicks(s.pid);

@@ -1,5 +1,5 @@
 /*
- * checkpointer.h: the WAL's checkpoints, on a thread of their own with its
+ * store_checkpoint.h: the WAL's checkpoints, on a thread of their own with its
  * own SQLite connection, so that the event loop never waits for one.
  *
  * The writer (store.c's wal hook, on the loop) reports the WAL's frame count
@@ -8,8 +8,8 @@
  * never blocks the writer; frames a reader still needs stay until the next
  * one (the runtime ends every read snapshot at the end of its turn).
  */
-#ifndef SB_CHECKPOINTER_H
-#define SB_CHECKPOINTER_H
+#ifndef SB_STORE_CHECKPOINT_H
+#define SB_STORE_CHECKPOINT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * checkpointer.c: WAL checkpoints on a thread of their own (checkpointer.h).
+ * store_checkpoint.c: WAL checkpoints on a thread of their own (store_checkpoint.h).
  *
  * A checkpoint copies the WAL's pages back into the database file and
  * fsyncs it: tens of milliseconds for a few thousand pages. Run on the
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "checkpointer.h"
+#include "store_checkpoint.h"
 
 struct sb_checkpointer {
     sqlite3 *db; /* this thread's own connection */
