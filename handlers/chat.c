@@ -354,6 +354,7 @@ static void reject(chat_app *app, struct sb_ctx *ctx, const sb_reader *r, const 
     }
     sb_counter_add(app->m_invalid, 1);
     reply_error(ctx, text);
+    sb_rt_invalid(ctx); /* too many: answered by chat_on_limit, then closed */
 }
 
 static void chat_ws_message(struct sb_ctx *ctx, const char *data, size_t len, bool binary)
@@ -438,9 +439,11 @@ static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
         refuse(ctx, CHAT_ERR_AUTH_REQUIRED);
         return 0;
     }
-    chat_session *ss = calloc(1, sizeof *ss);
     char topic[SB_TOPIC_MAX];
-    if (!ss || sb_rt_subscribe(ctx, user_topic(topic, user)) != 0) {
+    if (sb_rt_claim(ctx, user_topic(topic, user), 0) != 0)
+        return 0; /* the user's connections are at --max-user-connections */
+    chat_session *ss = calloc(1, sizeof *ss);
+    if (!ss || sb_rt_subscribe(ctx, topic) != 0) {
         free(ss);
         sb_rt_close(ctx, SB_CLOSE_TRY_AGAIN, "out of memory");
         return 0;
@@ -470,6 +473,16 @@ static void chat_close(struct sb_ctx *ctx)
     ctx->session = NULL;
 }
 
+/* A runtime limit was passed: the document's style of error, then the
+ * runtime closes with 1008. */
+static void chat_on_limit(struct sb_ctx *ctx, sb_limit what)
+{
+    const char *text = what == SB_LIMIT_INVALID       ? CHAT_ERR_TOO_MANY_INVALID
+                       : what == SB_LIMIT_CONNECTIONS ? CHAT_ERR_TOO_MANY_CONNECTIONS
+                                                      : CHAT_ERR_RATE_LIMITED;
+    chat_write_error(to_origin(ctx, CHAT_OUT_ERROR_PAYLOAD), text, strlen(text));
+}
+
 sb_ws_handler chat_ws_handler(chat_app *app)
 {
     return (sb_ws_handler){.path = CHAT_PATH,
@@ -477,5 +490,6 @@ sb_ws_handler chat_ws_handler(chat_app *app)
                            .on_open = chat_open,
                            .on_message = chat_ws_message,
                            .on_close = chat_close,
+                           .on_limit = chat_on_limit,
                            .app = app};
 }

@@ -118,7 +118,7 @@ int cli_serve(int argc, char **argv)
     if (cfg.max_db_bytes)
         sb_store_set_max_bytes(a.store, cfg.max_db_bytes);
     a.server = sb_server_new(a.base, &cfg);
-    a.rt = a.server ? sb_rt_new(a.base, a.server, a.store, cfg.commit_window_us) : NULL;
+    a.rt = a.server ? sb_rt_new(a.base, a.server, a.store, &cfg) : NULL;
     if (!a.rt) {
         sb_log(SB_LOG_ERROR, "runtime", "error=\"out of memory\"");
         return 1;

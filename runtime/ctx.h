@@ -25,6 +25,7 @@ struct sb_ctx {
     sb_http_response *http_resp; /* and its response */
     sb_arena *arena;             /* freed after the message */
     int defer_ms;                /* set by sb_rt_defer() */
+    struct ws_binding *binding;  /* the runtime's: the WebSocket route called */
 };
 
 #endif

@@ -23,6 +23,8 @@
 #include "rt.h"
 #include "store.h"
 #include "topics.h"
+#include "bucket.h"
+#include "metrics.h"
 
 typedef struct ws_binding {
     sb_rt *rt;
@@ -33,6 +35,14 @@ typedef struct http_binding {
     sb_rt *rt;
     sb_http_handler h;
 } http_binding;
+
+/* What the runtime keeps for each WebSocket: the protocol's session and
+ * the connection's rate limits. The sb_conn's user pointer. */
+typedef struct rt_conn {
+    void *session;
+    sb_bucket messages, bytes, invalid;
+    bool limited; /* answered and closing */
+} rt_conn;
 
 typedef struct drain_wait {
     sb_drain_fn fn;
@@ -62,8 +72,12 @@ struct sb_rt {
     struct event *idle_ev;     /* once a second: storage statistics into /metrics */
     bool armed, window_armed;
     int commit_window_us;
+    int max_message_rate, max_invalid, max_user_connections;
+    size_t max_byte_rate;
+    sb_counter *m_limited[SB_LIMIT_CONNECTIONS + 1];
     struct timespec tx_started;
-    sb_map timers;    /* owner -> its first sb_timer */
+    sb_map timers; /* owner -> its first sb_timer */
+    sb_log_every_state limit_log;
     sb_map drains;    /* conn -> its drain_wait */
     uint64_t *to_arm; /* connections whose drain wait starts after the deliver */
     size_t n_arm, cap_arm;
@@ -195,8 +209,9 @@ void sb_rt_flush(sb_rt *rt)
 
 /* Life cycle ------------------------------------------------------------- */
 
-sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, int commit_window_us)
+sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, const sb_config *cfg)
 {
+    int commit_window_us = cfg->commit_window_us;
     sb_rt *rt = calloc(1, sizeof *rt);
     if (!rt)
         return NULL;
@@ -205,6 +220,16 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, in
     rt->store = store;
     rt->commit_window_us =
         commit_window_us > 0 && commit_window_us < 1000000 ? commit_window_us : 0;
+    rt->max_message_rate = cfg->max_message_rate;
+    rt->max_byte_rate = cfg->max_byte_rate;
+    rt->max_invalid = cfg->max_invalid;
+    rt->max_user_connections = cfg->max_user_connections;
+    for (int k = SB_LIMIT_MESSAGES; k <= SB_LIMIT_CONNECTIONS; k++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "limit=\"%s\"", sb_limit_name((sb_limit)k));
+        rt->m_limited[k] = sb_counter_get("switchboard_limited_total",
+                                          "WebSockets answered and closed at a limit", labels);
+    }
     rt->topics = sb_topics_new();
     rt->outbox = rt->topics ? sb_outbox_new(server, rt->topics) : NULL;
     rt->turn_ev = event_new(base, -1, 0, turn_end, rt);
@@ -341,28 +366,91 @@ static int add_binding(sb_rt *rt, void *b)
 
 /* WebSocket routes ---------------------------------------------------------- */
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *sb_limit_name(sb_limit what)
+{
+    switch (what) {
+    case SB_LIMIT_MESSAGES:
+        return "messages";
+    case SB_LIMIT_BYTES:
+        return "bytes";
+    case SB_LIMIT_INVALID:
+        return "invalid";
+    case SB_LIMIT_CONNECTIONS:
+        return "connections";
+    default:
+        return "unknown";
+    }
+}
+
+/* The session a protocol keeps for a connection (NULL: none, or HTTP). */
+static void *session_of(sb_conn *c)
+{
+    rt_conn *rc = c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+    return rc ? rc->session : NULL;
+}
+
+/* A limit passed: the protocol's answer, then 1008 once it is out. */
+static void limited(struct sb_ctx *ctx, ws_binding *b, rt_conn *rc, sb_limit what)
+{
+    if (rc && rc->limited)
+        return;
+    if (rc)
+        rc->limited = true;
+    sb_counter_add(ctx->rt->m_limited[what], 1);
+    SB_LOG_EVERY(&ctx->rt->limit_log, 1000, SB_LOG_WARN, "limited", "limit=%s conn=%llu channel=%s",
+                 sb_limit_name(what), (unsigned long long)ctx->conn,
+                 b->h.channel ? b->h.channel : "?");
+    if (b->h.on_limit)
+        b->h.on_limit(ctx, what);
+    sb_rt_close(ctx, SB_CLOSE_POLICY, "limit exceeded");
+}
+
 static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
 {
     ws_binding *b = arg;
     sb_rt *rt = b->rt;
+    rt_conn *rc = calloc(1, sizeof *rc);
+    if (!rc)
+        return -1;
+    sb_conn_set_user(c, rc);
     struct sb_ctx ctx;
     ctx_init(rt, &ctx, b->h.app, NULL, sb_conn_id(c));
+    ctx.binding = b;
     unit_open(rt, ctx.conn, &b->h.storage_error);
-    int rc = b->h.on_open(&ctx, req);
-    sb_conn_set_user(c, ctx.session);
+    int result = b->h.on_open(&ctx, req);
+    rc->session = ctx.session;
     unit_close(rt);
-    return rc;
+    return result;
 }
 
 static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, void *arg)
 {
     ws_binding *b = arg;
     sb_rt *rt = b->rt;
+    rt_conn *rc = sb_conn_user(c);
+    if (!rc || rc->limited)
+        return; /* closing: what it still sends is not read */
     struct sb_ctx ctx;
-    ctx_init(rt, &ctx, b->h.app, sb_conn_user(c), sb_conn_id(c));
+    ctx_init(rt, &ctx, b->h.app, rc->session, sb_conn_id(c));
+    ctx.binding = b;
     unit_open(rt, ctx.conn, &b->h.storage_error);
-    b->h.on_message(&ctx, data, len, binary);
-    sb_conn_set_user(c, ctx.session);
+    int64_t now = mono_us();
+    if (!sb_bucket_take(&rc->messages, rt->max_message_rate, 2.0 * rt->max_message_rate, 1, now)) {
+        limited(&ctx, b, rc, SB_LIMIT_MESSAGES);
+    } else if (!sb_bucket_take(&rc->bytes, (double)rt->max_byte_rate,
+                               4.0 * (double)rt->max_byte_rate, (double)len, now)) {
+        limited(&ctx, b, rc, SB_LIMIT_BYTES);
+    } else {
+        b->h.on_message(&ctx, data, len, binary);
+        rc->session = ctx.session;
+    }
     unit_close(rt);
 }
 
@@ -370,17 +458,53 @@ static void ws_close(sb_conn *c, void *arg)
 {
     ws_binding *b = arg;
     sb_rt *rt = b->rt;
+    rt_conn *rc = sb_conn_user(c);
     struct sb_ctx ctx;
-    ctx_init(rt, &ctx, b->h.app, sb_conn_user(c), sb_conn_id(c));
+    ctx_init(rt, &ctx, b->h.app, rc ? rc->session : NULL, sb_conn_id(c));
+    ctx.binding = b;
     if (b->h.on_close) {
         unit_open(rt, ctx.conn, NULL);
         b->h.on_close(&ctx);
         unit_close(rt);
     }
     sb_conn_set_user(c, NULL);
+    free(rc);
     free(sb_map_del(&rt->drains, (int64_t)ctx.conn));
     sb_topics_leave_all(rt->topics, ctx.conn);
     sb_rt_cancel_owner(rt, ctx.conn);
+}
+
+static rt_conn *rt_conn_of(sb_rt *rt, uint64_t conn)
+{
+    sb_conn *c = sb_conn_find(rt->server, conn);
+    return c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+}
+
+int sb_rt_claim(struct sb_ctx *ctx, const char *key, int max)
+{
+    sb_rt *rt = ctx->rt;
+    if (max <= 0)
+        max = rt->max_user_connections;
+    char topic[SB_TOPIC_MAX];
+    snprintf(topic, sizeof topic, "claim:%s", key);
+    size_t n = 0;
+    sb_topics_conns(rt->topics, topic, &n);
+    if (max > 0 && n >= (size_t)max) {
+        if (ctx->binding)
+            limited(ctx, ctx->binding, rt_conn_of(rt, ctx->conn), SB_LIMIT_CONNECTIONS);
+        return -1;
+    }
+    return sb_topics_subscribe(rt->topics, topic, ctx->conn);
+}
+
+void sb_rt_invalid(struct sb_ctx *ctx)
+{
+    sb_rt *rt = ctx->rt;
+    rt_conn *rc = rt_conn_of(rt, ctx->conn);
+    if (!rc || !ctx->binding || rt->max_invalid <= 0)
+        return;
+    if (!sb_bucket_take(&rc->invalid, rt->max_invalid / 60.0, rt->max_invalid, 1, mono_us()))
+        limited(ctx, ctx->binding, rc, SB_LIMIT_INVALID);
 }
 
 int sb_rt_add_ws(sb_rt *rt, const sb_ws_handler *h, char *err, size_t err_size)
@@ -509,7 +633,7 @@ static void drained(sb_conn *c, void *arg)
     if (!w)
         return;
     struct sb_ctx ctx;
-    ctx_init(rt, &ctx, w->app, sb_conn_user(c), sb_conn_id(c));
+    ctx_init(rt, &ctx, w->app, session_of(c), sb_conn_id(c));
     unit_open(rt, ctx.conn, NULL);
     w->fn(&ctx, w->arg);
     unit_close(rt);
@@ -578,7 +702,7 @@ static void timer_fire(evutil_socket_t fd, short what, void *arg)
     sb_rt *rt = t->rt;
     sb_conn *c = sb_conn_find(rt->server, t->owner);
     struct sb_ctx ctx;
-    ctx_init(rt, &ctx, NULL, c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL, t->owner);
+    ctx_init(rt, &ctx, NULL, session_of(c), t->owner);
     sb_timer_fn fn = t->fn;
     void *fn_arg = t->arg;
     if (!t->repeat) { /* gone before fn runs: fn may add timers for the owner */

@@ -36,10 +36,12 @@ typedef struct sb_rt sb_rt;
 typedef struct sb_store sb_store;
 typedef struct sb_topics sb_topics;
 
-/* commit_window_us: commit at most this long after the turn's first write
- * instead of at the end of the turn (later turns' writes join the same
- * transaction; what they queued waits for it). 0 commits every turn. */
-sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, int commit_window_us);
+/* From cfg: commit_window_us (commit at most this long after the turn's
+ * first write instead of at the end of the turn: later turns' writes join
+ * the same transaction, and what they queued waits for it; 0 commits every
+ * turn) and the per-connection limits (max_message_rate, max_byte_rate,
+ * max_invalid, max_user_connections). */
+sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, const sb_config *cfg);
 void sb_rt_free(sb_rt *rt); /* after sb_server_free: close callbacks still run before */
 
 sb_server *sb_rt_server(sb_rt *rt);
@@ -53,6 +55,15 @@ struct sb_arena *sb_rt_arena(sb_rt *rt);
 /* A fresh ID from the same sequence as connection and request IDs: for
  * sessions that own timers and outlive a connection. */
 uint64_t sb_rt_new_id(sb_rt *rt);
+
+/* The limits the runtime enforces on a WebSocket (rt.c; docs/operations.md). */
+typedef enum sb_limit {
+    SB_LIMIT_MESSAGES = 1, /* more than --max-message-rate messages a second (burst: 2x) */
+    SB_LIMIT_BYTES,        /* more than --max-byte-rate bytes a second (burst: 4x) */
+    SB_LIMIT_INVALID,      /* more than --max-invalid invalid messages a minute */
+    SB_LIMIT_CONNECTIONS,  /* sb_rt_claim: more connections than allowed for a key */
+} sb_limit;
+const char *sb_limit_name(sb_limit what); /* "messages", "bytes", ... */
 
 /* Routes --------------------------------------------------------------- */
 
@@ -69,6 +80,9 @@ typedef struct sb_ws_handler {
      * released by the runtime. */
     void (*on_close)(struct sb_ctx *ctx);
     bool accept_binary; /* false: a binary message closes with 1003 */
+    /* A limit was passed: write the protocol's own answer (ctx->out); the
+     * runtime then closes the connection with 1008. NULL: just the close. */
+    void (*on_limit)(struct sb_ctx *ctx, sb_limit what);
     sb_failure storage_error;
     void *app;
 } sb_ws_handler;
@@ -114,6 +128,15 @@ void sb_rt_close(struct sb_ctx *ctx, int code, const char *reason);
  * callback per connection at a time; dropped if the connection closes. */
 typedef void (*sb_drain_fn)(struct sb_ctx *ctx, void *arg);
 void sb_rt_on_drain(struct sb_ctx *ctx, sb_drain_fn fn, void *arg);
+/* Count ctx's connection against `key` (e.g. "user:5") for as long as it
+ * is open: 0, or -1 when `max` connections hold it already (max <= 0: the
+ * runtime's --max-user-connections; the route's on_limit has then been told
+ * SB_LIMIT_CONNECTIONS and the connection is being closed with 1008). */
+int sb_rt_claim(struct sb_ctx *ctx, const char *key, int max);
+/* The protocol could not use a message: counted against --max-invalid;
+ * past it the connection is answered (on_limit) and closed with 1008. */
+void sb_rt_invalid(struct sb_ctx *ctx);
+
 /* Subscribe ctx's connection to a topic; released when it closes. */
 int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic);
 void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic);

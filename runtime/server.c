@@ -253,6 +253,12 @@ void sb_conn_close(sb_conn *c, int code, const char *reason)
         memcpy(c->close_reason, reason ? reason : "", m);
         c->close_reason[m] = '\0';
     }
+    /* Read again if reading was held: the peer's close reply must get in,
+     * or the socket is closed with its data unread, a reset that may reach
+     * the peer before our last frames (it sees 1006). What it still sends
+     * is dropped by the routes (the connection is closing). */
+    if (c->hold)
+        lws_rx_flow_control(c->wsi, 1);
     lws_callback_on_writable(c->wsi);
     /* A peer that does not read never lets the close frame out (lws holds a
      * partial write and asks for no WRITEABLE): drop it without one then. */

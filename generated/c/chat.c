@@ -3,7 +3,7 @@
 
 #include "chat.h"
 
-const sb_error_def chat_errors[13] = {
+const sb_error_def chat_errors[16] = {
     {NULL, NULL, 0},
     {"INVALID_JSON", CHAT_ERR_INVALID_JSON, 0},
     {"NO_ACTION", CHAT_ERR_NO_ACTION, 0},
@@ -15,6 +15,9 @@ const sb_error_def chat_errors[13] = {
     {"CHANNEL_LAYER", CHAT_ERR_CHANNEL_LAYER, 0},
     {"STORAGE", CHAT_ERR_STORAGE, 0},
     {"NOT_ALLOWED", CHAT_ERR_NOT_ALLOWED, 0},
+    {"RATE_LIMITED", CHAT_ERR_RATE_LIMITED, 0},
+    {"TOO_MANY_INVALID", CHAT_ERR_TOO_MANY_INVALID, 0},
+    {"TOO_MANY_CONNECTIONS", CHAT_ERR_TOO_MANY_CONNECTIONS, 0},
     {"UNAVAILABLE", CHAT_ERR_UNAVAILABLE, 503},
     {"INVALID_PARAMETER", CHAT_ERR_INVALID_PARAMETER, 400},
 };

@@ -21,6 +21,9 @@
 #define CHAT_ERR_CHANNEL_LAYER "Channel layer is not configured"
 #define CHAT_ERR_STORAGE "Message could not be stored"
 #define CHAT_ERR_NOT_ALLOWED "Not allowed"
+#define CHAT_ERR_RATE_LIMITED "Rate limit exceeded"
+#define CHAT_ERR_TOO_MANY_INVALID "Too many invalid messages"
+#define CHAT_ERR_TOO_MANY_CONNECTIONS "Too many connections"
 #define CHAT_ERR_UNAVAILABLE "Service unavailable"
 #define CHAT_ERR_INVALID_PARAMETER ""
 
@@ -37,11 +40,14 @@ typedef enum chat_error_code {
     CHAT_ERROR_CHANNEL_LAYER = 8,
     CHAT_ERROR_STORAGE = 9,
     CHAT_ERROR_NOT_ALLOWED = 10,
-    CHAT_ERROR_UNAVAILABLE = 11, /* HTTP 503 */
-    CHAT_ERROR_INVALID_PARAMETER = 12, /* HTTP 400 */
+    CHAT_ERROR_RATE_LIMITED = 11,
+    CHAT_ERROR_TOO_MANY_INVALID = 12,
+    CHAT_ERROR_TOO_MANY_CONNECTIONS = 13,
+    CHAT_ERROR_UNAVAILABLE = 14, /* HTTP 503 */
+    CHAT_ERROR_INVALID_PARAMETER = 15, /* HTTP 400 */
 } chat_error_code;
-#define CHAT_ERROR_COUNT 12
-extern const sb_error_def chat_errors[13];
+#define CHAT_ERROR_COUNT 15
+extern const sb_error_def chat_errors[16];
 
 typedef struct chat_in chat_in;
 typedef struct chat_out chat_out;

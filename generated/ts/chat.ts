@@ -467,6 +467,18 @@ export const ChatErrors = {
     /** Switchboard extension: a send_message to oneself, or with neither text nor file_id. */
     NOT_ALLOWED: "Not allowed",
     /**
+     * Switchboard extension: more messages or bytes a second than the server allows (--max-message-rate, --max-byte-rate); the connection is then closed with 1008.
+     */
+    RATE_LIMITED: "Rate limit exceeded",
+    /**
+     * Switchboard extension: more invalid messages a minute than --max-invalid; the connection is then closed with 1008.
+     */
+    TOO_MANY_INVALID: "Too many invalid messages",
+    /**
+     * Switchboard extension: the user has --max-user-connections open already; the new one is closed with 1008.
+     */
+    TOO_MANY_CONNECTIONS: "Too many connections",
+    /**
      * Switchboard extension (REST): the database could not be read, or memory ran out; try again.
      */
     UNAVAILABLE: "Service unavailable",

@@ -8,7 +8,8 @@ import * as h from './harness.mjs';
 let s, u, alice, bob;
 
 before(async () => {
-  s = await h.startServer({ tag: 'errors' });
+  // many invalid messages on one connection, on purpose: the --max-invalid limit has its own test (15_limits)
+  s = await h.startServer({ tag: 'errors', args: ['--max-invalid', '0'] });
   u = s.users;
   alice = await h.login(s, u.alice, 'alice');
   bob = await h.login(s, u.bob, 'bob');

@@ -46,7 +46,7 @@ test(`SIGKILL during ${CLIENTS} clients x ${PER_CLIENT} sends: every acknowledge
   const users = [];
   // users first, with the CLI, as an operator would
   for (let i = 0; i < CLIENTS; i++) users.push(h.addUser(`${dir}/chat.db`, `Burst User ${i}`, 'TECHNICIAN'));
-  const s1 = await h.startServer({ dir, demo: false });
+  const s1 = await h.startServer({ dir, demo: false, unlimited: true });
   const clients = await Promise.all(users.map((u) => h.connect(s1, { token: u.token, label: u.name })));
 
   const acked = new Map(); // cmid -> {id, text, sender}
@@ -91,7 +91,7 @@ test(`SIGKILL during ${CLIENTS} clients x ${PER_CLIENT} sends: every acknowledge
   assert.deepEqual(bad, [], 'room_members.unread matches the messages after the crash');
 
   // restart on the same DB; every client reconnects and retries everything
-  const s2 = await h.startServer({ dir, demo: false });
+  const s2 = await h.startServer({ dir, demo: false, unlimited: true });
   const clients2 = await Promise.all(users.map((u) => h.connect(s2, { token: u.token, label: `${u.name} again` })));
   const acked2 = new Map();
   const runs2 = clients2.map((c, i) => burst(c, users[i], users[(i + 1) % CLIENTS], 0, { stop: false },

@@ -14,7 +14,7 @@ const STALLED = 'switchboard_connections_closed_total{reason="stalled"}';
 const closedForQueue = (m) => (m[QUEUE_FULL] || 0) + (m[STALLED] || 0);
 
 test('a paused reader is closed with 1008 (queue cap or send timeout); RSS stays bounded; the others keep working', async () => {
-  const s = await h.startServer({ tag: 'slow', args: ['--max-queue', '65536', '--send-timeout', '2'] });
+  const s = await h.startServer({ tag: 'slow', unlimited: true, args: ['--max-queue', '65536', '--send-timeout', '2'] });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice (flooder)');
   const slow = await h.login(s, u.bob, 'bob (paused)');
@@ -90,7 +90,7 @@ test('a paused reader is closed with 1008 (queue cap or send timeout); RSS stays
 
 test('a burst from one sender does not disconnect healthy readers (default --max-queue)',
   async () => {
-    const s = await h.startServer({ tag: 'burst' });
+    const s = await h.startServer({ tag: 'burst', unlimited: true });
     const u = s.users;
     const alice = await h.login(s, u.alice, 'alice');
     const bob = await h.login(s, u.bob, 'bob');
@@ -105,7 +105,7 @@ test('a burst from one sender does not disconnect healthy readers (default --max
 
 test('a ?since= replay bigger than --max-queue is delivered, not cut off',
   async () => {
-    const s = await h.startServer({ tag: 'replay' }); // default --max-queue 1 MiB
+    const s = await h.startServer({ tag: 'replay', unlimited: true }); // default --max-queue 1 MiB
     const u = s.users;
     const alice = await h.login(s, u.alice, 'alice');
     const text = 'r'.repeat(2000);

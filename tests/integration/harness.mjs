@@ -108,6 +108,9 @@ export async function startServer(opts = {}) {
   const db = path.join(dir, 'chat.db');
   const args = ['serve', '--port', '0', '--db', db];
   if (opts.demo === false) args.push('--no-demo');
+  // floods that test something else (queues, replays, crashes) are not
+  // stopped by the per-connection rate limits
+  if (opts.unlimited) args.push('--max-message-rate', '0', '--max-byte-rate', '0');
   args.push(...(opts.args || []));
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('SB_') && !k.startsWith('SB_TEST')) delete env[k];

@@ -494,7 +494,7 @@ int main(int argc, char **argv)
         return 1;
     }
     A.server = sb_server_new(A.base, &cfg);
-    A.rt = A.server ? sb_rt_new(A.base, A.server, A.store, cfg.commit_window_us) : NULL;
+    A.rt = A.server ? sb_rt_new(A.base, A.server, A.store, &cfg) : NULL;
     if (!A.rt)
         return 1;
     if (add_routes(bad, err, sizeof err) != 0) {
