@@ -308,6 +308,8 @@ const char *sb_http_status_text(int status)
         return "Payload Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 426:
+        return "Upgrade Required";
     case 429:
         return "Too Many Requests";
     case 431:

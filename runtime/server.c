@@ -623,6 +623,52 @@ static const sb_ws_route *ws_find(sb_server *s, struct lws *wsi)
     return NULL;
 }
 
+/* RFC 6455 4.1: Sec-WebSocket-Key is 16 bytes in base64, i.e. 22 characters
+ * of the alphabet and "==" (lws takes any value and hashes it). */
+static bool ws_key_valid(struct lws *wsi)
+{
+    char key[32];
+    if (lws_hdr_copy(wsi, key, sizeof key, WSI_TOKEN_KEY) != 24 || strcmp(key + 22, "==") != 0)
+        return false;
+    for (int i = 0; i < 22; i++) {
+        char ch = key[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '+' || ch == '/'))
+            return false;
+    }
+    return true;
+}
+
+/* HTTP_CONFIRM_UPGRADE: in = the protocol asked for ("websocket"). Route on
+ * the path, then check the opening handshake (RFC 6455 4.2.1), which lws
+ * 4.1 does not: it upgraded any Sec-WebSocket-Version and Key, and HTTP/1.0.
+ * There is no per-session memory yet (user is NULL). Returns 0 to upgrade, 1
+ * when answered (keep-alive), -1 to close. */
+static int ws_confirm_upgrade(struct lws *wsi, sb_server *s, const char *proto)
+{
+    char uri[512], version[16];
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        uri[0] = '\0';
+    const char *bad = sb_http_request_line_error(wsi, uri);
+    if (bad)
+        return sb_http_refuse_now(wsi, 400, bad);
+    if (lws_hdr_copy(wsi, version, sizeof version, WSI_TOKEN_HTTP) <= 0 ||
+        strcmp(version, "HTTP/1.1") != 0)
+        return sb_http_refuse_now(wsi, 400, "a WebSocket upgrade needs HTTP/1.1");
+    int rc;
+    if (strcasecmp(proto, "websocket") != 0 || !ws_find(s, wsi))
+        rc = sb_http_error_now(wsi, 404, "no WebSocket endpoint here");
+    else if (lws_hdr_copy(wsi, version, sizeof version, WSI_TOKEN_VERSION) <= 0 ||
+             strcmp(version, "13") != 0)
+        rc = sb_http_error_headers_now(wsi, 426, "Sec-WebSocket-Version: 13\r\n",
+                                       "unsupported Sec-WebSocket-Version: 13 only");
+    else if (!ws_key_valid(wsi))
+        rc = sb_http_error_now(wsi, 400, "Sec-WebSocket-Key must be 16 bytes in base64");
+    else
+        return 0;
+    return rc < 0 ? -1 : 1;
+}
+
 static int ws_established(struct lws *wsi, sb_server *s, session *ss)
 {
     /* lws may hand the upgraded connection fresh per-session memory, so the
@@ -741,11 +787,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        /* in = the protocol asked for ("websocket"); route on the path. There
-         * is no per-session memory yet (user is NULL). */
-        if (strcasecmp(in, "websocket") == 0 && ws_find(s, wsi))
-            return 0;
-        return sb_http_error_now(wsi, 404, "no WebSocket endpoint here") < 0 ? -1 : 1;
+        return ws_confirm_upgrade(wsi, s, in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return ws_find(s, wsi) ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:

@@ -213,6 +213,43 @@ int sb_http_error_now(struct lws *wsi, int status, const char *message)
     return error_now(wsi, NULL, status, "", message);
 }
 
+int sb_http_error_headers_now(struct lws *wsi, int status, const char *headers, const char *message)
+{
+    return error_now(wsi, NULL, status, headers, message);
+}
+
+int sb_http_refuse_now(struct lws *wsi, int status, const char *message)
+{
+    sb_server *s = lws_context_user(lws_get_context(wsi));
+    sb_buf body;
+    sb_buf_init(&body);
+    write_error_body(s, &body, message);
+    static const char close[] = "Connection: close\r\n";
+    sb_conn tmp = {.wsi = wsi, .srv = s, .kind = CONN_HTTP};
+    if (build_reply(&tmp, status, s->error_writer ? "application/json" : "text/plain", close,
+                    sizeof close - 1, body.data ? body.data : "", body.oom ? 0 : body.len) == 0)
+        lws_write(wsi, tmp.reply + LWS_PRE, tmp.reply_len, LWS_WRITE_HTTP_FINAL);
+    free(tmp.reply);
+    sb_buf_free(&body);
+    return -1;
+}
+
+/* RFC 9112 3: the request line. lws takes any version (none, HTTP/9.9) as
+ * HTTP/1.0 and passes control bytes in the path through. */
+const char *sb_http_request_line_error(struct lws *wsi, const char *path)
+{
+    char version[16];
+    int n = lws_hdr_copy(wsi, version, sizeof version, WSI_TOKEN_HTTP);
+    if (n <= 0)
+        return "no HTTP version in the request line";
+    if (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0)
+        return "unsupported HTTP version";
+    for (const unsigned char *p = (const unsigned char *)path; p && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return "control character in the path";
+    return NULL;
+}
+
 int sb_server_http_respond(sb_server *s, uint64_t id, const sb_http_response *resp)
 {
     sb_conn *c = sb_conn_find(s, id);
@@ -462,16 +499,23 @@ static const char *custom_header(const sb_http_request *req, const char *name)
 
 int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *path)
 {
+    const char *bad = sb_http_request_line_error(wsi, path);
+    if (bad)
+        return sb_http_refuse_now(wsi, 400, bad);
     const char *method = http_method(wsi);
     snprintf(ss->method, sizeof ss->method, "%s", method);
     sb_peers_settled(s->peers, (uint64_t)(uintptr_t)wsi); /* a whole request head came */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
         /* Chunked bodies are not accepted, and Transfer-Encoding beside a
-         * Content-Length is how requests are smuggled past a proxy. */
-        return error_now(wsi, NULL, 400, "Connection: close\r\n",
-                         lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
-                             ? "Content-Length with Transfer-Encoding"
-                             : "Transfer-Encoding is not supported: send a Content-Length");
+         * Content-Length is how requests are smuggled past a proxy. Where
+         * the body ends is unknown: the connection is closed, not kept
+         * alive (lws would discard Content-Length bytes and serve what
+         * follows as the next request). */
+        return sb_http_refuse_now(
+            wsi, 400,
+            lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
+                ? "Content-Length with Transfer-Encoding"
+                : "Transfer-Encoding is not supported: send a Content-Length");
     }
     ss->conn = sb_conn_new(s, wsi, NULL, CONN_HTTP);
     if (!ss->conn)
@@ -507,8 +551,11 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
         return error_now(wsi, ss, 411, "", "Content-Length required");
     char *end;
     unsigned long long n = strtoull(cl, &end, 10);
-    if (*end || cl[0] < '0' || cl[0] > '9')
-        return error_now(wsi, ss, 400, "Connection: close\r\n", "bad Content-Length");
+    if (*end || cl[0] < '0' || cl[0] > '9') { /* lws took a prefix of it: close */
+        sb_conn_free(ss->conn);
+        ss->conn = NULL;
+        return sb_http_refuse_now(wsi, 400, "bad Content-Length");
+    }
     size_t max = r->max_body ? r->max_body : s->cfg.max_http_body;
     if (n > max) {
         char msg[96];

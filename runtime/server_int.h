@@ -151,5 +151,11 @@ int sb_http_on_writeable(struct lws *wsi, session *ss);
 void sb_http_on_closed(session *ss);
 /* Answer now, from inside an lws callback; returns what the callback must. */
 int sb_http_error_now(struct lws *wsi, int status, const char *message);
+int sb_http_error_headers_now(struct lws *wsi, int status, const char *headers,
+                              const char *message);
+/* Answer with Connection: close and return -1: lws closes the connection. */
+int sb_http_refuse_now(struct lws *wsi, int status, const char *message);
+/* Why the request line is malformed (version, control bytes in the path), or NULL. */
+const char *sb_http_request_line_error(struct lws *wsi, const char *path);
 
 #endif
