@@ -54,7 +54,8 @@ run_one() {
   else
     cp "$TMP/template.db" "$TMP/$name.db"
     valgrind --tool=callgrind --callgrind-out-file="$out" "$SB" serve --db "$TMP/$name.db" \
-      --port 0 --no-demo --idle-timeout 0 --log-level info >"$log" 2>&1 &
+      --port 0 --no-demo --idle-timeout 0 --max-ip-connections 0 --max-user-connections 0 \
+      --max-message-rate 0 --max-byte-rate 0 --log-level info >"$log" 2>&1 &
   fi
   SPID=$!
   port=

@@ -4,6 +4,7 @@
 # mean anything).
 #
 #   bench/load/compare.sh BASE_REV [ROUNDS]
+#   BASE_ARGS="..." NEW_ARGS="..." bench/load/compare.sh HEAD   # the same code, two settings
 #
 # Builds switchboard at BASE_REV (a git worktree in a temporary folder, with
 # the same libwebsockets) and at the working tree, then runs ROUNDS (3) rounds
@@ -16,7 +17,10 @@
 # and prints the medians and the ratio new/base. Server on cpu 0, loadgen on
 # cpu 1 (taskset). Output also in bench/load/results/compare.txt.
 #
-# Knobs: PAIRS (50) WINDOW (16) DURATION (8) WARMUP (2) SB_BUILD_DIR (build)
+# Knobs: PAIRS (50) WINDOW (16) DURATION (8) WARMUP (2) SB_BUILD_DIR (build);
+# BASE_ARGS, NEW_ARGS: extra serve flags for each side. The per-client limits
+# of the working tree are set out of reach by default (LIMITS), since the load
+# is one address and 1,000 messages a second per sender.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BASE_REV=${1:?usage: compare.sh BASE_REV [ROUNDS]}
@@ -55,11 +59,13 @@ for v in base new; do # each binary makes its own users (its own schema)
   done >"$TMP/$v-tokens.txt"
 done
 
+LIMITS=${LIMITS-"--max-ip-connections 1000000 --max-user-connections 1000000 --max-message-rate 10000000 --max-byte-rate 1024m"}
+declare -A ARGS=([base]=${BASE_ARGS-} [new]=${NEW_ARGS-$LIMITS})
 SPID= PORT=
 start() { # version name
   cp "$TMP/$1-template.db" "$TMP/$2.db"
   taskset -c 0 "${BIN[$1]}" serve --db "$TMP/$2.db" --port 0 --no-demo --idle-timeout 0 \
-    --log-level info >"$TMP/$2.log" 2>&1 &
+    ${ARGS[$1]} --log-level info >"$TMP/$2.log" 2>&1 &
   SPID=$!
   PIDS+=("$SPID")
   for _ in $(seq 1 100); do
