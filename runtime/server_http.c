@@ -72,13 +72,15 @@ static bool has_body(const char *method)
 
 /* CORS ------------------------------------------------------------------- */
 
-/* The request's Origin when --cors-origins allows it, else NULL. */
+/* The request's Origin when --cors-origins names it, "*" when the list
+ * has "*" (and not it), else NULL. */
 static const char *cors_origin(sb_server *s, struct lws *wsi, char *buf, size_t cap)
 {
     if (!s->cfg.cors_origins[0] || lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_ORIGIN) <= 0)
         return NULL;
     const char *list = s->cfg.cors_origins;
     size_t n = strlen(buf);
+    bool any = false;
     while (*list) {
         const char *end = strchr(list, ',');
         size_t len = end ? (size_t)(end - list) : strlen(list);
@@ -86,18 +88,24 @@ static const char *cors_origin(sb_server *s, struct lws *wsi, char *buf, size_t 
             list++, len--;
         while (len && list[len - 1] == ' ')
             len--;
-        if ((len == 1 && *list == '*') || (len == n && strncasecmp(list, buf, n) == 0))
+        if (len == n && strncasecmp(list, buf, n) == 0)
             return buf;
+        any |= len == 1 && *list == '*';
         if (!end)
             break;
         list = end + 1;
     }
-    return NULL;
+    return any ? "*" : NULL;
 }
 
+/* An origin named in --cors-origins gets itself back, with credentials
+ * (session cookies); "*" gets "*" and no credentials: a wildcard that also
+ * let any site send the user's cookies would undo the same-origin policy. */
 static void cors_headers(char *out, size_t cap, const char *origin)
 {
-    if (origin)
+    if (origin && strcmp(origin, "*") == 0)
+        snprintf(out, cap, "Access-Control-Allow-Origin: *\r\n");
+    else if (origin)
         snprintf(out, cap,
                  "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: true\r\n"
                  "Vary: Origin\r\n",

@@ -206,6 +206,21 @@ test('CORS: a simple GET from the allowed origin carries Allow-Origin and Vary; 
   assert.equal(none.headers['access-control-allow-origin'], undefined);
 });
 
+test('CORS with "*": any origin gets "*" and never credentials (cookies stay same-origin)', async () => {
+  const w = await startRt(['--cors-origins', '*'], 'http-star');
+  const r = await w.get('/t/headers', { headers: { Origin: 'http://anyone.example' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['access-control-allow-origin'], '*');
+  assert.equal(r.headers['access-control-allow-credentials'], undefined);
+  // a list naming an origin and "*": the named one gets itself and credentials
+  const both = await startRt(['--cors-origins', 'http://ok.example,*'], 'http-both');
+  const named = await both.get('/t/headers', { headers: { Origin: 'http://ok.example' } });
+  assert.equal(named.headers['access-control-allow-origin'], 'http://ok.example');
+  assert.equal(named.headers['access-control-allow-credentials'], 'true');
+  const other = await both.get('/t/headers', { headers: { Origin: 'http://other.example' } });
+  assert.equal(other.headers['access-control-allow-origin'], '*');
+});
+
 test('transport refusals: 404, 405 with Allow, 411, 413, 415, 400', async () => {
   const nf = await s.get('/t/nothing-here');
   assert.equal(nf.status, 404);
