@@ -230,21 +230,31 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     if (!room || !chat_room_has_member(room, me))
         return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
 
-    if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
-        return reply_error(ctx, CHAT_ERR_STORAGE);
     int changed = 0;
     int64_t unread = 0;
-    bool ok = true;
-    /* Marking one's own message changes nothing; nor does "delivered" for a
-     * message already read (mark_read covers every older message too). */
-    bool covered = status == 1 && mid <= chat_last_read(app->store, room_id, me);
-    if (sender != me && !covered)
-        ok = (changed = chat_status_set(app->store, mid, me, status)) >= 0;
-    if (ok && status == 2)
-        ok = chat_mark_read(app->store, room_id, me, mid, &unread) == 0;
-    sb_store_unit_end(ctx->store, ok);
-    if (!ok)
-        return reply_error(ctx, CHAT_ERR_STORAGE);
+    if (sender == me) {
+        /* Marking one's own message changes nothing: no status, and the
+         * watermark stays where it is (moving it to one's own newest message
+         * would count the others' messages before it as read). mark_read
+         * still answers the reader's unread count, unchanged. Nothing is
+         * written, so no transaction. */
+        if (status == 2)
+            unread = chat_unread_count(app->store, room_id, me);
+    } else {
+        if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
+            return reply_error(ctx, CHAT_ERR_STORAGE);
+        bool ok = true;
+        /* "delivered" for a message already read changes nothing (mark_read
+         * covers every older message too) */
+        bool covered = status == 1 && mid <= chat_last_read(app->store, room_id, me);
+        if (!covered)
+            ok = (changed = chat_status_set(app->store, mid, me, status)) >= 0;
+        if (ok && status == 2)
+            ok = chat_mark_read(app->store, room_id, me, mid, &unread) == 0;
+        sb_store_unit_end(ctx->store, ok);
+        if (!ok)
+            return reply_error(ctx, CHAT_ERR_STORAGE);
+    }
 
     if (changed > 0) {
         chat_message_status_payload p = {0};
