@@ -155,9 +155,11 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     int64_t existing = 0;
     int64_t id = chat_message_insert(app->store, &nm, &existing);
     if (unit)
-        sb_store_unit_end(ctx->store, id >= 0);
+        sb_store_unit_end(ctx->store, id >= 0); /* a room made for it goes too */
     else if (sb_store_lost(ctx->store))
         id = -1;
+    if (id == CHAT_INSERT_OTHER_ROOM)
+        return reply_error(ctx, CHAT_ERR_CLIENT_ID_OTHER_ROOM);
     if (id < 0)
         return reply_error(ctx, CHAT_ERR_STORAGE);
 

@@ -359,7 +359,7 @@ int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *exis
         "client_message_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
         "ON CONFLICT(sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING";
     static const char again[] =
-        "SELECT id FROM chat_messages WHERE sender_id = ?1 AND client_message_id = ?2";
+        "SELECT id, room_id FROM chat_messages WHERE sender_id = ?1 AND client_message_id = ?2";
     /* An UPDATE then a SELECT, not UPDATE ... RETURNING: SQLite 3.40 builds
      * two ephemeral b-trees for every RETURNING, half of the server's
      * instructions per message (bench/load/callgrind.sh) */
@@ -390,8 +390,15 @@ int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *exis
             return -1;
         sqlite3_bind_int64(st, 1, m->sender_id);
         bind_str(st, 2, m->client_message_id);
-        *existing = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        int64_t room = 0;
+        *existing = 0;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *existing = sqlite3_column_int64(st, 0);
+            room = sqlite3_column_int64(st, 1);
+        }
         sqlite3_reset(st);
+        if (*existing && room != m->room_id)
+            return CHAT_INSERT_OTHER_ROOM; /* not a retry of that message */
         return *existing ? 0 : -1;
     }
     int64_t id = sqlite3_last_insert_rowid(db);

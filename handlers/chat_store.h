@@ -69,9 +69,12 @@ typedef struct chat_new_msg {
 } chat_new_msg;
 
 /* Insert a message and count it unread for every other member. Returns the
- * new message ID, or 0 when (sender, client_message_id) was stored before:
- * then *existing holds that message's ID. -1 on error, with nothing left
- * written: it needs no savepoint around it. */
+ * new message ID, or 0 when (sender, client_message_id) was stored before in
+ * the same room: then *existing holds that message's ID (a retry).
+ * CHAT_INSERT_OTHER_ROOM when the sender used that client_message_id in
+ * another room (nothing written: the ID is not the retry it claims to be).
+ * -1 on error, with nothing left written: it needs no savepoint around it. */
+#define CHAT_INSERT_OTHER_ROOM (-2)
 int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *existing);
 
 /* Unread counts of the members other than the sender, as changed by the

@@ -23,6 +23,7 @@
 #define CHAT_ERR_NOT_ALLOWED "Not allowed"
 #define CHAT_ERR_UNAVAILABLE "Service unavailable"
 #define CHAT_ERR_INVALID_PARAMETER ""
+#define CHAT_ERR_CLIENT_ID_OTHER_ROOM "client_message_id already used in another room"
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; chat_errors[CODE] has its name, text and HTTP status. */
@@ -39,9 +40,10 @@ typedef enum chat_error_code {
     CHAT_ERROR_NOT_ALLOWED = 10,
     CHAT_ERROR_UNAVAILABLE = 11, /* HTTP 503 */
     CHAT_ERROR_INVALID_PARAMETER = 12, /* HTTP 400 */
+    CHAT_ERROR_CLIENT_ID_OTHER_ROOM = 13,
 } chat_error_code;
-#define CHAT_ERROR_COUNT 12
-extern const sb_error_def chat_errors[13];
+#define CHAT_ERROR_COUNT 13
+extern const sb_error_def chat_errors[14];
 
 typedef struct chat_in chat_in;
 typedef struct chat_out chat_out;
