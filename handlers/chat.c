@@ -103,10 +103,17 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
             return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
     } else if (msg->has.receiver_id == SB_SET) {
         receiver = parse_id(msg->receiver_id);
-        if (!chat_user_get(app->store, receiver))
-            return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
         if (receiver == me)
             return reply_error(ctx, CHAT_ERR_NOT_ALLOWED);
+        /* Direct rooms are between staff (docs/decisions.md, "Who may open a
+         * direct room"). A receiver who does not exist and one who may not
+         * be written to get the same bytes after the same work (one query
+         * each, no write, no log), so user IDs cannot be probed. */
+        bool receiver_ok = chat_user_direct_ok(app->store, receiver);
+        const chat_user_info *self = chat_user_get(app->store, me);
+        bool self_ok = self && self->role != CHAT_ROLE_UNKNOWN;
+        if (!receiver_ok || !self_ok)
+            return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
     } else {
         return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
     }

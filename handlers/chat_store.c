@@ -199,6 +199,19 @@ const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
     return u;
 }
 
+bool chat_user_direct_ok(chat_store *cs, int64_t id)
+{
+    static const char sql[] = "SELECT 1 FROM chat_users WHERE id = ?1 "
+                              "AND role IN ('TECHNICIAN', 'ADMIN', 'SUPER_ADMIN')";
+    sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
+    if (!st)
+        return false;
+    sqlite3_bind_int64(st, 1, id);
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return ok;
+}
+
 static int load_members(chat_store *cs, chat_room_info *r)
 {
     static const char sql[] =

@@ -48,6 +48,11 @@ int chat_store_migrate(sb_store *store, char *err, size_t err_size);
 
 /* Cached reads; NULL when the row does not exist (or on error). */
 const chat_user_info *chat_user_get(chat_store *cs, int64_t id);
+/* May a direct room be opened with user id (docs/decisions.md, "Who may open
+ * a direct room")? true when the user exists and holds a staff role
+ * (TECHNICIAN, ADMIN, SUPER_ADMIN). Always one indexed query, never the
+ * cache, so that an unknown ID and a user without a role cost the same. */
+bool chat_user_direct_ok(chat_store *cs, int64_t id);
 const chat_room_info *chat_room_get(chat_store *cs, int64_t id);
 bool chat_room_has_member(const chat_room_info *room, int64_t user);
 /* The user whose token hashes to token_hash (hex SHA-256), or 0. */

@@ -178,7 +178,11 @@ test('receiver_id: an unknown user and one that may not be written to are answer
   assert.equal(m1['switchboard_errors_total{kind="error_reply"}'] - (m0['switchboard_errors_total{kind="error_reply"}'] || 0), 2);
   assert.equal(m1.switchboard_commits_total, m0.switchboard_commits_total);
   await h.sleep(h.T(100));
-  assert.equal(umaC.count((m) => m.type !== 'heartbeat_response'), 0);
+  assert.equal(umaC.count((m) => m.type !== 'heartbeat_response'), 0, 'uma heard nothing');
+  // nor may a user without a role open one: the same answer, whoever the receiver
+  const fromUma = await umaC.ask({ action: 'send_message', receiver_id: u.alice.id, text: 'hi' }, () => true);
+  assert.equal(umaC.raw[umaC.messages.indexOf(fromUma)], h.errorFrame('Room not found'));
+  assert.equal(rooms(), before);
   // users with a role still open direct rooms with each other
   const ok = await alice.ask({ action: 'send_message', receiver_id: u.carol.id, text: 'hi carol' }, h.isType('new_message'));
   assert.equal(ok.data.message.text, 'hi carol');
