@@ -268,3 +268,34 @@ void sb_log(sb_log_level lvl, const char *event, const char *fmt, ...)
     write_all(line, len);
     errno = saved_errno;
 }
+
+/* ---- rate-limited lines ------------------------------------------------ */
+
+bool sb_log_every(sb_log_every_state *st, int interval_ms, sb_log_level lvl, const char *event,
+                  const char *fmt, ...)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (st->written && now_ms - st->last_ms < interval_ms) {
+        st->pending++;
+        return false;
+    }
+    unsigned long long count = st->pending + 1;
+    st->written = true;
+    st->last_ms = now_ms;
+    st->pending = 0;
+    if (lvl < min_level)
+        return true;
+    int saved_errno = errno;
+    char pairs[SB_LOG_LINE_MAX] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(pairs, sizeof pairs, fmt, ap);
+        va_end(ap);
+    }
+    sb_log(lvl, event, "%s%scount=%llu", pairs, pairs[0] ? " " : "", count);
+    errno = saved_errno;
+    return true;
+}

@@ -49,6 +49,39 @@ void sb_log(sb_log_level lvl, const char *event, const char *fmt, ...)
 #endif
     ;
 
+/* Rate-limited lines, for events that can come in floods (connections
+ * refused under a connection storm): at most one line per interval_ms for
+ * each state, each line saying how many events it stands for.
+ *
+ *   static sb_log_every_state refused = SB_LOG_EVERY_INIT;
+ *   sb_log_every(&refused, 1000, SB_LOG_WARN, "connections_refused", "max=%d", max);
+ *
+ * The first call writes its line at once. A call within interval_ms of the
+ * last line written is only counted. The first call after that writes its
+ * line with count=N appended: N is the events since the last line, this one
+ * included (so the first line says count=1). Events that stop arriving
+ * leave their count to the next line: keep an exact counter in /metrics
+ * beside it. Returns true when a line was written (or would have been, below
+ * the log level). A line too long is cut like any other and loses count.
+ * The state belongs to one thread; tests may move last_ms back to pretend
+ * that time has passed. */
+typedef struct sb_log_every_state {
+    bool written;               /* a line has been written */
+    long long last_ms;          /* when, on CLOCK_MONOTONIC */
+    unsigned long long pending; /* events since then, not written */
+} sb_log_every_state;
+#define SB_LOG_EVERY_INIT                                                                          \
+    {                                                                                              \
+        false, 0, 0                                                                                \
+    }
+
+bool sb_log_every(sb_log_every_state *st, int interval_ms, sb_log_level lvl, const char *event,
+                  const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
 /* Smallest dst that can hold a cut value ("..." quoted, NUL). */
 #define SB_LOG_KV_MIN 6
 

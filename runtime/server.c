@@ -624,6 +624,16 @@ static int ws_established(struct lws *wsi, sb_server *s, session *ss)
         return -1;
     }
     if ((int)s->n_conns >= s->cfg.max_connections) {
+        /* Counted exactly; logged at most once a second with how many since
+         * (a connection storm must not flood the log). The series is looked
+         * up here, where refusals happen, to keep this change local. */
+        static sb_log_every_state refused_log = SB_LOG_EVERY_INIT;
+        sb_counter_add(sb_counter_get("switchboard_connections_refused_total",
+                                      "WebSocket connections refused, by reason",
+                                      "reason=\"max_connections\""),
+                       1);
+        sb_log_every(&refused_log, 1000, SB_LOG_WARN, "connections_refused",
+                     "reason=max_connections max=%d", s->cfg.max_connections);
         lws_close_reason(wsi, (enum lws_close_status)SB_CLOSE_TRY_AGAIN,
                          (unsigned char *)"too many connections", 20);
         return -1;
