@@ -160,8 +160,9 @@ static int lost_transaction(sb_store *s);
 static void health_note(sb_store *s, const char *what, int rc)
 {
     if (rc == SQLITE_OK) {
-        if (s->health != SB_STORE_OK)
-            sb_log(SB_LOG_INFO, "store_healthy", "after=\"%s\"", s->health_reason);
+        if (s->health == SB_STORE_OK)
+            return; /* every commit comes here: nothing to change */
+        sb_log(SB_LOG_INFO, "store_healthy", "after=\"%s\"", s->health_reason);
         s->health = SB_STORE_OK;
         s->health_reason[0] = '\0';
         sb_gauge_set(s->m_healthy, 1);
