@@ -66,6 +66,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/core/001.json
   ${SB_GENERATED_DIR}/fuzz/corpus/core/002.json
   ${SB_GENERATED_DIR}/fuzz/corpus/core/003.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/core/004.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_dashboard.c
   ${SB_GENERATED_DIR}/fuzz/dashboard.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/001.json

@@ -103,10 +103,17 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
             return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
     } else if (msg->has.receiver_id == SB_SET) {
         receiver = parse_id(msg->receiver_id);
-        if (!chat_user_get(app->store, receiver))
-            return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
         if (receiver == me)
             return reply_error(ctx, CHAT_ERR_NOT_ALLOWED);
+        /* Direct rooms are between staff (docs/decisions.md, "Who may open a
+         * direct room"). A receiver who does not exist and one who may not
+         * be written to get the same bytes after the same work (one query
+         * each, no write, no log), so user IDs cannot be probed. */
+        bool receiver_ok = chat_user_direct_ok(app->store, receiver);
+        const chat_user_info *self = chat_user_get(app->store, me);
+        bool self_ok = self && self->role != CHAT_ROLE_UNKNOWN;
+        if (!receiver_ok || !self_ok)
+            return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
     } else {
         return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
     }
@@ -155,9 +162,11 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     int64_t existing = 0;
     int64_t id = chat_message_insert(app->store, &nm, &existing);
     if (unit)
-        sb_store_unit_end(ctx->store, id >= 0);
+        sb_store_unit_end(ctx->store, id >= 0); /* a room made for it goes too */
     else if (sb_store_lost(ctx->store))
         id = -1;
+    if (id == CHAT_INSERT_OTHER_ROOM)
+        return reply_error(ctx, CHAT_ERR_CLIENT_ID_OTHER_ROOM);
     if (id < 0)
         return reply_error(ctx, CHAT_ERR_STORAGE);
 
@@ -230,21 +239,31 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     if (!room || !chat_room_has_member(room, me))
         return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
 
-    if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
-        return reply_error(ctx, CHAT_ERR_STORAGE);
     int changed = 0;
     int64_t unread = 0;
-    bool ok = true;
-    /* Marking one's own message changes nothing; nor does "delivered" for a
-     * message already read (mark_read covers every older message too). */
-    bool covered = status == 1 && mid <= chat_last_read(app->store, room_id, me);
-    if (sender != me && !covered)
-        ok = (changed = chat_status_set(app->store, mid, me, status)) >= 0;
-    if (ok && status == 2)
-        ok = chat_mark_read(app->store, room_id, me, mid, &unread) == 0;
-    sb_store_unit_end(ctx->store, ok);
-    if (!ok)
-        return reply_error(ctx, CHAT_ERR_STORAGE);
+    if (sender == me) {
+        /* Marking one's own message changes nothing: no status, and the
+         * watermark stays where it is (moving it to one's own newest message
+         * would count the others' messages before it as read). mark_read
+         * still answers the reader's unread count, unchanged. Nothing is
+         * written, so no transaction. */
+        if (status == 2)
+            unread = chat_unread_count(app->store, room_id, me);
+    } else {
+        if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
+            return reply_error(ctx, CHAT_ERR_STORAGE);
+        bool ok = true;
+        /* "delivered" for a message already read changes nothing (mark_read
+         * covers every older message too) */
+        bool covered = status == 1 && mid <= chat_last_read(app->store, room_id, me);
+        if (!covered)
+            ok = (changed = chat_status_set(app->store, mid, me, status)) >= 0;
+        if (ok && status == 2)
+            ok = chat_mark_read(app->store, room_id, me, mid, &unread) == 0;
+        sb_store_unit_end(ctx->store, ok);
+        if (!ok)
+            return reply_error(ctx, CHAT_ERR_STORAGE);
+    }
 
     if (changed > 0) {
         chat_message_status_payload p = {0};

@@ -199,6 +199,19 @@ const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
     return u;
 }
 
+bool chat_user_direct_ok(chat_store *cs, int64_t id)
+{
+    static const char sql[] = "SELECT 1 FROM chat_users WHERE id = ?1 "
+                              "AND role IN ('TECHNICIAN', 'ADMIN', 'SUPER_ADMIN')";
+    sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
+    if (!st)
+        return false;
+    sqlite3_bind_int64(st, 1, id);
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return ok;
+}
+
 static int load_members(chat_store *cs, chat_room_info *r)
 {
     static const char sql[] =
@@ -359,7 +372,7 @@ int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *exis
         "client_message_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
         "ON CONFLICT(sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING";
     static const char again[] =
-        "SELECT id FROM chat_messages WHERE sender_id = ?1 AND client_message_id = ?2";
+        "SELECT id, room_id FROM chat_messages WHERE sender_id = ?1 AND client_message_id = ?2";
     /* An UPDATE then a SELECT, not UPDATE ... RETURNING: SQLite 3.40 builds
      * two ephemeral b-trees for every RETURNING, half of the server's
      * instructions per message (bench/load/callgrind.sh) */
@@ -390,8 +403,15 @@ int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *exis
             return -1;
         sqlite3_bind_int64(st, 1, m->sender_id);
         bind_str(st, 2, m->client_message_id);
-        *existing = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        int64_t room = 0;
+        *existing = 0;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *existing = sqlite3_column_int64(st, 0);
+            room = sqlite3_column_int64(st, 1);
+        }
         sqlite3_reset(st);
+        if (*existing && room != m->room_id)
+            return CHAT_INSERT_OTHER_ROOM; /* not a retry of that message */
         return *existing ? 0 : -1;
     }
     int64_t id = sqlite3_last_insert_rowid(db);

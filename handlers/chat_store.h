@@ -48,6 +48,11 @@ int chat_store_migrate(sb_store *store, char *err, size_t err_size);
 
 /* Cached reads; NULL when the row does not exist (or on error). */
 const chat_user_info *chat_user_get(chat_store *cs, int64_t id);
+/* May a direct room be opened with user id (docs/decisions.md, "Who may open
+ * a direct room")? true when the user exists and holds a staff role
+ * (TECHNICIAN, ADMIN, SUPER_ADMIN). Always one indexed query, never the
+ * cache, so that an unknown ID and a user without a role cost the same. */
+bool chat_user_direct_ok(chat_store *cs, int64_t id);
 const chat_room_info *chat_room_get(chat_store *cs, int64_t id);
 bool chat_room_has_member(const chat_room_info *room, int64_t user);
 /* The user whose token hashes to token_hash (hex SHA-256), or 0. */
@@ -69,9 +74,12 @@ typedef struct chat_new_msg {
 } chat_new_msg;
 
 /* Insert a message and count it unread for every other member. Returns the
- * new message ID, or 0 when (sender, client_message_id) was stored before:
- * then *existing holds that message's ID. -1 on error, with nothing left
- * written: it needs no savepoint around it. */
+ * new message ID, or 0 when (sender, client_message_id) was stored before in
+ * the same room: then *existing holds that message's ID (a retry).
+ * CHAT_INSERT_OTHER_ROOM when the sender used that client_message_id in
+ * another room (nothing written: the ID is not the retry it claims to be).
+ * -1 on error, with nothing left written: it needs no savepoint around it. */
+#define CHAT_INSERT_OTHER_ROOM (-2)
 int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *existing);
 
 /* Unread counts of the members other than the sender, as changed by the

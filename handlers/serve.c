@@ -46,15 +46,23 @@ static int healthz(struct sb_ctx *ctx, const sb_http_request *req, sb_http_respo
 {
     (void)req;
     app *a = ctx->app;
-    /* ready means the database answers, not just that the loop runs */
-    if (sb_store_ping(a->store) != SB_STORE_OK) {
-        resp->status = 503;
-        write_http_error(&resp->body, "database unavailable");
-        return SB_HTTP_ANSWERED;
-    }
-    core_health h = {.version = SB_STR_LIT(SB_VERSION),
+    core_health h = {.status = CORE_HEALTH_STATUS_OK,
+                     .version = SB_STR_LIT(SB_VERSION),
                      .connections = (int64_t)sb_server_connections(a->server),
                      .uptime_s = (int64_t)(time(NULL) - a->started)};
+    /* ready means the database answers and takes writes, not just that the
+     * loop runs: a server whose every commit fails is not healthy */
+    const char *reason = NULL;
+    if (sb_store_ping(a->store) != SB_STORE_OK)
+        reason = "database unavailable";
+    else if (!sb_store_health(a->store, &reason) && !reason)
+        reason = "write failed";
+    if (reason) {
+        resp->status = 503;
+        h.status = CORE_HEALTH_STATUS_DEGRADED;
+        h.reason = (sb_str){reason, strlen(reason) > 256 ? 256 : strlen(reason)};
+        h.has.reason = SB_SET;
+    }
     core_health_write(&resp->body, &h);
     return SB_HTTP_ANSWERED;
 }

@@ -269,17 +269,33 @@ void sb_log(sb_log_level lvl, const char *event, const char *fmt, ...)
     errno = saved_errno;
 }
 
-bool sb_log_every_due(sb_log_every_state *st, int interval_ms, unsigned long *held)
+/* ---- rate-limited lines ------------------------------------------------ */
+
+bool sb_log_every(sb_log_every_state *st, int interval_ms, sb_log_level lvl, const char *event,
+                  const char *fmt, ...)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1; /* never 0 */
-    if (st->last_ms && now - st->last_ms < interval_ms) {
-        st->held++;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (st->written && now_ms - st->last_ms < interval_ms) {
+        st->pending++;
         return false;
     }
-    *held = st->held;
-    st->held = 0;
-    st->last_ms = now;
+    unsigned long long count = st->pending + 1;
+    st->written = true;
+    st->last_ms = now_ms;
+    st->pending = 0;
+    if (lvl < min_level)
+        return true;
+    int saved_errno = errno;
+    char pairs[SB_LOG_LINE_MAX] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(pairs, sizeof pairs, fmt, ap);
+        va_end(ap);
+    }
+    sb_log(lvl, event, "%s%scount=%llu", pairs, pairs[0] ? " " : "", count);
+    errno = saved_errno;
     return true;
 }

@@ -22,7 +22,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 
 typedef enum { SB_LOG_DEBUG, SB_LOG_INFO, SB_LOG_WARN, SB_LOG_ERROR } sb_log_level;
@@ -50,25 +49,38 @@ void sb_log(sb_log_level lvl, const char *event, const char *fmt, ...)
 #endif
     ;
 
-/* Lines a client can cause are rate-limited: at most one per interval per
- * state, and the line says how many were held back since the last one:
+/* Rate-limited lines, for events that can come in floods (connections
+ * refused under a connection storm): at most one line per interval_ms for
+ * each state, each line saying how many events it stands for.
  *
- *   static sb_log_every_state st;
- *   SB_LOG_EVERY(&st, 1000, SB_LOG_WARN, "refused", "peer=%s", peer);
- *   -> ... event=refused peer=1.2.3.4 suppressed=41
- */
+ *   static sb_log_every_state refused = SB_LOG_EVERY_INIT;
+ *   sb_log_every(&refused, 1000, SB_LOG_WARN, "connections_refused", "max=%d", max);
+ *
+ * The first call writes its line at once. A call within interval_ms of the
+ * last line written is only counted. The first call after that writes its
+ * line with count=N appended: N is the events since the last line, this one
+ * included (so the first line says count=1). Events that stop arriving
+ * leave their count to the next line: keep an exact counter in /metrics
+ * beside it. Returns true when a line was written (or would have been, below
+ * the log level). A line too long is cut like any other and loses count.
+ * The state belongs to one thread; tests may move last_ms back to pretend
+ * that time has passed. */
 typedef struct sb_log_every_state {
-    int64_t last_ms; /* 0: never */
-    unsigned long held;
+    bool written;               /* a line has been written */
+    long long last_ms;          /* when, on CLOCK_MONOTONIC */
+    unsigned long long pending; /* events since then, not written */
 } sb_log_every_state;
-/* True when a line may go now; *held gets how many were held back before it. */
-bool sb_log_every_due(sb_log_every_state *st, int interval_ms, unsigned long *held);
-#define SB_LOG_EVERY(st, ms, lvl, event, fmt, ...)                                                 \
-    do {                                                                                           \
-        unsigned long held_;                                                                       \
-        if (sb_log_every_due((st), (ms), &held_))                                                  \
-            sb_log((lvl), (event), fmt " suppressed=%lu", __VA_ARGS__, held_);                     \
-    } while (0)
+#define SB_LOG_EVERY_INIT                                                                          \
+    {                                                                                              \
+        false, 0, 0                                                                                \
+    }
+
+bool sb_log_every(sb_log_every_state *st, int interval_ms, sb_log_level lvl, const char *event,
+                  const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
 
 /* Smallest dst that can hold a cut value ("..." quoted, NUL). */
 #define SB_LOG_KV_MIN 6

@@ -404,7 +404,7 @@ static void limited(struct sb_ctx *ctx, ws_binding *b, rt_conn *rc, sb_limit wha
     if (rc)
         rc->limited = true;
     sb_counter_add(ctx->rt->m_limited[what], 1);
-    SB_LOG_EVERY(&ctx->rt->limit_log, 1000, SB_LOG_WARN, "limited", "limit=%s conn=%llu channel=%s",
+    sb_log_every(&ctx->rt->limit_log, 1000, SB_LOG_WARN, "limited", "limit=%s conn=%llu channel=%s",
                  sb_limit_name(what), (unsigned long long)ctx->conn,
                  b->h.channel ? b->h.channel : "?");
     if (b->h.on_limit)

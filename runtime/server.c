@@ -682,6 +682,11 @@ static int ws_established(struct lws *wsi, sb_server *s, session *ss)
         return -1;
     }
     if ((int)s->n_conns >= s->cfg.max_connections) {
+        /* Counted exactly; logged at most once a second with how many since
+         * (a connection storm must not flood the log). */
+        sb_counter_add(s->m_refused_max, 1);
+        sb_log_every(&s->refuse_max_log, 1000, SB_LOG_WARN, "connections_refused",
+                     "reason=max_connections max=%d", s->cfg.max_connections);
         lws_close_reason(wsi, (enum lws_close_status)SB_CLOSE_TRY_AGAIN,
                          (unsigned char *)"too many connections", 20);
         return -1;
@@ -746,7 +751,7 @@ static int admit(sb_server *s, int fd)
         return 0;
     sb_counter_add(v == SB_PEER_TOO_MANY_PENDING ? s->m_refused_pending : s->m_refused_ip, 1);
     char peer[80];
-    SB_LOG_EVERY(&s->refuse_log, 1000, SB_LOG_WARN, "connection_refused",
+    sb_log_every(&s->refuse_log, 1000, SB_LOG_WARN, "connections_refused",
                  "reason=%s peer=%s pending=%d", sb_peer_verdict_text(v),
                  sb_log_kv_str(peer, sizeof peer, ip), sb_peers_pending(s->peers));
     return 1;
@@ -831,12 +836,13 @@ sb_server *sb_server_new(struct event_base *base, const sb_config *cfg)
         sb_counter_new("switchboard_connections_closed_total",
                        "WebSocket connections closed by the server, by reason", "reason=\"idle\"");
     s->peers = sb_peers_new();
-    s->m_refused_ip =
-        sb_counter_new("switchboard_connections_refused_total",
-                       "TCP connections refused at accept, by reason", "reason=\"address_limit\"");
-    s->m_refused_pending =
-        sb_counter_new("switchboard_connections_refused_total",
-                       "TCP connections refused at accept, by reason", "reason=\"pending_limit\"");
+    static const char refused_help[] = "Connections refused, by reason";
+    s->m_refused_ip = sb_counter_new("switchboard_connections_refused_total", refused_help,
+                                     "reason=\"address_limit\"");
+    s->m_refused_pending = sb_counter_new("switchboard_connections_refused_total", refused_help,
+                                          "reason=\"pending_limit\"");
+    s->m_refused_max = sb_counter_new("switchboard_connections_refused_total", refused_help,
+                                      "reason=\"max_connections\"");
     s->m_http = sb_counter_new("switchboard_http_requests_total", "HTTP requests answered", NULL);
     s->m_bytes_in =
         sb_counter_new("switchboard_ws_bytes_total", "WebSocket payload bytes", "dir=\"in\"");

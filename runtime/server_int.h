@@ -110,7 +110,7 @@ struct sb_server {
     char custom_header[1024]; /* sb_http_header's answer for an uncommon header */
     sb_peers *peers;          /* TCP connections by address, from accept on */
     int fd_budget;            /* descriptors lws may use for clients */
-    sb_log_every_state refuse_log;
+    sb_log_every_state refuse_log, refuse_max_log;
     sb_error_writer error_writer;
     int port;
     uint64_t next_id;
@@ -132,7 +132,7 @@ struct sb_server {
     /* metrics */
     sb_gauge *m_open;
     sb_counter *m_accepted, *m_closed_queue, *m_closed_stalled, *m_closed_big, *m_closed_idle;
-    sb_counter *m_http, *m_refused_ip, *m_refused_pending;
+    sb_counter *m_http, *m_refused_ip, *m_refused_pending, *m_refused_max;
     sb_counter *m_bytes_in, *m_bytes_out;
 };
 

@@ -21,7 +21,8 @@
 #include "metrics.h"
 #include "store_sql.h"
 
-#define STMT_SLOTS 256 /* power of two; statements are few and static */
+#define BUSY_TIMEOUT_MS 200 /* a busy database must not stall the loop for long */
+#define STMT_SLOTS 256      /* power of two; statements are few and static */
 
 /* Checkpoints are not SQLite's automatic one (every 1000 pages, right inside
  * the commit that crossed it, on the event loop) but the checkpointer's
@@ -51,6 +52,10 @@ struct sb_store {
         const char *sql; /* handlers pass string constants: the pointer is the key */
         sqlite3_stmt *stmt;
     } stmts[STMT_SLOTS];
+    /* health (sb_store_health): the last write transaction's fate */
+    sb_store_status health;  /* SB_STORE_OK, or how the last begin/commit failed */
+    char health_reason[160]; /* "commit failed: database or disk is full" */
+    sb_gauge *m_healthy;
     sb_histogram *m_commit;
     sb_counter *m_commits, *m_commit_errors;
     sb_gauge *m_wal_frames, *m_checkpoints, *m_checkpoint_failures, *m_checkpoint_us;
@@ -150,6 +155,54 @@ static int step_cached(sb_store *s, const char *sql)
 
 static int lost_transaction(sb_store *s);
 
+/* Record how a begin or a commit went (what: "begin", "commit", ...). A
+ * failure makes the store degraded, a success (a commit) healthy again. */
+static void health_note(sb_store *s, const char *what, int rc)
+{
+    if (rc == SQLITE_OK) {
+        if (s->health == SB_STORE_OK)
+            return; /* every commit comes here: nothing to change */
+        sb_log(SB_LOG_INFO, "store_healthy", "after=\"%s\"", s->health_reason);
+        s->health = SB_STORE_OK;
+        s->health_reason[0] = '\0';
+        sb_gauge_set(s->m_healthy, 1);
+        return;
+    }
+    sb_store_status st = sb_store_status_of(rc);
+    if (st == SB_STORE_OK)
+        st = SB_STORE_ERROR;
+    if (s->health == SB_STORE_OK) {
+        /* a transition: rare, so the series is looked up here (and logged) */
+        sb_log(SB_LOG_WARN, "store_degraded", "failed=%s rc=%d err=\"%s\"", what, rc,
+               sqlite3_errstr(rc));
+        char labels[48];
+        snprintf(labels, sizeof labels, "reason=\"%s\"", sb_store_status_text(st));
+        sb_counter_add(sb_counter_get("switchboard_store_degraded_total",
+                                      "Times the store turned unhealthy, by the failure", labels),
+                       1);
+    }
+    s->health = st;
+    snprintf(s->health_reason, sizeof s->health_reason, "%s failed: %s", what, sqlite3_errstr(rc));
+    sb_gauge_set(s->m_healthy, 0);
+}
+
+bool sb_store_health(sb_store *s, const char **reason)
+{
+    if (s->health == SB_STORE_BUSY && !s->in_tx) {
+        /* Degraded by a lock: is it free now? Try to take it without
+         * waiting (the loop must not stall), and give it back at once. */
+        sqlite3_busy_timeout(s->db, 0);
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            health_note(s, "probe", SQLITE_OK);
+        }
+        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    }
+    if (reason)
+        *reason = s->health == SB_STORE_OK ? NULL : s->health_reason;
+    return s->health == SB_STORE_OK;
+}
+
 static void run_afters(sb_store *s, int rc)
 {
     /* callbacks may register more (for the next transaction): take the list */
@@ -184,6 +237,7 @@ sb_store_status sb_store_commit(sb_store *s)
         } else {
             sb_counter_add(s->m_commits, 1);
         }
+        health_note(s, "commit", rc);
         sb_histogram_observe(s->m_commit, seconds_since(&s->tx_started));
         s->in_tx = false;
     }
@@ -246,6 +300,7 @@ static int lost_transaction(sb_store *s) /* 0, or the error the callbacks got */
         rc = SQLITE_ABORT; /* rolled back without an error code to tell */
     sb_counter_add(s->m_commit_errors, 1);
     sb_log(SB_LOG_ERROR, "transaction_lost", "rc=%d err=\"%s\"", rc, sqlite3_errstr(rc));
+    health_note(s, "commit", rc); /* the transaction will never commit */
     s->in_tx = false;
     run_afters(s, sb_store_status_of(rc));
     if (s->on_lost)
@@ -266,8 +321,10 @@ sb_store_status sb_store_begin(sb_store *s)
     /* BEGIN IMMEDIATE: take the write lock now, so that a busy database
      * fails here, before the handler has done half its work */
     int rc = step_cached(s, SQL_BEGIN);
-    if (rc != SQLITE_OK)
+    if (rc != SQLITE_OK) {
+        health_note(s, "begin", rc);
         return sb_store_status_of(rc);
+    }
     s->in_tx = true;
     clock_gettime(CLOCK_MONOTONIC, &s->tx_started);
     if (s->on_begin)
@@ -332,7 +389,7 @@ sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_
         return NULL;
     }
     /* a busy database must not stall the loop for long */
-    sqlite3_busy_timeout(s->db, 200);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     if (exec(s, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
         exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") != SQLITE_OK ||
         exec(s, "PRAGMA foreign_keys=ON") != SQLITE_OK ||
@@ -364,6 +421,9 @@ sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_
         sqlite3_wal_hook(s->db, wal_hook, s);
     else /* SQLite's own checkpoints then, on the loop */
         sb_log(SB_LOG_WARN, "checkpointer", "error=\"%s\"", cerr);
+    s->m_healthy = sb_gauge_new(
+        "switchboard_healthy", "1 while the last write transaction committed (see /healthz)", NULL);
+    sb_gauge_set(s->m_healthy, 1);
     s->m_commits = sb_counter_new("switchboard_commits_total", "Group commits", NULL);
     s->m_commit_errors =
         sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);

@@ -62,6 +62,18 @@ int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_s
 
 /* Does the database answer (a trivial query)? For readiness checks. */
 sb_store_status sb_store_ping(sb_store *s);
+/* Is the store healthy, as far as writes go? false when the last write
+ * transaction failed to open or to commit (a full disk or quota, a database
+ * locked by another process, an I/O error) or SQLite rolled it back by
+ * itself; *reason (may be NULL) then names it ("commit failed: database or
+ * disk is full", "begin failed: database is locked"), valid until the next
+ * call on the store. The state is fed by every begin and commit, and clears
+ * by itself: with the next commit that succeeds, or, when a lock was the
+ * failure, as soon as this call (with no transaction open) can take the
+ * write lock without waiting (it is released at once). Also in /metrics:
+ * switchboard_healthy (1/0) and switchboard_store_degraded_total{reason=
+ * "busy"|"full"|"io"|...}, counted when the state turns degraded. */
+bool sb_store_health(sb_store *s, const char **reason);
 /* The message of the last failed call on this store's connection
  * ("not an error" when none): for an operator's error output. */
 const char *sb_store_last_error(sb_store *s);

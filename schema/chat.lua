@@ -37,6 +37,8 @@ sends events keyed by "type".]],
           doc = "Switchboard extension (REST): the database could not be read, or memory ran out; try again" },
         { "INVALID_PARAMETER", "", status = 400,
           doc = "Switchboard extension (REST): a path or query parameter does not parse; the text is the parser's PATH: REASON alone" },
+        { "CLIENT_ID_OTHER_ROOM", "client_message_id already used in another room",
+          doc = "Switchboard extension: a send_message whose client_message_id the sender used before in another room; nothing was stored (a retry of the same message names the same room)" },
     },
     -- the REST endpoints' error answers: {"error": TEXT}
     http_errors = { body = ref "ChatHttpError", text = "error",

@@ -10,17 +10,33 @@ channel "core" {
     http_errors = { body = ref "HttpError", text = "error" },
 }
 
+enumeration "HealthStatus" {
+    doc = [[ok: the database answers and the last write reached it (200).
+degraded: the last write failed (a full disk or quota, a database locked by
+another process, an I/O error) or the database does not answer (503).]],
+    since = 1,
+    values = { "ok", "degraded" },
+}
+
 message "Health" {
     dir = "http",
-    doc = "GET /healthz: the server is up and its database answers.",
+    doc = [[GET /healthz: 200 when the server is up, its database answers and its
+last write was committed; 503 with status "degraded" and a reason otherwise.
+The state clears by itself: with the next commit that succeeds, or (a locked
+database) as soon as /healthz finds the lock free (docs/operations.md).]],
     since = 1,
     fields = {
-        { "status", literal "ok", required, doc = "Always \"ok\" when the answer is 200." },
+        { "status", ref "HealthStatus", required, doc = "\"ok\" with 200, \"degraded\" with 503." },
+        { "reason", str { max = 256 }, optional,
+          doc = "Only when degraded: what failed, e.g. \"commit failed: database or disk is full\"." },
         { "version", str { max = 32 }, required, doc = "Switchboard's version." },
         { "connections", int { min = 0 }, required, doc = "Open WebSocket connections." },
         { "uptime_s", int { min = 0 }, required, doc = "Seconds since the server started." },
     },
-    examples = { [[{"status": "ok", "version": "0.1.0", "connections": 3, "uptime_s": 42}]] },
+    examples = {
+        [[{"status": "ok", "version": "0.1.0", "connections": 3, "uptime_s": 42}]],
+        [[{"status": "degraded", "reason": "begin failed: database is locked", "version": "0.1.0", "connections": 3, "uptime_s": 42}]],
+    },
 }
 
 message "HttpError" {

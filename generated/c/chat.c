@@ -3,7 +3,7 @@
 
 #include "chat.h"
 
-const sb_error_def chat_errors[16] = {
+const sb_error_def chat_errors[17] = {
     {NULL, NULL, 0},
     {"INVALID_JSON", CHAT_ERR_INVALID_JSON, 0},
     {"NO_ACTION", CHAT_ERR_NO_ACTION, 0},
@@ -20,6 +20,7 @@ const sb_error_def chat_errors[16] = {
     {"TOO_MANY_CONNECTIONS", CHAT_ERR_TOO_MANY_CONNECTIONS, 0},
     {"UNAVAILABLE", CHAT_ERR_UNAVAILABLE, 503},
     {"INVALID_PARAMETER", CHAT_ERR_INVALID_PARAMETER, 400},
+    {"CLIENT_ID_OTHER_ROOM", CHAT_ERR_CLIENT_ID_OTHER_ROOM, 0},
 };
 
 chat_role chat_role_from(const char *p, size_t n)

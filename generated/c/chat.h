@@ -26,6 +26,7 @@
 #define CHAT_ERR_TOO_MANY_CONNECTIONS "Too many connections"
 #define CHAT_ERR_UNAVAILABLE "Service unavailable"
 #define CHAT_ERR_INVALID_PARAMETER ""
+#define CHAT_ERR_CLIENT_ID_OTHER_ROOM "client_message_id already used in another room"
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; chat_errors[CODE] has its name, text and HTTP status. */
@@ -45,9 +46,10 @@ typedef enum chat_error_code {
     CHAT_ERROR_TOO_MANY_CONNECTIONS = 13,
     CHAT_ERROR_UNAVAILABLE = 14, /* HTTP 503 */
     CHAT_ERROR_INVALID_PARAMETER = 15, /* HTTP 400 */
+    CHAT_ERROR_CLIENT_ID_OTHER_ROOM = 16,
 } chat_error_code;
-#define CHAT_ERROR_COUNT 15
-extern const sb_error_def chat_errors[16];
+#define CHAT_ERROR_COUNT 16
+extern const sb_error_def chat_errors[17];
 
 typedef struct chat_in chat_in;
 typedef struct chat_out chat_out;

@@ -21,7 +21,7 @@ static void start(sb_http_response *resp, int status)
  * error's text followed by detail. */
 static int answer_error(sb_http_response *resp, int code, chat_chat_http_error *err, const char *detail)
 {
-    char text[32 + SB_ERR_MSG_MAX];
+    char text[47 + SB_ERR_MSG_MAX];
     const sb_error_def *e = &chat_errors[code];
     int n = snprintf(text, sizeof text, "%s%s", e->text, detail);
     err->error = (sb_str){text, n < 0 ? 0 : n < (int)sizeof text ? (size_t)n : sizeof text - 1};

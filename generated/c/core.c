@@ -7,24 +7,59 @@ const sb_error_def core_errors[1] = {
     {NULL, NULL, 0},
 };
 
+core_health_status core_health_status_from(const char *p, size_t n)
+{
+    switch (n) {
+    case 2:
+        if (memcmp(p, "ok", 2) == 0)
+            return CORE_HEALTH_STATUS_OK;
+        break;
+    case 8:
+        if (memcmp(p, "degraded", 8) == 0)
+            return CORE_HEALTH_STATUS_DEGRADED;
+        break;
+    default:
+        break;
+    }
+    return CORE_HEALTH_STATUS__UNSET;
+}
+
+sb_str core_health_status_name(core_health_status v)
+{
+    static const sb_str names[] = {
+        {"", 0},
+        {"ok", 2},
+        {"degraded", 8},
+    };
+    return (unsigned)v < 3 ? names[v] : names[0];
+}
+
 static int core_health_field(const char *p, size_t n)
 {
     switch (n) {
     case 6:
-        if (memcmp(p, "status", 6) == 0)
-            return 0;
+        switch (p[0]) {
+        case 'r':
+            if (memcmp(p, "reason", 6) == 0)
+                return 1;
+            break;
+        case 's':
+            if (memcmp(p, "status", 6) == 0)
+                return 0;
+            break;
+        }
         break;
     case 7:
         if (memcmp(p, "version", 7) == 0)
-            return 1;
+            return 2;
         break;
     case 8:
         if (memcmp(p, "uptime_s", 8) == 0)
-            return 3;
+            return 4;
         break;
     case 11:
         if (memcmp(p, "connections", 11) == 0)
-            return 2;
+            return 3;
         break;
     default:
         break;
@@ -49,18 +84,29 @@ static bool core_health_fields(sb_reader *r, core_health *out, uint64_t seen)
         seen |= (uint64_t)1 << f;
         switch (f) {
         case 0:
-            if (!sb_read_literal(r, "ok", 2))
-                return false;
+            {
+                sb_str s0;
+                if (!sb_read_string(r, &s0))
+                    return false;
+                out->status = core_health_status_from(s0.ptr, s0.len);
+                if (out->status == 0)
+                    return sb_fail(r, SB_ERR_ENUM, "expected one of ok, degraded");
+            }
             break;
         case 1:
+            if (!sb_read_string(r, &out->reason) || !sb_check_str(r, out->reason, 0, 256))
+                return false;
+            out->has.reason = SB_SET;
+            break;
+        case 2:
             if (!sb_read_string(r, &out->version) || !sb_check_str(r, out->version, 0, 32))
                 return false;
             break;
-        case 2:
+        case 3:
             if (!sb_read_int64(r, &out->connections) || !sb_check_int(r, out->connections, INT64_C(0), INT64_MAX))
                 return false;
             break;
-        case 3:
+        case 4:
             if (!sb_read_int64(r, &out->uptime_s) || !sb_check_int(r, out->uptime_s, INT64_C(0), INT64_MAX))
                 return false;
             break;
@@ -69,14 +115,14 @@ static bool core_health_fields(sb_reader *r, core_health *out, uint64_t seen)
     }
     if (more < 0)
         return false;
-    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+    if ((seen & UINT64_C(0x1d)) != UINT64_C(0x1d)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "status", 6);
-        if (!(seen & ((uint64_t)1 << 1)))
-            return sb_missing_field(r, "version", 7);
         if (!(seen & ((uint64_t)1 << 2)))
-            return sb_missing_field(r, "connections", 11);
+            return sb_missing_field(r, "version", 7);
         if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "connections", 11);
+        if (!(seen & ((uint64_t)1 << 4)))
             return sb_missing_field(r, "uptime_s", 8);
     }
     return true;
@@ -90,7 +136,12 @@ bool core_health_parse(sb_reader *r, core_health *out)
 
 void core_health_write(sb_buf *b, const core_health *m)
 {
-    sb_buf_put(b, "{\"status\":\"ok\"", 14);
+    sb_buf_put(b, "{\"status\":", 10);
+    sb_write_string(b, core_health_status_name(m->status));
+    if (m->has.reason != SB_ABSENT) {
+        sb_buf_put(b, ",\"reason\":", 10);
+        sb_write_string(b, m->reason);
+    }
     sb_buf_put(b, ",\"version\":", 11);
     sb_write_string(b, m->version);
     sb_buf_put(b, ",\"connections\":", 15);

@@ -15,12 +15,26 @@
 extern const sb_error_def core_errors[1];
 
 
-/* GET /healthz: the server is up and its database answers. */
+/* ok: the database answers and the last write reached it (200). degraded: the last write failed (a full disk or quota, a database locked by another process, an I/O error) or the database does not answer (503). */
+typedef enum core_health_status {
+    CORE_HEALTH_STATUS__UNSET = 0,
+    CORE_HEALTH_STATUS_OK = 1, /* ok */
+    CORE_HEALTH_STATUS_DEGRADED = 2, /* degraded */
+} core_health_status;
+#define CORE_HEALTH_STATUS__COUNT 3
+core_health_status core_health_status_from(const char *p, size_t n); /* 0 when not a value */
+sb_str core_health_status_name(core_health_status v);
+
+/* GET /healthz: 200 when the server is up, its database answers and its last write was committed; 503 with status "degraded" and a reason otherwise. The state clears by itself: with the next commit that succeeds, or (a locked database) as soon as /healthz finds the lock free (docs/operations.md). */
 typedef struct core_health {
-    /* status: always "ok" */
+    core_health_status status;
+    sb_str reason; /* optional */
     sb_str version;
     int64_t connections;
     int64_t uptime_s;
+    struct {
+        sb_presence reason;
+    } has;
 } core_health;
 bool core_health_parse(sb_reader *r, core_health *out);
 void core_health_write(sb_buf *b, const core_health *m);

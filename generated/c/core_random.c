@@ -6,6 +6,14 @@
 void core_health_random(sb_rand *g, sb_arena *a, core_health *m)
 {
     memset(m, 0, sizeof *m);
+    m->status = (core_health_status)(1 + sb_rand_below(g, 2));
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.reason = p[sb_rand_below(g, 2)];
+        if (m->has.reason == SB_SET) {
+            m->reason = sb_rand_str(g, a, 0, 256);
+        }
+    }
     m->version = sb_rand_str(g, a, 0, 32);
     m->connections = sb_rand_int(g, INT64_C(0), INT64_MAX);
     m->uptime_s = sb_rand_int(g, INT64_C(0), INT64_MAX);

@@ -486,6 +486,10 @@ export const ChatErrors = {
      * Switchboard extension (REST): a path or query parameter does not parse; the text is the parser's PATH: REASON alone.
      */
     INVALID_PARAMETER: "",
+    /**
+     * Switchboard extension: a send_message whose client_message_id the sender used before in another room; nothing was stored (a retry of the same message names the same room).
+     */
+    CLIENT_ID_OTHER_ROOM: "client_message_id already used in another room",
 } as const;
 /** The HTTP status of each error an endpoint of channel chat may answer. */
 export const ChatErrorStatus = {

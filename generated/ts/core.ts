@@ -9,13 +9,29 @@
 export const CoreChannel = "core";
 
 /**
- * GET /healthz: the server is up and its database answers.
+ * ok: the database answers and the last write reached it (200).
+ * degraded: the last write failed (a full disk or quota, a database locked by
+ * another process, an I/O error) or the database does not answer (503).
+ */
+export type HealthStatus = "ok" | "degraded";
+/** Every value of HealthStatus, in schema order. */
+export const HealthStatusValues = ["ok", "degraded"] as const;
+
+/**
+ * GET /healthz: 200 when the server is up, its database answers and its
+ * last write was committed; 503 with status "degraded" and a reason otherwise.
+ * The state clears by itself: with the next commit that succeeds, or (a locked
+ * database) as soon as /healthz finds the lock free (docs/operations.md).
  *
  * HTTP message.
  */
 export interface Health {
-    /** Always "ok" when the answer is 200. */
-    status: "ok";
+    /** "ok" with 200, "degraded" with 503. */
+    status: HealthStatus;
+    /**
+     * Only when degraded: what failed, e.g. "commit failed: database or disk is full". Max 256 bytes (UTF-8).
+     */
+    reason?: string;
     /** Switchboard's version. Max 32 bytes (UTF-8). */
     version: string;
     /** Open WebSocket connections. Integer >= 0. */

@@ -123,6 +123,51 @@ static void test_lost_transaction(void **state)
     assert_null(chat_room_get(f->cs, id));
 }
 
+/* Health (store.h, sb_store_health): a lost transaction makes the store
+ * degraded, and the next commit that succeeds makes it healthy again. */
+static void test_health_after_lost_transaction(void **state)
+{
+    fixture *f = *state;
+    const char *reason = "unset";
+    assert_true(sb_store_health(f->store, &reason));
+    assert_null(reason);
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    assert_int_equal(sqlite3_exec(sb_store_db(f->store), "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_not_equal(sb_store_commit(f->store), SB_STORE_OK);
+    assert_false(sb_store_health(f->store, &reason));
+    assert_non_null(reason);
+    assert_memory_equal(reason, "commit failed: ", 15);
+    /* no commit since: still degraded (the probe is for locks only) */
+    assert_false(sb_store_health(f->store, NULL));
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+    assert_true(sb_store_health(f->store, &reason));
+    assert_null(reason);
+}
+
+/* A lock held by another connection: begin fails, health says so, and
+ * recovers through the probe as soon as the lock is free. */
+static void test_health_locked(void **state)
+{
+    fixture *f = *state;
+    char path[128];
+    sqlite3 *other;
+    const char *reason = NULL;
+    snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_BUSY);
+    assert_false(sb_store_health(f->store, &reason));
+    assert_string_equal(reason, "begin failed: database is locked");
+    /* still held: the probe does not wait, and fails */
+    assert_false(sb_store_health(f->store, NULL));
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_true(sb_store_health(f->store, &reason));
+    assert_null(reason);
+    assert_false(sb_store_in_tx(f->store)); /* the probe gave the lock back */
+    sqlite3_close(other);
+}
+
 /* Migration 1 of the chat as released before the chat_ prefix, verbatim:
  * what every existing database has run. Never edit. */
 static const char OLD_SCHEMA_V1[] =
@@ -437,6 +482,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rolled_back_savepoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health_after_lost_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health_locked, setup, teardown),
         cmocka_unit_test(test_migrates_pre_prefix_database),
         cmocka_unit_test(test_parse_id),
     };

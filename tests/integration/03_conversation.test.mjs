@@ -75,15 +75,20 @@ test('two users, three devices: every message reaches every connection, once, in
   // ann reads up to the last one: tom's devices get message_status for it
   const last = ann1.messages.filter(h.isType('new_message')).at(-1).data.message;
   const lastFromTom = ann1.messages.filter(h.isNewMessage((m) => !m.is_sent)).at(-1).data.message;
-  ann1.send({ action: 'mark_read', message_id: last.id });
+  if (lastFromTom.id !== last.id) {
+    // the last message is ann's own: marking it sends no status, moves no
+    // watermark, and answers her unread count unchanged (docs/decisions.md)
+    const before = ann1.mark();
+    ann1.send({ action: 'mark_read', message_id: last.id });
+    const same = await ann1.waitFor(h.isType('unread_message_count'), { from: before });
+    assert.deepEqual(same.data, { room_id: room, unread_count: 21 });
+  }
+  ann1.send({ action: 'mark_read', message_id: lastFromTom.id });
   const zero = await ann1.waitFor((m) => m.type === 'unread_message_count' && m.data.unread_count === 0);
   assert.equal(zero.data.room_id, room);
-  if (lastFromTom.id === last.id) {
-    for (const c of [tom1, tom2]) await c.waitFor((m) => m.type === 'message_status' && m.data.message_id === last.id && m.data.status === 'read');
-  } else {
-    // the last message is ann's own: marking it sends no status; tom hears nothing
-    ann1.send({ action: 'mark_read', message_id: lastFromTom.id });
-    for (const c of [tom1, tom2]) await c.waitFor((m) => m.type === 'message_status' && m.data.message_id === lastFromTom.id && m.data.status === 'read');
+  for (const c of [tom1, tom2]) await c.waitFor((m) => m.type === 'message_status' && m.data.message_id === lastFromTom.id && m.data.status === 'read');
+  if (lastFromTom.id !== last.id) {
+    for (const c of [tom1, tom2]) assert.equal(c.count((m) => m.type === 'message_status' && m.data.message_id === last.id), 0);
   }
 
   // a device that connects later sees the room with ann's view of it

@@ -60,7 +60,7 @@ test('1,100 silent connections under a 1,024 descriptor limit: no spin, no log f
   assert.ok(lines < 20, `${lines} log lines in 3 s`);
   assert.ok(m['switchboard_connections_refused_total{reason="address_limit"}'] > 1000,
     JSON.stringify(m));
-  assert.match(s.stderr, /event=connection_refused reason=too_many_pending_from_address peer=127\.0\.0\.1/);
+  assert.match(s.stderr, /event=connections_refused reason=too_many_pending_from_address peer=127\.0\.0\.1/);
 });
 
 test('connections from one address are capped (--max-ip-connections); other addresses are not', async () => {

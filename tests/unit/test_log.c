@@ -350,6 +350,65 @@ static void test_kv_always_reads_back(void **state)
     }
 }
 
+/* ---- rate-limited lines -------------------------------------------------- */
+
+static void test_every_first_line_at_once(void **state)
+{
+    (void)state;
+    sb_log_every_state st = SB_LOG_EVERY_INIT;
+    assert_true(sb_log_every(&st, 1000, SB_LOG_WARN, "refused", "max=%d", 5));
+    assert_string_equal(after_ts(output()), " level=warn event=refused max=5 count=1\n");
+}
+
+static void test_every_counts_what_it_holds_back(void **state)
+{
+    (void)state;
+    sb_log_every_state st = SB_LOG_EVERY_INIT;
+    assert_true(sb_log_every(&st, 1000, SB_LOG_WARN, "refused", NULL));
+    assert_string_equal(after_ts(output()), " level=warn event=refused count=1\n");
+    /* within the interval: counted, nothing written */
+    for (int i = 0; i < 4; i++)
+        assert_false(sb_log_every(&st, 1000, SB_LOG_WARN, "refused", "i=%d", i));
+    assert_string_equal(output(), "");
+    assert_int_equal(st.pending, 4);
+    /* a second later: one line for those four and itself */
+    st.last_ms -= 1000;
+    assert_true(sb_log_every(&st, 1000, SB_LOG_WARN, "refused", "i=%d", 9));
+    assert_string_equal(after_ts(output()), " level=warn event=refused i=9 count=5\n");
+    assert_int_equal(st.pending, 0);
+    /* and the interval starts again from that line */
+    assert_false(sb_log_every(&st, 1000, SB_LOG_WARN, "refused", NULL));
+    assert_string_equal(output(), "");
+    st.last_ms -= 999;
+    assert_false(sb_log_every(&st, 1000, SB_LOG_WARN, "refused", NULL));
+    st.last_ms -= 1;
+    assert_true(sb_log_every(&st, 1000, SB_LOG_WARN, "refused", NULL));
+    assert_string_equal(after_ts(output()), " level=warn event=refused count=3\n");
+}
+
+static void test_every_separate_states(void **state)
+{
+    (void)state;
+    sb_log_every_state a = SB_LOG_EVERY_INIT, b = SB_LOG_EVERY_INIT;
+    assert_true(sb_log_every(&a, 1000, SB_LOG_INFO, "a", NULL));
+    assert_true(sb_log_every(&b, 1000, SB_LOG_INFO, "b", NULL));
+    assert_int_equal(count_lines(output()), 2);
+    /* interval 0: every call writes */
+    for (int i = 0; i < 3; i++)
+        assert_true(sb_log_every(&a, 0, SB_LOG_INFO, "a", NULL));
+    assert_int_equal(count_lines(output()), 3);
+}
+
+static void test_every_below_level_still_limits(void **state)
+{
+    (void)state;
+    sb_log_every_state st = SB_LOG_EVERY_INIT;
+    assert_true(sb_log_every(&st, 1000, SB_LOG_DEBUG, "quiet", NULL));
+    assert_false(sb_log_every(&st, 1000, SB_LOG_DEBUG, "quiet", NULL));
+    assert_string_equal(output(), "");
+    assert_int_equal(st.pending, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +424,10 @@ int main(void)
         cmocka_unit_test(test_kv_with_nul),
         cmocka_unit_test(test_kv_cut),
         cmocka_unit_test(test_kv_always_reads_back),
+        cmocka_unit_test_setup_teardown(test_every_first_line_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_counts_what_it_holds_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_separate_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_below_level_still_limits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@ import type {
 } from "../core";
 
 export const health_1: Health = {"status":"ok","version":"0.1.0","connections":3,"uptime_s":42};
+export const health_2: Health = {"status":"degraded","reason":"begin failed: database is locked","version":"0.1.0","connections":3,"uptime_s":42};
 
 export const httpError_1: HttpError = {"error":"not found"};
 export const httpError_2: HttpError = {"error":"Content-Length required"};
