@@ -12,8 +12,8 @@
 #   throughput  loadgen throughput: 50 sender/receiver pairs, 16 messages in
 #               flight each (acks/s = messages persisted and acknowledged)
 #   flight1     the same with one message in flight per sender
-#   latency     open loop at half of the BASE's measured throughput, the same
-#               rate for both: p50/p99 of send -> receiver's new_message
+#   latency     open loop at half of the BASE's measured throughput (or RATE),
+#               the same rate for both: p50/p99 of send -> ack
 # and prints the medians and the ratio new/base. Server on cpu 0, loadgen on
 # cpu 1 (taskset). Output also in bench/load/results/compare.txt.
 #
@@ -102,7 +102,8 @@ for r in $(seq 1 "$ROUNDS"); do
     FL[$v]+="$(get acks_per_s "$line") "
   done
 done
-RATE=$(echo "${TP[base]}" | tr ' ' '\n' | grep . | median | awk '{ printf "%d", $1 / 2 }')
+# RATE: the latency runs' rate (default: half of the base's throughput).
+RATE=${RATE:-$(echo "${TP[base]}" | tr ' ' '\n' | grep . | median | awk '{ printf "%d", $1 / 2 }')}
 for r in $(seq 1 "$ROUNDS"); do
   for v in base new; do
     say "round $r: $v latency at $RATE msg/s"
