@@ -48,6 +48,8 @@ struct sb_store {
     void (*on_lost)(void *arg);
     void *hook_arg;
     sb_checkpointer *ckpt; /* NULL: SQLite's automatic checkpoints (no thread) */
+    int wal_frames;        /* after the last commit */
+    int wal_cap_frames;    /* the WAL's share of --max-db-size; 0: no quota */
     struct {
         const char *sql; /* handlers pass string constants: the pointer is the key */
         sqlite3_stmt *stmt;
@@ -68,6 +70,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     (void)db;
     (void)name;
     sb_store *s = arg;
+    s->wal_frames = frames;
     sb_gauge_set(s->m_wal_frames, frames);
     sb_checkpointer_frames(s->ckpt, frames);
     return SQLITE_OK;
@@ -271,6 +274,16 @@ void sb_store_end_reads(sb_store *s)
     for (sqlite3_stmt *st = sqlite3_next_stmt(s->db, NULL); st; st = sqlite3_next_stmt(s->db, st))
         if (sqlite3_stmt_busy(st))
             sqlite3_reset(st);
+    /* Under a size quota the WAL must stay within its share: the
+     * checkpointer's PASSIVE checkpoints cannot shrink it while writes keep
+     * coming, so past its share the loop folds it back and truncates it
+     * itself (a TRUNCATE checkpoint: the loop waits for it, only then). */
+    if (s->wal_cap_frames && s->wal_frames > s->wal_cap_frames) {
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) ==
+            SQLITE_OK)
+            s->wal_frames = 0;
+    }
 }
 
 bool sb_store_in_tx(const sb_store *s)
@@ -440,10 +453,29 @@ int sb_store_set_max_bytes(sb_store *s, size_t bytes)
             page = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
     }
-    /* max_page_count is what SQLite enforces; 0 would mean "no pages" */
-    long long pages = bytes ? (long long)(bytes / (size_t)page) : 0xfffffffeLL;
+    /* The quota covers the WAL too: three quarters for the database file
+     * (max_page_count is what SQLite enforces; 0 would mean "no pages"), a
+     * quarter for the WAL, kept there by checkpointing once it holds that
+     * much and cutting its file back to it when it starts over. */
+    size_t wal = bytes / 4;
+    long long pages = bytes ? (long long)((bytes - wal) / (size_t)page) : 0xfffffffeLL;
     snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", pages > 0 ? pages : 1);
-    return exec(s, sql) == SQLITE_OK ? 0 : -1;
+    if (exec(s, sql) != SQLITE_OK)
+        return -1;
+    long long limit = bytes ? (long long)wal : atoll(WAL_SIZE_LIMIT);
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %lld", limit);
+    if (exec(s, sql) != SQLITE_OK)
+        return -1;
+    s->wal_cap_frames = bytes ? (int)((long long)wal / (page + 24)) : 0;
+    if (s->ckpt) {
+        /* a frame is a page and a 24-byte header; checkpoint at half the
+         * WAL's share, so that frames written meanwhile still fit */
+        long long frames = bytes ? (long long)wal / 2 / (page + 24) : CHECKPOINT_FRAMES;
+        if (frames > CHECKPOINT_FRAMES)
+            frames = CHECKPOINT_FRAMES;
+        sb_checkpointer_set_threshold(s->ckpt, frames > 8 ? (int)frames : 8);
+    }
+    return 0;
 }
 
 int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_size)

@@ -51,7 +51,8 @@ typedef struct sb_migration {
 sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_size);
 void sb_store_close(sb_store *s); /* commits what is pending first */
 
-/* A size quota: writes that would grow the database past `bytes` fail with
+/* A size quota for the database and its WAL together (three quarters for
+ * the file, a quarter for the WAL): writes that would grow it past `bytes` fail with
  * SB_STORE_FULL (reported like a full disk). 0 removes it. 0, or -1. */
 int sb_store_set_max_bytes(sb_store *s, size_t bytes);
 

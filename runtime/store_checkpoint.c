@@ -118,6 +118,11 @@ sb_checkpointer *sb_checkpointer_start(const char *path, int threshold, char *er
     return c;
 }
 
+void sb_checkpointer_set_threshold(sb_checkpointer *c, int frames)
+{
+    c->threshold = frames > 0 ? frames : 1;
+}
+
 void sb_checkpointer_frames(sb_checkpointer *c, int frames)
 {
     atomic_store(&c->frames, frames);

@@ -22,6 +22,8 @@ typedef struct sb_checkpointer_stats_t {
 
 /* NULL on error (err says why). */
 sb_checkpointer *sb_checkpointer_start(const char *path, int threshold, char *err, size_t err_size);
+/* From the writer's thread: checkpoint at once from this many frames on. */
+void sb_checkpointer_set_threshold(sb_checkpointer *c, int frames);
 /* From the writer's thread, after a commit: the WAL holds `frames`. */
 void sb_checkpointer_frames(sb_checkpointer *c, int frames);
 /* Counters, readable from any thread. */

@@ -6,6 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import * as h from './harness.mjs';
 
 after(h.cleanup);
@@ -115,4 +116,25 @@ test('the WAL can be checkpointed after every kind of request', async () => {
   const late = await h.connect(s, { query: `token=${u.bob.token}&since=0` });
   await late.waitFor(h.isNewMessage((m) => m.text === 'reply'));
   checkpoint('?since= replay');
+});
+
+// --max-db-size covers the WAL too: the database file gets three quarters,
+// the WAL a quarter, held there by checkpoints. It did not: with a 1 MB
+// quota the WAL reached 3 MB while the server ran.
+test('--max-db-size bounds the database and its WAL together', async () => {
+  const quota = 1024 * 1024;
+  const s = await h.startServer({ tag: 'quota', unlimited: true, args: ['--max-db-size', '1m'] });
+  const u = s.users;
+  const alice = await h.login(s, u.alice, 'alice');
+  const text = 'q'.repeat(8000);
+  const size = (f) => { try { return fs.statSync(f).size; } catch { return 0; } };
+  let largest = 0;
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 20; i++) alice.send({ action: 'send_message', room_id: '1', text, client_message_id: `q${round}-${i}` });
+    await alice.waitForN((m) => (m.type === 'new_message' && m.data.message.text === text) ||
+      (m.type === 'error' && m.error === STORAGE), (round + 1) * 20, { ms: h.T(10000) });
+    largest = Math.max(largest, size(`${s.db}-wal`) + size(s.db));
+  }
+  assert.ok(alice.count((m) => m.type === 'error' && m.error === STORAGE) > 0, 'the quota was reached');
+  assert.ok(largest <= quota * 1.15, `database + WAL reached ${largest} bytes with a ${quota}-byte quota`);
 });
