@@ -28,7 +28,7 @@
  * the commit that crossed it, on the event loop) but the checkpointer's
  * thread's (store_checkpoint.h): at once when the WAL holds this many frames
  * (4 MiB of 4 KiB pages), else once a second. */
-#define CHECKPOINT_FRAMES 1024
+#define CHECKPOINT_FRAMES 8192
 /* After a checkpoint the WAL restarts from its beginning; the file is cut
  * back to this size then, so that one burst does not keep a huge file. */
 #define WAL_SIZE_LIMIT "67108864"
