@@ -21,6 +21,9 @@ RESULTS=${RESULTS:-$ROOT/bench/load/results}
 SECS=${1:-10}
 PAIRS=${PAIRS:-10}
 WINDOW=${WINDOW:-16}
+# SERVE_ARGS: the chat server's flags beyond the basics (default: the
+# per-client limits off, since the load is one address flooding).
+SERVE_ARGS=${SERVE_ARGS-"--max-ip-connections 0 --max-user-connections 0 --max-message-rate 0 --max-byte-rate 0"}
 
 command -v valgrind >/dev/null || { echo "callgrind.sh: needs valgrind" >&2; exit 1; }
 if [ -z "${SB_LWS_ROOT:-}" ]; then
@@ -54,8 +57,8 @@ run_one() {
   else
     cp "$TMP/template.db" "$TMP/$name.db"
     valgrind --tool=callgrind --callgrind-out-file="$out" "$SB" serve --db "$TMP/$name.db" \
-      --port 0 --no-demo --idle-timeout 0 --max-ip-connections 0 --max-user-connections 0 \
-      --max-message-rate 0 --max-byte-rate 0 --log-level info >"$log" 2>&1 &
+      --port 0 --no-demo --idle-timeout 0 $SERVE_ARGS \
+      --log-level info >"$log" 2>&1 &
   fi
   SPID=$!
   port=
