@@ -17,8 +17,8 @@
 --       handler: 500, and a log line.
 -- Plus the table <channel>_http_routes[] and <channel>_routes_register().
 --
--- Responses are written with sb_buf calls only (no http.c), so that the
--- adapters can be tested without the server.
+-- Responses are written with runtime/http.c (in sb_runtime, libc only), so
+-- that the adapters can be tested without the server.
 
 local text = require("text")
 local names = require("names")
@@ -97,16 +97,12 @@ local function emit_channel(ch)
     local src = ch.file:match("[^/]*/[^/]*$") or ch.file
     w:line(text.banner(src))
     w:line("/* HTTP route adapters of channel %s: see generator/emit_routes.lua. */", ch.name)
-    w:line("#include <stdio.h>")
     w:line("#include <string.h>")
     w:line("")
     w:line("#include \"rt.h\" /* first: its http.h types */")
     w:line("#include \"ctx.h\"")
-    w:line("#include \"log.h\"")
     w:line("#include \"%s_handlers.h\"", ch.name)
     w:line("")
-    local longest = 0
-    for _, e in ipairs(ch.errors) do longest = math.max(longest, #e.text) end
     local any_params = false
     for _, ep in ipairs(ch.endpoints) do
         if ep.path_params or ep.query then any_params = true end
@@ -115,65 +111,35 @@ local function emit_channel(ch)
         w:line("static const sb_query no_params; /* a route without {parameters}, a URL without a query */")
         w:line("")
     end
-    w:line("static void start(sb_http_response *resp, int status)")
+    -- The one channel-typed piece: how its error body is written. The rest of
+    -- the error answers (status, text + detail, the 500 for a handler's bug)
+    -- is the runtime's (runtime/http.c, sb_http_answer_error / _bug).
+    w:line("/* The channel's error body: %s. */", body)
+    w:line("static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)")
     w:line("{")
-    w:line("    resp->status = status;")
-    w:line("    resp->content_type = \"application/json\";")
-    w:line("    sb_buf_reset(&resp->body);")
-    w:line("}")
-    w:line("")
-    w:line("/* The body of error `code` (1..%s_ERROR_COUNT) with its status: the", up)
-    w:line(" * error's text followed by detail%s. */", he.name and ", and its name" or "")
-    w:line("static int answer_error(sb_http_response *resp, int code, %s *err, const char *detail)", body)
-    w:line("{")
-    w:line("    char text[%d + SB_ERR_MSG_MAX];", longest + 1)
-    w:line("    const sb_error_def *e = &%s_errors[code];", ch.name)
-    w:line("    int n = snprintf(text, sizeof text, \"%s%s\", e->text, detail);")
-    w:line("    err->%s = (sb_str){text, n < 0 ? 0 : n < (int)sizeof text ? (size_t)n : sizeof text - 1};",
-           he.text_field.c_name)
+    w:line("    %s *e = err;", body)
+    w:line("    e->%s = text;", he.text_field.c_name)
     if he.name then
-        w:line("    err->%s = (sb_str){e->name, strlen(e->name)};", he.name_field.c_name)
+        w:line("    e->%s = name;", he.name_field.c_name)
+    else
+        w:line("    (void)name;")
     end
-    w:line("    start(resp, e->status);")
-    w:line("    %s_write(&resp->body, err);", body)
-    w:line("    return SB_HTTP_ANSWERED;")
+    w:line("    %s_write(b, e);", body)
     w:line("}")
     w:line("")
-    w:line("/* A handler returned what its endpoint does not declare: a bug. */")
-    w:line("static int answer_bug(sb_http_response *resp, const char *endpoint, int rc)")
-    w:line("{")
-    w:line("    sb_log(SB_LOG_ERROR, \"http_handler_bug\", \"channel=%s endpoint=%%s rc=%%d\", endpoint, rc);",
-           ch.name)
-    w:line("    %s err;", body)
-    w:line("    memset(&err, 0, sizeof err);")
-    w:line("    err.%s = (sb_str){\"Internal server error\", 21};", he.text_field.c_name)
-    if he.name then w:line("    err.%s = (sb_str){\"INTERNAL_ERROR\", 14};", he.name_field.c_name) end
-    w:line("    start(resp, 500);")
-    w:line("    %s_write(&resp->body, &err);", body)
-    w:line("    return SB_HTTP_ANSWERED;")
-    w:line("}")
+    w:line("static const sb_http_errors errors = {\"%s\", %s_errors, %s_ERROR_COUNT, write_error};",
+           ch.name, ch.name, up)
     w:line("")
 
     local rows = {}
     for _, ep in ipairs(ch.endpoints) do
         local s = ch.name .. "_" .. snake(ep)
         local resp_t = ep.response.c_name
-        -- which error codes the endpoint declares
+        -- which error codes the endpoint declares, as a bit mask (codes < 64)
+        local bits = {}
+        for _, e in ipairs(ep.errors) do bits[#bits + 1] = string.format("SB_HTTP_ERROR_BIT(%s_ERROR_%s)", up, e.name) end
         w:line("/* %s %s */", ep.method, ep.path)
-        w:line("static bool %s_declares(int code)", s)
-        w:line("{")
-        if #ep.errors == 0 then
-            w:line("    (void)code;")
-            w:line("    return false;")
-        else
-            w:line("    switch (code) {")
-            for _, e in ipairs(ep.errors) do w:line("    case %s_ERROR_%s:", up, e.name) end
-            w:line("        return true;")
-            w:line("    default:")
-            w:line("        return false;")
-            w:line("    }")
-        end
-        w:line("}")
+        w:line("static const uint64_t %s_declares = %s;", s, #bits > 0 and table.concat(bits, " | ") or "0")
         w:line("")
         w:line("static int %s_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)", s)
         w:line("{")
@@ -182,14 +148,15 @@ local function emit_channel(ch)
         w:line("memset(&err, 0, sizeof err);")
         if ep.auth then
             w:line("if (%s_http_authenticate(ctx, req) != 0)", ch.name)
-            w:line("    return answer_error(resp, %s_ERROR_%s, &err, \"\");", up, he.auth_error.name)
+            w:line("    return sb_http_answer_error(resp, &errors, %s_ERROR_%s, &err, \"\");", up,
+                   he.auth_error.name)
         end
         local args = { "ctx" }
         local parses = ep.path_params or ep.query or ep.request
         if parses then w:line("sb_reader r;") end
         if ep.path_params or ep.query then w:line("sb_reader_init(&r, \"\", 0, ctx->arena, NULL);") end
-        local inv = parses and string.format("answer_error(resp, %s_ERROR_%s, &err, r.err_msg)", up,
-                                             he.invalid_error.name)
+        local inv = parses and string.format("sb_http_answer_error(resp, &errors, %s_ERROR_%s, &err, r.err_msg)",
+                                             up, he.invalid_error.name)
         if ep.path_params then
             w:line("%s path;", ep.path_params.c_name)
             w:line("if (!%s_from_query(&r, req->params ? req->params : &no_params, &path))", ep.path_params.c_name)
@@ -216,33 +183,31 @@ local function emit_channel(ch)
         args[#args + 1] = "&err"
         w:line("int rc = %s(%s);", emit.handler_name(ch, ep), table.concat(args, ", "))
         w:line("if (rc >= 200 && rc <= 299) {")
-        w:line("    start(resp, rc);")
+        w:line("    sb_http_start(resp, rc);")
         w:line("    %s_write(&resp->body, &out);", resp_t)
         w:line("    return SB_HTTP_ANSWERED;")
         w:line("}")
         w:line("if (rc == SB_HTTP_DEFERRED)")
         w:line("    return SB_HTTP_DEFERRED;")
-        w:line("if (rc < 0 && %s_declares(-rc))", s)
-        w:line("    return answer_error(resp, -rc, &err, \"\");")
-        w:line("return answer_bug(resp, %s, rc);", text.c_string(ep.name))
+        w:line("if (sb_http_declared(%s_declares, -rc))", s)
+        w:line("    return sb_http_answer_error(resp, &errors, -rc, &err, \"\");")
+        w:line("return sb_http_answer_bug(resp, &errors, &err, %s, rc);", text.c_string(ep.name))
         w:dedent()
         w:line("}")
         w:line("")
         w:line("void %s_answer(struct sb_outbox *o, uint64_t request, int status, const %s *resp)", s, resp_t)
         w:line("{")
         w:line("    sb_http_response r;")
-        w:line("    memset(&r, 0, sizeof r);")
-        w:line("    sb_buf_init(&r.headers);")
-        w:line("    sb_buf_init(&r.body);")
+        w:line("    sb_http_response_init(&r);")
+        w:line("    %s err;", body)
+        w:line("    memset(&err, 0, sizeof err);")
         w:line("    if (status >= 200 && status <= 299 && resp) {")
-        w:line("        start(&r, status);")
+        w:line("        sb_http_start(&r, status);")
         w:line("        %s_write(&r.body, resp);", resp_t)
-        w:line("    } else if (status < 0 && %s_declares(-status)) {", s)
-        w:line("        %s err;", body)
-        w:line("        memset(&err, 0, sizeof err);")
-        w:line("        answer_error(&r, -status, &err, \"\");")
+        w:line("    } else if (sb_http_declared(%s_declares, -status)) {", s)
+        w:line("        sb_http_answer_error(&r, &errors, -status, &err, \"\");")
         w:line("    } else {")
-        w:line("        answer_bug(&r, %s, status);", text.c_string(ep.name))
+        w:line("        sb_http_answer_bug(&r, &errors, &err, %s, status);", text.c_string(ep.name))
         w:line("    }")
         w:line("    sb_outbox_http(o, request, &r);")
         w:line("}")

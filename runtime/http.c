@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "log.h"
 
 const char *sb_http_header(const sb_http_request *req, const char *name)
 {
@@ -323,4 +324,35 @@ const char *sb_http_status_text(int status)
     default:
         return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     }
+}
+
+void sb_http_start(sb_http_response *r, int status)
+{
+    r->status = status;
+    r->content_type = "application/json";
+    sb_buf_reset(&r->body);
+}
+
+int sb_http_answer_bug(sb_http_response *r, const sb_http_errors *e, void *err,
+                       const char *endpoint, int rc)
+{
+    sb_log(SB_LOG_ERROR, "http_handler_bug", "channel=%s endpoint=%s rc=%d", e->channel, endpoint,
+           rc);
+    sb_http_start(r, 500);
+    e->write(&r->body, err, SB_STR_LIT("Internal server error"), SB_STR_LIT("INTERNAL_ERROR"));
+    return 0;
+}
+
+int sb_http_answer_error(sb_http_response *r, const sb_http_errors *e, int code, void *err,
+                         const char *detail)
+{
+    if (code < 1 || code > e->count)
+        return sb_http_answer_bug(r, e, err, "(error code)", code);
+    const sb_error_def *d = &e->defs[code];
+    char text[1024 + SB_ERR_MSG_MAX];
+    int n = snprintf(text, sizeof text, "%s%s", d->text, detail ? detail : "");
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+    sb_http_start(r, d->status);
+    e->write(&r->body, err, (sb_str){text, len}, (sb_str){d->name, strlen(d->name)});
+    return 0;
 }

@@ -95,4 +95,34 @@ const char *sb_path_template_error(const char *tmpl);
 
 const char *sb_http_status_text(int status);
 
+/* For the generated route adapters (generated/c/<channel>_routes.c) ------ */
+
+/* An endpoint's declared errors as a bit mask of their codes (1..63). */
+#define SB_HTTP_ERROR_BIT(code) ((uint64_t)1 << (code))
+static inline bool sb_http_declared(uint64_t mask, int code)
+{
+    return code > 0 && code < 64 && ((mask >> code) & 1);
+}
+
+/* A channel's errors: their table (codes 1..count) and how its error body is
+ * written (the generated, typed part: text and name into the body struct). */
+typedef struct sb_http_errors {
+    const char *channel;
+    const sb_error_def *defs;
+    int count;
+    void (*write)(sb_buf *b, void *err, sb_str text, sb_str name);
+} sb_http_errors;
+
+/* Start an answer: status, JSON, an empty body. */
+void sb_http_start(sb_http_response *r, int status);
+/* Answer error `code` with its status: its text followed by detail (the
+ * parser's "PATH: REASON", or ""). err is the channel's zeroed body struct,
+ * where a handler may have set extra fields. Returns 0 (SB_HTTP_ANSWERED). */
+int sb_http_answer_error(sb_http_response *r, const sb_http_errors *e, int code, void *err,
+                         const char *detail);
+/* A handler returned what its endpoint does not declare: its bug. 500,
+ * "Internal server error" (name INTERNAL_ERROR), and an error log line. */
+int sb_http_answer_bug(sb_http_response *r, const sb_http_errors *e, void *err,
+                       const char *endpoint, int rc);
+
 #endif
