@@ -969,6 +969,10 @@ int sb_server_start(sb_server *s)
         /* lws' receive buffer per connection: small, since most messages
          * are; bigger ones arrive in several RECEIVE calls and are joined */
         .rx_buffer_size = 1024,
+        /* what lws sends in one send(2): without it, rx_buffer_size, so a
+         * batch of frames (conn_writeable) went out 1 KiB a call, the rest
+         * buffered by lws for another WRITEABLE round */
+        .tx_packet_size = WRITE_BURST,
     };
     memset(&info, 0, sizeof info);
     info.port = s->cfg.port; /* 0: the kernel picks one; we read it back below */

@@ -185,6 +185,7 @@ int main(int argc, char **argv)
             .callback = callback,
             .per_session_data_size = sizeof(session),
             .rx_buffer_size = (size_t)rx_buffer,
+            .tx_packet_size = 65536, /* as runtime/server.c: one send(2) per write */
         },
         {0},
     };
