@@ -7,5 +7,6 @@ int cli_validate(int argc, char **argv);
 /* defined in handlers/: they compose the protocols */
 int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
+int cli_apikey(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
  *   switchboard validate TARGET [FILE|-]    check one message, print it canonical
  *   switchboard serve [options]             run the server (handlers/serve.c)
  *   switchboard user add ...                add a user, print its token (handlers/admin.c)
+ *   switchboard apikey add|list|revoke ...  operator API keys (handlers/apikey.c)
  *
  * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
  */
@@ -19,7 +20,10 @@ static void usage(FILE *to)
           "       switchboard validate TARGET [FILE|-]\n"
           "         TARGET: a message NAME from `switchboard schema`, or CHANNEL:in / CHANNEL:out\n"
           "       switchboard serve [--help | options]\n"
-          "       switchboard user add --name NAME --role ROLE [--avatar URL] [--db PATH]\n",
+          "       switchboard user add --name NAME --role ROLE [--avatar URL] [--db PATH]\n"
+          "       switchboard apikey add --name NAME [--db PATH]\n"
+          "       switchboard apikey list [--db PATH]\n"
+          "       switchboard apikey revoke --name NAME [--db PATH]\n",
           to);
 }
 
@@ -37,6 +41,8 @@ int main(int argc, char **argv)
         return cli_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "user") == 0)
         return cli_user(argc - 1, argv + 1);
+    if (strcmp(argv[1], "apikey") == 0)
+        return cli_apikey(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(stdout);

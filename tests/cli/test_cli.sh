@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_cli.sh BINARY: `switchboard schema` and `switchboard validate`, as a user runs them.
+# test_cli.sh BINARY: `switchboard schema`, `validate` and `apikey`, as a user runs them.
 set -uo pipefail
 bin=$1
 pass=0
@@ -58,6 +58,57 @@ expect_err "no action message" 'error: action: missing discriminator'
 echo '{"action":"mark_read"' | check "broken JSON" 1 "$bin" validate chat:in
 grep -q '^error: ' "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ] && pass=$((pass + 1)) ||
   { fail=$((fail + 1)); echo "FAIL broken JSON: not one error line"; cat "$tmp/err"; }
+
+# apikey: add prints ID TAB NAME TAB KEY once; the database keeps only the key's hash
+db="$tmp/keys/db.sqlite"
+check "apikey add" 0 "$bin" apikey add --name ci --db "$db"
+key=$(cut -f3 "$tmp/out")
+grep -qP '^1\tci\tsbk_[0-9a-f]{64}$' "$tmp/out" && pass=$((pass + 1)) ||
+  { fail=$((fail + 1)); echo "FAIL apikey add: $(cat "$tmp/out")"; }
+check "apikey add second" 0 "$bin" apikey add --name "deploy bot" --db "$db"
+grep -qP '^2\tdeploy bot\tsbk_[0-9a-f]{64}$' "$tmp/out" && [ "$(cut -f3 "$tmp/out")" != "$key" ] &&
+  pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL apikey add second: $(cat "$tmp/out")"; }
+check "apikey duplicate name" 1 "$bin" apikey add --name ci --db "$db"
+expect_err "apikey duplicate message" \
+  "switchboard apikey add: a key named 'ci' exists (revoked keys keep their names); choose another name"
+[ ! -s "$tmp/out" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: a key printed for a duplicate"; }
+check "apikey list" 0 "$bin" apikey list --db "$db"
+if awk -F'\t' 'NR == 1 && $0 != "ID\tNAME\tCREATED\tLAST_USED\tREVOKED" { bad = 1 }
+    NR > 1 && (NF != 5 || $3 !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z$/ || $4 != "-" || $5 != "-") { bad = 1 }
+    END { exit bad || NR != 3 }' "$tmp/out"; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL apikey list:"; cat "$tmp/out"; fi
+hash=$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
+if grep -q -e "$key" -e "${key#sbk_}" -e "$hash" "$tmp/out"; then
+  fail=$((fail + 1)); echo "FAIL apikey list shows a key or a hash"; else pass=$((pass + 1)); fi
+# the key's text is nowhere in the database (nor its WAL), its hash is
+[ "$(sqlite3 "$db" "SELECT key_hash FROM core_api_keys WHERE name = 'ci'")" = "$hash" ] &&
+  pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL apikey: stored hash is not SHA-256 of the key"; }
+if cat "$db"* | grep -a -q -e "${key#sbk_}"; then
+  fail=$((fail + 1)); echo "FAIL apikey: the key is in the database file"; else pass=$((pass + 1)); fi
+[ "$(sqlite3 "$db" "SELECT count(*) FROM core_api_keys WHERE instr(key_hash, '${key#sbk_}') OR instr(name, '${key#sbk_}')")" = 0 ] &&
+  pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL apikey: the key is in a row"; }
+check "apikey revoke" 0 "$bin" apikey revoke --name ci --db "$db"
+expect_out "apikey revoke output" "$(printf '1\tci\trevoked')"
+check "apikey revoke again" 0 "$bin" apikey revoke --name ci --db "$db"
+check "apikey revoke unknown" 1 "$bin" apikey revoke --name nobody --db "$db"
+expect_err "apikey revoke unknown message" "switchboard apikey revoke: no key named 'nobody'"
+check "apikey list after revoke" 0 "$bin" apikey list --db "$db"
+awk -F'\t' '$1 == 1 && $5 ~ /Z$/ { r = 1 } $1 == 2 && $5 == "-" { a = 1 } END { exit !(r && a) }' "$tmp/out" &&
+  pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL apikey list after revoke:"; cat "$tmp/out"; }
+check "apikey revoked name stays taken" 1 "$bin" apikey add --name ci --db "$db"
+SB_DB="$db" check "apikey SB_DB" 0 "$bin" apikey list
+[ "$(wc -l <"$tmp/out")" = 3 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL apikey SB_DB"; }
+check "apikey no subcommand" 2 "$bin" apikey
+check "apikey unknown subcommand" 2 "$bin" apikey rotate --name ci --db "$db"
+check "apikey add no name" 2 "$bin" apikey add --db "$db"
+check "apikey add empty name" 2 "$bin" apikey add --name "" --db "$db"
+check "apikey add tab in name" 2 "$bin" apikey add --name "$(printf 'a\tb')" --db "$db"
+check "apikey list with name" 2 "$bin" apikey list --name ci --db "$db"
+check "apikey missing value" 2 "$bin" apikey add --name
+check "apikey help" 0 "$bin" apikey --help
+check "help names apikey" 0 "$bin" --help
+grep -q 'switchboard apikey add --name NAME' "$tmp/out" && pass=$((pass + 1)) ||
+  { fail=$((fail + 1)); echo "FAIL --help does not name apikey"; }
 
 # usage errors and unreadable input: exit 2
 check "no args" 2 "$bin"
