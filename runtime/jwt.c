@@ -8,6 +8,7 @@
  */
 #include "jwt.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +142,7 @@ static int b64url_value(unsigned char c)
 
 long sb_b64url_decode(const char *in, size_t len, unsigned char *out)
 {
-    if (len % 4 == 1 || len > SB_JWT_MAX_TOKEN * 16)
+    if (len % 4 == 1 || len / 4 * 3 + 2 > (size_t)LONG_MAX)
         return -1;
     uint32_t acc = 0;
     int bits = 0;
