@@ -61,6 +61,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config   # toolchain
   lua5.4                             # runs the generator
   libcmocka-dev                      # unit tests
+  libssl-dev                         # OpenSSL 3 libcrypto: JWT signatures (runtime/jwt.c)
   libevent-dev                       # the event loop (also needed to build lws)
   libsqlite3-dev sqlite3             # storage
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
