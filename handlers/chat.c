@@ -459,13 +459,15 @@ static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
         return 0;
     }
     char topic[SB_TOPIC_MAX];
-    if (sb_rt_claim(ctx, user_topic(topic, user), 0) != 0)
-        return 0; /* the user's connections are at --max-user-connections */
     chat_session *ss = calloc(1, sizeof *ss);
-    if (!ss || sb_rt_subscribe(ctx, topic) != 0) {
-        free(ss);
+    if (!ss) {
         sb_rt_close(ctx, SB_CLOSE_TRY_AGAIN, "out of memory");
         return 0;
+    }
+    /* every device of the user, at most --max-user-connections of them */
+    if (sb_rt_claim(ctx, user_topic(topic, user), 0) != 0) {
+        free(ss);
+        return 0; /* refused (Too many connections, then 1008), or out of memory */
     }
     ss->user_id = user;
     ctx->session = ss;

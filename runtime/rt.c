@@ -480,13 +480,11 @@ static rt_conn *rt_conn_of(sb_rt *rt, uint64_t conn)
     return c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
 }
 
-int sb_rt_claim(struct sb_ctx *ctx, const char *key, int max)
+int sb_rt_claim(struct sb_ctx *ctx, const char *topic, int max)
 {
     sb_rt *rt = ctx->rt;
     if (max <= 0)
         max = rt->max_user_connections;
-    char topic[SB_TOPIC_MAX];
-    snprintf(topic, sizeof topic, "claim:%s", key);
     size_t n = 0;
     sb_topics_conns(rt->topics, topic, &n);
     if (max > 0 && n >= (size_t)max) {

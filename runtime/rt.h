@@ -128,11 +128,12 @@ void sb_rt_close(struct sb_ctx *ctx, int code, const char *reason);
  * callback per connection at a time; dropped if the connection closes. */
 typedef void (*sb_drain_fn)(struct sb_ctx *ctx, void *arg);
 void sb_rt_on_drain(struct sb_ctx *ctx, sb_drain_fn fn, void *arg);
-/* Count ctx's connection against `key` (e.g. "user:5") for as long as it
- * is open: 0, or -1 when `max` connections hold it already (max <= 0: the
- * runtime's --max-user-connections; the route's on_limit has then been told
- * SB_LIMIT_CONNECTIONS and the connection is being closed with 1008). */
-int sb_rt_claim(struct sb_ctx *ctx, const char *key, int max);
+/* Subscribe ctx's connection to `topic` (e.g. "user:5", every device of a
+ * user) unless `max` connections are subscribed to it already (max <= 0: the
+ * runtime's --max-user-connections): 0, or -1 when refused (the route's
+ * on_limit has then been told SB_LIMIT_CONNECTIONS and the connection is
+ * being closed with 1008) or out of memory. */
+int sb_rt_claim(struct sb_ctx *ctx, const char *topic, int max);
 /* The protocol could not use a message: counted against --max-invalid;
  * past it the connection is answered (on_limit) and closed with 1008. */
 void sb_rt_invalid(struct sb_ctx *ctx);

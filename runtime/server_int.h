@@ -51,39 +51,47 @@ enum { CONN_WS = 1, CONN_HTTP = 2 };
 struct sb_conn {
     struct lws *wsi;
     sb_server *srv;
-    int kind;                 /* CONN_WS or CONN_HTTP */
     const sb_ws_route *route; /* CONN_WS */
     uint64_t id;
     void *user;
-    sb_out *head, *tail; /* outbound queue */
-    size_t queued;       /* bytes in the queue */
-    char *rx;            /* a message arriving in fragments */
-    size_t rx_len, rx_cap;
+    int kind;       /* CONN_WS or CONN_HTTP */
+    int close_code; /* nonzero: close once the queue is empty */
+    unsigned hold;  /* why reading is stopped: HOLD_* bits; 0 = reading */
+    unsigned turn_msgs;
     bool rx_binary;     /* the message arriving is binary */
-    int close_code;     /* nonzero: close once the queue is empty */
-    char *close_reason; /* a copy, at most 123 bytes (a close frame's limit) */
     bool opened;        /* on_open was called: on_close is owed */
+    bool congested;     /* queue went past the high-water mark; not yet drained */
+    bool head_only;     /* CONN_HTTP: a HEAD request, the answer has no body */
+    bool answered;      /* CONN_HTTP: sb_server_http_respond was called */
+    char *close_reason; /* a copy, at most 123 bytes (a close frame's limit) */
     int64_t last_active_ms;
     int64_t last_write_ms; /* when the queue last moved (or became non-empty) */
-    bool congested;        /* queue went past the high-water mark; not yet drained */
-    unsigned hold;         /* why reading is stopped: HOLD_* bits; 0 = reading */
     sb_conn *paused_next;  /* on srv->paused while HOLD_CONGESTION is set */
     sb_conn *turn_next;    /* on srv->turn_held while HOLD_TURN is set */
     uint64_t turn;         /* the loop turn turn_msgs and turn_bytes count for */
-    unsigned turn_msgs;
     size_t turn_bytes;
     void (*on_drain)(sb_conn *c, void *arg); /* one-shot, when the queue runs low */
     void *drain_arg;
     sb_conn *idle_prev, *idle_next; /* least recently active first */
     sb_conn *hash_next;
-    /* CONN_HTTP: one request, from its headers to its answer */
-    const sb_http_route *http_route;
-    struct session *ss;   /* lws' per-session memory, while the request lives */
-    bool head_only;       /* a HEAD request: the answer has no body */
-    bool answered;        /* sb_server_http_respond was called */
-    unsigned char *reply; /* LWS_PRE, then the whole answer */
-    size_t reply_len;
-    struct event *gone_ev; /* a deferred request: the client hung up (server_http.c) */
+    /* A connection is one or the other for its whole life (kind), so what
+     * only one kind needs shares the memory: an idle WebSocket is the
+     * server's most numerous object. */
+    union {
+        struct {                 /* CONN_WS */
+            sb_out *head, *tail; /* outbound queue */
+            size_t queued;       /* bytes in the queue */
+            char *rx;            /* a message arriving in fragments */
+            size_t rx_len, rx_cap;
+        };
+        struct { /* CONN_HTTP: one request, from its headers to its answer */
+            const sb_http_route *http_route;
+            struct session *ss;   /* lws' per-session memory, while the request lives */
+            unsigned char *reply; /* LWS_PRE, then the whole answer */
+            size_t reply_len;
+            struct event *gone_ev; /* a deferred request: the client hung up */
+        };
+    };
 };
 
 /* Per-session data lws allocates for every wsi, HTTP or WebSocket. */
