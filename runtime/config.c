@@ -86,6 +86,9 @@ static const option options[] = {
      "BYTES",
      "bytes a second per WebSocket, with a burst of four times that, 0 no limit "
      "(default 1m)"},
+    {"--max-ping-rate", "SB_MAX_PING_RATE", OPT_INT, FIELD(max_ping_rate), 0, 0, 1000000, "N",
+     "WebSocket pings a second per connection, bursts of twice that, then close 1008; 0 no limit "
+     "(default 10)"},
     {"--max-invalid", "SB_MAX_INVALID", OPT_INT, FIELD(max_invalid), 0, 0, 1000000, "N",
      "invalid messages a connection may send in a minute before it is closed, 0 no limit "
      "(default 30)"},
@@ -120,6 +123,7 @@ void sb_config_defaults(sb_config *c)
     c->max_message_rate = 100;
     c->max_byte_rate = (size_t)1 << 20;
     c->max_invalid = 30;
+    c->max_ping_rate = 10;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -347,7 +351,8 @@ void sb_config_log(const sb_config *c)
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
            "idle_timeout=%d send_timeout=%d commit_window=%d max_connections=%d max_http_body=%zu "
            "max_db_size=%zu sync=%s cors_origins=%s max_ip_connections=%d max_pending=%d "
-           "max_user_connections=%d max_message_rate=%d max_byte_rate=%zu max_invalid=%d",
+           "max_user_connections=%d max_message_rate=%d max_byte_rate=%zu max_invalid=%d "
+           "max_ping_rate=%d",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
@@ -355,5 +360,5 @@ void sb_config_log(const sb_config *c)
            c->max_http_body, c->max_db_bytes, c->sync_full ? "full" : "normal",
            sb_log_kv_str(cors, sizeof cors, c->cors_origins[0] ? c->cors_origins : "none"),
            c->max_ip_connections, c->max_pending, c->max_user_connections, c->max_message_rate,
-           c->max_byte_rate, c->max_invalid);
+           c->max_byte_rate, c->max_invalid, c->max_ping_rate);
 }

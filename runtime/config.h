@@ -42,6 +42,7 @@ typedef struct sb_config {
     int max_message_rate;     /* messages a second per WebSocket, burst twice that */
     size_t max_byte_rate;     /* bytes a second per WebSocket, burst four times that */
     int max_invalid;          /* invalid messages a minute before a close */
+    int max_ping_rate;        /* WebSocket pings a second, burst twice that */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log

@@ -757,6 +757,29 @@ static int admit(sb_server *s, int fd)
     return 1;
 }
 
+/* lws tells us of every ping (scripts/lws-patches/0005-ws-ping-callback.patch):
+ * past --max-ping-rate (bursts of twice that) the connection is closed with
+ * 1008. Returns what the callback returns (nonzero closes). */
+#define SB_LWS_PING (LWS_CALLBACK_USER + 0x50)
+
+static int conn_ping(sb_conn *c)
+{
+    sb_server *s = c->srv;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    double rate = s->cfg.max_ping_rate;
+    if (sb_bucket_take(&c->pings, rate, 2 * rate, 1, now))
+        return 0;
+    sb_counter_add(s->m_closed_pings, 1);
+    sb_log_every(&s->ping_log, 1000, SB_LOG_WARN, "limited", "limit=pings conn=%llu channel=%s",
+                 (unsigned long long)c->id, c->route->channel);
+    static const char reason[] = "too many pings";
+    lws_close_reason(c->wsi, (enum lws_close_status)SB_CLOSE_POLICY, (unsigned char *)reason,
+                     sizeof reason - 1);
+    return -1;
+}
+
 /* The one lws callback ------------------------------------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -766,6 +789,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     sb_server *s = wsi ? lws_context_user(lws_get_context(wsi)) : the_server;
     session *ss = user;
 
+    if ((int)reason == SB_LWS_PING) /* not one of lws' own reasons: outside the switch */
+        return ss && ss->conn && ss->conn->kind == CONN_WS ? conn_ping(ss->conn) : 0;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return s ? admit(s, (int)(intptr_t)in) : 0;
@@ -832,6 +857,9 @@ sb_server *sb_server_new(struct event_base *base, const sb_config *cfg)
     s->m_closed_big = sb_counter_new("switchboard_connections_closed_total",
                                      "WebSocket connections closed by the server, by reason",
                                      "reason=\"message_too_big\"");
+    s->m_closed_pings =
+        sb_counter_new("switchboard_connections_closed_total",
+                       "WebSocket connections closed by the server, by reason", "reason=\"pings\"");
     s->m_closed_idle =
         sb_counter_new("switchboard_connections_closed_total",
                        "WebSocket connections closed by the server, by reason", "reason=\"idle\"");

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "bucket.h"
 #include "metrics.h"
 #include "peers.h"
 #include "server.h"
@@ -74,6 +75,7 @@ struct sb_conn {
     void *drain_arg;
     sb_conn *idle_prev, *idle_next; /* least recently active first */
     sb_conn *hash_next;
+    sb_bucket pings; /* CONN_WS: --max-ping-rate */
     /* A connection is one or the other for its whole life (kind), so what
      * only one kind needs shares the memory: an idle WebSocket is the
      * server's most numerous object. */
@@ -118,7 +120,7 @@ struct sb_server {
     char custom_header[1024]; /* sb_http_header's answer for an uncommon header */
     sb_peers *peers;          /* TCP connections by address, from accept on */
     int fd_budget;            /* descriptors lws may use for clients */
-    sb_log_every_state refuse_log, refuse_max_log;
+    sb_log_every_state refuse_log, refuse_max_log, ping_log;
     sb_error_writer error_writer;
     int port;
     uint64_t next_id;
@@ -139,7 +141,8 @@ struct sb_server {
     void *shutdown_arg;
     /* metrics */
     sb_gauge *m_open;
-    sb_counter *m_accepted, *m_closed_queue, *m_closed_stalled, *m_closed_big, *m_closed_idle;
+    sb_counter *m_accepted, *m_closed_queue, *m_closed_stalled, *m_closed_big, *m_closed_idle,
+        *m_closed_pings;
     sb_counter *m_http, *m_refused_ip, *m_refused_pending, *m_refused_max;
     sb_counter *m_bytes_in, *m_bytes_out;
 };

@@ -79,3 +79,31 @@ test('one user past --max-user-connections: the new connection gets Too many con
   await h.login(s, u.alice, 'again');
   assert.equal((await h.metrics(s))['switchboard_limited_total{limit="connections"}'], 1);
 });
+
+test('more WebSocket pings a second than --max-ping-rate (burst twice that): close 1008', async () => {
+  const s = await h.startServer({ tag: 'pings', args: ['--max-ping-rate', '10'] });
+  const alice = await h.login(s, s.users.alice, 'alice');
+  let pongs = 0;
+  alice.ws.on('pong', () => { pongs++; });
+  for (let i = 0; i < 200 && !alice.closeInfo; i++) {
+    alice.ws.ping('p');
+    await h.sleep(2);
+  }
+  await closed(alice);
+  assert.equal(alice.closeInfo.code, 1008);
+  assert.equal(alice.closeInfo.reason, 'too many pings');
+  assert.ok(pongs >= 10 && pongs <= 30, `${pongs} pongs before the close`);
+  const m = await h.metrics(s);
+  assert.equal(m['switchboard_connections_closed_total{reason="pings"}'], 1);
+  // pings at the rate are answered and never stopped
+  const bob = await h.login(s, s.users.bob, 'bob');
+  let bobPongs = 0;
+  bob.ws.on('pong', () => { bobPongs++; });
+  for (let i = 0; i < 15; i++) {
+    bob.ws.ping('p');
+    await h.sleep(120);
+  }
+  await h.sleep(100);
+  assert.ok(!bob.closeInfo, 'a client under the rate stays connected');
+  assert.equal(bobPongs, 15);
+});

@@ -365,7 +365,7 @@ static void test_config_log_line(void **state)
                         " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=normal"
                         " cors_origins=none max_ip_connections=1024 max_pending=0"
                         " max_user_connections=32 max_message_rate=100 max_byte_rate=1048576"
-                        " max_invalid=30\n");
+                        " max_invalid=30 max_ping_rate=10\n");
 
     strcpy(c.db_path, "/srv/my data/\"sb\".db");
     c.demo = false;
@@ -378,7 +378,7 @@ static void test_config_log_line(void **state)
         " max_message=65536 max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
         " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full cors_origins=none "
         "max_ip_connections=1024 max_pending=0 max_user_connections=32 max_message_rate=100 "
-        "max_byte_rate=1048576 max_invalid=30\n");
+        "max_byte_rate=1048576 max_invalid=30 max_ping_rate=10\n");
 }
 
 int main(void)
