@@ -97,11 +97,6 @@ void sb_outbox_free(sb_outbox *o)
     free(o);
 }
 
-bool sb_outbox_empty(const sb_outbox *o)
-{
-    return o->n_units == 0;
-}
-
 static unit *current(sb_outbox *o)
 {
     return o->n_units && !o->units[o->n_units - 1].closed ? &o->units[o->n_units - 1] : NULL;

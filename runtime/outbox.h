@@ -71,6 +71,5 @@ void sb_outbox_deliver(sb_outbox *o, int rc);
 /* Units that needed the commit so far fail now (SQLite rolled the
  * transaction back by itself); the others stay queued. */
 void sb_outbox_fail_pending(sb_outbox *o);
-bool sb_outbox_empty(const sb_outbox *o);
 
 #endif

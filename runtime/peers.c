@@ -30,7 +30,7 @@ struct sb_peers {
     addr *buckets[BUCKETS];
     sb_map conns;
     addr *admitted; /* between sb_peers_admit and sb_peers_bind */
-    int pending, total;
+    int pending;
 };
 
 static size_t bucket_of(const char *ip)
@@ -112,7 +112,6 @@ sb_peer_verdict sb_peers_admit(sb_peers *p, const char *ip, int max_per_ip, int 
     a->conns++;
     a->pending++;
     p->pending++;
-    p->total++;
     p->admitted = a;
     return SB_PEER_OK;
 }
@@ -128,7 +127,6 @@ void sb_peers_bind(sb_peers *p, uint64_t key)
         free(c); /* untracked: give its place back now */
         p->pending--;
         a->pending--;
-        p->total--;
         release(p, a);
         return;
     }
@@ -154,7 +152,6 @@ void sb_peers_gone(sb_peers *p, uint64_t key)
         c->a->pending--;
         p->pending--;
     }
-    p->total--;
     release(p, c->a);
     free(c);
 }
@@ -162,17 +159,6 @@ void sb_peers_gone(sb_peers *p, uint64_t key)
 int sb_peers_pending(const sb_peers *p)
 {
     return p->pending;
-}
-
-int sb_peers_total(const sb_peers *p)
-{
-    return p->total;
-}
-
-int sb_peers_from(const sb_peers *p, const char *ip)
-{
-    addr *a = find((sb_peers *)p, ip, false);
-    return a ? a->conns : 0;
 }
 
 const char *sb_peer_verdict_text(sb_peer_verdict v)

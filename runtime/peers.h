@@ -43,8 +43,6 @@ void sb_peers_settled(sb_peers *p, uint64_t key); /* no longer pending */
 void sb_peers_gone(sb_peers *p, uint64_t key);
 
 int sb_peers_pending(const sb_peers *p);
-int sb_peers_total(const sb_peers *p);
-int sb_peers_from(const sb_peers *p, const char *ip);
 const char *sb_peer_verdict_text(sb_peer_verdict v);
 
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ctx.h"
 #include "log.h"
 #include "map.h"
@@ -75,7 +76,7 @@ struct sb_rt {
     int max_message_rate, max_invalid, max_user_connections;
     size_t max_byte_rate;
     sb_counter *m_limited[SB_LIMIT_CONNECTIONS + 1];
-    struct timespec tx_started;
+    int64_t tx_started_us;
     sb_map timers; /* owner -> its first sb_timer */
     sb_log_every_state limit_log;
     sb_map drains;    /* conn -> its drain_wait */
@@ -115,13 +116,6 @@ static void arm_hook(void *arg)
     arm(arg);
 }
 
-static int64_t us_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000;
-}
-
 static void drained(sb_conn *c, void *arg);
 
 /* Drain waits start once what the turn queued is in the connection's queue:
@@ -149,7 +143,7 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
     event_del(rt->turn_ev);
     int rc = 0;
     if (sb_store_in_tx(rt->store)) {
-        int64_t left = rt->commit_window_us - us_since(&rt->tx_started);
+        int64_t left = rt->commit_window_us - (sb_mono_us() - rt->tx_started_us);
         if (left > 0) {
             /* Not due yet: later turns join the transaction, and nothing
              * of it (nor anything queued behind it) is delivered before. */
@@ -189,7 +183,7 @@ static void window_due(evutil_socket_t fd, short what, void *arg)
 static void tx_begun(void *arg)
 {
     sb_rt *rt = arg;
-    clock_gettime(CLOCK_MONOTONIC, &rt->tx_started);
+    rt->tx_started_us = sb_mono_us();
     arm(rt);
 }
 
@@ -289,11 +283,6 @@ void sb_rt_free(sb_rt *rt)
     free(rt);
 }
 
-sb_server *sb_rt_server(sb_rt *rt)
-{
-    return rt->server;
-}
-
 sb_store *sb_rt_store(sb_rt *rt)
 {
     return rt->store;
@@ -302,16 +291,6 @@ sb_store *sb_rt_store(sb_rt *rt)
 sb_topics *sb_rt_topics(sb_rt *rt)
 {
     return rt->topics;
-}
-
-sb_outbox *sb_rt_outbox(sb_rt *rt)
-{
-    return rt->outbox;
-}
-
-struct event_base *sb_rt_base(sb_rt *rt)
-{
-    return rt->base;
 }
 
 sb_arena *sb_rt_arena(sb_rt *rt)
@@ -365,13 +344,6 @@ static int add_binding(sb_rt *rt, void *b)
 }
 
 /* WebSocket routes ---------------------------------------------------------- */
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 const char *sb_limit_name(sb_limit what)
 {
@@ -441,7 +413,7 @@ static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, vo
     ctx_init(rt, &ctx, b->h.app, rc->session, sb_conn_id(c));
     ctx.binding = b;
     unit_open(rt, ctx.conn, &b->h.storage_error);
-    int64_t now = mono_us();
+    int64_t now = sb_mono_us();
     if (!sb_bucket_take(&rc->messages, rt->max_message_rate, 2.0 * rt->max_message_rate, 1, now)) {
         limited(&ctx, b, rc, SB_LIMIT_MESSAGES);
     } else if (!sb_bucket_take(&rc->bytes, (double)rt->max_byte_rate,
@@ -501,7 +473,7 @@ void sb_rt_invalid(struct sb_ctx *ctx)
     rt_conn *rc = rt_conn_of(rt, ctx->conn);
     if (!rc || !ctx->binding || rt->max_invalid <= 0)
         return;
-    if (!sb_bucket_take(&rc->invalid, rt->max_invalid / 60.0, rt->max_invalid, 1, mono_us()))
+    if (!sb_bucket_take(&rc->invalid, rt->max_invalid / 60.0, rt->max_invalid, 1, sb_mono_us()))
         limited(ctx, ctx->binding, rc, SB_LIMIT_INVALID);
 }
 

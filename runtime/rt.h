@@ -44,11 +44,8 @@ typedef struct sb_topics sb_topics;
 sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, const sb_config *cfg);
 void sb_rt_free(sb_rt *rt); /* after sb_server_free: close callbacks still run before */
 
-sb_server *sb_rt_server(sb_rt *rt);
 sb_store *sb_rt_store(sb_rt *rt);
 sb_topics *sb_rt_topics(sb_rt *rt);
-sb_outbox *sb_rt_outbox(sb_rt *rt);
-struct event_base *sb_rt_base(sb_rt *rt);
 /* The arena every handler call gets as ctx->arena (reset before each). */
 struct sb_arena *sb_rt_arena(sb_rt *rt);
 

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "server_int.h"
@@ -117,9 +118,7 @@ static void idle_touch(sb_server *s, sb_conn *c, int64_t now)
 
 int64_t sb_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sb_mono_us() / 1000;
 }
 
 uint64_t sb_server_new_id(sb_server *s)
@@ -263,11 +262,6 @@ void sb_conn_close(sb_conn *c, int code, const char *reason)
     /* A peer that does not read never lets the close frame out (lws holds a
      * partial write and asks for no WRITEABLE): drop it without one then. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_WAIT_S);
-}
-
-int sb_conn_send(sb_conn *c, const char *data, size_t len)
-{
-    return sb_conn_send_frame(c, data, len, false);
 }
 
 int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary)
@@ -765,11 +759,8 @@ static int admit(sb_server *s, int fd)
 static int conn_ping(sb_conn *c)
 {
     sb_server *s = c->srv;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     double rate = s->cfg.max_ping_rate;
-    if (sb_bucket_take(&c->pings, rate, 2 * rate, 1, now))
+    if (sb_bucket_take(&c->pings, rate, 2 * rate, 1, sb_mono_us()))
         return 0;
     sb_counter_add(s->m_closed_pings, 1);
     sb_log_every(&s->ping_log, 1000, SB_LOG_WARN, "limited", "limit=pings conn=%llu channel=%s",

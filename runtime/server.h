@@ -108,9 +108,9 @@ uint64_t sb_conn_id(const sb_conn *c);
 sb_conn *sb_conn_find(sb_server *s, uint64_t id);
 void sb_conn_set_user(sb_conn *c, void *user);
 void *sb_conn_user(const sb_conn *c);
-/* Queue one text message. Returns 0, or -1 when the connection is closing or
- * its outbound queue is full (it is then closed with 1008). */
-int sb_conn_send(sb_conn *c, const char *data, size_t len);
+/* Queue one message (a text or a binary frame). Returns 0, or -1 when the
+ * connection is closing or its outbound queue is full (it is then closed
+ * with 1008). Protocols send through the outbox (outbox.h), which calls it. */
 int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary);
 /* An HTTP request (not a WebSocket). */
 bool sb_conn_is_http(const sb_conn *c);

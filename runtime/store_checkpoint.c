@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "store_checkpoint.h"
 
 struct sb_checkpointer {
@@ -40,19 +41,12 @@ struct sb_checkpointer {
     atomic_llong last_duration_us;
 };
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void checkpoint(sb_checkpointer *c)
 {
     int log = 0, done = 0;
-    int64_t t0 = now_us();
+    int64_t t0 = sb_mono_us();
     int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    atomic_store(&c->last_duration_us, now_us() - t0);
+    atomic_store(&c->last_duration_us, sb_mono_us() - t0);
     if (rc == SQLITE_OK) {
         atomic_fetch_add(&c->checkpoints, 1);
         atomic_fetch_add(&c->backfilled, done > 0 ? done : 0);
