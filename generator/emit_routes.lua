@@ -84,6 +84,9 @@ function emit.prototypes(h, ch)
     h:line("extern const sb_http_handler %s_http_routes[];", ch.name)
     h:line("#endif")
     h:line("extern const size_t %s_http_routes_count;", ch.name)
+    h:line("/* The channel's error answers, for sb_http_answer_error (http.h): a")
+    h:line(" * handler's own answers outside an endpoint (a storage failure). */")
+    h:line("extern const struct sb_http_errors *const %s_http_errors;", ch.name)
     h:line("int %s_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,",
            ch.name)
     h:line("                        char *err, size_t err_size);")
@@ -129,6 +132,7 @@ local function emit_channel(ch)
     w:line("")
     w:line("static const sb_http_errors errors = {\"%s\", %s_errors, %s_ERROR_COUNT, write_error};",
            ch.name, ch.name, up)
+    w:line("const struct sb_http_errors *const %s_http_errors = &errors;", ch.name)
     w:line("")
 
     local rows = {}

@@ -140,10 +140,8 @@ int chat_on_room_messages(struct sb_ctx *ctx, const chat_room_messages_path *pat
 static void storage_failure(sb_http_response *resp, void *arg)
 {
     (void)arg;
-    const sb_error_def *e = &chat_errors[CHAT_ERROR_UNAVAILABLE];
-    chat_chat_http_error body = {.error = {e->text, strlen(e->text)}};
-    resp->status = e->status;
-    chat_chat_http_error_write(&resp->body, &body);
+    chat_chat_http_error body = {0};
+    sb_http_answer_error(resp, chat_http_errors, CHAT_ERROR_UNAVAILABLE, &body, "");
 }
 
 int chat_http_register(chat_app *app, char *err, size_t err_size)

@@ -50,6 +50,9 @@ void chat_room_messages_answer(struct sb_outbox *o, uint64_t request, int status
 extern const sb_http_handler chat_http_routes[];
 #endif
 extern const size_t chat_http_routes_count;
+/* The channel's error answers, for sb_http_answer_error (http.h): a
+ * handler's own answers outside an endpoint (a storage failure). */
+extern const struct sb_http_errors *const chat_http_errors;
 int chat_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
                         char *err, size_t err_size);
 

@@ -18,6 +18,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 }
 
 static const sb_http_errors errors = {"chat", chat_errors, CHAT_ERROR_COUNT, write_error};
+const struct sb_http_errors *const chat_http_errors = &errors;
 
 /* GET /api/v1/rooms */
 static const uint64_t chat_list_rooms_declares = SB_HTTP_ERROR_BIT(CHAT_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(CHAT_ERROR_UNAVAILABLE);

@@ -16,6 +16,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 }
 
 static const sb_http_errors errors = {"core", core_errors, CORE_ERROR_COUNT, write_error};
+const struct sb_http_errors *const core_http_errors = &errors;
 
 /* GET /healthz */
 static const uint64_t core_healthz_declares = 0;

@@ -51,6 +51,9 @@ void dashboard_auth_handshake_answer(struct sb_outbox *o, uint64_t request, int 
 extern const sb_http_handler dashboard_http_routes[];
 #endif
 extern const size_t dashboard_http_routes_count;
+/* The channel's error answers, for sb_http_answer_error (http.h): a
+ * handler's own answers outside an endpoint (a storage failure). */
+extern const struct sb_http_errors *const dashboard_http_errors;
 int dashboard_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
                         char *err, size_t err_size);
 

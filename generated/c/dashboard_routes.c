@@ -18,6 +18,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 }
 
 static const sb_http_errors errors = {"dashboard", dashboard_errors, DASHBOARD_ERROR_COUNT, write_error};
+const struct sb_http_errors *const dashboard_http_errors = &errors;
 
 /* GET /api/v1/init_data */
 static const uint64_t dashboard_get_init_data_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST);

@@ -72,6 +72,9 @@ void therapy_save_actions_answer(struct sb_outbox *o, uint64_t request, int stat
 extern const sb_http_handler therapy_http_routes[];
 #endif
 extern const size_t therapy_http_routes_count;
+/* The channel's error answers, for sb_http_answer_error (http.h): a
+ * handler's own answers outside an endpoint (a storage failure). */
+extern const struct sb_http_errors *const therapy_http_errors;
 int therapy_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
                         char *err, size_t err_size);
 

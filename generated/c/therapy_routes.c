@@ -16,6 +16,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 }
 
 static const sb_http_errors errors = {"therapy", therapy_errors, THERAPY_ERROR_COUNT, write_error};
+const struct sb_http_errors *const therapy_http_errors = &errors;
 
 /* POST /api/therapy/login */
 static const uint64_t therapy_login_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_CODE_RESEND_TOO_SOON) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_TOO_MANY_CODES) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
