@@ -103,29 +103,22 @@ export async function until(fn, ms, what, every = 20) {
  * Start `switchboard serve --port 0 --db DIR/chat.db ARGS...`; resolves once the
  * listen line is logged. opts: dir (reuse a DB), args, demo (default true).
  */
-export async function startServer(opts = {}) {
-  const dir = opts.dir || tempDir(opts.tag);
-  const db = path.join(dir, 'chat.db');
-  const args = ['serve', '--port', '0', '--db', db];
-  if (opts.demo === false) args.push('--no-demo');
-  // floods that test something else (queues, replays, crashes) are not
-  // stopped by the per-connection rate limits
-  if (opts.unlimited) args.push('--max-message-rate', '0', '--max-byte-rate', '0');
-  args.push(...(opts.args || []));
+/**
+ * Spawn a server program with the test environment (no SB_* settings from
+ * outside, a small ASan quarantine), collect its output, and wait until
+ * `listen` (a regex whose first group is the port) appears on `stream`.
+ * The result: {proc, pid, stdout, stderr, exitCode, exitSignal, exited, port,
+ * stop(signal, ms)}; cleanup() kills what is left.
+ */
+export async function spawnServer(bin, args, { listen, stream = 'stderr', what = 'server' } = {}) {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('SB_') && !k.startsWith('SB_TEST')) delete env[k];
   if (SANITIZED) {
     // a small quarantine keeps RSS meaningful; leaks are still reported at exit
     env.ASAN_OPTIONS = [env.ASAN_OPTIONS, 'quarantine_size_mb=8'].filter(Boolean).join(':');
   }
-  // opts.nofile: run under a lowered RLIMIT_NOFILE (prlimit execs: same PID)
-  const proc = opts.nofile
-    ? spawn('prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const s = {
-    proc, pid: proc.pid, dir, db, port: 0, stdout: '', stderr: '',
-    exitCode: undefined, exitSignal: undefined,
-  };
+  const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const s = { proc, pid: proc.pid, port: 0, stdout: '', stderr: '', exitCode: undefined, exitSignal: undefined };
   s.exited = new Promise((resolve) => {
     proc.on('exit', (code, signal) => {
       s.exitCode = code;
@@ -139,25 +132,41 @@ export async function startServer(opts = {}) {
   const m = await withTimeout(
     (async () => {
       for (;;) {
-        const mm = /event=listen bind=\S+ port=(\d+)/.exec(s.stderr);
+        const mm = listen.exec(s[stream]);
         if (mm) return mm;
-        if (s.exitCode !== undefined) throw new Error(`server exited (${s.exitCode}/${s.exitSignal}):\n${s.stderr}`);
+        if (s.exitCode !== undefined) throw new Error(`${what} exited (${s.exitCode}/${s.exitSignal}):\n${s.stderr}`);
         await sleep(10);
       }
     })(),
     T(10000),
-    'listen line',
+    `${what}: listen line`,
   );
   s.port = Number(m[1]);
-  s.base = `http://127.0.0.1:${s.port}`;
-  s.wsUrl = (query = '') => `ws://127.0.0.1:${s.port}/ws/chat${query ? `?${query}` : ''}`;
   /** signal the process, resolve with {code, signal} (rejects past the timeout) */
   s.stop = async (signal = 'SIGTERM', ms = T(8000)) => {
     if (s.exitCode === undefined) {
       try { process.kill(s.pid, signal); } catch { /* gone */ }
     }
-    return withTimeout(s.exited, ms, `server exit after ${signal}`);
+    return withTimeout(s.exited, ms, `${what} exit after ${signal}`);
   };
+  return s;
+}
+
+export async function startServer(opts = {}) {
+  const dir = opts.dir || tempDir(opts.tag);
+  const db = path.join(dir, 'chat.db');
+  const args = ['serve', '--port', '0', '--db', db];
+  if (opts.demo === false) args.push('--no-demo');
+  // floods that test something else (queues, replays, crashes) are not
+  // stopped by the per-connection rate limits
+  if (opts.unlimited) args.push('--max-message-rate', '0', '--max-byte-rate', '0');
+  args.push(...(opts.args || []));
+  // opts.nofile: run under a lowered RLIMIT_NOFILE (prlimit execs: same PID)
+  const cmd = opts.nofile ? ['prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, BIN, ...args]] : [BIN, args];
+  const s = await spawnServer(cmd[0], cmd[1], { listen: /event=listen bind=\S+ port=(\d+)/, stream: 'stderr', what: 'server' });
+  Object.assign(s, { dir, db });
+  s.base = `http://127.0.0.1:${s.port}`;
+  s.wsUrl = (query = '') => `ws://127.0.0.1:${s.port}/ws/chat${query ? `?${query}` : ''}`;
   s.rssKb = () => {
     const st = fs.readFileSync(`/proc/${s.pid}/status`, 'utf8');
     return Number(/VmRSS:\s+(\d+)/.exec(st)[1]);

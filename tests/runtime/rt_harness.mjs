@@ -37,35 +37,11 @@ export function runToEnd(args, ms = T(10000)) {
 export async function startRt(args = [], tag = 'rt') {
   const dir = h.tempDir(tag);
   const db = path.join(dir, 't.db');
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SB_') && !k.startsWith('SB_TEST')) delete env[k];
-  if (h.SANITIZED) env.ASAN_OPTIONS = [env.ASAN_OPTIONS, 'quarantine_size_mb=8'].filter(Boolean).join(':');
-  const proc = spawn(BIN, ['--port', '0', '--db', db, '--log-level', 'warn', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const s = { proc, pid: proc.pid, dir, db, port: 0, stdout: '', stderr: '', exitCode: undefined, exitSignal: undefined };
-  s.exited = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => {
-      s.exitCode = code;
-      s.exitSignal = signal;
-      resolve({ code, signal });
-    });
-  });
+  const s = await h.spawnServer(BIN, ['--port', '0', '--db', db, '--log-level', 'warn', ...args],
+    { listen: /port=(\d+)/, stream: 'stdout', what: 'rt_testserver' });
+  Object.assign(s, { dir, db });
   servers.add(s);
-  proc.stdout.on('data', (d) => { s.stdout += d; });
-  proc.stderr.on('data', (d) => { s.stderr += d; });
-  const m = await h.withTimeout((async () => {
-    for (;;) {
-      const mm = /port=(\d+)/.exec(s.stdout);
-      if (mm) return mm;
-      if (s.exitCode !== undefined) throw new Error(`rt_testserver exited (${s.exitCode}/${s.exitSignal}):\n${s.stderr}`);
-      await sleep(10);
-    }
-  })(), T(10000), 'port= line');
-  s.port = Number(m[1]);
   s.wsUrl = (query = '') => `ws://127.0.0.1:${s.port}/ws/t${query ? `?${query}` : ''}`;
-  s.stop = async (signal = 'SIGTERM', ms = T(8000)) => {
-    if (s.exitCode === undefined) try { process.kill(s.pid, signal); } catch { /* gone */ }
-    return h.withTimeout(s.exited, ms, `rt_testserver exit after ${signal}`);
-  };
   s.get = (p, opts) => h.request(s, p, opts);
   /** a body with its Content-Length (node sends chunked without one, which the server refuses) */
   s.send = (p, method, body, type = 'application/json', headers = {}) => h.request(s, p, {
