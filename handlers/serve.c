@@ -8,6 +8,8 @@
  */
 #include <event2/event.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,7 @@
 #include "admin.h"
 #include "chat_app.h"
 #include "cli.h"
+#include "conformance.h"
 #include "config.h"
 #include "ctx.h"
 #include "rt.h"
@@ -92,6 +95,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     sb_server_shutdown(a->server, SHUTDOWN_GRACE_MS, shutdown_done, a);
 }
 
+static bool port_given(int argc, char **argv)
+{
+    if (getenv("SB_PORT") && *getenv("SB_PORT"))
+        return true;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--port") == 0 || strncmp(argv[i], "--port=", 7) == 0)
+            return true;
+    return false;
+}
+
 int cli_serve(int argc, char **argv)
 {
     sb_config cfg;
@@ -105,6 +118,8 @@ int cli_serve(int argc, char **argv)
         return 2;
     }
     sb_log_set_level((sb_log_level)cfg.log_level);
+    if (cfg.socketio_conformance && !port_given(argc, argv))
+        cfg.port = 3000; /* where the official suites look */
     signal(SIGPIPE, SIG_IGN);
 
     app a = {.started = time(NULL)};
@@ -135,6 +150,11 @@ int cli_serve(int argc, char **argv)
     chat_app *chat = chat_app_start(a.rt, cfg.max_message_bytes, err, sizeof err);
     if (!chat) {
         sb_log(SB_LOG_ERROR, "chat", "error=\"%s\"", err);
+        return 1;
+    }
+    conformance *conf = NULL;
+    if (cfg.socketio_conformance && !(conf = conformance_start(a.rt, err, sizeof err))) {
+        sb_log(SB_LOG_ERROR, "conformance", "error=\"%s\"", err);
         return 1;
     }
     if (cfg.demo && admin_seed_demo(a.store, cfg.db_path) != 0)
@@ -181,6 +201,7 @@ int cli_serve(int argc, char **argv)
     /* the last writes land (the store's callbacks still use the chat's
      * caches); nobody is left to deliver to */
     sb_store_commit(a.store);
+    conformance_stop(conf);
     sb_rt_free(a.rt);
     chat_app_stop(chat);
     sb_store_close(a.store);

@@ -21,6 +21,7 @@ typedef enum {
     OPT_DEMO,    /* flag: no value, sets true; environment: 0 or 1 */
     OPT_NO_DEMO, /* flag: no value, sets false */
     OPT_HELP,
+    OPT_FLAG, /* flag: no value, sets a bool true; environment: 0 or 1 */
 } opt_kind;
 
 typedef struct option {
@@ -95,6 +96,38 @@ static const option options[] = {
     {"--cors-origins", "SB_CORS_ORIGINS", OPT_STR, FIELD(cors_origins),
      sizeof(((sb_config *)0)->cors_origins), 0, 0, "LIST",
      "origins allowed cross-origin HTTP, comma-separated, or * (default none)"},
+    {"--jwt-secret", "SB_JWT_SECRET", OPT_STR, FIELD(jwt_secret),
+     sizeof(((sb_config *)0)->jwt_secret), 0, 0, "SECRET",
+     "realtime: HS256 secret of the REST API's JWTs (default: the file --jwt-secret-file)"},
+    {"--jwt-secret-file", "SB_JWT_SECRET_FILE", OPT_STR, FIELD(jwt_secret_file),
+     sizeof(((sb_config *)0)->jwt_secret_file), 0, 0, "PATH",
+     "realtime: file holding the HS256 secret; made (random, mode 0600) by a demo start when "
+     "missing (default ./var/jwt-secret)"},
+    {"--jwt-public-key", "SB_JWT_PUBLIC_KEY", OPT_STR, FIELD(jwt_public_key),
+     sizeof(((sb_config *)0)->jwt_public_key), 0, 0, "PATH",
+     "realtime: PEM public key file: tokens are RS256 or ES256 (--jwt-alg), not HS256"},
+    {"--jwt-alg", "SB_JWT_ALG", OPT_STR, FIELD(jwt_alg), sizeof(((sb_config *)0)->jwt_alg), 0, 0,
+     "ALG", "realtime: the one algorithm accepted: HS256, RS256 or ES256 (default HS256)"},
+    {"--jwt-issuer", "SB_JWT_ISSUER", OPT_STR, FIELD(jwt_issuer),
+     sizeof(((sb_config *)0)->jwt_issuer), 0, 0, "ISS",
+     "realtime: required iss claim (default: not checked)"},
+    {"--jwt-audience", "SB_JWT_AUDIENCE", OPT_STR, FIELD(jwt_audience),
+     sizeof(((sb_config *)0)->jwt_audience), 0, 0, "AUD",
+     "realtime: required aud claim (default: not checked)"},
+    {"--realtime-recovery", "SB_REALTIME_RECOVERY", OPT_INT, FIELD(realtime_recovery_s), 0, 0, 3600,
+     "SECONDS",
+     "realtime: a client reconnecting within this long gets the UPDATEs it missed, 0 off "
+     "(default 120)"},
+    {"--max-request-rate", "SB_MAX_REQUEST_RATE", OPT_INT, FIELD(max_request_rate), 0, 0, 1000000,
+     "N",
+     "realtime: REQUESTs a second per connection, bursts of twice that, 0 no limit (default 50)"},
+    {"--max-handshake-rate", "SB_MAX_HANDSHAKE_RATE", OPT_INT, FIELD(max_handshake_rate), 0, 0,
+     1000000, "N",
+     "realtime: Socket.IO connections accepted a second, bursts of twice that, 0 no limit "
+     "(default 500)"},
+    {"--socketio-conformance", NULL, OPT_FLAG, FIELD(socketio_conformance), 0, 0, 0, NULL,
+     "test mode for the official Engine.IO/Socket.IO suites: /engine.io/ echo, /socket.io/ test "
+     "handlers, pings 300/200 ms, port 3000 unless --port"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
 };
 
@@ -107,6 +140,11 @@ void sb_config_defaults(sb_config *c)
     c->port = 8080;
     strcpy(c->db_path, "./var/switchboard.db");
     c->demo = true;
+    strcpy(c->jwt_secret_file, "./var/jwt-secret");
+    strcpy(c->jwt_alg, "HS256");
+    c->realtime_recovery_s = 120;
+    c->max_request_rate = 50;
+    c->max_handshake_rate = 500;
     c->log_level = SB_LOG_INFO;
     c->max_message_bytes = 65536;
     c->max_queue_bytes = (size_t)1 << 20;
@@ -230,6 +268,11 @@ static int apply(sb_config *c, const option *o, const char *name, const char *va
             return bad_value(err, errn, name, value, "0 or 1");
         c->demo = value[0] == '1';
         return 0;
+    case OPT_FLAG: /* only the environment gets here with a value */
+        if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+            return bad_value(err, errn, name, value, "0 or 1");
+        *(bool *)(void *)field = value[0] == '1';
+        return 0;
     case OPT_NO_DEMO:
     case OPT_HELP:
         break;
@@ -259,7 +302,8 @@ static const option *find_flag(const char *arg, size_t len)
 
 static bool takes_value(const option *o)
 {
-    return o->kind != OPT_DEMO && o->kind != OPT_NO_DEMO && o->kind != OPT_HELP;
+    return o->kind != OPT_DEMO && o->kind != OPT_NO_DEMO && o->kind != OPT_HELP &&
+           o->kind != OPT_FLAG;
 }
 
 /* One flag at argv[*i] (and its value, which may be argv[*i + 1]). */
@@ -281,7 +325,10 @@ static int read_flag(sb_config *c, int argc, char **argv, int *i, char *err, siz
                 snprintf(err, errn, "%s: takes no value", o->flag);
             return -1;
         }
-        c->demo = o->kind == OPT_DEMO;
+        if (o->kind == OPT_FLAG)
+            *(bool *)(void *)((char *)c + o->offset) = true;
+        else
+            c->demo = o->kind == OPT_DEMO;
         return 0;
     }
     /* "--db --port 1" is a forgotten value, not a file named "--port";

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "rt.h"
 #include "server.h"
 #include "topics.h"
 
@@ -49,7 +50,20 @@ struct sb_outbox {
     unit *units;
     size_t n_units, cap_units;
     sb_buf scratch; /* failure frames */
+    sb_endpoint_lookup endpoints;
+    void *endpoints_arg;
 };
+
+void sb_outbox_set_endpoints(sb_outbox *o, sb_endpoint_lookup fn, void *arg)
+{
+    o->endpoints = fn;
+    o->endpoints_arg = arg;
+}
+
+static const sb_endpoint_ops *endpoint(sb_outbox *o, uint64_t id, void **obj)
+{
+    return o->endpoints ? o->endpoints(o->endpoints_arg, id, obj) : NULL;
+}
 
 sb_outbox *sb_outbox_new(sb_server *server, sb_topics *topics)
 {
@@ -273,7 +287,16 @@ void sb_outbox_fail_pending(sb_outbox *o)
 static bool send_conn(sb_outbox *o, uint64_t id, const item *it)
 {
     sb_conn *c = sb_conn_find(o->server, id);
-    if (!c || sb_conn_send_frame(c, o->bytes.data + it->off, it->len, it->binary) != 0)
+    if (!c) {
+        void *obj;
+        const sb_endpoint_ops *ep = endpoint(o, id, &obj);
+        if (!ep || ep->send(obj, o->bytes.data + it->off, it->len, it->binary) != 0)
+            return false;
+        if (it->counter)
+            sb_counter_add(it->counter, 1);
+        return ep->congested && ep->congested(obj);
+    }
+    if (sb_conn_send_frame(c, o->bytes.data + it->off, it->len, it->binary) != 0)
         return false;
     if (it->counter)
         sb_counter_add(it->counter, 1);
@@ -283,15 +306,28 @@ static bool send_conn(sb_outbox *o, uint64_t id, const item *it)
 static void close_conn(sb_outbox *o, const item *it)
 {
     sb_conn *c = sb_conn_find(o->server, it->conn);
+    void *obj;
+    const sb_endpoint_ops *ep;
     if (c)
         sb_conn_close(c, it->code, o->keys.data + it->key);
+    else if ((ep = endpoint(o, it->conn, &obj)) != NULL)
+        ep->close(obj, it->code, o->keys.data + it->key);
 }
 
 static void fail_unit(sb_outbox *o, const unit *u)
 {
     sb_conn *c = sb_conn_find(o->server, u->origin);
-    if (!c)
+    if (!c) {
+        void *obj;
+        const sb_endpoint_ops *ep = endpoint(o, u->origin, &obj);
+        if (!ep || !u->fail.ws)
+            return;
+        sb_buf_reset(&o->scratch);
+        u->fail.ws(&o->scratch, u->fail.arg);
+        if (!o->scratch.oom)
+            ep->send(obj, o->scratch.data, o->scratch.len, false);
         return;
+    }
     if (sb_conn_is_http(c)) {
         sb_http_response r;
         sb_http_response_init(&r);

@@ -45,6 +45,11 @@ typedef struct rt_conn {
     bool limited; /* answered and closing */
 } rt_conn;
 
+typedef struct endpoint {
+    const sb_endpoint_ops *ops;
+    void *obj;
+} endpoint;
+
 typedef struct drain_wait {
     sb_drain_fn fn;
     void *arg, *app;
@@ -80,6 +85,7 @@ struct sb_rt {
     sb_map timers; /* owner -> its first sb_timer */
     sb_log_every_state limit_log;
     sb_map drains;    /* conn -> its drain_wait */
+    sb_map endpoints; /* endpoint ID -> its endpoint */
     uint64_t *to_arm; /* connections whose drain wait starts after the deliver */
     size_t n_arm, cap_arm;
     void **bindings;
@@ -201,6 +207,41 @@ void sb_rt_flush(sb_rt *rt)
     sb_server_release_turn(rt->server);
 }
 
+/* Endpoints --------------------------------------------------------------- */
+
+static const sb_endpoint_ops *endpoint_lookup(void *arg, uint64_t id, void **obj)
+{
+    sb_rt *rt = arg;
+    endpoint *e = sb_map_get(&rt->endpoints, (int64_t)id);
+    if (!e)
+        return NULL;
+    *obj = e->obj;
+    return e->ops;
+}
+
+int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, const sb_endpoint_ops *ops, void *obj)
+{
+    endpoint *e = malloc(sizeof *e);
+    if (!e || !id || sb_map_get(&rt->endpoints, (int64_t)id)) {
+        free(e);
+        return -1;
+    }
+    *e = (endpoint){ops, obj};
+    if (sb_map_put(&rt->endpoints, (int64_t)id, e) != 0) {
+        free(e);
+        return -1;
+    }
+    return 0;
+}
+
+void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id)
+{
+    free(sb_map_del(&rt->endpoints, (int64_t)id));
+    free(sb_map_del(&rt->drains, (int64_t)id));
+    sb_topics_leave_all(rt->topics, id);
+    sb_rt_cancel_owner(rt, id);
+}
+
 /* Life cycle ------------------------------------------------------------- */
 
 sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, const sb_config *cfg)
@@ -240,6 +281,8 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_arena_init(&rt->arena, SB_ARENA_DEFAULT_LIMIT);
     sb_map_init(&rt->timers);
     sb_map_init(&rt->drains);
+    sb_map_init(&rt->endpoints);
+    sb_outbox_set_endpoints(rt->outbox, endpoint_lookup, rt);
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
     return rt;
@@ -264,6 +307,10 @@ void sb_rt_free(sb_rt *rt)
         if (rt->drains.slots[i].key)
             free(rt->drains.slots[i].value);
     sb_map_free(&rt->drains);
+    for (size_t i = 0; i < rt->endpoints.cap; i++)
+        if (rt->endpoints.slots[i].key)
+            free(rt->endpoints.slots[i].value);
+    sb_map_free(&rt->endpoints);
     free(rt->to_arm);
     if (rt->turn_ev)
         event_free(rt->turn_ev);
@@ -281,6 +328,11 @@ void sb_rt_free(sb_rt *rt)
     free(rt->bindings);
     sb_store_set_hooks(rt->store, NULL, NULL, NULL);
     free(rt);
+}
+
+sb_server *sb_rt_server(sb_rt *rt)
+{
+    return rt->server;
 }
 
 sb_store *sb_rt_store(sb_rt *rt)
@@ -477,6 +529,12 @@ void sb_rt_invalid(struct sb_ctx *ctx)
         limited(ctx, ctx->binding, rc, SB_LIMIT_INVALID);
 }
 
+static int ws_upgrade(const sb_ws_request *req, void *arg, sb_http_response *refusal)
+{
+    ws_binding *b = arg;
+    return b->h.on_upgrade(req, b->h.app, refusal);
+}
+
 int sb_rt_add_ws(sb_rt *rt, const sb_ws_handler *h, char *err, size_t err_size)
 {
     ws_binding *b = malloc(sizeof *b);
@@ -491,6 +549,7 @@ int sb_rt_add_ws(sb_rt *rt, const sb_ws_handler *h, char *err, size_t err_size)
                      .on_open = h->on_open ? ws_open : NULL,
                      .on_message = h->on_message ? ws_message : NULL,
                      .on_close = ws_close,
+                     .on_upgrade = h->on_upgrade ? ws_upgrade : NULL,
                      .accept_binary = h->accept_binary,
                      .arg = b};
     return sb_server_add_ws(rt->server, &r, err, err_size);
@@ -645,6 +704,15 @@ int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic)
 void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic)
 {
     sb_topics_unsubscribe(ctx->rt->topics, topic, ctx->conn);
+}
+
+void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg)
+{
+    struct sb_ctx ctx;
+    ctx_init(rt, &ctx, app, NULL, origin);
+    unit_open(rt, origin, NULL);
+    fn(&ctx, arg);
+    unit_close(rt);
 }
 
 /* Timers ------------------------------------------------------------------- */

@@ -49,6 +49,10 @@ sb_topics *sb_rt_topics(sb_rt *rt);
 /* The arena every handler call gets as ctx->arena (reset before each). */
 struct sb_arena *sb_rt_arena(sb_rt *rt);
 
+/* The transport, for protocols layered on the runtime that answer HTTP
+ * requests and write control frames themselves (eio.c); handlers use ctx. */
+sb_server *sb_rt_server(sb_rt *rt);
+
 /* A fresh ID from the same sequence as connection and request IDs: for
  * sessions that own timers and outlive a connection. */
 uint64_t sb_rt_new_id(sb_rt *rt);
@@ -76,6 +80,9 @@ typedef struct sb_ws_handler {
     /* The connection is gone: free ctx->session. Its topics and timers are
      * released by the runtime. */
     void (*on_close)(struct sb_ctx *ctx);
+    /* Optional, before the upgrade: 0 to upgrade, or fill `refusal` and
+     * return -1 (server.h). No ctx: nothing is stored or sent but the answer. */
+    int (*on_upgrade)(const sb_ws_request *req, void *app, sb_http_response *refusal);
     bool accept_binary; /* false: a binary message closes with 1003 */
     /* A limit was passed: write the protocol's own answer (ctx->out); the
      * runtime then closes the connection with 1008. NULL: just the close. */
@@ -138,6 +145,29 @@ void sb_rt_invalid(struct sb_ctx *ctx);
 /* Subscribe ctx's connection to a topic; released when it closes. */
 int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic);
 void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic);
+
+/* Endpoints --------------------------------------------------------------- */
+
+/* A session that outlives its transport connections (an Engine.IO session
+ * moves from long polls to a WebSocket) is an endpoint: an ID from
+ * sb_rt_new_id() that handlers use like a connection's (ctx->conn, topics,
+ * sb_outbox_conn, sb_rt_close, timers). The outbox hands what it delivers to
+ * such an ID to these operations. */
+typedef struct sb_endpoint_ops {
+    /* One message, in order: 0, or -1 when it cannot take it (closing). */
+    int (*send)(void *obj, const char *data, size_t len, bool binary);
+    void (*close)(void *obj, int code, const char *reason);
+    bool (*congested)(void *obj); /* may be NULL */
+} sb_endpoint_ops;
+int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, const sb_endpoint_ops *ops, void *obj);
+/* Gone: its topics are left, its timers and drain waits cancelled. */
+void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id);
+
+/* Run fn now, in a unit of its own, with a ctx addressed to `origin` (its
+ * session NULL, its app `app`): for layers on the runtime that must call
+ * their protocol outside any route callback (eio.c, at shutdown). */
+typedef void (*sb_call_fn)(struct sb_ctx *ctx, void *arg);
+void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg);
 
 /* Timers --------------------------------------------------------------- */
 

@@ -302,6 +302,27 @@ int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary)
     return 0;
 }
 
+int sb_conn_send_first(sb_conn *c, const char *data, size_t len, bool binary)
+{
+    if (c->kind != CONN_WS || c->close_code)
+        return -1;
+    sb_out *o = malloc(sizeof *o + FRAME_HEADER_MAX + len);
+    if (!o)
+        return -1;
+    o->len = len;
+    memcpy(o->data + FRAME_HEADER_MAX, data, len);
+    frame_header(o, binary);
+    o->next = c->head;
+    c->head = o;
+    if (!c->tail)
+        c->tail = o;
+    if (!c->queued)
+        c->last_write_ms = sb_now_ms();
+    c->queued += len;
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
 bool sb_conn_congested(const sb_conn *c)
 {
     return c->congested;
@@ -633,6 +654,30 @@ static bool ws_key_valid(struct lws *wsi)
     return true;
 }
 
+/* The route's own check before the upgrade: 0 to upgrade, or its refusal
+ * answered (1, or -1 to close). */
+static int ws_ask_route(struct lws *wsi, const sb_ws_route *route)
+{
+    char qstore[2048], auth[512], peer[64];
+    sb_query query;
+    sb_read_query(wsi, &query, qstore, sizeof qstore);
+    int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    sb_ws_request req = {route->path, &query, alen > 0 ? auth : NULL, peer};
+    sb_http_response refusal;
+    sb_http_response_init(&refusal);
+    int rc = 0;
+    if (route->on_upgrade(&req, route->arg, &refusal) != 0) {
+        if (refusal.status < 400)
+            refusal.status = 400;
+        rc = sb_http_answer_now(wsi, &refusal);
+        if (rc == 0)
+            rc = 1;
+    }
+    sb_http_response_free(&refusal);
+    return rc;
+}
+
 /* HTTP_CONFIRM_UPGRADE: in = the protocol asked for ("websocket"). Route on
  * the path, then check the opening handshake (RFC 6455 4.2.1), which lws
  * 4.1 does not: it upgraded any Sec-WebSocket-Version and Key, and HTTP/1.0.
@@ -650,7 +695,8 @@ static int ws_confirm_upgrade(struct lws *wsi, sb_server *s, const char *proto)
         strcmp(version, "HTTP/1.1") != 0)
         return sb_http_refuse_now(wsi, 400, "a WebSocket upgrade needs HTTP/1.1");
     int rc;
-    if (strcasecmp(proto, "websocket") != 0 || !ws_find(s, wsi))
+    const sb_ws_route *route = strcasecmp(proto, "websocket") == 0 ? ws_find(s, wsi) : NULL;
+    if (!route)
         rc = sb_http_error_now(wsi, 404, "no WebSocket endpoint here");
     else if (lws_hdr_copy(wsi, version, sizeof version, WSI_TOKEN_VERSION) <= 0 ||
              strcmp(version, "13") != 0)
@@ -658,6 +704,8 @@ static int ws_confirm_upgrade(struct lws *wsi, sb_server *s, const char *proto)
                                        "unsupported Sec-WebSocket-Version: 13 only");
     else if (!ws_key_valid(wsi))
         rc = sb_http_error_now(wsi, 400, "Sec-WebSocket-Key must be 16 bytes in base64");
+    else if (route->on_upgrade && (rc = ws_ask_route(wsi, route)) != 0)
+        ;
     else
         return 0;
     return rc < 0 ? -1 : 1;

@@ -52,6 +52,10 @@ typedef struct sb_ws_route {
      * when the route accepts binary messages. */
     void (*on_message)(sb_conn *c, const char *data, size_t len, bool binary, void *arg);
     void (*on_close)(sb_conn *c, void *arg);
+    /* Optional, before the upgrade (the request's path, query and peer are
+     * known): return 0 to upgrade, or fill `refusal` (status, type, body)
+     * and return -1: it is sent as the HTTP answer and no upgrade happens. */
+    int (*on_upgrade)(const sb_ws_request *req, void *arg, sb_http_response *refusal);
     bool accept_binary; /* false: a binary message closes with 1003 */
     void *arg;
 } sb_ws_route;
@@ -64,7 +68,8 @@ typedef struct sb_http_route {
     void (*on_request)(sb_conn *c, const sb_http_request *req, void *arg);
     /* The client went away before the answer (a held long poll). */
     void (*on_abort)(uint64_t request, void *arg);
-    const char *const *content_types; /* accepted bodies, NULL-terminated; NULL: JSON */
+    const char *const *content_types; /* accepted bodies, NULL-terminated; NULL: JSON;
+                                       * an entry "*" accepts any (and none) */
     size_t max_body;                  /* 0: --max-http-body */
     void *arg;
 } sb_http_route;
@@ -112,6 +117,9 @@ void *sb_conn_user(const sb_conn *c);
  * connection is closing or its outbound queue is full (it is then closed
  * with 1008). Protocols send through the outbox (outbox.h), which calls it. */
 int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary);
+/* The same, ahead of everything queued and not yet written (a heartbeat
+ * that must not wait behind a backlog). Not counted against the cap. */
+int sb_conn_send_first(sb_conn *c, const char *data, size_t len, bool binary);
 /* An HTTP request (not a WebSocket). */
 bool sb_conn_is_http(const sb_conn *c);
 /* Back-pressure. A connection whose queue passes half the cap is congested

@@ -216,6 +216,18 @@ static int error_now(struct lws *wsi, session *ss, int status, const char *heade
     return rc;
 }
 
+int sb_http_answer_now(struct lws *wsi, const sb_http_response *resp)
+{
+    char headers[1024];
+    size_t hl = resp->headers.len < sizeof headers - 1 ? resp->headers.len : 0;
+    if (hl)
+        memcpy(headers, resp->headers.data, hl);
+    headers[hl] = '\0';
+    return answer_now(wsi, NULL, NULL, resp->status,
+                      resp->content_type ? resp->content_type : "application/json", headers,
+                      resp->body.data ? resp->body.data : "", resp->body.len);
+}
+
 int sb_http_error_now(struct lws *wsi, int status, const char *message)
 {
     return error_now(wsi, NULL, status, "", message);
@@ -386,7 +398,7 @@ static bool type_accepted(const sb_http_route *r, const char *type)
     while (n && type[n - 1] == ' ')
         n--;
     for (; *list; list++)
-        if (strlen(*list) == n && strncasecmp(*list, type, n) == 0)
+        if (strcmp(*list, "*") == 0 || (strlen(*list) == n && strncasecmp(*list, type, n) == 0))
             return true;
     return false;
 }

@@ -164,6 +164,8 @@ void sb_http_on_closed(session *ss);
 int sb_http_error_now(struct lws *wsi, int status, const char *message);
 int sb_http_error_headers_now(struct lws *wsi, int status, const char *headers,
                               const char *message);
+/* Answer with resp (status, type, headers, body); returns like the above. */
+int sb_http_answer_now(struct lws *wsi, const sb_http_response *resp);
 /* Answer with Connection: close and return -1: lws closes the connection. */
 int sb_http_refuse_now(struct lws *wsi, int status, const char *message);
 /* Why the request line is malformed (version, control bytes in the path), or NULL. */

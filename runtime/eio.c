@@ -1,0 +1,896 @@
+/*
+ * eio.c: Engine.IO v4 (eio.h).
+ *
+ * A session lives in two maps: by its sid (the client's name for it, a
+ * random string) and by its endpoint ID (the runtime's). Its transport is a
+ * long poll (a held GET, with the packets waiting for it in `queue`) or a
+ * WebSocket (packets go straight into the connection's queue). While a
+ * WebSocket probes for an upgrade, the session still polls; the probe's
+ * "5" moves it, and what waited for a poll goes out on the WebSocket first.
+ *
+ * Every entry point is a runtime callback (an HTTP request, a WebSocket
+ * message or close, a timer), so the layer above is always called with a
+ * ctx of the runtime's, re-addressed to the session (upcall()). The one
+ * exception is the outbox delivering to the session: its close operation
+ * only schedules the end of the session, on a timer, to get a ctx.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base64.h"
+#include "ctx.h"
+#include "eio.h"
+#include "log.h"
+#include "map.h"
+#include "server.h"
+#include "token.h"
+
+#define SID_LEN 20
+
+/* The protocol's error codes (the reference server's), with their texts. */
+enum {
+    E_TRANSPORT_UNKNOWN = 0,
+    E_UNKNOWN_SID = 1,
+    E_BAD_HANDSHAKE_METHOD = 2,
+    E_BAD_REQUEST = 3,
+    E_FORBIDDEN = 4,
+    E_UNSUPPORTED_VERSION = 5,
+};
+static const char *const error_text[] = {
+    "Transport unknown", "Session ID unknown", "Bad handshake method",
+    "Bad request",       "Forbidden",          "Unsupported protocol version"};
+
+typedef enum { T_POLLING, T_WEBSOCKET } transport;
+
+typedef struct session {
+    sb_eio *eio;
+    uint64_t id; /* the runtime endpoint */
+    int64_t key; /* hash of sid */
+    char sid[SID_LEN + 1];
+    transport t;
+    uint64_t ws;    /* T_WEBSOCKET: the connection */
+    uint64_t probe; /* a WebSocket probing for the upgrade */
+    uint64_t get;   /* the held GET */
+    bool probed;    /* the probe answered 3probe: polls get a noop */
+    bool ending;    /* scheduled to end (endpoint close) */
+    bool flushing;  /* a flush of the queue into the held GET is scheduled */
+    sb_buf queue;   /* waiting for a poll: records [binary:1][len:4][bytes] */
+    sb_timer *pong; /* the pong is due before this fires */
+    sb_timer *upgrade;
+    void *user; /* the layer above's */
+} session;
+
+/* What a WebSocket of ours remembers (its ctx->session): the session's ID,
+ * not a pointer: the session may end before the connection closes. */
+typedef struct ws_binding {
+    uint64_t session;
+} ws_binding;
+
+struct sb_eio {
+    sb_rt *rt;
+    sb_eio_config cfg;
+    char path_slash[128];
+    sb_map by_key, by_id, by_get; /* sid hash, endpoint ID, held GET -> session */
+    size_t n;
+    bool freeing; /* sb_eio_free: the server is gone, only the sessions are left */
+};
+
+static const sb_endpoint_ops endpoint_ops;
+
+/* Sessions ------------------------------------------------------------------ */
+
+static int64_t sid_key(const char *sid, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)sid[i]) * 1099511628211ull;
+    h &= 0x7fffffffffffffffull;
+    return h ? (int64_t)h : 1;
+}
+
+static session *by_sid(const sb_eio *e, const char *sid)
+{
+    if (!sid)
+        return NULL;
+    size_t len = strlen(sid);
+    session *s = len == SID_LEN ? sb_map_get(&e->by_key, sid_key(sid, len)) : NULL;
+    return s && memcmp(s->sid, sid, SID_LEN) == 0 ? s : NULL;
+}
+
+static session *by_id(const sb_eio *e, uint64_t id)
+{
+    return sb_map_get(&e->by_id, (int64_t)id);
+}
+
+static void queue_put(session *s, const char *data, size_t len, bool binary)
+{
+    unsigned char head[5] = {binary, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                             (unsigned char)(len >> 8), (unsigned char)len};
+    sb_buf_put(&s->queue, head, sizeof head);
+    sb_buf_put(&s->queue, data, len);
+}
+
+/* Walk the queue's records: returns the next offset, or 0 at the end. */
+static size_t queue_next(const session *s, size_t off, const char **data, size_t *len, bool *binary)
+{
+    if (off + 5 > s->queue.len)
+        return 0;
+    const unsigned char *h = (const unsigned char *)s->queue.data + off;
+    *binary = h[0];
+    *len = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
+    *data = s->queue.data + off + 5;
+    return off + 5 + *len;
+}
+
+static session *session_new(sb_eio *e)
+{
+    session *s = calloc(1, sizeof *s);
+    char token[SB_TOKEN_HEX_LEN + 1];
+    if (!s || sb_token_new(token) != 0) {
+        free(s);
+        return NULL;
+    }
+    memcpy(s->sid, token, SID_LEN);
+    s->eio = e;
+    s->key = sid_key(s->sid, SID_LEN);
+    s->id = sb_rt_new_id(e->rt);
+    sb_buf_init(&s->queue);
+    if (sb_map_get(&e->by_key, s->key) || sb_map_put(&e->by_key, s->key, s) != 0) {
+        free(s); /* a collision of 63-bit hashes: refuse rather than shadow */
+        return NULL;
+    }
+    if (sb_map_put(&e->by_id, (int64_t)s->id, s) != 0 ||
+        sb_rt_endpoint_add(e->rt, s->id, &endpoint_ops, s) != 0) {
+        sb_map_del(&e->by_key, s->key);
+        sb_map_del(&e->by_id, (int64_t)s->id);
+        free(s);
+        return NULL;
+    }
+    e->n++;
+    return s;
+}
+
+static void session_free(session *s)
+{
+    sb_eio *e = s->eio;
+    sb_map_del(&e->by_key, s->key);
+    sb_map_del(&e->by_id, (int64_t)s->id);
+    if (s->get)
+        sb_map_del(&e->by_get, (int64_t)s->get);
+    sb_rt_endpoint_remove(e->rt, s->id); /* topics, timers (ping, pong, upgrade) */
+    sb_buf_free(&s->queue);
+    e->n--;
+    free(s);
+}
+
+/* Calls up ----------------------------------------------------------------- */
+
+/* The runtime's ctx, re-addressed to the session for the layer above. */
+static struct sb_ctx upcall_ctx(const struct sb_ctx *ctx, session *s)
+{
+    struct sb_ctx up = *ctx;
+    up.conn = s->id;
+    up.session = s->user;
+    up.app = s->eio->cfg.app;
+    up.binding = NULL;
+    return up;
+}
+
+static void up_message(const struct sb_ctx *ctx, session *s, const char *data, size_t len,
+                       bool binary)
+{
+    struct sb_ctx up = upcall_ctx(ctx, s);
+    s->eio->cfg.on_message(&up, data, len, binary);
+    s->user = up.session;
+}
+
+/* Answers held GET `id` now, outside the outbox (it holds nothing for it). */
+static void answer_get(sb_eio *e, uint64_t id, const char *body, size_t len)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    r.content_type = "text/plain; charset=UTF-8";
+    sb_buf_put(&r.body, body, len);
+    sb_server_http_respond(sb_rt_server(e->rt), id, &r);
+    sb_http_response_free(&r);
+    sb_rt_cancel_owner(e->rt, id); /* its time-out */
+}
+
+static void release_get(session *s, const char *body, size_t len)
+{
+    if (!s->get)
+        return;
+    uint64_t id = s->get;
+    sb_map_del(&s->eio->by_get, (int64_t)id);
+    s->get = 0;
+    answer_get(s->eio, id, body, len);
+}
+
+/* The end of a session, whatever ended it: the layer above hears it, its
+ * transports are closed, and it is gone. */
+static void session_end(const struct sb_ctx *ctx, session *s, const char *reason)
+{
+    sb_eio *e = s->eio;
+    sb_server *srv = sb_rt_server(e->rt);
+    if (e->cfg.on_close) {
+        struct sb_ctx up = upcall_ctx(ctx, s);
+        e->cfg.on_close(&up, reason);
+    }
+    sb_conn *c;
+    if (!e->freeing) {
+        if (s->t == T_WEBSOCKET && (c = sb_conn_find(srv, s->ws)) != NULL)
+            sb_conn_close(c, SB_CLOSE_NORMAL, reason);
+        if (s->probe && (c = sb_conn_find(srv, s->probe)) != NULL)
+            sb_conn_close(c, SB_CLOSE_NORMAL, reason);
+        release_get(s, "1", 1); /* a close packet for the poll that waits */
+    }
+    session_free(s);
+}
+
+/* Packets ------------------------------------------------------------------- */
+
+/* Sends a control packet ahead of the backlog (a WebSocket), or queues it
+ * for the next poll. */
+static void send_control(session *s, const char *packet, size_t len);
+
+static void ping_due(struct sb_ctx *ctx, void *arg);
+
+static void pong_missed(struct sb_ctx *ctx, void *arg)
+{
+    session *s = arg;
+    s->pong = NULL; /* a one-shot timer is freed when it fires */
+    session_end(ctx, s, SB_EIO_PING_TIMEOUT);
+}
+
+static void ping_due(struct sb_ctx *ctx, void *arg)
+{
+    (void)ctx;
+    session *s = arg;
+    if (s->pong)
+        return; /* the last one is still unanswered: pong_missed decides */
+    send_control(s, "2", 1);
+    s->pong = sb_rt_timer(s->eio->rt, s->id, s->eio->cfg.ping_timeout_ms, false, pong_missed, s);
+}
+
+static void start_heartbeat(session *s)
+{
+    sb_rt_timer(s->eio->rt, s->id, s->eio->cfg.ping_interval_ms, true, ping_due, s);
+}
+
+static void pong_seen(session *s)
+{
+    sb_rt_timer_cancel(s->eio->rt, s->pong);
+    s->pong = NULL;
+}
+
+static void flush_due(struct sb_ctx *ctx, void *arg);
+
+/* The held GET takes the queue on the next loop turn: what the rest of this
+ * one delivers goes in the same answer. */
+static void schedule_flush(session *s)
+{
+    if (!s->flushing && sb_rt_timer(s->eio->rt, s->id, 0, false, flush_due, s->eio))
+        s->flushing = true;
+}
+
+/* The queue as one polling payload: packets joined with 0x1e, binary ones
+ * as "b" + base64. */
+static void encode_payload(const session *s, sb_buf *out)
+{
+    const char *data;
+    size_t len, off = 0, next;
+    bool binary, first = true;
+    while ((next = queue_next(s, off, &data, &len, &binary)) != 0) {
+        if (!first)
+            sb_buf_putc(out, '\x1e');
+        first = false;
+        if (binary) {
+            sb_buf_putc(out, 'b');
+            sb_b64_encode(out, data, len);
+        } else {
+            sb_buf_put(out, data, len);
+        }
+        off = next;
+    }
+}
+
+/* A held GET takes everything queued. */
+static void flush_poll(session *s)
+{
+    if (!s->get || s->queue.len == 0)
+        return;
+    sb_buf body;
+    sb_buf_init(&body);
+    encode_payload(s, &body);
+    sb_buf_reset(&s->queue);
+    release_get(s, body.data ? body.data : "", body.len);
+    sb_buf_free(&body);
+}
+
+static void flush_due(struct sb_ctx *ctx, void *arg)
+{
+    session *s = by_id(arg, ctx->conn);
+    if (s) {
+        s->flushing = false;
+        flush_poll(s);
+    }
+}
+
+static void send_control(session *s, const char *packet, size_t len)
+{
+    sb_conn *c = s->t == T_WEBSOCKET ? sb_conn_find(sb_rt_server(s->eio->rt), s->ws) : NULL;
+    if (c) {
+        sb_conn_send_first(c, packet, len, false);
+        return;
+    }
+    queue_put(s, packet, len, false);
+    schedule_flush(s);
+}
+
+static void end_later(struct sb_ctx *ctx, void *arg);
+
+/* The runtime's outbox delivering to the session. */
+static int ep_send(void *obj, const char *data, size_t len, bool binary)
+{
+    session *s = obj;
+    sb_eio *e = s->eio;
+    if (s->ending)
+        return -1;
+    if (s->t == T_WEBSOCKET) {
+        sb_conn *c = sb_conn_find(sb_rt_server(e->rt), s->ws);
+        return c ? sb_conn_send_frame(c, data, len, binary) : -1;
+    }
+    if (s->queue.len + len > e->cfg.max_queue) {
+        sb_log(SB_LOG_WARN, "eio_queue_full", "channel=%s session=%llu queued=%zu cap=%zu",
+               e->cfg.channel, (unsigned long long)s->id, s->queue.len, e->cfg.max_queue);
+        s->ending = true;
+        sb_rt_timer(e->rt, s->id, 0, false, end_later, e);
+        return -1;
+    }
+    queue_put(s, data, len, binary);
+    if (s->get)
+        schedule_flush(s);
+    return 0;
+}
+
+static void end_later(struct sb_ctx *ctx, void *arg)
+{
+    session *s = by_id(arg, ctx->conn);
+    if (s)
+        session_end(ctx, s, SB_EIO_SERVER_CLOSE);
+}
+
+static void ep_close(void *obj, int code, const char *reason)
+{
+    (void)code;
+    (void)reason;
+    session *s = obj;
+    if (s->ending)
+        return;
+    s->ending = true;
+    sb_rt_timer(s->eio->rt, s->id, 0, false, end_later, s->eio);
+}
+
+static bool ep_congested(void *obj)
+{
+    session *s = obj;
+    if (s->t != T_WEBSOCKET)
+        return s->queue.len > s->eio->cfg.max_queue / 2;
+    sb_conn *c = sb_conn_find(sb_rt_server(s->eio->rt), s->ws);
+    return c && sb_conn_congested(c);
+}
+
+static const sb_endpoint_ops endpoint_ops = {ep_send, ep_close, ep_congested};
+
+/* HTTP ------------------------------------------------------------------------ */
+
+static int refuse(sb_http_response *resp, int code)
+{
+    resp->status = code == E_FORBIDDEN ? 403 : 400;
+    resp->content_type = "application/json";
+    sb_buf_reset(&resp->body);
+    SB_BUF_PUT_LIT(&resp->body, "{\"code\":");
+    sb_write_int64(&resp->body, code);
+    SB_BUF_PUT_LIT(&resp->body, ",\"message\":");
+    sb_write_string(&resp->body, (sb_str){error_text[code], strlen(error_text[code])});
+    sb_buf_putc(&resp->body, '}');
+    return SB_HTTP_ANSWERED;
+}
+
+static void open_packet(const sb_eio *e, const session *s, bool upgrades, sb_buf *b)
+{
+    SB_BUF_PUT_LIT(b, "0{\"sid\":\"");
+    sb_buf_put(b, s->sid, SID_LEN);
+    SB_BUF_PUT_LIT(b, "\",\"upgrades\":");
+    if (upgrades)
+        SB_BUF_PUT_LIT(b, "[\"websocket\"]");
+    else
+        SB_BUF_PUT_LIT(b, "[]");
+    SB_BUF_PUT_LIT(b, ",\"pingInterval\":");
+    sb_write_int64(b, e->cfg.ping_interval_ms);
+    SB_BUF_PUT_LIT(b, ",\"pingTimeout\":");
+    sb_write_int64(b, e->cfg.ping_timeout_ms);
+    SB_BUF_PUT_LIT(b, ",\"maxPayload\":");
+    sb_write_int64(b, (int64_t)e->cfg.max_payload);
+    sb_buf_putc(b, '}');
+}
+
+/* EIO=4 and a known transport: -1 (refused into resp) otherwise. */
+static int check_query(const sb_query *q, const char *want, sb_http_response *resp)
+{
+    const char *v = sb_query_get(q, "EIO");
+    if (!v || strcmp(v, "4") != 0)
+        return refuse(resp, E_UNSUPPORTED_VERSION), -1;
+    const char *t = sb_query_get(q, "transport");
+    if (!t || (strcmp(t, "polling") != 0 && strcmp(t, "websocket") != 0))
+        return refuse(resp, E_TRANSPORT_UNKNOWN), -1;
+    if (strcmp(t, want) != 0)
+        return refuse(resp, E_BAD_REQUEST), -1;
+    return 0;
+}
+
+static int open_session(struct sb_ctx *ctx, sb_eio *e, session *s, const sb_eio_handshake *hs)
+{
+    if (!e->cfg.on_open)
+        return 0;
+    struct sb_ctx up = upcall_ctx(ctx, s);
+    int rc = e->cfg.on_open(&up, hs);
+    s->user = up.session;
+    return rc;
+}
+
+static int poll_handshake(struct sb_ctx *ctx, sb_eio *e, const sb_http_request *req,
+                          sb_http_response *resp)
+{
+    session *s = session_new(e);
+    if (!s) {
+        resp->status = 503;
+        resp->content_type = "text/plain";
+        SB_BUF_PUT_LIT(&resp->body, "no session could be made");
+        return SB_HTTP_ANSWERED;
+    }
+    sb_eio_handshake hs = {req->query, req->peer, false};
+    if (open_session(ctx, e, s, &hs) != 0) {
+        session_free(s);
+        return refuse(resp, E_FORBIDDEN);
+    }
+    start_heartbeat(s);
+    resp->content_type = "text/plain; charset=UTF-8";
+    open_packet(e, s, true, &resp->body);
+    return SB_HTTP_ANSWERED;
+}
+
+static int poll_get(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    sb_eio *e = ctx->app;
+    const char *sid = sb_query_get(req->query, "sid");
+    const char *t = sb_query_get(req->query, "transport");
+    if (!sid && t && strcmp(t, "websocket") == 0 &&
+        (sb_query_get(req->query, "EIO") && strcmp(sb_query_get(req->query, "EIO"), "4") == 0))
+        return refuse(resp, E_BAD_REQUEST); /* a WebSocket handshake without the upgrade */
+    if (check_query(req->query, "polling", resp) != 0)
+        return SB_HTTP_ANSWERED;
+    if (!sid)
+        return poll_handshake(ctx, e, req, resp);
+    session *s = by_sid(e, sid);
+    if (!s || s->ending)
+        return refuse(resp, E_UNKNOWN_SID);
+    if (s->t != T_POLLING)
+        return refuse(resp, E_BAD_REQUEST);
+    if (s->get) {
+        /* Two polls at once: the protocol's error. The first gets a close
+         * packet, this one a 400, and the session is over. */
+        refuse(resp, E_BAD_REQUEST);
+        session_end(ctx, s, SB_EIO_TRANSPORT_ERROR);
+        return SB_HTTP_ANSWERED;
+    }
+    resp->content_type = "text/plain; charset=UTF-8";
+    if (s->queue.len) {
+        encode_payload(s, &resp->body);
+        sb_buf_reset(&s->queue);
+        return SB_HTTP_ANSWERED;
+    }
+    if (s->probed) { /* upgrading: the client is to stop polling */
+        SB_BUF_PUT_LIT(&resp->body, "6");
+        return SB_HTTP_ANSWERED;
+    }
+    s->get = req->id;
+    sb_map_put(&e->by_get, (int64_t)req->id, s);
+    /* a ping wakes it before this: the time-out is a safety net */
+    sb_rt_defer(ctx, e->cfg.ping_interval_ms + e->cfg.ping_timeout_ms + 1000);
+    return SB_HTTP_DEFERRED;
+}
+
+static void poll_timeout(struct sb_ctx *ctx, uint64_t request, sb_http_response *resp)
+{
+    sb_eio *e = ctx->app;
+    session *s = sb_map_del(&e->by_get, (int64_t)request);
+    if (s)
+        s->get = 0;
+    resp->content_type = "text/plain; charset=UTF-8";
+    SB_BUF_PUT_LIT(&resp->body, "6");
+}
+
+static void poll_abort(struct sb_ctx *ctx, uint64_t request)
+{
+    sb_eio *e = ctx->app;
+    session *s = sb_map_del(&e->by_get, (int64_t)request);
+    if (!s)
+        return;
+    s->get = 0;
+    session_end(ctx, s, SB_EIO_TRANSPORT_CLOSE); /* an aborted poll ends the session */
+}
+
+/* One packet of a POST body. Returns false on a protocol error. */
+static bool poll_packet(struct sb_ctx *ctx, session *s, const char *p, size_t len, bool *closed)
+{
+    if (len == 0)
+        return false;
+    switch (p[0]) {
+    case '4':
+        up_message(ctx, s, p + 1, len - 1, false);
+        return true;
+    case 'b': {
+        unsigned char *bin = sb_arena_alloc(ctx->arena, len);
+        long n = bin ? sb_b64_decode(p + 1, len - 1, bin) : -1;
+        if (n < 0)
+            return false;
+        up_message(ctx, s, (const char *)bin, (size_t)n, true);
+        return true;
+    }
+    case '3':
+        if (len != 1)
+            return false;
+        pong_seen(s);
+        return true;
+    case '6':
+        return len == 1;
+    case '1':
+        if (len != 1)
+            return false;
+        release_get(s, "6", 1);
+        session_end(ctx, s, SB_EIO_CLIENT_CLOSE);
+        *closed = true;
+        return true;
+    default: /* 0 open, 2 ping (the server pings in v4), 5 upgrade: not over polling */
+        return false;
+    }
+}
+
+static int poll_post(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    sb_eio *e = ctx->app;
+    if (check_query(req->query, "polling", resp) != 0)
+        return SB_HTTP_ANSWERED;
+    const char *sid = sb_query_get(req->query, "sid");
+    if (!sid)
+        return refuse(resp, E_BAD_HANDSHAKE_METHOD); /* a handshake is a GET */
+    session *s = by_sid(e, sid);
+    if (!s || s->ending)
+        return refuse(resp, E_UNKNOWN_SID);
+    if (s->t != T_POLLING)
+        return refuse(resp, E_BAD_REQUEST);
+    const char *type = sb_http_header(req, "Content-Type");
+    if (type && strncasecmp(type, "application/octet-stream", 24) == 0) {
+        refuse(resp, E_BAD_REQUEST); /* binary goes as "b" + base64 in v4 */
+        session_end(ctx, s, SB_EIO_PARSE_ERROR);
+        return SB_HTTP_ANSWERED;
+    }
+    const char *p = req->body, *end = req->body + req->body_len;
+    bool closed = false;
+    while (!closed) {
+        const char *sep = memchr(p, '\x1e', (size_t)(end - p));
+        const char *stop = sep ? sep : end;
+        if (!poll_packet(ctx, s, p, (size_t)(stop - p), &closed)) {
+            refuse(resp, E_BAD_REQUEST);
+            session_end(ctx, s, SB_EIO_PARSE_ERROR);
+            return SB_HTTP_ANSWERED;
+        }
+        if (!sep)
+            break;
+        p = sep + 1;
+    }
+    resp->content_type = "text/html";
+    SB_BUF_PUT_LIT(&resp->body, "ok");
+    return SB_HTTP_ANSWERED;
+}
+
+/* WebSocket --------------------------------------------------------------- */
+
+static int ws_upgrade(const sb_ws_request *req, void *app, sb_http_response *refusal)
+{
+    sb_eio *e = app;
+    if (check_query(req->query, "websocket", refusal) != 0)
+        return -1;
+    const char *sid = sb_query_get(req->query, "sid");
+    if (!sid)
+        return 0;
+    session *s = by_sid(e, sid);
+    if (!s || s->ending)
+        return refuse(refusal, E_UNKNOWN_SID), -1;
+    if (s->t != T_POLLING || s->probe)
+        return refuse(refusal, E_BAD_REQUEST), -1;
+    return 0;
+}
+
+static void upgrade_expired(struct sb_ctx *ctx, void *arg)
+{
+    session *s = by_id(arg, ctx->conn);
+    if (!s)
+        return;
+    s->upgrade = NULL;
+    sb_conn *c = sb_conn_find(sb_rt_server(s->eio->rt), s->probe);
+    if (c)
+        sb_conn_close(c, SB_CLOSE_NORMAL, "upgrade timeout");
+    s->probe = 0;
+    s->probed = false;
+}
+
+static int ws_open(struct sb_ctx *ctx, const sb_ws_request *req)
+{
+    sb_eio *e = ctx->app;
+    ws_binding *b = malloc(sizeof *b);
+    if (!b)
+        return -1;
+    ctx->session = b;
+    sb_server *srv = sb_rt_server(e->rt);
+    sb_conn *c = sb_conn_find(srv, ctx->conn);
+    const char *sid = sb_query_get(req->query, "sid");
+    if (sid) { /* a probe for the upgrade of a polling session */
+        session *s = by_sid(e, sid);
+        if (!s || s->ending || s->t != T_POLLING || s->probe) {
+            b->session = 0;
+            sb_rt_close(ctx, SB_CLOSE_POLICY, "no such session");
+            return 0;
+        }
+        b->session = s->id;
+        s->probe = ctx->conn;
+        s->upgrade =
+            sb_rt_timer(e->rt, s->id, e->cfg.upgrade_timeout_ms, false, upgrade_expired, e);
+        return 0;
+    }
+    session *s = session_new(e);
+    if (!s) {
+        b->session = 0;
+        sb_rt_close(ctx, SB_CLOSE_TRY_AGAIN, "no session could be made");
+        return 0;
+    }
+    b->session = s->id;
+    s->t = T_WEBSOCKET;
+    s->ws = ctx->conn;
+    sb_buf open;
+    sb_buf_init(&open);
+    open_packet(e, s, false, &open);
+    if (c && !open.oom)
+        sb_conn_send_frame(c, open.data, open.len, false);
+    sb_buf_free(&open);
+    sb_eio_handshake hs = {req->query, req->peer, true};
+    if (open_session(ctx, e, s, &hs) != 0) {
+        s->ws = 0;
+        session_free(s);
+        b->session = 0;
+        sb_rt_close(ctx, SB_CLOSE_POLICY, "refused");
+        return 0;
+    }
+    start_heartbeat(s);
+    return 0;
+}
+
+/* The probe's "5": the session moves to this WebSocket, and what waited for
+ * a poll goes out on it first. */
+static void upgrade(session *s, sb_conn *c)
+{
+    sb_rt_timer_cancel(s->eio->rt, s->upgrade);
+    s->upgrade = NULL;
+    release_get(s, "6", 1);
+    s->t = T_WEBSOCKET;
+    s->ws = s->probe;
+    s->probe = 0;
+    const char *data;
+    size_t len, off = 0, next;
+    bool binary;
+    while ((next = queue_next(s, off, &data, &len, &binary)) != 0) {
+        sb_conn_send_frame(c, data, len, binary);
+        off = next;
+    }
+    sb_buf_free(&s->queue);
+    sb_buf_init(&s->queue);
+}
+
+static void ws_protocol_error(struct sb_ctx *ctx, session *s)
+{
+    session_end(ctx, s, SB_EIO_PARSE_ERROR);
+}
+
+static void ws_message(struct sb_ctx *ctx, const char *data, size_t len, bool binary)
+{
+    sb_eio *e = ctx->app;
+    ws_binding *b = ctx->session;
+    session *s = b ? by_id(e, b->session) : NULL;
+    if (!s)
+        return;
+    sb_conn *c = sb_conn_find(sb_rt_server(e->rt), ctx->conn);
+    if (s->probe == ctx->conn) {
+        if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
+            if (c)
+                sb_conn_send_frame(c, "3probe", 6, false);
+            s->probed = true;
+            release_get(s, "6", 1); /* the poll that waits is told to stop */
+        } else if (!binary && len == 1 && data[0] == '5' && s->probed && c) {
+            upgrade(s, c);
+        } else {
+            sb_rt_close(ctx, SB_CLOSE_POLICY, "bad probe");
+            s->probe = 0;
+            s->probed = false;
+        }
+        return;
+    }
+    if (s->t != T_WEBSOCKET || s->ws != ctx->conn)
+        return;
+    if (binary) {
+        up_message(ctx, s, data, len, true);
+        return;
+    }
+    if (len == 0) {
+        ws_protocol_error(ctx, s);
+        return;
+    }
+    switch (data[0]) {
+    case '4':
+        up_message(ctx, s, data + 1, len - 1, false);
+        break;
+    case '3':
+        if (len == 1)
+            pong_seen(s);
+        else
+            ws_protocol_error(ctx, s);
+        break;
+    case '1':
+        session_end(ctx, s, SB_EIO_CLIENT_CLOSE);
+        break;
+    case '6':
+        if (len != 1)
+            ws_protocol_error(ctx, s);
+        break;
+    default:
+        ws_protocol_error(ctx, s);
+        break;
+    }
+}
+
+static void ws_close(struct sb_ctx *ctx)
+{
+    sb_eio *e = ctx->app;
+    ws_binding *b = ctx->session;
+    session *s = b ? by_id(e, b->session) : NULL;
+    free(b);
+    ctx->session = NULL;
+    if (!s)
+        return;
+    if (s->probe == ctx->conn) {
+        sb_rt_timer_cancel(e->rt, s->upgrade);
+        s->upgrade = NULL;
+        s->probe = 0;
+        s->probed = false;
+    } else if (s->t == T_WEBSOCKET && s->ws == ctx->conn) {
+        s->ws = 0;
+        session_end(ctx, s, SB_EIO_TRANSPORT_CLOSE);
+    }
+}
+
+/* Life cycle ------------------------------------------------------------- */
+
+size_t sb_eio_sessions(const sb_eio *e)
+{
+    return e->n;
+}
+
+const char *sb_eio_transport(const sb_eio *e, uint64_t session_id)
+{
+    session *s = by_id(e, session_id);
+    return !s ? NULL : s->t == T_WEBSOCKET ? "websocket" : "polling";
+}
+
+static int add_routes(sb_eio *e, const char *path, char *err, size_t err_size)
+{
+    static const char *const any_type[] = {"*", NULL};
+    sb_http_handler get = {.method = "GET",
+                           .path = path,
+                           .channel = e->cfg.channel,
+                           .handle = poll_get,
+                           .on_timeout = poll_timeout,
+                           .on_abort = poll_abort,
+                           .app = e};
+    sb_http_handler post = {.method = "POST",
+                            .path = path,
+                            .channel = e->cfg.channel,
+                            .handle = poll_post,
+                            .content_types = any_type,
+                            .max_body = e->cfg.max_payload,
+                            .app = e};
+    sb_ws_handler ws = {.path = path,
+                        .channel = e->cfg.channel,
+                        .on_open = ws_open,
+                        .on_message = ws_message,
+                        .on_close = ws_close,
+                        .on_upgrade = ws_upgrade,
+                        .accept_binary = true,
+                        .app = e};
+    if (sb_rt_add_http(e->rt, &get, err, err_size) != 0 ||
+        sb_rt_add_http(e->rt, &post, err, err_size) != 0 ||
+        sb_rt_add_ws(e->rt, &ws, err, err_size) != 0)
+        return -1;
+    return 0;
+}
+
+sb_eio *sb_eio_new(sb_rt *rt, const sb_eio_config *cfg, char *err, size_t err_size)
+{
+    sb_eio *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    e->rt = rt;
+    e->cfg = *cfg;
+    if (!e->cfg.ping_interval_ms)
+        e->cfg.ping_interval_ms = 25000;
+    if (!e->cfg.ping_timeout_ms)
+        e->cfg.ping_timeout_ms = 20000;
+    if (!e->cfg.upgrade_timeout_ms)
+        e->cfg.upgrade_timeout_ms = 10000;
+    if (!e->cfg.max_payload)
+        e->cfg.max_payload = 1000000;
+    if (!e->cfg.max_queue)
+        e->cfg.max_queue = 1u << 20;
+    if (!e->cfg.channel)
+        e->cfg.channel = "engine.io";
+    sb_map_init(&e->by_key);
+    sb_map_init(&e->by_id);
+    sb_map_init(&e->by_get);
+    size_t n = strlen(cfg->path);
+    if (n == 0 || n + 2 > sizeof e->path_slash) {
+        snprintf(err, err_size, "Engine.IO path %s: empty or too long", cfg->path);
+        sb_eio_free(e);
+        return NULL;
+    }
+    memcpy(e->path_slash, cfg->path, n + 1);
+    if (cfg->path[n - 1] != '/') {
+        e->path_slash[n] = '/';
+        e->path_slash[n + 1] = '\0';
+        if (add_routes(e, cfg->path, err, err_size) != 0) {
+            sb_eio_free(e);
+            return NULL;
+        }
+    }
+    if (add_routes(e, e->path_slash, err, err_size) != 0) {
+        sb_eio_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static void end_for_free(struct sb_ctx *ctx, void *arg)
+{
+    session_end(ctx, arg, SB_EIO_SERVER_CLOSE);
+}
+
+void sb_eio_free(sb_eio *e)
+{
+    if (!e)
+        return;
+    /* every session ends, its layer above told (it frees what it keeps) */
+    e->freeing = true;
+    for (size_t i = 0; i < e->by_id.cap; i++) {
+        session *s = e->by_id.slots[i].key ? e->by_id.slots[i].value : NULL;
+        if (s) {
+            sb_rt_call(e->rt, s->id, e->cfg.app, end_for_free, s);
+            i = (size_t)-1; /* the map changed under us: start again */
+        }
+    }
+    sb_map_free(&e->by_key);
+    sb_map_free(&e->by_id);
+    sb_map_free(&e->by_get);
+    free(e);
+}
