@@ -597,6 +597,13 @@ static int poll_post(struct sb_ctx *ctx, const sb_http_request *req, sb_http_res
     return SB_HTTP_ANSWERED;
 }
 
+/* Any other method: what the protocol answers (a handshake is a GET). */
+static int other_method(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    (void)ctx;
+    return refuse(resp, sb_query_get(req->query, "sid") ? E_BAD_REQUEST : E_BAD_HANDSHAKE_METHOD);
+}
+
 /* WebSocket --------------------------------------------------------------- */
 
 static int ws_upgrade(const sb_ws_request *req, void *app, sb_http_response *refusal)
@@ -610,9 +617,7 @@ static int ws_upgrade(const sb_ws_request *req, void *app, sb_http_response *ref
     session *s = by_sid(e, sid);
     if (!s || s->ending)
         return refuse(refusal, E_UNKNOWN_SID), -1;
-    if (s->t != T_POLLING || s->probe)
-        return refuse(refusal, E_BAD_REQUEST), -1;
-    return 0;
+    return 0; /* a session upgraded or probing already: opened, then closed (ws_open) */
 }
 
 static void upgrade_expired(struct sb_ctx *ctx, void *arg)
@@ -818,6 +823,18 @@ static int add_routes(sb_eio *e, const char *path, char *err, size_t err_size)
                         .on_upgrade = ws_upgrade,
                         .accept_binary = true,
                         .app = e};
+    static const char *const others[] = {"PUT", "DELETE", "PATCH"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        sb_http_handler h = {.method = others[i],
+                             .path = path,
+                             .channel = e->cfg.channel,
+                             .handle = other_method,
+                             .content_types = any_type,
+                             .max_body = e->cfg.max_payload,
+                             .app = e};
+        if (sb_rt_add_http(e->rt, &h, err, err_size) != 0)
+            return -1;
+    }
     if (sb_rt_add_http(e->rt, &get, err, err_size) != 0 ||
         sb_rt_add_http(e->rt, &post, err, err_size) != 0 ||
         sb_rt_add_ws(e->rt, &ws, err, err_size) != 0)

@@ -18,6 +18,7 @@
  * A client that leaves before its answer (CLOSED_HTTP) aborts the request:
  * the route's on_abort learns its ID.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,11 +118,39 @@ static void cors_headers(char *out, size_t cap, const char *origin)
 /* Writing answers -------------------------------------------------------- */
 
 /* Build the whole answer into c->reply (after LWS_PRE). */
+static bool has_close(const char *headers, size_t len)
+{
+    static const char line[] = "Connection: close";
+    for (size_t i = 0; i + sizeof line - 1 <= len; i++)
+        if (strncasecmp(headers + i, line, sizeof line - 1) == 0)
+            return true;
+    return false;
+}
+
+/* The request's Connection header names "close". */
+static bool client_closes(struct lws *wsi)
+{
+    char v[128];
+    if (lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_CONNECTION) <= 0)
+        return false;
+    for (char *p = v; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    for (char *t = strtok(v, ", \t"); t; t = strtok(NULL, ", \t"))
+        if (strcmp(t, "close") == 0)
+            return true;
+    return false;
+}
+
 static int build_reply(sb_conn *c, int status, const char *type, const char *headers,
                        size_t headers_len, const char *body, size_t len)
 {
     char origin[256], cors[512];
     cors_headers(cors, sizeof cors, cors_origin(c->srv, c->wsi, origin, sizeof origin));
+    /* RFC 9112 9.6: a client that sent "Connection: close" gets it back, so
+     * that it does not reuse the connection lws is about to close (node's
+     * keep-alive agent did, and lost its next request) */
+    if (client_closes(c->wsi) && !has_close(headers, headers_len))
+        strncat(cors, "Connection: close\r\n", sizeof cors - strlen(cors) - 1);
     size_t cap = LWS_PRE + 512 + strlen(cors) + headers_len + len;
     unsigned char *buf = malloc(cap);
     if (!buf)
@@ -157,6 +186,7 @@ static int finish(struct lws *wsi, session *ss)
     ss->body_len = ss->body_cap = 0;
     free(ss->path);
     ss->path = NULL;
+    ss->empty_body = false;
     if (c)
         sb_conn_free(c);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -590,6 +620,7 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
                              type[0] ? "unsupported Content-Type" : "Content-Type required");
     }
     if (n == 0) {
+        ss->empty_body = true;
         dispatch(wsi, s, ss, path);
         return 0;
     }
@@ -603,6 +634,8 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
 int sb_http_on_body(struct lws *wsi, session *ss, const char *in, size_t len)
 {
     (void)wsi;
+    if (len == 0)
+        return 0; /* lws reports an empty body (Content-Length: 0, Connection: close) */
     if (!ss->body || ss->body_len + len >= ss->body_cap)
         return -1; /* more than Content-Length said */
     memcpy(ss->body + ss->body_len, in, len);
@@ -613,6 +646,14 @@ int sb_http_on_body(struct lws *wsi, session *ss, const char *in, size_t len)
 
 int sb_http_on_body_done(struct lws *wsi, sb_server *s, session *ss)
 {
+    if (ss->empty_body) {
+        /* A POST with Content-Length: 0 was dispatched at its headers; lws
+         * calls this once more for it. Dispatching it again answered it
+         * twice, and a client that asked for Connection: close got nothing
+         * (the official Engine.IO suite, "invalid request method"). */
+        ss->empty_body = false;
+        return 0;
+    }
     if (!ss->conn || !ss->conn->http_route)
         return -1;
     /* Called again for a request dispatched already: lws 4.1 does that, in

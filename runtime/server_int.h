@@ -104,6 +104,7 @@ typedef struct session {
     char *path; /* copied only while a body is read: lws' own copy is gone by then */
     char *body;
     size_t body_len, body_cap;
+    bool empty_body; /* dispatched with Content-Length: 0; lws still reports the body done */
 } session;
 
 struct sb_server {
