@@ -23,6 +23,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/chat_routes.c
   ${SB_GENERATED_DIR}/c/core_routes.c
   ${SB_GENERATED_DIR}/c/dashboard_routes.c
+  ${SB_GENERATED_DIR}/c/realtime_routes.c
   ${SB_GENERATED_DIR}/c/therapy_routes.c
   ${SB_GENERATED_DIR}/c/chat_random.c
   ${SB_GENERATED_DIR}/c/core_random.c
@@ -94,6 +95,11 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/008.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/009.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/010.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/011.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/012.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/013.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/014.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/015.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_therapy.c
   ${SB_GENERATED_DIR}/fuzz/therapy.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/001.json

@@ -30,7 +30,16 @@ UPDATE to every client of the company (or of one artifact).]],
         { "AUTH_REQUIRED", "Authentication required", doc = "the JWT expired while connected." },
         { "RATE_LIMITED", "Too many messages", doc = "message frequency throttled." },
         { "INTERNAL", "Internal error", doc = "the action failed on the server." },
+        { "UNAUTHORIZED", "API key required", status = 401,
+          doc = "Switchboard extension (operator API): no active operator API key in Authorization: Bearer." },
+        { "INVALID_REQUEST", "", status = 400,
+          doc = "Switchboard extension (operator API): the body does not match the schema; the text is the parser's PATH: REASON." },
+        { "UNAVAILABLE", "Service unavailable", status = 503,
+          doc = "Switchboard extension (operator API): the update could not be stored (database busy or full); nothing was delivered." },
     },
+    -- the operator API's error answers: {"code": NAME, "message": TEXT}
+    http_errors = { body = ref "RealtimeHttpError", text = "message", name = "code",
+                    auth_error = "UNAUTHORIZED", invalid_error = "INVALID_REQUEST" },
 }
 
 -- Connection ----------------------------------------------------------------
@@ -146,4 +155,66 @@ required here (the document's envelope has it optional).]],
            "error": {"code": "UNKNOWN_ACTION", "message": "Unknown action"}}]],
         [[{"type": "ERROR", "requestId": "", "error": {"code": "INVALID_MESSAGE", "message": "Invalid message format"}}]],
     },
+}
+
+-- Operator API (server-side updates) ----------------------------------------
+
+message "RealtimeHttpError" {
+    dir = "http",
+    doc = "The body of every error answer of the operator API.",
+    since = 1,
+    fields = {
+        { "code", str { min = 1, max = 64 }, required, doc = "The error's name (the channel's errors)." },
+        { "message", str { max = 1024 }, required, doc = "What went wrong; for INVALID_REQUEST the field path and the reason." },
+    },
+    examples = {
+        [[{"code": "UNAUTHORIZED", "message": "API key required"}]],
+        [[{"code": "INVALID_REQUEST", "message": "company_id: missing"}]],
+    },
+}
+
+message "RealtimeUpdateRequest" {
+    dir = "http",
+    doc = [[The seed's sendUpdate(companyId, msg, artifactId) over HTTP: an UPDATE
+for every client of a company, or only those following one artifact.]],
+    since = 1,
+    fields = {
+        { "company_id", str { min = 1, max = 256 }, required, doc = "The company whose clients get the update." },
+        { "artifact_id", str { min = 1, max = 256 }, optional,
+          doc = "Only the clients following this artifact (connected with it, or subscribed with subscribeArtifact)." },
+        { "action", str { min = 1, max = 128 }, required, doc = "The UPDATE's action: statusChange, companyUpdate, ..." },
+        { "data", any, optional, doc = "The UPDATE's data, any JSON value." },
+        { "requestId", str { min = 1, max = 128 }, optional,
+          doc = "The UPDATE's requestId; the server makes one when absent." },
+    },
+    examples = {
+        [[{"company_id": "c-42", "action": "statusChange", "data": {"status": "completed"}, "requestId": "update-1"}]],
+        [[{"company_id": "c-42", "artifact_id": "a-7", "action": "artifactUpdate", "data": {"status": "processing"}}]],
+    },
+}
+
+message "RealtimeUpdateAccepted" {
+    dir = "http",
+    doc = [[The update is stored (for connection state recovery) and handed to every
+connection of the company (or of the artifact) connected when it was accepted.]],
+    since = 1,
+    fields = {
+        { "requestId", str { min = 1, max = 128 }, required, doc = "The UPDATE's requestId." },
+        { "offset", str { min = 1, max = 32 }, required,
+          doc = "Its position in the company's stream: what a recovering client names to get what followed." },
+        { "delivered", int { min = 0 }, required, doc = "Connections it was handed to." },
+    },
+    examples = {
+        [[{"requestId": "update-1", "offset": "17", "delivered": 3}]],
+    },
+}
+
+endpoint "PublishUpdate" {
+    doc = "Push an UPDATE to a company's clients (or one artifact's), answered after it is stored.",
+    since = 1,
+    method = "POST",
+    path = "/api/v1/realtime/updates",
+    request = ref "RealtimeUpdateRequest",
+    response = ref "RealtimeUpdateAccepted",
+    errors = { "UNAUTHORIZED", "INVALID_REQUEST", "UNAVAILABLE" },
 }

@@ -71,6 +71,9 @@ void realtime_realtime_request_random(sb_rand *g, sb_arena *a, realtime_realtime
 void realtime_realtime_response_random(sb_rand *g, sb_arena *a, realtime_realtime_response *m);
 void realtime_realtime_update_random(sb_rand *g, sb_arena *a, realtime_realtime_update *m);
 void realtime_realtime_error_random(sb_rand *g, sb_arena *a, realtime_realtime_error *m);
+void realtime_realtime_http_error_random(sb_rand *g, sb_arena *a, realtime_realtime_http_error *m);
+void realtime_realtime_update_request_random(sb_rand *g, sb_arena *a, realtime_realtime_update_request *m);
+void realtime_realtime_update_accepted_random(sb_rand *g, sb_arena *a, realtime_realtime_update_accepted *m);
 void realtime_in_random(sb_rand *g, sb_arena *a, realtime_in *m);
 void realtime_out_random(sb_rand *g, sb_arena *a, realtime_out *m);
 void therapy_assessment_random(sb_rand *g, sb_arena *a, therapy_assessment *m);

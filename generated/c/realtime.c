@@ -3,7 +3,7 @@
 
 #include "realtime.h"
 
-const sb_error_def realtime_errors[8] = {
+const sb_error_def realtime_errors[11] = {
     {NULL, NULL, 0},
     {"INVALID_MESSAGE", REALTIME_ERR_INVALID_MESSAGE, 0},
     {"UNKNOWN_ACTION", REALTIME_ERR_UNKNOWN_ACTION, 0},
@@ -12,6 +12,9 @@ const sb_error_def realtime_errors[8] = {
     {"AUTH_REQUIRED", REALTIME_ERR_AUTH_REQUIRED, 0},
     {"RATE_LIMITED", REALTIME_ERR_RATE_LIMITED, 0},
     {"INTERNAL", REALTIME_ERR_INTERNAL, 0},
+    {"UNAUTHORIZED", REALTIME_ERR_UNAUTHORIZED, 401},
+    {"INVALID_REQUEST", REALTIME_ERR_INVALID_REQUEST, 400},
+    {"UNAVAILABLE", REALTIME_ERR_UNAVAILABLE, 503},
 };
 
 static realtime_in_kind realtime_in_kind_from(const char *p, size_t n)
@@ -739,6 +742,271 @@ void realtime_realtime_error_write(sb_buf *b, const realtime_realtime_error *m)
     }
     sb_buf_put(b, ",\"error\":", 9);
     realtime_realtime_error_info_write(b, &m->error);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_realtime_http_error_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        if (memcmp(p, "code", 4) == 0)
+            return 0;
+        break;
+    case 7:
+        if (memcmp(p, "message", 7) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_realtime_http_error_fields(sb_reader *r, realtime_realtime_http_error *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_realtime_http_error_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->code) || !sb_check_str(r, out->code, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->message) || !sb_check_str(r, out->message, 0, 1024))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "code", 4);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "message", 7);
+    }
+    return true;
+}
+
+bool realtime_realtime_http_error_parse(sb_reader *r, realtime_realtime_http_error *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_http_error_fields(r, out, 0);
+}
+
+void realtime_realtime_http_error_write(sb_buf *b, const realtime_realtime_http_error *m)
+{
+    sb_buf_put(b, "{\"code\":", 8);
+    sb_write_string(b, m->code);
+    sb_buf_put(b, ",\"message\":", 11);
+    sb_write_string(b, m->message);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_realtime_update_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        if (memcmp(p, "data", 4) == 0)
+            return 3;
+        break;
+    case 6:
+        if (memcmp(p, "action", 6) == 0)
+            return 2;
+        break;
+    case 9:
+        if (memcmp(p, "requestId", 9) == 0)
+            return 4;
+        break;
+    case 10:
+        if (memcmp(p, "company_id", 10) == 0)
+            return 0;
+        break;
+    case 11:
+        if (memcmp(p, "artifact_id", 11) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_realtime_update_request_fields(sb_reader *r, realtime_realtime_update_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_realtime_update_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->company_id) || !sb_check_str(r, out->company_id, 1, 256))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->artifact_id) || !sb_check_str(r, out->artifact_id, 1, 256))
+                return false;
+            out->has.artifact_id = SB_SET;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+                return false;
+            break;
+        case 3:
+            if (!sb_read_any(r, &out->data))
+                return false;
+            out->has.data = SB_SET;
+            break;
+        case 4:
+            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 1, 128))
+                return false;
+            out->has.requestId = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x5)) != UINT64_C(0x5)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "company_id", 10);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "action", 6);
+    }
+    return true;
+}
+
+bool realtime_realtime_update_request_parse(sb_reader *r, realtime_realtime_update_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_update_request_fields(r, out, 0);
+}
+
+void realtime_realtime_update_request_write(sb_buf *b, const realtime_realtime_update_request *m)
+{
+    sb_buf_put(b, "{\"company_id\":", 14);
+    sb_write_string(b, m->company_id);
+    if (m->has.artifact_id != SB_ABSENT) {
+        sb_buf_put(b, ",\"artifact_id\":", 15);
+        sb_write_string(b, m->artifact_id);
+    }
+    sb_buf_put(b, ",\"action\":", 10);
+    sb_write_string(b, m->action);
+    if (m->has.data != SB_ABSENT) {
+        sb_buf_put(b, ",\"data\":", 8);
+        sb_write_any(b, m->data);
+    }
+    if (m->has.requestId != SB_ABSENT) {
+        sb_buf_put(b, ",\"requestId\":", 13);
+        sb_write_string(b, m->requestId);
+    }
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_realtime_update_accepted_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 6:
+        if (memcmp(p, "offset", 6) == 0)
+            return 1;
+        break;
+    case 9:
+        switch (p[0]) {
+        case 'd':
+            if (memcmp(p, "delivered", 9) == 0)
+                return 2;
+            break;
+        case 'r':
+            if (memcmp(p, "requestId", 9) == 0)
+                return 0;
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_realtime_update_accepted_fields(sb_reader *r, realtime_realtime_update_accepted *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_realtime_update_accepted_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 1, 128))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->offset) || !sb_check_str(r, out->offset, 1, 32))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_int64(r, &out->delivered) || !sb_check_int(r, out->delivered, INT64_C(0), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "requestId", 9);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "offset", 6);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "delivered", 9);
+    }
+    return true;
+}
+
+bool realtime_realtime_update_accepted_parse(sb_reader *r, realtime_realtime_update_accepted *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_update_accepted_fields(r, out, 0);
+}
+
+void realtime_realtime_update_accepted_write(sb_buf *b, const realtime_realtime_update_accepted *m)
+{
+    sb_buf_put(b, "{\"requestId\":", 13);
+    sb_write_string(b, m->requestId);
+    sb_buf_put(b, ",\"offset\":", 10);
+    sb_write_string(b, m->offset);
+    sb_buf_put(b, ",\"delivered\":", 13);
+    sb_write_int64(b, m->delivered);
     sb_buf_putc(b, '}');
 }
 

@@ -18,6 +18,9 @@
 #define REALTIME_ERR_AUTH_REQUIRED "Authentication required"
 #define REALTIME_ERR_RATE_LIMITED "Too many messages"
 #define REALTIME_ERR_INTERNAL "Internal error"
+#define REALTIME_ERR_UNAUTHORIZED "API key required"
+#define REALTIME_ERR_INVALID_REQUEST ""
+#define REALTIME_ERR_UNAVAILABLE "Service unavailable"
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; realtime_errors[CODE] has its name, text and HTTP status. */
@@ -29,9 +32,12 @@ typedef enum realtime_error_code {
     REALTIME_ERROR_AUTH_REQUIRED = 5,
     REALTIME_ERROR_RATE_LIMITED = 6,
     REALTIME_ERROR_INTERNAL = 7,
+    REALTIME_ERROR_UNAUTHORIZED = 8, /* HTTP 401 */
+    REALTIME_ERROR_INVALID_REQUEST = 9, /* HTTP 400 */
+    REALTIME_ERROR_UNAVAILABLE = 10, /* HTTP 503 */
 } realtime_error_code;
-#define REALTIME_ERROR_COUNT 7
-extern const sb_error_def realtime_errors[8];
+#define REALTIME_ERROR_COUNT 10
+extern const sb_error_def realtime_errors[11];
 
 typedef struct realtime_in realtime_in;
 typedef struct realtime_out realtime_out;
@@ -165,5 +171,38 @@ typedef struct realtime_out {
 bool realtime_out_parse(sb_reader *r, realtime_out *out);
 void realtime_out_write(sb_buf *b, const realtime_out *m);
 const char *realtime_out_kind_name(realtime_out_kind k); /* the discriminator value */
+
+/* The body of every error answer of the operator API. */
+typedef struct realtime_realtime_http_error {
+    sb_str code;
+    sb_str message;
+} realtime_realtime_http_error;
+bool realtime_realtime_http_error_parse(sb_reader *r, realtime_realtime_http_error *out);
+void realtime_realtime_http_error_write(sb_buf *b, const realtime_realtime_http_error *m);
+
+/* The seed's sendUpdate(companyId, msg, artifactId) over HTTP: an UPDATE for every client of a company, or only those following one artifact. */
+typedef struct realtime_realtime_update_request {
+    sb_str company_id;
+    sb_str artifact_id; /* optional */
+    sb_str action;
+    sb_str data; /* optional */
+    sb_str requestId; /* optional */
+    struct {
+        sb_presence artifact_id;
+        sb_presence data;
+        sb_presence requestId;
+    } has;
+} realtime_realtime_update_request;
+bool realtime_realtime_update_request_parse(sb_reader *r, realtime_realtime_update_request *out);
+void realtime_realtime_update_request_write(sb_buf *b, const realtime_realtime_update_request *m);
+
+/* The update is stored (for connection state recovery) and handed to every connection of the company (or of the artifact) connected when it was accepted. */
+typedef struct realtime_realtime_update_accepted {
+    sb_str requestId;
+    sb_str offset;
+    int64_t delivered;
+} realtime_realtime_update_accepted;
+bool realtime_realtime_update_accepted_parse(sb_reader *r, realtime_realtime_update_accepted *out);
+void realtime_realtime_update_accepted_write(sb_buf *b, const realtime_realtime_update_accepted *m);
 
 #endif

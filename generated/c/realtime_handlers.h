@@ -12,5 +12,41 @@ int realtime_on_realtime_request(struct sb_ctx *ctx, const realtime_realtime_req
 /* Calls the handler of msg->kind; -1 for an unset kind. */
 int realtime_in_dispatch(struct sb_ctx *ctx, const realtime_in *msg);
 
+/* the runtime's HTTP types (runtime/http.h, rt.h, outbox.h) */
+struct sb_http_request;
+struct sb_http_handler;
+struct sb_outbox;
+struct sb_rt;
+struct sb_failure;
+
+/* HTTP endpoints. Each handler returns an HTTP status 200..299 (resp is
+ * written), SB_HTTP_DEFERRED (answer later with the endpoint's _answer),
+ * or -REALTIME_ERROR_<NAME>, one of the endpoint's errors (the error body is
+ * written with its status; *err starts zeroed, for extra fields). */
+/* POST /api/v1/realtime/updates: Push an UPDATE to a company's clients (or one artifact's), answered after it is stored.
+ * Errors: UNAUTHORIZED 401, INVALID_REQUEST 400, UNAVAILABLE 503. */
+int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_update_request *req, realtime_realtime_update_accepted *resp, realtime_realtime_http_error *err);
+
+/* Called first by every endpoint with auth: 0 when the request is
+ * authenticated (the hook keeps the session itself), else the endpoint
+ * answers UNAUTHORIZED. Hand-written. */
+int realtime_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
+
+/* Deferred answers: status 200..299 writes resp; -REALTIME_ERROR_<NAME> writes
+ * that error's body (resp may be NULL). Queued with sb_outbox_http(). */
+void realtime_publish_update_answer(struct sb_outbox *o, uint64_t request, int status, const realtime_realtime_update_accepted *resp);
+
+/* The routes (c/realtime_routes.c): one sb_http_handler per endpoint, and their
+ * registration with app and storage_error set on each. 0, or -1 and err. */
+#ifdef SB_RT_H /* an array needs the complete type: include rt.h first */
+extern const sb_http_handler realtime_http_routes[];
+#endif
+extern const size_t realtime_http_routes_count;
+/* The channel's error answers, for sb_http_answer_error (http.h): a
+ * handler's own answers outside an endpoint (a storage failure). */
+extern const struct sb_http_errors *const realtime_http_errors;
+int realtime_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
+                        char *err, size_t err_size);
+
 
 #endif

@@ -118,6 +118,49 @@ void realtime_realtime_error_random(sb_rand *g, sb_arena *a, realtime_realtime_e
     realtime_realtime_error_info_random(g, a, &m->error);
 }
 
+void realtime_realtime_http_error_random(sb_rand *g, sb_arena *a, realtime_realtime_http_error *m)
+{
+    memset(m, 0, sizeof *m);
+    m->code = sb_rand_str(g, a, 1, 64);
+    m->message = sb_rand_str(g, a, 0, 1024);
+}
+
+void realtime_realtime_update_request_random(sb_rand *g, sb_arena *a, realtime_realtime_update_request *m)
+{
+    memset(m, 0, sizeof *m);
+    m->company_id = sb_rand_str(g, a, 1, 256);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.artifact_id = p[sb_rand_below(g, 2)];
+        if (m->has.artifact_id == SB_SET) {
+            m->artifact_id = sb_rand_str(g, a, 1, 256);
+        }
+    }
+    m->action = sb_rand_str(g, a, 1, 128);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.data = p[sb_rand_below(g, 2)];
+        if (m->has.data == SB_SET) {
+            m->data = sb_rand_any(g, a);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.requestId = p[sb_rand_below(g, 2)];
+        if (m->has.requestId == SB_SET) {
+            m->requestId = sb_rand_str(g, a, 1, 128);
+        }
+    }
+}
+
+void realtime_realtime_update_accepted_random(sb_rand *g, sb_arena *a, realtime_realtime_update_accepted *m)
+{
+    memset(m, 0, sizeof *m);
+    m->requestId = sb_rand_str(g, a, 1, 128);
+    m->offset = sb_rand_str(g, a, 1, 32);
+    m->delivered = sb_rand_int(g, INT64_C(0), INT64_MAX);
+}
+
 void realtime_in_random(sb_rand *g, sb_arena *a, realtime_in *m)
 {
     memset(m, 0, sizeof *m);

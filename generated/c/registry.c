@@ -256,6 +256,30 @@ static void realtime_realtime_error_write_any(sb_buf *b, const void *m)
 {
     realtime_realtime_error_write(b, m);
 }
+static bool realtime_realtime_http_error_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_http_error_parse(r, out);
+}
+static void realtime_realtime_http_error_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_http_error_write(b, m);
+}
+static bool realtime_realtime_update_request_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_update_request_parse(r, out);
+}
+static void realtime_realtime_update_request_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_update_request_write(b, m);
+}
+static bool realtime_realtime_update_accepted_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_update_accepted_parse(r, out);
+}
+static void realtime_realtime_update_accepted_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_update_accepted_write(b, m);
+}
 static bool therapy_client_message_action_parse_any(sb_reader *r, void *out)
 {
     return therapy_client_message_action_parse(r, out);
@@ -561,6 +585,9 @@ const sb_message_info sb_messages[] = {
     {"RealtimeResponse", "realtime", "out", "type", "RESPONSE", sizeof(realtime_realtime_response), realtime_realtime_response_parse_any, realtime_realtime_response_write_any},
     {"RealtimeUpdate", "realtime", "out", "type", "UPDATE", sizeof(realtime_realtime_update), realtime_realtime_update_parse_any, realtime_realtime_update_write_any},
     {"RealtimeError", "realtime", "out", "type", "ERROR", sizeof(realtime_realtime_error), realtime_realtime_error_parse_any, realtime_realtime_error_write_any},
+    {"RealtimeHttpError", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_http_error), realtime_realtime_http_error_parse_any, realtime_realtime_http_error_write_any},
+    {"RealtimeUpdateRequest", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_update_request), realtime_realtime_update_request_parse_any, realtime_realtime_update_request_write_any},
+    {"RealtimeUpdateAccepted", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_update_accepted), realtime_realtime_update_accepted_parse_any, realtime_realtime_update_accepted_write_any},
     {"ClientMessageAction", "therapy", "in", "type", "message", sizeof(therapy_client_message_action), therapy_client_message_action_parse_any, therapy_client_message_action_write_any},
     {"ClientReactionAction", "therapy", "in", "type", "reaction", sizeof(therapy_client_reaction_action), therapy_client_reaction_action_parse_any, therapy_client_reaction_action_write_any},
     {"ClientDeleteAction", "therapy", "in", "type", "delete", sizeof(therapy_client_delete_action), therapy_client_delete_action_parse_any, therapy_client_delete_action_write_any},
@@ -609,6 +636,7 @@ const sb_endpoint_info sb_endpoints[] = {
     {"GetInitData", "dashboard", "GET", "/api/v1/init_data", true},
     {"RequestForAuth", "dashboard", "POST", "/request_for_auth", false},
     {"AuthHandshake", "dashboard", "POST", "/auth_handshake", false},
+    {"PublishUpdate", "realtime", "POST", "/api/v1/realtime/updates", true},
     {"Login", "therapy", "POST", "/api/therapy/login", false},
     {"VerifyCode", "therapy", "POST", "/api/therapy/verifyCode", false},
     {"GetTherapySessions", "therapy", "GET", "/api/therapy/getTherapySessions", true},
@@ -618,4 +646,4 @@ const sb_endpoint_info sb_endpoints[] = {
     {"GetActions", "therapy", "POST", "/api/therapy/getActions", true},
     {"SaveActions", "therapy", "POST", "/api/therapy/saveActions", true},
 };
-const size_t sb_endpoints_count = 14;
+const size_t sb_endpoints_count = 15;

@@ -115,6 +115,58 @@ export interface RealtimeError {
     error: RealtimeErrorInfo;
 }
 
+/**
+ * The body of every error answer of the operator API.
+ *
+ * HTTP message.
+ */
+export interface RealtimeHttpError {
+    /** The error's name (the channel's errors). 1 to 64 bytes (UTF-8). */
+    code: string;
+    /**
+     * What went wrong; for INVALID_REQUEST the field path and the reason. Max 1024 bytes (UTF-8).
+     */
+    message: string;
+}
+
+/**
+ * The seed's sendUpdate(companyId, msg, artifactId) over HTTP: an UPDATE
+ * for every client of a company, or only those following one artifact.
+ *
+ * HTTP message.
+ */
+export interface RealtimeUpdateRequest {
+    /** The company whose clients get the update. 1 to 256 bytes (UTF-8). */
+    company_id: string;
+    /**
+     * Only the clients following this artifact (connected with it, or subscribed with subscribeArtifact). 1 to 256 bytes (UTF-8).
+     */
+    artifact_id?: string;
+    /** The UPDATE's action: statusChange, companyUpdate, ... 1 to 128 bytes (UTF-8). */
+    action: string;
+    /** The UPDATE's data, any JSON value. Any JSON value. */
+    data?: unknown;
+    /** The UPDATE's requestId; the server makes one when absent. 1 to 128 bytes (UTF-8). */
+    requestId?: string;
+}
+
+/**
+ * The update is stored (for connection state recovery) and handed to every
+ * connection of the company (or of the artifact) connected when it was accepted.
+ *
+ * HTTP message.
+ */
+export interface RealtimeUpdateAccepted {
+    /** The UPDATE's requestId. 1 to 128 bytes (UTF-8). */
+    requestId: string;
+    /**
+     * Its position in the company's stream: what a recovering client names to get what followed. 1 to 32 bytes (UTF-8).
+     */
+    offset: string;
+    /** Connections it was handed to. Integer >= 0. */
+    delivered: number;
+}
+
 /** Every message a client may send on channel realtime, told apart by `type`. */
 export type RealtimeInbound = RealtimeRequest;
 /** Every `type` value of RealtimeInbound, in schema order. */
@@ -151,4 +203,48 @@ export const RealtimeErrors = {
     RATE_LIMITED: "Too many messages",
     /** The action failed on the server. */
     INTERNAL: "Internal error",
+    /**
+     * Switchboard extension (operator API): no active operator API key in Authorization: Bearer.
+     */
+    UNAUTHORIZED: "API key required",
+    /**
+     * Switchboard extension (operator API): the body does not match the schema; the text is the parser's PATH: REASON.
+     */
+    INVALID_REQUEST: "",
+    /**
+     * Switchboard extension (operator API): the update could not be stored (database busy or full); nothing was delivered.
+     */
+    UNAVAILABLE: "Service unavailable",
+} as const;
+/** The HTTP status of each error an endpoint of channel realtime may answer. */
+export const RealtimeErrorStatus = {
+    UNAUTHORIZED: 401,
+    INVALID_REQUEST: 400,
+    UNAVAILABLE: 503,
+} as const;
+
+/**
+ * HTTP endpoints of channel realtime by name. `request` is `undefined` for an endpoint without a body.
+ */
+export interface RealtimeEndpoints {
+    /**
+     * Push an UPDATE to a company's clients (or one artifact's), answered after it is stored.
+     *
+     * POST /api/v1/realtime/updates, authenticated.
+     */
+    publishUpdate: {
+        method: "POST";
+        path: "/api/v1/realtime/updates";
+        auth: true;
+        pathParams: undefined;
+        query: undefined;
+        request: RealtimeUpdateRequest;
+        response: RealtimeUpdateAccepted;
+        /** the errors it may answer (RealtimeErrors, RealtimeErrorStatus) */
+        errors: "UNAUTHORIZED" | "INVALID_REQUEST" | "UNAVAILABLE";
+    };
+}
+/** The path of each endpoint of channel realtime. */
+export const RealtimeEndpointPaths = {
+    publishUpdate: "/api/v1/realtime/updates",
 } as const;

@@ -5,11 +5,14 @@
 
 import type {
     RealtimeError,
+    RealtimeHttpError,
     RealtimeInbound,
     RealtimeOutbound,
     RealtimeRequest,
     RealtimeResponse,
     RealtimeUpdate,
+    RealtimeUpdateAccepted,
+    RealtimeUpdateRequest,
 } from "../realtime";
 
 export const realtimeRequest_1: RealtimeRequest = {"type":"REQUEST","requestId":"1700000000000","action":"someAction","data":{"key":"value"}};
@@ -35,3 +38,11 @@ export const realtimeError_1: RealtimeError = {"type":"ERROR","requestId":"req-1
 export const realtimeOutbound_6: RealtimeOutbound = {"type":"ERROR","requestId":"req-1","action":"processData","error":{"code":"UNKNOWN_ACTION","message":"Unknown action"}};
 export const realtimeError_2: RealtimeError = {"type":"ERROR","requestId":"","error":{"code":"INVALID_MESSAGE","message":"Invalid message format"}};
 export const realtimeOutbound_7: RealtimeOutbound = {"type":"ERROR","requestId":"","error":{"code":"INVALID_MESSAGE","message":"Invalid message format"}};
+
+export const realtimeHttpError_1: RealtimeHttpError = {"code":"UNAUTHORIZED","message":"API key required"};
+export const realtimeHttpError_2: RealtimeHttpError = {"code":"INVALID_REQUEST","message":"company_id: missing"};
+
+export const realtimeUpdateRequest_1: RealtimeUpdateRequest = {"company_id":"c-42","action":"statusChange","data":{"status":"completed"},"requestId":"update-1"};
+export const realtimeUpdateRequest_2: RealtimeUpdateRequest = {"company_id":"c-42","artifact_id":"a-7","action":"artifactUpdate","data":{"status":"processing"}};
+
+export const realtimeUpdateAccepted_1: RealtimeUpdateAccepted = {"requestId":"update-1","offset":"17","delivered":3};
