@@ -26,6 +26,7 @@
 #include "server.h"
 #include "core.h"
 #include "store.h"
+#include "web.h"
 
 #define SHUTDOWN_GRACE_MS 2000
 
@@ -165,6 +166,7 @@ int cli_serve(int argc, char **argv)
     sb_http_handler prom = {
         .method = "GET", .path = "/metrics", .channel = "core", .handle = metrics, .app = &a};
     if (sb_rt_add_http(a.rt, &health, err, sizeof err) != 0 ||
+        web_add_routes(a.rt, err, sizeof err) != 0 ||
         sb_rt_add_http(a.rt, &prom, err, sizeof err) != 0) {
         sb_log(SB_LOG_ERROR, "routes", "error=\"%s\"", err);
         return 1;

@@ -1,0 +1,135 @@
+/*
+ * web.c: the realtime test client page and the socket.io-client bundle
+ * (web.h), answered from the bytes embedded at build time (web_embed.h,
+ * written by cmake/embed.lua into the build directory).
+ *
+ * Each file's ETag is the first 16 hex digits of its SHA-256, computed once
+ * when the routes are added: it changes exactly when a rebuild embeds other
+ * bytes. Cache-Control: no-cache lets a browser keep a copy but ask first,
+ * so a new binary's page is seen at once and an unchanged one costs a 304.
+ * (The transport sends its own Cache-Control: no-store as well, on every
+ * answer; a browser obeys the stricter one and stores nothing, so until a
+ * route may replace that default, browsers fetch these files each time and
+ * only a client that asks with If-None-Match gets the 304.)
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "sha256.h"
+#include "web.h"
+#include "web_embed.h"
+
+#define ETAG_HEX 16
+
+typedef struct web_file {
+    const char *path;
+    const char *content_type;
+    const unsigned char *data;
+    const size_t *len;
+    bool page;               /* an HTML page: the page's own security headers too */
+    char etag[ETAG_HEX + 3]; /* "hex", quotes included */
+} web_file;
+
+static web_file files[] = {
+    {.path = WEB_TEST_CLIENT_PATH,
+     .content_type = "text/html; charset=utf-8",
+     .data = web_test_client_html,
+     .len = &web_test_client_html_len,
+     .page = true},
+    {.path = WEB_SIO_BUNDLE_PATH,
+     .content_type = "application/javascript",
+     .data = web_sio_bundle,
+     .len = &web_sio_bundle_len},
+};
+
+/* The page runs its own inline script and style, loads the bundle from
+ * this server and talks only to it: nothing else may load, and a pasted
+ * token cannot be sent anywhere else by injected markup. */
+#define PAGE_CSP                                                                                   \
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "           \
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "              \
+    "frame-ancestors 'none'"
+
+static void compute_etag(web_file *f)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t digest[SB_SHA256_LEN];
+    sb_sha256(f->data, *f->len, digest);
+    f->etag[0] = '"';
+    for (int i = 0; i < ETAG_HEX / 2; i++) {
+        f->etag[1 + 2 * i] = hex[digest[i] >> 4];
+        f->etag[2 + 2 * i] = hex[digest[i] & 15];
+    }
+    f->etag[ETAG_HEX + 1] = '"';
+    f->etag[ETAG_HEX + 2] = '\0';
+}
+
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Does an If-None-Match value name `etag` (a quoted entity tag)? "*", or a
+ * comma-separated list compared weakly (W/ ignored), as RFC 9110 13.1.2
+ * asks of a GET. */
+static bool etag_matches(const char *inm, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = inm;
+    for (;;) {
+        while (is_ows(*p) || *p == ',')
+            p++;
+        if (!*p)
+            return false;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && is_ows(end[-1]))
+            end--;
+        size_t n = (size_t)(end - start);
+        if (n == 1 && *start == '*')
+            return true;
+        if (n >= 2 && start[0] == 'W' && start[1] == '/') {
+            start += 2;
+            n -= 2;
+        }
+        if (n == elen && memcmp(start, etag, n) == 0)
+            return true;
+    }
+}
+
+static int serve_file(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    const web_file *f = ctx->app;
+    resp->content_type = f->content_type;
+    if (sb_http_add_header(resp, "ETag", f->etag) != 0 ||
+        sb_http_add_header(resp, "Cache-Control", "no-cache") != 0 ||
+        sb_http_add_header(resp, "X-Content-Type-Options", "nosniff") != 0)
+        return SB_HTTP_ANSWERED; /* out of memory: the transport answers 503 */
+    if (f->page && (sb_http_add_header(resp, "Content-Security-Policy", PAGE_CSP) != 0 ||
+                    sb_http_add_header(resp, "Referrer-Policy", "no-referrer") != 0))
+        return SB_HTTP_ANSWERED;
+    const char *inm = sb_http_header(req, "if-none-match");
+    if (inm && etag_matches(inm, f->etag)) {
+        resp->status = 304;
+        return SB_HTTP_ANSWERED;
+    }
+    sb_buf_put(&resp->body, f->data, *f->len);
+    return SB_HTTP_ANSWERED;
+}
+
+int web_add_routes(sb_rt *rt, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        web_file *f = &files[i];
+        compute_etag(f);
+        sb_http_handler h = {
+            .method = "GET", .path = f->path, .channel = "web", .handle = serve_file, .app = f};
+        if (sb_rt_add_http(rt, &h, err, err_size) != 0)
+            return -1;
+    }
+    return 0;
+}

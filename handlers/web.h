@@ -1,0 +1,27 @@
+/*
+ * web.h: the realtime test client, served by the binary.
+ *
+ *   GET /realtime/test-client.html   the page (handlers/web/realtime-test-client.html)
+ *   GET /realtime/socket.io.min.js   the socket.io-client browser bundle it loads
+ *
+ * Both are embedded at build time (cmake/web.cmake): the bundle is the very
+ * file npm installed, so the page talks to the server with the real client.
+ * Answers carry an ETag (a hash of the content) and Cache-Control: no-cache;
+ * a matching If-None-Match is answered 304 without the body, and HEAD gets
+ * the headers only. docs/protocols/realtime-test-client.md tells how to use
+ * the page.
+ */
+#ifndef SB_WEB_H
+#define SB_WEB_H
+
+#include <stddef.h>
+
+#include "rt.h"
+
+#define WEB_TEST_CLIENT_PATH "/realtime/test-client.html"
+#define WEB_SIO_BUNDLE_PATH "/realtime/socket.io.min.js"
+
+/* Register the GET routes above; -1 with a message in err when refused. */
+int web_add_routes(sb_rt *rt, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,136 @@
+// web_assets.test.mjs: the binary serves the realtime test client page and the
+// socket.io-client bundle (handlers/web.c) byte for byte as the files they are built
+// from (handlers/web/realtime-test-client.html, and the bundle npm installed into
+// tests/node), with their content types, an ETag, Cache-Control, a 304 for a
+// matching If-None-Match, and headers only for HEAD. Raw sockets where the bytes on
+// the wire matter (no body after HEAD or 304).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { ROOT, T, cleanup, startServer, withTimeout } from '../integration/harness.mjs';
+
+const FILES = [
+  {
+    url: '/realtime/test-client.html',
+    file: path.join(ROOT, 'handlers', 'web', 'realtime-test-client.html'),
+    type: 'text/html; charset=utf-8',
+  },
+  {
+    url: '/realtime/socket.io.min.js',
+    file: path.join(ROOT, 'tests', 'node', 'node_modules', 'socket.io-client', 'dist', 'socket.io.min.js'),
+    type: 'application/javascript',
+  },
+];
+
+let server;
+before(async () => {
+  server = await startServer({ demo: false, tag: 'web' });
+});
+after(cleanup);
+
+/** GET/HEAD/... through node's client: {status, headers, body: Buffer}. */
+function fetchRaw(pathname, { method = 'GET', headers = {} } = {}) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: server.port, path: pathname, method, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  }), T(5000), `${method} ${pathname}`);
+}
+
+/** One request on a raw socket (Connection: close); everything the server wrote. */
+function wire(requestText) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const sock = net.connect(server.port, '127.0.0.1');
+    const chunks = [];
+    sock.on('connect', () => sock.write(requestText));
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('end', () => resolve(Buffer.concat(chunks)));
+    sock.on('error', reject);
+  }), T(5000), `raw ${requestText.split('\r\n')[0]}`);
+}
+
+function splitResponse(buf) {
+  const end = buf.indexOf('\r\n\r\n');
+  assert.ok(end > 0, `a complete head: ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`);
+  const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+  const status = Number(lines[0].split(' ')[1]);
+  const headers = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    const k = l.slice(0, i).toLowerCase();
+    headers[k] = headers[k] ? `${headers[k]}, ${l.slice(i + 1).trim()}` : l.slice(i + 1).trim();
+  }
+  return { status, headers, rest: buf.subarray(end + 4) };
+}
+
+for (const f of FILES) {
+  test(`GET ${f.url}: the file, byte for byte, with its headers`, async () => {
+    const want = fs.readFileSync(f.file);
+    const r = await fetchRaw(f.url);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], f.type);
+    assert.equal(Number(r.headers['content-length']), want.length);
+    assert.ok(r.body.equals(want), `the body is ${path.relative(ROOT, f.file)} (${r.body.length} vs ${want.length} bytes)`);
+    // the ETag is the start of the content's SHA-256, so it changes with the content
+    const sha = crypto.createHash('sha256').update(want).digest('hex');
+    assert.equal(r.headers.etag, `"${sha.slice(0, 16)}"`);
+    assert.match(r.headers['cache-control'], /(^|,\s*)no-cache(\s*,|$)/);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    const again = await fetchRaw(f.url);
+    assert.equal(again.headers.etag, r.headers.etag, 'the ETag is stable');
+  });
+
+  test(`GET ${f.url} with If-None-Match: 304 and no body when it matches, 200 when not`, async () => {
+    const { headers: { etag } } = await fetchRaw(f.url, { method: 'HEAD' });
+    const matching = [etag, `W/${etag}`, `"0000000000000000", ${etag}`, ` "x" ,W/${etag} `, '*'];
+    for (const inm of matching) {
+      const raw = await wire(`GET ${f.url} HTTP/1.1\r\nHost: t\r\nIf-None-Match: ${inm}\r\nConnection: close\r\n\r\n`);
+      const r = splitResponse(raw);
+      assert.equal(r.status, 304, `If-None-Match: ${inm}`);
+      assert.equal(r.headers.etag, etag, '304 repeats the ETag');
+      assert.match(r.headers['cache-control'], /no-cache/);
+      assert.equal(r.rest.length, 0, 'no body after a 304');
+    }
+    for (const inm of ['"0000000000000000"', etag.slice(0, -2) + '"', `${etag.slice(1, -1)}`]) {
+      const r = await fetchRaw(f.url, { headers: { 'If-None-Match': inm } });
+      assert.equal(r.status, 200, `If-None-Match: ${inm}`);
+      assert.ok(r.body.equals(fs.readFileSync(f.file)));
+    }
+  });
+
+  test(`HEAD ${f.url}: the GET's headers, no body`, async () => {
+    const want = fs.readFileSync(f.file);
+    const raw = await wire(`HEAD ${f.url} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`);
+    const r = splitResponse(raw);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], f.type);
+    assert.equal(Number(r.headers['content-length']), want.length);
+    assert.match(r.headers.etag, /^"[0-9a-f]{16}"$/);
+    assert.equal(r.rest.length, 0, 'no body after HEAD');
+  });
+}
+
+test('the page: its own security headers, and every script from this server', async () => {
+  const r = await fetchRaw('/realtime/test-client.html');
+  const csp = r.headers['content-security-policy'];
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /connect-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(r.headers['referrer-policy'], 'no-referrer');
+  const html = r.body.toString('utf8');
+  const srcs = [...html.matchAll(/\b(?:src|href)\s*=\s*["']([^"']*)["']/g)].map((m) => m[1]);
+  assert.ok(srcs.includes('/realtime/socket.io.min.js'), 'the page loads the bundle from this server');
+  for (const s of srcs) assert.match(s, /^(\/realtime\/|data:)/, `no external URL: ${s}`);
+  assert.doesNotMatch(html, /@import|url\(\s*["']?(https?:)?\/\//, 'no external style');
+  // the bundle is not served with the page's CSP (it is not a document)
+  const js = await fetchRaw('/realtime/socket.io.min.js');
+  assert.equal(js.headers['content-security-policy'], undefined);
+});
