@@ -693,6 +693,36 @@ static sb_jwt_err read_artifacts(sb_reader *r, const char *name, sb_jwt_claims *
     return SB_JWT_OK;
 }
 
+static sb_jwt_err read_permissions(sb_reader *r, sb_jwt_claims *cl, sb_jwt_error *err)
+{
+    if (sb_peek(r) != '[') {
+        if (r->err)
+            return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
+        return fail(err, SB_JWT_ERR_CLAIMS, "permissions: not a list of strings");
+    }
+    const char **list = sb_arena_alloc(r->arena, SB_JWT_MAX_ARTIFACTS * sizeof *list);
+    if (!list)
+        return fail(err, SB_JWT_ERR_MEMORY, "permissions: out of memory");
+    size_t n = 0;
+    int more;
+    if (!sb_read_array_begin(r))
+        return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
+    while ((more = sb_read_array_next(r)) == 1) {
+        if (n == SB_JWT_MAX_ARTIFACTS)
+            return fail(err, SB_JWT_ERR_CLAIMS, "permissions: more than %d entries",
+                        SB_JWT_MAX_ARTIFACTS);
+        sb_jwt_err rc = read_claim_string(r, "permissions", &list[n], err);
+        if (rc != SB_JWT_OK)
+            return rc;
+        n++;
+    }
+    if (more < 0)
+        return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
+    cl->permissions = list;
+    cl->permissions_count = n;
+    return SB_JWT_OK;
+}
+
 static sb_jwt_err read_aud(const sb_jwt_config *c, sb_reader *r, claims_state *st,
                            sb_jwt_error *err)
 {
@@ -773,6 +803,8 @@ static sb_jwt_err read_claims(const sb_jwt_config *c, const char *json, size_t l
             rc = read_claim_string(&r, c->claim_session, &cl->session, err);
         } else if (str_eq(key, c->claim_artifacts)) {
             rc = read_artifacts(&r, c->claim_artifacts, cl, err);
+        } else if (str_eq(key, "permissions")) {
+            rc = read_permissions(&r, cl, err);
         } else if (!skip_value(&r)) {
             return json_fail(err, &r, "payload", SB_JWT_ERR_CLAIMS);
         }
@@ -935,6 +967,16 @@ bool sb_jwt_sign_hs256(const sb_jwt_config *c, const sb_jwt_mint *claims, int64_
             sb_buf_putc(&p, ']');
         }
         sb_buf_putc(&p, ',');
+    }
+    if (claims->permissions_count) {
+        SB_BUF_PUT_LIT(&p, "\"permissions\":[");
+        for (size_t i = 0; i < claims->permissions_count; i++) {
+            if (i)
+                sb_buf_putc(&p, ',');
+            const char *a = claims->permissions[i];
+            sb_write_string(&p, (sb_str){a, strlen(a)});
+        }
+        SB_BUF_PUT_LIT(&p, "],");
     }
     SB_BUF_PUT_LIT(&p, "\"iat\":");
     sb_write_int64(&p, now);

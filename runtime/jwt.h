@@ -91,6 +91,8 @@ typedef struct sb_jwt_options {
     const char *claim_company;   /* "company_id" */
     const char *claim_session;   /* "sid" */
     const char *claim_artifacts; /* "artifacts" */
+    /* The permissions claim is "permissions": a list of strings (at most
+     * SB_JWT_MAX_ARTIFACTS), what actions with a permission require. */
 } sb_jwt_options;
 
 /* Zeroes *o and sets leeway to SB_JWT_LEEWAY_DEFAULT. */
@@ -116,6 +118,8 @@ typedef struct sb_jwt_claims {
     bool artifacts_all;     /* the artifacts claim was the string "*" */
     size_t artifacts_count; /* entries of an artifacts list (0 when absent) */
     const char **artifacts;
+    size_t permissions_count; /* entries of the permissions claim (a list of strings) */
+    const char **permissions;
     int64_t exp;
     bool has_nbf;
     int64_t nbf;
@@ -137,6 +141,8 @@ typedef struct sb_jwt_mint {
     bool artifacts_all; /* write "*" */
     const char *const *artifacts;
     size_t artifacts_count;
+    const char *const *permissions;
+    size_t permissions_count;
 } sb_jwt_mint;
 
 /* Appends an HS256 token ({"alg":"HS256","typ":"JWT"}) to *out with the

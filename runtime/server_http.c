@@ -118,11 +118,11 @@ static void cors_headers(char *out, size_t cap, const char *origin)
 /* Writing answers -------------------------------------------------------- */
 
 /* Build the whole answer into c->reply (after LWS_PRE). */
-static bool has_close(const char *headers, size_t len)
+static bool has_header(const char *headers, size_t len, const char *line)
 {
-    static const char line[] = "Connection: close";
-    for (size_t i = 0; i + sizeof line - 1 <= len; i++)
-        if (strncasecmp(headers + i, line, sizeof line - 1) == 0)
+    size_t n = strlen(line);
+    for (size_t i = 0; i + n <= len; i++)
+        if ((i == 0 || headers[i - 1] == '\n') && strncasecmp(headers + i, line, n) == 0)
             return true;
     return false;
 }
@@ -149,17 +149,22 @@ static int build_reply(sb_conn *c, int status, const char *type, const char *hea
     /* RFC 9112 9.6: a client that sent "Connection: close" gets it back, so
      * that it does not reuse the connection lws is about to close (node's
      * keep-alive agent did, and lost its next request) */
-    if (client_closes(c->wsi) && !has_close(headers, headers_len))
+    if (client_closes(c->wsi) && !has_header(headers, headers_len, "Connection: close"))
         strncat(cors, "Connection: close\r\n", sizeof cors - strlen(cors) - 1);
     size_t cap = LWS_PRE + 512 + strlen(cors) + headers_len + len;
     unsigned char *buf = malloc(cap);
     if (!buf)
         return -1;
     char *start = (char *)buf + LWS_PRE;
-    int h = snprintf(start, cap - LWS_PRE,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n%s",
-                     status, sb_http_status_text(status), type, len, cors);
+    /* no-store unless the handler says otherwise (static files revalidate);
+     * a 304 has no Content-Length (RFC 9110 8.6) */
+    bool own_cache = has_header(headers, headers_len, "Cache-Control:");
+    char length[48] = "";
+    if (status != 304)
+        snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
+    int h = snprintf(start, cap - LWS_PRE, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s%s", status,
+                     sb_http_status_text(status), type, length,
+                     own_cache ? "" : "Cache-Control: no-store\r\n", cors);
     size_t at = (size_t)h;
     memcpy(start + at, headers, headers_len);
     at += headers_len;

@@ -155,6 +155,11 @@ const char *sb_sio_query(const sb_sio_socket *so, const char *key)
     return sb_query_get(&so->c->query, key);
 }
 
+const sb_query *sb_sio_handshake_query(const sb_sio_socket *so)
+{
+    return &so->c->query;
+}
+
 const char *sb_sio_peer(const sb_sio_socket *so)
 {
     return so->c->peer;

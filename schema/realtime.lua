@@ -50,6 +50,11 @@ A connection without a valid token is refused (connect_error).]],
     since = 1,
     fields = {
         { "token", str { min = 1, max = 8192 }, required, doc = "The REST API's JWT." },
+        { "pid", str { min = 1, max = 64 }, optional,
+          doc = [[Connection state recovery (socket.io-client 4.6+ adds it on a reconnect): the
+private ID the server's last CONNECT reply offered.]] },
+        { "offset", str { min = 1, max = 32 }, optional,
+          doc = "Connection state recovery: the offset of the last UPDATE the client received." },
     },
 }
 

@@ -54,9 +54,17 @@ static realtime_out_kind realtime_out_kind_from(const char *p, size_t n)
 static int realtime_realtime_connect_auth_field(const char *p, size_t n)
 {
     switch (n) {
+    case 3:
+        if (memcmp(p, "pid", 3) == 0)
+            return 1;
+        break;
     case 5:
         if (memcmp(p, "token", 5) == 0)
             return 0;
+        break;
+    case 6:
+        if (memcmp(p, "offset", 6) == 0)
+            return 2;
         break;
     default:
         break;
@@ -84,6 +92,16 @@ static bool realtime_realtime_connect_auth_fields(sb_reader *r, realtime_realtim
             if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 8192))
                 return false;
             break;
+        case 1:
+            if (!sb_read_string(r, &out->pid) || !sb_check_str(r, out->pid, 1, 64))
+                return false;
+            out->has.pid = SB_SET;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->offset) || !sb_check_str(r, out->offset, 1, 32))
+                return false;
+            out->has.offset = SB_SET;
+            break;
         }
         sb_path_pop(r);
     }
@@ -106,6 +124,14 @@ void realtime_realtime_connect_auth_write(sb_buf *b, const realtime_realtime_con
 {
     sb_buf_put(b, "{\"token\":", 9);
     sb_write_string(b, m->token);
+    if (m->has.pid != SB_ABSENT) {
+        sb_buf_put(b, ",\"pid\":", 7);
+        sb_write_string(b, m->pid);
+    }
+    if (m->has.offset != SB_ABSENT) {
+        sb_buf_put(b, ",\"offset\":", 10);
+        sb_write_string(b, m->offset);
+    }
     sb_buf_putc(b, '}');
 }
 
@@ -128,6 +154,18 @@ bool realtime_realtime_connect_auth_from_query(sb_reader *r, const sb_query *q, 
             out->token = (sb_str){v, strlen(v)};
             if (!sb_check_str(r, out->token, 1, 8192))
                 return false;
+            break;
+        case 1:
+            out->pid = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->pid, 1, 64))
+                return false;
+            out->has.pid = SB_SET;
+            break;
+        case 2:
+            out->offset = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->offset, 1, 32))
+                return false;
+            out->has.offset = SB_SET;
             break;
         }
         sb_path_pop(r);

@@ -45,6 +45,12 @@ typedef struct realtime_out realtime_out;
 /* The Socket.IO handshake's auth object (io(url, { auth: { token } })). A connection without a valid token is refused (connect_error). */
 typedef struct realtime_realtime_connect_auth {
     sb_str token;
+    sb_str pid; /* optional */
+    sb_str offset; /* optional */
+    struct {
+        sb_presence pid;
+        sb_presence offset;
+    } has;
 } realtime_realtime_connect_auth;
 bool realtime_realtime_connect_auth_parse(sb_reader *r, realtime_realtime_connect_auth *out);
 void realtime_realtime_connect_auth_write(sb_buf *b, const realtime_realtime_connect_auth *m);

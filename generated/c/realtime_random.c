@@ -7,6 +7,20 @@ void realtime_realtime_connect_auth_random(sb_rand *g, sb_arena *a, realtime_rea
 {
     memset(m, 0, sizeof *m);
     m->token = sb_rand_str(g, a, 1, 8192);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.pid = p[sb_rand_below(g, 2)];
+        if (m->has.pid == SB_SET) {
+            m->pid = sb_rand_str(g, a, 1, 64);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.offset = p[sb_rand_below(g, 2)];
+        if (m->has.offset == SB_SET) {
+            m->offset = sb_rand_str(g, a, 1, 32);
+        }
+    }
 }
 
 void realtime_realtime_connect_query_random(sb_rand *g, sb_arena *a, realtime_realtime_connect_query *m)

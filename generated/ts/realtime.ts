@@ -22,6 +22,17 @@ export const RealtimePath = "/realtime";
 export interface RealtimeConnectAuth {
     /** The REST API's JWT. 1 to 8192 bytes (UTF-8). */
     token: string;
+    /**
+     * Connection state recovery (socket.io-client 4.6+ adds it on a reconnect): the
+     * private ID the server's last CONNECT reply offered.
+     *
+     * 1 to 64 bytes (UTF-8).
+     */
+    pid?: string;
+    /**
+     * Connection state recovery: the offset of the last UPDATE the client received. 1 to 32 bytes (UTF-8).
+     */
+    offset?: string;
 }
 
 /**

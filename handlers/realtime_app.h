@@ -1,0 +1,99 @@
+/*
+ * realtime_app.h: the state of the realtime protocol (seed 002: Socket.IO at
+ * /realtime), shared by its socket handlers (realtime.c), its actions
+ * (realtime_actions.c), its operator API (realtime_http.c) and its proxy
+ * (realtime_proxy.c). One per process.
+ */
+#ifndef SB_REALTIME_APP_H
+#define SB_REALTIME_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bucket.h"
+#include "config.h"
+#include "core_store.h"
+#include "jwt.h"
+#include "map.h"
+#include "metrics.h"
+#include "realtime.h"
+#include "rt.h"
+#include "sio.h"
+#include "store.h"
+#include "topics.h"
+
+#define RT_ID_MAX 256   /* bytes of a user, company, session or artifact ID */
+#define RT_MAX_SUBS 256 /* artifacts one connection follows (the handshake's and subscribeArtifact) */
+#define RT_PID_LEN 32   /* hex digits of a recovery pid */
+#define RT_STRIKES 20   /* REQUESTs refused in a row for the rate before a disconnect */
+
+typedef struct realtime_proxy realtime_proxy;
+
+typedef struct realtime_app {
+    sb_rt *rt;
+    sb_store *store;
+    core_store *core; /* operator API keys */
+    sb_sio *sio;
+    sb_jwt_config *jwt; /* NULL: no key configured, every CONNECT is refused */
+    realtime_proxy *proxy;
+    int recovery_ms; /* 0: no connection state recovery */
+    int max_request_rate;
+    int max_handshake_rate;
+    sb_bucket handshakes;
+    int64_t committed_offset; /* the newest UPDATE whose transaction committed */
+    uint64_t update_seq;      /* for requestIds the server makes */
+    sb_map recovery;          /* pid hash -> recovery record */
+    uint64_t owner;           /* the app's own timers (recovery sweep) */
+    sb_buf scratch;           /* an envelope being written */
+    sb_counter *m_connects, *m_refused, *m_requests, *m_errors, *m_updates, *m_recovered,
+        *m_limited_requests, *m_limited_handshakes, *m_expired;
+    sb_gauge *m_sockets;
+} realtime_app;
+
+/* What a connection keeps (ctx->session in the socket's callbacks). */
+typedef struct rt_socket {
+    realtime_app *app;
+    sb_sio_socket *so;
+    uint64_t session; /* the Engine.IO session's endpoint ID */
+    /* one allocation for the strings: an idle connection is the most
+     * numerous object of the server */
+    char *user, *company, *sid;
+    char *artifact;     /* the handshake's artifactId, NULL none */
+    char *token;        /* kept for proxied actions; never logged */
+    bool artifacts_all; /* the token's artifacts claim is "*" */
+    char **artifacts;   /* the token's list (NULL-terminated), and its permissions */
+    char **permissions;
+    char **subs; /* the artifacts it follows (the handshake's among them) */
+    size_t n_subs, cap_subs;
+    int64_t exp;
+    sb_timer *expiry;
+    sb_bucket requests;
+    int strikes;
+    char pid[RT_PID_LEN + 1];
+} rt_socket;
+
+realtime_app *realtime_app_start(sb_rt *rt, sb_store *store, const sb_config *cfg, char *err,
+                                 size_t err_size);
+void realtime_app_stop(realtime_app *app); /* after sb_server_free */
+
+/* Topic keys (tenant-scoped: an artifact's topic names its company). */
+const char *realtime_company_topic(char buf[SB_TOPIC_MAX], const char *company);
+const char *realtime_artifact_topic(char buf[SB_TOPIC_MAX], const char *company,
+                                    const char *artifact);
+
+/* May the connection follow this artifact (token claim)? */
+bool realtime_artifact_allowed(const rt_socket *st, const char *artifact);
+
+/* Envelopes to one connection: RESPONSE (data: raw JSON or NULL) and ERROR,
+ * as the event "message" carrying the envelope as a JSON string, and as the
+ * ack `ack` when >= 0. */
+void realtime_send_response(struct sb_ctx *ctx, uint64_t session, int64_t ack, sb_str request_id,
+                            sb_str action, const char *data, size_t data_len);
+void realtime_send_error(struct sb_ctx *ctx, uint64_t session, int64_t ack, sb_str request_id,
+                         sb_str action, int code, const char *message);
+
+/* The socket handlers (realtime.c), and its actions' dispatch. */
+extern const sb_sio_namespace realtime_namespace;
+void realtime_on_message(struct sb_ctx *ctx, rt_socket *st, const sb_sio_event *ev);
+
+#endif
