@@ -24,6 +24,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/core_routes.c
   ${SB_GENERATED_DIR}/c/dashboard_routes.c
   ${SB_GENERATED_DIR}/c/therapy_routes.c
+  ${SB_GENERATED_DIR}/c/realtime_actions.c
   ${SB_GENERATED_DIR}/c/chat_random.c
   ${SB_GENERATED_DIR}/c/core_random.c
   ${SB_GENERATED_DIR}/c/dashboard_random.c
@@ -32,6 +33,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/random_gen.h
   ${SB_GENERATED_DIR}/c/registry_random.c
   ${SB_GENERATED_DIR}/tests/cases.c
+  ${SB_GENERATED_DIR}/tests/action_cases.c
   ${SB_GENERATED_DIR}/fuzz/fuzz_chat.c
   ${SB_GENERATED_DIR}/fuzz/chat.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/chat/001.json
@@ -94,6 +96,9 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/008.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/009.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/010.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/011.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/012.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/013.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_therapy.c
   ${SB_GENERATED_DIR}/fuzz/therapy.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/001.json

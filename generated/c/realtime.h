@@ -18,6 +18,7 @@
 #define REALTIME_ERR_AUTH_REQUIRED "Authentication required"
 #define REALTIME_ERR_RATE_LIMITED "Too many messages"
 #define REALTIME_ERR_INTERNAL "Internal error"
+#define REALTIME_ERR_TOO_MANY_SUBSCRIPTIONS "Too many subscriptions"
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; realtime_errors[CODE] has its name, text and HTTP status. */
@@ -29,9 +30,10 @@ typedef enum realtime_error_code {
     REALTIME_ERROR_AUTH_REQUIRED = 5,
     REALTIME_ERROR_RATE_LIMITED = 6,
     REALTIME_ERROR_INTERNAL = 7,
+    REALTIME_ERROR_TOO_MANY_SUBSCRIPTIONS = 8,
 } realtime_error_code;
-#define REALTIME_ERROR_COUNT 7
-extern const sb_error_def realtime_errors[8];
+#define REALTIME_ERROR_COUNT 8
+extern const sb_error_def realtime_errors[9];
 
 typedef struct realtime_in realtime_in;
 typedef struct realtime_out realtime_out;
@@ -165,5 +167,62 @@ typedef struct realtime_out {
 bool realtime_out_parse(sb_reader *r, realtime_out *out);
 void realtime_out_write(sb_buf *b, const realtime_out *m);
 const char *realtime_out_kind_name(realtime_out_kind k); /* the discriminator value */
+
+/* Result of action ping (RealtimeResponse.data). */
+typedef struct realtime_ping_result {
+    int64_t time;
+} realtime_ping_result;
+bool realtime_ping_result_parse(sb_reader *r, realtime_ping_result *out);
+void realtime_ping_result_write(sb_buf *b, const realtime_ping_result *m);
+
+/* Result of action whoami (RealtimeResponse.data). */
+typedef struct realtime_whoami_result {
+    sb_str userId;
+    sb_str companyId;
+    sb_str sessionId;
+    sb_str artifactId; /* optional */
+    struct { sb_str *items; size_t count; } subscriptions;
+    struct { sb_str *items; size_t count; } permissions;
+    struct {
+        sb_presence artifactId;
+    } has;
+} realtime_whoami_result;
+bool realtime_whoami_result_parse(sb_reader *r, realtime_whoami_result *out);
+void realtime_whoami_result_write(sb_buf *b, const realtime_whoami_result *m);
+
+/* Data of action subscribeArtifact (RealtimeRequest.data). */
+typedef struct realtime_subscribe_artifact_data {
+    sb_str artifactId;
+} realtime_subscribe_artifact_data;
+bool realtime_subscribe_artifact_data_parse(sb_reader *r, realtime_subscribe_artifact_data *out);
+void realtime_subscribe_artifact_data_write(sb_buf *b, const realtime_subscribe_artifact_data *m);
+
+/* Result of action subscribeArtifact (RealtimeResponse.data). */
+typedef struct realtime_subscribe_artifact_result {
+    sb_str artifactId;
+} realtime_subscribe_artifact_result;
+bool realtime_subscribe_artifact_result_parse(sb_reader *r, realtime_subscribe_artifact_result *out);
+void realtime_subscribe_artifact_result_write(sb_buf *b, const realtime_subscribe_artifact_result *m);
+
+/* Data of action unsubscribeArtifact (RealtimeRequest.data). */
+typedef struct realtime_unsubscribe_artifact_data {
+    sb_str artifactId;
+} realtime_unsubscribe_artifact_data;
+bool realtime_unsubscribe_artifact_data_parse(sb_reader *r, realtime_unsubscribe_artifact_data *out);
+void realtime_unsubscribe_artifact_data_write(sb_buf *b, const realtime_unsubscribe_artifact_data *m);
+
+/* Result of action unsubscribeArtifact (RealtimeResponse.data). */
+typedef struct realtime_unsubscribe_artifact_result {
+    sb_str artifactId;
+} realtime_unsubscribe_artifact_result;
+bool realtime_unsubscribe_artifact_result_parse(sb_reader *r, realtime_unsubscribe_artifact_result *out);
+void realtime_unsubscribe_artifact_result_write(sb_buf *b, const realtime_unsubscribe_artifact_result *m);
+
+/* Data of action processData (RealtimeRequest.data). */
+typedef struct realtime_process_data_data {
+    sb_str input;
+} realtime_process_data_data;
+bool realtime_process_data_data_parse(sb_reader *r, realtime_process_data_data *out);
+void realtime_process_data_data_write(sb_buf *b, const realtime_process_data_data *m);
 
 #endif

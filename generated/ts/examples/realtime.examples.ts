@@ -8,6 +8,7 @@ import type {
     RealtimeInbound,
     RealtimeOutbound,
     RealtimeRequest,
+    RealtimeRequestMap,
     RealtimeResponse,
     RealtimeUpdate,
 } from "../realtime";
@@ -16,8 +17,8 @@ export const realtimeRequest_1: RealtimeRequest = {"type":"REQUEST","requestId":
 export const realtimeInbound_1: RealtimeInbound = {"type":"REQUEST","requestId":"1700000000000","action":"someAction","data":{"key":"value"}};
 export const realtimeRequest_2: RealtimeRequest = {"type":"REQUEST","requestId":"req-1","action":"processData","data":{"input":"value"}};
 export const realtimeInbound_2: RealtimeInbound = {"type":"REQUEST","requestId":"req-1","action":"processData","data":{"input":"value"}};
-export const realtimeRequest_3: RealtimeRequest = {"type":"REQUEST","requestId":"req-2","action":"listArtifacts"};
-export const realtimeInbound_3: RealtimeInbound = {"type":"REQUEST","requestId":"req-2","action":"listArtifacts"};
+export const realtimeRequest_3: RealtimeRequest = {"type":"REQUEST","requestId":"req-2","action":"whoami"};
+export const realtimeInbound_3: RealtimeInbound = {"type":"REQUEST","requestId":"req-2","action":"whoami"};
 
 export const realtimeResponse_1: RealtimeResponse = {"type":"RESPONSE","requestId":"req-1","action":"processData","data":{"output":"value"}};
 export const realtimeOutbound_1: RealtimeOutbound = {"type":"RESPONSE","requestId":"req-1","action":"processData","data":{"output":"value"}};
@@ -35,3 +36,10 @@ export const realtimeError_1: RealtimeError = {"type":"ERROR","requestId":"req-1
 export const realtimeOutbound_6: RealtimeOutbound = {"type":"ERROR","requestId":"req-1","action":"processData","error":{"code":"UNKNOWN_ACTION","message":"Unknown action"}};
 export const realtimeError_2: RealtimeError = {"type":"ERROR","requestId":"","error":{"code":"INVALID_MESSAGE","message":"Invalid message format"}};
 export const realtimeOutbound_7: RealtimeOutbound = {"type":"ERROR","requestId":"","error":{"code":"INVALID_MESSAGE","message":"Invalid message format"}};
+
+export const pingAction_1: RealtimeRequestMap["ping"] = { data: undefined, result: {"time":1700000000000} };
+export const whoamiAction_1: RealtimeRequestMap["whoami"] = { data: undefined, result: {"userId":"u-1","companyId":"c-42","sessionId":"s-9","artifactId":"a-7","subscriptions":["a-7"],"permissions":["processData"]} };
+export const whoamiAction_2: RealtimeRequestMap["whoami"] = { data: undefined, result: {"userId":"u-2","companyId":"c-42","sessionId":"s-10","subscriptions":[],"permissions":[]} };
+export const subscribeArtifactAction_1: RealtimeRequestMap["subscribeArtifact"] = { data: {"artifactId":"a-7"}, result: {"artifactId":"a-7"} };
+export const unsubscribeArtifactAction_1: RealtimeRequestMap["unsubscribeArtifact"] = { data: {"artifactId":"a-7"}, result: {"artifactId":"a-7"} };
+export const processDataAction_1: RealtimeRequestMap["processData"] = { data: {"input":"value"}, result: {"output":"value"} };
