@@ -23,10 +23,10 @@ add_custom_command(
 add_custom_target(generate DEPENDS ${SB_GENERATED_FILES})
 
 # The codecs every program links: generated/c/<channel>.c and registry.c.
-# Dispatch (needs handlers) and random instances (tests only) are separate.
+# Dispatch and actions (need handlers) and random instances (tests only) are separate.
 set(SB_GENERATED_CODEC_SOURCES ${SB_GENERATED_FILES})
 list(FILTER SB_GENERATED_CODEC_SOURCES INCLUDE REGEX "/c/[a-z0-9_]+\\.c$")
-list(FILTER SB_GENERATED_CODEC_SOURCES EXCLUDE REGEX "_(dispatch|random|routes)\\.c$")
+list(FILTER SB_GENERATED_CODEC_SOURCES EXCLUDE REGEX "_(dispatch|random|routes|actions)\\.c$")
 add_library(sb_generated STATIC ${SB_GENERATED_CODEC_SOURCES} ${CMAKE_SOURCE_DIR}/runtime/registry.c)
 target_include_directories(sb_generated PUBLIC ${SB_GENERATED_DIR}/c)
 target_link_libraries(sb_generated PUBLIC sb_runtime)
@@ -39,3 +39,7 @@ list(FILTER SB_GENERATED_DISPATCH_SOURCES INCLUDE REGEX "_dispatch\\.c$")
 # with endpoints. CMakeLists.txt links those whose handlers exist.
 set(SB_GENERATED_ROUTES_SOURCES ${SB_GENERATED_FILES})
 list(FILTER SB_GENERATED_ROUTES_SOURCES INCLUDE REGEX "_routes\\.c$")
+# Action tables (c/<channel>_actions.c, runtime/action.h): they call every
+# action handler, so the program that serves the channel links them.
+set(SB_GENERATED_ACTIONS_SOURCES ${SB_GENERATED_FILES})
+list(FILTER SB_GENERATED_ACTIONS_SOURCES INCLUDE REGEX "_actions\\.c$")

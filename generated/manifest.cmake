@@ -25,6 +25,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/dashboard_routes.c
   ${SB_GENERATED_DIR}/c/realtime_routes.c
   ${SB_GENERATED_DIR}/c/therapy_routes.c
+  ${SB_GENERATED_DIR}/c/realtime_actions.c
   ${SB_GENERATED_DIR}/c/chat_random.c
   ${SB_GENERATED_DIR}/c/core_random.c
   ${SB_GENERATED_DIR}/c/dashboard_random.c
@@ -33,6 +34,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/random_gen.h
   ${SB_GENERATED_DIR}/c/registry_random.c
   ${SB_GENERATED_DIR}/tests/cases.c
+  ${SB_GENERATED_DIR}/tests/action_cases.c
   ${SB_GENERATED_DIR}/fuzz/fuzz_chat.c
   ${SB_GENERATED_DIR}/fuzz/chat.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/chat/001.json
@@ -100,6 +102,9 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/013.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/014.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/015.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/016.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/017.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/018.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_therapy.c
   ${SB_GENERATED_DIR}/fuzz/therapy.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/001.json

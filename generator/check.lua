@@ -12,7 +12,17 @@
 --     messages = { node... }   -- object nodes with .message set, declaration order
 --     unions   = { in = U, out = U }  (either may be absent)
 --     endpoints, errors, params
+--     c_types  = types without those that only TypeScript gets (a proxy
+--                action's result)
+--     actions  = { action... }  -- declaration order
+--     action_spec = nil | { request, name_field, data_field, response,
+--                           response_name_field, result_field, errors = {
+--                           invalid, unknown, denied, internal } }
 --   }
+--   an action: { name, doc, since, where, permission, proxy, errors,
+--                data = nil | node, result = nil | node, examples,
+--                c_name, handler }: data and result are object or alias
+--                nodes (inline ones carry .action and .action_role)
 --   an object node: { kind = "object", name, c_name, ts_name, fields, doc, since,
 --                     unknown_fields, one_of_required, message = nil | {
 --                       dir, union, disc_field, disc_value, examples } }
@@ -30,7 +40,7 @@ local check = {}
 
 local DECL_KEYS = {
     channel = { doc = 1, since = 1, path = 1, transport = 1, unknown_fields = 1,
-                inbound = 1, outbound = 1, errors = 1, http_errors = 1 },
+                inbound = 1, outbound = 1, errors = 1, http_errors = 1, actions = 1 },
     enumeration = { doc = 1, since = 1, values = 1 },
     payload = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
     params = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
@@ -38,7 +48,13 @@ local DECL_KEYS = {
                 one_of_required = 1 },
     endpoint = { doc = 1, since = 1, method = 1, path = 1, auth = 1, request = 1,
                  response = 1, errors = 1, path_params = 1, query = 1 },
+    action = { doc = 1, since = 1, data = 1, result = 1, permission = 1, proxy = 1, errors = 1,
+               examples = 1 },
 }
+-- The errors the action framework itself answers (channel actions.errors).
+local ACTION_ERRORS = { "invalid", "unknown", "denied", "internal" }
+-- Generated C names of a channel's action table, which no handler may take.
+local ACTION_RESERVED = { find = true, count = true }
 local COMMON = { decl = 1, name = 1, where = 1 }
 local TRANSPORTS = { websocket = true, socketio = true, http = true }
 local POLICIES = { reject = true, ignore = true }
@@ -329,6 +345,160 @@ local function order_types(channel)
     channel.types = out
 end
 
+-- channel { actions = { ... } }: where a channel's action requests carry
+-- the action's name and data, and where its result goes. The refs and
+-- fields are checked once every type is known (finish_actions).
+function check.action_spec(cd, ch)
+    local as = cd.actions
+    local what = "channel " .. ch.name .. ", actions"
+    if type(as) ~= "table" then fail(cd.where, "%s: must be a table", what) end
+    local KEYS = { request = 1, name = 1, data = 1, response = 1, response_name = 1, result = 1, errors = 1 }
+    for k in pairs(as) do
+        if not KEYS[k] then fail(cd.where, "%s: unknown key '%s'", what, tostring(k)) end
+    end
+    for _, key in ipairs({ "request", "response" }) do
+        if type(as[key]) ~= "table" or as[key].kind ~= "ref" then
+            fail(cd.where, "%s: %s must be ref \"Message\" (the %s envelope)", what, key,
+                 key == "request" and "inbound request" or "outbound response")
+        end
+    end
+    for _, key in ipairs({ "name", "data", "result" }) do
+        if type(as[key]) ~= "string" then
+            fail(cd.where, "%s: %s must name a field of the %s", what, key,
+                 key == "result" and "response" or "request")
+        end
+    end
+    if as.response_name ~= nil and type(as.response_name) ~= "string" then
+        fail(cd.where, "%s: response_name must name a field of the response", what)
+    end
+    if type(as.errors) ~= "table" then
+        fail(cd.where, "%s: needs errors = { invalid = NAME, unknown = NAME, denied = NAME, internal = NAME }",
+             what)
+    end
+    local errs = {}
+    for k in pairs(as.errors) do
+        local known = false
+        for _, e in ipairs(ACTION_ERRORS) do known = known or e == k end
+        if not known then fail(cd.where, "%s, errors: unknown key '%s'", what, tostring(k)) end
+    end
+    for _, key in ipairs(ACTION_ERRORS) do
+        local n = as.errors[key]
+        local err = type(n) == "string" and ch.error_by_name[n]
+        if not err then
+            fail(cd.where, "%s, errors: %s must name an error of the channel (got %s)", what, key, tostring(n))
+        end
+        errs[key] = err
+    end
+    local function ref(r, key)
+        return { kind = "ref", name = r.name, where = cd.where, what = what .. " " .. key, channel = ch }
+    end
+    return { request_ref = ref(as.request, "request"), response_ref = ref(as.response, "response"),
+             name = as.name, data = as.data, result = as.result, response_name = as.response_name,
+             errors = errs, where = cd.where, what = what }
+end
+
+-- An action's data or result: a field list (an inline object named
+-- <Action>Data / <Action>Result), ref "Payload", or any other type (a named
+-- alias of it, like an endpoint body that is not an object).
+local function action_type(ctx, d, a, key, suffix)
+    local raw = d[key]
+    if raw == nil then return nil end
+    local ch = ctx.channel
+    local what = ctx.what .. ", " .. key
+    local tname = names.camel(d.name) .. suffix
+    if type(raw) ~= "table" then
+        fail(d.where, "%s: must be a field list { { \"name\", TYPE, PRESENCE }, ... }, ref \"Payload\" or a type",
+             what)
+    end
+    -- where it travels, when the channel says (else finish_actions refuses it)
+    local spec = ch.action_spec or {}
+    local where_to = key == "data" and (spec.request_ref and (spec.request_ref.name .. "." .. spec.data))
+        or (spec.response_ref and (spec.response_ref.name .. "." .. spec.result))
+    local role_doc = (key == "data" and "Data" or "Result") .. " of action " .. d.name ..
+        (where_to and (" (" .. where_to .. ")") or "") .. "."
+    local bctx = { where = d.where, what = what, channel = ch, model = ctx.model, inline_name = tname }
+    local first = #ch.all_named + 1
+    local t
+    if raw.kind == nil or raw.kind == "object" then
+        local fields = raw.kind == nil and raw or raw.fields
+        for i, f in ipairs(fields) do
+            if type(f) ~= "table" then
+                fail(d.where, "%s: field %d must be { \"name\", TYPE, PRESENCE, doc = ... }", what, i)
+            end
+        end
+        t = build_object(bctx, fields, tname, { doc = role_doc, since = d.since,
+                                                unknown_fields = raw.kind and raw.unknown_fields,
+                                                one_of_required = raw.kind and raw.one_of_required })
+        check.register(bctx, t)
+    elseif raw.kind == "ref" then
+        t = resolve_type(bctx, raw) -- resolved in finish_actions
+    elseif raw.kind == "unionref" then
+        fail(d.where, "%s: a union cannot be an action's %s", what, key)
+    else
+        t = { kind = "alias", name = tname, of = resolve_type(bctx, raw), doc = role_doc, since = d.since,
+              where = d.where, channel = ch }
+        check.register(bctx, t)
+    end
+    if t.kind ~= "ref" then
+        t.action, t.action_role = a, key
+    end
+    -- a proxy's result is never parsed or written in C: TypeScript only
+    if a.proxy and key == "result" then
+        for i = first, #ch.all_named do ch.all_named[i].ts_only = true end
+    end
+    return t
+end
+
+-- action "name" { ... }: one request/response operation of the channel.
+function check.action(ctx, d)
+    local ch, what = ctx.channel, ctx.what
+    if ch.action_by_name[d.name] then
+        fail(d.where, "%s: duplicate action (also at %s)", what, ch.action_by_name[d.name].where)
+    end
+    local snake = names.snake(d.name)
+    if ch.action_by_snake[snake] then
+        fail(d.where, "%s: its C name %s_action_%s is also that of action %s", what, ch.name, snake,
+             ch.action_by_snake[snake].name)
+    end
+    if ACTION_RESERVED[snake] then
+        fail(d.where, "%s: its handler %s_action_%s would collide with the generated one", what, ch.name, snake)
+    end
+    if d.proxy ~= nil and type(d.proxy) ~= "boolean" then
+        fail(d.where, "%s: proxy must be true or false", what)
+    end
+    if d.permission ~= nil and (type(d.permission) ~= "string" or not d.permission:match("^[\33-\126]+$")) then
+        fail(d.where, "%s: permission must be a non-empty string without spaces (what the caller's token " ..
+             "must grant), got %s", what, type(d.permission) == "string" and string.format("%q", d.permission)
+             or type(d.permission))
+    end
+    if d.proxy and d.errors ~= nil then
+        fail(d.where, "%s: errors is only for actions served by a C handler; a proxy action's errors " ..
+             "are its upstream's", what)
+    end
+    local a = { name = d.name, doc = d.doc, since = d.since, where = d.where, what = what,
+                permission = d.permission, proxy = d.proxy == true, errors = {},
+                raw_examples = d.examples, c_name = ch.name .. "_" .. snake, snake = snake,
+                handler = ch.name .. "_action_" .. snake }
+    ch.action_by_name[d.name] = a
+    ch.action_by_snake[snake] = a
+    if d.errors ~= nil then
+        if type(d.errors) ~= "table" then
+            fail(d.where, "%s: errors must be { NAME, ... } (the channel errors its handler may return)", what)
+        end
+        local seen = {}
+        for _, n in ipairs(d.errors) do
+            local err = ch.error_by_name[n]
+            if not err then fail(d.where, "%s, errors: %s is not an error of channel %s", what, tostring(n), ch.name) end
+            if seen[n] then fail(d.where, "%s, errors: %s listed twice", what, n) end
+            seen[n] = true
+            a.errors[#a.errors + 1] = err
+        end
+    end
+    a.data = action_type(ctx, d, a, "data", "Data")
+    a.result = action_type(ctx, d, a, "result", "Result")
+    ch.actions[#ch.actions + 1] = a
+end
+
 local function check_unit(model, unit)
     local decls = unit.decls
     if #decls == 0 or decls[1].decl ~= "channel" then
@@ -350,6 +520,7 @@ local function check_unit(model, unit)
         -- so that output does not depend on the directory it was made in
         file = unit.file:match("[^/]*/[^/]*$") or unit.file, where = cd.where, unknown_fields = cd.unknown_fields or "reject",
         all_named = {}, messages = {}, unions = {}, endpoints = {}, errors = {}, params = {},
+        actions = {}, action_by_name = {}, action_by_snake = {},
         c_prefix = cd.name, ts_prefix = names.camel(cd.name),
     }
     if not POLICIES[ch.unknown_fields] then
@@ -425,6 +596,10 @@ local function check_unit(model, unit)
                            invalid_error = he.invalid_error and ch.error_by_name[he.invalid_error] }
     end
 
+    if cd.actions ~= nil then
+        ch.action_spec = check.action_spec(cd, ch)
+    end
+
     for i = 2, #decls do
         local d = decls[i]
         check_keys(d)
@@ -477,6 +652,8 @@ local function check_unit(model, unit)
                 u.members[#u.members + 1] = node
                 node.message.union, node.message.disc_field, node.message.disc_value = u, df, v
             end
+        elseif d.decl == "action" then
+            check.action(ctx, d)
         elseif d.decl == "endpoint" then
             if not METHODS[d.method] then fail(d.where, "%s: method must be GET, POST, ...", what) end
             local ep = { name = d.name, doc = d.doc, since = d.since, method = d.method, path = d.path,
@@ -604,6 +781,107 @@ local function finish_endpoints(model, ch)
     end
 end
 
+-- After refs are resolved: the channel's request and response envelopes, and
+-- each action's refs and name.
+local function finish_actions(model, ch)
+    local spec = ch.action_spec
+    if #ch.actions > 0 and not spec then
+        fail(ch.where, "channel %s: has actions, so needs actions = { request = ref \"...\", name = \"...\", " ..
+             "data = \"...\", response = ref \"...\", result = \"...\", errors = { ... } }", ch.name)
+    end
+    if not spec then return end
+    local what = spec.what
+    local function envelope(ref, dir, key)
+        local m = resolve_refs(model, ref)
+        if m.kind ~= "object" or not m.message or m.message.dir ~= dir then
+            fail(spec.where, "%s: %s %s must be a message with dir = \"%s\"", what, key, ref.name, dir)
+        end
+        return m
+    end
+    local function field(m, fname, key, ok, need)
+        local f = m.by_name[fname]
+        if not f or not ok(f) then
+            fail(spec.where, "%s: %s = %q must name %s of %s", what, key, fname, need, m.name)
+        end
+        return f
+    end
+    local function optional_any(f) return f.type.kind == "any" and f.optional end
+    spec.request = envelope(spec.request_ref, "in", "request")
+    spec.response = envelope(spec.response_ref, "out", "response")
+    spec.name_field = field(spec.request, spec.name, "name", function(f)
+        return f.type.kind == "string" and f.presence == "required"
+    end, "a required str field")
+    spec.data_field = field(spec.request, spec.data, "data", optional_any, "an optional any field")
+    spec.result_field = field(spec.response, spec.result, "result", optional_any, "an optional any field")
+    if spec.response_name then
+        spec.response_name_field = field(spec.response, spec.response_name, "response_name", function(f)
+            return f.type.kind == "string" and not f.nullable
+        end, "a str field")
+    end
+    for _, a in ipairs(ch.actions) do
+        -- the name must be one the envelope's name field can carry
+        local e = validate.value(spec.name_field.type, a.name, spec.name)
+        if e then
+            fail(a.where, "%s: its name does not fit %s.%s: %s", a.what, spec.request.name, spec.name, e.reason)
+        end
+        for _, key in ipairs({ "data", "result" }) do
+            local t = a[key]
+            if t and t.kind == "ref" then
+                t = resolve_refs(model, t)
+                if t.kind ~= "object" then
+                    fail(a.where, "%s, %s: %s must be an object type (payload, params or message)", a.what, key,
+                         t.name or t.kind)
+                end
+                a[key] = t
+            end
+        end
+    end
+end
+
+local function check_action_examples(ch)
+    for _, a in ipairs(ch.actions) do
+        local raw = a.raw_examples
+        if type(raw) ~= "table" or #raw == 0 then
+            fail(a.where, "%s: needs at least one example { data = [[JSON]], result = [[JSON]] }", a.what)
+        end
+        a.examples = {}
+        for i, ex in ipairs(raw) do
+            if type(ex) ~= "table" then
+                fail(a.where, "%s: example %d must be { data = [[JSON]], result = [[JSON]] }", a.what, i)
+            end
+            for k in pairs(ex) do
+                if k ~= "data" and k ~= "result" then
+                    fail(a.where, "%s: example %d: unknown key '%s'", a.what, i, tostring(k))
+                end
+            end
+            local out = {}
+            for _, key in ipairs({ "data", "result" }) do
+                local t = a[key]
+                local src = ex[key]
+                if t and src == nil then
+                    fail(a.where, "%s: example %d needs %s (the action has %s)", a.what, i, key, key)
+                elseif not t and src ~= nil then
+                    fail(a.where, "%s: example %d has %s, but the action takes none", a.what, i, key)
+                end
+                if t then
+                    if type(src) ~= "string" then
+                        fail(a.where, "%s: example %d: %s must be a JSON text", a.what, i, key)
+                    end
+                    local ok, value = pcall(json.decode, src)
+                    if not ok then fail(a.where, "%s: example %d: %s: %s", a.what, i, key, value) end
+                    local err = validate.value(t, value, key)
+                    if err then
+                        fail(a.where, "%s: example %d does not match its %s: %s: %s", a.what, i, key,
+                             err.path, err.reason)
+                    end
+                    out[key] = { value = value, text = json.encode(value) }
+                end
+            end
+            a.examples[i] = out
+        end
+    end
+end
+
 local function check_examples(model)
     for _, m in ipairs(model.messages) do
         local raw = m.message.raw_examples
@@ -638,12 +916,18 @@ function check.model(units)
             ep.response = resolve_refs(model, ep.response)
         end
         finish_endpoints(model, ch)
+        finish_actions(model, ch)
     end
     for _, ch in ipairs(model.channels) do
         for _, n in ipairs(ch.all_named) do check_cycles(n, {}) end
         order_types(ch)
+        ch.c_types = {}
+        for _, t in ipairs(ch.types) do
+            if not t.ts_only then ch.c_types[#ch.c_types + 1] = t end
+        end
     end
     check_examples(model)
+    for _, ch in ipairs(model.channels) do check_action_examples(ch) end
     return model
 end
 

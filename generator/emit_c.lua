@@ -85,7 +85,7 @@ local function channel_patterns(ch)
             visit(t.of)
         end
     end
-    for _, t in ipairs(ch.types) do
+    for _, t in ipairs(ch.c_types) do
         if t.kind == "object" then
             for _, f in ipairs(t.fields) do visit(f.type) end
         elseif t.kind == "alias" then
@@ -780,7 +780,7 @@ local function emit_channel(ch)
         if t.kind == "array" then return nil end -- arrays hold pointers
         return nil
     end
-    for _, t in ipairs(ch.types) do
+    for _, t in ipairs(ch.c_types) do
         if t.kind == "enum" then
             emit_enum_h(h, t)
             emit_enum_c(c, t)
@@ -811,7 +811,7 @@ local function emit_channel(ch)
         local u = ch.unions[dir]
         if u then emit_union_kind_from(c, u) end
     end
-    for _, t in ipairs(ch.types) do
+    for _, t in ipairs(ch.c_types) do
         if t.kind == "object" then
             emit_parse(c, t)
             emit_write(c, t)

@@ -1,7 +1,8 @@
 -- emit_dispatch.lua: handler prototypes and dispatch, per channel.
 --
 -- c/<channel>_handlers.h declares one function per inbound message (and per
--- HTTP endpoint); handlers/<channel>.c defines them. c/<channel>_dispatch.c
+-- HTTP endpoint, and per action served in C: emit_actions.lua);
+-- handlers/<channel>.c defines them. c/<channel>_dispatch.c
 -- calls them by the union's kind. A handler that is declared but not written
 -- fails the link of any program that includes the dispatch, which is the
 -- point: the schema says what must be handled.
@@ -9,6 +10,7 @@
 local text = require("text")
 local names = require("names")
 local routes = require("emit_routes")
+local actions = require("emit_actions")
 
 local emit = {}
 
@@ -21,7 +23,8 @@ function emit.emit(model)
     for _, ch in ipairs(model.channels) do
         local u = ch.unions["in"]
         local has_endpoints = #ch.endpoints > 0
-        if u or has_endpoints then
+        local has_actions = #ch.actions > 0
+        if u or has_endpoints or has_actions then
             local src = ch.file:match("[^/]*/[^/]*$") or ch.file
             local h = text.writer()
             local guard = "SB_GENERATED_" .. ch.name:upper() .. "_HANDLERS_H"
@@ -30,6 +33,7 @@ function emit.emit(model)
             h:line("#define %s", guard)
             h:line("")
             h:line("#include \"%s.h\"", ch.name)
+            if has_actions then h:line("#include \"action.h\"") end
             h:line("")
             h:line("struct sb_ctx; /* the runtime's per-request context */")
             h:line("")
@@ -59,6 +63,10 @@ function emit.emit(model)
                     end
                 end
                 routes.prototypes(h, ch)
+                h:line("")
+            end
+            if has_actions then
+                actions.prototypes(h, ch)
                 h:line("")
             end
             h:line("")

@@ -2,7 +2,7 @@
 -- schema's keys and literal values and the examples as the seed corpus.
 --
 -- The target feeds each input to every parser of the channel (both unions,
--- HTTP bodies, connection parameters). Whatever parses must survive a round
+-- HTTP bodies, connection parameters, actions' data). Whatever parses must survive a round
 -- trip: write, parse the output, write again, same bytes. Anything else
 -- (a crash, a sanitizer report, a failed round trip) aborts.
 
@@ -20,6 +20,15 @@ local function fuzz_targets(ch)
         if m.message.dir == "http" then targets[#targets + 1] = m end
     end
     for _, p in ipairs(ch.params) do targets[#targets + 1] = p end
+    -- what an action's validate() parses, once per type
+    local seen = {}
+    for _, t in ipairs(targets) do seen[t] = true end
+    for _, a in ipairs(ch.actions) do
+        if a.data and not seen[a.data] then
+            seen[a.data] = true
+            targets[#targets + 1] = a.data
+        end
+    end
     return targets
 end
 
@@ -93,11 +102,16 @@ function emit.emit(model)
         out[#out + 1] = { path = "fuzz/fuzz_" .. ch.name .. ".c", text = emit_target(ch) }
         out[#out + 1] = { path = "fuzz/" .. ch.name .. ".dict", text = emit_dict(ch) }
         local n = 0
+        local function add(text)
+            n = n + 1
+            out[#out + 1] = { path = string.format("fuzz/corpus/%s/%03d.json", ch.name, n), text = text }
+        end
         for _, m in ipairs(ch.messages) do
-            for _, ex in ipairs(m.message.examples) do
-                n = n + 1
-                out[#out + 1] = { path = string.format("fuzz/corpus/%s/%03d.json", ch.name, n),
-                                  text = ex.text }
+            for _, ex in ipairs(m.message.examples) do add(ex.text) end
+        end
+        for _, a in ipairs(ch.actions) do
+            for _, ex in ipairs(a.examples) do
+                if ex.data then add(ex.data.text) end
             end
         end
     end

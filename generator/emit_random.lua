@@ -175,7 +175,7 @@ function emit.emit(model)
         w:line("#include \"random_gen.h\"")
         w:line("")
         -- unions first in prototypes (members may be arrays of unions)
-        for _, t in ipairs(ch.types) do
+        for _, t in ipairs(ch.c_types) do
             if t.kind == "object" then
                 hw:line("void %s_random(sb_rand *g, sb_arena *a, %s *m);", t.c_name, t.c_name)
                 emit_object(w, t)

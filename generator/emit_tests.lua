@@ -1,5 +1,7 @@
 -- emit_tests.lua: test cases derived from the schema, run by
--- tests/schema/test_generated.c against the generated C parsers.
+-- tests/schema/test_generated.c against the generated C parsers (cases.c),
+-- and by tests/unit/test_actions.c against the actions' validate()
+-- (action_cases.c: each action's example data, broken the same ways).
 --
 -- For every example: it parses, and the writer gives back exactly its
 -- canonical form (fields in schema order, compact). Then each example is
@@ -287,26 +289,78 @@ function emit.emit(model)
         end
     end
 
+    local function write_cases(w, array, list)
+        w:line("const sb_case %s[] = {", array)
+        for _, c in ipairs(list) do
+            w:line("    {%s,", text.c_string(c.target))
+            w:line("     %s,", text.c_string(c.name))
+            w:line("     %s, %d,", text.c_string(c.input), #c.input)
+            w:line("     %s, %s,", CODES[c.code] or error("no code " .. c.code),
+                   c.path and text.c_string(c.path) or "NULL")
+            if c.output then
+                w:line("     %s, %d},", text.c_string(c.output), #c.output)
+            else
+                w:line("     NULL, 0},")
+            end
+        end
+        if #list == 0 then
+            -- C has no empty arrays
+            w:line("    {NULL, NULL, NULL, 0, SB_OK, NULL, NULL, 0},")
+            w:line("};")
+            w:line("const size_t %s_count = 0;", array)
+        else
+            w:line("};")
+            w:line("const size_t %s_count = sizeof %s / sizeof %s[0];", array, array, array)
+        end
+    end
     local w = text.writer()
     w:line(text.banner("every schema/ file"))
     w:line("#include \"cases.h\"")
     w:line("")
-    w:line("const sb_case sb_cases[] = {")
-    for _, c in ipairs(cases) do
-        w:line("    {%s,", text.c_string(c.target))
-        w:line("     %s,", text.c_string(c.name))
-        w:line("     %s, %d,", text.c_string(c.input), #c.input)
-        w:line("     %s, %s,", CODES[c.code] or error("no code " .. c.code),
-               c.path and text.c_string(c.path) or "NULL")
-        if c.output then
-            w:line("     %s, %d},", text.c_string(c.output), #c.output)
-        else
-            w:line("     NULL, 0},")
+    write_cases(w, "sb_cases", cases)
+
+    -- Actions: each example's data, and each broken one rule at a time, as
+    -- the request's data field carries it, for the action table's validate()
+    -- (target CHANNEL:ACTION; the path starts at the envelope's field). An
+    -- empty input is an absent data.
+    local acases = {}
+    for _, ch in ipairs(model.channels) do
+        local field = ch.action_spec and ch.action_spec.data
+        for _, a in ipairs(ch.actions) do
+            local target = ch.name .. ":" .. a.name
+            if a.data then
+                add_case(acases, target, a.name .. ": no data", "", "missing", field, nil)
+                add_case(acases, target, a.name .. ": null data", "null", "type", field, nil)
+                local t = a.data.kind == "alias" and a.data.of or a.data
+                for i, ex in ipairs(a.examples) do
+                    local before = #acases
+                    cases_for(acases, target, t, ex.data)
+                    for j = before + 1, #acases do
+                        local c = acases[j]
+                        c.name = a.name .. " example " .. i .. ": " .. c.name
+                        c.output = nil
+                        if c.path == "$" then
+                            c.path = field
+                        elseif c.path and c.path:sub(1, 2) == "$[" then
+                            c.path = field .. c.path:sub(2)
+                        elseif c.path then
+                            c.path = field .. "." .. c.path
+                        end
+                    end
+                end
+            else
+                add_case(acases, target, a.name .. ": no data", "", "ok", nil, nil)
+                add_case(acases, target, a.name .. ": null data", "null", "ok", nil, nil)
+                add_case(acases, target, a.name .. ": data given", "{}", "type", field, nil)
+            end
         end
     end
-    w:line("};")
-    w:line("const size_t sb_cases_count = sizeof sb_cases / sizeof sb_cases[0];")
-    return { { path = "tests/cases.c", text = w:text() } }
+    local aw = text.writer()
+    aw:line(text.banner("every schema/ file"))
+    aw:line("#include \"cases.h\"")
+    aw:line("")
+    write_cases(aw, "sb_action_cases", acases)
+    return { { path = "tests/cases.c", text = w:text() }, { path = "tests/action_cases.c", text = aw:text() } }
 end
 
 return emit

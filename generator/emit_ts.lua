@@ -4,8 +4,9 @@
 --   ts/chat.ts                    types only (plus a few `as const` tables):
 --                                 enums as string-literal unions with a Values
 --                                 array, every object node as an interface,
---                                 the inbound/outbound unions, error strings
---                                 and HTTP endpoints;
+--                                 the inbound/outbound unions, error strings,
+--                                 HTTP endpoints and actions (the request map
+--                                 <Ch>RequestMap and typed envelopes);
 --   ts/examples/chat.examples.ts  every schema example as a typed constant,
 --                                 so that `tsc --strict` proves the types
 --                                 accept what the server accepts;
@@ -484,6 +485,98 @@ local function emit_endpoints(w, ch, declare)
     w:line("} as const;")
 end
 
+-- Actions: the request map (action -> { data; result }), each action's
+-- permission and proxy flag as a const table, and the request and response
+-- envelopes typed per action.
+local function emit_actions(w, ch, declare)
+    local spec = ch.action_spec
+    local P = ch.ts_prefix
+    local map, name_t, info = P .. "RequestMap", P .. "ActionName", P .. "Actions"
+    local reqs, resps = P .. "ActionRequests", P .. "ActionResponses"
+    for _, n in ipairs({ map, name_t, info, P .. "ActionNames", P .. "ActionData", P .. "ActionResult",
+                         reqs, P .. "ActionRequest", resps, P .. "ActionResponse" }) do
+        declare(n, "action types")
+    end
+    local function ty(t) return t and ts_type(t) or "undefined" end
+    jsdoc(w, "The actions of channel " .. ch.name .. " by name: the `data` that a " .. spec.request.ts_name
+               .. "\ncarries in `" .. spec.data .. "` for each, and the `result` that the " .. spec.response.ts_name
+               .. " carries in\n`" .. spec.result .. "`. `undefined`: the action takes no data (send none, or null), "
+               .. "or answers\nno result.")
+    w:line("export interface %s {", map)
+    w:indent()
+    for _, a in ipairs(ch.actions) do
+        local notes = {}
+        notes[#notes + 1] = a.permission and ("Permission: `" .. a.permission .. "`.") or "Any authenticated caller."
+        if a.proxy then notes[#notes + 1] = "Served upstream (proxied)." end
+        if a.since ~= ch.since then notes[#notes + 1] = "@since " .. a.since end
+        jsdoc(w, a.doc, table.concat(notes, "\n"))
+        w:line("%s: {", prop(a.name))
+        w:line("    data: %s;", ty(a.data))
+        w:line("    result: %s;", ty(a.result))
+        w:line("};")
+    end
+    w:dedent()
+    w:line("}")
+    w:line("")
+    jsdoc(w, "An action name of channel " .. ch.name .. ".")
+    w:line("export type %s = keyof %s;", name_t, map)
+    local names = {}
+    for i, a in ipairs(ch.actions) do names[i] = json.encode_string(a.name) end
+    jsdoc(w, "Every action name of channel " .. ch.name .. ", in schema order.")
+    emit_const_array(w, P .. "ActionNames", names)
+    jsdoc(w, "Each action's permission (`null`: any authenticated caller) and whether the server\n"
+               .. "forwards it upstream (`proxy`).")
+    w:line("export const %s = {", info)
+    for _, a in ipairs(ch.actions) do
+        w:line("    %s: { permission: %s, proxy: %s },", prop(a.name),
+               a.permission and json.encode_string(a.permission) or "null", a.proxy and "true" or "false")
+    end
+    w:line("} as const;")
+    w:line("")
+    jsdoc(w, "The data of action A, as the request carries it.")
+    w:line("export type %sActionData<A extends %s> = %s[A][\"data\"];", P, name_t, map)
+    jsdoc(w, "The result of action A, as the response carries it.")
+    w:line("export type %sActionResult<A extends %s> = %s[A][\"result\"];", P, name_t, map)
+
+    local req, resp = spec.request, spec.response
+    local omit_req = json.encode_string(spec.name) .. " | " .. json.encode_string(spec.data)
+    w:line("")
+    jsdoc(w, "The " .. req.ts_name .. " of each action: `" .. spec.name .. "` is its name, `"
+               .. spec.data .. "` its data.")
+    w:line("export interface %s {", reqs)
+    w:indent()
+    for _, a in ipairs(ch.actions) do
+        w:line("%s: Omit<%s, %s> & {", prop(a.name), req.ts_name, omit_req)
+        w:line("    %s: %s;", prop(spec.name), json.encode_string(a.name))
+        w:line("    %s;", a.data and (prop(spec.data) .. ": " .. ts_type(a.data)) or (prop(spec.data) .. "?: null"))
+        w:line("};")
+    end
+    w:dedent()
+    w:line("}")
+    jsdoc(w, "A " .. req.ts_name .. " for action A (any action by default), its data typed.")
+    w:line("export type %sActionRequest<A extends %s = %s> = %s[A];", P, name_t, name_t, reqs)
+    local rn = spec.response_name_field
+    local omit_resp = (rn and (json.encode_string(rn.name) .. " | ") or "") .. json.encode_string(spec.result)
+    w:line("")
+    jsdoc(w, "The " .. resp.ts_name .. " of each action: `" .. spec.result .. "` is its result"
+               .. (rn and (", `" .. rn.name .. "` its name") or "") .. ".")
+    w:line("export interface %s {", resps)
+    w:indent()
+    for _, a in ipairs(ch.actions) do
+        w:line("%s: Omit<%s, %s> & {", prop(a.name), resp.ts_name, omit_resp)
+        if rn then
+            w:line("    %s%s: %s;", prop(rn.name), rn.optional and "?" or "", json.encode_string(a.name))
+        end
+        w:line("    %s;", a.result and (prop(spec.result) .. ": " .. ts_type(a.result))
+                              or (prop(spec.result) .. "?: never"))
+        w:line("};")
+    end
+    w:dedent()
+    w:line("}")
+    jsdoc(w, "A " .. resp.ts_name .. " to action A (any action by default), its result typed.")
+    w:line("export type %sActionResponse<A extends %s = %s> = %s[A];", P, name_t, name_t, resps)
+end
+
 local ONE_OF_HELPER = [[
     /**
      * T with at least one of the keys K present (a schema's one_of_required):
@@ -559,6 +652,10 @@ local function emit_channel_types(model, ch)
         w:line("")
         emit_endpoints(w, ch, declare)
     end
+    if #ch.actions > 0 then
+        w:line("")
+        emit_actions(w, ch, declare)
+    end
     return { path = "ts/" .. ch.name .. ".ts", text = w:text() }
 end
 
@@ -573,6 +670,8 @@ local function prune(t, v, path, dropped)
         local a = json.array()
         for i = 1, v.n do json.push(a, prune(t.of, v[i], path .. "[" .. (i - 1) .. "]", dropped)) end
         return a
+    elseif k == "alias" then
+        return prune(t.of, v, path, dropped)
     elseif k == "union" and json.is_object(v) then
         local member = t.by_value[v.values[t.discriminator]]
         return member and prune(member, v, path, dropped) or v
@@ -610,6 +709,7 @@ local function emit_channel_examples(ch)
         use(m.ts_name)
         if m.message.union then use(m.message.union.ts_name) end
     end
+    if #ch.actions > 0 then use(ch.ts_prefix .. "RequestMap") end
     if #imports == 0 then
         w:line("")
         w:line("export {};")
@@ -639,6 +739,29 @@ local function emit_channel_examples(ch)
                 declare(uname, "example")
                 w:line("export const %s: %s = %s;", uname, u.ts_name, literal)
             end
+        end
+    end
+    -- an action's example is a { data, result } pair: its entry of the request map
+    if #ch.actions > 0 then w:line("") end
+    for _, a in ipairs(ch.actions) do
+        for i, ex in ipairs(a.examples) do
+            local parts = {}
+            for _, key in ipairs({ "data", "result" }) do
+                if ex[key] then
+                    local dropped = {}
+                    local literal = json.encode(prune(a[key], ex[key].value, key, dropped))
+                    if #dropped > 0 then
+                        w:line("// ignored unknown fields left out: %s", table.concat(dropped, ", "))
+                    end
+                    parts[#parts + 1] = key .. ": " .. literal
+                else
+                    parts[#parts + 1] = key .. ": undefined"
+                end
+            end
+            local name = lower_first(a.name) .. "Action_" .. i
+            declare(name, "example")
+            w:line("export const %s: %sRequestMap[%s] = { %s };", name, ch.ts_prefix, json.encode_string(a.name),
+                   table.concat(parts, ", "))
         end
     end
     return { path = "ts/examples/" .. ch.name .. ".examples.ts", text = w:text() }

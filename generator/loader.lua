@@ -95,6 +95,7 @@ function loader.load_file(path)
     env.message = declare("message")
     env.endpoint = declare("endpoint")
     env.params = declare("params")
+    env.action = declare("action")
 
     setmetatable(env, {
         __index = function(_, k)

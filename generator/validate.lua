@@ -162,6 +162,8 @@ function validate.value(t, v, path)
         local member = t.by_value[d]
         if not member then return err(dpath, "unknown_discriminator", "unknown value \"" .. d .. "\"") end
         return validate.value(member, v, path)
+    elseif k == "alias" then
+        return validate.value(t.of, v, path)
     elseif k == "object" then
         if kind ~= "object" then return err(path, "type", "expected object, got " .. kind) end
         for _, key in ipairs(v.keys) do

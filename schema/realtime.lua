@@ -2,10 +2,12 @@
 -- their responses, pushed updates and errors, one envelope for all).
 --
 -- Wire names and literals are exactly the document's. The envelope's data is
--- any JSON value (the document's `data?: any`): what each action takes and
--- returns belongs to the action framework, not to this schema. Where the
--- document is silent (error codes, requestId of an error about an unreadable
--- message, lengths) see docs/decisions.md.
+-- any JSON value (the document's `data?: any`) as far as the envelope goes;
+-- what each action takes and returns is declared below with its `action`
+-- (the channel's `actions` says where the name, data and result travel), so
+-- the generator types it in C and TypeScript and the server checks it.
+-- Where the document is silent (error codes, requestId of an error about an
+-- unreadable message, lengths) see docs/decisions.md.
 
 channel "realtime" {
     doc = [[Real-time actions and updates over Socket.IO (path /realtime). The
@@ -36,6 +38,16 @@ UPDATE to every client of the company (or of one artifact).]],
           doc = "Switchboard extension (operator API): the body does not match the schema; the text is the parser's PATH: REASON." },
         { "UNAVAILABLE", "Service unavailable", status = 503,
           doc = "Switchboard extension (operator API): the update could not be stored (database busy or full); nothing was delivered." },
+        { "TOO_MANY_SUBSCRIPTIONS", "Too many subscriptions",
+          doc = "the connection already follows 256 artifacts; unsubscribe from one first." },
+    },
+    -- A REQUEST names its action in `action` and carries the action's data in
+    -- `data`; the RESPONSE echoes the action and carries the result in `data`.
+    actions = {
+        request = ref "RealtimeRequest", name = "action", data = "data",
+        response = ref "RealtimeResponse", response_name = "action", result = "data",
+        errors = { invalid = "INVALID_DATA", unknown = "UNKNOWN_ACTION", denied = "ACTION_NOT_ALLOWED",
+                   internal = "INTERNAL" },
     },
     -- the operator API's error answers: {"code": NAME, "message": TEXT}
     http_errors = { body = ref "RealtimeHttpError", text = "message", name = "code",
@@ -91,12 +103,13 @@ message "RealtimeRequest" {
         { "requestId", str { min = 1, max = 128 }, required,
           doc = "Client-chosen ID, unique per connection (the document uses Date.now().toString())." },
         { "action", str { min = 1, max = 128 }, required, doc = "Name of the action to execute." },
-        { "data", any, optional, doc = "The action's input, any JSON value." },
+        { "data", any, optional,
+          doc = "The action's data, of the type its action declares (absent or null for an action without data)." },
     },
     examples = {
         [[{"type": "REQUEST", "requestId": "1700000000000", "action": "someAction", "data": {"key": "value"}}]],
         [[{"type": "REQUEST", "requestId": "req-1", "action": "processData", "data": {"input": "value"}}]],
-        [[{"type": "REQUEST", "requestId": "req-2", "action": "listArtifacts"}]],
+        [[{"type": "REQUEST", "requestId": "req-2", "action": "whoami"}]],
     },
 }
 
@@ -110,7 +123,8 @@ message "RealtimeResponse" {
         { "type", literal "RESPONSE", required },
         { "requestId", str { max = 128 }, required, doc = "The requestId of the REQUEST answered." },
         { "action", str { min = 1, max = 128 }, optional, doc = "The action executed." },
-        { "data", any, optional, doc = "The action's output, any JSON value." },
+        { "data", any, optional,
+          doc = "The action's result, of the type its action declares (absent for an action without result)." },
         { "error", ref "RealtimeErrorInfo", optional,
           doc = "Allowed by the document's envelope; Switchboard sends failures as ERROR instead." },
     },
@@ -222,4 +236,89 @@ endpoint "PublishUpdate" {
     request = ref "RealtimeUpdateRequest",
     response = ref "RealtimeUpdateAccepted",
     errors = { "UNAUTHORIZED", "INVALID_REQUEST", "UNAVAILABLE" },
+}
+
+-- Actions ---------------------------------------------------------------------
+--
+-- What a REQUEST may ask for. The seed names one action, processData, which
+-- the server forwards upstream; the others are Switchboard's own, served in
+-- C by handlers/realtime*.c. A permission is a string the caller's token must
+-- grant; the seed says actions use "the same action permissions as the REST
+-- API", so processData's is its own name.
+
+action "ping" {
+    doc = [[Round trip and clock check: the server's time. A client may use it
+to keep the connection warm or to measure latency.]],
+    since = 1,
+    result = {
+        { "time", timestamp "unix_ms", required, doc = "The server's clock when it answered." },
+    },
+    examples = { { result = [[{"time": 1700000000000}]] } },
+}
+
+action "whoami" {
+    doc = [[Who this connection is: the token's user and company, the session and
+artifact of the handshake, the artifacts it follows and the permissions its
+token grants.]],
+    since = 1,
+    result = {
+        { "userId", str { max = 256 }, required, doc = "The token's user." },
+        { "companyId", str { max = 256 }, required, doc = "The token's company: updates to it reach this connection." },
+        { "sessionId", str { min = 1, max = 256 }, required, doc = "The handshake's sessionId." },
+        { "artifactId", str { min = 1, max = 256 }, optional,
+          doc = "The handshake's artifactId, when the connection gave one." },
+        { "subscriptions", array { str { min = 1, max = 256 }, max = 256 }, required,
+          doc = "Artifacts this connection follows (its handshake artifact and those of subscribeArtifact)." },
+        { "permissions", array { str { min = 1, max = 128 }, max = 256 }, required,
+          doc = "What the token grants: the permissions that actions require." },
+    },
+    examples = {
+        { result = [[{"userId": "u-1", "companyId": "c-42", "sessionId": "s-9", "artifactId": "a-7",
+                      "subscriptions": ["a-7"], "permissions": ["processData"]}]] },
+        { result = [[{"userId": "u-2", "companyId": "c-42", "sessionId": "s-10", "subscriptions": [],
+                      "permissions": []}]] },
+    },
+}
+
+action "subscribeArtifact" {
+    doc = [[Follow an artifact: its UPDATEs reach this connection from now on.
+Subscribing twice is not an error. The token must give access to the artifact
+(ACTION_NOT_ALLOWED otherwise), and a connection follows at most 256.]],
+    since = 1,
+    data = {
+        { "artifactId", str { min = 1, max = 256 }, required, doc = "The artifact to follow." },
+    },
+    result = {
+        { "artifactId", str { min = 1, max = 256 }, required, doc = "The artifact now followed." },
+    },
+    errors = { "ACTION_NOT_ALLOWED", "TOO_MANY_SUBSCRIPTIONS" },
+    examples = { { data = [[{"artifactId": "a-7"}]], result = [[{"artifactId": "a-7"}]] } },
+}
+
+action "unsubscribeArtifact" {
+    doc = [[Stop following an artifact. Unsubscribing from one the connection
+does not follow is not an error. The handshake's artifact can be unsubscribed
+too.]],
+    since = 1,
+    data = {
+        { "artifactId", str { min = 1, max = 256 }, required, doc = "The artifact to stop following." },
+    },
+    result = {
+        { "artifactId", str { min = 1, max = 256 }, required, doc = "The artifact no longer followed." },
+    },
+    examples = { { data = [[{"artifactId": "a-7"}]], result = [[{"artifactId": "a-7"}]] } },
+}
+
+action "processData" {
+    doc = [[The seed's example action: process the input. Served upstream: the
+server checks the data and the permission, forwards the request to the
+configured upstream URL and relays its answer.]],
+    since = 1,
+    proxy = true,
+    permission = "processData",
+    data = {
+        { "input", str { max = 4096 }, required, doc = "What to process." },
+    },
+    result = any,
+    examples = { { data = [[{"input": "value"}]], result = [[{"output": "value"}]] } },
 }

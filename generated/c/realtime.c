@@ -3,7 +3,7 @@
 
 #include "realtime.h"
 
-const sb_error_def realtime_errors[11] = {
+const sb_error_def realtime_errors[12] = {
     {NULL, NULL, 0},
     {"INVALID_MESSAGE", REALTIME_ERR_INVALID_MESSAGE, 0},
     {"UNKNOWN_ACTION", REALTIME_ERR_UNKNOWN_ACTION, 0},
@@ -15,6 +15,7 @@ const sb_error_def realtime_errors[11] = {
     {"UNAUTHORIZED", REALTIME_ERR_UNAUTHORIZED, 401},
     {"INVALID_REQUEST", REALTIME_ERR_INVALID_REQUEST, 400},
     {"UNAVAILABLE", REALTIME_ERR_UNAVAILABLE, 503},
+    {"TOO_MANY_SUBSCRIPTIONS", REALTIME_ERR_TOO_MANY_SUBSCRIPTIONS, 0},
 };
 
 static realtime_in_kind realtime_in_kind_from(const char *p, size_t n)
@@ -1045,6 +1046,523 @@ void realtime_realtime_update_accepted_write(sb_buf *b, const realtime_realtime_
     sb_write_string(b, m->offset);
     sb_buf_put(b, ",\"delivered\":", 13);
     sb_write_int64(b, m->delivered);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_ping_result_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        if (memcmp(p, "time", 4) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_ping_result_fields(sb_reader *r, realtime_ping_result *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_ping_result_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->time) || !sb_check_int(r, out->time, INT64_C(0), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "time", 4);
+    }
+    return true;
+}
+
+bool realtime_ping_result_parse(sb_reader *r, realtime_ping_result *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_ping_result_fields(r, out, 0);
+}
+
+void realtime_ping_result_write(sb_buf *b, const realtime_ping_result *m)
+{
+    sb_buf_put(b, "{\"time\":", 8);
+    sb_write_int64(b, m->time);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_whoami_result_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 6:
+        if (memcmp(p, "userId", 6) == 0)
+            return 0;
+        break;
+    case 9:
+        switch (p[0]) {
+        case 'c':
+            if (memcmp(p, "companyId", 9) == 0)
+                return 1;
+            break;
+        case 's':
+            if (memcmp(p, "sessionId", 9) == 0)
+                return 2;
+            break;
+        }
+        break;
+    case 10:
+        if (memcmp(p, "artifactId", 10) == 0)
+            return 3;
+        break;
+    case 11:
+        if (memcmp(p, "permissions", 11) == 0)
+            return 5;
+        break;
+    case 13:
+        if (memcmp(p, "subscriptions", 13) == 0)
+            return 4;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_whoami_result_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->userId) || !sb_check_str(r, out->userId, 0, 256))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->companyId) || !sb_check_str(r, out->companyId, 0, 256))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->sessionId) || !sb_check_str(r, out->sessionId, 1, 256))
+                return false;
+            break;
+        case 3:
+            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
+                return false;
+            out->has.artifactId = SB_SET;
+            break;
+        case 4:
+            {
+                size_t cap0 = 0;
+                int more0;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more0 = sb_read_array_next(r)) == 1) {
+                    if (out->subscriptions.count == 256)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 256 items");
+                    if (out->subscriptions.count == cap0 && !sb_array_grow(r, (void **)&out->subscriptions.items, &cap0, sizeof *out->subscriptions.items))
+                        return false;
+                    sb_path_push_index(r, out->subscriptions.count);
+                    if (!sb_read_string(r, &out->subscriptions.items[out->subscriptions.count]) || !sb_check_str(r, out->subscriptions.items[out->subscriptions.count], 1, 256))
+                        return false;
+                    sb_path_pop(r);
+                    out->subscriptions.count++;
+                }
+                if (more0 < 0)
+                    return false;
+            }
+            break;
+        case 5:
+            {
+                size_t cap1 = 0;
+                int more1;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more1 = sb_read_array_next(r)) == 1) {
+                    if (out->permissions.count == 256)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 256 items");
+                    if (out->permissions.count == cap1 && !sb_array_grow(r, (void **)&out->permissions.items, &cap1, sizeof *out->permissions.items))
+                        return false;
+                    sb_path_push_index(r, out->permissions.count);
+                    if (!sb_read_string(r, &out->permissions.items[out->permissions.count]) || !sb_check_str(r, out->permissions.items[out->permissions.count], 1, 128))
+                        return false;
+                    sb_path_pop(r);
+                    out->permissions.count++;
+                }
+                if (more1 < 0)
+                    return false;
+            }
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x37)) != UINT64_C(0x37)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "userId", 6);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "companyId", 9);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "sessionId", 9);
+        if (!(seen & ((uint64_t)1 << 4)))
+            return sb_missing_field(r, "subscriptions", 13);
+        if (!(seen & ((uint64_t)1 << 5)))
+            return sb_missing_field(r, "permissions", 11);
+    }
+    return true;
+}
+
+bool realtime_whoami_result_parse(sb_reader *r, realtime_whoami_result *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_whoami_result_fields(r, out, 0);
+}
+
+void realtime_whoami_result_write(sb_buf *b, const realtime_whoami_result *m)
+{
+    sb_buf_put(b, "{\"userId\":", 10);
+    sb_write_string(b, m->userId);
+    sb_buf_put(b, ",\"companyId\":", 13);
+    sb_write_string(b, m->companyId);
+    sb_buf_put(b, ",\"sessionId\":", 13);
+    sb_write_string(b, m->sessionId);
+    if (m->has.artifactId != SB_ABSENT) {
+        sb_buf_put(b, ",\"artifactId\":", 14);
+        sb_write_string(b, m->artifactId);
+    }
+    sb_buf_put(b, ",\"subscriptions\":", 17);
+    sb_buf_putc(b, '[');
+    for (size_t i0 = 0; i0 < m->subscriptions.count; i0++) {
+        if (i0)
+            sb_buf_putc(b, ',');
+        sb_write_string(b, m->subscriptions.items[i0]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_put(b, ",\"permissions\":", 15);
+    sb_buf_putc(b, '[');
+    for (size_t i1 = 0; i1 < m->permissions.count; i1++) {
+        if (i1)
+            sb_buf_putc(b, ',');
+        sb_write_string(b, m->permissions.items[i1]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_subscribe_artifact_data_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 10:
+        if (memcmp(p, "artifactId", 10) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_subscribe_artifact_data_fields(sb_reader *r, realtime_subscribe_artifact_data *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_subscribe_artifact_data_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "artifactId", 10);
+    }
+    return true;
+}
+
+bool realtime_subscribe_artifact_data_parse(sb_reader *r, realtime_subscribe_artifact_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_subscribe_artifact_data_fields(r, out, 0);
+}
+
+void realtime_subscribe_artifact_data_write(sb_buf *b, const realtime_subscribe_artifact_data *m)
+{
+    sb_buf_put(b, "{\"artifactId\":", 14);
+    sb_write_string(b, m->artifactId);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_subscribe_artifact_result_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 10:
+        if (memcmp(p, "artifactId", 10) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_subscribe_artifact_result_fields(sb_reader *r, realtime_subscribe_artifact_result *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_subscribe_artifact_result_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "artifactId", 10);
+    }
+    return true;
+}
+
+bool realtime_subscribe_artifact_result_parse(sb_reader *r, realtime_subscribe_artifact_result *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_subscribe_artifact_result_fields(r, out, 0);
+}
+
+void realtime_subscribe_artifact_result_write(sb_buf *b, const realtime_subscribe_artifact_result *m)
+{
+    sb_buf_put(b, "{\"artifactId\":", 14);
+    sb_write_string(b, m->artifactId);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_unsubscribe_artifact_data_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 10:
+        if (memcmp(p, "artifactId", 10) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_unsubscribe_artifact_data_fields(sb_reader *r, realtime_unsubscribe_artifact_data *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_unsubscribe_artifact_data_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "artifactId", 10);
+    }
+    return true;
+}
+
+bool realtime_unsubscribe_artifact_data_parse(sb_reader *r, realtime_unsubscribe_artifact_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_unsubscribe_artifact_data_fields(r, out, 0);
+}
+
+void realtime_unsubscribe_artifact_data_write(sb_buf *b, const realtime_unsubscribe_artifact_data *m)
+{
+    sb_buf_put(b, "{\"artifactId\":", 14);
+    sb_write_string(b, m->artifactId);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_unsubscribe_artifact_result_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 10:
+        if (memcmp(p, "artifactId", 10) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_unsubscribe_artifact_result_fields(sb_reader *r, realtime_unsubscribe_artifact_result *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_unsubscribe_artifact_result_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "artifactId", 10);
+    }
+    return true;
+}
+
+bool realtime_unsubscribe_artifact_result_parse(sb_reader *r, realtime_unsubscribe_artifact_result *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_unsubscribe_artifact_result_fields(r, out, 0);
+}
+
+void realtime_unsubscribe_artifact_result_write(sb_buf *b, const realtime_unsubscribe_artifact_result *m)
+{
+    sb_buf_put(b, "{\"artifactId\":", 14);
+    sb_write_string(b, m->artifactId);
+    sb_buf_putc(b, '}');
+}
+
+static int realtime_process_data_data_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        if (memcmp(p, "input", 5) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_process_data_data_fields(sb_reader *r, realtime_process_data_data *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_process_data_data_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->input) || !sb_check_str(r, out->input, 0, 4096))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "input", 5);
+    }
+    return true;
+}
+
+bool realtime_process_data_data_parse(sb_reader *r, realtime_process_data_data *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_process_data_data_fields(r, out, 0);
+}
+
+void realtime_process_data_data_write(sb_buf *b, const realtime_process_data_data *m)
+{
+    sb_buf_put(b, "{\"input\":", 9);
+    sb_write_string(b, m->input);
     sb_buf_putc(b, '}');
 }
 

@@ -21,6 +21,7 @@
 #define REALTIME_ERR_UNAUTHORIZED "API key required"
 #define REALTIME_ERR_INVALID_REQUEST ""
 #define REALTIME_ERR_UNAVAILABLE "Service unavailable"
+#define REALTIME_ERR_TOO_MANY_SUBSCRIPTIONS "Too many subscriptions"
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; realtime_errors[CODE] has its name, text and HTTP status. */
@@ -35,9 +36,10 @@ typedef enum realtime_error_code {
     REALTIME_ERROR_UNAUTHORIZED = 8, /* HTTP 401 */
     REALTIME_ERROR_INVALID_REQUEST = 9, /* HTTP 400 */
     REALTIME_ERROR_UNAVAILABLE = 10, /* HTTP 503 */
+    REALTIME_ERROR_TOO_MANY_SUBSCRIPTIONS = 11,
 } realtime_error_code;
-#define REALTIME_ERROR_COUNT 10
-extern const sb_error_def realtime_errors[11];
+#define REALTIME_ERROR_COUNT 11
+extern const sb_error_def realtime_errors[12];
 
 typedef struct realtime_in realtime_in;
 typedef struct realtime_out realtime_out;
@@ -210,5 +212,62 @@ typedef struct realtime_realtime_update_accepted {
 } realtime_realtime_update_accepted;
 bool realtime_realtime_update_accepted_parse(sb_reader *r, realtime_realtime_update_accepted *out);
 void realtime_realtime_update_accepted_write(sb_buf *b, const realtime_realtime_update_accepted *m);
+
+/* Result of action ping (RealtimeResponse.data). */
+typedef struct realtime_ping_result {
+    int64_t time;
+} realtime_ping_result;
+bool realtime_ping_result_parse(sb_reader *r, realtime_ping_result *out);
+void realtime_ping_result_write(sb_buf *b, const realtime_ping_result *m);
+
+/* Result of action whoami (RealtimeResponse.data). */
+typedef struct realtime_whoami_result {
+    sb_str userId;
+    sb_str companyId;
+    sb_str sessionId;
+    sb_str artifactId; /* optional */
+    struct { sb_str *items; size_t count; } subscriptions;
+    struct { sb_str *items; size_t count; } permissions;
+    struct {
+        sb_presence artifactId;
+    } has;
+} realtime_whoami_result;
+bool realtime_whoami_result_parse(sb_reader *r, realtime_whoami_result *out);
+void realtime_whoami_result_write(sb_buf *b, const realtime_whoami_result *m);
+
+/* Data of action subscribeArtifact (RealtimeRequest.data). */
+typedef struct realtime_subscribe_artifact_data {
+    sb_str artifactId;
+} realtime_subscribe_artifact_data;
+bool realtime_subscribe_artifact_data_parse(sb_reader *r, realtime_subscribe_artifact_data *out);
+void realtime_subscribe_artifact_data_write(sb_buf *b, const realtime_subscribe_artifact_data *m);
+
+/* Result of action subscribeArtifact (RealtimeResponse.data). */
+typedef struct realtime_subscribe_artifact_result {
+    sb_str artifactId;
+} realtime_subscribe_artifact_result;
+bool realtime_subscribe_artifact_result_parse(sb_reader *r, realtime_subscribe_artifact_result *out);
+void realtime_subscribe_artifact_result_write(sb_buf *b, const realtime_subscribe_artifact_result *m);
+
+/* Data of action unsubscribeArtifact (RealtimeRequest.data). */
+typedef struct realtime_unsubscribe_artifact_data {
+    sb_str artifactId;
+} realtime_unsubscribe_artifact_data;
+bool realtime_unsubscribe_artifact_data_parse(sb_reader *r, realtime_unsubscribe_artifact_data *out);
+void realtime_unsubscribe_artifact_data_write(sb_buf *b, const realtime_unsubscribe_artifact_data *m);
+
+/* Result of action unsubscribeArtifact (RealtimeResponse.data). */
+typedef struct realtime_unsubscribe_artifact_result {
+    sb_str artifactId;
+} realtime_unsubscribe_artifact_result;
+bool realtime_unsubscribe_artifact_result_parse(sb_reader *r, realtime_unsubscribe_artifact_result *out);
+void realtime_unsubscribe_artifact_result_write(sb_buf *b, const realtime_unsubscribe_artifact_result *m);
+
+/* Data of action processData (RealtimeRequest.data). */
+typedef struct realtime_process_data_data {
+    sb_str input;
+} realtime_process_data_data;
+bool realtime_process_data_data_parse(sb_reader *r, realtime_process_data_data *out);
+void realtime_process_data_data_write(sb_buf *b, const realtime_process_data_data *m);
 
 #endif

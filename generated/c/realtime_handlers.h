@@ -3,6 +3,7 @@
 #define SB_GENERATED_REALTIME_HANDLERS_H
 
 #include "realtime.h"
+#include "action.h"
 
 struct sb_ctx; /* the runtime's per-request context */
 
@@ -47,6 +48,50 @@ extern const size_t realtime_http_routes_count;
 extern const struct sb_http_errors *const realtime_http_errors;
 int realtime_routes_register(struct sb_rt *rt, void *app, const struct sb_failure *storage_error,
                         char *err, size_t err_size);
+
+/* Actions (runtime/action.h): a RealtimeRequest names one in "action" and carries its
+ * data in "data"; its result is the RealtimeResponse's "data". realtime_action_find() gives
+ * its sb_action_def, whose run() parses the data, calls the handler below and
+ * writes the result. A handler returns 0 (result is written), or
+ * -REALTIME_ERROR_<NAME>, one of the errors listed with it; any other value is a
+ * bug of the handler and answers INTERNAL. Proxied actions have no handler. */
+/* ping: Round trip and clock check: the server's time. A client may use it to keep the
+ * connection warm or to measure latency. Any authenticated caller. Errors: INVALID_DATA,
+ * INTERNAL. */
+int realtime_action_ping(struct sb_ctx *ctx, realtime_ping_result *result);
+/* whoami: Who this connection is: the token's user and company, the session and artifact of the
+ * handshake, the artifacts it follows and the permissions its token grants. Any authenticated
+ * caller. Errors: INVALID_DATA, INTERNAL. */
+int realtime_action_whoami(struct sb_ctx *ctx, realtime_whoami_result *result);
+/* subscribeArtifact: Follow an artifact: its UPDATEs reach this connection from now on.
+ * Subscribing twice is not an error. The token must give access to the artifact
+ * (ACTION_NOT_ALLOWED otherwise), and a connection follows at most 256. Any authenticated
+ * caller. Errors: ACTION_NOT_ALLOWED, INVALID_DATA, INTERNAL, TOO_MANY_SUBSCRIPTIONS. */
+int realtime_action_subscribe_artifact(struct sb_ctx *ctx,
+                                       const realtime_subscribe_artifact_data *data,
+                                       realtime_subscribe_artifact_result *result);
+/* unsubscribeArtifact: Stop following an artifact. Unsubscribing from one the connection does
+ * not follow is not an error. The handshake's artifact can be unsubscribed too. Any
+ * authenticated caller. Errors: INVALID_DATA, INTERNAL. */
+int realtime_action_unsubscribe_artifact(struct sb_ctx *ctx,
+                                         const realtime_unsubscribe_artifact_data *data,
+                                         realtime_unsubscribe_artifact_result *result);
+/* processData: The seed's example action: process the input. Served upstream: the server checks
+ * the data and the permission, forwards the request to the configured upstream URL and relays
+ * its answer. Permission: processData. Proxied upstream: validate() checks its data; no
+ * handler. */
+
+/* The errors the action framework answers (the channel's actions.errors). */
+#define REALTIME_ACTION_ERROR_INVALID REALTIME_ERROR_INVALID_DATA
+#define REALTIME_ACTION_ERROR_UNKNOWN REALTIME_ERROR_UNKNOWN_ACTION
+#define REALTIME_ACTION_ERROR_DENIED REALTIME_ERROR_ACTION_NOT_ALLOWED
+#define REALTIME_ACTION_ERROR_INTERNAL REALTIME_ERROR_INTERNAL
+
+/* Every action of the channel, in schema order (c/realtime_actions.c). */
+extern const sb_action_def realtime_actions[];
+extern const size_t realtime_action_count;
+/* The action of that wire name, or NULL. */
+const sb_action_def *realtime_action_find(const char *name, size_t len);
 
 
 #endif

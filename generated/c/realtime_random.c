@@ -175,6 +175,67 @@ void realtime_realtime_update_accepted_random(sb_rand *g, sb_arena *a, realtime_
     m->delivered = sb_rand_int(g, INT64_C(0), INT64_MAX);
 }
 
+void realtime_ping_result_random(sb_rand *g, sb_arena *a, realtime_ping_result *m)
+{
+    memset(m, 0, sizeof *m);
+    m->time = sb_rand_int(g, 0, INT64_MAX);
+}
+
+void realtime_whoami_result_random(sb_rand *g, sb_arena *a, realtime_whoami_result *m)
+{
+    memset(m, 0, sizeof *m);
+    m->userId = sb_rand_str(g, a, 0, 256);
+    m->companyId = sb_rand_str(g, a, 0, 256);
+    m->sessionId = sb_rand_str(g, a, 1, 256);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.artifactId = p[sb_rand_below(g, 2)];
+        if (m->has.artifactId == SB_SET) {
+            m->artifactId = sb_rand_str(g, a, 1, 256);
+        }
+    }
+    m->subscriptions.count = 0 + sb_rand_below(g, 5);
+    m->subscriptions.items = sb_arena_alloc(a, (m->subscriptions.count + 1) * sizeof *m->subscriptions.items);
+    for (size_t i0 = 0; i0 < m->subscriptions.count; i0++) {
+        m->subscriptions.items[i0] = sb_rand_str(g, a, 1, 256);
+    }
+    m->permissions.count = 0 + sb_rand_below(g, 5);
+    m->permissions.items = sb_arena_alloc(a, (m->permissions.count + 1) * sizeof *m->permissions.items);
+    for (size_t i1 = 0; i1 < m->permissions.count; i1++) {
+        m->permissions.items[i1] = sb_rand_str(g, a, 1, 128);
+    }
+}
+
+void realtime_subscribe_artifact_data_random(sb_rand *g, sb_arena *a, realtime_subscribe_artifact_data *m)
+{
+    memset(m, 0, sizeof *m);
+    m->artifactId = sb_rand_str(g, a, 1, 256);
+}
+
+void realtime_subscribe_artifact_result_random(sb_rand *g, sb_arena *a, realtime_subscribe_artifact_result *m)
+{
+    memset(m, 0, sizeof *m);
+    m->artifactId = sb_rand_str(g, a, 1, 256);
+}
+
+void realtime_unsubscribe_artifact_data_random(sb_rand *g, sb_arena *a, realtime_unsubscribe_artifact_data *m)
+{
+    memset(m, 0, sizeof *m);
+    m->artifactId = sb_rand_str(g, a, 1, 256);
+}
+
+void realtime_unsubscribe_artifact_result_random(sb_rand *g, sb_arena *a, realtime_unsubscribe_artifact_result *m)
+{
+    memset(m, 0, sizeof *m);
+    m->artifactId = sb_rand_str(g, a, 1, 256);
+}
+
+void realtime_process_data_data_random(sb_rand *g, sb_arena *a, realtime_process_data_data *m)
+{
+    memset(m, 0, sizeof *m);
+    m->input = sb_rand_str(g, a, 0, 4096);
+}
+
 void realtime_in_random(sb_rand *g, sb_arena *a, realtime_in *m)
 {
     memset(m, 0, sizeof *m);

@@ -59,6 +59,30 @@ static void realtime_realtime_connect_query_write_v(sb_buf *b, const void *m)
 {
     realtime_realtime_connect_query_write(b, m);
 }
+static bool realtime_subscribe_artifact_data_parse_v(sb_reader *r, void *out)
+{
+    return realtime_subscribe_artifact_data_parse(r, out);
+}
+static void realtime_subscribe_artifact_data_write_v(sb_buf *b, const void *m)
+{
+    realtime_subscribe_artifact_data_write(b, m);
+}
+static bool realtime_unsubscribe_artifact_data_parse_v(sb_reader *r, void *out)
+{
+    return realtime_unsubscribe_artifact_data_parse(r, out);
+}
+static void realtime_unsubscribe_artifact_data_write_v(sb_buf *b, const void *m)
+{
+    realtime_unsubscribe_artifact_data_write(b, m);
+}
+static bool realtime_process_data_data_parse_v(sb_reader *r, void *out)
+{
+    return realtime_process_data_data_parse(r, out);
+}
+static void realtime_process_data_data_write_v(sb_buf *b, const void *m)
+{
+    realtime_process_data_data_write(b, m);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,5 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, realtime_realtime_update_accepted_parse_v, realtime_realtime_update_accepted_write_v, sizeof(realtime_realtime_update_accepted));
     sb_fuzz_round_trip(data, size, realtime_realtime_connect_auth_parse_v, realtime_realtime_connect_auth_write_v, sizeof(realtime_realtime_connect_auth));
     sb_fuzz_round_trip(data, size, realtime_realtime_connect_query_parse_v, realtime_realtime_connect_query_write_v, sizeof(realtime_realtime_connect_query));
+    sb_fuzz_round_trip(data, size, realtime_subscribe_artifact_data_parse_v, realtime_subscribe_artifact_data_write_v, sizeof(realtime_subscribe_artifact_data));
+    sb_fuzz_round_trip(data, size, realtime_unsubscribe_artifact_data_parse_v, realtime_unsubscribe_artifact_data_write_v, sizeof(realtime_unsubscribe_artifact_data));
+    sb_fuzz_round_trip(data, size, realtime_process_data_data_parse_v, realtime_process_data_data_write_v, sizeof(realtime_process_data_data));
     return 0;
 }

@@ -67,7 +67,9 @@ export interface RealtimeRequest {
     requestId: string;
     /** Name of the action to execute. 1 to 128 bytes (UTF-8). */
     action: string;
-    /** The action's input, any JSON value. Any JSON value. */
+    /**
+     * The action's data, of the type its action declares (absent or null for an action without data). Any JSON value.
+     */
     data?: unknown;
 }
 
@@ -82,7 +84,9 @@ export interface RealtimeResponse {
     requestId: string;
     /** The action executed. 1 to 128 bytes (UTF-8). */
     action?: string;
-    /** The action's output, any JSON value. Any JSON value. */
+    /**
+     * The action's result, of the type its action declares (absent for an action without result). Any JSON value.
+     */
     data?: unknown;
     /** Allowed by the document's envelope; Switchboard sends failures as ERROR instead. */
     error?: RealtimeErrorInfo;
@@ -178,6 +182,65 @@ export interface RealtimeUpdateAccepted {
     delivered: number;
 }
 
+/** Result of action ping (RealtimeResponse.data). */
+export interface PingResult {
+    /** The server's clock when it answered. Unix timestamp, integer milliseconds. */
+    time: number;
+}
+
+/** Result of action whoami (RealtimeResponse.data). */
+export interface WhoamiResult {
+    /** The token's user. Max 256 bytes (UTF-8). */
+    userId: string;
+    /** The token's company: updates to it reach this connection. Max 256 bytes (UTF-8). */
+    companyId: string;
+    /** The handshake's sessionId. 1 to 256 bytes (UTF-8). */
+    sessionId: string;
+    /** The handshake's artifactId, when the connection gave one. 1 to 256 bytes (UTF-8). */
+    artifactId?: string;
+    /**
+     * Artifacts this connection follows (its handshake artifact and those of subscribeArtifact). Max 256 items; each 1 to 256 bytes (UTF-8).
+     */
+    subscriptions: string[];
+    /**
+     * What the token grants: the permissions that actions require. Max 256 items; each 1 to 128 bytes (UTF-8).
+     */
+    permissions: string[];
+}
+
+/** Data of action subscribeArtifact (RealtimeRequest.data). */
+export interface SubscribeArtifactData {
+    /** The artifact to follow. 1 to 256 bytes (UTF-8). */
+    artifactId: string;
+}
+
+/** Result of action subscribeArtifact (RealtimeResponse.data). */
+export interface SubscribeArtifactResult {
+    /** The artifact now followed. 1 to 256 bytes (UTF-8). */
+    artifactId: string;
+}
+
+/** Data of action unsubscribeArtifact (RealtimeRequest.data). */
+export interface UnsubscribeArtifactData {
+    /** The artifact to stop following. 1 to 256 bytes (UTF-8). */
+    artifactId: string;
+}
+
+/** Result of action unsubscribeArtifact (RealtimeResponse.data). */
+export interface UnsubscribeArtifactResult {
+    /** The artifact no longer followed. 1 to 256 bytes (UTF-8). */
+    artifactId: string;
+}
+
+/** Data of action processData (RealtimeRequest.data). */
+export interface ProcessDataData {
+    /** What to process. Max 4096 bytes (UTF-8). */
+    input: string;
+}
+
+/** Result of action processData (RealtimeResponse.data). Any JSON value. */
+export type ProcessDataResult = unknown;
+
 /** Every message a client may send on channel realtime, told apart by `type`. */
 export type RealtimeInbound = RealtimeRequest;
 /** Every `type` value of RealtimeInbound, in schema order. */
@@ -226,6 +289,8 @@ export const RealtimeErrors = {
      * Switchboard extension (operator API): the update could not be stored (database busy or full); nothing was delivered.
      */
     UNAVAILABLE: "Service unavailable",
+    /** The connection already follows 256 artifacts; unsubscribe from one first. */
+    TOO_MANY_SUBSCRIPTIONS: "Too many subscriptions",
 } as const;
 /** The HTTP status of each error an endpoint of channel realtime may answer. */
 export const RealtimeErrorStatus = {
@@ -259,3 +324,146 @@ export interface RealtimeEndpoints {
 export const RealtimeEndpointPaths = {
     publishUpdate: "/api/v1/realtime/updates",
 } as const;
+
+/**
+ * The actions of channel realtime by name: the `data` that a RealtimeRequest
+ * carries in `data` for each, and the `result` that the RealtimeResponse carries in
+ * `data`. `undefined`: the action takes no data (send none, or null), or answers
+ * no result.
+ */
+export interface RealtimeRequestMap {
+    /**
+     * Round trip and clock check: the server's time. A client may use it
+     * to keep the connection warm or to measure latency.
+     *
+     * Any authenticated caller.
+     */
+    ping: {
+        data: undefined;
+        result: PingResult;
+    };
+    /**
+     * Who this connection is: the token's user and company, the session and
+     * artifact of the handshake, the artifacts it follows and the permissions its
+     * token grants.
+     *
+     * Any authenticated caller.
+     */
+    whoami: {
+        data: undefined;
+        result: WhoamiResult;
+    };
+    /**
+     * Follow an artifact: its UPDATEs reach this connection from now on.
+     * Subscribing twice is not an error. The token must give access to the artifact
+     * (ACTION_NOT_ALLOWED otherwise), and a connection follows at most 256.
+     *
+     * Any authenticated caller.
+     */
+    subscribeArtifact: {
+        data: SubscribeArtifactData;
+        result: SubscribeArtifactResult;
+    };
+    /**
+     * Stop following an artifact. Unsubscribing from one the connection
+     * does not follow is not an error. The handshake's artifact can be unsubscribed
+     * too.
+     *
+     * Any authenticated caller.
+     */
+    unsubscribeArtifact: {
+        data: UnsubscribeArtifactData;
+        result: UnsubscribeArtifactResult;
+    };
+    /**
+     * The seed's example action: process the input. Served upstream: the
+     * server checks the data and the permission, forwards the request to the
+     * configured upstream URL and relays its answer.
+     *
+     * Permission: `processData`.
+     * Served upstream (proxied).
+     */
+    processData: {
+        data: ProcessDataData;
+        result: ProcessDataResult;
+    };
+}
+
+/** An action name of channel realtime. */
+export type RealtimeActionName = keyof RealtimeRequestMap;
+/** Every action name of channel realtime, in schema order. */
+export const RealtimeActionNames = [
+    "ping",
+    "whoami",
+    "subscribeArtifact",
+    "unsubscribeArtifact",
+    "processData",
+] as const;
+/**
+ * Each action's permission (`null`: any authenticated caller) and whether the server
+ * forwards it upstream (`proxy`).
+ */
+export const RealtimeActions = {
+    ping: { permission: null, proxy: false },
+    whoami: { permission: null, proxy: false },
+    subscribeArtifact: { permission: null, proxy: false },
+    unsubscribeArtifact: { permission: null, proxy: false },
+    processData: { permission: "processData", proxy: true },
+} as const;
+
+/** The data of action A, as the request carries it. */
+export type RealtimeActionData<A extends RealtimeActionName> = RealtimeRequestMap[A]["data"];
+/** The result of action A, as the response carries it. */
+export type RealtimeActionResult<A extends RealtimeActionName> = RealtimeRequestMap[A]["result"];
+
+/** The RealtimeRequest of each action: `action` is its name, `data` its data. */
+export interface RealtimeActionRequests {
+    ping: Omit<RealtimeRequest, "action" | "data"> & {
+        action: "ping";
+        data?: null;
+    };
+    whoami: Omit<RealtimeRequest, "action" | "data"> & {
+        action: "whoami";
+        data?: null;
+    };
+    subscribeArtifact: Omit<RealtimeRequest, "action" | "data"> & {
+        action: "subscribeArtifact";
+        data: SubscribeArtifactData;
+    };
+    unsubscribeArtifact: Omit<RealtimeRequest, "action" | "data"> & {
+        action: "unsubscribeArtifact";
+        data: UnsubscribeArtifactData;
+    };
+    processData: Omit<RealtimeRequest, "action" | "data"> & {
+        action: "processData";
+        data: ProcessDataData;
+    };
+}
+/** A RealtimeRequest for action A (any action by default), its data typed. */
+export type RealtimeActionRequest<A extends RealtimeActionName = RealtimeActionName> = RealtimeActionRequests[A];
+
+/** The RealtimeResponse of each action: `data` is its result, `action` its name. */
+export interface RealtimeActionResponses {
+    ping: Omit<RealtimeResponse, "action" | "data"> & {
+        action?: "ping";
+        data: PingResult;
+    };
+    whoami: Omit<RealtimeResponse, "action" | "data"> & {
+        action?: "whoami";
+        data: WhoamiResult;
+    };
+    subscribeArtifact: Omit<RealtimeResponse, "action" | "data"> & {
+        action?: "subscribeArtifact";
+        data: SubscribeArtifactResult;
+    };
+    unsubscribeArtifact: Omit<RealtimeResponse, "action" | "data"> & {
+        action?: "unsubscribeArtifact";
+        data: UnsubscribeArtifactResult;
+    };
+    processData: Omit<RealtimeResponse, "action" | "data"> & {
+        action?: "processData";
+        data: ProcessDataResult;
+    };
+}
+/** A RealtimeResponse to action A (any action by default), its result typed. */
+export type RealtimeActionResponse<A extends RealtimeActionName = RealtimeActionName> = RealtimeActionResponses[A];

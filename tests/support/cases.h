@@ -1,6 +1,6 @@
 /*
  * cases.h: the shape of the schema-derived test cases in
- * generated/tests/cases.c (see generator/emit_tests.lua).
+ * generated/tests/cases.c and action_cases.c (see generator/emit_tests.lua).
  */
 #ifndef SB_TEST_CASES_H
 #define SB_TEST_CASES_H
@@ -22,5 +22,12 @@ typedef struct sb_case {
 
 extern const sb_case sb_cases[];
 extern const size_t sb_cases_count;
+
+/* generated/tests/action_cases.c: each action's data, for the action
+ * table's validate(). target is CHANNEL:ACTION, input the request's data
+ * field as raw JSON (empty: absent), path the error's path under that field;
+ * output is unused. */
+extern const sb_case sb_action_cases[];
+extern const size_t sb_action_cases_count;
 
 #endif

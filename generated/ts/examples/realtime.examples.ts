@@ -9,6 +9,7 @@ import type {
     RealtimeInbound,
     RealtimeOutbound,
     RealtimeRequest,
+    RealtimeRequestMap,
     RealtimeResponse,
     RealtimeUpdate,
     RealtimeUpdateAccepted,
@@ -19,8 +20,8 @@ export const realtimeRequest_1: RealtimeRequest = {"type":"REQUEST","requestId":
 export const realtimeInbound_1: RealtimeInbound = {"type":"REQUEST","requestId":"1700000000000","action":"someAction","data":{"key":"value"}};
 export const realtimeRequest_2: RealtimeRequest = {"type":"REQUEST","requestId":"req-1","action":"processData","data":{"input":"value"}};
 export const realtimeInbound_2: RealtimeInbound = {"type":"REQUEST","requestId":"req-1","action":"processData","data":{"input":"value"}};
-export const realtimeRequest_3: RealtimeRequest = {"type":"REQUEST","requestId":"req-2","action":"listArtifacts"};
-export const realtimeInbound_3: RealtimeInbound = {"type":"REQUEST","requestId":"req-2","action":"listArtifacts"};
+export const realtimeRequest_3: RealtimeRequest = {"type":"REQUEST","requestId":"req-2","action":"whoami"};
+export const realtimeInbound_3: RealtimeInbound = {"type":"REQUEST","requestId":"req-2","action":"whoami"};
 
 export const realtimeResponse_1: RealtimeResponse = {"type":"RESPONSE","requestId":"req-1","action":"processData","data":{"output":"value"}};
 export const realtimeOutbound_1: RealtimeOutbound = {"type":"RESPONSE","requestId":"req-1","action":"processData","data":{"output":"value"}};
@@ -46,3 +47,10 @@ export const realtimeUpdateRequest_1: RealtimeUpdateRequest = {"company_id":"c-4
 export const realtimeUpdateRequest_2: RealtimeUpdateRequest = {"company_id":"c-42","artifact_id":"a-7","action":"artifactUpdate","data":{"status":"processing"}};
 
 export const realtimeUpdateAccepted_1: RealtimeUpdateAccepted = {"requestId":"update-1","offset":"17","delivered":3};
+
+export const pingAction_1: RealtimeRequestMap["ping"] = { data: undefined, result: {"time":1700000000000} };
+export const whoamiAction_1: RealtimeRequestMap["whoami"] = { data: undefined, result: {"userId":"u-1","companyId":"c-42","sessionId":"s-9","artifactId":"a-7","subscriptions":["a-7"],"permissions":["processData"]} };
+export const whoamiAction_2: RealtimeRequestMap["whoami"] = { data: undefined, result: {"userId":"u-2","companyId":"c-42","sessionId":"s-10","subscriptions":[],"permissions":[]} };
+export const subscribeArtifactAction_1: RealtimeRequestMap["subscribeArtifact"] = { data: {"artifactId":"a-7"}, result: {"artifactId":"a-7"} };
+export const unsubscribeArtifactAction_1: RealtimeRequestMap["unsubscribeArtifact"] = { data: {"artifactId":"a-7"}, result: {"artifactId":"a-7"} };
+export const processDataAction_1: RealtimeRequestMap["processData"] = { data: {"input":"value"}, result: {"output":"value"} };

@@ -1,0 +1,14 @@
+-- expect: channel t, actions: data = "data" must name an optional any field of Req
+channel "t" { doc = "d", since = 1, transport = "socketio", inbound = { discriminator = "type" },
+    outbound = { discriminator = "type" },
+    errors = { { "BAD_DATA", "Bad data" }, { "NO_SUCH", "No such action" }, { "DENIED", "Denied" }, { "FAILED", "Failed" } },
+    actions = { request = ref "Req", name = "action", data = "data", response = ref "Resp", result = "data",
+                errors = { invalid = "BAD_DATA", unknown = "NO_SUCH", denied = "DENIED", internal = "FAILED" } } }
+message "Req" { dir = "in", doc = "d", since = 1,
+    fields = { { "type", literal "REQ", required }, { "action", str { min = 1, max = 32 }, required },
+               { "data", str { max = 8 }, optional } },
+    examples = { [[{"type": "REQ", "action": "ping"}]] } }
+message "Resp" { dir = "out", doc = "d", since = 1,
+    fields = { { "type", literal "RESP", required }, { "data", str { max = 8 }, optional } },
+    examples = { [[{"type": "RESP"}]] } }
+action "ping" { doc = "d", since = 1, examples = { {} } }
