@@ -70,6 +70,8 @@ typedef struct rt_socket {
     sb_bucket requests;
     int strikes;
     char pid[RT_PID_LEN + 1];
+    int proxied;          /* its proxied actions in flight */
+    int64_t recover_from; /* recovering: replay the UPDATEs after this offset; -1 not */
 } rt_socket;
 
 realtime_app *realtime_app_start(sb_rt *rt, sb_store *store, const sb_config *cfg, char *err,
@@ -95,5 +97,11 @@ void realtime_send_error(struct sb_ctx *ctx, uint64_t session, int64_t ack, sb_s
 /* The socket handlers (realtime.c), and its actions' dispatch. */
 extern const sb_sio_namespace realtime_namespace;
 void realtime_on_message(struct sb_ctx *ctx, rt_socket *st, const sb_sio_event *ev);
+/* Follow / stop following an artifact (its topic): 0, or -CODE. */
+int realtime_follow(struct sb_ctx *ctx, rt_socket *st, const char *artifact);
+void realtime_unfollow(struct sb_ctx *ctx, rt_socket *st, const char *artifact);
+/* An UPDATE as the event "message" with its offset as the last argument
+ * (socket.io-client's connection state recovery reads it there). */
+void realtime_write_update(sb_buf *b, sb_str envelope, int64_t offset);
 
 #endif

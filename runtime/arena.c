@@ -153,3 +153,13 @@ void sb_arena_free(sb_arena *a)
     a->head = NULL;
     a->used = 0;
 }
+
+char *sb_arena_strndup(sb_arena *a, const char *s, size_t len)
+{
+    char *p = sb_arena_alloc(a, len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}

@@ -30,6 +30,8 @@ void sb_arena_init(sb_arena *a, size_t limit);
 void *sb_arena_alloc(sb_arena *a, size_t size);
 /* Forget every allocation; keeps one block for reuse. */
 void sb_arena_reset(sb_arena *a);
+/* A NUL-terminated copy of s[0..len), or NULL (arena full). */
+char *sb_arena_strndup(sb_arena *a, const char *s, size_t len);
 void sb_arena_free(sb_arena *a);
 
 #endif

@@ -125,6 +125,21 @@ static const option options[] = {
      1000000, "N",
      "realtime: Socket.IO connections accepted a second, bursts of twice that, 0 no limit "
      "(default 500)"},
+    {"--realtime-upstream", "SB_REALTIME_UPSTREAM", OPT_STR, FIELD(realtime_upstream),
+     sizeof(((sb_config *)0)->realtime_upstream), 0, 0, "URL",
+     "realtime: where proxied actions are forwarded (POST, the caller's token; {action} in the "
+     "URL is the action's name) (default none: they answer INTERNAL)"},
+    {"--realtime-upstream-timeout", "SB_REALTIME_UPSTREAM_TIMEOUT", OPT_INT,
+     FIELD(realtime_upstream_timeout_ms), 0, 1, 600000, "MS",
+     "realtime: how long a proxied action may take (default 10000)"},
+    {"--realtime-upstream-inflight", "SB_REALTIME_UPSTREAM_INFLIGHT", OPT_INT,
+     FIELD(realtime_upstream_inflight), 0, 1, 100000, "N",
+     "realtime: proxied actions in flight at once, server-wide; a connection gets an eighth "
+     "(default 256)"},
+    {"--realtime-session-check", "SB_REALTIME_SESSION_CHECK", OPT_STR,
+     FIELD(realtime_session_check), sizeof(((sb_config *)0)->realtime_session_check), 0, 0, "URL",
+     "realtime: GET it with the token (and ?sessionId=&artifactId=) when the token's claims do not "
+     "settle the session or the artifact; 2xx = allowed, cached 30 s (default none)"},
     {"--socketio-conformance", NULL, OPT_FLAG, FIELD(socketio_conformance), 0, 0, 0, NULL,
      "test mode for the official Engine.IO/Socket.IO suites: /engine.io/ echo, /socket.io/ test "
      "handlers, pings 300/200 ms, port 3000 unless --port"},
@@ -145,6 +160,8 @@ void sb_config_defaults(sb_config *c)
     c->realtime_recovery_s = 120;
     c->max_request_rate = 50;
     c->max_handshake_rate = 500;
+    c->realtime_upstream_timeout_ms = 10000;
+    c->realtime_upstream_inflight = 256;
     c->log_level = SB_LOG_INFO;
     c->max_message_bytes = 65536;
     c->max_queue_bytes = (size_t)1 << 20;

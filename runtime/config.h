@@ -53,7 +53,11 @@ typedef struct sb_config {
     int realtime_recovery_s;    /* connection state recovery window; 0 off */
     int max_request_rate;       /* REQUESTs a second per connection */
     int max_handshake_rate;     /* Socket.IO connections a second, server-wide */
-    bool socketio_conformance;  /* the official suites' test mode */
+    char realtime_upstream[512];      /* proxied actions go there; "": none */
+    int realtime_upstream_timeout_ms; /* a proxied action's time */
+    int realtime_upstream_inflight;   /* proxied actions in flight, server-wide */
+    char realtime_session_check[512]; /* HTTP check of session/artifact; "": claims only */
+    bool socketio_conformance;        /* the official suites' test mode */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log
