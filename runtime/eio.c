@@ -53,6 +53,7 @@ typedef struct session {
     uint64_t ws;    /* T_WEBSOCKET: the connection */
     uint64_t probe; /* a WebSocket probing for the upgrade */
     uint64_t get;   /* the held GET */
+    uint64_t post;  /* the POST whose body is arriving */
     bool probed;    /* the probe answered 3probe: polls get a noop */
     bool ending;    /* scheduled to end (endpoint close) */
     bool flushing;  /* a flush of the queue into the held GET is scheduled */
@@ -72,7 +73,7 @@ struct sb_eio {
     sb_rt *rt;
     sb_eio_config cfg;
     char path_slash[128];
-    sb_map by_key, by_id, by_get; /* sid hash, endpoint ID, held GET -> session */
+    sb_map by_key, by_id, by_get, by_post; /* sid hash, endpoint ID, held GET, POST -> session */
     size_t n;
     bool freeing; /* sb_eio_free: the server is gone, only the sessions are left */
 };
@@ -159,6 +160,8 @@ static void session_free(session *s)
     sb_map_del(&e->by_id, (int64_t)s->id);
     if (s->get)
         sb_map_del(&e->by_get, (int64_t)s->get);
+    if (s->post)
+        sb_map_del(&e->by_post, (int64_t)s->post);
     sb_rt_endpoint_remove(e->rt, s->id); /* topics, timers (ping, pong, upgrade) */
     sb_buf_free(&s->queue);
     e->n--;
@@ -559,9 +562,40 @@ static bool poll_packet(struct sb_ctx *ctx, session *s, const char *p, size_t le
     }
 }
 
+/* A POST's body starts arriving: one at a time per session. A second one
+ * is the protocol's error: 400, and the session ends. */
+static int post_body(const sb_http_request *head, void *app, sb_http_response *refusal)
+{
+    sb_eio *e = app;
+    session *s = by_sid(e, sb_query_get(head->query, "sid"));
+    if (!s)
+        return 0; /* poll_post answers it */
+    if (s->post) {
+        refuse(refusal, E_BAD_REQUEST);
+        ep_close(s, SB_CLOSE_NORMAL, "two POSTs at once");
+        return -1;
+    }
+    s->post = head->id;
+    sb_map_put(&e->by_post, (int64_t)head->id, s);
+    return 0;
+}
+
+static void post_done(sb_eio *e, uint64_t request)
+{
+    session *s = sb_map_del(&e->by_post, (int64_t)request);
+    if (s && s->post == request)
+        s->post = 0;
+}
+
+static void post_abort(struct sb_ctx *ctx, uint64_t request)
+{
+    post_done(ctx->app, request);
+}
+
 static int poll_post(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
     sb_eio *e = ctx->app;
+    post_done(e, req->id);
     if (check_query(req->query, "polling", resp) != 0)
         return SB_HTTP_ANSWERED;
     const char *sid = sb_query_get(req->query, "sid");
@@ -572,6 +606,12 @@ static int poll_post(struct sb_ctx *ctx, const sb_http_request *req, sb_http_res
         return refuse(resp, E_UNKNOWN_SID);
     if (s->t != T_POLLING)
         return refuse(resp, E_BAD_REQUEST);
+    if (req->body_len > e->cfg.max_payload) {
+        resp->status = 413;
+        resp->content_type = "text/plain";
+        session_end(ctx, s, SB_EIO_TRANSPORT_ERROR);
+        return SB_HTTP_ANSWERED;
+    }
     const char *type = sb_http_header(req, "Content-Type");
     if (type && strncasecmp(type, "application/octet-stream", 24) == 0) {
         refuse(resp, E_BAD_REQUEST); /* binary goes as "b" + base64 in v4 */
@@ -813,7 +853,11 @@ static int add_routes(sb_eio *e, const char *path, char *err, size_t err_size)
                             .channel = e->cfg.channel,
                             .handle = poll_post,
                             .content_types = any_type,
-                            .max_body = e->cfg.max_payload,
+                            /* up to twice maxPayload reaches poll_post, which answers 413
+                             * and ends the session; more is the transport's 413 alone */
+                            .max_body = 2 * e->cfg.max_payload,
+                            .on_abort = post_abort,
+                            .on_body = post_body,
                             .app = e};
     sb_ws_handler ws = {.path = path,
                         .channel = e->cfg.channel,
@@ -821,6 +865,7 @@ static int add_routes(sb_eio *e, const char *path, char *err, size_t err_size)
                         .on_message = ws_message,
                         .on_close = ws_close,
                         .on_upgrade = ws_upgrade,
+                        .max_message = e->cfg.max_payload,
                         .accept_binary = true,
                         .app = e};
     static const char *const others[] = {"PUT", "DELETE", "PATCH"};
@@ -866,6 +911,7 @@ sb_eio *sb_eio_new(sb_rt *rt, const sb_eio_config *cfg, char *err, size_t err_si
     sb_map_init(&e->by_key);
     sb_map_init(&e->by_id);
     sb_map_init(&e->by_get);
+    sb_map_init(&e->by_post);
     size_t n = strlen(cfg->path);
     if (n == 0 || n + 2 > sizeof e->path_slash) {
         snprintf(err, err_size, "Engine.IO path %s: empty or too long", cfg->path);
@@ -909,5 +955,6 @@ void sb_eio_free(sb_eio *e)
     sb_map_free(&e->by_key);
     sb_map_free(&e->by_id);
     sb_map_free(&e->by_get);
+    sb_map_free(&e->by_post);
     free(e);
 }

@@ -550,6 +550,7 @@ int sb_rt_add_ws(sb_rt *rt, const sb_ws_handler *h, char *err, size_t err_size)
                      .on_message = h->on_message ? ws_message : NULL,
                      .on_close = ws_close,
                      .on_upgrade = h->on_upgrade ? ws_upgrade : NULL,
+                     .max_message = h->max_message,
                      .accept_binary = h->accept_binary,
                      .arg = b};
     return sb_server_add_ws(rt->server, &r, err, err_size);
@@ -619,6 +620,12 @@ static void http_abort(uint64_t request, void *arg)
     unit_close(rt);
 }
 
+static int http_body(const sb_http_request *head, void *arg, sb_http_response *refusal)
+{
+    http_binding *b = arg;
+    return b->h.on_body(head, b->h.app, refusal);
+}
+
 int sb_rt_add_http(sb_rt *rt, const sb_http_handler *h, char *err, size_t err_size)
 {
     if (!h->handle) {
@@ -637,6 +644,7 @@ int sb_rt_add_http(sb_rt *rt, const sb_http_handler *h, char *err, size_t err_si
                        .path = h->path,
                        .on_request = http_request,
                        .on_abort = http_abort,
+                       .on_body = h->on_body ? http_body : NULL,
                        .content_types = h->content_types,
                        .max_body = h->max_body,
                        .arg = b};

@@ -83,6 +83,7 @@ typedef struct sb_ws_handler {
     /* Optional, before the upgrade: 0 to upgrade, or fill `refusal` and
      * return -1 (server.h). No ctx: nothing is stored or sent but the answer. */
     int (*on_upgrade)(const sb_ws_request *req, void *app, sb_http_response *refusal);
+    size_t max_message; /* largest message; 0: --max-message */
     bool accept_binary; /* false: a binary message closes with 1003 */
     /* A limit was passed: write the protocol's own answer (ctx->out); the
      * runtime then closes the connection with 1008. NULL: just the close. */
@@ -104,8 +105,12 @@ typedef struct sb_http_handler {
     int (*handle)(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp);
     /* Deferred requests: the time ran out; fill resp. */
     void (*on_timeout)(struct sb_ctx *ctx, uint64_t request, sb_http_response *resp);
-    /* Deferred requests: the client went away before the answer. */
+    /* Deferred requests, and requests whose body is still arriving: the
+     * client went away before the answer. */
     void (*on_abort)(struct sb_ctx *ctx, uint64_t request);
+    /* Optional, when the headers announce a body: 0 reads it, or fill
+     * `refusal` and return -1 (server.h). No ctx. */
+    int (*on_body)(const sb_http_request *head, void *app, sb_http_response *refusal);
     const char *const *content_types; /* accepted request bodies; NULL: application/json */
     size_t max_body;                  /* 0: the server's --max-http-body */
     sb_failure storage_error;

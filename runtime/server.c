@@ -543,10 +543,11 @@ static int conn_receive(sb_conn *c, const char *in, size_t len)
             return -1;
         }
     }
-    if (c->rx_len + len > s->cfg.max_message_bytes) {
+    size_t max = c->route->max_message ? c->route->max_message : s->cfg.max_message_bytes;
+    if (c->rx_len + len > max) {
         sb_counter_add(s->m_closed_big, 1);
         char reason[64];
-        int n = snprintf(reason, sizeof reason, "message over %zu bytes", s->cfg.max_message_bytes);
+        int n = snprintf(reason, sizeof reason, "message over %zu bytes", max);
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
                          (size_t)n);
         return -1;

@@ -56,6 +56,7 @@ typedef struct sb_ws_route {
      * known): return 0 to upgrade, or fill `refusal` (status, type, body)
      * and return -1: it is sent as the HTTP answer and no upgrade happens. */
     int (*on_upgrade)(const sb_ws_request *req, void *arg, sb_http_response *refusal);
+    size_t max_message; /* largest message; 0: --max-message */
     bool accept_binary; /* false: a binary message closes with 1003 */
     void *arg;
 } sb_ws_route;
@@ -66,8 +67,13 @@ typedef struct sb_http_route {
     const char *method; /* exact; a GET route answers HEAD too */
     const char *path;   /* a template (http.h) */
     void (*on_request)(sb_conn *c, const sb_http_request *req, void *arg);
-    /* The client went away before the answer (a held long poll). */
+    /* The client went away before the answer (a held long poll, or a body
+     * still arriving). */
     void (*on_abort)(uint64_t request, void *arg);
+    /* Optional: the headers announce a body (head: id, method, path, query,
+     * peer; no headers, no body). 0 reads it; or fill `refusal` and return
+     * -1: it is the answer, and the body is not read. */
+    int (*on_body)(const sb_http_request *head, void *arg, sb_http_response *refusal);
     const char *const *content_types; /* accepted bodies, NULL-terminated; NULL: JSON;
                                        * an entry "*" accepts any (and none) */
     size_t max_body;                  /* 0: --max-http-body */

@@ -629,6 +629,27 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
         dispatch(wsi, s, ss, path);
         return 0;
     }
+    if (r->on_body) {
+        char qstore[2048], peer[64];
+        sb_query query;
+        sb_read_query(wsi, &query, qstore, sizeof qstore);
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        sb_http_request head = {
+            .id = ss->conn->id, .method = method, .path = path, .query = &query, .peer = peer};
+        sb_http_response refusal;
+        sb_http_response_init(&refusal);
+        int rc = 0;
+        if (r->on_body(&head, r->arg, &refusal) != 0) {
+            ss->conn->answered = true; /* no abort for it: it is answered here */
+            rc = answer_now(wsi, ss, ss->conn, refusal.status >= 400 ? refusal.status : 400,
+                            refusal.content_type ? refusal.content_type : "application/json",
+                            "Connection: close\r\n", refusal.body.data ? refusal.body.data : "",
+                            refusal.body.len);
+            sb_http_response_free(&refusal);
+            return rc == 0 ? -1 : rc;
+        }
+        sb_http_response_free(&refusal);
+    }
     ss->body_cap = (size_t)n + 1;
     ss->body = malloc(ss->body_cap);
     ss->body_len = 0;

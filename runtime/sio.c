@@ -42,6 +42,7 @@ struct sb_sio_socket {
     const sb_sio_namespace *ns;
     char sid[SOCKET_ID_LEN + 1];
     void *user;
+    bool pending; /* CONNECT answered later (sb_sio_accept / sb_sio_refuse) */
     sb_sio_socket *next;
 };
 
@@ -280,6 +281,44 @@ static bool event_name(sb_arena *arena, sb_str raw, sb_str *name)
     return false;
 }
 
+/* Every {"_placeholder": true, "num": i} of a binary packet's JSON must name
+ * one of its n attachments (an attachment it does not have would be read
+ * past the end by whoever fills the placeholders in). */
+static bool placeholders_ok(sb_reader *r, int n)
+{
+    char k = sb_peek(r);
+    int more;
+    if (k == '[') {
+        if (!sb_read_array_begin(r))
+            return false;
+        while ((more = sb_read_array_next(r)) == 1)
+            if (!placeholders_ok(r, n))
+                return false;
+        return more == 0;
+    }
+    if (k == '{') {
+        if (!sb_read_object_begin(r))
+            return false;
+        sb_str key;
+        bool placeholder = false;
+        int64_t num = -1;
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            if (key.len == 12 && memcmp(key.ptr, "_placeholder", 12) == 0 && sb_peek(r) == 't') {
+                if (!sb_read_bool(r, &placeholder))
+                    return false;
+            } else if (key.len == 3 && memcmp(key.ptr, "num", 3) == 0 && sb_peek(r) == '0') {
+                if (!sb_read_int64(r, &num))
+                    return false;
+            } else if (!placeholders_ok(r, n)) {
+                return false;
+            }
+        }
+        return more == 0 && (!placeholder || (num >= 0 && num < n));
+    }
+    sb_str raw;
+    return sb_read_any(r, &raw);
+}
+
 static void fail(struct sb_ctx *ctx, conn *c, const char *why)
 {
     if (c->dead)
@@ -407,6 +446,8 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
         i++;
         if (attachments > s->cfg.max_attachments)
             return fail(ctx, c, "too many attachments");
+        if (attachments == 0)
+            return fail(ctx, c, "a binary packet without attachments");
     }
     char nsp[128] = "/";
     if (i < len && p[i] == '/') {
@@ -443,8 +484,9 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
         if (json_len)
             return fail(ctx, c, "DISCONNECT carries no payload");
         sb_sio_socket *so = ns ? socket_of(c, ns) : NULL;
-        if (so)
-            socket_gone(ctx, so, "client namespace disconnect");
+        if (!so)
+            return fail(ctx, c, "DISCONNECT of a namespace not joined");
+        socket_gone(ctx, so, "client namespace disconnect");
         return;
     }
     case P_CONNECT_ERROR:
@@ -457,7 +499,13 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
     if (!json_len)
         return fail(ctx, c, "no payload");
     sb_sio_socket *so = ns ? socket_of(c, ns) : NULL;
+    if (!so || so->pending)
+        return fail(ctx, c, "a packet for a namespace not joined");
     if (attachments > 0) {
+        sb_reader r;
+        sb_reader_init(&r, json, json_len, ctx->arena, NULL);
+        if (sb_peek(&r) != '[' || !placeholders_ok(&r, attachments) || !sb_read_end(&r))
+            return fail(ctx, c, "a binary packet's placeholders do not match its attachments");
         pending *pd = calloc(1, sizeof *pd);
         if (!pd || !(pd->json = malloc(json_len)) ||
             !(pd->attachments = calloc((size_t)attachments, sizeof *pd->attachments))) {
@@ -470,14 +518,6 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
         *pd = (pending){type,     so ? ns : NULL, ack, pd->json,
                         json_len, attachments,    0,   pd->attachments};
         c->pending = pd;
-        return;
-    }
-    if (!so) {
-        /* a namespace the client did not join: checked, then dropped */
-        sb_str *items, inner;
-        size_t n;
-        if (!read_array(ctx->arena, json, json_len, &items, &n, &inner))
-            fail(ctx, c, "payload is not a JSON array");
         return;
     }
     deliver_event(ctx, c, so, type, ack, json, json_len, NULL, 0);
