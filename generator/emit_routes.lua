@@ -66,8 +66,9 @@ function emit.prototypes(h, ch)
     h:line("")
     if emit.needs_auth(ch) then
         h:line("/* Called first by every endpoint with auth: 0 when the request is")
-        h:line(" * authenticated (the hook keeps the session itself), else the endpoint")
-        h:line(" * answers %s. Hand-written. */", he.auth_error.name)
+        h:line(" * authenticated (the hook keeps the session itself); -1, and the endpoint")
+        h:line(" * answers %s; or -CODE, one of the endpoint's errors (a store that could", he.auth_error.name)
+        h:line(" * not be read: its unavailable error). Hand-written. */")
         h:line("int %s_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);", ch.name)
         h:line("")
     end
@@ -151,9 +152,12 @@ local function emit_channel(ch)
         w:line("%s err;", body)
         w:line("memset(&err, 0, sizeof err);")
         if ep.auth then
-            w:line("if (%s_http_authenticate(ctx, req) != 0)", ch.name)
-            w:line("    return sb_http_answer_error(resp, &errors, %s_ERROR_%s, &err, \"\");", up,
-                   he.auth_error.name)
+            w:line("int auth = %s_http_authenticate(ctx, req);", ch.name)
+            w:line("if (auth != 0)")
+            w:line("    return sb_http_answer_error(resp, &errors,")
+            w:line("                                auth < -1 && sb_http_declared(%s_declares, -auth) ? -auth : %s_ERROR_%s,",
+                   s, up, he.auth_error.name)
+            w:line("                                &err, \"\");")
         end
         local args = { "ctx" }
         local parses = ep.path_params or ep.query or ep.request

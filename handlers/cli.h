@@ -8,5 +8,6 @@ int cli_validate(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_apikey(int argc, char **argv);
+int cli_realtime(int argc, char **argv); /* handlers/realtime_cli.c */
 
 #endif

@@ -6,6 +6,7 @@
  *   switchboard serve [options]             run the server (handlers/serve.c)
  *   switchboard user add ...                add a user, print its token (handlers/admin.c)
  *   switchboard apikey add|list|revoke ...  operator API keys (handlers/apikey.c)
+ *   switchboard realtime token|update ...   JWTs and updates for /realtime (handlers/realtime_cli.c)
  *
  * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
  */
@@ -23,7 +24,9 @@ static void usage(FILE *to)
           "       switchboard user add --name NAME --role ROLE [--avatar URL] [--db PATH]\n"
           "       switchboard apikey add --name NAME [--db PATH]\n"
           "       switchboard apikey list [--db PATH]\n"
-          "       switchboard apikey revoke --name NAME [--db PATH]\n",
+          "       switchboard apikey revoke --name NAME [--db PATH]\n"
+          "       switchboard realtime token --user U --company C --session S [--ttl SEC] ...\n"
+          "       switchboard realtime update --company C --action A [--data JSON] ...\n",
           to);
 }
 
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
         return cli_user(argc - 1, argv + 1);
     if (strcmp(argv[1], "apikey") == 0)
         return cli_apikey(argc - 1, argv + 1);
+    if (strcmp(argv[1], "realtime") == 0)
+        return cli_realtime(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(stdout);

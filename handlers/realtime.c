@@ -229,8 +229,8 @@ static int refuse(realtime_app *app, sb_sio_reply *reply, const char *fmt, const
 static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb_sio_reply *reply)
 {
     realtime_app *app = ctx->app;
-    if (!sb_bucket_take(&app->handshakes, app->max_handshake_rate, 2.0 * app->max_handshake_rate,
-                        1, sb_mono_us())) {
+    if (!sb_bucket_take(&app->handshakes, app->max_handshake_rate, 2.0 * app->max_handshake_rate, 1,
+                        sb_mono_us())) {
         sb_counter_add(app->m_limited_handshakes, 1);
         return refuse(app, reply, "Too many connections: retry later%s", "");
     }
@@ -258,9 +258,9 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
         return refuse(app, reply, "Authentication failed: %s",
                       !claims.user ? "the token names no user" : "the token names no company");
     char *session_id = sb_arena_strndup(ctx->arena, query.sessionId.ptr, query.sessionId.len);
-    char *artifact = query.has.artifactId ? sb_arena_strndup(ctx->arena, query.artifactId.ptr,
-                                                             query.artifactId.len)
-                                          : NULL;
+    char *artifact = query.has.artifactId
+                         ? sb_arena_strndup(ctx->arena, query.artifactId.ptr, query.artifactId.len)
+                         : NULL;
     if (!session_id || (query.has.artifactId && !artifact))
         return refuse(app, reply, "Server error: out of memory%s", "");
     if (!claims.session || strcmp(claims.session, session_id) != 0)
@@ -378,8 +378,7 @@ static sb_str salvage_request_id(struct sb_ctx *ctx, sb_str env)
     sb_reader r;
     sb_str id = {"", 0};
     sb_reader_init(&r, env.ptr, env.len, ctx->arena, NULL);
-    if (sb_peek(&r) != '{' || sb_find_discriminator(&r, "requestId", 9, &id) != 1 ||
-        id.len > 128)
+    if (sb_peek(&r) != '{' || sb_find_discriminator(&r, "requestId", 9, &id) != 1 || id.len > 128)
         return (sb_str){"", 0};
     return id;
 }

@@ -22,10 +22,11 @@
 #include "store.h"
 #include "topics.h"
 
-#define RT_ID_MAX 256   /* bytes of a user, company, session or artifact ID */
-#define RT_MAX_SUBS 256 /* artifacts one connection follows (the handshake's and subscribeArtifact) */
-#define RT_PID_LEN 32   /* hex digits of a recovery pid */
-#define RT_STRIKES 20   /* REQUESTs refused in a row for the rate before a disconnect */
+#define RT_ID_MAX 256 /* bytes of a user, company, session or artifact ID */
+#define RT_MAX_SUBS                                                                                \
+    256               /* artifacts one connection follows (the handshake's and subscribeArtifact) */
+#define RT_PID_LEN 32 /* hex digits of a recovery pid */
+#define RT_STRIKES 20 /* REQUESTs refused in a row for the rate before a disconnect */
 
 typedef struct realtime_proxy realtime_proxy;
 
@@ -41,12 +42,13 @@ typedef struct realtime_app {
     int max_handshake_rate;
     sb_bucket handshakes;
     int64_t committed_offset; /* the newest UPDATE whose transaction committed */
+    int64_t pending_offset;   /* the newest of the open transaction; 0 none */
     uint64_t update_seq;      /* for requestIds the server makes */
     sb_map recovery;          /* pid hash -> recovery record */
     uint64_t owner;           /* the app's own timers (recovery sweep) */
     sb_buf scratch;           /* an envelope being written */
-    sb_counter *m_connects, *m_refused, *m_requests, *m_errors, *m_updates, *m_recovered,
-        *m_limited_requests, *m_limited_handshakes, *m_expired;
+    sb_counter *m_connects, *m_refused, *m_requests, *m_errors, *m_updates, *m_deliveries,
+        *m_recovered, *m_limited_requests, *m_limited_handshakes, *m_expired;
     sb_gauge *m_sockets;
 } realtime_app;
 
@@ -74,8 +76,9 @@ typedef struct rt_socket {
     int64_t recover_from; /* recovering: replay the UPDATEs after this offset; -1 not */
 } rt_socket;
 
-realtime_app *realtime_app_start(sb_rt *rt, sb_store *store, const sb_config *cfg, char *err,
-                                 size_t err_size);
+struct event_base;
+realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *store,
+                                 const sb_config *cfg, char *err, size_t err_size);
 void realtime_app_stop(realtime_app *app); /* after sb_server_free */
 
 /* Topic keys (tenant-scoped: an artifact's topic names its company). */

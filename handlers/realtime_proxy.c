@@ -117,7 +117,7 @@ static void relay(struct sb_ctx *ctx, void *arg)
     char why[160];
     if (a->status >= 200 && a->status < 300) {
         sb_json_err jerr;
-        if (a->len == 0 || sb_json_validate(a->body, a->len, NULL, &jerr, NULL)) {
+        if (a->len == 0 || sb_json_validate(a->body, a->len, NULL, &jerr, NULL, 0)) {
             realtime_send_response(ctx, k->session, k->ack, id, action, a->body, a->len);
             return;
         }
@@ -217,8 +217,8 @@ void realtime_proxy_forward(struct sb_ctx *ctx, realtime_proxy *p, rt_socket *st
     p->calls = k;
     p->inflight++;
     st->proxied++;
-    if (sb_http_client_request(p->client, "POST", url, headers, body.data, body.len, answered,
-                               k) != 0) {
+    if (sb_http_client_request(p->client, "POST", url, headers, body.data, body.len, answered, k) !=
+        0) {
         unlink_call(p, k);
         free(k);
         realtime_send_error(ctx, st->session, ack, req->requestId, req->action,

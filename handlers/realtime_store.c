@@ -45,8 +45,9 @@ int64_t realtime_update_insert(sb_store *s, const char *company, const char *art
 
 int realtime_update_prune(sb_store *s, int64_t before_ms, int limit)
 {
-    static const char sql[] = "DELETE FROM realtime_updates WHERE offset IN (SELECT offset FROM "
-                              "realtime_updates WHERE created_ms < ?1 ORDER BY created_ms LIMIT ?2)";
+    static const char sql[] =
+        "DELETE FROM realtime_updates WHERE offset IN (SELECT offset FROM "
+        "realtime_updates WHERE created_ms < ?1 ORDER BY created_ms LIMIT ?2)";
     sqlite3_stmt *st = sb_store_stmt(s, sql);
     if (!st)
         return -1;
@@ -93,6 +94,17 @@ int64_t realtime_update_oldest(sb_store *s, const char *company)
     if (!st)
         return 0;
     sqlite3_bind_text(st, 1, company, -1, SQLITE_TRANSIENT);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
+int64_t realtime_update_newest(sb_store *s)
+{
+    static const char sql[] = "SELECT max(offset) FROM realtime_updates";
+    sqlite3_stmt *st = sb_store_stmt(s, sql);
+    if (!st)
+        return 0;
     int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return v;

@@ -34,6 +34,8 @@ typedef struct realtime_update_row {
  * than since_ms: 1 with *row, 0 done, -1 error (cur closed either way). */
 int realtime_updates_since(sb_store *s, const char *company, int64_t after, int64_t upto,
                            int64_t since_ms, sb_cursor *cur, realtime_update_row *row);
+/* The newest offset stored (0: none). */
+int64_t realtime_update_newest(sb_store *s);
 /* The oldest offset still kept for the company (0: none). */
 int64_t realtime_update_oldest(sb_store *s, const char *company);
 

@@ -18,6 +18,7 @@
 #include "chat_app.h"
 #include "cli.h"
 #include "conformance.h"
+#include "realtime_app.h"
 #include "config.h"
 #include "ctx.h"
 #include "rt.h"
@@ -153,6 +154,11 @@ int cli_serve(int argc, char **argv)
         sb_log(SB_LOG_ERROR, "chat", "error=\"%s\"", err);
         return 1;
     }
+    realtime_app *realtime = realtime_app_start(a.base, a.rt, a.store, &cfg, err, sizeof err);
+    if (!realtime) {
+        sb_log(SB_LOG_ERROR, "realtime", "error=\"%s\"", err);
+        return 1;
+    }
     conformance *conf = NULL;
     if (cfg.socketio_conformance && !(conf = conformance_start(a.rt, err, sizeof err))) {
         sb_log(SB_LOG_ERROR, "conformance", "error=\"%s\"", err);
@@ -204,6 +210,7 @@ int cli_serve(int argc, char **argv)
      * caches); nobody is left to deliver to */
     sb_store_commit(a.store);
     conformance_stop(conf);
+    realtime_app_stop(realtime);
     sb_rt_free(a.rt);
     chat_app_stop(chat);
     sb_store_close(a.store);

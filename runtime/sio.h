@@ -43,7 +43,7 @@ typedef struct sb_sio_event {
 /* What a namespace answers to a CONNECT. */
 typedef struct sb_sio_reply {
     /* refusal: the CONNECT_ERROR's message and optional data (raw JSON) */
-    char message[256];
+    char message[512];
     char data[512];
     /* acceptance: a pid offered for connection state recovery ("": none) */
     char pid[64];

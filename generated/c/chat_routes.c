@@ -27,8 +27,11 @@ static int chat_list_rooms_handle(struct sb_ctx *ctx, const sb_http_request *req
 {
     chat_chat_http_error err;
     memset(&err, 0, sizeof err);
-    if (chat_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, CHAT_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = chat_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(chat_list_rooms_declares, -auth) ? -auth : CHAT_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     chat_rooms_response out;
     memset(&out, 0, sizeof out);
     int rc = chat_on_list_rooms(ctx, &out, &err);
@@ -68,8 +71,11 @@ static int chat_room_messages_handle(struct sb_ctx *ctx, const sb_http_request *
 {
     chat_chat_http_error err;
     memset(&err, 0, sizeof err);
-    if (chat_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, CHAT_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = chat_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(chat_room_messages_declares, -auth) ? -auth : CHAT_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     sb_reader r;
     sb_reader_init(&r, "", 0, ctx->arena, NULL);
     chat_room_messages_path path;

@@ -35,8 +35,9 @@ int dashboard_on_request_for_auth(struct sb_ctx *ctx, const dashboard_request_fo
 int dashboard_on_auth_handshake(struct sb_ctx *ctx, const dashboard_auth_handshake_request *req, dashboard_auth_handshake_response *resp, dashboard_dashboard_http_error *err);
 
 /* Called first by every endpoint with auth: 0 when the request is
- * authenticated (the hook keeps the session itself), else the endpoint
- * answers AUTH_REQUIRED. Hand-written. */
+ * authenticated (the hook keeps the session itself); -1, and the endpoint
+ * answers AUTH_REQUIRED; or -CODE, one of the endpoint's errors (a store that could
+ * not be read: its unavailable error). Hand-written. */
 int dashboard_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
 
 /* Deferred answers: status 200..299 writes resp; -DASHBOARD_ERROR_<NAME> writes

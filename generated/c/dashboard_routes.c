@@ -27,8 +27,11 @@ static int dashboard_get_init_data_handle(struct sb_ctx *ctx, const sb_http_requ
 {
     dashboard_dashboard_http_error err;
     memset(&err, 0, sizeof err);
-    if (dashboard_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = dashboard_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_get_init_data_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     sb_reader r;
     sb_reader_init(&r, "", 0, ctx->arena, NULL);
     dashboard_dashboard_connect_params query;

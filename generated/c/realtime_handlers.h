@@ -29,8 +29,9 @@ struct sb_failure;
 int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_update_request *req, realtime_realtime_update_accepted *resp, realtime_realtime_http_error *err);
 
 /* Called first by every endpoint with auth: 0 when the request is
- * authenticated (the hook keeps the session itself), else the endpoint
- * answers UNAUTHORIZED. Hand-written. */
+ * authenticated (the hook keeps the session itself); -1, and the endpoint
+ * answers UNAUTHORIZED; or -CODE, one of the endpoint's errors (a store that could
+ * not be read: its unavailable error). Hand-written. */
 int realtime_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
 
 /* Deferred answers: status 200..299 writes resp; -REALTIME_ERROR_<NAME> writes

@@ -25,8 +25,11 @@ static int realtime_publish_update_handle(struct sb_ctx *ctx, const sb_http_requ
 {
     realtime_realtime_http_error err;
     memset(&err, 0, sizeof err);
-    if (realtime_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, REALTIME_ERROR_UNAUTHORIZED, &err, "");
+    int auth = realtime_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(realtime_publish_update_declares, -auth) ? -auth : REALTIME_ERROR_UNAUTHORIZED,
+                                    &err, "");
     sb_reader r;
     realtime_realtime_update_request body;
     memset(&body, 0, sizeof body);

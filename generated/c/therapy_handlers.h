@@ -51,8 +51,9 @@ int therapy_on_get_actions(struct sb_ctx *ctx, const therapy_get_actions_request
 int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_request *req, therapy_save_actions_response *resp, therapy_therapy_error_response *err);
 
 /* Called first by every endpoint with auth: 0 when the request is
- * authenticated (the hook keeps the session itself), else the endpoint
- * answers AUTH_REQUIRED. Hand-written. */
+ * authenticated (the hook keeps the session itself); -1, and the endpoint
+ * answers AUTH_REQUIRED; or -CODE, one of the endpoint's errors (a store that could
+ * not be read: its unavailable error). Hand-written. */
 int therapy_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
 
 /* Deferred answers: status 200..299 writes resp; -THERAPY_ERROR_<NAME> writes

@@ -115,8 +115,11 @@ static int therapy_get_therapy_sessions_handle(struct sb_ctx *ctx, const sb_http
 {
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
-    if (therapy_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_get_therapy_sessions_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     therapy_therapy_sessions_response out;
     memset(&out, 0, sizeof out);
     int rc = therapy_on_get_therapy_sessions(ctx, &out, &err);
@@ -156,8 +159,11 @@ static int therapy_enter_therapy_session_handle(struct sb_ctx *ctx, const sb_htt
 {
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
-    if (therapy_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_enter_therapy_session_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     sb_reader r;
     therapy_enter_therapy_session_request body;
     memset(&body, 0, sizeof body);
@@ -203,8 +209,11 @@ static int therapy_get_therapy_session_detail_handle(struct sb_ctx *ctx, const s
 {
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
-    if (therapy_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_get_therapy_session_detail_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     sb_reader r;
     therapy_therapy_session_detail_request body;
     memset(&body, 0, sizeof body);
@@ -250,8 +259,11 @@ static int therapy_get_therapy_session_assessments_handle(struct sb_ctx *ctx, co
 {
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
-    if (therapy_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_get_therapy_session_assessments_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     sb_reader r;
     therapy_therapy_session_assessments_request body;
     memset(&body, 0, sizeof body);
@@ -297,8 +309,11 @@ static int therapy_get_actions_handle(struct sb_ctx *ctx, const sb_http_request 
 {
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
-    if (therapy_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_get_actions_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     sb_reader r;
     therapy_get_actions_request body;
     memset(&body, 0, sizeof body);
@@ -344,8 +359,11 @@ static int therapy_save_actions_handle(struct sb_ctx *ctx, const sb_http_request
 {
     therapy_therapy_error_response err;
     memset(&err, 0, sizeof err);
-    if (therapy_http_authenticate(ctx, req) != 0)
-        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_AUTH_REQUIRED, &err, "");
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_save_actions_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, "");
     sb_reader r;
     therapy_save_actions_request body;
     memset(&body, 0, sizeof body);

@@ -1,0 +1,145 @@
+/*
+ * realtime_app.c: the realtime protocol's start and stop: its tables, its
+ * JWT key, the Socket.IO endpoint at /realtime, the operator API, the proxy,
+ * the metrics.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "log.h"
+#include "realtime_app.h"
+#include "realtime_handlers.h"
+#include "realtime_proxy.h"
+#include "realtime_recovery.h"
+#include "realtime_secret.h"
+#include "realtime_store.h"
+
+#define SWEEP_MS 10000
+
+static void sweep(struct sb_ctx *ctx, void *arg)
+{
+    (void)ctx;
+    realtime_recovery_sweep(arg, 0);
+}
+
+static sb_jwt_config *jwt_config(const sb_config *cfg, char *err, size_t err_size)
+{
+    sb_jwt_options o;
+    sb_jwt_options_init(&o);
+    char secret[REALTIME_SECRET_MAX];
+    if (strcmp(cfg->jwt_alg, "HS256") == 0) {
+        o.alg = SB_JWT_HS256;
+        if (realtime_secret_load(cfg, cfg->demo, secret, sizeof secret, err, err_size) != 0)
+            return NULL;
+        o.secret = secret;
+        o.secret_len = strlen(secret);
+    } else if (strcmp(cfg->jwt_alg, "RS256") == 0 || strcmp(cfg->jwt_alg, "ES256") == 0) {
+        o.alg = cfg->jwt_alg[0] == 'R' ? SB_JWT_RS256 : SB_JWT_ES256;
+        if (!cfg->jwt_public_key[0]) {
+            snprintf(err, err_size, "--jwt-alg %s needs --jwt-public-key", cfg->jwt_alg);
+            return NULL;
+        }
+        o.public_key_file = cfg->jwt_public_key;
+    } else {
+        snprintf(err, err_size, "--jwt-alg: %s: expected HS256, RS256 or ES256", cfg->jwt_alg);
+        return NULL;
+    }
+    o.issuer = cfg->jwt_issuer[0] ? cfg->jwt_issuer : NULL;
+    o.audience = cfg->jwt_audience[0] ? cfg->jwt_audience : NULL;
+    sb_jwt_error jerr;
+    sb_jwt_config *c = sb_jwt_config_new(&o, &jerr);
+    memset(secret, 0, sizeof secret);
+    if (!c)
+        snprintf(err, err_size, "JWT key: %s", jerr.msg);
+    return c;
+}
+
+realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *store,
+                                 const sb_config *cfg, char *err, size_t err_size)
+{
+    if (realtime_store_migrate(store, err, err_size) != 0 ||
+        core_store_migrate(store, err, err_size) != 0)
+        return NULL;
+    realtime_app *app = calloc(1, sizeof *app);
+    if (!app) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    app->rt = rt;
+    app->store = store;
+    app->core = core_store_new(store);
+    app->recovery_ms = cfg->realtime_recovery_s * 1000;
+    app->max_request_rate = cfg->max_request_rate;
+    app->max_handshake_rate = cfg->max_handshake_rate;
+    app->committed_offset = realtime_update_newest(store); /* every stored one has committed */
+    app->owner = sb_rt_new_id(rt);
+    sb_buf_init(&app->scratch);
+    sb_map_init(&app->recovery);
+    char jerr[256];
+    app->jwt = jwt_config(cfg, jerr, sizeof jerr);
+    if (!app->jwt)
+        sb_log(SB_LOG_WARN, "realtime",
+               "msg=\"no JWT key: every connection is refused\" "
+               "reason=\"%s\"",
+               jerr);
+    app->m_connects = sb_counter_get("switchboard_realtime_connections_total",
+                                     "Socket.IO connections accepted at /realtime", NULL);
+    app->m_refused = sb_counter_get("switchboard_realtime_refused_total",
+                                    "Socket.IO connections refused (CONNECT_ERROR)", NULL);
+    app->m_requests =
+        sb_counter_get("switchboard_realtime_requests_total", "REQUESTs received", NULL);
+    app->m_errors = sb_counter_get("switchboard_realtime_errors_total", "ERRORs sent", NULL);
+    app->m_updates = sb_counter_get("switchboard_realtime_updates_total",
+                                    "UPDATEs accepted by the operator API", NULL);
+    app->m_deliveries = sb_counter_get("switchboard_realtime_deliveries_total",
+                                       "UPDATEs handed to a connection", NULL);
+    app->m_recovered = sb_counter_get("switchboard_realtime_recovered_total",
+                                      "Connections recovered with their missed UPDATEs", NULL);
+    app->m_limited_requests =
+        sb_counter_get("switchboard_realtime_limited_total",
+                       "REQUESTs and handshakes refused by a rate limit", "limit=\"requests\"");
+    app->m_limited_handshakes =
+        sb_counter_get("switchboard_realtime_limited_total",
+                       "REQUESTs and handshakes refused by a rate limit", "limit=\"handshakes\"");
+    app->m_expired = sb_counter_get("switchboard_realtime_expired_total",
+                                    "Connections ended because their token expired", NULL);
+    app->m_sockets =
+        sb_gauge_new("switchboard_realtime_sockets", "Socket.IO connections open", NULL);
+    app->proxy =
+        realtime_proxy_new(base, app, cfg->realtime_upstream, cfg->realtime_upstream_timeout_ms,
+                           cfg->realtime_upstream_inflight);
+    sb_sio_config s = {.namespaces = &realtime_namespace, .n_namespaces = 1, .app = app};
+    s.eio.path = REALTIME_PATH;
+    s.eio.channel = "realtime";
+    s.eio.max_queue = cfg->max_queue_bytes;
+    app->sio = app->core && app->proxy ? sb_sio_new(rt, &s, err, err_size) : NULL;
+    sb_failure storage = {0};
+    if (!app->sio || realtime_routes_register(rt, app, &storage, err, err_size) != 0 ||
+        (app->recovery_ms && !sb_rt_timer(rt, app->owner, SWEEP_MS, true, sweep, app))) {
+        if (!err[0])
+            snprintf(err, err_size, "out of memory");
+        realtime_app_stop(app);
+        return NULL;
+    }
+    return app;
+}
+
+void realtime_app_stop(realtime_app *app)
+{
+    if (!app)
+        return;
+    sb_sio_free(app->sio); /* every connection's on_disconnect */
+    realtime_proxy_free(app->proxy);
+    sb_rt_cancel_owner(app->rt, app->owner);
+    realtime_recovery_free(app);
+    sb_jwt_config_free(app->jwt);
+    core_store_free(app->core);
+    sb_buf_free(&app->scratch);
+    free(app);
+}
