@@ -218,8 +218,9 @@ export function request(server, pathAndQuery, { method = 'GET', headers = {}, bo
       });
     });
     req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
+    // one end(body): node sends a Content-Length (write() then end() would be
+    // chunked, which the server refuses: docs/operations.md)
+    req.end(body);
   }), T(5000), `${method} ${pathAndQuery}`);
 }
 
