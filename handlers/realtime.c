@@ -25,6 +25,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "realtime_app.h"
+#include "realtime_check.h"
 #include "realtime_handlers.h"
 #include "realtime_proxy.h"
 #include "realtime_recovery.h"
@@ -226,6 +227,74 @@ static int refuse(realtime_app *app, sb_sio_reply *reply, const char *fmt, const
     return -1;
 }
 
+/* A CONNECT waiting for the session check keeps what recovery needs. */
+typedef struct rt_pending {
+    void *ask;
+    bool has_pid, has_offset;
+    char pid[65], offset[33];
+} rt_pending;
+
+/* Past every check: the topics, the token's end, recovery. NULL, or why not. */
+static const char *admit(struct sb_ctx *ctx, rt_socket *st,
+                         const realtime_realtime_connect_auth *auth, char *pid, size_t cap)
+{
+    realtime_app *app = st->app;
+    char topic[SB_TOPIC_MAX], user_key[SB_TOPIC_MAX];
+    if (sb_rt_claim(ctx, topic_key(user_key, "user", st->company, st->user), 0) != 0)
+        return "Too many connections for this user";
+    if (sb_rt_subscribe(ctx, realtime_company_topic(topic, st->company)) != 0 ||
+        (st->artifact && realtime_follow(ctx, st, st->artifact) != 0)) {
+        sb_rt_unsubscribe(ctx, user_key);
+        return "Server error: out of memory";
+    }
+    st->admitted = true;
+    /* the token's end is the connection's (the verifier's leeway included) */
+    int64_t left_ms = (st->exp + SB_JWT_LEEWAY_DEFAULT - (int64_t)time(NULL)) * 1000;
+    if (left_ms < 1)
+        left_ms = 1;
+    if (left_ms < INT32_MAX)
+        st->expiry = sb_rt_timer(app->rt, st->session, (int)left_ms, false, token_expired, st);
+    realtime_recovery_connect(ctx, st, auth, pid, cap);
+    sb_counter_add(app->m_connects, 1);
+    sb_gauge_add(app->m_sockets, 1);
+    return NULL;
+}
+
+/* The session check answered a CONNECT that waited for it. */
+static void checked(struct sb_ctx *ctx, void *arg, bool allowed, const char *why)
+{
+    rt_socket *st = arg;
+    realtime_app *app = st->app;
+    rt_pending *pd = st->pending;
+    pd->ask = NULL;
+    if (!allowed) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "Access denied: %s", why);
+        sb_counter_add(app->m_refused, 1);
+        sb_sio_refuse(ctx, st->so, msg, NULL); /* on_disconnect frees st */
+        return;
+    }
+    realtime_realtime_connect_auth auth = {.token = {st->token, strlen(st->token)}};
+    if (pd->has_pid) {
+        auth.pid = (sb_str){pd->pid, strlen(pd->pid)};
+        auth.has.pid = SB_SET;
+    }
+    if (pd->has_offset) {
+        auth.offset = (sb_str){pd->offset, strlen(pd->offset)};
+        auth.has.offset = SB_SET;
+    }
+    char pid[RT_PID_LEN + 1] = "";
+    const char *no = admit(ctx, st, &auth, pid, sizeof pid);
+    st->pending = NULL;
+    free(pd);
+    if (no) {
+        sb_counter_add(app->m_refused, 1);
+        sb_sio_refuse(ctx, st->so, no, NULL);
+        return;
+    }
+    sb_sio_accept(ctx, st->so, pid);
+}
+
 static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb_sio_reply *reply)
 {
     realtime_app *app = ctx->app;
@@ -263,18 +332,27 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
                          : NULL;
     if (!session_id || (query.has.artifactId && !artifact))
         return refuse(app, reply, "Server error: out of memory%s", "");
-    if (!claims.session || strcmp(claims.session, session_id) != 0)
-        return refuse(app, reply, "Invalid session: sessionId is not the token's session%s", "");
-    if (artifact && !claims.artifacts_all) {
-        bool ok = false;
-        for (size_t i = 0; i < claims.artifacts_count && !ok; i++)
-            ok = strcmp(claims.artifacts[i], artifact) == 0;
-        if (!ok)
+    /* what the claims settle; the session check may settle the rest */
+    bool session_ok = claims.session && strcmp(claims.session, session_id) == 0;
+    bool artifact_ok = !artifact || claims.artifacts_all;
+    for (size_t i = 0; i < claims.artifacts_count && !artifact_ok; i++)
+        artifact_ok = strcmp(claims.artifacts[i], artifact) == 0;
+    int cached = -1;
+    if (!session_ok || !artifact_ok) {
+        if (!app->check) {
+            if (!session_ok)
+                return refuse(app, reply, "Invalid session: sessionId is not the token's session%s",
+                              "");
             return refuse(app, reply, "Access denied: artifactId %s is not allowed by the token",
                           artifact);
+        }
+        char *tok = sb_arena_strndup(ctx->arena, auth.token.ptr, auth.token.len);
+        cached = tok ? realtime_check_cached(app->check, tok, session_id, artifact) : 0;
+        if (cached == 0)
+            return refuse(app, reply, "Access denied: the session check refused it%s", "");
     }
 
-    /* accepted: the connection's state */
+    /* the connection's state */
     rt_socket *st = calloc(1, sizeof *st);
     size_t tl = auth.token.len;
     size_t need = strlen(claims.user) + strlen(claims.company) + strlen(session_id) +
@@ -296,6 +374,7 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
     st->so = so;
     st->session = ctx->conn;
     st->exp = claims.exp;
+    st->recover_from = -1;
     st->artifacts_all = claims.artifacts_all;
     st->artifacts = list_copy(claims.artifacts, claims.artifacts_count);
     st->permissions = list_copy(claims.permissions, claims.permissions_count);
@@ -303,27 +382,36 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
         socket_free(st);
         return refuse(app, reply, "Server error: out of memory%s", "");
     }
-    char topic[SB_TOPIC_MAX], user_key[SB_TOPIC_MAX];
-    if (sb_rt_claim(ctx, topic_key(user_key, "user", st->company, st->user), 0) != 0) {
-        socket_free(st);
-        return refuse(app, reply, "Too many connections for this user%s", "");
+    if (cached == -1 && (!session_ok || !artifact_ok)) {
+        /* ask the REST API; the CONNECT is answered when it answers */
+        rt_pending *pd = calloc(1, sizeof *pd);
+        if (pd && auth.has.pid == SB_SET && auth.pid.len < sizeof pd->pid) {
+            memcpy(pd->pid, auth.pid.ptr, auth.pid.len);
+            pd->has_pid = true;
+        }
+        if (pd && auth.has.offset == SB_SET && auth.offset.len < sizeof pd->offset) {
+            memcpy(pd->offset, auth.offset.ptr, auth.offset.len);
+            pd->has_offset = true;
+        }
+        st->pending = pd;
+        if (pd)
+            pd->ask = realtime_check_ask(app->check, st->session, st->token, st->sid,
+                                         artifact_ok ? NULL : st->artifact, checked, st);
+        if (!pd || !pd->ask) {
+            free(pd);
+            st->pending = NULL;
+            socket_free(st);
+            return refuse(app, reply, "Server error: the session check is unavailable%s", "");
+        }
+        ctx->session = st;
+        return 1;
     }
-    if (sb_rt_subscribe(ctx, realtime_company_topic(topic, st->company)) != 0 ||
-        (artifact && realtime_follow(ctx, st, artifact) != 0)) {
-        sb_rt_unsubscribe(ctx, user_key);
+    const char *no = admit(ctx, st, &auth, reply->pid, sizeof reply->pid);
+    if (no) {
         socket_free(st);
-        return refuse(app, reply, "Server error: out of memory%s", "");
+        return refuse(app, reply, "%s", no);
     }
-    /* the token's end is the connection's (the verifier's leeway included) */
-    int64_t left_ms = (st->exp + SB_JWT_LEEWAY_DEFAULT - (int64_t)time(NULL)) * 1000;
-    if (left_ms < 1)
-        left_ms = 1;
-    if (left_ms < INT32_MAX)
-        st->expiry = sb_rt_timer(app->rt, st->session, (int)left_ms, false, token_expired, st);
-    realtime_recovery_connect(ctx, st, &auth, reply->pid, sizeof reply->pid);
     ctx->session = st;
-    sb_counter_add(app->m_connects, 1);
-    sb_gauge_add(app->m_sockets, 1);
     return 0;
 }
 
@@ -340,7 +428,17 @@ static void on_disconnect(struct sb_ctx *ctx, sb_sio_socket *so, const char *rea
     if (!st)
         return;
     realtime_app *app = st->app;
+    if (st->pending) { /* gone while the session check was asked */
+        realtime_check_drop(st->pending->ask);
+        free(st->pending);
+        st->pending = NULL;
+    }
     sb_rt_timer_cancel(app->rt, st->expiry);
+    if (!st->admitted) {
+        socket_free(st);
+        ctx->session = NULL;
+        return;
+    }
     realtime_recovery_keep(ctx, st, reason);
     /* topics: the session may stay (another namespace); leave ours */
     char topic[SB_TOPIC_MAX];

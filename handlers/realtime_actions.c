@@ -8,6 +8,7 @@
 
 #include "ctx.h"
 #include "realtime_app.h"
+#include "realtime_check.h"
 #include "realtime_handlers.h"
 
 static sb_str str(const char *s)
@@ -70,7 +71,10 @@ int realtime_action_subscribe_artifact(struct sb_ctx *ctx,
     char *id = sb_arena_strndup(ctx->arena, data->artifactId.ptr, data->artifactId.len);
     if (!id || memchr(data->artifactId.ptr, '\0', data->artifactId.len))
         return -REALTIME_ERROR_INVALID_DATA;
-    if (!realtime_artifact_allowed(st, id))
+    /* like the handshake's artifactId: the token's claim, or what the
+     * session check allowed (cached) */
+    if (!realtime_artifact_allowed(st, id) &&
+        !(st->app->check && realtime_check_cached(st->app->check, st->token, st->sid, id) == 1))
         return -REALTIME_ERROR_ACTION_NOT_ALLOWED;
     int rc = realtime_follow(ctx, st, id);
     if (rc != 0)

@@ -14,6 +14,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "realtime_app.h"
+#include "realtime_check.h"
 #include "realtime_handlers.h"
 #include "realtime_proxy.h"
 #include "realtime_recovery.h"
@@ -114,6 +115,8 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     app->proxy =
         realtime_proxy_new(base, app, cfg->realtime_upstream, cfg->realtime_upstream_timeout_ms,
                            cfg->realtime_upstream_inflight);
+    app->check = realtime_check_new(base, app, cfg->realtime_session_check,
+                                    cfg->realtime_upstream_timeout_ms);
     sb_sio_config s = {.namespaces = &realtime_namespace, .n_namespaces = 1, .app = app};
     s.eio.path = REALTIME_PATH;
     s.eio.channel = "realtime";
@@ -136,6 +139,7 @@ void realtime_app_stop(realtime_app *app)
         return;
     sb_sio_free(app->sio); /* every connection's on_disconnect */
     realtime_proxy_free(app->proxy);
+    realtime_check_free(app->check);
     sb_rt_cancel_owner(app->rt, app->owner);
     realtime_recovery_free(app);
     sb_jwt_config_free(app->jwt);

@@ -29,6 +29,7 @@
 #define RT_STRIKES 20 /* REQUESTs refused in a row for the rate before a disconnect */
 
 typedef struct realtime_proxy realtime_proxy;
+typedef struct realtime_check realtime_check;
 
 typedef struct realtime_app {
     sb_rt *rt;
@@ -37,7 +38,8 @@ typedef struct realtime_app {
     sb_sio *sio;
     sb_jwt_config *jwt; /* NULL: no key configured, every CONNECT is refused */
     realtime_proxy *proxy;
-    int recovery_ms; /* 0: no connection state recovery */
+    realtime_check *check; /* NULL: the token's claims alone decide */
+    int recovery_ms;       /* 0: no connection state recovery */
     int max_request_rate;
     int max_handshake_rate;
     sb_bucket handshakes;
@@ -72,8 +74,10 @@ typedef struct rt_socket {
     sb_bucket requests;
     int strikes;
     char pid[RT_PID_LEN + 1];
-    int proxied;          /* its proxied actions in flight */
-    int64_t recover_from; /* recovering: replay the UPDATEs after this offset; -1 not */
+    int proxied;                /* its proxied actions in flight */
+    bool admitted;              /* past the checks: in its topics, counted */
+    struct rt_pending *pending; /* waiting for the session check (realtime_check.h) */
+    int64_t recover_from;       /* recovering: replay the UPDATEs after this offset; -1 not */
 } rt_socket;
 
 struct event_base;

@@ -827,6 +827,12 @@ static void ws_close(struct sb_ctx *ctx)
 
 /* Life cycle ------------------------------------------------------------- */
 
+void *sb_eio_session_user(const sb_eio *e, uint64_t session_id)
+{
+    session *s = by_id(e, session_id);
+    return s ? s->user : NULL;
+}
+
 size_t sb_eio_sessions(const sb_eio *e)
 {
     return e->n;

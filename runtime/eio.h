@@ -77,6 +77,8 @@ sb_eio *sb_eio_new(sb_rt *rt, const sb_eio_config *cfg, char *err, size_t err_si
 void sb_eio_free(sb_eio *e);
 
 size_t sb_eio_sessions(const sb_eio *e);
+/* What the layer above keeps for a session (NULL: no such session). */
+void *sb_eio_session_user(const sb_eio *e, uint64_t session);
 /* "polling" or "websocket" (NULL: no such session). */
 const char *sb_eio_transport(const sb_eio *e, uint64_t session);
 

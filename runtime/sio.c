@@ -119,10 +119,10 @@ void sb_sio_ack_end(sb_buf *b)
     sb_buf_putc(b, ']');
 }
 
-static void connect_error(struct sb_ctx *ctx, const char *nsp, const char *message,
-                          const char *data)
+static void connect_error_to(struct sb_ctx *ctx, uint64_t session, const char *nsp,
+                             const char *message, const char *data)
 {
-    sb_buf *b = sb_outbox_conn(ctx->out, ctx->conn, NULL);
+    sb_buf *b = sb_outbox_conn(ctx->out, session, NULL);
     SB_BUF_PUT_LIT(b, "44");
     put_nsp(b, nsp);
     SB_BUF_PUT_LIT(b, "{\"message\":");
@@ -134,7 +134,18 @@ static void connect_error(struct sb_ctx *ctx, const char *nsp, const char *messa
     sb_buf_putc(b, '}');
 }
 
+static void connect_error(struct sb_ctx *ctx, const char *nsp, const char *message,
+                          const char *data)
+{
+    connect_error_to(ctx, ctx->conn, nsp, message, data);
+}
+
 /* Sockets ------------------------------------------------------------------- */
+
+void *sb_sio_user(const sb_sio_socket *so)
+{
+    return so->user;
+}
 
 uint64_t sb_sio_session(const sb_sio_socket *so)
 {
@@ -368,6 +379,30 @@ static const sb_sio_namespace *find_ns(const sb_sio *s, const char *name, size_t
     return NULL;
 }
 
+/* The CONNECT reply, then what the namespace sends first. */
+static void accepted(struct sb_ctx *ctx, sb_sio_socket *so, const char *pid)
+{
+    conn *c = so->c;
+    sb_rt_timer_cancel(c->sio->rt, c->connect_timer);
+    c->connect_timer = NULL;
+    sb_buf *b = sb_outbox_conn(ctx->out, c->session, NULL);
+    SB_BUF_PUT_LIT(b, "40");
+    put_nsp(b, so->ns->name);
+    SB_BUF_PUT_LIT(b, "{\"sid\":\"");
+    sb_buf_put(b, so->sid, SOCKET_ID_LEN);
+    sb_buf_putc(b, '"');
+    if (pid[0]) {
+        SB_BUF_PUT_LIT(b, ",\"pid\":");
+        sb_write_string(b, (sb_str){pid, strlen(pid)});
+    }
+    sb_buf_putc(b, '}');
+    if (so->ns->on_ready) {
+        struct sb_ctx sc = socket_ctx(ctx, so);
+        so->ns->on_ready(&sc, so);
+        so->user = sc.session;
+    }
+}
+
 static void on_connect(struct sb_ctx *ctx, conn *c, const sb_sio_namespace *ns, const char *nsp,
                        const char *json, size_t len)
 {
@@ -398,7 +433,8 @@ static void on_connect(struct sb_ctx *ctx, conn *c, const sb_sio_namespace *ns, 
     memset(&reply, 0, sizeof reply);
     struct sb_ctx sc = socket_ctx(ctx, so);
     sc.session = NULL;
-    if (ns->on_connect && ns->on_connect(&sc, so, auth, &reply) != 0) {
+    int rc = ns->on_connect ? ns->on_connect(&sc, so, auth, &reply) : 0;
+    if (rc < 0) {
         connect_error(ctx, nsp, reply.message[0] ? reply.message : "refused", reply.data);
         free(so);
         return;
@@ -406,24 +442,34 @@ static void on_connect(struct sb_ctx *ctx, conn *c, const sb_sio_namespace *ns, 
     so->user = sc.session;
     so->next = c->sockets;
     c->sockets = so;
-    sb_rt_timer_cancel(c->sio->rt, c->connect_timer);
-    c->connect_timer = NULL;
-    sb_buf *b = sb_outbox_conn(ctx->out, ctx->conn, NULL);
-    SB_BUF_PUT_LIT(b, "40");
-    put_nsp(b, nsp);
-    SB_BUF_PUT_LIT(b, "{\"sid\":\"");
-    sb_buf_put(b, so->sid, SOCKET_ID_LEN);
-    sb_buf_putc(b, '"');
-    if (reply.pid[0]) {
-        SB_BUF_PUT_LIT(b, ",\"pid\":");
-        sb_write_string(b, (sb_str){reply.pid, strlen(reply.pid)});
+    if (rc == 1) { /* answered later: sb_sio_accept or sb_sio_refuse */
+        so->pending = true;
+        return;
     }
-    sb_buf_putc(b, '}');
-    if (ns->on_ready) {
-        sc = socket_ctx(ctx, so);
-        ns->on_ready(&sc, so);
-        so->user = sc.session;
+    accepted(ctx, so, reply.pid);
+}
+
+void sb_sio_accept(struct sb_ctx *ctx, sb_sio_socket *so, const char *pid)
+{
+    if (so->pending) {
+        so->pending = false;
+        accepted(ctx, so, pid ? pid : "");
     }
+}
+
+void sb_sio_refuse(struct sb_ctx *ctx, sb_sio_socket *so, const char *message, const char *data)
+{
+    if (!so->pending)
+        return;
+    connect_error_to(ctx, so->c->session, so->ns->name, message, data);
+    socket_gone(ctx, so, "connect refused");
+}
+
+sb_sio_socket *sb_sio_find(sb_sio *s, uint64_t session, const char *nsp)
+{
+    conn *c = sb_eio_session_user(s->eio, session);
+    const sb_sio_namespace *ns = find_ns(s, nsp, strlen(nsp));
+    return c && ns ? socket_of(c, ns) : NULL;
 }
 
 /* One text message of the session: a packet. */

@@ -53,7 +53,9 @@ typedef struct sb_sio_namespace {
     const char *name; /* "/" or "/name" */
     /* CONNECT with its auth payload (raw JSON of an object, or "" when
      * none). Return 0 to accept (ctx->session: the socket's state; reply->pid
-     * may be set), or -1 with reply->message set to refuse. */
+     * may be set), -1 with reply->message set to refuse, or 1 to answer
+     * later with sb_sio_accept or sb_sio_refuse (ctx->session is kept; the
+     * socket's packets are refused until then). */
     int (*on_connect)(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth, sb_sio_reply *reply);
     /* After the CONNECT reply is queued: what the socket is sent first. */
     void (*on_ready)(struct sb_ctx *ctx, sb_sio_socket *so);
@@ -90,6 +92,16 @@ const char *sb_sio_transport(const sb_sio_socket *so);
  * reconnect); with close_session the Engine.IO session ends too, once what
  * is queued has gone. on_disconnect is called. */
 void sb_sio_disconnect(struct sb_ctx *ctx, sb_sio_socket *so, bool close_session);
+
+/* A socket by its session and namespace (NULL: gone), for an answer that
+ * comes later (on_connect returned 1). */
+sb_sio_socket *sb_sio_find(sb_sio *s, uint64_t session, const char *nsp);
+/* The late answers to a CONNECT: the reply (with pid, may be "") and
+ * on_ready; or a CONNECT_ERROR, and on_disconnect ("connect refused"). */
+void sb_sio_accept(struct sb_ctx *ctx, sb_sio_socket *so, const char *pid);
+void sb_sio_refuse(struct sb_ctx *ctx, sb_sio_socket *so, const char *message, const char *data);
+/* The socket's state (what on_connect left in ctx->session). */
+void *sb_sio_user(const sb_sio_socket *so);
 
 /* Writing packets ------------------------------------------------------------ */
 
