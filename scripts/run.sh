@@ -6,7 +6,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-SB_DEPS_SKIP="${SB_DEPS_SKIP:-node}" bash scripts/deps.sh
+# node packages too: the build embeds socket.io-client's browser bundle in the
+# binary, for the realtime test page (/realtime/test-client.html)
+bash scripts/deps.sh
 if [ ! -f build/CMakeCache.txt ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
