@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+#include <time.h>
+
+#include "apikey.h"
 #include "ctx.h"
 #include "log.h"
 #include "realtime_app.h"
@@ -59,6 +63,41 @@ static sb_jwt_config *jwt_config(const sb_config *cfg, char *err, size_t err_siz
     if (!c)
         snprintf(err, err_size, "JWT key: %s", jerr.msg);
     return c;
+}
+
+/* A demo start: an operator API key named "demo" (made once, shown once, a
+ * copy beside the database) and how to get a token for the test page. */
+static void demo(realtime_app *app, const sb_config *cfg)
+{
+    core_apikey_row row;
+    if (core_apikey_by_name(app->core, "demo", &row) != 0)
+        return; /* made on an earlier start (or unreadable) */
+    char key[CORE_APIKEY_LEN + 1];
+    int64_t id;
+    if (sb_store_begin(app->store) != SB_STORE_OK ||
+        core_apikey_add(app->core, "demo", (int64_t)time(NULL), key, &id) != CORE_APIKEY_ADDED ||
+        sb_store_commit(app->store) != SB_STORE_OK)
+        return;
+    char path[1100];
+    const char *slash = strrchr(cfg->db_path, '/');
+    snprintf(path, sizeof path, "%.*sdemo-realtime.txt",
+             slash ? (int)(slash - cfg->db_path + 1) : 0, cfg->db_path);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        chmod(path, 0600);
+        fprintf(f, "operator API key (demo): %s\n", key);
+        fclose(f);
+    }
+    printf("Realtime (Socket.IO, path /realtime; docs/protocols/realtime.md):\n"
+           "  test page:  http://%s:%d/realtime/test-client.html\n"
+           "  a token:    build/switchboard realtime token --user demo-user --company demo-company "
+           "--session demo-session --artifacts '*' --permissions processData\n"
+           "  operator API key 'demo' (shown only now; a copy is in %s):\n    %s\n"
+           "  push:       build/switchboard realtime update --company demo-company --action "
+           "statusChange --data '{\"status\":\"completed\"}' --url http://%s:%d --key KEY\n",
+           cfg->bind, cfg->port, path, key, cfg->bind, cfg->port);
+    fflush(stdout);
+    memset(key, 0, sizeof key);
 }
 
 realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *store,
@@ -115,6 +154,8 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     app->proxy =
         realtime_proxy_new(base, app, cfg->realtime_upstream, cfg->realtime_upstream_timeout_ms,
                            cfg->realtime_upstream_inflight);
+    if (cfg->demo && app->core)
+        demo(app, cfg);
     app->check = realtime_check_new(base, app, cfg->realtime_session_check,
                                     cfg->realtime_upstream_timeout_ms);
     sb_sio_config s = {.namespaces = &realtime_namespace, .n_namespaces = 1, .app = app};
