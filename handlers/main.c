@@ -6,7 +6,8 @@
  *   switchboard serve [options]             run the server (handlers/serve.c)
  *   switchboard user add ...                add a user, print its token (handlers/admin.c)
  *   switchboard apikey add|list|revoke ...  operator API keys (handlers/apikey.c)
- *   switchboard realtime token|update ...   JWTs and updates for /realtime (handlers/realtime_cli.c)
+ *   switchboard realtime token|update ...   JWTs and updates for /realtime
+ * (handlers/realtime_cli.c)
  *
  * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
  */

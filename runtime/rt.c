@@ -163,6 +163,7 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
         rc = sb_store_commit(rt->store);
     }
     sb_outbox_deliver(rt->outbox, rc);
+    sb_server_flush(rt->server);
     sb_store_end_reads(rt->store);
     arm_drains(rt);
     sb_server_release_turn(rt->server);
@@ -203,6 +204,7 @@ void sb_rt_flush(sb_rt *rt)
 {
     int rc = sb_store_in_tx(rt->store) ? sb_store_commit(rt->store) : 0;
     sb_outbox_deliver(rt->outbox, rc);
+    sb_server_flush(rt->server);
     arm_drains(rt);
     sb_server_release_turn(rt->server);
 }

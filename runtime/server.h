@@ -92,6 +92,9 @@ int sb_server_add_http(sb_server *s, const sb_http_route *route, char *err, size
 /* Called once for every message read, before its route sees it: the
  * runtime arms its end of turn there (rt.c). */
 void sb_server_set_input_hook(sb_server *s, void (*fn)(void *arg), void *arg);
+/* Write what the turn queued, each connection's frames in one send(2) (the
+ * end of turn, after the deliver; an event does it otherwise). */
+void sb_server_flush(sb_server *s);
 /* Let the connections held for the turn read again (the end of turn). */
 void sb_server_release_turn(sb_server *s);
 /* Listen. Returns the bound port (useful with port 0), or -1. */

@@ -18,7 +18,8 @@
 #include "peers.h"
 #include "server.h"
 
-#define CONN_BUCKETS 4096 /* id -> conn hash; power of two */
+#define CONN_BUCKETS                                                                               \
+    65536 /* id -> conn hash; power of two (20,000 connections and their requests) */
 /* Reading from a connection stops for the rest of a loop turn once it has
  * sent this many messages, or this share of the queue cap, in the turn: its
  * fan-out is delivered (after the turn's commit) before it can add more, so
@@ -85,6 +86,8 @@ struct sb_conn {
             size_t queued;       /* bytes in the queue */
             char *rx;            /* a message arriving in fragments */
             size_t rx_len, rx_cap;
+            sb_conn *flush_prev, *flush_next; /* on srv->flush_head while flush_pending */
+            bool flush_pending;
         };
         struct { /* CONN_HTTP: one request, from its headers to its answer */
             const sb_http_route *http_route;
@@ -131,7 +134,10 @@ struct sb_server {
     sb_conn *idle_head, *idle_tail;
     unsigned char *batch; /* frames written together (conn_writeable) */
     size_t batch_cap;
-    sb_conn *paused;    /* held by HOLD_CONGESTION (sb_conn_pause_reading) */
+    sb_conn *paused;        /* held by HOLD_CONGESTION (sb_conn_pause_reading) */
+    sb_conn *flush_head;    /* WebSockets with frames queued since the last flush */
+    struct event *flush_ev; /* the flush, should no end of turn call it first */
+    bool flush_armed;
     sb_conn *turn_held; /* held by HOLD_TURN until the turn ends */
     uint64_t turn;
     struct event *idle_timer;
