@@ -45,12 +45,14 @@ static const char *const error_text[] = {
 typedef enum { T_POLLING, T_WEBSOCKET } transport;
 
 typedef struct session {
+    const sb_endpoint_ops *ops; /* first: the runtime's endpoint (rt.h) */
     sb_eio *eio;
     uint64_t id; /* the runtime endpoint */
     int64_t key; /* hash of sid */
     char sid[SID_LEN + 1];
     transport t;
     uint64_t ws;    /* T_WEBSOCKET: the connection */
+    sb_conn *wsc;   /* the same, while it is open (ws_close clears it) */
     uint64_t probe; /* a WebSocket probing for the upgrade */
     uint64_t get;   /* the held GET */
     uint64_t post;  /* the POST whose body is arriving */
@@ -134,6 +136,7 @@ static session *session_new(sb_eio *e)
         return NULL;
     }
     memcpy(s->sid, token, SID_LEN);
+    s->ops = &endpoint_ops;
     s->eio = e;
     s->key = sid_key(s->sid, SID_LEN);
     s->id = sb_rt_new_id(e->rt);
@@ -143,7 +146,7 @@ static session *session_new(sb_eio *e)
         return NULL;
     }
     if (sb_map_put(&e->by_id, (int64_t)s->id, s) != 0 ||
-        sb_rt_endpoint_add(e->rt, s->id, &endpoint_ops, s) != 0) {
+        sb_rt_endpoint_add(e->rt, s->id, s) != 0) {
         sb_map_del(&e->by_key, s->key);
         sb_map_del(&e->by_id, (int64_t)s->id);
         free(s);
@@ -323,7 +326,7 @@ static void flush_due(struct sb_ctx *ctx, void *arg)
 
 static void send_control(session *s, const char *packet, size_t len)
 {
-    sb_conn *c = s->t == T_WEBSOCKET ? sb_conn_find(sb_rt_server(s->eio->rt), s->ws) : NULL;
+    sb_conn *c = s->t == T_WEBSOCKET ? s->wsc : NULL;
     if (c) {
         sb_conn_send_first(c, packet, len, false);
         return;
@@ -341,10 +344,8 @@ static int ep_send(void *obj, const char *data, size_t len, bool binary)
     sb_eio *e = s->eio;
     if (s->ending)
         return -1;
-    if (s->t == T_WEBSOCKET) {
-        sb_conn *c = sb_conn_find(sb_rt_server(e->rt), s->ws);
-        return c ? sb_conn_send_frame(c, data, len, binary) : -1;
-    }
+    if (s->t == T_WEBSOCKET)
+        return s->wsc ? sb_conn_send_frame(s->wsc, data, len, binary) : -1;
     if (s->queue.len + len > e->cfg.max_queue) {
         sb_log(SB_LOG_WARN, "eio_queue_full", "channel=%s session=%llu queued=%zu cap=%zu",
                e->cfg.channel, (unsigned long long)s->id, s->queue.len, e->cfg.max_queue);
@@ -381,8 +382,7 @@ static bool ep_congested(void *obj)
     session *s = obj;
     if (s->t != T_WEBSOCKET)
         return s->queue.len > s->eio->cfg.max_queue / 2;
-    sb_conn *c = sb_conn_find(sb_rt_server(s->eio->rt), s->ws);
-    return c && sb_conn_congested(c);
+    return s->wsc && sb_conn_congested(s->wsc);
 }
 
 static const sb_endpoint_ops endpoint_ops = {ep_send, ep_close, ep_congested};
@@ -705,6 +705,7 @@ static int ws_open(struct sb_ctx *ctx, const sb_ws_request *req)
     b->session = s->id;
     s->t = T_WEBSOCKET;
     s->ws = ctx->conn;
+    s->wsc = c;
     sb_buf open;
     sb_buf_init(&open);
     open_packet(e, s, false, &open);
@@ -714,6 +715,7 @@ static int ws_open(struct sb_ctx *ctx, const sb_ws_request *req)
     sb_eio_handshake hs = {req->query, req->peer, true};
     if (open_session(ctx, e, s, &hs) != 0) {
         s->ws = 0;
+        s->wsc = NULL;
         session_free(s);
         b->session = 0;
         sb_rt_close(ctx, SB_CLOSE_POLICY, "refused");
@@ -732,6 +734,7 @@ static void upgrade(session *s, sb_conn *c)
     release_get(s, "6", 1);
     s->t = T_WEBSOCKET;
     s->ws = s->probe;
+    s->wsc = c;
     s->probe = 0;
     const char *data;
     size_t len, off = 0, next;
@@ -821,6 +824,7 @@ static void ws_close(struct sb_ctx *ctx)
         s->probed = false;
     } else if (s->t == T_WEBSOCKET && s->ws == ctx->conn) {
         s->ws = 0;
+        s->wsc = NULL; /* the connection is being freed */
         session_end(ctx, s, SB_EIO_TRANSPORT_CLOSE);
     }
 }

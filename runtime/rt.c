@@ -45,11 +45,6 @@ typedef struct rt_conn {
     bool limited; /* answered and closing */
 } rt_conn;
 
-typedef struct endpoint {
-    const sb_endpoint_ops *ops;
-    void *obj;
-} endpoint;
-
 typedef struct drain_wait {
     sb_drain_fn fn;
     void *arg, *app;
@@ -85,7 +80,7 @@ struct sb_rt {
     sb_map timers; /* owner -> its first sb_timer */
     sb_log_every_state limit_log;
     sb_map drains;    /* conn -> its drain_wait */
-    sb_map endpoints; /* endpoint ID -> its endpoint */
+    sb_map endpoints; /* endpoint ID -> its object (which starts with its ops) */
     uint64_t *to_arm; /* connections whose drain wait starts after the deliver */
     size_t n_arm, cap_arm;
     void **bindings;
@@ -214,31 +209,23 @@ void sb_rt_flush(sb_rt *rt)
 static const sb_endpoint_ops *endpoint_lookup(void *arg, uint64_t id, void **obj)
 {
     sb_rt *rt = arg;
-    endpoint *e = sb_map_get(&rt->endpoints, (int64_t)id);
-    if (!e)
+    void *o = sb_map_get(&rt->endpoints, (int64_t)id);
+    if (!o)
         return NULL;
-    *obj = e->obj;
-    return e->ops;
+    *obj = o;
+    return *(const sb_endpoint_ops *const *)o;
 }
 
-int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, const sb_endpoint_ops *ops, void *obj)
+int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, void *obj)
 {
-    endpoint *e = malloc(sizeof *e);
-    if (!e || !id || sb_map_get(&rt->endpoints, (int64_t)id)) {
-        free(e);
+    if (!id || !obj || sb_map_get(&rt->endpoints, (int64_t)id))
         return -1;
-    }
-    *e = (endpoint){ops, obj};
-    if (sb_map_put(&rt->endpoints, (int64_t)id, e) != 0) {
-        free(e);
-        return -1;
-    }
-    return 0;
+    return sb_map_put(&rt->endpoints, (int64_t)id, obj) != 0 ? -1 : 0;
 }
 
 void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id)
 {
-    free(sb_map_del(&rt->endpoints, (int64_t)id));
+    sb_map_del(&rt->endpoints, (int64_t)id);
     free(sb_map_del(&rt->drains, (int64_t)id));
     sb_topics_leave_all(rt->topics, id);
     sb_rt_cancel_owner(rt, id);
@@ -309,10 +296,7 @@ void sb_rt_free(sb_rt *rt)
         if (rt->drains.slots[i].key)
             free(rt->drains.slots[i].value);
     sb_map_free(&rt->drains);
-    for (size_t i = 0; i < rt->endpoints.cap; i++)
-        if (rt->endpoints.slots[i].key)
-            free(rt->endpoints.slots[i].value);
-    sb_map_free(&rt->endpoints);
+    sb_map_free(&rt->endpoints); /* the objects are their owners' */
     free(rt->to_arm);
     if (rt->turn_ev)
         event_free(rt->turn_ev);

@@ -164,7 +164,8 @@ typedef struct sb_endpoint_ops {
     void (*close)(void *obj, int code, const char *reason);
     bool (*congested)(void *obj); /* may be NULL */
 } sb_endpoint_ops;
-int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, const sb_endpoint_ops *ops, void *obj);
+/* obj's first member is its `const sb_endpoint_ops *` (one lookup finds both). */
+int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, void *obj);
 /* Gone: its topics are left, its timers and drain waits cancelled. */
 void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id);
 
