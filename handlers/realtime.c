@@ -141,8 +141,13 @@ static char *strings_put(char **at, const char *s)
     return p;
 }
 
+static char *no_items[] = {NULL};
+
+/* A NULL-terminated copy in one allocation; the empty list is shared. */
 static char **list_copy(const char *const *items, size_t n)
 {
+    if (n == 0)
+        return no_items;
     size_t need = (n + 1) * sizeof(char *);
     for (size_t i = 0; i < n; i++)
         need += strlen(items[i]) + 1;
@@ -163,8 +168,10 @@ static void socket_free(rt_socket *st)
     for (size_t i = 0; i < st->n_subs; i++)
         free(st->subs[i]);
     free(st->subs);
-    free(st->artifacts);
-    free(st->permissions);
+    if (st->artifacts != no_items)
+        free(st->artifacts);
+    if (st->permissions != no_items)
+        free(st->permissions);
     free(st->user); /* the strings' block */
     free(st);
 }
@@ -212,12 +219,47 @@ void realtime_unfollow(struct sb_ctx *ctx, rt_socket *st, const char *artifact)
 static void token_expired(struct sb_ctx *ctx, void *arg)
 {
     rt_socket *st = arg;
-    st->expiry = NULL;
     ctx->app = st->app;
     sb_counter_add(st->app->m_expired, 1);
     realtime_send_error(ctx, st->session, -1, (sb_str){"", 0}, (sb_str){"", 0},
                         REALTIME_ERROR_AUTH_REQUIRED, "the token expired");
     sb_sio_disconnect(ctx, st->so, true);
+}
+
+/* A sweep once a second rather than a timer per connection (~250 bytes
+ * each): the check is a comparison per connection. */
+void realtime_expiry_sweep(struct sb_ctx *ctx, realtime_app *app)
+{
+    (void)ctx;
+    int64_t now = (int64_t)time(NULL);
+    rt_socket *st = app->sockets;
+    while (st) {
+        rt_socket *next = st->next; /* token_expired frees st */
+        if (st->exp + SB_JWT_LEEWAY_DEFAULT <= now)
+            sb_rt_call(app->rt, st->session, app, token_expired, st);
+        st = next;
+    }
+}
+
+static void sockets_link(rt_socket *st)
+{
+    realtime_app *app = st->app;
+    st->prev = NULL;
+    st->next = app->sockets;
+    if (app->sockets)
+        app->sockets->prev = st;
+    app->sockets = st;
+}
+
+static void sockets_unlink(rt_socket *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        st->app->sockets = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    st->prev = st->next = NULL;
 }
 
 static int refuse(realtime_app *app, sb_sio_reply *reply, const char *fmt, const char *detail)
@@ -248,12 +290,7 @@ static const char *admit(struct sb_ctx *ctx, rt_socket *st,
         return "Server error: out of memory";
     }
     st->admitted = true;
-    /* the token's end is the connection's (the verifier's leeway included) */
-    int64_t left_ms = (st->exp + SB_JWT_LEEWAY_DEFAULT - (int64_t)time(NULL)) * 1000;
-    if (left_ms < 1)
-        left_ms = 1;
-    if (left_ms < INT32_MAX)
-        st->expiry = sb_rt_timer(app->rt, st->session, (int)left_ms, false, token_expired, st);
+    sockets_link(st); /* the token's end is the connection's: realtime_expiry_sweep */
     realtime_recovery_connect(ctx, st, auth, pid, cap);
     sb_counter_add(app->m_connects, 1);
     sb_gauge_add(app->m_sockets, 1);
@@ -314,8 +351,10 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
     if (!realtime_realtime_connect_auth_parse(&r, &auth))
         return refuse(app, reply, "Authentication failed: auth.%s", r.err_msg);
     realtime_realtime_connect_query query;
+    sb_query hq;
+    sb_sio_handshake_query(so, &hq);
     sb_reader_init(&r, "", 0, ctx->arena, NULL);
-    if (!realtime_realtime_connect_query_from_query(&r, sb_sio_handshake_query(so), &query))
+    if (!realtime_realtime_connect_query_from_query(&r, &hq, &query))
         return refuse(app, reply, "Invalid query: %s", r.err_msg);
     /* the token */
     sb_jwt_claims claims;
@@ -354,7 +393,7 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
 
     /* the connection's state */
     rt_socket *st = calloc(1, sizeof *st);
-    size_t tl = auth.token.len;
+    size_t tl = app->keep_tokens ? auth.token.len : 0;
     size_t need = strlen(claims.user) + strlen(claims.company) + strlen(session_id) +
                   (artifact ? strlen(artifact) : 0) + tl + 5;
     char *block = st ? malloc(need) : NULL;
@@ -433,12 +472,12 @@ static void on_disconnect(struct sb_ctx *ctx, sb_sio_socket *so, const char *rea
         free(st->pending);
         st->pending = NULL;
     }
-    sb_rt_timer_cancel(app->rt, st->expiry);
     if (!st->admitted) {
         socket_free(st);
         ctx->session = NULL;
         return;
     }
+    sockets_unlink(st);
     realtime_recovery_keep(ctx, st, reason);
     /* topics: the session may stay (another namespace); leave ours */
     char topic[SB_TOPIC_MAX];

@@ -33,6 +33,11 @@ static void sweep(struct sb_ctx *ctx, void *arg)
     realtime_recovery_sweep(arg, 0);
 }
 
+static void expiry(struct sb_ctx *ctx, void *arg)
+{
+    realtime_expiry_sweep(ctx, arg);
+}
+
 static sb_jwt_config *jwt_config(const sb_config *cfg, char *err, size_t err_size)
 {
     sb_jwt_options o;
@@ -117,6 +122,7 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     app->recovery_ms = cfg->realtime_recovery_s * 1000;
     app->max_request_rate = cfg->max_request_rate;
     app->max_handshake_rate = cfg->max_handshake_rate;
+    app->keep_tokens = cfg->realtime_upstream[0] || cfg->realtime_session_check[0];
     app->committed_offset = realtime_update_newest(store); /* every stored one has committed */
     app->owner = sb_rt_new_id(rt);
     sb_buf_init(&app->scratch);
@@ -165,7 +171,8 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     app->sio = app->core && app->proxy ? sb_sio_new(rt, &s, err, err_size) : NULL;
     sb_failure storage = {0};
     if (!app->sio || realtime_routes_register(rt, app, &storage, err, err_size) != 0 ||
-        (app->recovery_ms && !sb_rt_timer(rt, app->owner, SWEEP_MS, true, sweep, app))) {
+        (app->recovery_ms && !sb_rt_timer(rt, app->owner, SWEEP_MS, true, sweep, app)) ||
+        !sb_rt_timer(rt, app->owner, 1000, true, expiry, app)) {
         if (!err[0])
             snprintf(err, err_size, "out of memory");
         realtime_app_stop(app);

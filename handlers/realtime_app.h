@@ -43,12 +43,14 @@ typedef struct realtime_app {
     int max_request_rate;
     int max_handshake_rate;
     sb_bucket handshakes;
-    int64_t committed_offset; /* the newest UPDATE whose transaction committed */
-    int64_t pending_offset;   /* the newest of the open transaction; 0 none */
-    uint64_t update_seq;      /* for requestIds the server makes */
-    sb_map recovery;          /* pid hash -> recovery record */
-    uint64_t owner;           /* the app's own timers (recovery sweep) */
-    sb_buf scratch;           /* an envelope being written */
+    int64_t committed_offset;  /* the newest UPDATE whose transaction committed */
+    int64_t pending_offset;    /* the newest of the open transaction; 0 none */
+    uint64_t update_seq;       /* for requestIds the server makes */
+    sb_map recovery;           /* pid hash -> recovery record */
+    uint64_t owner;            /* the app's own timers (recovery and expiry sweeps) */
+    struct rt_socket *sockets; /* admitted connections, for the expiry sweep */
+    bool keep_tokens;          /* a proxy or a session check needs the callers' tokens */
+    sb_buf scratch;            /* an envelope being written */
     sb_counter *m_connects, *m_refused, *m_requests, *m_errors, *m_updates, *m_deliveries,
         *m_recovered, *m_limited_requests, *m_limited_handshakes, *m_expired;
     sb_gauge *m_sockets;
@@ -70,7 +72,7 @@ typedef struct rt_socket {
     char **subs; /* the artifacts it follows (the handshake's among them) */
     size_t n_subs, cap_subs;
     int64_t exp;
-    sb_timer *expiry;
+    struct rt_socket *prev, *next; /* the app's admitted connections (the expiry sweep) */
     sb_bucket requests;
     int strikes;
     char pid[RT_PID_LEN + 1];
@@ -92,6 +94,9 @@ const char *realtime_artifact_topic(char buf[SB_TOPIC_MAX], const char *company,
 
 /* May the connection follow this artifact (token claim)? */
 bool realtime_artifact_allowed(const rt_socket *st, const char *artifact);
+
+/* Once a second: connections whose token has expired (realtime.c). */
+void realtime_expiry_sweep(struct sb_ctx *ctx, realtime_app *app);
 
 /* Envelopes to one connection: RESPONSE (data: raw JSON or NULL) and ERROR,
  * as the event "message" carrying the envelope as a JSON string, and as the

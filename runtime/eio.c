@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "clock.h"
 #include "ctx.h"
 #include "eio.h"
 #include "log.h"
@@ -60,23 +61,43 @@ typedef struct session {
     bool ending;    /* scheduled to end (endpoint close) */
     bool flushing;  /* a flush of the queue into the held GET is scheduled */
     sb_buf queue;   /* waiting for a poll: records [binary:1][len:4][bytes] */
-    sb_timer *pong; /* the pong is due before this fires */
+    /* the heartbeat: two queues of the eio's, in due order (every session
+     * pings at the same interval and waits the same time for a pong, so a
+     * queue is a timer wheel of one slot: no timer per session) */
+    int64_t ping_due, pong_due; /* ms, monotonic */
+    struct session *ping_prev, *ping_next, *pong_prev, *pong_next;
+    bool in_ping, in_pong; /* queued; in_pong: a ping is unanswered */
     sb_timer *upgrade;
     void *user; /* the layer above's */
 } session;
 
-/* What a WebSocket of ours remembers (its ctx->session): the session's ID,
- * not a pointer: the session may end before the connection closes. */
-typedef struct ws_binding {
-    uint64_t session;
-} ws_binding;
+/* What a WebSocket of ours remembers in its ctx->session: the session's ID
+ * itself, not a pointer (the session may end before the connection closes)
+ * and not an allocation (an idle connection is the most numerous object). */
+_Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t), "a session ID fits in a pointer");
+
+static uint64_t bound(const struct sb_ctx *ctx)
+{
+    return (uint64_t)(uintptr_t)ctx->session;
+}
+
+static void bind_to(struct sb_ctx *ctx, uint64_t session_id)
+{
+    ctx->session = (void *)(uintptr_t)session_id;
+}
 
 struct sb_eio {
     sb_rt *rt;
     sb_eio_config cfg;
     char path_slash[128];
-    sb_map by_key, by_id, by_get, by_post; /* sid hash, endpoint ID, held GET, POST -> session */
+    sb_map by_key, by_get, by_post; /* sid hash, held GET, POST -> session (by ID: the
+                                     * runtime's endpoints) */
     size_t n;
+    /* the heartbeat queues (session.h's ping_*, pong_*) and their one timer */
+    struct session *ping_head, *ping_tail, *pong_head, *pong_tail;
+    uint64_t beat_owner;
+    sb_timer *beat;
+    int64_t beat_due;
     bool freeing; /* sb_eio_free: the server is gone, only the sessions are left */
 };
 
@@ -104,7 +125,8 @@ static session *by_sid(const sb_eio *e, const char *sid)
 
 static session *by_id(const sb_eio *e, uint64_t id)
 {
-    return sb_map_get(&e->by_id, (int64_t)id);
+    session *s = id ? sb_rt_endpoint(e->rt, id) : NULL;
+    return s && s->ops == &endpoint_ops && s->eio == e ? s : NULL;
 }
 
 static void queue_put(session *s, const char *data, size_t len, bool binary)
@@ -145,10 +167,8 @@ static session *session_new(sb_eio *e)
         free(s); /* a collision of 63-bit hashes: refuse rather than shadow */
         return NULL;
     }
-    if (sb_map_put(&e->by_id, (int64_t)s->id, s) != 0 ||
-        sb_rt_endpoint_add(e->rt, s->id, s) != 0) {
+    if (sb_rt_endpoint_add(e->rt, s->id, s) != 0) {
         sb_map_del(&e->by_key, s->key);
-        sb_map_del(&e->by_id, (int64_t)s->id);
         free(s);
         return NULL;
     }
@@ -156,16 +176,18 @@ static session *session_new(sb_eio *e)
     return s;
 }
 
+static void stop_heartbeat(session *s);
+
 static void session_free(session *s)
 {
     sb_eio *e = s->eio;
     sb_map_del(&e->by_key, s->key);
-    sb_map_del(&e->by_id, (int64_t)s->id);
     if (s->get)
         sb_map_del(&e->by_get, (int64_t)s->get);
     if (s->post)
         sb_map_del(&e->by_post, (int64_t)s->post);
-    sb_rt_endpoint_remove(e->rt, s->id); /* topics, timers (ping, pong, upgrade) */
+    stop_heartbeat(s);
+    sb_rt_endpoint_remove(e->rt, s->id); /* topics, timers (upgrade, flush) */
     sb_buf_free(&s->queue);
     e->n--;
     free(s);
@@ -241,34 +263,99 @@ static void session_end(const struct sb_ctx *ctx, session *s, const char *reason
  * for the next poll. */
 static void send_control(session *s, const char *packet, size_t len);
 
-static void ping_due(struct sb_ctx *ctx, void *arg);
+/* The heartbeat ----------------------------------------------------------- */
 
-static void pong_missed(struct sb_ctx *ctx, void *arg)
+#define QUEUE_PUSH(e, s, q)                                                                        \
+    do {                                                                                           \
+        (s)->q##_prev = (e)->q##_tail;                                                             \
+        (s)->q##_next = NULL;                                                                      \
+        if ((e)->q##_tail)                                                                         \
+            (e)->q##_tail->q##_next = (s);                                                         \
+        else                                                                                       \
+            (e)->q##_head = (s);                                                                   \
+        (e)->q##_tail = (s);                                                                       \
+        (s)->in_##q = true;                                                                        \
+    } while (0)
+
+#define QUEUE_UNLINK(e, s, q)                                                                      \
+    do {                                                                                           \
+        if ((s)->in_##q) {                                                                         \
+            if ((s)->q##_prev)                                                                     \
+                (s)->q##_prev->q##_next = (s)->q##_next;                                           \
+            else                                                                                   \
+                (e)->q##_head = (s)->q##_next;                                                     \
+            if ((s)->q##_next)                                                                     \
+                (s)->q##_next->q##_prev = (s)->q##_prev;                                           \
+            else                                                                                   \
+                (e)->q##_tail = (s)->q##_prev;                                                     \
+            (s)->in_##q = false;                                                                   \
+        }                                                                                          \
+    } while (0)
+
+static int64_t mono_ms(void)
 {
-    session *s = arg;
-    s->pong = NULL; /* a one-shot timer is freed when it fires */
-    session_end(ctx, s, SB_EIO_PING_TIMEOUT);
+    return sb_mono_us() / 1000;
 }
 
-static void ping_due(struct sb_ctx *ctx, void *arg)
+static void beat(struct sb_ctx *ctx, void *arg);
+
+/* The one timer, at the earliest due time of the two queues. */
+static void beat_arm(sb_eio *e, int64_t now)
 {
-    (void)ctx;
-    session *s = arg;
-    if (s->pong)
-        return; /* the last one is still unanswered: pong_missed decides */
-    send_control(s, "2", 1);
-    s->pong = sb_rt_timer(s->eio->rt, s->id, s->eio->cfg.ping_timeout_ms, false, pong_missed, s);
+    int64_t due = INT64_MAX;
+    if (e->ping_head)
+        due = e->ping_head->ping_due;
+    if (e->pong_head && e->pong_head->pong_due < due)
+        due = e->pong_head->pong_due;
+    if (due == INT64_MAX || (e->beat && e->beat_due <= due))
+        return;
+    sb_rt_timer_cancel(e->rt, e->beat);
+    int64_t wait = due > now ? due - now : 0;
+    e->beat = sb_rt_timer(e->rt, e->beat_owner, (int)wait, false, beat, e);
+    e->beat_due = due;
+}
+
+/* Pongs overdue end their sessions; pings due go out (not to a session
+ * whose last ping is unanswered: its pong deadline decides). */
+static void beat(struct sb_ctx *ctx, void *arg)
+{
+    sb_eio *e = arg;
+    e->beat = NULL;
+    int64_t now = mono_ms();
+    session *s;
+    while ((s = e->pong_head) != NULL && s->pong_due <= now)
+        session_end(ctx, s, SB_EIO_PING_TIMEOUT); /* unlinks it */
+    while ((s = e->ping_head) != NULL && s->ping_due <= now) {
+        QUEUE_UNLINK(e, s, ping);
+        if (!s->in_pong) {
+            send_control(s, "2", 1);
+            s->pong_due = now + e->cfg.ping_timeout_ms;
+            QUEUE_PUSH(e, s, pong);
+        }
+        s->ping_due = now + e->cfg.ping_interval_ms;
+        QUEUE_PUSH(e, s, ping);
+    }
+    beat_arm(e, now);
 }
 
 static void start_heartbeat(session *s)
 {
-    sb_rt_timer(s->eio->rt, s->id, s->eio->cfg.ping_interval_ms, true, ping_due, s);
+    sb_eio *e = s->eio;
+    int64_t now = mono_ms();
+    s->ping_due = now + e->cfg.ping_interval_ms;
+    QUEUE_PUSH(e, s, ping);
+    beat_arm(e, now);
+}
+
+static void stop_heartbeat(session *s)
+{
+    QUEUE_UNLINK(s->eio, s, ping);
+    QUEUE_UNLINK(s->eio, s, pong);
 }
 
 static void pong_seen(session *s)
 {
-    sb_rt_timer_cancel(s->eio->rt, s->pong);
-    s->pong = NULL;
+    QUEUE_UNLINK(s->eio, s, pong);
 }
 
 static void flush_due(struct sb_ctx *ctx, void *arg);
@@ -676,21 +763,17 @@ static void upgrade_expired(struct sb_ctx *ctx, void *arg)
 static int ws_open(struct sb_ctx *ctx, const sb_ws_request *req)
 {
     sb_eio *e = ctx->app;
-    ws_binding *b = malloc(sizeof *b);
-    if (!b)
-        return -1;
-    ctx->session = b;
+    bind_to(ctx, 0);
     sb_server *srv = sb_rt_server(e->rt);
     sb_conn *c = sb_conn_find(srv, ctx->conn);
     const char *sid = sb_query_get(req->query, "sid");
     if (sid) { /* a probe for the upgrade of a polling session */
         session *s = by_sid(e, sid);
         if (!s || s->ending || s->t != T_POLLING || s->probe) {
-            b->session = 0;
             sb_rt_close(ctx, SB_CLOSE_POLICY, "no such session");
             return 0;
         }
-        b->session = s->id;
+        bind_to(ctx, s->id);
         s->probe = ctx->conn;
         s->upgrade =
             sb_rt_timer(e->rt, s->id, e->cfg.upgrade_timeout_ms, false, upgrade_expired, e);
@@ -698,11 +781,10 @@ static int ws_open(struct sb_ctx *ctx, const sb_ws_request *req)
     }
     session *s = session_new(e);
     if (!s) {
-        b->session = 0;
         sb_rt_close(ctx, SB_CLOSE_TRY_AGAIN, "no session could be made");
         return 0;
     }
-    b->session = s->id;
+    bind_to(ctx, s->id);
     s->t = T_WEBSOCKET;
     s->ws = ctx->conn;
     s->wsc = c;
@@ -717,7 +799,7 @@ static int ws_open(struct sb_ctx *ctx, const sb_ws_request *req)
         s->ws = 0;
         s->wsc = NULL;
         session_free(s);
-        b->session = 0;
+        bind_to(ctx, 0);
         sb_rt_close(ctx, SB_CLOSE_POLICY, "refused");
         return 0;
     }
@@ -755,8 +837,7 @@ static void ws_protocol_error(struct sb_ctx *ctx, session *s)
 static void ws_message(struct sb_ctx *ctx, const char *data, size_t len, bool binary)
 {
     sb_eio *e = ctx->app;
-    ws_binding *b = ctx->session;
-    session *s = b ? by_id(e, b->session) : NULL;
+    session *s = by_id(e, bound(ctx));
     if (!s)
         return;
     sb_conn *c = sb_conn_find(sb_rt_server(e->rt), ctx->conn);
@@ -811,9 +892,7 @@ static void ws_message(struct sb_ctx *ctx, const char *data, size_t len, bool bi
 static void ws_close(struct sb_ctx *ctx)
 {
     sb_eio *e = ctx->app;
-    ws_binding *b = ctx->session;
-    session *s = b ? by_id(e, b->session) : NULL;
-    free(b);
+    session *s = by_id(e, bound(ctx));
     ctx->session = NULL;
     if (!s)
         return;
@@ -918,8 +997,8 @@ sb_eio *sb_eio_new(sb_rt *rt, const sb_eio_config *cfg, char *err, size_t err_si
         e->cfg.max_queue = 1u << 20;
     if (!e->cfg.channel)
         e->cfg.channel = "engine.io";
+    e->beat_owner = sb_rt_new_id(rt);
     sb_map_init(&e->by_key);
-    sb_map_init(&e->by_id);
     sb_map_init(&e->by_get);
     sb_map_init(&e->by_post);
     size_t n = strlen(cfg->path);
@@ -955,15 +1034,15 @@ void sb_eio_free(sb_eio *e)
         return;
     /* every session ends, its layer above told (it frees what it keeps) */
     e->freeing = true;
-    for (size_t i = 0; i < e->by_id.cap; i++) {
-        session *s = e->by_id.slots[i].key ? e->by_id.slots[i].value : NULL;
+    for (size_t i = 0; i < e->by_key.cap; i++) {
+        session *s = e->by_key.slots[i].key ? e->by_key.slots[i].value : NULL;
         if (s) {
             sb_rt_call(e->rt, s->id, e->cfg.app, end_for_free, s);
             i = (size_t)-1; /* the map changed under us: start again */
         }
     }
+    sb_rt_cancel_owner(e->rt, e->beat_owner);
     sb_map_free(&e->by_key);
-    sb_map_free(&e->by_id);
     sb_map_free(&e->by_get);
     sb_map_free(&e->by_post);
     free(e);

@@ -216,6 +216,11 @@ static const sb_endpoint_ops *endpoint_lookup(void *arg, uint64_t id, void **obj
     return *(const sb_endpoint_ops *const *)o;
 }
 
+void *sb_rt_endpoint(sb_rt *rt, uint64_t id)
+{
+    return sb_map_get(&rt->endpoints, (int64_t)id);
+}
+
 int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, void *obj)
 {
     if (!id || !obj || sb_map_get(&rt->endpoints, (int64_t)id))

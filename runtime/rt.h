@@ -166,6 +166,8 @@ typedef struct sb_endpoint_ops {
 } sb_endpoint_ops;
 /* obj's first member is its `const sb_endpoint_ops *` (one lookup finds both). */
 int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, void *obj);
+/* The object registered for id, or NULL. */
+void *sb_rt_endpoint(sb_rt *rt, uint64_t id);
 /* Gone: its topics are left, its timers and drain waits cancelled. */
 void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id);
 

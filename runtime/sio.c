@@ -60,9 +60,11 @@ typedef struct pending {
 struct conn {
     sb_sio *sio;
     uint64_t session;
-    sb_query query; /* the handshake's, copied into query_store */
-    char *query_store;
-    char peer[64];
+    /* the peer's address, then the handshake's query as key, value pairs,
+     * each NUL-terminated: an idle connection is the server's most
+     * numerous object, and a whole sb_query is 520 bytes */
+    char *handshake;
+    unsigned query_count;
     sb_sio_socket *sockets;
     sb_timer *connect_timer;
     pending *pending;
@@ -164,17 +166,33 @@ const char *sb_sio_id(const sb_sio_socket *so)
 
 const char *sb_sio_query(const sb_sio_socket *so, const char *key)
 {
-    return sb_query_get(&so->c->query, key);
+    const char *p = so->c->handshake;
+    p += strlen(p) + 1; /* the peer */
+    for (unsigned i = 0; i < so->c->query_count; i++) {
+        const char *v = p + strlen(p) + 1;
+        if (strcmp(p, key) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
 }
 
-const sb_query *sb_sio_handshake_query(const sb_sio_socket *so)
+void sb_sio_handshake_query(const sb_sio_socket *so, sb_query *out)
 {
-    return &so->c->query;
+    char *p = so->c->handshake;
+    p += strlen(p) + 1;
+    out->count = so->c->query_count;
+    for (unsigned i = 0; i < so->c->query_count; i++) {
+        out->item[i].key = p;
+        p += strlen(p) + 1;
+        out->item[i].value = p;
+        p += strlen(p) + 1;
+    }
 }
 
 const char *sb_sio_peer(const sb_sio_socket *so)
 {
-    return so->c->peer;
+    return so->c->handshake;
 }
 
 const char *sb_sio_transport(const sb_sio_socket *so)
@@ -610,21 +628,25 @@ static void connect_expired(struct sb_ctx *ctx, void *arg)
         sb_rt_close(ctx, SB_CLOSE_POLICY, "no CONNECT in time");
 }
 
-static bool copy_query(conn *c, const sb_query *q)
+static bool copy_handshake(conn *c, const char *peer, const sb_query *q)
 {
-    size_t need = 0;
+    peer = peer ? peer : "";
+    size_t need = strlen(peer) + 1;
     for (size_t i = 0; i < q->count; i++)
         need += strlen(q->item[i].key) + strlen(q->item[i].value) + 2;
-    c->query_store = malloc(need ? need : 1);
-    if (!c->query_store)
+    c->handshake = malloc(need);
+    if (!c->handshake)
         return false;
-    char *p = c->query_store;
-    c->query.count = q->count;
+    char *p = c->handshake;
+    size_t n = strlen(peer) + 1;
+    memcpy(p, peer, n);
+    p += n;
+    c->query_count = (unsigned)q->count;
     for (size_t i = 0; i < q->count; i++) {
         size_t k = strlen(q->item[i].key) + 1, v = strlen(q->item[i].value) + 1;
-        c->query.item[i].key = memcpy(p, q->item[i].key, k);
+        memcpy(p, q->item[i].key, k);
         p += k;
-        c->query.item[i].value = memcpy(p, q->item[i].value, v);
+        memcpy(p, q->item[i].value, v);
         p += v;
     }
     return true;
@@ -634,13 +656,12 @@ static int eio_open(struct sb_ctx *ctx, const sb_eio_handshake *hs)
 {
     sb_sio *s = ctx->app;
     conn *c = calloc(1, sizeof *c);
-    if (!c || !copy_query(c, hs->query)) {
+    if (!c || !copy_handshake(c, hs->peer, hs->query)) {
         free(c);
         return -1;
     }
     c->sio = s;
     c->session = ctx->conn;
-    snprintf(c->peer, sizeof c->peer, "%s", hs->peer ? hs->peer : "");
     c->connect_timer =
         sb_rt_timer(s->rt, ctx->conn, s->cfg.connect_timeout_ms, false, connect_expired, c);
     ctx->session = c;
@@ -666,7 +687,7 @@ static void eio_close(struct sb_ctx *ctx, const char *reason)
     while (c->sockets)
         socket_gone(ctx, c->sockets, reason);
     pending_free(c->pending);
-    free(c->query_store);
+    free(c->handshake);
     free(c); /* the connect timer went with the session's timers */
     ctx->session = NULL;
 }

@@ -84,7 +84,8 @@ const char *sb_sio_namespace_name(const sb_sio_socket *so);
 const char *sb_sio_id(const sb_sio_socket *so); /* the socket's sid, as sent to the client */
 /* A parameter of the handshake's query (the client's own, e.g. sessionId). */
 const char *sb_sio_query(const sb_sio_socket *so, const char *key);
-const sb_query *sb_sio_handshake_query(const sb_sio_socket *so);
+/* The whole query, pointing into the socket's copy (out is the caller's). */
+void sb_sio_handshake_query(const sb_sio_socket *so, sb_query *out);
 const char *sb_sio_peer(const sb_sio_socket *so);
 /* "polling" or "websocket". */
 const char *sb_sio_transport(const sb_sio_socket *so);
