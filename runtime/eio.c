@@ -472,7 +472,14 @@ static bool ep_congested(void *obj)
     return s->wsc && sb_conn_congested(s->wsc);
 }
 
-static const sb_endpoint_ops endpoint_ops = {ep_send, ep_close, ep_congested};
+static void ep_prefetch(void *obj)
+{
+    session *s = obj;
+    if (s->wsc)
+        __builtin_prefetch(s->wsc);
+}
+
+static const sb_endpoint_ops endpoint_ops = {ep_send, ep_close, ep_congested, ep_prefetch};
 
 /* HTTP ------------------------------------------------------------------------ */
 

@@ -62,7 +62,8 @@ void sb_outbox_set_endpoints(sb_outbox *o, sb_endpoint_lookup fn, void *arg)
 
 static const sb_endpoint_ops *endpoint(sb_outbox *o, uint64_t id, void **obj)
 {
-    return o->endpoints ? o->endpoints(o->endpoints_arg, id, obj) : NULL;
+    *obj = o->endpoints ? o->endpoints(o->endpoints_arg, id) : NULL;
+    return *obj ? *(const sb_endpoint_ops *const *)*obj : NULL;
 }
 
 sb_outbox *sb_outbox_new(sb_server *server, sb_topics *topics)
@@ -284,13 +285,14 @@ void sb_outbox_fail_pending(sb_outbox *o)
 
 /* Delivery ---------------------------------------------------------------- */
 
-static bool send_conn(sb_outbox *o, uint64_t id, const item *it)
+/* One delivery, to a connection c or an endpoint obj (or neither: gone). */
+static bool send_one(sb_outbox *o, sb_conn *c, void *obj, const item *it)
 {
-    sb_conn *c = sb_conn_find(o->server, id);
     if (!c) {
-        void *obj;
-        const sb_endpoint_ops *ep = endpoint(o, id, &obj);
-        if (!ep || ep->send(obj, o->bytes.data + it->off, it->len, it->binary) != 0)
+        if (!obj)
+            return false;
+        const sb_endpoint_ops *ep = *(const sb_endpoint_ops *const *)obj;
+        if (ep->send(obj, o->bytes.data + it->off, it->len, it->binary) != 0)
             return false;
         if (it->counter)
             sb_counter_add(it->counter, 1);
@@ -301,6 +303,45 @@ static bool send_conn(sb_outbox *o, uint64_t id, const item *it)
     if (it->counter)
         sb_counter_add(it->counter, 1);
     return sb_conn_congested(c);
+}
+
+static bool send_conn(sb_outbox *o, uint64_t id, const item *it)
+{
+    sb_conn *c = sb_conn_find(o->server, id);
+    void *obj = NULL;
+    if (!c)
+        endpoint(o, id, &obj);
+    return send_one(o, c, obj, it);
+}
+
+/* A topic's frame to every subscriber, STAGE at a time: their objects are
+ * looked up and prefetched first, so that the cache misses of a stage
+ * overlap instead of stalling one delivery after another (at a fan-out to
+ * 10,000 Engine.IO sessions, a miss on each session and each connection
+ * was a third of the server's time). */
+#define STAGE 32
+
+static bool send_topic(sb_outbox *o, const uint64_t *conns, size_t n, const item *it)
+{
+    bool congested = false;
+    for (size_t k = 0; k < n; k += STAGE) {
+        size_t m = n - k < STAGE ? n - k : STAGE;
+        sb_conn *cs[STAGE];
+        void *objs[STAGE];
+        for (size_t j = 0; j < m; j++) {
+            cs[j] = sb_conn_find(o->server, conns[k + j]);
+            objs[j] = !cs[j] && o->endpoints ? o->endpoints(o->endpoints_arg, conns[k + j]) : NULL;
+            __builtin_prefetch(cs[j] ? (void *)cs[j] : objs[j]);
+        }
+        for (size_t j = 0; j < m; j++) {
+            const sb_endpoint_ops *ep = objs[j] ? *(const sb_endpoint_ops *const *)objs[j] : NULL;
+            if (ep && ep->prefetch)
+                ep->prefetch(objs[j]);
+        }
+        for (size_t j = 0; j < m; j++)
+            congested |= send_one(o, cs[j], objs[j], it);
+    }
+    return congested;
 }
 
 static void close_conn(sb_outbox *o, const item *it)
@@ -372,8 +413,7 @@ void sb_outbox_deliver(sb_outbox *o, int rc)
             } else if (it->to == TO_TOPIC) {
                 size_t n;
                 const uint64_t *conns = sb_topics_conns(o->topics, o->keys.data + it->key, &n);
-                for (size_t k = 0; k < n; k++)
-                    congested |= send_conn(o, conns[k], it);
+                congested |= send_topic(o, conns, n, it);
             } else if (it->to == TO_HTTP) {
                 sb_server_http_respond(o->server, it->conn, it->resp);
             } else {

@@ -41,9 +41,8 @@ typedef struct sb_failure {
 
 sb_outbox *sb_outbox_new(sb_server *server, sb_topics *topics);
 /* Where an ID that is no connection of the server is looked up (rt.h,
- * endpoints): returns the endpoint's operations and sets *obj, or NULL. */
-struct sb_endpoint_ops;
-typedef const struct sb_endpoint_ops *(*sb_endpoint_lookup)(void *arg, uint64_t id, void **obj);
+ * endpoints): the endpoint's object (it starts with its operations), or NULL. */
+typedef void *(*sb_endpoint_lookup)(void *arg, uint64_t id);
 void sb_outbox_set_endpoints(sb_outbox *o, sb_endpoint_lookup fn, void *arg);
 void sb_outbox_free(sb_outbox *o);
 

@@ -206,14 +206,10 @@ void sb_rt_flush(sb_rt *rt)
 
 /* Endpoints --------------------------------------------------------------- */
 
-static const sb_endpoint_ops *endpoint_lookup(void *arg, uint64_t id, void **obj)
+static void *endpoint_lookup(void *arg, uint64_t id)
 {
     sb_rt *rt = arg;
-    void *o = sb_map_get(&rt->endpoints, (int64_t)id);
-    if (!o)
-        return NULL;
-    *obj = o;
-    return *(const sb_endpoint_ops *const *)o;
+    return sb_map_get(&rt->endpoints, (int64_t)id);
 }
 
 void *sb_rt_endpoint(sb_rt *rt, uint64_t id)

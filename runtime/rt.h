@@ -163,6 +163,9 @@ typedef struct sb_endpoint_ops {
     int (*send)(void *obj, const char *data, size_t len, bool binary);
     void (*close)(void *obj, int code, const char *reason);
     bool (*congested)(void *obj); /* may be NULL */
+    /* may be NULL: start loading what send will touch (a fan-out calls it
+     * for a batch of endpoints before sending to each) */
+    void (*prefetch)(void *obj);
 } sb_endpoint_ops;
 /* obj's first member is its `const sb_endpoint_ops *` (one lookup finds both). */
 int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, void *obj);

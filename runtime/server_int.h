@@ -86,7 +86,7 @@ struct sb_conn {
             size_t queued;       /* bytes in the queue */
             char *rx;            /* a message arriving in fragments */
             size_t rx_len, rx_cap;
-            sb_conn *flush_prev, *flush_next; /* on srv->flush_head while flush_pending */
+            size_t flush_at; /* its place in srv->flush while flush_pending */
             bool flush_pending;
         };
         struct { /* CONN_HTTP: one request, from its headers to its answer */
@@ -134,8 +134,9 @@ struct sb_server {
     sb_conn *idle_head, *idle_tail;
     unsigned char *batch; /* frames written together (conn_writeable) */
     size_t batch_cap;
-    sb_conn *paused;        /* held by HOLD_CONGESTION (sb_conn_pause_reading) */
-    sb_conn *flush_head;    /* WebSockets with frames queued since the last flush */
+    sb_conn *paused; /* held by HOLD_CONGESTION (sb_conn_pause_reading) */
+    sb_conn **flush; /* WebSockets with frames queued since the last flush (NULL: gone) */
+    size_t n_flush, cap_flush;
     struct event *flush_ev; /* the flush, should no end of turn call it first */
     bool flush_armed;
     sb_conn *turn_held; /* held by HOLD_TURN until the turn ends */
