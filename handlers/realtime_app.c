@@ -60,6 +60,10 @@ static sb_jwt_config *jwt_config(const sb_config *cfg, char *err, size_t err_siz
         snprintf(err, err_size, "--jwt-alg: %s: expected HS256, RS256 or ES256", cfg->jwt_alg);
         return NULL;
     }
+    o.claim_user = cfg->jwt_claim_user[0] ? cfg->jwt_claim_user : NULL;
+    o.claim_company = cfg->jwt_claim_company[0] ? cfg->jwt_claim_company : NULL;
+    o.claim_session = cfg->jwt_claim_session[0] ? cfg->jwt_claim_session : NULL;
+    o.claim_artifacts = cfg->jwt_claim_artifacts[0] ? cfg->jwt_claim_artifacts : NULL;
     o.issuer = cfg->jwt_issuer[0] ? cfg->jwt_issuer : NULL;
     o.audience = cfg->jwt_audience[0] ? cfg->jwt_audience : NULL;
     sb_jwt_error jerr;

@@ -44,12 +44,14 @@ typedef struct sb_config {
     int max_invalid;          /* invalid messages a minute before a close */
     int max_ping_rate;        /* WebSocket pings a second, burst twice that */
     /* The realtime protocol (Socket.IO, docs/protocols/realtime.md) */
-    char jwt_secret[256];             /* HS256 secret; never logged */
-    char jwt_secret_file[1024];       /* or a file holding it */
-    char jwt_public_key[1024];        /* RS256/ES256: PEM public key file */
-    char jwt_alg[8];                  /* HS256, RS256 or ES256 */
-    char jwt_issuer[256];             /* required iss; "": not checked */
-    char jwt_audience[256];           /* required aud; "": not checked */
+    char jwt_secret[256];       /* HS256 secret; never logged */
+    char jwt_secret_file[1024]; /* or a file holding it */
+    char jwt_public_key[1024];  /* RS256/ES256: PEM public key file */
+    char jwt_alg[8];            /* HS256, RS256 or ES256 */
+    char jwt_issuer[256];       /* required iss; "": not checked */
+    char jwt_audience[256];     /* required aud; "": not checked */
+    char jwt_claim_user[64], jwt_claim_company[64], jwt_claim_session[64],
+        jwt_claim_artifacts[64];      /* claim names; "": the defaults */
     int realtime_recovery_s;          /* connection state recovery window; 0 off */
     int max_request_rate;             /* REQUESTs a second per connection */
     int max_handshake_rate;           /* Socket.IO connections a second, server-wide */
