@@ -282,7 +282,10 @@ static const char *admit(struct sb_ctx *ctx, rt_socket *st,
 {
     realtime_app *app = st->app;
     char topic[SB_TOPIC_MAX], user_key[SB_TOPIC_MAX];
-    if (sb_rt_claim(ctx, topic_key(user_key, "user", st->company, st->user), 0) != 0)
+    /* the user's topic counts its connections (--max-user-connections); with
+     * no limit there is nothing to count */
+    topic_key(user_key, "user", st->company, st->user);
+    if (app->max_user_connections > 0 && sb_rt_claim(ctx, user_key, 0) != 0)
         return "Too many connections for this user";
     if (sb_rt_subscribe(ctx, realtime_company_topic(topic, st->company)) != 0 ||
         (st->artifact && realtime_follow(ctx, st, st->artifact) != 0)) {

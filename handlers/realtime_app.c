@@ -126,6 +126,7 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     app->recovery_ms = cfg->realtime_recovery_s * 1000;
     app->max_request_rate = cfg->max_request_rate;
     app->max_handshake_rate = cfg->max_handshake_rate;
+    app->max_user_connections = cfg->max_user_connections;
     app->keep_tokens = cfg->realtime_upstream[0] || cfg->realtime_session_check[0];
     app->committed_offset = realtime_update_newest(store); /* every stored one has committed */
     app->owner = sb_rt_new_id(rt);

@@ -42,6 +42,7 @@ typedef struct realtime_app {
     int recovery_ms;       /* 0: no connection state recovery */
     int max_request_rate;
     int max_handshake_rate;
+    int max_user_connections;
     sb_bucket handshakes;
     int64_t committed_offset;  /* the newest UPDATE whose transaction committed */
     int64_t pending_offset;    /* the newest of the open transaction; 0 none */

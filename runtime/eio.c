@@ -28,7 +28,11 @@
 #include "server.h"
 #include "token.h"
 
-#define SID_LEN 20
+/* A sid is the session's endpoint ID (12 hex digits) and 20 random ones: the
+ * ID finds it in the runtime's map (no map of our own), the random part
+ * makes it unguessable, and the whole is compared in constant time. */
+#define SID_ID_LEN 12
+#define SID_LEN (SID_ID_LEN + 20)
 
 /* The protocol's error codes (the reference server's), with their texts. */
 enum {
@@ -49,7 +53,6 @@ typedef struct session {
     const sb_endpoint_ops *ops; /* first: the runtime's endpoint (rt.h) */
     sb_eio *eio;
     uint64_t id; /* the runtime endpoint */
-    int64_t key; /* hash of sid */
     char sid[SID_LEN + 1];
     transport t;
     uint64_t ws;    /* T_WEBSOCKET: the connection */
@@ -59,12 +62,13 @@ typedef struct session {
     uint64_t post;  /* the POST whose body is arriving */
     bool probed;    /* the probe answered 3probe: polls get a noop */
     bool ending;    /* scheduled to end (endpoint close) */
+    bool timed_out; /* ... for a missed pong */
     bool flushing;  /* a flush of the queue into the held GET is scheduled */
     sb_buf queue;   /* waiting for a poll: records [binary:1][len:4][bytes] */
     /* the heartbeat: two queues of the eio's, in due order (every session
      * pings at the same interval and waits the same time for a pong, so a
      * queue is a timer wheel of one slot: no timer per session) */
-    int64_t ping_due, pong_due; /* ms, monotonic */
+    int64_t ping_due, pong_due; /* µs, monotonic */
     struct session *ping_prev, *ping_next, *pong_prev, *pong_next;
     bool in_ping, in_pong; /* queued; in_pong: a ping is unanswered */
     sb_timer *upgrade;
@@ -90,8 +94,8 @@ struct sb_eio {
     sb_rt *rt;
     sb_eio_config cfg;
     char path_slash[128];
-    sb_map by_key, by_get, by_post; /* sid hash, held GET, POST -> session (by ID: the
-                                     * runtime's endpoints) */
+    sb_map by_get, by_post; /* held GET, POST -> session (by ID, or sid: the runtime's
+                             * endpoints) */
     size_t n;
     /* the heartbeat queues (session.h's ping_*, pong_*) and their one timer */
     struct session *ping_head, *ping_tail, *pong_head, *pong_tail;
@@ -105,28 +109,37 @@ static const sb_endpoint_ops endpoint_ops;
 
 /* Sessions ------------------------------------------------------------------ */
 
-static int64_t sid_key(const char *sid, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)sid[i]) * 1099511628211ull;
-    h &= 0x7fffffffffffffffull;
-    return h ? (int64_t)h : 1;
-}
-
-static session *by_sid(const sb_eio *e, const char *sid)
-{
-    if (!sid)
-        return NULL;
-    size_t len = strlen(sid);
-    session *s = len == SID_LEN ? sb_map_get(&e->by_key, sid_key(sid, len)) : NULL;
-    return s && memcmp(s->sid, sid, SID_LEN) == 0 ? s : NULL;
-}
+static void ep_close(void *obj, int code, const char *reason);
 
 static session *by_id(const sb_eio *e, uint64_t id)
 {
     session *s = id ? sb_rt_endpoint(e->rt, id) : NULL;
     return s && s->ops == &endpoint_ops && s->eio == e ? s : NULL;
+}
+
+static session *by_sid(const sb_eio *e, const char *sid)
+{
+    if (!sid || strlen(sid) != SID_LEN)
+        return NULL;
+    uint64_t id = 0;
+    for (int i = 0; i < SID_ID_LEN; i++) {
+        char c = sid[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return NULL;
+        id = id << 4 | (uint64_t)v;
+    }
+    session *s = by_id(e, id);
+    if (!s || !sb_token_equal(s->sid, sid, SID_LEN))
+        return NULL;
+    /* its pong is overdue and the heartbeat has not run yet: it is over
+     * already (a client's request must not win a race with the timer) */
+    if (s->in_pong && s->pong_due <= sb_mono_us()) {
+        s->timed_out = true;
+        ep_close(s, SB_CLOSE_NORMAL, SB_EIO_PING_TIMEOUT);
+        return NULL;
+    }
+    return s;
 }
 
 static void queue_put(session *s, const char *data, size_t len, bool binary)
@@ -157,18 +170,15 @@ static session *session_new(sb_eio *e)
         free(s);
         return NULL;
     }
-    memcpy(s->sid, token, SID_LEN);
     s->ops = &endpoint_ops;
     s->eio = e;
-    s->key = sid_key(s->sid, SID_LEN);
     s->id = sb_rt_new_id(e->rt);
+    char head[SID_ID_LEN + 1];
+    snprintf(head, sizeof head, "%012llx", (unsigned long long)(s->id & 0xffffffffffffull));
+    memcpy(s->sid, head, SID_ID_LEN);
+    memcpy(s->sid + SID_ID_LEN, token, SID_LEN - SID_ID_LEN);
     sb_buf_init(&s->queue);
-    if (sb_map_get(&e->by_key, s->key) || sb_map_put(&e->by_key, s->key, s) != 0) {
-        free(s); /* a collision of 63-bit hashes: refuse rather than shadow */
-        return NULL;
-    }
-    if (sb_rt_endpoint_add(e->rt, s->id, s) != 0) {
-        sb_map_del(&e->by_key, s->key);
+    if (s->id > 0xffffffffffffull || sb_rt_endpoint_add(e->rt, s->id, s) != 0) {
         free(s);
         return NULL;
     }
@@ -181,7 +191,6 @@ static void stop_heartbeat(session *s);
 static void session_free(session *s)
 {
     sb_eio *e = s->eio;
-    sb_map_del(&e->by_key, s->key);
     if (s->get)
         sb_map_del(&e->by_get, (int64_t)s->get);
     if (s->post)
@@ -292,11 +301,6 @@ static void send_control(session *s, const char *packet, size_t len);
         }                                                                                          \
     } while (0)
 
-static int64_t mono_ms(void)
-{
-    return sb_mono_us() / 1000;
-}
-
 static void beat(struct sb_ctx *ctx, void *arg);
 
 /* The one timer, at the earliest due time of the two queues. */
@@ -310,7 +314,7 @@ static void beat_arm(sb_eio *e, int64_t now)
     if (due == INT64_MAX || (e->beat && e->beat_due <= due))
         return;
     sb_rt_timer_cancel(e->rt, e->beat);
-    int64_t wait = due > now ? due - now : 0;
+    int64_t wait = due > now ? (due - now + 999) / 1000 : 0; /* never early */
     e->beat = sb_rt_timer(e->rt, e->beat_owner, (int)wait, false, beat, e);
     e->beat_due = due;
 }
@@ -321,18 +325,22 @@ static void beat(struct sb_ctx *ctx, void *arg)
 {
     sb_eio *e = arg;
     e->beat = NULL;
-    int64_t now = mono_ms();
+    int64_t now = sb_mono_us();
     session *s;
     while ((s = e->pong_head) != NULL && s->pong_due <= now)
         session_end(ctx, s, SB_EIO_PING_TIMEOUT); /* unlinks it */
+    /* deadlines count from when each ping was due, not from when this
+     * beat ran: a late loop does not stretch a session's time */
     while ((s = e->ping_head) != NULL && s->ping_due <= now) {
         QUEUE_UNLINK(e, s, ping);
         if (!s->in_pong) {
             send_control(s, "2", 1);
-            s->pong_due = now + e->cfg.ping_timeout_ms;
+            s->pong_due = s->ping_due + (int64_t)e->cfg.ping_timeout_ms * 1000;
             QUEUE_PUSH(e, s, pong);
         }
-        s->ping_due = now + e->cfg.ping_interval_ms;
+        s->ping_due += (int64_t)e->cfg.ping_interval_ms * 1000;
+        if (s->ping_due <= now) /* a beat very late: no burst of pings */
+            s->ping_due = now + (int64_t)e->cfg.ping_interval_ms * 1000;
         QUEUE_PUSH(e, s, ping);
     }
     beat_arm(e, now);
@@ -341,8 +349,8 @@ static void beat(struct sb_ctx *ctx, void *arg)
 static void start_heartbeat(session *s)
 {
     sb_eio *e = s->eio;
-    int64_t now = mono_ms();
-    s->ping_due = now + e->cfg.ping_interval_ms;
+    int64_t now = sb_mono_us();
+    s->ping_due = now + (int64_t)e->cfg.ping_interval_ms * 1000;
     QUEUE_PUSH(e, s, ping);
     beat_arm(e, now);
 }
@@ -450,7 +458,7 @@ static void end_later(struct sb_ctx *ctx, void *arg)
 {
     session *s = by_id(arg, ctx->conn);
     if (s)
-        session_end(ctx, s, SB_EIO_SERVER_CLOSE);
+        session_end(ctx, s, s->timed_out ? SB_EIO_PING_TIMEOUT : SB_EIO_SERVER_CLOSE);
 }
 
 static void ep_close(void *obj, int code, const char *reason)
@@ -1005,7 +1013,6 @@ sb_eio *sb_eio_new(sb_rt *rt, const sb_eio_config *cfg, char *err, size_t err_si
     if (!e->cfg.channel)
         e->cfg.channel = "engine.io";
     e->beat_owner = sb_rt_new_id(rt);
-    sb_map_init(&e->by_key);
     sb_map_init(&e->by_get);
     sb_map_init(&e->by_post);
     size_t n = strlen(cfg->path);
@@ -1041,15 +1048,9 @@ void sb_eio_free(sb_eio *e)
         return;
     /* every session ends, its layer above told (it frees what it keeps) */
     e->freeing = true;
-    for (size_t i = 0; i < e->by_key.cap; i++) {
-        session *s = e->by_key.slots[i].key ? e->by_key.slots[i].value : NULL;
-        if (s) {
-            sb_rt_call(e->rt, s->id, e->cfg.app, end_for_free, s);
-            i = (size_t)-1; /* the map changed under us: start again */
-        }
-    }
+    while (e->ping_head) /* every session is in it, from its handshake to its end */
+        sb_rt_call(e->rt, e->ping_head->id, e->cfg.app, end_for_free, e->ping_head);
     sb_rt_cancel_owner(e->rt, e->beat_owner);
-    sb_map_free(&e->by_key);
     sb_map_free(&e->by_get);
     sb_map_free(&e->by_post);
     free(e);
