@@ -30,7 +30,7 @@
 #
 # Knobs (environment): TARGET (both|node|ours) MODES ("rtt fanout idle")
 # ROUNDS (1) RTT_CONNS (50) WINDOW (16) WARMUP (2) FANOUT_CONNS (10000)
-# UPDATES (100) WARMUP_UPDATES (5) INFLIGHT (4) DATA_BYTES (0) IDLE_CONNS
+# UPDATES (100) WARMUP_UPDATES (5) INFLIGHT (16) DATA_BYTES (0) IDLE_CONNS
 # (10000) SETTLE (2) TRIES (2) OTHERS_MAX (0.10: a rtt or fanout run during
 # which other processes took more than this share of the server's core is
 # repeated, up to TRIES times, and the least disturbed one kept)
@@ -68,7 +68,7 @@ DURATION=${SECS:-$(q 3 10)}
 FANOUT_CONNS=${FANOUT_CONNS:-$(q 2000 10000)}
 UPDATES=${UPDATES:-$(q 20 100)}
 WARMUP_UPDATES=${WARMUP_UPDATES:-5}
-INFLIGHT=${INFLIGHT:-4}
+INFLIGHT=${INFLIGHT:-16}
 DATA_BYTES=${DATA_BYTES:-0}
 IDLE_CONNS=${IDLE_CONNS:-$(q 2000 10000)}
 SETTLE=${SETTLE:-$(q 1 2)}
