@@ -21,13 +21,13 @@ static void usage(FILE *to)
 {
     fputs("usage: switchboard realtime token --user U --company C --session S [--ttl SEC]\n"
           "                [--artifacts a,b|*] [--permissions p,q]\n"
-          "                [--jwt-secret S | --jwt-secret-file F]\n"
+          "                [--jwt-secret S | --jwt-secret-file F | --db PATH]\n"
           "       switchboard realtime update --company C --action A [--artifact ID]\n"
           "                [--data JSON] [--request-id ID] [--url http://127.0.0.1:8080]\n"
           "                [--key KEY]\n"
           "  token: prints an HS256 JWT (default ttl 3600 s) signed with --jwt-secret, or\n"
-          "         SB_JWT_SECRET, or the file --jwt-secret-file (default ./var/jwt-secret,\n"
-          "         made by the server's demo start).\n"
+          "         SB_JWT_SECRET, or the file --jwt-secret-file (default: jwt-secret beside\n"
+          "         the database --db, ./var/jwt-secret; made by the server's demo start).\n"
           "  update: POSTs the update to a running server with an operator API key (--key, or\n"
           "         SB_API_KEY; keys come from `switchboard apikey add`) and prints its answer.\n",
           to);
@@ -55,6 +55,9 @@ static int token(int argc, char **argv)
     env = getenv("SB_JWT_SECRET_FILE");
     if (env && *env)
         snprintf(cfg.jwt_secret_file, sizeof cfg.jwt_secret_file, "%s", env);
+    env = getenv("SB_DB");
+    if (env && *env)
+        snprintf(cfg.db_path, sizeof cfg.db_path, "%s", env);
     const char *user = NULL, *company = NULL, *session = NULL;
     char artifacts[4096] = "", permissions[4096] = "";
     long ttl = 3600;
@@ -79,6 +82,8 @@ static int token(int argc, char **argv)
             snprintf(cfg.jwt_secret, sizeof cfg.jwt_secret, "%s", v);
         else if (strcmp(argv[i], "--jwt-secret-file") == 0)
             snprintf(cfg.jwt_secret_file, sizeof cfg.jwt_secret_file, "%s", v);
+        else if (strcmp(argv[i], "--db") == 0)
+            snprintf(cfg.db_path, sizeof cfg.db_path, "%s", v);
         else if (strcmp(argv[i], "--ttl") == 0 && (ttl = strtol(v, &end, 10), *end == '\0') &&
                  ttl > 0 && ttl <= 366L * 86400)
             ;

@@ -14,8 +14,10 @@
 /* The directory of path, made if missing (one level, like the database's). */
 static void make_dir_of(const char *path)
 {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
+    char dir[1300];
+    if (strlen(path) >= sizeof dir)
+        return;
+    memcpy(dir, path, strlen(path) + 1);
     char *slash = strrchr(dir, '/');
     if (!slash || slash == dir)
         return;
@@ -57,10 +59,14 @@ int realtime_secret_load(const sb_config *cfg, bool create, char *out, size_t ca
         snprintf(out, cap, "%s", cfg->jwt_secret);
         return 0;
     }
+    /* the file named, or jwt-secret beside the database */
+    char beside[1200];
     const char *path = cfg->jwt_secret_file;
     if (!path[0]) {
-        snprintf(err, err_size, "no --jwt-secret and no --jwt-secret-file");
-        return -1;
+        const char *slash = strrchr(cfg->db_path, '/');
+        snprintf(beside, sizeof beside, "%.*sjwt-secret",
+                 slash ? (int)(slash - cfg->db_path + 1) : 0, cfg->db_path);
+        path = beside;
     }
     FILE *f = fopen(path, "r");
     if (!f && errno == ENOENT && create) {

@@ -102,7 +102,7 @@ static const option options[] = {
     {"--jwt-secret-file", "SB_JWT_SECRET_FILE", OPT_STR, FIELD(jwt_secret_file),
      sizeof(((sb_config *)0)->jwt_secret_file), 0, 0, "PATH",
      "realtime: file holding the HS256 secret; made (random, mode 0600) by a demo start when "
-     "missing (default ./var/jwt-secret)"},
+     "missing (default: jwt-secret beside the database)"},
     {"--jwt-public-key", "SB_JWT_PUBLIC_KEY", OPT_STR, FIELD(jwt_public_key),
      sizeof(((sb_config *)0)->jwt_public_key), 0, 0, "PATH",
      "realtime: PEM public key file: tokens are RS256 or ES256 (--jwt-alg), not HS256"},
@@ -167,7 +167,6 @@ void sb_config_defaults(sb_config *c)
     c->port = 8080;
     strcpy(c->db_path, "./var/switchboard.db");
     c->demo = true;
-    strcpy(c->jwt_secret_file, "./var/jwt-secret");
     strcpy(c->jwt_alg, "HS256");
     c->realtime_recovery_s = 120;
     c->max_request_rate = 50;

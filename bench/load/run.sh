@@ -82,7 +82,8 @@ if [ "$NICE" != 0 ] && nice -n "$NICE" true 2>/dev/null; then PRIO=(nice -n "$NI
 # each, and 1,000 messages a second per sender: far past the per-client limits
 # meant for the public. They stay on, set out of reach, so that their cost is
 # in every number (LIMITS="" runs with the defaults).
-LIMITS=(${LIMITS-"--max-ip-connections 1000000 --max-user-connections 1000000 --max-message-rate 10000000 --max-byte-rate 1024m --max-pending 100000"})
+# (split on spaces whatever IFS is: the script's IFS does not split on them)
+IFS=' ' read -r -a LIMITS <<<"${LIMITS-"--max-ip-connections 1000000 --max-user-connections 1000000 --max-message-rate 10000000 --max-byte-rate 1024m --max-pending 100000"}"
 say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 

@@ -22,6 +22,11 @@ done
 a=$(sed -n 1p "$dir/demo-tokens.txt" | cut -f4)
 b=$(sed -n 2p "$dir/demo-tokens.txt" | cut -f4)
 timeout 60 node "$here/session.mjs" "$port" "$a" "$b" || { echo "session failed"; exit 1; }
+# the realtime protocol: its demo key and secret are beside the database
+key=$(grep -o 'sbk_[0-9a-f]*' "$dir/demo-realtime.txt")
+rt=$("$bin" realtime token --user vg-user --company vg-company --session vg --db "$dir/db.sqlite")
+timeout 90 node "$here/realtime_session.mjs" "$port" "$rt" "$key" ||
+  { echo "realtime session failed"; exit 1; }
 kill -TERM $pid
 wait $pid
 rc=$?
