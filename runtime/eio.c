@@ -27,6 +27,7 @@
 #include "map.h"
 #include "server.h"
 #include "token.h"
+#include "topics.h"
 
 /* A sid is the session's endpoint ID (12 hex digits) and 20 random ones: the
  * ID finds it in the runtime's map (no map of our own), the random part
@@ -63,8 +64,10 @@ typedef struct session {
     bool probed;    /* the probe answered 3probe: polls get a noop */
     bool ending;    /* scheduled to end (endpoint close) */
     bool timed_out; /* ... for a missed pong */
-    bool flushing;  /* a flush of the queue into the held GET is scheduled */
-    sb_buf queue;   /* waiting for a poll: records [binary:1][len:4][bytes] */
+    bool lingering; /* ended, its last packets waiting for one more poll */
+    struct session *linger_next;
+    bool flushing; /* a flush of the queue into the held GET is scheduled */
+    sb_buf queue;  /* waiting for a poll: records [binary:1][len:4][bytes] */
     /* the heartbeat: two queues of the eio's, in due order (every session
      * pings at the same interval and waits the same time for a pong, so a
      * queue is a timer wheel of one slot: no timer per session) */
@@ -101,6 +104,7 @@ struct sb_eio {
     struct session *ping_head, *ping_tail, *pong_head, *pong_tail;
     uint64_t beat_owner;
     sb_timer *beat;
+    struct session *lingering; /* ended polling sessions, until their last poll */
     int64_t beat_due;
     bool freeing; /* sb_eio_free: the server is gone, only the sessions are left */
 };
@@ -245,6 +249,49 @@ static void release_get(session *s, const char *body, size_t len)
     answer_get(s->eio, id, body, len);
 }
 
+static void encode_payload(const session *s, sb_buf *out);
+static void flush_poll(session *s);
+
+static void linger_unlink(session *s)
+{
+    for (session **p = &s->eio->lingering; *p; p = &(*p)->linger_next) {
+        if (*p == s) {
+            *p = s->linger_next;
+            break;
+        }
+    }
+    s->lingering = false;
+}
+
+static void linger_over(struct sb_ctx *ctx, void *arg)
+{
+    session *s = by_id(arg, ctx->conn);
+    if (s && s->lingering) {
+        linger_unlink(s);
+        session_free(s);
+    }
+}
+
+/* A polling session ended with packets still to send (a server DISCONNECT,
+ * the ERROR before it): it is over for everyone, but its next polls, within
+ * the ping timeout, still get them, then the close packet. */
+static void linger(session *s)
+{
+    sb_eio *e = s->eio;
+    s->ending = true;
+    s->lingering = true;
+    s->user = NULL; /* the layer above has forgotten it */
+    stop_heartbeat(s);
+    sb_topics_leave_all(sb_rt_topics(e->rt), s->id);
+    sb_rt_cancel_owner(e->rt, s->id);
+    s->linger_next = e->lingering;
+    e->lingering = s;
+    if (!sb_rt_timer(e->rt, s->id, e->cfg.ping_timeout_ms, false, linger_over, e)) {
+        linger_unlink(s);
+        session_free(s);
+    }
+}
+
 /* The end of a session, whatever ended it: the layer above hears it, its
  * transports are closed, and it is gone. */
 static void session_end(const struct sb_ctx *ctx, session *s, const char *reason)
@@ -261,6 +308,15 @@ static void session_end(const struct sb_ctx *ctx, session *s, const char *reason
             sb_conn_close(c, SB_CLOSE_NORMAL, reason);
         if (s->probe && (c = sb_conn_find(srv, s->probe)) != NULL)
             sb_conn_close(c, SB_CLOSE_NORMAL, reason);
+        if (s->t == T_POLLING && s->queue.len && strcmp(reason, SB_EIO_SERVER_CLOSE) == 0) {
+            /* what is queued (a DISCONNECT, the ERROR before it) goes out
+             * first, and the close packet in a later poll: socket.io-client
+             * handles a close at once but the packets before it on its next
+             * tick, so in one payload it would drop them */
+            flush_poll(s);
+            linger(s);
+            return;
+        }
         release_get(s, "1", 1); /* a close packet for the poll that waits */
     }
     session_free(s);
@@ -580,6 +636,18 @@ static int poll_get(struct sb_ctx *ctx, const sb_http_request *req, sb_http_resp
     if (!sid)
         return poll_handshake(ctx, e, req, resp);
     session *s = by_sid(e, sid);
+    if (s && s->lingering) { /* its last packets, then the close */
+        resp->content_type = "text/plain; charset=UTF-8";
+        if (s->queue.len) {
+            encode_payload(s, &resp->body);
+            sb_buf_reset(&s->queue);
+        } else {
+            SB_BUF_PUT_LIT(&resp->body, "1");
+            linger_unlink(s);
+            session_free(s);
+        }
+        return SB_HTTP_ANSWERED;
+    }
     if (!s || s->ending)
         return refuse(resp, E_UNKNOWN_SID);
     if (s->t != T_POLLING)
@@ -1050,6 +1118,11 @@ void sb_eio_free(sb_eio *e)
     e->freeing = true;
     while (e->ping_head) /* every session is in it, from its handshake to its end */
         sb_rt_call(e->rt, e->ping_head->id, e->cfg.app, end_for_free, e->ping_head);
+    while (e->lingering) {
+        session *s = e->lingering;
+        linger_unlink(s);
+        session_free(s);
+    }
     sb_rt_cancel_owner(e->rt, e->beat_owner);
     sb_map_free(&e->by_get);
     sb_map_free(&e->by_post);

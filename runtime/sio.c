@@ -68,7 +68,8 @@ struct conn {
     sb_sio_socket *sockets;
     sb_timer *connect_timer;
     pending *pending;
-    bool dead; /* a protocol error: closing, nothing more is read */
+    bool dead;   /* a protocol error: closing, nothing more is read */
+    bool kicked; /* the server disconnected a socket: what was in flight is dropped */
 };
 
 /* Packets ------------------------------------------------------------------- */
@@ -238,15 +239,31 @@ static void socket_gone(const struct sb_ctx *ctx, sb_sio_socket *so, const char 
     free(so);
 }
 
+/* The session of a kicked client, if the client has not closed it itself. */
+static void close_kicked(struct sb_ctx *ctx, void *arg)
+{
+    conn *c = arg;
+    if (!c->sockets)
+        sb_rt_close(ctx, SB_CLOSE_NORMAL, "server disconnect");
+}
+
+#define KICK_GRACE_MS 1000
+
 void sb_sio_disconnect(struct sb_ctx *ctx, sb_sio_socket *so, bool close_session)
 {
-    sb_buf *b = sb_outbox_conn(ctx->out, so->c->session, NULL);
+    conn *c = so->c;
+    c->kicked = true;
+    sb_buf *b = sb_outbox_conn(ctx->out, c->session, NULL);
     SB_BUF_PUT_LIT(b, "41");
     put_nsp(b, so->ns->name);
-    uint64_t session = so->c->session;
     socket_gone(ctx, so, "server namespace disconnect");
-    if (close_session)
-        sb_outbox_close_conn(ctx->out, session, SB_CLOSE_NORMAL, "server disconnect");
+    /* socket.io-client closes the session itself once its last socket is
+     * kicked; closing it from here would race the DISCONNECT (the client
+     * handles a closed transport at once but a packet on its next tick, so
+     * it would report "transport close" and reconnect). A client that does
+     * not close within the grace is closed. */
+    if (close_session && !c->sockets)
+        sb_rt_timer(c->sio->rt, c->session, KICK_GRACE_MS, false, close_kicked, c);
 }
 
 /* Parsing ------------------------------------------------------------------- */
@@ -563,6 +580,8 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
     if (!json_len)
         return fail(ctx, c, "no payload");
     sb_sio_socket *so = ns ? socket_of(c, ns) : NULL;
+    if (!so && c->kicked)
+        return; /* sent before the client heard of its DISCONNECT */
     if (!so || so->pending)
         return fail(ctx, c, "a packet for a namespace not joined");
     if (attachments > 0) {
