@@ -15,17 +15,8 @@
 #include "ctx.h"
 #include "log.h"
 #include "sio.h"
+#include "sio_packet.h"
 #include "token.h"
-
-enum {
-    P_CONNECT = 0,
-    P_DISCONNECT = 1,
-    P_EVENT = 2,
-    P_ACK = 3,
-    P_CONNECT_ERROR = 4,
-    P_BINARY_EVENT = 5,
-    P_BINARY_ACK = 6,
-};
 
 #define SOCKET_ID_LEN 20
 
@@ -268,103 +259,6 @@ void sb_sio_disconnect(struct sb_ctx *ctx, sb_sio_socket *so, bool close_session
 
 /* Parsing ------------------------------------------------------------------- */
 
-static const char *const reserved[] = {"connect",       "connect_error", "disconnect",
-                                       "disconnecting", "newListener",   "removeListener"};
-
-/* The JSON array of an event or ack: every element's raw text. */
-static bool read_array(sb_arena *arena, const char *p, size_t len, sb_str **items, size_t *n,
-                       sb_str *inner)
-{
-    sb_reader r;
-    sb_reader_init(&r, p, len, arena, NULL);
-    if (!sb_read_array_begin(&r))
-        return false;
-    size_t cap = 8, count = 0;
-    sb_str *v = sb_arena_alloc(arena, cap * sizeof *v);
-    int more;
-    while (v && (more = sb_read_array_next(&r)) == 1) {
-        if (count == cap) {
-            sb_str *w = sb_arena_alloc(arena, cap * 2 * sizeof *w);
-            if (!w)
-                return false;
-            memcpy(w, v, cap * sizeof *v);
-            v = w;
-            cap *= 2;
-        }
-        if (!sb_read_any(&r, &v[count++]))
-            return false;
-    }
-    if (!v || more != 0 || !sb_read_end(&r))
-        return false;
-    *items = v;
-    *n = count;
-    /* the elements as written, between the brackets */
-    const char *open = memchr(p, '[', len);
-    const char *close = p + len;
-    while (close > p && close[-1] != ']')
-        close--;
-    *inner = (sb_str){open + 1, (size_t)(close - 1 - (open + 1))};
-    return true;
-}
-
-/* An event's name: a string that is not reserved, or a number. */
-static bool event_name(sb_arena *arena, sb_str raw, sb_str *name)
-{
-    if (raw.len && raw.ptr[0] == '"') {
-        sb_reader r;
-        sb_reader_init(&r, raw.ptr, raw.len, arena, NULL);
-        if (!sb_read_string(&r, name))
-            return false;
-        for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-            if (name->len == strlen(reserved[i]) && memcmp(name->ptr, reserved[i], name->len) == 0)
-                return false;
-        return true;
-    }
-    if (raw.len && (raw.ptr[0] == '-' || (raw.ptr[0] >= '0' && raw.ptr[0] <= '9'))) {
-        *name = raw;
-        return true;
-    }
-    return false;
-}
-
-/* Every {"_placeholder": true, "num": i} of a binary packet's JSON must name
- * one of its n attachments (an attachment it does not have would be read
- * past the end by whoever fills the placeholders in). */
-static bool placeholders_ok(sb_reader *r, int n)
-{
-    char k = sb_peek(r);
-    int more;
-    if (k == '[') {
-        if (!sb_read_array_begin(r))
-            return false;
-        while ((more = sb_read_array_next(r)) == 1)
-            if (!placeholders_ok(r, n))
-                return false;
-        return more == 0;
-    }
-    if (k == '{') {
-        if (!sb_read_object_begin(r))
-            return false;
-        sb_str key;
-        bool placeholder = false;
-        int64_t num = -1;
-        while ((more = sb_read_object_next(r, &key)) == 1) {
-            if (key.len == 12 && memcmp(key.ptr, "_placeholder", 12) == 0 && sb_peek(r) == 't') {
-                if (!sb_read_bool(r, &placeholder))
-                    return false;
-            } else if (key.len == 3 && memcmp(key.ptr, "num", 3) == 0 && sb_peek(r) == '0') {
-                if (!sb_read_int64(r, &num))
-                    return false;
-            } else if (!placeholders_ok(r, n)) {
-                return false;
-            }
-        }
-        return more == 0 && (!placeholder || (num >= 0 && num < n));
-    }
-    sb_str raw;
-    return sb_read_any(r, &raw);
-}
-
 static void fail(struct sb_ctx *ctx, conn *c, const char *why)
 {
     if (c->dead)
@@ -381,11 +275,11 @@ static void deliver_event(struct sb_ctx *ctx, conn *c, sb_sio_socket *so, int ty
     sb_sio_event ev = {.ack = ack, .attachments = att, .n_attachments = n_att};
     sb_str *items;
     size_t n;
-    if (!read_array(ctx->arena, json, len, &items, &n, &ev.args_raw))
+    if (!sb_sio_array(ctx->arena, json, len, &items, &n, &ev.args_raw))
         return fail(ctx, c, "payload is not a JSON array");
-    if (type == P_ACK || type == P_BINARY_ACK)
+    if (type == SB_SIO_ACK || type == SB_SIO_BINARY_ACK)
         return; /* the server asks for no acks: nothing waits for one */
-    if (n == 0 || !event_name(ctx->arena, items[0], &ev.name))
+    if (n == 0 || !sb_sio_event_name(ctx->arena, items[0], &ev.name))
         return fail(ctx, c, "an event needs a name");
     ev.args = items + 1;
     ev.n_args = n - 1;
@@ -513,55 +407,21 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
     sb_sio *s = c->sio;
     if (c->pending)
         return fail(ctx, c, "a text packet before the attachments announced");
-    if (len == 0 || p[0] < '0' || p[0] > '6')
-        return fail(ctx, c, "unknown packet type");
-    int type = p[0] - '0';
-    size_t i = 1;
-    int attachments = 0;
-    if (type == P_BINARY_EVENT || type == P_BINARY_ACK) {
-        size_t start = i;
-        while (i < len && p[i] >= '0' && p[i] <= '9' && i - start < 6)
-            attachments = attachments * 10 + (p[i++] - '0');
-        if (i == start || i >= len || p[i] != '-')
-            return fail(ctx, c, "bad attachment count");
-        i++;
-        if (attachments > s->cfg.max_attachments)
-            return fail(ctx, c, "too many attachments");
-        if (attachments == 0)
-            return fail(ctx, c, "a binary packet without attachments");
-    }
-    char nsp[128] = "/";
-    if (i < len && p[i] == '/') {
-        size_t start = i;
-        while (i < len && p[i] != ',')
-            i++;
-        if (i - start >= sizeof nsp)
-            return fail(ctx, c, "namespace too long");
-        memcpy(nsp, p + start, i - start);
-        nsp[i - start] = '\0';
-        if (i < len)
-            i++; /* the comma */
-    }
-    int64_t ack = -1;
-    if (i < len && p[i] >= '0' && p[i] <= '9') {
-        if (type == P_CONNECT || type == P_DISCONNECT)
-            return fail(ctx, c, "an ack ID on a packet that takes none");
-        ack = 0;
-        size_t start = i;
-        while (i < len && p[i] >= '0' && p[i] <= '9') {
-            if (i - start >= 15)
-                return fail(ctx, c, "ack ID too long");
-            ack = ack * 10 + (p[i++] - '0');
-        }
-    }
-    const char *json = p + i;
-    size_t json_len = len - i;
+    sb_sio_packet pk;
+    const char *bad = sb_sio_packet_parse(p, len, s->cfg.max_attachments, &pk);
+    if (bad)
+        return fail(ctx, c, bad);
+    int type = pk.type, attachments = pk.attachments;
+    const char *nsp = pk.nsp;
+    int64_t ack = pk.ack;
+    const char *json = pk.json;
+    size_t json_len = pk.json_len;
     const sb_sio_namespace *ns = find_ns(s, nsp, strlen(nsp));
     switch (type) {
-    case P_CONNECT:
+    case SB_SIO_CONNECT:
         on_connect(ctx, c, ns, nsp, json, json_len);
         return;
-    case P_DISCONNECT: {
+    case SB_SIO_DISCONNECT: {
         if (json_len)
             return fail(ctx, c, "DISCONNECT carries no payload");
         sb_sio_socket *so = ns ? socket_of(c, ns) : NULL;
@@ -570,12 +430,12 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
         socket_gone(ctx, so, "client namespace disconnect");
         return;
     }
-    case P_CONNECT_ERROR:
+    case SB_SIO_CONNECT_ERROR:
         return fail(ctx, c, "CONNECT_ERROR from a client");
     default:
         break;
     }
-    if ((type == P_ACK || type == P_BINARY_ACK) && ack < 0)
+    if ((type == SB_SIO_ACK || type == SB_SIO_BINARY_ACK) && ack < 0)
         return fail(ctx, c, "an ACK without an ID");
     if (!json_len)
         return fail(ctx, c, "no payload");
@@ -585,9 +445,7 @@ static void parse(struct sb_ctx *ctx, conn *c, const char *p, size_t len)
     if (!so || so->pending)
         return fail(ctx, c, "a packet for a namespace not joined");
     if (attachments > 0) {
-        sb_reader r;
-        sb_reader_init(&r, json, json_len, ctx->arena, NULL);
-        if (sb_peek(&r) != '[' || !placeholders_ok(&r, attachments) || !sb_read_end(&r))
+        if (!sb_sio_placeholders_ok(ctx->arena, json, json_len, attachments))
             return fail(ctx, c, "a binary packet's placeholders do not match its attachments");
         pending *pd = calloc(1, sizeof *pd);
         if (!pd || !(pd->json = malloc(json_len)) ||
