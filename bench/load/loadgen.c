@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procstat.h"
 #include "wsclient.h"
 
 enum mode { M_THROUGHPUT, M_LATENCY, M_IDLE };
@@ -143,85 +144,16 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* The server process --------------------------------------------------- */
+/* The server process: procstat.h ------------------------------------------ */
 
-/* utime + stime of the server, in seconds; -1 without --server-pid */
 static double server_cpu(void)
 {
-    if (!G.server_pid)
-        return -1;
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", G.server_pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    const char *p = strrchr(line, ')'); /* the command name may hold spaces */
-    if (!p)
-        return -1;
-    /* after ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt
-     * majflt cmajflt utime(14) stime(15) */
-    unsigned long long ut = 0, st = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    return procstat_cpu(G.server_pid);
 }
 
-/* VmRSS of the server in kB; -1 without --server-pid */
 static long server_rss_kb(void)
 {
-    if (!G.server_pid)
-        return -1;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", G.server_pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kb;
-}
-
-/* Busy and total seconds of one CPU (/proc/stat cpuN), for how much of the
- * server's core others took during the run: the machine may be shared. */
-static void core_times(int core, double out[2])
-{
-    out[0] = out[1] = -1;
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return;
-    char line[512], name[16];
-    snprintf(name, sizeof name, "cpu%d ", core);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, name, strlen(name)) != 0)
-            continue;
-        unsigned long long v[8] = {0};
-        /* user nice system idle iowait irq softirq steal */
-        if (sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 4) {
-            double hz = (double)sysconf(_SC_CLK_TCK);
-            unsigned long long total = 0;
-            for (int i = 0; i < 8; i++)
-                total += v[i];
-            out[0] = (double)(total - v[3] - v[4]) / hz;
-            out[1] = (double)total / hz;
-        }
-        break;
-    }
-    fclose(f);
-}
-
-static double own_cpu(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    return procstat_rss_kb(G.server_pid);
 }
 
 /* Users ----------------------------------------------------------------- */
@@ -543,8 +475,8 @@ static void measure_start(void)
     G.phase = P_MEASURE;
     G.m_t0 = now_ns();
     G.cpu0 = server_cpu();
-    core_times(G.server_core, G.core0);
-    G.gen0 = own_cpu();
+    procstat_core(G.server_core, G.core0);
+    G.gen0 = procstat_self_cpu();
     G.m_acks = G.acks;
     G.m_delivered = G.delivered;
     G.m_unread = G.unread;
@@ -556,8 +488,8 @@ static void measure_end(void)
     G.phase = P_DRAIN;
     G.m_t1 = now_ns();
     G.cpu1 = server_cpu();
-    core_times(G.server_core, G.core1);
-    G.gen1 = own_cpu();
+    procstat_core(G.server_core, G.core1);
+    G.gen1 = procstat_self_cpu();
     G.e_acks = G.acks;
     G.e_delivered = G.delivered;
     G.e_unread = G.unread;
