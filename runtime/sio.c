@@ -59,8 +59,9 @@ struct conn {
     sb_sio_socket *sockets;
     sb_timer *connect_timer;
     pending *pending;
-    bool dead;   /* a protocol error: closing, nothing more is read */
-    bool kicked; /* the server disconnected a socket: what was in flight is dropped */
+    bool dead;     /* a protocol error: closing, nothing more is read */
+    bool kicked;   /* the server disconnected a socket: what was in flight is dropped */
+    unsigned gone; /* sockets freed so far: a callback may disconnect its own */
 };
 
 /* Packets ------------------------------------------------------------------- */
@@ -222,6 +223,7 @@ static struct sb_ctx socket_ctx(const struct sb_ctx *ctx, sb_sio_socket *so)
 
 static void socket_gone(const struct sb_ctx *ctx, sb_sio_socket *so, const char *reason)
 {
+    so->c->gone++;
     socket_unlink(so->c, so);
     if (so->ns->on_disconnect) {
         struct sb_ctx sc = socket_ctx(ctx, so);
@@ -293,8 +295,10 @@ static void deliver_event(struct sb_ctx *ctx, conn *c, sb_sio_socket *so, int ty
     ev.args_raw = (sb_str){after, (size_t)(end - after)};
     if (so->ns->on_event) {
         struct sb_ctx sc = socket_ctx(ctx, so);
+        unsigned gone = c->gone;
         so->ns->on_event(&sc, so, &ev);
-        so->user = sc.session;
+        if (c->gone == gone) /* else the handler disconnected it: so is freed */
+            so->user = sc.session;
     }
 }
 
@@ -327,8 +331,10 @@ static void accepted(struct sb_ctx *ctx, sb_sio_socket *so, const char *pid)
     sb_buf_putc(b, '}');
     if (so->ns->on_ready) {
         struct sb_ctx sc = socket_ctx(ctx, so);
+        unsigned gone = c->gone;
         so->ns->on_ready(&sc, so);
-        so->user = sc.session;
+        if (c->gone == gone) /* else the handler disconnected it: so is freed */
+            so->user = sc.session;
     }
 }
 
