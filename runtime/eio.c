@@ -788,6 +788,13 @@ static int poll_post(struct sb_ctx *ctx, const sb_http_request *req, sb_http_res
         session_end(ctx, s, SB_EIO_PARSE_ERROR);
         return SB_HTTP_ANSWERED;
     }
+    if (!sb_utf8_valid(req->body, req->body_len)) {
+        /* text, like a WebSocket text frame (binary goes as "b" + base64):
+         * what is not UTF-8 would be echoed into payloads and frames */
+        refuse(resp, E_BAD_REQUEST);
+        session_end(ctx, s, SB_EIO_PARSE_ERROR);
+        return SB_HTTP_ANSWERED;
+    }
     const char *p = req->body, *end = req->body + req->body_len;
     bool closed = false;
     while (!closed) {

@@ -2,6 +2,7 @@
  * http_client.c: outbound HTTP on evhttp (http_client.h).
  */
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -31,6 +32,7 @@ typedef struct call {
 
 struct sb_http_client {
     struct event_base *base;
+    struct evdns_base *dns; /* names resolved on the loop, never a blocking getaddrinfo */
     int conns;
     struct timeval timeout;
     size_t max_body;
@@ -46,6 +48,15 @@ sb_http_client *sb_http_client_new(struct event_base *base, int conns, int timeo
     if (!c)
         return NULL;
     c->base = base;
+    c->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    if (!c->dns) /* no resolv.conf: numeric addresses and /etc/hosts still work */
+        c->dns = evdns_base_new(base, 0);
+    if (!c->dns) {
+        free(c);
+        return NULL;
+    }
+    evdns_base_set_option(c->dns, "timeout:", "2");
+    evdns_base_set_option(c->dns, "attempts:", "2");
     c->conns = conns > 0 ? conns : 4;
     c->timeout = (struct timeval){timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     c->max_body = max_body ? max_body : (1u << 20);
@@ -111,7 +122,7 @@ static origin *origin_of(sb_http_client *c, const char *host, int port)
     snprintf(o->host, sizeof o->host, "%s", host);
     o->port = port;
     for (int i = 0; i < c->conns; i++) {
-        o->conns[i] = evhttp_connection_base_new(c->base, NULL, host, (unsigned short)port);
+        o->conns[i] = evhttp_connection_base_new(c->base, c->dns, host, (unsigned short)port);
         if (!o->conns[i]) {
             for (int j = 0; j < i; j++)
                 evhttp_connection_free(o->conns[j]);
@@ -135,7 +146,7 @@ int sb_http_client_request(sb_http_client *c, const char *method, const char *ur
     struct evhttp_uri *uri = evhttp_uri_parse(url);
     const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
     const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
-    if (!uri || !scheme || strcmp(scheme, "http") != 0 || !host) {
+    if (!uri || !scheme || strcmp(scheme, "http") != 0 || !host || !*host) {
         if (uri)
             evhttp_uri_free(uri);
         return -1;
@@ -223,5 +234,6 @@ void sb_http_client_free(sb_http_client *c)
         free(o);
         o = next;
     }
+    evdns_base_free(c->dns, 0); /* the connections, and their lookups, are gone */
     free(c);
 }

@@ -156,6 +156,10 @@ bool sb_read_end(sb_reader *r);
  * Escaped keys and values are decoded into the arena. */
 int sb_find_discriminator(sb_reader *r, const char *key, size_t key_len, sb_str *val);
 
+/* s[0..len) is valid UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF). */
+bool sb_utf8_valid(const char *s, size_t len);
+
 /* Whole-document validation: one value, then only whitespace. err and msg
  * may be NULL; on success *err is SB_OK and msg is "". */
 bool sb_json_validate(const char *buf, size_t len, const sb_json_limits *limits, sb_json_err *err,

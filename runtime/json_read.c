@@ -147,6 +147,23 @@ static void sink_put(sink *s, const char *src, size_t n)
     s->len += n;
 }
 
+bool sb_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    const char *why;
+    for (size_t i = 0; i < len;) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq(u + i, len - i, &why);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 /* Length of s[0..len) once a UTF-8 sequence cut short at its end is
  * dropped, so that a truncated message is still valid UTF-8. */
 static size_t utf8_trim(const char *s, size_t len)

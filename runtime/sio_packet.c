@@ -35,6 +35,9 @@ const char *sb_sio_packet_parse(const char *p, size_t len, int max_attachments, 
             i++;
         if (i - start > SB_SIO_NSP_MAX)
             return "namespace too long";
+        for (size_t k = start; k < i; k++)
+            if ((unsigned char)p[k] < 0x20 || p[k] == 0x7f)
+                return "a control byte in the namespace";
         memcpy(out->nsp, p + start, i - start);
         out->nsp[i - start] = '\0';
         if (i < len)

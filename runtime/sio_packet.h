@@ -37,7 +37,8 @@ typedef struct sb_sio_packet {
 } sb_sio_packet;
 
 /* NULL, or what is wrong: an unknown type, a bad attachment count, too many
- * attachments (over max_attachments) or none, a namespace too long, an ack
+ * attachments (over max_attachments) or none, a namespace too long or with
+ * a control byte (a NUL would cut it short when it is looked up), an ack
  * ID on a CONNECT or DISCONNECT, an ack ID over 15 digits. */
 const char *sb_sio_packet_parse(const char *p, size_t len, int max_attachments, sb_sio_packet *out);
 

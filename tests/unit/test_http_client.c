@@ -7,9 +7,8 @@
  * with status 0 and an error; a URL that is not http:// is refused at once
  * and nobody is called.
  *
- * Known bugs have a test of their own that is skipped (cmocka's skip(),
- * with the reason printed) unless SB_KNOWN_BUGS=1: it fails until the bug
- * is fixed, and then loses its skip. */
+ * Two tests failed before their fixes (an empty host accepted; a callback
+ * from inside the request, after a blocking name lookup). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -524,15 +523,6 @@ static void test_header_injection(void **state)
 
 /* Known bugs ---------------------------------------------------------------- */
 
-static void known_bug(const char *why)
-{
-    const char *e = getenv("SB_KNOWN_BUGS");
-    if (e && strcmp(e, "1") == 0)
-        return;
-    print_message("known bug, skipped (SB_KNOWN_BUGS=1 runs it): %s\n", why);
-    skip();
-}
-
 static int in_request; /* inside sb_http_client_request */
 
 static void done_outside(int status, const char *body, size_t len, const char *error, void *arg)
@@ -541,12 +531,10 @@ static void done_outside(int status, const char *body, size_t len, const char *e
     done(status, body, len, error, arg);
 }
 
-/* "http://" with an empty host is no http:// URL: -1 and no callback.
- * Today: accepted (0), and the callback runs at once (status 0). */
+/* "http://" with an empty host is no http:// URL: -1 and no callback
+ * (it was accepted, and failed inside the call). */
 static void test_empty_host_refused(void **state)
 {
-    known_bug("http_client.c sb_http_client_request checks !host, not an empty one: "
-              "\"http://\" is accepted and fails inside the call");
     world *w = *state;
     sb_http_client *c = sb_http_client_new(w->base, 1, 2000, 0);
     static const char *const bad[] = {"http://", "http://:8080/x", "http://@/x"};
@@ -559,13 +547,11 @@ static void test_empty_host_refused(void **state)
 }
 
 /* The callback comes from the loop, after sb_http_client_request has
- * returned 0, however soon the request fails. Today a host that does not
- * resolve fails inside the call: evhttp resolves with a blocking
- * getaddrinfo (no evdns_base), and on failure calls done() at once. */
+ * returned 0, however soon the request fails: names are resolved on the
+ * loop (evdns). It used to be a blocking getaddrinfo on the loop, and a
+ * name that did not resolve called back from inside the call. */
 static void test_no_callback_inside_request(void **state)
 {
-    known_bug("a connection that fails at once (a host that does not resolve) calls the "
-              "callback from inside sb_http_client_request");
     world *w = *state;
     sb_http_client *c = sb_http_client_new(w->base, 1, 2000, 0);
     result r = {0};
