@@ -29,6 +29,7 @@
 #include "realtime_handlers.h"
 #include "realtime_proxy.h"
 #include "realtime_recovery.h"
+#include "sha256.h"
 
 /* Envelopes --------------------------------------------------------------- */
 
@@ -42,6 +43,15 @@ static void emit_scratch(struct sb_ctx *ctx, uint64_t session, int64_t ack)
     sb_sio_event_begin(b, "/", "message", 0);
     sb_buf_putc(b, ',');
     sb_write_string(b, env);
+    if (app->recovery_ms) {
+        /* socket.io-client keeps an event's last string argument as its
+         * recovery offset: the newest UPDATE this connection has been sent
+         * (every committed one was delivered before this answer), not the
+         * envelope, which it would send back on a reconnect */
+        SB_BUF_PUT_LIT(b, ",\"");
+        sb_write_int64(b, app->committed_offset);
+        sb_buf_putc(b, '"');
+    }
     sb_sio_event_end(b);
     if (ack >= 0) {
         b = sb_outbox_conn(ctx->out, session, NULL);
@@ -90,21 +100,33 @@ void realtime_send_error(struct sb_ctx *ctx, uint64_t session, int64_t ack, sb_s
 
 /* A readable key when it fits, else one naming the ID by its hash: IDs may
  * be 256 bytes, topic keys 128. */
+/* A topic key no two (company, ID) pairs share: the first part's length
+ * goes before it ("artifact:4:acme/x/y" is not "artifact:6:acme/x/y"), so a
+ * "/" in an ID cannot reach another tenant's topic. Too long for a key
+ * (IDs may be 256 bytes, keys 128): 128 bits of the SHA-256 of the same
+ * text. */
 static const char *topic_key(char buf[SB_TOPIC_MAX], const char *prefix, const char *a,
                              const char *b)
 {
-    int n = b ? snprintf(buf, SB_TOPIC_MAX, "%s:%s/%s", prefix, a, b)
+    int n = b ? snprintf(buf, SB_TOPIC_MAX, "%s:%zu:%s/%s", prefix, strlen(a), a, b)
               : snprintf(buf, SB_TOPIC_MAX, "%s:%s", prefix, a);
     if (n > 0 && n < SB_TOPIC_MAX)
         return buf;
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = a; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h = (h ^ '/') * 1099511628211ull;
-    for (const char *p = b ? b : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    snprintf(buf, SB_TOPIC_MAX, "%s#%016llx%zx.%zx", prefix, (unsigned long long)h, strlen(a),
-             b ? strlen(b) : 0);
+    sb_sha256_ctx c;
+    sb_sha256_init(&c);
+    char len[32];
+    int ln = snprintf(len, sizeof len, "%zu:", strlen(a));
+    sb_sha256_update(&c, len, (size_t)ln);
+    sb_sha256_update(&c, a, strlen(a));
+    if (b) {
+        sb_sha256_update(&c, "/", 1);
+        sb_sha256_update(&c, b, strlen(b));
+    }
+    uint8_t d[SB_SHA256_LEN];
+    sb_sha256_final(&c, d);
+    int at = snprintf(buf, SB_TOPIC_MAX, "%s#", prefix);
+    for (int i = 0; i < 16 && at + 2 < SB_TOPIC_MAX; i++)
+        at += snprintf(buf + at, (size_t)(SB_TOPIC_MAX - at), "%02x", d[i]);
     return buf;
 }
 

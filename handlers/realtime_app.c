@@ -27,6 +27,16 @@
 
 #define SWEEP_MS 10000
 
+/* The operator API's answer when the turn's commit failed: the schema's
+ * UNAVAILABLE, like every other error answer of it. */
+static void storage_failed(sb_http_response *resp, void *arg)
+{
+    (void)arg;
+    realtime_realtime_http_error err;
+    memset(&err, 0, sizeof err);
+    sb_http_answer_error(resp, realtime_http_errors, REALTIME_ERROR_UNAVAILABLE, &err, "");
+}
+
 static void sweep(struct sb_ctx *ctx, void *arg)
 {
     (void)ctx;
@@ -174,7 +184,7 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     s.eio.channel = "realtime";
     s.eio.max_queue = cfg->max_queue_bytes;
     app->sio = app->core && app->proxy ? sb_sio_new(rt, &s, err, err_size) : NULL;
-    sb_failure storage = {0};
+    sb_failure storage = {.http = storage_failed, .arg = app};
     if (!app->sio || realtime_routes_register(rt, app, &storage, err, err_size) != 0 ||
         (app->recovery_ms && !sb_rt_timer(rt, app->owner, SWEEP_MS, true, sweep, app)) ||
         !sb_rt_timer(rt, app->owner, 1000, true, expiry, app)) {

@@ -56,7 +56,19 @@ int realtime_secret_load(const sb_config *cfg, bool create, char *out, size_t ca
                          size_t err_size)
 {
     if (cfg->jwt_secret[0]) {
-        snprintf(out, cap, "%s", cfg->jwt_secret);
+        /* trimmed like the file's line: a secret of blanks is no secret */
+        const char *v = cfg->jwt_secret;
+        while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+            v++;
+        snprintf(out, cap, "%s", v);
+        size_t n = strlen(out);
+        while (n && (out[n - 1] == ' ' || out[n - 1] == '\t' || out[n - 1] == '\n' ||
+                     out[n - 1] == '\r'))
+            out[--n] = '\0';
+        if (n == 0) {
+            snprintf(err, err_size, "--jwt-secret: blank");
+            return -1;
+        }
         return 0;
     }
     /* the file named, or jwt-secret beside the database */

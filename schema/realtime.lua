@@ -65,8 +65,10 @@ A connection without a valid token is refused (connect_error).]],
         { "pid", str { min = 1, max = 64 }, optional,
           doc = [[Connection state recovery (socket.io-client 4.6+ adds it on a reconnect): the
 private ID the server's last CONNECT reply offered.]] },
-        { "offset", str { min = 1, max = 32 }, optional,
-          doc = "Connection state recovery: the offset of the last UPDATE the client received." },
+        { "offset", str { min = 1, max = 8192 }, optional,
+          doc = [[Connection state recovery: the offset of the last UPDATE the client received
+(socket.io-client sends the last string argument of the last event it got; one that is not an
+offset recovers nothing, and the connection starts afresh).]] },
     },
 }
 

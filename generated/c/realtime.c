@@ -99,7 +99,7 @@ static bool realtime_realtime_connect_auth_fields(sb_reader *r, realtime_realtim
             out->has.pid = SB_SET;
             break;
         case 2:
-            if (!sb_read_string(r, &out->offset) || !sb_check_str(r, out->offset, 1, 32))
+            if (!sb_read_string(r, &out->offset) || !sb_check_str(r, out->offset, 1, 8192))
                 return false;
             out->has.offset = SB_SET;
             break;
@@ -164,7 +164,7 @@ bool realtime_realtime_connect_auth_from_query(sb_reader *r, const sb_query *q, 
             break;
         case 2:
             out->offset = (sb_str){v, strlen(v)};
-            if (!sb_check_str(r, out->offset, 1, 32))
+            if (!sb_check_str(r, out->offset, 1, 8192))
                 return false;
             out->has.offset = SB_SET;
             break;

@@ -18,7 +18,7 @@ void realtime_realtime_connect_auth_random(sb_rand *g, sb_arena *a, realtime_rea
         static const sb_presence p[] = {SB_ABSENT, SB_SET};
         m->has.offset = p[sb_rand_below(g, 2)];
         if (m->has.offset == SB_SET) {
-            m->offset = sb_rand_str(g, a, 1, 32);
+            m->offset = sb_rand_str(g, a, 1, 8192);
         }
     }
 }

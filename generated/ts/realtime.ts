@@ -30,7 +30,11 @@ export interface RealtimeConnectAuth {
      */
     pid?: string;
     /**
-     * Connection state recovery: the offset of the last UPDATE the client received. 1 to 32 bytes (UTF-8).
+     * Connection state recovery: the offset of the last UPDATE the client received
+     * (socket.io-client sends the last string argument of the last event it got; one that is not an
+     * offset recovers nothing, and the connection starts afresh).
+     *
+     * 1 to 8192 bytes (UTF-8).
      */
     offset?: string;
 }
