@@ -652,24 +652,11 @@ static sb_jwt_err read_claim_string(sb_reader *r, const char *name, const char *
     return SB_JWT_OK;
 }
 
-static sb_jwt_err read_artifacts(sb_reader *r, const char *name, sb_jwt_claims *cl,
-                                 sb_jwt_error *err)
+/* A list of at most SB_JWT_MAX_ARTIFACTS strings (the artifacts and the
+ * permissions claims), at the reader's '['. */
+static sb_jwt_err read_string_list(sb_reader *r, const char *name, const char ***out, size_t *count,
+                                   sb_jwt_error *err)
 {
-    char kind = sb_peek(r);
-    if (kind == '"') {
-        sb_str s;
-        if (!sb_read_string(r, &s))
-            return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
-        if (!str_eq(s, "*"))
-            return fail(err, SB_JWT_ERR_CLAIMS, "%s: a string other than \"*\"", name);
-        cl->artifacts_all = true;
-        return SB_JWT_OK;
-    }
-    if (kind != '[') {
-        if (r->err)
-            return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
-        return fail(err, SB_JWT_ERR_CLAIMS, "%s: neither a list of strings nor \"*\"", name);
-    }
     const char **list = sb_arena_alloc(r->arena, SB_JWT_MAX_ARTIFACTS * sizeof *list);
     if (!list)
         return fail(err, SB_JWT_ERR_MEMORY, "%s: out of memory", name);
@@ -688,9 +675,30 @@ static sb_jwt_err read_artifacts(sb_reader *r, const char *name, sb_jwt_claims *
     }
     if (more < 0)
         return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
-    cl->artifacts = list;
-    cl->artifacts_count = n;
+    *out = list;
+    *count = n;
     return SB_JWT_OK;
+}
+
+static sb_jwt_err read_artifacts(sb_reader *r, const char *name, sb_jwt_claims *cl,
+                                 sb_jwt_error *err)
+{
+    char kind = sb_peek(r);
+    if (kind == '"') {
+        sb_str s;
+        if (!sb_read_string(r, &s))
+            return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
+        if (!str_eq(s, "*"))
+            return fail(err, SB_JWT_ERR_CLAIMS, "%s: a string other than \"*\"", name);
+        cl->artifacts_all = true;
+        return SB_JWT_OK;
+    }
+    if (kind != '[') {
+        if (r->err)
+            return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
+        return fail(err, SB_JWT_ERR_CLAIMS, "%s: neither a list of strings nor \"*\"", name);
+    }
+    return read_string_list(r, name, &cl->artifacts, &cl->artifacts_count, err);
 }
 
 static sb_jwt_err read_permissions(sb_reader *r, sb_jwt_claims *cl, sb_jwt_error *err)
@@ -700,27 +708,7 @@ static sb_jwt_err read_permissions(sb_reader *r, sb_jwt_claims *cl, sb_jwt_error
             return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
         return fail(err, SB_JWT_ERR_CLAIMS, "permissions: not a list of strings");
     }
-    const char **list = sb_arena_alloc(r->arena, SB_JWT_MAX_ARTIFACTS * sizeof *list);
-    if (!list)
-        return fail(err, SB_JWT_ERR_MEMORY, "permissions: out of memory");
-    size_t n = 0;
-    int more;
-    if (!sb_read_array_begin(r))
-        return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
-    while ((more = sb_read_array_next(r)) == 1) {
-        if (n == SB_JWT_MAX_ARTIFACTS)
-            return fail(err, SB_JWT_ERR_CLAIMS, "permissions: more than %d entries",
-                        SB_JWT_MAX_ARTIFACTS);
-        sb_jwt_err rc = read_claim_string(r, "permissions", &list[n], err);
-        if (rc != SB_JWT_OK)
-            return rc;
-        n++;
-    }
-    if (more < 0)
-        return json_fail(err, r, "payload", SB_JWT_ERR_CLAIMS);
-    cl->permissions = list;
-    cl->permissions_count = n;
-    return SB_JWT_OK;
+    return read_string_list(r, "permissions", &cl->permissions, &cl->permissions_count, err);
 }
 
 static sb_jwt_err read_aud(const sb_jwt_config *c, sb_reader *r, claims_state *st,
