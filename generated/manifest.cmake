@@ -105,6 +105,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/016.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/017.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/018.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/realtime/019.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_therapy.c
   ${SB_GENERATED_DIR}/fuzz/therapy.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/001.json

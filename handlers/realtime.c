@@ -16,6 +16,7 @@
  * (realtime_proxy.c); the answer is RESPONSE or ERROR with the same
  * requestId, and the Socket.IO ack too when the client asked for one.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,10 +285,18 @@ static void sockets_unlink(rt_socket *st)
     st->prev = st->next = NULL;
 }
 
-static int refuse(realtime_app *app, sb_sio_reply *reply, const char *fmt, const char *detail)
+/* A CONNECT_ERROR: its message, and the refusal counted. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int
+refuse(realtime_app *app, sb_sio_reply *reply, const char *fmt, ...)
 {
     sb_counter_add(app->m_refused, 1);
-    snprintf(reply->message, sizeof reply->message, fmt, detail ? detail : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reply->message, sizeof reply->message, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -363,11 +372,10 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
     if (!sb_bucket_take(&app->handshakes, app->max_handshake_rate, 2.0 * app->max_handshake_rate, 1,
                         sb_mono_us())) {
         sb_counter_add(app->m_limited_handshakes, 1);
-        return refuse(app, reply, "Too many connections: retry later%s", "");
+        return refuse(app, reply, "Too many connections: retry later");
     }
     if (!app->jwt)
-        return refuse(app, reply, "Authentication failed: the server has no JWT key configured%s",
-                      "");
+        return refuse(app, reply, "Authentication failed: the server has no JWT key configured");
     /* what the client sent: the auth payload, the handshake's query */
     realtime_realtime_connect_auth auth;
     sb_reader r;
@@ -395,7 +403,7 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
                          ? sb_arena_strndup(ctx->arena, query.artifactId.ptr, query.artifactId.len)
                          : NULL;
     if (!session_id || (query.has.artifactId && !artifact))
-        return refuse(app, reply, "Server error: out of memory%s", "");
+        return refuse(app, reply, "Server error: out of memory");
     /* what the claims settle; the session check may settle the rest */
     bool session_ok = claims.session && strcmp(claims.session, session_id) == 0;
     bool artifact_ok = !artifact || claims.artifacts_all;
@@ -405,15 +413,14 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
     if (!session_ok || !artifact_ok) {
         if (!app->check) {
             if (!session_ok)
-                return refuse(app, reply, "Invalid session: sessionId is not the token's session%s",
-                              "");
+                return refuse(app, reply, "Invalid session: sessionId is not the token's session");
             return refuse(app, reply, "Access denied: artifactId %s is not allowed by the token",
                           artifact);
         }
         char *tok = sb_arena_strndup(ctx->arena, auth.token.ptr, auth.token.len);
         cached = tok ? realtime_check_cached(app->check, tok, session_id, artifact) : 0;
         if (cached == 0)
-            return refuse(app, reply, "Access denied: the session check refused it%s", "");
+            return refuse(app, reply, "Access denied: the session check refused it");
     }
 
     /* the connection's state */
@@ -424,7 +431,7 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
     char *block = st ? malloc(need) : NULL;
     if (!block) {
         free(st);
-        return refuse(app, reply, "Server error: out of memory%s", "");
+        return refuse(app, reply, "Server error: out of memory");
     }
     char *p = block;
     st->user = strings_put(&p, claims.user);
@@ -444,7 +451,7 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
     st->permissions = list_copy(claims.permissions, claims.permissions_count);
     if (!st->artifacts || !st->permissions) {
         socket_free(st);
-        return refuse(app, reply, "Server error: out of memory%s", "");
+        return refuse(app, reply, "Server error: out of memory");
     }
     if (cached == -1 && (!session_ok || !artifact_ok)) {
         /* ask the REST API; the CONNECT is answered when it answers */
@@ -465,7 +472,7 @@ static int on_connect(struct sb_ctx *ctx, sb_sio_socket *so, sb_str auth_raw, sb
             free(pd);
             st->pending = NULL;
             socket_free(st);
-            return refuse(app, reply, "Server error: the session check is unavailable%s", "");
+            return refuse(app, reply, "Server error: the session check is unavailable");
         }
         ctx->session = st;
         return 1;

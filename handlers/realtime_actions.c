@@ -4,8 +4,8 @@
  * results). ctx->session is the connection's rt_socket.
  */
 #include <string.h>
-#include <sys/time.h>
 
+#include "clock.h"
 #include "ctx.h"
 #include "realtime_app.h"
 #include "realtime_check.h"
@@ -19,9 +19,7 @@ static sb_str str(const char *s)
 int realtime_action_ping(struct sb_ctx *ctx, realtime_ping_result *result)
 {
     (void)ctx;
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    result->time = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    result->time = sb_wall_ms();
     return 0;
 }
 

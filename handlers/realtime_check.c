@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "clock.h"
 #include "ctx.h"
 #include "http_client.h"
 #include "map.h"
@@ -35,13 +35,6 @@ struct realtime_check {
 };
 
 #define CACHE_MAX 65536 /* entries; past it the cache is emptied */
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void digest_of(const char *token, const char *session, const char *artifact,
                       unsigned char out[32])
@@ -108,7 +101,7 @@ int realtime_check_cached(realtime_check *k, const char *token, const char *sess
     unsigned char d[32];
     digest_of(token, session, artifact, d);
     entry *e = sb_map_get(&k->cache, key_of(d));
-    if (!e || memcmp(e->digest, d, sizeof d) != 0 || e->expires_ms <= now_ms())
+    if (!e || memcmp(e->digest, d, sizeof d) != 0 || e->expires_ms <= sb_mono_ms())
         return -1;
     return e->allowed ? 1 : 0;
 }
@@ -129,7 +122,7 @@ static void remember(realtime_check *k, const unsigned char d[32], bool allowed)
     }
     memcpy(e->digest, d, 32);
     e->allowed = allowed;
-    e->expires_ms = now_ms() + (allowed ? REALTIME_CHECK_ALLOW_MS : REALTIME_CHECK_REFUSE_MS);
+    e->expires_ms = sb_mono_ms() + (allowed ? REALTIME_CHECK_ALLOW_MS : REALTIME_CHECK_REFUSE_MS);
 }
 
 typedef struct result {

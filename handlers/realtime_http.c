@@ -10,9 +10,9 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "apikey.h"
+#include "clock.h"
 #include "ctx.h"
 #include "log.h"
 #include "realtime_app.h"
@@ -39,13 +39,6 @@ static void offset_committed(void *arg, int rc)
     app->pending_offset = 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_update_request *req,
                                realtime_realtime_update_accepted *resp,
                                realtime_realtime_http_error *err)
@@ -62,7 +55,7 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
     char made[48];
     sb_str request_id = req->requestId;
     if (req->has.requestId != SB_SET) {
-        snprintf(made, sizeof made, "%lld-%llu", (long long)now_ms(),
+        snprintf(made, sizeof made, "%lld-%llu", (long long)sb_wall_ms(),
                  (unsigned long long)++app->update_seq);
         request_id = (sb_str){made, strlen(made)};
     }
@@ -79,7 +72,7 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
 
     /* stored first: a recovering client reads it back from here */
     int64_t offset = 0;
-    int64_t now = now_ms();
+    int64_t now = sb_wall_ms();
     if (sb_store_begin(app->store) == SB_STORE_OK)
         offset = realtime_update_insert(app->store, company, artifact, now, app->scratch.data,
                                         app->scratch.len);

@@ -3,7 +3,7 @@
  *
  * The upstream gets POST <url> ({action} in it replaced by the action's
  * name) with "Authorization: Bearer <the caller's token>", "X-Request-Id"
- * and the body {"action": NAME, "requestId": ID, "data": DATA}. A 2xx answer's
+ * and the body RealtimeUpstreamRequest (schema/realtime.lua). A 2xx answer's
  * body (JSON, or empty) is the RESPONSE's data; any other status is an
  * ERROR: 400 and 422 INVALID_DATA, 401 and 403 ACTION_NOT_ALLOWED, 404
  * UNKNOWN_ACTION, 429 RATE_LIMITED, the rest INTERNAL; so are a timeout,
@@ -174,18 +174,14 @@ void realtime_proxy_forward(struct sb_ctx *ctx, realtime_proxy *p, rt_socket *st
                  req->action.ptr, at + 8);
     else
         snprintf(url, sizeof url, "%s", p->url);
+    realtime_realtime_upstream_request up = {.action = req->action, .requestId = req->requestId};
+    if (req->has.data == SB_SET) {
+        up.data = req->data;
+        up.has.data = SB_SET;
+    }
     sb_buf body;
     sb_buf_init(&body);
-    SB_BUF_PUT_LIT(&body, "{\"action\":");
-    sb_write_string(&body, req->action);
-    SB_BUF_PUT_LIT(&body, ",\"requestId\":");
-    sb_write_string(&body, req->requestId);
-    SB_BUF_PUT_LIT(&body, ",\"data\":");
-    if (req->has.data == SB_SET)
-        sb_buf_put(&body, req->data.ptr, req->data.len);
-    else
-        SB_BUF_PUT_LIT(&body, "null");
-    sb_buf_putc(&body, '}');
+    realtime_realtime_upstream_request_write(&body, &up);
     size_t hl = strlen(st->token) + 32;
     char *auth = sb_arena_alloc(ctx->arena, hl);
     char *rid = sb_arena_alloc(ctx->arena, req->requestId.len + 16);

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "clock.h"
 #include "ctx.h"
 #include "log.h"
 #include "realtime_recovery.h"
@@ -20,13 +20,6 @@ typedef struct record {
     size_t n_subs;
     int64_t expires_ms;
 } record;
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static int64_t pid_key(const char *pid)
 {
@@ -75,7 +68,7 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
         record *r = sb_map_get(&app->recovery, pid_key(pid));
         /* the same pid, in time, and the same user, company and session: the
          * token was verified afresh, so a stolen pid alone recovers nothing */
-        if (r && strcmp(r->pid, pid) == 0 && r->expires_ms > now_ms() &&
+        if (r && strcmp(r->pid, pid) == 0 && r->expires_ms > sb_mono_ms() &&
             strcmp(r->user, st->user) == 0 && strcmp(r->company, st->company) == 0 &&
             strcmp(r->sid, st->sid) == 0 &&
             offset >= realtime_update_oldest(app->store, st->company) - 1) {
@@ -131,8 +124,8 @@ void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
     realtime_update_row row;
     int rc, n = 0;
     while ((rc = realtime_updates_since(app->store, st->company, st->recover_from,
-                                        app->committed_offset, now_ms() - app->recovery_ms, &cur,
-                                        &row)) == 1) {
+                                        app->committed_offset, sb_wall_ms() - app->recovery_ms,
+                                        &cur, &row)) == 1) {
         if (row.artifact && !follows(st, row.artifact))
             continue;
         realtime_write_update(sb_outbox_conn(ctx->out, st->session, NULL),
@@ -181,7 +174,7 @@ void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reaso
         PUT(r->subs[i], st->subs[i]);
 #undef PUT
     r->n_subs = st->n_subs;
-    r->expires_ms = now_ms() + app->recovery_ms;
+    r->expires_ms = sb_mono_ms() + app->recovery_ms;
     int64_t key = pid_key(r->pid);
     record_free(sb_map_del(&app->recovery, key));
     if (sb_map_put(&app->recovery, key, r) != 0)
@@ -191,16 +184,22 @@ void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reaso
 void realtime_recovery_sweep(realtime_app *app, int64_t now)
 {
     if (now == 0)
-        now = now_ms();
+        now = sb_mono_ms();
+    /* the expired keys first: deleting from the map moves its entries, and
+     * starting the scan over after each one made a sweep quadratic */
+    size_t n = 0;
+    int64_t *keys = malloc((app->recovery.used ? app->recovery.used : 1) * sizeof *keys);
+    if (!keys)
+        return;
     for (size_t i = 0; i < app->recovery.cap; i++) {
         struct sb_map_slot *slot = &app->recovery.slots[i];
         record *r = slot->key ? slot->value : NULL;
-        if (r && r->expires_ms <= now) {
-            sb_map_del(&app->recovery, slot->key);
-            record_free(r);
-            i = (size_t)-1; /* the map moved entries: start again */
-        }
+        if (r && r->expires_ms <= now && n < app->recovery.used)
+            keys[n++] = slot->key;
     }
+    for (size_t i = 0; i < n; i++)
+        record_free(sb_map_del(&app->recovery, keys[i]));
+    free(keys);
 }
 
 void realtime_recovery_free(realtime_app *app)

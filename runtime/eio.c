@@ -627,10 +627,7 @@ static int poll_get(struct sb_ctx *ctx, const sb_http_request *req, sb_http_resp
 {
     sb_eio *e = ctx->app;
     const char *sid = sb_query_get(req->query, "sid");
-    const char *t = sb_query_get(req->query, "transport");
-    if (!sid && t && strcmp(t, "websocket") == 0 &&
-        (sb_query_get(req->query, "EIO") && strcmp(sb_query_get(req->query, "EIO"), "4") == 0))
-        return refuse(resp, E_BAD_REQUEST); /* a WebSocket handshake without the upgrade */
+    /* (a WebSocket handshake without the upgrade is the transport mismatch) */
     if (check_query(req->query, "polling", resp) != 0)
         return SB_HTTP_ANSWERED;
     if (!sid)

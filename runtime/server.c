@@ -338,6 +338,37 @@ static void flush_due(evutil_socket_t fd, short what, void *arg)
     sb_server_flush(s);
 }
 
+/* A frame for c's queue: at its tail, or at its head (first). */
+static int enqueue(sb_conn *c, const char *data, size_t len, bool binary, bool first)
+{
+    sb_out *o = malloc(sizeof *o + FRAME_HEADER_MAX + len);
+    if (!o) {
+        sb_conn_close(c, SB_CLOSE_TRY_AGAIN, "out of memory");
+        return -1;
+    }
+    o->len = len;
+    memcpy(o->data + FRAME_HEADER_MAX, data, len);
+    frame_header(o, binary);
+    if (first) {
+        o->next = c->head;
+        c->head = o;
+        if (!c->tail)
+            c->tail = o;
+    } else {
+        o->next = NULL;
+        if (c->tail)
+            c->tail->next = o;
+        else
+            c->head = o;
+        c->tail = o;
+    }
+    if (!c->queued)
+        c->last_write_ms = sb_now_ms(); /* the stall clock starts with the first byte */
+    c->queued += len;
+    flush_link(c);
+    return 0;
+}
+
 int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary)
 {
     if (c->kind != CONN_WS || c->close_code)
@@ -353,26 +384,10 @@ int sb_conn_send_frame(sb_conn *c, const char *data, size_t len, bool binary)
         sb_conn_close(c, SB_CLOSE_POLICY, "outbound queue full");
         return -1;
     }
-    sb_out *o = malloc(sizeof *o + FRAME_HEADER_MAX + len);
-    if (!o) {
-        sb_conn_close(c, SB_CLOSE_TRY_AGAIN, "out of memory");
+    if (enqueue(c, data, len, binary, false) != 0)
         return -1;
-    }
-    o->next = NULL;
-    o->len = len;
-    memcpy(o->data + FRAME_HEADER_MAX, data, len);
-    frame_header(o, binary);
-    if (c->tail)
-        c->tail->next = o;
-    else
-        c->head = o;
-    c->tail = o;
-    if (!c->queued)
-        c->last_write_ms = sb_now_ms(); /* the stall clock starts with the first byte */
-    c->queued += len;
     if (c->queued > c->srv->cfg.max_queue_bytes / 2)
         c->congested = true;
-    flush_link(c);
     return 0;
 }
 
@@ -380,21 +395,7 @@ int sb_conn_send_first(sb_conn *c, const char *data, size_t len, bool binary)
 {
     if (c->kind != CONN_WS || c->close_code)
         return -1;
-    sb_out *o = malloc(sizeof *o + FRAME_HEADER_MAX + len);
-    if (!o)
-        return -1;
-    o->len = len;
-    memcpy(o->data + FRAME_HEADER_MAX, data, len);
-    frame_header(o, binary);
-    o->next = c->head;
-    c->head = o;
-    if (!c->tail)
-        c->tail = o;
-    if (!c->queued)
-        c->last_write_ms = sb_now_ms();
-    c->queued += len;
-    flush_link(c);
-    return 0;
+    return enqueue(c, data, len, binary, true);
 }
 
 bool sb_conn_congested(const sb_conn *c)

@@ -230,6 +230,22 @@ connection of the company (or of the artifact) connected when it was accepted.]]
     },
 }
 
+message "RealtimeUpstreamRequest" {
+    dir = "http",
+    doc = [[What the server POSTs to --realtime-upstream for a proxied action, with
+"Authorization: Bearer <the caller's token>" and "X-Request-Id". The upstream
+answers 2xx with the result as its JSON body, or an error status.]],
+    since = 1,
+    fields = {
+        { "action", str { min = 1, max = 128 }, required, doc = "The action's name." },
+        { "requestId", str { min = 1, max = 128 }, required, doc = "The REQUEST's requestId." },
+        { "data", any, optional, doc = "The REQUEST's data, checked against the action's schema; absent when it had none." },
+    },
+    examples = {
+        [[{"action": "processData", "requestId": "req-1", "data": {"input": "value"}}]],
+    },
+}
+
 endpoint "PublishUpdate" {
     doc = "Push an UPDATE to a company's clients (or one artifact's), answered after it is stored.",
     since = 1,

@@ -74,6 +74,7 @@ void realtime_realtime_error_random(sb_rand *g, sb_arena *a, realtime_realtime_e
 void realtime_realtime_http_error_random(sb_rand *g, sb_arena *a, realtime_realtime_http_error *m);
 void realtime_realtime_update_request_random(sb_rand *g, sb_arena *a, realtime_realtime_update_request *m);
 void realtime_realtime_update_accepted_random(sb_rand *g, sb_arena *a, realtime_realtime_update_accepted *m);
+void realtime_realtime_upstream_request_random(sb_rand *g, sb_arena *a, realtime_realtime_upstream_request *m);
 void realtime_ping_result_random(sb_rand *g, sb_arena *a, realtime_ping_result *m);
 void realtime_whoami_result_random(sb_rand *g, sb_arena *a, realtime_whoami_result *m);
 void realtime_subscribe_artifact_data_random(sb_rand *g, sb_arena *a, realtime_subscribe_artifact_data *m);

@@ -1049,6 +1049,89 @@ void realtime_realtime_update_accepted_write(sb_buf *b, const realtime_realtime_
     sb_buf_putc(b, '}');
 }
 
+static int realtime_realtime_upstream_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        if (memcmp(p, "data", 4) == 0)
+            return 2;
+        break;
+    case 6:
+        if (memcmp(p, "action", 6) == 0)
+            return 0;
+        break;
+    case 9:
+        if (memcmp(p, "requestId", 9) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool realtime_realtime_upstream_request_fields(sb_reader *r, realtime_realtime_upstream_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = realtime_realtime_upstream_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 1, 128))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_any(r, &out->data))
+                return false;
+            out->has.data = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "action", 6);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "requestId", 9);
+    }
+    return true;
+}
+
+bool realtime_realtime_upstream_request_parse(sb_reader *r, realtime_realtime_upstream_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && realtime_realtime_upstream_request_fields(r, out, 0);
+}
+
+void realtime_realtime_upstream_request_write(sb_buf *b, const realtime_realtime_upstream_request *m)
+{
+    sb_buf_put(b, "{\"action\":", 10);
+    sb_write_string(b, m->action);
+    sb_buf_put(b, ",\"requestId\":", 13);
+    sb_write_string(b, m->requestId);
+    if (m->has.data != SB_ABSENT) {
+        sb_buf_put(b, ",\"data\":", 8);
+        sb_write_any(b, m->data);
+    }
+    sb_buf_putc(b, '}');
+}
+
 static int realtime_ping_result_field(const char *p, size_t n)
 {
     switch (n) {

@@ -213,6 +213,18 @@ typedef struct realtime_realtime_update_accepted {
 bool realtime_realtime_update_accepted_parse(sb_reader *r, realtime_realtime_update_accepted *out);
 void realtime_realtime_update_accepted_write(sb_buf *b, const realtime_realtime_update_accepted *m);
 
+/* What the server POSTs to --realtime-upstream for a proxied action, with "Authorization: Bearer <the caller's token>" and "X-Request-Id". The upstream answers 2xx with the result as its JSON body, or an error status. */
+typedef struct realtime_realtime_upstream_request {
+    sb_str action;
+    sb_str requestId;
+    sb_str data; /* optional */
+    struct {
+        sb_presence data;
+    } has;
+} realtime_realtime_upstream_request;
+bool realtime_realtime_upstream_request_parse(sb_reader *r, realtime_realtime_upstream_request *out);
+void realtime_realtime_upstream_request_write(sb_buf *b, const realtime_realtime_upstream_request *m);
+
 /* Result of action ping (RealtimeResponse.data). */
 typedef struct realtime_ping_result {
     int64_t time;

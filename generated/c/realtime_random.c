@@ -175,6 +175,20 @@ void realtime_realtime_update_accepted_random(sb_rand *g, sb_arena *a, realtime_
     m->delivered = sb_rand_int(g, INT64_C(0), INT64_MAX);
 }
 
+void realtime_realtime_upstream_request_random(sb_rand *g, sb_arena *a, realtime_realtime_upstream_request *m)
+{
+    memset(m, 0, sizeof *m);
+    m->action = sb_rand_str(g, a, 1, 128);
+    m->requestId = sb_rand_str(g, a, 1, 128);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.data = p[sb_rand_below(g, 2)];
+        if (m->has.data == SB_SET) {
+            m->data = sb_rand_any(g, a);
+        }
+    }
+}
+
 void realtime_ping_result_random(sb_rand *g, sb_arena *a, realtime_ping_result *m)
 {
     memset(m, 0, sizeof *m);

@@ -280,6 +280,14 @@ static void realtime_realtime_update_accepted_write_any(sb_buf *b, const void *m
 {
     realtime_realtime_update_accepted_write(b, m);
 }
+static bool realtime_realtime_upstream_request_parse_any(sb_reader *r, void *out)
+{
+    return realtime_realtime_upstream_request_parse(r, out);
+}
+static void realtime_realtime_upstream_request_write_any(sb_buf *b, const void *m)
+{
+    realtime_realtime_upstream_request_write(b, m);
+}
 static bool therapy_client_message_action_parse_any(sb_reader *r, void *out)
 {
     return therapy_client_message_action_parse(r, out);
@@ -588,6 +596,7 @@ const sb_message_info sb_messages[] = {
     {"RealtimeHttpError", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_http_error), realtime_realtime_http_error_parse_any, realtime_realtime_http_error_write_any},
     {"RealtimeUpdateRequest", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_update_request), realtime_realtime_update_request_parse_any, realtime_realtime_update_request_write_any},
     {"RealtimeUpdateAccepted", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_update_accepted), realtime_realtime_update_accepted_parse_any, realtime_realtime_update_accepted_write_any},
+    {"RealtimeUpstreamRequest", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_upstream_request), realtime_realtime_upstream_request_parse_any, realtime_realtime_upstream_request_write_any},
     {"ClientMessageAction", "therapy", "in", "type", "message", sizeof(therapy_client_message_action), therapy_client_message_action_parse_any, therapy_client_message_action_write_any},
     {"ClientReactionAction", "therapy", "in", "type", "reaction", sizeof(therapy_client_reaction_action), therapy_client_reaction_action_parse_any, therapy_client_reaction_action_write_any},
     {"ClientDeleteAction", "therapy", "in", "type", "delete", sizeof(therapy_client_delete_action), therapy_client_delete_action_parse_any, therapy_client_delete_action_write_any},

@@ -137,6 +137,10 @@ static void realtime_realtime_update_accepted_random_any(sb_rand *g, sb_arena *a
 {
     realtime_realtime_update_accepted_random(g, a, m);
 }
+static void realtime_realtime_upstream_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    realtime_realtime_upstream_request_random(g, a, m);
+}
 static void therapy_client_message_action_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     therapy_client_message_action_random(g, a, m);
@@ -309,6 +313,7 @@ const sb_random_info sb_random_table[] = {
     {"RealtimeHttpError", realtime_realtime_http_error_random_any},
     {"RealtimeUpdateRequest", realtime_realtime_update_request_random_any},
     {"RealtimeUpdateAccepted", realtime_realtime_update_accepted_random_any},
+    {"RealtimeUpstreamRequest", realtime_realtime_upstream_request_random_any},
     {"ClientMessageAction", therapy_client_message_action_random_any},
     {"ClientReactionAction", therapy_client_reaction_action_random_any},
     {"ClientDeleteAction", therapy_client_delete_action_random_any},

@@ -43,6 +43,14 @@ static void realtime_realtime_update_accepted_write_v(sb_buf *b, const void *m)
 {
     realtime_realtime_update_accepted_write(b, m);
 }
+static bool realtime_realtime_upstream_request_parse_v(sb_reader *r, void *out)
+{
+    return realtime_realtime_upstream_request_parse(r, out);
+}
+static void realtime_realtime_upstream_request_write_v(sb_buf *b, const void *m)
+{
+    realtime_realtime_upstream_request_write(b, m);
+}
 static bool realtime_realtime_connect_auth_parse_v(sb_reader *r, void *out)
 {
     return realtime_realtime_connect_auth_parse(r, out);
@@ -92,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, realtime_realtime_http_error_parse_v, realtime_realtime_http_error_write_v, sizeof(realtime_realtime_http_error));
     sb_fuzz_round_trip(data, size, realtime_realtime_update_request_parse_v, realtime_realtime_update_request_write_v, sizeof(realtime_realtime_update_request));
     sb_fuzz_round_trip(data, size, realtime_realtime_update_accepted_parse_v, realtime_realtime_update_accepted_write_v, sizeof(realtime_realtime_update_accepted));
+    sb_fuzz_round_trip(data, size, realtime_realtime_upstream_request_parse_v, realtime_realtime_upstream_request_write_v, sizeof(realtime_realtime_upstream_request));
     sb_fuzz_round_trip(data, size, realtime_realtime_connect_auth_parse_v, realtime_realtime_connect_auth_write_v, sizeof(realtime_realtime_connect_auth));
     sb_fuzz_round_trip(data, size, realtime_realtime_connect_query_parse_v, realtime_realtime_connect_query_write_v, sizeof(realtime_realtime_connect_query));
     sb_fuzz_round_trip(data, size, realtime_subscribe_artifact_data_parse_v, realtime_subscribe_artifact_data_write_v, sizeof(realtime_subscribe_artifact_data));

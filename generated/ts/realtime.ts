@@ -186,6 +186,24 @@ export interface RealtimeUpdateAccepted {
     delivered: number;
 }
 
+/**
+ * What the server POSTs to --realtime-upstream for a proxied action, with
+ * "Authorization: Bearer <the caller's token>" and "X-Request-Id". The upstream
+ * answers 2xx with the result as its JSON body, or an error status.
+ *
+ * HTTP message.
+ */
+export interface RealtimeUpstreamRequest {
+    /** The action's name. 1 to 128 bytes (UTF-8). */
+    action: string;
+    /** The REQUEST's requestId. 1 to 128 bytes (UTF-8). */
+    requestId: string;
+    /**
+     * The REQUEST's data, checked against the action's schema; absent when it had none. Any JSON value.
+     */
+    data?: unknown;
+}
+
 /** Result of action ping (RealtimeResponse.data). */
 export interface PingResult {
     /** The server's clock when it answered. Unix timestamp, integer milliseconds. */

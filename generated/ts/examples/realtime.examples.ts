@@ -14,6 +14,7 @@ import type {
     RealtimeUpdate,
     RealtimeUpdateAccepted,
     RealtimeUpdateRequest,
+    RealtimeUpstreamRequest,
 } from "../realtime";
 
 export const realtimeRequest_1: RealtimeRequest = {"type":"REQUEST","requestId":"1700000000000","action":"someAction","data":{"key":"value"}};
@@ -47,6 +48,8 @@ export const realtimeUpdateRequest_1: RealtimeUpdateRequest = {"company_id":"c-4
 export const realtimeUpdateRequest_2: RealtimeUpdateRequest = {"company_id":"c-42","artifact_id":"a-7","action":"artifactUpdate","data":{"status":"processing"}};
 
 export const realtimeUpdateAccepted_1: RealtimeUpdateAccepted = {"requestId":"update-1","offset":"17","delivered":3};
+
+export const realtimeUpstreamRequest_1: RealtimeUpstreamRequest = {"action":"processData","requestId":"req-1","data":{"input":"value"}};
 
 export const pingAction_1: RealtimeRequestMap["ping"] = { data: undefined, result: {"time":1700000000000} };
 export const whoamiAction_1: RealtimeRequestMap["whoami"] = { data: undefined, result: {"userId":"u-1","companyId":"c-42","sessionId":"s-9","artifactId":"a-7","subscriptions":["a-7"],"permissions":["processData"]} };
