@@ -6,6 +6,7 @@
  * that alg is the pinned one), then the signature over the raw
  * "header.payload" bytes, and only then the payload's claims.
  */
+#include "base64.h"
 #include "jwt.h"
 
 #include <limits.h>
@@ -94,75 +95,6 @@ static void ok(sb_jwt_error *err)
         err->code = SB_JWT_OK;
         err->msg[0] = '\0';
     }
-}
-
-/* ---- base64url --------------------------------------------------------- */
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-void sb_b64url_encode(sb_buf *out, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    if (!sb_buf_reserve(out, (len + 2) / 3 * 4))
-        return;
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        char q[4] = {b64url_alphabet[v >> 18], b64url_alphabet[(v >> 12) & 63],
-                     b64url_alphabet[(v >> 6) & 63], b64url_alphabet[v & 63]};
-        sb_buf_put(out, q, 4);
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        char q[2] = {b64url_alphabet[v >> 18], b64url_alphabet[(v >> 12) & 63]};
-        sb_buf_put(out, q, 2);
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        char q[3] = {b64url_alphabet[v >> 18], b64url_alphabet[(v >> 12) & 63],
-                     b64url_alphabet[(v >> 6) & 63]};
-        sb_buf_put(out, q, 3);
-    }
-}
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1; /* '=', '+', '/', whitespace, anything else */
-}
-
-long sb_b64url_decode(const char *in, size_t len, unsigned char *out)
-{
-    if (len % 4 == 1 || len / 4 * 3 + 2 > (size_t)LONG_MAX)
-        return -1;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    /* the 2 or 4 bits left over must be zero, or two texts decode alike */
-    if (bits > 0 && acc != 0)
-        return -1;
-    return (long)n;
 }
 
 /* ---- configuration ----------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "base64.h"
 #include "json.h"
 
 #define SB_JWT_MAX_TOKEN 8192    /* bytes of a token; longer ones are refused */
@@ -152,11 +153,6 @@ typedef struct sb_jwt_mint {
 bool sb_jwt_sign_hs256(const sb_jwt_config *c, const sb_jwt_mint *claims, int64_t now, int64_t ttl,
                        sb_buf *out, sb_jwt_error *err);
 
-/* base64url without padding (RFC 7515 2). The decoder is strict: only
- * A-Z a-z 0-9 - _, no '=', no length of the form 4k+1, and the unused low
- * bits of the last character must be zero (one text per byte string). It
- * writes at most len * 3 / 4 bytes to out and returns the count, or -1. */
-void sb_b64url_encode(sb_buf *out, const void *data, size_t len);
-long sb_b64url_decode(const char *in, size_t len, unsigned char *out);
+/* base64url (RFC 7515 2): base64.h */
 
 #endif
