@@ -138,6 +138,16 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/028.json
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/029.json
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/030.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/031.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/032.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/033.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/034.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/035.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/036.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/037.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/038.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/039.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/therapy/040.json
   ${SB_GENERATED_DIR}/ts/chat.ts
   ${SB_GENERATED_DIR}/ts/core.ts
   ${SB_GENERATED_DIR}/ts/dashboard.ts

@@ -46,7 +46,7 @@ local DECL_KEYS = {
     params = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
     message = { doc = 1, since = 1, dir = 1, fields = 1, examples = 1, unknown_fields = 1,
                 one_of_required = 1 },
-    endpoint = { doc = 1, since = 1, method = 1, path = 1, auth = 1, request = 1,
+    endpoint = { doc = 1, since = 1, method = 1, path = 1, auth = 1, long_poll = 1, request = 1,
                  response = 1, errors = 1, path_params = 1, query = 1 },
     action = { doc = 1, since = 1, data = 1, result = 1, permission = 1, proxy = 1, errors = 1,
                examples = 1 },
@@ -658,8 +658,21 @@ local function check_unit(model, unit)
             if not METHODS[d.method] then fail(d.where, "%s: method must be GET, POST, ...", what) end
             local ep = { name = d.name, doc = d.doc, since = d.since, method = d.method, path = d.path,
                          auth = d.auth ~= false, where = d.where, errors = {},
+                         long_poll = d.long_poll == true,
                          c_name = ch.name .. "_" .. names.snake(d.name), what = what }
-            if d.auth ~= nil and type(d.auth) ~= "boolean" then fail(d.where, "%s: auth must be true or false", what) end
+            -- auth: true (the channel's hook), false (none), or a name: the
+            -- hook <channel>_http_authenticate_<name> (e.g. "operator")
+            if type(d.auth) == "string" then
+                if not d.auth:match("^[a-z][a-z0-9_]*$") then
+                    fail(d.where, "%s: auth must be true, false or a hook name ([a-z][a-z0-9_]*)", what)
+                end
+                ep.auth_hook = d.auth
+            elseif d.auth ~= nil and type(d.auth) ~= "boolean" then
+                fail(d.where, "%s: auth must be true, false or a hook name", what)
+            end
+            if d.long_poll ~= nil and type(d.long_poll) ~= "boolean" then
+                fail(d.where, "%s: long_poll must be true or false", what)
+            end
             ep.path_names = check.path_template(d.where, what, d.path)
             if type(d.errors) ~= "table" then
                 fail(d.where, "%s: needs errors = { NAME, ... } (the channel errors it may answer; {} for none)", what)

@@ -4,7 +4,8 @@
 -- For each endpoint, one static function of the `handle` type of
 -- sb_http_handler (runtime/rt.h) that, in this order:
 --   (a) authenticates (unless auth = false) with the hand-written
---       <channel>_http_authenticate; on failure answers http_errors.auth_error;
+--       <channel>_http_authenticate (auth = "NAME": _authenticate_NAME); on
+--       failure answers http_errors.auth_error, or the -CODE it returned;
 --   (b) reads path_params from req->params, (c) the query from req->query,
 --   (d) the body, when the endpoint has a request; any of them failing
 --       answers http_errors.invalid_error, its text followed by the parser's
@@ -13,8 +14,11 @@
 --       status 200..299 (the response is written), SB_HTTP_DEFERRED (nothing
 --       is written: <channel>_<endpoint>_answer completes it later), or
 --       -<CHANNEL>_ERROR_<NAME> for one of the endpoint's errors (the error
---       body is written with its status). Anything else is a bug of the
---       handler: 500, and a log line.
+--       body is written with its status, its text followed by
+--       ctx->http_detail when the handler set it). Anything else is a bug of
+--       the handler: 500, and a log line.
+-- A long_poll endpoint also gets on_timeout and on_abort adapters, calling
+-- <channel>_on_<endpoint>_timeout and _abort.
 -- Plus the table <channel>_http_routes[] and <channel>_routes_register().
 --
 -- Responses are written with runtime/http.c (in sb_runtime, libc only), so
@@ -49,6 +53,25 @@ function emit.needs_auth(ch)
     return false
 end
 
+-- The hand-written hook that authenticates an endpoint: the channel's
+-- <channel>_http_authenticate, or <channel>_http_authenticate_<name> for
+-- auth = "<name>" (e.g. operator endpoints checked by API key).
+function emit.auth_hook(ch, ep)
+    return ch.name .. "_http_authenticate" .. (ep.auth_hook and ("_" .. ep.auth_hook) or "")
+end
+
+-- The distinct hooks of a channel, in endpoint order.
+local function auth_hooks(ch)
+    local hooks, seen = {}, {}
+    for _, ep in ipairs(ch.endpoints) do
+        if ep.auth then
+            local n = emit.auth_hook(ch, ep)
+            if not seen[n] then seen[n] = true; hooks[#hooks + 1] = n end
+        end
+    end
+    return hooks
+end
+
 -- The prototypes that go into <channel>_handlers.h.
 function emit.prototypes(h, ch)
     local he = ch.http_errors
@@ -62,14 +85,23 @@ function emit.prototypes(h, ch)
         h:line("/* %s %s: %s", ep.method, ep.path, text.c_comment(ep.doc))
         h:line(" * Errors: %s. */", #errs > 0 and table.concat(errs, ", ") or "none")
         h:line("int %s(%s);", emit.handler_name(ch, ep), emit.handler_params(ch, ep))
+        if ep.long_poll then
+            h:line("/* %s is a long poll: the handler may hold it (sb_rt_defer, SB_HTTP_DEFERRED).", ep.name)
+            h:line(" * _timeout answers it when the time has run out (returns like the handler);")
+            h:line(" * _abort: the client went away before an answer. */")
+            h:line("int %s_timeout(struct sb_ctx *ctx, uint64_t request, %s *resp, %s *err);",
+                   emit.handler_name(ch, ep), ep.response.c_name, ch.http_errors.body.c_name)
+            h:line("void %s_abort(struct sb_ctx *ctx, uint64_t request);", emit.handler_name(ch, ep))
+        end
     end
     h:line("")
-    if emit.needs_auth(ch) then
+    for _, hook in ipairs(auth_hooks(ch)) do
         h:line("/* Called first by every endpoint with auth: 0 when the request is")
         h:line(" * authenticated (the hook keeps the session itself); -1, and the endpoint")
         h:line(" * answers %s; or -CODE, one of the endpoint's errors (a store that could", he.auth_error.name)
-        h:line(" * not be read: its unavailable error). Hand-written. */")
-        h:line("int %s_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);", ch.name)
+        h:line(" * not be read: its unavailable error). ctx->http_detail (optional) follows")
+        h:line(" * the error's text. Hand-written. */")
+        h:line("int %s(struct sb_ctx *ctx, const struct sb_http_request *req);", hook)
         h:line("")
     end
     h:line("/* Deferred answers: status 200..299 writes resp; -%s_ERROR_<NAME> writes", ch.name:upper())
@@ -131,6 +163,9 @@ local function emit_channel(ch)
     w:line("    %s_write(b, e);", body)
     w:line("}")
     w:line("")
+    w:line("/* What a handler or hook adds to an error's text (ctx->http_detail). */")
+    w:line("#define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : \"\")")
+    w:line("")
     w:line("static const sb_http_errors errors = {\"%s\", %s_errors, %s_ERROR_COUNT, write_error};",
            ch.name, ch.name, up)
     w:line("const struct sb_http_errors *const %s_http_errors = &errors;", ch.name)
@@ -152,12 +187,12 @@ local function emit_channel(ch)
         w:line("%s err;", body)
         w:line("memset(&err, 0, sizeof err);")
         if ep.auth then
-            w:line("int auth = %s_http_authenticate(ctx, req);", ch.name)
+            w:line("int auth = %s(ctx, req);", emit.auth_hook(ch, ep))
             w:line("if (auth != 0)")
             w:line("    return sb_http_answer_error(resp, &errors,")
             w:line("                                auth < -1 && sb_http_declared(%s_declares, -auth) ? -auth : %s_ERROR_%s,",
                    s, up, he.auth_error.name)
-            w:line("                                &err, \"\");")
+            w:line("                                &err, DETAIL(ctx));")
         end
         local args = { "ctx" }
         local parses = ep.path_params or ep.query or ep.request
@@ -198,11 +233,37 @@ local function emit_channel(ch)
         w:line("if (rc == SB_HTTP_DEFERRED)")
         w:line("    return SB_HTTP_DEFERRED;")
         w:line("if (sb_http_declared(%s_declares, -rc))", s)
-        w:line("    return sb_http_answer_error(resp, &errors, -rc, &err, \"\");")
+        w:line("    return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));")
         w:line("return sb_http_answer_bug(resp, &errors, &err, %s, rc);", text.c_string(ep.name))
         w:dedent()
         w:line("}")
         w:line("")
+        local extra = ""
+        if ep.long_poll then
+            w:line("static void %s_timeout(struct sb_ctx *ctx, uint64_t request, sb_http_response *resp)", s)
+            w:line("{")
+            w:line("    %s err;", body)
+            w:line("    memset(&err, 0, sizeof err);")
+            w:line("    %s out;", resp_t)
+            w:line("    memset(&out, 0, sizeof out);")
+            w:line("    int rc = %s_timeout(ctx, request, &out, &err);", emit.handler_name(ch, ep))
+            w:line("    if (rc >= 200 && rc <= 299) {")
+            w:line("        sb_http_start(resp, rc);")
+            w:line("        %s_write(&resp->body, &out);", resp_t)
+            w:line("    } else if (sb_http_declared(%s_declares, -rc)) {", s)
+            w:line("        sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));")
+            w:line("    } else {")
+            w:line("        sb_http_answer_bug(resp, &errors, &err, %s, rc);", text.c_string(ep.name))
+            w:line("    }")
+            w:line("}")
+            w:line("")
+            w:line("static void %s_abort(struct sb_ctx *ctx, uint64_t request)", s)
+            w:line("{")
+            w:line("    %s_abort(ctx, request);", emit.handler_name(ch, ep))
+            w:line("}")
+            w:line("")
+            extra = string.format(", .on_timeout = %s_timeout, .on_abort = %s_abort", s, s)
+        end
         w:line("void %s_answer(struct sb_outbox *o, uint64_t request, int status, const %s *resp)", s, resp_t)
         w:line("{")
         w:line("    sb_http_response r;")
@@ -220,9 +281,9 @@ local function emit_channel(ch)
         w:line("    sb_outbox_http(o, request, &r);")
         w:line("}")
         w:line("")
-        rows[#rows + 1] = string.format("    {.method = %s, .path = %s, .channel = %s, .handle = %s_handle},",
+        rows[#rows + 1] = string.format("    {.method = %s, .path = %s, .channel = %s, .handle = %s_handle%s},",
                                         text.c_string(ep.method), text.c_string(ep.path),
-                                        text.c_string(ch.name), s)
+                                        text.c_string(ch.name), s, extra)
     end
     w:line("const sb_http_handler %s_http_routes[] = {", ch.name)
     for _, r in ipairs(rows) do w:line("%s", r) end

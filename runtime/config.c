@@ -155,6 +155,37 @@ static const option options[] = {
     {"--socketio-conformance", NULL, OPT_FLAG, FIELD(socketio_conformance), 0, 0, 0, NULL,
      "test mode for the official Engine.IO/Socket.IO suites: /engine.io/ echo, /socket.io/ test "
      "handlers, pings 300/200 ms, port 3000 unless --port"},
+    {"--sms", "SB_SMS", OPT_STR, FIELD(sms), sizeof(((sb_config *)0)->sms), 0, 0, "SENDER",
+     "therapy: how login codes are sent: file:PATH (one JSON line per SMS), webhook:URL (signed "
+     "POST), or twilio (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM) (default: "
+     "file:sms.jsonl beside the database on a demo start, else none)"},
+    {"--sms-webhook-secret", "SB_SMS_WEBHOOK_SECRET", OPT_STR, FIELD(sms_webhook_secret),
+     sizeof(((sb_config *)0)->sms_webhook_secret), 0, 0, "SECRET",
+     "therapy: HMAC-SHA256 key of the webhook's X-Switchboard-Signature header"},
+    {"--sms-twilio-url", "SB_SMS_TWILIO_URL", OPT_STR, FIELD(sms_twilio_url),
+     sizeof(((sb_config *)0)->sms_twilio_url), 0, 0, "URL",
+     "therapy: Twilio API base URL (default https://api.twilio.com)"},
+    {"--sms-ca-file", "SB_SMS_CA_FILE", OPT_STR, FIELD(sms_ca_file),
+     sizeof(((sb_config *)0)->sms_ca_file), 0, 0, "PATH",
+     "therapy: PEM CA bundle trusted for https SMS senders (default: the system's)"},
+    {"--therapy-secret-file", "SB_THERAPY_SECRET_FILE", OPT_STR, FIELD(therapy_secret_file),
+     sizeof(((sb_config *)0)->therapy_secret_file), 0, 0, "PATH",
+     "therapy: file holding the key that hashes codes and tokens; made (random, mode 0600) when "
+     "missing (default: therapy-secret beside the database)"},
+    {"--otp-ttl", "SB_OTP_TTL", OPT_INT, FIELD(otp_ttl_s), 0, 30, 86400, "SECONDS",
+     "therapy: how long a login code is valid, 30..86400 (default 600)"},
+    {"--otp-ip-limit", "SB_OTP_IP_LIMIT", OPT_INT, FIELD(otp_ip_limit), 0, 0, 1000000, "N",
+     "therapy: login codes sent per client address per hour, 0 no limit (default 20)"},
+    {"--otp-global-limit", "SB_OTP_GLOBAL_LIMIT", OPT_INT, FIELD(otp_global_limit), 0, 0, 100000000,
+     "N", "therapy: login codes sent per hour, server-wide, 0 no limit (default 1000)"},
+    {"--verify-ip-limit", "SB_VERIFY_IP_LIMIT", OPT_INT, FIELD(verify_ip_limit), 0, 0, 1000000, "N",
+     "therapy: codes checked per client address per hour, 0 no limit (default 30)"},
+    {"--session-idle", "SB_SESSION_IDLE", OPT_INT, FIELD(session_idle_s), 0, 60, 86400 * 30,
+     "SECONDS", "therapy: a session unused this long ends (default 1800)"},
+    {"--session-max", "SB_SESSION_MAX", OPT_INT, FIELD(session_max_s), 0, 60, 86400 * 365,
+     "SECONDS", "therapy: a session ends this long after login, used or not (default 43200)"},
+    {"--cookie-secure", "SB_COOKIE_SECURE", OPT_FLAG, FIELD(cookie_secure), 0, 0, 0, NULL,
+     "therapy: mark the session cookie Secure (serve over HTTPS, e.g. behind a TLS proxy)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
 };
 
@@ -173,6 +204,13 @@ void sb_config_defaults(sb_config *c)
     c->max_handshake_rate = 500;
     c->realtime_upstream_timeout_ms = 10000;
     c->realtime_upstream_inflight = 256;
+    strcpy(c->sms_twilio_url, "https://api.twilio.com");
+    c->otp_ttl_s = 600;
+    c->otp_ip_limit = 20;
+    c->otp_global_limit = 1000;
+    c->verify_ip_limit = 30;
+    c->session_idle_s = 1800;
+    c->session_max_s = 43200;
     c->log_level = SB_LOG_INFO;
     c->max_message_bytes = 65536;
     c->max_queue_bytes = (size_t)1 << 20;

@@ -60,6 +60,19 @@ typedef struct sb_config {
     int realtime_upstream_inflight;   /* proxied actions in flight, server-wide */
     char realtime_session_check[512]; /* HTTP check of session/artifact; "": claims only */
     bool socketio_conformance;        /* the official suites' test mode */
+    /* The therapy protocol (seed 001, docs/protocols/therapy.md) */
+    char sms[1024];                 /* SMS sender: file:PATH, webhook:URL, twilio; "": none */
+    char sms_webhook_secret[256];   /* HMAC key of webhook requests; never logged */
+    char sms_twilio_url[512];       /* Twilio's API base (tests point it at a fake) */
+    char sms_ca_file[1024];         /* extra CA bundle for https senders; "": system CAs */
+    char therapy_secret_file[1024]; /* the OTP pepper; "": therapy-secret beside the DB */
+    int otp_ttl_s;                  /* a code's validity */
+    int otp_ip_limit;               /* codes sent per client address per hour; 0 none */
+    int otp_global_limit;           /* codes sent per hour, server-wide; 0 none */
+    int verify_ip_limit;            /* codes checked per client address per hour; 0 none */
+    int session_idle_s;             /* idle timeout of a therapy session cookie */
+    int session_max_s;              /* absolute timeout */
+    bool cookie_secure;             /* Secure on the session cookie (HTTPS deployments) */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log

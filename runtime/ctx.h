@@ -25,6 +25,8 @@ struct sb_ctx {
     sb_http_response *http_resp; /* and its response */
     sb_arena *arena;             /* freed after the message */
     int defer_ms;                /* set by sb_rt_defer() */
+    const char *http_detail;     /* HTTP: what follows an error's text (a handler's
+                                  * "PATH: REASON"; NULL: nothing); in the arena */
     struct ws_binding *binding;  /* the runtime's: the WebSocket route called */
 };
 

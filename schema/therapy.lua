@@ -40,6 +40,21 @@ session.]],
           status = 409, doc = "getActions or saveActions before enterTherapySession." },
         { "INVALID_REQUEST", "Invalid request: ",
           status = 400, doc = "the body does not match the schema; the parser's PATH: REASON follows." },
+        { "TOO_MANY_ATTEMPTS", "Too many attempts, please start over later",
+          status = 429, doc = [[verifyCode on a login whose one try is used (a parallel or repeated
+check), or after 3 failed codes for the phone within the hour (even with the right code).]] },
+        { "RATE_LIMITED", "Too many requests, try again later",
+          status = 429, doc = "the per-address or server-wide cap on codes sent or checked (SMS pumping, spraying)." },
+        { "CSRF_FAILED", "Request refused: ",
+          status = 403, doc = [[a state-changing call from another site (Origin, Sec-Fetch-Site) or
+without the session's X-CSRF-Token header; the reason follows.]] },
+        { "ACTION_REFUSED", "Action refused: ",
+          status = 403, doc = [[a saveActions item the user may not do: PATH: REASON follows (another
+user's name in user, a message that is not in the session or not visible, deleting another's message).]] },
+        { "NOT_FOUND", "Not found: ",
+          status = 404, doc = "operator endpoints: the therapy session or participant does not exist." },
+        { "UNAVAILABLE", "Service temporarily unavailable, please retry",
+          status = 503, doc = "the database could not be read or written; nothing was changed." },
     },
     -- every error answer: {"result": TEXT, "error": NAME} (+ retry_after, set by the handler)
     http_errors = { body = ref "TherapyErrorResponse", text = "result", name = "error",
@@ -180,6 +195,26 @@ message "ClientDeleteAction" {
         { "target", int { min = 1 }, required, doc = "ID of the message to delete." },
     },
     examples = { [[{"client_ts": "2023-08-02T22:02:53.375Z", "type": "delete", "target": 123333}]] },
+}
+
+message "ClientMessageReadAction" {
+    dir = "in",
+    doc = [[Mark a message as read by the user (not in the document's saveActions
+sketch, which lists message_read only among the server's actions: added so that
+a client can report reads). Once per user and message: a repeat returns the
+first one's ID.]],
+    since = 1,
+    fields = {
+        { "client_ts", str { max = 64, format = "date-time" }, required,
+          doc = "When the user read it, client clock (ISO-8601)." },
+        { "type", literal "message_read", required },
+        { "target", int { min = 1 }, required, doc = "ID of the message read." },
+        { "user", str { min = 1, max = 64 }, required,
+          doc = "Reader's user ID: the logged-in user's (the server checks)." },
+    },
+    examples = {
+        [[{"client_ts": "2023-08-02T21:47:56.601Z", "type": "message_read", "target": 12345, "user": "P456"}]],
+    },
 }
 
 -- Server to client: the items of getActions -----------------------------------
@@ -380,13 +415,46 @@ start over with login, which counts against the 3 codes per hour).]],
 
 message "VerifyCodeResponse" {
     dir = "http",
-    doc = "Answer to a valid code: the user is logged in.",
+    doc = [[Answer to a valid code: the user is logged in, under a new session cookie
+(the pre-login one is dropped). csrf_token goes in the X-CSRF-Token header of
+every later POST.]],
     since = 1,
     fields = {
         { "result", str { max = 1024 }, required, doc = "Description of the result." },
         { "user", str { min = 1, max = 64 }, required, doc = "The logged-in user's ID, as used in actions." },
+        { "csrf_token", str { min = 1, max = 128 }, required,
+          doc = "The session's CSRF token: send it as X-CSRF-Token on every POST." },
     },
-    examples = { [[{"result": "Logged in", "user": "P456"}]] },
+    examples = { [[{"result": "Logged in", "user": "P456",
+                    "csrf_token": "0f3c9d2a7b1e4f6a8c5d2e9b7a1f3c4d6e8a0b2c4d6e8f0a1b3c5d7e9f1a2b3c"}]] },
+}
+
+message "SessionResponse" {
+    dir = "http",
+    doc = [[Answer to GET /api/therapy/session: who is logged in, for a page that
+reloads (the cookie is HttpOnly, so the page cannot read it).]],
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "user", str { min = 1, max = 64 }, required, doc = "The logged-in user's ID." },
+        { "name", str { max = 256 }, required, doc = "The user's display name." },
+        { "role", ref "ParticipantRole", required, doc = "therapist or participant." },
+        { "csrf_token", str { min = 1, max = 128 }, required, doc = "The session's CSRF token (X-CSRF-Token)." },
+        { "ts_id", int { min = 1 }, optional, doc = "The current therapy session, once one was entered." },
+    },
+    examples = { [[{"result": "ok", "user": "P456", "name": "Alex", "role": "participant",
+                    "csrf_token": "0f3c9d2a7b1e4f6a8c5d2e9b7a1f3c4d6e8a0b2c4d6e8f0a1b3c5d7e9f1a2b3c",
+                    "ts_id": 77}]] },
+}
+
+message "LogoutResponse" {
+    dir = "http",
+    doc = "Answer to logout: the session is gone server-side and its cookie cleared.",
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+    },
+    examples = { [[{"result": "Logged out"}]] },
 }
 
 message "TherapySessionsResponse" {
@@ -496,8 +564,12 @@ message "GetActionsRequest" {
     fields = {
         { "last_action_id", int { min = 0 }, required,
           doc = "The max_id of the previous answer; 0 on the first call." },
+        { "wait", int { min = 0, max = 25 }, optional,
+          doc = [[Long poll (not in the document): when nothing is newer than
+last_action_id, hold the request up to this many seconds and answer as soon as
+an action arrives. 0 or absent: answer at once, as the 5-second poll expects.]] },
     },
-    examples = { [[{"last_action_id": 12344}]] },
+    examples = { [[{"last_action_id": 12344}]], [[{"last_action_id": 12344, "wait": 25}]] },
 }
 
 message "GetActionsResponse" {
@@ -550,6 +622,98 @@ client (the sender too) through getActions.]],
     },
 }
 
+enumeration "SignalType" {
+    doc = "The reload signals an operator may send (actions without data).",
+    since = 1,
+    values = { "whiteboard", "update_assessments", "update_chat_details" },
+}
+
+message "OperatorNoticeRequest" {
+    dir = "http",
+    doc = "Body of POST /api/therapy/operator/notice: a notice into a therapy session.",
+    since = 1,
+    fields = {
+        { "ts_id", int { min = 1 }, required, doc = "Therapy session ID." },
+        { "body", str { min = 1, max = 16384 }, required, doc = "Notice text, e.g. \"Foo has left the session\"." },
+        { "sender", ref "NoticeSender", optional, doc = "system (default) or Therapist." },
+        { "recipients", array { str { min = 1, max = 64 }, max = 100 }, optional,
+          doc = "User IDs it is for; absent or empty for everyone." },
+    },
+    examples = { [[{"ts_id": 77, "body": "Foo has left the session", "sender": "system"}]] },
+}
+
+message "OperatorSignalRequest" {
+    dir = "http",
+    doc = "Body of POST /api/therapy/operator/signal: tell a session's clients to reload something.",
+    since = 1,
+    fields = {
+        { "ts_id", int { min = 1 }, required, doc = "Therapy session ID." },
+        { "type", ref "SignalType", required, doc = "whiteboard, update_assessments or update_chat_details." },
+        { "recipients", array { str { min = 1, max = 64 }, max = 100 }, optional,
+          doc = "User IDs it is for; absent or empty for everyone." },
+    },
+    examples = { [[{"ts_id": 77, "type": "whiteboard"}]] },
+}
+
+message "OperatorAssessmentRequest" {
+    dir = "http",
+    doc = [[Body of POST /api/therapy/operator/assessment: set a participant's
+assessment (added or changed); the participant gets update_assessments.]],
+    since = 1,
+    fields = {
+        { "ts_id", int { min = 1 }, required, doc = "Therapy session ID." },
+        { "p_id", str { min = 1, max = 64 }, required, doc = "Participant (user) ID." },
+        { "name", str { min = 1, max = 256 }, required, doc = "Assessment name." },
+        { "status", ref "AssessmentStatus", required, doc = "complete or incomplete." },
+        { "url", str { min = 1, max = 2048, format = "uri" }, optional,
+          doc = "Where to complete it (kept for incomplete assessments)." },
+    },
+    examples = { [[{"ts_id": 77, "p_id": "P456", "name": "post-session_survey", "status": "complete"}]] },
+}
+
+message "OperatorActionResponse" {
+    dir = "http",
+    doc = "Answer to an operator endpoint: the stored action's ID, after the commit.",
+    since = 1,
+    fields = {
+        { "result", str { max = 1024 }, required, doc = "Description of the result." },
+        { "id", int { min = 1 }, required, doc = "The action's ID." },
+    },
+    examples = { [[{"result": "ok", "id": 12354}]] },
+}
+
+-- What the server sends to SMS senders (therapy_sms.c) ----------------------
+
+message "SmsFileLine" {
+    dir = "http",
+    doc = [[One line of the development sender's file (--sms file:PATH): an SMS that
+would have been sent. The body holds the code, so that a developer can log in.]],
+    since = 1,
+    fields = {
+        { "to", str { min = 1, max = 32 }, required, doc = "Phone number, E.164." },
+        { "body", str { min = 1, max = 1600 }, required, doc = "The SMS text." },
+    },
+    examples = { [[{"to": "+15555550123", "body": "Your Switchboard code is 042917. It expires in 10 minutes."}]] },
+}
+
+message "SmsWebhookRequest" {
+    dir = "http",
+    doc = [[Body of the POST to --sms webhook:URL. Signed: X-Switchboard-Timestamp
+(Unix seconds) and X-Switchboard-Signature: sha256=HEX, the HMAC-SHA256 of
+"TIMESTAMP.BODY" under --sms-webhook-secret. Retried with backoff until a 2xx;
+id is the same on every try, so that the receiver can drop repeats.]],
+    since = 1,
+    fields = {
+        { "id", str { min = 1, max = 64 }, required, doc = "This SMS's ID, the same on every retry." },
+        { "to", str { min = 1, max = 32 }, required, doc = "Phone number, E.164." },
+        { "body", str { min = 1, max = 1600 }, required, doc = "The SMS text." },
+        { "created_at", timestamp "iso8601", required, doc = "When the server queued it." },
+    },
+    examples = { [[{"id": "sms_5f1c2a9e0b7d4c3a", "to": "+15555550123",
+                    "body": "Your Switchboard code is 042917. It expires in 10 minutes.",
+                    "created_at": "2023-08-02T21:47:51.102Z"}]] },
+}
+
 -- Endpoints -------------------------------------------------------------------
 
 endpoint "Login" {
@@ -560,7 +724,7 @@ endpoint "Login" {
     auth = false,
     request = ref "LoginRequest",
     response = ref "LoginResponse",
-    errors = { "CODE_RESEND_TOO_SOON", "TOO_MANY_CODES" },
+    errors = { "CODE_RESEND_TOO_SOON", "TOO_MANY_CODES", "RATE_LIMITED", "CSRF_FAILED", "UNAVAILABLE" },
 }
 
 endpoint "VerifyCode" {
@@ -571,7 +735,25 @@ endpoint "VerifyCode" {
     auth = false,
     request = ref "VerifyCodeRequest",
     response = ref "VerifyCodeResponse",
-    errors = { "INVALID_CODE" },
+    errors = { "INVALID_CODE", "TOO_MANY_ATTEMPTS", "RATE_LIMITED", "CSRF_FAILED", "UNAVAILABLE" },
+}
+
+endpoint "GetSession" {
+    doc = "Who is logged in, with the CSRF token: for a page that reloads.",
+    since = 1,
+    method = "GET",
+    path = "/api/therapy/session",
+    response = ref "SessionResponse",
+    errors = { "AUTH_REQUIRED", "UNAVAILABLE" },
+}
+
+endpoint "Logout" {
+    doc = "End the session server-side and clear its cookie.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/logout",
+    response = ref "LogoutResponse",
+    errors = { "AUTH_REQUIRED", "CSRF_FAILED", "UNAVAILABLE" },
 }
 
 endpoint "GetTherapySessions" {
@@ -580,7 +762,7 @@ endpoint "GetTherapySessions" {
     method = "GET",
     path = "/api/therapy/getTherapySessions",
     response = ref "TherapySessionsResponse",
-    errors = { "AUTH_REQUIRED" },
+    errors = { "AUTH_REQUIRED", "UNAVAILABLE" },
 }
 
 endpoint "EnterTherapySession" {
@@ -590,7 +772,7 @@ endpoint "EnterTherapySession" {
     path = "/api/therapy/enterTherapySession",
     request = ref "EnterTherapySessionRequest",
     response = ref "EnterTherapySessionResponse",
-    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION" },
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "CSRF_FAILED", "UNAVAILABLE" },
 }
 
 endpoint "GetTherapySessionDetail" {
@@ -600,7 +782,7 @@ endpoint "GetTherapySessionDetail" {
     path = "/api/therapy/getTherapySessionDetail",
     request = ref "TherapySessionDetailRequest",
     response = ref "TherapySessionDetailResponse",
-    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION" },
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "CSRF_FAILED", "UNAVAILABLE" },
 }
 
 endpoint "GetTherapySessionAssessments" {
@@ -610,7 +792,7 @@ endpoint "GetTherapySessionAssessments" {
     path = "/api/therapy/getTherapySessionAssessments",
     request = ref "TherapySessionAssessmentsRequest",
     response = ref "TherapySessionAssessmentsResponse",
-    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION" },
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "CSRF_FAILED", "UNAVAILABLE" },
 }
 
 endpoint "GetActions" {
@@ -618,19 +800,58 @@ endpoint "GetActions" {
     since = 1,
     method = "POST",
     path = "/api/therapy/getActions",
+    long_poll = true,
     request = ref "GetActionsRequest",
     response = ref "GetActionsResponse",
-    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "NO_CURRENT_SESSION" },
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "NO_CURRENT_SESSION", "CSRF_FAILED", "UNAVAILABLE" },
 }
 
 endpoint "SaveActions" {
     doc = [[saveActions(payloads): the client's queued actions, sent with the poll.
 The body is the JSON array itself: at most 100 items, each one of the inbound
-union (ClientMessageAction, ClientReactionAction, ClientDeleteAction).]],
+union (ClientMessageAction, ClientReactionAction, ClientDeleteAction,
+ClientMessageReadAction).]],
     since = 1,
     method = "POST",
     path = "/api/therapy/saveActions",
     request = array { union "in", max = 100 },
     response = ref "SaveActionsResponse",
-    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "NO_CURRENT_SESSION" },
+    errors = { "AUTH_REQUIRED", "NOT_ALLOWED_IN_SESSION", "NO_CURRENT_SESSION", "CSRF_FAILED",
+               "ACTION_REFUSED", "UNAVAILABLE" },
+}
+
+-- Operator endpoints: "Authorization: Bearer <operator API key>" (switchboard
+-- apikey add), checked by therapy_http_authenticate_operator.
+
+endpoint "OperatorNotice" {
+    doc = "Post a notice (system or Therapist) into a therapy session.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/operator/notice",
+    auth = "operator",
+    request = ref "OperatorNoticeRequest",
+    response = ref "OperatorActionResponse",
+    errors = { "AUTH_REQUIRED", "NOT_FOUND", "UNAVAILABLE" },
+}
+
+endpoint "OperatorSignal" {
+    doc = "Send whiteboard, update_assessments or update_chat_details to a therapy session.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/operator/signal",
+    auth = "operator",
+    request = ref "OperatorSignalRequest",
+    response = ref "OperatorActionResponse",
+    errors = { "AUTH_REQUIRED", "NOT_FOUND", "UNAVAILABLE" },
+}
+
+endpoint "OperatorAssessment" {
+    doc = "Add or change a participant's assessment; the participant gets update_assessments.",
+    since = 1,
+    method = "POST",
+    path = "/api/therapy/operator/assessment",
+    auth = "operator",
+    request = ref "OperatorAssessmentRequest",
+    response = ref "OperatorActionResponse",
+    errors = { "AUTH_REQUIRED", "NOT_FOUND", "UNAVAILABLE" },
 }

@@ -17,6 +17,9 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
     chat_chat_http_error_write(b, e);
 }
 
+/* What a handler or hook adds to an error's text (ctx->http_detail). */
+#define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
+
 static const sb_http_errors errors = {"chat", chat_errors, CHAT_ERROR_COUNT, write_error};
 const struct sb_http_errors *const chat_http_errors = &errors;
 
@@ -31,7 +34,7 @@ static int chat_list_rooms_handle(struct sb_ctx *ctx, const sb_http_request *req
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(chat_list_rooms_declares, -auth) ? -auth : CHAT_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     chat_rooms_response out;
     memset(&out, 0, sizeof out);
     int rc = chat_on_list_rooms(ctx, &out, &err);
@@ -43,7 +46,7 @@ static int chat_list_rooms_handle(struct sb_ctx *ctx, const sb_http_request *req
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(chat_list_rooms_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "ListRooms", rc);
 }
 
@@ -75,7 +78,7 @@ static int chat_room_messages_handle(struct sb_ctx *ctx, const sb_http_request *
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(chat_room_messages_declares, -auth) ? -auth : CHAT_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     sb_reader_init(&r, "", 0, ctx->arena, NULL);
     chat_room_messages_path path;
@@ -95,7 +98,7 @@ static int chat_room_messages_handle(struct sb_ctx *ctx, const sb_http_request *
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(chat_room_messages_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "RoomMessages", rc);
 }
 

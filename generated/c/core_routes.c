@@ -15,6 +15,9 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
     core_http_error_write(b, e);
 }
 
+/* What a handler or hook adds to an error's text (ctx->http_detail). */
+#define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
+
 static const sb_http_errors errors = {"core", core_errors, CORE_ERROR_COUNT, write_error};
 const struct sb_http_errors *const core_http_errors = &errors;
 
@@ -36,7 +39,7 @@ static int core_healthz_handle(struct sb_ctx *ctx, const sb_http_request *req, s
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(core_healthz_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "Healthz", rc);
 }
 

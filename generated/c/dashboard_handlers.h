@@ -37,7 +37,8 @@ int dashboard_on_auth_handshake(struct sb_ctx *ctx, const dashboard_auth_handsha
 /* Called first by every endpoint with auth: 0 when the request is
  * authenticated (the hook keeps the session itself); -1, and the endpoint
  * answers AUTH_REQUIRED; or -CODE, one of the endpoint's errors (a store that could
- * not be read: its unavailable error). Hand-written. */
+ * not be read: its unavailable error). ctx->http_detail (optional) follows
+ * the error's text. Hand-written. */
 int dashboard_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
 
 /* Deferred answers: status 200..299 writes resp; -DASHBOARD_ERROR_<NAME> writes

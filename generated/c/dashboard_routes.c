@@ -17,6 +17,9 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
     dashboard_dashboard_http_error_write(b, e);
 }
 
+/* What a handler or hook adds to an error's text (ctx->http_detail). */
+#define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
+
 static const sb_http_errors errors = {"dashboard", dashboard_errors, DASHBOARD_ERROR_COUNT, write_error};
 const struct sb_http_errors *const dashboard_http_errors = &errors;
 
@@ -31,7 +34,7 @@ static int dashboard_get_init_data_handle(struct sb_ctx *ctx, const sb_http_requ
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(dashboard_get_init_data_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     sb_reader_init(&r, "", 0, ctx->arena, NULL);
     dashboard_dashboard_connect_params query;
@@ -48,7 +51,7 @@ static int dashboard_get_init_data_handle(struct sb_ctx *ctx, const sb_http_requ
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(dashboard_get_init_data_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "GetInitData", rc);
 }
 
@@ -93,7 +96,7 @@ static int dashboard_request_for_auth_handle(struct sb_ctx *ctx, const sb_http_r
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(dashboard_request_for_auth_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "RequestForAuth", rc);
 }
 
@@ -138,7 +141,7 @@ static int dashboard_auth_handshake_handle(struct sb_ctx *ctx, const sb_http_req
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(dashboard_auth_handshake_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "AuthHandshake", rc);
 }
 

@@ -91,6 +91,7 @@ void therapy_participant_random(sb_rand *g, sb_arena *a, therapy_participant *m)
 void therapy_client_message_action_random(sb_rand *g, sb_arena *a, therapy_client_message_action *m);
 void therapy_client_reaction_action_random(sb_rand *g, sb_arena *a, therapy_client_reaction_action *m);
 void therapy_client_delete_action_random(sb_rand *g, sb_arena *a, therapy_client_delete_action *m);
+void therapy_client_message_read_action_random(sb_rand *g, sb_arena *a, therapy_client_message_read_action *m);
 void therapy_message_action_random(sb_rand *g, sb_arena *a, therapy_message_action *m);
 void therapy_delete_action_random(sb_rand *g, sb_arena *a, therapy_delete_action *m);
 void therapy_notice_action_random(sb_rand *g, sb_arena *a, therapy_notice_action *m);
@@ -104,6 +105,8 @@ void therapy_login_request_random(sb_rand *g, sb_arena *a, therapy_login_request
 void therapy_login_response_random(sb_rand *g, sb_arena *a, therapy_login_response *m);
 void therapy_verify_code_request_random(sb_rand *g, sb_arena *a, therapy_verify_code_request *m);
 void therapy_verify_code_response_random(sb_rand *g, sb_arena *a, therapy_verify_code_response *m);
+void therapy_session_response_random(sb_rand *g, sb_arena *a, therapy_session_response *m);
+void therapy_logout_response_random(sb_rand *g, sb_arena *a, therapy_logout_response *m);
 void therapy_therapy_sessions_response_random(sb_rand *g, sb_arena *a, therapy_therapy_sessions_response *m);
 void therapy_enter_therapy_session_request_random(sb_rand *g, sb_arena *a, therapy_enter_therapy_session_request *m);
 void therapy_enter_therapy_session_response_random(sb_rand *g, sb_arena *a, therapy_enter_therapy_session_response *m);
@@ -114,6 +117,12 @@ void therapy_therapy_session_assessments_response_random(sb_rand *g, sb_arena *a
 void therapy_get_actions_request_random(sb_rand *g, sb_arena *a, therapy_get_actions_request *m);
 void therapy_get_actions_response_random(sb_rand *g, sb_arena *a, therapy_get_actions_response *m);
 void therapy_save_actions_response_random(sb_rand *g, sb_arena *a, therapy_save_actions_response *m);
+void therapy_operator_notice_request_random(sb_rand *g, sb_arena *a, therapy_operator_notice_request *m);
+void therapy_operator_signal_request_random(sb_rand *g, sb_arena *a, therapy_operator_signal_request *m);
+void therapy_operator_assessment_request_random(sb_rand *g, sb_arena *a, therapy_operator_assessment_request *m);
+void therapy_operator_action_response_random(sb_rand *g, sb_arena *a, therapy_operator_action_response *m);
+void therapy_sms_file_line_random(sb_rand *g, sb_arena *a, therapy_sms_file_line *m);
+void therapy_sms_webhook_request_random(sb_rand *g, sb_arena *a, therapy_sms_webhook_request *m);
 void therapy_in_random(sb_rand *g, sb_arena *a, therapy_in *m);
 void therapy_out_random(sb_rand *g, sb_arena *a, therapy_out *m);
 

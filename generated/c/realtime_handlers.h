@@ -31,7 +31,8 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
 /* Called first by every endpoint with auth: 0 when the request is
  * authenticated (the hook keeps the session itself); -1, and the endpoint
  * answers UNAUTHORIZED; or -CODE, one of the endpoint's errors (a store that could
- * not be read: its unavailable error). Hand-written. */
+ * not be read: its unavailable error). ctx->http_detail (optional) follows
+ * the error's text. Hand-written. */
 int realtime_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
 
 /* Deferred answers: status 200..299 writes resp; -REALTIME_ERROR_<NAME> writes

@@ -15,6 +15,9 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
     realtime_realtime_http_error_write(b, e);
 }
 
+/* What a handler or hook adds to an error's text (ctx->http_detail). */
+#define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
+
 static const sb_http_errors errors = {"realtime", realtime_errors, REALTIME_ERROR_COUNT, write_error};
 const struct sb_http_errors *const realtime_http_errors = &errors;
 
@@ -29,7 +32,7 @@ static int realtime_publish_update_handle(struct sb_ctx *ctx, const sb_http_requ
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(realtime_publish_update_declares, -auth) ? -auth : REALTIME_ERROR_UNAUTHORIZED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     realtime_realtime_update_request body;
     memset(&body, 0, sizeof body);
@@ -47,7 +50,7 @@ static int realtime_publish_update_handle(struct sb_ctx *ctx, const sb_http_requ
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(realtime_publish_update_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "PublishUpdate", rc);
 }
 

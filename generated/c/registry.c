@@ -312,6 +312,14 @@ static void therapy_client_delete_action_write_any(sb_buf *b, const void *m)
 {
     therapy_client_delete_action_write(b, m);
 }
+static bool therapy_client_message_read_action_parse_any(sb_reader *r, void *out)
+{
+    return therapy_client_message_read_action_parse(r, out);
+}
+static void therapy_client_message_read_action_write_any(sb_buf *b, const void *m)
+{
+    therapy_client_message_read_action_write(b, m);
+}
 static bool therapy_message_action_parse_any(sb_reader *r, void *out)
 {
     return therapy_message_action_parse(r, out);
@@ -416,6 +424,22 @@ static void therapy_verify_code_response_write_any(sb_buf *b, const void *m)
 {
     therapy_verify_code_response_write(b, m);
 }
+static bool therapy_session_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_session_response_parse(r, out);
+}
+static void therapy_session_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_session_response_write(b, m);
+}
+static bool therapy_logout_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_logout_response_parse(r, out);
+}
+static void therapy_logout_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_logout_response_write(b, m);
+}
 static bool therapy_therapy_sessions_response_parse_any(sb_reader *r, void *out)
 {
     return therapy_therapy_sessions_response_parse(r, out);
@@ -495,6 +519,54 @@ static bool therapy_save_actions_response_parse_any(sb_reader *r, void *out)
 static void therapy_save_actions_response_write_any(sb_buf *b, const void *m)
 {
     therapy_save_actions_response_write(b, m);
+}
+static bool therapy_operator_notice_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_operator_notice_request_parse(r, out);
+}
+static void therapy_operator_notice_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_operator_notice_request_write(b, m);
+}
+static bool therapy_operator_signal_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_operator_signal_request_parse(r, out);
+}
+static void therapy_operator_signal_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_operator_signal_request_write(b, m);
+}
+static bool therapy_operator_assessment_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_operator_assessment_request_parse(r, out);
+}
+static void therapy_operator_assessment_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_operator_assessment_request_write(b, m);
+}
+static bool therapy_operator_action_response_parse_any(sb_reader *r, void *out)
+{
+    return therapy_operator_action_response_parse(r, out);
+}
+static void therapy_operator_action_response_write_any(sb_buf *b, const void *m)
+{
+    therapy_operator_action_response_write(b, m);
+}
+static bool therapy_sms_file_line_parse_any(sb_reader *r, void *out)
+{
+    return therapy_sms_file_line_parse(r, out);
+}
+static void therapy_sms_file_line_write_any(sb_buf *b, const void *m)
+{
+    therapy_sms_file_line_write(b, m);
+}
+static bool therapy_sms_webhook_request_parse_any(sb_reader *r, void *out)
+{
+    return therapy_sms_webhook_request_parse(r, out);
+}
+static void therapy_sms_webhook_request_write_any(sb_buf *b, const void *m)
+{
+    therapy_sms_webhook_request_write(b, m);
 }
 static bool chat_in_parse_any(sb_reader *r, void *out)
 {
@@ -600,6 +672,7 @@ const sb_message_info sb_messages[] = {
     {"ClientMessageAction", "therapy", "in", "type", "message", sizeof(therapy_client_message_action), therapy_client_message_action_parse_any, therapy_client_message_action_write_any},
     {"ClientReactionAction", "therapy", "in", "type", "reaction", sizeof(therapy_client_reaction_action), therapy_client_reaction_action_parse_any, therapy_client_reaction_action_write_any},
     {"ClientDeleteAction", "therapy", "in", "type", "delete", sizeof(therapy_client_delete_action), therapy_client_delete_action_parse_any, therapy_client_delete_action_write_any},
+    {"ClientMessageReadAction", "therapy", "in", "type", "message_read", sizeof(therapy_client_message_read_action), therapy_client_message_read_action_parse_any, therapy_client_message_read_action_write_any},
     {"MessageAction", "therapy", "out", "type", "message", sizeof(therapy_message_action), therapy_message_action_parse_any, therapy_message_action_write_any},
     {"DeleteAction", "therapy", "out", "type", "delete", sizeof(therapy_delete_action), therapy_delete_action_parse_any, therapy_delete_action_write_any},
     {"NoticeAction", "therapy", "out", "type", "notice", sizeof(therapy_notice_action), therapy_notice_action_parse_any, therapy_notice_action_write_any},
@@ -613,6 +686,8 @@ const sb_message_info sb_messages[] = {
     {"LoginResponse", "therapy", "http", NULL, NULL, sizeof(therapy_login_response), therapy_login_response_parse_any, therapy_login_response_write_any},
     {"VerifyCodeRequest", "therapy", "http", NULL, NULL, sizeof(therapy_verify_code_request), therapy_verify_code_request_parse_any, therapy_verify_code_request_write_any},
     {"VerifyCodeResponse", "therapy", "http", NULL, NULL, sizeof(therapy_verify_code_response), therapy_verify_code_response_parse_any, therapy_verify_code_response_write_any},
+    {"SessionResponse", "therapy", "http", NULL, NULL, sizeof(therapy_session_response), therapy_session_response_parse_any, therapy_session_response_write_any},
+    {"LogoutResponse", "therapy", "http", NULL, NULL, sizeof(therapy_logout_response), therapy_logout_response_parse_any, therapy_logout_response_write_any},
     {"TherapySessionsResponse", "therapy", "http", NULL, NULL, sizeof(therapy_therapy_sessions_response), therapy_therapy_sessions_response_parse_any, therapy_therapy_sessions_response_write_any},
     {"EnterTherapySessionRequest", "therapy", "http", NULL, NULL, sizeof(therapy_enter_therapy_session_request), therapy_enter_therapy_session_request_parse_any, therapy_enter_therapy_session_request_write_any},
     {"EnterTherapySessionResponse", "therapy", "http", NULL, NULL, sizeof(therapy_enter_therapy_session_response), therapy_enter_therapy_session_response_parse_any, therapy_enter_therapy_session_response_write_any},
@@ -623,6 +698,12 @@ const sb_message_info sb_messages[] = {
     {"GetActionsRequest", "therapy", "http", NULL, NULL, sizeof(therapy_get_actions_request), therapy_get_actions_request_parse_any, therapy_get_actions_request_write_any},
     {"GetActionsResponse", "therapy", "http", NULL, NULL, sizeof(therapy_get_actions_response), therapy_get_actions_response_parse_any, therapy_get_actions_response_write_any},
     {"SaveActionsResponse", "therapy", "http", NULL, NULL, sizeof(therapy_save_actions_response), therapy_save_actions_response_parse_any, therapy_save_actions_response_write_any},
+    {"OperatorNoticeRequest", "therapy", "http", NULL, NULL, sizeof(therapy_operator_notice_request), therapy_operator_notice_request_parse_any, therapy_operator_notice_request_write_any},
+    {"OperatorSignalRequest", "therapy", "http", NULL, NULL, sizeof(therapy_operator_signal_request), therapy_operator_signal_request_parse_any, therapy_operator_signal_request_write_any},
+    {"OperatorAssessmentRequest", "therapy", "http", NULL, NULL, sizeof(therapy_operator_assessment_request), therapy_operator_assessment_request_parse_any, therapy_operator_assessment_request_write_any},
+    {"OperatorActionResponse", "therapy", "http", NULL, NULL, sizeof(therapy_operator_action_response), therapy_operator_action_response_parse_any, therapy_operator_action_response_write_any},
+    {"SmsFileLine", "therapy", "http", NULL, NULL, sizeof(therapy_sms_file_line), therapy_sms_file_line_parse_any, therapy_sms_file_line_write_any},
+    {"SmsWebhookRequest", "therapy", "http", NULL, NULL, sizeof(therapy_sms_webhook_request), therapy_sms_webhook_request_parse_any, therapy_sms_webhook_request_write_any},
 };
 const size_t sb_messages_count = sizeof sb_messages / sizeof sb_messages[0];
 
@@ -648,11 +729,16 @@ const sb_endpoint_info sb_endpoints[] = {
     {"PublishUpdate", "realtime", "POST", "/api/v1/realtime/updates", true},
     {"Login", "therapy", "POST", "/api/therapy/login", false},
     {"VerifyCode", "therapy", "POST", "/api/therapy/verifyCode", false},
+    {"GetSession", "therapy", "GET", "/api/therapy/session", true},
+    {"Logout", "therapy", "POST", "/api/therapy/logout", true},
     {"GetTherapySessions", "therapy", "GET", "/api/therapy/getTherapySessions", true},
     {"EnterTherapySession", "therapy", "POST", "/api/therapy/enterTherapySession", true},
     {"GetTherapySessionDetail", "therapy", "POST", "/api/therapy/getTherapySessionDetail", true},
     {"GetTherapySessionAssessments", "therapy", "POST", "/api/therapy/getTherapySessionAssessments", true},
     {"GetActions", "therapy", "POST", "/api/therapy/getActions", true},
     {"SaveActions", "therapy", "POST", "/api/therapy/saveActions", true},
+    {"OperatorNotice", "therapy", "POST", "/api/therapy/operator/notice", true},
+    {"OperatorSignal", "therapy", "POST", "/api/therapy/operator/signal", true},
+    {"OperatorAssessment", "therapy", "POST", "/api/therapy/operator/assessment", true},
 };
-const size_t sb_endpoints_count = 15;
+const size_t sb_endpoints_count = 20;

@@ -153,6 +153,10 @@ static void therapy_client_delete_action_random_any(sb_rand *g, sb_arena *a, voi
 {
     therapy_client_delete_action_random(g, a, m);
 }
+static void therapy_client_message_read_action_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_client_message_read_action_random(g, a, m);
+}
 static void therapy_message_action_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     therapy_message_action_random(g, a, m);
@@ -205,6 +209,14 @@ static void therapy_verify_code_response_random_any(sb_rand *g, sb_arena *a, voi
 {
     therapy_verify_code_response_random(g, a, m);
 }
+static void therapy_session_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_session_response_random(g, a, m);
+}
+static void therapy_logout_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_logout_response_random(g, a, m);
+}
 static void therapy_therapy_sessions_response_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     therapy_therapy_sessions_response_random(g, a, m);
@@ -244,6 +256,30 @@ static void therapy_get_actions_response_random_any(sb_rand *g, sb_arena *a, voi
 static void therapy_save_actions_response_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     therapy_save_actions_response_random(g, a, m);
+}
+static void therapy_operator_notice_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_operator_notice_request_random(g, a, m);
+}
+static void therapy_operator_signal_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_operator_signal_request_random(g, a, m);
+}
+static void therapy_operator_assessment_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_operator_assessment_request_random(g, a, m);
+}
+static void therapy_operator_action_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_operator_action_response_random(g, a, m);
+}
+static void therapy_sms_file_line_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_sms_file_line_random(g, a, m);
+}
+static void therapy_sms_webhook_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    therapy_sms_webhook_request_random(g, a, m);
 }
 static void chat_in_random_any(sb_rand *g, sb_arena *a, void *m)
 {
@@ -317,6 +353,7 @@ const sb_random_info sb_random_table[] = {
     {"ClientMessageAction", therapy_client_message_action_random_any},
     {"ClientReactionAction", therapy_client_reaction_action_random_any},
     {"ClientDeleteAction", therapy_client_delete_action_random_any},
+    {"ClientMessageReadAction", therapy_client_message_read_action_random_any},
     {"MessageAction", therapy_message_action_random_any},
     {"DeleteAction", therapy_delete_action_random_any},
     {"NoticeAction", therapy_notice_action_random_any},
@@ -330,6 +367,8 @@ const sb_random_info sb_random_table[] = {
     {"LoginResponse", therapy_login_response_random_any},
     {"VerifyCodeRequest", therapy_verify_code_request_random_any},
     {"VerifyCodeResponse", therapy_verify_code_response_random_any},
+    {"SessionResponse", therapy_session_response_random_any},
+    {"LogoutResponse", therapy_logout_response_random_any},
     {"TherapySessionsResponse", therapy_therapy_sessions_response_random_any},
     {"EnterTherapySessionRequest", therapy_enter_therapy_session_request_random_any},
     {"EnterTherapySessionResponse", therapy_enter_therapy_session_response_random_any},
@@ -340,6 +379,12 @@ const sb_random_info sb_random_table[] = {
     {"GetActionsRequest", therapy_get_actions_request_random_any},
     {"GetActionsResponse", therapy_get_actions_response_random_any},
     {"SaveActionsResponse", therapy_save_actions_response_random_any},
+    {"OperatorNoticeRequest", therapy_operator_notice_request_random_any},
+    {"OperatorSignalRequest", therapy_operator_signal_request_random_any},
+    {"OperatorAssessmentRequest", therapy_operator_assessment_request_random_any},
+    {"OperatorActionResponse", therapy_operator_action_response_random_any},
+    {"SmsFileLine", therapy_sms_file_line_random_any},
+    {"SmsWebhookRequest", therapy_sms_webhook_request_random_any},
     {"chat:in", chat_in_random_any},
     {"chat:out", chat_out_random_any},
     {"dashboard:in", dashboard_in_random_any},

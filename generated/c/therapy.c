@@ -3,7 +3,7 @@
 
 #include "therapy.h"
 
-const sb_error_def therapy_errors[8] = {
+const sb_error_def therapy_errors[14] = {
     {NULL, NULL, 0},
     {"AUTH_REQUIRED", THERAPY_ERR_AUTH_REQUIRED, 401},
     {"CODE_RESEND_TOO_SOON", THERAPY_ERR_CODE_RESEND_TOO_SOON, 429},
@@ -12,6 +12,12 @@ const sb_error_def therapy_errors[8] = {
     {"NOT_ALLOWED_IN_SESSION", THERAPY_ERR_NOT_ALLOWED_IN_SESSION, 403},
     {"NO_CURRENT_SESSION", THERAPY_ERR_NO_CURRENT_SESSION, 409},
     {"INVALID_REQUEST", THERAPY_ERR_INVALID_REQUEST, 400},
+    {"TOO_MANY_ATTEMPTS", THERAPY_ERR_TOO_MANY_ATTEMPTS, 429},
+    {"RATE_LIMITED", THERAPY_ERR_RATE_LIMITED, 429},
+    {"CSRF_FAILED", THERAPY_ERR_CSRF_FAILED, 403},
+    {"ACTION_REFUSED", THERAPY_ERR_ACTION_REFUSED, 403},
+    {"NOT_FOUND", THERAPY_ERR_NOT_FOUND, 404},
+    {"UNAVAILABLE", THERAPY_ERR_UNAVAILABLE, 503},
 };
 
 therapy_reaction_icon therapy_reaction_icon_from(const char *p, size_t n)
@@ -136,6 +142,38 @@ sb_str therapy_participant_role_name(therapy_participant_role v)
     return (unsigned)v < 3 ? names[v] : names[0];
 }
 
+therapy_signal_type therapy_signal_type_from(const char *p, size_t n)
+{
+    switch (n) {
+    case 10:
+        if (memcmp(p, "whiteboard", 10) == 0)
+            return THERAPY_SIGNAL_TYPE_WHITEBOARD;
+        break;
+    case 18:
+        if (memcmp(p, "update_assessments", 18) == 0)
+            return THERAPY_SIGNAL_TYPE_UPDATE_ASSESSMENTS;
+        break;
+    case 19:
+        if (memcmp(p, "update_chat_details", 19) == 0)
+            return THERAPY_SIGNAL_TYPE_UPDATE_CHAT_DETAILS;
+        break;
+    default:
+        break;
+    }
+    return THERAPY_SIGNAL_TYPE__UNSET;
+}
+
+sb_str therapy_signal_type_name(therapy_signal_type v)
+{
+    static const sb_str names[] = {
+        {"", 0},
+        {"whiteboard", 10},
+        {"update_assessments", 18},
+        {"update_chat_details", 19},
+    };
+    return (unsigned)v < 4 ? names[v] : names[0];
+}
+
 /* ^[0-9]+ms$: compiled by generator/pattern.lua (runtime/pattern.h) */
 static const uint32_t therapy_client_message_action_time_to_complete_pattern_sets[][8] = {
     {0x00000000, 0x03ff0000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000},
@@ -182,6 +220,10 @@ static therapy_in_kind therapy_in_kind_from(const char *p, size_t n)
     case 8:
         if (memcmp(p, "reaction", 8) == 0)
             return THERAPY_IN_CLIENT_REACTION_ACTION;
+        break;
+    case 12:
+        if (memcmp(p, "message_read", 12) == 0)
+            return THERAPY_IN_CLIENT_MESSAGE_READ_ACTION;
         break;
     default:
         break;
@@ -1025,6 +1067,105 @@ void therapy_client_delete_action_write(sb_buf *b, const therapy_client_delete_a
     sb_buf_put(b, ",\"type\":\"delete\"", 16);
     sb_buf_put(b, ",\"target\":", 10);
     sb_write_int64(b, m->target);
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_client_message_read_action_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        switch (p[0]) {
+        case 't':
+            if (memcmp(p, "type", 4) == 0)
+                return 1;
+            break;
+        case 'u':
+            if (memcmp(p, "user", 4) == 0)
+                return 3;
+            break;
+        }
+        break;
+    case 6:
+        if (memcmp(p, "target", 6) == 0)
+            return 2;
+        break;
+    case 9:
+        if (memcmp(p, "client_ts", 9) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_client_message_read_action_fields(sb_reader *r, therapy_client_message_read_action *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_client_message_read_action_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+                return false;
+            if (!sb_check_iso8601(r, out->client_ts))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_literal(r, "message_read", 12))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        case 3:
+            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "client_ts", 9);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "type", 4);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "target", 6);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "user", 4);
+    }
+    return true;
+}
+
+bool therapy_client_message_read_action_parse(sb_reader *r, therapy_client_message_read_action *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_client_message_read_action_fields(r, out, 0);
+}
+
+void therapy_client_message_read_action_write(sb_buf *b, const therapy_client_message_read_action *m)
+{
+    sb_buf_put(b, "{\"client_ts\":", 13);
+    sb_write_string(b, m->client_ts);
+    sb_buf_put(b, ",\"type\":\"message_read\"", 22);
+    sb_buf_put(b, ",\"target\":", 10);
+    sb_write_int64(b, m->target);
+    sb_buf_put(b, ",\"user\":", 8);
+    sb_write_string(b, m->user);
     sb_buf_putc(b, '}');
 }
 
@@ -2244,6 +2385,10 @@ static int therapy_verify_code_response_field(const char *p, size_t n)
         if (memcmp(p, "result", 6) == 0)
             return 0;
         break;
+    case 10:
+        if (memcmp(p, "csrf_token", 10) == 0)
+            return 2;
+        break;
     default:
         break;
     }
@@ -2274,16 +2419,22 @@ static bool therapy_verify_code_response_fields(sb_reader *r, therapy_verify_cod
             if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
                 return false;
             break;
+        case 2:
+            if (!sb_read_string(r, &out->csrf_token) || !sb_check_str(r, out->csrf_token, 1, 128))
+                return false;
+            break;
         }
         sb_path_pop(r);
     }
     if (more < 0)
         return false;
-    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+    if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
         if (!(seen & ((uint64_t)1 << 1)))
             return sb_missing_field(r, "user", 4);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "csrf_token", 10);
     }
     return true;
 }
@@ -2300,6 +2451,195 @@ void therapy_verify_code_response_write(sb_buf *b, const therapy_verify_code_res
     sb_write_string(b, m->result);
     sb_buf_put(b, ",\"user\":", 8);
     sb_write_string(b, m->user);
+    sb_buf_put(b, ",\"csrf_token\":", 14);
+    sb_write_string(b, m->csrf_token);
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_session_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        switch (p[0]) {
+        case 'n':
+            if (memcmp(p, "name", 4) == 0)
+                return 2;
+            break;
+        case 'r':
+            if (memcmp(p, "role", 4) == 0)
+                return 3;
+            break;
+        case 'u':
+            if (memcmp(p, "user", 4) == 0)
+                return 1;
+            break;
+        }
+        break;
+    case 5:
+        if (memcmp(p, "ts_id", 5) == 0)
+            return 5;
+        break;
+    case 6:
+        if (memcmp(p, "result", 6) == 0)
+            return 0;
+        break;
+    case 10:
+        if (memcmp(p, "csrf_token", 10) == 0)
+            return 4;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_session_response_fields(sb_reader *r, therapy_session_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_session_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 0, 256))
+                return false;
+            break;
+        case 3:
+            {
+                sb_str s0;
+                if (!sb_read_string(r, &s0))
+                    return false;
+                out->role = therapy_participant_role_from(s0.ptr, s0.len);
+                if (out->role == 0)
+                    return sb_fail(r, SB_ERR_ENUM, "expected one of therapist, participant");
+            }
+            break;
+        case 4:
+            if (!sb_read_string(r, &out->csrf_token) || !sb_check_str(r, out->csrf_token, 1, 128))
+                return false;
+            break;
+        case 5:
+            if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                return false;
+            out->has.ts_id = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1f)) != UINT64_C(0x1f)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "result", 6);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "user", 4);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "name", 4);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "role", 4);
+        if (!(seen & ((uint64_t)1 << 4)))
+            return sb_missing_field(r, "csrf_token", 10);
+    }
+    return true;
+}
+
+bool therapy_session_response_parse(sb_reader *r, therapy_session_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_session_response_fields(r, out, 0);
+}
+
+void therapy_session_response_write(sb_buf *b, const therapy_session_response *m)
+{
+    sb_buf_put(b, "{\"result\":", 10);
+    sb_write_string(b, m->result);
+    sb_buf_put(b, ",\"user\":", 8);
+    sb_write_string(b, m->user);
+    sb_buf_put(b, ",\"name\":", 8);
+    sb_write_string(b, m->name);
+    sb_buf_put(b, ",\"role\":", 8);
+    sb_write_string(b, therapy_participant_role_name(m->role));
+    sb_buf_put(b, ",\"csrf_token\":", 14);
+    sb_write_string(b, m->csrf_token);
+    if (m->has.ts_id != SB_ABSENT) {
+        sb_buf_put(b, ",\"ts_id\":", 9);
+        sb_write_int64(b, m->ts_id);
+    }
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_logout_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 6:
+        if (memcmp(p, "result", 6) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_logout_response_fields(sb_reader *r, therapy_logout_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_logout_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "result", 6);
+    }
+    return true;
+}
+
+bool therapy_logout_response_parse(sb_reader *r, therapy_logout_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_logout_response_fields(r, out, 0);
+}
+
+void therapy_logout_response_write(sb_buf *b, const therapy_logout_response *m)
+{
+    sb_buf_put(b, "{\"result\":", 10);
+    sb_write_string(b, m->result);
     sb_buf_putc(b, '}');
 }
 
@@ -2853,6 +3193,10 @@ void therapy_therapy_session_assessments_response_write(sb_buf *b, const therapy
 static int therapy_get_actions_request_field(const char *p, size_t n)
 {
     switch (n) {
+    case 4:
+        if (memcmp(p, "wait", 4) == 0)
+            return 1;
+        break;
     case 14:
         if (memcmp(p, "last_action_id", 14) == 0)
             return 0;
@@ -2883,6 +3227,11 @@ static bool therapy_get_actions_request_fields(sb_reader *r, therapy_get_actions
             if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
                 return false;
             break;
+        case 1:
+            if (!sb_read_int64(r, &out->wait) || !sb_check_int(r, out->wait, INT64_C(0), INT64_C(25)))
+                return false;
+            out->has.wait = SB_SET;
+            break;
         }
         sb_path_pop(r);
     }
@@ -2905,6 +3254,10 @@ void therapy_get_actions_request_write(sb_buf *b, const therapy_get_actions_requ
 {
     sb_buf_put(b, "{\"last_action_id\":", 18);
     sb_write_int64(b, m->last_action_id);
+    if (m->has.wait != SB_ABSENT) {
+        sb_buf_put(b, ",\"wait\":", 8);
+        sb_write_int64(b, m->wait);
+    }
     sb_buf_putc(b, '}');
 }
 
@@ -3138,6 +3491,600 @@ void therapy_save_actions_response_write(sb_buf *b, const therapy_save_actions_r
     sb_buf_putc(b, '}');
 }
 
+static int therapy_operator_notice_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        if (memcmp(p, "body", 4) == 0)
+            return 1;
+        break;
+    case 5:
+        if (memcmp(p, "ts_id", 5) == 0)
+            return 0;
+        break;
+    case 6:
+        if (memcmp(p, "sender", 6) == 0)
+            return 2;
+        break;
+    case 10:
+        if (memcmp(p, "recipients", 10) == 0)
+            return 3;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operator_notice_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_operator_notice_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 1, 16384))
+                return false;
+            break;
+        case 2:
+            {
+                sb_str s0;
+                if (!sb_read_string(r, &s0))
+                    return false;
+                out->sender = therapy_notice_sender_from(s0.ptr, s0.len);
+                if (out->sender == 0)
+                    return sb_fail(r, SB_ERR_ENUM, "expected one of system, Therapist");
+            }
+            out->has.sender = SB_SET;
+            break;
+        case 3:
+            {
+                size_t cap1 = 0;
+                int more1;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more1 = sb_read_array_next(r)) == 1) {
+                    if (out->recipients.count == 100)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                    if (out->recipients.count == cap1 && !sb_array_grow(r, (void **)&out->recipients.items, &cap1, sizeof *out->recipients.items))
+                        return false;
+                    sb_path_push_index(r, out->recipients.count);
+                    if (!sb_read_string(r, &out->recipients.items[out->recipients.count]) || !sb_check_str(r, out->recipients.items[out->recipients.count], 1, 64))
+                        return false;
+                    sb_path_pop(r);
+                    out->recipients.count++;
+                }
+                if (more1 < 0)
+                    return false;
+            }
+            out->has.recipients = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "ts_id", 5);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "body", 4);
+    }
+    return true;
+}
+
+bool therapy_operator_notice_request_parse(sb_reader *r, therapy_operator_notice_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_operator_notice_request_fields(r, out, 0);
+}
+
+void therapy_operator_notice_request_write(sb_buf *b, const therapy_operator_notice_request *m)
+{
+    sb_buf_put(b, "{\"ts_id\":", 9);
+    sb_write_int64(b, m->ts_id);
+    sb_buf_put(b, ",\"body\":", 8);
+    sb_write_string(b, m->body);
+    if (m->has.sender != SB_ABSENT) {
+        sb_buf_put(b, ",\"sender\":", 10);
+        sb_write_string(b, therapy_notice_sender_name(m->sender));
+    }
+    if (m->has.recipients != SB_ABSENT) {
+        sb_buf_put(b, ",\"recipients\":", 14);
+        sb_buf_putc(b, '[');
+        for (size_t i0 = 0; i0 < m->recipients.count; i0++) {
+            if (i0)
+                sb_buf_putc(b, ',');
+            sb_write_string(b, m->recipients.items[i0]);
+        }
+        sb_buf_putc(b, ']');
+    }
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_operator_signal_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 4:
+        if (memcmp(p, "type", 4) == 0)
+            return 1;
+        break;
+    case 5:
+        if (memcmp(p, "ts_id", 5) == 0)
+            return 0;
+        break;
+    case 10:
+        if (memcmp(p, "recipients", 10) == 0)
+            return 2;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operator_signal_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_operator_signal_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        case 1:
+            {
+                sb_str s0;
+                if (!sb_read_string(r, &s0))
+                    return false;
+                out->type = therapy_signal_type_from(s0.ptr, s0.len);
+                if (out->type == 0)
+                    return sb_fail(r, SB_ERR_ENUM, "expected one of whiteboard, update_assessments, update_chat_details");
+            }
+            break;
+        case 2:
+            {
+                size_t cap1 = 0;
+                int more1;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more1 = sb_read_array_next(r)) == 1) {
+                    if (out->recipients.count == 100)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                    if (out->recipients.count == cap1 && !sb_array_grow(r, (void **)&out->recipients.items, &cap1, sizeof *out->recipients.items))
+                        return false;
+                    sb_path_push_index(r, out->recipients.count);
+                    if (!sb_read_string(r, &out->recipients.items[out->recipients.count]) || !sb_check_str(r, out->recipients.items[out->recipients.count], 1, 64))
+                        return false;
+                    sb_path_pop(r);
+                    out->recipients.count++;
+                }
+                if (more1 < 0)
+                    return false;
+            }
+            out->has.recipients = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "ts_id", 5);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "type", 4);
+    }
+    return true;
+}
+
+bool therapy_operator_signal_request_parse(sb_reader *r, therapy_operator_signal_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_operator_signal_request_fields(r, out, 0);
+}
+
+void therapy_operator_signal_request_write(sb_buf *b, const therapy_operator_signal_request *m)
+{
+    sb_buf_put(b, "{\"ts_id\":", 9);
+    sb_write_int64(b, m->ts_id);
+    sb_buf_put(b, ",\"type\":", 8);
+    sb_write_string(b, therapy_signal_type_name(m->type));
+    if (m->has.recipients != SB_ABSENT) {
+        sb_buf_put(b, ",\"recipients\":", 14);
+        sb_buf_putc(b, '[');
+        for (size_t i0 = 0; i0 < m->recipients.count; i0++) {
+            if (i0)
+                sb_buf_putc(b, ',');
+            sb_write_string(b, m->recipients.items[i0]);
+        }
+        sb_buf_putc(b, ']');
+    }
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_operator_assessment_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(p, "url", 3) == 0)
+            return 4;
+        break;
+    case 4:
+        switch (p[0]) {
+        case 'n':
+            if (memcmp(p, "name", 4) == 0)
+                return 2;
+            break;
+        case 'p':
+            if (memcmp(p, "p_id", 4) == 0)
+                return 1;
+            break;
+        }
+        break;
+    case 5:
+        if (memcmp(p, "ts_id", 5) == 0)
+            return 0;
+        break;
+    case 6:
+        if (memcmp(p, "status", 6) == 0)
+            return 3;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_operator_assessment_request_fields(sb_reader *r, therapy_operator_assessment_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_operator_assessment_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->p_id) || !sb_check_str(r, out->p_id, 1, 64))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 1, 256))
+                return false;
+            break;
+        case 3:
+            {
+                sb_str s0;
+                if (!sb_read_string(r, &s0))
+                    return false;
+                out->status = therapy_assessment_status_from(s0.ptr, s0.len);
+                if (out->status == 0)
+                    return sb_fail(r, SB_ERR_ENUM, "expected one of complete, incomplete");
+            }
+            break;
+        case 4:
+            if (!sb_read_string(r, &out->url) || !sb_check_str(r, out->url, 1, 2048))
+                return false;
+            if (!sb_check_uri(r, out->url))
+                return false;
+            out->has.url = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "ts_id", 5);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "p_id", 4);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "name", 4);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "status", 6);
+    }
+    return true;
+}
+
+bool therapy_operator_assessment_request_parse(sb_reader *r, therapy_operator_assessment_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_operator_assessment_request_fields(r, out, 0);
+}
+
+void therapy_operator_assessment_request_write(sb_buf *b, const therapy_operator_assessment_request *m)
+{
+    sb_buf_put(b, "{\"ts_id\":", 9);
+    sb_write_int64(b, m->ts_id);
+    sb_buf_put(b, ",\"p_id\":", 8);
+    sb_write_string(b, m->p_id);
+    sb_buf_put(b, ",\"name\":", 8);
+    sb_write_string(b, m->name);
+    sb_buf_put(b, ",\"status\":", 10);
+    sb_write_string(b, therapy_assessment_status_name(m->status));
+    if (m->has.url != SB_ABSENT) {
+        sb_buf_put(b, ",\"url\":", 7);
+        sb_write_string(b, m->url);
+    }
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_operator_action_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 2:
+        if (memcmp(p, "id", 2) == 0)
+            return 1;
+        break;
+    case 6:
+        if (memcmp(p, "result", 6) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_operator_action_response_fields(sb_reader *r, therapy_operator_action_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_operator_action_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "result", 6);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "id", 2);
+    }
+    return true;
+}
+
+bool therapy_operator_action_response_parse(sb_reader *r, therapy_operator_action_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_operator_action_response_fields(r, out, 0);
+}
+
+void therapy_operator_action_response_write(sb_buf *b, const therapy_operator_action_response *m)
+{
+    sb_buf_put(b, "{\"result\":", 10);
+    sb_write_string(b, m->result);
+    sb_buf_put(b, ",\"id\":", 6);
+    sb_write_int64(b, m->id);
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_sms_file_line_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 2:
+        if (memcmp(p, "to", 2) == 0)
+            return 0;
+        break;
+    case 4:
+        if (memcmp(p, "body", 4) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_sms_file_line_fields(sb_reader *r, therapy_sms_file_line *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_sms_file_line_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->to) || !sb_check_str(r, out->to, 1, 32))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 1, 1600))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "to", 2);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "body", 4);
+    }
+    return true;
+}
+
+bool therapy_sms_file_line_parse(sb_reader *r, therapy_sms_file_line *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_sms_file_line_fields(r, out, 0);
+}
+
+void therapy_sms_file_line_write(sb_buf *b, const therapy_sms_file_line *m)
+{
+    sb_buf_put(b, "{\"to\":", 6);
+    sb_write_string(b, m->to);
+    sb_buf_put(b, ",\"body\":", 8);
+    sb_write_string(b, m->body);
+    sb_buf_putc(b, '}');
+}
+
+static int therapy_sms_webhook_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 2:
+        switch (p[0]) {
+        case 'i':
+            if (memcmp(p, "id", 2) == 0)
+                return 0;
+            break;
+        case 't':
+            if (memcmp(p, "to", 2) == 0)
+                return 1;
+            break;
+        }
+        break;
+    case 4:
+        if (memcmp(p, "body", 4) == 0)
+            return 2;
+        break;
+    case 10:
+        if (memcmp(p, "created_at", 10) == 0)
+            return 3;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_sms_webhook_request_fields(sb_reader *r, therapy_sms_webhook_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_sms_webhook_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->to) || !sb_check_str(r, out->to, 1, 32))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 1, 1600))
+                return false;
+            break;
+        case 3:
+            if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "id", 2);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "to", 2);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "body", 4);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "created_at", 10);
+    }
+    return true;
+}
+
+bool therapy_sms_webhook_request_parse(sb_reader *r, therapy_sms_webhook_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_sms_webhook_request_fields(r, out, 0);
+}
+
+void therapy_sms_webhook_request_write(sb_buf *b, const therapy_sms_webhook_request *m)
+{
+    sb_buf_put(b, "{\"id\":", 6);
+    sb_write_string(b, m->id);
+    sb_buf_put(b, ",\"to\":", 6);
+    sb_write_string(b, m->to);
+    sb_buf_put(b, ",\"body\":", 8);
+    sb_write_string(b, m->body);
+    sb_buf_put(b, ",\"created_at\":", 14);
+    sb_write_string(b, m->created_at);
+    sb_buf_putc(b, '}');
+}
+
 bool therapy_save_actions_request_parse(sb_reader *r, therapy_save_actions_request *out)
 {
     memset(out, 0, sizeof *out);
@@ -3196,6 +4143,11 @@ bool therapy_in_parse(sb_reader *r, therapy_in *out)
             return therapy_client_delete_action_parse(r, &out->as.client_delete_action);
         memset(&out->as.client_delete_action, 0, sizeof out->as.client_delete_action);
         return therapy_client_delete_action_fields(r, &out->as.client_delete_action, (uint64_t)1 << 1);
+    case THERAPY_IN_CLIENT_MESSAGE_READ_ACTION:
+        if (at == SB_UNION_AT_OBJECT)
+            return therapy_client_message_read_action_parse(r, &out->as.client_message_read_action);
+        memset(&out->as.client_message_read_action, 0, sizeof out->as.client_message_read_action);
+        return therapy_client_message_read_action_fields(r, &out->as.client_message_read_action, (uint64_t)1 << 1);
     default:
         return sb_union_unknown(r, "type", 4, out->tag);
     }
@@ -3213,6 +4165,9 @@ void therapy_in_write(sb_buf *b, const therapy_in *m)
     case THERAPY_IN_CLIENT_DELETE_ACTION:
         therapy_client_delete_action_write(b, &m->as.client_delete_action);
         break;
+    case THERAPY_IN_CLIENT_MESSAGE_READ_ACTION:
+        therapy_client_message_read_action_write(b, &m->as.client_message_read_action);
+        break;
     default:
         sb_write_null(b); /* an unset union has no JSON form */
         break;
@@ -3228,6 +4183,8 @@ const char *therapy_in_kind_name(therapy_in_kind k)
         return "reaction";
     case THERAPY_IN_CLIENT_DELETE_ACTION:
         return "delete";
+    case THERAPY_IN_CLIENT_MESSAGE_READ_ACTION:
+        return "message_read";
     default:
         return "";
     }

@@ -17,6 +17,12 @@
 #define THERAPY_ERR_NOT_ALLOWED_IN_SESSION "You are not allowed in this session"
 #define THERAPY_ERR_NO_CURRENT_SESSION "No therapy session entered"
 #define THERAPY_ERR_INVALID_REQUEST "Invalid request: "
+#define THERAPY_ERR_TOO_MANY_ATTEMPTS "Too many attempts, please start over later"
+#define THERAPY_ERR_RATE_LIMITED "Too many requests, try again later"
+#define THERAPY_ERR_CSRF_FAILED "Request refused: "
+#define THERAPY_ERR_ACTION_REFUSED "Action refused: "
+#define THERAPY_ERR_NOT_FOUND "Not found: "
+#define THERAPY_ERR_UNAVAILABLE "Service temporarily unavailable, please retry"
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; therapy_errors[CODE] has its name, text and HTTP status. */
@@ -28,9 +34,15 @@ typedef enum therapy_error_code {
     THERAPY_ERROR_NOT_ALLOWED_IN_SESSION = 5, /* HTTP 403 */
     THERAPY_ERROR_NO_CURRENT_SESSION = 6, /* HTTP 409 */
     THERAPY_ERROR_INVALID_REQUEST = 7, /* HTTP 400 */
+    THERAPY_ERROR_TOO_MANY_ATTEMPTS = 8, /* HTTP 429 */
+    THERAPY_ERROR_RATE_LIMITED = 9, /* HTTP 429 */
+    THERAPY_ERROR_CSRF_FAILED = 10, /* HTTP 403 */
+    THERAPY_ERROR_ACTION_REFUSED = 11, /* HTTP 403 */
+    THERAPY_ERROR_NOT_FOUND = 12, /* HTTP 404 */
+    THERAPY_ERROR_UNAVAILABLE = 13, /* HTTP 503 */
 } therapy_error_code;
-#define THERAPY_ERROR_COUNT 7
-extern const sb_error_def therapy_errors[8];
+#define THERAPY_ERROR_COUNT 13
+extern const sb_error_def therapy_errors[14];
 
 typedef struct therapy_in therapy_in;
 typedef struct therapy_out therapy_out;
@@ -154,14 +166,25 @@ typedef struct therapy_client_delete_action {
 bool therapy_client_delete_action_parse(sb_reader *r, therapy_client_delete_action *out);
 void therapy_client_delete_action_write(sb_buf *b, const therapy_client_delete_action *m);
 
+/* Mark a message as read by the user (not in the document's saveActions sketch, which lists message_read only among the server's actions: added so that a client can report reads). Once per user and message: a repeat returns the first one's ID. */
+typedef struct therapy_client_message_read_action {
+    sb_str client_ts;
+    /* type: always "message_read" */
+    int64_t target;
+    sb_str user;
+} therapy_client_message_read_action;
+bool therapy_client_message_read_action_parse(sb_reader *r, therapy_client_message_read_action *out);
+void therapy_client_message_read_action_write(sb_buf *b, const therapy_client_message_read_action *m);
+
 /* therapy_in: client-to-server messages, picked by "type". */
 typedef enum therapy_in_kind {
     THERAPY_IN__NONE = 0,
     THERAPY_IN_CLIENT_MESSAGE_ACTION = 1, /* type=message */
     THERAPY_IN_CLIENT_REACTION_ACTION = 2, /* type=reaction */
     THERAPY_IN_CLIENT_DELETE_ACTION = 3, /* type=delete */
+    THERAPY_IN_CLIENT_MESSAGE_READ_ACTION = 4, /* type=message_read */
 } therapy_in_kind;
-#define THERAPY_IN__COUNT 4
+#define THERAPY_IN__COUNT 5
 
 typedef struct therapy_in {
     therapy_in_kind kind;
@@ -170,6 +193,7 @@ typedef struct therapy_in {
         therapy_client_message_action client_message_action;
         therapy_client_reaction_action client_reaction_action;
         therapy_client_delete_action client_delete_action;
+        therapy_client_message_read_action client_message_read_action;
     } as;
 } therapy_in;
 bool therapy_in_parse(sb_reader *r, therapy_in *out);
@@ -332,13 +356,36 @@ typedef struct therapy_verify_code_request {
 bool therapy_verify_code_request_parse(sb_reader *r, therapy_verify_code_request *out);
 void therapy_verify_code_request_write(sb_buf *b, const therapy_verify_code_request *m);
 
-/* Answer to a valid code: the user is logged in. */
+/* Answer to a valid code: the user is logged in, under a new session cookie (the pre-login one is dropped). csrf_token goes in the X-CSRF-Token header of every later POST. */
 typedef struct therapy_verify_code_response {
     sb_str result;
     sb_str user;
+    sb_str csrf_token;
 } therapy_verify_code_response;
 bool therapy_verify_code_response_parse(sb_reader *r, therapy_verify_code_response *out);
 void therapy_verify_code_response_write(sb_buf *b, const therapy_verify_code_response *m);
+
+/* Answer to GET /api/therapy/session: who is logged in, for a page that reloads (the cookie is HttpOnly, so the page cannot read it). */
+typedef struct therapy_session_response {
+    sb_str result;
+    sb_str user;
+    sb_str name;
+    therapy_participant_role role;
+    sb_str csrf_token;
+    int64_t ts_id; /* optional */
+    struct {
+        sb_presence ts_id;
+    } has;
+} therapy_session_response;
+bool therapy_session_response_parse(sb_reader *r, therapy_session_response *out);
+void therapy_session_response_write(sb_buf *b, const therapy_session_response *m);
+
+/* Answer to logout: the session is gone server-side and its cookie cleared. */
+typedef struct therapy_logout_response {
+    sb_str result;
+} therapy_logout_response;
+bool therapy_logout_response_parse(sb_reader *r, therapy_logout_response *out);
+void therapy_logout_response_write(sb_buf *b, const therapy_logout_response *m);
 
 /* Answer to GET /api/therapy/getTherapySessions: the therapy sessions the user participates in, with their assessments (open ones carry a url). The document's sketch wraps the key in [ ]; it is an object. */
 typedef struct therapy_therapy_sessions_response {
@@ -398,6 +445,10 @@ void therapy_therapy_session_assessments_response_write(sb_buf *b, const therapy
 /* Body of POST /api/therapy/getActions (getActions(last_action_id)), for the current therapy session. */
 typedef struct therapy_get_actions_request {
     int64_t last_action_id;
+    int64_t wait; /* optional */
+    struct {
+        sb_presence wait;
+    } has;
 } therapy_get_actions_request;
 bool therapy_get_actions_request_parse(sb_reader *r, therapy_get_actions_request *out);
 void therapy_get_actions_request_write(sb_buf *b, const therapy_get_actions_request *m);
@@ -420,6 +471,83 @@ typedef struct therapy_save_actions_response {
 } therapy_save_actions_response;
 bool therapy_save_actions_response_parse(sb_reader *r, therapy_save_actions_response *out);
 void therapy_save_actions_response_write(sb_buf *b, const therapy_save_actions_response *m);
+
+/* The reload signals an operator may send (actions without data). */
+typedef enum therapy_signal_type {
+    THERAPY_SIGNAL_TYPE__UNSET = 0,
+    THERAPY_SIGNAL_TYPE_WHITEBOARD = 1, /* whiteboard */
+    THERAPY_SIGNAL_TYPE_UPDATE_ASSESSMENTS = 2, /* update_assessments */
+    THERAPY_SIGNAL_TYPE_UPDATE_CHAT_DETAILS = 3, /* update_chat_details */
+} therapy_signal_type;
+#define THERAPY_SIGNAL_TYPE__COUNT 4
+therapy_signal_type therapy_signal_type_from(const char *p, size_t n); /* 0 when not a value */
+sb_str therapy_signal_type_name(therapy_signal_type v);
+
+/* Body of POST /api/therapy/operator/notice: a notice into a therapy session. */
+typedef struct therapy_operator_notice_request {
+    int64_t ts_id;
+    sb_str body;
+    therapy_notice_sender sender; /* optional */
+    struct { sb_str *items; size_t count; } recipients; /* optional */
+    struct {
+        sb_presence sender;
+        sb_presence recipients;
+    } has;
+} therapy_operator_notice_request;
+bool therapy_operator_notice_request_parse(sb_reader *r, therapy_operator_notice_request *out);
+void therapy_operator_notice_request_write(sb_buf *b, const therapy_operator_notice_request *m);
+
+/* Body of POST /api/therapy/operator/signal: tell a session's clients to reload something. */
+typedef struct therapy_operator_signal_request {
+    int64_t ts_id;
+    therapy_signal_type type;
+    struct { sb_str *items; size_t count; } recipients; /* optional */
+    struct {
+        sb_presence recipients;
+    } has;
+} therapy_operator_signal_request;
+bool therapy_operator_signal_request_parse(sb_reader *r, therapy_operator_signal_request *out);
+void therapy_operator_signal_request_write(sb_buf *b, const therapy_operator_signal_request *m);
+
+/* Body of POST /api/therapy/operator/assessment: set a participant's assessment (added or changed); the participant gets update_assessments. */
+typedef struct therapy_operator_assessment_request {
+    int64_t ts_id;
+    sb_str p_id;
+    sb_str name;
+    therapy_assessment_status status;
+    sb_str url; /* optional */
+    struct {
+        sb_presence url;
+    } has;
+} therapy_operator_assessment_request;
+bool therapy_operator_assessment_request_parse(sb_reader *r, therapy_operator_assessment_request *out);
+void therapy_operator_assessment_request_write(sb_buf *b, const therapy_operator_assessment_request *m);
+
+/* Answer to an operator endpoint: the stored action's ID, after the commit. */
+typedef struct therapy_operator_action_response {
+    sb_str result;
+    int64_t id;
+} therapy_operator_action_response;
+bool therapy_operator_action_response_parse(sb_reader *r, therapy_operator_action_response *out);
+void therapy_operator_action_response_write(sb_buf *b, const therapy_operator_action_response *m);
+
+/* One line of the development sender's file (--sms file:PATH): an SMS that would have been sent. The body holds the code, so that a developer can log in. */
+typedef struct therapy_sms_file_line {
+    sb_str to;
+    sb_str body;
+} therapy_sms_file_line;
+bool therapy_sms_file_line_parse(sb_reader *r, therapy_sms_file_line *out);
+void therapy_sms_file_line_write(sb_buf *b, const therapy_sms_file_line *m);
+
+/* Body of the POST to --sms webhook:URL. Signed: X-Switchboard-Timestamp (Unix seconds) and X-Switchboard-Signature: sha256=HEX, the HMAC-SHA256 of "TIMESTAMP.BODY" under --sms-webhook-secret. Retried with backoff until a 2xx; id is the same on every try, so that the receiver can drop repeats. */
+typedef struct therapy_sms_webhook_request {
+    sb_str id;
+    sb_str to;
+    sb_str body;
+    sb_str created_at;
+} therapy_sms_webhook_request;
+bool therapy_sms_webhook_request_parse(sb_reader *r, therapy_sms_webhook_request *out);
+void therapy_sms_webhook_request_write(sb_buf *b, const therapy_sms_webhook_request *m);
 
 /* Body of POST /api/therapy/saveActions */
 typedef struct { therapy_in *items; size_t count; } therapy_save_actions_request;

@@ -10,6 +10,8 @@ int therapy_in_dispatch(struct sb_ctx *ctx, const therapy_in *msg)
         return therapy_on_client_reaction_action(ctx, &msg->as.client_reaction_action);
     case THERAPY_IN_CLIENT_DELETE_ACTION:
         return therapy_on_client_delete_action(ctx, &msg->as.client_delete_action);
+    case THERAPY_IN_CLIENT_MESSAGE_READ_ACTION:
+        return therapy_on_client_message_read_action(ctx, &msg->as.client_message_read_action);
     default:
         return -1;
     }

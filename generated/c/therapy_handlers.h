@@ -10,6 +10,7 @@ struct sb_ctx; /* the runtime's per-request context */
 int therapy_on_client_message_action(struct sb_ctx *ctx, const therapy_client_message_action *msg);
 int therapy_on_client_reaction_action(struct sb_ctx *ctx, const therapy_client_reaction_action *msg);
 int therapy_on_client_delete_action(struct sb_ctx *ctx, const therapy_client_delete_action *msg);
+int therapy_on_client_message_read_action(struct sb_ctx *ctx, const therapy_client_message_read_action *msg);
 
 /* Calls the handler of msg->kind; -1 for an unset kind. */
 int therapy_in_dispatch(struct sb_ctx *ctx, const therapy_in *msg);
@@ -26,46 +27,79 @@ struct sb_failure;
  * or -THERAPY_ERROR_<NAME>, one of the endpoint's errors (the error body is
  * written with its status; *err starts zeroed, for extra fields). */
 /* POST /api/therapy/login: Request a one-time code by SMS (1 per minute, 3 per hour; see LoginRequest).
- * Errors: CODE_RESEND_TOO_SOON 429, TOO_MANY_CODES 429, INVALID_REQUEST 400. */
+ * Errors: CODE_RESEND_TOO_SOON 429, TOO_MANY_CODES 429, INVALID_REQUEST 400, RATE_LIMITED 429, CSRF_FAILED 403, UNAVAILABLE 503. */
 int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req, therapy_login_response *resp, therapy_therapy_error_response *err);
 /* POST /api/therapy/verifyCode: Check the 6-digit code and create the server-side session.
- * Errors: INVALID_CODE 401, INVALID_REQUEST 400. */
+ * Errors: INVALID_CODE 401, INVALID_REQUEST 400, TOO_MANY_ATTEMPTS 429, RATE_LIMITED 429, CSRF_FAILED 403, UNAVAILABLE 503. */
 int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req, therapy_verify_code_response *resp, therapy_therapy_error_response *err);
+/* GET /api/therapy/session: Who is logged in, with the CSRF token: for a page that reloads.
+ * Errors: AUTH_REQUIRED 401, UNAVAILABLE 503. */
+int therapy_on_get_session(struct sb_ctx *ctx, therapy_session_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/logout: End the session server-side and clear its cookie.
+ * Errors: AUTH_REQUIRED 401, CSRF_FAILED 403, UNAVAILABLE 503. */
+int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp, therapy_therapy_error_response *err);
 /* GET /api/therapy/getTherapySessions: The home page: the user's therapy sessions and their assessments.
- * Errors: AUTH_REQUIRED 401. */
+ * Errors: AUTH_REQUIRED 401, UNAVAILABLE 503. */
 int therapy_on_get_therapy_sessions(struct sb_ctx *ctx, therapy_therapy_sessions_response *resp, therapy_therapy_error_response *err);
 /* POST /api/therapy/enterTherapySession: Enter a therapy session: it becomes the session's current one.
- * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400. */
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400, CSRF_FAILED 403, UNAVAILABLE 503. */
 int therapy_on_enter_therapy_session(struct sb_ctx *ctx, const therapy_enter_therapy_session_request *req, therapy_enter_therapy_session_response *resp, therapy_therapy_error_response *err);
 /* POST /api/therapy/getTherapySessionDetail: getTherapySessionDetail(ts_id): metadata and participants.
- * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400. */
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400, CSRF_FAILED 403, UNAVAILABLE 503. */
 int therapy_on_get_therapy_session_detail(struct sb_ctx *ctx, const therapy_therapy_session_detail_request *req, therapy_therapy_session_detail_response *resp, therapy_therapy_error_response *err);
 /* POST /api/therapy/getTherapySessionAssessments: getTherapySessionAssessments(ts_id, p_id): the participant's assessments.
- * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400. */
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, INVALID_REQUEST 400, CSRF_FAILED 403, UNAVAILABLE 503. */
 int therapy_on_get_therapy_session_assessments(struct sb_ctx *ctx, const therapy_therapy_session_assessments_request *req, therapy_therapy_session_assessments_response *resp, therapy_therapy_error_response *err);
 /* POST /api/therapy/getActions: getActions(last_action_id): the poll, every 5 seconds by default.
- * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, NO_CURRENT_SESSION 409, INVALID_REQUEST 400. */
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, NO_CURRENT_SESSION 409, INVALID_REQUEST 400, CSRF_FAILED 403, UNAVAILABLE 503. */
 int therapy_on_get_actions(struct sb_ctx *ctx, const therapy_get_actions_request *req, therapy_get_actions_response *resp, therapy_therapy_error_response *err);
-/* POST /api/therapy/saveActions: saveActions(payloads): the client's queued actions, sent with the poll. The body is the JSON array itself: at most 100 items, each one of the inbound union (ClientMessageAction, ClientReactionAction, ClientDeleteAction).
- * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, NO_CURRENT_SESSION 409, INVALID_REQUEST 400. */
+/* GetActions is a long poll: the handler may hold it (sb_rt_defer, SB_HTTP_DEFERRED).
+ * _timeout answers it when the time has run out (returns like the handler);
+ * _abort: the client went away before an answer. */
+int therapy_on_get_actions_timeout(struct sb_ctx *ctx, uint64_t request, therapy_get_actions_response *resp, therapy_therapy_error_response *err);
+void therapy_on_get_actions_abort(struct sb_ctx *ctx, uint64_t request);
+/* POST /api/therapy/saveActions: saveActions(payloads): the client's queued actions, sent with the poll. The body is the JSON array itself: at most 100 items, each one of the inbound union (ClientMessageAction, ClientReactionAction, ClientDeleteAction, ClientMessageReadAction).
+ * Errors: AUTH_REQUIRED 401, NOT_ALLOWED_IN_SESSION 403, NO_CURRENT_SESSION 409, INVALID_REQUEST 400, CSRF_FAILED 403, ACTION_REFUSED 403, UNAVAILABLE 503. */
 int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_request *req, therapy_save_actions_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/operator/notice: Post a notice (system or Therapist) into a therapy session.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, NOT_FOUND 404, UNAVAILABLE 503. */
+int therapy_on_operator_notice(struct sb_ctx *ctx, const therapy_operator_notice_request *req, therapy_operator_action_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/operator/signal: Send whiteboard, update_assessments or update_chat_details to a therapy session.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, NOT_FOUND 404, UNAVAILABLE 503. */
+int therapy_on_operator_signal(struct sb_ctx *ctx, const therapy_operator_signal_request *req, therapy_operator_action_response *resp, therapy_therapy_error_response *err);
+/* POST /api/therapy/operator/assessment: Add or change a participant's assessment; the participant gets update_assessments.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, NOT_FOUND 404, UNAVAILABLE 503. */
+int therapy_on_operator_assessment(struct sb_ctx *ctx, const therapy_operator_assessment_request *req, therapy_operator_action_response *resp, therapy_therapy_error_response *err);
 
 /* Called first by every endpoint with auth: 0 when the request is
  * authenticated (the hook keeps the session itself); -1, and the endpoint
  * answers AUTH_REQUIRED; or -CODE, one of the endpoint's errors (a store that could
- * not be read: its unavailable error). Hand-written. */
+ * not be read: its unavailable error). ctx->http_detail (optional) follows
+ * the error's text. Hand-written. */
 int therapy_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
+
+/* Called first by every endpoint with auth: 0 when the request is
+ * authenticated (the hook keeps the session itself); -1, and the endpoint
+ * answers AUTH_REQUIRED; or -CODE, one of the endpoint's errors (a store that could
+ * not be read: its unavailable error). ctx->http_detail (optional) follows
+ * the error's text. Hand-written. */
+int therapy_http_authenticate_operator(struct sb_ctx *ctx, const struct sb_http_request *req);
 
 /* Deferred answers: status 200..299 writes resp; -THERAPY_ERROR_<NAME> writes
  * that error's body (resp may be NULL). Queued with sb_outbox_http(). */
 void therapy_login_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_login_response *resp);
 void therapy_verify_code_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_verify_code_response *resp);
+void therapy_get_session_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_session_response *resp);
+void therapy_logout_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_logout_response *resp);
 void therapy_get_therapy_sessions_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_therapy_sessions_response *resp);
 void therapy_enter_therapy_session_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_enter_therapy_session_response *resp);
 void therapy_get_therapy_session_detail_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_therapy_session_detail_response *resp);
 void therapy_get_therapy_session_assessments_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_therapy_session_assessments_response *resp);
 void therapy_get_actions_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_get_actions_response *resp);
 void therapy_save_actions_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_save_actions_response *resp);
+void therapy_operator_notice_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_operator_action_response *resp);
+void therapy_operator_signal_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_operator_action_response *resp);
+void therapy_operator_assessment_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_operator_action_response *resp);
 
 /* The routes (c/therapy_routes.c): one sb_http_handler per endpoint, and their
  * registration with app and storage_error set on each. 0, or -1 and err. */

@@ -103,6 +103,14 @@ void therapy_client_delete_action_random(sb_rand *g, sb_arena *a, therapy_client
     m->target = sb_rand_int(g, INT64_C(1), INT64_MAX);
 }
 
+void therapy_client_message_read_action_random(sb_rand *g, sb_arena *a, therapy_client_message_read_action *m)
+{
+    memset(m, 0, sizeof *m);
+    m->client_ts = sb_rand_iso8601(g, a);
+    m->target = sb_rand_int(g, INT64_C(1), INT64_MAX);
+    m->user = sb_rand_str(g, a, 1, 64);
+}
+
 void therapy_message_action_random(sb_rand *g, sb_arena *a, therapy_message_action *m)
 {
     memset(m, 0, sizeof *m);
@@ -237,6 +245,30 @@ void therapy_verify_code_response_random(sb_rand *g, sb_arena *a, therapy_verify
     memset(m, 0, sizeof *m);
     m->result = sb_rand_str(g, a, 0, 1024);
     m->user = sb_rand_str(g, a, 1, 64);
+    m->csrf_token = sb_rand_str(g, a, 1, 128);
+}
+
+void therapy_session_response_random(sb_rand *g, sb_arena *a, therapy_session_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->result = sb_rand_str(g, a, 0, 1024);
+    m->user = sb_rand_str(g, a, 1, 64);
+    m->name = sb_rand_str(g, a, 0, 256);
+    m->role = (therapy_participant_role)(1 + sb_rand_below(g, 2));
+    m->csrf_token = sb_rand_str(g, a, 1, 128);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.ts_id = p[sb_rand_below(g, 2)];
+        if (m->has.ts_id == SB_SET) {
+            m->ts_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+        }
+    }
+}
+
+void therapy_logout_response_random(sb_rand *g, sb_arena *a, therapy_logout_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->result = sb_rand_str(g, a, 0, 1024);
 }
 
 void therapy_therapy_sessions_response_random(sb_rand *g, sb_arena *a, therapy_therapy_sessions_response *m)
@@ -303,6 +335,13 @@ void therapy_get_actions_request_random(sb_rand *g, sb_arena *a, therapy_get_act
 {
     memset(m, 0, sizeof *m);
     m->last_action_id = sb_rand_int(g, INT64_C(0), INT64_MAX);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.wait = p[sb_rand_below(g, 2)];
+        if (m->has.wait == SB_SET) {
+            m->wait = sb_rand_int(g, INT64_C(0), INT64_C(25));
+        }
+    }
 }
 
 void therapy_get_actions_response_random(sb_rand *g, sb_arena *a, therapy_get_actions_response *m)
@@ -330,10 +369,99 @@ void therapy_save_actions_response_random(sb_rand *g, sb_arena *a, therapy_save_
     m->max_id = sb_rand_int(g, INT64_C(0), INT64_MAX);
 }
 
+void therapy_operator_notice_request_random(sb_rand *g, sb_arena *a, therapy_operator_notice_request *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ts_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+    m->body = sb_rand_str(g, a, 1, 16384);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.sender = p[sb_rand_below(g, 2)];
+        if (m->has.sender == SB_SET) {
+            m->sender = (therapy_notice_sender)(1 + sb_rand_below(g, 2));
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.recipients = p[sb_rand_below(g, 2)];
+        if (m->has.recipients == SB_SET) {
+            m->recipients.count = 0 + sb_rand_below(g, 5);
+            m->recipients.items = sb_arena_alloc(a, (m->recipients.count + 1) * sizeof *m->recipients.items);
+            for (size_t i0 = 0; i0 < m->recipients.count; i0++) {
+                m->recipients.items[i0] = sb_rand_str(g, a, 1, 64);
+            }
+        }
+    }
+}
+
+void therapy_operator_signal_request_random(sb_rand *g, sb_arena *a, therapy_operator_signal_request *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ts_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+    m->type = (therapy_signal_type)(1 + sb_rand_below(g, 3));
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.recipients = p[sb_rand_below(g, 2)];
+        if (m->has.recipients == SB_SET) {
+            m->recipients.count = 0 + sb_rand_below(g, 5);
+            m->recipients.items = sb_arena_alloc(a, (m->recipients.count + 1) * sizeof *m->recipients.items);
+            for (size_t i0 = 0; i0 < m->recipients.count; i0++) {
+                m->recipients.items[i0] = sb_rand_str(g, a, 1, 64);
+            }
+        }
+    }
+}
+
+void therapy_operator_assessment_request_random(sb_rand *g, sb_arena *a, therapy_operator_assessment_request *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ts_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+    m->p_id = sb_rand_str(g, a, 1, 64);
+    m->name = sb_rand_str(g, a, 1, 256);
+    m->status = (therapy_assessment_status)(1 + sb_rand_below(g, 2));
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.url = p[sb_rand_below(g, 2)];
+        if (m->has.url == SB_SET) {
+            {
+                static const sb_str samples0[] = {
+                    {"https://example.com/a\?b=1", 25},
+                    {"urn:x", 5},
+                    {"http://h/%41", 12},
+                };
+                m->url = samples0[sb_rand_below(g, 3)];
+            }
+        }
+    }
+}
+
+void therapy_operator_action_response_random(sb_rand *g, sb_arena *a, therapy_operator_action_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->result = sb_rand_str(g, a, 0, 1024);
+    m->id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+}
+
+void therapy_sms_file_line_random(sb_rand *g, sb_arena *a, therapy_sms_file_line *m)
+{
+    memset(m, 0, sizeof *m);
+    m->to = sb_rand_str(g, a, 1, 32);
+    m->body = sb_rand_str(g, a, 1, 1600);
+}
+
+void therapy_sms_webhook_request_random(sb_rand *g, sb_arena *a, therapy_sms_webhook_request *m)
+{
+    memset(m, 0, sizeof *m);
+    m->id = sb_rand_str(g, a, 1, 64);
+    m->to = sb_rand_str(g, a, 1, 32);
+    m->body = sb_rand_str(g, a, 1, 1600);
+    m->created_at = sb_rand_iso8601(g, a);
+}
+
 void therapy_in_random(sb_rand *g, sb_arena *a, therapy_in *m)
 {
     memset(m, 0, sizeof *m);
-    m->kind = (therapy_in_kind)(1 + sb_rand_below(g, 3));
+    m->kind = (therapy_in_kind)(1 + sb_rand_below(g, 4));
     switch (m->kind) {
     case THERAPY_IN_CLIENT_MESSAGE_ACTION:
         therapy_client_message_action_random(g, a, &m->as.client_message_action);
@@ -343,6 +471,9 @@ void therapy_in_random(sb_rand *g, sb_arena *a, therapy_in *m)
         break;
     case THERAPY_IN_CLIENT_DELETE_ACTION:
         therapy_client_delete_action_random(g, a, &m->as.client_delete_action);
+        break;
+    case THERAPY_IN_CLIENT_MESSAGE_READ_ACTION:
+        therapy_client_message_read_action_random(g, a, &m->as.client_message_read_action);
         break;
     default:
         break;

@@ -15,11 +15,14 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
     therapy_therapy_error_response_write(b, e);
 }
 
+/* What a handler or hook adds to an error's text (ctx->http_detail). */
+#define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
+
 static const sb_http_errors errors = {"therapy", therapy_errors, THERAPY_ERROR_COUNT, write_error};
 const struct sb_http_errors *const therapy_http_errors = &errors;
 
 /* POST /api/therapy/login */
-static const uint64_t therapy_login_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_CODE_RESEND_TOO_SOON) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_TOO_MANY_CODES) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
+static const uint64_t therapy_login_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_CODE_RESEND_TOO_SOON) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_TOO_MANY_CODES) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_RATE_LIMITED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_login_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -42,7 +45,7 @@ static int therapy_login_handle(struct sb_ctx *ctx, const sb_http_request *req, 
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_login_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "Login", rc);
 }
 
@@ -64,7 +67,7 @@ void therapy_login_answer(struct sb_outbox *o, uint64_t request, int status, con
 }
 
 /* POST /api/therapy/verifyCode */
-static const uint64_t therapy_verify_code_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_CODE) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
+static const uint64_t therapy_verify_code_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_CODE) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_TOO_MANY_ATTEMPTS) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_RATE_LIMITED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_verify_code_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -87,7 +90,7 @@ static int therapy_verify_code_handle(struct sb_ctx *ctx, const sb_http_request 
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_verify_code_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "VerifyCode", rc);
 }
 
@@ -108,8 +111,96 @@ void therapy_verify_code_answer(struct sb_outbox *o, uint64_t request, int statu
     sb_outbox_http(o, request, &r);
 }
 
+/* GET /api/therapy/session */
+static const uint64_t therapy_get_session_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
+
+static int therapy_get_session_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_get_session_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    therapy_session_response out;
+    memset(&out, 0, sizeof out);
+    int rc = therapy_on_get_session(ctx, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        therapy_session_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(therapy_get_session_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "GetSession", rc);
+}
+
+void therapy_get_session_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_session_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        therapy_session_response_write(&r.body, resp);
+    } else if (sb_http_declared(therapy_get_session_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "GetSession", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* POST /api/therapy/logout */
+static const uint64_t therapy_logout_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
+
+static int therapy_logout_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    int auth = therapy_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_logout_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    therapy_logout_response out;
+    memset(&out, 0, sizeof out);
+    int rc = therapy_on_logout(ctx, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        therapy_logout_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(therapy_logout_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "Logout", rc);
+}
+
+void therapy_logout_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_logout_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        therapy_logout_response_write(&r.body, resp);
+    } else if (sb_http_declared(therapy_logout_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "Logout", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
 /* GET /api/therapy/getTherapySessions */
-static const uint64_t therapy_get_therapy_sessions_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED);
+static const uint64_t therapy_get_therapy_sessions_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_get_therapy_sessions_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -119,7 +210,7 @@ static int therapy_get_therapy_sessions_handle(struct sb_ctx *ctx, const sb_http
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(therapy_get_therapy_sessions_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     therapy_therapy_sessions_response out;
     memset(&out, 0, sizeof out);
     int rc = therapy_on_get_therapy_sessions(ctx, &out, &err);
@@ -131,7 +222,7 @@ static int therapy_get_therapy_sessions_handle(struct sb_ctx *ctx, const sb_http
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_get_therapy_sessions_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "GetTherapySessions", rc);
 }
 
@@ -153,7 +244,7 @@ void therapy_get_therapy_sessions_answer(struct sb_outbox *o, uint64_t request, 
 }
 
 /* POST /api/therapy/enterTherapySession */
-static const uint64_t therapy_enter_therapy_session_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
+static const uint64_t therapy_enter_therapy_session_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_enter_therapy_session_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -163,7 +254,7 @@ static int therapy_enter_therapy_session_handle(struct sb_ctx *ctx, const sb_htt
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(therapy_enter_therapy_session_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     therapy_enter_therapy_session_request body;
     memset(&body, 0, sizeof body);
@@ -181,7 +272,7 @@ static int therapy_enter_therapy_session_handle(struct sb_ctx *ctx, const sb_htt
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_enter_therapy_session_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "EnterTherapySession", rc);
 }
 
@@ -203,7 +294,7 @@ void therapy_enter_therapy_session_answer(struct sb_outbox *o, uint64_t request,
 }
 
 /* POST /api/therapy/getTherapySessionDetail */
-static const uint64_t therapy_get_therapy_session_detail_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
+static const uint64_t therapy_get_therapy_session_detail_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_get_therapy_session_detail_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -213,7 +304,7 @@ static int therapy_get_therapy_session_detail_handle(struct sb_ctx *ctx, const s
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(therapy_get_therapy_session_detail_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     therapy_therapy_session_detail_request body;
     memset(&body, 0, sizeof body);
@@ -231,7 +322,7 @@ static int therapy_get_therapy_session_detail_handle(struct sb_ctx *ctx, const s
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_get_therapy_session_detail_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "GetTherapySessionDetail", rc);
 }
 
@@ -253,7 +344,7 @@ void therapy_get_therapy_session_detail_answer(struct sb_outbox *o, uint64_t req
 }
 
 /* POST /api/therapy/getTherapySessionAssessments */
-static const uint64_t therapy_get_therapy_session_assessments_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
+static const uint64_t therapy_get_therapy_session_assessments_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_get_therapy_session_assessments_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -263,7 +354,7 @@ static int therapy_get_therapy_session_assessments_handle(struct sb_ctx *ctx, co
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(therapy_get_therapy_session_assessments_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     therapy_therapy_session_assessments_request body;
     memset(&body, 0, sizeof body);
@@ -281,7 +372,7 @@ static int therapy_get_therapy_session_assessments_handle(struct sb_ctx *ctx, co
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_get_therapy_session_assessments_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "GetTherapySessionAssessments", rc);
 }
 
@@ -303,7 +394,7 @@ void therapy_get_therapy_session_assessments_answer(struct sb_outbox *o, uint64_
 }
 
 /* POST /api/therapy/getActions */
-static const uint64_t therapy_get_actions_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NO_CURRENT_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
+static const uint64_t therapy_get_actions_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NO_CURRENT_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_get_actions_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -313,7 +404,7 @@ static int therapy_get_actions_handle(struct sb_ctx *ctx, const sb_http_request 
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(therapy_get_actions_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     therapy_get_actions_request body;
     memset(&body, 0, sizeof body);
@@ -331,8 +422,30 @@ static int therapy_get_actions_handle(struct sb_ctx *ctx, const sb_http_request 
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_get_actions_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "GetActions", rc);
+}
+
+static void therapy_get_actions_timeout(struct sb_ctx *ctx, uint64_t request, sb_http_response *resp)
+{
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    therapy_get_actions_response out;
+    memset(&out, 0, sizeof out);
+    int rc = therapy_on_get_actions_timeout(ctx, request, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        therapy_get_actions_response_write(&resp->body, &out);
+    } else if (sb_http_declared(therapy_get_actions_declares, -rc)) {
+        sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    } else {
+        sb_http_answer_bug(resp, &errors, &err, "GetActions", rc);
+    }
+}
+
+static void therapy_get_actions_abort(struct sb_ctx *ctx, uint64_t request)
+{
+    therapy_on_get_actions_abort(ctx, request);
 }
 
 void therapy_get_actions_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_get_actions_response *resp)
@@ -353,7 +466,7 @@ void therapy_get_actions_answer(struct sb_outbox *o, uint64_t request, int statu
 }
 
 /* POST /api/therapy/saveActions */
-static const uint64_t therapy_save_actions_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NO_CURRENT_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST);
+static const uint64_t therapy_save_actions_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_ALLOWED_IN_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NO_CURRENT_SESSION) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_CSRF_FAILED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_ACTION_REFUSED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
 
 static int therapy_save_actions_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -363,7 +476,7 @@ static int therapy_save_actions_handle(struct sb_ctx *ctx, const sb_http_request
     if (auth != 0)
         return sb_http_answer_error(resp, &errors,
                                     auth < -1 && sb_http_declared(therapy_save_actions_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
-                                    &err, "");
+                                    &err, DETAIL(ctx));
     sb_reader r;
     therapy_save_actions_request body;
     memset(&body, 0, sizeof body);
@@ -381,7 +494,7 @@ static int therapy_save_actions_handle(struct sb_ctx *ctx, const sb_http_request
     if (rc == SB_HTTP_DEFERRED)
         return SB_HTTP_DEFERRED;
     if (sb_http_declared(therapy_save_actions_declares, -rc))
-        return sb_http_answer_error(resp, &errors, -rc, &err, "");
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
     return sb_http_answer_bug(resp, &errors, &err, "SaveActions", rc);
 }
 
@@ -402,15 +515,170 @@ void therapy_save_actions_answer(struct sb_outbox *o, uint64_t request, int stat
     sb_outbox_http(o, request, &r);
 }
 
+/* POST /api/therapy/operator/notice */
+static const uint64_t therapy_operator_notice_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
+
+static int therapy_operator_notice_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    int auth = therapy_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_operator_notice_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    therapy_operator_notice_request body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!therapy_operator_notice_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    therapy_operator_action_response out;
+    memset(&out, 0, sizeof out);
+    int rc = therapy_on_operator_notice(ctx, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        therapy_operator_action_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(therapy_operator_notice_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "OperatorNotice", rc);
+}
+
+void therapy_operator_notice_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_operator_action_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        therapy_operator_action_response_write(&r.body, resp);
+    } else if (sb_http_declared(therapy_operator_notice_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "OperatorNotice", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* POST /api/therapy/operator/signal */
+static const uint64_t therapy_operator_signal_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
+
+static int therapy_operator_signal_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    int auth = therapy_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_operator_signal_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    therapy_operator_signal_request body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!therapy_operator_signal_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    therapy_operator_action_response out;
+    memset(&out, 0, sizeof out);
+    int rc = therapy_on_operator_signal(ctx, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        therapy_operator_action_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(therapy_operator_signal_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "OperatorSignal", rc);
+}
+
+void therapy_operator_signal_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_operator_action_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        therapy_operator_action_response_write(&r.body, resp);
+    } else if (sb_http_declared(therapy_operator_signal_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "OperatorSignal", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* POST /api/therapy/operator/assessment */
+static const uint64_t therapy_operator_assessment_declares = SB_HTTP_ERROR_BIT(THERAPY_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(THERAPY_ERROR_UNAVAILABLE);
+
+static int therapy_operator_assessment_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    int auth = therapy_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(therapy_operator_assessment_declares, -auth) ? -auth : THERAPY_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    therapy_operator_assessment_request body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!therapy_operator_assessment_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, THERAPY_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    therapy_operator_action_response out;
+    memset(&out, 0, sizeof out);
+    int rc = therapy_on_operator_assessment(ctx, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        therapy_operator_action_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(therapy_operator_assessment_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "OperatorAssessment", rc);
+}
+
+void therapy_operator_assessment_answer(struct sb_outbox *o, uint64_t request, int status, const therapy_operator_action_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        therapy_operator_action_response_write(&r.body, resp);
+    } else if (sb_http_declared(therapy_operator_assessment_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "OperatorAssessment", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
 const sb_http_handler therapy_http_routes[] = {
     {.method = "POST", .path = "/api/therapy/login", .channel = "therapy", .handle = therapy_login_handle},
     {.method = "POST", .path = "/api/therapy/verifyCode", .channel = "therapy", .handle = therapy_verify_code_handle},
+    {.method = "GET", .path = "/api/therapy/session", .channel = "therapy", .handle = therapy_get_session_handle},
+    {.method = "POST", .path = "/api/therapy/logout", .channel = "therapy", .handle = therapy_logout_handle},
     {.method = "GET", .path = "/api/therapy/getTherapySessions", .channel = "therapy", .handle = therapy_get_therapy_sessions_handle},
     {.method = "POST", .path = "/api/therapy/enterTherapySession", .channel = "therapy", .handle = therapy_enter_therapy_session_handle},
     {.method = "POST", .path = "/api/therapy/getTherapySessionDetail", .channel = "therapy", .handle = therapy_get_therapy_session_detail_handle},
     {.method = "POST", .path = "/api/therapy/getTherapySessionAssessments", .channel = "therapy", .handle = therapy_get_therapy_session_assessments_handle},
-    {.method = "POST", .path = "/api/therapy/getActions", .channel = "therapy", .handle = therapy_get_actions_handle},
+    {.method = "POST", .path = "/api/therapy/getActions", .channel = "therapy", .handle = therapy_get_actions_handle, .on_timeout = therapy_get_actions_timeout, .on_abort = therapy_get_actions_abort},
     {.method = "POST", .path = "/api/therapy/saveActions", .channel = "therapy", .handle = therapy_save_actions_handle},
+    {.method = "POST", .path = "/api/therapy/operator/notice", .channel = "therapy", .handle = therapy_operator_notice_handle},
+    {.method = "POST", .path = "/api/therapy/operator/signal", .channel = "therapy", .handle = therapy_operator_signal_handle},
+    {.method = "POST", .path = "/api/therapy/operator/assessment", .channel = "therapy", .handle = therapy_operator_assessment_handle},
 };
 const size_t therapy_http_routes_count = sizeof therapy_http_routes / sizeof therapy_http_routes[0];
 

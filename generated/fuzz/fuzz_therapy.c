@@ -59,6 +59,22 @@ static void therapy_verify_code_response_write_v(sb_buf *b, const void *m)
 {
     therapy_verify_code_response_write(b, m);
 }
+static bool therapy_session_response_parse_v(sb_reader *r, void *out)
+{
+    return therapy_session_response_parse(r, out);
+}
+static void therapy_session_response_write_v(sb_buf *b, const void *m)
+{
+    therapy_session_response_write(b, m);
+}
+static bool therapy_logout_response_parse_v(sb_reader *r, void *out)
+{
+    return therapy_logout_response_parse(r, out);
+}
+static void therapy_logout_response_write_v(sb_buf *b, const void *m)
+{
+    therapy_logout_response_write(b, m);
+}
 static bool therapy_therapy_sessions_response_parse_v(sb_reader *r, void *out)
 {
     return therapy_therapy_sessions_response_parse(r, out);
@@ -139,6 +155,54 @@ static void therapy_save_actions_response_write_v(sb_buf *b, const void *m)
 {
     therapy_save_actions_response_write(b, m);
 }
+static bool therapy_operator_notice_request_parse_v(sb_reader *r, void *out)
+{
+    return therapy_operator_notice_request_parse(r, out);
+}
+static void therapy_operator_notice_request_write_v(sb_buf *b, const void *m)
+{
+    therapy_operator_notice_request_write(b, m);
+}
+static bool therapy_operator_signal_request_parse_v(sb_reader *r, void *out)
+{
+    return therapy_operator_signal_request_parse(r, out);
+}
+static void therapy_operator_signal_request_write_v(sb_buf *b, const void *m)
+{
+    therapy_operator_signal_request_write(b, m);
+}
+static bool therapy_operator_assessment_request_parse_v(sb_reader *r, void *out)
+{
+    return therapy_operator_assessment_request_parse(r, out);
+}
+static void therapy_operator_assessment_request_write_v(sb_buf *b, const void *m)
+{
+    therapy_operator_assessment_request_write(b, m);
+}
+static bool therapy_operator_action_response_parse_v(sb_reader *r, void *out)
+{
+    return therapy_operator_action_response_parse(r, out);
+}
+static void therapy_operator_action_response_write_v(sb_buf *b, const void *m)
+{
+    therapy_operator_action_response_write(b, m);
+}
+static bool therapy_sms_file_line_parse_v(sb_reader *r, void *out)
+{
+    return therapy_sms_file_line_parse(r, out);
+}
+static void therapy_sms_file_line_write_v(sb_buf *b, const void *m)
+{
+    therapy_sms_file_line_write(b, m);
+}
+static bool therapy_sms_webhook_request_parse_v(sb_reader *r, void *out)
+{
+    return therapy_sms_webhook_request_parse(r, out);
+}
+static void therapy_sms_webhook_request_write_v(sb_buf *b, const void *m)
+{
+    therapy_sms_webhook_request_write(b, m);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -150,6 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, therapy_login_response_parse_v, therapy_login_response_write_v, sizeof(therapy_login_response));
     sb_fuzz_round_trip(data, size, therapy_verify_code_request_parse_v, therapy_verify_code_request_write_v, sizeof(therapy_verify_code_request));
     sb_fuzz_round_trip(data, size, therapy_verify_code_response_parse_v, therapy_verify_code_response_write_v, sizeof(therapy_verify_code_response));
+    sb_fuzz_round_trip(data, size, therapy_session_response_parse_v, therapy_session_response_write_v, sizeof(therapy_session_response));
+    sb_fuzz_round_trip(data, size, therapy_logout_response_parse_v, therapy_logout_response_write_v, sizeof(therapy_logout_response));
     sb_fuzz_round_trip(data, size, therapy_therapy_sessions_response_parse_v, therapy_therapy_sessions_response_write_v, sizeof(therapy_therapy_sessions_response));
     sb_fuzz_round_trip(data, size, therapy_enter_therapy_session_request_parse_v, therapy_enter_therapy_session_request_write_v, sizeof(therapy_enter_therapy_session_request));
     sb_fuzz_round_trip(data, size, therapy_enter_therapy_session_response_parse_v, therapy_enter_therapy_session_response_write_v, sizeof(therapy_enter_therapy_session_response));
@@ -160,5 +226,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, therapy_get_actions_request_parse_v, therapy_get_actions_request_write_v, sizeof(therapy_get_actions_request));
     sb_fuzz_round_trip(data, size, therapy_get_actions_response_parse_v, therapy_get_actions_response_write_v, sizeof(therapy_get_actions_response));
     sb_fuzz_round_trip(data, size, therapy_save_actions_response_parse_v, therapy_save_actions_response_write_v, sizeof(therapy_save_actions_response));
+    sb_fuzz_round_trip(data, size, therapy_operator_notice_request_parse_v, therapy_operator_notice_request_write_v, sizeof(therapy_operator_notice_request));
+    sb_fuzz_round_trip(data, size, therapy_operator_signal_request_parse_v, therapy_operator_signal_request_write_v, sizeof(therapy_operator_signal_request));
+    sb_fuzz_round_trip(data, size, therapy_operator_assessment_request_parse_v, therapy_operator_assessment_request_write_v, sizeof(therapy_operator_assessment_request));
+    sb_fuzz_round_trip(data, size, therapy_operator_action_response_parse_v, therapy_operator_action_response_write_v, sizeof(therapy_operator_action_response));
+    sb_fuzz_round_trip(data, size, therapy_sms_file_line_parse_v, therapy_sms_file_line_write_v, sizeof(therapy_sms_file_line));
+    sb_fuzz_round_trip(data, size, therapy_sms_webhook_request_parse_v, therapy_sms_webhook_request_write_v, sizeof(therapy_sms_webhook_request));
     return 0;
 }

@@ -159,6 +159,26 @@ export interface ClientDeleteAction {
 }
 
 /**
+ * Mark a message as read by the user (not in the document's saveActions
+ * sketch, which lists message_read only among the server's actions: added so that
+ * a client can report reads). Once per user and message: a repeat returns the
+ * first one's ID.
+ *
+ * Inbound (client to server): type "message_read", member of TherapyInbound.
+ */
+export interface ClientMessageReadAction {
+    /**
+     * When the user read it, client clock (ISO-8601). Date-time: ISO-8601 timestamp with seconds and a zone, max 64 bytes (UTF-8).
+     */
+    client_ts: string;
+    type: "message_read";
+    /** ID of the message read. Integer >= 1. */
+    target: number;
+    /** Reader's user ID: the logged-in user's (the server checks). 1 to 64 bytes (UTF-8). */
+    user: string;
+}
+
+/**
  * A message, as stored.
  *
  * Outbound (server to client): type "message", member of TherapyOutbound.
@@ -374,7 +394,9 @@ export interface VerifyCodeRequest {
 }
 
 /**
- * Answer to a valid code: the user is logged in.
+ * Answer to a valid code: the user is logged in, under a new session cookie
+ * (the pre-login one is dropped). csrf_token goes in the X-CSRF-Token header of
+ * every later POST.
  *
  * HTTP message.
  */
@@ -383,6 +405,39 @@ export interface VerifyCodeResponse {
     result: string;
     /** The logged-in user's ID, as used in actions. 1 to 64 bytes (UTF-8). */
     user: string;
+    /** The session's CSRF token: send it as X-CSRF-Token on every POST. 1 to 128 bytes (UTF-8). */
+    csrf_token: string;
+}
+
+/**
+ * Answer to GET /api/therapy/session: who is logged in, for a page that
+ * reloads (the cookie is HttpOnly, so the page cannot read it).
+ *
+ * HTTP message.
+ */
+export interface SessionResponse {
+    /** Description of the result. Max 1024 bytes (UTF-8). */
+    result: string;
+    /** The logged-in user's ID. 1 to 64 bytes (UTF-8). */
+    user: string;
+    /** The user's display name. Max 256 bytes (UTF-8). */
+    name: string;
+    /** therapist or participant. */
+    role: ParticipantRole;
+    /** The session's CSRF token (X-CSRF-Token). 1 to 128 bytes (UTF-8). */
+    csrf_token: string;
+    /** The current therapy session, once one was entered. Integer >= 1. */
+    ts_id?: number;
+}
+
+/**
+ * Answer to logout: the session is gone server-side and its cookie cleared.
+ *
+ * HTTP message.
+ */
+export interface LogoutResponse {
+    /** Description of the result. Max 1024 bytes (UTF-8). */
+    result: string;
 }
 
 /**
@@ -480,6 +535,14 @@ export interface TherapySessionAssessmentsResponse {
 export interface GetActionsRequest {
     /** The max_id of the previous answer; 0 on the first call. Integer >= 0. */
     last_action_id: number;
+    /**
+     * Long poll (not in the document): when nothing is newer than
+     * last_action_id, hold the request up to this many seconds and answer as soon as
+     * an action arrives. 0 or absent: answer at once, as the 5-second poll expects.
+     *
+     * Integer, 0..25.
+     */
+    wait?: number;
 }
 
 /**
@@ -524,6 +587,114 @@ export interface SaveActionsResponse {
     max_id: number;
 }
 
+/** The reload signals an operator may send (actions without data). */
+export type SignalType = "whiteboard" | "update_assessments" | "update_chat_details";
+/** Every value of SignalType, in schema order. */
+export const SignalTypeValues = [
+    "whiteboard",
+    "update_assessments",
+    "update_chat_details",
+] as const;
+
+/**
+ * Body of POST /api/therapy/operator/notice: a notice into a therapy session.
+ *
+ * HTTP message.
+ */
+export interface OperatorNoticeRequest {
+    /** Therapy session ID. Integer >= 1. */
+    ts_id: number;
+    /** Notice text, e.g. "Foo has left the session". 1 to 16384 bytes (UTF-8). */
+    body: string;
+    /** system (default) or Therapist. */
+    sender?: NoticeSender;
+    /**
+     * User IDs it is for; absent or empty for everyone. Max 100 items; each 1 to 64 bytes (UTF-8).
+     */
+    recipients?: string[];
+}
+
+/**
+ * Body of POST /api/therapy/operator/signal: tell a session's clients to reload something.
+ *
+ * HTTP message.
+ */
+export interface OperatorSignalRequest {
+    /** Therapy session ID. Integer >= 1. */
+    ts_id: number;
+    /** whiteboard, update_assessments or update_chat_details. */
+    type: SignalType;
+    /**
+     * User IDs it is for; absent or empty for everyone. Max 100 items; each 1 to 64 bytes (UTF-8).
+     */
+    recipients?: string[];
+}
+
+/**
+ * Body of POST /api/therapy/operator/assessment: set a participant's
+ * assessment (added or changed); the participant gets update_assessments.
+ *
+ * HTTP message.
+ */
+export interface OperatorAssessmentRequest {
+    /** Therapy session ID. Integer >= 1. */
+    ts_id: number;
+    /** Participant (user) ID. 1 to 64 bytes (UTF-8). */
+    p_id: string;
+    /** Assessment name. 1 to 256 bytes (UTF-8). */
+    name: string;
+    /** complete or incomplete. */
+    status: AssessmentStatus;
+    /**
+     * Where to complete it (kept for incomplete assessments). URI (absolute, RFC 3986), 1 to 2048 bytes (UTF-8).
+     */
+    url?: string;
+}
+
+/**
+ * Answer to an operator endpoint: the stored action's ID, after the commit.
+ *
+ * HTTP message.
+ */
+export interface OperatorActionResponse {
+    /** Description of the result. Max 1024 bytes (UTF-8). */
+    result: string;
+    /** The action's ID. Integer >= 1. */
+    id: number;
+}
+
+/**
+ * One line of the development sender's file (--sms file:PATH): an SMS that
+ * would have been sent. The body holds the code, so that a developer can log in.
+ *
+ * HTTP message.
+ */
+export interface SmsFileLine {
+    /** Phone number, E.164. 1 to 32 bytes (UTF-8). */
+    to: string;
+    /** The SMS text. 1 to 1600 bytes (UTF-8). */
+    body: string;
+}
+
+/**
+ * Body of the POST to --sms webhook:URL. Signed: X-Switchboard-Timestamp
+ * (Unix seconds) and X-Switchboard-Signature: sha256=HEX, the HMAC-SHA256 of
+ * "TIMESTAMP.BODY" under --sms-webhook-secret. Retried with backoff until a 2xx;
+ * id is the same on every try, so that the receiver can drop repeats.
+ *
+ * HTTP message.
+ */
+export interface SmsWebhookRequest {
+    /** This SMS's ID, the same on every retry. 1 to 64 bytes (UTF-8). */
+    id: string;
+    /** Phone number, E.164. 1 to 32 bytes (UTF-8). */
+    to: string;
+    /** The SMS text. 1 to 1600 bytes (UTF-8). */
+    body: string;
+    /** When the server queued it. ISO-8601 with seconds and a zone, e.g. 2023-10-11T21:20:00Z. */
+    created_at: string;
+}
+
 /** Body of POST /api/therapy/saveActions. Max 100 items. */
 export type SaveActionsRequest = TherapyInbound[];
 
@@ -532,14 +703,19 @@ export type SaveActionsRequest = TherapyInbound[];
  *
  * Every message a client may send on channel therapy, told apart by `type`.
  */
-export type TherapyInbound = ClientMessageAction | ClientReactionAction | ClientDeleteAction;
+export type TherapyInbound =
+    | ClientMessageAction
+    | ClientReactionAction
+    | ClientDeleteAction
+    | ClientMessageReadAction;
 /** Every `type` value of TherapyInbound, in schema order. */
-export const TherapyInboundTypes = ["message", "reaction", "delete"] as const;
+export const TherapyInboundTypes = ["message", "reaction", "delete", "message_read"] as const;
 /** The members of TherapyInbound by their `type` value. */
 export interface TherapyInboundByType {
     message: ClientMessageAction;
     reaction: ClientReactionAction;
     delete: ClientDeleteAction;
+    message_read: ClientMessageReadAction;
 }
 
 /**
@@ -595,6 +771,27 @@ export const TherapyErrors = {
     NO_CURRENT_SESSION: "No therapy session entered",
     /** The body does not match the schema; the parser's PATH: REASON follows. */
     INVALID_REQUEST: "Invalid request: ",
+    /**
+     * VerifyCode on a login whose one try is used (a parallel or repeated
+     * check), or after 3 failed codes for the phone within the hour (even with the right code).
+     */
+    TOO_MANY_ATTEMPTS: "Too many attempts, please start over later",
+    /** The per-address or server-wide cap on codes sent or checked (SMS pumping, spraying). */
+    RATE_LIMITED: "Too many requests, try again later",
+    /**
+     * A state-changing call from another site (Origin, Sec-Fetch-Site) or
+     * without the session's X-CSRF-Token header; the reason follows.
+     */
+    CSRF_FAILED: "Request refused: ",
+    /**
+     * A saveActions item the user may not do: PATH: REASON follows (another
+     * user's name in user, a message that is not in the session or not visible, deleting another's message).
+     */
+    ACTION_REFUSED: "Action refused: ",
+    /** Operator endpoints: the therapy session or participant does not exist. */
+    NOT_FOUND: "Not found: ",
+    /** The database could not be read or written; nothing was changed. */
+    UNAVAILABLE: "Service temporarily unavailable, please retry",
 } as const;
 /** The HTTP status of each error an endpoint of channel therapy may answer. */
 export const TherapyErrorStatus = {
@@ -605,6 +802,12 @@ export const TherapyErrorStatus = {
     NOT_ALLOWED_IN_SESSION: 403,
     NO_CURRENT_SESSION: 409,
     INVALID_REQUEST: 400,
+    TOO_MANY_ATTEMPTS: 429,
+    RATE_LIMITED: 429,
+    CSRF_FAILED: 403,
+    ACTION_REFUSED: 403,
+    NOT_FOUND: 404,
+    UNAVAILABLE: 503,
 } as const;
 
 /**
@@ -625,7 +828,7 @@ export interface TherapyEndpoints {
         request: LoginRequest;
         response: LoginResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "CODE_RESEND_TOO_SOON" | "TOO_MANY_CODES" | "INVALID_REQUEST";
+        errors: "CODE_RESEND_TOO_SOON" | "TOO_MANY_CODES" | "INVALID_REQUEST" | "RATE_LIMITED" | "CSRF_FAILED" | "UNAVAILABLE";
     };
     /**
      * Check the 6-digit code and create the server-side session.
@@ -641,7 +844,39 @@ export interface TherapyEndpoints {
         request: VerifyCodeRequest;
         response: VerifyCodeResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "INVALID_CODE" | "INVALID_REQUEST";
+        errors: "INVALID_CODE" | "INVALID_REQUEST" | "TOO_MANY_ATTEMPTS" | "RATE_LIMITED" | "CSRF_FAILED" | "UNAVAILABLE";
+    };
+    /**
+     * Who is logged in, with the CSRF token: for a page that reloads.
+     *
+     * GET /api/therapy/session, authenticated.
+     */
+    getSession: {
+        method: "GET";
+        path: "/api/therapy/session";
+        auth: true;
+        pathParams: undefined;
+        query: undefined;
+        request: undefined;
+        response: SessionResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * End the session server-side and clear its cookie.
+     *
+     * POST /api/therapy/logout, authenticated.
+     */
+    logout: {
+        method: "POST";
+        path: "/api/therapy/logout";
+        auth: true;
+        pathParams: undefined;
+        query: undefined;
+        request: undefined;
+        response: LogoutResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "CSRF_FAILED" | "UNAVAILABLE";
     };
     /**
      * The home page: the user's therapy sessions and their assessments.
@@ -657,7 +892,7 @@ export interface TherapyEndpoints {
         request: undefined;
         response: TherapySessionsResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "AUTH_REQUIRED";
+        errors: "AUTH_REQUIRED" | "UNAVAILABLE";
     };
     /**
      * Enter a therapy session: it becomes the session's current one.
@@ -673,7 +908,7 @@ export interface TherapyEndpoints {
         request: EnterTherapySessionRequest;
         response: EnterTherapySessionResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST";
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST" | "CSRF_FAILED" | "UNAVAILABLE";
     };
     /**
      * getTherapySessionDetail(ts_id): metadata and participants.
@@ -689,7 +924,7 @@ export interface TherapyEndpoints {
         request: TherapySessionDetailRequest;
         response: TherapySessionDetailResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST";
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST" | "CSRF_FAILED" | "UNAVAILABLE";
     };
     /**
      * getTherapySessionAssessments(ts_id, p_id): the participant's assessments.
@@ -705,7 +940,7 @@ export interface TherapyEndpoints {
         request: TherapySessionAssessmentsRequest;
         response: TherapySessionAssessmentsResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST";
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "INVALID_REQUEST" | "CSRF_FAILED" | "UNAVAILABLE";
     };
     /**
      * getActions(last_action_id): the poll, every 5 seconds by default.
@@ -721,12 +956,13 @@ export interface TherapyEndpoints {
         request: GetActionsRequest;
         response: GetActionsResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "NO_CURRENT_SESSION" | "INVALID_REQUEST";
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "NO_CURRENT_SESSION" | "INVALID_REQUEST" | "CSRF_FAILED" | "UNAVAILABLE";
     };
     /**
      * saveActions(payloads): the client's queued actions, sent with the poll.
      * The body is the JSON array itself: at most 100 items, each one of the inbound
-     * union (ClientMessageAction, ClientReactionAction, ClientDeleteAction).
+     * union (ClientMessageAction, ClientReactionAction, ClientDeleteAction,
+     * ClientMessageReadAction).
      *
      * POST /api/therapy/saveActions, authenticated.
      */
@@ -739,17 +975,70 @@ export interface TherapyEndpoints {
         request: SaveActionsRequest;
         response: SaveActionsResponse;
         /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
-        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "NO_CURRENT_SESSION" | "INVALID_REQUEST";
+        errors: "AUTH_REQUIRED" | "NOT_ALLOWED_IN_SESSION" | "NO_CURRENT_SESSION" | "INVALID_REQUEST" | "CSRF_FAILED" | "ACTION_REFUSED" | "UNAVAILABLE";
+    };
+    /**
+     * Post a notice (system or Therapist) into a therapy session.
+     *
+     * POST /api/therapy/operator/notice, authenticated.
+     */
+    operatorNotice: {
+        method: "POST";
+        path: "/api/therapy/operator/notice";
+        auth: true;
+        pathParams: undefined;
+        query: undefined;
+        request: OperatorNoticeRequest;
+        response: OperatorActionResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "NOT_FOUND" | "UNAVAILABLE";
+    };
+    /**
+     * Send whiteboard, update_assessments or update_chat_details to a therapy session.
+     *
+     * POST /api/therapy/operator/signal, authenticated.
+     */
+    operatorSignal: {
+        method: "POST";
+        path: "/api/therapy/operator/signal";
+        auth: true;
+        pathParams: undefined;
+        query: undefined;
+        request: OperatorSignalRequest;
+        response: OperatorActionResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "NOT_FOUND" | "UNAVAILABLE";
+    };
+    /**
+     * Add or change a participant's assessment; the participant gets update_assessments.
+     *
+     * POST /api/therapy/operator/assessment, authenticated.
+     */
+    operatorAssessment: {
+        method: "POST";
+        path: "/api/therapy/operator/assessment";
+        auth: true;
+        pathParams: undefined;
+        query: undefined;
+        request: OperatorAssessmentRequest;
+        response: OperatorActionResponse;
+        /** the errors it may answer (TherapyErrors, TherapyErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "NOT_FOUND" | "UNAVAILABLE";
     };
 }
 /** The path of each endpoint of channel therapy. */
 export const TherapyEndpointPaths = {
     login: "/api/therapy/login",
     verifyCode: "/api/therapy/verifyCode",
+    getSession: "/api/therapy/session",
+    logout: "/api/therapy/logout",
     getTherapySessions: "/api/therapy/getTherapySessions",
     enterTherapySession: "/api/therapy/enterTherapySession",
     getTherapySessionDetail: "/api/therapy/getTherapySessionDetail",
     getTherapySessionAssessments: "/api/therapy/getTherapySessionAssessments",
     getActions: "/api/therapy/getActions",
     saveActions: "/api/therapy/saveActions",
+    operatorNotice: "/api/therapy/operator/notice",
+    operatorSignal: "/api/therapy/operator/signal",
+    operatorAssessment: "/api/therapy/operator/assessment",
 } as const;

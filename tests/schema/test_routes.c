@@ -32,6 +32,10 @@ static struct {
     bool has_limit, has_before;
     char code[16];
     size_t n_actions;
+    int operator_calls; /* therapy_http_authenticate_operator */
+    int timeouts, aborts;
+    const char *detail; /* what the next handler puts in ctx->http_detail */
+    bool csrf;          /* the session hook refuses with CSRF_FAILED */
 } t;
 
 /* Like the chat's: "?token=good" or "Authorization: Bearer good". */
@@ -56,8 +60,24 @@ int chat_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req
 
 int therapy_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req)
 {
+    int rc = authenticate(req);
+    if (rc == 0 && t.csrf) {
+        ctx->http_detail = t.detail;
+        return -THERAPY_ERROR_CSRF_FAILED;
+    }
+    return rc;
+}
+
+/* auth = "operator": only "Authorization: Bearer operator" */
+int therapy_http_authenticate_operator(struct sb_ctx *ctx, const struct sb_http_request *req)
+{
     (void)ctx;
-    return authenticate(req);
+    t.operator_calls++;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcmp(req->headers[i].name, "authorization") == 0 &&
+            strcmp(req->headers[i].value, "Bearer operator") == 0)
+            return 0;
+    return -1;
 }
 
 int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp, chat_chat_http_error *err)
@@ -151,9 +171,73 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
                             therapy_save_actions_response *resp,
                             therapy_therapy_error_response *err)
 {
-    (void)ctx, (void)resp, (void)err;
+    (void)resp, (void)err;
     t.calls++;
     t.n_actions = req->count;
+    ctx->http_detail = t.detail;
+    return t.rc;
+}
+
+int therapy_on_get_actions_timeout(struct sb_ctx *ctx, uint64_t request,
+                                   therapy_get_actions_response *resp,
+                                   therapy_therapy_error_response *err)
+{
+    (void)ctx, (void)err;
+    t.timeouts++;
+    resp->result = SB_STR_LIT("ok");
+    resp->max_id = (int64_t)request;
+    return t.rc;
+}
+
+void therapy_on_get_actions_abort(struct sb_ctx *ctx, uint64_t request)
+{
+    (void)ctx, (void)request;
+    t.aborts++;
+}
+
+int therapy_on_get_session(struct sb_ctx *ctx, therapy_session_response *resp,
+                           therapy_therapy_error_response *err)
+{
+    (void)ctx, (void)resp, (void)err;
+    t.calls++;
+    return t.rc;
+}
+
+int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp,
+                      therapy_therapy_error_response *err)
+{
+    (void)ctx, (void)resp, (void)err;
+    t.calls++;
+    return t.rc;
+}
+
+int therapy_on_operator_notice(struct sb_ctx *ctx, const therapy_operator_notice_request *req,
+                               therapy_operator_action_response *resp,
+                               therapy_therapy_error_response *err)
+{
+    (void)ctx, (void)req, (void)err;
+    t.calls++;
+    resp->result = SB_STR_LIT("ok");
+    resp->id = 9;
+    return t.rc;
+}
+
+int therapy_on_operator_signal(struct sb_ctx *ctx, const therapy_operator_signal_request *req,
+                               therapy_operator_action_response *resp,
+                               therapy_therapy_error_response *err)
+{
+    (void)ctx, (void)req, (void)resp, (void)err;
+    t.calls++;
+    return t.rc;
+}
+
+int therapy_on_operator_assessment(struct sb_ctx *ctx,
+                                   const therapy_operator_assessment_request *req,
+                                   therapy_operator_action_response *resp,
+                                   therapy_therapy_error_response *err)
+{
+    (void)ctx, (void)req, (void)resp, (void)err;
+    t.calls++;
     return t.rc;
 }
 
@@ -540,6 +624,86 @@ static void test_therapy_error_extra_fields(void **state)
     done(&b);
 }
 
+/* auth = "operator": the endpoint calls its own hook, never the session's */
+static void test_therapy_operator_hook(void **state)
+{
+    (void)state;
+    call a = {.body = "{\"ts_id\": 77, \"body\": \"Foo has left the session\"}"};
+    add(&a.query, "token", "good"); /* the session hook's credential: not enough */
+    run(&a, therapy_route("/api/therapy/operator/notice"));
+    ASSERT_ANSWER(&a, 401, "{\"result\":\"Authentication required\",\"error\":\"AUTH_REQUIRED\"}");
+    assert_int_equal(t.operator_calls, 1);
+    assert_int_equal(t.auth_calls, 0);
+    assert_int_equal(t.calls, 0);
+    done(&a);
+
+    call b = {.body = "{\"ts_id\": 77, \"body\": \"Foo has left the session\"}"};
+    b.headers[b.n_headers++] = (sb_header){"authorization", "Bearer operator"};
+    t.rc = 200;
+    run(&b, therapy_route("/api/therapy/operator/notice"));
+    ASSERT_ANSWER(&b, 200, "{\"result\":\"ok\",\"id\":9}");
+    assert_int_equal(t.operator_calls, 2);
+    assert_int_equal(t.auth_calls, 0);
+    done(&b);
+}
+
+/* ctx->http_detail follows the error's text, from a hook or a handler */
+static void test_therapy_error_detail(void **state)
+{
+    (void)state;
+    call a = {.body = "[]"};
+    add(&a.query, "token", "good");
+    t.detail = "cross-site request (Sec-Fetch-Site: cross-site)";
+    t.csrf = true;
+    run(&a, therapy_route("/api/therapy/saveActions"));
+    ASSERT_ANSWER(
+        &a, 403,
+        "{\"result\":\"Request refused: cross-site request (Sec-Fetch-Site: cross-site)\","
+        "\"error\":\"CSRF_FAILED\"}");
+    assert_int_equal(t.calls, 0);
+    done(&a);
+
+    call b = {.body = "[]"};
+    add(&b.query, "token", "good");
+    t.csrf = false;
+    t.detail = "[0].user: not the logged-in user";
+    t.rc = -THERAPY_ERROR_ACTION_REFUSED;
+    run(&b, therapy_route("/api/therapy/saveActions"));
+    ASSERT_ANSWER(&b, 403,
+                  "{\"result\":\"Action refused: [0].user: not the logged-in user\","
+                  "\"error\":\"ACTION_REFUSED\"}");
+    done(&b);
+}
+
+/* a long_poll endpoint's table row carries on_timeout and on_abort */
+static void test_therapy_long_poll(void **state)
+{
+    (void)state;
+    const sb_http_handler *h = therapy_route("/api/therapy/getActions");
+    assert_non_null(h->on_timeout);
+    assert_non_null(h->on_abort);
+    assert_null(therapy_route("/api/therapy/saveActions")->on_timeout);
+    struct sb_ctx ctx = {.arena = &arena};
+    sb_http_response r;
+    sb_http_response_init(&r);
+    t.rc = 200;
+    h->on_timeout(&ctx, 12353, &r);
+    assert_int_equal(t.timeouts, 1);
+    assert_int_equal(r.status, 200);
+    char got[256];
+    snprintf(got, sizeof got, "%.*s", (int)r.body.len, r.body.data);
+    assert_string_equal(got,
+                        "{\"result\":\"ok\",\"server_time\":0,\"max_id\":12353,\"actions\":[]}");
+    sb_http_response_free(&r);
+    sb_http_response_init(&r);
+    t.rc = -THERAPY_ERROR_UNAVAILABLE;
+    h->on_timeout(&ctx, 1, &r);
+    assert_int_equal(r.status, 503);
+    sb_http_response_free(&r);
+    h->on_abort(&ctx, 1);
+    assert_int_equal(t.aborts, 1);
+}
+
 int main(void)
 {
     sb_arena_init(&arena, 1 << 20);
@@ -555,6 +719,9 @@ int main(void)
         cmocka_unit_test_setup(test_therapy_body_parsed, setup),
         cmocka_unit_test_setup(test_therapy_invalid_body, setup),
         cmocka_unit_test_setup(test_therapy_error_extra_fields, setup),
+        cmocka_unit_test_setup(test_therapy_operator_hook, setup),
+        cmocka_unit_test_setup(test_therapy_error_detail, setup),
+        cmocka_unit_test_setup(test_therapy_long_poll, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sb_arena_free(&arena);

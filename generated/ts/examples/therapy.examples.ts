@@ -6,6 +6,7 @@
 import type {
     ClientDeleteAction,
     ClientMessageAction,
+    ClientMessageReadAction,
     ClientReactionAction,
     DeleteAction,
     EnterTherapySessionRequest,
@@ -14,11 +15,19 @@ import type {
     GetActionsResponse,
     LoginRequest,
     LoginResponse,
+    LogoutResponse,
     MessageAction,
     MessageReadAction,
     NoticeAction,
+    OperatorActionResponse,
+    OperatorAssessmentRequest,
+    OperatorNoticeRequest,
+    OperatorSignalRequest,
     ReactionAction,
     SaveActionsResponse,
+    SessionResponse,
+    SmsFileLine,
+    SmsWebhookRequest,
     TherapyErrorResponse,
     TherapyInbound,
     TherapyOutbound,
@@ -44,6 +53,9 @@ export const therapyInbound_3: TherapyInbound = {"client_ts":"2023-08-02T22:02:5
 
 export const clientDeleteAction_1: ClientDeleteAction = {"client_ts":"2023-08-02T22:02:53.375Z","type":"delete","target":123333};
 export const therapyInbound_4: TherapyInbound = {"client_ts":"2023-08-02T22:02:53.375Z","type":"delete","target":123333};
+
+export const clientMessageReadAction_1: ClientMessageReadAction = {"client_ts":"2023-08-02T21:47:56.601Z","type":"message_read","target":12345,"user":"P456"};
+export const therapyInbound_5: TherapyInbound = {"client_ts":"2023-08-02T21:47:56.601Z","type":"message_read","target":12345,"user":"P456"};
 
 export const messageAction_1: MessageAction = {"id":12345,"type":"message","user":"P123","body":"Foo","recipients":[],"target":12333,"callout":["123xyz","P456"],"timestamp":"2023-08-02T21:47:51.102Z"};
 export const therapyOutbound_1: TherapyOutbound = {"id":12345,"type":"message","user":"P123","body":"Foo","recipients":[],"target":12333,"callout":["123xyz","P456"],"timestamp":"2023-08-02T21:47:51.102Z"};
@@ -80,7 +92,11 @@ export const loginResponse_1: LoginResponse = {"result":"If the details match, a
 
 export const verifyCodeRequest_1: VerifyCodeRequest = {"code":"042917"};
 
-export const verifyCodeResponse_1: VerifyCodeResponse = {"result":"Logged in","user":"P456"};
+export const verifyCodeResponse_1: VerifyCodeResponse = {"result":"Logged in","user":"P456","csrf_token":"0f3c9d2a7b1e4f6a8c5d2e9b7a1f3c4d6e8a0b2c4d6e8f0a1b3c5d7e9f1a2b3c"};
+
+export const sessionResponse_1: SessionResponse = {"result":"ok","user":"P456","name":"Alex","role":"participant","csrf_token":"0f3c9d2a7b1e4f6a8c5d2e9b7a1f3c4d6e8a0b2c4d6e8f0a1b3c5d7e9f1a2b3c","ts_id":77};
+
+export const logoutResponse_1: LogoutResponse = {"result":"Logged out"};
 
 export const therapySessionsResponse_1: TherapySessionsResponse = {"result":"ok","therapy_sessions":[{"id":77,"name":"Tuesday evening group","date":"2023-08-01T18:00:00Z","assessments":[{"name":"location","status":"complete"},{"name":"post-session_survey","status":"incomplete","url":"https://example.com/surveys/post-session?ts=77"}]}]};
 
@@ -97,8 +113,21 @@ export const therapySessionAssessmentsRequest_1: TherapySessionAssessmentsReques
 export const therapySessionAssessmentsResponse_1: TherapySessionAssessmentsResponse = {"result":"ok","assessments":[{"name":"location","status":"complete"},{"name":"post-session_survey","status":"incomplete","url":"https://example.com/surveys/post-session?ts=77"}]};
 
 export const getActionsRequest_1: GetActionsRequest = {"last_action_id":12344};
+export const getActionsRequest_2: GetActionsRequest = {"last_action_id":12344,"wait":25};
 
 export const getActionsResponse_1: GetActionsResponse = {"result":"ok","server_time":1691012880123456,"max_id":12353,"actions":[{"id":12345,"type":"message","user":"P123","body":"Foo","recipients":[],"target":12333,"callout":["123xyz","P456"],"timestamp":"2023-08-02T21:47:51.102Z"},{"id":12346,"type":"delete","target":12340,"timestamp":"2023-08-02T21:47:52.250Z"},{"id":12347,"type":"notice","body":"Foo has left the session","sender":"system","recipients":[],"timestamp":"2023-08-02T21:47:54.871Z"},{"id":12348,"type":"message_read","target":12345,"user":"P456","timestamp":"2023-08-02T21:47:56.697Z"},{"id":12349,"type":"reaction","target":12345,"icon":"heart","user":"P456","timestamp":"2023-08-02T21:47:56.697Z"},{"id":12350,"type":"whiteboard","timestamp":"2023-08-02T21:48:02.310Z"},{"id":12352,"type":"update_assessments","timestamp":"2023-08-02T21:49:10.004Z"},{"id":12353,"type":"update_chat_details","timestamp":"2023-08-02T21:49:11.520Z"}]};
 export const getActionsResponse_2: GetActionsResponse = {"result":"ok","server_time":1691013000000000,"max_id":12353,"actions":[]};
 
 export const saveActionsResponse_1: SaveActionsResponse = {"result":"ok","ids":[123334,123335,123336,123337],"max_id":123337};
+
+export const operatorNoticeRequest_1: OperatorNoticeRequest = {"ts_id":77,"body":"Foo has left the session","sender":"system"};
+
+export const operatorSignalRequest_1: OperatorSignalRequest = {"ts_id":77,"type":"whiteboard"};
+
+export const operatorAssessmentRequest_1: OperatorAssessmentRequest = {"ts_id":77,"p_id":"P456","name":"post-session_survey","status":"complete"};
+
+export const operatorActionResponse_1: OperatorActionResponse = {"result":"ok","id":12354};
+
+export const smsFileLine_1: SmsFileLine = {"to":"+15555550123","body":"Your Switchboard code is 042917. It expires in 10 minutes."};
+
+export const smsWebhookRequest_1: SmsWebhookRequest = {"id":"sms_5f1c2a9e0b7d4c3a","to":"+15555550123","body":"Your Switchboard code is 042917. It expires in 10 minutes.","created_at":"2023-08-02T21:47:51.102Z"};
