@@ -214,8 +214,8 @@ export class Browser {
     return r;
   }
 
-  async actions(last = 0, extra = {}) {
-    return this.post('getActions', { last_action_id: last, ...extra }, { timeout: extra.wait ? T(extra.wait * 1000 + 5000) : undefined });
+  async actions(last = 0, { signal, ...extra } = {}) {
+    return this.post('getActions', { last_action_id: last, ...extra }, { signal, timeout: extra.wait ? T(extra.wait * 1000 + 5000) : undefined });
   }
 
   async save(items) {
