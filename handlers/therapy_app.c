@@ -269,8 +269,11 @@ int therapy_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
         }
     }
     /* every authenticated call is activity (the poll included: the chat is
-     * open); written at most once a minute, in the turn's transaction */
-    if (now - a->row.last_ms >= THERAPY_TOUCH_GAP_MS && sb_store_begin(app->store) == SB_STORE_OK)
+     * open); written at most once a minute, in the turn's transaction, and
+     * more often when --session-idle is short: a quarter of it at most, else
+     * a session used every few seconds would end as idle */
+    int64_t gap = app->idle_ms / 4 < THERAPY_TOUCH_GAP_MS ? app->idle_ms / 4 : THERAPY_TOUCH_GAP_MS;
+    if (now - a->row.last_ms >= gap && sb_store_begin(app->store) == SB_STORE_OK)
         therapy_auth_touch(app->store, a->token_hash, now);
     ctx->session = a;
     return 0;
