@@ -100,7 +100,7 @@ export function addGroup(db, n = 2, { assessments = [], tag = '' } = {}) {
  * timeout (ms), signal (AbortSignal). Resolves {status, headers, text, json,
  * setCookies, ms}.
  */
-export function req(server, p, { method = 'POST', headers = {}, body, timeout = T(5000), signal } = {}) {
+export function req(server, p, { method = 'POST', headers = {}, body, timeout = T(5000), signal, localAddress } = {}) {
   const t0 = performance.now();
   let data = body;
   const h = { ...headers };
@@ -111,7 +111,7 @@ export function req(server, p, { method = 'POST', headers = {}, body, timeout = 
     h['Content-Type'] = 'application/json';
   }
   return withTimeout(new Promise((resolve, reject) => {
-    const r = http.request({ host: '127.0.0.1', port: server.port, path: p, method, headers: h, agent: false, signal }, (res) => {
+    const r = http.request({ host: '127.0.0.1', port: server.port, path: p, method, headers: h, agent: false, signal, localAddress }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
       res.on('error', reject);
@@ -184,7 +184,7 @@ export class Browser {
 
   async post(name, body, opts = {}) {
     const r = await req(this.server, `${API}/${name}`, {
-      method: 'POST', body, headers: this.headers(opts.headers, opts), timeout: opts.timeout, signal: opts.signal,
+      method: 'POST', body, headers: this.headers(opts.headers, opts), timeout: opts.timeout, signal: opts.signal, localAddress: opts.localAddress,
     });
     return this.absorb(r);
   }
