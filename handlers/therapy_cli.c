@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "config.h"
 #include "json.h"
+#include "pattern.h"
 #include "store.h"
 #include "therapy.h"
 #include "therapy_app.h"
@@ -81,6 +82,14 @@ int therapy_add_user(sb_store *s, const char *id, const char *phone_in, const ch
     }
     if (id && !id_ok(id)) {
         snprintf(err, err_size, "--id: letters, digits, _ and -, at most 64");
+        return -1;
+    }
+    /* a taken phone+last name is no ID collision: say so, not "no free ID" */
+    therapy_user taken;
+    int found = therapy_user_find(s, phone, key, &taken, NULL);
+    if (found <= 0) {
+        snprintf(err, err_size, "%s",
+                 found < 0 ? "could not read the users" : "the phone with that last name is taken");
         return -1;
     }
     for (int attempt = 0; attempt < 20; attempt++) {
@@ -156,6 +165,11 @@ int64_t therapy_add_session(sb_store *s, const char *name, const char *date,
                          "--assessment: '%s' is not NAME:STATUS[:URL] with STATUS complete or "
                          "incomplete",
                          assessments[k]);
+                return -1;
+            }
+            /* the schema's Assessment.url: a URI of 1 to 2048 bytes */
+            if (url && (!url[0] || strlen(url) > 2048 || !sb_is_uri(url, strlen(url)))) {
+                snprintf(err, err_size, "--assessment: '%s': the URL is not a URI", assessments[k]);
                 return -1;
             }
             if (therapy_assessment_set(s, ts, participants[i], spec, st, url) != 0) {
@@ -274,12 +288,15 @@ int cli_therapy(int argc, char **argv)
         return 1;
     }
     int rc = 1;
-    if (sb_store_begin(s) != SB_STORE_OK) {
+    /* a refusal found half way (a bad assessment after the session's row)
+     * must leave nothing: sb_store_close commits what is pending */
+    if (sb_store_begin(s) != SB_STORE_OK || sb_store_unit_begin(s) != SB_STORE_OK) {
         snprintf(err, sizeof err, "cannot write the database");
     } else if (user) {
         char out[THERAPY_ID_MAX + 1];
-        if (therapy_add_user(s, id, phone, last, name, role, out, err, sizeof err) == 0 &&
-            sb_store_commit(s) == SB_STORE_OK) {
+        bool ok = therapy_add_user(s, id, phone, last, name, role, out, err, sizeof err) == 0;
+        sb_store_unit_end(s, ok);
+        if (ok && sb_store_commit(s) == SB_STORE_OK) {
             printf("%s\n", out);
             rc = 0;
         }
@@ -292,6 +309,7 @@ int cli_therapy(int argc, char **argv)
             ids[n++] = t;
         int64_t ts = therapy_add_session(s, name, date, ids, n, therapist, assessments,
                                          n_assessments, err, sizeof err);
+        sb_store_unit_end(s, ts > 0);
         if (ts > 0 && sb_store_commit(s) == SB_STORE_OK) {
             printf("%lld\n", (long long)ts);
             rc = 0;
