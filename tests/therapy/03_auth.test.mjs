@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startTherapy, cleanup, addGroup, addUser, addSession, Browser, browserIn, req, API, msg,
-  isError, checkActions, T, sleep,
+  isError, checkActions, T, sleep, waitLog,
 } from './th.mjs';
 
 /** every endpoint behind the session, with a valid body */
@@ -84,7 +84,7 @@ test('--session-idle: an unused session ends, a used one lives on', async () => 
     assert.equal(r.status, 200, `an active session is alive at ${i + 1} s (idle limit 2 s): ${r.text}`);
   }
   await allRefused(idle, gi.ts, { Cookie: `sb_therapy=${unused.cookie}`, 'X-CSRF-Token': unused.csrf }, 'idle');
-  assert.match(idle.stderr, /event=therapy_session_expired user=\S+ reason=idle/);
+  await waitLog(idle, /event=therapy_session_expired user=\S+ reason=idle/);
 });
 
 test('--session-max: a session ends that long after login, used or not', async () => {
@@ -97,7 +97,7 @@ test('--session-max: a session ends that long after login, used or not', async (
   }
   await sleep(T(1500));
   await allRefused(max, gm.ts, { Cookie: `sb_therapy=${b.cookie}`, 'X-CSRF-Token': b.csrf }, 'max');
-  assert.match(max.stderr, /event=therapy_session_expired user=\S+ reason=absolute/);
+  await waitLog(max, /event=therapy_session_expired user=\S+ reason=absolute/);
 });
 
 test('row 29: CSRF: missing or wrong token, foreign Origin, cross-site -> 403, nothing stored', async () => {

@@ -308,3 +308,12 @@ export async function allActions(b) {
   const r = await b.actions(0);
   return checkActions(r, 0).actions;
 }
+
+/** wait until the server's stderr matches re (log lines arrive through a pipe) */
+export async function waitLog(server, re, ms = T(3000)) {
+  const deadline = Date.now() + ms;
+  while (!re.test(server.stderr)) {
+    if (Date.now() > deadline) throw new Error(`no log line ${re} in:\n${server.stderr.slice(-3000)}`);
+    await sleep(10);
+  }
+}
