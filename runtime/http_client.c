@@ -138,22 +138,22 @@ static void finish(call *k, int status, const char *body, size_t len, const char
 static void done(struct evhttp_request *req, void *arg)
 {
     call *k = arg;
+    int status = req ? evhttp_request_get_response_code(req) : 0;
+    /* a failed handshake ends like a reset: say why when the certificate did it */
+    long verify = status == 0 && k->ssl ? SSL_get_verify_result(k->ssl) : X509_V_OK;
+    if (verify != X509_V_OK) {
+        char why[200];
+        snprintf(why, sizeof why, "certificate verification failed: %s",
+                 X509_verify_cert_error_string(verify));
+        finish(k, 0, NULL, 0, why);
+        return;
+    }
     if (!req) {
         finish(k, 0, NULL, 0, "no answer (refused, reset or timed out)");
         return;
     }
-    int status = evhttp_request_get_response_code(req);
-    if (status == 0 && k->ssl && SSL_get_verify_result(k->ssl) != X509_V_OK) {
-        char why[200];
-        snprintf(why, sizeof why, "certificate verification failed: %s",
-                 X509_verify_cert_error_string(SSL_get_verify_result(k->ssl)));
-        finish(k, 0, NULL, 0, why);
-        return;
-    }
     if (status == 0) {
-        finish(k, 0, NULL, 0,
-               k->ssl ? "no answer (refused, reset, timed out, too large or TLS failed)"
-                      : "no answer (refused, reset, timed out or too large)");
+        finish(k, 0, NULL, 0, "no answer (refused, reset, timed out or too large)");
         return;
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
