@@ -100,6 +100,9 @@ function sms(args, env = {}) {
     const queued = out.split('\n').filter((l) => l.startsWith('queued '))
       .map((l) => Number(l.split('rc=')[1]));
     noSecrets(err);
+    assert.ok(!/Sanitizer|runtime error:/.test(err), err); // an SB_SANITIZE build's reports
+    if (wrapper.length) // valgrind's reports start with ==PID==
+      assert.ok(code !== 99 && !/^==\d+==/m.test(err), `${wrapper[0]}:\n${err}`);
     resolve({ code, out, err, stats, queued });
   }));
 }
