@@ -58,7 +58,7 @@ struct therapy_sms_sender {
     struct event_base *base;
     sender_kind kind;
     therapy_sms_opts opts;
-    int fd;                 /* file: */
+    char path[1024];        /* file: */
     sb_http_client *client; /* webhook, twilio */
     char url[1024];         /* where the POST goes */
     char secret[256];       /* webhook: the HMAC key */
@@ -105,18 +105,27 @@ static void metrics_for(therapy_sms_sender *s)
 
 /* Senders -------------------------------------------------------------------- */
 
+/* Opened for each SMS rather than once: a developer may delete or rotate
+ * the file, and the next line must land in the new one. Opened here too,
+ * so that a path that cannot be written stops the start. */
 static int open_file(therapy_sms_sender *s, const char *path, char *err, size_t err_size)
 {
     if (!*path) {
         snprintf(err, err_size, "--sms file:PATH needs a path");
         return -1;
     }
-    s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (s->fd < 0) {
+    if (strlen(path) >= sizeof s->path) {
+        snprintf(err, err_size, "--sms file:PATH: the path is too long");
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
         snprintf(err, err_size, "--sms file:%s: cannot open for appending: %s", path,
                  strerror(errno));
         return -1;
     }
+    close(fd);
+    snprintf(s->path, sizeof s->path, "%s", path);
     return 0;
 }
 
@@ -245,7 +254,6 @@ therapy_sms_sender *therapy_sms_sender_new(struct event_base *base, const sb_con
         return NULL;
     }
     s->base = base;
-    s->fd = -1;
     therapy_sms_opts o = opts ? *opts : (therapy_sms_opts){0};
     s->opts.retry_base_ms = o.retry_base_ms > 0 ? o.retry_base_ms : 1000;
     s->opts.max_tries = o.max_tries > 0 ? o.max_tries : 6;
@@ -297,14 +305,17 @@ static int write_line(therapy_sms_sender *s, const char *to, const char *body, c
     therapy_sms_file_line_write(&b, &line);
     sb_buf_putc(&b, '\n');
     ssize_t n = -1;
-    if (!b.oom) {
+    int fd = b.oom ? -1 : open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
         /* one write(2) on O_APPEND: concurrent writers never interleave a line */
         do
-            n = write(s->fd, b.data, b.len);
+            n = write(fd, b.data, b.len);
         while (n < 0 && errno == EINTR);
     }
-    int rc = !b.oom && n == (ssize_t)b.len ? 0 : -1;
     int e = errno;
+    if (fd >= 0)
+        close(fd);
+    int rc = !b.oom && n == (ssize_t)b.len ? 0 : -1;
     sb_buf_free(&b);
     if (rc != 0) {
         sb_log(SB_LOG_ERROR, "sms_failed", "sender=file to=%s reason=%s", masked,
@@ -608,8 +619,6 @@ void therapy_sms_sender_free(therapy_sms_sender *s)
         sb_counter_add(s->m_failed, 1);
         sms_free(m);
     }
-    if (s->fd >= 0)
-        close(s->fd);
     OPENSSL_cleanse(s->secret, sizeof s->secret);
     OPENSSL_cleanse(s->auth, sizeof s->auth);
     free(s);
