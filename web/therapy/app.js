@@ -14,7 +14,7 @@
   const RETRY_MS = 2000;       // after a failed poll or flush
   const ICONS = [
     { icon: 'heart', glyph: '\u2764\uFE0F', label: 'heart' },
-    { icon: 'smile', glyph: '\u{1F642}', label: 'smile' },
+    { icon: 'smile', glyph: '\u{1F60A}', label: 'smile' },
     { icon: 'sad', glyph: '\u{1F622}', label: 'sad' },
     { icon: 'angry', glyph: '\u{1F620}', label: 'angry' },
   ];
