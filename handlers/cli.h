@@ -9,5 +9,6 @@ int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_apikey(int argc, char **argv);
 int cli_realtime(int argc, char **argv); /* handlers/realtime_cli.c */
+int cli_therapy(int argc, char **argv);  /* handlers/therapy_cli.c */
 
 #endif

@@ -8,6 +8,8 @@
  *   switchboard apikey add|list|revoke ...  operator API keys (handlers/apikey.c)
  *   switchboard realtime token|update ...   JWTs and updates for /realtime
  * (handlers/realtime_cli.c)
+ *   switchboard therapy user|session add ...   people and therapy sessions
+ * (handlers/therapy_cli.c)
  *
  * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
  */
@@ -27,7 +29,9 @@ static void usage(FILE *to)
           "       switchboard apikey list [--db PATH]\n"
           "       switchboard apikey revoke --name NAME [--db PATH]\n"
           "       switchboard realtime token --user U --company C --session S [--ttl SEC] ...\n"
-          "       switchboard realtime update --company C --action A [--data JSON] ...\n",
+          "       switchboard realtime update --company C --action A [--data JSON] ...\n"
+          "       switchboard therapy user add --phone P --last-name L --name N --role R ...\n"
+          "       switchboard therapy session add --name N --date ISO --participants ID,ID ...\n",
           to);
 }
 
@@ -49,6 +53,8 @@ int main(int argc, char **argv)
         return cli_apikey(argc - 1, argv + 1);
     if (strcmp(argv[1], "realtime") == 0)
         return cli_realtime(argc - 1, argv + 1);
+    if (strcmp(argv[1], "therapy") == 0)
+        return cli_therapy(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(stdout);

@@ -27,6 +27,7 @@
 #include "server.h"
 #include "core.h"
 #include "store.h"
+#include "therapy_app.h"
 #include "web.h"
 
 #define SHUTDOWN_GRACE_MS 2000
@@ -159,6 +160,11 @@ int cli_serve(int argc, char **argv)
         sb_log(SB_LOG_ERROR, "realtime", "error=\"%s\"", err);
         return 1;
     }
+    therapy_app *therapy = therapy_app_start(a.base, a.rt, a.store, &cfg, err, sizeof err);
+    if (!therapy) {
+        sb_log(SB_LOG_ERROR, "therapy", "error=\"%s\"", err);
+        return 1;
+    }
     conformance *conf = NULL;
     if (cfg.socketio_conformance && !(conf = conformance_start(a.rt, err, sizeof err))) {
         sb_log(SB_LOG_ERROR, "conformance", "error=\"%s\"", err);
@@ -166,6 +172,8 @@ int cli_serve(int argc, char **argv)
     }
     if (cfg.demo && admin_seed_demo(a.store, cfg.db_path) != 0)
         sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the demo data\"");
+    if (cfg.demo && therapy_seed_demo(a.store, cfg.db_path) != 0)
+        sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the therapy demo data\"");
 
     sb_http_handler health = {
         .method = "GET", .path = "/healthz", .channel = "core", .handle = healthz, .app = &a};
@@ -211,6 +219,7 @@ int cli_serve(int argc, char **argv)
     sb_store_commit(a.store);
     conformance_stop(conf);
     realtime_app_stop(realtime);
+    therapy_app_stop(therapy);
     sb_rt_free(a.rt);
     chat_app_stop(chat);
     sb_store_close(a.store);

@@ -29,4 +29,27 @@ static inline int64_t sb_mono_ms(void)
     return sb_mono_us() / 1000;
 }
 
+/* A wall-clock time (ms since the epoch, >= 0) as ISO-8601 UTC with
+ * milliseconds, "2023-08-02T21:47:56.697Z", into buf. */
+static inline const char *sb_iso8601_ms(char buf[32], int64_t ms)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    size_t n = 0;
+    if (ms >= 0 && gmtime_r(&s, &tm))
+        n = strftime(buf, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (n == 0 || n > 19) {
+        buf[0] = '\0';
+        return buf;
+    }
+    unsigned frac = (unsigned)(ms % 1000);
+    buf[n++] = '.';
+    buf[n++] = (char)('0' + frac / 100);
+    buf[n++] = (char)('0' + frac / 10 % 10);
+    buf[n++] = (char)('0' + frac % 10);
+    buf[n++] = 'Z';
+    buf[n] = '\0';
+    return buf;
+}
+
 #endif

@@ -1,0 +1,399 @@
+/*
+ * therapy_app.c: the therapy protocol's composition (therapy_app.h): its
+ * tables, its key, its SMS sender and its routes; the pieces its endpoint
+ * files share (keyed hashes, the cookie, the Origin check, audiences,
+ * storing a server action); the two authenticate hooks the generated routes
+ * call; and the hourly prune of login state.
+ */
+#include <ctype.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apikey.h"
+#include "clock.h"
+#include "ctx.h"
+#include "log.h"
+#include "secret_file.h"
+#include "therapy_app.h"
+#include "therapy_handlers.h"
+#include "therapy_sms.h"
+
+#define PRUNE_MS (10 * 60 * 1000) /* login state older than an hour goes this often */
+#define HOUR_MS (3600 * 1000)
+
+/* Keys and hashes --------------------------------------------------------- */
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void therapy_mac_hex(const therapy_app *app, const char *label, const char *a, const char *b,
+                     char out[SB_TOKEN_HEX_LEN + 1])
+{
+    uint8_t mac[32];
+    unsigned int len = 0;
+    /* label ":" a ("|" b): the separators keep ("ab","c") apart from ("a","bc") */
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "%s:%s%s%s", label, a, b ? "|" : "", b ? b : "");
+    if (n < 0 || (size_t)n >= sizeof buf)
+        n = (int)sizeof buf - 1;
+    HMAC(EVP_sha256(), app->key, THERAPY_KEY_LEN, (const unsigned char *)buf, (size_t)n, mac, &len);
+    hex(mac, 32, out);
+    memset(buf, 0, sizeof buf);
+}
+
+static int load_key(therapy_app *app, const sb_config *cfg, char *err, size_t err_size)
+{
+    char path[1200];
+    if (cfg->therapy_secret_file[0])
+        snprintf(path, sizeof path, "%s", cfg->therapy_secret_file);
+    else
+        secret_file_beside(cfg->db_path, "therapy-secret", path, sizeof path);
+    char secret[1024];
+    if (secret_file_load(path, true, secret, sizeof secret, err, err_size) != 0)
+        return -1;
+    if (strlen(secret) < 32) {
+        snprintf(err, err_size, "%s: shorter than 32 bytes", path);
+        memset(secret, 0, sizeof secret);
+        return -1;
+    }
+    /* the key is the SHA-256 of the file's line: any length in, 32 bytes out */
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), "switchboard-therapy", 19, (const unsigned char *)secret, strlen(secret),
+         app->key, &len);
+    memset(secret, 0, sizeof secret);
+    return 0;
+}
+
+/* Cookies, origins, times -------------------------------------------------- */
+
+void therapy_set_cookie(struct sb_ctx *ctx, const therapy_app *app, const char *value)
+{
+    sb_cookie_opts o = sb_cookie_defaults(); /* HttpOnly, SameSite=Lax, a session cookie */
+    o.path = THERAPY_COOKIE_PATH;
+    o.secure = app->cookie_secure;
+    if (!value)
+        o.max_age_s = 0;
+    sb_http_set_cookie(ctx->http_resp, THERAPY_COOKIE, value ? value : "", &o);
+}
+
+/* Is origin ("scheme://host[:port]") this server, as the request's Host
+ * names it? */
+static bool same_host(const char *origin, const char *host)
+{
+    const char *p = strstr(origin, "://");
+    return p && host && strcmp(p + 3, host) == 0;
+}
+
+static bool listed(const char *list, const char *origin)
+{
+    if (!list[0])
+        return false;
+    if (strcmp(list, "*") == 0)
+        return false; /* "*" opens reads to every site, never state changes */
+    size_t n = strlen(origin);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, origin, n) == 0)
+            return true;
+        p += len + (comma ? 1 : 0);
+    }
+    return false;
+}
+
+int therapy_check_origin(struct sb_ctx *ctx, const therapy_app *app)
+{
+    const sb_http_request *req = ctx->http;
+    const char *site = sb_http_header(req, "sec-fetch-site");
+    if (site && strcmp(site, "cross-site") == 0) {
+        ctx->http_detail = "cross-site request (Sec-Fetch-Site: cross-site)";
+        return -THERAPY_ERROR_CSRF_FAILED;
+    }
+    /* Browsers send Origin with every POST made by a page; a client that is
+     * no browser (curl, a backend) sends none and cannot be made to carry
+     * a victim's cookie, so a missing Origin is no cross-site request. */
+    const char *origin = sb_http_header(req, "origin");
+    if (!origin)
+        return 0;
+    if (same_host(origin, sb_http_header(req, "host")) || listed(app->cors_origins, origin))
+        return 0;
+    ctx->http_detail = "Origin is not this site";
+    return -THERAPY_ERROR_CSRF_FAILED;
+}
+
+/* Audiences ---------------------------------------------------------------- */
+
+bool therapy_audience_has(const char *audience, const char *user)
+{
+    if (!audience)
+        return true;
+    size_t n = strlen(user);
+    for (const char *p = audience; (p = strstr(p, user)) != NULL; p++)
+        if (p > audience && p[-1] == ',' && p[n] == ',')
+            return true;
+    return false;
+}
+
+const char *therapy_audience(struct sb_ctx *ctx, const char *author, const sb_str *recipients,
+                             size_t n)
+{
+    if (n == 0)
+        return NULL;
+    size_t cap = 2 + (author ? strlen(author) + 1 : 0);
+    for (size_t i = 0; i < n; i++)
+        cap += recipients[i].len + 1;
+    char *s = sb_arena_alloc(ctx->arena, cap + 1);
+    if (!s)
+        return NULL;
+    size_t len = 0;
+    s[len++] = ',';
+    if (author) {
+        memcpy(s + len, author, strlen(author));
+        len += strlen(author);
+        s[len++] = ',';
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(s + len, recipients[i].ptr, recipients[i].len);
+        len += recipients[i].len;
+        s[len++] = ',';
+    }
+    s[len] = '\0';
+    return s;
+}
+
+/* Server actions ------------------------------------------------------------ */
+
+int64_t therapy_post_action(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, therapy_out *out,
+                            const char *author, int64_t target, const char *audience,
+                            const char *client_json)
+{
+    int64_t now = sb_wall_ms();
+    const char *type = therapy_out_kind_name(out->kind);
+    int64_t id =
+        therapy_action_insert(app->store, ts_id, type, author, target, audience, now, client_json);
+    if (id <= 0)
+        return -1;
+    char when[32];
+    sb_str ts = {sb_iso8601_ms(when, now), strlen(when)};
+    /* every out action starts with id and ends with timestamp */
+    switch (out->kind) {
+    case THERAPY_OUT_MESSAGE_ACTION:
+        out->as.message_action.id = id, out->as.message_action.timestamp = ts;
+        break;
+    case THERAPY_OUT_DELETE_ACTION:
+        out->as.delete_action.id = id, out->as.delete_action.timestamp = ts;
+        break;
+    case THERAPY_OUT_NOTICE_ACTION:
+        out->as.notice_action.id = id, out->as.notice_action.timestamp = ts;
+        break;
+    case THERAPY_OUT_MESSAGE_READ_ACTION:
+        out->as.message_read_action.id = id, out->as.message_read_action.timestamp = ts;
+        break;
+    case THERAPY_OUT_REACTION_ACTION:
+        out->as.reaction_action.id = id, out->as.reaction_action.timestamp = ts;
+        break;
+    case THERAPY_OUT_WHITEBOARD_ACTION:
+        out->as.whiteboard_action.id = id, out->as.whiteboard_action.timestamp = ts;
+        break;
+    case THERAPY_OUT_UPDATE_ASSESSMENTS_ACTION:
+        out->as.update_assessments_action.id = id, out->as.update_assessments_action.timestamp = ts;
+        break;
+    case THERAPY_OUT_UPDATE_CHAT_DETAILS_ACTION:
+        out->as.update_chat_details_action.id = id,
+        out->as.update_chat_details_action.timestamp = ts;
+        break;
+    default:
+        return -1;
+    }
+    sb_buf_reset(&app->scratch);
+    therapy_out_write(&app->scratch, out);
+    if (app->scratch.oom ||
+        therapy_action_set_json(app->store, id, app->scratch.data, app->scratch.len) != 0)
+        return -1;
+    sb_counter_add(app->m_actions, 1);
+    (void)ctx;
+    return id;
+}
+
+/* Authentication hooks ------------------------------------------------------ */
+
+int therapy_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
+{
+    therapy_app *app = ctx->app;
+    char token[SB_TOKEN_HEX_LEN + 2];
+    if (!sb_http_cookie(req, THERAPY_COOKIE, token, sizeof token) ||
+        strlen(token) != SB_TOKEN_HEX_LEN)
+        return -1;
+    therapy_auth *a = sb_arena_alloc(ctx->arena, sizeof *a);
+    if (!a)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    sb_token_hash(token, SB_TOKEN_HEX_LEN, a->token_hash);
+    int rc = therapy_auth_get(app->store, a->token_hash, &a->row);
+    if (rc < 0) {
+        sb_counter_add(app->m_storage_errors, 1);
+        return -THERAPY_ERROR_UNAVAILABLE;
+    }
+    if (rc > 0)
+        return -1; /* never issued, logged out, or pruned */
+    int64_t now = sb_wall_ms();
+    if (now - a->row.last_ms > app->idle_ms || now - a->row.created_ms > app->max_ms) {
+        if (sb_store_begin(app->store) == SB_STORE_OK)
+            therapy_auth_delete(app->store, a->token_hash);
+        sb_log(SB_LOG_INFO, "therapy_session_expired", "user=%s reason=%s", a->row.user,
+               now - a->row.created_ms > app->max_ms ? "absolute" : "idle");
+        return -1;
+    }
+    /* state changes need our own page and the session's CSRF token */
+    therapy_mac_hex(app, "csrf", a->token_hash, NULL, a->csrf);
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        int o = therapy_check_origin(ctx, app);
+        if (o != 0) {
+            sb_counter_add(app->m_csrf_refused, 1);
+            return o;
+        }
+        const char *sent = sb_http_header(req, THERAPY_CSRF_HEADER);
+        if (!sent || strlen(sent) != SB_TOKEN_HEX_LEN ||
+            !sb_token_equal(sent, a->csrf, SB_TOKEN_HEX_LEN)) {
+            ctx->http_detail = sent ? "wrong X-CSRF-Token header" : "missing X-CSRF-Token header";
+            sb_counter_add(app->m_csrf_refused, 1);
+            return -THERAPY_ERROR_CSRF_FAILED;
+        }
+    }
+    /* every authenticated call is activity (the poll included: the chat is
+     * open); written at most once a minute, in the turn's transaction */
+    if (now - a->row.last_ms >= THERAPY_TOUCH_GAP_MS && sb_store_begin(app->store) == SB_STORE_OK)
+        therapy_auth_touch(app->store, a->token_hash, now);
+    ctx->session = a;
+    return 0;
+}
+
+int therapy_http_authenticate_operator(struct sb_ctx *ctx, const sb_http_request *req)
+{
+    therapy_app *app = ctx->app;
+    core_apikey_status st = core_apikey_check(app->core, req, NULL);
+    if (st == CORE_APIKEY_STORE_ERROR)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    return st == CORE_APIKEY_OK ? 0 : -1;
+}
+
+/* Start and stop -------------------------------------------------------------- */
+
+static void prune(struct sb_ctx *ctx, void *arg)
+{
+    therapy_app *app = arg;
+    int64_t now = sb_wall_ms();
+    if (sb_store_begin(app->store) != SB_STORE_OK)
+        return;
+    if (therapy_event_prune(app->store, now - HOUR_MS) != 0 ||
+        therapy_auth_prune(app->store, now - app->idle_ms, now - app->max_ms) != 0)
+        sb_log(SB_LOG_WARN, "therapy_prune", "error=\"%s\"", sb_store_last_error(app->store));
+    (void)ctx;
+}
+
+static void storage_failed(sb_http_response *resp, void *arg)
+{
+    therapy_app *app = arg;
+    therapy_therapy_error_response err;
+    memset(&err, 0, sizeof err);
+    sb_counter_add(app->m_storage_errors, 1);
+    sb_http_answer_error(resp, therapy_http_errors, THERAPY_ERROR_UNAVAILABLE, &err, "");
+}
+
+therapy_app *therapy_app_start(struct event_base *base, sb_rt *rt, sb_store *store,
+                               const sb_config *cfg, char *err, size_t err_size)
+{
+    if (therapy_store_migrate(store, err, err_size) != 0 ||
+        core_store_migrate(store, err, err_size) != 0)
+        return NULL;
+    therapy_app *app = calloc(1, sizeof *app);
+    if (!app) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    app->rt = rt;
+    app->store = store;
+    app->core = core_store_new(store);
+    app->otp_ttl_ms = (int64_t)cfg->otp_ttl_s * 1000;
+    app->idle_ms = (int64_t)cfg->session_idle_s * 1000;
+    app->max_ms = (int64_t)cfg->session_max_s * 1000;
+    app->otp_ip_limit = cfg->otp_ip_limit;
+    app->otp_global_limit = cfg->otp_global_limit;
+    app->verify_ip_limit = cfg->verify_ip_limit;
+    app->cookie_secure = cfg->cookie_secure;
+    snprintf(app->cors_origins, sizeof app->cors_origins, "%s", cfg->cors_origins);
+    sb_buf_init(&app->scratch);
+    sb_map_init(&app->waiters);
+    sb_map_init(&app->waiting);
+    if (!app->core || load_key(app, cfg, err, err_size) != 0) {
+        therapy_app_stop(app);
+        return NULL;
+    }
+    /* the SMS sender: as configured, or on a demo start a file beside the
+     * database, so that a newcomer reads the code there */
+    char spec[1200];
+    snprintf(spec, sizeof spec, "%s", cfg->sms);
+    if (!spec[0] && cfg->demo) {
+        char path[1100];
+        secret_file_beside(cfg->db_path, "sms.jsonl", path, sizeof path);
+        snprintf(spec, sizeof spec, "file:%s", path);
+    }
+    app->sms = therapy_sms_sender_new(base, cfg, spec, NULL, err, err_size);
+    if (!app->sms) {
+        therapy_app_stop(app);
+        return NULL;
+    }
+    if (!spec[0])
+        sb_log(SB_LOG_WARN, "therapy",
+               "msg=\"no SMS sender (--sms): login codes are not sent anywhere\"");
+    else
+        sb_log(SB_LOG_INFO, "therapy", "sms=%s", therapy_sms_sender_kind(app->sms));
+
+    app->m_logins = sb_counter_new("sb_therapy_logins_total", "login requests answered", NULL);
+    app->m_codes_sent = sb_counter_new("sb_therapy_codes_sent_total", "one-time codes sent", NULL);
+    app->m_codes_refused = sb_counter_new("sb_therapy_codes_refused_total",
+                                          "login requests refused by a rate limit", NULL);
+    app->m_verified = sb_counter_new("sb_therapy_verified_total", "codes accepted", NULL);
+    app->m_verify_failed = sb_counter_new("sb_therapy_verify_failed_total", "codes refused", NULL);
+    app->m_csrf_refused =
+        sb_counter_new("sb_therapy_csrf_refused_total", "requests refused as cross-site", NULL);
+    app->m_actions = sb_counter_new("sb_therapy_actions_total", "actions stored", NULL);
+    app->m_polls = sb_counter_new("sb_therapy_polls_total", "getActions answered", NULL);
+    app->m_long_polls = sb_counter_new("sb_therapy_long_polls_total", "getActions held open", NULL);
+    app->m_storage_errors =
+        sb_counter_new("sb_therapy_storage_errors_total", "database failures", NULL);
+
+    sb_failure storage = {.http = storage_failed, .arg = app};
+    if (therapy_routes_register(rt, app, &storage, err, err_size) != 0) {
+        therapy_app_stop(app);
+        return NULL;
+    }
+    app->owner = sb_rt_new_id(rt);
+    sb_rt_timer(rt, app->owner, PRUNE_MS, true, prune, app);
+    return app;
+}
+
+void therapy_app_stop(therapy_app *app)
+{
+    if (!app)
+        return;
+    for (size_t i = 0; i < app->waiters.cap; i++)
+        if (app->waiters.slots[i].key)
+            free(app->waiters.slots[i].value);
+    sb_map_free(&app->waiters);
+    sb_map_free(&app->waiting);
+    therapy_sms_sender_free(app->sms);
+    core_store_free(app->core);
+    sb_buf_free(&app->scratch);
+    memset(app->key, 0, sizeof app->key);
+    free(app);
+}

@@ -1,0 +1,134 @@
+/*
+ * therapy_app.h: the therapy protocol's state (seed 001), shared by its
+ * login (therapy_login.c), chat (therapy_chat.c) and operator
+ * (therapy_operator.c) endpoints. One per process.
+ *
+ * Who is who: a browser holds one cookie, THERAPY_COOKIE. Before login it
+ * names a pending login (the code sent by SMS is bound to it); a valid code
+ * replaces it with a new value naming a server-side session (no fixation).
+ * The database keeps only hashes: of the cookie (SHA-256), of the code and
+ * of the phone (HMAC-SHA256 under the key in --therapy-secret-file, so that
+ * a copy of the database alone does not give the 10^6 codes away).
+ */
+#ifndef SB_THERAPY_APP_H
+#define SB_THERAPY_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core_store.h"
+#include "map.h"
+#include "metrics.h"
+#include "rt.h"
+#include "store.h"
+#include "therapy.h"
+#include "therapy_store.h"
+#include "token.h"
+
+#define THERAPY_COOKIE "sb_therapy"
+#define THERAPY_COOKIE_PATH "/api/therapy"
+#define THERAPY_CSRF_HEADER "x-csrf-token"
+#define THERAPY_KEY_LEN 32
+#define THERAPY_MAX_ACTIONS 1000   /* actions in one getActions answer */
+#define THERAPY_RESEND_S 60        /* one code a minute per phone */
+#define THERAPY_CODES_PER_HOUR 3   /* codes (and failed codes) per phone per hour */
+#define THERAPY_TOUCH_GAP_MS 60000 /* a session's last activity is written at most this often */
+#define THERAPY_PHONE_MAX 16       /* "+" and at most 15 digits (E.164) */
+
+struct therapy_sms_sender;
+
+/* The logged-in session an authenticate hook found (ctx->session). */
+typedef struct therapy_auth {
+    char token_hash[SB_TOKEN_HEX_LEN + 1];
+    char csrf[SB_TOKEN_HEX_LEN + 1];
+    therapy_auth_row row;
+} therapy_auth;
+
+/* A getActions held open (long poll). */
+typedef struct therapy_waiter {
+    uint64_t request;
+    int64_t ts_id, after;
+    char user[THERAPY_ID_MAX + 1];
+    struct therapy_waiter *prev, *next; /* in its session's list */
+} therapy_waiter;
+
+typedef struct therapy_app {
+    sb_rt *rt;
+    sb_store *store;
+    core_store *core; /* operator API keys */
+    struct therapy_sms_sender *sms;
+    uint8_t key[THERAPY_KEY_LEN];
+    /* settings */
+    int64_t otp_ttl_ms, idle_ms, max_ms;
+    int otp_ip_limit, otp_global_limit, verify_ip_limit;
+    bool cookie_secure;
+    char cors_origins[512];
+    /* long polls: request ID -> waiter; session ID -> its first waiter */
+    sb_map waiters, waiting;
+    size_t n_waiters;
+    uint64_t owner; /* the prune timer's */
+    sb_buf scratch;
+    sb_counter *m_logins, *m_codes_sent, *m_codes_refused, *m_verified, *m_verify_failed,
+        *m_csrf_refused, *m_actions, *m_polls, *m_long_polls, *m_storage_errors;
+} therapy_app;
+
+/* Migrate, load the key, start the SMS sender, register the routes. */
+struct event_base;
+therapy_app *therapy_app_start(struct event_base *base, sb_rt *rt, sb_store *store,
+                               const sb_config *cfg, char *err, size_t err_size);
+void therapy_app_stop(therapy_app *app); /* after sb_server_free */
+
+/* Shared by the therapy_*.c files ---------------------------------------- */
+
+/* HMAC-SHA256 under the app's key of "label:a" (b appended when non-NULL),
+ * as 64 hex digits. */
+void therapy_mac_hex(const therapy_app *app, const char *label, const char *a, const char *b,
+                     char out[SB_TOKEN_HEX_LEN + 1]);
+/* Is this state-changing request from our own pages? 0, or -CSRF_FAILED
+ * with ctx->http_detail saying why (Sec-Fetch-Site cross-site, an Origin
+ * that is neither this host nor in --cors-origins). */
+int therapy_check_origin(struct sb_ctx *ctx, const therapy_app *app);
+/* Set the session cookie (value NULL: delete it). */
+void therapy_set_cookie(struct sb_ctx *ctx, const therapy_app *app, const char *value);
+/* Wake the long polls of ts_id that can see something above their cursor
+ * (after the actions the turn stored): their answers go after the commit. */
+void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id);
+/* Store one server action (notice, signal) in ts_id: its ID, or -1. audience
+ * NULL for everyone. The JSON is written by the generated writer from out
+ * (its id and timestamp are filled here). */
+int64_t therapy_post_action(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, therapy_out *out,
+                            const char *author, int64_t target, const char *audience,
+                            const char *client_json);
+/* Can user see an action with this audience? */
+bool therapy_audience_has(const char *audience, const char *user);
+/* ",a,b," from an author and recipients (NULL when recipients is empty:
+ * everyone); in ctx->arena. */
+const char *therapy_audience(struct sb_ctx *ctx, const char *author, const sb_str *recipients,
+                             size_t n);
+
+/* A phone number as E.164 ("+" and 8..15 digits): ASCII digits with
+ * optional spaces, dashes, dots and parentheses; a leading + or ten digits
+ * (taken as North American, +1). 0, or -1 when it is no phone number. */
+int therapy_phone_normalize(const char *p, size_t n, char out[THERAPY_PHONE_MAX + 1]);
+/* A last name as compared: blanks around it dropped, ASCII lower case. 0, -1 blank or too long. */
+int therapy_name_key(const char *p, size_t n, char *out, size_t cap);
+
+/* therapy_cli.c: people and sessions (the CLI and the demo use them). */
+int therapy_add_user(sb_store *s, const char *id, const char *phone, const char *last_name,
+                     const char *name, const char *role, char out_id[THERAPY_ID_MAX + 1], char *err,
+                     size_t err_size);
+int64_t therapy_add_session(sb_store *s, const char *name, const char *date,
+                            const char *const *participants, int n_participants,
+                            const char *therapist, const char *const *assessments,
+                            int n_assessments, char *err, size_t err_size);
+/* On an empty user table: a therapist, two participants, one session, and
+ * how to log in, printed. */
+int therapy_seed_demo(sb_store *s, const char *db_path);
+
+/* The endpoints' files register nothing themselves: the routes are the
+ * generated ones (therapy_routes.c), the hooks these. */
+int therapy_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
+int therapy_http_authenticate_operator(struct sb_ctx *ctx, const struct sb_http_request *req);
+
+#endif
