@@ -8,7 +8,9 @@
 // mode: messages both ways (delivery well under the 5-second poll), a reply, reactions and
 // a replacement reaction, a deleted message that turns into "deleted" on the other side,
 // read marks on the sender's side, and a private message that the third person's page
-// never shows and getActions never returns to them. The same pages reloaded in the 5-second
+// never shows and getActions never returns to them; notices and the reload signals
+// (whiteboard, update_assessments, update_chat_details) sent through the operator API
+// (`switchboard apikey add`). The same pages reloaded in the 5-second
 // poll mode (the session cookie survives, the page re-enters the session): a message, a
 // reaction and a reply again. Logout returns to the login form and the old cookie gets 401.
 // The login's error paths: a wrong code (INVALID_CODE: start over) and a second code within
@@ -333,6 +335,44 @@ test('the therapy web client in headless Chromium: two sides of a session', {
       const bodies = all.json.actions.filter((a) => a.type === 'message').map((a) => a.body);
       assert.ok(bodies.includes(afterSecret) && bodies.includes(hello), `Sam gets the public messages: ${bodies}`);
       assert.ok(!bodies.includes(secret), `Sam does not get the private message: ${bodies}`);
+    });
+
+    await step(t, 'operator API: notices, whiteboard, update_assessments and update_chat_details', async () => {
+      const keyLine = cli(['apikey', 'add', '--name', 'therapy-browser', '--db', db]).split('\t');
+      const key = keyLine[2];
+      assert.match(key || '', /^sbk_/, '`switchboard apikey add` prints ID, NAME, KEY');
+      const op = async (what, body) => {
+        const r = await request(server, `/api/therapy/operator/${what}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        assert.equal(r.status, 200, `operator ${what}: ${r.status} ${r.text}`);
+        return r.json;
+      };
+      await op('notice', { ts_id: tsId, body: 'Sam has left the session', sender: 'system' });
+      await op('notice', { ts_id: tsId, body: 'Five minutes left', sender: 'Therapist' });
+      for (const page of [pages.alex, pages.therapist]) {
+        const sys = page.locator('[data-testid="notice"][data-sender="system"]', { hasText: 'Sam has left the session' });
+        await sys.waitFor({ timeout: WAIT });
+        assert.match(await sys.innerText(), /^System: /);
+        const th = page.locator('[data-testid="notice"][data-sender="Therapist"]', { hasText: 'Five minutes left' });
+        await th.waitFor({ timeout: WAIT });
+        assert.match(await th.innerText(), /^Therapist: /);
+      }
+      await op('signal', { ts_id: tsId, type: 'whiteboard' });
+      await pages.alex.locator('[data-testid="signal"][data-type="whiteboard"]').waitFor({ timeout: WAIT });
+      await pages.alex.getByTestId('whiteboard-status').filter({ hasText: 'Whiteboard updated' }).waitFor();
+      // the participant completes the survey: their assessments are fetched again
+      const survey = pages.alex.locator('[data-testid="my-assessments"] [data-testid="assessment"][data-name="post-session_survey"]');
+      assert.equal(await survey.getAttribute('data-status'), 'incomplete');
+      await op('assessment', { ts_id: tsId, p_id: alex.id, name: 'post-session_survey', status: 'complete' });
+      await pages.alex.locator('[data-testid="signal"][data-type="update_assessments"]').waitFor({ timeout: WAIT });
+      await pages.alex.locator('[data-testid="my-assessments"] [data-testid="assessment"][data-name="post-session_survey"][data-status="complete"]')
+        .waitFor({ state: 'attached', timeout: WAIT });
+      await op('signal', { ts_id: tsId, type: 'update_chat_details' });
+      await pages.therapist.locator('[data-testid="signal"][data-type="update_chat_details"]').waitFor({ timeout: WAIT });
+      assert.equal(await pages.therapist.getByTestId('session-name').innerText(), 'Tuesday evening group');
     });
 
     await step(t, 'screenshots (long-poll mode)', async () => {
