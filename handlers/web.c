@@ -132,7 +132,7 @@ static int serve_file(struct sb_ctx *ctx, const sb_http_request *req, sb_http_re
         sb_http_add_header(resp, "X-Content-Type-Options", "nosniff") != 0)
         return SB_HTTP_ANSWERED; /* out of memory: the transport answers 503 */
     if (f->csp && (sb_http_add_header(resp, "Content-Security-Policy", f->csp) != 0 ||
-                    sb_http_add_header(resp, "Referrer-Policy", "no-referrer") != 0))
+                   sb_http_add_header(resp, "Referrer-Policy", "no-referrer") != 0))
         return SB_HTTP_ANSWERED;
     const char *inm = sb_http_header(req, "if-none-match");
     if (inm && etag_matches(inm, f->etag)) {
@@ -144,8 +144,7 @@ static int serve_file(struct sb_ctx *ctx, const sb_http_request *req, sb_http_re
 }
 
 /* GET /therapy: the page is /therapy/ (its relative URLs resolve there). */
-static int redirect_therapy(struct sb_ctx *ctx, const sb_http_request *req,
-                            sb_http_response *resp)
+static int redirect_therapy(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
     (void)ctx;
     (void)req;

@@ -33,6 +33,7 @@
     lastId: 0,
     queue: [],             // the ACTION QUEUE: items for saveActions
     flushing: null,        // the saveActions promise in flight
+    flushScheduled: false, // long poll: a flush is due in this turn of the event loop
     messages: new Map(),   // id -> {id, user, body, recipients, target, timestamp, deleted, li}
     reactions: new Map(),  // message id -> Map(user -> icon)
     reads: new Map(),      // message id -> Set(user)
@@ -540,7 +541,27 @@
     updateQueue();
     // long poll: send at once (the getActions in flight brings it back);
     // the 5-second poll sends with its next tick, as the seed does
-    if (state.mode === 'long') flush().catch(() => {});
+    if (state.mode === 'long') flushSoon();
+  }
+
+  /**
+   * Long poll: one saveActions for what is queued in this turn of the event
+   * loop (a batch of read marks goes as one call); after a network error or
+   * 5xx, try again in a moment rather than after the next long poll.
+   */
+  function flushSoon() {
+    if (state.flushScheduled) return;
+    state.flushScheduled = true;
+    const gen = state.loop;
+    setTimeout(() => {
+      state.flushScheduled = false;
+      if (gen !== state.loop || state.mode !== 'long') return;
+      flush().catch((e) => {
+        if (gen !== state.loop) return;
+        if (!e.handled) showError(e);
+        setTimeout(() => { if (gen === state.loop && state.queue.length) flushSoon(); }, RETRY_MS);
+      });
+    }, 0);
   }
 
   /**
