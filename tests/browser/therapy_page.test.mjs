@@ -223,6 +223,11 @@ test('the therapy web client in headless Chromium: two sides of a session', {
 
     const hello = 'Hello from Alex';
     await step(t, 'long poll: a participant\'s message reaches the therapist well under 5 s', async () => {
+      const saved = [];
+      const onRequest = (req) => {
+        if (req.url().endsWith('/api/therapy/saveActions')) saved.push({ headers: req.headers(), body: req.postDataJSON() });
+      };
+      pages.alex.on('request', onRequest);
       const t0 = Date.now();
       await send(pages.alex, hello);
       await message(pages.therapist, hello).waitFor({ timeout: WAIT });
@@ -234,6 +239,19 @@ test('the therapy web client in headless Chromium: two sides of a session', {
       assert.equal(await m.getAttribute('data-user'), alex.id);
       assert.equal(await m.getAttribute('data-private'), 'false');
       await message(pages.sam, hello).waitFor();
+      pages.alex.off('request', onRequest);
+      // what the page sent: the document's message item, with the CSRF header
+      const item = saved.flatMap((r) => r.body).find((a) => a.type === 'message' && a.body === hello);
+      assert.ok(item, `a saveActions item with the message: ${JSON.stringify(saved.map((r) => r.body))}`);
+      const req = saved.find((r) => r.body.includes(item));
+      assert.match(req.headers['x-csrf-token'] || '', /\S/, 'saveActions carries X-CSRF-Token');
+      assert.equal(req.headers['content-type'], 'application/json');
+      assert.equal(item.user, alex.id);
+      assert.deepEqual(item.recipients, []);
+      assert.equal(item.target, null);
+      assert.deepEqual(item.character_history, [...hello], 'one entry per key pressed');
+      assert.match(item.time_to_complete, /^[0-9]+ms$/);
+      assert.ok(!Number.isNaN(Date.parse(item.client_ts)) && item.client_ts.endsWith('Z'), `client_ts: ${item.client_ts}`);
     });
 
     const welcome = 'Welcome, Alex';

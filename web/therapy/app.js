@@ -521,11 +521,19 @@
       return true;
     } catch (e) {
       if (gen !== state.loop || (e && e.name === 'AbortError')) return true;
-      if (!e.handled) showError(e);
-      if (e instanceof ApiError && e.status === 409) {
-        // NO_CURRENT_SESSION: the server forgot which session we are in
-        stopLoop();
+      if (e instanceof ApiError && e.error === 'NO_CURRENT_SESSION' && state.ts) {
+        // the server-side session lost its current therapy session (entered
+        // elsewhere, or another tab went home): enter it again, keep the chat
+        try {
+          await api('POST', '/enterTherapySession', { ts_id: state.ts.id });
+          return false;
+        } catch (e2) {
+          if (!e2.handled) showError(e2);
+          stopLoop();
+          return false;
+        }
       }
+      if (!e.handled) showError(e);
       return false;
     }
   }
