@@ -21,8 +21,7 @@
 #include "therapy_handlers.h"
 #include "therapy_sms.h"
 
-#define PRUNE_MS (10 * 60 * 1000) /* login state older than an hour goes this often */
-#define HOUR_MS (3600 * 1000)
+#define PRUNE_MS (10 * 60 * 1000) /* login state older than its window goes this often */
 
 /* Keys and hashes --------------------------------------------------------- */
 
@@ -294,7 +293,7 @@ static void prune(struct sb_ctx *ctx, void *arg)
     int64_t now = sb_wall_ms();
     if (sb_store_begin(app->store) != SB_STORE_OK)
         return;
-    if (therapy_event_prune(app->store, now - HOUR_MS) != 0 ||
+    if (therapy_event_prune(app->store, now - app->window_ms) != 0 ||
         therapy_auth_prune(app->store, now - app->idle_ms, now - app->max_ms) != 0)
         sb_log(SB_LOG_WARN, "therapy_prune", "error=\"%s\"", sb_store_last_error(app->store));
     (void)ctx;
@@ -324,6 +323,9 @@ therapy_app *therapy_app_start(struct event_base *base, sb_rt *rt, sb_store *sto
     app->store = store;
     app->core = core_store_new(store);
     app->otp_ttl_ms = (int64_t)cfg->otp_ttl_s * 1000;
+    app->resend_ms = (int64_t)cfg->otp_resend_s * 1000;
+    app->window_ms = (int64_t)cfg->otp_window_s * 1000;
+    app->max_codes = cfg->otp_max_codes;
     app->idle_ms = (int64_t)cfg->session_idle_s * 1000;
     app->max_ms = (int64_t)cfg->session_max_s * 1000;
     app->otp_ip_limit = cfg->otp_ip_limit;

@@ -61,6 +61,8 @@ typedef struct therapy_app {
     uint8_t key[THERAPY_KEY_LEN];
     /* settings */
     int64_t otp_ttl_ms, idle_ms, max_ms;
+    int64_t resend_ms, window_ms; /* one code per resend_ms; max_codes per window_ms */
+    int max_codes;
     int otp_ip_limit, otp_global_limit, verify_ip_limit;
     bool cookie_secure;
     char cors_origins[512];

@@ -31,8 +31,6 @@
 #include "therapy_handlers.h"
 #include "therapy_sms.h"
 
-#define HOUR_MS (3600 * 1000)
-
 /* Phone numbers and names --------------------------------------------------- */
 
 int therapy_phone_normalize(const char *p, size_t n, char out[THERAPY_PHONE_MAX + 1])
@@ -153,21 +151,22 @@ static int phone_limits(struct sb_ctx *ctx, therapy_app *app, const char *phone_
                         therapy_therapy_error_response *err)
 {
     int64_t oldest = 0, newest = 0;
-    int64_t sent =
-        therapy_event_count(app->store, "send", phone_key, NULL, now - HOUR_MS, &oldest, &newest);
+    int64_t sent = therapy_event_count(app->store, "send", phone_key, NULL, now - app->window_ms,
+                                       &oldest, &newest);
     int64_t fails_oldest = 0;
-    int64_t failed = therapy_event_count(app->store, "fail", phone_key, NULL, now - HOUR_MS,
+    int64_t failed = therapy_event_count(app->store, "fail", phone_key, NULL, now - app->window_ms,
                                          &fails_oldest, NULL);
     if (sent < 0 || failed < 0)
         return -THERAPY_ERROR_UNAVAILABLE;
-    if (failed >= THERAPY_CODES_PER_HOUR)
+    if (failed >= app->max_codes)
         return too_many(ctx, err, THERAPY_ERROR_TOO_MANY_CODES,
-                        retry_after(fails_oldest + HOUR_MS, now));
-    if (sent > 0 && now - newest < THERAPY_RESEND_S * 1000)
+                        retry_after(fails_oldest + app->window_ms, now));
+    if (sent > 0 && now - newest < app->resend_ms)
         return too_many(ctx, err, THERAPY_ERROR_CODE_RESEND_TOO_SOON,
-                        retry_after(newest + THERAPY_RESEND_S * 1000, now));
-    if (sent >= THERAPY_CODES_PER_HOUR)
-        return too_many(ctx, err, THERAPY_ERROR_TOO_MANY_CODES, retry_after(oldest + HOUR_MS, now));
+                        retry_after(newest + app->resend_ms, now));
+    if (sent >= app->max_codes)
+        return too_many(ctx, err, THERAPY_ERROR_TOO_MANY_CODES,
+                        retry_after(oldest + app->window_ms, now));
     return 0;
 }
 
@@ -177,25 +176,26 @@ static int send_caps(struct sb_ctx *ctx, therapy_app *app, const char *ip, int64
 {
     int64_t oldest = 0;
     if (app->otp_ip_limit) {
-        int64_t n = therapy_event_count(app->store, "send", NULL, ip, now - HOUR_MS, &oldest, NULL);
+        int64_t n =
+            therapy_event_count(app->store, "send", NULL, ip, now - app->window_ms, &oldest, NULL);
         if (n < 0)
             return -THERAPY_ERROR_UNAVAILABLE;
         if (n >= app->otp_ip_limit) {
             sb_log(SB_LOG_WARN, "therapy_otp_abuse", "limit=address ip=%s codes=%lld", ip,
                    (long long)n);
             return too_many(ctx, err, THERAPY_ERROR_RATE_LIMITED,
-                            retry_after(oldest + HOUR_MS, now));
+                            retry_after(oldest + app->window_ms, now));
         }
     }
     if (app->otp_global_limit) {
-        int64_t n =
-            therapy_event_count(app->store, "send", NULL, NULL, now - HOUR_MS, &oldest, NULL);
+        int64_t n = therapy_event_count(app->store, "send", NULL, NULL, now - app->window_ms,
+                                        &oldest, NULL);
         if (n < 0)
             return -THERAPY_ERROR_UNAVAILABLE;
         if (n >= app->otp_global_limit) {
             sb_log(SB_LOG_ERROR, "therapy_otp_abuse", "limit=global codes=%lld", (long long)n);
             return too_many(ctx, err, THERAPY_ERROR_RATE_LIMITED,
-                            retry_after(oldest + HOUR_MS, now));
+                            retry_after(oldest + app->window_ms, now));
         }
     }
     return 0;
@@ -271,7 +271,7 @@ int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
     memset(code, 0, sizeof code);
     therapy_set_cookie(ctx, app, token);
     resp->result = SB_STR_LIT("If the details match, a code has been sent by SMS");
-    resp->resend_after = THERAPY_RESEND_S;
+    resp->resend_after = app->resend_ms / 1000;
     return 200;
 }
 
@@ -290,15 +290,15 @@ int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request
         return -THERAPY_ERROR_UNAVAILABLE;
     if (app->verify_ip_limit) {
         int64_t oldest = 0;
-        int64_t n =
-            therapy_event_count(app->store, "verify", NULL, ip, now - HOUR_MS, &oldest, NULL);
+        int64_t n = therapy_event_count(app->store, "verify", NULL, ip, now - app->window_ms,
+                                        &oldest, NULL);
         if (n < 0)
             return -THERAPY_ERROR_UNAVAILABLE;
         if (n >= app->verify_ip_limit) {
             sb_log(SB_LOG_WARN, "therapy_otp_abuse", "limit=verify ip=%s checks=%lld", ip,
                    (long long)n);
             return too_many(ctx, err, THERAPY_ERROR_RATE_LIMITED,
-                            retry_after(oldest + HOUR_MS, now));
+                            retry_after(oldest + app->window_ms, now));
         }
     }
     if (therapy_event_add(app->store, "verify", NULL, ip, now) != 0)
@@ -321,14 +321,14 @@ int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request
     /* the code's one try is used (a parallel or repeated check), or the
      * phone has failed three times this hour: nothing is evaluated */
     int64_t fails_oldest = 0;
-    int64_t failed = therapy_event_count(app->store, "fail", login.phone_key, NULL, now - HOUR_MS,
-                                         &fails_oldest, NULL);
+    int64_t failed = therapy_event_count(app->store, "fail", login.phone_key, NULL,
+                                         now - app->window_ms, &fails_oldest, NULL);
     if (failed < 0)
         return -THERAPY_ERROR_UNAVAILABLE;
-    if (login.state != 0 || failed >= THERAPY_CODES_PER_HOUR) {
+    if (login.state != 0 || failed >= app->max_codes) {
         sb_counter_add(app->m_verify_failed, 1);
-        int64_t until = failed >= THERAPY_CODES_PER_HOUR ? fails_oldest + HOUR_MS
-                                                         : now + THERAPY_RESEND_S * 1000;
+        int64_t until =
+            failed >= app->max_codes ? fails_oldest + app->window_ms : now + app->resend_ms;
         therapy_login_mark_used(app->store, token_hash);
         return too_many(ctx, err, THERAPY_ERROR_TOO_MANY_ATTEMPTS, retry_after(until, now));
     }

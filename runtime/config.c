@@ -172,18 +172,24 @@ static const option options[] = {
      sizeof(((sb_config *)0)->therapy_secret_file), 0, 0, "PATH",
      "therapy: file holding the key that hashes codes and tokens; made (random, mode 0600) when "
      "missing (default: therapy-secret beside the database)"},
-    {"--otp-ttl", "SB_OTP_TTL", OPT_INT, FIELD(otp_ttl_s), 0, 30, 86400, "SECONDS",
-     "therapy: how long a login code is valid, 30..86400 (default 600)"},
+    {"--otp-ttl", "SB_OTP_TTL", OPT_INT, FIELD(otp_ttl_s), 0, 1, 86400, "SECONDS",
+     "therapy: how long a login code is valid, 1..86400 (default 600)"},
+    {"--otp-resend", "SB_OTP_RESEND", OPT_INT, FIELD(otp_resend_s), 0, 1, 86400, "SECONDS",
+     "therapy: a phone gets at most one code this often (default 60)"},
+    {"--otp-window", "SB_OTP_WINDOW", OPT_INT, FIELD(otp_window_s), 0, 1, 86400 * 7, "SECONDS",
+     "therapy: the window of --otp-max-codes and of the address and global caps (default 3600)"},
+    {"--otp-max-codes", "SB_OTP_MAX_CODES", OPT_INT, FIELD(otp_max_codes), 0, 1, 1000, "N",
+     "therapy: codes a phone may get, and codes it may fail, per window (default 3)"},
     {"--otp-ip-limit", "SB_OTP_IP_LIMIT", OPT_INT, FIELD(otp_ip_limit), 0, 0, 1000000, "N",
-     "therapy: login codes sent per client address per hour, 0 no limit (default 20)"},
+     "therapy: login codes sent per client address per window, 0 no limit (default 20)"},
     {"--otp-global-limit", "SB_OTP_GLOBAL_LIMIT", OPT_INT, FIELD(otp_global_limit), 0, 0, 100000000,
-     "N", "therapy: login codes sent per hour, server-wide, 0 no limit (default 1000)"},
+     "N", "therapy: login codes sent per window, server-wide, 0 no limit (default 1000)"},
     {"--verify-ip-limit", "SB_VERIFY_IP_LIMIT", OPT_INT, FIELD(verify_ip_limit), 0, 0, 1000000, "N",
-     "therapy: codes checked per client address per hour, 0 no limit (default 30)"},
-    {"--session-idle", "SB_SESSION_IDLE", OPT_INT, FIELD(session_idle_s), 0, 60, 86400 * 30,
+     "therapy: codes checked per client address per window, 0 no limit (default 30)"},
+    {"--session-idle", "SB_SESSION_IDLE", OPT_INT, FIELD(session_idle_s), 0, 1, 86400 * 30,
      "SECONDS", "therapy: a session unused this long ends (default 1800)"},
-    {"--session-max", "SB_SESSION_MAX", OPT_INT, FIELD(session_max_s), 0, 60, 86400 * 365,
-     "SECONDS", "therapy: a session ends this long after login, used or not (default 43200)"},
+    {"--session-max", "SB_SESSION_MAX", OPT_INT, FIELD(session_max_s), 0, 1, 86400 * 365, "SECONDS",
+     "therapy: a session ends this long after login, used or not (default 43200)"},
     {"--cookie-secure", "SB_COOKIE_SECURE", OPT_FLAG, FIELD(cookie_secure), 0, 0, 0, NULL,
      "therapy: mark the session cookie Secure (serve over HTTPS, e.g. behind a TLS proxy)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
@@ -206,6 +212,9 @@ void sb_config_defaults(sb_config *c)
     c->realtime_upstream_inflight = 256;
     strcpy(c->sms_twilio_url, "https://api.twilio.com");
     c->otp_ttl_s = 600;
+    c->otp_resend_s = 60;
+    c->otp_window_s = 3600;
+    c->otp_max_codes = 3;
     c->otp_ip_limit = 20;
     c->otp_global_limit = 1000;
     c->verify_ip_limit = 30;

@@ -67,6 +67,9 @@ typedef struct sb_config {
     char sms_ca_file[1024];         /* extra CA bundle for https senders; "": system CAs */
     char therapy_secret_file[1024]; /* the OTP pepper; "": therapy-secret beside the DB */
     int otp_ttl_s;                  /* a code's validity */
+    int otp_resend_s;               /* one code per phone this often (the seed: 60) */
+    int otp_window_s;               /* the window of otp_max_codes (the seed: 3600) */
+    int otp_max_codes;              /* codes, and failed codes, per phone per window (3) */
     int otp_ip_limit;               /* codes sent per client address per hour; 0 none */
     int otp_global_limit;           /* codes sent per hour, server-wide; 0 none */
     int verify_ip_limit;            /* codes checked per client address per hour; 0 none */
