@@ -14,7 +14,8 @@
 // poll mode (the session cookie survives, the page re-enters the session): a message, a
 // reaction and a reply again. Logout returns to the login form and the old cookie gets 401.
 // The login's error paths: a wrong code (INVALID_CODE: start over) and a second code within
-// the minute (CODE_RESEND_TOO_SOON with its countdown). Screenshots of the windows go to
+// the minute (CODE_RESEND_TOO_SOON with its countdown), then a resend after resend_after
+// (the server runs with --otp-resend 3 so that this takes seconds). Screenshots of the windows go to
 // $SB_TEST_ARTIFACTS (ctest sets build/test-artifacts); their paths are printed.
 //
 // Skipped (visibly) only when /usr/bin/chromium is absent: scripts/deps.sh installs it.
@@ -31,6 +32,7 @@ const ARTIFACTS = process.env.SB_TEST_ARTIFACTS || path.join(ROOT, 'build', 'tes
 const WAIT = T(10000);          // a wait in long-poll mode
 const POLL_WAIT = T(20000);     // a wait in 5-second poll mode (two ticks and then some)
 const LONG_POLL_BOUND = T(2500); // "well under 5 s": the long poll must beat the interval by far
+const RESEND_S = 3;             // --otp-resend: the resend paths without a minute's wait
 
 const require = createRequire(path.join(ROOT, 'tests', 'node', 'package.json'));
 
@@ -113,7 +115,7 @@ test('the therapy web client in headless Chromium: two sides of a session', {
   const { chromium } = require('playwright-core');
   const dir = tempDir('therapy-browser');
   const smsFile = path.join(dir, 'sms.jsonl');
-  const server = await startServer({ dir, demo: false, tag: 'therapy-browser', args: ['--sms', `file:${smsFile}`] });
+  const server = await startServer({ dir, demo: false, tag: 'therapy-browser', args: ['--sms', `file:${smsFile}`, '--otp-resend', String(RESEND_S)] });
   const db = server.db;
 
   const people = {
@@ -475,6 +477,24 @@ test('the therapy web client in headless Chromium: two sides of a session', {
       assert.match(await page.getByTestId('countdown').innerText(), /Try again in \d+ s/);
       assert.equal(await page.getByTestId('login-submit').isDisabled(), true, 'no new try during the countdown');
       await shoot(page, 'login-error-phone-width');
+      // the countdown ends: a new code; "did not receive it?" waits resend_after, then a third
+      await page.locator('[data-testid="login-submit"]:not([disabled])').waitFor({ timeout: T((RESEND_S + 3) * 1000) });
+      const before2 = smsCount(smsFile);
+      await page.getByTestId('login-submit').click();
+      await view(page, 'code');
+      await smsCode(smsFile, dana.phone, before2);
+      assert.equal(await page.getByTestId('resend').isDisabled(), true, 'no resend before resend_after');
+      assert.match(await page.getByTestId('resend-wait').innerText(), /possible in \d+ s/);
+      await page.locator('[data-testid="resend"]:not([disabled])').waitFor({ timeout: T((RESEND_S + 3) * 1000) });
+      const before3 = smsCount(smsFile);
+      await page.getByTestId('resend').click();
+      const code3 = await smsCode(smsFile, dana.phone, before3);
+      await view(page, 'code');
+      await page.getByTestId('code').fill(code3);
+      await page.getByTestId('verify-submit').click();
+      await view(page, 'home').catch(async (e) => { throw new Error(`${e.message}; the page says: ${await errorText(page)}`); });
+      await page.getByTestId('no-sessions').waitFor(); // Dana is in no session
+      await shoot(page, 'home-phone-width');
     });
 
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
