@@ -33,9 +33,10 @@ int realtime_secret_load(const sb_config *cfg, bool create, char *out, size_t ca
         secret_file_beside(cfg->db_path, "jwt-secret", beside, sizeof beside);
         path = beside;
     }
-    if (secret_file_load(path, create, out, cap, err, err_size) != 0) {
+    int rc = secret_file_load(path, create, out, cap, err, err_size);
+    if (rc != 0) {
         size_t n = strlen(err);
-        if (n + 1 < err_size)
+        if (rc == -1 && n + 1 < err_size)
             snprintf(err + n, err_size - n, " (set --jwt-secret or --jwt-secret-file)");
         return -1;
     }

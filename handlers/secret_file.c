@@ -72,7 +72,7 @@ int secret_file_load(const char *path, bool create, char *out, size_t cap, char 
         out[--n] = '\0';
     if (n == 0) {
         snprintf(err, err_size, "%s: empty", path);
-        return -1;
+        return -2;
     }
     return 0;
 }

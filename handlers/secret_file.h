@@ -11,7 +11,8 @@
 #include <stddef.h>
 
 /* The secret of path (its line, trailing blanks dropped) into out (cap
- * bytes): 0, or -1 with err (missing and not create, unreadable, empty). */
+ * bytes): 0; -1 with err when missing (and not create) or unreadable; -2
+ * with err when empty. */
 int secret_file_load(const char *path, bool create, char *out, size_t cap, char *err,
                      size_t err_size);
 /* "DIR/name" for the directory of db_path ("name" when it has none). */

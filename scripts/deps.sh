@@ -61,8 +61,8 @@ APT_PACKAGES=(
   build-essential cmake pkg-config   # toolchain
   lua5.4                             # runs the generator
   libcmocka-dev                      # unit tests
-  libssl-dev                         # OpenSSL 3 libcrypto: JWT signatures (runtime/jwt.c)
-  libevent-dev                       # the event loop (also needed to build lws)
+  libssl-dev                         # OpenSSL 3: JWT signatures (jwt.c), https in http_client.c (libssl)
+  libevent-dev                       # the event loop, evhttp and libevent_openssl (also needed to build lws)
   libsqlite3-dev sqlite3             # storage
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
   libcjson-dev libjansson-dev libjson-c-dev   # benchmark references

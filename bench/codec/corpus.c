@@ -241,7 +241,7 @@ static unsigned long utf8_decode(const unsigned char *p, size_t *n)
 static void put_json_string(sb_buf *b, const char *s, size_t len, bool ascii_only)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    char esc[16];
+    char esc[32]; /* room for any unsigned long the compiler imagines (-O0 cannot bound cp) */
     sb_buf_putc(b, '"');
     while (p < end) {
         unsigned c = *p;

@@ -101,7 +101,7 @@ test('every error answer of the operator API is {"code","message"} JSON (wrong C
 // declared 503 UNAVAILABLE; handlers/realtime_app.c registers the routes with
 // an empty sb_failure, so the runtime's fallback answers instead.
 test('an UPDATE that cannot be stored: 503 {"code":"UNAVAILABLE","message":"Service unavailable"}, nothing delivered', async () => {
-  const t = await startRt({ args: ['--max-db-size', '200k'] });
+  const t = await startRt({ args: ['--max-db-size', '400k'] }) // room for every module's tables;
   const c = await connect(t);
   let failed;
   for (let i = 0; i < 8 && !failed; i++) {

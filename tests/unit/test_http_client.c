@@ -5,7 +5,9 @@
  * failure (a refused port, a server slower than the timeout, a body over
  * the limit, the client freed while requests wait) ends in exactly one call
  * with status 0 and an error; a URL that is not http:// is refused at once
- * and nobody is called.
+ * and nobody is called. sb_http_client_send: a Content-Type of the
+ * caller's, and https:// failing cleanly (its successes and certificate
+ * checks are in tests/therapy/sms_senders.test.mjs, against node's TLS).
  *
  * Two tests failed before their fixes (an empty host accepted; a callback
  * from inside the request, after a blocking name lookup). */
@@ -566,6 +568,101 @@ static void test_no_callback_inside_request(void **state)
     sb_http_client_free(c);
 }
 
+/* sb_http_client_send: a POST with a Content-Type of the caller's (a form,
+ * for Twilio), and the answer of any status comes back with its body. */
+static void test_send_content_type(void **state)
+{
+    world *w = *state;
+    sb_http_client *c = sb_http_client_new(w->base, 1, 2000, 0);
+    char u[128];
+    url(u, sizeof u, w->port, "/echo");
+    static const char form[] = "To=%2B1555&Body=a%20b";
+    sb_http_client_req req = {
+        "POST", u, NULL, form, sizeof form - 1, "application/x-www-form-urlencoded"};
+    result r = {0};
+    assert_int_equal(sb_http_client_send(c, &req, done, &r), 0);
+    run1(w, &r, 5000);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(w->seen[0].content_type, "application/x-www-form-urlencoded");
+    assert_string_equal(r.body, "got:To=%2B1555&Body=a%20b");
+    url(u, sizeof u, w->port, "/status/404");
+    sb_http_client_req get = {"GET", u, NULL, NULL, 0, NULL};
+    result nf = {0};
+    assert_int_equal(sb_http_client_send(c, &get, done, &nf), 0);
+    run1(w, &nf, 5000);
+    assert_int_equal(nf.status, 404);
+    assert_string_equal(nf.body, "nope");
+    sb_http_client_free(c);
+}
+
+/* A CA file that cannot be read is refused with its name; without one, the
+ * system's CAs are set up. */
+static void test_tls_ca_file(void **state)
+{
+    world *w = *state;
+    sb_http_client *c = sb_http_client_new(w->base, 1, 2000, 0);
+    char err[256] = "";
+    assert_int_equal(sb_http_client_tls(c, "/nonexistent/ca.pem", err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/ca.pem"));
+    assert_int_equal(sb_http_client_tls(c, "", err, sizeof err), 0);
+    assert_int_equal(sb_http_client_tls(c, NULL, err, sizeof err), 0);
+    sb_http_client_free(c);
+}
+
+/* https:// to a server that speaks plain HTTP, and to a closed port: one
+ * call each, status 0. (Real TLS answers: tests/therapy/sms_senders.test.mjs.) */
+static void test_https_failures(void **state)
+{
+    world *w = *state;
+    sb_http_client *c = sb_http_client_new(w->base, 1, 2000, 0);
+    char u[128];
+    snprintf(u, sizeof u, "https://127.0.0.1:%d/echo", w->port);
+    sb_http_client_req req = {"POST", u, NULL, "x", 1, NULL};
+    result plain = {0};
+    assert_int_equal(sb_http_client_send(c, &req, done, &plain), 0);
+    snprintf(u, sizeof u, "https://127.0.0.1:1/x");
+    result closed = {0};
+    assert_int_equal(sb_http_client_send(c, &req, done, &closed), 0);
+    result *rs[] = {&plain, &closed};
+    run(w, rs, 2, 5000);
+    assert_int_equal(plain.calls, 1);
+    assert_int_equal(plain.status, 0);
+    assert_int_equal(closed.calls, 1);
+    assert_int_equal(closed.status, 0);
+    assert_int_equal(sb_http_client_pending(c), 0);
+    result none = {0};
+    result *rn[] = {&none};
+    run(w, rn, 1, 100); /* the dead connections reaped */
+    sb_http_client_free(c);
+    assert_int_equal(plain.calls, 1);
+    assert_int_equal(closed.calls, 1);
+}
+
+/* Freed while a TLS handshake waits on a server that never answers: one
+ * call, "shutting down", and the connection freed (valgrind, ASan). */
+static void test_https_free_pending(void **state)
+{
+    world *w = *state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 4), 0); /* never accepted: the handshake stalls */
+    sb_http_client *c = sb_http_client_new(w->base, 1, 10000, 0);
+    char u[128];
+    snprintf(u, sizeof u, "https://127.0.0.1:%d/x", bound_port(fd));
+    sb_http_client_req req = {"GET", u, NULL, NULL, 0, NULL};
+    result r = {0};
+    assert_int_equal(sb_http_client_send(c, &req, done, &r), 0);
+    result *rs[] = {&r};
+    run(w, rs, 1, 200);
+    assert_int_equal(r.calls, 0);
+    sb_http_client_free(c);
+    assert_int_equal(r.calls, 1);
+    assert_string_equal(r.error, "shutting down");
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +679,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_header_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_host_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_callback_inside_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_content_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_ca_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_free_pending, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
