@@ -360,19 +360,23 @@ therapy_app *therapy_app_start(struct event_base *base, sb_rt *rt, sb_store *sto
     else
         sb_log(SB_LOG_INFO, "therapy", "sms=%s", therapy_sms_sender_kind(app->sms));
 
-    app->m_logins = sb_counter_new("sb_therapy_logins_total", "login requests answered", NULL);
-    app->m_codes_sent = sb_counter_new("sb_therapy_codes_sent_total", "one-time codes sent", NULL);
-    app->m_codes_refused = sb_counter_new("sb_therapy_codes_refused_total",
+    app->m_logins =
+        sb_counter_get("switchboard_therapy_logins_total", "login requests answered", NULL);
+    app->m_codes_sent =
+        sb_counter_get("switchboard_therapy_codes_sent_total", "one-time codes sent", NULL);
+    app->m_codes_refused = sb_counter_get("switchboard_therapy_codes_refused_total",
                                           "login requests refused by a rate limit", NULL);
-    app->m_verified = sb_counter_new("sb_therapy_verified_total", "codes accepted", NULL);
-    app->m_verify_failed = sb_counter_new("sb_therapy_verify_failed_total", "codes refused", NULL);
-    app->m_csrf_refused =
-        sb_counter_new("sb_therapy_csrf_refused_total", "requests refused as cross-site", NULL);
-    app->m_actions = sb_counter_new("sb_therapy_actions_total", "actions stored", NULL);
-    app->m_polls = sb_counter_new("sb_therapy_polls_total", "getActions answered", NULL);
-    app->m_long_polls = sb_counter_new("sb_therapy_long_polls_total", "getActions held open", NULL);
+    app->m_verified = sb_counter_get("switchboard_therapy_verified_total", "codes accepted", NULL);
+    app->m_verify_failed =
+        sb_counter_get("switchboard_therapy_verify_failed_total", "codes refused", NULL);
+    app->m_csrf_refused = sb_counter_get("switchboard_therapy_csrf_refused_total",
+                                         "requests refused as cross-site", NULL);
+    app->m_actions = sb_counter_get("switchboard_therapy_actions_total", "actions stored", NULL);
+    app->m_polls = sb_counter_get("switchboard_therapy_polls_total", "getActions answered", NULL);
+    app->m_long_polls =
+        sb_counter_get("switchboard_therapy_long_polls_total", "getActions held open", NULL);
     app->m_storage_errors =
-        sb_counter_new("sb_therapy_storage_errors_total", "database failures", NULL);
+        sb_counter_get("switchboard_therapy_storage_errors_total", "database failures", NULL);
 
     sb_failure storage = {.http = storage_failed, .arg = app};
     if (therapy_routes_register(rt, app, &storage, err, err_size) != 0) {

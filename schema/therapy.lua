@@ -584,7 +584,8 @@ an id above last_action_id that the user may see, oldest first, at most 1000
           doc = [[Server clock in microseconds since the Unix epoch (the document's
 "100us"), so that the client can relate client_ts to server time.]] },
         { "max_id", int { min = 0 }, required,
-          doc = "The highest action ID in actions, or last_action_id when there is none: the next call's last_action_id." },
+          doc = [[The highest action ID looked at (the last in actions, or a later one the
+user may not see), or last_action_id when there is none: the next call's last_action_id.]] },
         { "actions", array { union "out", max = 1000 }, required, doc = "The actions, oldest first." },
     },
     examples = {

@@ -563,7 +563,10 @@ export interface GetActionsResponse {
      */
     server_time: number;
     /**
-     * The highest action ID in actions, or last_action_id when there is none: the next call's last_action_id. Integer >= 0.
+     * The highest action ID looked at (the last in actions, or a later one the
+     * user may not see), or last_action_id when there is none: the next call's last_action_id.
+     *
+     * Integer >= 0.
      */
     max_id: number;
     /** The actions, oldest first. Max 1000 items. */
