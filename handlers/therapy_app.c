@@ -110,23 +110,29 @@ static bool listed(const char *list, const char *origin)
     return false;
 }
 
+const char *therapy_origin_refused(const therapy_app *app, const char *origin, const char *host,
+                                   const char *fetch_site)
+{
+    if (fetch_site && strcmp(fetch_site, "cross-site") == 0)
+        return "cross-site request (Sec-Fetch-Site: cross-site)";
+    /* Browsers send Origin with every POST and every WebSocket a page
+     * makes; a client that is no browser (curl, a backend) sends none and
+     * cannot be made to carry a victim's cookie, so a missing Origin is no
+     * cross-site request. */
+    if (!origin || same_host(origin, host) || listed(app->cors_origins, origin))
+        return NULL;
+    return "Origin is not this site";
+}
+
 int therapy_check_origin(struct sb_ctx *ctx, const therapy_app *app)
 {
     const sb_http_request *req = ctx->http;
-    const char *site = sb_http_header(req, "sec-fetch-site");
-    if (site && strcmp(site, "cross-site") == 0) {
-        ctx->http_detail = "cross-site request (Sec-Fetch-Site: cross-site)";
-        return -THERAPY_ERROR_CSRF_FAILED;
-    }
-    /* Browsers send Origin with every POST made by a page; a client that is
-     * no browser (curl, a backend) sends none and cannot be made to carry
-     * a victim's cookie, so a missing Origin is no cross-site request. */
-    const char *origin = sb_http_header(req, "origin");
-    if (!origin)
+    const char *why =
+        therapy_origin_refused(app, sb_http_header(req, "origin"), sb_http_header(req, "host"),
+                               sb_http_header(req, "sec-fetch-site"));
+    if (!why)
         return 0;
-    if (same_host(origin, sb_http_header(req, "host")) || listed(app->cors_origins, origin))
-        return 0;
-    ctx->http_detail = "Origin is not this site";
+    ctx->http_detail = why;
     return -THERAPY_ERROR_CSRF_FAILED;
 }
 
@@ -220,23 +226,18 @@ int64_t therapy_post_action(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id,
         therapy_action_set_json(app->store, id, app->scratch.data, app->scratch.len) != 0)
         return -1;
     sb_counter_add(app->m_actions, 1);
-    (void)ctx;
+    therapy_stream_publish(ctx, app, ts_id, out, id, audience);
     return id;
 }
 
 /* Authentication hooks ------------------------------------------------------ */
 
-int therapy_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
+int therapy_session_find(struct sb_ctx *ctx, therapy_app *app, const char *cookie_token,
+                         therapy_auth *a)
 {
-    therapy_app *app = ctx->app;
-    char token[SB_TOKEN_HEX_LEN + 2];
-    if (!sb_http_cookie(req, THERAPY_COOKIE, token, sizeof token) ||
-        strlen(token) != SB_TOKEN_HEX_LEN)
+    if (!cookie_token || strlen(cookie_token) != SB_TOKEN_HEX_LEN)
         return -1;
-    therapy_auth *a = sb_arena_alloc(ctx->arena, sizeof *a);
-    if (!a)
-        return -THERAPY_ERROR_UNAVAILABLE;
-    sb_token_hash(token, SB_TOKEN_HEX_LEN, a->token_hash);
+    sb_token_hash(cookie_token, SB_TOKEN_HEX_LEN, a->token_hash);
     int rc = therapy_auth_get(app->store, a->token_hash, &a->row);
     if (rc < 0) {
         sb_counter_add(app->m_storage_errors, 1);
@@ -252,8 +253,25 @@ int therapy_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
                now - a->row.created_ms > app->max_ms ? "absolute" : "idle");
         return -1;
     }
-    /* state changes need our own page and the session's CSRF token */
     therapy_mac_hex(app, "csrf", a->token_hash, NULL, a->csrf);
+    (void)ctx;
+    return 0;
+}
+
+int therapy_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
+{
+    therapy_app *app = ctx->app;
+    char token[SB_TOKEN_HEX_LEN + 2];
+    therapy_auth *a = sb_arena_alloc(ctx->arena, sizeof *a);
+    if (!a)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    if (!sb_http_cookie(req, THERAPY_COOKIE, token, sizeof token))
+        return -1;
+    int rc = therapy_session_find(ctx, app, token, a);
+    if (rc != 0)
+        return rc;
+    int64_t now = sb_wall_ms();
+    /* state changes need our own page and the session's CSRF token */
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         int o = therapy_check_origin(ctx, app);
         if (o != 0) {
@@ -379,7 +397,8 @@ therapy_app *therapy_app_start(struct event_base *base, sb_rt *rt, sb_store *sto
         sb_counter_get("switchboard_therapy_storage_errors_total", "database failures", NULL);
 
     sb_failure storage = {.http = storage_failed, .arg = app};
-    if (therapy_routes_register(rt, app, &storage, err, err_size) != 0) {
+    if (therapy_routes_register(rt, app, &storage, err, err_size) != 0 ||
+        therapy_stream_register(app, &storage, err, err_size) != 0) {
         therapy_app_stop(app);
         return NULL;
     }

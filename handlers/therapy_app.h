@@ -35,6 +35,7 @@
 #define THERAPY_CODES_PER_HOUR 3   /* codes (and failed codes) per phone per hour */
 #define THERAPY_TOUCH_GAP_MS 60000 /* a session's last activity is written at most this often */
 #define THERAPY_PHONE_MAX 16       /* "+" and at most 15 digits (E.164) */
+#define THERAPY_STREAM_PATH "/api/therapy/stream"
 
 struct therapy_sms_sender;
 
@@ -70,6 +71,8 @@ typedef struct therapy_app {
     sb_map waiters, waiting;
     size_t n_waiters;
     uint64_t owner; /* the prune timer's */
+    struct therapy_stream *streams; /* open streams (therapy_stream.c) */
+    size_t n_streams;
     sb_buf scratch;
     sb_counter *m_logins, *m_codes_sent, *m_codes_refused, *m_verified, *m_verify_failed,
         *m_csrf_refused, *m_actions, *m_polls, *m_long_polls, *m_storage_errors;
@@ -91,6 +94,15 @@ void therapy_mac_hex(const therapy_app *app, const char *label, const char *a, c
  * with ctx->http_detail saying why (Sec-Fetch-Site cross-site, an Origin
  * that is neither this host nor in --cors-origins). */
 int therapy_check_origin(struct sb_ctx *ctx, const therapy_app *app);
+/* The same check for a WebSocket upgrade (or anything with the three
+ * headers at hand): NULL when allowed, else why not. */
+const char *therapy_origin_refused(const therapy_app *app, const char *origin, const char *host,
+                                   const char *fetch_site);
+/* The live session the cookie's token names, into *a (csrf included): 0;
+ * -1 none (never issued, logged out, expired: an expired one is deleted);
+ * -THERAPY_ERROR_UNAVAILABLE. */
+int therapy_session_find(struct sb_ctx *ctx, therapy_app *app, const char *cookie_token,
+                         therapy_auth *a);
 /* Set the session cookie (value NULL: delete it). */
 void therapy_set_cookie(struct sb_ctx *ctx, const therapy_app *app, const char *value);
 /* Wake the long polls of ts_id that can see something above their cursor
@@ -115,6 +127,21 @@ const char *therapy_audience(struct sb_ctx *ctx, const char *author, const sb_st
 int therapy_phone_normalize(const char *p, size_t n, char out[THERAPY_PHONE_MAX + 1]);
 /* A last name as compared: blanks around it dropped, ASCII lower case. 0, -1 blank or too long. */
 int therapy_name_key(const char *p, size_t n, char *out, size_t cap);
+
+/* therapy_chat.c: up to THERAPY_MAX_ACTIONS actions of ts_id above after
+ * that user may see, parsed, into *out (arena); *scanned: the highest ID
+ * looked at. 0, or -THERAPY_ERROR_UNAVAILABLE. */
+int therapy_read_actions(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t after,
+                         const char *user, therapy_out **out, size_t *count, int64_t *scanned);
+
+/* therapy_stream.c: the WebSocket stream of actions. */
+int therapy_stream_register(therapy_app *app, const sb_failure *storage, char *err,
+                            size_t err_size);
+/* An action was stored: its frame to the streams that may see it. */
+void therapy_stream_publish(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id,
+                            const therapy_out *out, int64_t id, const char *audience);
+/* Logout: close the streams of that session. */
+void therapy_stream_logout(struct sb_ctx *ctx, therapy_app *app, const char *token_hash);
 
 /* therapy_cli.c: people and sessions (the CLI and the demo use them). */
 int therapy_add_user(sb_store *s, const char *id, const char *phone, const char *last_name,

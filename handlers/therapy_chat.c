@@ -212,8 +212,8 @@ int therapy_on_get_therapy_session_assessments(
 /* Up to THERAPY_MAX_ACTIONS actions of ts_id above after that user may see,
  * parsed from their stored JSON, into out; *scanned: the highest ID looked
  * at (also of actions the user may not see: the cursor moves past them). */
-static int read_actions(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t after,
-                        const char *user, therapy_out **out, size_t *count, int64_t *scanned)
+int therapy_read_actions(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t after,
+                         const char *user, therapy_out **out, size_t *count, int64_t *scanned)
 {
     therapy_out *items = sb_arena_alloc(ctx->arena, THERAPY_MAX_ACTIONS * sizeof *items);
     if (!items)
@@ -292,7 +292,7 @@ int therapy_on_get_actions(struct sb_ctx *ctx, const therapy_get_actions_request
     therapy_out *items;
     size_t n;
     int64_t scanned;
-    if ((rc = read_actions(ctx, app, ts_id, req->last_action_id, a->row.user, &items, &n,
+    if ((rc = therapy_read_actions(ctx, app, ts_id, req->last_action_id, a->row.user, &items, &n,
                            &scanned)) != 0)
         return rc;
     int wait = req->has.wait == SB_SET ? (int)req->wait : 0;
@@ -336,7 +336,7 @@ int therapy_on_get_actions_timeout(struct sb_ctx *ctx, uint64_t request,
     therapy_out *items;
     size_t n;
     int64_t scanned;
-    int rc = read_actions(ctx, app, w->ts_id, w->after, w->user, &items, &n, &scanned);
+    int rc = therapy_read_actions(ctx, app, w->ts_id, w->after, w->user, &items, &n, &scanned);
     free(w);
     if (rc != 0)
         return rc;

@@ -424,6 +424,7 @@ int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp,
     }
     if (therapy_auth_delete(app->store, a->token_hash) != 0)
         return -THERAPY_ERROR_UNAVAILABLE;
+    therapy_stream_logout(ctx, app, a->token_hash);
     therapy_set_cookie(ctx, app, NULL);
     sb_log(SB_LOG_INFO, "therapy_logged_out", "user=%s", a->row.user);
     resp->result = SB_STR_LIT("Logged out");

@@ -30,37 +30,42 @@ const char *sb_http_bearer(const sb_http_request *req)
 
 /* Cookie: a=1; b=2 (RFC 6265, 5.4). Several Cookie headers are searched in
  * order; the first pair with the name wins. */
-bool sb_http_cookie(const sb_http_request *req, const char *name, char *store, size_t cap)
+bool sb_cookie_find(const char *header, const char *name, char *store, size_t cap)
 {
     size_t nlen = strlen(name);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        if (strcasecmp(req->headers[i].name, "cookie") != 0)
-            continue;
-        const char *p = req->headers[i].value;
-        while (*p) {
-            while (*p == ' ' || *p == ';')
-                p++;
-            const char *eq = strchr(p, '=');
-            const char *end = strchr(p, ';');
-            if (!end)
-                end = p + strlen(p);
-            if (eq && eq < end && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
-                const char *v = eq + 1, *ve = end;
-                while (ve > v && ve[-1] == ' ')
-                    ve--;
-                if (ve - v >= 2 && *v == '"' && ve[-1] == '"') { /* quoted value */
-                    v++;
-                    ve--;
-                }
-                if ((size_t)(ve - v) >= cap)
-                    return false;
-                memcpy(store, v, (size_t)(ve - v));
-                store[ve - v] = '\0';
-                return true;
+    const char *p = header;
+    while (p && *p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *eq = strchr(p, '=');
+        const char *end = strchr(p, ';');
+        if (!end)
+            end = p + strlen(p);
+        if (eq && eq < end && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+            const char *v = eq + 1, *ve = end;
+            while (ve > v && ve[-1] == ' ')
+                ve--;
+            if (ve - v >= 2 && *v == '"' && ve[-1] == '"') { /* quoted value */
+                v++;
+                ve--;
             }
-            p = end;
+            if ((size_t)(ve - v) >= cap)
+                return false;
+            memcpy(store, v, (size_t)(ve - v));
+            store[ve - v] = '\0';
+            return true;
         }
+        p = end;
     }
+    return false;
+}
+
+bool sb_http_cookie(const sb_http_request *req, const char *name, char *store, size_t cap)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, "cookie") == 0 &&
+            sb_cookie_find(req->headers[i].value, name, store, cap))
+            return true;
     return false;
 }
 

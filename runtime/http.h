@@ -54,6 +54,8 @@ const char *sb_http_header(const sb_http_request *req, const char *name);
 /* A cookie's value from the Cookie header(s): true and *out set when found
  * (out points into `store`, cap bytes, NUL-terminated); false otherwise. */
 bool sb_http_cookie(const sb_http_request *req, const char *name, char *store, size_t cap);
+/* The same in one Cookie header's value (a WebSocket upgrade's, server.h). */
+bool sb_cookie_find(const char *header, const char *name, char *store, size_t cap);
 /* The bearer token of "Authorization: Bearer TOKEN", or NULL. */
 const char *sb_http_bearer(const sb_http_request *req);
 

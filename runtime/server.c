@@ -737,16 +737,41 @@ static bool ws_key_valid(struct lws *wsi)
     return true;
 }
 
+/* What a WebSocket route is told of its upgrade request, and the bytes it
+ * points into (on the stack of the callback that reads it). */
+typedef struct ws_request_store {
+    char qstore[2048], auth[512], peer[64], cookie[4096], origin[256], host[256];
+    sb_query query;
+} ws_request_store;
+
+static const char *ws_header(struct lws *wsi, char *buf, int cap, enum lws_token_indexes h)
+{
+    return lws_hdr_copy(wsi, buf, cap, h) > 0 ? buf : NULL;
+}
+
+static void read_ws_request(struct lws *wsi, const sb_ws_route *route, ws_request_store *st,
+                            sb_ws_request *req)
+{
+    sb_read_query(wsi, &st->query, st->qstore, sizeof st->qstore);
+    lws_get_peer_simple(wsi, st->peer, sizeof st->peer);
+    *req = (sb_ws_request){
+        .path = route->path,
+        .query = &st->query,
+        .authorization = ws_header(wsi, st->auth, sizeof st->auth, WSI_TOKEN_HTTP_AUTHORIZATION),
+        .peer = st->peer,
+        .cookie = ws_header(wsi, st->cookie, sizeof st->cookie, WSI_TOKEN_HTTP_COOKIE),
+        .origin = ws_header(wsi, st->origin, sizeof st->origin, WSI_TOKEN_ORIGIN),
+        .host = ws_header(wsi, st->host, sizeof st->host, WSI_TOKEN_HOST),
+    };
+}
+
 /* The route's own check before the upgrade: 0 to upgrade, or its refusal
  * answered (1, or -1 to close). */
 static int ws_ask_route(struct lws *wsi, const sb_ws_route *route)
 {
-    char qstore[2048], auth[512], peer[64];
-    sb_query query;
-    sb_read_query(wsi, &query, qstore, sizeof qstore);
-    int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    sb_ws_request req = {route->path, &query, alen > 0 ? auth : NULL, peer};
+    ws_request_store st;
+    sb_ws_request req;
+    read_ws_request(wsi, route, &st, &req);
     sb_http_response refusal;
     sb_http_response_init(&refusal);
     int rc = 0;
@@ -822,12 +847,9 @@ static int ws_established(struct lws *wsi, sb_server *s, session *ss)
     ss->conn = c;
     sb_counter_add(s->m_accepted, 1);
 
-    char qstore[2048], auth[512], peer[64];
-    sb_query query;
-    sb_read_query(wsi, &query, qstore, sizeof qstore);
-    int alen = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    sb_ws_request req = {route->path, &query, alen > 0 ? auth : NULL, peer};
+    ws_request_store st;
+    sb_ws_request req;
+    read_ws_request(wsi, route, &st, &req);
     c->opened = true;
     if (route->on_open(c, &req, route->arg) != 0 && !c->close_code)
         sb_conn_close(c, SB_CLOSE_POLICY, "refused");

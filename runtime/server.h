@@ -40,6 +40,9 @@ typedef struct sb_ws_request {
     const sb_query *query;
     const char *authorization; /* the Authorization header, or NULL */
     const char *peer;          /* client address */
+    const char *cookie;        /* the Cookie header (sb_cookie_find), or NULL */
+    const char *origin;        /* the Origin header, or NULL */
+    const char *host;          /* the Host header, or NULL */
 } sb_ws_request;
 
 typedef struct sb_ws_route {

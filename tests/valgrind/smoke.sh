@@ -27,6 +27,9 @@ key=$(grep -o 'sbk_[0-9a-f]*' "$dir/demo-realtime.txt")
 rt=$("$bin" realtime token --user vg-user --company vg-company --session vg --db "$dir/db.sqlite")
 timeout 90 node "$here/realtime_session.mjs" "$port" "$rt" "$key" ||
   { echo "realtime session failed"; exit 1; }
+# the therapy protocol: demo people, codes in sms.jsonl beside the database
+timeout 90 node "$here/therapy_session.mjs" "$port" "$dir" "$key" ||
+  { echo "therapy session failed"; exit 1; }
 kill -TERM $pid
 wait $pid
 rc=$?
