@@ -25,16 +25,6 @@
 
 /* Keys and hashes --------------------------------------------------------- */
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 void therapy_mac_hex(const therapy_app *app, const char *label, const char *a, const char *b,
                      char out[SB_TOKEN_HEX_LEN + 1])
 {
@@ -46,7 +36,7 @@ void therapy_mac_hex(const therapy_app *app, const char *label, const char *a, c
     if (n < 0 || (size_t)n >= sizeof buf)
         n = (int)sizeof buf - 1;
     HMAC(EVP_sha256(), app->key, THERAPY_KEY_LEN, (const unsigned char *)buf, (size_t)n, mac, &len);
-    hex(mac, 32, out);
+    sb_hex(mac, 32, out);
     memset(buf, 0, sizeof buf);
 }
 

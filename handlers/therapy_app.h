@@ -70,7 +70,7 @@ typedef struct therapy_app {
     /* long polls: request ID -> waiter; session ID -> its first waiter */
     sb_map waiters, waiting;
     size_t n_waiters;
-    uint64_t owner; /* the prune timer's */
+    uint64_t owner;                 /* the prune timer's */
     struct therapy_stream *streams; /* open streams (therapy_stream.c) */
     size_t n_streams;
     sb_buf scratch;

@@ -293,7 +293,7 @@ int therapy_on_get_actions(struct sb_ctx *ctx, const therapy_get_actions_request
     size_t n;
     int64_t scanned;
     if ((rc = therapy_read_actions(ctx, app, ts_id, req->last_action_id, a->row.user, &items, &n,
-                           &scanned)) != 0)
+                                   &scanned)) != 0)
         return rc;
     int wait = req->has.wait == SB_SET ? (int)req->wait : 0;
     if (n == 0 && wait > 0 && app->n_waiters < 100000) {

@@ -58,17 +58,27 @@ static int post(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, therapy_out
     return 200;
 }
 
+/* The session must exist, the recipients (when given) be its members:
+ * 0 with their audience (NULL: everyone), or the refusal. */
+static int addressed(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, sb_presence has,
+                     const sb_str *items, size_t n, const char **audience)
+{
+    *audience = NULL;
+    int rc = session_exists(ctx, app, ts_id);
+    if (rc == 0 && has == SB_SET)
+        rc = recipients_audience(ctx, app, ts_id, items, n, audience);
+    return rc;
+}
+
 int therapy_on_operator_notice(struct sb_ctx *ctx, const therapy_operator_notice_request *req,
                                therapy_operator_action_response *resp,
                                therapy_therapy_error_response *err)
 {
     (void)err;
     therapy_app *app = ctx->app;
-    const char *audience = NULL;
-    int rc = session_exists(ctx, app, req->ts_id);
-    if (rc == 0 && req->has.recipients == SB_SET)
-        rc = recipients_audience(ctx, app, req->ts_id, req->recipients.items, req->recipients.count,
-                                 &audience);
+    const char *audience;
+    int rc = addressed(ctx, app, req->ts_id, req->has.recipients, req->recipients.items,
+                       req->recipients.count, &audience);
     if (rc != 0)
         return rc;
     therapy_out out = {.kind = THERAPY_OUT_NOTICE_ACTION};
@@ -88,11 +98,9 @@ int therapy_on_operator_signal(struct sb_ctx *ctx, const therapy_operator_signal
 {
     (void)err;
     therapy_app *app = ctx->app;
-    const char *audience = NULL;
-    int rc = session_exists(ctx, app, req->ts_id);
-    if (rc == 0 && req->has.recipients == SB_SET)
-        rc = recipients_audience(ctx, app, req->ts_id, req->recipients.items, req->recipients.count,
-                                 &audience);
+    const char *audience;
+    int rc = addressed(ctx, app, req->ts_id, req->has.recipients, req->recipients.items,
+                       req->recipients.count, &audience);
     if (rc != 0)
         return rc;
     therapy_out out;

@@ -46,8 +46,7 @@ static const char *session_topic(char buf[SB_TOPIC_MAX], int64_t ts_id)
     return buf;
 }
 
-static const char *member_topic(char buf[SB_TOPIC_MAX], int64_t ts_id, const char *user,
-                                size_t len)
+static const char *member_topic(char buf[SB_TOPIC_MAX], int64_t ts_id, const char *user, size_t len)
 {
     snprintf(buf, SB_TOPIC_MAX, "therapy:%lld:%.*s", (long long)ts_id, (int)len, user);
     return buf;
@@ -87,9 +86,8 @@ void therapy_stream_publish(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id,
     }
     if (n == 0)
         return;
-    therapy_get_actions_response frame = {.result = SB_STR_LIT("ok"),
-                                          .server_time = sb_wall_ms() * 1000,
-                                          .max_id = id};
+    therapy_get_actions_response frame = {
+        .result = SB_STR_LIT("ok"), .server_time = sb_wall_ms() * 1000, .max_id = id};
     frame.actions.items = (therapy_out *)out;
     frame.actions.count = 1;
     sb_buf b;
@@ -220,9 +218,8 @@ static int on_open(struct sb_ctx *ctx, const sb_ws_request *req)
             return 0;
         }
         if (n > 0) {
-            therapy_get_actions_response frame = {.result = SB_STR_LIT("ok"),
-                                                  .server_time = sb_wall_ms() * 1000,
-                                                  .max_id = scanned};
+            therapy_get_actions_response frame = {
+                .result = SB_STR_LIT("ok"), .server_time = sb_wall_ms() * 1000, .max_id = scanned};
             frame.actions.items = items;
             frame.actions.count = n;
             sb_buf *b = sb_outbox_conn(ctx->out, ctx->conn, NULL);
@@ -254,8 +251,7 @@ static int on_open(struct sb_ctx *ctx, const sb_ws_request *req)
     app->n_streams++;
     ctx->session = s;
     sb_rt_timer(app->rt, ctx->conn, THERAPY_STREAM_CHECK_MS, true, recheck, s);
-    sb_log(SB_LOG_DEBUG, "therapy_stream_open", "user=%s ts_id=%lld", s->user,
-           (long long)s->ts_id);
+    sb_log(SB_LOG_DEBUG, "therapy_stream_open", "user=%s ts_id=%lld", s->user, (long long)s->ts_id);
     return 0;
 }
 
@@ -281,8 +277,7 @@ static void on_close(struct sb_ctx *ctx)
     free(s);
 }
 
-int therapy_stream_register(therapy_app *app, const sb_failure *storage, char *err,
-                            size_t err_size)
+int therapy_stream_register(therapy_app *app, const sb_failure *storage, char *err, size_t err_size)
 {
     sb_ws_handler h = {.path = THERAPY_STREAM_PATH,
                        .channel = "therapy",

@@ -12,7 +12,7 @@
 
 #define TOKEN_BYTES 32
 
-static void to_hex(const uint8_t *bytes, size_t n, char *out)
+void sb_hex(const uint8_t *bytes, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -39,7 +39,7 @@ int sb_token_new(char out[SB_TOKEN_HEX_LEN + 1])
         }
         got += (size_t)n;
     }
-    to_hex(bytes, sizeof bytes, out);
+    sb_hex(bytes, sizeof bytes, out);
     return 0;
 }
 
@@ -47,7 +47,7 @@ void sb_token_hash(const char *token, size_t len, char out_hex[SB_TOKEN_HEX_LEN 
 {
     uint8_t digest[SB_SHA256_LEN];
     sb_sha256(token, len, digest);
-    to_hex(digest, sizeof digest, out_hex);
+    sb_hex(digest, sizeof digest, out_hex);
 }
 
 /* No early exit: every byte is read and folded into one difference. The

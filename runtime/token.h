@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stddef.h>
 
 #define SB_TOKEN_HEX_LEN 64 /* digits of a token or of a token hash */
 
@@ -18,6 +20,8 @@
  * set, out an empty string) if the kernel gives no randomness. */
 int sb_token_new(char out[SB_TOKEN_HEX_LEN + 1]);
 
+/* bytes[0..n) as 2n lowercase hex digits and a NUL, into out. */
+void sb_hex(const uint8_t *bytes, size_t n, char *out);
 /* The hex SHA-256 of token[0..len), NUL-terminated. */
 void sb_token_hash(const char *token, size_t len, char out_hex[SB_TOKEN_HEX_LEN + 1]);
 
