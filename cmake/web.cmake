@@ -1,10 +1,14 @@
 # web.cmake: the files `switchboard serve` answers from memory (handlers/web.c):
 # the realtime test client page and the socket.io-client browser bundle it
-# loads, the very file npm installed into tests/node. cmake/embed.lua turns
+# loads, the very file npm installed into tests/node; and the therapy web
+# client (web/therapy/: page, script, style sheet, no build step). cmake/embed.lua turns
 # them into C arrays in the build directory (nothing generated is committed),
 # compiled into sb_handlers.
 
 set(SB_WEB_PAGE ${CMAKE_SOURCE_DIR}/handlers/web/realtime-test-client.html)
+set(SB_WEB_THERAPY_DIR ${CMAKE_SOURCE_DIR}/web/therapy)
+set(SB_WEB_THERAPY_FILES
+    ${SB_WEB_THERAPY_DIR}/index.html ${SB_WEB_THERAPY_DIR}/app.js ${SB_WEB_THERAPY_DIR}/style.css)
 set(SB_WEB_SIO_BUNDLE
     ${CMAKE_SOURCE_DIR}/tests/node/node_modules/socket.io-client/dist/socket.io.min.js)
 if(NOT EXISTS ${SB_WEB_SIO_BUNDLE})
@@ -24,8 +28,12 @@ add_custom_command(
   OUTPUT ${SB_WEB_EMBED_DIR}/web_embed.c ${SB_WEB_EMBED_DIR}/web_embed.h
   COMMAND ${LUA} ${CMAKE_SOURCE_DIR}/cmake/embed.lua ${SB_WEB_EMBED_DIR}/web_embed
           web_test_client_html=${SB_WEB_PAGE} web_sio_bundle=${SB_WEB_SIO_BUNDLE}
+          web_therapy_html=${SB_WEB_THERAPY_DIR}/index.html
+          web_therapy_js=${SB_WEB_THERAPY_DIR}/app.js
+          web_therapy_css=${SB_WEB_THERAPY_DIR}/style.css
   DEPENDS ${CMAKE_SOURCE_DIR}/cmake/embed.lua ${SB_WEB_PAGE} ${SB_WEB_SIO_BUNDLE}
-  COMMENT "Embedding the realtime test client page and the socket.io-client bundle"
+          ${SB_WEB_THERAPY_FILES}
+  COMMENT "Embedding the realtime test client, the socket.io-client bundle and the therapy web client"
   VERBATIM)
 target_sources(sb_handlers PRIVATE
   ${CMAKE_SOURCE_DIR}/handlers/web.c

@@ -1,7 +1,8 @@
 /*
- * web.c: the realtime test client page and the socket.io-client bundle
- * (web.h), answered from the bytes embedded at build time (web_embed.h,
- * written by cmake/embed.lua into the build directory).
+ * web.c: the realtime test client page and the socket.io-client bundle, and
+ * the therapy web client's page, script and style sheet (web.h), answered
+ * from the bytes embedded at build time (web_embed.h, written by
+ * cmake/embed.lua into the build directory).
  *
  * Each file's ETag is the first 16 hex digits of its SHA-256, computed once
  * when the routes are added: it changes exactly when a rebuild embeds other
@@ -28,29 +29,50 @@ typedef struct web_file {
     const char *content_type;
     const unsigned char *data;
     const size_t *len;
-    bool page;               /* an HTML page: the page's own security headers too */
+    const char *csp;         /* an HTML page: its Content-Security-Policy (+ Referrer-Policy) */
     char etag[ETAG_HEX + 3]; /* "hex", quotes included */
 } web_file;
+
+/* The realtime page runs its own inline script and style, loads the bundle
+ * from this server and talks only to it: nothing else may load, and a pasted
+ * token cannot be sent anywhere else by injected markup. */
+#define REALTIME_PAGE_CSP                                                                          \
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "           \
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "              \
+    "frame-ancestors 'none'"
+
+/* The therapy page has no inline script or style at all (app.js and
+ * style.css come from this server), so injected markup can neither run a
+ * script nor restyle the page, and the page talks only to this server.
+ * img-src data: is for the empty favicon (no request for /favicon.ico). */
+#define THERAPY_PAGE_CSP                                                                           \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
+    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 static web_file files[] = {
     {.path = WEB_TEST_CLIENT_PATH,
      .content_type = "text/html; charset=utf-8",
      .data = web_test_client_html,
      .len = &web_test_client_html_len,
-     .page = true},
+     .csp = REALTIME_PAGE_CSP},
     {.path = WEB_SIO_BUNDLE_PATH,
      .content_type = "application/javascript",
      .data = web_sio_bundle,
      .len = &web_sio_bundle_len},
+    {.path = WEB_THERAPY_PAGE_PATH,
+     .content_type = "text/html; charset=utf-8",
+     .data = web_therapy_html,
+     .len = &web_therapy_html_len,
+     .csp = THERAPY_PAGE_CSP},
+    {.path = WEB_THERAPY_APP_PATH,
+     .content_type = "application/javascript; charset=utf-8",
+     .data = web_therapy_js,
+     .len = &web_therapy_js_len},
+    {.path = WEB_THERAPY_STYLE_PATH,
+     .content_type = "text/css; charset=utf-8",
+     .data = web_therapy_css,
+     .len = &web_therapy_css_len},
 };
-
-/* The page runs its own inline script and style, loads the bundle from
- * this server and talks only to it: nothing else may load, and a pasted
- * token cannot be sent anywhere else by injected markup. */
-#define PAGE_CSP                                                                                   \
-    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "           \
-    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "              \
-    "frame-ancestors 'none'"
 
 static void compute_etag(web_file *f)
 {
@@ -109,8 +131,8 @@ static int serve_file(struct sb_ctx *ctx, const sb_http_request *req, sb_http_re
         sb_http_add_header(resp, "Cache-Control", "no-cache") != 0 ||
         sb_http_add_header(resp, "X-Content-Type-Options", "nosniff") != 0)
         return SB_HTTP_ANSWERED; /* out of memory: the transport answers 503 */
-    if (f->page && (sb_http_add_header(resp, "Content-Security-Policy", PAGE_CSP) != 0 ||
-                    sb_http_add_header(resp, "Referrer-Policy", "no-referrer") != 0))
+    if (f->csp && (sb_http_add_header(resp, "Content-Security-Policy", f->csp) != 0 ||
+                   sb_http_add_header(resp, "Referrer-Policy", "no-referrer") != 0))
         return SB_HTTP_ANSWERED;
     const char *inm = sb_http_header(req, "if-none-match");
     if (inm && etag_matches(inm, f->etag)) {
@@ -121,8 +143,27 @@ static int serve_file(struct sb_ctx *ctx, const sb_http_request *req, sb_http_re
     return SB_HTTP_ANSWERED;
 }
 
+/* GET /therapy: the page is /therapy/ (its relative URLs resolve there). */
+static int redirect_therapy(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    resp->status = 308;
+    resp->content_type = "text/plain; charset=utf-8";
+    if (sb_http_add_header(resp, "Location", WEB_THERAPY_PAGE_PATH) != 0)
+        return SB_HTTP_ANSWERED;
+    SB_BUF_PUT_LIT(&resp->body, "See " WEB_THERAPY_PAGE_PATH "\n");
+    return SB_HTTP_ANSWERED;
+}
+
 int web_add_routes(sb_rt *rt, char *err, size_t err_size)
 {
+    sb_http_handler bare = {.method = "GET",
+                            .path = WEB_THERAPY_BARE_PATH,
+                            .channel = "web",
+                            .handle = redirect_therapy};
+    if (sb_rt_add_http(rt, &bare, err, err_size) != 0)
+        return -1;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         web_file *f = &files[i];
         compute_etag(f);

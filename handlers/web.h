@@ -1,15 +1,19 @@
 /*
- * web.h: the realtime test client, served by the binary.
+ * web.h: the pages served by the binary.
  *
  *   GET /realtime/test-client.html   the page (handlers/web/realtime-test-client.html)
  *   GET /realtime/socket.io.min.js   the socket.io-client browser bundle it loads
+ *   GET /therapy/                    the therapy web client (web/therapy/index.html)
+ *   GET /therapy/app.js              its script (web/therapy/app.js)
+ *   GET /therapy/style.css           its style sheet (web/therapy/style.css)
+ *   GET /therapy                     308 to /therapy/
  *
- * Both are embedded at build time (cmake/web.cmake): the bundle is the very
+ * All are embedded at build time (cmake/web.cmake): the bundle is the very
  * file npm installed, so the page talks to the server with the real client.
  * Answers carry an ETag (a hash of the content) and Cache-Control: no-cache;
  * a matching If-None-Match is answered 304 without the body, and HEAD gets
  * the headers only. docs/protocols/realtime-test-client.md tells how to use
- * the page.
+ * the realtime page, docs/protocols/therapy-web-client.md the therapy one.
  */
 #ifndef SB_WEB_H
 #define SB_WEB_H
@@ -20,6 +24,10 @@
 
 #define WEB_TEST_CLIENT_PATH "/realtime/test-client.html"
 #define WEB_SIO_BUNDLE_PATH "/realtime/socket.io.min.js"
+#define WEB_THERAPY_PAGE_PATH "/therapy/"
+#define WEB_THERAPY_APP_PATH "/therapy/app.js"
+#define WEB_THERAPY_STYLE_PATH "/therapy/style.css"
+#define WEB_THERAPY_BARE_PATH "/therapy" /* redirected to WEB_THERAPY_PAGE_PATH */
 
 /* Register the GET routes above; -1 with a message in err when refused. */
 int web_add_routes(sb_rt *rt, char *err, size_t err_size);

@@ -264,7 +264,7 @@ static void put_json_string(sb_buf *b, const char *s, size_t len, bool ascii_onl
             unsigned long cp = utf8_decode(p, &n);
             if (cp >= 0x10000) {
                 cp -= 0x10000;
-                snprintf(esc, sizeof esc, "\\u%04lx\\u%04lx", 0xD800 + (cp >> 10),
+                snprintf(esc, sizeof esc, "\\u%04lx\\u%04lx", 0xD800 + ((cp >> 10) & 0x3FF),
                          0xDC00 + (cp & 0x3FF));
                 sb_buf_put(b, esc, 12);
             } else {

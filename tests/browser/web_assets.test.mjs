@@ -1,7 +1,8 @@
 // web_assets.test.mjs: the binary serves the realtime test client page and the
-// socket.io-client bundle (handlers/web.c) byte for byte as the files they are built
-// from (handlers/web/realtime-test-client.html, and the bundle npm installed into
-// tests/node), with their content types, an ETag, Cache-Control, a 304 for a
+// socket.io-client bundle, and the therapy web client's page, script and style sheet
+// (handlers/web.c) byte for byte as the files they are built from
+// (handlers/web/realtime-test-client.html, the bundle npm installed into tests/node,
+// web/therapy/), with their content types, an ETag, Cache-Control, a 304 for a
 // matching If-None-Match, and headers only for HEAD. Raw sockets where the bytes on
 // the wire matter (no body after HEAD or 304).
 import { test, before, after } from 'node:test';
@@ -23,6 +24,21 @@ const FILES = [
     url: '/realtime/socket.io.min.js',
     file: path.join(ROOT, 'tests', 'node', 'node_modules', 'socket.io-client', 'dist', 'socket.io.min.js'),
     type: 'application/javascript',
+  },
+  {
+    url: '/therapy/',
+    file: path.join(ROOT, 'web', 'therapy', 'index.html'),
+    type: 'text/html; charset=utf-8',
+  },
+  {
+    url: '/therapy/app.js',
+    file: path.join(ROOT, 'web', 'therapy', 'app.js'),
+    type: 'application/javascript; charset=utf-8',
+  },
+  {
+    url: '/therapy/style.css',
+    file: path.join(ROOT, 'web', 'therapy', 'style.css'),
+    type: 'text/css; charset=utf-8',
   },
 ];
 
@@ -133,4 +149,37 @@ test('the page: its own security headers, and every script from this server', as
   // the bundle is not served with the page's CSP (it is not a document)
   const js = await fetchRaw('/realtime/socket.io.min.js');
   assert.equal(js.headers['content-security-policy'], undefined);
+});
+
+test('the therapy page: a CSP without inline script or style, and every resource from this server', async () => {
+  const r = await fetchRaw('/therapy/');
+  const csp = r.headers['content-security-policy'];
+  const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  assert.deepEqual(directives['default-src'], ["'none'"]);
+  assert.deepEqual(directives['script-src'], ["'self'"], 'no inline script');
+  assert.deepEqual(directives['style-src'], ["'self'"], 'no inline style');
+  assert.deepEqual(directives['connect-src'], ["'self'"]);
+  assert.deepEqual(directives['frame-ancestors'], ["'none'"]);
+  assert.equal(r.headers['referrer-policy'], 'no-referrer');
+  const html = r.body.toString('utf8');
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline <script>');
+  assert.doesNotMatch(html, /<style\b|\sstyle\s*=/i, 'no inline style');
+  assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'no inline event handler');
+  const srcs = [...html.matchAll(/\b(?:src|href)\s*=\s*["']([^"']*)["']/g)].map((m) => m[1]);
+  assert.ok(srcs.includes('/therapy/app.js') && srcs.includes('/therapy/style.css'), `the page's resources: ${srcs}`);
+  for (const s of srcs) assert.match(s, /^(\/therapy\/|data:)/, `no external URL: ${s}`);
+  for (const u of ['/therapy/app.js', '/therapy/style.css']) {
+    const a = await fetchRaw(u);
+    assert.equal(a.headers['content-security-policy'], undefined, `${u} is not a document`);
+  }
+  const css = fs.readFileSync(path.join(ROOT, 'web', 'therapy', 'style.css'), 'utf8');
+  assert.doesNotMatch(css, /@import|url\(\s*["']?(https?:)?\/\//, 'no external style');
+  const js = fs.readFileSync(path.join(ROOT, 'web', 'therapy', 'app.js'), 'utf8');
+  assert.doesNotMatch(js, /\.innerHTML\s*=|insertAdjacentHTML|document\.write/, 'user text never becomes markup');
+});
+
+test('GET /therapy: 308 to /therapy/', async () => {
+  const r = await fetchRaw('/therapy');
+  assert.equal(r.status, 308);
+  assert.equal(r.headers.location, '/therapy/');
 });
