@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startTherapy, cleanup, addUser, addSession, dbOf, tempDir, Browser, browserIn, smsLines, req, API,
-  msg, reaction, del, read, isError, checkActions, allActions, cookieValue,
+  msg, reaction, del, read, isError, checkActions, allActions, cookieValue, head,
 } from './th.mjs';
 
 let s; let g; let ts2;
@@ -129,7 +129,7 @@ test('home page, enter, detail, assessments', async () => {
 test('saveActions and getActions: every kind, shapes, callouts, deletes, reactions', async () => {
   const { sam, alex, kim, dr } = B;
   for (const b of [sam, alex, kim, dr]) await b.enter(g.ts);
-  const start = checkActions(await sam.actions(0), 0).max_id;
+  const start = await head(sam);
 
   const r1 = await sam.save([msg('P123', 'hello @P456 and @alexander'), msg('P123', 'second')]);
   assert.equal(r1.status, 200, r1.text);
@@ -187,11 +187,43 @@ test('saveActions and getActions: every kind, shapes, callouts, deletes, reactio
   isError(await alex.save([reaction('P456', m2, 'sad')]), 'ACTION_REFUSED', { detail: '[0].target' });
   // a target that does not exist
   isError(await alex.save([read('P456', 999999)]), 'ACTION_REFUSED', { detail: '[0].target' });
+  // replying to a deleted message; reading one's own message
+  isError(await alex.save([msg('P456', 'late reply', { target: m2 })]), 'ACTION_REFUSED', { detail: '[0].target' });
+  isError(await sam.save([read('P123', m1)]), 'ACTION_REFUSED', { detail: '[0].target' });
+  // deleting again answers the first delete's id, and stores nothing new
+  const again = await dr.save([del(m2)]);
+  assert.equal(again.status, 200, again.text);
+  assert.deepEqual(again.json.ids, [delId]);
+  // heart -> smile -> heart: the current icon differs, so a new action again
+  const back = await alex.save([reaction('P456', m1, 'heart')]);
+  assert.ok(back.json.ids[0] > drDel.json.ids[0]);
+  // callouts by display name (any case), not by a prefix of a longer word
+  const named = await sam.save([msg('P123', '@kim and @Dr. Rivera, not @Kimberly or me@P456x')]);
+  const got = checkActions(await kim.actions(named.json.ids[0] - 1), named.json.ids[0] - 1).actions[0];
+  assert.deepEqual([...got.callout].sort(), ['123XYZ', 'P789']);
+});
+
+test('getActions answers at most 1000 actions; max_id pages through the rest', async () => {
+  const { alex } = B;
+  await alex.enter(g.ts);
+  const start = await head(alex);
+  const ids = [];
+  for (let k = 0; k < 11; k++) {
+    const r = await alex.save(Array.from({ length: 100 }, (_, i) => msg('P456', `page ${k * 100 + i}`)));
+    assert.equal(r.status, 200, r.text);
+    ids.push(...r.json.ids);
+  }
+  const p1 = checkActions(await alex.actions(start), start);
+  assert.equal(p1.actions.length, 1000);
+  assert.equal(p1.max_id, ids[999]);
+  const p2 = checkActions(await alex.actions(p1.max_id), p1.max_id);
+  assert.deepEqual(p2.actions.map((a) => a.id), ids.slice(1000));
+  assert.deepEqual([...p1.actions, ...p2.actions].map((a) => a.body), ids.map((_, i) => `page ${i}`));
 });
 
 test('all or nothing; user mismatch names [i].user; recipients must be in the session', async () => {
   const { sam } = B;
-  const before = checkActions(await sam.actions(0), 0).max_id;
+  const before = await head(sam);
   const bad = await sam.save([msg('P123', 'batch-ok-1'), msg('P123', 'batch-ok-2'), msg('P456', 'not me')]);
   isError(bad, 'ACTION_REFUSED', { detail: '[2].user' });
   const bad2 = await sam.save([msg('P123', 'batch-ok-3'), msg('P123', 'x', { recipients: ['P456', 'NOPE'] })]);
@@ -213,7 +245,7 @@ test('all or nothing; user mismatch names [i].user; recipients must be in the se
 test('private messages: only author and recipients see them, and what hangs off them', async () => {
   const { sam, alex, kim, dr } = B;
   for (const b of [sam, alex, kim, dr]) await b.enter(g.ts);
-  const start = checkActions(await kim.actions(0), 0).max_id;
+  const start = await head(kim);
   const p = await dr.save([msg('123XYZ', 'private to @P456 and @P789', { recipients: ['P456'] })]);
   assert.equal(p.status, 200, p.text);
   const pm = p.json.ids[0];
@@ -241,6 +273,6 @@ test('private messages: only author and recipients see them, and what hangs off 
   const d = await seenBy(dr);
   assert.equal(d.actions[0].body, '');
   // the raw text of Kim's answer never holds the private body or id
-  const raw = (await kim.actions(0)).text;
+  const raw = (await kim.actions(start)).text;
   assert.ok(!raw.includes('thanks') && !raw.includes('private to'));
 });

@@ -75,6 +75,14 @@ test('row 27: the pre-login cookie is dead after success; row 28: logout ends th
   assert.deepEqual({ ...n[0], id: 0, timestamp: 0 }, { id: 0, type: 'notice', body: `${g.people[0].name} has left the session`, sender: 'system', recipients: [], timestamp: 0 });
 });
 
+test('a new login from a logged-in browser ends its session; a new session gets a new CSRF token', async () => {
+  const other = await browserIn(s, addUser(s.db, { name: 'Relog' }), 0, 'relog');
+  const old = { cookie: other.cookie, csrf: other.csrf };
+  const again = await other.post('login', { phone: '+15559990000', last_name: 'Nobody' });
+  assert.equal(again.status, 200);
+  await allRefused(s, g.ts, { Cookie: `sb_therapy=${old.cookie}`, 'X-CSRF-Token': old.csrf }, 'after a new login');
+});
+
 test('--session-idle: an unused session ends, a used one lives on', async () => {
   const gi = addGroup(idle.db, 2);
   const [used, unused] = await Promise.all([browserIn(idle, gi.people[0], gi.ts), browserIn(idle, gi.people[1], gi.ts)]);

@@ -317,3 +317,13 @@ export async function waitLog(server, re, ms = T(3000)) {
     await sleep(10);
   }
 }
+
+/** the newest action id the browser can page to (getActions answers 1000 at most) */
+export async function head(b) {
+  let last = 0;
+  for (;;) {
+    const j = checkActions(await b.actions(last), last);
+    if (j.max_id === last) return last;
+    last = j.max_id;
+  }
+}
