@@ -140,6 +140,25 @@ test('row 29: CSRF: missing or wrong token, foreign Origin, cross-site -> 403, n
   isError(await req(s, `${API}/verifyCode`, { headers: { 'Sec-Fetch-Site': 'cross-site' }, body: { code: '123456' } }), 'CSRF_FAILED');
 });
 
+test('--cors-origins: a listed origin may post (as the runtime CORS answers it), others may not', async () => {
+  const c = await startTherapy({ args: ['--cors-origins', 'https://app.example, https://b.example'] });
+  const gc = addGroup(c.db, 1);
+  const b = await browserIn(c, gc.people[0], gc.ts);
+  for (const origin of ['https://app.example', 'https://b.example']) {
+    // the preflight says yes, with credentials ...
+    const pre = await req(c, `${API}/saveActions`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-csrf-token' } });
+    assert.equal(pre.headers['access-control-allow-origin'], origin, `preflight for ${origin}`);
+    // ... so the POST itself must not be refused as cross-site
+    const r = await b.save([msg(b.user, `from ${origin}`)], { headers: { Origin: origin } });
+    assert.equal(r.status, 200, `${origin}: ${r.text}`);
+  }
+  const evil = await b.post('saveActions', [msg(b.user, 'evil')], { headers: { Origin: 'https://evil.example' } });
+  isError(evil, 'CSRF_FAILED');
+  const bodies = checkActions(await b.actions(0), 0).actions.map((a) => a.body);
+  assert.deepEqual(bodies, ['from https://app.example', 'from https://b.example']);
+  await c.stop('SIGKILL');
+});
+
 test('row 32: isolation between therapy sessions; 409 before entering', async () => {
   // a second session: its own people, a secret message
   const other = addGroup(s.db, 1, { tag: 'B' });

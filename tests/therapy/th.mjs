@@ -218,8 +218,8 @@ export class Browser {
     return this.post('getActions', { last_action_id: last, ...extra }, { signal, timeout: extra.wait ? T(extra.wait * 1000 + 5000) : undefined });
   }
 
-  async save(items) {
-    return this.post('saveActions', items);
+  async save(items, opts = {}) {
+    return this.post('saveActions', items, opts);
   }
 }
 
