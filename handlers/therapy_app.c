@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "apikey.h"
@@ -89,13 +90,21 @@ static bool listed(const char *list, const char *origin)
         return false;
     if (strcmp(list, "*") == 0)
         return false; /* "*" opens reads to every site, never state changes */
+    /* read as the runtime's CORS reads it (server_http.c cors_origin):
+     * spaces around the commas, any case; else an origin whose preflight
+     * is answered with credentials would have its POSTs refused here */
     size_t n = strlen(origin);
     for (const char *p = list; *p;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && strncmp(p, origin, n) == 0)
+        const char *next = p + len + (comma ? 1 : 0);
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == n && strncasecmp(p, origin, n) == 0)
             return true;
-        p += len + (comma ? 1 : 0);
+        p = next;
     }
     return false;
 }
