@@ -203,6 +203,29 @@ test('saveActions and getActions: every kind, shapes, callouts, deletes, reactio
   assert.deepEqual([...got.callout].sort(), ['123XYZ', 'P789']);
 });
 
+test('repeats within one batch answer the first id; items on a message deleted earlier in the batch are refused', async () => {
+  const { sam, alex } = B;
+  await sam.enter(g.ts); await alex.enter(g.ts);
+  const start = await head(alex);
+  const m = (await sam.save([msg('P123', 'double click me')])).json.ids[0];
+  const r = await alex.save([reaction('P456', m, 'heart'), reaction('P456', m, 'heart'), read('P456', m), read('P456', m)]);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.ids[1], r.json.ids[0], 'the same reaction twice in a batch: one action');
+  assert.equal(r.json.ids[3], r.json.ids[2], 'the same read twice in a batch: one action');
+  const d = await sam.save([del(m), del(m)]);
+  assert.equal(d.status, 200, d.text);
+  assert.equal(d.json.ids[1], d.json.ids[0], 'the same delete twice in a batch: one action');
+  const seen = checkActions(await alex.actions(start), start).actions;
+  assert.deepEqual(seen.map((a) => a.type), ['message', 'reaction', 'message_read', 'delete']);
+  // deleted earlier in the same batch: like a message deleted before it
+  const m2 = (await sam.save([msg('P123', 'short-lived')])).json.ids[0];
+  const before = await head(alex);
+  isError(await sam.save([del(m2), msg('P123', 'reply to it', { target: m2 })]), 'ACTION_REFUSED', { detail: '[1].target' });
+  const dr = B.dr; await dr.enter(g.ts);
+  isError(await dr.save([del(m2), reaction('123XYZ', m2, 'sad')]), 'ACTION_REFUSED', { detail: '[1].target' });
+  assert.deepEqual(checkActions(await alex.actions(before), before).actions, [], 'nothing of those batches is stored');
+});
+
 test('getActions answers at most 1000 actions; max_id pages through the rest', async () => {
   const { alex } = B;
   await alex.enter(g.ts);
