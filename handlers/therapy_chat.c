@@ -652,6 +652,60 @@ static int64_t store_item(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, c
     }
 }
 
+/* What the items before i in the same batch changed, seen inside the unit
+ * before item i is stored: a repeat of one of them (the same reaction, read
+ * or delete) answers its ID in *id, as a repeat of an earlier batch does;
+ * a message deleted by one of them is refused as plan() refuses one deleted
+ * before. 0, or the refusal. */
+static int in_batch(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const char *me,
+                    const therapy_in *in, size_t i, int64_t *id)
+{
+    int64_t target = 0;
+    switch (in->kind) {
+    case THERAPY_IN_CLIENT_MESSAGE_ACTION:
+        if (in->as.client_message_action.has.target != SB_SET)
+            return 0;
+        target = in->as.client_message_action.target;
+        break;
+    case THERAPY_IN_CLIENT_REACTION_ACTION:
+        target = in->as.client_reaction_action.target;
+        break;
+    case THERAPY_IN_CLIENT_DELETE_ACTION: {
+        int64_t found = therapy_action_find(app->store, ts_id, "delete",
+                                            in->as.client_delete_action.target);
+        if (found < 0)
+            return -THERAPY_ERROR_UNAVAILABLE;
+        *id = found;
+        return 0;
+    }
+    case THERAPY_IN_CLIENT_MESSAGE_READ_ACTION: {
+        int64_t action = 0;
+        int rc = therapy_read_get(app->store, in->as.client_message_read_action.target, me, &action);
+        if (rc < 0)
+            return -THERAPY_ERROR_UNAVAILABLE;
+        *id = rc == 0 ? action : 0;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+    therapy_action_row row;
+    int rc = therapy_action_get(app->store, ts_id, target, ctx->arena, &row);
+    if (rc < 0)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    if (rc == 0 && row.deleted)
+        return refuse(ctx, i, "target", "the message was deleted");
+    if (in->kind == THERAPY_IN_CLIENT_REACTION_ACTION) {
+        char icon[16];
+        int64_t action = 0;
+        if ((rc = therapy_reaction_get(app->store, target, me, icon, &action)) < 0)
+            return -THERAPY_ERROR_UNAVAILABLE;
+        if (rc == 0 && same(therapy_reaction_icon_name(in->as.client_reaction_action.icon), icon))
+            *id = action;
+    }
+    return 0;
+}
+
 int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_request *req,
                             therapy_save_actions_response *resp,
                             therapy_therapy_error_response *err)
@@ -682,9 +736,14 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
         return -THERAPY_ERROR_UNAVAILABLE;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
-        ids[i] = plans[i].existing
-                     ? plans[i].existing
-                     : store_item(ctx, app, ts_id, a->row.user, &req->items[i], &plans[i]);
+        /* plans[i].existing is decided again here: an earlier item may have
+         * changed it (heart, smile, heart: the third is a new action) */
+        int64_t id = 0;
+        if ((rc = in_batch(ctx, app, ts_id, a->row.user, &req->items[i], i, &id)) != 0) {
+            sb_store_unit_end(app->store, false);
+            return rc;
+        }
+        ids[i] = id ? id : store_item(ctx, app, ts_id, a->row.user, &req->items[i], &plans[i]);
         ok = ids[i] > 0;
     }
     int64_t max = ok ? therapy_actions_max(app->store, ts_id) : -1;

@@ -212,11 +212,15 @@ test('repeats within one batch answer the first id; items on a message deleted e
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.ids[1], r.json.ids[0], 'the same reaction twice in a batch: one action');
   assert.equal(r.json.ids[3], r.json.ids[2], 'the same read twice in a batch: one action');
+  // heart is current: smile then heart again in one batch: the heart is a new action
+  const sw = await alex.save([reaction('P456', m, 'smile'), reaction('P456', m, 'heart')]);
+  assert.equal(sw.status, 200, sw.text);
+  assert.ok(sw.json.ids[1] > sw.json.ids[0] && sw.json.ids[0] > r.json.ids[3], JSON.stringify(sw.json));
   const d = await sam.save([del(m), del(m)]);
   assert.equal(d.status, 200, d.text);
   assert.equal(d.json.ids[1], d.json.ids[0], 'the same delete twice in a batch: one action');
   const seen = checkActions(await alex.actions(start), start).actions;
-  assert.deepEqual(seen.map((a) => a.type), ['message', 'reaction', 'message_read', 'delete']);
+  assert.deepEqual(seen.map((a) => a.type), ['message', 'reaction', 'message_read', 'reaction', 'reaction', 'delete']);
   // deleted earlier in the same batch: like a message deleted before it
   const m2 = (await sam.save([msg('P123', 'short-lived')])).json.ids[0];
   const before = await head(alex);
