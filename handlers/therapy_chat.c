@@ -671,8 +671,8 @@ static int in_batch(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const c
         target = in->as.client_reaction_action.target;
         break;
     case THERAPY_IN_CLIENT_DELETE_ACTION: {
-        int64_t found = therapy_action_find(app->store, ts_id, "delete",
-                                            in->as.client_delete_action.target);
+        int64_t found =
+            therapy_action_find(app->store, ts_id, "delete", in->as.client_delete_action.target);
         if (found < 0)
             return -THERAPY_ERROR_UNAVAILABLE;
         *id = found;
@@ -680,7 +680,8 @@ static int in_batch(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const c
     }
     case THERAPY_IN_CLIENT_MESSAGE_READ_ACTION: {
         int64_t action = 0;
-        int rc = therapy_read_get(app->store, in->as.client_message_read_action.target, me, &action);
+        int rc =
+            therapy_read_get(app->store, in->as.client_message_read_action.target, me, &action);
         if (rc < 0)
             return -THERAPY_ERROR_UNAVAILABLE;
         *id = rc == 0 ? action : 0;
