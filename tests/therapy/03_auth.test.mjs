@@ -87,7 +87,7 @@ test('--session-idle: an unused session ends, a used one lives on', async () => 
   const gi = addGroup(idle.db, 2);
   const [used, unused] = await Promise.all([browserIn(idle, gi.people[0], gi.ts), browserIn(idle, gi.people[1], gi.ts)]);
   for (let i = 0; i < 4; i++) {
-    await sleep(T(900));
+    await sleep(900); // under the 2 s idle limit: a server time, not scaled
     const r = await used.get('session');
     assert.equal(r.status, 200, `an active session is alive at ${i + 1} s (idle limit 2 s): ${r.text}`);
   }

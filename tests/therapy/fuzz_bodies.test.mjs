@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-  startTherapy, cleanup, addGroup, browserIn, req, API, ERRORS, checkActions, BIN, T,
+  startTherapy, cleanup, addGroup, browserIn, req, API, ERRORS, checkActions, BIN, T, sanitizerReports,
 } from './th.mjs';
 import { ROOT } from '../integration/harness.mjs';
 
@@ -233,4 +233,11 @@ test('after the fuzzing: alive, healthy, every stored action reads back per the 
   }
   assert.ok(n > 3, `${n} actions`);
   assert.doesNotMatch(s.stderr, /therapy_action_unreadable|level=error/);
+});
+
+test('a clean shutdown after the fuzzing, and no sanitizer report', async () => {
+  const { code, signal } = await s.stop('SIGTERM', T(10000));
+  assert.deepEqual(sanitizerReports(s), []);
+  assert.equal(signal, null);
+  assert.equal(code, 0, s.stderr.slice(-3000));
 });

@@ -327,3 +327,8 @@ export async function head(b) {
     last = j.max_id;
   }
 }
+
+/** the sanitizers' reports in a server's output (ASan/UBSan builds) */
+export function sanitizerReports(server) {
+  return (server.stderr.match(/^.*(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:).*$/gm) || []);
+}
