@@ -225,7 +225,7 @@ int64_t therapy_post_action(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id,
         therapy_action_set_json(app->store, id, app->scratch.data, app->scratch.len) != 0)
         return -1;
     sb_counter_add(app->m_actions, 1);
-    therapy_stream_publish(ctx, app, ts_id, out, id, audience);
+    (void)ctx;
     return id;
 }
 

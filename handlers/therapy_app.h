@@ -105,9 +105,10 @@ int therapy_session_find(struct sb_ctx *ctx, therapy_app *app, const char *cooki
                          therapy_auth *a);
 /* Set the session cookie (value NULL: delete it). */
 void therapy_set_cookie(struct sb_ctx *ctx, const therapy_app *app, const char *value);
-/* Wake the long polls of ts_id that can see something above their cursor
- * (after the actions the turn stored): their answers go after the commit. */
-void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id);
+/* After actions were stored in ts_id (all with IDs above stored_after, the
+ * session's max before them): hand them to its streams, and answer the long
+ * polls that can see something above their cursor. Sent after the commit. */
+void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t stored_after);
 /* Store one server action (notice, signal) in ts_id: its ID, or -1. audience
  * NULL for everyone. The JSON is written by the generated writer from out
  * (its id and timestamp are filled here). */
@@ -137,7 +138,7 @@ int therapy_read_actions(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, in
 /* therapy_stream.c: the WebSocket stream of actions. */
 int therapy_stream_register(therapy_app *app, const sb_failure *storage, char *err,
                             size_t err_size);
-/* An action was stored: its frame to the streams that may see it. */
+/* A stored action: its frame to the streams that may see it (therapy_wake). */
 void therapy_stream_publish(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id,
                             const therapy_out *out, int64_t id, const char *audience);
 /* Logout: close the streams of that session. */

@@ -13,7 +13,8 @@
  * Long poll: a getActions with wait > 0 that finds nothing is held
  * (sb_rt_defer) as a waiter of its therapy session. therapy_wake, called by
  * whatever stores actions in that session (saveActions, the operator
- * endpoints, logout's notice), reads the new actions once and answers each
+ * endpoints, logout's notice) once they are all stored, reads the new
+ * actions once, hands them to the session's streams and answers each
  * waiter that may see one of them: in the same turn, so after the same
  * commit. The rest wait on, until their time runs out (an empty answer).
  */
@@ -355,12 +356,12 @@ void therapy_on_get_actions_abort(struct sb_ctx *ctx, uint64_t request)
     }
 }
 
-void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id)
+void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t stored_after)
 {
     therapy_waiter *first = sb_map_get(&app->waiting, ts_id);
-    if (!first)
+    if (!first && !app->n_streams)
         return;
-    int64_t after = first->after;
+    int64_t after = stored_after;
     for (therapy_waiter *w = first; w; w = w->next)
         if (w->after < after)
             after = w->after;
@@ -390,6 +391,10 @@ void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id)
         n++;
     }
     sb_cursor_close(&cur);
+    /* the streams get what was stored now; the waiters what is new to each */
+    for (size_t i = 0; i < n && app->n_streams; i++)
+        if (ids[i] > stored_after)
+            therapy_stream_publish(ctx, app, ts_id, &all[i], ids[i], aud[i]);
     for (therapy_waiter *w = first, *next; w; w = next) {
         next = w->next;
         size_t k = 0;
@@ -733,7 +738,8 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
         if ((rc = plan(ctx, app, ts_id, a, role, &req->items[i], i, &plans[i])) != 0)
             return rc;
     /* then all of them, or none: one unit of the turn's transaction */
-    if (sb_store_unit_begin(app->store) != SB_STORE_OK)
+    int64_t before = therapy_actions_max(app->store, ts_id);
+    if (before < 0 || sb_store_unit_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
@@ -754,7 +760,8 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
         sb_counter_add(app->m_storage_errors, 1);
         return -THERAPY_ERROR_UNAVAILABLE;
     }
-    therapy_wake(ctx, app, ts_id);
+    /* only now, the batch stored whole: a refused batch reaches nobody */
+    therapy_wake(ctx, app, ts_id, before);
     resp->result = SB_STR_LIT("ok");
     resp->ids.items = ids;
     resp->ids.count = n;

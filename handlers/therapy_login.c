@@ -416,9 +416,11 @@ int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp,
                 therapy_out out = {.kind = THERAPY_OUT_NOTICE_ACTION};
                 out.as.notice_action.body = (sb_str){text, strlen(text)};
                 out.as.notice_action.sender = THERAPY_NOTICE_SENDER_SYSTEM;
-                if (therapy_post_action(ctx, app, a->row.ts_id, &out, NULL, 0, NULL, NULL) < 0)
+                int64_t before = therapy_actions_max(app->store, a->row.ts_id);
+                if (before < 0 ||
+                    therapy_post_action(ctx, app, a->row.ts_id, &out, NULL, 0, NULL, NULL) < 0)
                     return -THERAPY_ERROR_UNAVAILABLE;
-                therapy_wake(ctx, app, a->row.ts_id);
+                therapy_wake(ctx, app, a->row.ts_id, before);
             }
         }
     }

@@ -47,10 +47,12 @@ static int post(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, therapy_out
 {
     if (sb_store_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
-    int64_t id = therapy_post_action(ctx, app, ts_id, out, NULL, 0, audience, NULL);
+    int64_t before = therapy_actions_max(app->store, ts_id);
+    int64_t id =
+        before < 0 ? -1 : therapy_post_action(ctx, app, ts_id, out, NULL, 0, audience, NULL);
     if (id <= 0)
         return -THERAPY_ERROR_UNAVAILABLE;
-    therapy_wake(ctx, app, ts_id);
+    therapy_wake(ctx, app, ts_id, before);
     sb_log(SB_LOG_INFO, "therapy_operator_action", "ts_id=%lld type=%s id=%lld", (long long)ts_id,
            therapy_out_kind_name(out->kind), (long long)id);
     resp->result = SB_STR_LIT("ok");

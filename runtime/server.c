@@ -1155,7 +1155,7 @@ int sb_server_start(sb_server *s)
     info.foreign_loops = loops;
     info.count_threads = 1;
     info.user = s;
-    info.timeout_secs = 10;     /* handshakes and stuck sends */
+    info.timeout_secs = 10; /* handshakes and stuck sends */
     /* idle HTTP keep-alive: longer than the therapy poll's 5 s interval,
      * so that a polling client keeps its connection instead of reopening
      * one for about every fifth poll (bench/therapy measured the churn) */

@@ -694,7 +694,7 @@ static uint64_t ws_open(const char *sid)
     query.item[1].value = v1;
     query.item[2].key = k2;
     query.item[2].value = v2;
-    sb_ws_request req = {route_ws->path, &query, NULL, "127.0.0.1"};
+    sb_ws_request req = {.path = route_ws->path, .query = &query, .peer = "127.0.0.1"};
     if (route_ws->on_upgrade) {
         sb_http_response refusal;
         sb_http_response_init(&refusal);

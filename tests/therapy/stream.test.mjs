@@ -193,3 +193,28 @@ test('latency: a message reaches a stream and a held long poll at once (printed)
   st.ws.close();
   await s.stop();
 });
+
+test('a refused batch reaches no stream: an item refused after others were stored rolls them back unseen', async () => {
+  const s = await startServer({ tag: 'tstream-rollback' });
+  const sam = await login(s, '+15555550101', 'Lee');
+  const alex = await login(s, '+15555550102', 'Kim');
+  const own = await sam.call('/saveActions', [message('P123', 'soon deleted')]);
+  assert.equal(own.status, 200);
+  const st = stream(s, alex, `?last_action_id=${own.json.max_id}`);
+  await st.opened;
+  // a new message (stored first), the delete of Sam's message, then a reaction to the
+  // message just deleted in the same batch: refused, so the whole batch is not stored
+  const r = await sam.call('/saveActions', [
+    message('P123', 'never happened'),
+    { client_ts: new Date().toISOString(), type: 'delete', target: own.json.ids[0] },
+    { client_ts: new Date().toISOString(), type: 'reaction', target: own.json.ids[0], user: 'P123', icon: 'heart' },
+  ]);
+  assert.equal(r.status, 403, JSON.stringify(r.json));
+  assert.equal(r.json.error, 'ACTION_REFUSED');
+  await sleep(300);
+  assert.deepEqual(st.frames.map((f) => f.json), [], 'nothing of the refused batch on the stream');
+  const after = await alex.call('/getActions', { last_action_id: own.json.max_id });
+  assert.deepEqual(after.json.actions, []);
+  st.ws.close();
+  await s.stop();
+});
