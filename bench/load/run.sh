@@ -108,23 +108,8 @@ for b in "$SB" "$LG" "$ECHO"; do [ -x "$b" ] || die "$b was not built"; done
 # ---------------------------------------------------------------------------
 # Processes: started here, stopped here, by PID
 # ---------------------------------------------------------------------------
-TMP=$(mktemp -d /tmp/sb-load.XXXXXX)
-PIDS=()
-stop_pid() {
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do stop_pid "$p"; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$ROOT/bench/procs.sh"
+bench_tmp load
 
 # Wait (at most $QUIET_WAIT s) until both cores are mostly idle: the machine
 # may be shared, and another process on the server's core shows up as lower

@@ -146,24 +146,8 @@ read -r -a EXTRA <<<"${OURS_ARGS:-}"
 # ---------------------------------------------------------------------------
 # Processes: started here, stopped here, by PID
 # ---------------------------------------------------------------------------
-TMP=$(mktemp -d /tmp/sb-realtime.XXXXXX)
-chmod 700 "$TMP"
-PIDS=()
-stop_pid() {
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do stop_pid "$p"; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$ROOT/bench/procs.sh"
+bench_tmp realtime
 
 # ---------------------------------------------------------------------------
 # Secret, token, key
