@@ -220,7 +220,8 @@ test('the therapy web client in headless Chromium: two sides of a session', {
     await step(t, 'everyone enters the session (long-poll mode)', async () => {
       for (const page of Object.values(pages)) await enter(page);
       assert.equal(await pages.alex.getByTestId('mode').inputValue(), 'long');
-      assert.equal(await pages.alex.getByTestId('poll-status').getAttribute('data-mode'), 'long');
+      await pages.alex.waitForFunction(() => document.querySelector('[data-testid="poll-status"]')?.dataset.mode === 'long',
+        null, { timeout: WAIT });
     });
 
     const hello = 'Hello from Alex';
@@ -408,7 +409,10 @@ test('the therapy web client in headless Chromium: two sides of a session', {
         await page.goto(`${server.base}/therapy/?mode=poll#session-${tsId}`, { timeout: WAIT });
         await view(page, 'chat');
         assert.equal(await page.getByTestId('mode').inputValue(), 'poll');
-        assert.equal(await page.getByTestId('poll-status').getAttribute('data-mode'), 'poll');
+        // the loop starts once the session's detail and assessments are in: under
+        // load that is after the chat view shows, so wait for it
+        await page.waitForFunction(() => document.querySelector('[data-testid="poll-status"]')?.dataset.mode === 'poll',
+          null, { timeout: WAIT });
         // the history comes back with the first poll
         await message(page, welcome).waitFor({ timeout: POLL_WAIT });
       }
