@@ -166,8 +166,8 @@ local function emit_channel(ch)
     w:line("/* What a handler or hook adds to an error's text (ctx->http_detail). */")
     w:line("#define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : \"\")")
     w:line("")
-    w:line("static const sb_http_errors errors = {\"%s\", %s_errors, %s_ERROR_COUNT, write_error};",
-           ch.name, ch.name, up)
+    w:line("static const sb_http_errors errors = {\"%s\", %s_errors, %s_ERROR_COUNT, write_error, sizeof(%s)};",
+           ch.name, ch.name, up, body)
     w:line("const struct sb_http_errors *const %s_http_errors = &errors;", ch.name)
     w:line("")
 
@@ -281,7 +281,7 @@ local function emit_channel(ch)
         w:line("    sb_outbox_http(o, request, &r);")
         w:line("}")
         w:line("")
-        rows[#rows + 1] = string.format("    {.method = %s, .path = %s, .channel = %s, .handle = %s_handle%s},",
+        rows[#rows + 1] = string.format("    {.method = %s, .path = %s, .channel = %s, .handle = %s_handle, .errors = &errors%s},",
                                         text.c_string(ep.method), text.c_string(ep.path),
                                         text.c_string(ch.name), s, extra)
     end

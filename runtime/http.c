@@ -3,6 +3,7 @@
  * cookies, percent-decoding and path templates.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -348,6 +349,22 @@ int sb_http_answer_bug(sb_http_response *r, const sb_http_errors *e, void *err,
     sb_http_start(r, 500);
     e->write(&r->body, err, SB_STR_LIT("Internal server error"), SB_STR_LIT("INTERNAL_ERROR"));
     return 0;
+}
+
+int sb_http_transport_error(sb_buf *b, const sb_http_errors *e, int status, const char *message)
+{
+    const char *name = status == 405   ? "METHOD_NOT_ALLOWED"
+                       : status == 411 ? "LENGTH_REQUIRED"
+                       : status == 413 ? "PAYLOAD_TOO_LARGE"
+                       : status == 415 ? "UNSUPPORTED_MEDIA_TYPE"
+                       : status == 404 ? "NOT_FOUND"
+                                       : "BAD_REQUEST";
+    void *err = calloc(1, e->body_size ? e->body_size : 1);
+    if (!err)
+        return -1;
+    e->write(b, err, (sb_str){message, strlen(message)}, (sb_str){name, strlen(name)});
+    free(err);
+    return b->oom ? -1 : 0;
 }
 
 int sb_http_answer_error(sb_http_response *r, const sb_http_errors *e, int code, void *err,

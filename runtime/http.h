@@ -113,7 +113,14 @@ typedef struct sb_http_errors {
     const sb_error_def *defs;
     int count;
     void (*write)(sb_buf *b, void *err, sb_str text, sb_str name);
+    size_t body_size; /* sizeof the channel's error body struct */
 } sb_http_errors;
+
+/* The body of an error the transport answers itself on a channel's route
+ * (400, 405, 411, 413, 415) in the channel's error shape: text `message`,
+ * name from the status (BAD_REQUEST, METHOD_NOT_ALLOWED, LENGTH_REQUIRED,
+ * PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE). -1 when out of memory. */
+int sb_http_transport_error(sb_buf *b, const sb_http_errors *e, int status, const char *message);
 
 /* Start an answer: status, JSON, an empty body. */
 void sb_http_start(sb_http_response *r, int status);

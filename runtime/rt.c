@@ -634,6 +634,7 @@ int sb_rt_add_http(sb_rt *rt, const sb_http_handler *h, char *err, size_t err_si
                        .on_body = h->on_body ? http_body : NULL,
                        .content_types = h->content_types,
                        .max_body = h->max_body,
+                       .errors = h->errors,
                        .arg = b};
     return sb_server_add_http(rt->server, &r, err, err_size);
 }

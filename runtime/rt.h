@@ -113,6 +113,10 @@ typedef struct sb_http_handler {
     int (*on_body)(const sb_http_request *head, void *app, sb_http_response *refusal);
     const char *const *content_types; /* accepted request bodies; NULL: application/json */
     size_t max_body;                  /* 0: the server's --max-http-body */
+    /* The channel's error answers (generated routes set them): the
+     * transport's own errors on this route (405, 411, 413, 415, a bad
+     * Content-Length) are written in its shape. NULL: the server's. */
+    const struct sb_http_errors *errors;
     sb_failure storage_error;
     void *app;
 } sb_http_handler;

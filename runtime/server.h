@@ -77,9 +77,11 @@ typedef struct sb_http_route {
      * peer; no headers, no body). 0 reads it; or fill `refusal` and return
      * -1: it is the answer, and the body is not read. */
     int (*on_body)(const sb_http_request *head, void *arg, sb_http_response *refusal);
-    const char *const *content_types; /* accepted bodies, NULL-terminated; NULL: JSON;
-                                       * an entry "*" accepts any (and none) */
-    size_t max_body;                  /* 0: --max-http-body */
+    const char *const *content_types;    /* accepted bodies, NULL-terminated; NULL: JSON;
+                                          * an entry "*" accepts any (and none) */
+    size_t max_body;                     /* 0: --max-http-body */
+    const struct sb_http_errors *errors; /* the transport's errors here in this shape; NULL: the
+                                          * server's error writer */
     void *arg;
 } sb_http_route;
 

@@ -237,18 +237,33 @@ static int answer_now(struct lws *wsi, session *ss, sb_conn *c, int status, cons
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int error_now(struct lws *wsi, session *ss, int status, const char *headers,
-                     const char *message)
+/* The transport's own error, in the route's channel shape when it has one
+ * (route may be NULL), else with the server's error writer. */
+static int route_error_now(struct lws *wsi, session *ss, const sb_http_route *route, int status,
+                           const char *headers, const char *message)
 {
     sb_server *s = lws_context_user(lws_get_context(wsi));
     sb_buf body;
     sb_buf_init(&body);
-    write_error_body(s, &body, message);
-    int rc = answer_now(wsi, ss, ss ? ss->conn : NULL, status,
-                        s->error_writer ? "application/json" : "text/plain", headers,
-                        body.data ? body.data : "", body.oom ? 0 : body.len);
+    bool json = s->error_writer != NULL;
+    if (route && route->errors &&
+        sb_http_transport_error(&body, route->errors, status, message) == 0)
+        json = true;
+    else {
+        sb_buf_reset(&body);
+        write_error_body(s, &body, message);
+    }
+    int rc =
+        answer_now(wsi, ss, ss ? ss->conn : NULL, status, json ? "application/json" : "text/plain",
+                   headers, body.data ? body.data : "", body.oom ? 0 : body.len);
     sb_buf_free(&body);
     return rc;
+}
+
+static int error_now(struct lws *wsi, session *ss, int status, const char *headers,
+                     const char *message)
+{
+    return route_error_now(wsi, ss, NULL, status, headers, message);
 }
 
 int sb_http_answer_now(struct lws *wsi, const sb_http_response *resp)
@@ -368,12 +383,14 @@ static bool path_match(const char *tmpl, const char *path, sb_query *params, cha
  * (for Allow) in allow. */
 static const sb_http_route *route_find(sb_server *s, const char *method, const char *path,
                                        sb_query *params, char *store, size_t cap, char *allow,
-                                       size_t allow_cap)
+                                       size_t allow_cap, const sb_http_route **other)
 {
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     allow[0] = '\0';
     size_t used = 0;
     const sb_http_route *found = NULL;
+    if (other)
+        *other = NULL;
     for (size_t i = 0; i < s->n_http; i++) {
         const sb_http_route *r = s->http_routes[i];
         sb_query scratch;
@@ -383,6 +400,8 @@ static const sb_http_route *route_find(sb_server *s, const char *method, const c
             found = r;
             continue;
         }
+        if (other && !*other)
+            *other = r; /* a route of the path under another method */
         int n = snprintf(allow + used, allow_cap - used, "%s%s", used ? ", " : "", r->method);
         if (n > 0 && (size_t)n < allow_cap - used)
             used += (size_t)n;
@@ -405,7 +424,7 @@ static int options(struct lws *wsi, session *ss, sb_server *s, const char *path)
     char store[1024], allow[256], origin[256], reqh[512], headers[2048];
     sb_query params;
     const sb_http_route *r =
-        route_find(s, "OPTIONS", path, &params, store, sizeof store, allow, sizeof allow);
+        route_find(s, "OPTIONS", path, &params, store, sizeof store, allow, sizeof allow, NULL);
     if (r) /* an OPTIONS route of its own */
         return -2;
     if (!allow[0])
@@ -584,14 +603,15 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
     }
     char store[1024], allow[256];
     sb_query params;
+    const sb_http_route *other;
     const sb_http_route *r =
-        route_find(s, method, path, &params, store, sizeof store, allow, sizeof allow);
+        route_find(s, method, path, &params, store, sizeof store, allow, sizeof allow, &other);
     if (!r) {
         if (!allow[0])
             return error_now(wsi, ss, 404, "", "not found");
         char h[300];
         snprintf(h, sizeof h, "Allow: %s\r\n", allow);
-        return error_now(wsi, ss, 405, h, "method not allowed");
+        return route_error_now(wsi, ss, other, 405, h, "method not allowed");
     }
     ss->conn->http_route = r;
     char cl[32];
@@ -603,7 +623,7 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
     /* A body follows. Its length must be known, within the limit, and its
      * type one the route reads. */
     if (!length)
-        return error_now(wsi, ss, 411, "", "Content-Length required");
+        return route_error_now(wsi, ss, r, 411, "", "Content-Length required");
     char *end;
     unsigned long long n = strtoull(cl, &end, 10);
     if (*end || cl[0] < '0' || cl[0] > '9') { /* lws took a prefix of it: close */
@@ -615,14 +635,14 @@ int sb_http_on_request(struct lws *wsi, sb_server *s, session *ss, const char *p
     if (n > max) {
         char msg[96];
         snprintf(msg, sizeof msg, "body over the size limit of %zu bytes", max);
-        return error_now(wsi, ss, 413, "Connection: close\r\n", msg);
+        return route_error_now(wsi, ss, r, 413, "Connection: close\r\n", msg);
     }
     if (n > 0) {
         char type[128] = "";
         lws_hdr_copy(wsi, type, sizeof type, WSI_TOKEN_HTTP_CONTENT_TYPE);
         if (!type_accepted(r, type))
-            return error_now(wsi, ss, 415, "Connection: close\r\n",
-                             type[0] ? "unsupported Content-Type" : "Content-Type required");
+            return route_error_now(wsi, ss, r, 415, "Connection: close\r\n",
+                                   type[0] ? "unsupported Content-Type" : "Content-Type required");
     }
     if (n == 0) {
         ss->empty_body = true;

@@ -20,7 +20,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 /* What a handler or hook adds to an error's text (ctx->http_detail). */
 #define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
 
-static const sb_http_errors errors = {"chat", chat_errors, CHAT_ERROR_COUNT, write_error};
+static const sb_http_errors errors = {"chat", chat_errors, CHAT_ERROR_COUNT, write_error, sizeof(chat_chat_http_error)};
 const struct sb_http_errors *const chat_http_errors = &errors;
 
 /* GET /api/v1/rooms */
@@ -120,8 +120,8 @@ void chat_room_messages_answer(struct sb_outbox *o, uint64_t request, int status
 }
 
 const sb_http_handler chat_http_routes[] = {
-    {.method = "GET", .path = "/api/v1/rooms", .channel = "chat", .handle = chat_list_rooms_handle},
-    {.method = "GET", .path = "/api/v1/rooms/{room_id}/messages", .channel = "chat", .handle = chat_room_messages_handle},
+    {.method = "GET", .path = "/api/v1/rooms", .channel = "chat", .handle = chat_list_rooms_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/v1/rooms/{room_id}/messages", .channel = "chat", .handle = chat_room_messages_handle, .errors = &errors},
 };
 const size_t chat_http_routes_count = sizeof chat_http_routes / sizeof chat_http_routes[0];
 

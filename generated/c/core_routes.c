@@ -18,7 +18,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 /* What a handler or hook adds to an error's text (ctx->http_detail). */
 #define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
 
-static const sb_http_errors errors = {"core", core_errors, CORE_ERROR_COUNT, write_error};
+static const sb_http_errors errors = {"core", core_errors, CORE_ERROR_COUNT, write_error, sizeof(core_http_error)};
 const struct sb_http_errors *const core_http_errors = &errors;
 
 /* GET /healthz */
@@ -61,7 +61,7 @@ void core_healthz_answer(struct sb_outbox *o, uint64_t request, int status, cons
 }
 
 const sb_http_handler core_http_routes[] = {
-    {.method = "GET", .path = "/healthz", .channel = "core", .handle = core_healthz_handle},
+    {.method = "GET", .path = "/healthz", .channel = "core", .handle = core_healthz_handle, .errors = &errors},
 };
 const size_t core_http_routes_count = sizeof core_http_routes / sizeof core_http_routes[0];
 

@@ -20,7 +20,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 /* What a handler or hook adds to an error's text (ctx->http_detail). */
 #define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
 
-static const sb_http_errors errors = {"dashboard", dashboard_errors, DASHBOARD_ERROR_COUNT, write_error};
+static const sb_http_errors errors = {"dashboard", dashboard_errors, DASHBOARD_ERROR_COUNT, write_error, sizeof(dashboard_dashboard_http_error)};
 const struct sb_http_errors *const dashboard_http_errors = &errors;
 
 /* GET /api/v1/init_data */
@@ -163,9 +163,9 @@ void dashboard_auth_handshake_answer(struct sb_outbox *o, uint64_t request, int 
 }
 
 const sb_http_handler dashboard_http_routes[] = {
-    {.method = "GET", .path = "/api/v1/init_data", .channel = "dashboard", .handle = dashboard_get_init_data_handle},
-    {.method = "POST", .path = "/request_for_auth", .channel = "dashboard", .handle = dashboard_request_for_auth_handle},
-    {.method = "POST", .path = "/auth_handshake", .channel = "dashboard", .handle = dashboard_auth_handshake_handle},
+    {.method = "GET", .path = "/api/v1/init_data", .channel = "dashboard", .handle = dashboard_get_init_data_handle, .errors = &errors},
+    {.method = "POST", .path = "/request_for_auth", .channel = "dashboard", .handle = dashboard_request_for_auth_handle, .errors = &errors},
+    {.method = "POST", .path = "/auth_handshake", .channel = "dashboard", .handle = dashboard_auth_handshake_handle, .errors = &errors},
 };
 const size_t dashboard_http_routes_count = sizeof dashboard_http_routes / sizeof dashboard_http_routes[0];
 

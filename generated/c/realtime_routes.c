@@ -18,7 +18,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 /* What a handler or hook adds to an error's text (ctx->http_detail). */
 #define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
 
-static const sb_http_errors errors = {"realtime", realtime_errors, REALTIME_ERROR_COUNT, write_error};
+static const sb_http_errors errors = {"realtime", realtime_errors, REALTIME_ERROR_COUNT, write_error, sizeof(realtime_realtime_http_error)};
 const struct sb_http_errors *const realtime_http_errors = &errors;
 
 /* POST /api/v1/realtime/updates */
@@ -72,7 +72,7 @@ void realtime_publish_update_answer(struct sb_outbox *o, uint64_t request, int s
 }
 
 const sb_http_handler realtime_http_routes[] = {
-    {.method = "POST", .path = "/api/v1/realtime/updates", .channel = "realtime", .handle = realtime_publish_update_handle},
+    {.method = "POST", .path = "/api/v1/realtime/updates", .channel = "realtime", .handle = realtime_publish_update_handle, .errors = &errors},
 };
 const size_t realtime_http_routes_count = sizeof realtime_http_routes / sizeof realtime_http_routes[0];
 

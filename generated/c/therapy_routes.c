@@ -18,7 +18,7 @@ static void write_error(sb_buf *b, void *err, sb_str text, sb_str name)
 /* What a handler or hook adds to an error's text (ctx->http_detail). */
 #define DETAIL(ctx) ((ctx)->http_detail ? (ctx)->http_detail : "")
 
-static const sb_http_errors errors = {"therapy", therapy_errors, THERAPY_ERROR_COUNT, write_error};
+static const sb_http_errors errors = {"therapy", therapy_errors, THERAPY_ERROR_COUNT, write_error, sizeof(therapy_therapy_error_response)};
 const struct sb_http_errors *const therapy_http_errors = &errors;
 
 /* POST /api/therapy/login */
@@ -666,19 +666,19 @@ void therapy_operator_assessment_answer(struct sb_outbox *o, uint64_t request, i
 }
 
 const sb_http_handler therapy_http_routes[] = {
-    {.method = "POST", .path = "/api/therapy/login", .channel = "therapy", .handle = therapy_login_handle},
-    {.method = "POST", .path = "/api/therapy/verifyCode", .channel = "therapy", .handle = therapy_verify_code_handle},
-    {.method = "GET", .path = "/api/therapy/session", .channel = "therapy", .handle = therapy_get_session_handle},
-    {.method = "POST", .path = "/api/therapy/logout", .channel = "therapy", .handle = therapy_logout_handle},
-    {.method = "GET", .path = "/api/therapy/getTherapySessions", .channel = "therapy", .handle = therapy_get_therapy_sessions_handle},
-    {.method = "POST", .path = "/api/therapy/enterTherapySession", .channel = "therapy", .handle = therapy_enter_therapy_session_handle},
-    {.method = "POST", .path = "/api/therapy/getTherapySessionDetail", .channel = "therapy", .handle = therapy_get_therapy_session_detail_handle},
-    {.method = "POST", .path = "/api/therapy/getTherapySessionAssessments", .channel = "therapy", .handle = therapy_get_therapy_session_assessments_handle},
-    {.method = "POST", .path = "/api/therapy/getActions", .channel = "therapy", .handle = therapy_get_actions_handle, .on_timeout = therapy_get_actions_timeout, .on_abort = therapy_get_actions_abort},
-    {.method = "POST", .path = "/api/therapy/saveActions", .channel = "therapy", .handle = therapy_save_actions_handle},
-    {.method = "POST", .path = "/api/therapy/operator/notice", .channel = "therapy", .handle = therapy_operator_notice_handle},
-    {.method = "POST", .path = "/api/therapy/operator/signal", .channel = "therapy", .handle = therapy_operator_signal_handle},
-    {.method = "POST", .path = "/api/therapy/operator/assessment", .channel = "therapy", .handle = therapy_operator_assessment_handle},
+    {.method = "POST", .path = "/api/therapy/login", .channel = "therapy", .handle = therapy_login_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/verifyCode", .channel = "therapy", .handle = therapy_verify_code_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/therapy/session", .channel = "therapy", .handle = therapy_get_session_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/logout", .channel = "therapy", .handle = therapy_logout_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/therapy/getTherapySessions", .channel = "therapy", .handle = therapy_get_therapy_sessions_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/enterTherapySession", .channel = "therapy", .handle = therapy_enter_therapy_session_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/getTherapySessionDetail", .channel = "therapy", .handle = therapy_get_therapy_session_detail_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/getTherapySessionAssessments", .channel = "therapy", .handle = therapy_get_therapy_session_assessments_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/getActions", .channel = "therapy", .handle = therapy_get_actions_handle, .errors = &errors, .on_timeout = therapy_get_actions_timeout, .on_abort = therapy_get_actions_abort},
+    {.method = "POST", .path = "/api/therapy/saveActions", .channel = "therapy", .handle = therapy_save_actions_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/operator/notice", .channel = "therapy", .handle = therapy_operator_notice_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/operator/signal", .channel = "therapy", .handle = therapy_operator_signal_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/therapy/operator/assessment", .channel = "therapy", .handle = therapy_operator_assessment_handle, .errors = &errors},
 };
 const size_t therapy_http_routes_count = sizeof therapy_http_routes / sizeof therapy_http_routes[0];
 

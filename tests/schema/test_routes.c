@@ -683,6 +683,18 @@ static void test_therapy_long_poll(void **state)
     assert_non_null(h->on_timeout);
     assert_non_null(h->on_abort);
     assert_null(therapy_route("/api/therapy/saveActions")->on_timeout);
+    /* every row carries the channel's error answers, for the transport's own errors */
+    for (size_t i = 0; i < therapy_http_routes_count; i++)
+        assert_ptr_equal(therapy_http_routes[i].errors, therapy_http_errors);
+    sb_buf b;
+    sb_buf_init(&b);
+    assert_int_equal(
+        sb_http_transport_error(&b, therapy_http_errors, 415, "unsupported Content-Type"), 0);
+    char body[128];
+    snprintf(body, sizeof body, "%.*s", (int)b.len, b.data);
+    assert_string_equal(
+        body, "{\"result\":\"unsupported Content-Type\",\"error\":\"UNSUPPORTED_MEDIA_TYPE\"}");
+    sb_buf_free(&b);
     struct sb_ctx ctx = {.arena = &arena};
     sb_http_response r;
     sb_http_response_init(&r);

@@ -4,8 +4,8 @@
 // route (and the reverse) -> 405 with Allow; a wrong Content-Type -> 415;
 // invalid JSON -> 400 INVALID_REQUEST with PATH: REASON; duplicate keys,
 // unknown fields, wrong types, out-of-range values refused, nothing stored.
-// The transport errors' bodies are the runtime's {"error": TEXT}, not the
-// schema's {"result", "error": NAME}: a todo test (see README.md).
+// The transport's own errors (405, 413, 415) come in the schema's
+// {"result", "error": NAME} shape, byte for byte.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -108,8 +108,15 @@ test('invalid JSON, duplicate keys, unknown fields, wrong types: 400 PATH: REASO
   assert.deepEqual(checkActions(await b.actions(last), last).actions, []);
 });
 
-test('transport errors carry the schema error shape', { todo: 'runtime error bodies ({"error": TEXT}) are server-wide, not {"result", "error": NAME}' }, async () => {
+test('transport errors carry the schema error shape: {"result": TEXT, "error": NAME}', async () => {
   const r = await req(s, `${API}/saveActions`, { method: 'GET' });
   assert.equal(r.status, 405);
-  assert.deepEqual(Object.keys(r.json).sort(), ['error', 'result']);
+  assert.deepEqual(r.json, { result: 'method not allowed', error: 'METHOD_NOT_ALLOWED' });
+  const t = await req(s, `${API}/login`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
+  assert.equal(t.status, 415);
+  assert.deepEqual(t.json, { result: 'unsupported Content-Type', error: 'UNSUPPORTED_MEDIA_TYPE' });
+  const big = await req(s, `${API}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: 'x'.repeat(2 * 1024 * 1024) });
+  assert.equal(big.status, 413);
+  assert.equal(big.json.error, 'PAYLOAD_TOO_LARGE');
+  assert.match(big.json.result, /^body over the size limit of \d+ bytes$/);
 });
