@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "apikey.h"
@@ -84,31 +83,6 @@ static bool same_host(const char *origin, const char *host)
     return p && host && strcmp(p + 3, host) == 0;
 }
 
-static bool listed(const char *list, const char *origin)
-{
-    if (!list[0])
-        return false;
-    if (strcmp(list, "*") == 0)
-        return false; /* "*" opens reads to every site, never state changes */
-    /* read as the runtime's CORS reads it (server_http.c cors_origin):
-     * spaces around the commas, any case; else an origin whose preflight
-     * is answered with credentials would have its POSTs refused here */
-    size_t n = strlen(origin);
-    for (const char *p = list; *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        const char *next = p + len + (comma ? 1 : 0);
-        while (len && *p == ' ')
-            p++, len--;
-        while (len && p[len - 1] == ' ')
-            len--;
-        if (len == n && strncasecmp(p, origin, n) == 0)
-            return true;
-        p = next;
-    }
-    return false;
-}
-
 const char *therapy_origin_refused(const therapy_app *app, const char *origin, const char *host,
                                    const char *fetch_site)
 {
@@ -118,7 +92,11 @@ const char *therapy_origin_refused(const therapy_app *app, const char *origin, c
      * makes; a client that is no browser (curl, a backend) sends none and
      * cannot be made to carry a victim's cookie, so a missing Origin is no
      * cross-site request. */
-    if (!origin || same_host(origin, host) || listed(app->cors_origins, origin))
+    /* a name in --cors-origins, as the runtime's CORS reads it (its
+     * preflight lets that origin send credentials); "*" opens reads to
+     * every site, never state changes */
+    if (!origin || same_host(origin, host) ||
+        sb_origin_in_list(app->cors_origins, origin) == SB_ORIGIN_LISTED)
         return NULL;
     return "Origin is not this site";
 }
@@ -231,6 +209,16 @@ int64_t therapy_post_action(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id,
 
 /* Authentication hooks ------------------------------------------------------ */
 
+const char *therapy_session_expired(const therapy_app *app, const therapy_auth_row *row,
+                                    int64_t now)
+{
+    if (now - row->created_ms > app->max_ms)
+        return "absolute";
+    if (now - row->last_ms > app->idle_ms)
+        return "idle";
+    return NULL;
+}
+
 int therapy_session_find(struct sb_ctx *ctx, therapy_app *app, const char *cookie_token,
                          therapy_auth *a)
 {
@@ -245,11 +233,11 @@ int therapy_session_find(struct sb_ctx *ctx, therapy_app *app, const char *cooki
     if (rc > 0)
         return -1; /* never issued, logged out, or pruned */
     int64_t now = sb_wall_ms();
-    if (now - a->row.last_ms > app->idle_ms || now - a->row.created_ms > app->max_ms) {
+    const char *why = therapy_session_expired(app, &a->row, now);
+    if (why) {
         if (sb_store_begin(app->store) == SB_STORE_OK)
             therapy_auth_delete(app->store, a->token_hash);
-        sb_log(SB_LOG_INFO, "therapy_session_expired", "user=%s reason=%s", a->row.user,
-               now - a->row.created_ms > app->max_ms ? "absolute" : "idle");
+        sb_log(SB_LOG_INFO, "therapy_session_expired", "user=%s reason=%s", a->row.user, why);
         return -1;
     }
     therapy_mac_hex(app, "csrf", a->token_hash, NULL, a->csrf);

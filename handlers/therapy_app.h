@@ -98,6 +98,10 @@ int therapy_check_origin(struct sb_ctx *ctx, const therapy_app *app);
  * headers at hand): NULL when allowed, else why not. */
 const char *therapy_origin_refused(const therapy_app *app, const char *origin, const char *host,
                                    const char *fetch_site);
+/* Has the session run past --session-max ("absolute") or --session-idle
+ * ("idle") at now? NULL when it is live. */
+const char *therapy_session_expired(const therapy_app *app, const therapy_auth_row *row,
+                                    int64_t now);
 /* The live session the cookie's token names, into *a (csrf included): 0;
  * -1 none (never issued, logged out, expired: an expired one is deleted);
  * -THERAPY_ERROR_UNAVAILABLE. */

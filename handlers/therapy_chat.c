@@ -210,6 +210,24 @@ int therapy_on_get_therapy_session_assessments(
 
 /* Reading actions ------------------------------------------------------------ */
 
+/* A stored action's JSON, parsed into *out: its strings point into a copy in
+ * the arena (the row's text goes at the cursor's next step). False, logged,
+ * when it cannot be read. */
+static bool parse_action(struct sb_ctx *ctx, const therapy_action_row *row, therapy_out *out)
+{
+    char *json = row->json_len ? sb_arena_strndup(ctx->arena, row->json, row->json_len) : NULL;
+    if (!json)
+        return false;
+    sb_reader r;
+    sb_reader_init(&r, json, row->json_len, ctx->arena, NULL);
+    memset(out, 0, sizeof *out);
+    if (therapy_out_parse(&r, out) && sb_read_end(&r))
+        return true;
+    sb_log(SB_LOG_ERROR, "therapy_action_unreadable", "id=%lld error=\"%s\"", (long long)row->id,
+           r.err_msg);
+    return false;
+}
+
 /* Up to THERAPY_MAX_ACTIONS actions of ts_id above after that user may see,
  * parsed from their stored JSON, into out; *scanned: the highest ID looked
  * at (also of actions the user may not see: the cursor moves past them). */
@@ -228,22 +246,8 @@ int therapy_read_actions(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, in
            (rc = therapy_actions_since(app->store, ts_id, after, THERAPY_MAX_ACTIONS, &cur,
                                        &row)) == 1) {
         *scanned = row.id;
-        if (!therapy_audience_has(row.audience, user) || row.json_len == 0)
-            continue;
-        char *json = sb_arena_strndup(ctx->arena, row.json, row.json_len);
-        if (!json) {
-            rc = -1;
-            break;
-        }
-        sb_reader r;
-        sb_reader_init(&r, json, row.json_len, ctx->arena, NULL);
-        memset(&items[n], 0, sizeof items[n]);
-        if (!therapy_out_parse(&r, &items[n]) || !sb_read_end(&r)) {
-            sb_log(SB_LOG_ERROR, "therapy_action_unreadable", "id=%lld error=\"%s\"",
-                   (long long)row.id, r.err_msg);
-            continue;
-        }
-        n++;
+        if (therapy_audience_has(row.audience, user) && parse_action(ctx, &row, &items[n]))
+            n++;
     }
     sb_cursor_close(&cur);
     if (rc < 0)
@@ -377,13 +381,7 @@ void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t s
     therapy_action_row row;
     while (n < THERAPY_MAX_ACTIONS &&
            therapy_actions_since(app->store, ts_id, after, THERAPY_MAX_ACTIONS, &cur, &row) == 1) {
-        char *json = sb_arena_strndup(ctx->arena, row.json, row.json_len);
-        if (!json || row.json_len == 0)
-            continue;
-        sb_reader r;
-        sb_reader_init(&r, json, row.json_len, ctx->arena, NULL);
-        memset(&all[n], 0, sizeof all[n]);
-        if (!therapy_out_parse(&r, &all[n]) || !sb_read_end(&r))
+        if (!parse_action(ctx, &row, &all[n]))
             continue;
         ids[n] = row.id;
         aud[n] =
@@ -420,9 +418,11 @@ void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t s
 
 /* saveActions ------------------------------------------------------------------ */
 
-/* What one item of a batch comes to, decided before anything is stored. */
+/* What one item of a batch comes to, decided before anything is stored:
+ * what does not change while the batch is stored (who may do it, to what,
+ * seen by whom). What the batch's own items change (a repeat, a delete) is
+ * in_batch's. */
 typedef struct planned {
-    int64_t existing; /* > 0: nothing to store, this ID answers (a repeated read, reaction) */
     const char *audience;
     therapy_action_row target; /* when the item has one */
 } planned;
@@ -480,8 +480,6 @@ static int plan(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const thera
         if (m->has.target == SB_SET &&
             (rc = visible_message(ctx, app, ts_id, me, m->target, i, &p->target)) != 0)
             return rc;
-        if (m->has.target == SB_SET && p->target.deleted)
-            return refuse(ctx, i, "target", "the message was deleted");
         p->audience = therapy_audience(ctx, me, m->recipients.items, m->recipients.count);
         return 0;
     }
@@ -491,15 +489,6 @@ static int plan(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const thera
             return refuse(ctx, i, "user", "not the logged-in user");
         if ((rc = visible_message(ctx, app, ts_id, me, m->target, i, &p->target)) != 0)
             return rc;
-        if (p->target.deleted)
-            return refuse(ctx, i, "target", "the message was deleted");
-        char icon[16];
-        int64_t action = 0;
-        if ((rc = therapy_reaction_get(app->store, m->target, me, icon, &action)) < 0)
-            return -THERAPY_ERROR_UNAVAILABLE;
-        sb_str name = therapy_reaction_icon_name(m->icon);
-        if (rc == 0 && same(name, icon))
-            p->existing = action; /* the same reaction again: nothing changes */
         p->audience = p->target.audience;
         return 0;
     }
@@ -511,12 +500,6 @@ static int plan(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const thera
             (!p->target.author || strcmp(p->target.author, me) != 0))
             return refuse(ctx, i, "target",
                           "only its author or the therapist may delete a message");
-        if (p->target.deleted) {
-            int64_t id = therapy_action_find(app->store, ts_id, "delete", m->target);
-            if (id < 0)
-                return -THERAPY_ERROR_UNAVAILABLE;
-            p->existing = id;
-        }
         p->audience = p->target.audience;
         return 0;
     }
@@ -528,11 +511,6 @@ static int plan(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const thera
             return rc;
         if (p->target.author && strcmp(p->target.author, me) == 0)
             return refuse(ctx, i, "target", "your own message");
-        int64_t action = 0;
-        if ((rc = therapy_read_get(app->store, m->target, me, &action)) < 0)
-            return -THERAPY_ERROR_UNAVAILABLE;
-        if (rc == 0)
-            p->existing = action;
         p->audience = p->target.audience;
         return 0;
     }
@@ -657,11 +635,10 @@ static int64_t store_item(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, c
     }
 }
 
-/* What the items before i in the same batch changed, seen inside the unit
- * before item i is stored: a repeat of one of them (the same reaction, read
- * or delete) answers its ID in *id, as a repeat of an earlier batch does;
- * a message deleted by one of them is refused as plan() refuses one deleted
- * before. 0, or the refusal. */
+/* What is stored by now, inside the unit, before item i is stored (earlier
+ * batches and the items before i): a repeat (the same reaction, read or
+ * delete) answers the first one's ID in *id; a target deleted is refused.
+ * 0, or the refusal. */
 static int in_batch(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const char *me,
                     const therapy_in *in, size_t i, int64_t *id)
 {
@@ -743,8 +720,8 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
         return -THERAPY_ERROR_UNAVAILABLE;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
-        /* plans[i].existing is decided again here: an earlier item may have
-         * changed it (heart, smile, heart: the third is a new action) */
+        /* repeats and deletes are read at this point, after the items before
+         * (heart, smile, heart: the third is a new action) */
         int64_t id = 0;
         if ((rc = in_batch(ctx, app, ts_id, a->row.user, &req->items[i], i, &id)) != 0) {
             sb_store_unit_end(app->store, false);

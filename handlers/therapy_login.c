@@ -106,13 +106,6 @@ static int too_many(struct sb_ctx *ctx, therapy_therapy_error_response *err, int
     return -code;
 }
 
-static const char *mask(char buf[16], const char *phone)
-{
-    size_t n = strlen(phone);
-    snprintf(buf, 16, "***%.4s", n > 4 ? phone + n - 4 : phone);
-    return buf;
-}
-
 /* The SMS leaves after the commit that stored its code. */
 typedef struct pending_sms {
     therapy_app *app;
@@ -126,12 +119,9 @@ static void send_after_commit(void *arg, int rc)
     char m[16];
     if (rc != 0) {
         sb_log(SB_LOG_WARN, "therapy_sms_dropped", "to=%s reason=\"the code was not stored\"",
-               mask(m, p->to));
-    } else if (therapy_sms_sender_send(p->app->sms, p->to, p->body) != 0) {
-        sb_log(SB_LOG_ERROR, "therapy_sms_refused", "to=%s sender=%s", mask(m, p->to),
-               therapy_sms_sender_kind(p->app->sms));
-    } else {
-        sb_counter_add(p->app->m_codes_sent, 1);
+               therapy_sms_mask(m, p->to));
+    } else if (therapy_sms_sender_send(p->app->sms, p->to, p->body) == 0) {
+        sb_counter_add(p->app->m_codes_sent, 1); /* a refusal: the sender logs why */
     }
     memset(p->body, 0, sizeof p->body);
     free(p);
@@ -267,7 +257,8 @@ int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
         }
     }
     char m[16];
-    sb_log(SB_LOG_INFO, "therapy_login", "to=%s known=%d ip=%s", mask(m, phone), found == 0, ip);
+    sb_log(SB_LOG_INFO, "therapy_login", "to=%s known=%d ip=%s", therapy_sms_mask(m, phone),
+           found == 0, ip);
     memset(code, 0, sizeof code);
     therapy_set_cookie(ctx, app, token);
     resp->result = SB_STR_LIT("If the details match, a code has been sent by SMS");

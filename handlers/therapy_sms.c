@@ -74,10 +74,11 @@ struct therapy_sms_sender {
 
 /* "***" and the last 4 digits: enough to tell numbers apart in a log,
  * not enough to be personal data worth stealing. */
-static void mask(char out[16], const char *to)
+const char *therapy_sms_mask(char out[16], const char *to)
 {
     size_t n = strlen(to);
-    snprintf(out, 16, "***%s", n > 4 ? to + n - 4 : to);
+    snprintf(out, 16, "***%.4s", n > 4 ? to + n - 4 : to);
+    return out;
 }
 
 /* E.164: '+', then 1 to 15 digits, the first not 0. */
@@ -468,13 +469,8 @@ static bool sign(const therapy_sms_sender *s, const sms *m, char ts_header[64],
     sb_buf_free(&msg);
     if (!ok)
         return false;
-    static const char hex[] = "0123456789abcdef";
     char mac_hex[2 * EVP_MAX_MD_SIZE + 1];
-    for (unsigned int i = 0; i < mac_len; i++) {
-        mac_hex[2 * i] = hex[mac[i] >> 4];
-        mac_hex[2 * i + 1] = hex[mac[i] & 15];
-    }
-    mac_hex[2 * mac_len] = '\0';
+    sb_hex(mac, mac_len, mac_hex);
     snprintf(ts_header, 64, "X-Switchboard-Timestamp: %s", ts_text);
     snprintf(sig_header, 200, "X-Switchboard-Signature: sha256=%s", mac_hex);
     return true;
@@ -513,13 +509,7 @@ static bool payload(therapy_sms_sender *s, sms *m, const char *to, const char *b
     sb_buf_init(&b);
     if (s->kind == KIND_WEBHOOK) {
         char created[32];
-        int64_t now = sb_wall_ms();
-        time_t secs = (time_t)(now / 1000);
-        struct tm tm;
-        if (!gmtime_r(&secs, &tm))
-            return false;
-        size_t n = strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(created + n, sizeof created - n, ".%03dZ", (int)(now % 1000));
+        sb_iso8601_ms(created, sb_wall_ms());
         therapy_sms_webhook_request w = {{m->id, strlen(m->id)},
                                          {to, strlen(to)},
                                          {body, strlen(body)},
@@ -599,7 +589,7 @@ int therapy_sms_sender_send(therapy_sms_sender *s, const char *to, const char *b
         return -1;
     }
     char masked[16];
-    mask(masked, to);
+    therapy_sms_mask(masked, to);
     if (s->kind == KIND_FILE)
         return write_line(s, to, body, masked);
     return enqueue(s, to, body, masked);

@@ -50,5 +50,7 @@ const char *therapy_sms_sender_kind(const therapy_sms_sender *s);
 size_t therapy_sms_sender_pending(const therapy_sms_sender *s);
 /* Drops what is pending (each logged as sms_dropped and counted as failed). */
 void therapy_sms_sender_free(therapy_sms_sender *s);
+/* A phone number as logs show it: "***" and its last 4 digits, into out. */
+const char *therapy_sms_mask(char out[16], const char *to);
 
 #endif

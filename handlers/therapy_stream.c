@@ -126,48 +126,52 @@ static void refuse_frame(struct sb_ctx *ctx, int code, const char *detail)
     sb_rt_close(ctx, 1008, therapy_errors[code].name);
 }
 
-/* Who is asking, without writing anything (no ctx yet): 0 or an error code. */
-static int check(therapy_app *app, const sb_ws_request *req, const char **detail)
+/* Who is asking, without writing anything (the upgrade has no ctx yet):
+ * 0 with the session in *a and the cursor in *last, or an error code and
+ * what follows its text in detail. */
+static int check(therapy_app *app, const sb_ws_request *req, char detail[SB_ERR_MSG_MAX],
+                 therapy_auth *a, int64_t *last)
 {
-    *detail = therapy_origin_refused(app, req->origin, req->host, NULL);
-    if (*detail)
+    detail[0] = '\0';
+    const char *why = therapy_origin_refused(app, req->origin, req->host, NULL);
+    if (why) {
+        snprintf(detail, SB_ERR_MSG_MAX, "%s", why);
         return THERAPY_ERROR_CSRF_FAILED;
-    *detail = "";
-    char token[SB_TOKEN_HEX_LEN + 2], hash[SB_TOKEN_HEX_LEN + 1];
+    }
+    char token[SB_TOKEN_HEX_LEN + 2];
     if (!req->cookie || !sb_cookie_find(req->cookie, THERAPY_COOKIE, token, sizeof token) ||
         strlen(token) != SB_TOKEN_HEX_LEN)
         return THERAPY_ERROR_AUTH_REQUIRED;
-    sb_token_hash(token, SB_TOKEN_HEX_LEN, hash);
-    therapy_auth_row row;
-    int rc = therapy_auth_get(app->store, hash, &row);
+    sb_token_hash(token, SB_TOKEN_HEX_LEN, a->token_hash);
+    int rc = therapy_auth_get(app->store, a->token_hash, &a->row);
     if (rc < 0)
         return THERAPY_ERROR_UNAVAILABLE;
-    int64_t now = sb_wall_ms();
-    if (rc > 0 || now - row.last_ms > app->idle_ms || now - row.created_ms > app->max_ms)
+    if (rc > 0 || therapy_session_expired(app, &a->row, sb_wall_ms()))
         return THERAPY_ERROR_AUTH_REQUIRED;
-    if (!row.ts_id)
+    if (!a->row.ts_id)
         return THERAPY_ERROR_NO_CURRENT_SESSION;
     char role[16];
-    rc = therapy_member_role(app->store, row.ts_id, row.user, role);
+    rc = therapy_member_role(app->store, a->row.ts_id, a->row.user, role);
     if (rc != 0)
         return rc < 0 ? THERAPY_ERROR_UNAVAILABLE : THERAPY_ERROR_NOT_ALLOWED_IN_SESSION;
-    const char *last = sb_query_get(req->query, "last_action_id");
-    if (last) {
-        char *end;
-        long long v = strtoll(last, &end, 10);
-        if (!*last || *end || v < 0 || last[0] == '-' || last[0] == '+') {
-            *detail = "last_action_id: expected an integer >= 0";
-            return THERAPY_ERROR_INVALID_REQUEST;
-        }
+    sb_reader r;
+    therapy_therapy_stream_query q;
+    sb_reader_init(&r, "", 0, NULL, NULL);
+    if (!therapy_therapy_stream_query_from_query(&r, req->query, &q)) {
+        snprintf(detail, SB_ERR_MSG_MAX, "%s", r.err_msg);
+        return THERAPY_ERROR_INVALID_REQUEST;
     }
+    *last = q.has.last_action_id == SB_SET ? q.last_action_id : 0;
     return 0;
 }
 
 static int on_upgrade(const sb_ws_request *req, void *arg, sb_http_response *refusal)
 {
     therapy_app *app = arg;
-    const char *detail;
-    int code = check(app, req, &detail);
+    char detail[SB_ERR_MSG_MAX];
+    therapy_auth a;
+    int64_t last;
+    int code = check(app, req, detail, &a, &last);
     if (code == 0)
         return 0;
     therapy_therapy_error_response err;
@@ -185,27 +189,22 @@ static void recheck(struct sb_ctx *ctx, void *arg)
     therapy_auth_row row;
     int64_t now = sb_wall_ms();
     int rc = therapy_auth_get(s->app->store, s->token_hash, &row);
-    if (rc > 0 || (rc == 0 && (now - row.last_ms > s->app->idle_ms ||
-                               now - row.created_ms > s->app->max_ms || row.ts_id != s->ts_id)))
+    if (rc > 0 ||
+        (rc == 0 && (therapy_session_expired(s->app, &row, now) || row.ts_id != s->ts_id)))
         refuse_frame(ctx, THERAPY_ERROR_AUTH_REQUIRED, "");
 }
 
 static int on_open(struct sb_ctx *ctx, const sb_ws_request *req)
 {
     therapy_app *app = ctx->app;
-    const char *detail;
-    int code = check(app, req, &detail); /* again: the upgrade's answer was a turn ago */
-    char token[SB_TOKEN_HEX_LEN + 2];
+    char detail[SB_ERR_MSG_MAX];
     therapy_auth a;
-    if (code == 0 && (!sb_cookie_find(req->cookie, THERAPY_COOKIE, token, sizeof token) ||
-                      therapy_session_find(ctx, app, token, &a) != 0))
-        code = THERAPY_ERROR_AUTH_REQUIRED;
+    int64_t last;
+    int code = check(app, req, detail, &a, &last); /* again: the upgrade was a turn ago */
     if (code != 0) {
         refuse_frame(ctx, code, detail);
         return 0;
     }
-    const char *last_s = sb_query_get(req->query, "last_action_id");
-    int64_t last = last_s ? strtoll(last_s, NULL, 10) : 0;
     /* the backlog first, then the live topics: all in this turn, so
      * nothing stored in between is missed or sent twice */
     for (;;) {

@@ -31,6 +31,27 @@ const char *sb_http_bearer(const sb_http_request *req)
 
 /* Cookie: a=1; b=2 (RFC 6265, 5.4). Several Cookie headers are searched in
  * order; the first pair with the name wins. */
+sb_origin_match sb_origin_in_list(const char *list, const char *origin)
+{
+    size_t n = strlen(origin);
+    bool any = false;
+    while (*list) {
+        const char *end = strchr(list, ',');
+        size_t len = end ? (size_t)(end - list) : strlen(list);
+        while (len && *list == ' ')
+            list++, len--;
+        while (len && list[len - 1] == ' ')
+            len--;
+        if (len == n && strncasecmp(list, origin, n) == 0)
+            return SB_ORIGIN_LISTED;
+        any |= len == 1 && *list == '*';
+        if (!end)
+            break;
+        list = end + 1;
+    }
+    return any ? SB_ORIGIN_ANY : SB_ORIGIN_NO;
+}
+
 bool sb_cookie_find(const char *header, const char *name, char *store, size_t cap)
 {
     size_t nlen = strlen(name);

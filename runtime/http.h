@@ -83,6 +83,12 @@ sb_cookie_opts sb_cookie_defaults(void); /* HttpOnly, SameSite=Lax, Path=/, sess
 int sb_http_set_cookie(sb_http_response *r, const char *name, const char *value,
                        const sb_cookie_opts *o);
 
+/* Where an Origin stands in a --cors-origins list ("https://a, https://b",
+ * "*" among them or alone; spaces around commas, any case): named in it,
+ * let in by "*" only, or neither. */
+typedef enum sb_origin_match { SB_ORIGIN_NO = 0, SB_ORIGIN_ANY, SB_ORIGIN_LISTED } sb_origin_match;
+sb_origin_match sb_origin_in_list(const char *list, const char *origin);
+
 /* Percent-decode src[0..n) into dst (cap bytes, NUL-terminated); '+' stays
  * '+'. -1 on a malformed escape or when it does not fit. */
 int sb_url_decode(const char *src, size_t n, char *dst, size_t cap);

@@ -79,24 +79,14 @@ static const char *cors_origin(sb_server *s, struct lws *wsi, char *buf, size_t 
 {
     if (!s->cfg.cors_origins[0] || lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_ORIGIN) <= 0)
         return NULL;
-    const char *list = s->cfg.cors_origins;
-    size_t n = strlen(buf);
-    bool any = false;
-    while (*list) {
-        const char *end = strchr(list, ',');
-        size_t len = end ? (size_t)(end - list) : strlen(list);
-        while (len && *list == ' ')
-            list++, len--;
-        while (len && list[len - 1] == ' ')
-            len--;
-        if (len == n && strncasecmp(list, buf, n) == 0)
-            return buf;
-        any |= len == 1 && *list == '*';
-        if (!end)
-            break;
-        list = end + 1;
+    switch (sb_origin_in_list(s->cfg.cors_origins, buf)) {
+    case SB_ORIGIN_LISTED:
+        return buf;
+    case SB_ORIGIN_ANY:
+        return "*";
+    default:
+        return NULL;
     }
-    return any ? "*" : NULL;
 }
 
 /* An origin named in --cors-origins gets itself back, with credentials

@@ -683,6 +683,17 @@ message "OperatorActionResponse" {
     examples = { [[{"result": "ok", "id": 12354}]] },
 }
 
+params "TherapyStreamQuery" {
+    doc = [[Query of the WebSocket /api/therapy/stream (beyond the document):
+getActions as a stream. Its frames are GetActionsResponse (one action each
+after the backlog); a refused upgrade answers TherapyErrorResponse.]],
+    since = 1,
+    fields = {
+        { "last_action_id", int { min = 0 }, optional,
+          doc = "Send the actions above this ID first (getActions' cursor); 0 when absent." },
+    },
+}
+
 -- What the server sends to SMS senders (therapy_sms.c) ----------------------
 
 message "SmsFileLine" {

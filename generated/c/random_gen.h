@@ -121,6 +121,7 @@ void therapy_operator_notice_request_random(sb_rand *g, sb_arena *a, therapy_ope
 void therapy_operator_signal_request_random(sb_rand *g, sb_arena *a, therapy_operator_signal_request *m);
 void therapy_operator_assessment_request_random(sb_rand *g, sb_arena *a, therapy_operator_assessment_request *m);
 void therapy_operator_action_response_random(sb_rand *g, sb_arena *a, therapy_operator_action_response *m);
+void therapy_therapy_stream_query_random(sb_rand *g, sb_arena *a, therapy_therapy_stream_query *m);
 void therapy_sms_file_line_random(sb_rand *g, sb_arena *a, therapy_sms_file_line *m);
 void therapy_sms_webhook_request_random(sb_rand *g, sb_arena *a, therapy_sms_webhook_request *m);
 void therapy_in_random(sb_rand *g, sb_arena *a, therapy_in *m);

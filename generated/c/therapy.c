@@ -3917,6 +3917,94 @@ void therapy_operator_action_response_write(sb_buf *b, const therapy_operator_ac
     sb_buf_putc(b, '}');
 }
 
+static int therapy_therapy_stream_query_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 14:
+        if (memcmp(p, "last_action_id", 14) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool therapy_therapy_stream_query_fields(sb_reader *r, therapy_therapy_stream_query *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = therapy_therapy_stream_query_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
+                return false;
+            out->has.last_action_id = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    return true;
+}
+
+bool therapy_therapy_stream_query_parse(sb_reader *r, therapy_therapy_stream_query *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && therapy_therapy_stream_query_fields(r, out, 0);
+}
+
+void therapy_therapy_stream_query_write(sb_buf *b, const therapy_therapy_stream_query *m)
+{
+    char sep = '{';
+    if (m->has.last_action_id != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"last_action_id\":", 17);
+        sb_write_int64(b, m->last_action_id);
+    }
+    if (sep == '{')
+        sb_buf_putc(b, '{');
+    sb_buf_putc(b, '}');
+}
+
+bool therapy_therapy_stream_query_from_query(sb_reader *r, const sb_query *q, therapy_therapy_stream_query *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = therapy_therapy_stream_query_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_text_int64(r, v, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
+                return false;
+            out->has.last_action_id = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    return true;
+}
+
 static int therapy_sms_file_line_field(const char *p, size_t n)
 {
     switch (n) {

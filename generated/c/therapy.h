@@ -531,6 +531,18 @@ typedef struct therapy_operator_action_response {
 bool therapy_operator_action_response_parse(sb_reader *r, therapy_operator_action_response *out);
 void therapy_operator_action_response_write(sb_buf *b, const therapy_operator_action_response *m);
 
+/* Query of the WebSocket /api/therapy/stream (beyond the document): getActions as a stream. Its frames are GetActionsResponse (one action each after the backlog); a refused upgrade answers TherapyErrorResponse. */
+typedef struct therapy_therapy_stream_query {
+    int64_t last_action_id; /* optional */
+    struct {
+        sb_presence last_action_id;
+    } has;
+} therapy_therapy_stream_query;
+bool therapy_therapy_stream_query_parse(sb_reader *r, therapy_therapy_stream_query *out);
+void therapy_therapy_stream_query_write(sb_buf *b, const therapy_therapy_stream_query *m);
+
+bool therapy_therapy_stream_query_from_query(sb_reader *r, const sb_query *q, therapy_therapy_stream_query *out);
+
 /* One line of the development sender's file (--sms file:PATH): an SMS that would have been sent. The body holds the code, so that a developer can log in. */
 typedef struct therapy_sms_file_line {
     sb_str to;

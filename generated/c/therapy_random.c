@@ -442,6 +442,18 @@ void therapy_operator_action_response_random(sb_rand *g, sb_arena *a, therapy_op
     m->id = sb_rand_int(g, INT64_C(1), INT64_MAX);
 }
 
+void therapy_therapy_stream_query_random(sb_rand *g, sb_arena *a, therapy_therapy_stream_query *m)
+{
+    memset(m, 0, sizeof *m);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.last_action_id = p[sb_rand_below(g, 2)];
+        if (m->has.last_action_id == SB_SET) {
+            m->last_action_id = sb_rand_int(g, INT64_C(0), INT64_MAX);
+        }
+    }
+}
+
 void therapy_sms_file_line_random(sb_rand *g, sb_arena *a, therapy_sms_file_line *m)
 {
     memset(m, 0, sizeof *m);

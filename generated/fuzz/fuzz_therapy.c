@@ -203,6 +203,14 @@ static void therapy_sms_webhook_request_write_v(sb_buf *b, const void *m)
 {
     therapy_sms_webhook_request_write(b, m);
 }
+static bool therapy_therapy_stream_query_parse_v(sb_reader *r, void *out)
+{
+    return therapy_therapy_stream_query_parse(r, out);
+}
+static void therapy_therapy_stream_query_write_v(sb_buf *b, const void *m)
+{
+    therapy_therapy_stream_query_write(b, m);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -232,5 +240,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, therapy_operator_action_response_parse_v, therapy_operator_action_response_write_v, sizeof(therapy_operator_action_response));
     sb_fuzz_round_trip(data, size, therapy_sms_file_line_parse_v, therapy_sms_file_line_write_v, sizeof(therapy_sms_file_line));
     sb_fuzz_round_trip(data, size, therapy_sms_webhook_request_parse_v, therapy_sms_webhook_request_write_v, sizeof(therapy_sms_webhook_request));
+    sb_fuzz_round_trip(data, size, therapy_therapy_stream_query_parse_v, therapy_therapy_stream_query_write_v, sizeof(therapy_therapy_stream_query));
     return 0;
 }

@@ -667,6 +667,16 @@ export interface OperatorActionResponse {
 }
 
 /**
+ * Query of the WebSocket /api/therapy/stream (beyond the document):
+ * getActions as a stream. Its frames are GetActionsResponse (one action each
+ * after the backlog); a refused upgrade answers TherapyErrorResponse.
+ */
+export interface TherapyStreamQuery {
+    /** Send the actions above this ID first (getActions' cursor); 0 when absent. Integer >= 0. */
+    last_action_id?: number;
+}
+
+/**
  * One line of the development sender's file (--sms file:PATH): an SMS that
  * would have been sent. The body holds the code, so that a developer can log in.
  *

@@ -146,8 +146,9 @@ test('the upgrade is refused as HTTP with the error body: another site, no sessi
     [stream(s, sam, '', { Origin: 'https://evil.example' }), 403, { result: 'Request refused: Origin is not this site', error: 'CSRF_FAILED' }],
     [stream(s, client(s)), 401, { result: 'Authentication required', error: 'AUTH_REQUIRED' }],
     [stream(s, { cookie: 'sb_therapy=' + 'a'.repeat(64) }), 401, { result: 'Authentication required', error: 'AUTH_REQUIRED' }],
-    [stream(s, sam, '?last_action_id=-1'), 400, { result: 'Invalid request: last_action_id: expected an integer >= 0', error: 'INVALID_REQUEST' }],
-    [stream(s, sam, '?last_action_id=x'), 400, { result: 'Invalid request: last_action_id: expected an integer >= 0', error: 'INVALID_REQUEST' }],
+    // the schema's own parser (params TherapyStreamQuery) speaks, as for getActions' body
+    [stream(s, sam, '?last_action_id=-1'), 400, { result: 'Invalid request: last_action_id: out of range', error: 'INVALID_REQUEST' }],
+    [stream(s, sam, '?last_action_id=x'), 400, { result: 'Invalid request: last_action_id: expected integer', error: 'INVALID_REQUEST' }],
   ];
   const doc = await login(s, '+15555550100', 'Rivera', { enter: false });
   cases.push([stream(s, doc), 409, { result: 'No therapy session entered', error: 'NO_CURRENT_SESSION' }]);
