@@ -8,6 +8,8 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/dashboard.c
   ${SB_GENERATED_DIR}/c/realtime.h
   ${SB_GENERATED_DIR}/c/realtime.c
+  ${SB_GENERATED_DIR}/c/socketio.h
+  ${SB_GENERATED_DIR}/c/socketio.c
   ${SB_GENERATED_DIR}/c/therapy.h
   ${SB_GENERATED_DIR}/c/therapy.c
   ${SB_GENERATED_DIR}/c/registry.c
@@ -30,6 +32,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/core_random.c
   ${SB_GENERATED_DIR}/c/dashboard_random.c
   ${SB_GENERATED_DIR}/c/realtime_random.c
+  ${SB_GENERATED_DIR}/c/socketio_random.c
   ${SB_GENERATED_DIR}/c/therapy_random.c
   ${SB_GENERATED_DIR}/c/random_gen.h
   ${SB_GENERATED_DIR}/c/registry_random.c
@@ -106,6 +109,14 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/017.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/018.json
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/019.json
+  ${SB_GENERATED_DIR}/fuzz/fuzz_socketio.c
+  ${SB_GENERATED_DIR}/fuzz/socketio.dict
+  ${SB_GENERATED_DIR}/fuzz/corpus/socketio/001.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/socketio/002.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/socketio/003.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/socketio/004.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/socketio/005.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/socketio/006.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_therapy.c
   ${SB_GENERATED_DIR}/fuzz/therapy.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/therapy/001.json
@@ -152,17 +163,20 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/ts/core.ts
   ${SB_GENERATED_DIR}/ts/dashboard.ts
   ${SB_GENERATED_DIR}/ts/realtime.ts
+  ${SB_GENERATED_DIR}/ts/socketio.ts
   ${SB_GENERATED_DIR}/ts/therapy.ts
   ${SB_GENERATED_DIR}/ts/examples/chat.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/core.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/dashboard.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/realtime.examples.ts
+  ${SB_GENERATED_DIR}/ts/examples/socketio.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/therapy.examples.ts
   ${SB_GENERATED_DIR}/ts/index.ts
   ${SB_GENERATED_DIR}/docs/chat.md
   ${SB_GENERATED_DIR}/docs/core.md
   ${SB_GENERATED_DIR}/docs/dashboard.md
   ${SB_GENERATED_DIR}/docs/realtime.md
+  ${SB_GENERATED_DIR}/docs/socketio.md
   ${SB_GENERATED_DIR}/docs/therapy.md
   ${SB_GENERATED_DIR}/docs/index.md
 )

@@ -19,6 +19,7 @@
 
 #include "ctx.h"
 #include "sha256.h"
+#include "token.h"
 #include "web.h"
 #include "web_embed.h"
 
@@ -76,14 +77,10 @@ static web_file files[] = {
 
 static void compute_etag(web_file *f)
 {
-    static const char hex[] = "0123456789abcdef";
     uint8_t digest[SB_SHA256_LEN];
     sb_sha256(f->data, *f->len, digest);
     f->etag[0] = '"';
-    for (int i = 0; i < ETAG_HEX / 2; i++) {
-        f->etag[1 + 2 * i] = hex[digest[i] >> 4];
-        f->etag[2 + 2 * i] = hex[digest[i] & 15];
-    }
+    sb_hex(digest, ETAG_HEX / 2, f->etag + 1);
     f->etag[ETAG_HEX + 1] = '"';
     f->etag[ETAG_HEX + 2] = '\0';
 }

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "map.h"
 #include "server.h"
+#include "socketio.h" /* generated: the framing's JSON (schema/socketio.lua) */
 #include "token.h"
 #include "topics.h"
 
@@ -552,30 +553,23 @@ static int refuse(sb_http_response *resp, int code)
     resp->status = code == E_FORBIDDEN ? 403 : 400;
     resp->content_type = "application/json";
     sb_buf_reset(&resp->body);
-    SB_BUF_PUT_LIT(&resp->body, "{\"code\":");
-    sb_write_int64(&resp->body, code);
-    SB_BUF_PUT_LIT(&resp->body, ",\"message\":");
-    sb_write_string(&resp->body, (sb_str){error_text[code], strlen(error_text[code])});
-    sb_buf_putc(&resp->body, '}');
+    socketio_engine_io_error e = {.code = code,
+                                  .message = {error_text[code], strlen(error_text[code])}};
+    socketio_engine_io_error_write(&resp->body, &e);
     return SB_HTTP_ANSWERED;
 }
 
 static void open_packet(const sb_eio *e, const session *s, bool upgrades, sb_buf *b)
 {
-    SB_BUF_PUT_LIT(b, "0{\"sid\":\"");
-    sb_buf_put(b, s->sid, SID_LEN);
-    SB_BUF_PUT_LIT(b, "\",\"upgrades\":");
-    if (upgrades)
-        SB_BUF_PUT_LIT(b, "[\"websocket\"]");
-    else
-        SB_BUF_PUT_LIT(b, "[]");
-    SB_BUF_PUT_LIT(b, ",\"pingInterval\":");
-    sb_write_int64(b, e->cfg.ping_interval_ms);
-    SB_BUF_PUT_LIT(b, ",\"pingTimeout\":");
-    sb_write_int64(b, e->cfg.ping_timeout_ms);
-    SB_BUF_PUT_LIT(b, ",\"maxPayload\":");
-    sb_write_int64(b, (int64_t)e->cfg.max_payload);
-    sb_buf_putc(b, '}');
+    sb_str websocket = SB_STR_LIT("websocket");
+    socketio_engine_io_open open = {.sid = {s->sid, SID_LEN},
+                                    .pingInterval = e->cfg.ping_interval_ms,
+                                    .pingTimeout = e->cfg.ping_timeout_ms,
+                                    .maxPayload = (int64_t)e->cfg.max_payload};
+    open.upgrades.items = &websocket;
+    open.upgrades.count = upgrades ? 1 : 0;
+    sb_buf_putc(b, '0');
+    socketio_engine_io_open_write(b, &open);
 }
 
 /* EIO=4 and a known transport: -1 (refused into resp) otherwise. */

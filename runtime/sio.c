@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "socketio.h" /* generated: the framing's JSON (schema/socketio.lua) */
 #include "ctx.h"
 #include "log.h"
 #include "sio.h"
@@ -120,13 +121,12 @@ static void connect_error_to(struct sb_ctx *ctx, uint64_t session, const char *n
     sb_buf *b = sb_outbox_conn(ctx->out, session, NULL);
     SB_BUF_PUT_LIT(b, "44");
     put_nsp(b, nsp);
-    SB_BUF_PUT_LIT(b, "{\"message\":");
-    sb_write_string(b, (sb_str){message, strlen(message)});
+    socketio_socket_io_connect_error e = {.message = {message, strlen(message)}};
     if (data && data[0]) {
-        SB_BUF_PUT_LIT(b, ",\"data\":");
-        sb_buf_put(b, data, strlen(data));
+        e.data = (sb_str){data, strlen(data)};
+        e.has.data = SB_SET;
     }
-    sb_buf_putc(b, '}');
+    socketio_socket_io_connect_error_write(b, &e);
 }
 
 static void connect_error(struct sb_ctx *ctx, const char *nsp, const char *message,
@@ -321,14 +321,12 @@ static void accepted(struct sb_ctx *ctx, sb_sio_socket *so, const char *pid)
     sb_buf *b = sb_outbox_conn(ctx->out, c->session, NULL);
     SB_BUF_PUT_LIT(b, "40");
     put_nsp(b, so->ns->name);
-    SB_BUF_PUT_LIT(b, "{\"sid\":\"");
-    sb_buf_put(b, so->sid, SOCKET_ID_LEN);
-    sb_buf_putc(b, '"');
+    socketio_socket_io_connect ok = {.sid = {so->sid, SOCKET_ID_LEN}};
     if (pid[0]) {
-        SB_BUF_PUT_LIT(b, ",\"pid\":");
-        sb_write_string(b, (sb_str){pid, strlen(pid)});
+        ok.pid = (sb_str){pid, strlen(pid)};
+        ok.has.pid = SB_SET;
     }
-    sb_buf_putc(b, '}');
+    socketio_socket_io_connect_write(b, &ok);
     if (so->ns->on_ready) {
         struct sb_ctx sc = socket_ctx(ctx, so);
         unsigned gone = c->gone;

@@ -8,6 +8,7 @@
 #include "core.h"
 #include "dashboard.h"
 #include "realtime.h"
+#include "socketio.h"
 #include "therapy.h"
 
 void chat_sender_random(sb_rand *g, sb_arena *a, chat_sender *m);
@@ -84,6 +85,10 @@ void realtime_unsubscribe_artifact_result_random(sb_rand *g, sb_arena *a, realti
 void realtime_process_data_data_random(sb_rand *g, sb_arena *a, realtime_process_data_data *m);
 void realtime_in_random(sb_rand *g, sb_arena *a, realtime_in *m);
 void realtime_out_random(sb_rand *g, sb_arena *a, realtime_out *m);
+void socketio_engine_io_open_random(sb_rand *g, sb_arena *a, socketio_engine_io_open *m);
+void socketio_engine_io_error_random(sb_rand *g, sb_arena *a, socketio_engine_io_error *m);
+void socketio_socket_io_connect_random(sb_rand *g, sb_arena *a, socketio_socket_io_connect *m);
+void socketio_socket_io_connect_error_random(sb_rand *g, sb_arena *a, socketio_socket_io_connect_error *m);
 void therapy_assessment_random(sb_rand *g, sb_arena *a, therapy_assessment *m);
 void therapy_therapy_session_summary_random(sb_rand *g, sb_arena *a, therapy_therapy_session_summary *m);
 void therapy_therapy_session_metadata_random(sb_rand *g, sb_arena *a, therapy_therapy_session_metadata *m);

@@ -6,6 +6,7 @@
 #include "core.h"
 #include "dashboard.h"
 #include "realtime.h"
+#include "socketio.h"
 #include "therapy.h"
 
 static bool chat_rooms_response_parse_any(sb_reader *r, void *out)
@@ -287,6 +288,38 @@ static bool realtime_realtime_upstream_request_parse_any(sb_reader *r, void *out
 static void realtime_realtime_upstream_request_write_any(sb_buf *b, const void *m)
 {
     realtime_realtime_upstream_request_write(b, m);
+}
+static bool socketio_engine_io_open_parse_any(sb_reader *r, void *out)
+{
+    return socketio_engine_io_open_parse(r, out);
+}
+static void socketio_engine_io_open_write_any(sb_buf *b, const void *m)
+{
+    socketio_engine_io_open_write(b, m);
+}
+static bool socketio_engine_io_error_parse_any(sb_reader *r, void *out)
+{
+    return socketio_engine_io_error_parse(r, out);
+}
+static void socketio_engine_io_error_write_any(sb_buf *b, const void *m)
+{
+    socketio_engine_io_error_write(b, m);
+}
+static bool socketio_socket_io_connect_parse_any(sb_reader *r, void *out)
+{
+    return socketio_socket_io_connect_parse(r, out);
+}
+static void socketio_socket_io_connect_write_any(sb_buf *b, const void *m)
+{
+    socketio_socket_io_connect_write(b, m);
+}
+static bool socketio_socket_io_connect_error_parse_any(sb_reader *r, void *out)
+{
+    return socketio_socket_io_connect_error_parse(r, out);
+}
+static void socketio_socket_io_connect_error_write_any(sb_buf *b, const void *m)
+{
+    socketio_socket_io_connect_error_write(b, m);
 }
 static bool therapy_client_message_action_parse_any(sb_reader *r, void *out)
 {
@@ -669,6 +702,10 @@ const sb_message_info sb_messages[] = {
     {"RealtimeUpdateRequest", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_update_request), realtime_realtime_update_request_parse_any, realtime_realtime_update_request_write_any},
     {"RealtimeUpdateAccepted", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_update_accepted), realtime_realtime_update_accepted_parse_any, realtime_realtime_update_accepted_write_any},
     {"RealtimeUpstreamRequest", "realtime", "http", NULL, NULL, sizeof(realtime_realtime_upstream_request), realtime_realtime_upstream_request_parse_any, realtime_realtime_upstream_request_write_any},
+    {"EngineIoOpen", "socketio", "http", NULL, NULL, sizeof(socketio_engine_io_open), socketio_engine_io_open_parse_any, socketio_engine_io_open_write_any},
+    {"EngineIoError", "socketio", "http", NULL, NULL, sizeof(socketio_engine_io_error), socketio_engine_io_error_parse_any, socketio_engine_io_error_write_any},
+    {"SocketIoConnect", "socketio", "http", NULL, NULL, sizeof(socketio_socket_io_connect), socketio_socket_io_connect_parse_any, socketio_socket_io_connect_write_any},
+    {"SocketIoConnectError", "socketio", "http", NULL, NULL, sizeof(socketio_socket_io_connect_error), socketio_socket_io_connect_error_parse_any, socketio_socket_io_connect_error_write_any},
     {"ClientMessageAction", "therapy", "in", "type", "message", sizeof(therapy_client_message_action), therapy_client_message_action_parse_any, therapy_client_message_action_write_any},
     {"ClientReactionAction", "therapy", "in", "type", "reaction", sizeof(therapy_client_reaction_action), therapy_client_reaction_action_parse_any, therapy_client_reaction_action_write_any},
     {"ClientDeleteAction", "therapy", "in", "type", "delete", sizeof(therapy_client_delete_action), therapy_client_delete_action_parse_any, therapy_client_delete_action_write_any},

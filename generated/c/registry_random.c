@@ -141,6 +141,22 @@ static void realtime_realtime_upstream_request_random_any(sb_rand *g, sb_arena *
 {
     realtime_realtime_upstream_request_random(g, a, m);
 }
+static void socketio_engine_io_open_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    socketio_engine_io_open_random(g, a, m);
+}
+static void socketio_engine_io_error_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    socketio_engine_io_error_random(g, a, m);
+}
+static void socketio_socket_io_connect_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    socketio_socket_io_connect_random(g, a, m);
+}
+static void socketio_socket_io_connect_error_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    socketio_socket_io_connect_error_random(g, a, m);
+}
 static void therapy_client_message_action_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     therapy_client_message_action_random(g, a, m);
@@ -350,6 +366,10 @@ const sb_random_info sb_random_table[] = {
     {"RealtimeUpdateRequest", realtime_realtime_update_request_random_any},
     {"RealtimeUpdateAccepted", realtime_realtime_update_accepted_random_any},
     {"RealtimeUpstreamRequest", realtime_realtime_upstream_request_random_any},
+    {"EngineIoOpen", socketio_engine_io_open_random_any},
+    {"EngineIoError", socketio_engine_io_error_random_any},
+    {"SocketIoConnect", socketio_socket_io_connect_random_any},
+    {"SocketIoConnectError", socketio_socket_io_connect_error_random_any},
     {"ClientMessageAction", therapy_client_message_action_random_any},
     {"ClientReactionAction", therapy_client_reaction_action_random_any},
     {"ClientDeleteAction", therapy_client_delete_action_random_any},

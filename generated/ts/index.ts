@@ -7,4 +7,5 @@ export * as chat from "./chat";
 export * as core from "./core";
 export * as dashboard from "./dashboard";
 export * as realtime from "./realtime";
+export * as socketio from "./socketio";
 export * as therapy from "./therapy";
