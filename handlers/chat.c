@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "clock.h"
 #include "chat.h"
 #include "chat_app.h"
 #include "chat_handlers.h"
@@ -157,7 +157,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         .replied_to = replied_to,
         .client_message_id =
             msg->has.client_message_id == SB_SET ? msg->client_message_id : (sb_str){NULL, 0},
-        .created_at = (int64_t)time(NULL),
+        .created_at = sb_wall_ms() / 1000,
     };
     int64_t existing = 0;
     int64_t id = chat_message_insert(app->store, &nm, &existing);

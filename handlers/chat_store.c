@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "chat_store.h"
 #include "log.h"
 #include "map.h"
@@ -340,7 +340,7 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
     if (!st)
         return 0;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 2, sb_wall_ms() / 1000);
     if (sqlite3_step(st) != SQLITE_DONE)
         return 0;
     id = sqlite3_last_insert_rowid(sb_store_db(cs->store));
@@ -667,7 +667,7 @@ int64_t chat_user_create(sb_store *store, const char *full_name, chat_role role,
         sqlite3_bind_text(st, 2, avatar, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, r.ptr, (int)r.len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, token_hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 5, sb_wall_ms() / 1000);
     if (sqlite3_step(st) != SQLITE_DONE)
         return 0;
     return sqlite3_last_insert_rowid(sb_store_db(store));
@@ -701,7 +701,7 @@ int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int6
     if (!st)
         return 0;
     sqlite3_bind_int64(st, 1, service_id);
-    sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 2, sb_wall_ms() / 1000);
     if (sqlite3_step(st) != SQLITE_DONE)
         return 0;
     int64_t id = sqlite3_last_insert_rowid(sb_store_db(store));
