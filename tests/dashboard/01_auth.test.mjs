@@ -12,12 +12,15 @@ import {
   startDashboard, cleanup, apikey, op, ticket, handshake, session, openDashboard, refusedUpgrade,
   wsPath, isError, seedInitData, request, sleep, T, sqlite,
 } from './dh.mjs';
+import { SCALE } from '../integration/harness.mjs';
 
 let s; let key;
+// a session's idle timeout: 2 s, longer under the sanitizers' slower clock
+const IDLE_S = 2 * SCALE;
 
 before(async () => {
-  // tickets live 1 s and sessions 2 s idle here, so expiry takes seconds
-  s = await startDashboard({ args: ['--auth-ticket-ttl', '1', '--fin-session-ttl', '2'] });
+  // tickets live 1 s and sessions IDLE_S idle here, so expiry takes seconds
+  s = await startDashboard({ args: ['--auth-ticket-ttl', '1', '--fin-session-ttl', String(IDLE_S)] });
   key = apikey(s);
 });
 after(cleanup);
@@ -55,7 +58,7 @@ test('a ticket works once, for its own case and user only', async () => {
   const ok = await handshake(s, t, '1', '42');
   assert.equal(ok.status, 200);
   assert.match(ok.json.fin_session_id, /^[0-9a-f]{64}$/);
-  assert.equal(ok.json.expires_in, 2);
+  assert.equal(ok.json.expires_in, IDLE_S);
   assert.ok(isError(await handshake(s, t, '1', '42'), 'INVALID_TICKET', ''), 'replayed');
 
   const t2 = await ticket(s, key, '1', '42');
@@ -118,9 +121,9 @@ test('a fin_session_id unused past --fin-session-ttl ends; use keeps it alive', 
   const idle = await session(s, key, 'A', 'u1');
   const used = await session(s, key, 'A', 'u1');
   const q = (f) => `/api/v1/init_data?case_id=A&fin_session_id=${f}&user_id=u1`;
-  // the session's last use is written at most every ttl/4 (0.5 s here)
+  // used every 0.3 ttl for 1.5 ttl (its last use is written at most every ttl/4)
   for (let i = 0; i < 5; i++) {
-    await sleep(T(600));
+    await sleep(IDLE_S * 300);
     assert.equal((await request(s, q(used))).status, 200, `use ${i}`);
   }
   assert.ok(isError(await request(s, q(idle)), 'AUTH_REQUIRED', ''), 'idle one ended');
