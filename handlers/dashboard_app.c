@@ -206,6 +206,9 @@ dashboard_app *dashboard_app_start(sb_rt *rt, sb_store *store, const sb_config *
     app->m_pushes =
         sb_counter_get("switchboard_dashboard_pushes_total",
                        "frames pushed to a case's dashboards (each serialized once)", NULL);
+    app->m_deliveries =
+        sb_counter_get("switchboard_dashboard_deliveries_total",
+                       "pushed frames queued for a dashboard (one per tab reached)", NULL);
     app->m_changes =
         sb_counter_get("switchboard_dashboard_changes_total", "operator changes committed", NULL);
     app->m_storage_errors =

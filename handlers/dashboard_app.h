@@ -45,8 +45,8 @@ typedef struct dashboard_app {
     char public_url[512]; /* "": the request's Host, over http */
     uint64_t owner;       /* the prune timer's */
     size_t n_open;        /* open dashboards */
-    sb_counter *m_tickets, *m_handshakes, *m_refused, *m_opens, *m_pushes, *m_changes,
-        *m_storage_errors;
+    sb_counter *m_tickets, *m_handshakes, *m_refused, *m_opens, *m_pushes, *m_deliveries,
+        *m_changes, *m_storage_errors;
     sb_gauge *g_open;
 } dashboard_app;
 

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startDashboard, cleanup, apikey, session, openDashboard, seedInitData, isAction, op, tallBody,
-  T, sleep,
+  T, sleep, metrics,
 } from './dh.mjs';
 
 let s; let key;
@@ -86,9 +86,15 @@ test('every tab of a case follows a push; no tab of another case does', async ()
     assert.equal(m.data.dsettings.layout_type, 'view_tall_3');
     assert.deepEqual(m.data.components, tallBody(0).components);
   }
+  const m0 = await metrics(s);
   const refresh = await op(s, key, 'POST', '/api/v1/cases/1/components/barchart_1/refresh', { key: 'k1' });
   assert.equal(refresh.status, 200);
   for (const [i, t] of tabs.entries()) await t.waitFor((m) => m.action === 'request_component_refresh' && m.data.key === 'k1', { from: marks[i] });
+  // one push, serialized once, reached the three tabs of case 1
+  const m1 = await metrics(s);
+  assert.equal(m1.switchboard_dashboard_pushes_total - m0.switchboard_dashboard_pushes_total, 1);
+  assert.equal(m1.switchboard_dashboard_deliveries_total - m0.switchboard_dashboard_deliveries_total, 3);
+  assert.equal(m1.switchboard_dashboard_open, 4);
   // case 2 saw none of it: a ping's pong is the next thing it gets
   await other.ask({ action: 'request_ping' }, isAction('pong'));
   assert.deepEqual(other.messages.slice(otherMark).map((m) => m.action), ['pong']);
