@@ -8,6 +8,18 @@
  * stack can cost per message and per connection.
  *
  *   echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES]
+ *               [--broadcast | --broadcast-writeable]
+ *
+ * With --broadcast, a text message whose first byte is 'B' is not echoed
+ * but sent to every open connection (its sender too): the floor of a push
+ * to N connections (bench/dashboard). The message is kept once, in a ring
+ * of the last BRING messages, and written to each connection at once with
+ * lws_write, as runtime/server.c writes a delivery at the end of its turn;
+ * a connection that still has something queued or buffered by lws gets it
+ * in its WRITEABLE callback instead. With --broadcast-writeable every
+ * connection gets it in a WRITEABLE callback (lws_callback_on_writable_all_
+ * protocol, the way lws's mirror example broadcasts). Without either flag
+ * nothing changes. A connection that falls BRING messages behind is closed.
  *
  * Prints "echo_server: listening port=N" on stdout once it listens; stops
  * on SIGINT or SIGTERM.
@@ -17,6 +29,7 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +47,45 @@ typedef struct session {
     out_msg *head, *tail; /* lws writes once per WRITEABLE callback: a queue */
     unsigned char *rx;    /* a message arriving in pieces */
     size_t rx_len, rx_cap;
+    uint64_t bseq; /* --broadcast: the next broadcast this connection writes */
+    struct lws *wsi;
+    struct session *prev, *next; /* --broadcast: every open connection */
 } session;
+
+/* --broadcast: the last BRING broadcasts, message s at ring[s % BRING] */
+#define BRING 4096
+static bool g_broadcast, g_writeable;
+static session *g_sessions;
+static out_msg *g_ring[BRING];
+static uint64_t g_bseq; /* broadcasts so far */
+
+static int broadcast(struct lws *wsi, const void *data, size_t len)
+{
+    out_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m)
+        return -1;
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, data, len);
+    free(g_ring[g_bseq % BRING]);
+    g_ring[g_bseq % BRING] = m;
+    g_bseq++;
+    if (g_writeable) {
+        lws_callback_on_writable_all_protocol(lws_get_context(wsi), lws_get_protocol(wsi));
+        return 0;
+    }
+    for (session *s = g_sessions; s; s = s->next) {
+        if (s->head || s->bseq + 1 != g_bseq || lws_partial_buffered(s->wsi)) {
+            lws_callback_on_writable(s->wsi);
+            continue;
+        }
+        if (lws_write(s->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        else
+            s->bseq = g_bseq;
+    }
+    return 0;
+}
 
 static int queue_echo(struct lws *wsi, session *ss, const void *data, size_t len)
 {
@@ -53,11 +104,20 @@ static int queue_echo(struct lws *wsi, session *ss, const void *data, size_t len
     return 0;
 }
 
+/* A whole message: echoed, or with --broadcast and a first byte 'B', sent
+ * to everyone. */
+static int on_message(struct lws *wsi, session *ss, const void *data, size_t len)
+{
+    if (g_broadcast && len > 0 && *(const char *)data == 'B')
+        return broadcast(wsi, data, len);
+    return queue_echo(wsi, ss, data, len);
+}
+
 static int on_receive(struct lws *wsi, session *ss, const void *in, size_t len)
 {
     bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
     if (last && ss->rx_len == 0)
-        return queue_echo(wsi, ss, in, len); /* the usual case: a whole message */
+        return on_message(wsi, ss, in, len); /* the usual case: a whole message */
     if (ss->rx_len + len > ss->rx_cap) {
         size_t cap = ss->rx_cap ? ss->rx_cap * 2 : 1024;
         while (cap < ss->rx_len + len)
@@ -72,7 +132,7 @@ static int on_receive(struct lws *wsi, session *ss, const void *in, size_t len)
     ss->rx_len += len;
     if (!last)
         return 0;
-    int rc = queue_echo(wsi, ss, ss->rx, ss->rx_len);
+    int rc = on_message(wsi, ss, ss->rx, ss->rx_len);
     ss->rx_len = 0;
     free(ss->rx);
     ss->rx = NULL;
@@ -83,6 +143,17 @@ static int on_receive(struct lws *wsi, session *ss, const void *in, size_t len)
 static int on_writeable(struct lws *wsi, session *ss)
 {
     out_msg *m = ss->head;
+    if (!m && g_broadcast && ss->bseq < g_bseq) {
+        if (g_bseq - ss->bseq > BRING)
+            return -1; /* fell too far behind: its messages are gone */
+        m = g_ring[ss->bseq % BRING];
+        int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        if (n < (int)m->len)
+            return -1;
+        if (++ss->bseq < g_bseq)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
     if (!m)
         return 0;
     int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
@@ -92,13 +163,23 @@ static int on_writeable(struct lws *wsi, session *ss)
     if (!ss->head)
         ss->tail = NULL;
     free(m);
-    if (ss->head)
+    if (ss->head || (g_broadcast && ss->bseq < g_bseq))
         lws_callback_on_writable(wsi);
     return 0;
 }
 
 static void on_closed(session *ss)
 {
+    if (ss->wsi && g_broadcast) {
+        if (ss->prev)
+            ss->prev->next = ss->next;
+        else if (g_sessions == ss)
+            g_sessions = ss->next;
+        if (ss->next)
+            ss->next->prev = ss->prev;
+        ss->prev = ss->next = NULL;
+        ss->wsi = NULL;
+    }
     while (ss->head) {
         out_msg *m = ss->head;
         ss->head = m->next;
@@ -114,6 +195,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     session *ss = user;
     switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        ss->bseq = g_bseq; /* broadcasts from now on */
+        ss->wsi = wsi;
+        if (g_broadcast) {
+            ss->next = g_sessions;
+            if (g_sessions)
+                g_sessions->prev = ss;
+            g_sessions = ss;
+        }
+        break;
     case LWS_CALLBACK_RECEIVE:
         return on_receive(wsi, ss, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -136,10 +227,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void usage(FILE *to)
 {
-    fputs("usage: echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES]\n"
+    fputs("usage: echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES] [--broadcast]\n"
+          "                   [--broadcast-writeable]\n"
           "  --port P           TCP port, 0 picks a free one (default 0)\n"
           "  --bind ADDR        address to listen on (default 127.0.0.1)\n"
-          "  --rx-buffer BYTES  lws receive buffer per connection (default 1024, as the server)\n",
+          "  --rx-buffer BYTES  lws receive buffer per connection (default 1024, as the server)\n"
+          "  --broadcast        a message starting with 'B' goes to every connection\n"
+          "  --broadcast-writeable  the same, each written in a WRITEABLE callback\n",
           to);
 }
 
@@ -152,6 +246,14 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
+        }
+        if (strcmp(argv[i], "--broadcast") == 0) {
+            g_broadcast = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--broadcast-writeable") == 0) {
+            g_broadcast = g_writeable = true;
+            continue;
         }
         if (i + 1 >= argc) {
             usage(stderr);
@@ -225,5 +327,7 @@ int main(int argc, char **argv)
     event_free(sigint);
     event_free(sigterm);
     event_base_free(base);
+    for (int i = 0; i < BRING; i++)
+        free(g_ring[i]);
     return 0;
 }
