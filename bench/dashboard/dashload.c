@@ -120,6 +120,7 @@ static struct {
     push *pu;
     uint8_t *got; /* [conn * total + k] */
     uint64_t others;
+    uint64_t bytes_delivered;         /* payload bytes of the pushes counted */
     size_t refresh_frame, init_frame; /* sizes seen (dash) */
     long version;                     /* the dashboard's, for PUT */
     hconn *hc;
@@ -432,8 +433,9 @@ static void save_metrics(const char *suffix)
 
 /* Deliveries -------------------------------------------------------------- */
 
-static void delivered(int ci, uint64_t k)
+static void delivered(int ci, uint64_t k, size_t len)
 {
+    G.bytes_delivered += len;
     if (k >= (uint64_t)G.total)
         fail("connection %d: a push that was never made (%llu)", ci, (unsigned long long)k);
     uint8_t *g = &G.got[(size_t)ci * (size_t)G.total + k];
@@ -468,7 +470,7 @@ static void on_dash_message(dconn *d, int ci, const char *data, size_t len)
             fail("connection %d: init_data that no PUT of ours made: %.*s", ci, clip(len, 300),
                  data);
         G.init_frame = len;
-        delivered(ci, (uint64_t)k);
+        delivered(ci, (uint64_t)k, len);
         return;
     }
     if (al == 25 && memcmp(a, "request_component_refresh", 25) == 0) {
@@ -479,7 +481,7 @@ static void on_dash_message(dconn *d, int ci, const char *data, size_t len)
                  clip(len, 300), data);
         if (!G.refresh_frame)
             G.refresh_frame = len;
-        delivered(ci, k);
+        delivered(ci, k, len);
         return;
     }
     G.others++;
@@ -492,7 +494,7 @@ static void on_echo_message(dconn *d, int ci, const char *data, size_t len)
         if (k < 0)
             fail("connection %d: broadcast without a number: %.*s", ci, clip(len, 100), data);
         if (d)
-            delivered(ci, (uint64_t)k);
+            delivered(ci, (uint64_t)k, len);
         return;
     }
     if (len == 5 && memcmp(data, "hello", 5) == 0) {
@@ -859,10 +861,12 @@ static void run(ws_client *cl)
     save_metrics("after");
 
     printf("RESULT mode=%s label=%s conns=%d inflight=%d open_s=%.2f rss_before_kb=%ld "
-           "rss_after_kb=%ld bytes_per_conn=%.0f refresh_frame=%zu init_frame=%zu others=%llu",
+           "rss_after_kb=%ld bytes_per_conn=%.0f refresh_frame=%zu init_frame=%zu others=%llu "
+           "bytes_delivered=%llu",
            G.mode == M_DASH ? "dash" : "echo", G.label, G.conns, G.inflight, open_s, rss0, rss1,
            per, G.mode == M_DASH ? G.refresh_frame : (size_t)G.refresh_bytes,
-           G.mode == M_DASH ? G.init_frame : (size_t)G.init_bytes, (unsigned long long)G.others);
+           G.mode == M_DASH ? G.init_frame : (size_t)G.init_bytes, (unsigned long long)G.others,
+           (unsigned long long)G.bytes_delivered);
     report(&burst);
     report(&serial);
     report(&put);

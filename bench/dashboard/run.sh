@@ -243,9 +243,11 @@ keep() { # server, RESULT line
   local k
   for k in "${KEYS[@]}"; do V[$1:$k]+="$(get "$k" "$2") "; done
 }
+OURS_LAST=
 for round in $(seq 1 "$ROUNDS"); do
   measure_best ours "$round"
   keep ours "$RLINE"
+  OURS_LAST=$RLINE
   REFRESH_BYTES=$(get refresh_frame "$RLINE")
   INIT_BYTES=$(get init_frame "$RLINE")
   measure_best floor "$round"
@@ -318,4 +320,16 @@ metrics_delta() { # before, after
   echo "serialize once: /metrics counters that moved over the pushes of the last round"
   echo "($((WARMUP_PUSHES + PUSHES + SERIAL)) refreshes + $PUTS PUTs, $N dashboards):"
   metrics_delta "$RESULTS/metrics-ours-$ROUNDS.before" "$RESULTS/metrics-ours-$ROUNDS.after"
+  mb=$RESULTS/metrics-ours-$ROUNDS
+  if [ -s "$mb.before" ] && [ -s "$mb.after" ]; then
+    out=$(awk 'NR == FNR { if ($1 == "switchboard_ws_bytes_total{dir=\"out\"}") b = $2; next }
+               $1 == "switchboard_ws_bytes_total{dir=\"out\"}" { printf "%.0f", $2 - b }' "$mb.before" "$mb.after")
+    pushes=$(awk 'NR == FNR { if ($1 == "switchboard_dashboard_pushes_total") b = $2; next }
+                  $1 == "switchboard_dashboard_pushes_total" { printf "%.0f", $2 - b }' "$mb.before" "$mb.after")
+    got=$(get bytes_delivered "$OURS_LAST")
+    echo "pushes made: $((WARMUP_PUSHES + PUSHES + SERIAL + PUTS)), pushes counted by the server: ${pushes:-?}," \
+      "deliveries counted by dashload: $((N * (WARMUP_PUSHES + PUSHES + SERIAL + PUTS)))"
+    echo "WebSocket payload bytes written by the server: ${out:-?}; push payload bytes the $N dashboards" \
+      "received: $got -> $(if [ "${out:-x}" = "$got" ]; then echo "equal: nothing but the pushes' frames went out"; else echo "DIFFERENT"; fi)"
+  fi
 } | tee "$RESULTS/summary.txt"
