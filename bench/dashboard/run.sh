@@ -40,8 +40,7 @@
 # OTHERS_MAX (0.10) of the server's core in the burst is repeated up to TRIES
 # times, the least disturbed kept) SERVER_CORE (0) GEN_CORE (1) NICE (-10;
 # 0: off) SB_BUILD_DIR (build) SB_BIN (our binary) OURS_ARGS (more `serve`
-# flags) FLOOR (broadcast; broadcast-writeable: every delivery in a WRITEABLE
-# callback, lws's example way) RESULTS (bench/dashboard/results).
+# flags) RESULTS (bench/dashboard/results).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -76,11 +75,9 @@ TRIES=${TRIES:-1}
 OTHERS_MAX=${OTHERS_MAX:-0.10}
 SERVER_CORE=${SERVER_CORE:-0}
 GEN_CORE=${GEN_CORE:-1}
-FLOOR=${FLOOR:-broadcast}
 NICE=${NICE:--10}
 PRIO=()
 if [ "$NICE" != 0 ] && nice -n "$NICE" true 2>/dev/null; then PRIO=(nice -n "$NICE"); fi
-case $FLOOR in broadcast|broadcast-writeable) ;; *) echo "run.sh: FLOOR is broadcast or broadcast-writeable" >&2; exit 2 ;; esac
 if [ "$N" -lt 1 ] || [ "$N" -gt 19000 ]; then echo "run.sh: N is 1 to 19000 (ulimit -n is 20000)" >&2; exit 2; fi
 
 say() { printf 'run.sh: %s\n' "$*" >&2; }
@@ -149,7 +146,7 @@ wait_port() { # log file, pid, pattern printing the port
 start_server() { # ours|floor, name
   SLOG=$TMP/$2.log
   if [ "$1" = floor ]; then
-    "${PRIO[@]}" taskset -c "$SERVER_CORE" "$ECHO" --port 0 --bind 127.0.0.1 "--$FLOOR" >"$SLOG" 2>&1 &
+    "${PRIO[@]}" taskset -c "$SERVER_CORE" "$ECHO" --port 0 --bind 127.0.0.1 --broadcast >"$SLOG" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
     PORT=$(wait_port "$SLOG" "$SPID" 'listening port=')
@@ -228,7 +225,7 @@ rm -f "$RESULTS"/{summary,raw,machine}.txt "$RESULTS"/{ours,floor}-*.{txt,log} "
   echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(uname -sr)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (modified)')"
-  echo "ours: $SB serve ${OURS_FLAGS[*]} ${EXTRA[*]}; floor: echo_server --$FLOOR"
+  echo "ours: $SB serve ${OURS_FLAGS[*]} ${EXTRA[*]}; floor: echo_server --broadcast"
   echo "server on cpu $SERVER_CORE, dashload on cpu $GEN_CORE, priority: ${PRIO[*]:-default}; rounds=$ROUNDS"
   echo "N=$N dashboards of case $CASE (one fin_session_id); pushes: $WARMUP_PUSHES warmup," \
     "burst $PUSHES ($INFLIGHT in flight), serial $SERIAL, put $PUTS"

@@ -7,19 +7,17 @@
  * left is lws, libevent and the kernel, i.e. the least any server on this
  * stack can cost per message and per connection.
  *
- *   echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES]
- *               [--broadcast | --broadcast-writeable]
+ *   echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES] [--broadcast]
  *
  * With --broadcast, a text message whose first byte is 'B' is not echoed
  * but sent to every open connection (its sender too): the floor of a push
- * to N connections (bench/dashboard). The message is kept once, in a ring
- * of the last BRING messages, and written to each connection at once with
- * lws_write, as runtime/server.c writes a delivery at the end of its turn;
- * a connection that still has something queued or buffered by lws gets it
- * in its WRITEABLE callback instead. With --broadcast-writeable every
- * connection gets it in a WRITEABLE callback (lws_callback_on_writable_all_
- * protocol, the way lws's mirror example broadcasts). Without either flag
- * nothing changes. A connection that falls BRING messages behind is closed.
+ * to N connections (bench/dashboard). It is framed once and kept once (a
+ * ring of the last BRING), and written the way runtime/server.c writes its
+ * deliveries: at the end of the loop turn, each connection gets everything
+ * broadcast in that turn in one LWS_WRITE_RAW write (one send), straight
+ * away; a connection that has an echo queued or bytes lws still holds gets
+ * it from its WRITEABLE callback instead. Without the flag nothing changes.
+ * A connection that falls BRING messages behind is closed.
  *
  * Prints "echo_server: listening port=N" on stdout once it listens; stops
  * on SIGINT or SIGTERM.
@@ -52,37 +50,99 @@ typedef struct session {
     struct session *prev, *next; /* --broadcast: every open connection */
 } session;
 
-/* --broadcast: the last BRING broadcasts, message s at ring[s % BRING] */
+/* --broadcast: the last BRING broadcasts, whole frames (header and
+ * payload), broadcast s at ring[s % BRING] */
 #define BRING 4096
-static bool g_broadcast, g_writeable;
+#define BURST 65536 /* as runtime/server.c's WRITE_BURST: frames per write */
+static bool g_broadcast;
 static session *g_sessions;
 static out_msg *g_ring[BRING];
 static uint64_t g_bseq; /* broadcasts so far */
+static struct event *g_flush;
+static bool g_flush_armed;
+static unsigned char *g_batch; /* LWS_PRE + BURST */
 
-static int broadcast(struct lws *wsi, const void *data, size_t len)
+/* Write the broadcasts wsi has not had yet, as many as fit in BURST, in one
+ * LWS_WRITE_RAW write (the frames are ours); ask for WRITEABLE if some are
+ * left. -1: close it. */
+static int write_broadcasts(struct lws *wsi, session *ss)
 {
-    out_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (g_bseq - ss->bseq > BRING)
+        return -1; /* fell too far behind: its messages are gone */
+    const out_msg *m = g_ring[ss->bseq % BRING];
+    const unsigned char *out = m->data + LWS_PRE;
+    size_t total = m->len;
+    uint64_t s = ss->bseq + 1;
+    if (s < g_bseq && total + g_ring[s % BRING]->len <= BURST) {
+        memcpy(g_batch + LWS_PRE, out, total);
+        for (; s < g_bseq && total + g_ring[s % BRING]->len <= BURST; s++) {
+            memcpy(g_batch + LWS_PRE + total, g_ring[s % BRING]->data + LWS_PRE,
+                   g_ring[s % BRING]->len);
+            total += g_ring[s % BRING]->len;
+        }
+        out = g_batch + LWS_PRE;
+    }
+    if (lws_write(wsi, (unsigned char *)out, total, LWS_WRITE_RAW) < (int)total)
+        return -1;
+    ss->bseq = s;
+    if (ss->bseq < g_bseq || ss->head)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* The end of the loop turn (an event made active by the broadcasts of this
+ * turn): every connection gets what this turn broadcast, in one write, as
+ * runtime/server.c's flush does; one that has an echo queued or bytes lws
+ * holds waits for its WRITEABLE callback. */
+static void flush_broadcasts(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    g_flush_armed = false;
+    for (session *ss = g_sessions; ss; ss = ss->next) {
+        if (ss->bseq >= g_bseq)
+            continue;
+        if (ss->head || lws_partial_buffered(ss->wsi)) {
+            lws_callback_on_writable(ss->wsi);
+            continue;
+        }
+        if (write_broadcasts(ss->wsi, ss) != 0)
+            lws_set_timeout(ss->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
+}
+
+static int broadcast(const void *data, size_t len)
+{
+    unsigned char hdr[10];
+    size_t h = 0;
+    hdr[h++] = 0x81; /* FIN, text; a server's frames are not masked */
+    if (len < 126) {
+        hdr[h++] = (unsigned char)len;
+    } else if (len <= 0xffff) {
+        hdr[h++] = 126;
+        hdr[h++] = (unsigned char)(len >> 8);
+        hdr[h++] = (unsigned char)len;
+    } else {
+        hdr[h++] = 127;
+        for (int i = 7; i >= 0; i--)
+            hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    if (h + len > BURST)
+        return -1;
+    out_msg *m = malloc(sizeof *m + LWS_PRE + h + len);
     if (!m)
         return -1;
     m->next = NULL;
-    m->len = len;
-    memcpy(m->data + LWS_PRE, data, len);
+    m->len = h + len;
+    memcpy(m->data + LWS_PRE, hdr, h);
+    memcpy(m->data + LWS_PRE + h, data, len);
     free(g_ring[g_bseq % BRING]);
     g_ring[g_bseq % BRING] = m;
     g_bseq++;
-    if (g_writeable) {
-        lws_callback_on_writable_all_protocol(lws_get_context(wsi), lws_get_protocol(wsi));
-        return 0;
-    }
-    for (session *s = g_sessions; s; s = s->next) {
-        if (s->head || s->bseq + 1 != g_bseq || lws_partial_buffered(s->wsi)) {
-            lws_callback_on_writable(s->wsi);
-            continue;
-        }
-        if (lws_write(s->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
-            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-        else
-            s->bseq = g_bseq;
+    if (!g_flush_armed) {
+        g_flush_armed = true;
+        event_active(g_flush, EV_TIMEOUT, 0);
     }
     return 0;
 }
@@ -109,7 +169,7 @@ static int queue_echo(struct lws *wsi, session *ss, const void *data, size_t len
 static int on_message(struct lws *wsi, session *ss, const void *data, size_t len)
 {
     if (g_broadcast && len > 0 && *(const char *)data == 'B')
-        return broadcast(wsi, data, len);
+        return broadcast(data, len);
     return queue_echo(wsi, ss, data, len);
 }
 
@@ -143,17 +203,8 @@ static int on_receive(struct lws *wsi, session *ss, const void *in, size_t len)
 static int on_writeable(struct lws *wsi, session *ss)
 {
     out_msg *m = ss->head;
-    if (!m && g_broadcast && ss->bseq < g_bseq) {
-        if (g_bseq - ss->bseq > BRING)
-            return -1; /* fell too far behind: its messages are gone */
-        m = g_ring[ss->bseq % BRING];
-        int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        if (n < (int)m->len)
-            return -1;
-        if (++ss->bseq < g_bseq)
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
+    if (!m && g_broadcast && ss->bseq < g_bseq)
+        return write_broadcasts(wsi, ss);
     if (!m)
         return 0;
     int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
@@ -228,12 +279,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void usage(FILE *to)
 {
     fputs("usage: echo_server [--port P] [--bind ADDR] [--rx-buffer BYTES] [--broadcast]\n"
-          "                   [--broadcast-writeable]\n"
           "  --port P           TCP port, 0 picks a free one (default 0)\n"
           "  --bind ADDR        address to listen on (default 127.0.0.1)\n"
           "  --rx-buffer BYTES  lws receive buffer per connection (default 1024, as the server)\n"
-          "  --broadcast        a message starting with 'B' goes to every connection\n"
-          "  --broadcast-writeable  the same, each written in a WRITEABLE callback\n",
+          "  --broadcast        a message starting with 'B' goes to every connection\n",
           to);
 }
 
@@ -249,10 +298,6 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "--broadcast") == 0) {
             g_broadcast = true;
-            continue;
-        }
-        if (strcmp(argv[i], "--broadcast-writeable") == 0) {
-            g_broadcast = g_writeable = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -317,6 +362,12 @@ int main(int argc, char **argv)
     printf("echo_server: listening port=%d\n", vh ? lws_get_vhost_listen_port(vh) : port);
     fflush(stdout);
 
+    g_flush = event_new(base, -1, 0, flush_broadcasts, NULL);
+    g_batch = malloc(LWS_PRE + BURST);
+    if (!g_flush || !g_batch) {
+        fprintf(stderr, "echo_server: out of memory\n");
+        return 1;
+    }
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     event_add(sigint, NULL);
@@ -329,5 +380,7 @@ int main(int argc, char **argv)
     event_base_free(base);
     for (int i = 0; i < BRING; i++)
         free(g_ring[i]);
+    event_free(g_flush);
+    free(g_batch);
     return 0;
 }
