@@ -482,6 +482,11 @@ size_t ws_client_live(const ws_client *cl)
     return cl->live;
 }
 
+int ws_client_fd(const ws_client *cl)
+{
+    return cl->ep;
+}
+
 /* Input ------------------------------------------------------------------- */
 
 /* The handshake answer: returns bytes consumed, 0 when it is incomplete, -1

@@ -71,5 +71,9 @@ int ws_client_poll(ws_client *cl, int timeout_ms);
 int ws_client_poll_ns(ws_client *cl, int64_t timeout_ns);
 /* connections not yet closed (connecting, upgrading or open) */
 size_t ws_client_live(const ws_client *cl);
+/* The client's epoll descriptor: readable when some connection has an
+ * event, so that a caller can wait for it together with descriptors of its
+ * own (poll(2) on this and its sockets, then ws_client_poll(cl, 0)). */
+int ws_client_fd(const ws_client *cl);
 
 #endif
