@@ -45,6 +45,7 @@
   }
 
   const isStr = (v) => typeof v === 'string';
+  const isId = (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0) || (isStr(v) && /^[0-9]+$/.test(v));
 
   function setStatus(status, text) {
     $('chat').setAttribute('data-status', status);
@@ -74,7 +75,10 @@
       throw err;
     }
     const body = await r.json().catch(() => ({}));
-    if (r.ok && body && isStr(body.token) && isStr(body.room_id)) return body;
+    // room_id and user_id are integers on this wire (strings in the chat protocol): kept as strings
+    if (r.ok && body && isStr(body.token) && isId(body.room_id)) {
+      return { ...body, room_id: String(body.room_id), user_id: isId(body.user_id) ? String(body.user_id) : '' };
+    }
     const why = body && isStr(body.error) ? body.error : `HTTP ${r.status}`;
     let text;
     if (r.status === 404) text = `No chat room for this case (${why}).`;
@@ -280,7 +284,7 @@
       const a = await access();
       state.token = a.token;
       state.roomId = a.room_id;
-      state.userId = isStr(a.user_id) ? a.user_id : String(a.user_id ?? '');
+      state.userId = a.user_id;
       $('chat').setAttribute('data-room-id', state.roomId);
       await loadHistory();
     } catch (e) {
