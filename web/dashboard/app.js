@@ -487,7 +487,9 @@
       .sort((a, b) => a.t - b.t);
     const rowH = 28;
     const h = Math.max(1, events.length) * rowH + 10;
-    const root = svg('svg', { class: 'chart timeline', viewBox: `0 0 400 ${h}`, role: 'img', 'aria-label': 'Timeline' });
+    const root = svg('svg', {
+      class: 'chart timeline', viewBox: `0 0 400 ${h}`, preserveAspectRatio: 'xMinYMin meet', role: 'img', 'aria-label': 'Timeline',
+    });
     root.append(svg('line', { class: 'axis', x1: 110, y1: 5, x2: 110, y2: h - 5 }));
     events.forEach((e, i) => {
       const y = 5 + rowH / 2 + i * rowH;
@@ -581,7 +583,9 @@
     const H = Math.max(1, rows.length) * rowH + 8;
     const mid = W / 2;
     const half = mid - 40; // room for the labels in the middle
-    const root = svg('svg', { class: 'chart butterfly', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Butterfly chart' });
+    const root = svg('svg', {
+      class: 'chart butterfly', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'xMidYMin meet', role: 'img', 'aria-label': 'Butterfly chart',
+    });
     rows.forEach((r, i) => {
       const yy = 4 + i * rowH;
       const lw = (r.left / max) * half;
