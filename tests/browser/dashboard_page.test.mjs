@@ -365,7 +365,8 @@ test('the case dashboard in headless Chromium: every push followed without a rel
       bob.send({ action: 'send_message', receiver_id: agent.id, text: 'Room opener', client_message_id: 'open-1' });
       const first = await bob.waitFor((m) => m.type === 'new_message', { from: m0, what: 'the first message' });
       const roomId = first.data.room_id;
-      await op('PUT', '/api/v1/cases/1/chat', { room_id: roomId });
+      // room_id is an integer in the schema (PutCaseChat), a string in the chat protocol
+      await op('PUT', '/api/v1/cases/1/chat', { room_id: Number(roomId) });
       await shoot(a, '08-before-chat');
       await op('POST', '/api/v1/cases/1/components/chat_1/iframe', { iframe_source: chatSrc });
       const frame = a.frameLocator('[data-component-id="chat_1"] iframe');
