@@ -166,7 +166,9 @@
     state.ws = ws;
     setStatus('connecting', 'Connecting…');
     ws.onopen = () => {
-      state.attempt = 0;
+      // The socket opens before the token is checked (a refused one gets an error, then
+      // a close): the backoff is reset by the first heartbeat_response, not here.
+      send({ action: 'heartbeat' });
       setStatus('open', 'Connected');
       $('send').disabled = false;
       clearInterval(state.beatTimer);
@@ -213,8 +215,11 @@
         showError(`Chat: ${text}`);
         break;
       }
+      case 'heartbeat_response':
+        state.attempt = 0;
+        break;
       default:
-        break; // heartbeat_response, unread_message_count, new_room: nothing to show
+        break; // unread_message_count, new_room: nothing to show
     }
   }
 
