@@ -88,6 +88,19 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/011.json
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/012.json
   ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/013.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/014.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/015.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/016.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/017.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/018.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/019.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/020.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/021.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/022.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/023.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/024.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/025.json
+  ${SB_GENERATED_DIR}/fuzz/corpus/dashboard/026.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_realtime.c
   ${SB_GENERATED_DIR}/fuzz/realtime.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/realtime/001.json

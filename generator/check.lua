@@ -47,7 +47,7 @@ local DECL_KEYS = {
     message = { doc = 1, since = 1, dir = 1, fields = 1, examples = 1, unknown_fields = 1,
                 one_of_required = 1 },
     endpoint = { doc = 1, since = 1, method = 1, path = 1, auth = 1, long_poll = 1, request = 1,
-                 response = 1, errors = 1, path_params = 1, query = 1 },
+                 response = 1, errors = 1, path_params = 1, query = 1, optional_body = 1 },
     action = { doc = 1, since = 1, data = 1, result = 1, permission = 1, proxy = 1, errors = 1,
                examples = 1 },
 }
@@ -673,6 +673,15 @@ local function check_unit(model, unit)
             if d.long_poll ~= nil and type(d.long_poll) ~= "boolean" then
                 fail(d.where, "%s: long_poll must be true or false", what)
             end
+            -- optional_body: an empty body reads as {} (every field of the
+            -- request then optional, or the parser names the missing one)
+            if d.optional_body ~= nil and type(d.optional_body) ~= "boolean" then
+                fail(d.where, "%s: optional_body must be true or false", what)
+            end
+            if d.optional_body and not d.request then
+                fail(d.where, "%s: optional_body needs a request", what)
+            end
+            ep.optional_body = d.optional_body == true
             ep.path_names = check.path_template(d.where, what, d.path)
             if type(d.errors) ~= "table" then
                 fail(d.where, "%s: needs errors = { NAME, ... } (the channel errors it may answer; {} for none)", what)

@@ -215,7 +215,15 @@ local function emit_channel(ch)
         if ep.request then
             w:line("%s body;", ep.request.c_name)
             w:line("memset(&body, 0, sizeof body);")
-            w:line("sb_reader_init(&r, req->body ? req->body : \"\", req->body_len, ctx->arena, NULL);")
+            if ep.optional_body then
+                -- an empty body (none sent) reads as {}
+                w:line("if (req->body_len == 0)")
+                w:line("    sb_reader_init(&r, \"{}\", 2, ctx->arena, NULL);")
+                w:line("else")
+                w:line("    sb_reader_init(&r, req->body, req->body_len, ctx->arena, NULL);")
+            else
+                w:line("sb_reader_init(&r, req->body ? req->body : \"\", req->body_len, ctx->arena, NULL);")
+            end
             w:line("if (!%s_parse(&r, &body) || !sb_read_end(&r))", ep.request.c_name)
             w:line("    return %s;", inv)
             args[#args + 1] = "&body"

@@ -80,6 +80,13 @@ static const char *const migrations[] = {
     "DROP INDEX messages_client_id;"
     "CREATE UNIQUE INDEX chat_messages_client_id ON chat_messages(sender_id, client_message_id)"
     "  WHERE client_message_id IS NOT NULL;",
+    /* 3: short-lived access tokens for a user, beside the user's own token
+     * (the dashboard's chat page: chat_access_token_add) */
+    "CREATE TABLE chat_access_tokens("
+    "  token_hash TEXT PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES chat_users(id),"
+    "  expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX chat_access_tokens_expiry ON chat_access_tokens(expires_ms);",
 };
 
 struct chat_store {
@@ -273,11 +280,14 @@ bool chat_room_has_member(const chat_room_info *room, int64_t user)
 
 int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash)
 {
-    static const char sql[] = "SELECT id FROM chat_users WHERE token_hash = ?1";
+    static const char sql[] =
+        "SELECT id FROM chat_users WHERE token_hash = ?1 UNION ALL "
+        "SELECT user_id FROM chat_access_tokens WHERE token_hash = ?1 AND expires_ms > ?2 LIMIT 1";
     sqlite3_stmt *st = sb_store_stmt(cs->store, sql);
     if (!st)
         return 0;
     sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, sb_wall_ms());
     int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return id;
@@ -724,4 +734,67 @@ int64_t chat_user_count(sb_store *store)
     int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     return n;
+}
+
+int chat_access_token_add(sb_store *store, int64_t user_id, const char *token_hash,
+                          int64_t expires_ms, int64_t now_ms)
+{
+    if (sb_store_begin(store) != SB_STORE_OK)
+        return -1;
+    sqlite3_stmt *st =
+        sb_store_stmt(store, "DELETE FROM chat_access_tokens WHERE expires_ms <= ?1");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    st = sb_store_stmt(store, "INSERT INTO chat_access_tokens(token_hash, user_id, expires_ms) "
+                              "VALUES (?1, ?2, ?3)");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, user_id);
+    sqlite3_bind_int64(st, 3, expires_ms);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int chat_room_member_of(sb_store *store, int64_t room_id, int64_t user_id)
+{
+    sqlite3_stmt *st = sb_store_stmt(store, "SELECT 1 FROM chat_room_members "
+                                            "WHERE room_id = ?1 AND user_id = ?2");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, room_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int chat_room_exists(sb_store *store, int64_t room_id)
+{
+    sqlite3_stmt *st = sb_store_stmt(store, "SELECT 1 FROM chat_rooms WHERE id = ?1");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, room_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t chat_first_room_of(sb_store *store, int64_t user_id)
+{
+    sqlite3_stmt *st = sb_store_stmt(store, "SELECT room_id FROM chat_room_members "
+                                            "WHERE user_id = ?1 ORDER BY room_id LIMIT 1");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return id;
 }

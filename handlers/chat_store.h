@@ -139,4 +139,15 @@ int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int6
                                  size_t n);
 int64_t chat_user_count(sb_store *store);
 
+/* For other modules (the dashboard's chat page), uncached, inside the turn:
+ * a short-lived access token for a user (its hash; a token works as the
+ * user's own until expires_ms; expired ones are swept here): 0, or -1. */
+int chat_access_token_add(sb_store *store, int64_t user_id, const char *token_hash,
+                          int64_t expires_ms, int64_t now_ms);
+/* 1 yes, 0 no, -1 storage error. */
+int chat_room_member_of(sb_store *store, int64_t room_id, int64_t user_id);
+int chat_room_exists(sb_store *store, int64_t room_id);
+/* The user's room with the lowest ID: its ID, 0 none, -1 error. */
+int64_t chat_first_room_of(sb_store *store, int64_t user_id);
+
 #endif

@@ -8,7 +8,8 @@ int cli_validate(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_apikey(int argc, char **argv);
-int cli_realtime(int argc, char **argv); /* handlers/realtime_cli.c */
-int cli_therapy(int argc, char **argv);  /* handlers/therapy_cli.c */
+int cli_realtime(int argc, char **argv);  /* handlers/realtime_cli.c */
+int cli_therapy(int argc, char **argv);   /* handlers/therapy_cli.c */
+int cli_dashboard(int argc, char **argv); /* handlers/dashboard_cli.c */
 
 #endif

@@ -10,6 +10,8 @@
  * (handlers/realtime_cli.c)
  *   switchboard therapy user|session add ...   people and therapy sessions
  * (handlers/therapy_cli.c)
+ *   switchboard dashboard set|refresh|iframe|data|get|buttons|faq|chat|open ...
+ *                                           the dashboard's operator API (handlers/dashboard_cli.c)
  *
  * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
  */
@@ -31,7 +33,9 @@ static void usage(FILE *to)
           "       switchboard realtime token --user U --company C --session S [--ttl SEC] ...\n"
           "       switchboard realtime update --company C --action A [--data JSON] ...\n"
           "       switchboard therapy user add --phone P --last-name L --name N --role R ...\n"
-          "       switchboard therapy session add --name N --date ISO --participants ID,ID ...\n",
+          "       switchboard therapy session add --name N --date ISO --participants ID,ID ...\n"
+          "       switchboard dashboard set|refresh|iframe|data|get|buttons|faq|chat|open --case "
+          "ID ...\n",
           to);
 }
 
@@ -55,6 +59,8 @@ int main(int argc, char **argv)
         return cli_realtime(argc - 1, argv + 1);
     if (strcmp(argv[1], "therapy") == 0)
         return cli_therapy(argc - 1, argv + 1);
+    if (strcmp(argv[1], "dashboard") == 0)
+        return cli_dashboard(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(stdout);

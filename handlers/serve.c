@@ -18,6 +18,7 @@
 #include "chat_app.h"
 #include "cli.h"
 #include "conformance.h"
+#include "dashboard_app.h"
 #include "realtime_app.h"
 #include "config.h"
 #include "ctx.h"
@@ -165,6 +166,11 @@ int cli_serve(int argc, char **argv)
         sb_log(SB_LOG_ERROR, "therapy", "error=\"%s\"", err);
         return 1;
     }
+    dashboard_app *dashboard = dashboard_app_start(a.rt, a.store, &cfg, err, sizeof err);
+    if (!dashboard) {
+        sb_log(SB_LOG_ERROR, "dashboard", "error=\"%s\"", err);
+        return 1;
+    }
     conformance *conf = NULL;
     if (cfg.socketio_conformance && !(conf = conformance_start(a.rt, err, sizeof err))) {
         sb_log(SB_LOG_ERROR, "conformance", "error=\"%s\"", err);
@@ -174,6 +180,8 @@ int cli_serve(int argc, char **argv)
         sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the demo data\"");
     if (cfg.demo && therapy_seed_demo(a.store, cfg.db_path) != 0)
         sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the therapy demo data\"");
+    if (cfg.demo && dashboard_seed_demo(a.store, cfg.db_path) != 0)
+        sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the dashboard demo data\"");
 
     sb_http_handler health = {
         .method = "GET", .path = "/healthz", .channel = "core", .handle = healthz, .app = &a};
@@ -220,6 +228,7 @@ int cli_serve(int argc, char **argv)
     conformance_stop(conf);
     realtime_app_stop(realtime);
     therapy_app_stop(therapy);
+    dashboard_app_stop(dashboard);
     sb_rt_free(a.rt);
     chat_app_stop(chat);
     sb_store_close(a.store);

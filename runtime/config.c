@@ -192,6 +192,18 @@ static const option options[] = {
      "therapy: a session ends this long after login, used or not (default 43200)"},
     {"--cookie-secure", "SB_COOKIE_SECURE", OPT_FLAG, FIELD(cookie_secure), 0, 0, 0, NULL,
      "therapy: mark the session cookie Secure (serve over HTTPS, e.g. behind a TLS proxy)"},
+    {"--auth-ticket-ttl", "SB_AUTH_TICKET_TTL", OPT_INT, FIELD(auth_ticket_ttl_s), 0, 1, 3600,
+     "SECONDS", "dashboard: how long a /request_for_auth ticket is valid (default 60)"},
+    {"--fin-session-ttl", "SB_FIN_SESSION_TTL", OPT_INT, FIELD(fin_session_ttl_s), 0, 1, 86400 * 30,
+     "SECONDS", "dashboard: a fin_session_id unused this long ends (default 86400)"},
+    {"--fin-session-max", "SB_FIN_SESSION_MAX", OPT_INT, FIELD(fin_session_max_s), 0, 1,
+     86400 * 365, "SECONDS",
+     "dashboard: a fin_session_id ends this long after the handshake, used or not (default "
+     "604800)"},
+    {"--public-url", "SB_PUBLIC_URL", OPT_STR, FIELD(public_url),
+     sizeof(((sb_config *)0)->public_url), 0, 0, "URL",
+     "dashboard: the server's address as browsers reach it, for the chat iframe's src "
+     "(default http://BIND:PORT)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
 };
 
@@ -220,6 +232,9 @@ void sb_config_defaults(sb_config *c)
     c->verify_ip_limit = 30;
     c->session_idle_s = 1800;
     c->session_max_s = 43200;
+    c->auth_ticket_ttl_s = 60;
+    c->fin_session_ttl_s = 86400;
+    c->fin_session_max_s = 86400 * 7;
     c->log_level = SB_LOG_INFO;
     c->max_message_bytes = 65536;
     c->max_queue_bytes = (size_t)1 << 20;

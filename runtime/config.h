@@ -76,6 +76,11 @@ typedef struct sb_config {
     int session_idle_s;             /* idle timeout of a therapy session cookie */
     int session_max_s;              /* absolute timeout */
     bool cookie_secure;             /* Secure on the session cookie (HTTPS deployments) */
+    /* The dashboard (seed 000, docs/protocols/dashboard.md) */
+    int auth_ticket_ttl_s; /* a /request_for_auth ticket's validity */
+    int fin_session_ttl_s; /* a fin_session_id's idle timeout */
+    int fin_session_max_s; /* and its absolute one */
+    char public_url[512];  /* http(s)://host[:port] browsers use; "": http://bind:port */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log

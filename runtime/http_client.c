@@ -321,8 +321,12 @@ int sb_http_client_send(sb_http_client *c, const sb_http_client_req *r, sb_http_
             value++;
         evhttp_add_header(out, name, value);
     }
-    bool post = strcmp(r->method, "POST") == 0;
-    if (post) {
+    enum evhttp_cmd_type cmd = EVHTTP_REQ_GET;
+    if (strcmp(r->method, "POST") == 0)
+        cmd = EVHTTP_REQ_POST;
+    else if (strcmp(r->method, "PUT") == 0)
+        cmd = EVHTTP_REQ_PUT;
+    if (cmd != EVHTTP_REQ_GET) {
         evhttp_add_header(out, "Content-Type",
                           r->content_type ? r->content_type : "application/json");
         evbuffer_add(evhttp_request_get_output_buffer(req), r->body ? r->body : "",
@@ -337,7 +341,7 @@ int sb_http_client_send(sb_http_client *c, const sb_http_client_req *r, sb_http_
         c->calls->prev = k;
     c->calls = k;
     c->n_calls++;
-    int rc = evhttp_make_request(conn, req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, target);
+    int rc = evhttp_make_request(conn, req, cmd, target);
     evhttp_uri_free(uri);
     if (rc != 0) { /* evhttp freed the request */
         unlink_call(c, k);

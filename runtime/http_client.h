@@ -33,7 +33,7 @@ sb_http_client *sb_http_client_new(struct event_base *base, int conns, int timeo
 /* Calls every pending request's callback (status 0, "shutting down"), then frees. */
 void sb_http_client_free(sb_http_client *c);
 
-/* method "GET" or "POST"; url "http://host[:port]/path?query"; headers: extra
+/* method "GET", "POST" or "PUT"; url "http://host[:port]/path?query"; headers: extra
  * "Name: value" lines, NULL-terminated array (may be NULL); body for POST
  * (Content-Type: application/json). 0, or -1 (a URL that is not http://,
  * out of memory) and fn is not called. */
@@ -45,7 +45,7 @@ size_t sb_http_client_pending(const sb_http_client *c);
 /* One request, for sb_http_client_send. Strings are copied before it
  * returns. */
 typedef struct sb_http_client_req {
-    const char *method;         /* "GET" or "POST" */
+    const char *method;         /* "GET", "POST" or "PUT" (with the body) */
     const char *url;            /* "http://..." or "https://host[:port]/path?query" */
     const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
     const char *body;           /* POST only; may be NULL */

@@ -26,6 +26,20 @@ by "action".]],
           doc = "a body or query parameter does not match the schema; the parser's PATH: REASON follows." },
         { "INVALID_TICKET", "Invalid or expired auth ticket", status = 401,
           doc = "auth_handshake with an unknown, used or expired ticket, or another case or user." },
+        { "FORBIDDEN", "fin_session_id is not for this case and user", status = 403,
+          doc = "a valid fin_session_id used for another case or user (the WebSocket answers the same)." },
+        { "NOT_FOUND", "Not found: ", status = 404,
+          doc = "an operator endpoint names a component the case's dashboard does not have, or a component, view or chat room has nothing yet; what follows says which." },
+        { "VERSION_CONFLICT", "Version conflict: ", status = 409,
+          doc = "PUT dashboard based on a version that is no longer current; the body's version is the current one." },
+        { "INVALID_DASHBOARD", "Invalid dashboard: ", status = 422,
+          doc = "a dashboard or component change that parses but does not fit the layout (slots, IDs, sources); PATH: REASON follows." },
+        { "VERSION_REQUIRED", "Version required: send the version the change is based on (body version or If-Match)", status = 428,
+          doc = "PUT dashboard without a version in the body or an If-Match header." },
+        { "API_KEY_REQUIRED", "Operator API key required", status = 401,
+          doc = "an operator endpoint without a valid Authorization: Bearer operator API key." },
+        { "UNAVAILABLE", "Service unavailable", status = 503,
+          doc = "storage failed; nothing was changed, retry." },
     },
     http_errors = { body = ref "DashboardHttpError", text = "error",
                     auth_error = "AUTH_REQUIRED", invalid_error = "INVALID_REQUEST" },
@@ -356,6 +370,8 @@ message "DashboardHttpError" {
     since = 1,
     fields = {
         { "error", str { max = 1024 }, required, doc = "What went wrong." },
+        { "version", int { min = 0 }, optional,
+          doc = "VERSION_CONFLICT only: the dashboard's current version, to base a retry on." },
     },
     examples = { [[{"error": "Authentication required"}]], [[{"error": "Invalid request: case_id: missing required field"}]] },
 }
@@ -369,18 +385,19 @@ DashboardConnectParams (case_id, fin_session_id, user_id).]],
     path = "/api/v1/init_data",
     query = ref "DashboardConnectParams",
     response = ref "InitData",
-    errors = { "AUTH_REQUIRED", "INVALID_REQUEST" },
+    errors = { "AUTH_REQUIRED", "INVALID_REQUEST", "FORBIDDEN", "UNAVAILABLE" },
 }
 
 endpoint "RequestForAuth" {
-    doc = "Get a one-time auth ticket for a user and case (Switchboard's proposal).",
+    doc = [[Get a one-time auth ticket for a user and case (Switchboard's proposal).
+For the core backend only: it takes an operator API key (Authorization: Bearer).]],
     since = 1,
     method = "POST",
     path = "/request_for_auth",
-    auth = false,
+    auth = "operator",
     request = ref "RequestForAuthRequest",
     response = ref "RequestForAuthResponse",
-    errors = { "INVALID_REQUEST" },
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "UNAVAILABLE" },
 }
 
 endpoint "AuthHandshake" {
@@ -391,5 +408,385 @@ endpoint "AuthHandshake" {
     auth = false,
     request = ref "AuthHandshakeRequest",
     response = ref "AuthHandshakeResponse",
-    errors = { "INVALID_REQUEST", "INVALID_TICKET" },
+    errors = { "INVALID_REQUEST", "INVALID_TICKET", "UNAVAILABLE" },
+}
+
+-- Component data, views and the case's chat (fin_session_id) ------------------
+
+params "DashboardSessionQuery" {
+    doc = [[Query parameters of the endpoints a dashboard's components call:
+the case and the fin_session_id the dashboard was opened with. user_id is
+optional here (the session knows its user); when given it must match.]],
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "fin_session_id", str { min = 1, max = 256 }, required, doc = "Session ID from /auth_handshake." },
+        { "user_id", str { min = 1, max = 64 }, optional, doc = "The session's user, if the caller knows it." },
+        { "key", str { max = 64 }, optional,
+          doc = "The key of the request_component_refresh being answered (passed on, not checked)." },
+    },
+}
+
+params "ComponentPath" {
+    doc = "Path parameters of GET /api/v1/components/{component_id}.",
+    since = 1,
+    fields = {
+        { "component_id", str { min = 1, max = 64 }, required, doc = "Component ID (timeline_1)." },
+    },
+}
+
+endpoint "GetComponentData" {
+    doc = [[The data a component shows, exactly the JSON an operator stored with
+PUT /api/v1/cases/{case_id}/components/{component_id}/data: what a client
+fetches after request_component_refresh. 404 while the component has none.]],
+    since = 1,
+    method = "GET",
+    path = "/api/v1/components/{component_id}",
+    path_params = ref "ComponentPath",
+    query = ref "DashboardSessionQuery",
+    response = any,
+    errors = { "AUTH_REQUIRED", "INVALID_REQUEST", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE" },
+}
+
+payload "ViewButton" {
+    doc = "One button of the button view: a link.",
+    since = 1,
+    fields = {
+        { "label", str { min = 1, max = 100 }, required, doc = "The button's text." },
+        { "url", str { min = 1, max = 2048, format = "uri" }, required, doc = "Where it leads (opened in a new tab)." },
+    },
+}
+
+payload "FaqItem" {
+    doc = "One question of the FAQ view and its answer (plain text).",
+    since = 1,
+    fields = {
+        { "question", str { min = 1, max = 500 }, required, doc = "The question." },
+        { "answer", str { min = 1, max = 8000 }, required, doc = "The answer, plain text (line breaks kept)." },
+    },
+}
+
+message "ButtonView" {
+    dir = "http",
+    doc = [[The document's "button view" of a case: a title and a list of link
+buttons, set by an operator, shown by the page /api/v1/button_view (an IFRAME
+component's src). A case with none set has an empty title and no buttons.]],
+    since = 1,
+    fields = {
+        { "title", str { max = 200 }, required, doc = "Heading of the view (may be empty)." },
+        { "buttons", array { ref "ViewButton", max = 32 }, required, doc = "The buttons, in order." },
+    },
+    examples = { [[{"title": "Next steps", "buttons": [{"label": "Upload documents", "url": "https://example.com/upload"}]}]] },
+}
+
+message "FaqView" {
+    dir = "http",
+    doc = [[The document's "FAQ view" of a case: questions and answers set by an
+operator, shown by the page /api/v1/faq_view. A case with none set has an
+empty title and no items.]],
+    since = 1,
+    fields = {
+        { "title", str { max = 200 }, required, doc = "Heading of the view (may be empty)." },
+        { "items", array { ref "FaqItem", max = 64 }, required, doc = "The questions, in order." },
+    },
+    examples = { [[{"title": "FAQ", "items": [{"question": "How long does it take?", "answer": "About two weeks."}]}]] },
+}
+
+endpoint "GetButtonView" {
+    doc = "The case's button view (what the page /api/v1/button_view shows).",
+    since = 1,
+    method = "GET",
+    path = "/api/v1/views/buttons",
+    query = ref "DashboardSessionQuery",
+    response = ref "ButtonView",
+    errors = { "AUTH_REQUIRED", "INVALID_REQUEST", "FORBIDDEN", "UNAVAILABLE" },
+}
+
+endpoint "GetFaqView" {
+    doc = "The case's FAQ view (what the page /api/v1/faq_view shows).",
+    since = 1,
+    method = "GET",
+    path = "/api/v1/views/faq",
+    query = ref "DashboardSessionQuery",
+    response = ref "FaqView",
+    errors = { "AUTH_REQUIRED", "INVALID_REQUEST", "FORBIDDEN", "UNAVAILABLE" },
+}
+
+message "ChatAccessResponse" {
+    dir = "http",
+    doc = [[Answer to GET /api/v1/chat_access: what the chat page (/api/v1/get_chat)
+needs to join the case's room on the seed-003 chat: a short-lived chat access
+token for the dashboard's user (whose user_id is a chat user's ID), the room,
+and how long the token may be used to connect.]],
+    since = 1,
+    fields = {
+        { "token", str { min = 1, max = 256 }, required,
+          doc = "Chat access token: /ws/chat?token= and the chat's REST history (?token=)." },
+        { "room_id", int { min = 1 }, required, doc = "The case's chat room." },
+        { "user_id", int { min = 1 }, required, doc = "The chat user the token is for." },
+        { "expires_in", int { min = 1 }, required, doc = "Seconds the token stays valid for new connections." },
+    },
+    examples = { [[{"token": "c0ffee", "room_id": 3, "user_id": 42, "expires_in": 3600}]] },
+}
+
+endpoint "ChatAccess" {
+    doc = [[A chat access token for the case's room, for the page of
+/api/v1/get_chat. 404 when the case has no chat room (PUT .../chat) or the
+dashboard's user is not a member of it.]],
+    since = 1,
+    method = "GET",
+    path = "/api/v1/chat_access",
+    query = ref "DashboardSessionQuery",
+    response = ref "ChatAccessResponse",
+    errors = { "AUTH_REQUIRED", "INVALID_REQUEST", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE" },
+}
+
+-- Operator API: "Authorization: Bearer <operator API key>" (switchboard apikey
+-- add), checked by dashboard_http_authenticate_operator. Every change is
+-- answered after its commit and pushed to every open dashboard of the case.
+
+params "CasePath" {
+    doc = "Path parameters of /api/v1/cases/{case_id}/...",
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+    },
+}
+
+params "CaseComponentPath" {
+    doc = "Path parameters of /api/v1/cases/{case_id}/components/{component_id}/...",
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "component_id", str { min = 1, max = 64 }, required, doc = "The component." },
+    },
+}
+
+message "DashboardState" {
+    dir = "http",
+    doc = [[A case's dashboard as the operator API sees it: what init_data carries
+in data, plus the version every change is based on (0: never changed, the
+default dashboard). Also sent as the ETag ("<version>").]],
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "version", int { min = 0 }, required, doc = "Bumped by every change of layout, components or an iframe src." },
+        { "dsettings", ref "DashboardSettings", required, doc = "Dashboard-wide settings." },
+        { "components", array { ref "DashboardComponent", max = 16 }, required, doc = "The components." },
+    },
+    examples = { [[{"case_id": "1", "version": 2,
+                   "dsettings": {"layout_type": "view_tall_3", "custom_layout": {}},
+                   "components": [
+                       {"type": "waterfall", "id": "waterfall_1", "position": "left_full",
+                        "component_name": "WaterfallComponent", "src": null},
+                       {"type": "barchart", "id": "barchart_1", "position": "top_right",
+                        "component_name": "BarchartComponent", "src": null},
+                       {"type": "chat", "id": "chat_1", "position": "bottom_right",
+                        "component_name": "IFRAMEComponent",
+                        "src": "http://127.0.0.1:8080/api/v1/get_chat?case_id=1"}]}]] },
+}
+
+message "DashboardPutRequest" {
+    dir = "http",
+    doc = [[Body of PUT /api/v1/cases/{case_id}/dashboard: the new layout and
+components, and the version they are based on (or If-Match: "<version>").
+The components must fill the layout's three slots, once each
+(docs/protocols/dashboard.md).]],
+    since = 1,
+    fields = {
+        { "version", int { min = 0 }, optional, doc = "The version this change is based on (else If-Match)." },
+        { "dsettings", ref "DashboardSettings", required, doc = "Dashboard-wide settings." },
+        { "components", array { ref "DashboardComponent", max = 16 }, required, doc = "The components." },
+    },
+    examples = { [[{"version": 1, "dsettings": {"layout_type": "view_standard_3", "custom_layout": {}},
+                   "components": [
+                       {"type": "barchart", "id": "barchart_1", "position": "top_full",
+                        "component_name": "BarchartComponent", "src": null},
+                       {"type": "square", "id": "square_1", "position": "bottom_right",
+                        "component_name": "SquareComponent", "src": null},
+                       {"type": "chat", "id": "chat_1", "position": "bottom_left",
+                        "component_name": "IFRAMEComponent",
+                        "src": "http://127.0.0.1:8080/api/v1/get_chat?case_id=1"}]}]] },
+}
+
+message "ComponentRefreshRequest" {
+    dir = "http",
+    doc = [[Body of POST .../components/{component_id}/refresh (may be empty):
+the key to push; default, the time now as the document writes it
+(YYYYMMDDhhmmssffffff, UTC).]],
+    since = 1,
+    fields = {
+        { "key", str { min = 1, max = 64 }, optional, doc = "The refresh key to push." },
+    },
+    examples = { [[{}]], [[{"key": "20231130064924408779"}]] },
+}
+
+message "ComponentPushResponse" {
+    dir = "http",
+    doc = "Answer to the refresh and data endpoints: what was pushed.",
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "component_id", str { min = 1, max = 64 }, required, doc = "The component." },
+        { "key", str { min = 1, max = 64 }, required, doc = "The key of the request_component_refresh pushed." },
+        { "pushed", bool, required,
+          doc = "false when the component is not in the case's dashboard (data stored, nothing pushed)." },
+    },
+    examples = { [[{"case_id": "1", "component_id": "timeline_1", "key": "20231130064924408779", "pushed": true}]] },
+}
+
+message "IframeRequest" {
+    dir = "http",
+    doc = "Body of POST .../components/{component_id}/iframe: the URL the IFRAME component loads.",
+    since = 1,
+    fields = {
+        { "iframe_source", str { min = 1, max = 2048, format = "uri" }, required, doc = "The URL to load." },
+    },
+    examples = { [[{"iframe_source": "https://core.epventures.com/api/v1/get_chat?case_id=1"}]] },
+}
+
+message "IframeResponse" {
+    dir = "http",
+    doc = "Answer to POST .../iframe: the src stored (a change of the dashboard: new version).",
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "component_id", str { min = 1, max = 64 }, required, doc = "The component." },
+        { "iframe_source", str { min = 1, max = 2048 }, required, doc = "The URL pushed." },
+        { "version", int { min = 1 }, required, doc = "The dashboard's new version." },
+    },
+    examples = { [[{"case_id": "1", "component_id": "chat_1", "iframe_source": "https://example.com/", "version": 3}]] },
+}
+
+message "ViewUpdateResponse" {
+    dir = "http",
+    doc = "Answer to PUT .../views/buttons and .../views/faq.",
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "key", str { min = 1, max = 64 }, required,
+          doc = "The key of the request_component_refresh pushed to the components showing the view." },
+        { "pushed", int { min = 0 }, required, doc = "How many components of the case show this view (each got a refresh)." },
+    },
+    examples = { [[{"case_id": "1", "key": "20231130064924408779", "pushed": 1}]] },
+}
+
+message "CaseChatRequest" {
+    dir = "http",
+    doc = "Body of PUT /api/v1/cases/{case_id}/chat: the seed-003 chat room of the case.",
+    since = 1,
+    fields = {
+        { "room_id", int { min = 1 }, required, doc = "A chat room ID." },
+    },
+    examples = { [[{"room_id": 3}]] },
+}
+
+message "CaseChatResponse" {
+    dir = "http",
+    doc = "Answer to PUT /api/v1/cases/{case_id}/chat.",
+    since = 1,
+    fields = {
+        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "room_id", int { min = 1 }, required, doc = "Its chat room." },
+    },
+    examples = { [[{"case_id": "1", "room_id": 3}]] },
+}
+
+endpoint "GetDashboard" {
+    doc = "A case's dashboard and its version (ETag), to base a PUT on.",
+    since = 1,
+    method = "GET",
+    path = "/api/v1/cases/{case_id}/dashboard",
+    auth = "operator",
+    path_params = ref "CasePath",
+    response = ref "DashboardState",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "UNAVAILABLE" },
+}
+
+endpoint "PutDashboard" {
+    doc = [[Replace a case's layout and components; pushes init_data to every open
+dashboard of the case. The change must be based on the current version.]],
+    since = 1,
+    method = "PUT",
+    path = "/api/v1/cases/{case_id}/dashboard",
+    auth = "operator",
+    path_params = ref "CasePath",
+    request = ref "DashboardPutRequest",
+    response = ref "DashboardState",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "VERSION_CONFLICT", "VERSION_REQUIRED",
+               "INVALID_DASHBOARD", "UNAVAILABLE" },
+}
+
+endpoint "RefreshComponent" {
+    doc = "Push request_component_refresh for a component of the case's dashboard.",
+    since = 1,
+    method = "POST",
+    path = "/api/v1/cases/{case_id}/components/{component_id}/refresh",
+    auth = "operator",
+    optional_body = true,
+    path_params = ref "CaseComponentPath",
+    request = ref "ComponentRefreshRequest",
+    response = ref "ComponentPushResponse",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "NOT_FOUND", "UNAVAILABLE" },
+}
+
+endpoint "SetIframe" {
+    doc = "Store an IFRAME component's src and push request_iframe_url.",
+    since = 1,
+    method = "POST",
+    path = "/api/v1/cases/{case_id}/components/{component_id}/iframe",
+    auth = "operator",
+    path_params = ref "CaseComponentPath",
+    request = ref "IframeRequest",
+    response = ref "IframeResponse",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "NOT_FOUND", "INVALID_DASHBOARD", "UNAVAILABLE" },
+}
+
+endpoint "PutComponentData" {
+    doc = [[Store the data a component shows (any JSON, kept verbatim) and push
+request_component_refresh for it when the case's dashboard has it.]],
+    since = 1,
+    method = "PUT",
+    path = "/api/v1/cases/{case_id}/components/{component_id}/data",
+    auth = "operator",
+    path_params = ref "CaseComponentPath",
+    request = any,
+    response = ref "ComponentPushResponse",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "UNAVAILABLE" },
+}
+
+endpoint "PutButtonView" {
+    doc = "Set the case's button view; refreshes the components that show it.",
+    since = 1,
+    method = "PUT",
+    path = "/api/v1/cases/{case_id}/views/buttons",
+    auth = "operator",
+    path_params = ref "CasePath",
+    request = ref "ButtonView",
+    response = ref "ViewUpdateResponse",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "UNAVAILABLE" },
+}
+
+endpoint "PutFaqView" {
+    doc = "Set the case's FAQ view; refreshes the components that show it.",
+    since = 1,
+    method = "PUT",
+    path = "/api/v1/cases/{case_id}/views/faq",
+    auth = "operator",
+    path_params = ref "CasePath",
+    request = ref "FaqView",
+    response = ref "ViewUpdateResponse",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "UNAVAILABLE" },
+}
+
+endpoint "PutCaseChat" {
+    doc = "Link the case to its seed-003 chat room (what /api/v1/get_chat shows).",
+    since = 1,
+    method = "PUT",
+    path = "/api/v1/cases/{case_id}/chat",
+    auth = "operator",
+    path_params = ref "CasePath",
+    request = ref "CaseChatRequest",
+    response = ref "CaseChatResponse",
+    errors = { "INVALID_REQUEST", "API_KEY_REQUIRED", "NOT_FOUND", "UNAVAILABLE" },
 }

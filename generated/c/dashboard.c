@@ -3,11 +3,18 @@
 
 #include "dashboard.h"
 
-const sb_error_def dashboard_errors[4] = {
+const sb_error_def dashboard_errors[11] = {
     {NULL, NULL, 0},
     {"AUTH_REQUIRED", DASHBOARD_ERR_AUTH_REQUIRED, 401},
     {"INVALID_REQUEST", DASHBOARD_ERR_INVALID_REQUEST, 400},
     {"INVALID_TICKET", DASHBOARD_ERR_INVALID_TICKET, 401},
+    {"FORBIDDEN", DASHBOARD_ERR_FORBIDDEN, 403},
+    {"NOT_FOUND", DASHBOARD_ERR_NOT_FOUND, 404},
+    {"VERSION_CONFLICT", DASHBOARD_ERR_VERSION_CONFLICT, 409},
+    {"INVALID_DASHBOARD", DASHBOARD_ERR_INVALID_DASHBOARD, 422},
+    {"VERSION_REQUIRED", DASHBOARD_ERR_VERSION_REQUIRED, 428},
+    {"API_KEY_REQUIRED", DASHBOARD_ERR_API_KEY_REQUIRED, 401},
+    {"UNAVAILABLE", DASHBOARD_ERR_UNAVAILABLE, 503},
 };
 
 dashboard_dashboard_component_name dashboard_dashboard_component_name_from(const char *p, size_t n)
@@ -1751,6 +1758,10 @@ static int dashboard_dashboard_http_error_field(const char *p, size_t n)
         if (memcmp(p, "error", 5) == 0)
             return 0;
         break;
+    case 7:
+        if (memcmp(p, "version", 7) == 0)
+            return 1;
+        break;
     default:
         break;
     }
@@ -1777,6 +1788,11 @@ static bool dashboard_dashboard_http_error_fields(sb_reader *r, dashboard_dashbo
             if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 1024))
                 return false;
             break;
+        case 1:
+            if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
+                return false;
+            out->has.version = SB_SET;
+            break;
         }
         sb_path_pop(r);
     }
@@ -1799,7 +1815,1650 @@ void dashboard_dashboard_http_error_write(sb_buf *b, const dashboard_dashboard_h
 {
     sb_buf_put(b, "{\"error\":", 9);
     sb_write_string(b, m->error);
+    if (m->has.version != SB_ABSENT) {
+        sb_buf_put(b, ",\"version\":", 11);
+        sb_write_int64(b, m->version);
+    }
     sb_buf_putc(b, '}');
+}
+
+static int dashboard_dashboard_session_query_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(p, "key", 3) == 0)
+            return 3;
+        break;
+    case 7:
+        switch (p[0]) {
+        case 'c':
+            if (memcmp(p, "case_id", 7) == 0)
+                return 0;
+            break;
+        case 'u':
+            if (memcmp(p, "user_id", 7) == 0)
+                return 2;
+            break;
+        }
+        break;
+    case 14:
+        if (memcmp(p, "fin_session_id", 14) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_dashboard_session_query_fields(sb_reader *r, dashboard_dashboard_session_query *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_dashboard_session_query_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->fin_session_id) || !sb_check_str(r, out->fin_session_id, 1, 256))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->user_id) || !sb_check_str(r, out->user_id, 1, 64))
+                return false;
+            out->has.user_id = SB_SET;
+            break;
+        case 3:
+            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 0, 64))
+                return false;
+            out->has.key = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "fin_session_id", 14);
+    }
+    return true;
+}
+
+bool dashboard_dashboard_session_query_parse(sb_reader *r, dashboard_dashboard_session_query *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_session_query_fields(r, out, 0);
+}
+
+void dashboard_dashboard_session_query_write(sb_buf *b, const dashboard_dashboard_session_query *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_put(b, ",\"fin_session_id\":", 18);
+    sb_write_string(b, m->fin_session_id);
+    if (m->has.user_id != SB_ABSENT) {
+        sb_buf_put(b, ",\"user_id\":", 11);
+        sb_write_string(b, m->user_id);
+    }
+    if (m->has.key != SB_ABSENT) {
+        sb_buf_put(b, ",\"key\":", 7);
+        sb_write_string(b, m->key);
+    }
+    sb_buf_putc(b, '}');
+}
+
+bool dashboard_dashboard_session_query_from_query(sb_reader *r, const sb_query *q, dashboard_dashboard_session_query *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = dashboard_dashboard_session_query_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->case_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            out->fin_session_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->fin_session_id, 1, 256))
+                return false;
+            break;
+        case 2:
+            out->user_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->user_id, 1, 64))
+                return false;
+            out->has.user_id = SB_SET;
+            break;
+        case 3:
+            out->key = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->key, 0, 64))
+                return false;
+            out->has.key = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "case_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)))
+        return sb_missing_field(r, "fin_session_id", 14);
+    return true;
+}
+
+static int dashboard_component_path_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 12:
+        if (memcmp(p, "component_id", 12) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_component_path_fields(sb_reader *r, dashboard_component_path *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_component_path_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "component_id", 12);
+    }
+    return true;
+}
+
+bool dashboard_component_path_parse(sb_reader *r, dashboard_component_path *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_component_path_fields(r, out, 0);
+}
+
+void dashboard_component_path_write(sb_buf *b, const dashboard_component_path *m)
+{
+    sb_buf_put(b, "{\"component_id\":", 16);
+    sb_write_string(b, m->component_id);
+    sb_buf_putc(b, '}');
+}
+
+bool dashboard_component_path_from_query(sb_reader *r, const sb_query *q, dashboard_component_path *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = dashboard_component_path_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->component_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->component_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "component_id", 12);
+    return true;
+}
+
+bool dashboard_get_component_data_response_parse(sb_reader *r, dashboard_get_component_data_response *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!sb_read_any(r, &(*out)))
+        return false;
+    return true;
+}
+
+void dashboard_get_component_data_response_write(sb_buf *b, const dashboard_get_component_data_response *m)
+{
+    sb_write_any(b, (*m));
+}
+
+static int dashboard_view_button_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(p, "url", 3) == 0)
+            return 1;
+        break;
+    case 5:
+        if (memcmp(p, "label", 5) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_view_button_fields(sb_reader *r, dashboard_view_button *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_view_button_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->label) || !sb_check_str(r, out->label, 1, 100))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->url) || !sb_check_str(r, out->url, 1, 2048))
+                return false;
+            if (!sb_check_uri(r, out->url))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "label", 5);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "url", 3);
+    }
+    return true;
+}
+
+bool dashboard_view_button_parse(sb_reader *r, dashboard_view_button *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_view_button_fields(r, out, 0);
+}
+
+void dashboard_view_button_write(sb_buf *b, const dashboard_view_button *m)
+{
+    sb_buf_put(b, "{\"label\":", 9);
+    sb_write_string(b, m->label);
+    sb_buf_put(b, ",\"url\":", 7);
+    sb_write_string(b, m->url);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_faq_item_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 6:
+        if (memcmp(p, "answer", 6) == 0)
+            return 1;
+        break;
+    case 8:
+        if (memcmp(p, "question", 8) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_faq_item_fields(sb_reader *r, dashboard_faq_item *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_faq_item_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->question) || !sb_check_str(r, out->question, 1, 500))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->answer) || !sb_check_str(r, out->answer, 1, 8000))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "question", 8);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "answer", 6);
+    }
+    return true;
+}
+
+bool dashboard_faq_item_parse(sb_reader *r, dashboard_faq_item *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_faq_item_fields(r, out, 0);
+}
+
+void dashboard_faq_item_write(sb_buf *b, const dashboard_faq_item *m)
+{
+    sb_buf_put(b, "{\"question\":", 12);
+    sb_write_string(b, m->question);
+    sb_buf_put(b, ",\"answer\":", 10);
+    sb_write_string(b, m->answer);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_button_view_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        if (memcmp(p, "title", 5) == 0)
+            return 0;
+        break;
+    case 7:
+        if (memcmp(p, "buttons", 7) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_button_view_fields(sb_reader *r, dashboard_button_view *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_button_view_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->title) || !sb_check_str(r, out->title, 0, 200))
+                return false;
+            break;
+        case 1:
+            {
+                size_t cap0 = 0;
+                int more0;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more0 = sb_read_array_next(r)) == 1) {
+                    if (out->buttons.count == 32)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 32 items");
+                    if (out->buttons.count == cap0 && !sb_array_grow(r, (void **)&out->buttons.items, &cap0, sizeof *out->buttons.items))
+                        return false;
+                    sb_path_push_index(r, out->buttons.count);
+                    if (!dashboard_view_button_parse(r, &out->buttons.items[out->buttons.count]))
+                        return false;
+                    sb_path_pop(r);
+                    out->buttons.count++;
+                }
+                if (more0 < 0)
+                    return false;
+            }
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "title", 5);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "buttons", 7);
+    }
+    return true;
+}
+
+bool dashboard_button_view_parse(sb_reader *r, dashboard_button_view *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_button_view_fields(r, out, 0);
+}
+
+void dashboard_button_view_write(sb_buf *b, const dashboard_button_view *m)
+{
+    sb_buf_put(b, "{\"title\":", 9);
+    sb_write_string(b, m->title);
+    sb_buf_put(b, ",\"buttons\":", 11);
+    sb_buf_putc(b, '[');
+    for (size_t i0 = 0; i0 < m->buttons.count; i0++) {
+        if (i0)
+            sb_buf_putc(b, ',');
+        dashboard_view_button_write(b, &m->buttons.items[i0]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_faq_view_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        switch (p[0]) {
+        case 'i':
+            if (memcmp(p, "items", 5) == 0)
+                return 1;
+            break;
+        case 't':
+            if (memcmp(p, "title", 5) == 0)
+                return 0;
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_faq_view_fields(sb_reader *r, dashboard_faq_view *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_faq_view_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->title) || !sb_check_str(r, out->title, 0, 200))
+                return false;
+            break;
+        case 1:
+            {
+                size_t cap0 = 0;
+                int more0;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more0 = sb_read_array_next(r)) == 1) {
+                    if (out->items.count == 64)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 64 items");
+                    if (out->items.count == cap0 && !sb_array_grow(r, (void **)&out->items.items, &cap0, sizeof *out->items.items))
+                        return false;
+                    sb_path_push_index(r, out->items.count);
+                    if (!dashboard_faq_item_parse(r, &out->items.items[out->items.count]))
+                        return false;
+                    sb_path_pop(r);
+                    out->items.count++;
+                }
+                if (more0 < 0)
+                    return false;
+            }
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "title", 5);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "items", 5);
+    }
+    return true;
+}
+
+bool dashboard_faq_view_parse(sb_reader *r, dashboard_faq_view *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_faq_view_fields(r, out, 0);
+}
+
+void dashboard_faq_view_write(sb_buf *b, const dashboard_faq_view *m)
+{
+    sb_buf_put(b, "{\"title\":", 9);
+    sb_write_string(b, m->title);
+    sb_buf_put(b, ",\"items\":", 9);
+    sb_buf_putc(b, '[');
+    for (size_t i0 = 0; i0 < m->items.count; i0++) {
+        if (i0)
+            sb_buf_putc(b, ',');
+        dashboard_faq_item_write(b, &m->items.items[i0]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_chat_access_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 5:
+        if (memcmp(p, "token", 5) == 0)
+            return 0;
+        break;
+    case 7:
+        switch (p[0]) {
+        case 'r':
+            if (memcmp(p, "room_id", 7) == 0)
+                return 1;
+            break;
+        case 'u':
+            if (memcmp(p, "user_id", 7) == 0)
+                return 2;
+            break;
+        }
+        break;
+    case 10:
+        if (memcmp(p, "expires_in", 10) == 0)
+            return 3;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_chat_access_response_fields(sb_reader *r, dashboard_chat_access_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_chat_access_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 256))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_int64(r, &out->user_id) || !sb_check_int(r, out->user_id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        case 3:
+            if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "token", 5);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "room_id", 7);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "user_id", 7);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "expires_in", 10);
+    }
+    return true;
+}
+
+bool dashboard_chat_access_response_parse(sb_reader *r, dashboard_chat_access_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_chat_access_response_fields(r, out, 0);
+}
+
+void dashboard_chat_access_response_write(sb_buf *b, const dashboard_chat_access_response *m)
+{
+    sb_buf_put(b, "{\"token\":", 9);
+    sb_write_string(b, m->token);
+    sb_buf_put(b, ",\"room_id\":", 11);
+    sb_write_int64(b, m->room_id);
+    sb_buf_put(b, ",\"user_id\":", 11);
+    sb_write_int64(b, m->user_id);
+    sb_buf_put(b, ",\"expires_in\":", 14);
+    sb_write_int64(b, m->expires_in);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_case_path_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        if (memcmp(p, "case_id", 7) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_case_path_fields(sb_reader *r, dashboard_case_path *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_case_path_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+    }
+    return true;
+}
+
+bool dashboard_case_path_parse(sb_reader *r, dashboard_case_path *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_case_path_fields(r, out, 0);
+}
+
+void dashboard_case_path_write(sb_buf *b, const dashboard_case_path *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_putc(b, '}');
+}
+
+bool dashboard_case_path_from_query(sb_reader *r, const sb_query *q, dashboard_case_path *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = dashboard_case_path_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->case_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "case_id", 7);
+    return true;
+}
+
+static int dashboard_case_component_path_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        if (memcmp(p, "case_id", 7) == 0)
+            return 0;
+        break;
+    case 12:
+        if (memcmp(p, "component_id", 12) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_case_component_path_fields(sb_reader *r, dashboard_case_component_path *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_case_component_path_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "component_id", 12);
+    }
+    return true;
+}
+
+bool dashboard_case_component_path_parse(sb_reader *r, dashboard_case_component_path *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_case_component_path_fields(r, out, 0);
+}
+
+void dashboard_case_component_path_write(sb_buf *b, const dashboard_case_component_path *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_put(b, ",\"component_id\":", 16);
+    sb_write_string(b, m->component_id);
+    sb_buf_putc(b, '}');
+}
+
+bool dashboard_case_component_path_from_query(sb_reader *r, const sb_query *q, dashboard_case_component_path *out)
+{
+    uint64_t seen = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < q->count; i++) {
+        const char *k = q->item[i].key, *v = q->item[i].value;
+        size_t kn = strlen(k);
+        int f = dashboard_case_component_path_field(k, kn);
+        if (f < 0)
+            continue;
+        sb_path_push_key(r, k, kn);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate parameter");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            out->case_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            out->component_id = (sb_str){v, strlen(v)};
+            if (!sb_check_str(r, out->component_id, 1, 64))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 0)))
+        return sb_missing_field(r, "case_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)))
+        return sb_missing_field(r, "component_id", 12);
+    return true;
+}
+
+static int dashboard_dashboard_state_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        switch (p[0]) {
+        case 'c':
+            if (memcmp(p, "case_id", 7) == 0)
+                return 0;
+            break;
+        case 'v':
+            if (memcmp(p, "version", 7) == 0)
+                return 1;
+            break;
+        }
+        break;
+    case 9:
+        if (memcmp(p, "dsettings", 9) == 0)
+            return 2;
+        break;
+    case 10:
+        if (memcmp(p, "components", 10) == 0)
+            return 3;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_dashboard_state_fields(sb_reader *r, dashboard_dashboard_state *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_dashboard_state_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
+                return false;
+            break;
+        case 2:
+            if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
+                return false;
+            break;
+        case 3:
+            {
+                size_t cap0 = 0;
+                int more0;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more0 = sb_read_array_next(r)) == 1) {
+                    if (out->components.count == 16)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 16 items");
+                    if (out->components.count == cap0 && !sb_array_grow(r, (void **)&out->components.items, &cap0, sizeof *out->components.items))
+                        return false;
+                    sb_path_push_index(r, out->components.count);
+                    if (!dashboard_dashboard_component_parse(r, &out->components.items[out->components.count]))
+                        return false;
+                    sb_path_pop(r);
+                    out->components.count++;
+                }
+                if (more0 < 0)
+                    return false;
+            }
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "version", 7);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "dsettings", 9);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "components", 10);
+    }
+    return true;
+}
+
+bool dashboard_dashboard_state_parse(sb_reader *r, dashboard_dashboard_state *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_state_fields(r, out, 0);
+}
+
+void dashboard_dashboard_state_write(sb_buf *b, const dashboard_dashboard_state *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_put(b, ",\"version\":", 11);
+    sb_write_int64(b, m->version);
+    sb_buf_put(b, ",\"dsettings\":", 13);
+    dashboard_dashboard_settings_write(b, &m->dsettings);
+    sb_buf_put(b, ",\"components\":", 14);
+    sb_buf_putc(b, '[');
+    for (size_t i0 = 0; i0 < m->components.count; i0++) {
+        if (i0)
+            sb_buf_putc(b, ',');
+        dashboard_dashboard_component_write(b, &m->components.items[i0]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_dashboard_put_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        if (memcmp(p, "version", 7) == 0)
+            return 0;
+        break;
+    case 9:
+        if (memcmp(p, "dsettings", 9) == 0)
+            return 1;
+        break;
+    case 10:
+        if (memcmp(p, "components", 10) == 0)
+            return 2;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_dashboard_put_request_fields(sb_reader *r, dashboard_dashboard_put_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_dashboard_put_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
+                return false;
+            out->has.version = SB_SET;
+            break;
+        case 1:
+            if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
+                return false;
+            break;
+        case 2:
+            {
+                size_t cap0 = 0;
+                int more0;
+                if (!sb_read_array_begin(r))
+                    return false;
+                while ((more0 = sb_read_array_next(r)) == 1) {
+                    if (out->components.count == 16)
+                        return sb_fail(r, SB_ERR_TOO_MANY, "more than 16 items");
+                    if (out->components.count == cap0 && !sb_array_grow(r, (void **)&out->components.items, &cap0, sizeof *out->components.items))
+                        return false;
+                    sb_path_push_index(r, out->components.count);
+                    if (!dashboard_dashboard_component_parse(r, &out->components.items[out->components.count]))
+                        return false;
+                    sb_path_pop(r);
+                    out->components.count++;
+                }
+                if (more0 < 0)
+                    return false;
+            }
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x6)) != UINT64_C(0x6)) {
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "dsettings", 9);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "components", 10);
+    }
+    return true;
+}
+
+bool dashboard_dashboard_put_request_parse(sb_reader *r, dashboard_dashboard_put_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_dashboard_put_request_fields(r, out, 0);
+}
+
+void dashboard_dashboard_put_request_write(sb_buf *b, const dashboard_dashboard_put_request *m)
+{
+    char sep = '{';
+    if (m->has.version != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"version\":", 10);
+        sb_write_int64(b, m->version);
+    }
+    sb_buf_putc(b, sep);
+    sb_buf_put(b, "\"dsettings\":", 12);
+    dashboard_dashboard_settings_write(b, &m->dsettings);
+    sb_buf_put(b, ",\"components\":", 14);
+    sb_buf_putc(b, '[');
+    for (size_t i0 = 0; i0 < m->components.count; i0++) {
+        if (i0)
+            sb_buf_putc(b, ',');
+        dashboard_dashboard_component_write(b, &m->components.items[i0]);
+    }
+    sb_buf_putc(b, ']');
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_component_refresh_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(p, "key", 3) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_component_refresh_request_fields(sb_reader *r, dashboard_component_refresh_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_component_refresh_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 1, 64))
+                return false;
+            out->has.key = SB_SET;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    return true;
+}
+
+bool dashboard_component_refresh_request_parse(sb_reader *r, dashboard_component_refresh_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_component_refresh_request_fields(r, out, 0);
+}
+
+void dashboard_component_refresh_request_write(sb_buf *b, const dashboard_component_refresh_request *m)
+{
+    char sep = '{';
+    if (m->has.key != SB_ABSENT) {
+        sb_buf_putc(b, sep);
+        sep = ',';
+        sb_buf_put(b, "\"key\":", 6);
+        sb_write_string(b, m->key);
+    }
+    if (sep == '{')
+        sb_buf_putc(b, '{');
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_component_push_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(p, "key", 3) == 0)
+            return 2;
+        break;
+    case 6:
+        if (memcmp(p, "pushed", 6) == 0)
+            return 3;
+        break;
+    case 7:
+        if (memcmp(p, "case_id", 7) == 0)
+            return 0;
+        break;
+    case 12:
+        if (memcmp(p, "component_id", 12) == 0)
+            return 1;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_component_push_response_fields(sb_reader *r, dashboard_component_push_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_component_push_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 1, 64))
+                return false;
+            break;
+        case 3:
+            if (!sb_read_bool(r, &out->pushed))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "component_id", 12);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "key", 3);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "pushed", 6);
+    }
+    return true;
+}
+
+bool dashboard_component_push_response_parse(sb_reader *r, dashboard_component_push_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_component_push_response_fields(r, out, 0);
+}
+
+void dashboard_component_push_response_write(sb_buf *b, const dashboard_component_push_response *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_put(b, ",\"component_id\":", 16);
+    sb_write_string(b, m->component_id);
+    sb_buf_put(b, ",\"key\":", 7);
+    sb_write_string(b, m->key);
+    sb_buf_put(b, ",\"pushed\":", 10);
+    sb_write_bool(b, m->pushed);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_iframe_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 13:
+        if (memcmp(p, "iframe_source", 13) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_iframe_request_fields(sb_reader *r, dashboard_iframe_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_iframe_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->iframe_source) || !sb_check_str(r, out->iframe_source, 1, 2048))
+                return false;
+            if (!sb_check_uri(r, out->iframe_source))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "iframe_source", 13);
+    }
+    return true;
+}
+
+bool dashboard_iframe_request_parse(sb_reader *r, dashboard_iframe_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_iframe_request_fields(r, out, 0);
+}
+
+void dashboard_iframe_request_write(sb_buf *b, const dashboard_iframe_request *m)
+{
+    sb_buf_put(b, "{\"iframe_source\":", 17);
+    sb_write_string(b, m->iframe_source);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_iframe_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        switch (p[0]) {
+        case 'c':
+            if (memcmp(p, "case_id", 7) == 0)
+                return 0;
+            break;
+        case 'v':
+            if (memcmp(p, "version", 7) == 0)
+                return 3;
+            break;
+        }
+        break;
+    case 12:
+        if (memcmp(p, "component_id", 12) == 0)
+            return 1;
+        break;
+    case 13:
+        if (memcmp(p, "iframe_source", 13) == 0)
+            return 2;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_iframe_response_fields(sb_reader *r, dashboard_iframe_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_iframe_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_string(r, &out->iframe_source) || !sb_check_str(r, out->iframe_source, 1, 2048))
+                return false;
+            break;
+        case 3:
+            if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "component_id", 12);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "iframe_source", 13);
+        if (!(seen & ((uint64_t)1 << 3)))
+            return sb_missing_field(r, "version", 7);
+    }
+    return true;
+}
+
+bool dashboard_iframe_response_parse(sb_reader *r, dashboard_iframe_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_iframe_response_fields(r, out, 0);
+}
+
+void dashboard_iframe_response_write(sb_buf *b, const dashboard_iframe_response *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_put(b, ",\"component_id\":", 16);
+    sb_write_string(b, m->component_id);
+    sb_buf_put(b, ",\"iframe_source\":", 17);
+    sb_write_string(b, m->iframe_source);
+    sb_buf_put(b, ",\"version\":", 11);
+    sb_write_int64(b, m->version);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_view_update_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(p, "key", 3) == 0)
+            return 1;
+        break;
+    case 6:
+        if (memcmp(p, "pushed", 6) == 0)
+            return 2;
+        break;
+    case 7:
+        if (memcmp(p, "case_id", 7) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_view_update_response_fields(sb_reader *r, dashboard_view_update_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_view_update_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 1, 64))
+                return false;
+            break;
+        case 2:
+            if (!sb_read_int64(r, &out->pushed) || !sb_check_int(r, out->pushed, INT64_C(0), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "key", 3);
+        if (!(seen & ((uint64_t)1 << 2)))
+            return sb_missing_field(r, "pushed", 6);
+    }
+    return true;
+}
+
+bool dashboard_view_update_response_parse(sb_reader *r, dashboard_view_update_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_view_update_response_fields(r, out, 0);
+}
+
+void dashboard_view_update_response_write(sb_buf *b, const dashboard_view_update_response *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_put(b, ",\"key\":", 7);
+    sb_write_string(b, m->key);
+    sb_buf_put(b, ",\"pushed\":", 10);
+    sb_write_int64(b, m->pushed);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_case_chat_request_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        if (memcmp(p, "room_id", 7) == 0)
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_case_chat_request_fields(sb_reader *r, dashboard_case_chat_request *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_case_chat_request_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "room_id", 7);
+    }
+    return true;
+}
+
+bool dashboard_case_chat_request_parse(sb_reader *r, dashboard_case_chat_request *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_case_chat_request_fields(r, out, 0);
+}
+
+void dashboard_case_chat_request_write(sb_buf *b, const dashboard_case_chat_request *m)
+{
+    sb_buf_put(b, "{\"room_id\":", 11);
+    sb_write_int64(b, m->room_id);
+    sb_buf_putc(b, '}');
+}
+
+static int dashboard_case_chat_response_field(const char *p, size_t n)
+{
+    switch (n) {
+    case 7:
+        switch (p[0]) {
+        case 'c':
+            if (memcmp(p, "case_id", 7) == 0)
+                return 0;
+            break;
+        case 'r':
+            if (memcmp(p, "room_id", 7) == 0)
+                return 1;
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static bool dashboard_case_chat_response_fields(sb_reader *r, dashboard_case_chat_response *out, uint64_t seen)
+{
+    sb_str key;
+    int more;
+    while ((more = sb_read_object_next(r, &key)) == 1) {
+        int f = dashboard_case_chat_response_field(key.ptr, key.len);
+        if (f < 0) {
+            if (!sb_unknown_field(r, key, true))
+                return false;
+            continue;
+        }
+        sb_path_push_key(r, key.ptr, key.len);
+        if (seen & ((uint64_t)1 << f))
+            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+        seen |= (uint64_t)1 << f;
+        switch (f) {
+        case 0:
+            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            break;
+        case 1:
+            if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                return false;
+            break;
+        }
+        sb_path_pop(r);
+    }
+    if (more < 0)
+        return false;
+    if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
+        if (!(seen & ((uint64_t)1 << 0)))
+            return sb_missing_field(r, "case_id", 7);
+        if (!(seen & ((uint64_t)1 << 1)))
+            return sb_missing_field(r, "room_id", 7);
+    }
+    return true;
+}
+
+bool dashboard_case_chat_response_parse(sb_reader *r, dashboard_case_chat_response *out)
+{
+    memset(out, 0, sizeof *out);
+    return sb_read_object_begin(r) && dashboard_case_chat_response_fields(r, out, 0);
+}
+
+void dashboard_case_chat_response_write(sb_buf *b, const dashboard_case_chat_response *m)
+{
+    sb_buf_put(b, "{\"case_id\":", 11);
+    sb_write_string(b, m->case_id);
+    sb_buf_put(b, ",\"room_id\":", 11);
+    sb_write_int64(b, m->room_id);
+    sb_buf_putc(b, '}');
+}
+
+bool dashboard_put_component_data_request_parse(sb_reader *r, dashboard_put_component_data_request *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!sb_read_any(r, &(*out)))
+        return false;
+    return true;
+}
+
+void dashboard_put_component_data_request_write(sb_buf *b, const dashboard_put_component_data_request *m)
+{
+    sb_write_any(b, (*m));
 }
 
 bool dashboard_in_parse(sb_reader *r, dashboard_in *out)

@@ -14,6 +14,13 @@
 #define DASHBOARD_ERR_AUTH_REQUIRED "Authentication required"
 #define DASHBOARD_ERR_INVALID_REQUEST "Invalid request: "
 #define DASHBOARD_ERR_INVALID_TICKET "Invalid or expired auth ticket"
+#define DASHBOARD_ERR_FORBIDDEN "fin_session_id is not for this case and user"
+#define DASHBOARD_ERR_NOT_FOUND "Not found: "
+#define DASHBOARD_ERR_VERSION_CONFLICT "Version conflict: "
+#define DASHBOARD_ERR_INVALID_DASHBOARD "Invalid dashboard: "
+#define DASHBOARD_ERR_VERSION_REQUIRED "Version required: send the version the change is based on (body version or If-Match)"
+#define DASHBOARD_ERR_API_KEY_REQUIRED "Operator API key required"
+#define DASHBOARD_ERR_UNAVAILABLE "Service unavailable"
 
 /* The same errors as codes (1..n, schema order): an HTTP handler returns
  * -CODE; dashboard_errors[CODE] has its name, text and HTTP status. */
@@ -21,9 +28,16 @@ typedef enum dashboard_error_code {
     DASHBOARD_ERROR_AUTH_REQUIRED = 1, /* HTTP 401 */
     DASHBOARD_ERROR_INVALID_REQUEST = 2, /* HTTP 400 */
     DASHBOARD_ERROR_INVALID_TICKET = 3, /* HTTP 401 */
+    DASHBOARD_ERROR_FORBIDDEN = 4, /* HTTP 403 */
+    DASHBOARD_ERROR_NOT_FOUND = 5, /* HTTP 404 */
+    DASHBOARD_ERROR_VERSION_CONFLICT = 6, /* HTTP 409 */
+    DASHBOARD_ERROR_INVALID_DASHBOARD = 7, /* HTTP 422 */
+    DASHBOARD_ERROR_VERSION_REQUIRED = 8, /* HTTP 428 */
+    DASHBOARD_ERROR_API_KEY_REQUIRED = 9, /* HTTP 401 */
+    DASHBOARD_ERROR_UNAVAILABLE = 10, /* HTTP 503 */
 } dashboard_error_code;
-#define DASHBOARD_ERROR_COUNT 3
-extern const sb_error_def dashboard_errors[4];
+#define DASHBOARD_ERROR_COUNT 10
+extern const sb_error_def dashboard_errors[11];
 
 typedef struct dashboard_in dashboard_in;
 typedef struct dashboard_out dashboard_out;
@@ -283,8 +297,191 @@ void dashboard_auth_handshake_response_write(sb_buf *b, const dashboard_auth_han
 /* The body of every error answer of the dashboard's HTTP endpoints. */
 typedef struct dashboard_dashboard_http_error {
     sb_str error;
+    int64_t version; /* optional */
+    struct {
+        sb_presence version;
+    } has;
 } dashboard_dashboard_http_error;
 bool dashboard_dashboard_http_error_parse(sb_reader *r, dashboard_dashboard_http_error *out);
 void dashboard_dashboard_http_error_write(sb_buf *b, const dashboard_dashboard_http_error *m);
+
+/* Query parameters of the endpoints a dashboard's components call: the case and the fin_session_id the dashboard was opened with. user_id is optional here (the session knows its user); when given it must match. */
+typedef struct dashboard_dashboard_session_query {
+    sb_str case_id;
+    sb_str fin_session_id;
+    sb_str user_id; /* optional */
+    sb_str key; /* optional */
+    struct {
+        sb_presence user_id;
+        sb_presence key;
+    } has;
+} dashboard_dashboard_session_query;
+bool dashboard_dashboard_session_query_parse(sb_reader *r, dashboard_dashboard_session_query *out);
+void dashboard_dashboard_session_query_write(sb_buf *b, const dashboard_dashboard_session_query *m);
+
+bool dashboard_dashboard_session_query_from_query(sb_reader *r, const sb_query *q, dashboard_dashboard_session_query *out);
+
+/* Path parameters of GET /api/v1/components/{component_id}. */
+typedef struct dashboard_component_path {
+    sb_str component_id;
+} dashboard_component_path;
+bool dashboard_component_path_parse(sb_reader *r, dashboard_component_path *out);
+void dashboard_component_path_write(sb_buf *b, const dashboard_component_path *m);
+
+bool dashboard_component_path_from_query(sb_reader *r, const sb_query *q, dashboard_component_path *out);
+
+/* Body of GET /api/v1/components/{component_id} */
+typedef sb_str dashboard_get_component_data_response;
+bool dashboard_get_component_data_response_parse(sb_reader *r, dashboard_get_component_data_response *out);
+void dashboard_get_component_data_response_write(sb_buf *b, const dashboard_get_component_data_response *m);
+
+/* One button of the button view: a link. */
+typedef struct dashboard_view_button {
+    sb_str label;
+    sb_str url;
+} dashboard_view_button;
+bool dashboard_view_button_parse(sb_reader *r, dashboard_view_button *out);
+void dashboard_view_button_write(sb_buf *b, const dashboard_view_button *m);
+
+/* One question of the FAQ view and its answer (plain text). */
+typedef struct dashboard_faq_item {
+    sb_str question;
+    sb_str answer;
+} dashboard_faq_item;
+bool dashboard_faq_item_parse(sb_reader *r, dashboard_faq_item *out);
+void dashboard_faq_item_write(sb_buf *b, const dashboard_faq_item *m);
+
+/* The document's "button view" of a case: a title and a list of link buttons, set by an operator, shown by the page /api/v1/button_view (an IFRAME component's src). A case with none set has an empty title and no buttons. */
+typedef struct dashboard_button_view {
+    sb_str title;
+    struct { dashboard_view_button *items; size_t count; } buttons;
+} dashboard_button_view;
+bool dashboard_button_view_parse(sb_reader *r, dashboard_button_view *out);
+void dashboard_button_view_write(sb_buf *b, const dashboard_button_view *m);
+
+/* The document's "FAQ view" of a case: questions and answers set by an operator, shown by the page /api/v1/faq_view. A case with none set has an empty title and no items. */
+typedef struct dashboard_faq_view {
+    sb_str title;
+    struct { dashboard_faq_item *items; size_t count; } items;
+} dashboard_faq_view;
+bool dashboard_faq_view_parse(sb_reader *r, dashboard_faq_view *out);
+void dashboard_faq_view_write(sb_buf *b, const dashboard_faq_view *m);
+
+/* Answer to GET /api/v1/chat_access: what the chat page (/api/v1/get_chat) needs to join the case's room on the seed-003 chat: a short-lived chat access token for the dashboard's user (whose user_id is a chat user's ID), the room, and how long the token may be used to connect. */
+typedef struct dashboard_chat_access_response {
+    sb_str token;
+    int64_t room_id;
+    int64_t user_id;
+    int64_t expires_in;
+} dashboard_chat_access_response;
+bool dashboard_chat_access_response_parse(sb_reader *r, dashboard_chat_access_response *out);
+void dashboard_chat_access_response_write(sb_buf *b, const dashboard_chat_access_response *m);
+
+/* Path parameters of /api/v1/cases/{case_id}/... */
+typedef struct dashboard_case_path {
+    sb_str case_id;
+} dashboard_case_path;
+bool dashboard_case_path_parse(sb_reader *r, dashboard_case_path *out);
+void dashboard_case_path_write(sb_buf *b, const dashboard_case_path *m);
+
+bool dashboard_case_path_from_query(sb_reader *r, const sb_query *q, dashboard_case_path *out);
+
+/* Path parameters of /api/v1/cases/{case_id}/components/{component_id}/... */
+typedef struct dashboard_case_component_path {
+    sb_str case_id;
+    sb_str component_id;
+} dashboard_case_component_path;
+bool dashboard_case_component_path_parse(sb_reader *r, dashboard_case_component_path *out);
+void dashboard_case_component_path_write(sb_buf *b, const dashboard_case_component_path *m);
+
+bool dashboard_case_component_path_from_query(sb_reader *r, const sb_query *q, dashboard_case_component_path *out);
+
+/* A case's dashboard as the operator API sees it: what init_data carries in data, plus the version every change is based on (0: never changed, the default dashboard). Also sent as the ETag ("<version>"). */
+typedef struct dashboard_dashboard_state {
+    sb_str case_id;
+    int64_t version;
+    dashboard_dashboard_settings dsettings;
+    struct { dashboard_dashboard_component *items; size_t count; } components;
+} dashboard_dashboard_state;
+bool dashboard_dashboard_state_parse(sb_reader *r, dashboard_dashboard_state *out);
+void dashboard_dashboard_state_write(sb_buf *b, const dashboard_dashboard_state *m);
+
+/* Body of PUT /api/v1/cases/{case_id}/dashboard: the new layout and components, and the version they are based on (or If-Match: "<version>"). The components must fill the layout's three slots, once each (docs/protocols/dashboard.md). */
+typedef struct dashboard_dashboard_put_request {
+    int64_t version; /* optional */
+    dashboard_dashboard_settings dsettings;
+    struct { dashboard_dashboard_component *items; size_t count; } components;
+    struct {
+        sb_presence version;
+    } has;
+} dashboard_dashboard_put_request;
+bool dashboard_dashboard_put_request_parse(sb_reader *r, dashboard_dashboard_put_request *out);
+void dashboard_dashboard_put_request_write(sb_buf *b, const dashboard_dashboard_put_request *m);
+
+/* Body of POST .../components/{component_id}/refresh (may be empty): the key to push; default, the time now as the document writes it (YYYYMMDDhhmmssffffff, UTC). */
+typedef struct dashboard_component_refresh_request {
+    sb_str key; /* optional */
+    struct {
+        sb_presence key;
+    } has;
+} dashboard_component_refresh_request;
+bool dashboard_component_refresh_request_parse(sb_reader *r, dashboard_component_refresh_request *out);
+void dashboard_component_refresh_request_write(sb_buf *b, const dashboard_component_refresh_request *m);
+
+/* Answer to the refresh and data endpoints: what was pushed. */
+typedef struct dashboard_component_push_response {
+    sb_str case_id;
+    sb_str component_id;
+    sb_str key;
+    bool pushed;
+} dashboard_component_push_response;
+bool dashboard_component_push_response_parse(sb_reader *r, dashboard_component_push_response *out);
+void dashboard_component_push_response_write(sb_buf *b, const dashboard_component_push_response *m);
+
+/* Body of POST .../components/{component_id}/iframe: the URL the IFRAME component loads. */
+typedef struct dashboard_iframe_request {
+    sb_str iframe_source;
+} dashboard_iframe_request;
+bool dashboard_iframe_request_parse(sb_reader *r, dashboard_iframe_request *out);
+void dashboard_iframe_request_write(sb_buf *b, const dashboard_iframe_request *m);
+
+/* Answer to POST .../iframe: the src stored (a change of the dashboard: new version). */
+typedef struct dashboard_iframe_response {
+    sb_str case_id;
+    sb_str component_id;
+    sb_str iframe_source;
+    int64_t version;
+} dashboard_iframe_response;
+bool dashboard_iframe_response_parse(sb_reader *r, dashboard_iframe_response *out);
+void dashboard_iframe_response_write(sb_buf *b, const dashboard_iframe_response *m);
+
+/* Answer to PUT .../views/buttons and .../views/faq. */
+typedef struct dashboard_view_update_response {
+    sb_str case_id;
+    sb_str key;
+    int64_t pushed;
+} dashboard_view_update_response;
+bool dashboard_view_update_response_parse(sb_reader *r, dashboard_view_update_response *out);
+void dashboard_view_update_response_write(sb_buf *b, const dashboard_view_update_response *m);
+
+/* Body of PUT /api/v1/cases/{case_id}/chat: the seed-003 chat room of the case. */
+typedef struct dashboard_case_chat_request {
+    int64_t room_id;
+} dashboard_case_chat_request;
+bool dashboard_case_chat_request_parse(sb_reader *r, dashboard_case_chat_request *out);
+void dashboard_case_chat_request_write(sb_buf *b, const dashboard_case_chat_request *m);
+
+/* Answer to PUT /api/v1/cases/{case_id}/chat. */
+typedef struct dashboard_case_chat_response {
+    sb_str case_id;
+    int64_t room_id;
+} dashboard_case_chat_response;
+bool dashboard_case_chat_response_parse(sb_reader *r, dashboard_case_chat_response *out);
+void dashboard_case_chat_response_write(sb_buf *b, const dashboard_case_chat_response *m);
+
+/* Body of PUT /api/v1/cases/{case_id}/components/{component_id}/data */
+typedef sb_str dashboard_put_component_data_request;
+bool dashboard_put_component_data_request_parse(sb_reader *r, dashboard_put_component_data_request *out);
+void dashboard_put_component_data_request_write(sb_buf *b, const dashboard_put_component_data_request *m);
 
 #endif

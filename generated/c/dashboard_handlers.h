@@ -25,14 +25,50 @@ struct sb_failure;
  * or -DASHBOARD_ERROR_<NAME>, one of the endpoint's errors (the error body is
  * written with its status; *err starts zeroed, for extra fields). */
 /* GET /api/v1/init_data: The init_data message over plain HTTP ("possible to add get endpoint too"), e.g. to validate the format. Takes the query parameters of DashboardConnectParams (case_id, fin_session_id, user_id).
- * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400. */
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, FORBIDDEN 403, UNAVAILABLE 503. */
 int dashboard_on_get_init_data(struct sb_ctx *ctx, const dashboard_dashboard_connect_params *query, dashboard_init_data *resp, dashboard_dashboard_http_error *err);
-/* POST /request_for_auth: Get a one-time auth ticket for a user and case (Switchboard's proposal).
- * Errors: INVALID_REQUEST 400. */
+/* POST /request_for_auth: Get a one-time auth ticket for a user and case (Switchboard's proposal). For the core backend only: it takes an operator API key (Authorization: Bearer).
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
 int dashboard_on_request_for_auth(struct sb_ctx *ctx, const dashboard_request_for_auth_request *req, dashboard_request_for_auth_response *resp, dashboard_dashboard_http_error *err);
 /* POST /auth_handshake: Exchange an auth ticket for a fin_session_id (Switchboard's proposal).
- * Errors: INVALID_REQUEST 400, INVALID_TICKET 401. */
+ * Errors: INVALID_REQUEST 400, INVALID_TICKET 401, UNAVAILABLE 503. */
 int dashboard_on_auth_handshake(struct sb_ctx *ctx, const dashboard_auth_handshake_request *req, dashboard_auth_handshake_response *resp, dashboard_dashboard_http_error *err);
+/* GET /api/v1/components/{component_id}: The data a component shows, exactly the JSON an operator stored with PUT /api/v1/cases/{case_id}/components/{component_id}/data: what a client fetches after request_component_refresh. 404 while the component has none.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, FORBIDDEN 403, NOT_FOUND 404, UNAVAILABLE 503. */
+int dashboard_on_get_component_data(struct sb_ctx *ctx, const dashboard_component_path *path, const dashboard_dashboard_session_query *query, dashboard_get_component_data_response *resp, dashboard_dashboard_http_error *err);
+/* GET /api/v1/views/buttons: The case's button view (what the page /api/v1/button_view shows).
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, FORBIDDEN 403, UNAVAILABLE 503. */
+int dashboard_on_get_button_view(struct sb_ctx *ctx, const dashboard_dashboard_session_query *query, dashboard_button_view *resp, dashboard_dashboard_http_error *err);
+/* GET /api/v1/views/faq: The case's FAQ view (what the page /api/v1/faq_view shows).
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, FORBIDDEN 403, UNAVAILABLE 503. */
+int dashboard_on_get_faq_view(struct sb_ctx *ctx, const dashboard_dashboard_session_query *query, dashboard_faq_view *resp, dashboard_dashboard_http_error *err);
+/* GET /api/v1/chat_access: A chat access token for the case's room, for the page of /api/v1/get_chat. 404 when the case has no chat room (PUT .../chat) or the dashboard's user is not a member of it.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, FORBIDDEN 403, NOT_FOUND 404, UNAVAILABLE 503. */
+int dashboard_on_chat_access(struct sb_ctx *ctx, const dashboard_dashboard_session_query *query, dashboard_chat_access_response *resp, dashboard_dashboard_http_error *err);
+/* GET /api/v1/cases/{case_id}/dashboard: A case's dashboard and its version (ETag), to base a PUT on.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_get_dashboard(struct sb_ctx *ctx, const dashboard_case_path *path, dashboard_dashboard_state *resp, dashboard_dashboard_http_error *err);
+/* PUT /api/v1/cases/{case_id}/dashboard: Replace a case's layout and components; pushes init_data to every open dashboard of the case. The change must be based on the current version.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, VERSION_CONFLICT 409, INVALID_DASHBOARD 422, VERSION_REQUIRED 428, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_put_dashboard(struct sb_ctx *ctx, const dashboard_case_path *path, const dashboard_dashboard_put_request *req, dashboard_dashboard_state *resp, dashboard_dashboard_http_error *err);
+/* POST /api/v1/cases/{case_id}/components/{component_id}/refresh: Push request_component_refresh for a component of the case's dashboard.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, NOT_FOUND 404, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_refresh_component(struct sb_ctx *ctx, const dashboard_case_component_path *path, const dashboard_component_refresh_request *req, dashboard_component_push_response *resp, dashboard_dashboard_http_error *err);
+/* POST /api/v1/cases/{case_id}/components/{component_id}/iframe: Store an IFRAME component's src and push request_iframe_url.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, NOT_FOUND 404, INVALID_DASHBOARD 422, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_set_iframe(struct sb_ctx *ctx, const dashboard_case_component_path *path, const dashboard_iframe_request *req, dashboard_iframe_response *resp, dashboard_dashboard_http_error *err);
+/* PUT /api/v1/cases/{case_id}/components/{component_id}/data: Store the data a component shows (any JSON, kept verbatim) and push request_component_refresh for it when the case's dashboard has it.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_put_component_data(struct sb_ctx *ctx, const dashboard_case_component_path *path, const dashboard_put_component_data_request *req, dashboard_component_push_response *resp, dashboard_dashboard_http_error *err);
+/* PUT /api/v1/cases/{case_id}/views/buttons: Set the case's button view; refreshes the components that show it.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_put_button_view(struct sb_ctx *ctx, const dashboard_case_path *path, const dashboard_button_view *req, dashboard_view_update_response *resp, dashboard_dashboard_http_error *err);
+/* PUT /api/v1/cases/{case_id}/views/faq: Set the case's FAQ view; refreshes the components that show it.
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_put_faq_view(struct sb_ctx *ctx, const dashboard_case_path *path, const dashboard_faq_view *req, dashboard_view_update_response *resp, dashboard_dashboard_http_error *err);
+/* PUT /api/v1/cases/{case_id}/chat: Link the case to its seed-003 chat room (what /api/v1/get_chat shows).
+ * Errors: AUTH_REQUIRED 401, INVALID_REQUEST 400, NOT_FOUND 404, API_KEY_REQUIRED 401, UNAVAILABLE 503. */
+int dashboard_on_put_case_chat(struct sb_ctx *ctx, const dashboard_case_path *path, const dashboard_case_chat_request *req, dashboard_case_chat_response *resp, dashboard_dashboard_http_error *err);
 
 /* Called first by every endpoint with auth: 0 when the request is
  * authenticated (the hook keeps the session itself); -1, and the endpoint
@@ -41,11 +77,30 @@ int dashboard_on_auth_handshake(struct sb_ctx *ctx, const dashboard_auth_handsha
  * the error's text. Hand-written. */
 int dashboard_http_authenticate(struct sb_ctx *ctx, const struct sb_http_request *req);
 
+/* Called first by every endpoint with auth: 0 when the request is
+ * authenticated (the hook keeps the session itself); -1, and the endpoint
+ * answers AUTH_REQUIRED; or -CODE, one of the endpoint's errors (a store that could
+ * not be read: its unavailable error). ctx->http_detail (optional) follows
+ * the error's text. Hand-written. */
+int dashboard_http_authenticate_operator(struct sb_ctx *ctx, const struct sb_http_request *req);
+
 /* Deferred answers: status 200..299 writes resp; -DASHBOARD_ERROR_<NAME> writes
  * that error's body (resp may be NULL). Queued with sb_outbox_http(). */
 void dashboard_get_init_data_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_init_data *resp);
 void dashboard_request_for_auth_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_request_for_auth_response *resp);
 void dashboard_auth_handshake_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_auth_handshake_response *resp);
+void dashboard_get_component_data_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_get_component_data_response *resp);
+void dashboard_get_button_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_button_view *resp);
+void dashboard_get_faq_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_faq_view *resp);
+void dashboard_chat_access_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_chat_access_response *resp);
+void dashboard_get_dashboard_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_dashboard_state *resp);
+void dashboard_put_dashboard_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_dashboard_state *resp);
+void dashboard_refresh_component_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_component_push_response *resp);
+void dashboard_set_iframe_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_iframe_response *resp);
+void dashboard_put_component_data_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_component_push_response *resp);
+void dashboard_put_button_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_view_update_response *resp);
+void dashboard_put_faq_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_view_update_response *resp);
+void dashboard_put_case_chat_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_case_chat_response *resp);
 
 /* The routes (c/dashboard_routes.c): one sb_http_handler per endpoint, and their
  * registration with app and storage_error set on each. 0, or -1 and err. */

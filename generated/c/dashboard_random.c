@@ -162,6 +162,200 @@ void dashboard_dashboard_http_error_random(sb_rand *g, sb_arena *a, dashboard_da
 {
     memset(m, 0, sizeof *m);
     m->error = sb_rand_str(g, a, 0, 1024);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.version = p[sb_rand_below(g, 2)];
+        if (m->has.version == SB_SET) {
+            m->version = sb_rand_int(g, INT64_C(0), INT64_MAX);
+        }
+    }
+}
+
+void dashboard_dashboard_session_query_random(sb_rand *g, sb_arena *a, dashboard_dashboard_session_query *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+    m->fin_session_id = sb_rand_str(g, a, 1, 256);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.user_id = p[sb_rand_below(g, 2)];
+        if (m->has.user_id == SB_SET) {
+            m->user_id = sb_rand_str(g, a, 1, 64);
+        }
+    }
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.key = p[sb_rand_below(g, 2)];
+        if (m->has.key == SB_SET) {
+            m->key = sb_rand_str(g, a, 0, 64);
+        }
+    }
+}
+
+void dashboard_component_path_random(sb_rand *g, sb_arena *a, dashboard_component_path *m)
+{
+    memset(m, 0, sizeof *m);
+    m->component_id = sb_rand_str(g, a, 1, 64);
+}
+
+void dashboard_view_button_random(sb_rand *g, sb_arena *a, dashboard_view_button *m)
+{
+    memset(m, 0, sizeof *m);
+    m->label = sb_rand_str(g, a, 1, 100);
+    {
+        static const sb_str samples0[] = {
+            {"https://example.com/a\?b=1", 25},
+            {"urn:x", 5},
+            {"http://h/%41", 12},
+        };
+        m->url = samples0[sb_rand_below(g, 3)];
+    }
+}
+
+void dashboard_faq_item_random(sb_rand *g, sb_arena *a, dashboard_faq_item *m)
+{
+    memset(m, 0, sizeof *m);
+    m->question = sb_rand_str(g, a, 1, 500);
+    m->answer = sb_rand_str(g, a, 1, 8000);
+}
+
+void dashboard_button_view_random(sb_rand *g, sb_arena *a, dashboard_button_view *m)
+{
+    memset(m, 0, sizeof *m);
+    m->title = sb_rand_str(g, a, 0, 200);
+    m->buttons.count = 0 + sb_rand_below(g, 5);
+    m->buttons.items = sb_arena_alloc(a, (m->buttons.count + 1) * sizeof *m->buttons.items);
+    for (size_t i0 = 0; i0 < m->buttons.count; i0++) {
+        dashboard_view_button_random(g, a, &m->buttons.items[i0]);
+    }
+}
+
+void dashboard_faq_view_random(sb_rand *g, sb_arena *a, dashboard_faq_view *m)
+{
+    memset(m, 0, sizeof *m);
+    m->title = sb_rand_str(g, a, 0, 200);
+    m->items.count = 0 + sb_rand_below(g, 5);
+    m->items.items = sb_arena_alloc(a, (m->items.count + 1) * sizeof *m->items.items);
+    for (size_t i0 = 0; i0 < m->items.count; i0++) {
+        dashboard_faq_item_random(g, a, &m->items.items[i0]);
+    }
+}
+
+void dashboard_chat_access_response_random(sb_rand *g, sb_arena *a, dashboard_chat_access_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->token = sb_rand_str(g, a, 1, 256);
+    m->room_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+    m->user_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+    m->expires_in = sb_rand_int(g, INT64_C(1), INT64_MAX);
+}
+
+void dashboard_case_path_random(sb_rand *g, sb_arena *a, dashboard_case_path *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+}
+
+void dashboard_case_component_path_random(sb_rand *g, sb_arena *a, dashboard_case_component_path *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+    m->component_id = sb_rand_str(g, a, 1, 64);
+}
+
+void dashboard_dashboard_state_random(sb_rand *g, sb_arena *a, dashboard_dashboard_state *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+    m->version = sb_rand_int(g, INT64_C(0), INT64_MAX);
+    dashboard_dashboard_settings_random(g, a, &m->dsettings);
+    m->components.count = 0 + sb_rand_below(g, 5);
+    m->components.items = sb_arena_alloc(a, (m->components.count + 1) * sizeof *m->components.items);
+    for (size_t i0 = 0; i0 < m->components.count; i0++) {
+        dashboard_dashboard_component_random(g, a, &m->components.items[i0]);
+    }
+}
+
+void dashboard_dashboard_put_request_random(sb_rand *g, sb_arena *a, dashboard_dashboard_put_request *m)
+{
+    memset(m, 0, sizeof *m);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.version = p[sb_rand_below(g, 2)];
+        if (m->has.version == SB_SET) {
+            m->version = sb_rand_int(g, INT64_C(0), INT64_MAX);
+        }
+    }
+    dashboard_dashboard_settings_random(g, a, &m->dsettings);
+    m->components.count = 0 + sb_rand_below(g, 5);
+    m->components.items = sb_arena_alloc(a, (m->components.count + 1) * sizeof *m->components.items);
+    for (size_t i0 = 0; i0 < m->components.count; i0++) {
+        dashboard_dashboard_component_random(g, a, &m->components.items[i0]);
+    }
+}
+
+void dashboard_component_refresh_request_random(sb_rand *g, sb_arena *a, dashboard_component_refresh_request *m)
+{
+    memset(m, 0, sizeof *m);
+    {
+        static const sb_presence p[] = {SB_ABSENT, SB_SET};
+        m->has.key = p[sb_rand_below(g, 2)];
+        if (m->has.key == SB_SET) {
+            m->key = sb_rand_str(g, a, 1, 64);
+        }
+    }
+}
+
+void dashboard_component_push_response_random(sb_rand *g, sb_arena *a, dashboard_component_push_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+    m->component_id = sb_rand_str(g, a, 1, 64);
+    m->key = sb_rand_str(g, a, 1, 64);
+    m->pushed = sb_rand_below(g, 2) == 1;
+}
+
+void dashboard_iframe_request_random(sb_rand *g, sb_arena *a, dashboard_iframe_request *m)
+{
+    memset(m, 0, sizeof *m);
+    {
+        static const sb_str samples0[] = {
+            {"https://example.com/a\?b=1", 25},
+            {"urn:x", 5},
+            {"http://h/%41", 12},
+        };
+        m->iframe_source = samples0[sb_rand_below(g, 3)];
+    }
+}
+
+void dashboard_iframe_response_random(sb_rand *g, sb_arena *a, dashboard_iframe_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+    m->component_id = sb_rand_str(g, a, 1, 64);
+    m->iframe_source = sb_rand_str(g, a, 1, 2048);
+    m->version = sb_rand_int(g, INT64_C(1), INT64_MAX);
+}
+
+void dashboard_view_update_response_random(sb_rand *g, sb_arena *a, dashboard_view_update_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+    m->key = sb_rand_str(g, a, 1, 64);
+    m->pushed = sb_rand_int(g, INT64_C(0), INT64_MAX);
+}
+
+void dashboard_case_chat_request_random(sb_rand *g, sb_arena *a, dashboard_case_chat_request *m)
+{
+    memset(m, 0, sizeof *m);
+    m->room_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
+}
+
+void dashboard_case_chat_response_random(sb_rand *g, sb_arena *a, dashboard_case_chat_response *m)
+{
+    memset(m, 0, sizeof *m);
+    m->case_id = sb_rand_str(g, a, 1, 64);
+    m->room_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
 }
 
 void dashboard_in_random(sb_rand *g, sb_arena *a, dashboard_in *m)

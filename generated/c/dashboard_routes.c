@@ -24,7 +24,7 @@ static const sb_http_errors errors = {"dashboard", dashboard_errors, DASHBOARD_E
 const struct sb_http_errors *const dashboard_http_errors = &errors;
 
 /* GET /api/v1/init_data */
-static const uint64_t dashboard_get_init_data_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST);
+static const uint64_t dashboard_get_init_data_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_FORBIDDEN) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
 
 static int dashboard_get_init_data_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -73,12 +73,17 @@ void dashboard_get_init_data_answer(struct sb_outbox *o, uint64_t request, int s
 }
 
 /* POST /request_for_auth */
-static const uint64_t dashboard_request_for_auth_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST);
+static const uint64_t dashboard_request_for_auth_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
 
 static int dashboard_request_for_auth_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
     dashboard_dashboard_http_error err;
     memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_request_for_auth_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
     sb_reader r;
     dashboard_request_for_auth_request body;
     memset(&body, 0, sizeof body);
@@ -118,7 +123,7 @@ void dashboard_request_for_auth_answer(struct sb_outbox *o, uint64_t request, in
 }
 
 /* POST /auth_handshake */
-static const uint64_t dashboard_auth_handshake_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_TICKET);
+static const uint64_t dashboard_auth_handshake_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_TICKET) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
 
 static int dashboard_auth_handshake_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
@@ -162,10 +167,651 @@ void dashboard_auth_handshake_answer(struct sb_outbox *o, uint64_t request, int 
     sb_outbox_http(o, request, &r);
 }
 
+/* GET /api/v1/components/{component_id} */
+static const uint64_t dashboard_get_component_data_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_FORBIDDEN) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_get_component_data_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_get_component_data_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_component_path path;
+    if (!dashboard_component_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_dashboard_session_query query;
+    if (!dashboard_dashboard_session_query_from_query(&r, req->query ? req->query : &no_params, &query))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_get_component_data_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_get_component_data(ctx, &path, &query, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_get_component_data_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_get_component_data_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "GetComponentData", rc);
+}
+
+void dashboard_get_component_data_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_get_component_data_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_get_component_data_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_get_component_data_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "GetComponentData", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* GET /api/v1/views/buttons */
+static const uint64_t dashboard_get_button_view_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_FORBIDDEN) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_get_button_view_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_get_button_view_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_dashboard_session_query query;
+    if (!dashboard_dashboard_session_query_from_query(&r, req->query ? req->query : &no_params, &query))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_button_view out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_get_button_view(ctx, &query, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_button_view_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_get_button_view_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "GetButtonView", rc);
+}
+
+void dashboard_get_button_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_button_view *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_button_view_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_get_button_view_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "GetButtonView", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* GET /api/v1/views/faq */
+static const uint64_t dashboard_get_faq_view_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_FORBIDDEN) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_get_faq_view_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_get_faq_view_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_dashboard_session_query query;
+    if (!dashboard_dashboard_session_query_from_query(&r, req->query ? req->query : &no_params, &query))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_faq_view out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_get_faq_view(ctx, &query, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_faq_view_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_get_faq_view_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "GetFaqView", rc);
+}
+
+void dashboard_get_faq_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_faq_view *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_faq_view_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_get_faq_view_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "GetFaqView", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* GET /api/v1/chat_access */
+static const uint64_t dashboard_chat_access_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_FORBIDDEN) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_chat_access_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_chat_access_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_dashboard_session_query query;
+    if (!dashboard_dashboard_session_query_from_query(&r, req->query ? req->query : &no_params, &query))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_chat_access_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_chat_access(ctx, &query, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_chat_access_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_chat_access_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "ChatAccess", rc);
+}
+
+void dashboard_chat_access_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_chat_access_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_chat_access_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_chat_access_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "ChatAccess", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* GET /api/v1/cases/{case_id}/dashboard */
+static const uint64_t dashboard_get_dashboard_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_get_dashboard_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_get_dashboard_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_path path;
+    if (!dashboard_case_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_dashboard_state out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_get_dashboard(ctx, &path, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_dashboard_state_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_get_dashboard_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "GetDashboard", rc);
+}
+
+void dashboard_get_dashboard_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_dashboard_state *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_dashboard_state_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_get_dashboard_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "GetDashboard", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* PUT /api/v1/cases/{case_id}/dashboard */
+static const uint64_t dashboard_put_dashboard_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_VERSION_CONFLICT) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_DASHBOARD) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_VERSION_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_put_dashboard_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_put_dashboard_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_path path;
+    if (!dashboard_case_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_dashboard_put_request body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!dashboard_dashboard_put_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_dashboard_state out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_put_dashboard(ctx, &path, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_dashboard_state_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_put_dashboard_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "PutDashboard", rc);
+}
+
+void dashboard_put_dashboard_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_dashboard_state *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_dashboard_state_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_put_dashboard_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "PutDashboard", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* POST /api/v1/cases/{case_id}/components/{component_id}/refresh */
+static const uint64_t dashboard_refresh_component_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_refresh_component_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_refresh_component_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_component_path path;
+    if (!dashboard_case_component_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_component_refresh_request body;
+    memset(&body, 0, sizeof body);
+    if (req->body_len == 0)
+        sb_reader_init(&r, "{}", 2, ctx->arena, NULL);
+    else
+        sb_reader_init(&r, req->body, req->body_len, ctx->arena, NULL);
+    if (!dashboard_component_refresh_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_component_push_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_refresh_component(ctx, &path, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_component_push_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_refresh_component_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "RefreshComponent", rc);
+}
+
+void dashboard_refresh_component_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_component_push_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_component_push_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_refresh_component_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "RefreshComponent", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* POST /api/v1/cases/{case_id}/components/{component_id}/iframe */
+static const uint64_t dashboard_set_iframe_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_DASHBOARD) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_set_iframe_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_set_iframe_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_component_path path;
+    if (!dashboard_case_component_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_iframe_request body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!dashboard_iframe_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_iframe_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_set_iframe(ctx, &path, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_iframe_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_set_iframe_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "SetIframe", rc);
+}
+
+void dashboard_set_iframe_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_iframe_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_iframe_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_set_iframe_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "SetIframe", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* PUT /api/v1/cases/{case_id}/components/{component_id}/data */
+static const uint64_t dashboard_put_component_data_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_put_component_data_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_put_component_data_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_component_path path;
+    if (!dashboard_case_component_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_put_component_data_request body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!dashboard_put_component_data_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_component_push_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_put_component_data(ctx, &path, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_component_push_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_put_component_data_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "PutComponentData", rc);
+}
+
+void dashboard_put_component_data_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_component_push_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_component_push_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_put_component_data_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "PutComponentData", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* PUT /api/v1/cases/{case_id}/views/buttons */
+static const uint64_t dashboard_put_button_view_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_put_button_view_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_put_button_view_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_path path;
+    if (!dashboard_case_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_button_view body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!dashboard_button_view_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_view_update_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_put_button_view(ctx, &path, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_view_update_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_put_button_view_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "PutButtonView", rc);
+}
+
+void dashboard_put_button_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_view_update_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_view_update_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_put_button_view_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "PutButtonView", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* PUT /api/v1/cases/{case_id}/views/faq */
+static const uint64_t dashboard_put_faq_view_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_put_faq_view_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_put_faq_view_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_path path;
+    if (!dashboard_case_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_faq_view body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!dashboard_faq_view_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_view_update_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_put_faq_view(ctx, &path, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_view_update_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_put_faq_view_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "PutFaqView", rc);
+}
+
+void dashboard_put_faq_view_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_view_update_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_view_update_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_put_faq_view_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "PutFaqView", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
+/* PUT /api/v1/cases/{case_id}/chat */
+static const uint64_t dashboard_put_case_chat_declares = SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_AUTH_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_INVALID_REQUEST) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_NOT_FOUND) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_API_KEY_REQUIRED) | SB_HTTP_ERROR_BIT(DASHBOARD_ERROR_UNAVAILABLE);
+
+static int dashboard_put_case_chat_handle(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+{
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    int auth = dashboard_http_authenticate_operator(ctx, req);
+    if (auth != 0)
+        return sb_http_answer_error(resp, &errors,
+                                    auth < -1 && sb_http_declared(dashboard_put_case_chat_declares, -auth) ? -auth : DASHBOARD_ERROR_AUTH_REQUIRED,
+                                    &err, DETAIL(ctx));
+    sb_reader r;
+    sb_reader_init(&r, "", 0, ctx->arena, NULL);
+    dashboard_case_path path;
+    if (!dashboard_case_path_from_query(&r, req->params ? req->params : &no_params, &path))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_case_chat_request body;
+    memset(&body, 0, sizeof body);
+    sb_reader_init(&r, req->body ? req->body : "", req->body_len, ctx->arena, NULL);
+    if (!dashboard_case_chat_request_parse(&r, &body) || !sb_read_end(&r))
+        return sb_http_answer_error(resp, &errors, DASHBOARD_ERROR_INVALID_REQUEST, &err, r.err_msg);
+    dashboard_case_chat_response out;
+    memset(&out, 0, sizeof out);
+    int rc = dashboard_on_put_case_chat(ctx, &path, &body, &out, &err);
+    if (rc >= 200 && rc <= 299) {
+        sb_http_start(resp, rc);
+        dashboard_case_chat_response_write(&resp->body, &out);
+        return SB_HTTP_ANSWERED;
+    }
+    if (rc == SB_HTTP_DEFERRED)
+        return SB_HTTP_DEFERRED;
+    if (sb_http_declared(dashboard_put_case_chat_declares, -rc))
+        return sb_http_answer_error(resp, &errors, -rc, &err, DETAIL(ctx));
+    return sb_http_answer_bug(resp, &errors, &err, "PutCaseChat", rc);
+}
+
+void dashboard_put_case_chat_answer(struct sb_outbox *o, uint64_t request, int status, const dashboard_case_chat_response *resp)
+{
+    sb_http_response r;
+    sb_http_response_init(&r);
+    dashboard_dashboard_http_error err;
+    memset(&err, 0, sizeof err);
+    if (status >= 200 && status <= 299 && resp) {
+        sb_http_start(&r, status);
+        dashboard_case_chat_response_write(&r.body, resp);
+    } else if (sb_http_declared(dashboard_put_case_chat_declares, -status)) {
+        sb_http_answer_error(&r, &errors, -status, &err, "");
+    } else {
+        sb_http_answer_bug(&r, &errors, &err, "PutCaseChat", status);
+    }
+    sb_outbox_http(o, request, &r);
+}
+
 const sb_http_handler dashboard_http_routes[] = {
     {.method = "GET", .path = "/api/v1/init_data", .channel = "dashboard", .handle = dashboard_get_init_data_handle, .errors = &errors},
     {.method = "POST", .path = "/request_for_auth", .channel = "dashboard", .handle = dashboard_request_for_auth_handle, .errors = &errors},
     {.method = "POST", .path = "/auth_handshake", .channel = "dashboard", .handle = dashboard_auth_handshake_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/v1/components/{component_id}", .channel = "dashboard", .handle = dashboard_get_component_data_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/v1/views/buttons", .channel = "dashboard", .handle = dashboard_get_button_view_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/v1/views/faq", .channel = "dashboard", .handle = dashboard_get_faq_view_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/v1/chat_access", .channel = "dashboard", .handle = dashboard_chat_access_handle, .errors = &errors},
+    {.method = "GET", .path = "/api/v1/cases/{case_id}/dashboard", .channel = "dashboard", .handle = dashboard_get_dashboard_handle, .errors = &errors},
+    {.method = "PUT", .path = "/api/v1/cases/{case_id}/dashboard", .channel = "dashboard", .handle = dashboard_put_dashboard_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/v1/cases/{case_id}/components/{component_id}/refresh", .channel = "dashboard", .handle = dashboard_refresh_component_handle, .errors = &errors},
+    {.method = "POST", .path = "/api/v1/cases/{case_id}/components/{component_id}/iframe", .channel = "dashboard", .handle = dashboard_set_iframe_handle, .errors = &errors},
+    {.method = "PUT", .path = "/api/v1/cases/{case_id}/components/{component_id}/data", .channel = "dashboard", .handle = dashboard_put_component_data_handle, .errors = &errors},
+    {.method = "PUT", .path = "/api/v1/cases/{case_id}/views/buttons", .channel = "dashboard", .handle = dashboard_put_button_view_handle, .errors = &errors},
+    {.method = "PUT", .path = "/api/v1/cases/{case_id}/views/faq", .channel = "dashboard", .handle = dashboard_put_faq_view_handle, .errors = &errors},
+    {.method = "PUT", .path = "/api/v1/cases/{case_id}/chat", .channel = "dashboard", .handle = dashboard_put_case_chat_handle, .errors = &errors},
 };
 const size_t dashboard_http_routes_count = sizeof dashboard_http_routes / sizeof dashboard_http_routes[0];
 

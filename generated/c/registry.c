@@ -225,6 +225,102 @@ static void dashboard_dashboard_http_error_write_any(sb_buf *b, const void *m)
 {
     dashboard_dashboard_http_error_write(b, m);
 }
+static bool dashboard_button_view_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_button_view_parse(r, out);
+}
+static void dashboard_button_view_write_any(sb_buf *b, const void *m)
+{
+    dashboard_button_view_write(b, m);
+}
+static bool dashboard_faq_view_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_faq_view_parse(r, out);
+}
+static void dashboard_faq_view_write_any(sb_buf *b, const void *m)
+{
+    dashboard_faq_view_write(b, m);
+}
+static bool dashboard_chat_access_response_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_chat_access_response_parse(r, out);
+}
+static void dashboard_chat_access_response_write_any(sb_buf *b, const void *m)
+{
+    dashboard_chat_access_response_write(b, m);
+}
+static bool dashboard_dashboard_state_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_dashboard_state_parse(r, out);
+}
+static void dashboard_dashboard_state_write_any(sb_buf *b, const void *m)
+{
+    dashboard_dashboard_state_write(b, m);
+}
+static bool dashboard_dashboard_put_request_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_dashboard_put_request_parse(r, out);
+}
+static void dashboard_dashboard_put_request_write_any(sb_buf *b, const void *m)
+{
+    dashboard_dashboard_put_request_write(b, m);
+}
+static bool dashboard_component_refresh_request_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_component_refresh_request_parse(r, out);
+}
+static void dashboard_component_refresh_request_write_any(sb_buf *b, const void *m)
+{
+    dashboard_component_refresh_request_write(b, m);
+}
+static bool dashboard_component_push_response_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_component_push_response_parse(r, out);
+}
+static void dashboard_component_push_response_write_any(sb_buf *b, const void *m)
+{
+    dashboard_component_push_response_write(b, m);
+}
+static bool dashboard_iframe_request_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_iframe_request_parse(r, out);
+}
+static void dashboard_iframe_request_write_any(sb_buf *b, const void *m)
+{
+    dashboard_iframe_request_write(b, m);
+}
+static bool dashboard_iframe_response_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_iframe_response_parse(r, out);
+}
+static void dashboard_iframe_response_write_any(sb_buf *b, const void *m)
+{
+    dashboard_iframe_response_write(b, m);
+}
+static bool dashboard_view_update_response_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_view_update_response_parse(r, out);
+}
+static void dashboard_view_update_response_write_any(sb_buf *b, const void *m)
+{
+    dashboard_view_update_response_write(b, m);
+}
+static bool dashboard_case_chat_request_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_case_chat_request_parse(r, out);
+}
+static void dashboard_case_chat_request_write_any(sb_buf *b, const void *m)
+{
+    dashboard_case_chat_request_write(b, m);
+}
+static bool dashboard_case_chat_response_parse_any(sb_reader *r, void *out)
+{
+    return dashboard_case_chat_response_parse(r, out);
+}
+static void dashboard_case_chat_response_write_any(sb_buf *b, const void *m)
+{
+    dashboard_case_chat_response_write(b, m);
+}
 static bool realtime_realtime_request_parse_any(sb_reader *r, void *out)
 {
     return realtime_realtime_request_parse(r, out);
@@ -694,6 +790,18 @@ const sb_message_info sb_messages[] = {
     {"AuthHandshakeRequest", "dashboard", "http", NULL, NULL, sizeof(dashboard_auth_handshake_request), dashboard_auth_handshake_request_parse_any, dashboard_auth_handshake_request_write_any},
     {"AuthHandshakeResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_auth_handshake_response), dashboard_auth_handshake_response_parse_any, dashboard_auth_handshake_response_write_any},
     {"DashboardHttpError", "dashboard", "http", NULL, NULL, sizeof(dashboard_dashboard_http_error), dashboard_dashboard_http_error_parse_any, dashboard_dashboard_http_error_write_any},
+    {"ButtonView", "dashboard", "http", NULL, NULL, sizeof(dashboard_button_view), dashboard_button_view_parse_any, dashboard_button_view_write_any},
+    {"FaqView", "dashboard", "http", NULL, NULL, sizeof(dashboard_faq_view), dashboard_faq_view_parse_any, dashboard_faq_view_write_any},
+    {"ChatAccessResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_chat_access_response), dashboard_chat_access_response_parse_any, dashboard_chat_access_response_write_any},
+    {"DashboardState", "dashboard", "http", NULL, NULL, sizeof(dashboard_dashboard_state), dashboard_dashboard_state_parse_any, dashboard_dashboard_state_write_any},
+    {"DashboardPutRequest", "dashboard", "http", NULL, NULL, sizeof(dashboard_dashboard_put_request), dashboard_dashboard_put_request_parse_any, dashboard_dashboard_put_request_write_any},
+    {"ComponentRefreshRequest", "dashboard", "http", NULL, NULL, sizeof(dashboard_component_refresh_request), dashboard_component_refresh_request_parse_any, dashboard_component_refresh_request_write_any},
+    {"ComponentPushResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_component_push_response), dashboard_component_push_response_parse_any, dashboard_component_push_response_write_any},
+    {"IframeRequest", "dashboard", "http", NULL, NULL, sizeof(dashboard_iframe_request), dashboard_iframe_request_parse_any, dashboard_iframe_request_write_any},
+    {"IframeResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_iframe_response), dashboard_iframe_response_parse_any, dashboard_iframe_response_write_any},
+    {"ViewUpdateResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_view_update_response), dashboard_view_update_response_parse_any, dashboard_view_update_response_write_any},
+    {"CaseChatRequest", "dashboard", "http", NULL, NULL, sizeof(dashboard_case_chat_request), dashboard_case_chat_request_parse_any, dashboard_case_chat_request_write_any},
+    {"CaseChatResponse", "dashboard", "http", NULL, NULL, sizeof(dashboard_case_chat_response), dashboard_case_chat_response_parse_any, dashboard_case_chat_response_write_any},
     {"RealtimeRequest", "realtime", "in", "type", "REQUEST", sizeof(realtime_realtime_request), realtime_realtime_request_parse_any, realtime_realtime_request_write_any},
     {"RealtimeResponse", "realtime", "out", "type", "RESPONSE", sizeof(realtime_realtime_response), realtime_realtime_response_parse_any, realtime_realtime_response_write_any},
     {"RealtimeUpdate", "realtime", "out", "type", "UPDATE", sizeof(realtime_realtime_update), realtime_realtime_update_parse_any, realtime_realtime_update_write_any},
@@ -761,8 +869,20 @@ const sb_endpoint_info sb_endpoints[] = {
     {"RoomMessages", "chat", "GET", "/api/v1/rooms/{room_id}/messages", true},
     {"Healthz", "core", "GET", "/healthz", false},
     {"GetInitData", "dashboard", "GET", "/api/v1/init_data", true},
-    {"RequestForAuth", "dashboard", "POST", "/request_for_auth", false},
+    {"RequestForAuth", "dashboard", "POST", "/request_for_auth", true},
     {"AuthHandshake", "dashboard", "POST", "/auth_handshake", false},
+    {"GetComponentData", "dashboard", "GET", "/api/v1/components/{component_id}", true},
+    {"GetButtonView", "dashboard", "GET", "/api/v1/views/buttons", true},
+    {"GetFaqView", "dashboard", "GET", "/api/v1/views/faq", true},
+    {"ChatAccess", "dashboard", "GET", "/api/v1/chat_access", true},
+    {"GetDashboard", "dashboard", "GET", "/api/v1/cases/{case_id}/dashboard", true},
+    {"PutDashboard", "dashboard", "PUT", "/api/v1/cases/{case_id}/dashboard", true},
+    {"RefreshComponent", "dashboard", "POST", "/api/v1/cases/{case_id}/components/{component_id}/refresh", true},
+    {"SetIframe", "dashboard", "POST", "/api/v1/cases/{case_id}/components/{component_id}/iframe", true},
+    {"PutComponentData", "dashboard", "PUT", "/api/v1/cases/{case_id}/components/{component_id}/data", true},
+    {"PutButtonView", "dashboard", "PUT", "/api/v1/cases/{case_id}/views/buttons", true},
+    {"PutFaqView", "dashboard", "PUT", "/api/v1/cases/{case_id}/views/faq", true},
+    {"PutCaseChat", "dashboard", "PUT", "/api/v1/cases/{case_id}/chat", true},
     {"PublishUpdate", "realtime", "POST", "/api/v1/realtime/updates", true},
     {"Login", "therapy", "POST", "/api/therapy/login", false},
     {"VerifyCode", "therapy", "POST", "/api/therapy/verifyCode", false},
@@ -778,4 +898,4 @@ const sb_endpoint_info sb_endpoints[] = {
     {"OperatorSignal", "therapy", "POST", "/api/therapy/operator/signal", true},
     {"OperatorAssessment", "therapy", "POST", "/api/therapy/operator/assessment", true},
 };
-const size_t sb_endpoints_count = 20;
+const size_t sb_endpoints_count = 32;

@@ -109,6 +109,54 @@ static void dashboard_dashboard_http_error_random_any(sb_rand *g, sb_arena *a, v
 {
     dashboard_dashboard_http_error_random(g, a, m);
 }
+static void dashboard_button_view_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_button_view_random(g, a, m);
+}
+static void dashboard_faq_view_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_faq_view_random(g, a, m);
+}
+static void dashboard_chat_access_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_chat_access_response_random(g, a, m);
+}
+static void dashboard_dashboard_state_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_dashboard_state_random(g, a, m);
+}
+static void dashboard_dashboard_put_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_dashboard_put_request_random(g, a, m);
+}
+static void dashboard_component_refresh_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_component_refresh_request_random(g, a, m);
+}
+static void dashboard_component_push_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_component_push_response_random(g, a, m);
+}
+static void dashboard_iframe_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_iframe_request_random(g, a, m);
+}
+static void dashboard_iframe_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_iframe_response_random(g, a, m);
+}
+static void dashboard_view_update_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_view_update_response_random(g, a, m);
+}
+static void dashboard_case_chat_request_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_case_chat_request_random(g, a, m);
+}
+static void dashboard_case_chat_response_random_any(sb_rand *g, sb_arena *a, void *m)
+{
+    dashboard_case_chat_response_random(g, a, m);
+}
 static void realtime_realtime_request_random_any(sb_rand *g, sb_arena *a, void *m)
 {
     realtime_realtime_request_random(g, a, m);
@@ -358,6 +406,18 @@ const sb_random_info sb_random_table[] = {
     {"AuthHandshakeRequest", dashboard_auth_handshake_request_random_any},
     {"AuthHandshakeResponse", dashboard_auth_handshake_response_random_any},
     {"DashboardHttpError", dashboard_dashboard_http_error_random_any},
+    {"ButtonView", dashboard_button_view_random_any},
+    {"FaqView", dashboard_faq_view_random_any},
+    {"ChatAccessResponse", dashboard_chat_access_response_random_any},
+    {"DashboardState", dashboard_dashboard_state_random_any},
+    {"DashboardPutRequest", dashboard_dashboard_put_request_random_any},
+    {"ComponentRefreshRequest", dashboard_component_refresh_request_random_any},
+    {"ComponentPushResponse", dashboard_component_push_response_random_any},
+    {"IframeRequest", dashboard_iframe_request_random_any},
+    {"IframeResponse", dashboard_iframe_response_random_any},
+    {"ViewUpdateResponse", dashboard_view_update_response_random_any},
+    {"CaseChatRequest", dashboard_case_chat_request_random_any},
+    {"CaseChatResponse", dashboard_case_chat_response_random_any},
     {"RealtimeRequest", realtime_realtime_request_random_any},
     {"RealtimeResponse", realtime_realtime_response_random_any},
     {"RealtimeUpdate", realtime_realtime_update_random_any},

@@ -59,6 +59,102 @@ static void dashboard_dashboard_http_error_write_v(sb_buf *b, const void *m)
 {
     dashboard_dashboard_http_error_write(b, m);
 }
+static bool dashboard_button_view_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_button_view_parse(r, out);
+}
+static void dashboard_button_view_write_v(sb_buf *b, const void *m)
+{
+    dashboard_button_view_write(b, m);
+}
+static bool dashboard_faq_view_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_faq_view_parse(r, out);
+}
+static void dashboard_faq_view_write_v(sb_buf *b, const void *m)
+{
+    dashboard_faq_view_write(b, m);
+}
+static bool dashboard_chat_access_response_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_chat_access_response_parse(r, out);
+}
+static void dashboard_chat_access_response_write_v(sb_buf *b, const void *m)
+{
+    dashboard_chat_access_response_write(b, m);
+}
+static bool dashboard_dashboard_state_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_dashboard_state_parse(r, out);
+}
+static void dashboard_dashboard_state_write_v(sb_buf *b, const void *m)
+{
+    dashboard_dashboard_state_write(b, m);
+}
+static bool dashboard_dashboard_put_request_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_dashboard_put_request_parse(r, out);
+}
+static void dashboard_dashboard_put_request_write_v(sb_buf *b, const void *m)
+{
+    dashboard_dashboard_put_request_write(b, m);
+}
+static bool dashboard_component_refresh_request_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_component_refresh_request_parse(r, out);
+}
+static void dashboard_component_refresh_request_write_v(sb_buf *b, const void *m)
+{
+    dashboard_component_refresh_request_write(b, m);
+}
+static bool dashboard_component_push_response_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_component_push_response_parse(r, out);
+}
+static void dashboard_component_push_response_write_v(sb_buf *b, const void *m)
+{
+    dashboard_component_push_response_write(b, m);
+}
+static bool dashboard_iframe_request_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_iframe_request_parse(r, out);
+}
+static void dashboard_iframe_request_write_v(sb_buf *b, const void *m)
+{
+    dashboard_iframe_request_write(b, m);
+}
+static bool dashboard_iframe_response_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_iframe_response_parse(r, out);
+}
+static void dashboard_iframe_response_write_v(sb_buf *b, const void *m)
+{
+    dashboard_iframe_response_write(b, m);
+}
+static bool dashboard_view_update_response_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_view_update_response_parse(r, out);
+}
+static void dashboard_view_update_response_write_v(sb_buf *b, const void *m)
+{
+    dashboard_view_update_response_write(b, m);
+}
+static bool dashboard_case_chat_request_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_case_chat_request_parse(r, out);
+}
+static void dashboard_case_chat_request_write_v(sb_buf *b, const void *m)
+{
+    dashboard_case_chat_request_write(b, m);
+}
+static bool dashboard_case_chat_response_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_case_chat_response_parse(r, out);
+}
+static void dashboard_case_chat_response_write_v(sb_buf *b, const void *m)
+{
+    dashboard_case_chat_response_write(b, m);
+}
 static bool dashboard_dashboard_connect_params_parse_v(sb_reader *r, void *out)
 {
     return dashboard_dashboard_connect_params_parse(r, out);
@@ -66,6 +162,38 @@ static bool dashboard_dashboard_connect_params_parse_v(sb_reader *r, void *out)
 static void dashboard_dashboard_connect_params_write_v(sb_buf *b, const void *m)
 {
     dashboard_dashboard_connect_params_write(b, m);
+}
+static bool dashboard_dashboard_session_query_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_dashboard_session_query_parse(r, out);
+}
+static void dashboard_dashboard_session_query_write_v(sb_buf *b, const void *m)
+{
+    dashboard_dashboard_session_query_write(b, m);
+}
+static bool dashboard_component_path_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_component_path_parse(r, out);
+}
+static void dashboard_component_path_write_v(sb_buf *b, const void *m)
+{
+    dashboard_component_path_write(b, m);
+}
+static bool dashboard_case_path_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_case_path_parse(r, out);
+}
+static void dashboard_case_path_write_v(sb_buf *b, const void *m)
+{
+    dashboard_case_path_write(b, m);
+}
+static bool dashboard_case_component_path_parse_v(sb_reader *r, void *out)
+{
+    return dashboard_case_component_path_parse(r, out);
+}
+static void dashboard_case_component_path_write_v(sb_buf *b, const void *m)
+{
+    dashboard_case_component_path_write(b, m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -78,6 +206,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_fuzz_round_trip(data, size, dashboard_auth_handshake_request_parse_v, dashboard_auth_handshake_request_write_v, sizeof(dashboard_auth_handshake_request));
     sb_fuzz_round_trip(data, size, dashboard_auth_handshake_response_parse_v, dashboard_auth_handshake_response_write_v, sizeof(dashboard_auth_handshake_response));
     sb_fuzz_round_trip(data, size, dashboard_dashboard_http_error_parse_v, dashboard_dashboard_http_error_write_v, sizeof(dashboard_dashboard_http_error));
+    sb_fuzz_round_trip(data, size, dashboard_button_view_parse_v, dashboard_button_view_write_v, sizeof(dashboard_button_view));
+    sb_fuzz_round_trip(data, size, dashboard_faq_view_parse_v, dashboard_faq_view_write_v, sizeof(dashboard_faq_view));
+    sb_fuzz_round_trip(data, size, dashboard_chat_access_response_parse_v, dashboard_chat_access_response_write_v, sizeof(dashboard_chat_access_response));
+    sb_fuzz_round_trip(data, size, dashboard_dashboard_state_parse_v, dashboard_dashboard_state_write_v, sizeof(dashboard_dashboard_state));
+    sb_fuzz_round_trip(data, size, dashboard_dashboard_put_request_parse_v, dashboard_dashboard_put_request_write_v, sizeof(dashboard_dashboard_put_request));
+    sb_fuzz_round_trip(data, size, dashboard_component_refresh_request_parse_v, dashboard_component_refresh_request_write_v, sizeof(dashboard_component_refresh_request));
+    sb_fuzz_round_trip(data, size, dashboard_component_push_response_parse_v, dashboard_component_push_response_write_v, sizeof(dashboard_component_push_response));
+    sb_fuzz_round_trip(data, size, dashboard_iframe_request_parse_v, dashboard_iframe_request_write_v, sizeof(dashboard_iframe_request));
+    sb_fuzz_round_trip(data, size, dashboard_iframe_response_parse_v, dashboard_iframe_response_write_v, sizeof(dashboard_iframe_response));
+    sb_fuzz_round_trip(data, size, dashboard_view_update_response_parse_v, dashboard_view_update_response_write_v, sizeof(dashboard_view_update_response));
+    sb_fuzz_round_trip(data, size, dashboard_case_chat_request_parse_v, dashboard_case_chat_request_write_v, sizeof(dashboard_case_chat_request));
+    sb_fuzz_round_trip(data, size, dashboard_case_chat_response_parse_v, dashboard_case_chat_response_write_v, sizeof(dashboard_case_chat_response));
     sb_fuzz_round_trip(data, size, dashboard_dashboard_connect_params_parse_v, dashboard_dashboard_connect_params_write_v, sizeof(dashboard_dashboard_connect_params));
+    sb_fuzz_round_trip(data, size, dashboard_dashboard_session_query_parse_v, dashboard_dashboard_session_query_write_v, sizeof(dashboard_dashboard_session_query));
+    sb_fuzz_round_trip(data, size, dashboard_component_path_parse_v, dashboard_component_path_write_v, sizeof(dashboard_component_path));
+    sb_fuzz_round_trip(data, size, dashboard_case_path_parse_v, dashboard_case_path_write_v, sizeof(dashboard_case_path));
+    sb_fuzz_round_trip(data, size, dashboard_case_component_path_parse_v, dashboard_case_component_path_write_v, sizeof(dashboard_case_component_path));
     return 0;
 }

@@ -318,7 +318,247 @@ export interface AuthHandshakeResponse {
 export interface DashboardHttpError {
     /** What went wrong. Max 1024 bytes (UTF-8). */
     error: string;
+    /**
+     * VERSION_CONFLICT only: the dashboard's current version, to base a retry on. Integer >= 0.
+     */
+    version?: number;
 }
+
+/**
+ * Query parameters of the endpoints a dashboard's components call:
+ * the case and the fin_session_id the dashboard was opened with. user_id is
+ * optional here (the session knows its user); when given it must match.
+ */
+export interface DashboardSessionQuery {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+    /** Session ID from /auth_handshake. 1 to 256 bytes (UTF-8). */
+    fin_session_id: string;
+    /** The session's user, if the caller knows it. 1 to 64 bytes (UTF-8). */
+    user_id?: string;
+    /**
+     * The key of the request_component_refresh being answered (passed on, not checked). Max 64 bytes (UTF-8).
+     */
+    key?: string;
+}
+
+/** Path parameters of GET /api/v1/components/{component_id}. */
+export interface ComponentPath {
+    /** Component ID (timeline_1). 1 to 64 bytes (UTF-8). */
+    component_id: string;
+}
+
+/** Body of GET /api/v1/components/{component_id}. Any JSON value. */
+export type GetComponentDataResponse = unknown;
+
+/** One button of the button view: a link. */
+export interface ViewButton {
+    /** The button's text. 1 to 100 bytes (UTF-8). */
+    label: string;
+    /** Where it leads (opened in a new tab). URI (absolute, RFC 3986), 1 to 2048 bytes (UTF-8). */
+    url: string;
+}
+
+/** One question of the FAQ view and its answer (plain text). */
+export interface FaqItem {
+    /** The question. 1 to 500 bytes (UTF-8). */
+    question: string;
+    /** The answer, plain text (line breaks kept). 1 to 8000 bytes (UTF-8). */
+    answer: string;
+}
+
+/**
+ * The document's "button view" of a case: a title and a list of link
+ * buttons, set by an operator, shown by the page /api/v1/button_view (an IFRAME
+ * component's src). A case with none set has an empty title and no buttons.
+ *
+ * HTTP message.
+ */
+export interface ButtonView {
+    /** Heading of the view (may be empty). Max 200 bytes (UTF-8). */
+    title: string;
+    /** The buttons, in order. Max 32 items. */
+    buttons: ViewButton[];
+}
+
+/**
+ * The document's "FAQ view" of a case: questions and answers set by an
+ * operator, shown by the page /api/v1/faq_view. A case with none set has an
+ * empty title and no items.
+ *
+ * HTTP message.
+ */
+export interface FaqView {
+    /** Heading of the view (may be empty). Max 200 bytes (UTF-8). */
+    title: string;
+    /** The questions, in order. Max 64 items. */
+    items: FaqItem[];
+}
+
+/**
+ * Answer to GET /api/v1/chat_access: what the chat page (/api/v1/get_chat)
+ * needs to join the case's room on the seed-003 chat: a short-lived chat access
+ * token for the dashboard's user (whose user_id is a chat user's ID), the room,
+ * and how long the token may be used to connect.
+ *
+ * HTTP message.
+ */
+export interface ChatAccessResponse {
+    /**
+     * Chat access token: /ws/chat?token= and the chat's REST history (?token=). 1 to 256 bytes (UTF-8).
+     */
+    token: string;
+    /** The case's chat room. Integer >= 1. */
+    room_id: number;
+    /** The chat user the token is for. Integer >= 1. */
+    user_id: number;
+    /** Seconds the token stays valid for new connections. Integer >= 1. */
+    expires_in: number;
+}
+
+/** Path parameters of /api/v1/cases/{case_id}/... */
+export interface CasePath {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+}
+
+/** Path parameters of /api/v1/cases/{case_id}/components/{component_id}/... */
+export interface CaseComponentPath {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+    /** The component. 1 to 64 bytes (UTF-8). */
+    component_id: string;
+}
+
+/**
+ * A case's dashboard as the operator API sees it: what init_data carries
+ * in data, plus the version every change is based on (0: never changed, the
+ * default dashboard). Also sent as the ETag ("<version>").
+ *
+ * HTTP message.
+ */
+export interface DashboardState {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+    /** Bumped by every change of layout, components or an iframe src. Integer >= 0. */
+    version: number;
+    /** Dashboard-wide settings. */
+    dsettings: DashboardSettings;
+    /** The components. Max 16 items. */
+    components: DashboardComponent[];
+}
+
+/**
+ * Body of PUT /api/v1/cases/{case_id}/dashboard: the new layout and
+ * components, and the version they are based on (or If-Match: "<version>").
+ * The components must fill the layout's three slots, once each
+ * (docs/protocols/dashboard.md).
+ *
+ * HTTP message.
+ */
+export interface DashboardPutRequest {
+    /** The version this change is based on (else If-Match). Integer >= 0. */
+    version?: number;
+    /** Dashboard-wide settings. */
+    dsettings: DashboardSettings;
+    /** The components. Max 16 items. */
+    components: DashboardComponent[];
+}
+
+/**
+ * Body of POST .../components/{component_id}/refresh (may be empty):
+ * the key to push; default, the time now as the document writes it
+ * (YYYYMMDDhhmmssffffff, UTC).
+ *
+ * HTTP message.
+ */
+export interface ComponentRefreshRequest {
+    /** The refresh key to push. 1 to 64 bytes (UTF-8). */
+    key?: string;
+}
+
+/**
+ * Answer to the refresh and data endpoints: what was pushed.
+ *
+ * HTTP message.
+ */
+export interface ComponentPushResponse {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+    /** The component. 1 to 64 bytes (UTF-8). */
+    component_id: string;
+    /** The key of the request_component_refresh pushed. 1 to 64 bytes (UTF-8). */
+    key: string;
+    /** false when the component is not in the case's dashboard (data stored, nothing pushed). */
+    pushed: boolean;
+}
+
+/**
+ * Body of POST .../components/{component_id}/iframe: the URL the IFRAME component loads.
+ *
+ * HTTP message.
+ */
+export interface IframeRequest {
+    /** The URL to load. URI (absolute, RFC 3986), 1 to 2048 bytes (UTF-8). */
+    iframe_source: string;
+}
+
+/**
+ * Answer to POST .../iframe: the src stored (a change of the dashboard: new version).
+ *
+ * HTTP message.
+ */
+export interface IframeResponse {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+    /** The component. 1 to 64 bytes (UTF-8). */
+    component_id: string;
+    /** The URL pushed. 1 to 2048 bytes (UTF-8). */
+    iframe_source: string;
+    /** The dashboard's new version. Integer >= 1. */
+    version: number;
+}
+
+/**
+ * Answer to PUT .../views/buttons and .../views/faq.
+ *
+ * HTTP message.
+ */
+export interface ViewUpdateResponse {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+    /**
+     * The key of the request_component_refresh pushed to the components showing the view. 1 to 64 bytes (UTF-8).
+     */
+    key: string;
+    /** How many components of the case show this view (each got a refresh). Integer >= 0. */
+    pushed: number;
+}
+
+/**
+ * Body of PUT /api/v1/cases/{case_id}/chat: the seed-003 chat room of the case.
+ *
+ * HTTP message.
+ */
+export interface CaseChatRequest {
+    /** A chat room ID. Integer >= 1. */
+    room_id: number;
+}
+
+/**
+ * Answer to PUT /api/v1/cases/{case_id}/chat.
+ *
+ * HTTP message.
+ */
+export interface CaseChatResponse {
+    /** The case. 1 to 64 bytes (UTF-8). */
+    case_id: string;
+    /** Its chat room. Integer >= 1. */
+    room_id: number;
+}
+
+/** Body of PUT /api/v1/cases/{case_id}/components/{component_id}/data. Any JSON value. */
+export type PutComponentDataRequest = unknown;
 
 /** Every message a client may send on channel dashboard, told apart by `action`. */
 export type DashboardInbound = RequestInitData | RequestPing;
@@ -355,12 +595,39 @@ export const DashboardErrors = {
     INVALID_REQUEST: "Invalid request: ",
     /** Auth_handshake with an unknown, used or expired ticket, or another case or user. */
     INVALID_TICKET: "Invalid or expired auth ticket",
+    /** A valid fin_session_id used for another case or user (the WebSocket answers the same). */
+    FORBIDDEN: "fin_session_id is not for this case and user",
+    /**
+     * An operator endpoint names a component the case's dashboard does not have, or a component, view or chat room has nothing yet; what follows says which.
+     */
+    NOT_FOUND: "Not found: ",
+    /**
+     * PUT dashboard based on a version that is no longer current; the body's version is the current one.
+     */
+    VERSION_CONFLICT: "Version conflict: ",
+    /**
+     * A dashboard or component change that parses but does not fit the layout (slots, IDs, sources); PATH: REASON follows.
+     */
+    INVALID_DASHBOARD: "Invalid dashboard: ",
+    /** PUT dashboard without a version in the body or an If-Match header. */
+    VERSION_REQUIRED: "Version required: send the version the change is based on (body version or If-Match)",
+    /** An operator endpoint without a valid Authorization: Bearer operator API key. */
+    API_KEY_REQUIRED: "Operator API key required",
+    /** Storage failed; nothing was changed, retry. */
+    UNAVAILABLE: "Service unavailable",
 } as const;
 /** The HTTP status of each error an endpoint of channel dashboard may answer. */
 export const DashboardErrorStatus = {
     AUTH_REQUIRED: 401,
     INVALID_REQUEST: 400,
     INVALID_TICKET: 401,
+    FORBIDDEN: 403,
+    NOT_FOUND: 404,
+    VERSION_CONFLICT: 409,
+    INVALID_DASHBOARD: 422,
+    VERSION_REQUIRED: 428,
+    API_KEY_REQUIRED: 401,
+    UNAVAILABLE: 503,
 } as const;
 
 /**
@@ -383,23 +650,24 @@ export interface DashboardEndpoints {
         request: undefined;
         response: InitData;
         /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
-        errors: "AUTH_REQUIRED" | "INVALID_REQUEST";
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "FORBIDDEN" | "UNAVAILABLE";
     };
     /**
      * Get a one-time auth ticket for a user and case (Switchboard's proposal).
+     * For the core backend only: it takes an operator API key (Authorization: Bearer).
      *
-     * POST /request_for_auth, no authentication.
+     * POST /request_for_auth, authenticated.
      */
     requestForAuth: {
         method: "POST";
         path: "/request_for_auth";
-        auth: false;
+        auth: true;
         pathParams: undefined;
         query: undefined;
         request: RequestForAuthRequest;
         response: RequestForAuthResponse;
         /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
-        errors: "INVALID_REQUEST";
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "API_KEY_REQUIRED" | "UNAVAILABLE";
     };
     /**
      * Exchange an auth ticket for a fin_session_id (Switchboard's proposal).
@@ -415,7 +683,205 @@ export interface DashboardEndpoints {
         request: AuthHandshakeRequest;
         response: AuthHandshakeResponse;
         /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
-        errors: "INVALID_REQUEST" | "INVALID_TICKET";
+        errors: "INVALID_REQUEST" | "INVALID_TICKET" | "UNAVAILABLE";
+    };
+    /**
+     * The data a component shows, exactly the JSON an operator stored with
+     * PUT /api/v1/cases/{case_id}/components/{component_id}/data: what a client
+     * fetches after request_component_refresh. 404 while the component has none.
+     *
+     * GET /api/v1/components/{component_id}, authenticated.
+     */
+    getComponentData: {
+        method: "GET";
+        path: "/api/v1/components/{component_id}";
+        auth: true;
+        pathParams: ComponentPath;
+        query: DashboardSessionQuery;
+        request: undefined;
+        response: GetComponentDataResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "FORBIDDEN" | "NOT_FOUND" | "UNAVAILABLE";
+    };
+    /**
+     * The case's button view (what the page /api/v1/button_view shows).
+     *
+     * GET /api/v1/views/buttons, authenticated.
+     */
+    getButtonView: {
+        method: "GET";
+        path: "/api/v1/views/buttons";
+        auth: true;
+        pathParams: undefined;
+        query: DashboardSessionQuery;
+        request: undefined;
+        response: ButtonView;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "FORBIDDEN" | "UNAVAILABLE";
+    };
+    /**
+     * The case's FAQ view (what the page /api/v1/faq_view shows).
+     *
+     * GET /api/v1/views/faq, authenticated.
+     */
+    getFaqView: {
+        method: "GET";
+        path: "/api/v1/views/faq";
+        auth: true;
+        pathParams: undefined;
+        query: DashboardSessionQuery;
+        request: undefined;
+        response: FaqView;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "FORBIDDEN" | "UNAVAILABLE";
+    };
+    /**
+     * A chat access token for the case's room, for the page of
+     * /api/v1/get_chat. 404 when the case has no chat room (PUT .../chat) or the
+     * dashboard's user is not a member of it.
+     *
+     * GET /api/v1/chat_access, authenticated.
+     */
+    chatAccess: {
+        method: "GET";
+        path: "/api/v1/chat_access";
+        auth: true;
+        pathParams: undefined;
+        query: DashboardSessionQuery;
+        request: undefined;
+        response: ChatAccessResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "FORBIDDEN" | "NOT_FOUND" | "UNAVAILABLE";
+    };
+    /**
+     * A case's dashboard and its version (ETag), to base a PUT on.
+     *
+     * GET /api/v1/cases/{case_id}/dashboard, authenticated.
+     */
+    getDashboard: {
+        method: "GET";
+        path: "/api/v1/cases/{case_id}/dashboard";
+        auth: true;
+        pathParams: CasePath;
+        query: undefined;
+        request: undefined;
+        response: DashboardState;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "API_KEY_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * Replace a case's layout and components; pushes init_data to every open
+     * dashboard of the case. The change must be based on the current version.
+     *
+     * PUT /api/v1/cases/{case_id}/dashboard, authenticated.
+     */
+    putDashboard: {
+        method: "PUT";
+        path: "/api/v1/cases/{case_id}/dashboard";
+        auth: true;
+        pathParams: CasePath;
+        query: undefined;
+        request: DashboardPutRequest;
+        response: DashboardState;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "VERSION_CONFLICT" | "INVALID_DASHBOARD" | "VERSION_REQUIRED" | "API_KEY_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * Push request_component_refresh for a component of the case's dashboard.
+     *
+     * POST /api/v1/cases/{case_id}/components/{component_id}/refresh, authenticated.
+     */
+    refreshComponent: {
+        method: "POST";
+        path: "/api/v1/cases/{case_id}/components/{component_id}/refresh";
+        auth: true;
+        pathParams: CaseComponentPath;
+        query: undefined;
+        request: ComponentRefreshRequest;
+        response: ComponentPushResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "NOT_FOUND" | "API_KEY_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * Store an IFRAME component's src and push request_iframe_url.
+     *
+     * POST /api/v1/cases/{case_id}/components/{component_id}/iframe, authenticated.
+     */
+    setIframe: {
+        method: "POST";
+        path: "/api/v1/cases/{case_id}/components/{component_id}/iframe";
+        auth: true;
+        pathParams: CaseComponentPath;
+        query: undefined;
+        request: IframeRequest;
+        response: IframeResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "NOT_FOUND" | "INVALID_DASHBOARD" | "API_KEY_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * Store the data a component shows (any JSON, kept verbatim) and push
+     * request_component_refresh for it when the case's dashboard has it.
+     *
+     * PUT /api/v1/cases/{case_id}/components/{component_id}/data, authenticated.
+     */
+    putComponentData: {
+        method: "PUT";
+        path: "/api/v1/cases/{case_id}/components/{component_id}/data";
+        auth: true;
+        pathParams: CaseComponentPath;
+        query: undefined;
+        request: PutComponentDataRequest;
+        response: ComponentPushResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "API_KEY_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * Set the case's button view; refreshes the components that show it.
+     *
+     * PUT /api/v1/cases/{case_id}/views/buttons, authenticated.
+     */
+    putButtonView: {
+        method: "PUT";
+        path: "/api/v1/cases/{case_id}/views/buttons";
+        auth: true;
+        pathParams: CasePath;
+        query: undefined;
+        request: ButtonView;
+        response: ViewUpdateResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "API_KEY_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * Set the case's FAQ view; refreshes the components that show it.
+     *
+     * PUT /api/v1/cases/{case_id}/views/faq, authenticated.
+     */
+    putFaqView: {
+        method: "PUT";
+        path: "/api/v1/cases/{case_id}/views/faq";
+        auth: true;
+        pathParams: CasePath;
+        query: undefined;
+        request: FaqView;
+        response: ViewUpdateResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "API_KEY_REQUIRED" | "UNAVAILABLE";
+    };
+    /**
+     * Link the case to its seed-003 chat room (what /api/v1/get_chat shows).
+     *
+     * PUT /api/v1/cases/{case_id}/chat, authenticated.
+     */
+    putCaseChat: {
+        method: "PUT";
+        path: "/api/v1/cases/{case_id}/chat";
+        auth: true;
+        pathParams: CasePath;
+        query: undefined;
+        request: CaseChatRequest;
+        response: CaseChatResponse;
+        /** the errors it may answer (DashboardErrors, DashboardErrorStatus) */
+        errors: "AUTH_REQUIRED" | "INVALID_REQUEST" | "NOT_FOUND" | "API_KEY_REQUIRED" | "UNAVAILABLE";
     };
 }
 /** The path of each endpoint of channel dashboard. */
@@ -423,4 +889,16 @@ export const DashboardEndpointPaths = {
     getInitData: "/api/v1/init_data",
     requestForAuth: "/request_for_auth",
     authHandshake: "/auth_handshake",
+    getComponentData: "/api/v1/components/{component_id}",
+    getButtonView: "/api/v1/views/buttons",
+    getFaqView: "/api/v1/views/faq",
+    chatAccess: "/api/v1/chat_access",
+    getDashboard: "/api/v1/cases/{case_id}/dashboard",
+    putDashboard: "/api/v1/cases/{case_id}/dashboard",
+    refreshComponent: "/api/v1/cases/{case_id}/components/{component_id}/refresh",
+    setIframe: "/api/v1/cases/{case_id}/components/{component_id}/iframe",
+    putComponentData: "/api/v1/cases/{case_id}/components/{component_id}/data",
+    putButtonView: "/api/v1/cases/{case_id}/views/buttons",
+    putFaqView: "/api/v1/cases/{case_id}/views/faq",
+    putCaseChat: "/api/v1/cases/{case_id}/chat",
 } as const;

@@ -6,9 +6,20 @@
 import type {
     AuthHandshakeRequest,
     AuthHandshakeResponse,
+    ButtonView,
+    CaseChatRequest,
+    CaseChatResponse,
+    ChatAccessResponse,
+    ComponentPushResponse,
+    ComponentRefreshRequest,
     DashboardHttpError,
     DashboardInbound,
     DashboardOutbound,
+    DashboardPutRequest,
+    DashboardState,
+    FaqView,
+    IframeRequest,
+    IframeResponse,
     InitData,
     PongReply,
     RequestComponentRefresh,
@@ -17,6 +28,7 @@ import type {
     RequestIframeUrl,
     RequestInitData,
     RequestPing,
+    ViewUpdateResponse,
 } from "../dashboard";
 
 export const requestInitData_1: RequestInitData = {"action":"request_init_data"};
@@ -49,3 +61,28 @@ export const authHandshakeResponse_1: AuthHandshakeResponse = {"fin_session_id":
 
 export const dashboardHttpError_1: DashboardHttpError = {"error":"Authentication required"};
 export const dashboardHttpError_2: DashboardHttpError = {"error":"Invalid request: case_id: missing required field"};
+
+export const buttonView_1: ButtonView = {"title":"Next steps","buttons":[{"label":"Upload documents","url":"https://example.com/upload"}]};
+
+export const faqView_1: FaqView = {"title":"FAQ","items":[{"question":"How long does it take?","answer":"About two weeks."}]};
+
+export const chatAccessResponse_1: ChatAccessResponse = {"token":"c0ffee","room_id":3,"user_id":42,"expires_in":3600};
+
+export const dashboardState_1: DashboardState = {"case_id":"1","version":2,"dsettings":{"layout_type":"view_tall_3","custom_layout":{}},"components":[{"type":"waterfall","id":"waterfall_1","position":"left_full","component_name":"WaterfallComponent","src":null},{"type":"barchart","id":"barchart_1","position":"top_right","component_name":"BarchartComponent","src":null},{"type":"chat","id":"chat_1","position":"bottom_right","component_name":"IFRAMEComponent","src":"http://127.0.0.1:8080/api/v1/get_chat?case_id=1"}]};
+
+export const dashboardPutRequest_1: DashboardPutRequest = {"version":1,"dsettings":{"layout_type":"view_standard_3","custom_layout":{}},"components":[{"type":"barchart","id":"barchart_1","position":"top_full","component_name":"BarchartComponent","src":null},{"type":"square","id":"square_1","position":"bottom_right","component_name":"SquareComponent","src":null},{"type":"chat","id":"chat_1","position":"bottom_left","component_name":"IFRAMEComponent","src":"http://127.0.0.1:8080/api/v1/get_chat?case_id=1"}]};
+
+export const componentRefreshRequest_1: ComponentRefreshRequest = {};
+export const componentRefreshRequest_2: ComponentRefreshRequest = {"key":"20231130064924408779"};
+
+export const componentPushResponse_1: ComponentPushResponse = {"case_id":"1","component_id":"timeline_1","key":"20231130064924408779","pushed":true};
+
+export const iframeRequest_1: IframeRequest = {"iframe_source":"https://core.epventures.com/api/v1/get_chat?case_id=1"};
+
+export const iframeResponse_1: IframeResponse = {"case_id":"1","component_id":"chat_1","iframe_source":"https://example.com/","version":3};
+
+export const viewUpdateResponse_1: ViewUpdateResponse = {"case_id":"1","key":"20231130064924408779","pushed":1};
+
+export const caseChatRequest_1: CaseChatRequest = {"room_id":3};
+
+export const caseChatResponse_1: CaseChatResponse = {"case_id":"1","room_id":3};
