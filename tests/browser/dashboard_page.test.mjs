@@ -332,8 +332,9 @@ test('the case dashboard in headless Chromium: every push followed without a rel
       assert.equal(await frame.getByTestId('view-title').innerText(), 'Questions');
       assert.equal(await frame.locator('i').count(), 0, 'answers are text');
       await shoot(a, '07-after-iframe-url');
-      // another origin (localhost is not 127.0.0.1): the URL exactly as pushed
-      const foreign = `http://localhost:${port}/api/v1/button_view?case_id=1`;
+      // another origin (localhost is not 127.0.0.1): the URL exactly as pushed. (Not one of
+      // this server's pages: their frame-ancestors 'self' refuses a frame of another origin.)
+      const foreign = `http://localhost:${port}/api/v1/views/buttons?case_id=1`;
       await op('POST', '/api/v1/cases/1/components/chat_1/iframe', { iframe_source: foreign });
       await compHas(a, 'chat_1', { 'data-src': foreign });
       assert.equal(await comp(a, 'chat_1').locator('iframe').getAttribute('src'), foreign, 'no session to a foreign origin');
