@@ -179,6 +179,11 @@ test('the case dashboard in headless Chromium: every push followed without a rel
       assert.ok(left.x + left.width <= right.x + 1, 'bottom_left left of bottom_right');
       // no data yet (demo data off): nothing drawn, and said so
       await compHas(a, 'timeline_1', { 'data-state': 'empty', 'data-marks': '0' });
+      // the chat iframe: this case has no chat room yet, and says so
+      await a.frameLocator('[data-component-id="chat_1"] iframe').locator('#chat[data-status="error"]').waitFor();
+      assert.match(await a.frameLocator('[data-component-id="chat_1"] iframe').getByTestId('error').innerText(),
+        /No chat room for this case/);
+      assert.match(await attr(a, 'chat_1', 'data-src'), /\/api\/v1\/get_chat\?case_id=1$/, 'the default chat page');
       // the first ping was answered
       await a.locator('#root[data-last-pong]').waitFor();
       await a.evaluate(() => { window.__noReload = 'set before the pushes'; });
