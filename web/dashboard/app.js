@@ -51,6 +51,13 @@
   function svg(tag, attrs, ...children) {
     const e = document.createElementNS(SVG_NS, tag);
     setAttrs(e, attrs);
+    if (tag === 'svg' && attrs && attrs.viewBox) {
+      // A chart's natural size is 1.4 times its viewBox; CSS shrinks it to fit the card
+      // (max-width: 100%) but never blows its text up on a wide one.
+      const [, , w, h] = String(attrs.viewBox).split(' ').map(Number);
+      e.setAttribute('width', String(Math.round(w * 1.4)));
+      e.setAttribute('height', String(Math.round(h * 1.4)));
+    }
     for (const c of children) if (c !== null && c !== undefined) e.append(c);
     return e;
   }
