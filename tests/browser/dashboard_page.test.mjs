@@ -415,16 +415,21 @@ test('the case dashboard in headless Chromium: every push followed without a rel
       await shoot(a, '11-reconnected');
     });
 
-    await step(t, 'an unknown action, and a frame that is not JSON, are ignored', async () => {
-      // Playwright sits in the page's socket: everything the server sends goes through, and
-      // right after init_data two frames the server never sends.
+    await step(t, 'an unknown action and a non-JSON frame are ignored; pushes missed between sockets are caught up', async () => {
+      // Playwright sits in the page's socket: everything the server sends goes through,
+      // except refresh pushes while `drop` is set; right after the first init_data come two
+      // frames the server never sends.
+      const route = { current: null, drop: false, opens: 0 };
       const u = await open('unknown', { case_id: '2', user_id: agent.id, auth_ticket: await ticket('2', agent.id) }, {
         before: (page) => page.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
+          route.current = ws;
+          const first = route.opens++ === 0;
           const up = ws.connectToServer();
           ws.onMessage((m) => up.send(m));
           up.onMessage((m) => {
+            if (route.drop && typeof m === 'string' && m.includes('"request_component_refresh"')) return;
             ws.send(m);
-            if (typeof m === 'string' && m.includes('"init_data"')) {
+            if (first && typeof m === 'string' && m.includes('"init_data"')) {
               ws.send(JSON.stringify({ action: 'brand_new_action', data: { component_id: 'timeline_1' } }));
               ws.send('not json {');
               ws.send(JSON.stringify({ action: 'request_component_refresh' })); // no data: ignored
@@ -434,10 +439,23 @@ test('the case dashboard in headless Chromium: every push followed without a rel
       });
       await status(u, 'open');
       await until(async () => (await u.locator('[data-testid="component"]').count()) === 3, WAIT, 'three components');
+      await u.evaluate(() => { window.__noReload = 'u'; });
       await op('PUT', '/api/v1/cases/2/components/timeline_1/data', timeline);
       await compHas(u, 'timeline_1', { 'data-marks': '3' });
       assert.equal(await u.locator('#root').getAttribute('data-status'), 'open');
       await compHas(other2, 'timeline_1', { 'data-marks': '3' });
+      // a push the page never gets (as if sent while it had no socket) ...
+      route.drop = true;
+      await op('PUT', '/api/v1/cases/2/components/timeline_1/data', { ...timeline, events: timeline.events.slice(0, 1) });
+      await compHas(other2, 'timeline_1', { 'data-marks': '1' });
+      assert.equal(await attr(u, 'timeline_1', 'data-marks'), '3', 'the dropped push was not seen');
+      // ... is caught up by the next socket's init_data: kept data components fetch again
+      route.drop = false;
+      await route.current.close({ code: 1001, reason: 'test' });
+      await until(() => route.opens === 2, WAIT, 'the page reconnects');
+      await compHas(u, 'timeline_1', { 'data-marks': '1' });
+      await status(u, 'open');
+      assert.equal(await marker(u), 'u');
     });
 
     await step(t, 'a session that is not valid: "expired", and no more tries', async () => {

@@ -31,6 +31,7 @@
     session: '',
     ws: null,
     opened: false,        // did the current socket open?
+    stale: false,         // pushes may have been missed (a new socket): refetch on init_data
     attempt: 0,           // reconnects since the last open (drives the backoff)
     retryTimer: null,
     pingTimer: null,
@@ -182,6 +183,7 @@
     ws.onopen = () => {
       state.opened = true;
       state.attempt = 0;
+      state.stale = true;
       showError('');
       setStatus('open', 'Live');
       // init_data comes on its own; one ping now shows the round trip, then every 25 s.
@@ -275,6 +277,10 @@
     $('board').setAttribute('data-layout', state.layout);
     const list = Array.isArray(data.components) ? data.components : [];
     const seen = new Set();
+    // The first init_data of a socket: refresh pushes sent while there was none were
+    // missed, so every kept data component fetches its data again (with its last key).
+    const refetch = state.stale;
+    state.stale = false;
     for (const c of list) {
       if (!c || typeof c !== 'object' || !isStr(c.id) || seen.has(c.id)) continue;
       seen.add(c.id);
@@ -295,6 +301,7 @@
           have.comp.src = comp.src;
           loadFrame(have, comp.src, false);
         }
+        if (refetch && DATA_COMPONENTS.has(comp.name)) fetchData(have, have.key);
         continue;
       }
       if (have) have.el.remove();

@@ -168,9 +168,9 @@
     ws.onopen = () => {
       // The socket opens before the token is checked (a refused one gets an error, then
       // a close): the backoff is reset by the first heartbeat_response, not here.
+      // "open" (and the send button) wait for that answer too: by then the server has
+      // the connection among the room's listeners, so nothing sent after it is missed.
       send({ action: 'heartbeat' });
-      setStatus('open', 'Connected');
-      $('send').disabled = false;
       clearInterval(state.beatTimer);
       state.beatTimer = setInterval(() => send({ action: 'heartbeat' }), HEARTBEAT_MS);
     };
@@ -217,6 +217,10 @@
       }
       case 'heartbeat_response':
         state.attempt = 0;
+        if ($('chat').getAttribute('data-status') !== 'open') {
+          setStatus('open', 'Connected');
+          $('send').disabled = false;
+        }
         break;
       default:
         break; // unread_message_count, new_room: nothing to show
