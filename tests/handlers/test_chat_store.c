@@ -315,7 +315,7 @@ static void test_migrates_pre_prefix_database(void **state)
     assert_non_null(store);
     assert_int_equal(chat_store_migrate(store, err, sizeof err), 0);
     sqlite3 *db = sb_store_db(store);
-    assert_int_equal(one_int(db, "SELECT version FROM sb_migrations WHERE module = 'chat'"), 2);
+    assert_int_equal(one_int(db, "SELECT version FROM sb_migrations WHERE module = 'chat'"), 3);
 
     /* every row, under the new name; nothing under the old */
     for (size_t i = 0; i < N_TABLES; i++) {

@@ -14,7 +14,7 @@ after(h.cleanup);
 const STORAGE = 'Message could not be stored';
 
 test('a full database: every send is either acknowledged and stored, or refused and not stored', async () => {
-  const s = await h.startServer({ tag: 'full', args: ['--max-db-size', '300k'] });
+  const s = await h.startServer({ tag: 'full', args: ['--max-db-size', '400k'] });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
   const bob = await h.login(s, u.bob, 'bob');

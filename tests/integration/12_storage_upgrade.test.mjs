@@ -59,11 +59,12 @@ test('serve upgrades a database made before the chat_ prefix and serves every ro
 
   const s = await h.startServer({ dir, demo: false });
   assert.match(s.stderr, /event=migrated module=chat version=2\b/);
+  assert.match(s.stderr, /event=migrated module=chat version=3\b/);
   assert.doesNotMatch(s.stderr, /event=migrated module=chat version=1\b/, 'step 1 is not run again');
-  assert.equal(h.sqlite(db, "SELECT version FROM sb_migrations WHERE module = 'chat'").trim(), '2');
+  assert.equal(h.sqlite(db, "SELECT version FROM sb_migrations WHERE module = 'chat'").trim(), '3');
   // the old tables are gone, renamed; the other modules' are beside them
-  assert.equal(h.sqlite(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'core_%' AND name NOT LIKE 'realtime_%' AND name NOT LIKE 'therapy_%' AND name != 'sqlite_sequence' ORDER BY name").trim().split('\n').join(' '),
-    'chat_message_status chat_messages chat_room_members chat_rooms chat_services chat_users sb_migrations');
+  assert.equal(h.sqlite(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'core_%' AND name NOT LIKE 'realtime_%' AND name NOT LIKE 'therapy_%' AND name NOT LIKE 'dashboard_%' AND name != 'sqlite_sequence' ORDER BY name").trim().split('\n').join(' '),
+    'chat_access_tokens chat_message_status chat_messages chat_room_members chat_rooms chat_services chat_users sb_migrations');
 
   // the rooms, their unread counters and last messages, over REST
   const rooms = await h.request(s, '/api/v1/rooms', { headers: h.bearer(users.alice.token) });

@@ -18,7 +18,7 @@ async function health(s) {
 }
 
 test('health: a full database answers 503 degraded, and 200 again once a commit succeeds', async () => {
-  const s = await h.startServer({ tag: 'health-full', args: ['--max-db-size', '300k'] });
+  const s = await h.startServer({ tag: 'health-full', args: ['--max-db-size', '400k'] });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
   let h0 = await health(s);

@@ -224,6 +224,11 @@ export function request(server, pathAndQuery, { method = 'GET', headers = {}, bo
   }), T(5000), `${method} ${pathAndQuery}`);
 }
 
+/** the sanitizers' reports in a server's output (ASan/UBSan builds) */
+export function sanitizerReports(server) {
+  return (server.stderr.match(/^.*(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:).*$/gm) || []);
+}
+
 export const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 
 /** GET /metrics parsed: {'name{labels}': number}. */

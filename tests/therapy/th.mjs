@@ -11,7 +11,7 @@ import path from 'node:path';
 import { BIN, T, startServer, tempDir, withTimeout, sleep } from '../integration/harness.mjs';
 
 export { BIN, T, sleep, withTimeout, tempDir };
-export { cleanup, sqlite } from '../integration/harness.mjs';
+export { cleanup, sqlite, sanitizerReports } from '../integration/harness.mjs';
 
 export const API = '/api/therapy';
 export const COOKIE = 'sb_therapy';
@@ -326,9 +326,4 @@ export async function head(b) {
     if (j.max_id === last) return last;
     last = j.max_id;
   }
-}
-
-/** the sanitizers' reports in a server's output (ASan/UBSan builds) */
-export function sanitizerReports(server) {
-  return (server.stderr.match(/^.*(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:).*$/gm) || []);
 }

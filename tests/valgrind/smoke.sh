@@ -30,6 +30,9 @@ timeout 90 node "$here/realtime_session.mjs" "$port" "$rt" "$key" ||
 # the therapy protocol: demo people, codes in sms.jsonl beside the database
 timeout 90 node "$here/therapy_session.mjs" "$port" "$dir" "$key" ||
   { echo "therapy session failed"; exit 1; }
+# the dashboard: demo case 1, the operator key beside the database
+timeout 90 node "$here/dashboard_session.mjs" "$port" "$dir" ||
+  { echo "dashboard session failed"; exit 1; }
 kill -TERM $pid
 wait $pid
 rc=$?
