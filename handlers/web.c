@@ -1,6 +1,7 @@
 /*
- * web.c: the realtime test client page and the socket.io-client bundle, and
- * the therapy web client's page, script and style sheet (web.h), answered
+ * web.c: the realtime test client page and the socket.io-client bundle, the
+ * therapy web client's page, script and style sheet, and the case dashboard's
+ * pages, scripts and style sheet (web.h), answered
  * from the bytes embedded at build time (web_embed.h, written by
  * cmake/embed.lua into the build directory).
  *
@@ -50,6 +51,25 @@ typedef struct web_file {
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
     "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+/* The dashboard page is the therapy page's policy, plus frames: its IFRAME
+ * components show whatever page an operator names (http: or https:; app.js
+ * refuses other schemes too). connect-src 'self' covers the page's own
+ * WebSocket (ws: and wss: on this host match 'self' in CSP Level 3). */
+#define DASHBOARD_PAGE_CSP                                                                         \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
+    "img-src data:; frame-src 'self' http: https:; base-uri 'none'; form-action 'none'; "          \
+    "frame-ancestors 'none'"
+
+/* The chat page and the button/FAQ page live in the dashboard's iframes:
+ * framed by this server's pages only, otherwise the therapy page's policy. */
+#define DASHBOARD_FRAMED_CSP                                                                       \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
+    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+#define HTML "text/html; charset=utf-8"
+#define JS "application/javascript; charset=utf-8"
+#define CSS "text/css; charset=utf-8"
+
 static web_file files[] = {
     {.path = WEB_TEST_CLIENT_PATH,
      .content_type = "text/html; charset=utf-8",
@@ -73,6 +93,54 @@ static web_file files[] = {
      .content_type = "text/css; charset=utf-8",
      .data = web_therapy_css,
      .len = &web_therapy_css_len},
+    {.path = WEB_DASHBOARD_PAGE_PATH,
+     .content_type = HTML,
+     .data = web_dashboard_html,
+     .len = &web_dashboard_html_len,
+     .csp = DASHBOARD_PAGE_CSP},
+    {.path = WEB_DASHBOARD_APP_PATH,
+     .content_type = JS,
+     .data = web_dashboard_js,
+     .len = &web_dashboard_js_len},
+    {.path = WEB_DASHBOARD_STYLE_PATH,
+     .content_type = CSS,
+     .data = web_dashboard_css,
+     .len = &web_dashboard_css_len},
+    {.path = WEB_DASHBOARD_CHAT_JS_PATH,
+     .content_type = JS,
+     .data = web_dashboard_chat_js,
+     .len = &web_dashboard_chat_js_len},
+    {.path = WEB_DASHBOARD_VIEW_JS_PATH,
+     .content_type = JS,
+     .data = web_dashboard_view_js,
+     .len = &web_dashboard_view_js_len},
+    {.path = WEB_DASHBOARD_CHAT_PATH,
+     .content_type = HTML,
+     .data = web_dashboard_chat_html,
+     .len = &web_dashboard_chat_html_len,
+     .csp = DASHBOARD_FRAMED_CSP},
+    {.path = WEB_DASHBOARD_BUTTON_VIEW_PATH,
+     .content_type = HTML,
+     .data = web_dashboard_view_html,
+     .len = &web_dashboard_view_html_len,
+     .csp = DASHBOARD_FRAMED_CSP},
+    {.path = WEB_DASHBOARD_FAQ_VIEW_PATH,
+     .content_type = HTML,
+     .data = web_dashboard_view_html,
+     .len = &web_dashboard_view_html_len,
+     .csp = DASHBOARD_FRAMED_CSP},
+};
+
+/* A bare directory path and the page it is redirected to (its relative URLs
+ * resolve there). */
+typedef struct web_redirect {
+    const char *path;
+    const char *location;
+} web_redirect;
+
+static web_redirect redirects[] = {
+    {WEB_THERAPY_BARE_PATH, WEB_THERAPY_PAGE_PATH},
+    {WEB_DASHBOARD_BARE_PATH, WEB_DASHBOARD_PAGE_PATH},
 };
 
 static void compute_etag(web_file *f)
@@ -140,27 +208,32 @@ static int serve_file(struct sb_ctx *ctx, const sb_http_request *req, sb_http_re
     return SB_HTTP_ANSWERED;
 }
 
-/* GET /therapy: the page is /therapy/ (its relative URLs resolve there). */
-static int redirect_therapy(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
+/* GET /therapy, GET /dashboard: 308 to the page (web_redirect). */
+static int redirect_bare(struct sb_ctx *ctx, const sb_http_request *req, sb_http_response *resp)
 {
-    (void)ctx;
     (void)req;
+    const web_redirect *r = ctx->app;
     resp->status = 308;
     resp->content_type = "text/plain; charset=utf-8";
-    if (sb_http_add_header(resp, "Location", WEB_THERAPY_PAGE_PATH) != 0)
+    if (sb_http_add_header(resp, "Location", r->location) != 0)
         return SB_HTTP_ANSWERED;
-    SB_BUF_PUT_LIT(&resp->body, "See " WEB_THERAPY_PAGE_PATH "\n");
+    SB_BUF_PUT_LIT(&resp->body, "See ");
+    sb_buf_put(&resp->body, r->location, strlen(r->location));
+    SB_BUF_PUT_LIT(&resp->body, "\n");
     return SB_HTTP_ANSWERED;
 }
 
 int web_add_routes(sb_rt *rt, char *err, size_t err_size)
 {
-    sb_http_handler bare = {.method = "GET",
-                            .path = WEB_THERAPY_BARE_PATH,
-                            .channel = "web",
-                            .handle = redirect_therapy};
-    if (sb_rt_add_http(rt, &bare, err, err_size) != 0)
-        return -1;
+    for (size_t i = 0; i < sizeof redirects / sizeof redirects[0]; i++) {
+        sb_http_handler bare = {.method = "GET",
+                                .path = redirects[i].path,
+                                .channel = "web",
+                                .handle = redirect_bare,
+                                .app = &redirects[i]};
+        if (sb_rt_add_http(rt, &bare, err, err_size) != 0)
+            return -1;
+    }
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         web_file *f = &files[i];
         compute_etag(f);

@@ -1,8 +1,8 @@
 // web_assets.test.mjs: the binary serves the realtime test client page and the
-// socket.io-client bundle, and the therapy web client's page, script and style sheet
-// (handlers/web.c) byte for byte as the files they are built from
-// (handlers/web/realtime-test-client.html, the bundle npm installed into tests/node,
-// web/therapy/), with their content types, an ETag, Cache-Control, a 304 for a
+// socket.io-client bundle, the therapy web client's page, script and style sheet, and the
+// case dashboard's pages, scripts and style sheet (handlers/web.c) byte for byte as the
+// files they are built from (handlers/web/realtime-test-client.html, the bundle npm
+// installed into tests/node, web/therapy/, web/dashboard/), with their content types, an ETag, Cache-Control, a 304 for a
 // matching If-None-Match, and headers only for HEAD. Raw sockets where the bytes on
 // the wire matter (no body after HEAD or 304).
 import { test, before, after } from 'node:test';
@@ -40,6 +40,21 @@ const FILES = [
     file: path.join(ROOT, 'web', 'therapy', 'style.css'),
     type: 'text/css; charset=utf-8',
   },
+  ...[
+    ['/dashboard/', 'index.html'],
+    ['/dashboard/app.js', 'app.js'],
+    ['/dashboard/style.css', 'style.css'],
+    ['/dashboard/chat.js', 'chat.js'],
+    ['/dashboard/view.js', 'view.js'],
+    ['/api/v1/get_chat', 'chat.html'],
+    ['/api/v1/button_view', 'view.html'],
+    ['/api/v1/faq_view', 'view.html'],
+  ].map(([url, name]) => ({
+    url,
+    file: path.join(ROOT, 'web', 'dashboard', name),
+    type: name.endsWith('.html') ? 'text/html; charset=utf-8'
+      : name.endsWith('.js') ? 'application/javascript; charset=utf-8' : 'text/css; charset=utf-8',
+  })),
 ];
 
 let server;
@@ -182,4 +197,70 @@ test('GET /therapy: 308 to /therapy/', async () => {
   const r = await fetchRaw('/therapy');
   assert.equal(r.status, 308);
   assert.equal(r.headers.location, '/therapy/');
+});
+
+/** A CSP header as {directive: [values]}. */
+function cspDirectives(csp) {
+  return Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+}
+
+/** No inline script, style or handler in the page; every resource from /dashboard/ (or data:). */
+function assertStrictPage(html, resources) {
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline <script>');
+  assert.doesNotMatch(html, /<style\b|\sstyle\s*=/i, 'no inline style');
+  assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'no inline event handler');
+  const srcs = [...html.matchAll(/\b(?:src|href)\s*=\s*["']([^"']*)["']/g)].map((m) => m[1]);
+  for (const r of resources) assert.ok(srcs.includes(r), `the page loads ${r}: ${srcs}`);
+  for (const s of srcs) assert.match(s, /^(\/dashboard\/|data:)/, `no external URL: ${s}`);
+}
+
+test('the dashboard page: a strict CSP that allows http(s) frames, and every resource from this server', async () => {
+  const r = await fetchRaw('/dashboard/');
+  const d = cspDirectives(r.headers['content-security-policy']);
+  assert.deepEqual(d['default-src'], ["'none'"]);
+  assert.deepEqual(d['script-src'], ["'self'"], 'no inline script');
+  assert.deepEqual(d['style-src'], ["'self'"], 'no inline style');
+  assert.deepEqual(d['connect-src'], ["'self'"], "the API and the WebSocket: 'self' covers ws: on this host");
+  assert.deepEqual(d['frame-src'], ["'self'", 'http:', 'https:'], 'the IFRAME components');
+  assert.deepEqual(d['frame-ancestors'], ["'none'"]);
+  assert.deepEqual(d['base-uri'], ["'none'"]);
+  assert.equal(r.headers['referrer-policy'], 'no-referrer');
+  assertStrictPage(r.body.toString('utf8'), ['/dashboard/app.js', '/dashboard/style.css']);
+  for (const u of ['/dashboard/app.js', '/dashboard/style.css', '/dashboard/chat.js', '/dashboard/view.js']) {
+    const a = await fetchRaw(u);
+    assert.equal(a.headers['content-security-policy'], undefined, `${u} is not a document`);
+  }
+  const css = fs.readFileSync(path.join(ROOT, 'web', 'dashboard', 'style.css'), 'utf8');
+  assert.doesNotMatch(css, /@import|url\(\s*["']?(https?:)?\/\//, 'no external style');
+  for (const f of ['app.js', 'chat.js', 'view.js']) {
+    const js = fs.readFileSync(path.join(ROOT, 'web', 'dashboard', f), 'utf8');
+    assert.doesNotMatch(js, /\.innerHTML\s*=|\.outerHTML\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function/,
+      `${f}: server text never becomes markup or code`);
+  }
+});
+
+for (const [url, script] of [
+  ['/api/v1/get_chat', '/dashboard/chat.js'],
+  ['/api/v1/button_view', '/dashboard/view.js'],
+  ['/api/v1/faq_view', '/dashboard/view.js'],
+]) {
+  test(`${url}: the framed page, framable by this server only, strict otherwise`, async () => {
+    const r = await fetchRaw(`${url}?case_id=1&fin_session_id=x`);
+    assert.equal(r.status, 200, 'the query string does not change the page');
+    const d = cspDirectives(r.headers['content-security-policy']);
+    assert.deepEqual(d['default-src'], ["'none'"]);
+    assert.deepEqual(d['script-src'], ["'self'"]);
+    assert.deepEqual(d['style-src'], ["'self'"]);
+    assert.deepEqual(d['connect-src'], ["'self'"]);
+    assert.deepEqual(d['frame-ancestors'], ["'self'"], 'the dashboard (same origin) may frame it, nobody else');
+    assert.equal(d['frame-src'], undefined, 'it frames nothing');
+    assert.equal(r.headers['referrer-policy'], 'no-referrer', 'the session in its URL is never sent on as a Referer');
+    assertStrictPage(r.body.toString('utf8'), [script, '/dashboard/style.css']);
+  });
+}
+
+test('GET /dashboard: 308 to /dashboard/', async () => {
+  const r = await fetchRaw('/dashboard');
+  assert.equal(r.status, 308);
+  assert.equal(r.headers.location, '/dashboard/');
 });
