@@ -61,6 +61,7 @@
 
 #include "procstat.h"
 #include "wsclient.h"
+#include "benchutil.h"
 
 #define MAX_INFLIGHT 64
 
@@ -126,56 +127,6 @@ static struct {
     hconn *hc;
     int flight[MAX_INFLIGHT], n_flight;
 } G;
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-#define PRINTF_LIKE __attribute__((format(printf, 1, 2)))
-
-PRINTF_LIKE static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("dashload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-PRINTF_LIKE _Noreturn static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("dashload: FAILED: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    fflush(stdout);
-    exit(1);
-}
-
-PRINTF_LIKE _Noreturn static void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("dashload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see --help)\n", stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int clip(size_t n, size_t max)
 {
@@ -1042,6 +993,7 @@ static void parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    bench_prog = "dashload";
     parse_args(argc, argv);
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = {.sa_handler = on_signal};

@@ -67,6 +67,7 @@
 #include <unistd.h>
 
 #include "procstat.h"
+#include "benchutil.h"
 
 enum mode { M_LOGIN, M_POLL, M_LONG, M_FLOOR, M_IDLE };
 enum req { R_NONE, R_LOGIN, R_VERIFY, R_ENTER, R_GET, R_SAVE, R_FLOOR };
@@ -145,46 +146,6 @@ static struct {
 } G;
 
 #define PRINTF_LIKE(i) __attribute__((format(printf, i, i + 1)))
-
-PRINTF_LIKE(1) static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("thload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-PRINTF_LIKE(1) _Noreturn static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("thload: FAILED: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    fflush(stdout);
-    exit(1);
-}
-
-PRINTF_LIKE(1) _Noreturn static void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("thload: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see the comment at the top of bench/therapy/thload.c)\n", stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static uint64_t rnd(void)
 {
@@ -1075,6 +1036,8 @@ static double num(const char *opt, const char *v, double lo, double hi)
 
 int main(int argc, char **argv)
 {
+    bench_prog = "thload";
+    bench_usage_hint = "see the comment at the top of bench/therapy/thload.c";
     if (argc < 2)
         usage_error("usage: thload login|poll|long|floor|idle OPTIONS");
     const char *m = argv[1];
