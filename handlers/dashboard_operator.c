@@ -142,6 +142,19 @@ int dashboard_on_put_dashboard(struct sb_ctx *ctx, const dashboard_case_path *pa
     return 200;
 }
 
+/* The answer of refresh and data: what was pushed (key copied: it may be
+ * the caller's stack buffer). */
+static int pushed(struct sb_ctx *ctx, const dashboard_case_component_path *path, const char *key,
+                  bool shown, dashboard_component_push_response *resp)
+{
+    resp->case_id = path->case_id;
+    resp->component_id = path->component_id;
+    resp->key.len = strlen(key);
+    resp->key.ptr = sb_arena_strndup(ctx->arena, key, resp->key.len);
+    resp->pushed = shown;
+    return resp->key.ptr ? 200 : -DASHBOARD_ERROR_UNAVAILABLE;
+}
+
 int dashboard_on_refresh_component(struct sb_ctx *ctx, const dashboard_case_component_path *path,
                                    const dashboard_component_refresh_request *req,
                                    dashboard_component_push_response *resp,
@@ -162,12 +175,7 @@ int dashboard_on_refresh_component(struct sb_ctx *ctx, const dashboard_case_comp
     if (!key)
         return -DASHBOARD_ERROR_UNAVAILABLE;
     dashboard_push_refresh(ctx, app, case_id, path->component_id, key);
-    resp->case_id = path->case_id;
-    resp->component_id = path->component_id;
-    resp->key.ptr = sb_arena_strndup(ctx->arena, key, strlen(key));
-    resp->key.len = strlen(key);
-    resp->pushed = true;
-    return resp->key.ptr ? 200 : -DASHBOARD_ERROR_UNAVAILABLE;
+    return pushed(ctx, path, key, true, resp);
 }
 
 int dashboard_on_set_iframe(struct sb_ctx *ctx, const dashboard_case_component_path *path,
@@ -228,12 +236,7 @@ int dashboard_on_put_component_data(struct sb_ctx *ctx, const dashboard_case_com
     if (shown)
         dashboard_push_refresh(ctx, app, case_id, path->component_id, key);
     sb_counter_add(app->m_changes, 1);
-    resp->case_id = path->case_id;
-    resp->component_id = path->component_id;
-    resp->key.ptr = sb_arena_strndup(ctx->arena, key, strlen(key));
-    resp->key.len = strlen(key);
-    resp->pushed = shown;
-    return resp->key.ptr ? 200 : -DASHBOARD_ERROR_UNAVAILABLE;
+    return pushed(ctx, path, key, shown, resp);
 }
 
 /* Does src load the view page `page` (same path, any host)? */
