@@ -20,44 +20,23 @@
 // Skipped (visibly) only when /usr/bin/chromium is absent: scripts/deps.sh installs it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   BIN, ROOT, T, cleanup, connect, request, spawnServer, startServer, tempDir, until, withTimeout,
 } from '../integration/harness.mjs';
+import { ARTIFACTS, CHROMIUM, cli, playwright, skipWithoutChromium, step } from './browser.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = process.env.SB_TEST_ARTIFACTS || path.join(ROOT, 'build', 'test-artifacts');
 const WAIT = T(10000);
 
-const require = createRequire(path.join(ROOT, 'tests', 'node', 'package.json'));
 
 after(cleanup);
 
-function cli(args) {
-  return execFileSync(BIN, args, { encoding: 'utf8', timeout: T(10000) }).trim();
-}
-
-/** One step of the scenario: its name goes with its error, and the scenario stops there. */
-async function step(t, name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    e.message = `${name}: ${e.message}`;
-    throw e;
-  }
-  t.diagnostic(`ok: ${name}`);
-}
-
-const haveChromium = fs.existsSync(CHROMIUM);
-
 test('the case dashboard in headless Chromium: every push followed without a reload', {
-  skip: haveChromium ? false : `${CHROMIUM} is absent (scripts/deps.sh installs Debian's chromium)`,
+  skip: skipWithoutChromium,
   timeout: T(300000),
 }, async (t) => {
-  const { chromium } = require('playwright-core');
+  const { chromium } = playwright();
   const dir = tempDir('dashboard-browser');
   let server = await startServer({ dir, demo: false, tag: 'dashboard-browser' });
   const db = server.db;

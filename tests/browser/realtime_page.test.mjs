@@ -13,27 +13,19 @@
 // Skipped (visibly) only when /usr/bin/chromium is absent: scripts/deps.sh installs it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, ROOT, T, cleanup, request, startServer, withTimeout } from '../integration/harness.mjs';
+import { ARTIFACTS, CHROMIUM, cli, playwright, skipWithoutChromium, step } from './browser.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = process.env.SB_TEST_ARTIFACTS || path.join(ROOT, 'build', 'test-artifacts');
 const SECRET = 'browser-test-secret-0123456789abcdef'; // HS256 wants 32 bytes or more
 const USER = 'browser-user';
 const COMPANY = 'c-browser';
 const SESSION = 's-browser';
 const WAIT = T(10000); // every wait in the page
 
-const require = createRequire(path.join(ROOT, 'tests', 'node', 'package.json'));
 
 after(cleanup);
-
-function cli(args) {
-  return execFileSync(BIN, args, { encoding: 'utf8', timeout: T(10000) }).trim();
-}
 
 /** The page's log as text, for failure reports. */
 async function pageLog(page) {
@@ -89,24 +81,11 @@ async function ping(page) {
   return { rid, text: await resp.innerText() };
 }
 
-/** One step of the scenario: its name goes with its error, and the scenario stops there. */
-async function step(t, name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    e.message = `${name}: ${e.message}`;
-    throw e;
-  }
-  t.diagnostic(`ok: ${name}`);
-}
-
-const haveChromium = fs.existsSync(CHROMIUM);
-
 test('the realtime test client page in headless Chromium', {
-  skip: haveChromium ? false : `${CHROMIUM} is absent (scripts/deps.sh installs Debian's chromium)`,
+  skip: skipWithoutChromium,
   timeout: T(120000),
 }, async (t) => {
-  const { chromium } = require('playwright-core');
+  const { chromium } = playwright();
   const server = await startServer({ demo: false, tag: 'browser', args: ['--jwt-secret', SECRET] });
   const token = cli(['realtime', 'token', '--user', USER, '--company', COMPANY, '--session', SESSION,
     '--ttl', '600', '--artifacts', '*', '--jwt-secret', SECRET]);

@@ -21,37 +21,18 @@
 // Skipped (visibly) only when /usr/bin/chromium is absent: scripts/deps.sh installs it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, ROOT, T, cleanup, request, startServer, tempDir, until, withTimeout } from '../integration/harness.mjs';
+import { ARTIFACTS, CHROMIUM, cli, playwright, skipWithoutChromium, step } from './browser.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = process.env.SB_TEST_ARTIFACTS || path.join(ROOT, 'build', 'test-artifacts');
 const WAIT = T(10000);          // a wait in long-poll mode
 const POLL_WAIT = T(20000);     // a wait in 5-second poll mode (two ticks and then some)
 const LONG_POLL_BOUND = T(2500); // "well under 5 s": the long poll must beat the interval by far
 const RESEND_S = 3;             // --otp-resend: the resend paths without a minute's wait
 
-const require = createRequire(path.join(ROOT, 'tests', 'node', 'package.json'));
 
 after(cleanup);
-
-function cli(args) {
-  return execFileSync(BIN, args, { encoding: 'utf8', timeout: T(10000) }).trim();
-}
-
-/** One step of the scenario: its name goes with its error, and the scenario stops there. */
-async function step(t, name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    e.message = `${name}: ${e.message}`;
-    throw e;
-  }
-  t.diagnostic(`ok: ${name}`);
-}
 
 /** The 6-digit code of the last SMS the server wrote for `phone`. */
 async function smsCode(smsFile, phone, after = 0) {
@@ -106,13 +87,11 @@ async function waitCount(page, text, icon, n, timeout = WAIT) {
   await message(page, text).locator(`[data-testid="react-${icon}"][data-count="${n}"]`).waitFor({ timeout });
 }
 
-const haveChromium = fs.existsSync(CHROMIUM);
-
 test('the therapy web client in headless Chromium: two sides of a session', {
-  skip: haveChromium ? false : `${CHROMIUM} is absent (scripts/deps.sh installs Debian's chromium)`,
+  skip: skipWithoutChromium,
   timeout: T(300000),
 }, async (t) => {
-  const { chromium } = require('playwright-core');
+  const { chromium } = playwright();
   const dir = tempDir('therapy-browser');
   const smsFile = path.join(dir, 'sms.jsonl');
   const server = await startServer({ dir, demo: false, tag: 'therapy-browser', args: ['--sms', `file:${smsFile}`, '--otp-resend', String(RESEND_S)] });
