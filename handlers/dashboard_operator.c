@@ -39,7 +39,8 @@ static void etag(struct sb_ctx *ctx, int64_t version)
     sb_http_add_header(ctx->http_resp, "ETag", tag);
 }
 
-/* If-Match: "N" (or N, or W/"N"): 1 with *version, 0 absent, -1 not a version. */
+/* If-Match: "N" (or N, or W/"N"): 1 with *version; "*": 2 (whatever is
+ * current: an explicit overwrite); 0 absent; -1 not a version. */
 static int if_match(struct sb_ctx *ctx, int64_t *version)
 {
     const char *h = sb_http_header(ctx->http, "if-match");
@@ -47,6 +48,12 @@ static int if_match(struct sb_ctx *ctx, int64_t *version)
         return 0;
     while (*h == ' ' || *h == '\t')
         h++;
+    if (h[0] == '*') {
+        const char *t = h + 1;
+        while (*t == ' ' || *t == '\t')
+            t++;
+        return *t ? -1 : 2;
+    }
     if (h[0] == 'W' && h[1] == '/')
         h += 2;
     bool quoted = *h == '"';
@@ -98,19 +105,21 @@ int dashboard_on_put_dashboard(struct sb_ctx *ctx, const dashboard_case_path *pa
         ctx->http_detail = "If-Match: not a version (\"N\")";
         return -DASHBOARD_ERROR_INVALID_REQUEST;
     }
-    if (req->has.version == SB_SET && hm > 0 && header != req->version) {
+    if (req->has.version == SB_SET && hm > 0 && (hm == 2 || header != req->version)) {
         ctx->http_detail = "If-Match and the body's version differ";
         return -DASHBOARD_ERROR_INVALID_REQUEST;
     }
-    if (req->has.version == SB_SET)
-        base = req->version;
-    else if (hm > 0)
-        base = header;
-    else
-        return -DASHBOARD_ERROR_VERSION_REQUIRED;
     dashboard_board v;
+    if (req->has.version != SB_SET && hm == 0)
+        return -DASHBOARD_ERROR_VERSION_REQUIRED;
     if (!case_id || load(ctx, app, case_id, &v) != 0)
         return -DASHBOARD_ERROR_UNAVAILABLE;
+    if (req->has.version == SB_SET)
+        base = req->version;
+    else if (hm == 1)
+        base = header;
+    else
+        base = v.version; /* If-Match: * */
     if (base != v.version) {
         char *d = sb_arena_alloc(ctx->arena, 96);
         if (d)

@@ -76,6 +76,12 @@ test('PUT dashboard: versioned, pushed as init_data, no lost update', async () =
   assert.ok(isError(await op(s, key, 'PUT', D(), body, { 'If-Match': 'nope' }), 'INVALID_REQUEST'));
   assert.ok(isError(await op(s, key, 'PUT', D(), { ...body, version: v0 + 2 }, { 'If-Match': `"${v0}"` }), 'INVALID_REQUEST'));
   assert.ok(isError(await op(s, key, 'PUT', D(), body), 'VERSION_REQUIRED', ''));
+  // If-Match: * is an explicit overwrite of whatever is current
+  const forced = await op(s, key, 'PUT', D(), body, { 'If-Match': '*' });
+  assert.equal(forced.status, 200, forced.text);
+  assert.equal(forced.json.version, v0 + 3);
+  assert.ok(isError(await op(s, key, 'PUT', D(), { ...body, version: v0 + 3 }, { 'If-Match': '*' }), 'INVALID_REQUEST'));
+  assert.ok(isError(await op(s, key, 'PUT', D(), body, { 'If-Match': '* x' }), 'INVALID_REQUEST'));
   // a dashboard opened now shows the current state
   const later = await openDashboard(s, '1', fin, '42', 'later');
   assert.deepEqual(later.messages[0].data, seedInitData(s).data);
