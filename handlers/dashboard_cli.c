@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "cli.h"
 #include "dashboard.h"
+#include "form.h"
 #include "http_client.h"
 #include "secret_file.h"
 
@@ -50,7 +51,20 @@ typedef struct opts {
     const char *types[MAX_TYPES];
     int n_types;
     char key_buf[256];
+    /* percent-encoded for URLs (an ID may hold '/', '?', '&', spaces) */
+    char case_enc[3 * 64 + 1], component_enc[3 * 64 + 1], user_enc[3 * 64 + 1];
 } opts;
+
+/* s percent-encoded into out (size bytes); "" when it does not fit. */
+static void encode(const char *s, char *out, size_t size)
+{
+    sb_buf b;
+    sb_buf_init(&b);
+    if (s)
+        sb_percent_encode(&b, s, strlen(s));
+    snprintf(out, size, "%.*s", b.oom || b.len >= size ? 0 : (int)b.len, b.data ? b.data : "");
+    sb_buf_free(&b);
+}
 
 static int parse(int argc, char **argv, opts *o)
 {
@@ -103,6 +117,9 @@ static int parse(int argc, char **argv, opts *o)
         fprintf(stderr, "switchboard dashboard %s: --case is required\n", o->sub);
         return -1;
     }
+    encode(o->case_id, o->case_enc, sizeof o->case_enc);
+    encode(o->component, o->component_enc, sizeof o->component_enc);
+    encode(o->user, o->user_enc, sizeof o->user_enc);
     if (!o->key || !*o->key) {
         char path[1100], err[256];
         secret_file_beside(db, "operator-key", path, sizeof path);
@@ -407,8 +424,8 @@ static int open_page(const opts *o)
     if (status == 200 && out) {
         sb_reader_init(&r, out, n, &arena, NULL);
         if (dashboard_request_for_auth_response_parse(&r, &resp) && sb_read_end(&r)) {
-            printf("%s/dashboard/?case_id=%s&user_id=%s&auth_ticket=%.*s\n", o->server, o->case_id,
-                   o->user, (int)resp.auth_ticket.len, resp.auth_ticket.ptr);
+            printf("%s/dashboard/?case_id=%s&user_id=%s&auth_ticket=%.*s\n", o->server, o->case_enc,
+                   o->user_enc, (int)resp.auth_ticket.len, resp.auth_ticket.ptr);
             printf("(the ticket works once, within %lld s)\n", (long long)resp.expires_in);
             rc = 0;
         }
@@ -440,7 +457,7 @@ int cli_dashboard(int argc, char **argv)
         return 2;
     }
     if (strcmp(sub, "set") == 0 || strcmp(sub, "get") == 0) {
-        snprintf(path, sizeof path, "/api/v1/cases/%s/dashboard", o.case_id);
+        snprintf(path, sizeof path, "/api/v1/cases/%s/dashboard", o.case_enc);
         return sub[0] == 's' ? set(&o, path) : run(&o, "GET", path, NULL, 0);
     }
     if (strcmp(sub, "open") == 0)
@@ -454,8 +471,8 @@ int cli_dashboard(int argc, char **argv)
             req.key = (sb_str){o.refresh_key, strlen(o.refresh_key)};
             req.has.key = SB_SET;
         }
-        snprintf(path, sizeof path, "/api/v1/cases/%s/components/%s/refresh", o.case_id,
-                 o.component);
+        snprintf(path, sizeof path, "/api/v1/cases/%s/components/%s/refresh", o.case_enc,
+                 o.component_enc);
         dashboard_component_refresh_request_write(&b, &req);
     } else if (strcmp(sub, "iframe") == 0) {
         if (!o.url) {
@@ -464,8 +481,8 @@ int cli_dashboard(int argc, char **argv)
             return 2;
         }
         dashboard_iframe_request req = {.iframe_source = {o.url, strlen(o.url)}};
-        snprintf(path, sizeof path, "/api/v1/cases/%s/components/%s/iframe", o.case_id,
-                 o.component);
+        snprintf(path, sizeof path, "/api/v1/cases/%s/components/%s/iframe", o.case_enc,
+                 o.component_enc);
         dashboard_iframe_request_write(&b, &req);
     } else if (strcmp(sub, "chat") == 0) {
         if (!o.room) {
@@ -474,7 +491,7 @@ int cli_dashboard(int argc, char **argv)
             return 2;
         }
         dashboard_case_chat_request req = {.room_id = atoll(o.room)};
-        snprintf(path, sizeof path, "/api/v1/cases/%s/chat", o.case_id);
+        snprintf(path, sizeof path, "/api/v1/cases/%s/chat", o.case_enc);
         dashboard_case_chat_request_write(&b, &req);
         method = "PUT";
     } else if (strcmp(sub, "data") == 0 || strcmp(sub, "buttons") == 0 || strcmp(sub, "faq") == 0) {
@@ -488,10 +505,10 @@ int cli_dashboard(int argc, char **argv)
         free(body);
         method = "PUT";
         if (sub[0] == 'd')
-            snprintf(path, sizeof path, "/api/v1/cases/%s/components/%s/data", o.case_id,
-                     o.component);
+            snprintf(path, sizeof path, "/api/v1/cases/%s/components/%s/data", o.case_enc,
+                     o.component_enc);
         else
-            snprintf(path, sizeof path, "/api/v1/cases/%s/views/%s", o.case_id, sub);
+            snprintf(path, sizeof path, "/api/v1/cases/%s/views/%s", o.case_enc, sub);
     } else {
         fprintf(stderr, "switchboard dashboard: unknown subcommand '%s'\n", sub);
         usage(stderr);

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "ctx.h"
 #include "dashboard_app.h"
+#include "form.h"
 #include "json.h"
 #include "log.h"
 
@@ -134,12 +135,21 @@ static int default_board(struct sb_ctx *ctx, dashboard_app *app, const char *cas
     dashboard_dashboard_component *c = sb_arena_alloc(ctx->arena, 3 * sizeof *c);
     char url[1200];
     int n;
+    sb_buf enc; /* the case ID as a query value */
+    sb_buf_init(&enc);
+    sb_percent_encode(&enc, case_id, strlen(case_id));
+    if (enc.oom) {
+        sb_buf_free(&enc);
+        return -1;
+    }
     if (app->public_url[0])
-        n = snprintf(url, sizeof url, "%s%s?case_id=%s", app->public_url, DASHBOARD_CHAT_PAGE,
-                     case_id);
+        n = snprintf(url, sizeof url, "%s%s?case_id=%.*s", app->public_url, DASHBOARD_CHAT_PAGE,
+                     (int)enc.len, enc.data);
     else
-        n = snprintf(url, sizeof url, "http://%s%s?case_id=%s", host && *host ? host : "127.0.0.1",
-                     DASHBOARD_CHAT_PAGE, case_id);
+        n = snprintf(url, sizeof url, "http://%s%s?case_id=%.*s",
+                     host && *host ? host : "127.0.0.1", DASHBOARD_CHAT_PAGE, (int)enc.len,
+                     enc.data);
+    sb_buf_free(&enc);
     const char *src =
         n > 0 && (size_t)n < sizeof url ? sb_arena_strndup(ctx->arena, url, (size_t)n) : NULL;
     if (!c || !src)

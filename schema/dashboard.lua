@@ -55,7 +55,7 @@ parameter is ignored. fin_session_id comes from /auth_handshake; it is also
 passed on to the individual components.]],
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case the dashboard shows (decimal in the document's URLs)." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case the dashboard shows (decimal in the document's URLs)." },
         { "fin_session_id", str { min = 1, max = 256 }, required, doc = "Session ID from /auth_handshake." },
         { "user_id", str { min = 1, max = 64 }, required, doc = "The user looking at the dashboard." },
     },
@@ -135,7 +135,7 @@ payload "DashboardComponent" {
     since = 1,
     fields = {
         { "type", ref "DashboardComponentType", required, doc = "What the component shows." },
-        { "id", str { min = 1, max = 64 }, required,
+        { "id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required,
           doc = "Component ID, unique in the dashboard; the document's are <type>_<n> (timeline_1)." },
         { "position", ref "DashboardPosition", required, doc = "Where it sits in the layout." },
         { "component_name", ref "DashboardComponentName", required, doc = "The front-end component that renders it." },
@@ -320,7 +320,7 @@ Switchboard's proposal, to be validated with the core team (docs/decisions.md).
 Meant to be called by the core backend, not by browsers.]],
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case the dashboard will show." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case the dashboard will show." },
         { "user_id", str { min = 1, max = 64 }, required, doc = "The user who will open it." },
     },
     examples = { [[{"case_id": "1", "user_id": "42"}]] },
@@ -346,7 +346,7 @@ caveat as RequestForAuthRequest: Switchboard's proposal.]],
     since = 1,
     fields = {
         { "auth_ticket", str { min = 1, max = 256 }, required, doc = "Ticket from /request_for_auth." },
-        { "case_id", str { min = 1, max = 64 }, required, doc = "Must match the ticket's case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "Must match the ticket's case." },
         { "user_id", str { min = 1, max = 64 }, required, doc = "Must match the ticket's user." },
     },
     examples = { [[{"auth_ticket": "t-7f3c9a1e5b2d4c6e", "case_id": "1", "user_id": "42"}]] },
@@ -419,7 +419,7 @@ the case and the fin_session_id the dashboard was opened with. user_id is
 optional here (the session knows its user); when given it must match.]],
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
         { "fin_session_id", str { min = 1, max = 256 }, required, doc = "Session ID from /auth_handshake." },
         { "user_id", str { min = 1, max = 64 }, optional, doc = "The session's user, if the caller knows it." },
         { "key", str { max = 64 }, optional,
@@ -549,7 +549,7 @@ params "CasePath" {
     doc = "Path parameters of /api/v1/cases/{case_id}/...",
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
     },
 }
 
@@ -557,7 +557,7 @@ params "CaseComponentPath" {
     doc = "Path parameters of /api/v1/cases/{case_id}/components/{component_id}/...",
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
         { "component_id", str { min = 1, max = 64 }, required, doc = "The component." },
     },
 }
@@ -569,7 +569,7 @@ in data, plus the version every change is based on (0: never changed, the
 default dashboard). Also sent as the ETag ("<version>").]],
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
         { "version", int { min = 0 }, required, doc = "Bumped by every change of layout, components or an iframe src." },
         { "dsettings", ref "DashboardSettings", required, doc = "Dashboard-wide settings." },
         { "components", array { ref "DashboardComponent", max = 16 }, required, doc = "The components." },
@@ -626,7 +626,7 @@ message "ComponentPushResponse" {
     doc = "Answer to the refresh and data endpoints: what was pushed.",
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
         { "component_id", str { min = 1, max = 64 }, required, doc = "The component." },
         { "key", str { min = 1, max = 64 }, required, doc = "The key of the request_component_refresh pushed." },
         { "pushed", bool, required,
@@ -650,7 +650,7 @@ message "IframeResponse" {
     doc = "Answer to POST .../iframe: the src stored (a change of the dashboard: new version).",
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
         { "component_id", str { min = 1, max = 64 }, required, doc = "The component." },
         { "iframe_source", str { min = 1, max = 2048 }, required, doc = "The URL pushed." },
         { "version", int { min = 1 }, required, doc = "The dashboard's new version." },
@@ -663,7 +663,7 @@ message "ViewUpdateResponse" {
     doc = "Answer to PUT .../views/buttons and .../views/faq.",
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
         { "key", str { min = 1, max = 64 }, required,
           doc = "The key of the request_component_refresh pushed to the components showing the view." },
         { "pushed", int { min = 0 }, required, doc = "How many components of the case show this view (each got a refresh)." },
@@ -686,7 +686,7 @@ message "CaseChatResponse" {
     doc = "Answer to PUT /api/v1/cases/{case_id}/chat.",
     since = 1,
     fields = {
-        { "case_id", str { min = 1, max = 64 }, required, doc = "The case." },
+        { "case_id", str { min = 1, max = 64, pattern = "^[^/]+$" }, required, doc = "The case." },
         { "room_id", int { min = 1 }, required, doc = "Its chat room." },
     },
     examples = { [[{"case_id": "1", "room_id": 3}]] },

@@ -241,6 +241,162 @@ sb_str dashboard_dashboard_position_name(dashboard_dashboard_position v)
     return (unsigned)v < 9 ? names[v] : names[0];
 }
 
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_dashboard_connect_params_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_dashboard_connect_params_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_dashboard_connect_params_case_id_pattern = {"^[^/]+$", dashboard_dashboard_connect_params_case_id_pattern_prog, 5, dashboard_dashboard_connect_params_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_dashboard_component_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_dashboard_component_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_dashboard_component_id_pattern = {"^[^/]+$", dashboard_dashboard_component_id_pattern_prog, 5, dashboard_dashboard_component_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_request_for_auth_request_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_request_for_auth_request_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_request_for_auth_request_case_id_pattern = {"^[^/]+$", dashboard_request_for_auth_request_case_id_pattern_prog, 5, dashboard_request_for_auth_request_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_auth_handshake_request_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_auth_handshake_request_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_auth_handshake_request_case_id_pattern = {"^[^/]+$", dashboard_auth_handshake_request_case_id_pattern_prog, 5, dashboard_auth_handshake_request_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_dashboard_session_query_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_dashboard_session_query_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_dashboard_session_query_case_id_pattern = {"^[^/]+$", dashboard_dashboard_session_query_case_id_pattern_prog, 5, dashboard_dashboard_session_query_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_case_path_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_case_path_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_case_path_case_id_pattern = {"^[^/]+$", dashboard_case_path_case_id_pattern_prog, 5, dashboard_case_path_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_case_component_path_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_case_component_path_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_case_component_path_case_id_pattern = {"^[^/]+$", dashboard_case_component_path_case_id_pattern_prog, 5, dashboard_case_component_path_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_dashboard_state_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_dashboard_state_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_dashboard_state_case_id_pattern = {"^[^/]+$", dashboard_dashboard_state_case_id_pattern_prog, 5, dashboard_dashboard_state_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_component_push_response_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_component_push_response_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_component_push_response_case_id_pattern = {"^[^/]+$", dashboard_component_push_response_case_id_pattern_prog, 5, dashboard_component_push_response_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_iframe_response_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_iframe_response_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_iframe_response_case_id_pattern = {"^[^/]+$", dashboard_iframe_response_case_id_pattern_prog, 5, dashboard_iframe_response_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_view_update_response_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_view_update_response_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_view_update_response_case_id_pattern = {"^[^/]+$", dashboard_view_update_response_case_id_pattern_prog, 5, dashboard_view_update_response_case_id_pattern_sets, 1};
+
+/* ^[^/]+$: compiled by generator/pattern.lua (runtime/pattern.h) */
+static const uint32_t dashboard_case_chat_response_case_id_pattern_sets[][8] = {
+    {0xffffffff, 0xffff7fff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+};
+static const sb_pattern_inst dashboard_case_chat_response_case_id_pattern_prog[] = {
+    {SB_PAT_SET, 0, 0}, /* 0 */
+    {SB_PAT_SPLIT, 2, 4}, /* 1 */
+    {SB_PAT_SET, 0, 0}, /* 2 */
+    {SB_PAT_JMP, 1, 0}, /* 3 */
+    {SB_PAT_MATCH, 0, 0}, /* 4 */
+};
+static const sb_pattern dashboard_case_chat_response_case_id_pattern = {"^[^/]+$", dashboard_case_chat_response_case_id_pattern_prog, 5, dashboard_case_chat_response_case_id_pattern_sets, 1};
+
 static dashboard_in_kind dashboard_in_kind_from(const char *p, size_t n)
 {
     switch (n) {
@@ -327,6 +483,8 @@ static bool dashboard_dashboard_connect_params_fields(sb_reader *r, dashboard_da
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
                 return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_connect_params_case_id_pattern))
+                return false;
             break;
         case 1:
             if (!sb_read_string(r, &out->fin_session_id) || !sb_check_str(r, out->fin_session_id, 1, 256))
@@ -387,6 +545,8 @@ bool dashboard_dashboard_connect_params_from_query(sb_reader *r, const sb_query 
         case 0:
             out->case_id = (sb_str){v, strlen(v)};
             if (!sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_connect_params_case_id_pattern))
                 return false;
             break;
         case 1:
@@ -672,6 +832,8 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
             break;
         case 1:
             if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->id, &dashboard_dashboard_component_id_pattern))
                 return false;
             break;
         case 2:
@@ -1491,6 +1653,8 @@ static bool dashboard_request_for_auth_request_fields(sb_reader *r, dashboard_re
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
                 return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_request_for_auth_request_case_id_pattern))
+                return false;
             break;
         case 1:
             if (!sb_read_string(r, &out->user_id) || !sb_check_str(r, out->user_id, 1, 64))
@@ -1642,6 +1806,8 @@ static bool dashboard_auth_handshake_request_fields(sb_reader *r, dashboard_auth
             break;
         case 1:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_auth_handshake_request_case_id_pattern))
                 return false;
             break;
         case 2:
@@ -1870,6 +2036,8 @@ static bool dashboard_dashboard_session_query_fields(sb_reader *r, dashboard_das
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
                 return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_session_query_case_id_pattern))
+                return false;
             break;
         case 1:
             if (!sb_read_string(r, &out->fin_session_id) || !sb_check_str(r, out->fin_session_id, 1, 256))
@@ -1940,6 +2108,8 @@ bool dashboard_dashboard_session_query_from_query(sb_reader *r, const sb_query *
         case 0:
             out->case_id = (sb_str){v, strlen(v)};
             if (!sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_session_query_case_id_pattern))
                 return false;
             break;
         case 1:
@@ -2530,6 +2700,8 @@ static bool dashboard_case_path_fields(sb_reader *r, dashboard_case_path *out, u
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
                 return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_case_path_case_id_pattern))
+                return false;
             break;
         }
         sb_path_pop(r);
@@ -2575,6 +2747,8 @@ bool dashboard_case_path_from_query(sb_reader *r, const sb_query *q, dashboard_c
             out->case_id = (sb_str){v, strlen(v)};
             if (!sb_check_str(r, out->case_id, 1, 64))
                 return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_case_path_case_id_pattern))
+                return false;
             break;
         }
         sb_path_pop(r);
@@ -2619,6 +2793,8 @@ static bool dashboard_case_component_path_fields(sb_reader *r, dashboard_case_co
         switch (f) {
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_case_component_path_case_id_pattern))
                 return false;
             break;
         case 1:
@@ -2672,6 +2848,8 @@ bool dashboard_case_component_path_from_query(sb_reader *r, const sb_query *q, d
         case 0:
             out->case_id = (sb_str){v, strlen(v)};
             if (!sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_case_component_path_case_id_pattern))
                 return false;
             break;
         case 1:
@@ -2736,6 +2914,8 @@ static bool dashboard_dashboard_state_fields(sb_reader *r, dashboard_dashboard_s
         switch (f) {
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_state_case_id_pattern))
                 return false;
             break;
         case 1:
@@ -3026,6 +3206,8 @@ static bool dashboard_component_push_response_fields(sb_reader *r, dashboard_com
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
                 return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_component_push_response_case_id_pattern))
+                return false;
             break;
         case 1:
             if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
@@ -3184,6 +3366,8 @@ static bool dashboard_iframe_response_fields(sb_reader *r, dashboard_iframe_resp
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
                 return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_iframe_response_case_id_pattern))
+                return false;
             break;
         case 1:
             if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
@@ -3273,6 +3457,8 @@ static bool dashboard_view_update_response_fields(sb_reader *r, dashboard_view_u
         switch (f) {
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_view_update_response_case_id_pattern))
                 return false;
             break;
         case 1:
@@ -3413,6 +3599,8 @@ static bool dashboard_case_chat_response_fields(sb_reader *r, dashboard_case_cha
         switch (f) {
         case 0:
             if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+                return false;
+            if (!sb_check_pattern(r, out->case_id, &dashboard_case_chat_response_case_id_pattern))
                 return false;
             break;
         case 1:

@@ -6,7 +6,15 @@
 void dashboard_dashboard_connect_params_random(sb_rand *g, sb_arena *a, dashboard_dashboard_connect_params *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->fin_session_id = sb_rand_str(g, a, 1, 256);
     m->user_id = sb_rand_str(g, a, 1, 64);
 }
@@ -37,7 +45,15 @@ void dashboard_dashboard_component_random(sb_rand *g, sb_arena *a, dashboard_das
 {
     memset(m, 0, sizeof *m);
     m->type = (dashboard_dashboard_component_type)(1 + sb_rand_below(g, 7));
-    m->id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->id = samples0[sb_rand_below(g, 4)];
+    }
     m->position = (dashboard_dashboard_position)(1 + sb_rand_below(g, 8));
     m->component_name = (dashboard_dashboard_component_name)(1 + sb_rand_below(g, 7));
     {
@@ -45,12 +61,12 @@ void dashboard_dashboard_component_random(sb_rand *g, sb_arena *a, dashboard_das
         m->has.src = p[sb_rand_below(g, 2)];
         if (m->has.src == SB_SET) {
             {
-                static const sb_str samples0[] = {
+                static const sb_str samples1[] = {
                     {"https://example.com/a\?b=1", 25},
                     {"urn:x", 5},
                     {"http://h/%41", 12},
                 };
-                m->src = samples0[sb_rand_below(g, 3)];
+                m->src = samples1[sb_rand_below(g, 3)];
             }
         }
     }
@@ -132,7 +148,15 @@ void dashboard_pong_reply_random(sb_rand *g, sb_arena *a, dashboard_pong_reply *
 void dashboard_request_for_auth_request_random(sb_rand *g, sb_arena *a, dashboard_request_for_auth_request *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->user_id = sb_rand_str(g, a, 1, 64);
 }
 
@@ -147,7 +171,15 @@ void dashboard_auth_handshake_request_random(sb_rand *g, sb_arena *a, dashboard_
 {
     memset(m, 0, sizeof *m);
     m->auth_ticket = sb_rand_str(g, a, 1, 256);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->user_id = sb_rand_str(g, a, 1, 64);
 }
 
@@ -174,7 +206,15 @@ void dashboard_dashboard_http_error_random(sb_rand *g, sb_arena *a, dashboard_da
 void dashboard_dashboard_session_query_random(sb_rand *g, sb_arena *a, dashboard_dashboard_session_query *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->fin_session_id = sb_rand_str(g, a, 1, 256);
     {
         static const sb_presence p[] = {SB_ABSENT, SB_SET};
@@ -253,26 +293,50 @@ void dashboard_chat_access_response_random(sb_rand *g, sb_arena *a, dashboard_ch
 void dashboard_case_path_random(sb_rand *g, sb_arena *a, dashboard_case_path *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
 }
 
 void dashboard_case_component_path_random(sb_rand *g, sb_arena *a, dashboard_case_component_path *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->component_id = sb_rand_str(g, a, 1, 64);
 }
 
 void dashboard_dashboard_state_random(sb_rand *g, sb_arena *a, dashboard_dashboard_state *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->version = sb_rand_int(g, INT64_C(0), INT64_MAX);
     dashboard_dashboard_settings_random(g, a, &m->dsettings);
     m->components.count = 0 + sb_rand_below(g, 5);
     m->components.items = sb_arena_alloc(a, (m->components.count + 1) * sizeof *m->components.items);
-    for (size_t i0 = 0; i0 < m->components.count; i0++) {
-        dashboard_dashboard_component_random(g, a, &m->components.items[i0]);
+    for (size_t i1 = 0; i1 < m->components.count; i1++) {
+        dashboard_dashboard_component_random(g, a, &m->components.items[i1]);
     }
 }
 
@@ -309,7 +373,15 @@ void dashboard_component_refresh_request_random(sb_rand *g, sb_arena *a, dashboa
 void dashboard_component_push_response_random(sb_rand *g, sb_arena *a, dashboard_component_push_response *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->component_id = sb_rand_str(g, a, 1, 64);
     m->key = sb_rand_str(g, a, 1, 64);
     m->pushed = sb_rand_below(g, 2) == 1;
@@ -331,7 +403,15 @@ void dashboard_iframe_request_random(sb_rand *g, sb_arena *a, dashboard_iframe_r
 void dashboard_iframe_response_random(sb_rand *g, sb_arena *a, dashboard_iframe_response *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->component_id = sb_rand_str(g, a, 1, 64);
     m->iframe_source = sb_rand_str(g, a, 1, 2048);
     m->version = sb_rand_int(g, INT64_C(1), INT64_MAX);
@@ -340,7 +420,15 @@ void dashboard_iframe_response_random(sb_rand *g, sb_arena *a, dashboard_iframe_
 void dashboard_view_update_response_random(sb_rand *g, sb_arena *a, dashboard_view_update_response *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->key = sb_rand_str(g, a, 1, 64);
     m->pushed = sb_rand_int(g, INT64_C(0), INT64_MAX);
 }
@@ -354,7 +442,15 @@ void dashboard_case_chat_request_random(sb_rand *g, sb_arena *a, dashboard_case_
 void dashboard_case_chat_response_random(sb_rand *g, sb_arena *a, dashboard_case_chat_response *m)
 {
     memset(m, 0, sizeof *m);
-    m->case_id = sb_rand_str(g, a, 1, 64);
+    {
+        static const sb_str samples0[] = {
+            {"a", 1},
+            {"0", 1},
+            {"A", 1},
+            {"_", 1},
+        };
+        m->case_id = samples0[sb_rand_below(g, 4)];
+    }
     m->room_id = sb_rand_int(g, INT64_C(1), INT64_MAX);
 }
 

@@ -21,7 +21,9 @@ export const DashboardPath = "/api/v1/ws";
  * passed on to the individual components.
  */
 export interface DashboardConnectParams {
-    /** The case the dashboard shows (decimal in the document's URLs). 1 to 64 bytes (UTF-8). */
+    /**
+     * The case the dashboard shows (decimal in the document's URLs). 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes).
+     */
     case_id: string;
     /** Session ID from /auth_handshake. 1 to 256 bytes (UTF-8). */
     fin_session_id: string;
@@ -140,7 +142,7 @@ export interface DashboardComponent {
     /** What the component shows. */
     type: DashboardComponentType;
     /**
-     * Component ID, unique in the dashboard; the document's are <type>_<n> (timeline_1). 1 to 64 bytes (UTF-8).
+     * Component ID, unique in the dashboard; the document's are <type>_<n> (timeline_1). 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes).
      */
     id: string;
     /** Where it sits in the layout. */
@@ -262,7 +264,7 @@ export interface PongReply {
  * HTTP message.
  */
 export interface RequestForAuthRequest {
-    /** The case the dashboard will show. 1 to 64 bytes (UTF-8). */
+    /** The case the dashboard will show. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** The user who will open it. 1 to 64 bytes (UTF-8). */
     user_id: string;
@@ -290,7 +292,7 @@ export interface RequestForAuthResponse {
 export interface AuthHandshakeRequest {
     /** Ticket from /request_for_auth. 1 to 256 bytes (UTF-8). */
     auth_ticket: string;
-    /** Must match the ticket's case. 1 to 64 bytes (UTF-8). */
+    /** Must match the ticket's case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** Must match the ticket's user. 1 to 64 bytes (UTF-8). */
     user_id: string;
@@ -330,7 +332,7 @@ export interface DashboardHttpError {
  * optional here (the session knows its user); when given it must match.
  */
 export interface DashboardSessionQuery {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** Session ID from /auth_handshake. 1 to 256 bytes (UTF-8). */
     fin_session_id: string;
@@ -418,13 +420,13 @@ export interface ChatAccessResponse {
 
 /** Path parameters of /api/v1/cases/{case_id}/... */
 export interface CasePath {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
 }
 
 /** Path parameters of /api/v1/cases/{case_id}/components/{component_id}/... */
 export interface CaseComponentPath {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** The component. 1 to 64 bytes (UTF-8). */
     component_id: string;
@@ -438,7 +440,7 @@ export interface CaseComponentPath {
  * HTTP message.
  */
 export interface DashboardState {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** Bumped by every change of layout, components or an iframe src. Integer >= 0. */
     version: number;
@@ -483,7 +485,7 @@ export interface ComponentRefreshRequest {
  * HTTP message.
  */
 export interface ComponentPushResponse {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** The component. 1 to 64 bytes (UTF-8). */
     component_id: string;
@@ -509,7 +511,7 @@ export interface IframeRequest {
  * HTTP message.
  */
 export interface IframeResponse {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** The component. 1 to 64 bytes (UTF-8). */
     component_id: string;
@@ -525,7 +527,7 @@ export interface IframeResponse {
  * HTTP message.
  */
 export interface ViewUpdateResponse {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /**
      * The key of the request_component_refresh pushed to the components showing the view. 1 to 64 bytes (UTF-8).
@@ -551,7 +553,7 @@ export interface CaseChatRequest {
  * HTTP message.
  */
 export interface CaseChatResponse {
-    /** The case. 1 to 64 bytes (UTF-8). */
+    /** The case. 1 to 64 bytes (UTF-8); matches ^[^/]+$ (on bytes). */
     case_id: string;
     /** Its chat room. Integer >= 1. */
     room_id: number;

@@ -45,6 +45,8 @@ test('request_for_auth checks its body against the schema', async () => {
     [{ case_id: '', user_id: '1' }, 'case_id: '],
     [{ case_id: '1', user_id: '1', extra: 1 }, 'extra: '],
     [{ case_id: 'x'.repeat(65), user_id: '1' }, 'case_id: '],
+    // a case is a path segment of the operator API: no '/'
+    [{ case_id: 'a/b', user_id: '1' }, 'case_id: does not match pattern ^[^/]+$'],
   ];
   for (const [body, detail] of bad) {
     const r = await op(s, key, 'POST', '/request_for_auth', body);

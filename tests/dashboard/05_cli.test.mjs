@@ -82,6 +82,24 @@ test('refresh, iframe, data, buttons, faq, get', async () => {
   assert.equal(cli(s, ['bogus', '--case', '1'], key).status, 2);
 });
 
+test('IDs with ? & # % + and spaces reach the server intact, and the default chat src encodes them', async () => {
+  const id = 'a b?c&d#e%f+g'; // not '/': the transport decodes the path before routing (docs/protocols/dashboard.md, Limits)
+  let r = cli(s, ['get', '--case', id], key);
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout);
+  assert.equal(got.case_id, id);
+  assert.equal(new URL(got.components[2].src).searchParams.get('case_id'), id);
+  r = cli(s, ['set', '--case', id, '--layout', 'view_tall_3'], key);
+  assert.equal(r.status, 0, r.stderr);
+  r = cli(s, ['data', '--case', id, '--component', 'x?y z', '--json', '[1]'], key);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).component_id, 'x?y z');
+  r = cli(s, ['open', '--case', id, '--user', 'u&1'], key);
+  const url = new URL(r.stdout.split('\n')[0]);
+  assert.equal(url.searchParams.get('case_id'), id);
+  assert.equal(url.searchParams.get('user_id'), 'u&1');
+});
+
 test('open prints the page URL with a ticket that the handshake takes once', async () => {
   const r = cli(s, ['open', '--case', '1', '--user', '42'], key);
   assert.equal(r.status, 0, r.stderr);
