@@ -16,12 +16,18 @@ test(`--max-request-rate ${RATE}: a burst past ${2 * RATE} gets RATE_LIMITED ERR
   const s = await startRt({ args: ['--max-request-rate', String(RATE)] });
   const c = await connect(s, { transports: ['websocket'], label: 'burst' });
   const ids = [];
+  const start = Date.now();
   for (let i = 0; i < 15; i++) ids.push(c.send(i % 2 ? 'ping' : 'whoami', undefined, `burst-${i}`));
   const answers = await Promise.all(ids.map((id) => c.answer(id)));
+  const elapsed = Date.now() - start;
   const ok = answers.filter((a) => a.type === 'RESPONSE');
   const limited = answers.filter((a) => a.type === 'ERROR');
-  // the bucket holds 2 × rate; a token may come back while the burst is served
-  assert.ok(ok.length >= 2 * RATE && ok.length <= 2 * RATE + 1, `${ok.length} served`);
+  // the bucket holds 2 × rate; tokens come back at `rate` a second while the
+  // burst is served (on a loaded machine that takes a while: a CI run with
+  // other builds beside it saw 12 served)
+  const refilled = Math.floor((elapsed / 1000) * RATE) + 1;
+  assert.ok(ok.length >= 2 * RATE && ok.length <= 2 * RATE + refilled, `${ok.length} served in ${elapsed} ms`);
+  assert.ok(limited.length > 0, 'some of the burst was refused');
   assert.deepEqual(answers.slice(0, 2 * RATE).map((a) => a.type), new Array(2 * RATE).fill('RESPONSE'), 'the first ones are served');
   for (const e of limited) {
     const i = Number(e.requestId.split('-')[1]);
