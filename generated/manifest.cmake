@@ -38,6 +38,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/registry_random.c
   ${SB_GENERATED_DIR}/tests/cases.c
   ${SB_GENERATED_DIR}/tests/action_cases.c
+  ${SB_GENERATED_DIR}/tests/cases.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_chat.c
   ${SB_GENERATED_DIR}/fuzz/chat.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/chat/001.json
