@@ -193,4 +193,10 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/docs/socketio.md
   ${SB_GENERATED_DIR}/docs/therapy.md
   ${SB_GENERATED_DIR}/docs/index.md
+  ${SB_GENERATED_DIR}/jsonschema/chat.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/core.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/dashboard.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/realtime.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/socketio.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/therapy.schema.json
 )
