@@ -215,6 +215,31 @@ function jsVerdict(c, validators) {
   return { ok, value, errors: ok ? [] : v.errorsFor(value), text: ok ? 'valid' : '' };
 }
 
+// A union's oneOf reports the errors of every branch. Keep those of the branch
+// the discriminator names (the one the C parser reads), at every depth: a
+// message may hold an array of a union (therapy's GetActionsResponse).
+let ajvRef;
+function refine(errors, value, doc) {
+  const oneOf = errors.filter((e) => e.keyword === 'oneOf')
+    .sort((a, b) => a.instancePath.length - b.instancePath.length)[0];
+  if (!oneOf) return errors;
+  const at = oneOf.instancePath;
+  const node = atPointer(value, at);
+  const under = (e) => e.instancePath === at || e.instancePath.startsWith(at + '/');
+  let branch = null;
+  for (const b of oneOf.parentSchema.oneOf || []) {
+    const name = (b.$ref || '').replace(/^#\/\$defs\//, '');
+    const props = doc.$defs[name]?.properties || {};
+    const disc = Object.entries(props).find(([, p]) => p.const !== undefined);
+    if (disc && node && typeof node === 'object' && node[disc[0]] === disc[1].const)
+      branch = ajvRef.getSchema(`${doc.$id}#/$defs/${name}`);
+  }
+  if (!branch) return errors.filter((e) => e !== oneOf); // no branch named: the others stay
+  branch(node);
+  const inner = refine(branch.errors || [], node, doc).map((e) => ({ ...e, instancePath: at + e.instancePath }));
+  return refine([...errors.filter((e) => !under(e)), ...inner], value, doc);
+}
+
 // ---------------------------------------------------------------------------
 // Known differences: the rules of ours JSON Schema cannot say (docs/schema.md,
 // "Differences from the JSON Schema export"). Each returns a class name when
@@ -225,6 +250,41 @@ const INT64_MIN = -9223372036854775808n;
 
 function isIntegralText(s) {
   return Number.isInteger(Number(s));
+}
+
+// Our ISO-8601 profile (generator/validate.lua, runtime/pattern.c).
+function ourIso8601(s) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(s);
+  if (!m) return false;
+  const [mo, d, h, mi, sec] = [m[2], m[3], m[4], m[5], m[6]].map(Number);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  return m[7] === 'Z' || (Number(m[8]) <= 23 && Number(m[9]) <= 59);
+}
+// Our URI profile: a scheme, ':', then one or more bytes of the RFC 3986 set.
+const ourUri = (s) => /^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/.test(s);
+
+// A format split: the string and which side refused it. Each class is a rule
+// of docs/schema.md's list; anything else is a disagreement.
+function explainFormat(format, s, cRefused) {
+  if (format === 'date-time') {
+    if (cRefused) {
+      // RFC 3339 forms outside our profile: lower-case t/z, a space, +HHMM or +HH
+      const norm = s.replace(/^(\d{4}-\d{2}-\d{2})[t ]/, '$1T').replace(/z$/, 'Z')
+        .replace(/([+-]\d{2})(\d{2})$/, '$1:$2').replace(/([T:]\d{2}(?:\.\d+)?[+-]\d{2})$/, '$1:00');
+      return norm !== s && ourIso8601(norm) ? 'date-time: RFC 3339 spellings our profile refuses' : null;
+    }
+    // ours checks no calendar, and takes second 60 at any time
+    const m = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:(\d{2})/.exec(s);
+    if (!m || !ourIso8601(s)) return null;
+    const days = new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).getUTCDate();
+    if (Number(m[3]) > days || m[4] === '60') return 'date-time: no calendar or leap-second check in ours';
+    return null;
+  }
+  if (format === 'uri') {
+    if (cRefused) return /^[A-Za-z][A-Za-z0-9+.-]*:$/.test(s) ? 'uri: ours needs a byte after the scheme' : null;
+    return ourUri(s) ? 'uri: ours checks the character set, not RFC 3986\'s grammar' : null;
+  }
+  return null;
 }
 
 // The C parser refuses, JSON Schema accepts.
@@ -255,8 +315,9 @@ function explainCRefusal(c, tree) {
     return cpLen(node) <= Number(m[1]) ? 'string length: bytes vs characters' : null;
   if (/^does not match pattern/.test(reason) && typeof node === 'string')
     return isAscii(node) ? null : 'pattern: bytes vs code points';
-  if (/^expected an? (ISO-8601 timestamp|URI|email address)$/.test(reason) && typeof node === 'string')
-    return `format profile: ${reason.replace(/^expected an? /, '')}`;
+  if (/^expected an ISO-8601 timestamp$/.test(reason) && typeof node === 'string')
+    return explainFormat('date-time', node, true);
+  if (/^expected a URI$/.test(reason) && typeof node === 'string') return explainFormat('uri', node, true);
   return null;
 }
 
@@ -274,7 +335,7 @@ function explainJsRefusal(c) {
     else if (e.keyword === 'pattern' && typeof node === 'string')
       cls = isAscii(node) ? null : 'pattern: bytes vs code points';
     else if (e.keyword === 'format' && typeof node === 'string')
-      cls = `format profile: ${e.params.format}`;
+      cls = explainFormat(e.params.format, node, false);
     else if (e.keyword === 'maxLength' && typeof node === 'string' && hasLoneSurrogate(node))
       cls = 'unicode: lone surrogate or invalid UTF-8';
     if (!cls) return null;
@@ -304,6 +365,19 @@ const REPLACEMENTS = [
   { t: 'a', v: [] }, { t: 'o', e: [] },
 ];
 
+// strings near the formats' and patterns' edges (docs/schema.md, Formats and patterns)
+const STRING_PROBES = [
+  '2023-10-11T21:20:00Z', '2023-10-11T21:20:00.5+05:30', '2023-10-11T21:20:00+0530', '2023-10-11T21:20:00+05',
+  '2023-10-11 21:20:00Z', '2023-10-11t21:20:00Z', '2023-10-11T21:20:00z', '2023-02-29T00:00:00Z',
+  '2024-02-29T00:00:00Z', '2023-04-31T00:00:00Z', '2023-10-11T12:00:60Z', '2023-10-11T23:59:60Z',
+  '2023-13-01T00:00:00Z', '2023-10-11T24:00:00Z', '2023-10-11T21:20Z', '2023-10-11', '+2023-10-11T21:20:00Z',
+  'https://example.com/a?b=1#c', 'http://h/%41', 'http://h/%zz', 'urn:isbn:0451450523', 'mailto:a@b.c', 'x:',
+  'a:[', 'http://[::1]/', 'http://a b', 'http://é.example', '//example.com', '/relative', 'HTTP://X', 'a+b.c-d:x',
+  '1a:x', 'http://h/{x}', 'http://h/|', 'a@example.com', 'first.last+tag@sub.example.org', 'a@b', '.a@b.c',
+  '123456', '12345', '1234567', '１２３４５６', '12345\u0000', '671ms', 'ms', '0ms', '1.5ms', 'a/b', 'é', 'a\nb',
+  'x'.repeat(65), 'é'.repeat(33), '😀'.repeat(17),
+];
+
 function nodes(tree) {
   // [parent, key-or-index, node] for every node below the root
   const out = [];
@@ -325,7 +399,7 @@ function mutate(text, r) {
   const all = nodes(tree);
   const objects = [tree, ...all.map((n) => n[2])].filter((v) => v && v.t === 'o');
   const arrays = all.map((n) => n[2]).filter((v) => v && v.t === 'a');
-  const what = r(8);
+  const what = r(9);
   if (what === 0 && objects.length) {
     const o = objects[r(objects.length)];
     if (o.e.length) { const k = r(o.e.length); const [key] = o.e.splice(k, 1)[0]; return [tree, `removed ${key}`]; }
@@ -370,6 +444,10 @@ function mutate(text, r) {
     setChild(parent, k, [...node].map((ch, j) => (j % 2 ? 'é' : ch)).join(''));
     return [tree, 'string made multi-byte'];
   }
+  if (what === 7 && typeof node === 'string') {
+    setChild(parent, k, STRING_PROBES[r(STRING_PROBES.length)]);
+    return [tree, 'string replaced by a probe'];
+  }
   setChild(parent, k, REPLACEMENTS[r(REPLACEMENTS.length)]);
   return [tree, 'value replaced'];
 }
@@ -381,7 +459,8 @@ test('the C parser and the JSON Schema export agree, except for documented diffe
   assert.ok(RANDOM_BIN, 'SB_RANDOM_INSTANCES_BIN is not set');
   const { list, channels } = targets();
 
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  const ajv = new Ajv2020({ strict: false, allErrors: true, verbose: true });
+  ajvRef = ajv;
   addFormats(ajv);
   const docs = new Map();
   for (const ch of channels) {
@@ -403,20 +482,9 @@ test('the C parser and the JSON Schema export agree, except for documented diffe
     assert.ok(doc.$defs[t.def], `${t.target}: no $defs/${t.def} in ${t.channel}.schema.json`);
     const validate = ajv.getSchema(`${doc.$id}#/$defs/${t.def}`);
     assert.ok(validate, `${t.target}: ajv cannot compile $defs/${t.def}`);
-    // for a union's errors, the member its discriminator names (oneOf reports every branch)
-    const members = (doc.$defs[t.def].oneOf || []).map((b) => {
-      const name = b.$ref.replace(/^#\/\$defs\//, '');
-      const props = doc.$defs[name].properties || {};
-      const disc = Object.entries(props).find(([, p]) => p.const !== undefined);
-      return { disc, validate: ajv.getSchema(`${doc.$id}#/$defs/${name}`) };
-    });
     const errorsFor = (value) => {
-      if (t.union && value && typeof value === 'object') {
-        const m = members.find((x) => x.disc && value[x.disc[0]] === x.disc[1].const);
-        if (m) { m.validate(value); return m.validate.errors || []; }
-      }
       validate(value);
-      return validate.errors || [];
+      return refine(validate.errors || [], value, doc);
     };
     validators.set(t.target, { validate: (v) => validate(v), errorsFor });
   }
