@@ -60,18 +60,18 @@ local CHANNEL_AUTH = {
 }
 
 -- The schemes an endpoint accepts, as names (alternatives); nil for none.
-local function endpoint_schemes(ch, ep)
+-- A channel or hook this file does not know gets a scheme of its own,
+-- <channel>Auth or <channel>_<hook> (an http bearer naming the C hook), so a
+-- new channel still exports; add it above to say what it really takes.
+local function endpoint_schemes(ch, ep, extra)
     if not ep.auth then return nil end
     if ep.auth_hook == "operator" then return { "operatorKey" } end
-    local s = CHANNEL_AUTH[ch.name]
-    if not s then
-        error("emit_openapi: endpoint " .. ep.name .. " of channel " .. ch.name ..
-              " needs authentication; name the channel's scheme in CHANNEL_AUTH")
-    end
-    if ep.auth_hook then
-        error("emit_openapi: unknown auth hook " .. ep.auth_hook .. " (add it to endpoint_schemes)")
-    end
-    return s
+    if not ep.auth_hook and CHANNEL_AUTH[ch.name] then return CHANNEL_AUTH[ch.name] end
+    local name = ep.auth_hook and (ch.name .. "_" .. ep.auth_hook) or (ch.name .. "Auth")
+    local hook = ch.name .. "_http_authenticate" .. (ep.auth_hook and ("_" .. ep.auth_hook) or "")
+    extra[name] = obj("type", "http", "scheme", "bearer",
+                      "description", "What the C hook " .. hook .. " accepts.")
+    return { name }
 end
 
 local function ref(node) return obj("$ref", "#/components/schemas/" .. node.ts_name) end
@@ -90,7 +90,7 @@ local function json_content(schema)
     return obj("application/json", obj("schema", schema))
 end
 
-local function operation(ch, ep)
+local function operation(ch, ep, extra)
     local op = obj("operationId", ep.name, "summary", js.oneline(ep.doc))
     if ep.long_poll then
         json.set(op, "description", js.oneline(ep.doc) ..
@@ -122,7 +122,7 @@ local function operation(ch, ep)
                                     "content", json_content(ref(ch.http_errors.body))))
     end
     json.set(op, "responses", responses)
-    local schemes = endpoint_schemes(ch, ep)
+    local schemes = endpoint_schemes(ch, ep, extra)
     if schemes then
         local sec = {}
         for i, s in ipairs(schemes) do sec[i] = obj(s, arr({})) end
@@ -135,15 +135,18 @@ end
 
 function M.document(ch)
     local paths, order = {}, {}
-    local used = {}
+    local used, extra, extra_names = {}, {}, {}
     for _, ep in ipairs(ch.endpoints) do
         if not paths[ep.path] then
             paths[ep.path] = json.object()
             order[#order + 1] = ep.path
         end
-        local op, schemes = operation(ch, ep)
+        local op, schemes = operation(ch, ep, extra)
         json.set(paths[ep.path], ep.method:lower(), op)
-        for _, s in ipairs(schemes or {}) do used[s] = true end
+        for _, s in ipairs(schemes or {}) do
+            if extra[s] and not used[s] then extra_names[#extra_names + 1] = s end
+            used[s] = true
+        end
     end
     local pobj = json.object()
     for _, p in ipairs(order) do json.set(pobj, p, paths[p]) end
@@ -155,6 +158,7 @@ function M.document(ch)
     for _, name in ipairs({ "chatToken", "chatTokenQuery", "operatorKey", "therapySession", "finSession" }) do
         if used[name] then json.set(sec, name, SCHEMES[name]()) end
     end
+    for _, name in ipairs(extra_names) do json.set(sec, name, extra[name]) end
     if #sec.keys > 0 then json.set(components, "securitySchemes", sec) end
     return obj(
         "openapi", "3.1.0",
