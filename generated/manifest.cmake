@@ -199,4 +199,12 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/jsonschema/realtime.schema.json
   ${SB_GENERATED_DIR}/jsonschema/socketio.schema.json
   ${SB_GENERATED_DIR}/jsonschema/therapy.schema.json
+  ${SB_GENERATED_DIR}/asyncapi/chat.json
+  ${SB_GENERATED_DIR}/asyncapi/dashboard.json
+  ${SB_GENERATED_DIR}/asyncapi/realtime.json
+  ${SB_GENERATED_DIR}/openapi/chat.json
+  ${SB_GENERATED_DIR}/openapi/core.json
+  ${SB_GENERATED_DIR}/openapi/dashboard.json
+  ${SB_GENERATED_DIR}/openapi/realtime.json
+  ${SB_GENERATED_DIR}/openapi/therapy.json
 )
