@@ -38,6 +38,7 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/c/registry_random.c
   ${SB_GENERATED_DIR}/tests/cases.c
   ${SB_GENERATED_DIR}/tests/action_cases.c
+  ${SB_GENERATED_DIR}/tests/cases.json
   ${SB_GENERATED_DIR}/fuzz/fuzz_chat.c
   ${SB_GENERATED_DIR}/fuzz/chat.dict
   ${SB_GENERATED_DIR}/fuzz/corpus/chat/001.json
@@ -192,4 +193,18 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/docs/socketio.md
   ${SB_GENERATED_DIR}/docs/therapy.md
   ${SB_GENERATED_DIR}/docs/index.md
+  ${SB_GENERATED_DIR}/jsonschema/chat.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/core.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/dashboard.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/realtime.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/socketio.schema.json
+  ${SB_GENERATED_DIR}/jsonschema/therapy.schema.json
+  ${SB_GENERATED_DIR}/asyncapi/chat.json
+  ${SB_GENERATED_DIR}/asyncapi/dashboard.json
+  ${SB_GENERATED_DIR}/asyncapi/realtime.json
+  ${SB_GENERATED_DIR}/openapi/chat.json
+  ${SB_GENERATED_DIR}/openapi/core.json
+  ${SB_GENERATED_DIR}/openapi/dashboard.json
+  ${SB_GENERATED_DIR}/openapi/realtime.json
+  ${SB_GENERATED_DIR}/openapi/therapy.json
 )

@@ -319,6 +319,20 @@ function emit.emit(model)
     w:line("")
     write_cases(w, "sb_cases", cases)
 
+    -- The same cases as JSON lines, one object per case (target, name, input,
+    -- code, path), for tests outside C: tests/exports/differential.test.mjs
+    -- runs each through the C parser and through the JSON Schema export.
+    local jl = {}
+    for _, c in ipairs(cases) do
+        local o = json.object()
+        json.set(o, "target", c.target)
+        json.set(o, "name", c.name)
+        json.set(o, "input", c.input)
+        json.set(o, "code", c.code)
+        json.set(o, "path", c.path or json.null)
+        jl[#jl + 1] = json.encode(o)
+    end
+
     -- Actions: each example's data, and each broken one rule at a time, as
     -- the request's data field carries it, for the action table's validate()
     -- (target CHANNEL:ACTION; the path starts at the envelope's field). An
@@ -360,7 +374,8 @@ function emit.emit(model)
     aw:line("#include \"cases.h\"")
     aw:line("")
     write_cases(aw, "sb_action_cases", acases)
-    return { { path = "tests/cases.c", text = w:text() }, { path = "tests/action_cases.c", text = aw:text() } }
+    return { { path = "tests/cases.c", text = w:text() }, { path = "tests/action_cases.c", text = aw:text() },
+             { path = "tests/cases.json", text = table.concat(jl, "\n") .. "\n" } }
 end
 
 return emit

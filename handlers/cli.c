@@ -1,9 +1,11 @@
 /*
  * cli.c: `switchboard schema` and `switchboard validate`, over the generated
  * registry. validate parses exactly as the server does (same generated
- * parser, same limits) and prints what the generated writer makes of it.
+ * parser, same limits) and prints what the generated writer makes of it;
+ * validate --batch does the same for every line of its input.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +89,76 @@ static int find_target(const char *name, target *t)
     return 0;
 }
 
+/* One document through the target's parser; the verdict goes to `out` (the
+ * canonical form) or `err` ("error: PATH: REASON"), each ending in '\n'.
+ * 0 accepted, 1 refused, 2 out of memory writing it. */
+static int validate_one(const target *t, const char *buf, size_t len, sb_arena *arena,
+                        const char *ok_prefix, FILE *out, FILE *err)
+{
+    void *msg = calloc(1, t->size);
+    sb_reader r;
+    sb_reader_init(&r, buf, len, arena, NULL);
+    int rc;
+    if (msg && sb_parse_document(&r, t->parse, msg)) {
+        sb_buf b;
+        sb_buf_init(&b);
+        t->write(&b, msg);
+        sb_buf_putc(&b, '\n');
+        rc = b.oom ? 2 : 0;
+        if (rc == 0) {
+            fputs(ok_prefix, out);
+            fwrite(b.data, 1, b.len, out);
+        }
+        sb_buf_free(&b);
+    } else {
+        fprintf(err, "error: %s\n", msg ? r.err_msg : "out of memory");
+        rc = 1;
+    }
+    free(msg);
+    return rc;
+}
+
+/* --batch: one document per input line (the '\n' ends it and is not part of
+ * it), one verdict per output line, in order: "ok CANONICAL" or
+ * "error: PATH: REASON". For tests that run thousands of documents
+ * (tests/exports/differential.test.mjs). A document that holds a raw newline
+ * cannot be sent this way. Exit 0 once every line has a verdict. */
+static int validate_batch(const target *t, FILE *f)
+{
+    sb_arena arena;
+    sb_arena_init(&arena, SB_ARENA_DEFAULT_LIMIT);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        size_t len = (size_t)n;
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        sb_arena_reset(&arena);
+        if (validate_one(t, line, len, &arena, "ok ", stdout, stdout) == 2) {
+            rc = 2;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        fputs("switchboard: read error\n", stderr);
+        rc = 2;
+    }
+    free(line);
+    sb_arena_free(&arena);
+    return rc;
+}
+
 int cli_validate(int argc, char **argv)
 {
+    bool batch = argc >= 2 && strcmp(argv[1], "--batch") == 0;
+    if (batch) {
+        argc--;
+        argv++;
+    }
     if (argc < 2 || argc > 3) {
-        fputs("usage: switchboard validate TARGET [FILE|-]\n", stderr);
+        fputs("usage: switchboard validate [--batch] TARGET [FILE|-]\n", stderr);
         return 2;
     }
     target t;
@@ -104,6 +172,12 @@ int cli_validate(int argc, char **argv)
         fprintf(stderr, "switchboard: %s: %s\n", path, strerror(errno));
         return 2;
     }
+    if (batch) {
+        int rc = validate_batch(&t, f);
+        if (f != stdin)
+            fclose(f);
+        return rc;
+    }
     size_t len = 0;
     char *buf = read_all(f, sb_json_default_limits.max_input, &len);
     if (f != stdin)
@@ -115,24 +189,7 @@ int cli_validate(int argc, char **argv)
 
     sb_arena arena;
     sb_arena_init(&arena, SB_ARENA_DEFAULT_LIMIT);
-    void *msg = calloc(1, t.size);
-    sb_reader r;
-    sb_reader_init(&r, buf, len, &arena, NULL);
-    int rc;
-    if (msg && sb_parse_document(&r, t.parse, msg)) {
-        sb_buf out;
-        sb_buf_init(&out);
-        t.write(&out, msg);
-        sb_buf_putc(&out, '\n');
-        rc = out.oom ? 2 : 0;
-        if (rc == 0)
-            fwrite(out.data, 1, out.len, stdout);
-        sb_buf_free(&out);
-    } else {
-        fprintf(stderr, "error: %s\n", msg ? r.err_msg : "out of memory");
-        rc = 1;
-    }
-    free(msg);
+    int rc = validate_one(&t, buf, len, &arena, "", stdout, stderr);
     sb_arena_free(&arena);
     free(buf);
     return rc;

@@ -3,6 +3,7 @@
  *
  *   switchboard schema                      list every message
  *   switchboard validate TARGET [FILE|-]    check one message, print it canonical
+ *   switchboard validate --batch TARGET [FILE|-]   the same for each line of input
  *   switchboard serve [options]             run the server (handlers/serve.c)
  *   switchboard user add ...                add a user, print its token (handlers/admin.c)
  *   switchboard apikey add|list|revoke ...  operator API keys (handlers/apikey.c)
@@ -23,8 +24,9 @@
 static void usage(FILE *to)
 {
     fputs("usage: switchboard schema\n"
-          "       switchboard validate TARGET [FILE|-]\n"
+          "       switchboard validate [--batch] TARGET [FILE|-]\n"
           "         TARGET: a message NAME from `switchboard schema`, or CHANNEL:in / CHANNEL:out\n"
+          "         --batch: a document per line, a verdict per line (ok CANONICAL | error: ...)\n"
           "       switchboard serve [--help | options]\n"
           "       switchboard user add --name NAME --role ROLE [--avatar URL] [--db PATH]\n"
           "       switchboard apikey add --name NAME [--db PATH]\n"

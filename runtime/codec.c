@@ -1,6 +1,7 @@
 /*
  * codec.c: checks shared by every generated parser, and registry look-ups.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "codec.h"
@@ -186,11 +187,27 @@ int sb_union_begin(sb_reader *r, const char *key, size_t key_len, sb_str *tag)
     return SB_UNION_AT_OBJECT;
 }
 
+/* The unknown tag as the message shows it: at most 64 bytes, cut on a
+ * character boundary, control bytes as \xNN (as render_key does for paths).
+ * The message is one line: `switchboard validate --batch` prints one verdict
+ * per line, and logs are read by lines. */
 bool sb_union_unknown(sb_reader *r, const char *key, size_t key_len, sb_str tag)
 {
     sb_path_push_key(r, key, key_len);
-    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%.*s\"",
-                   (int)(tag.len > 64 ? 64 : tag.len), tag.ptr);
+    const unsigned char *t = (const unsigned char *)tag.ptr;
+    size_t len = tag.len > 64 ? 64 : tag.len;
+    while (len < tag.len && len > 0 && (t[len] & 0xC0) == 0x80)
+        len--;
+    char shown[64 * 4 + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] < 0x20 || t[i] == 0x7F)
+            n += (size_t)snprintf(shown + n, sizeof shown - n, "\\x%02X", t[i]);
+        else
+            shown[n++] = (char)t[i];
+    }
+    shown[n] = '\0';
+    return sb_fail(r, SB_ERR_UNKNOWN_DISCRIMINATOR, "unknown value \"%s\"", shown);
 }
 
 bool sb_parse_document(sb_reader *r, sb_parse_fn parse, void *out)

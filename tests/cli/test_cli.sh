@@ -59,6 +59,21 @@ echo '{"action":"mark_read"' | check "broken JSON" 1 "$bin" validate chat:in
 grep -q '^error: ' "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ] && pass=$((pass + 1)) ||
   { fail=$((fail + 1)); echo "FAIL broken JSON: not one error line"; cat "$tmp/err"; }
 
+# validate --batch: one verdict line per input line, in order, exit 0
+printf '%s\n' '{"action":"mark_read","message_id":"m1"}' '{"action":"fly"}' '{"action":"mark_read"' \
+  '{ "message_id" : "m2", "action": "mark_read" }' >"$tmp/batch.jsonl"
+check "validate batch" 0 "$bin" validate --batch chat:in "$tmp/batch.jsonl"
+expect_out "validate batch verdicts" 'ok {"action":"mark_read","message_id":"m1"}
+error: action: unknown value "fly"
+error: $: invalid JSON at byte 21: unexpected end of input
+ok {"action":"mark_read","message_id":"m2"}'
+# an unknown discriminator holding a newline is still one verdict line (was two)
+printf '%s\n' '{"action":"a\nb"}' '{"action":"fly"}' >"$tmp/batch.jsonl"
+check "validate batch control bytes" 0 "$bin" validate --batch chat:in "$tmp/batch.jsonl"
+expect_out "validate batch control bytes verdicts" 'error: action: unknown value "a\x0Ab"
+error: action: unknown value "fly"'
+check "validate batch unknown target" 2 "$bin" validate --batch nope "$tmp/batch.jsonl"
+
 # apikey: add prints ID TAB NAME TAB KEY once; the database keeps only the key's hash
 db="$tmp/keys/db.sqlite"
 check "apikey add" 0 "$bin" apikey add --name ci --db "$db"
