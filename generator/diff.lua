@@ -467,7 +467,13 @@ function M.load_rev(rev)
             if not rc then usage_error("git show " .. rev .. ":" .. path .. " failed") end
         end
     end
-    return M.load_dir(tmp)
+    local ok, model = pcall(M.load_dir, tmp)
+    if not ok then
+        -- name the revision's files, not the temporary copies
+        if getmetatable(model) == Usage then usage_error((model.msg:gsub(tmp:gsub("%p", "%%%0"), rev .. ":schema"))) end
+        error(model, 0)
+    end
+    return model
 end
 
 function M.load(spec)
