@@ -595,6 +595,16 @@ local function cmd_compat(args)
             end
         end
     end
+    -- a channel that is gone is the most breaking change of all: its
+    -- snapshots stay until someone deletes them on purpose
+    local seen = {}
+    for _, f in ipairs(lines_of("ls " .. quote(dir .. "/snapshots") .. " 2>/dev/null")) do
+        local n = f:match("^(.-)%.v%d+%.json$")
+        if n and not model[n] and not seen[n] then
+            seen[n] = true
+            bad("BREAKING %s: channel removed (it has snapshots in %s/snapshots; delete them to confirm)", n, dir)
+        end
+    end
     if rc == 0 then io.stdout:write("every channel matches the snapshot of its version\n") end
     return rc
 end

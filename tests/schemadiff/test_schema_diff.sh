@@ -207,6 +207,16 @@ step "compat v2" 0 "$bin" schema compat "$s"
 step "diff v1 v2 snapshots" 1 "$bin" schema diff "$s/snapshots/t.v1.json" "$s/snapshots/t.v2.json"
 [ "$(cat "$tmp/step.out")" = "SAFE t: version changed (1 → 2)
 BREAKING t.Send.note: field removed" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL v1 v2:"; cat "$tmp/step.out"; }
+echo 'channel "u" { doc = "d", since = 1, transport = "http" }' >"$s/u.lua"
+step "compat new channel without snapshot" 1 "$bin" schema compat "$s"
+step "snapshot new channel" 0 "$bin" schema snapshot "$s"
+step "compat new channel" 0 "$bin" schema compat "$s"
+rm "$s/u.lua"
+step "compat removed channel" 1 "$bin" schema compat "$s"
+grep -q '^BREAKING u: channel removed' "$tmp/step.err" && pass=$((pass + 1)) ||
+  { fail=$((fail + 1)); echo "FAIL: removed channel message"; cat "$tmp/step.err"; }
+rm "$s"/snapshots/u.v*.json
+step "compat removed channel confirmed" 0 "$bin" schema compat "$s"
 
 echo "schema_diff: $pass passed, $fail failed"
 [ "$fail" = 0 ]
