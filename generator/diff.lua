@@ -441,8 +441,8 @@ function M.load_json(path)
     if not text then usage_error(path .. ": cannot read") end
     local ok, v = pcall(model_json.decode, text)
     if not ok or type(v) ~= "table" then usage_error(path .. ": not a model: " .. tostring(v)) end
-    if type(v.name) == "string" and v.types then return { [v.name] = v } end
-    return v
+    if type(v.name) == "string" and v.types then return { [v.name] = v }, true end
+    return v, false
 end
 
 local temps = {}
@@ -478,7 +478,7 @@ end
 
 function M.load(spec)
     if is_dir(spec) then return M.load_dir(spec) end
-    if spec:match("%.json$") and read_file(spec) then return M.load_json(spec) end
+    if spec:match("%.json$") and read_file(spec) then return M.load_json(spec) end -- model, one channel?
     return M.load_rev(spec)
 end
 
@@ -496,7 +496,17 @@ end
 
 local function cmd_diff(args)
     if #args ~= 2 then usage_error("usage: switchboard schema diff OLD NEW") end
-    local changes = M.compare(M.load(args[1]), M.load(args[2]))
+    local old, old_one = M.load(args[1])
+    local new, new_one = M.load(args[2])
+    -- a snapshot holds one channel: compare the other side's same channel
+    local function only(model, names)
+        local out = {}
+        for n in pairs(names) do out[n] = model[n] end
+        return out
+    end
+    if old_one and not new_one then new = only(new, old) end
+    if new_one and not old_one then old = only(old, new) end
+    local changes = M.compare(old, new)
     return print_changes(changes) and 1 or 0
 end
 

@@ -211,6 +211,8 @@ echo 'channel "u" { doc = "d", since = 1, transport = "http" }' >"$s/u.lua"
 step "compat new channel without snapshot" 1 "$bin" schema compat "$s"
 step "snapshot new channel" 0 "$bin" schema snapshot "$s"
 step "compat new channel" 0 "$bin" schema compat "$s"
+step "diff one channel's snapshot with a folder of two" 0 "$bin" schema diff "$s/snapshots/t.v2.json" "$s"
+[ ! -s "$tmp/step.out" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: snapshot vs folder:"; cat "$tmp/step.out"; }
 rm "$s/u.lua"
 step "compat removed channel" 1 "$bin" schema compat "$s"
 grep -q '^BREAKING u: channel removed' "$tmp/step.err" && pass=$((pass + 1)) ||
