@@ -7,7 +7,7 @@
 --
 -- The model:
 --   model.channels[i] = {
---     name, doc, since, path, transport, file, unknown_fields,
+--     name, doc, since, version, path, transport, file, unknown_fields,
 --     types    = { node... }   -- named object and enum nodes, dependencies first
 --     messages = { node... }   -- object nodes with .message set, declaration order
 --     unions   = { in = U, out = U }  (either may be absent)
@@ -39,7 +39,7 @@ local names = require("names")
 local check = {}
 
 local DECL_KEYS = {
-    channel = { doc = 1, since = 1, path = 1, transport = 1, unknown_fields = 1,
+    channel = { doc = 1, since = 1, version = 1, path = 1, transport = 1, unknown_fields = 1,
                 inbound = 1, outbound = 1, errors = 1, http_errors = 1, actions = 1 },
     enumeration = { doc = 1, since = 1, values = 1 },
     payload = { doc = 1, since = 1, fields = 1, unknown_fields = 1, one_of_required = 1 },
@@ -516,6 +516,7 @@ local function check_unit(model, unit)
     end
     local ch = {
         name = cd.name, doc = cd.doc, since = cd.since, path = cd.path, transport = cd.transport,
+        declared_version = cd.version,
         -- "schema/chat.lua" however the file was named on the command line,
         -- so that output does not depend on the directory it was made in
         file = unit.file:match("[^/]*/[^/]*$") or unit.file, where = cd.where, unknown_fields = cd.unknown_fields or "reject",
@@ -924,6 +925,32 @@ local function check_examples(model)
     end
 end
 
+-- A channel's schema version (ch.version): its `version` key, or else the
+-- highest `since` in it. No declaration or field may be newer than it.
+-- Snapshots and `switchboard schema diff` (diff.lua) give it its meaning.
+local function check_version(ch)
+    local top, at = ch.since, ch.where
+    local function see(since, where)
+        if since and since > top then top, at = since, where end
+    end
+    for _, n in ipairs(ch.all_named) do
+        see(n.since, n.where)
+        for _, f in ipairs(n.fields or {}) do see(f.since, n.where) end
+    end
+    for _, ep in ipairs(ch.endpoints) do see(ep.since, ep.where) end
+    for _, a in ipairs(ch.actions) do see(a.since, a.where) end
+    local v = ch.declared_version
+    if v == nil then
+        ch.version = top
+    elseif math.type(v) ~= "integer" or v < 1 then
+        fail(ch.where, "channel %s: version must be an integer >= 1", ch.name)
+    elseif v < top then
+        fail(at, "channel %s: since = %d is newer than the channel's version %d", ch.name, top, v)
+    else
+        ch.version = v
+    end
+end
+
 function check.model(units)
     local model = { channels = {}, channel_by_name = {}, messages = {}, named = {} }
     for _, unit in ipairs(units) do check_unit(model, unit) end
@@ -950,6 +977,7 @@ function check.model(units)
     end
     check_examples(model)
     for _, ch in ipairs(model.channels) do check_action_examples(ch) end
+    for _, ch in ipairs(model.channels) do check_version(ch) end
     return model
 end
 

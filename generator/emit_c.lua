@@ -723,7 +723,7 @@ local function emit_channel(ch)
     c:line("")
     c:line("#include \"%s.h\"", ch.name)
     c:line("")
-    h:line("#define %s_SCHEMA_VERSION %d", ch.name:upper(), ch.since)
+    h:line("#define %s_SCHEMA_VERSION %d", ch.name:upper(), ch.version)
     if ch.path then h:line("#define %s_PATH %s", ch.name:upper(), text.c_string(ch.path)) end
     h:line("")
     if #ch.errors > 0 then

@@ -3,21 +3,78 @@
  * registry. validate parses exactly as the server does (same generated
  * parser, same limits) and prints what the generated writer makes of it;
  * validate --batch does the same for every line of its input.
+ * `switchboard schema diff|snapshot|compat` run the generator's
+ * generator/diff.lua (docs/schema.md, "Compatibility: schema diff and
+ * versions") with the Lua the build found.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "registry.h"
 
+/* The Lua interpreter and generator/ the build was configured with
+ * (CMakeLists.txt); SB_LUA and SB_GENERATOR_DIR override them. */
+#ifndef SB_LUA_DEFAULT
+#define SB_LUA_DEFAULT "lua5.4"
+#endif
+#ifndef SB_GENERATOR_DIR_DEFAULT
+#define SB_GENERATOR_DIR_DEFAULT "generator"
+#endif
+
+/* switchboard schema diff|snapshot|compat ARGS: exec lua generator/diff.lua. */
+static int schema_lua(int argc, char **argv)
+{
+    const char *lua = getenv("SB_LUA");
+    const char *dir = getenv("SB_GENERATOR_DIR");
+    if (!lua || !*lua)
+        lua = SB_LUA_DEFAULT;
+    if (!dir || !*dir)
+        dir = SB_GENERATOR_DIR_DEFAULT;
+    char script[4096];
+    int n = snprintf(script, sizeof script, "%s/diff.lua", dir);
+    if (n < 0 || (size_t)n >= sizeof script) {
+        fputs("switchboard schema: SB_GENERATOR_DIR is too long\n", stderr);
+        return 2;
+    }
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr,
+                "switchboard schema %s: %s: %s (it needs the source tree; set SB_GENERATOR_DIR)\n",
+                argv[0], script, strerror(errno));
+        return 2;
+    }
+    char **args = calloc((size_t)argc + 3, sizeof *args);
+    if (!args) {
+        fputs("switchboard schema: out of memory\n", stderr);
+        return 2;
+    }
+    args[0] = (char *)lua;
+    args[1] = script;
+    for (int i = 0; i < argc; i++)
+        args[i + 2] = argv[i];
+    fflush(stdout);
+    execvp(lua, args);
+    fprintf(stderr, "switchboard schema %s: cannot run %s: %s (it needs lua5.4; set SB_LUA)\n",
+            argv[0], lua, strerror(errno));
+    free(args);
+    return 2;
+}
+
 int cli_schema(int argc, char **argv)
 {
-    (void)argv;
+    if (argc >= 2 && (strcmp(argv[1], "diff") == 0 || strcmp(argv[1], "snapshot") == 0 ||
+                      strcmp(argv[1], "compat") == 0))
+        return schema_lua(argc - 1, argv + 1);
     if (argc != 1) {
-        fputs("usage: switchboard schema\n", stderr);
+        fputs("usage: switchboard schema\n"
+              "       switchboard schema diff OLD NEW\n"
+              "       switchboard schema snapshot [DIR]\n"
+              "       switchboard schema compat [DIR]\n",
+              stderr);
         return 2;
     }
     for (size_t i = 0; i < sb_messages_count; i++) {

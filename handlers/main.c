@@ -2,6 +2,8 @@
  * main.c: the switchboard command line.
  *
  *   switchboard schema                      list every message
+ *   switchboard schema diff OLD NEW         compatibility: every change, BREAKING or SAFE
+ *   switchboard schema snapshot|compat [DIR]   version snapshots (generator/diff.lua)
  *   switchboard validate TARGET [FILE|-]    check one message, print it canonical
  *   switchboard validate --batch TARGET [FILE|-]   the same for each line of input
  *   switchboard serve [options]             run the server (handlers/serve.c)
@@ -24,6 +26,10 @@
 static void usage(FILE *to)
 {
     fputs("usage: switchboard schema\n"
+          "       switchboard schema diff OLD NEW\n"
+          "         OLD, NEW: a folder of schema files, a snapshot .json or a git revision\n"
+          "       switchboard schema snapshot [DIR]\n"
+          "       switchboard schema compat [DIR]\n"
           "       switchboard validate [--batch] TARGET [FILE|-]\n"
           "         TARGET: a message NAME from `switchboard schema`, or CHANNEL:in / CHANNEL:out\n"
           "         --batch: a document per line, a verdict per line (ok CANONICAL | error: ...)\n"
