@@ -11,7 +11,7 @@
 //              request_component_refresh, a 409 VERSION_CONFLICT as HttpError.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,4 +187,24 @@ test('dashboard: handshake, init_data, a pushed refresh, a 409 VERSION_CONFLICT'
   await assert.rejects(op.putDashboard({ case_id: '1' }, body), (e) =>
     C.isDashboardApiError(e, 'VERSION_CONFLICT') && e.status === 409 && e.body.version === state.version + 1);
   d.close();
+});
+
+test('switchboard gen ts DIR writes generated/ts byte for byte', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-gen-ts-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const target = path.join(dir, 'client');
+  const said = execFileSync(BIN, ['gen', 'ts', target], { encoding: 'utf8' });
+  const list = (root) => fs.readdirSync(root, { recursive: true })
+    .filter((f) => fs.statSync(path.join(root, f)).isFile()).sort();
+  const want = list(path.join(ROOT, 'generated/ts'));
+  assert.deepEqual(list(target), want);
+  assert.ok(want.includes('package.json') && want.includes('chat.client.ts'));
+  assert.match(said, new RegExp(`^${want.length} files written`));
+  for (const f of want) {
+    assert.ok(fs.readFileSync(path.join(target, f)).equals(fs.readFileSync(path.join(ROOT, 'generated/ts', f))), f);
+  }
+  // usage errors
+  const r = spawnSync(BIN, ['gen', 'js', target], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /usage: switchboard gen ts DIR/);
 });
