@@ -578,6 +578,16 @@ local function emit_ws(w, ch, imports)
     end
 end
 
+-- The outbound member that is neither the response nor an error (one with a required `error`).
+local function sio_update(ch)
+    for _, m in ipairs(ch.unions.out.members) do
+        if m ~= ch.action_spec.response and not (m.by_name.error and not m.by_name.error.optional) then
+            return m.message.disc_value
+        end
+    end
+    return nil
+end
+
 local function emit_sio(w, ch, imports)
     local P = ch.ts_prefix
     local spec = ch.action_spec
@@ -733,7 +743,10 @@ end
 local function emit_channel(ch)
     local has_api = #ch.endpoints > 0
     local has_ws = ch.transport == "websocket" and ch.unions["in"] and ch.unions.out
-    local has_sio = ch.transport == "socketio" and #ch.actions > 0 and ch.action_spec and ch.unions.out
+    -- a socketio client needs to match answers to requests (a requestId in both) and an update message
+    local spec = ch.action_spec
+    local has_sio = ch.transport == "socketio" and #ch.actions > 0 and spec and ch.unions.out
+        and spec.request.by_name.requestId and spec.response.by_name.requestId and sio_update(ch) ~= nil
     if not (has_api or has_ws or has_sio) then return nil end
     local body = text.writer()
     local imports, rt = {}, {}
