@@ -186,6 +186,15 @@ set(SB_GENERATED_FILES
   ${SB_GENERATED_DIR}/ts/examples/socketio.examples.ts
   ${SB_GENERATED_DIR}/ts/examples/therapy.examples.ts
   ${SB_GENERATED_DIR}/ts/index.ts
+  ${SB_GENERATED_DIR}/ts/runtime.ts
+  ${SB_GENERATED_DIR}/ts/chat.client.ts
+  ${SB_GENERATED_DIR}/ts/core.client.ts
+  ${SB_GENERATED_DIR}/ts/dashboard.client.ts
+  ${SB_GENERATED_DIR}/ts/realtime.client.ts
+  ${SB_GENERATED_DIR}/ts/therapy.client.ts
+  ${SB_GENERATED_DIR}/ts/clients.ts
+  ${SB_GENERATED_DIR}/ts/package.json
+  ${SB_GENERATED_DIR}/ts/tsconfig.json
   ${SB_GENERATED_DIR}/docs/chat.md
   ${SB_GENERATED_DIR}/docs/core.md
   ${SB_GENERATED_DIR}/docs/dashboard.md

@@ -775,7 +775,7 @@ local function emit_index(model)
     w:line("// then chat.SendMessageEvent, chat.ChatErrors.ROOM_NOT_FOUND, ...")
     w:line("")
     for _, ch in ipairs(model.channels) do
-        w:line("export * as %s from \"./%s\";", ch.name, ch.name)
+        w:line("export * as %s from \"./%s.js\";", ch.name, ch.name)
     end
     return { path = "ts/index.ts", text = w:text() }
 end

@@ -23,7 +23,7 @@ local loader = require("loader")
 local check = require("check")
 
 local EMITTERS = { "emit_c", "emit_dispatch", "emit_routes", "emit_actions", "emit_random", "emit_tests",
-                   "emit_fuzz", "emit_ts", "emit_docs", "emit_jsonschema",
+                   "emit_fuzz", "emit_ts", "emit_tsclient", "emit_docs", "emit_jsonschema",
                    "emit_asyncapi", "emit_openapi" }
 
 local function usage()

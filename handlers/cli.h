@@ -11,5 +11,6 @@ int cli_apikey(int argc, char **argv);
 int cli_realtime(int argc, char **argv);  /* handlers/realtime_cli.c */
 int cli_therapy(int argc, char **argv);   /* handlers/therapy_cli.c */
 int cli_dashboard(int argc, char **argv); /* handlers/dashboard_cli.c */
+int cli_gen(int argc, char **argv);       /* handlers/gen_cli.c */
 
 #endif

@@ -15,6 +15,7 @@
  * (handlers/therapy_cli.c)
  *   switchboard dashboard set|refresh|iframe|data|get|buttons|faq|chat|open ...
  *                                           the dashboard's operator API (handlers/dashboard_cli.c)
+ *   switchboard gen ts DIR                  the TypeScript client package (handlers/gen_cli.c)
  *
  * Exit codes: 0 success, 1 invalid input, 2 usage error or unreadable input.
  */
@@ -43,7 +44,8 @@ static void usage(FILE *to)
           "       switchboard therapy user add --phone P --last-name L --name N --role R ...\n"
           "       switchboard therapy session add --name N --date ISO --participants ID,ID ...\n"
           "       switchboard dashboard set|refresh|iframe|data|get|buttons|faq|chat|open --case "
-          "ID ...\n",
+          "ID ...\n"
+          "       switchboard gen ts DIR\n",
           to);
 }
 
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
         return cli_therapy(argc - 1, argv + 1);
     if (strcmp(argv[1], "dashboard") == 0)
         return cli_dashboard(argc - 1, argv + 1);
+    if (strcmp(argv[1], "gen") == 0)
+        return cli_gen(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(stdout);

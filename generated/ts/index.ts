@@ -3,9 +3,9 @@
 // Every channel's types under its name: import { chat } from "./index";
 // then chat.SendMessageEvent, chat.ChatErrors.ROOM_NOT_FOUND, ...
 
-export * as chat from "./chat";
-export * as core from "./core";
-export * as dashboard from "./dashboard";
-export * as realtime from "./realtime";
-export * as socketio from "./socketio";
-export * as therapy from "./therapy";
+export * as chat from "./chat.js";
+export * as core from "./core.js";
+export * as dashboard from "./dashboard.js";
+export * as realtime from "./realtime.js";
+export * as socketio from "./socketio.js";
+export * as therapy from "./therapy.js";

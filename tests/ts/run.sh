@@ -28,6 +28,16 @@ if ! "$tsc" -p tests/ts/tsconfig.json --pretty false; then
     exit 1
 fi
 
+# (a2) the package (generated/ts/package.json: types and clients) builds with
+# its own tsconfig to .js and .d.ts, as `npm run build` would
+pkgout="$(mktemp -d)"
+if ! "$tsc" -p generated/ts/tsconfig.json --outDir "$pkgout" --pretty false; then
+    rm -rf "$pkgout"
+    echo "run.sh: FAIL: the generated client package does not build" >&2
+    exit 1
+fi
+rm -rf "$pkgout"
+
 # (b) the wrong example is refused, for the expected reasons
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
