@@ -330,7 +330,19 @@ test('the case dashboard in headless Chromium: every push followed without a rel
     await step(t, 'an iframe refresh reloads the frame (the view shows the new data)', async () => {
       await op('POST', '/api/v1/cases/1/components/chat_1/iframe', { iframe_source: `${base}/api/v1/faq_view?case_id=1` });
       const frame = a.frameLocator('[data-component-id="chat_1"] iframe');
-      await frame.locator('#view[data-status="ready"][data-count="2"]').waitFor();
+      try {
+        // back from the foreign origin: Chromium's site isolation swaps the frame to another
+        // renderer process, which on a loaded 2-core machine (ctest -j2 beside clang-format
+        // and the fuzzers) was seen to take over 10 s; the wait is for that, not for us
+        await frame.locator('#view[data-status="ready"][data-count="2"]').waitFor({ timeout: 3 * WAIT });
+      } catch (e) {
+        // what the frame shows instead: its element's src, its document, the view's state
+        const src = await comp(a, 'chat_1').locator('iframe').getAttribute('src').catch((x) => `? ${x.message}`);
+        const frames = a.frames().map((f) => f.url()).join(' | ');
+        const view = await frame.locator('#view').evaluate((v) => v.outerHTML.slice(0, 400)).catch((x) => `? ${x.message}`);
+        e.message += `\niframe src: ${src}\nframes: ${frames}\n#view: ${view}`;
+        throw e;
+      }
       const reloads = Number(await attr(a, 'chat_1', 'data-reloads'));
       // PUT views/faq pushes a refresh to the components showing the FAQ page
       await op('PUT', '/api/v1/cases/1/views/faq', { title: 'Questions', items: [{ question: 'Only one now?', answer: 'Yes.' }] });
