@@ -7,7 +7,6 @@
  * the generated codecs of schema/dashboard.lua. The server's answer is
  * printed; the exit code is 0 for a 2xx, 1 otherwise, 2 for a usage error.
  */
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,29 +136,7 @@ static int parse(int argc, char **argv, opts *o)
 
 /* One HTTP call -------------------------------------------------------------------- */
 
-typedef struct call {
-    struct event_base *base;
-    int status;
-    char *body;
-    size_t len;
-} call;
-
-static void answered(int status, const char *body, size_t len, const char *error, void *arg)
-{
-    call *c = arg;
-    c->status = status;
-    if (status == 0)
-        fprintf(stderr, "switchboard dashboard: %s\n", error ? error : "no answer");
-    c->body = malloc(len + 1);
-    if (c->body) {
-        memcpy(c->body, body ? body : "", len);
-        c->body[len] = '\0';
-        c->len = len;
-    }
-    event_base_loopbreak(c->base);
-}
-
-/* The status (0: no answer); *out the body (free it), when out. */
+/* The status (0: no answer, said); *out the body (free it), when out. */
 static int http(const opts *o, const char *method, const char *path, const char *body, size_t len,
                 char **out, size_t *out_len)
 {
@@ -167,23 +144,14 @@ static int http(const opts *o, const char *method, const char *path, const char 
     snprintf(target, sizeof target, "%s%s", o->server, path);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", o->key);
     const char *headers[] = {auth, NULL};
-    call c = {.base = event_base_new()};
-    sb_http_client *client = c.base ? sb_http_client_new(c.base, 1, 30000, 1u << 22) : NULL;
-    if (!client ||
-        sb_http_client_request(client, method, target, headers, body, len, answered, &c) != 0)
+    const char *error;
+    int status =
+        sb_http_fetch(method, target, headers, body, len, 30000, 1u << 22, out, out_len, &error);
+    if (status < 0)
         fprintf(stderr, "switchboard dashboard: --server %s: not an http:// URL\n", o->server);
-    else
-        event_base_dispatch(c.base);
-    sb_http_client_free(client);
-    if (c.base)
-        event_base_free(c.base);
-    if (out) {
-        *out = c.body;
-        *out_len = c.len;
-    } else {
-        free(c.body);
-    }
-    return c.status;
+    else if (status == 0)
+        fprintf(stderr, "switchboard dashboard: %s\n", error);
+    return status < 0 ? 0 : status;
 }
 
 /* Call, print the answer, exit code. */

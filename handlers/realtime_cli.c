@@ -3,7 +3,6 @@
  * tests, signed with the configured HS256 secret) and `switchboard realtime
  * update` (the operator API's POST /api/v1/realtime/updates, from a shell).
  */
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,24 +152,6 @@ static int token(int argc, char **argv)
     return 0;
 }
 
-typedef struct answer {
-    struct event_base *base;
-    int status;
-    int rc;
-} answer;
-
-static void answered(int status, const char *body, size_t len, const char *error, void *arg)
-{
-    answer *a = arg;
-    a->status = status;
-    if (status == 0)
-        fprintf(stderr, "switchboard realtime update: %s\n", error ? error : "no answer");
-    else
-        printf("%.*s\n", (int)len, body);
-    a->rc = status >= 200 && status < 300 ? 0 : 1;
-    event_base_loopbreak(a->base);
-}
-
 static int update(int argc, char **argv)
 {
     realtime_realtime_update_request req;
@@ -231,19 +212,20 @@ static int update(int argc, char **argv)
     sb_buf body;
     sb_buf_init(&body);
     realtime_realtime_update_request_write(&body, &req);
-    answer a = {.base = event_base_new(), .rc = 1};
-    sb_http_client *c = a.base ? sb_http_client_new(a.base, 1, 30000, 1u << 20) : NULL;
-    if (!c || sb_http_client_request(c, "POST", target, headers, body.data, body.len, answered,
-                                     &a) != 0) {
+    const char *error;
+    char *out = NULL;
+    size_t out_len = 0;
+    int status = sb_http_fetch("POST", target, headers, body.data, body.len, 30000, 1u << 20, &out,
+                               &out_len, &error);
+    if (status < 0)
         fprintf(stderr, "switchboard realtime update: --url %s: not an http:// URL\n", url);
-    } else {
-        event_base_dispatch(a.base);
-    }
-    sb_http_client_free(c);
-    if (a.base)
-        event_base_free(a.base);
+    else if (status == 0)
+        fprintf(stderr, "switchboard realtime update: %s\n", error);
+    else
+        printf("%.*s\n", (int)out_len, out);
+    free(out);
     sb_buf_free(&body);
-    return a.rc;
+    return status >= 200 && status < 300 ? 0 : 1;
 }
 
 int cli_realtime(int argc, char **argv)

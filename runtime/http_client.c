@@ -399,3 +399,57 @@ void sb_http_client_free(sb_http_client *c)
         SSL_CTX_free(c->tls);
     free(c);
 }
+
+/* sb_http_fetch ------------------------------------------------------------------ */
+
+typedef struct fetch_state {
+    struct event_base *base;
+    int status;
+    char *body;
+    size_t len;
+    char error[128];
+} fetch_state;
+
+static void fetched(int status, const char *body, size_t len, const char *error, void *arg)
+{
+    fetch_state *f = arg;
+    f->status = status;
+    if (error)
+        snprintf(f->error, sizeof f->error, "%s", error);
+    f->body = malloc(len + 1);
+    if (f->body) {
+        memcpy(f->body, body ? body : "", len);
+        f->body[len] = '\0';
+        f->len = len;
+    }
+    event_base_loopbreak(f->base);
+}
+
+int sb_http_fetch(const char *method, const char *url, const char *const *headers,
+                  const char *req_body, size_t len, int timeout_ms, size_t max_body, char **body,
+                  size_t *body_len, const char **error)
+{
+    static _Thread_local char why[128];
+    fetch_state f = {.base = event_base_new()};
+    snprintf(f.error, sizeof f.error, "no answer");
+    sb_http_client *c = f.base ? sb_http_client_new(f.base, 1, timeout_ms, max_body) : NULL;
+    int rc = 0;
+    if (!c || sb_http_client_request(c, method, url, headers, req_body, len, fetched, &f) != 0)
+        rc = -1;
+    else
+        event_base_dispatch(f.base);
+    sb_http_client_free(c);
+    if (f.base)
+        event_base_free(f.base);
+    snprintf(why, sizeof why, "%s", rc < 0 ? "not an http:// URL" : f.error);
+    if (error)
+        *error = why;
+    if (body) {
+        *body = f.body;
+        if (body_len)
+            *body_len = f.len;
+    } else {
+        free(f.body);
+    }
+    return rc < 0 ? -1 : f.status;
+}

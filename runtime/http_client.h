@@ -42,6 +42,14 @@ int sb_http_client_request(sb_http_client *c, const char *method, const char *ur
                            sb_http_client_fn fn, void *arg);
 size_t sb_http_client_pending(const sb_http_client *c);
 
+/* One request, waited for on a loop of its own (for command-line tools, never
+ * inside the server): the status, 0 when no answer came (*error says why);
+ * the body, NUL-terminated, in *body (free it), when body is not NULL.
+ * -1 when the URL is not http://. timeout_ms and max_body as for _new. */
+int sb_http_fetch(const char *method, const char *url, const char *const *headers,
+                  const char *req_body, size_t len, int timeout_ms, size_t max_body, char **body,
+                  size_t *body_len, const char **error);
+
 /* One request, for sb_http_client_send. Strings are copied before it
  * returns. */
 typedef struct sb_http_client_req {
