@@ -298,38 +298,10 @@ static int edit(const opts *o, dashboard_dashboard_state *s)
     return 0;
 }
 
-static int set(const opts *o, const char *path)
+/* The case's dashboard as the server has it (GET, the generated parser), in
+ * arena memory (the body too): 0, or 1 (said). */
+static int current(const opts *o, const char *path, sb_arena *arena, dashboard_dashboard_state *s)
 {
-    size_t len;
-    if (o->json || o->file) {
-        char *body = body_of(o, &len);
-        if (!body)
-            return 2;
-        /* a body without a version is based on --version, else on the current one */
-        char *full = NULL;
-        if (!strstr(body, "\"version\"")) {
-            char *cur;
-            size_t n;
-            long long v = -1;
-            if (o->version) {
-                v = atoll(o->version);
-            } else if (http(o, "GET", path, NULL, 0, &cur, &n) == 200 && cur) {
-                const char *p = strstr(cur, "\"version\":");
-                v = p ? atoll(p + 10) : -1;
-                free(cur);
-            }
-            const char *brace = strchr(body, '{');
-            if (v >= 0 && brace && (full = malloc(len + 40))) {
-                int k = snprintf(full, len + 40, "{\"version\":%lld,%s", v, brace + 1);
-                free(body);
-                body = full;
-                len = (size_t)k;
-            }
-        }
-        int rc = run(o, "PUT", path, body, len);
-        free(body);
-        return rc;
-    }
     char *cur;
     size_t n;
     int status = http(o, "GET", path, NULL, 0, &cur, &n);
@@ -339,32 +311,81 @@ static int set(const opts *o, const char *path)
         free(cur);
         return 1;
     }
+    char *text = sb_arena_strndup(arena, cur, n);
+    free(cur);
+    sb_reader r;
+    memset(s, 0, sizeof *s);
+    sb_reader_init(&r, text ? text : "", text ? n : 0, arena, NULL);
+    if (!dashboard_dashboard_state_parse(&r, s) || !sb_read_end(&r)) {
+        fprintf(stderr, "switchboard dashboard set: the server's answer: %s\n", r.err_msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* PUT the body (generated writer), based on put->version, else --version,
+ * else the current version. */
+static int put_based(const opts *o, const char *path, sb_arena *arena,
+                     dashboard_dashboard_put_request *put)
+{
+    if (put->has.version != SB_SET) {
+        dashboard_dashboard_state s;
+        if (o->version)
+            put->version = atoll(o->version);
+        else if (current(o, path, arena, &s) == 0)
+            put->version = s.version;
+        else
+            return 1;
+        put->has.version = SB_SET;
+    }
+    sb_buf b;
+    sb_buf_init(&b);
+    dashboard_dashboard_put_request_write(&b, put);
+    int rc = b.oom ? 1 : run(o, "PUT", path, b.data, b.len);
+    sb_buf_free(&b);
+    return rc;
+}
+
+static int set(const opts *o, const char *path)
+{
     sb_arena arena;
     sb_arena_init(&arena, 1u << 24);
-    sb_reader r;
-    dashboard_dashboard_state s;
-    memset(&s, 0, sizeof s);
-    sb_reader_init(&r, cur, n, &arena, NULL);
-    int rc = 1;
-    if (!dashboard_dashboard_state_parse(&r, &s) || !sb_read_end(&r)) {
-        fprintf(stderr, "switchboard dashboard set: the server's answer: %s\n", r.err_msg);
-    } else if (edit(o, &s) != 0) {
-        rc = 2;
+    dashboard_dashboard_put_request put;
+    memset(&put, 0, sizeof put);
+    int rc;
+    if (o->json || o->file) {
+        /* the body is checked here as the server would (the same parser) */
+        size_t len;
+        char *body = body_of(o, &len);
+        bool read = body != NULL;
+        char *text = read ? sb_arena_strndup(&arena, body, len) : NULL;
+        free(body);
+        sb_reader r;
+        sb_reader_init(&r, text ? text : "", text ? len : 0, &arena, NULL);
+        if (!read)
+            rc = 2;
+        else if (!dashboard_dashboard_put_request_parse(&r, &put) || !sb_read_end(&r)) {
+            fprintf(stderr, "switchboard dashboard set: %s: %s\n", o->json ? "--json" : o->file,
+                    r.err_msg);
+            rc = 1;
+        } else {
+            rc = put_based(o, path, &arena, &put);
+        }
     } else {
-        dashboard_dashboard_put_request put = {.version =
-                                                   o->version ? atoll(o->version) : s.version,
-                                               .has.version = SB_SET,
-                                               .dsettings = s.dsettings};
-        put.components.items = s.components.items;
-        put.components.count = s.components.count;
-        sb_buf b;
-        sb_buf_init(&b);
-        dashboard_dashboard_put_request_write(&b, &put);
-        rc = b.oom ? 1 : run(o, "PUT", path, b.data, b.len);
-        sb_buf_free(&b);
+        dashboard_dashboard_state s;
+        rc = current(o, path, &arena, &s);
+        if (rc == 0 && edit(o, &s) != 0)
+            rc = 2;
+        if (rc == 0) {
+            put.version = o->version ? atoll(o->version) : s.version;
+            put.has.version = SB_SET;
+            put.dsettings = s.dsettings;
+            put.components.items = s.components.items;
+            put.components.count = s.components.count;
+            rc = put_based(o, path, &arena, &put);
+        }
     }
     sb_arena_free(&arena);
-    free(cur);
     return rc;
 }
 

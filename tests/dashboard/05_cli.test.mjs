@@ -50,6 +50,15 @@ test('set --json: a stale --version is refused with 409 (exit 1), nothing pushed
   assert.match(r.stdout, /Version conflict/);
   const bad = cli(s, ['set', '--case', '1', '--type', 'nope=barchart'], key);
   assert.equal(bad.status, 2);
+  // the body is checked with the server's parser before anything is sent
+  const typo = cli(s, ['set', '--case', '1', '--json', JSON.stringify({ ...body, dsetings: {} })], key);
+  assert.equal(typo.status, 1);
+  assert.match(typo.stderr, /--json: .*dsetings/);
+  // a body without a version is based on the current one
+  const v = JSON.parse(cli(s, ['get', '--case', '1'], key).stdout);
+  const same = cli(s, ['set', '--case', '1', '--json', JSON.stringify({ dsettings: v.dsettings, components: v.components })], key);
+  assert.equal(same.status, 0, same.stderr);
+  assert.equal(JSON.parse(same.stdout).version, v.version + 1);
 });
 
 test('refresh, iframe, data, buttons, faq, get', async () => {
