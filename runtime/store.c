@@ -53,6 +53,7 @@ struct sb_store {
     struct {
         const char *sql; /* handlers pass string constants: the pointer is the key */
         sqlite3_stmt *stmt;
+        sb_stmt *wrap; /* its sql.h handle, made on first use (sql.c) */
     } stmts[STMT_SLOTS];
     /* health (sb_store_health): the last write transaction's fate */
     sb_store_status health;  /* SB_STORE_OK, or how the last begin/commit failed */
@@ -90,6 +91,16 @@ void sb_store_publish_stats(sb_store *s)
 sqlite3 *sb_store_db(sb_store *s)
 {
     return s->db;
+}
+
+sb_stmt **sb_store_stmt_handle(sb_store *s, const char *sql)
+{
+    if (!sb_store_stmt(s, sql))
+        return NULL;
+    size_t h = ((uintptr_t)sql >> 3) & (STMT_SLOTS - 1);
+    while (s->stmts[h].sql != sql)
+        h = (h + 1) & (STMT_SLOTS - 1);
+    return &s->stmts[h].wrap;
 }
 
 static int exec(sb_store *s, const char *sql)
@@ -524,9 +535,11 @@ void sb_store_close(sb_store *s)
     if (!s)
         return;
     sb_store_commit(s);
-    for (size_t i = 0; i < STMT_SLOTS; i++)
+    for (size_t i = 0; i < STMT_SLOTS; i++) {
         if (s->stmts[i].stmt)
             sqlite3_finalize(s->stmts[i].stmt);
+        free(s->stmts[i].wrap);
+    }
     sb_checkpointer_stop(s->ckpt);
     sqlite3_close(s->db);
     free(s->afters);

@@ -131,10 +131,11 @@ sb_store_status sb_store_commit(sb_store *s);
  * until its next call. What `impl` points to is the store's business. */
 typedef struct sb_cursor {
     void *impl; /* NULL: not started, or closed */
+    int kind;   /* the store's business */
 } sb_cursor;
 #define SB_CURSOR_INIT                                                                             \
     {                                                                                              \
-        NULL                                                                                       \
+        NULL, 0                                                                                    \
     }
 void sb_cursor_close(sb_cursor *c);
 

@@ -2,6 +2,7 @@
  * store_sql.c: the parts of the storage seam that are not the group commit
  * (store.c): statuses, the readiness ping, cursors.
  */
+#include "sql.h"
 #include "store_sql.h"
 
 sb_store_status sb_store_status_of(int sqlite_rc)
@@ -61,7 +62,9 @@ const char *sb_store_last_error(sb_store *s)
 
 void sb_cursor_close(sb_cursor *c)
 {
-    if (c->impl)
+    if (c->impl && c->kind == 1)
+        sb_sql_reset(c->impl);
+    else if (c->impl)
         sqlite3_reset(c->impl);
     c->impl = NULL;
 }

@@ -13,6 +13,10 @@
 #include "store.h"
 
 sqlite3 *sb_store_db(sb_store *s);
+/* sql.c's handle slot for a cached statement (NULL when it cannot be
+ * prepared): the statement is reset and its bindings cleared. */
+typedef struct sb_stmt sb_stmt;
+sb_stmt **sb_store_stmt_handle(sb_store *s, const char *sql);
 /* A prepared statement cached for the store's lifetime, reset and with its
  * bindings cleared. NULL on error (logged). */
 sqlite3_stmt *sb_store_stmt(sb_store *s, const char *sql);
@@ -30,6 +34,7 @@ static inline sqlite3_stmt *sb_cursor_stmt(const sb_cursor *c)
 static inline void sb_cursor_start(sb_cursor *c, sqlite3_stmt *st)
 {
     c->impl = st;
+    c->kind = 0;
 }
 
 #endif
