@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "bus.h"
 #include "chat_app.h"
 #include "cli.h"
 #include "conformance.h"
@@ -119,6 +120,10 @@ int cli_serve(int argc, char **argv)
         return 0; /* --help */
     if (rc < 0) {
         fprintf(stderr, "switchboard serve: %s\n", err);
+        return 2;
+    }
+    if (cfg.redis_url[0] && sb_bus_check_url(cfg.redis_url, err, sizeof err) != 0) {
+        fprintf(stderr, "switchboard serve: --redis: %s\n", err);
         return 2;
     }
     sb_log_set_level((sb_log_level)cfg.log_level);

@@ -204,6 +204,12 @@ static const option options[] = {
      sizeof(((sb_config *)0)->public_url), 0, 0, "URL",
      "dashboard: the server's address as browsers reach it, for the chat iframe's src "
      "(default http://BIND:PORT)"},
+    {"--redis", "SB_REDIS", OPT_STR, FIELD(redis_url), sizeof(((sb_config *)0)->redis_url), 0, 0,
+     "URL",
+     "several nodes: fan topic deliveries out through Redis: redis://HOST:PORT, "
+     "redis://:PASSWORD@HOST:PORT/DB or unix:///PATH (default none: one node)"},
+    {"--node-id", "SB_NODE_ID", OPT_STR, FIELD(node_id), sizeof(((sb_config *)0)->node_id), 0, 0,
+     "NAME", "several nodes: this node's name in the bus, logs and metrics (default HOSTNAME:PID)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
 };
 
@@ -479,8 +485,30 @@ void sb_config_usage(FILE *f)
     }
 }
 
+const char *sb_config_redact_url(char *dst, size_t n, const char *url)
+{
+    /* scheme://[user][:password]@rest: what lies between "://" and the last
+     * '@' before the path holds the credentials */
+    const char *auth = strstr(url, "://");
+    const char *at = NULL;
+    if (auth) {
+        auth += 3;
+        for (const char *p = auth; *p && *p != '/'; p++)
+            if (*p == '@')
+                at = p;
+    }
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon)
+        snprintf(dst, n, "%.*s:***%s", (int)(colon - url), url, at);
+    else
+        snprintf(dst, n, "%s", url);
+    return dst;
+}
+
 void sb_config_log(const sb_config *c)
 {
+    char redis[sizeof c->redis_url + 8], redis_q[2 * sizeof redis];
+    char node[2 * sizeof c->node_id];
     char bind[sizeof c->bind + 8];
     char db[2 * sizeof c->db_path];
     char cors[2 * sizeof c->cors_origins];
@@ -489,7 +517,7 @@ void sb_config_log(const sb_config *c)
            "idle_timeout=%d send_timeout=%d commit_window=%d max_connections=%d max_http_body=%zu "
            "max_db_size=%zu sync=%s cors_origins=%s max_ip_connections=%d max_pending=%d "
            "max_user_connections=%d max_message_rate=%d max_byte_rate=%zu max_invalid=%d "
-           "max_ping_rate=%d",
+           "max_ping_rate=%d redis=%s node_id=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
            sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
            sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
@@ -497,5 +525,9 @@ void sb_config_log(const sb_config *c)
            c->max_http_body, c->max_db_bytes, c->sync_full ? "full" : "normal",
            sb_log_kv_str(cors, sizeof cors, c->cors_origins[0] ? c->cors_origins : "none"),
            c->max_ip_connections, c->max_pending, c->max_user_connections, c->max_message_rate,
-           c->max_byte_rate, c->max_invalid, c->max_ping_rate);
+           c->max_byte_rate, c->max_invalid, c->max_ping_rate,
+           sb_log_kv_str(redis_q, sizeof redis_q,
+                         c->redis_url[0] ? sb_config_redact_url(redis, sizeof redis, c->redis_url)
+                                         : "none"),
+           sb_log_kv_str(node, sizeof node, c->node_id[0] ? c->node_id : "default"));
 }

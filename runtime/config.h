@@ -81,6 +81,10 @@ typedef struct sb_config {
     int fin_session_ttl_s; /* a fin_session_id's idle timeout */
     int fin_session_max_s; /* and its absolute one */
     char public_url[512];  /* http(s)://host[:port] browsers use; "": http://bind:port */
+    /* Several nodes (docs/operations.md, "Several nodes") */
+    char redis_url[512]; /* the fan-out bus (bus.h); "": none, one node. Its password is
+                          * never logged */
+    char node_id[65];    /* this node's name in the bus, logs, metrics; "": hostname:pid */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log
@@ -97,6 +101,10 @@ int sb_config_parse(sb_config *c, int argc, char **argv, char *err, size_t errn)
 
 /* The flags, their variables, ranges and defaults. */
 void sb_config_usage(FILE *f);
+
+/* url with its password (if any: redis://:PASSWORD@host) replaced by "***",
+ * into dst (n bytes, NUL-terminated): for logs. */
+const char *sb_config_redact_url(char *dst, size_t n, const char *url);
 
 /* One `event=config ...` line (info) with every setting. */
 void sb_config_log(const sb_config *c);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus.h"
 #include "clock.h"
 #include "ctx.h"
 #include "log.h"
@@ -66,6 +67,7 @@ struct sb_rt {
     sb_store *store;
     sb_topics *topics;
     sb_outbox *outbox;
+    sb_bus *bus; /* NULL: one node */
     sb_arena arena;
     struct event *turn_ev;     /* lowest priority: the end of the turn */
     struct event *deadline_ev; /* default priority: the end of the turn, at the latest */
@@ -275,6 +277,15 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_outbox_set_endpoints(rt->outbox, endpoint_lookup, rt);
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
+    if (cfg->redis_url[0]) {
+        char err[256];
+        rt->bus = sb_bus_new(base, rt, cfg->redis_url, cfg->node_id, err, sizeof err);
+        if (!rt->bus) {
+            sb_log(SB_LOG_ERROR, "bus", "error=\"%s\"", err);
+            sb_rt_free(rt);
+            return NULL;
+        }
+    }
     return rt;
 }
 
@@ -282,6 +293,7 @@ void sb_rt_free(sb_rt *rt)
 {
     if (!rt)
         return;
+    sb_bus_free(rt->bus); /* first: its callbacks reach the topics and the outbox */
     for (size_t i = 0; i < rt->timers.cap; i++) {
         sb_timer *t =
             rt->timers.slots && rt->timers.slots[i].key ? rt->timers.slots[i].value : NULL;
@@ -315,6 +327,11 @@ void sb_rt_free(sb_rt *rt)
     free(rt->bindings);
     sb_store_set_hooks(rt->store, NULL, NULL, NULL);
     free(rt);
+}
+
+sb_bus *sb_rt_bus(sb_rt *rt)
+{
+    return rt->bus;
 }
 
 sb_server *sb_rt_server(sb_rt *rt)

@@ -49,6 +49,11 @@ sb_topics *sb_rt_topics(sb_rt *rt);
 /* The arena every handler call gets as ctx->arena (reset before each). */
 struct sb_arena *sb_rt_arena(sb_rt *rt);
 
+/* The Redis fan-out bus (bus.h), NULL when there is no --redis: several
+ * nodes then share topic deliveries. */
+typedef struct sb_bus sb_bus;
+sb_bus *sb_rt_bus(sb_rt *rt);
+
 /* The transport, for protocols layered on the runtime that answer HTTP
  * requests and write control frames themselves (eio.c); handlers use ctx. */
 sb_server *sb_rt_server(sb_rt *rt);
