@@ -19,13 +19,13 @@
 #include "server.h"
 #include "topics.h"
 
-typedef enum { TO_CONN, TO_TOPIC, TO_HTTP, TO_CLOSE } target;
+typedef enum { TO_CONN, TO_TOPIC, TO_HTTP, TO_CLOSE, TO_CONNS } target;
 
 typedef struct item {
     target to;
     bool binary;
-    uint64_t conn;          /* TO_CONN: connection; TO_HTTP: request */
-    size_t key;             /* TO_TOPIC: offset of the key in o->keys; TO_CLOSE: the reason */
+    uint64_t conn;          /* TO_CONN: connection; TO_HTTP: request; TO_CONNS: their number */
+    size_t key;             /* in o->keys: TO_TOPIC the key, TO_CLOSE the reason, TO_CONNS IDs */
     int code;               /* TO_CLOSE */
     size_t off, len;        /* the bytes, in o->bytes */
     sb_counter *counter;    /* per connection reached */
@@ -235,6 +235,27 @@ void sb_outbox_also(sb_outbox *o, const char *topic)
         u->failed = true;
 }
 
+sb_buf *sb_outbox_conns(sb_outbox *o, const uint64_t *conns, size_t n, sb_counter *counter)
+{
+    item *it = add_item(o, TO_CONNS, n, counter);
+    if (!it) {
+        if (current(o))
+            current(o)->failed = true;
+        return sink(o);
+    }
+    /* the IDs in the keys' buffer, 8-aligned (its block is malloc's) */
+    static const char pad[8];
+    sb_buf_put(&o->keys, pad, (8 - o->keys.len % 8) % 8);
+    it->key = o->keys.len;
+    sb_buf_put(&o->keys, conns, n * sizeof *conns);
+    if (o->keys.oom) {
+        current(o)->failed = true;
+        return sink(o);
+    }
+    o->open_item = true;
+    return &o->bytes;
+}
+
 void sb_outbox_binary(sb_outbox *o)
 {
     unit *u = current(o);
@@ -414,6 +435,9 @@ void sb_outbox_deliver(sb_outbox *o, int rc)
                 size_t n;
                 const uint64_t *conns = sb_topics_conns(o->topics, o->keys.data + it->key, &n);
                 congested |= send_topic(o, conns, n, it);
+            } else if (it->to == TO_CONNS) {
+                const void *ids = o->keys.data + it->key;
+                congested |= send_topic(o, ids, (size_t)it->conn, it);
             } else if (it->to == TO_HTTP) {
                 sb_server_http_respond(o->server, it->conn, it->resp);
             } else {

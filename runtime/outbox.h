@@ -59,6 +59,11 @@ sb_buf *sb_outbox_conn(sb_outbox *o, uint64_t conn, sb_counter *counter);
 sb_buf *sb_outbox_topic(sb_outbox *o, const char *topic, sb_counter *counter);
 /* The frame just started goes to this topic too (same bytes, one copy). */
 void sb_outbox_also(sb_outbox *o, const char *topic);
+/* A frame for each of the n connections listed (the IDs are copied; list
+ * each once: topic_set.h makes such lists), one copy of the bytes. Local
+ * to this process: for frames every node makes by itself (the Socket.IO
+ * emitter's channels, handlers/realtime_emitter.c), never published. */
+sb_buf *sb_outbox_conns(sb_outbox *o, const uint64_t *conns, size_t n, sb_counter *counter);
 void sb_outbox_binary(sb_outbox *o);
 /* The answer of HTTP request `request` (moved: resp is left empty). */
 void sb_outbox_http(sb_outbox *o, uint64_t request, sb_http_response *resp);
