@@ -19,6 +19,7 @@
 #include "log.h"
 #include "realtime_app.h"
 #include "realtime_check.h"
+#include "realtime_emitter.h"
 #include "realtime_handlers.h"
 #include "realtime_proxy.h"
 #include "realtime_recovery.h"
@@ -186,6 +187,7 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     app->sio = app->core && app->proxy ? sb_sio_new(rt, &s, err, err_size) : NULL;
     sb_failure storage = {.http = storage_failed, .arg = app};
     if (!app->sio || realtime_routes_register(rt, app, &storage, err, err_size) != 0 ||
+        (sb_rt_bus(rt) && !(app->emitter = realtime_emitter_start(app, err, err_size))) ||
         (app->recovery_ms && !sb_rt_timer(rt, app->owner, SWEEP_MS, true, sweep, app)) ||
         !sb_rt_timer(rt, app->owner, 1000, true, expiry, app)) {
         if (!err[0])
@@ -203,6 +205,7 @@ void realtime_app_stop(realtime_app *app)
     sb_sio_free(app->sio); /* every connection's on_disconnect */
     realtime_proxy_free(app->proxy);
     realtime_check_free(app->check);
+    realtime_emitter_free(app->emitter);
     sb_rt_cancel_owner(app->rt, app->owner);
     realtime_recovery_free(app);
     sb_jwt_config_free(app->jwt);

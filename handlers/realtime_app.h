@@ -30,6 +30,7 @@
 
 typedef struct realtime_proxy realtime_proxy;
 typedef struct realtime_check realtime_check;
+typedef struct realtime_emitter realtime_emitter;
 
 typedef struct realtime_app {
     sb_rt *rt;
@@ -38,8 +39,9 @@ typedef struct realtime_app {
     sb_sio *sio;
     sb_jwt_config *jwt; /* NULL: no key configured, every CONNECT is refused */
     realtime_proxy *proxy;
-    realtime_check *check; /* NULL: the token's claims alone decide */
-    int recovery_ms;       /* 0: no connection state recovery */
+    realtime_check *check;     /* NULL: the token's claims alone decide */
+    realtime_emitter *emitter; /* with --redis: the Socket.IO emitter's channels */
+    int recovery_ms;           /* 0: no connection state recovery */
     int max_request_rate;
     int max_handshake_rate;
     int max_user_connections;
