@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bus.h"
 #include "chat_app.h"
+#include "log.h"
 #include "chat_view.h"
 #include "token.h"
 
@@ -37,6 +39,22 @@ int64_t chat_authenticate(chat_app *app, const char *query_token, const char *au
 static bool parse_in_v(sb_reader *r, void *out)
 {
     return chat_in_parse(r, out);
+}
+
+static void close_for_gap(struct sb_ctx *ctx, void *arg)
+{
+    (void)arg;
+    sb_rt_close(ctx, SB_CLOSE_SERVICE_RESTART, "catch up");
+}
+
+/* A bus gap (runtime/bus.h): messages stored through other nodes may have
+ * missed this node's connections. Closed with 1012, a client reconnects
+ * with ?since= and reads what it missed from the database. */
+static void on_gap(void *arg)
+{
+    chat_app *app = arg;
+    int n = sb_rt_each_ws(app->rt, CHAT_PATH, close_for_gap, NULL);
+    sb_log(SB_LOG_INFO, "chat_gap", "closed=%d", n);
 }
 
 chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_size)
@@ -92,6 +110,8 @@ chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_si
         chat_app_stop(app);
         return NULL;
     }
+    if (sb_rt_bus(rt))
+        sb_bus_on_gap(sb_rt_bus(rt), on_gap, app);
     return app;
 }
 

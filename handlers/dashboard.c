@@ -172,6 +172,18 @@ int dashboard_ws_register(dashboard_app *app, const sb_failure *storage, char *e
     return sb_rt_add_ws(app->rt, &h, err, err_size);
 }
 
+static void resend(struct sb_ctx *ctx, void *arg)
+{
+    (void)arg;
+    if (ctx->session)
+        send_init_data(ctx, ctx->session);
+}
+
+int dashboard_ws_resend_all(dashboard_app *app)
+{
+    return sb_rt_each_ws(app->rt, DASHBOARD_WS_PATH, resend, NULL);
+}
+
 /* Pushes --------------------------------------------------------------------------- */
 
 static sb_buf *to_case(struct sb_ctx *ctx, dashboard_app *app, const char *case_id)

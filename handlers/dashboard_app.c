@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "apikey.h"
+#include "bus.h"
 #include "chat_store.h"
 #include "clock.h"
 #include "ctx.h"
@@ -169,6 +170,15 @@ static void storage_failed(sb_http_response *resp, void *arg)
     sb_http_answer_error(resp, dashboard_http_errors, DASHBOARD_ERROR_UNAVAILABLE, &err, "");
 }
 
+/* A bus gap (runtime/bus.h): changes made through other nodes may have
+ * missed this node's tabs; each gets its state afresh from the database. */
+static void on_gap(void *arg)
+{
+    dashboard_app *app = arg;
+    int n = dashboard_ws_resend_all(app);
+    sb_log(SB_LOG_INFO, "dashboard_gap", "tabs=%d", n);
+}
+
 dashboard_app *dashboard_app_start(sb_rt *rt, sb_store *store, const sb_config *cfg, char *err,
                                    size_t err_size)
 {
@@ -222,6 +232,8 @@ dashboard_app *dashboard_app_start(sb_rt *rt, sb_store *store, const sb_config *
     }
     app->owner = sb_rt_new_id(rt);
     sb_rt_timer(rt, app->owner, PRUNE_MS, true, prune, app);
+    if (sb_rt_bus(rt))
+        sb_bus_on_gap(sb_rt_bus(rt), on_gap, app);
     return app;
 }
 

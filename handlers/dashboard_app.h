@@ -100,6 +100,9 @@ const char *dashboard_refresh_key(char buf[DASHBOARD_KEY_MAX]);
 /* "dashboard:<case_id>" */
 const char *dashboard_topic(char buf[SB_TOPIC_MAX], const char *case_id);
 
+/* A fresh init_data (read from the database) to every open dashboard of
+ * this node: how many. */
+int dashboard_ws_resend_all(dashboard_app *app);
 /* The WebSocket route (dashboard.c): 0, or -1 with err. */
 int dashboard_ws_register(dashboard_app *app, const sb_failure *storage, char *err,
                           size_t err_size);

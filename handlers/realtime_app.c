@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "apikey.h"
+#include "bus.h"
 #include "ctx.h"
 #include "log.h"
 #include "realtime_app.h"
@@ -120,6 +121,26 @@ static void demo(realtime_app *app, const sb_config *cfg)
     memset(key, 0, sizeof key);
 }
 
+/* A bus gap (runtime/bus.h): UPDATEs posted through other nodes may have
+ * missed this node's sockets. Each Engine.IO session is closed with 1012
+ * (not a goodbye: its recovery record is kept), the client reconnects and
+ * gets what it missed from the database by its offset. */
+static void gap_unit(struct sb_ctx *ctx, void *arg)
+{
+    realtime_app *app = arg;
+    realtime_recovery_catch_up(app);
+    int n = 0;
+    for (rt_socket *st = app->sockets; st; st = st->next, n++)
+        sb_outbox_close_conn(ctx->out, st->session, SB_CLOSE_SERVICE_RESTART, "catch up");
+    sb_log(SB_LOG_INFO, "realtime_gap", "closed=%d", n);
+}
+
+static void on_gap(void *arg)
+{
+    realtime_app *app = arg;
+    sb_rt_call(app->rt, app->owner, app, gap_unit, app);
+}
+
 realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *store,
                                  const sb_config *cfg, char *err, size_t err_size)
 {
@@ -195,6 +216,8 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
         realtime_app_stop(app);
         return NULL;
     }
+    if (sb_rt_bus(rt))
+        sb_bus_on_gap(sb_rt_bus(rt), on_gap, app);
     return app;
 }
 

@@ -113,11 +113,25 @@ static bool follows(const rt_socket *st, const char *artifact)
     return false;
 }
 
+void realtime_recovery_catch_up(realtime_app *app)
+{
+    /* committed_offset follows this node's own commits only. The newest
+     * row in the database is committed unless this node's transaction is
+     * open (its rows are visible here before their commit; another node
+     * cannot commit meanwhile: SQLite has one writer) */
+    if (!sb_rt_bus(app->rt) || app->pending_offset)
+        return;
+    int64_t newest = realtime_update_newest(app->store);
+    if (newest > app->committed_offset)
+        app->committed_offset = newest;
+}
+
 void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
 {
     realtime_app *app = st->app;
     if (st->recover_from < 0)
         return;
+    realtime_recovery_catch_up(app);
     /* Up to what has committed: an UPDATE of the open transaction goes to
      * the topics this connection has just joined, after the commit. */
     sb_cursor cur = SB_CURSOR_INIT;

@@ -31,5 +31,8 @@ void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reaso
 /* Drop the records past their time (a timer of the app's). */
 void realtime_recovery_sweep(realtime_app *app, int64_t now_ms);
 void realtime_recovery_free(realtime_app *app);
+/* Several nodes (runtime/bus.h): the UPDATEs committed through other nodes
+ * count as committed here too, so that a recovery replays them. */
+void realtime_recovery_catch_up(realtime_app *app);
 
 #endif

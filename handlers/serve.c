@@ -65,6 +65,10 @@ static int healthz(struct sb_ctx *ctx, const sb_http_request *req, sb_http_respo
         reason = "database unavailable";
     else if (!sb_store_health(a->store, &reason) && !reason)
         reason = "write failed";
+    /* several nodes: while this one's bus is down, its clients miss what
+     * the others deliver (they catch up once it is back: bus.h) */
+    if (!reason && sb_rt_bus(a->rt))
+        sb_bus_healthy(sb_rt_bus(a->rt), &reason);
     if (reason) {
         resp->status = 503;
         h.status = CORE_HEALTH_STATUS_DEGRADED;

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "secret_file.h"
+#include "bus.h"
 #include "therapy_app.h"
 #include "therapy_handlers.h"
 #include "therapy_sms.h"
@@ -316,6 +317,103 @@ static void storage_failed(sb_http_response *resp, void *arg)
     sb_http_answer_error(resp, therapy_http_errors, THERAPY_ERROR_UNAVAILABLE, &err, "");
 }
 
+/* Several nodes (runtime/bus.h) ----------------------------------------------- */
+
+/* Noted during the outbox's delivery (nothing may be queued then), woken
+ * here in a unit of their own. */
+static void wake_due(struct sb_ctx *ctx, void *arg)
+{
+    therapy_app *app = arg;
+    size_t n = app->n_wake;
+    app->n_wake = 0;
+    for (size_t i = 0; i < n; i++)
+        therapy_wake_waiters(ctx, app, app->wake_ts[i]);
+}
+
+/* A wake topic's frame (therapy_wake_topic): another node stored actions in
+ * the session, committed before it was published. */
+static int wake_send(void *obj, const char *data, size_t len, bool binary)
+{
+    (void)binary;
+    struct therapy_wake_ep *ep = obj;
+    therapy_app *app = ep->app;
+    char buf[24];
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, data, len);
+    buf[len] = '\0';
+    char *end;
+    long long ts = strtoll(buf, &end, 10);
+    if (*end || ts <= 0)
+        return 0;
+    for (size_t i = 0; i < app->n_wake; i++)
+        if (app->wake_ts[i] == ts)
+            return 0;
+    if (app->n_wake == app->cap_wake) {
+        size_t cap = app->cap_wake ? app->cap_wake * 2 : 16;
+        int64_t *p = realloc(app->wake_ts, cap * sizeof *p);
+        if (!p)
+            return 0; /* they are answered at their timeout, which reads again */
+        app->wake_ts = p;
+        app->cap_wake = cap;
+    }
+    if (app->n_wake == 0)
+        sb_rt_timer(app->rt, ep->id, 0, false, wake_due, app);
+    app->wake_ts[app->n_wake++] = ts;
+    return 0;
+}
+
+static void wake_close(void *obj, int code, const char *reason)
+{
+    (void)obj;
+    (void)code;
+    (void)reason;
+}
+
+static const sb_endpoint_ops wake_ops = {wake_send, wake_close, NULL, NULL};
+
+static void gap_unit(struct sb_ctx *ctx, void *arg)
+{
+    therapy_app *app = arg;
+    /* collected first: an answered waiter leaves the map being walked */
+    int64_t *ts = sb_arena_alloc(ctx->arena, (app->waiting.used + 1) * sizeof *ts);
+    size_t n = 0;
+    for (size_t i = 0; ts && i < app->waiting.cap; i++)
+        if (app->waiting.slots[i].key)
+            ts[n++] = app->waiting.slots[i].key;
+    for (size_t i = 0; i < n; i++)
+        therapy_wake_waiters(ctx, app, ts[i]);
+}
+
+static void close_stream(struct sb_ctx *ctx, void *arg)
+{
+    (void)arg;
+    sb_rt_close(ctx, SB_CLOSE_SERVICE_RESTART, "catch up");
+}
+
+/* A bus gap: actions stored on other nodes may not have woken the long
+ * polls held here; each reads again from its last_action_id. Streams are
+ * closed with 1012: they reconnect with their last_action_id. */
+static void on_gap(void *arg)
+{
+    therapy_app *app = arg;
+    sb_rt_call(app->rt, app->owner, app, gap_unit, app);
+    int n = sb_rt_each_ws(app->rt, THERAPY_STREAM_PATH, close_stream, NULL);
+    sb_log(SB_LOG_INFO, "therapy_gap", "waiting_sessions=%zu streams_closed=%d", app->waiting.used,
+           n);
+}
+
+static int bus_start(therapy_app *app)
+{
+    app->wake_ep = (struct therapy_wake_ep){&wake_ops, app, sb_rt_new_id(app->rt)};
+    if (sb_rt_endpoint_add(app->rt, app->wake_ep.id, &app->wake_ep) != 0) {
+        app->wake_ep.id = 0;
+        return -1;
+    }
+    sb_bus_on_gap(sb_rt_bus(app->rt), on_gap, app);
+    return 0;
+}
+
 therapy_app *therapy_app_start(struct event_base *base, sb_rt *rt, sb_store *store,
                                const sb_config *cfg, char *err, size_t err_size)
 {
@@ -394,6 +492,11 @@ therapy_app *therapy_app_start(struct event_base *base, sb_rt *rt, sb_store *sto
     }
     app->owner = sb_rt_new_id(rt);
     sb_rt_timer(rt, app->owner, PRUNE_MS, true, prune, app);
+    if (sb_rt_bus(rt) && bus_start(app) != 0) {
+        therapy_app_stop(app);
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
     return app;
 }
 
@@ -401,6 +504,9 @@ void therapy_app_stop(therapy_app *app)
 {
     if (!app)
         return;
+    if (app->wake_ep.id)
+        sb_rt_endpoint_remove(app->rt, app->wake_ep.id);
+    free(app->wake_ts);
     for (size_t i = 0; i < app->waiters.cap; i++)
         if (app->waiters.slots[i].key)
             free(app->waiters.slots[i].value);

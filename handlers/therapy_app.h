@@ -25,6 +25,7 @@
 #include "therapy.h"
 #include "therapy_store.h"
 #include "token.h"
+#include "topics.h"
 
 #define THERAPY_COOKIE "sb_therapy"
 #define THERAPY_COOKIE_PATH "/api/therapy"
@@ -73,6 +74,17 @@ typedef struct therapy_app {
     uint64_t owner;                 /* the prune timer's */
     struct therapy_stream *streams; /* open streams (therapy_stream.c) */
     size_t n_streams;
+    /* several nodes (runtime/bus.h): long polls held here are woken by
+     * actions stored on another node through a topic per session
+     * (therapy_wake_topic), to which this endpoint subscribes while the
+     * session has waiters here */
+    struct therapy_wake_ep {
+        const sb_endpoint_ops *ops;
+        struct therapy_app *app;
+        uint64_t id;
+    } wake_ep;
+    int64_t *wake_ts; /* sessions to wake at the next wake_due */
+    size_t n_wake, cap_wake;
     sb_buf scratch;
     sb_counter *m_logins, *m_codes_sent, *m_codes_refused, *m_verified, *m_verify_failed,
         *m_csrf_refused, *m_actions, *m_polls, *m_long_polls, *m_storage_errors;
@@ -113,6 +125,12 @@ void therapy_set_cookie(struct sb_ctx *ctx, const therapy_app *app, const char *
  * session's max before them): hand them to its streams, and answer the long
  * polls that can see something above their cursor. Sent after the commit. */
 void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t stored_after);
+/* The long polls of ts_id held on this node, woken by what another node
+ * stored (no stream frames: that node sent them) or after a bus gap. */
+void therapy_wake_waiters(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id);
+/* "therapy:TS:wake": what therapy_wake queues for the other nodes' long
+ * polls when there is a bus; its frame is the session's ID. */
+const char *therapy_wake_topic(char buf[SB_TOPIC_MAX], int64_t ts_id);
 /* Store one server action (notice, signal) in ts_id: its ID, or -1. audience
  * NULL for everyone. The JSON is written by the generated writer from out
  * (its id and timestamp are filled here). */

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "therapy_app.h"
 #include "therapy_handlers.h"
+#include "topics.h"
 
 /* Helpers -------------------------------------------------------------------- */
 
@@ -267,14 +268,37 @@ static void fill_answer(therapy_get_actions_response *resp, therapy_out *items, 
     resp->actions.count = n;
 }
 
+const char *therapy_wake_topic(char buf[SB_TOPIC_MAX], int64_t ts_id)
+{
+    snprintf(buf, SB_TOPIC_MAX, "therapy:%lld:wake", (long long)ts_id);
+    return buf;
+}
+
+/* Several nodes: this node hears of the session's actions stored elsewhere
+ * while it holds long polls of it (the first waiter subscribes, the last
+ * one gone unsubscribes). */
+static void wake_follow(therapy_app *app, int64_t ts_id, bool on)
+{
+    if (!app->wake_ep.id)
+        return;
+    char topic[SB_TOPIC_MAX];
+    therapy_wake_topic(topic, ts_id);
+    if (on)
+        sb_topics_subscribe(sb_rt_topics(app->rt), topic, app->wake_ep.id);
+    else
+        sb_topics_unsubscribe(sb_rt_topics(app->rt), topic, app->wake_ep.id);
+}
+
 static void waiter_unlink(therapy_app *app, therapy_waiter *w)
 {
-    if (w->prev)
+    if (w->prev) {
         w->prev->next = w->next;
-    else if (w->next)
+    } else if (w->next) {
         sb_map_put(&app->waiting, w->ts_id, w->next);
-    else
+    } else {
         sb_map_del(&app->waiting, w->ts_id);
+        wake_follow(app, w->ts_id, false);
+    }
     if (w->next)
         w->next->prev = w->prev;
     sb_map_del(&app->waiters, (int64_t)w->request);
@@ -313,6 +337,8 @@ int therapy_on_get_actions(struct sb_ctx *ctx, const therapy_get_actions_request
                 sb_map_put(&app->waiting, ts_id, w) == 0) {
                 if (w->next)
                     w->next->prev = w;
+                else
+                    wake_follow(app, ts_id, true);
                 app->n_waiters++;
                 sb_counter_add(app->m_long_polls, 1);
                 sb_rt_defer(ctx, wait * 1000);
@@ -360,10 +386,28 @@ void therapy_on_get_actions_abort(struct sb_ctx *ctx, uint64_t request)
     }
 }
 
+void therapy_wake_waiters(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id)
+{
+    /* stored_after past every ID: the streams got their frames from the
+     * node that stored them, the waiters read what is new to each */
+    if (sb_map_get(&app->waiting, ts_id))
+        therapy_wake(ctx, app, ts_id, INT64_MAX);
+}
+
 void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t stored_after)
 {
     therapy_waiter *first = sb_map_get(&app->waiting, ts_id);
-    if (!first && !app->n_streams)
+    bool bus = sb_rt_bus(app->rt) != NULL;
+    if (bus && stored_after != INT64_MAX) {
+        /* the other nodes' long polls of this session: after the commit,
+         * through the bus (the topic's local subscriber, if any, is this
+         * node's own wake endpoint: a second read that finds nothing new) */
+        char topic[SB_TOPIC_MAX];
+        sb_buf *b = sb_outbox_topic(ctx->out, therapy_wake_topic(topic, ts_id), NULL);
+        char id[24];
+        sb_buf_put(b, id, (size_t)snprintf(id, sizeof id, "%lld", (long long)ts_id));
+    }
+    if (!first && !app->n_streams && !bus)
         return;
     int64_t after = stored_after;
     for (therapy_waiter *w = first; w; w = w->next)
@@ -390,7 +434,7 @@ void therapy_wake(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, int64_t s
     }
     sb_cursor_close(&cur);
     /* the streams get what was stored now; the waiters what is new to each */
-    for (size_t i = 0; i < n && app->n_streams; i++)
+    for (size_t i = 0; i < n && (app->n_streams || bus); i++)
         if (ids[i] > stored_after)
             therapy_stream_publish(ctx, app, ts_id, &all[i], ids[i], aud[i]);
     for (therapy_waiter *w = first, *next; w; w = next) {

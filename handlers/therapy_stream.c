@@ -56,6 +56,8 @@ static const char *member_topic(char buf[SB_TOPIC_MAX], int64_t ts_id, const cha
 
 static bool listened(therapy_app *app, const char *topic)
 {
+    if (sb_rt_bus(app->rt))
+        return true; /* several nodes: the others' streams may listen */
     size_t n = 0;
     sb_topics_conns(sb_rt_topics(app->rt), topic, &n);
     return n > 0;
@@ -64,7 +66,7 @@ static bool listened(therapy_app *app, const char *topic)
 void therapy_stream_publish(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id,
                             const therapy_out *out, int64_t id, const char *audience)
 {
-    if (!app->n_streams)
+    if (!app->n_streams && !sb_rt_bus(app->rt))
         return;
     char topic[SB_TOPIC_MAX];
     /* the topics that hear it, first: most actions have no stream at all */

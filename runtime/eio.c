@@ -65,6 +65,7 @@ typedef struct session {
     bool probed;    /* the probe answered 3probe: polls get a noop */
     bool ending;    /* scheduled to end (endpoint close) */
     bool timed_out; /* ... for a missed pong */
+    bool restart;   /* ... with SB_CLOSE_SERVICE_RESTART */
     bool lingering; /* ended, its last packets waiting for one more poll */
     struct session *linger_next;
     bool flushing; /* a flush of the queue into the held GET is scheduled */
@@ -515,17 +516,20 @@ static void end_later(struct sb_ctx *ctx, void *arg)
 {
     session *s = by_id(arg, ctx->conn);
     if (s)
-        session_end(ctx, s, s->timed_out ? SB_EIO_PING_TIMEOUT : SB_EIO_SERVER_CLOSE);
+        session_end(ctx, s,
+                    s->timed_out ? SB_EIO_PING_TIMEOUT
+                    : s->restart ? SB_EIO_SERVER_RESTART
+                                 : SB_EIO_SERVER_CLOSE);
 }
 
 static void ep_close(void *obj, int code, const char *reason)
 {
-    (void)code;
     (void)reason;
     session *s = obj;
     if (s->ending)
         return;
     s->ending = true;
+    s->restart = code == SB_CLOSE_SERVICE_RESTART;
     sb_rt_timer(s->eio->rt, s->id, 0, false, end_later, s->eio);
 }
 

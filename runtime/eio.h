@@ -41,6 +41,10 @@ typedef struct sb_eio sb_eio;
 #define SB_EIO_PARSE_ERROR "parse error"
 #define SB_EIO_SERVER_CLOSE "server close"
 #define SB_EIO_CLIENT_CLOSE "client close"
+/* Closed with SB_CLOSE_SERVICE_RESTART (a bus gap: bus.h): the client is to
+ * reconnect, and a recovering one gets what it missed, so this is not an
+ * explicit goodbye (the layer above keeps what recovery needs). */
+#define SB_EIO_SERVER_RESTART "server restart"
 
 typedef struct sb_eio_handshake {
     const sb_query *query; /* the handshake request's query (EIO, transport, the client's own) */

@@ -24,6 +24,7 @@ typedef enum { TO_CONN, TO_TOPIC, TO_HTTP, TO_CLOSE, TO_CONNS } target;
 typedef struct item {
     target to;
     bool binary;
+    bool also;              /* TO_TOPIC: the previous item's frame, to one more topic */
     uint64_t conn;          /* TO_CONN: connection; TO_HTTP: request; TO_CONNS: their number */
     size_t key;             /* in o->keys: TO_TOPIC the key, TO_CLOSE the reason, TO_CONNS IDs */
     int code;               /* TO_CLOSE */
@@ -36,6 +37,7 @@ typedef struct unit {
     uint64_t origin;
     sb_failure fail;
     bool needs_commit, closed, failed;
+    bool remote; /* frames from another node (sb_outbox_remote) */
     sb_counter *on_commit;
     size_t first, end; /* its items: [first, end) */
 } unit;
@@ -52,6 +54,12 @@ struct sb_outbox {
     sb_buf scratch; /* failure frames */
     sb_endpoint_lookup endpoints;
     void *endpoints_arg;
+    sb_outbox_publish_fn publish; /* the bus, or NULL */
+    void *publish_arg;
+    uint64_t *group; /* an sb_outbox_also group's connections, each once */
+    size_t cap_group;
+    const char **group_topics;
+    size_t cap_group_topics;
 };
 
 void sb_outbox_set_endpoints(sb_outbox *o, sb_endpoint_lookup fn, void *arg)
@@ -109,6 +117,8 @@ void sb_outbox_free(sb_outbox *o)
     sb_buf_free(&o->scratch);
     free(o->items);
     free(o->units);
+    free(o->group);
+    free(o->group_topics);
     free(o);
 }
 
@@ -154,7 +164,7 @@ void sb_outbox_close(sb_outbox *o, bool needs_commit)
     if (!u)
         return;
     u->end = o->n_items;
-    u->needs_commit = needs_commit;
+    u->needs_commit = needs_commit && !u->remote; /* nothing of it was written here */
     u->closed = true;
     if (o->bytes.oom)
         u->failed = true;
@@ -231,6 +241,7 @@ void sb_outbox_also(sb_outbox *o, const char *topic)
     it->off = prev.off;
     it->len = prev.len;
     it->binary = prev.binary;
+    it->also = true;
     if (!put_key(o, it, topic))
         u->failed = true;
 }
@@ -288,6 +299,19 @@ void sb_outbox_close_conn(sb_outbox *o, uint64_t conn, int code, const char *rea
     snprintf(r, sizeof r, "%s", reason ? reason : "");
     if (!put_key(o, it, r))
         current(o)->failed = true;
+}
+
+void sb_outbox_set_publish(sb_outbox *o, sb_outbox_publish_fn fn, void *arg)
+{
+    o->publish = fn;
+    o->publish_arg = arg;
+}
+
+void sb_outbox_remote(sb_outbox *o)
+{
+    unit *u = current(o);
+    if (u)
+        u->remote = true;
 }
 
 void sb_outbox_on_commit(sb_outbox *o, sb_counter *counter)
@@ -365,6 +389,80 @@ static bool send_topic(sb_outbox *o, const uint64_t *conns, size_t n, const item
     return congested;
 }
 
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The items [first, end) are one frame to several topics (sb_outbox_also):
+ * a connection subscribed to two of them gets it once. A single topic (the
+ * common case) is sent from its subscriber array as it is. */
+static size_t group_end(const sb_outbox *o, size_t first, size_t end)
+{
+    size_t j = first + 1;
+    while (j < end && o->items[j].to == TO_TOPIC && o->items[j].also)
+        j++;
+    return j;
+}
+
+static bool send_group(sb_outbox *o, size_t first, size_t end)
+{
+    const item *it = &o->items[first];
+    size_t n;
+    const uint64_t *conns = sb_topics_conns(o->topics, o->keys.data + it->key, &n);
+    if (end == first + 1)
+        return send_topic(o, conns, n, it);
+    size_t total = 0;
+    for (size_t k = first; k < end; k++) {
+        conns = sb_topics_conns(o->topics, o->keys.data + o->items[k].key, &n);
+        if (!n)
+            continue;
+        if (!grow((void **)&o->group, &o->cap_group, total + n, sizeof *o->group)) {
+            sb_log(SB_LOG_ERROR, "outbox", "msg=\"out of memory\" topics=%zu", end - first);
+            return false;
+        }
+        memcpy(o->group + total, conns, n * sizeof *conns);
+        total += n;
+    }
+    qsort(o->group, total, sizeof *o->group, cmp_id);
+    size_t m = 0;
+    for (size_t k = 0; k < total; k++)
+        if (m == 0 || o->group[m - 1] != o->group[k])
+            o->group[m++] = o->group[k];
+    return send_topic(o, o->group, m, it);
+}
+
+/* The bus (bus.h): once per frame, with every topic it went to. */
+static void publish_group(sb_outbox *o, size_t first, size_t end)
+{
+    if (!grow((void **)&o->group_topics, &o->cap_group_topics, end - first,
+              sizeof *o->group_topics)) {
+        sb_log(SB_LOG_ERROR, "outbox", "msg=\"out of memory: not published\"");
+        return;
+    }
+    for (size_t k = first; k < end; k++)
+        o->group_topics[k - first] = o->keys.data + o->items[k].key;
+    const item *it = &o->items[first];
+    o->publish(o->publish_arg, o->group_topics, end - first, o->bytes.data + it->off, it->len,
+               it->binary);
+}
+
 static void close_conn(sb_outbox *o, const item *it)
 {
     sb_conn *c = sb_conn_find(o->server, it->conn);
@@ -432,9 +530,13 @@ void sb_outbox_deliver(sb_outbox *o, int rc)
             if (it->to == TO_CONN) {
                 congested |= send_conn(o, it->conn, it);
             } else if (it->to == TO_TOPIC) {
-                size_t n;
-                const uint64_t *conns = sb_topics_conns(o->topics, o->keys.data + it->key, &n);
-                congested |= send_topic(o, conns, n, it);
+                size_t end = group_end(o, i, u->end);
+                congested |= send_group(o, i, end);
+                /* after the commit, and after the local delivery: a node
+                 * that hears it from Redis never sees it before this one */
+                if (o->publish && !u->remote)
+                    publish_group(o, i, end);
+                i = end - 1;
             } else if (it->to == TO_CONNS) {
                 const void *ids = o->keys.data + it->key;
                 congested |= send_topic(o, ids, (size_t)it->conn, it);

@@ -65,6 +65,10 @@ void sb_outbox_also(sb_outbox *o, const char *topic);
  * emitter's channels, handlers/realtime_emitter.c), never published. */
 sb_buf *sb_outbox_conns(sb_outbox *o, const uint64_t *conns, size_t n, sb_counter *counter);
 void sb_outbox_binary(sb_outbox *o);
+/* The current unit carries frames from another node (the bus, bus.h): its
+ * topic frames go to local subscribers only (never published again), and it
+ * waits for no commit (nothing of it was written here). */
+void sb_outbox_remote(sb_outbox *o);
 /* The answer of HTTP request `request` (moved: resp is left empty). */
 void sb_outbox_http(sb_outbox *o, uint64_t request, sb_http_response *resp);
 /* Close a WebSocket after the frames queued before this (reason: at most
@@ -72,6 +76,13 @@ void sb_outbox_http(sb_outbox *o, uint64_t request, sb_http_response *resp);
 void sb_outbox_close_conn(sb_outbox *o, uint64_t conn, int code, const char *reason);
 /* Added to once the unit's transaction has committed (e.g. messages stored). */
 void sb_outbox_on_commit(sb_outbox *o, sb_counter *counter);
+
+/* Called once per topic frame delivered after a commit (a frame sent to
+ * several topics with sb_outbox_also is one call listing them all), right
+ * after its local delivery; not for remote units. The bus (bus.h). */
+typedef void (*sb_outbox_publish_fn)(void *arg, const char *const *topics, size_t n,
+                                     const char *frame, size_t len, bool binary);
+void sb_outbox_set_publish(sb_outbox *o, sb_outbox_publish_fn fn, void *arg);
 
 /* The end of turn's steps (rt.c). rc 0: committed (or nothing to commit).
  * Otherwise units that needed the commit fail. Returns true when some

@@ -28,9 +28,12 @@
 #include "bucket.h"
 #include "metrics.h"
 
+typedef struct rt_conn rt_conn;
+
 typedef struct ws_binding {
     sb_rt *rt;
     sb_ws_handler h;
+    rt_conn *conns; /* its open connections (sb_rt_each_ws) */
 } ws_binding;
 
 typedef struct http_binding {
@@ -40,11 +43,13 @@ typedef struct http_binding {
 
 /* What the runtime keeps for each WebSocket: the protocol's session and
  * the connection's rate limits. The sb_conn's user pointer. */
-typedef struct rt_conn {
+struct rt_conn {
     void *session;
     sb_bucket messages, bytes, invalid;
     bool limited; /* answered and closing */
-} rt_conn;
+    uint64_t id;
+    rt_conn *prev, *next; /* the route's connections */
+};
 
 typedef struct drain_wait {
     sb_drain_fn fn;
@@ -87,6 +92,8 @@ struct sb_rt {
     size_t n_arm, cap_arm;
     void **bindings;
     size_t n_bindings;
+    ws_binding **ws; /* the WebSocket routes' bindings, also in bindings */
+    size_t n_ws;
     int depth; /* handler calls under way (a handler that triggers another) */
 };
 
@@ -236,6 +243,13 @@ void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id)
 
 /* Life cycle ------------------------------------------------------------- */
 
+/* The outbox's publish hook: every topic frame, once, after its commit. */
+static void bus_publish(void *arg, const char *const *topics, size_t n, const char *frame,
+                        size_t len, bool binary)
+{
+    sb_bus_publish(arg, topics, n, frame, len, binary);
+}
+
 sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, const sb_config *cfg)
 {
     int commit_window_us = cfg->commit_window_us;
@@ -285,6 +299,7 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
             sb_rt_free(rt);
             return NULL;
         }
+        sb_outbox_set_publish(rt->outbox, bus_publish, rt->bus);
     }
     return rt;
 }
@@ -293,7 +308,10 @@ void sb_rt_free(sb_rt *rt)
 {
     if (!rt)
         return;
-    sb_bus_free(rt->bus); /* first: its callbacks reach the topics and the outbox */
+    /* first: its callbacks reach the topics and the outbox */
+    if (rt->outbox)
+        sb_outbox_set_publish(rt->outbox, NULL, NULL);
+    sb_bus_free(rt->bus);
     for (size_t i = 0; i < rt->timers.cap; i++) {
         sb_timer *t =
             rt->timers.slots && rt->timers.slots[i].key ? rt->timers.slots[i].value : NULL;
@@ -325,6 +343,7 @@ void sb_rt_free(sb_rt *rt)
     for (size_t i = 0; i < rt->n_bindings; i++)
         free(rt->bindings[i]);
     free(rt->bindings);
+    free(rt->ws);
     sb_store_set_hooks(rt->store, NULL, NULL, NULL);
     free(rt);
 }
@@ -448,6 +467,11 @@ static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
     if (!rc)
         return -1;
     sb_conn_set_user(c, rc);
+    rc->id = sb_conn_id(c);
+    rc->next = b->conns;
+    if (b->conns)
+        b->conns->prev = rc;
+    b->conns = rc;
     struct sb_ctx ctx;
     ctx_init(rt, &ctx, b->h.app, NULL, sb_conn_id(c));
     ctx.binding = b;
@@ -496,6 +520,14 @@ static void ws_close(sb_conn *c, void *arg)
         unit_close(rt);
     }
     sb_conn_set_user(c, NULL);
+    if (rc) {
+        if (rc->prev)
+            rc->prev->next = rc->next;
+        else
+            b->conns = rc->next;
+        if (rc->next)
+            rc->next->prev = rc->prev;
+    }
     free(rc);
     free(sb_map_del(&rt->drains, (int64_t)ctx.conn));
     sb_topics_leave_all(rt->topics, ctx.conn);
@@ -542,12 +574,16 @@ static int ws_upgrade(const sb_ws_request *req, void *arg, sb_http_response *ref
 int sb_rt_add_ws(sb_rt *rt, const sb_ws_handler *h, char *err, size_t err_size)
 {
     ws_binding *b = malloc(sizeof *b);
-    if (!b || add_binding(rt, b) != 0) {
+    ws_binding **ws = b ? realloc(rt->ws, (rt->n_ws + 1) * sizeof *ws) : NULL;
+    if (ws)
+        rt->ws = ws;
+    if (!ws || add_binding(rt, b) != 0) {
         free(b);
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    *b = (ws_binding){rt, *h};
+    *b = (ws_binding){rt, *h, NULL};
+    rt->ws[rt->n_ws++] = b;
     sb_ws_route r = {.path = h->path,
                      .channel = h->channel,
                      .on_open = h->on_open ? ws_open : NULL,
@@ -717,6 +753,27 @@ int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic)
 void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic)
 {
     sb_topics_unsubscribe(ctx->rt->topics, topic, ctx->conn);
+}
+
+int sb_rt_each_ws(sb_rt *rt, const char *path, sb_call_fn fn, void *arg)
+{
+    int n = 0;
+    for (size_t i = 0; i < rt->n_ws; i++) {
+        ws_binding *b = rt->ws[i];
+        if (strcmp(b->h.path, path) != 0)
+            continue;
+        for (rt_conn *rc = b->conns, *next; rc; rc = next) {
+            next = rc->next;
+            struct sb_ctx ctx;
+            ctx_init(rt, &ctx, b->h.app, rc->session, rc->id);
+            ctx.binding = b;
+            unit_open(rt, ctx.conn, &b->h.storage_error);
+            fn(&ctx, arg);
+            unit_close(rt);
+            n++;
+        }
+    }
+    return n;
 }
 
 void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg)

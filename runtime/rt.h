@@ -137,6 +137,9 @@ void sb_rt_defer(struct sb_ctx *ctx, int timeout_ms);
 
 /* Connections ---------------------------------------------------------- */
 
+/* A function run in a unit of its own (sb_rt_call, sb_rt_each_ws). */
+typedef void (*sb_call_fn)(struct sb_ctx *ctx, void *arg);
+
 /* Close ctx's WebSocket once what the turn queued for it has been sent
  * (a refusal's error frame first, then the close frame). */
 void sb_rt_close(struct sb_ctx *ctx, int code, const char *reason);
@@ -155,6 +158,12 @@ int sb_rt_claim(struct sb_ctx *ctx, const char *topic, int max);
 /* The protocol could not use a message: counted against --max-invalid;
  * past it the connection is answered (on_limit) and closed with 1008. */
 void sb_rt_invalid(struct sb_ctx *ctx);
+
+/* Call fn for every open WebSocket of the route at `path`, each in a unit
+ * of its own with the connection's ctx (its session, its route's app): to
+ * close them all, or push each a fresh state (after a bus gap: bus.h).
+ * Returns how many. */
+int sb_rt_each_ws(sb_rt *rt, const char *path, sb_call_fn fn, void *arg);
 
 /* Subscribe ctx's connection to a topic; released when it closes. */
 int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic);
@@ -186,7 +195,6 @@ void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id);
 /* Run fn now, in a unit of its own, with a ctx addressed to `origin` (its
  * session NULL, its app `app`): for layers on the runtime that must call
  * their protocol outside any route callback (eio.c, at shutdown). */
-typedef void (*sb_call_fn)(struct sb_ctx *ctx, void *arg);
 void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg);
 
 /* Timers --------------------------------------------------------------- */

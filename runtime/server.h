@@ -32,7 +32,8 @@ enum {
     SB_CLOSE_INVALID_DATA = 1007,
     SB_CLOSE_POLICY = 1008, /* authentication, outbound queue full */
     SB_CLOSE_TOO_BIG = 1009,
-    SB_CLOSE_TRY_AGAIN = 1013, /* too many connections */
+    SB_CLOSE_SERVICE_RESTART = 1012, /* reconnect and catch up (a bus gap: bus.h) */
+    SB_CLOSE_TRY_AGAIN = 1013,       /* too many connections */
 };
 
 typedef struct sb_ws_request {

@@ -35,6 +35,8 @@ struct sb_topics {
     size_t tcap, tused; /* tcap: a power of two */
     member **mb;
     size_t mcap, mused;
+    sb_topics_watch_fn on_first, on_last; /* the bus (topics.h) */
+    void *watch_arg;
 };
 
 static uint64_t hash_key(const char *s, size_t n) /* FNV-1a */
@@ -139,6 +141,8 @@ static bool grow_array(void **items, size_t *cap, size_t elem)
 
 static void topic_delete(sb_topics *t, topic *tp)
 {
+    if (t->on_last)
+        t->on_last(t->watch_arg, tp->key);
     for (topic **pp = &t->tb[tp->hash & (t->tcap - 1)]; *pp; pp = &(*pp)->next) {
         if (*pp == tp) {
             *pp = tp->next;
@@ -227,12 +231,19 @@ int sb_topics_subscribe(sb_topics *t, const char *key, uint64_t conn)
     m->topics[m->n++] = tp;
     tp->conns[tp->n] = conn;
     tp->counts[tp->n++] = 1;
+    if (tp->n == 1 && t->on_first)
+        t->on_first(t->watch_arg, tp->key);
     return 0;
 oom:
     if (m && m->n == 0)
         member_drop_topic(t, conn, NULL);
-    if (tp->n == 0)
+    if (tp->n == 0) {
+        /* never announced: no on_last for it either */
+        sb_topics_watch_fn last = t->on_last;
+        t->on_last = NULL;
         topic_delete(t, tp);
+        t->on_last = last;
+    }
     return -1;
 }
 
@@ -279,6 +290,21 @@ const uint64_t *sb_topics_conns(const sb_topics *t, const char *key, size_t *cou
     topic *tp = topic_find(t, key, n, hash_key(key, n));
     *count = tp ? tp->n : 0;
     return tp ? tp->conns : NULL;
+}
+
+void sb_topics_set_watch(sb_topics *t, sb_topics_watch_fn on_first, sb_topics_watch_fn on_last,
+                         void *arg)
+{
+    t->on_first = on_first;
+    t->on_last = on_last;
+    t->watch_arg = arg;
+}
+
+void sb_topics_each(const sb_topics *t, sb_topics_watch_fn fn, void *arg)
+{
+    for (size_t i = 0; i < t->tcap; i++)
+        for (topic *p = t->tb[i]; p; p = p->next)
+            fn(arg, p->key);
 }
 
 size_t sb_topics_count(const sb_topics *t)

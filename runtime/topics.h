@@ -32,6 +32,16 @@ void sb_topics_leave_all(sb_topics *t, uint64_t conn);
 const uint64_t *sb_topics_conns(const sb_topics *t, const char *topic, size_t *count);
 size_t sb_topics_count(const sb_topics *t); /* topics with subscribers */
 
+/* Told when a topic gets its first subscriber (on_first) and loses its last
+ * (on_last): the bus (bus.h) subscribes this node to exactly the topics it
+ * has local subscribers for. Called from inside subscribe/unsubscribe: they
+ * must not subscribe or unsubscribe. NULL functions: no watch. */
+typedef void (*sb_topics_watch_fn)(void *arg, const char *topic);
+void sb_topics_set_watch(sb_topics *t, sb_topics_watch_fn on_first, sb_topics_watch_fn on_last,
+                         void *arg);
+/* Every topic with subscribers (fn must not subscribe or unsubscribe). */
+void sb_topics_each(const sb_topics *t, sb_topics_watch_fn fn, void *arg);
+
 /* A topic key from a prefix and an ID: sb_topic_id(buf, "user", 5) -> "user:5". */
 const char *sb_topic_id(char buf[SB_TOPIC_MAX], const char *prefix, int64_t id);
 

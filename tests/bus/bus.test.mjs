@@ -1,0 +1,341 @@
+// The Redis fan-out bus (runtime/bus.h): two switchboard nodes sharing one
+// SQLite file and one real redis-server; real clients of every protocol.
+// A client on one node hears what is stored through the other; each frame
+// is serialized once per node; malformed bus messages are counted and
+// dropped; Redis killed: both nodes keep delivering locally and say degraded,
+// and when it is back the gap handlers bring every client up to date from
+// the database.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import net from 'node:net';
+import * as h from '../integration/harness.mjs';
+import * as rt from '../realtime/rt.mjs';
+import * as dh from '../dashboard/dh.mjs';
+import * as th from '../therapy/th.mjs';
+import { startRedis, subscribed, numsub } from './redis.mjs';
+
+let redis; let dir; let A; let B;
+
+async function startNode(name, redisPort) {
+  const sms = path.join(dir, 'sms.jsonl');
+  const s = await h.startServer({
+    dir,
+    demo: false,
+    tag: 'bus',
+    args: ['--redis', `redis://127.0.0.1:${redisPort}`, '--node-id', name, '--jwt-secret', rt.SECRET,
+      '--sms', `file:${sms}`, '--otp-ip-limit', '0', '--otp-global-limit', '0', '--verify-ip-limit', '0',
+      '--max-ip-connections', '0', '--log-level', 'debug'],
+  });
+  s.sms = sms;
+  s.name = name;
+  return s;
+}
+
+const metric = async (s, name) => (await h.metrics(s))[name] || 0;
+const healthz = (s) => h.request(s, '/healthz');
+
+before(async () => {
+  redis = await startRedis();
+  dir = h.tempDir('bus');
+  A = await startNode('A', redis.port);
+  B = await startNode('B', redis.port);
+  for (const s of [A, B]) {
+    await h.until(async () => (await healthz(s)).status === 200, h.T(5000), `${s.name} healthy`);
+  }
+});
+after(async () => {
+  rt.closeAll();
+  await h.cleanup();
+  if (redis) await redis.stop();
+});
+
+test('both nodes report the bus up in /healthz and /metrics', async () => {
+  for (const s of [A, B]) {
+    const r = await healthz(s);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'ok');
+    assert.equal(await metric(s, 'switchboard_bus_up'), 1);
+  }
+  assert.match(A.stderr, /event=bus redis=redis:\/\/127\.0\.0\.1:\d+ node=A/);
+});
+
+test('chat: a message sent on node A reaches its receiver on node B; delivered/read go back to A', async () => {
+  const tom = h.addUser(A.db, 'Tom Tech', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Admin', 'ADMIN');
+  const tomA = await h.login(A, tom, 'tomA');
+  const tomB = await h.login(B, tom, 'tomB'); // a second device of tom's, on the other node
+  const annB = await h.login(B, ann, 'annB');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  await subscribed(redis, `user:${tom.id}`, 2);
+
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'hello across nodes', client_message_id: 'c1' });
+  const room = (await annB.waitFor(h.isType('new_room'))).data.room_id;
+  const got = await annB.waitFor(h.isNewMessage((m) => m.text === 'hello across nodes'));
+  assert.equal(got.data.room_id, room);
+  assert.equal(got.data.message.is_sent, false);
+  assert.equal('client_message_id' in got.data.message, false, 'the receiver sees no client_message_id');
+  const mine = await tomB.waitFor(h.isNewMessage((m) => m.text === 'hello across nodes'));
+  assert.equal(mine.data.message.is_sent, true, 'the sender\'s other device, on node B');
+  assert.equal(mine.data.message.client_message_id, 'c1');
+  const unread = await annB.waitFor(h.isType('unread_message_count'));
+  assert.equal(unread.data.unread_count, 1);
+
+  // ann (node B) marks it delivered then read: tom's devices on both nodes hear it
+  const id = got.data.message.id;
+  annB.send({ action: 'mark_delivered', message_id: id });
+  for (const c of [tomA, tomB]) {
+    await c.waitFor((m) => m.type === 'message_status' && m.data.message_id === id && m.data.status === 'delivered', { what: `${c.label}: delivered` });
+  }
+  annB.send({ action: 'mark_read', message_id: id });
+  for (const c of [tomA, tomB]) {
+    await c.waitFor((m) => m.type === 'message_status' && m.data.message_id === id && m.data.status === 'read', { what: `${c.label}: read` });
+  }
+  await annB.waitFor((m) => m.type === 'unread_message_count' && m.data.unread_count === 0, { what: 'ann: unread 0' });
+
+  // and back: ann answers on node B, tom's devices on both nodes get it once
+  annB.send({ action: 'send_message', room_id: room, text: 'hi from B', client_message_id: 'c2' });
+  for (const c of [tomA, tomB]) {
+    await c.waitFor(h.isNewMessage((m) => m.text === 'hi from B'), { what: `${c.label}: hi from B` });
+  }
+  await h.sleep(200);
+  for (const c of [tomA, tomB, annB]) {
+    assert.equal(c.count(h.isNewMessage((m) => m.text === 'hi from B')), 1, `${c.label}: once`);
+    assert.equal(c.count(h.isNewMessage((m) => m.text === 'hello across nodes')), 1, `${c.label}: once`);
+  }
+  for (const c of [tomA, tomB, annB]) c.close();
+});
+
+test('realtime: an UPDATE posted to node A reaches Socket.IO clients on both nodes, once', async () => {
+  const key = rt.apiKey(A.db);
+  const co = `co-${Date.now()}`;
+  const onA = await rt.connect(A, { tok: rt.token({ sub: 'ua', company_id: co }) });
+  const onB = await rt.connect(B, { tok: rt.token({ sub: 'ub', company_id: co }), transports: ['websocket'] });
+  const onBpoll = await rt.connect(B, { tok: rt.token({ sub: 'uc', company_id: co }), transports: ['polling'] });
+  await subscribed(redis, `company:${co}`, 2);
+  const r = await rt.update(A, { company_id: co, action: 'tick', data: { n: 1 }, requestId: 'u1' }, key);
+  assert.equal(r.status, 200, r.text);
+  for (const s of [onA, onB, onBpoll]) {
+    await h.until(() => rt.updatesOf(s).length >= 1, h.T(5000), 'the UPDATE');
+  }
+  await h.sleep(200);
+  for (const s of [onA, onB, onBpoll]) {
+    const ups = rt.updatesOf(s);
+    assert.equal(ups.length, 1, 'once');
+    assert.deepEqual(ups[0].env, { type: 'UPDATE', requestId: 'u1', action: 'tick', data: { n: 1 } });
+    assert.equal(ups[0].offset, r.json.offset, 'the same offset everywhere');
+  }
+  // and one posted to node B reaches node A's
+  const r2 = await rt.update(B, { company_id: co, action: 'tock', requestId: 'u2' }, key);
+  assert.equal(r2.status, 200);
+  await h.until(() => rt.updatesOf(onA).length >= 2, h.T(5000), 'node A: the UPDATE posted to B');
+  rt.closeAll();
+});
+
+test('dashboard: a refresh through node A\'s operator API reaches a tab on node B', async () => {
+  const key = dh.apikey(A);
+  const fin = await dh.session(A, key, '7', '42');
+  const tab = await dh.openDashboard(B, '7', fin, '42', 'tab on B');
+  await subscribed(redis, 'dashboard:7', 1);
+  const mark = tab.mark();
+  const r = await dh.op(A, key, 'POST', '/api/v1/cases/7/components/timeline_1/refresh', { key: '20231130064924408779' });
+  assert.equal(r.status, 200, r.text);
+  const m = await tab.waitFor(dh.isAction('request_component_refresh'), { from: mark });
+  assert.deepEqual(m.data, { component_id: 'timeline_1', key: '20231130064924408779' });
+  tab.close();
+});
+
+test('therapy: a long poll held on node B returns when an action is saved on node A', async () => {
+  const g = th.addGroup(A.db, 2, { tag: 'bus' });
+  const onB = await th.browserIn(B, g.people[0], g.ts, 'p0 on B');
+  const onA = await th.browserIn(A, g.people[1], g.ts, 'p1 on A');
+  const last = th.checkActions(await onB.actions(0), 0).max_id;
+  const poll = onB.actions(last, { wait: 5 });
+  await subscribed(redis, `therapy:${g.ts}:wake`, 1);
+  const t0 = performance.now();
+  const r = await onA.save([th.msg(onA.user, 'across nodes')]);
+  assert.equal(r.status, 200, r.text);
+  const a = await poll;
+  const ms = performance.now() - t0;
+  const j = th.checkActions(a, last);
+  assert.deepEqual(j.actions.map((x) => x.id), r.json.ids);
+  assert.equal(j.actions[0].body, 'across nodes');
+  assert.ok(ms < h.T(1500), `answered ${Math.round(ms)} ms after the save, not at the timeout`);
+});
+
+test('one serialization per message per node: a frame to many topics is one bus message, delivered once on the other node', async () => {
+  // a service-less group room of three: tom on A sends; ann and bob on B get the same bytes
+  const tom = h.addUser(A.db, 'Tom Two', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Two', 'ADMIN');
+  const bob = h.addUser(A.db, 'Bob Two', 'ADMIN');
+  const tomA = await h.login(A, tom, 'tomA');
+  const annB = await h.login(B, ann, 'annB');
+  const bobB = await h.login(B, bob, 'bobB');
+  // ann's direct room with tom first (then the message below goes to one other user)
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'open', client_message_id: 'o1' });
+  const room = (await annB.waitFor(h.isType('new_room'))).data.room_id;
+  await annB.waitFor(h.isNewMessage((m) => m.text === 'open'));
+  await subscribed(redis, `user:${bob.id}`, 1);
+
+  const before = { A: await h.metrics(A), B: await h.metrics(B) };
+  tomA.send({ action: 'send_message', room_id: room, text: 'counted', client_message_id: 'o2' });
+  await annB.waitFor(h.isNewMessage((m) => m.text === 'counted'));
+  await h.sleep(300);
+  const after = { A: await h.metrics(A), B: await h.metrics(B) };
+  const d = (n, k) => (after[n][k] || 0) - (before[n][k] || 0);
+  // node A: the sender's copy (user:tom), ann's copy (user:ann) and ann's
+  // unread count: three frames, three bus messages, each serialized once
+  assert.equal(d('A', 'switchboard_bus_published_total'), 3, 'node A publishes each frame once');
+  assert.equal(d('A', 'switchboard_messages_out_total{channel="chat",type="new_message"}'), 1,
+    'node A wrote new_message to its one local connection (tom)');
+  // node B delivers the frames its clients need, each once, without writing them again
+  // node B: ann's new_message and unread count (tom's own copy is not
+  // subscribed there)
+  assert.equal(d('B', 'switchboard_bus_delivered_total'), 2, 'node B delivers each bus message once');
+  assert.equal(d('B', 'switchboard_messages_out_total{channel="chat",type="new_message"}'), 0,
+    'node B serialized nothing: it sent the bytes it received');
+  assert.equal(d('B', 'switchboard_bus_malformed_total'), 0);
+  assert.equal(annB.count(h.isNewMessage((m) => m.text === 'counted')), 1);
+  assert.equal(bobB.count(h.isNewMessage((m) => m.text === 'counted')), 0, 'bob is not in the room');
+  for (const c of [tomA, annB, bobB]) c.close();
+});
+
+test('a frame to several topics reaches a connection subscribed to two of them once (sb_outbox_also across nodes)', async () => {
+  // a chat room of three is written once for all the non-senders (chat.c
+  // uses sb_outbox_also): the bus message lists their topics, node B
+  // hears it on each channel it subscribes to and delivers it once
+  const t = h.addUser(A.db, 'Tina Three', 'TECHNICIAN');
+  const u = h.addUser(A.db, 'Uma Three', 'ADMIN');
+  const v = h.addUser(A.db, 'Vic Three', 'ADMIN');
+  const svc = h.sqlite(A.db, `INSERT INTO chat_services(created_at, status) VALUES ('2024-01-01T00:00:00Z', 'OPEN') RETURNING id;`).trim();
+  const roomId = h.sqlite(A.db, `INSERT INTO chat_rooms(type, service_id, created_at) VALUES ('SERVICE', ${svc}, 0) RETURNING id;`).trim();
+  h.sqlite(A.db, `INSERT INTO chat_room_members(room_id, user_id) VALUES (${roomId}, ${t.id}), (${roomId}, ${u.id}), (${roomId}, ${v.id});`);
+  const tA = await h.login(A, t, 'tA');
+  const uB = await h.login(B, u, 'uB');
+  const vB = await h.login(B, v, 'vB');
+  await subscribed(redis, `user:${u.id}`, 1);
+  await subscribed(redis, `user:${v.id}`, 1);
+  const before = await h.metrics(B);
+  tA.send({ action: 'send_message', room_id: roomId, text: 'to both', client_message_id: 'g1' });
+  for (const c of [uB, vB]) await c.waitFor(h.isNewMessage((m) => m.text === 'to both'), { what: `${c.label}` });
+  await h.sleep(300);
+  const afterM = await h.metrics(B);
+  for (const c of [uB, vB]) assert.equal(c.count(h.isNewMessage((m) => m.text === 'to both')), 1, `${c.label}: once`);
+  const dup = (afterM['switchboard_bus_ignored_total{reason="duplicate"}'] || 0) - (before['switchboard_bus_ignored_total{reason="duplicate"}'] || 0);
+  assert.ok(dup >= 1, `the second channel's copy was recognized (${dup})`);
+  for (const c of [tA, uB, vB]) c.close();
+});
+
+test('malformed bus messages are logged, counted and dropped; the node keeps serving', async () => {
+  const tom = h.addUser(A.db, 'Tom Bad', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Bad', 'ADMIN');
+  const annB = await h.login(B, ann, 'annB');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  const before = await metric(B, 'switchboard_bus_malformed_total');
+  const ch = `sb:t:user:${ann.id}`;
+  redis.cli('PUBLISH', ch, 'not a bus message');
+  const topic = Buffer.from(`user:${ann.id}`);
+  const head = (flags, topics) => Buffer.concat([Buffer.from([0xb1, flags, 1]), Buffer.from('Z'), Buffer.alloc(7), Buffer.from([9]),
+    Buffer.from([0, topics.length]), ...topics.map((t) => Buffer.concat([Buffer.from([t.length]), t]))]);
+  const frame = Buffer.from('{"type":"new_message"}');
+  const len = (n) => Buffer.from([0, 0, n >> 8, n & 255]);
+  const bad = [
+    Buffer.from([0xb1]), // the magic alone
+    Buffer.from([0xb1, 0, 1, 0x5a]), // truncated after the node id
+    Buffer.from([0xb2, 0, 1, 0x5a]), // another version
+    Buffer.concat([head(0x80, [topic]), len(frame.length), frame]), // an unknown flag
+    Buffer.concat([head(0, [topic]), len(100), frame]), // the frame's length lies
+    Buffer.concat([head(0, []), len(frame.length), frame]), // no topic
+    Buffer.concat([head(0, [Buffer.from('a\0b')]), len(frame.length), frame]), // a NUL in a topic
+    Buffer.concat([head(2, []), len(0)]), // a gap notice off sb:gap
+  ];
+  for (const m of bad) await rawPublish(redis.port, ch, m);
+  await h.until(async () => (await metric(B, 'switchboard_bus_malformed_total')) - before >= bad.length + 1, h.T(5000), 'malformed counted');
+  assert.equal((await metric(B, 'switchboard_bus_malformed_total')) - before, bad.length + 1, 'each counted once');
+  assert.match(B.stderr, /event=bus_malformed channel=sb:t:user:\d+ error="bad magic or version"/);
+  assert.equal(annB.messages.length, 1, 'nothing reached the client (only its login heartbeat answer)');
+  // still serving, across nodes too
+  const tomA = await h.login(A, tom, 'tomA');
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'still here', client_message_id: 'b1' });
+  await annB.waitFor(h.isNewMessage((m) => m.text === 'still here'));
+  assert.equal((await healthz(B)).status, 200);
+  tomA.close();
+  annB.close();
+});
+
+/** PUBLISH with an exact binary payload (RESP over a socket). */
+function rawPublish(port, channel, payload) {
+  return h.withTimeout(new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => {
+      const parts = [Buffer.from('PUBLISH'), Buffer.from(channel), payload];
+      const chunks = [Buffer.from(`*${parts.length}\r\n`)];
+      for (const p of parts) chunks.push(Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n'));
+      sock.write(Buffer.concat(chunks));
+    });
+    sock.once('data', (d) => { sock.end(); resolve(d.toString()); });
+    sock.once('error', reject);
+  }), h.T(5000), 'raw PUBLISH');
+}
+
+test('Redis killed: both nodes keep delivering locally and say degraded; back: healthy, and every client catches up from the database', async () => {
+  const tom = h.addUser(A.db, 'Tom Gap', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Gap', 'ADMIN');
+  const tomA = await h.login(A, tom, 'tomA');
+  const tomA2 = await h.login(A, tom, 'tomA2');
+  const annB = await h.login(B, ann, 'annB');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'before', client_message_id: 'g0' });
+  const room = (await annB.waitFor(h.isType('new_room'))).data.room_id;
+  const first = await annB.waitFor(h.isNewMessage((m) => m.text === 'before'));
+  const key = dh.apikey(A);
+  const fin = await dh.session(A, key, '9', '42');
+  const tab = await dh.openDashboard(B, '9', fin, '42', 'tab on B');
+  await subscribed(redis, 'dashboard:9', 1);
+
+  const port = redis.port;
+  await redis.stop();
+  for (const s of [A, B]) {
+    await h.until(async () => (await healthz(s)).status === 503, h.T(5000), `${s.name} degraded`);
+    const r = await healthz(s);
+    assert.equal(r.json.status, 'degraded');
+    assert.match(r.json.reason, /^bus: redis unreachable \((subscribe|publish): .+\)$/);
+    assert.equal(await metric(s, 'switchboard_bus_up'), 0);
+  }
+  // local delivery goes on: tom's two devices on A hear each other
+  tomA.send({ action: 'send_message', room_id: room, text: 'during', client_message_id: 'g1' });
+  const during = await tomA2.waitFor(h.isNewMessage((m) => m.text === 'during'));
+  await tomA.waitFor(h.isNewMessage((m) => m.text === 'during'));
+  assert.ok(await metric(A, 'switchboard_bus_dropped_total{reason="redis_down"}') >= 1, 'counted as dropped');
+  await h.sleep(300);
+  assert.equal(annB.count(h.isNewMessage((m) => m.text === 'during')), 0, 'node B could not hear it');
+  // a dashboard change through A meanwhile
+  const v0 = (await dh.op(A, key, 'GET', '/api/v1/cases/9/dashboard')).json.version;
+  const put = await dh.op(A, key, 'PUT', '/api/v1/cases/9/dashboard', dh.tallBody(v0));
+  assert.equal(put.status, 200, put.text);
+  const gapsBefore = await metric(B, 'switchboard_bus_gaps_total');
+
+  redis = await startRedis(port);
+  for (const s of [A, B]) {
+    await h.until(async () => (await healthz(s)).status === 200, h.T(10000), `${s.name} healthy again`);
+    assert.equal(await metric(s, 'switchboard_bus_up'), 1);
+  }
+  assert.ok(await metric(B, 'switchboard_bus_gaps_total') > gapsBefore, 'node B ran its gap handlers');
+  // chat: ann's connection was closed with 1012; reconnecting with since= gets what she missed
+  const closed = await annB.waitClose();
+  assert.equal(closed.code, 1012);
+  const annB2 = await h.login(B, ann, 'annB2', { query: `since=${first.data.message.id}` });
+  const missed = await annB2.waitFor(h.isNewMessage((m) => m.text === 'during'), { what: 'the missed message' });
+  assert.equal(missed.data.message.id, during.data.message.id, 'nothing acknowledged was lost');
+  // dashboard: the tab got a fresh init_data with the change made meanwhile
+  const init = await tab.waitFor((m) => m.action === 'init_data' && m.data.dsettings.layout_type === 'view_tall_3', { what: 'fresh init_data' });
+  assert.ok(init);
+  // tom's connections on A were closed too (A's subscription was down as well)
+  assert.equal((await tomA.waitClose()).code, 1012);
+  // and the bus works again both ways
+  const tomA3 = await h.login(A, tom, 'tomA3');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  tomA3.send({ action: 'send_message', room_id: room, text: 'after', client_message_id: 'g2' });
+  await annB2.waitFor(h.isNewMessage((m) => m.text === 'after'));
+  assert.equal(numsub(redis, 'sb:gap'), 2, 'both nodes listen for gap notices');
+  for (const c of [tomA3, annB2, tab]) c.close();
+});
