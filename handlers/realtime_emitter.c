@@ -18,7 +18,9 @@
  *
  * The frame is written once, as a Socket.IO EVENT of the namespace "/" (the
  * realtime clients' namespace at path /realtime), or a BINARY_EVENT followed
- * by its attachments, and handed to the list of connections with
+ * by its attachments, with recovery on the newest UPDATE's offset as an
+ * extra last argument (realtime.c does the same for its answers), and
+ * handed to the list of connections with
  * sb_outbox_conns: local, never published on the bus (each node reads the
  * emitter's channel itself).
  */
@@ -375,6 +377,15 @@ static void deliver(struct sb_ctx *ctx, void *arg)
     sb_buf *b = sb_outbox_conns(ctx->out, conns, n, em->m_delivered);
     sb_sio_event_begin(b, "/", em->name, (int)em->n_attachments);
     sb_buf_put(b, em->args.data, em->args.len);
+    if (app->recovery_ms) {
+        /* socket.io-client keeps an event's last string argument as its
+         * recovery offset: the newest UPDATE sent to these connections goes
+         * last, as a Node server with recovery appends its own offset to a
+         * broadcast, so that an emit ending with a string cannot become it */
+        SB_BUF_PUT_LIT(b, ",\"");
+        sb_write_int64(b, app->committed_offset);
+        sb_buf_putc(b, '"');
+    }
     sb_sio_event_end(b);
     for (size_t i = 0; i < em->n_attachments; i++) {
         b = sb_outbox_conns(ctx->out, conns, n, NULL);

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startRedis, startNode, redisClient, Emitter, notepack, connect, mint, recordEvents, cleanup,
-  metrics, T, until, h,
+  metrics, T, until, h, postUpdate, dropTransport,
 } from './emitter_harness.mjs';
 
 after(cleanup);
@@ -29,6 +29,17 @@ async function client(n, label, co, opts = {}) {
 }
 
 const named = (c, event) => c.events.filter((e) => e.event === event);
+
+/**
+ * The arguments as emitted: with recovery on (the default) the server adds
+ * the newest UPDATE's offset as a last string argument, as a Node server with
+ * connectionStateRecovery adds its own.
+ */
+function emitted(e) {
+  const last = e.args.at(-1);
+  assert.ok(typeof last === 'string' && /^\d+$/.test(last), `the offset last: ${JSON.stringify(e.args)}`);
+  return e.args.slice(0, -1);
+}
 
 /**
  * After an emit: a sentinel to every socket, and wait until every client has
@@ -89,7 +100,7 @@ test('io.of("/realtime").to("company:42").emit: every company-42 client on both 
     const got = named(c, 'message');
     if (c.co === '42') {
       assert.equal(got.length, 1, `${c.label}: ${JSON.stringify(c.events)}`);
-      assert.deepStrictEqual(got[0].args, [PAYLOAD, 'second', 42, { when: when.toISOString() }], c.label);
+      assert.deepStrictEqual(emitted(got[0]), [PAYLOAD, 'second', 42, { when: when.toISOString() }], c.label);
     } else {
       assert.equal(got.length, 0, `${c.label} is in company 43: ${JSON.stringify(got)}`);
     }
@@ -138,7 +149,7 @@ test('no room: every socket of /realtime on both nodes; flags volatile and compr
   await settle();
   for (const c of all) {
     assert.equal(named(c, 'everyone').length, 1, c.label);
-    assert.deepStrictEqual(named(c, 'everyone')[0].args, [[1, 2, 3]]);
+    assert.deepStrictEqual(emitted(named(c, 'everyone')[0]), [[1, 2, 3]]);
     assert.equal(named(c, 'flags').length, c.co === '43' ? 1 : 0, c.label);
   }
   reset();
@@ -153,7 +164,7 @@ test('binary arguments arrive as a BINARY_EVENT with their attachments, over Web
     const got = named(c, 'file');
     assert.equal(got.length, c.co === '42' ? 1 : 0, c.label);
     if (!got.length) continue;
-    const [x, y] = got[0].args;
+    const [x, y] = emitted(got[0]);
     assert.ok(Buffer.from(x).equals(a), `${c.label}: ${x}`);
     assert.equal(y.name, 'x.bin');
     assert.ok(Buffer.from(y.content).equals(b), c.label);
@@ -271,6 +282,46 @@ test('socketsJoin, socketsLeave, disconnectSockets, serverSideEmit: not supporte
   reset();
 });
 
+test('with recovery on, an emit that ends with a string does not become the client\'s recovery offset: the client recovers', { timeout: T(30000) }, async () => {
+  const c = recordEvents(await connect(nodes[0], {
+    label: 'rec', reconnection: true, transports: ['websocket'],
+    token: mint({ sub: 'rec-user', company_id: 'rec', sid: 'rec-s' }), sessionId: 'rec-s',
+    io: { reconnectionDelay: T(300), reconnectionDelayMax: T(300), randomizationFactor: 0 },
+  }));
+  all.push(c);
+  try {
+    const up = await postUpdate(nodes[0], { company_id: 'rec', action: 'before' });
+    assert.equal(up.status, 200, up.text);
+    await c.until(() => c.msgs.length === 1, T(5000), 'the UPDATE');
+    io.to('company:rec').emit('notice', 'a plain string, last');
+    await settle();
+    const got = named(c, 'notice').at(-1);
+    assert.deepStrictEqual(got.args, ['a plain string, last', up.json.offset]);
+    assert.equal(c.socket._lastOffset, up.json.offset);
+    dropTransport(c);
+    await c.until(() => c.connects === 2, T(8000), 'the reconnection');
+    assert.equal(c.socket.recovered, true);
+  } finally {
+    all.splice(all.indexOf(c), 1);
+    c.close();
+  }
+  reset();
+});
+
+test('with --realtime-recovery 0 the arguments are exactly the emitted ones', { timeout: T(30000) }, async () => {
+  const n = await startNode(redis, ['--realtime-recovery', '0']);
+  const c = recordEvents(await connect(n, { label: 'norec', token: mint({ sub: 'nr', company_id: '42', sid: 'nr-s' }), sessionId: 'nr-s' }));
+  await until(() => {
+    io.to('company:42').emit('probe-norec', 'x', { y: [1] });
+    return named(c, 'probe-norec').length > 0;
+  }, T(15000), 'the third node subscribed', 100);
+  assert.deepStrictEqual(named(c, 'probe-norec')[0].args, ['x', { y: [1] }]);
+  c.close();
+  await n.stop();
+  await settle();
+  reset();
+});
+
 test('metrics: messages, deliveries and unknown rooms', { timeout: T(30000) }, async () => {
   const before = await Promise.all(nodes.map(metrics));
   io.to('company:42').emit('counted', 1); // 2 sockets per node
@@ -286,4 +337,13 @@ test('metrics: messages, deliveries and unknown rooms', { timeout: T(30000) }, a
     assert.equal(d('switchboard_emitter_unknown_rooms_total'), 2, `node ${i}`);
   }
   for (const n of nodes) assert.deepStrictEqual(h.sanitizerReports(n), []);
+});
+
+test('the nodes stop cleanly (no leak or sanitizer report at exit)', { timeout: T(30000) }, async () => {
+  for (const c of all) c.close();
+  for (const n of nodes) {
+    const r = await n.stop('SIGTERM');
+    assert.equal(r.code, 0, n.stderr.slice(-2000));
+    assert.deepStrictEqual(h.sanitizerReports(n), []);
+  }
 });
