@@ -130,6 +130,10 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "switchboard serve: --redis: %s\n", err);
         return 2;
     }
+    if (cfg.node_id[0] && sb_bus_check_node_id(cfg.node_id, err, sizeof err) != 0) {
+        fprintf(stderr, "switchboard serve: --node-id: %s\n", err);
+        return 2;
+    }
     sb_log_set_level((sb_log_level)cfg.log_level);
     if (cfg.socketio_conformance && !port_given(argc, argv))
         cfg.port = 3000; /* where the official suites look */

@@ -68,7 +68,8 @@ typedef struct rconn {
     bool ready;     /* authenticated (publish), subscriptions sent (subscribe) */
     bool up;        /* publish: ready; subscribe: sb:gap confirmed after the rest */
     bool failed;    /* a connection failed or was lost since the last up */
-    int attempt;
+    int attempt;    /* reconnects since it was last up for a while */
+    int64_t up_at;  /* when it came up (sb_mono_us) */
     struct event *retry_ev, *timeout_ev;
     char error[160]; /* why it is down, for /healthz and logs */
 } rconn;
@@ -265,6 +266,24 @@ int sb_bus_check_url(const char *url, char *err, size_t errn)
     return rc;
 }
 
+int sb_bus_check_node_id(const char *id, char *err, size_t errn)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > SB_BUS_NODE_MAX) {
+        snprintf(err, errn, "a node id has 1 to %d bytes", SB_BUS_NODE_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-')) {
+            snprintf(err, errn, "a node id has letters, digits and . _ : - only");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Health ------------------------------------------------------------------ */
 
 static void update_health(sb_bus *b)
@@ -326,6 +345,10 @@ static void clear_chans(sb_bus *b)
 static void lost(sb_bus *b, rconn *c, const char *why)
 {
     bool was_up = c->up;
+    /* a connection that dies as soon as it is up (a Redis that refuses
+     * something) keeps backing off: only one that lived resets the delay */
+    if (was_up && sb_mono_us() - c->up_at > 5 * 1000000)
+        c->attempt = 0;
     c->ac = NULL;
     c->connected = c->ready = c->up = false;
     c->failed = true;
@@ -438,8 +461,10 @@ static void start_connect(sb_bus *b, rconn *c)
         return;
     }
     /* a peer that vanished without a FIN (a partition) is noticed in
-     * minutes rather than never */
-    redisEnableKeepAlive(&ac->c);
+     * minutes rather than never (TCP only: on a unix socket it fails, and
+     * hiredis would take the failure for the connection's) */
+    if (!b->unix_socket)
+        redisEnableKeepAlive(&ac->c);
     c->ac = ac;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -497,15 +522,16 @@ static void header(sb_bus *b, unsigned flags, size_t n_topics)
     put_be(&b->msg, n_topics, 2);
 }
 
+static void maybe_notice(sb_bus *b);
+
 static void drop_count(sb_bus *b, sb_counter *m, const char *reason, uint64_t n)
 {
     sb_counter_add(m, n);
     b->gap_pending = true;
     sb_log_every(&b->drop_log, 1000, SB_LOG_WARN, "bus_dropped", "reason=%s redis=%s", reason,
                  b->url_safe);
+    maybe_notice(b); /* now if publishing works (too_large), else once it does */
 }
-
-static void maybe_notice(sb_bus *b);
 
 static void published(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -641,7 +667,7 @@ static void pub_ready(sb_bus *b)
     if (b->db)
         redisAsyncCommand(c->ac, pub_authed, c, "SELECT %d", b->db);
     c->ready = c->up = true;
-    c->attempt = 0;
+    c->up_at = sb_mono_us();
     c->error[0] = '\0';
     if (c->failed)
         sb_log(SB_LOG_INFO, "bus_up", "conn=publish redis=%s", b->url_safe);
@@ -932,8 +958,8 @@ static void subscribed(redisAsyncContext *ac, void *reply, void *priv)
          * is in place now */
         bool gap = b->sub.failed;
         b->sub.up = true;
+        b->sub.up_at = sb_mono_us();
         b->sub.failed = false;
-        b->sub.attempt = 0;
         b->sub.error[0] = '\0';
         update_health(b);
         sb_log(gap ? SB_LOG_INFO : SB_LOG_DEBUG, "bus_up", "conn=subscribe redis=%s topics=%zu",
@@ -1003,6 +1029,10 @@ static void default_node_id(char *dst, size_t n)
         snprintf(host, sizeof host, "node");
     host[sizeof host - 1] = '\0';
     snprintf(dst, n, "%.*s:%ld", (int)(n > 24 ? n - 24 : 1), host, (long)getpid());
+    for (char *p = dst; *p; p++) /* a label value: sb_bus_check_node_id */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == ':'))
+            *p = '-';
 }
 
 static bool init_conn(sb_bus *b, rconn *c, const char *name)
@@ -1035,6 +1065,10 @@ sb_bus *sb_bus_new(struct event_base *base, sb_rt *rt, const char *url, const ch
         snprintf(b->node_id, sizeof b->node_id, "%s", node_id);
     else
         default_node_id(b->node_id, sizeof b->node_id);
+    if (sb_bus_check_node_id(b->node_id, err, errn) != 0) {
+        free(b);
+        return NULL;
+    }
     b->node_hash = fnv(b->node_id, strlen(b->node_id));
     /* unique across restarts of a node with the same --node-id (a restart
      * within RECENT messages would otherwise look like duplicates) */
@@ -1081,6 +1115,10 @@ sb_bus *sb_bus_new(struct event_base *base, sb_rt *rt, const char *url, const ch
         sb_counter_get("switchboard_bus_dropped_total", help, "reason=\"in_flight\"");
     b->m_up = sb_gauge_new("switchboard_bus_up",
                            "1 while both Redis connections are up and subscribed", NULL);
+    char labels[sizeof b->node_id + 16];
+    snprintf(labels, sizeof labels, "node=\"%s\"", b->node_id);
+    sb_gauge_set(sb_gauge_new("switchboard_bus_info", "this node's --node-id, as a label", labels),
+                 1);
     update_health(b);
     sb_topics_set_watch(sb_rt_topics(rt), topic_first, topic_last, b);
     sb_log(SB_LOG_INFO, "bus", "redis=%s node=%s", b->url_safe, b->node_id);

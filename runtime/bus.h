@@ -56,6 +56,10 @@ typedef struct sb_bus sb_bus;
  * unix:///path): 0, or -1 with the reason in err. For --redis checks. */
 int sb_bus_check_url(const char *url, char *err, size_t errn);
 
+/* A --node-id: 1..SB_BUS_NODE_MAX bytes of letters, digits and . _ : -
+ * (it is a metric's label value): 0, or -1 with the reason in err. */
+int sb_bus_check_node_id(const char *id, char *err, size_t errn);
+
 /* Start connecting (never waits: Redis may be down now and come later).
  * node_id: this node's name in logs and metrics. NULL on a bad URL or out
  * of memory, with the reason in err. */

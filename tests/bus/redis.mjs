@@ -20,11 +20,16 @@ export function freePort() {
   });
 }
 
-/** Start redis-server on port (a free one by default): {port, url, stop(), cli(...args)}. */
-export async function startRedis(port) {
+/**
+ * Start redis-server on port (a free one by default) with extra args
+ * (e.g. --requirepass, --unixsocket): {port, url, stop(), cli(...args)}.
+ */
+export async function startRedis(port, extra = []) {
   port = port || await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--protected-mode', 'no'];
+    '--protected-mode', 'no', ...extra];
+  const pw = extra.indexOf('--requirepass');
+  const auth = pw >= 0 ? ['-a', extra[pw + 1], '--no-auth-warning'] : [];
   const p = spawn(REDIS, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.add(p);
   let out = '';
@@ -39,11 +44,11 @@ export async function startRedis(port) {
     output: () => out,
     async stop() {
       procs.delete(p);
-      if (p.exitCode === null) p.kill('SIGKILL');
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       await h.withTimeout(exited, h.T(5000), 'redis-server exit');
     },
     cli(...a) {
-      return execFileSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8', timeout: h.T(5000) }).trim();
+      return execFileSync('redis-cli', ['-p', String(port), ...auth, ...a], { encoding: 'utf8', timeout: h.T(5000) }).trim();
     },
   };
 }
