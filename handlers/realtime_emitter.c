@@ -60,10 +60,11 @@ static const char *const reason_names[R__COUNT] = {
     "malformed", "too_large", "limit", "json", "namespace", "unsupported", "memory",
 };
 
-/* The request types of socket.io-redis-adapter (and the emitter's subset). */
+/* The request types of socket.io-redis-adapter (RequestType: the emitter
+ * sends 2, 3, 4 and 6), by what the API calls them. */
 static const char *const request_names[] = {
-    "fetchSockets",   "allRooms",           "socketsJoin",
-    "socketsLeave",   "disconnectSockets",  "fetchSockets (remote)",
+    "allSockets",     "allRooms",           "socketsJoin",
+    "socketsLeave",   "disconnectSockets",  "fetchSockets",
     "serverSideEmit", "broadcast with ack", "broadcast client count",
     "broadcast ack",
 };
