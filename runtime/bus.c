@@ -373,7 +373,10 @@ static void drop(sb_bus *b, rconn *c, const char *why)
     redisAsyncContext *ac = c->ac;
     if (!ac)
         return;
-    c->ac = NULL; /* the callbacks hiredis runs while freeing see a stale context */
+    /* the callbacks hiredis runs while freeing see a stale context, and
+     * nothing may be sent on it any more */
+    c->ac = NULL;
+    c->connected = c->ready = c->up = false;
     if (ac->c.flags & REDIS_IN_CALLBACK)
         redisAsyncDisconnect(ac); /* freed once the callback returns */
     else
@@ -540,6 +543,8 @@ static void published(redisAsyncContext *ac, void *reply, void *priv)
     size_t len = (size_t)(uintptr_t)priv;
     b->inflight--;
     b->inflight_bytes -= len;
+    if (b->closing)
+        return;
     redisReply *r = reply;
     if (!r || r->type == REDIS_REPLY_ERROR) {
         /* lost with the connection (or refused): it may or may not have

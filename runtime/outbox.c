@@ -440,6 +440,8 @@ static bool send_group(sb_outbox *o, size_t first, size_t end)
         memcpy(o->group + total, conns, n * sizeof *conns);
         total += n;
     }
+    if (total == 0)
+        return false; /* nobody here (o->group may still be NULL: no qsort) */
     qsort(o->group, total, sizeof *o->group, cmp_id);
     size_t m = 0;
     for (size_t k = 0; k < total; k++)

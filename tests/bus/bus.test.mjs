@@ -46,6 +46,12 @@ before(async () => {
 });
 after(async () => {
   rt.closeAll();
+  for (const s of [A, B]) {
+    // a node that died, or a sanitizer's report: its log's end, to see why
+    if (s && (s.exitCode !== undefined || h.sanitizerReports(s).length)) {
+      console.error(`node ${s.name} (exit ${s.exitCode}/${s.exitSignal}):\n${s.stderr.split('\n').slice(-60).join('\n')}`);
+    }
+  }
   await h.cleanup();
   if (redis) await redis.stop();
 });
@@ -333,7 +339,10 @@ test('Redis killed: both nodes keep delivering locally and say degraded; back: h
   assert.equal((await tomA.waitClose()).code, 1012);
   // and the bus works again both ways
   const tomA3 = await h.login(A, tom, 'tomA3');
-  await subscribed(redis, `user:${ann.id}`, 1);
+  await subscribed(redis, `user:${ann.id}`, 1).catch((e) => {
+    console.error(B.stderr.split('\n').filter((l) => /bus|chat_open|chat_close|gap/.test(l)).slice(-40).join('\n'));
+    throw e;
+  });
   tomA3.send({ action: 'send_message', room_id: room, text: 'after', client_message_id: 'g2' });
   await annB2.waitFor(h.isNewMessage((m) => m.text === 'after'));
   assert.equal(numsub(redis, 'sb:gap'), 2, 'both nodes listen for gap notices');

@@ -60,6 +60,6 @@ export function numsub(redis, channel) {
 }
 
 /** Wait until `n` connections (nodes) subscribe to the topic's channel. */
-export function subscribed(redis, topic, n = 1) {
-  return h.until(() => numsub(redis, `sb:t:${topic}`) >= n, h.T(5000), `${n} subscriber(s) of sb:t:${topic}`);
+export function subscribed(redis, topic, n = 1, ms = 5000) {
+  return h.until(() => numsub(redis, `sb:t:${topic}`) >= n, h.T(ms), `${n} subscriber(s) of sb:t:${topic}`);
 }
