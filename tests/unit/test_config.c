@@ -18,7 +18,8 @@ static const char *const env_names[] = {
     "SB_BIND",          "SB_PORT",         "SB_DB",
     "SB_DEMO",          "SB_LOG_LEVEL",    "SB_MAX_MESSAGE",
     "SB_MAX_QUEUE",     "SB_IDLE_TIMEOUT", "SB_MAX_CONNECTIONS",
-    "SB_MAX_HTTP_BODY", "SB_SYNC",
+    "SB_MAX_HTTP_BODY", "SB_SYNC",         "SB_REDIS",
+    "SB_NODE_ID",
 };
 
 static int clear_env(void **state)
@@ -322,9 +323,11 @@ static void test_usage_lists_everything(void **state)
         "--max-connections N",
         "--max-http-body BYTES",
         "--sync MODE",
+        "--redis URL",
+        "--node-id NAME",
         "--help",
     };
-    char text[8192];
+    char text[16384];
     FILE *f = tmpfile();
     assert_non_null(f);
     sb_config_usage(f);
@@ -365,7 +368,7 @@ static void test_config_log_line(void **state)
                         " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=normal"
                         " cors_origins=none max_ip_connections=1024 max_pending=0"
                         " max_user_connections=32 max_message_rate=100 max_byte_rate=1048576"
-                        " max_invalid=30 max_ping_rate=10\n");
+                        " max_invalid=30 max_ping_rate=10 redis=none node_id=default\n");
 
     strcpy(c.db_path, "/srv/my data/\"sb\".db");
     c.demo = false;
@@ -378,7 +381,31 @@ static void test_config_log_line(void **state)
         " max_message=65536 max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
         " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full cors_origins=none "
         "max_ip_connections=1024 max_pending=0 max_user_connections=32 max_message_rate=100 "
-        "max_byte_rate=1048576 max_invalid=30 max_ping_rate=10\n");
+        "max_byte_rate=1048576 max_invalid=30 max_ping_rate=10 redis=none node_id=default\n");
+
+    /* the bus' URL is logged without its password */
+    strcpy(c.redis_url, "redis://:s3cr%40t@10.0.0.5:6380/2");
+    strcpy(c.node_id, "node-a");
+    const char *line = log_of_config(&c);
+    assert_non_null(strstr(line, " redis=redis://:***@10.0.0.5:6380/2 node_id=node-a\n"));
+    assert_null(strstr(line, "s3cr"));
+}
+
+static void test_redact_url(void **state)
+{
+    (void)state;
+    char b[128];
+    static const char *const cases[][2] = {
+        {"redis://127.0.0.1:6379", "redis://127.0.0.1:6379"},
+        {"redis://:pw@h:1/0", "redis://:***@h:1/0"},
+        {"redis://user:pw@h", "redis://user:***@h"},
+        {"redis://user@h", "redis://user@h"},
+        {"redis://:p@ss@h:1", "redis://:***@h:1"}, /* the last '@' ends the credentials */
+        {"unix:///run/redis.sock", "unix:///run/redis.sock"},
+        {"redis://h/db@x", "redis://h/db@x"}, /* an '@' in the path is no credential */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(sb_config_redact_url(b, sizeof b, cases[i][0]), cases[i][1]);
 }
 
 int main(void)
@@ -399,6 +426,7 @@ int main(void)
         T(test_help),
         T(test_usage_lists_everything),
         T(test_config_log_line),
+        T(test_redact_url),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
