@@ -232,6 +232,41 @@ test('a frame to several topics reaches a connection subscribed to two of them o
   for (const c of [tA, uB, vB]) c.close();
 });
 
+/** A bus message as docs (runtime/bus.h) describe it. */
+function busMessage({ node = 'Z', seq = 1n, flags = 0, topics, frame }) {
+  const seqb = Buffer.alloc(8);
+  seqb.writeBigUInt64BE(seq);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(frame.length);
+  const tl = Buffer.alloc(2);
+  tl.writeUInt16BE(topics.length);
+  return Buffer.concat([Buffer.from([0xb1, flags, node.length]), Buffer.from(node), seqb, tl,
+    ...topics.map((t) => Buffer.concat([Buffer.from([Buffer.byteLength(t)]), Buffer.from(t)])), len, frame]);
+}
+
+test('a message of another node, written by the documented format: delivered as it came, binary flag kept, once per (node, seq)', async () => {
+  const ann = h.addUser(A.db, 'Ann Wire', 'ADMIN');
+  const annB = await h.login(B, ann, 'annB');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  const ch = `sb:t:user:${ann.id}`;
+  const text = Buffer.from('{"type":"heartbeat_response","status":"ok","data":{"status":"wire"}}');
+  const bin = Buffer.from([0, 1, 2, 255]);
+  const mark = annB.mark();
+  const bins = [];
+  annB.ws.on('message', (d, isBinary) => { if (isBinary) bins.push(Buffer.from(d)); });
+  await rawPublish(redis.port, ch, busMessage({ seq: 7n, topics: [`user:${ann.id}`], frame: text }));
+  await rawPublish(redis.port, ch, busMessage({ seq: 7n, topics: [`user:${ann.id}`], frame: text })); // a copy
+  await rawPublish(redis.port, ch, busMessage({ seq: 8n, flags: 1, topics: ['room:none', `user:${ann.id}`], frame: bin }));
+  await annB.waitForN(() => true, 2, { from: mark, what: 'the two frames' });
+  await h.sleep(200);
+  assert.equal(annB.raw[mark], text.toString(), 'the text frame, byte for byte');
+  assert.deepEqual(annB.messages[mark].data, { status: 'wire' });
+  assert.equal(annB.messages[mark + 1].isBinary, true, 'the binary frame stays binary');
+  assert.deepEqual(bins, [bin], 'byte for byte');
+  assert.equal(annB.messages.length, mark + 2, 'the copy of seq 7 was not delivered again');
+  annB.close();
+});
+
 test('malformed bus messages are logged, counted and dropped; the node keeps serving', async () => {
   const tom = h.addUser(A.db, 'Tom Bad', 'TECHNICIAN');
   const ann = h.addUser(A.db, 'Ann Bad', 'ADMIN');
