@@ -48,8 +48,8 @@ after(async () => {
   rt.closeAll();
   for (const s of [A, B]) {
     // a node that died, or a sanitizer's report: its log's end, to see why
-    if (s && (s.exitCode !== undefined || h.sanitizerReports(s).length)) {
-      console.error(`node ${s.name} (exit ${s.exitCode}/${s.exitSignal}):\n${s.stderr.split('\n').slice(-60).join('\n')}`);
+    if (s && (s.exitCode !== undefined || h.sanitizerReports(s).length || process.env.SB_BUS_DEBUG)) {
+      console.error(`node ${s.name} (exit ${s.exitCode}/${s.exitSignal}):\n${s.stderr.split('\n').filter((l) => !/level=debug event=(chat_open|http)/.test(l)).slice(-150).join('\n')}`);
     }
   }
   await h.cleanup();
