@@ -361,6 +361,13 @@ test('Redis killed: both nodes keep delivering locally and say degraded; back: h
     assert.equal(await metric(s, 'switchboard_bus_up'), 1);
   }
   assert.ok(await metric(B, 'switchboard_bus_gaps_total') > gapsBefore, 'node B ran its gap handlers');
+  // node B may run them twice: for its own subscription, and for node A's
+  // notice of the publishes it dropped, if B was subscribed again when A
+  // sent it (what A dropped may then be newer than B's first catch-up).
+  // Wait for the notice and its handlers before reconnecting, or the second
+  // run closes the new connection too (which is right, and a client retries).
+  await h.until(async () => (await metric(A, 'switchboard_bus_gap_notices_total')) >= 1, h.T(5000), 'A: gap notice sent');
+  await h.sleep(300); // a notice's handlers run 50 ms after it, coalesced
   // chat: ann's connection was closed with 1012; reconnecting with since= gets what she missed
   const closed = await annB.waitClose();
   assert.equal(closed.code, 1012);
