@@ -59,6 +59,14 @@
 /* (node, seq) of the last messages delivered: a message listing several
  * topics arrives once per channel this node subscribes to, close together. */
 #define RECENT 1024
+/* A stalled Redis, or one gone without a FIN, answers nothing while the TCP
+ * connection looks fine: every HEARTBEAT_MS this node publishes on its own
+ * sb:hb:<node> channel, which its subscription listens to; a connection
+ * with no answer (publish) or no heartbeat heard (subscribe) for DEAD_MS is
+ * dropped and made again. */
+#define HEARTBEAT_MS 2000
+#define DEAD_MS 10000
+#define HB_PREFIX "sb:hb:"
 
 typedef struct rconn {
     sb_bus *bus;
@@ -121,6 +129,12 @@ struct sb_bus {
     gap_handler *gaps;
     size_t n_gaps;
     struct event *gap_ev; /* gap handlers run from here, coalesced */
+    struct event *hb_ev;  /* HEARTBEAT_MS */
+    /* sb_mono_us: the publish connection's last answer, the last answer to
+     * a heartbeat (Redis has handed it to the subscribers then), the last
+     * heartbeat this node's subscription heard */
+    int64_t last_reply, hb_acked, last_hb;
+    char hb_channel[sizeof HB_PREFIX + SB_BUS_NODE_MAX];
     recent_id recent[RECENT];
     size_t recent_next;
     sb_buf msg; /* the bus message being published */
@@ -546,7 +560,14 @@ static void published(redisAsyncContext *ac, void *reply, void *priv)
     if (b->closing)
         return;
     redisReply *r = reply;
+    if (r && c->ac == ac) {
+        b->last_reply = sb_mono_us();
+        if (len == 0 && r->type == REDIS_REPLY_INTEGER) /* a heartbeat: nothing else is empty */
+            b->hb_acked = b->last_reply;
+    }
     if (!r || r->type == REDIS_REPLY_ERROR) {
+        if (len == 0)
+            return; /* a heartbeat: nothing for the others to catch up on */
         /* lost with the connection (or refused): it may or may not have
          * reached the others; a gap notice makes them catch up either way */
         drop_count(b, b->m_dropped_in_flight, "in_flight", 1);
@@ -672,7 +693,7 @@ static void pub_ready(sb_bus *b)
     if (b->db)
         redisAsyncCommand(c->ac, pub_authed, c, "SELECT %d", b->db);
     c->ready = c->up = true;
-    c->up_at = sb_mono_us();
+    c->up_at = b->last_reply = sb_mono_us();
     c->error[0] = '\0';
     if (c->failed)
         sb_log(SB_LOG_INFO, "bus_up", "conn=publish redis=%s", b->url_safe);
@@ -814,6 +835,23 @@ static void run_gaps_soon(sb_bus *b)
     }
 }
 
+static void heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sb_bus *b = arg;
+    int64_t now = sb_mono_us();
+    if (b->pub.up && b->inflight > 0 && now - b->last_reply > DEAD_MS * 1000LL) {
+        drop(b, &b->pub, "no answer for 10 s");
+    } else if (b->pub.up && b->inflight < BACKLOG_COMMANDS) {
+        publish_one(b, b->hb_channel, strlen(b->hb_channel), "", 0);
+    }
+    /* Redis handed our heartbeats out for 10 s and this node's
+     * subscription heard none of them: it is dead */
+    if (b->sub.up && b->hb_acked - b->last_hb > DEAD_MS * 1000LL)
+        drop(b, &b->sub, "no heartbeat heard for 10 s");
+}
+
 static void gap_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -953,7 +991,10 @@ static void subscribed(redisAsyncContext *ac, void *reply, void *priv)
         return;
     const char *kind = r->element[0]->str;
     const redisReply *ch = r->element[1];
-    if (strcmp(kind, "message") == 0 && is_str(r->element[2])) {
+    if (strcmp(kind, "message") == 0 && ch->len == strlen(b->hb_channel) &&
+        memcmp(ch->str, b->hb_channel, ch->len) == 0) {
+        b->last_hb = sb_mono_us();
+    } else if (strcmp(kind, "message") == 0 && is_str(r->element[2])) {
         on_bus_message(b, ch->str, ch->len, r->element[2]->str, r->element[2]->len);
     } else if (strcmp(kind, "unsubscribe") == 0) {
         unsubscribed(b, ch->str, ch->len);
@@ -963,7 +1004,7 @@ static void subscribed(redisAsyncContext *ac, void *reply, void *priv)
          * is in place now */
         bool gap = b->sub.failed;
         b->sub.up = true;
-        b->sub.up_at = sb_mono_us();
+        b->sub.up_at = b->last_hb = sb_mono_us();
         b->sub.failed = false;
         b->sub.error[0] = '\0';
         update_health(b);
@@ -1005,6 +1046,7 @@ static void subscribe_all(sb_bus *b)
     for (size_t i = 0; i < b->n_raws; i++)
         send_psubscribe(b, &b->raws[i]);
     sb_topics_each(sb_rt_topics(b->rt), each_topic, b);
+    redisAsyncCommand(c->ac, subscribed, b, "SUBSCRIBE %s", b->hb_channel);
     /* last: its confirmation says the others are in place (subscribed()) */
     redisAsyncCommand(c->ac, subscribed, b, "SUBSCRIBE " GAP_CHANNEL);
 }
@@ -1082,7 +1124,9 @@ sb_bus *sb_bus_new(struct event_base *base, sb_rt *rt, const char *url, const ch
     b->seq = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_usec;
     srand((unsigned)(b->seq ^ (uint64_t)getpid()));
     b->gap_ev = evtimer_new(base, gap_due, b);
-    if (!b->gap_ev || !init_conn(b, &b->pub, "publish") || !init_conn(b, &b->sub, "subscribe")) {
+    b->hb_ev = event_new(base, -1, EV_PERSIST, heartbeat, b);
+    if (!b->gap_ev || !b->hb_ev || !init_conn(b, &b->pub, "publish") ||
+        !init_conn(b, &b->sub, "subscribe")) {
         snprintf(err, errn, "out of memory");
         sb_bus_free(b);
         return NULL;
@@ -1127,6 +1171,9 @@ sb_bus *sb_bus_new(struct event_base *base, sb_rt *rt, const char *url, const ch
     update_health(b);
     sb_topics_set_watch(sb_rt_topics(rt), topic_first, topic_last, b);
     sb_log(SB_LOG_INFO, "bus", "redis=%s node=%s", b->url_safe, b->node_id);
+    snprintf(b->hb_channel, sizeof b->hb_channel, HB_PREFIX "%s", b->node_id);
+    struct timeval hb = {HEARTBEAT_MS / 1000, (HEARTBEAT_MS % 1000) * 1000};
+    event_add(b->hb_ev, &hb);
     start_connect(b, &b->pub);
     start_connect(b, &b->sub);
     return b;
@@ -1150,6 +1197,8 @@ void sb_bus_free(sb_bus *b)
     }
     if (b->gap_ev)
         event_free(b->gap_ev);
+    if (b->hb_ev)
+        event_free(b->hb_ev);
     clear_chans(b);
     for (size_t i = 0; i < b->n_raws; i++)
         free(b->raws[i].pattern);

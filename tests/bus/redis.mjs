@@ -47,6 +47,9 @@ export async function startRedis(port, extra = []) {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       await h.withTimeout(exited, h.T(5000), 'redis-server exit');
     },
+    /** SIGSTOP / SIGCONT: a Redis that answers nothing, its connections open */
+    pause() { p.kill('SIGSTOP'); },
+    resume() { p.kill('SIGCONT'); },
     cli(...a) {
       return execFileSync('redis-cli', ['-p', String(port), ...auth, ...a], { encoding: 'utf8', timeout: h.T(5000) }).trim();
     },

@@ -118,3 +118,43 @@ test('a frame over 1 MiB: delivered locally, not published; the other node catch
   assert.ok(mB.switchboard_bus_gaps_total >= 1);
   assert.equal((await h.metrics(A))['switchboard_bus_gap_notices_total'], 1);
 });
+
+test('a stalled Redis (stopped, its connections open): local delivery goes on, the nodes notice within seconds, and catch up when it answers again', { timeout: h.T(90000) }, async () => {
+  const redis = await startRedis();
+  servers.push(redis);
+  const dir = h.tempDir('bus-stall');
+  const A = await node(dir, redis.url, 'A');
+  const B = await node(dir, redis.url, 'B');
+  await healthy(A);
+  await healthy(B);
+  const tom = h.addUser(A.db, 'Tom Stall', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Stall', 'ADMIN');
+  const tomA = await h.login(A, tom, 'tomA');
+  const tomA2 = await h.login(A, tom, 'tomA2');
+  const annB = await h.login(B, ann, 'annB');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'before', client_message_id: 's0' });
+  const room = (await annB.waitFor(h.isType('new_room'))).data.room_id;
+  const first = await annB.waitFor(h.isNewMessage((m) => m.text === 'before'));
+
+  redis.pause();
+  try {
+    // nothing waits for Redis: tom's devices on A hear each other at once
+    const t0 = Date.now();
+    tomA.send({ action: 'send_message', room_id: room, text: 'stalled', client_message_id: 's1' });
+    await tomA2.waitFor(h.isNewMessage((m) => m.text === 'stalled'), { ms: h.T(2000) });
+    assert.ok(Date.now() - t0 < h.T(1500), 'local delivery did not wait');
+    // the heartbeat finds the publish connection dead within 10 s (+ one beat)
+    await h.until(async () => (await healthz(A)).status === 503, h.T(20000), 'A: degraded', 200);
+    assert.match((await healthz(A)).json.reason, /^bus: redis unreachable \(publish: no answer for 10 s\)$/);
+  } finally {
+    redis.resume();
+  }
+  for (const s of [A, B]) await h.until(async () => (await healthz(s)).status === 200, h.T(20000), `${s.port}: healthy again`);
+  // ann catches up: B's subscription never broke, so A's gap notice does it
+  const closed = await annB.waitClose(h.T(10000));
+  assert.equal(closed.code, 1012);
+  const annB2 = await h.login(B, ann, 'annB2', { query: `since=${first.data.message.id}` });
+  await annB2.waitFor(h.isNewMessage((m) => m.text === 'stalled'), { what: 'the message sent while Redis was stalled' });
+  for (const c of [tomA, tomA2, annB2]) c.close();
+});
