@@ -158,3 +158,26 @@ test('a stalled Redis (stopped, its connections open): local delivery goes on, t
   await annB2.waitFor(h.isNewMessage((m) => m.text === 'stalled'), { what: 'the message sent while Redis was stalled' });
   for (const c of [tomA, tomA2, annB2]) c.close();
 });
+
+test('nodes stop cleanly with the bus up, and with Redis gone (no leak or sanitizer report at exit)', async () => {
+  const redis = await startRedis();
+  const dir = h.tempDir('bus-stop');
+  const A = await node(dir, redis.url, 'A');
+  const B = await node(dir, redis.url, 'B');
+  await healthy(A);
+  await healthy(B);
+  const tom = h.addUser(A.db, 'Tom Stop', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Stop', 'ADMIN');
+  const tomA = await h.login(A, tom, 'tomA');
+  const annB = await h.login(B, ann, 'annB');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'bye', client_message_id: 'x1' });
+  await annB.waitFor(h.isNewMessage((m) => m.text === 'bye'));
+  const a = await A.stop('SIGTERM');
+  assert.equal(a.code, 0, A.stderr.slice(-2000));
+  await redis.stop(); // B has a reconnect pending when it is told to stop
+  await h.until(async () => (await healthz(B)).status === 503, h.T(5000), 'B: degraded');
+  const b = await B.stop('SIGTERM');
+  assert.equal(b.code, 0, B.stderr.slice(-2000));
+  for (const s of [A, B]) assert.deepEqual(h.sanitizerReports(s), []);
+});
