@@ -6,19 +6,15 @@
  * in subscribe mode. Each has its own reconnect timer with exponential
  * backoff and jitter, and a connect timeout (hiredis 0.14 has none).
  *
- * hiredis 0.14's subscribe mode has two traps this file is written around:
- * - an "unsubscribe" reply deletes the channel's callback whatever was sent
- *   after it, so SUBSCRIBE X pipelined behind UNSUBSCRIBE X would leave X
- *   subscribed in Redis with no callback (its messages silently dropped). A
- *   channel is therefore never subscribed again before its unsubscribe
- *   reply came back (struct chan, the state machine below);
- * - the last unsubscribe (count 0) takes the context out of subscribe mode,
- *   and a reply to a SUBSCRIBE pipelined behind it then hits an assert.
- *   sb:gap stays subscribed for the life of the connection: the count never
- *   reaches 0.
- * Replies to AUTH on the subscribe connection are awaited before the first
- * SUBSCRIBE for the same reason (once a SUBSCRIBE is sent, hiredis routes
- * every reply through the subscription callbacks).
+ * The subscribe connection does not depend on how hiredis pairs pub/sub
+ * replies with callbacks when one channel's commands are pipelined (its
+ * callbacks live in a per-channel table that an unsubscribe reply clears,
+ * and subscribe mode ends with the last unsubscribe): a channel is never
+ * subscribed again before the reply to its UNSUBSCRIBE is in (struct chan,
+ * the state machine below), sb:gap stays subscribed for the life of the
+ * connection, and AUTH's answer comes before the first SUBSCRIBE. Debian's
+ * hiredis 0.14.1 handles the pipelined forms as well (tried while writing
+ * this); the ordering keeps the bus independent of that.
  */
 #include "bus.h"
 

@@ -267,6 +267,51 @@ test('a message of another node, written by the documented format: delivered as 
   annB.close();
 });
 
+test('a topic subscribed and unsubscribed in quick succession ends subscribed exactly while it has local subscribers', async () => {
+  // the bus never pipelines a channel's SUBSCRIBE behind its UNSUBSCRIBE
+  // (bus.c): the last state wins all the same
+  const tom = h.addUser(A.db, 'Tom Churn', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Churn', 'ADMIN');
+  const ch = `sb:t:user:${ann.id}`;
+  for (let i = 0; i < 20; i++) {
+    const c = await h.connect(B, { token: ann.token, label: `churn${i}` });
+    c.terminate(); // the close and the next open race the Redis replies
+  }
+  const annB = await h.login(B, ann, 'annB');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  const tomA = await h.login(A, tom, 'tomA');
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'after the churn', client_message_id: 'ch1' });
+  await annB.waitFor(h.isNewMessage((m) => m.text === 'after the churn'));
+  annB.close();
+  await annB.waitClose();
+  await h.until(() => numsub(redis, ch) === 0, h.T(5000), 'unsubscribed once nobody listens on B');
+  // and back again
+  const annB2 = await h.login(B, ann, 'annB2');
+  await subscribed(redis, `user:${ann.id}`, 1);
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'again', client_message_id: 'ch2' });
+  await annB2.waitFor(h.isNewMessage((m) => m.text === 'again'));
+  tomA.close();
+  annB2.close();
+});
+
+test('subscribeArtifact / unsubscribeArtifact in one burst: the last one wins, across nodes', async () => {
+  // SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBE of one channel in a burst: the bus
+  // waits for each unsubscribe reply before subscribing again (bus.c)
+  const key = rt.apiKey(A.db);
+  const co = `co-burst-${Date.now()}`;
+  const s = await rt.connect(B, { tok: rt.token({ sub: 'ub', company_id: co, artifacts: ['doc-1'] }), transports: ['websocket'] });
+  const ids = [];
+  for (const action of ['subscribeArtifact', 'unsubscribeArtifact', 'subscribeArtifact', 'unsubscribeArtifact', 'subscribeArtifact']) {
+    ids.push(rt.request(s, action, { artifactId: 'doc-1' }));
+  }
+  for (const id of ids) assert.equal((await rt.answer(s, id)).type, 'RESPONSE');
+  await subscribed(redis, `artifact:${co.length}:${co}/doc-1`, 1);
+  const r = await rt.update(A, { company_id: co, artifact_id: 'doc-1', action: 'edited', requestId: 'd1' }, key);
+  assert.equal(r.status, 200, r.text);
+  await h.until(() => rt.updatesOf(s).some((u) => u.env.requestId === 'd1'), h.T(5000), 'B: the artifact\'s UPDATE');
+  rt.closeAll();
+});
+
 test('malformed bus messages are logged, counted and dropped; the node keeps serving', async () => {
   const tom = h.addUser(A.db, 'Tom Bad', 'TECHNICIAN');
   const ann = h.addUser(A.db, 'Ann Bad', 'ADMIN');
