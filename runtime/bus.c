@@ -414,7 +414,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     c->connected = true;
-    evtimer_del(c->timeout_ev);
+    /* a TCP connect proves little (a stopped Redis' kernel accepts it): the
+     * connection is up once Redis has answered, within DEAD_MS */
+    struct timeval tv = {DEAD_MS / 1000, (DEAD_MS % 1000) * 1000};
+    evtimer_add(c->timeout_ev, &tv);
     if (c == &b->pub)
         pub_ready(b);
     else
@@ -439,7 +442,7 @@ static void connect_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     rconn *c = arg;
-    drop(c->bus, c, "connect timed out");
+    drop(c->bus, c, c->connected ? "no answer for 10 s" : "connect timed out");
 }
 
 static void retry_due(evutil_socket_t fd, short what, void *arg)
@@ -679,15 +682,13 @@ static void pub_authed(redisAsyncContext *ac, void *reply, void *priv)
         return;
 }
 
-static void pub_ready(sb_bus *b)
+static void pub_up(redisAsyncContext *ac, void *reply, void *priv)
 {
-    rconn *c = &b->pub;
-    /* AUTH and SELECT are pipelined ahead of the first PUBLISH: a refusal
-     * drops the connection before any publish is answered */
-    if (b->password[0])
-        send_auth(c, pub_authed);
-    if (b->db)
-        redisAsyncCommand(c->ac, pub_authed, c, "SELECT %d", b->db);
+    rconn *c = priv;
+    sb_bus *b = c->bus;
+    if (c->ac != ac || !reply_ok(c, reply, "PING"))
+        return;
+    evtimer_del(c->timeout_ev);
     c->ready = c->up = true;
     c->up_at = b->last_reply = sb_mono_us();
     c->error[0] = '\0';
@@ -696,6 +697,18 @@ static void pub_ready(sb_bus *b)
     c->failed = false;
     update_health(b);
     maybe_notice(b);
+}
+
+static void pub_ready(sb_bus *b)
+{
+    rconn *c = &b->pub;
+    /* AUTH and SELECT first: a refusal drops the connection; then PING,
+     * whose answer makes it up (publishes before it are dropped) */
+    if (b->password[0])
+        send_auth(c, pub_authed);
+    if (b->db)
+        redisAsyncCommand(c->ac, pub_authed, c, "SELECT %d", b->db);
+    redisAsyncCommand(c->ac, pub_up, c, "PING");
 }
 
 /* Receiving --------------------------------------------------------------- */
@@ -999,6 +1012,7 @@ static void subscribed(redisAsyncContext *ac, void *reply, void *priv)
         /* sb:gap is subscribed after everything else: every subscription
          * is in place now */
         bool gap = b->sub.failed;
+        evtimer_del(b->sub.timeout_ev);
         b->sub.up = true;
         b->sub.up_at = b->last_hb = sb_mono_us();
         b->sub.failed = false;
