@@ -185,6 +185,65 @@ static void test_key_limits(void **state)
     sb_topics_free(t); /* with a subscription left: freed all the same */
 }
 
+/* The bus' watch: told of a topic's first subscriber and of its last one
+ * leaving, once each, whatever the counts and however it leaves. */
+typedef struct watched {
+    char log[512];
+    size_t len;
+} watched;
+
+static void on_first(void *arg, const char *topic)
+{
+    watched *w = arg;
+    w->len += (size_t)snprintf(w->log + w->len, sizeof w->log - w->len, "+%s ", topic);
+}
+
+static void on_last(void *arg, const char *topic)
+{
+    watched *w = arg;
+    w->len += (size_t)snprintf(w->log + w->len, sizeof w->log - w->len, "-%s ", topic);
+}
+
+static void each(void *arg, const char *topic)
+{
+    on_first(arg, topic);
+}
+
+static void test_watch(void **state)
+{
+    (void)state;
+    sb_topics *t = sb_topics_new();
+    watched w = {{0}, 0};
+    sb_topics_set_watch(t, on_first, on_last, &w);
+    assert_int_equal(sb_topics_subscribe(t, "user:1", 10), 0);
+    assert_int_equal(sb_topics_subscribe(t, "user:1", 10), 0); /* counted: no news */
+    assert_int_equal(sb_topics_subscribe(t, "user:1", 11), 0); /* a second connection */
+    assert_int_equal(sb_topics_subscribe(t, "room:2", 10), 0);
+    assert_string_equal(w.log, "+user:1 +room:2 ");
+    sb_topics_unsubscribe(t, "user:1", 10); /* one of two counts */
+    sb_topics_unsubscribe(t, "user:1", 11);
+    assert_string_equal(w.log, "+user:1 +room:2 ");
+    sb_topics_leave_all(t, 10); /* user:1 (its last count) and room:2 */
+    assert_non_null(strstr(w.log, "-user:1 "));
+    assert_non_null(strstr(w.log, "-room:2 "));
+    assert_int_equal(sb_topics_count(t), 0);
+    /* a refused key is never announced */
+    w.len = 0;
+    w.log[0] = '\0';
+    assert_int_equal(sb_topics_subscribe(t, "", 1), -1);
+    assert_string_equal(w.log, "");
+    /* each: every topic with subscribers */
+    assert_int_equal(sb_topics_subscribe(t, "a", 1), 0);
+    assert_int_equal(sb_topics_subscribe(t, "b", 2), 0);
+    sb_topics_set_watch(t, NULL, NULL, NULL);
+    w.len = 0;
+    w.log[0] = '\0';
+    sb_topics_each(t, each, &w);
+    assert_true(strcmp(w.log, "+a +b ") == 0 || strcmp(w.log, "+b +a ") == 0);
+    sb_topics_unsubscribe(t, "a", 1); /* no watch: nothing told */
+    sb_topics_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_leave_all),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_key_limits),
+        cmocka_unit_test(test_watch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
