@@ -136,6 +136,7 @@ struct sb_bus {
     sb_buf msg; /* the bus message being published */
     char reason[256];
     sb_log_every_state malformed_log, drop_log;
+    sb_counter *m_deliveries; /* per local connection reached, like a local frame's counter */
     sb_counter *m_published, *m_publish_commands, *m_received, *m_delivered, *m_malformed, *m_gaps,
         *m_own, *m_duplicate, *m_gap_notices;
     sb_counter *m_dropped_too_large, *m_dropped_down, *m_dropped_backlog, *m_dropped_in_flight;
@@ -815,6 +816,7 @@ static bool seen(sb_bus *b, uint64_t node, uint64_t seq)
 static void deliver_unit(struct sb_ctx *ctx, void *arg)
 {
     const parsed *m = arg;
+    sb_counter *reached = ((sb_bus *)sb_rt_bus(ctx->rt))->m_deliveries;
     sb_outbox_remote(ctx->out);
     const unsigned char *p = m->topics;
     char key[SB_TOPIC_MAX];
@@ -824,7 +826,7 @@ static void deliver_unit(struct sb_ctx *ctx, void *arg)
         key[tl] = '\0';
         p += tl;
         if (i == 0) {
-            sb_buf_put(sb_outbox_topic(ctx->out, key, NULL), m->frame, m->len);
+            sb_buf_put(sb_outbox_topic(ctx->out, key, reached), m->frame, m->len);
             if (m->flags & FLAG_BINARY)
                 sb_outbox_binary(ctx->out);
         } else {
@@ -1151,6 +1153,9 @@ sb_bus *sb_bus_new(struct event_base *base, sb_rt *rt, const char *url, const ch
     b->m_delivered =
         sb_counter_get("switchboard_bus_delivered_total",
                        "other nodes' messages handed to local delivery, once each", NULL);
+    b->m_deliveries = sb_counter_get(
+        "switchboard_bus_deliveries_total",
+        "other nodes' frames queued for a local connection (one per connection reached)", NULL);
     b->m_own = sb_counter_get("switchboard_bus_ignored_total",
                               "messages read and not delivered: this node's own, or a copy",
                               "reason=\"own\"");

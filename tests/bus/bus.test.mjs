@@ -200,6 +200,7 @@ test('one serialization per message per node: a frame to many topics is one bus 
   assert.equal(d('B', 'switchboard_bus_delivered_total'), 2, 'node B delivers each bus message once');
   assert.equal(d('B', 'switchboard_messages_out_total{channel="chat",type="new_message"}'), 0,
     'node B serialized nothing: it sent the bytes it received');
+  assert.equal(d('B', 'switchboard_bus_deliveries_total'), 2, 'node B: two frames, one connection each (ann\'s)');
   assert.equal(d('B', 'switchboard_bus_malformed_total'), 0);
   assert.equal(annB.count(h.isNewMessage((m) => m.text === 'counted')), 1);
   assert.equal(bobB.count(h.isNewMessage((m) => m.text === 'counted')), 0, 'bob is not in the room');
