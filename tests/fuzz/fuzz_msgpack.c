@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(out.len <= j.max_out && !out.oom);
     check(sb_json_validate(out.data, out.len, NULL, NULL, NULL, 0));
     for (size_t i = 0; i < j.n_attachments; i++)
-        check(att[i].ptr >= (const char *)data && att[i].ptr + att[i].len <= (const char *)data + size);
+        check(att[i].ptr >= (const char *)data &&
+              att[i].ptr + att[i].len <= (const char *)data + size);
     /* the same value, skipped, ends at the same byte */
     sb_mp_reader s;
     sb_mp_reader_init(&s, data, size);
