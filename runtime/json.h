@@ -26,7 +26,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "arena.h"
+
+/* Branch hints for the hot paths: errors and buffer growth are rare, and
+ * saying so keeps the common path a straight line of code. */
+#if defined(__GNUC__)
+#define SB_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define SB_LIKELY(x) (x)
+#define SB_UNLIKELY(x) (x)
+#endif
 
 /* A length-delimited string: JSON strings may contain NUL (\u0000). */
 typedef struct sb_str {
@@ -179,8 +191,30 @@ void sb_buf_init(sb_buf *b);
 void sb_buf_free(sb_buf *b);
 void sb_buf_reset(sb_buf *b); /* len = 0, keeps memory, clears oom */
 bool sb_buf_reserve(sb_buf *b, size_t extra);
-void sb_buf_put(sb_buf *b, const void *data, size_t len);
-void sb_buf_putc(sb_buf *b, char c);
+void sb_buf_put_slow(sb_buf *b, const void *data, size_t len);
+void sb_buf_putc_slow(sb_buf *b, char c);
+
+/* Inline, because generated writers call these per key with constant
+ * lengths: with room in the buffer the copy is a few plain stores. */
+static inline void sb_buf_put(sb_buf *b, const void *data, size_t len)
+{
+    if (SB_LIKELY(len <= b->cap - b->len && !b->oom)) {
+        if (len) /* data may be NULL with len 0 (and NULL + 0 is undefined) */
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        return;
+    }
+    sb_buf_put_slow(b, data, len);
+}
+
+static inline void sb_buf_putc(sb_buf *b, char c)
+{
+    if (SB_LIKELY(b->len < b->cap && !b->oom)) {
+        b->data[b->len++] = c;
+        return;
+    }
+    sb_buf_putc_slow(b, c);
+}
 #define SB_BUF_PUT_LIT(b, s) sb_buf_put((b), (s), sizeof(s) - 1)
 
 /* Quoted and escaped: '"' '\\' and bytes < 0x20 are escaped (\n \t ... or
