@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "json.h" /* SB_LIKELY */
+
 static bool in_set(const sb_pattern *p, uint16_t set, unsigned char b)
 {
     return (p->sets[set][b >> 5] >> (b & 31)) & 1u;
@@ -117,6 +119,22 @@ static bool is_hex(unsigned char c)
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The bytes a URI may hold after its scheme besides '%' (RFC 3986:
+ * unreserved, gen-delims, sub-delims), as a 256-bit set: one load and one
+ * test per byte, where a strchr per byte was a tenth of a message's parse. */
+static const uint32_t uri_chars[8] = {
+    0,          /* 0x00-0x1F */
+    0xAFFFFFDA, /* ! # $ & ' ( ) * + , - . / 0-9 : ; = ? */
+    0xAFFFFFFF, /* @ A-Z [ ] _ */
+    0x47FFFFFE, /* a-z ~ */
+    0,          0, 0, 0,
+};
+
+static inline bool uri_char(unsigned char c)
+{
+    return uri_chars[c >> 5] >> (c & 31) & 1;
+}
+
 bool sb_is_uri(const char *s, size_t n)
 {
     size_t i = 0;
@@ -129,13 +147,12 @@ bool sb_is_uri(const char *s, size_t n)
         return false;
     for (i++; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '%') {
-            if (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2]))
-                return false;
-            i += 2;
-        } else if (!(is_alpha(c) || is_digit(c) || strchr("-._~:/?#[]@!$&'()*+,;=", c)) || c == 0) {
+        if (SB_LIKELY(uri_char(c)))
+            continue;
+        if (c != '%' || i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
+            !is_hex((unsigned char)s[i + 2]))
             return false;
-        }
+        i += 2;
     }
     return true;
 }
