@@ -122,9 +122,25 @@ bool sb_fail(sb_reader *r, sb_json_err code, const char *fmt, ...)
 
 /* Path stack. Pushing past SB_PATH_MAX is safe (the extra depth is counted
  * and printed as "..."). Keys must stay valid until popped. */
-void sb_path_push_key(sb_reader *r, const char *key, size_t len);
-void sb_path_push_index(sb_reader *r, size_t index);
-void sb_path_pop(sb_reader *r);
+static inline void sb_path_push_key(sb_reader *r, const char *key, size_t len)
+{
+    if (SB_LIKELY(r->path_len >= 0 && r->path_len < SB_PATH_MAX))
+        r->path[r->path_len] = (sb_path_seg){key, len};
+    r->path_len++;
+}
+
+static inline void sb_path_push_index(sb_reader *r, size_t index)
+{
+    if (SB_LIKELY(r->path_len >= 0 && r->path_len < SB_PATH_MAX))
+        r->path[r->path_len] = (sb_path_seg){NULL, index};
+    r->path_len++;
+}
+
+static inline void sb_path_pop(sb_reader *r)
+{
+    if (SB_LIKELY(r->path_len > 0))
+        r->path_len--;
+}
 
 /* Kind of the next value, after skipping whitespace, without consuming it:
  * one of '{' '[' '"' 'n' 't' 'f' '0' (any number), or 0 at end of input or
@@ -144,13 +160,54 @@ int sb_read_array_next(sb_reader *r);
 /* Scalars. Each fails with SB_ERR_TYPE naming what it expected when the next
  * value is valid JSON of another kind. */
 bool sb_read_string(sb_reader *r, sb_str *out); /* decoded; may point into the input */
+/* sb_read_string, then its decoded length must be within [min, max]
+ * (SB_ERR_TOO_LONG "longer than N bytes" / "shorter than N bytes", as
+ * sb_check_str): one call per string field of a generated parser. */
+bool sb_read_string_len(sb_reader *r, sb_str *out, size_t min, size_t max);
 bool sb_read_int64(sb_reader *r,
                    int64_t *out); /* no fraction, no exponent; SB_ERR_RANGE past int64 */
 bool sb_read_double(sb_reader *r, double *out); /* any JSON number; SB_ERR_RANGE if it overflows */
 bool sb_read_bool(sb_reader *r, bool *out);
 /* Consumes a null and returns true if the next value is null; else touches nothing.
  * A value that starts with 'n' but is not "null" records SB_ERR_SYNTAX. */
-bool sb_read_null(sb_reader *r);
+bool sb_read_null_slow(sb_reader *r);
+static inline bool sb_read_null(sb_reader *r)
+{
+    /* Called before every nullable field: a value right at the cursor that
+     * does not start with 'n' is the usual answer, decided inline. */
+    if (SB_LIKELY(r->p < r->end && (unsigned char)*r->p > ' ' && *r->p != 'n'))
+        return false;
+    return sb_read_null_slow(r);
+}
+
+/* The expected-key fast path of generated parsers: if the input at the
+ * cursor is exactly `lit` (a quoted key and its colon, `"room_id":`), after
+ * a ',' when `comma`, consume it and return true; else touch nothing. The
+ * general member loop (sb_read_object_next) handles everything else:
+ * whitespace, escaped keys, other orders. */
+static inline bool sb_key_at(sb_reader *r, const char *lit, size_t n, bool comma)
+{
+    const char *p = r->p;
+    if ((size_t)(r->end - p) < n + comma || (comma && *p != ','))
+        return false;
+    p += comma;
+    if (memcmp(p, lit, n) != 0)
+        return false;
+    r->p = p + n;
+    return true;
+}
+
+/* After a member (or right after '{'): if '}' is at the cursor, consume it
+ * and close the object. The general loop handles whitespace before it. */
+static inline bool sb_object_end_at(sb_reader *r)
+{
+    if (r->p < r->end && *r->p == '}' && r->err == SB_OK) {
+        r->p++;
+        r->depth--;
+        return true;
+    }
+    return false;
+}
 
 /* Validate one whole value of any kind and return its raw bytes (without the
  * surrounding whitespace). Duplicate keys are accepted (RFC 8259 allows them). */

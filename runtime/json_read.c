@@ -305,25 +305,8 @@ static bool memory_error(sb_reader *r, const char *at)
 
 /* ---- paths ------------------------------------------------------------ */
 
-void sb_path_push_key(sb_reader *r, const char *key, size_t len)
-{
-    if (r->path_len >= 0 && r->path_len < SB_PATH_MAX)
-        r->path[r->path_len] = (sb_path_seg){key, len};
-    r->path_len++;
-}
-
-void sb_path_push_index(sb_reader *r, size_t index)
-{
-    if (r->path_len >= 0 && r->path_len < SB_PATH_MAX)
-        r->path[r->path_len] = (sb_path_seg){NULL, index};
-    r->path_len++;
-}
-
-void sb_path_pop(sb_reader *r)
-{
-    if (r->path_len > 0)
-        r->path_len--;
-}
+/* sb_path_push_key, sb_path_push_index and sb_path_pop are inline in
+ * json.h: generated parsers call them around every field. */
 
 /* ---- scanning primitives ---------------------------------------------- */
 
@@ -1286,6 +1269,30 @@ bool sb_read_string(sb_reader *r, sb_str *out)
     return true;
 }
 
+bool sb_read_string_len(sb_reader *r, sb_str *out, size_t min, size_t max)
+{
+    const char *p = r->p;
+    /* The common case first: a plain ASCII string right at the cursor. */
+    if (SB_LIKELY(p < r->end && *p == '"' && r->err == SB_OK)) {
+        const char *q = find_special(p + 1, r->end);
+        size_t n = (size_t)(q - p - 1);
+        if (SB_LIKELY(q < r->end && *q == '"' && n <= r->limits.max_string)) {
+            out->ptr = p + 1;
+            out->len = n;
+            r->p = q + 1;
+            goto check;
+        }
+    }
+    if (!sb_read_string(r, out))
+        return false;
+check:
+    if (SB_UNLIKELY(out->len > max))
+        return sb_fail(r, SB_ERR_TOO_LONG, "longer than %zu bytes", max);
+    if (SB_UNLIKELY(out->len < min))
+        return sb_fail(r, SB_ERR_TOO_LONG, "shorter than %zu bytes", min);
+    return true;
+}
+
 /* Checks the number at r->p and returns its end, or NULL; the type error
  * names `expected` when the value is not a number at all. */
 static const char *number_at(sb_reader *r, const char *expected, bool *is_int)
@@ -1366,7 +1373,7 @@ bool sb_read_bool(sb_reader *r, bool *out)
     return true;
 }
 
-bool sb_read_null(sb_reader *r)
+bool sb_read_null_slow(sb_reader *r)
 {
     if (r->err != SB_OK)
         return false;
