@@ -185,13 +185,40 @@ static inline bool sb_read_null(sb_reader *r)
  * a ',' when `comma`, consume it and return true; else touch nothing. The
  * general member loop (sb_read_object_next) handles everything else:
  * whitespace, escaped keys, other orders. */
+/* a[0..n) == b[0..n) for the short constant n of a key literal: two
+ * overlapping loads per side instead of a call to memcmp (n is a constant
+ * at every call site, so only one branch below survives). */
+static inline bool sb_mem_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x0, x1, y0, y1;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x0, a, 8), memcpy(&y0, b, 8);
+        memcpy(&x1, a + n - 8, 8), memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n > 16 && n <= 24) {
+        uint64_t x2, y2;
+        memcpy(&x0, a, 8), memcpy(&y0, b, 8);
+        memcpy(&x1, a + 8, 8), memcpy(&y1, b + 8, 8);
+        memcpy(&x2, a + n - 8, 8), memcpy(&y2, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t u0, u1, v0, v1;
+        memcpy(&u0, a, 4), memcpy(&v0, b, 4);
+        memcpy(&u1, a + n - 4, 4), memcpy(&v1, b + n - 4, 4);
+        return ((u0 ^ v0) | (u1 ^ v1)) == 0;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 static inline bool sb_key_at(sb_reader *r, const char *lit, size_t n, bool comma)
 {
     const char *p = r->p;
     if ((size_t)(r->end - p) < n + comma || (comma && *p != ','))
         return false;
     p += comma;
-    if (memcmp(p, lit, n) != 0)
+    if (!sb_mem_eq(p, lit, n))
         return false;
     r->p = p + n;
     return true;
