@@ -534,6 +534,35 @@ static inline const char *find_special(const char *p, const char *end)
     return p;
 }
 
+/* Non-ASCII text is runs of multi-byte characters between spaces and
+ * punctuation: validate the common forms (2 bytes, and 3 bytes other than
+ * E0 and ED, whose second byte has a narrower range) one after another
+ * here, without going back to find_special per character. Returns false,
+ * with *pp unmoved, when the first character needs utf8_seq (4 bytes, E0,
+ * ED or invalid); else *pp is past the run. */
+static inline bool utf8_run(const char **pp, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)*pp;
+    const unsigned char *stop = (const unsigned char *)end - 3;
+    const unsigned char *start = u;
+    while (u < stop) {
+        unsigned c = u[0];
+        if (c >= 0xC2 && c < 0xE0) {
+            if ((u[1] & 0xC0) != 0x80)
+                break;
+            u += 2;
+        } else if (c > 0xE0 && c < 0xF0 && c != 0xED) {
+            if (((u[1] & 0xC0) != 0x80) | ((u[2] & 0xC0) != 0x80))
+                break;
+            u += 3;
+        } else {
+            break;
+        }
+    }
+    *pp = (const char *)u;
+    return u != start;
+}
+
 /* Validates the string whose opening quote is at s, from p on: the bytes
  * between are known to be plain (callers try the plain case inline first
  * and hand over where it stopped, so nothing is scanned twice). */
@@ -555,8 +584,8 @@ static bool scan_string(sb_reader *r, const char *s, const char *p, str_scan *ou
                 return false;
         } else if (c < 0x20) {
             return syntax_at(r, p, "control character 0x%02X in string", c);
-        } else if (c >= 0xC2 && c < 0xE0 && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
-            p += 2; /* the common 2-byte form, inline */
+        } else if (SB_LIKELY(end - p >= 4 && utf8_run(&p, end))) {
+            /* a run of 2- and 3-byte characters, validated inline */
         } else {
             const char *why = "";
             size_t n = utf8_seq((const unsigned char *)p, (size_t)(end - p), &why);
