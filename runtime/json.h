@@ -175,8 +175,14 @@ static inline bool sb_read_null(sb_reader *r)
 {
     /* Called before every nullable field: a value right at the cursor that
      * does not start with 'n' is the usual answer, decided inline. */
-    if (SB_LIKELY(r->p < r->end && (unsigned char)*r->p > ' ' && *r->p != 'n'))
-        return false;
+    if (SB_LIKELY(r->p < r->end && (unsigned char)*r->p > ' ')) {
+        if (*r->p != 'n')
+            return false;
+        if (r->end - r->p >= 4 && memcmp(r->p, "null", 4) == 0 && r->err == SB_OK) {
+            r->p += 4;
+            return true;
+        }
+    }
     return sb_read_null_slow(r);
 }
 
