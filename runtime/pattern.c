@@ -152,14 +152,20 @@ bool sb_is_uri(const char *s, size_t n)
     for (i++; i < n; i++) {
 #if defined(__SSE2__)
         /* 16 bytes per step: printable ASCII (0x21-0x7E) minus the ten that
-         * RFC 3986 leaves out; a '%' (or anything else) stops for a look. */
+         * RFC 3986 leaves out (" % < > \\ ^ ` { | }); a '%' (or anything
+         * else) stops for a look. `< > \\ ^` are two compares once bit 1 is
+         * set, and `{ | }` with DEL is the range above 'z' but for '~'. */
         while (n - i >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)),
-                                       _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
-            static const char excluded[] = "\"%<>\\^`{|}";
-            for (int k = 0; k < 10; k++)
-                bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(excluded[k])));
+            __m128i v2 = _mm_or_si128(v, _mm_set1_epi8(0x02));
+            __m128i above = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('~')),
+                                             _mm_cmpgt_epi8(v, _mm_set1_epi8('z')));
+            __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)), above);
+            bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v2, _mm_set1_epi8('>')),
+                                                 _mm_cmpeq_epi8(v2, _mm_set1_epi8('^'))));
+            bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))));
+            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('`')));
             unsigned mask = (unsigned)_mm_movemask_epi8(bad);
             if (mask) {
                 i += (unsigned)__builtin_ctz(mask);
