@@ -680,15 +680,24 @@ static bool too_long(sb_reader *r, const char *s)
     return sb_fail(r, SB_ERR_TOO_LONG, "string longer than %zu bytes", r->limits.max_string);
 }
 
+static const char *read_string_rest(sb_reader *r, const char *s, const char *p, sb_str *out);
+
 static const char *read_string_at(sb_reader *r, const char *s, sb_str *out)
 {
-    str_scan ss;
     const char *p = find_special(s + 1, r->end);
     if (p < r->end && *p == '"' && (size_t)(p - s - 1) <= r->limits.max_string) {
         out->ptr = s + 1; /* plain ASCII: the common case */
         out->len = (size_t)(p - s - 1);
         return p + 1;
     }
+    return read_string_rest(r, s, p, out);
+}
+
+/* The rest of read_string_at from p, where find_special stopped: the bytes
+ * between the opening quote s and p are plain and are not looked at again. */
+static const char *read_string_rest(sb_reader *r, const char *s, const char *p, sb_str *out)
+{
+    str_scan ss;
     if (!scan_string(r, s, p, &ss))
         return NULL;
     if (ss.len > r->limits.max_string) {
@@ -1311,6 +1320,13 @@ bool sb_read_string_len(sb_reader *r, sb_str *out, size_t min, size_t max)
             r->p = q + 1;
             goto check;
         }
+        /* Non-ASCII, escapes or an error: go on from where the scan
+         * stopped, without scanning the plain prefix again. */
+        q = read_string_rest(r, p, q, out);
+        if (!q)
+            return false;
+        r->p = q;
+        goto check;
     }
     if (!sb_read_string(r, out))
         return false;
