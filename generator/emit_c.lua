@@ -669,6 +669,23 @@ local function emit_union_c(w, u)
     w:line("bool %s_parse(sb_reader *r, %s *out)", u.c_name, u.c_name)
     w:line("{")
     w:indent()
+    -- Fast path: '{', the discriminator and a member's value, compact, right
+    -- at the cursor (how our writers and nearly every client send them):
+    -- one comparison per member, and the member's fields go on from there.
+    for _, m in ipairs(u.members) do
+        local mn = member_name(m)
+        local v = m.message.disc_value
+        local lit = "{" .. json.encode_string(d) .. ":" .. json.encode_string(v)
+        w:line("if (sb_union_tag_at(r, %s, %d)) {", text.c_string(lit), #lit)
+        w:indent()
+        w:line("out->tag = (sb_str){%s, %d};", text.c_string(v), #v)
+        w:line("out->kind = %s_%s;", up, names.upper(m.name))
+        w:line("memset(&out->as.%s, 0, sizeof out->as.%s);", mn, mn)
+        w:line("return %s_fields(r, &out->as.%s, (uint64_t)1 << %d);", m.c_name, mn,
+               m.message.disc_field.index)
+        w:dedent()
+        w:line("}")
+    end
     w:line("int at = sb_union_begin(r, %s, %d, &out->tag);", text.c_string(d), #d)
     w:line("if (!at)")
     w:line("    return false;")

@@ -230,6 +230,19 @@ static inline bool sb_key_at(sb_reader *r, const char *lit, size_t n, bool comma
     return true;
 }
 
+/* The fast path of generated union parsers: if the input at the cursor is
+ * exactly `lit` ('{', the discriminator key, ':' and one member's quoted
+ * value), open the object and consume it. Else touch nothing. */
+static inline bool sb_union_tag_at(sb_reader *r, const char *lit, size_t n)
+{
+    if ((size_t)(r->end - r->p) <= n || !sb_mem_eq(r->p, lit, n) || r->err != SB_OK ||
+        r->depth >= r->limits.max_depth)
+        return false;
+    r->depth++;
+    r->p += n;
+    return true;
+}
+
 /* After a member (or right after '{'): if '}' is at the cursor, consume it
  * and close the object. The general loop handles whitespace before it. */
 static inline bool sb_object_end_at(sb_reader *r)

@@ -4173,6 +4173,36 @@ void chat_error_payload_write(sb_buf *b, const chat_error_payload *m)
 
 bool chat_in_parse(sb_reader *r, chat_in *out)
 {
+    if (sb_union_tag_at(r, "{\"action\":\"send_message\"", 24)) {
+        out->tag = (sb_str){"send_message", 12};
+        out->kind = CHAT_IN_SEND_MESSAGE_EVENT;
+        memset(&out->as.send_message_event, 0, sizeof out->as.send_message_event);
+        return chat_send_message_event_fields(r, &out->as.send_message_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"mark_delivered\"", 26)) {
+        out->tag = (sb_str){"mark_delivered", 14};
+        out->kind = CHAT_IN_MARK_DELIVERED_EVENT;
+        memset(&out->as.mark_delivered_event, 0, sizeof out->as.mark_delivered_event);
+        return chat_mark_delivered_event_fields(r, &out->as.mark_delivered_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"mark_read\"", 21)) {
+        out->tag = (sb_str){"mark_read", 9};
+        out->kind = CHAT_IN_MARK_READ_EVENT;
+        memset(&out->as.mark_read_event, 0, sizeof out->as.mark_read_event);
+        return chat_mark_read_event_fields(r, &out->as.mark_read_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"heartbeat\"", 21)) {
+        out->tag = (sb_str){"heartbeat", 9};
+        out->kind = CHAT_IN_HEARTBEAT_EVENT;
+        memset(&out->as.heartbeat_event, 0, sizeof out->as.heartbeat_event);
+        return chat_heartbeat_event_fields(r, &out->as.heartbeat_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"new_room\"", 20)) {
+        out->tag = (sb_str){"new_room", 8};
+        out->kind = CHAT_IN_NEW_ROOM_EVENT;
+        memset(&out->as.new_room_event, 0, sizeof out->as.new_room_event);
+        return chat_new_room_event_fields(r, &out->as.new_room_event, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "action", 6, &out->tag);
     if (!at)
         return false;
@@ -4252,6 +4282,42 @@ const char *chat_in_kind_name(chat_in_kind k)
 
 bool chat_out_parse(sb_reader *r, chat_out *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"new_room\"", 18)) {
+        out->tag = (sb_str){"new_room", 8};
+        out->kind = CHAT_OUT_NEW_ROOM_PAYLOAD;
+        memset(&out->as.new_room_payload, 0, sizeof out->as.new_room_payload);
+        return chat_new_room_payload_fields(r, &out->as.new_room_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"new_message\"", 21)) {
+        out->tag = (sb_str){"new_message", 11};
+        out->kind = CHAT_OUT_NEW_MESSAGE_PAYLOAD;
+        memset(&out->as.new_message_payload, 0, sizeof out->as.new_message_payload);
+        return chat_new_message_payload_fields(r, &out->as.new_message_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"message_status\"", 24)) {
+        out->tag = (sb_str){"message_status", 14};
+        out->kind = CHAT_OUT_MESSAGE_STATUS_PAYLOAD;
+        memset(&out->as.message_status_payload, 0, sizeof out->as.message_status_payload);
+        return chat_message_status_payload_fields(r, &out->as.message_status_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"heartbeat_response\"", 28)) {
+        out->tag = (sb_str){"heartbeat_response", 18};
+        out->kind = CHAT_OUT_HEARTBEAT_RESPONSE_PAYLOAD;
+        memset(&out->as.heartbeat_response_payload, 0, sizeof out->as.heartbeat_response_payload);
+        return chat_heartbeat_response_payload_fields(r, &out->as.heartbeat_response_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"unread_message_count\"", 30)) {
+        out->tag = (sb_str){"unread_message_count", 20};
+        out->kind = CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD;
+        memset(&out->as.unread_message_count_payload, 0, sizeof out->as.unread_message_count_payload);
+        return chat_unread_message_count_payload_fields(r, &out->as.unread_message_count_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"error\"", 15)) {
+        out->tag = (sb_str){"error", 5};
+        out->kind = CHAT_OUT_ERROR_PAYLOAD;
+        memset(&out->as.error_payload, 0, sizeof out->as.error_payload);
+        return chat_error_payload_fields(r, &out->as.error_payload, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;

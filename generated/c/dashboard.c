@@ -4678,6 +4678,18 @@ void dashboard_put_component_data_request_write(sb_buf *b, const dashboard_put_c
 
 bool dashboard_in_parse(sb_reader *r, dashboard_in *out)
 {
+    if (sb_union_tag_at(r, "{\"action\":\"request_init_data\"", 29)) {
+        out->tag = (sb_str){"request_init_data", 17};
+        out->kind = DASHBOARD_IN_REQUEST_INIT_DATA;
+        memset(&out->as.request_init_data, 0, sizeof out->as.request_init_data);
+        return dashboard_request_init_data_fields(r, &out->as.request_init_data, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"request_ping\"", 24)) {
+        out->tag = (sb_str){"request_ping", 12};
+        out->kind = DASHBOARD_IN_REQUEST_PING;
+        memset(&out->as.request_ping, 0, sizeof out->as.request_ping);
+        return dashboard_request_ping_fields(r, &out->as.request_ping, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "action", 6, &out->tag);
     if (!at)
         return false;
@@ -4727,6 +4739,30 @@ const char *dashboard_in_kind_name(dashboard_in_kind k)
 
 bool dashboard_out_parse(sb_reader *r, dashboard_out *out)
 {
+    if (sb_union_tag_at(r, "{\"action\":\"init_data\"", 21)) {
+        out->tag = (sb_str){"init_data", 9};
+        out->kind = DASHBOARD_OUT_INIT_DATA;
+        memset(&out->as.init_data, 0, sizeof out->as.init_data);
+        return dashboard_init_data_fields(r, &out->as.init_data, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"request_component_refresh\"", 37)) {
+        out->tag = (sb_str){"request_component_refresh", 25};
+        out->kind = DASHBOARD_OUT_REQUEST_COMPONENT_REFRESH;
+        memset(&out->as.request_component_refresh, 0, sizeof out->as.request_component_refresh);
+        return dashboard_request_component_refresh_fields(r, &out->as.request_component_refresh, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"request_iframe_url\"", 30)) {
+        out->tag = (sb_str){"request_iframe_url", 18};
+        out->kind = DASHBOARD_OUT_REQUEST_IFRAME_URL;
+        memset(&out->as.request_iframe_url, 0, sizeof out->as.request_iframe_url);
+        return dashboard_request_iframe_url_fields(r, &out->as.request_iframe_url, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"pong\"", 16)) {
+        out->tag = (sb_str){"pong", 4};
+        out->kind = DASHBOARD_OUT_PONG_REPLY;
+        memset(&out->as.pong_reply, 0, sizeof out->as.pong_reply);
+        return dashboard_pong_reply_fields(r, &out->as.pong_reply, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "action", 6, &out->tag);
     if (!at)
         return false;

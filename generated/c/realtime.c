@@ -2197,6 +2197,12 @@ void realtime_process_data_data_write(sb_buf *b, const realtime_process_data_dat
 
 bool realtime_in_parse(sb_reader *r, realtime_in *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"REQUEST\"", 17)) {
+        out->tag = (sb_str){"REQUEST", 7};
+        out->kind = REALTIME_IN_REALTIME_REQUEST;
+        memset(&out->as.realtime_request, 0, sizeof out->as.realtime_request);
+        return realtime_realtime_request_fields(r, &out->as.realtime_request, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;
@@ -2236,6 +2242,24 @@ const char *realtime_in_kind_name(realtime_in_kind k)
 
 bool realtime_out_parse(sb_reader *r, realtime_out *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"RESPONSE\"", 18)) {
+        out->tag = (sb_str){"RESPONSE", 8};
+        out->kind = REALTIME_OUT_REALTIME_RESPONSE;
+        memset(&out->as.realtime_response, 0, sizeof out->as.realtime_response);
+        return realtime_realtime_response_fields(r, &out->as.realtime_response, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"UPDATE\"", 16)) {
+        out->tag = (sb_str){"UPDATE", 6};
+        out->kind = REALTIME_OUT_REALTIME_UPDATE;
+        memset(&out->as.realtime_update, 0, sizeof out->as.realtime_update);
+        return realtime_realtime_update_fields(r, &out->as.realtime_update, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"ERROR\"", 15)) {
+        out->tag = (sb_str){"ERROR", 5};
+        out->kind = REALTIME_OUT_REALTIME_ERROR;
+        memset(&out->as.realtime_error, 0, sizeof out->as.realtime_error);
+        return realtime_realtime_error_fields(r, &out->as.realtime_error, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;

@@ -5789,6 +5789,30 @@ void therapy_save_actions_request_write(sb_buf *b, const therapy_save_actions_re
 
 bool therapy_in_parse(sb_reader *r, therapy_in *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"message\"", 17)) {
+        out->tag = (sb_str){"message", 7};
+        out->kind = THERAPY_IN_CLIENT_MESSAGE_ACTION;
+        memset(&out->as.client_message_action, 0, sizeof out->as.client_message_action);
+        return therapy_client_message_action_fields(r, &out->as.client_message_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"reaction\"", 18)) {
+        out->tag = (sb_str){"reaction", 8};
+        out->kind = THERAPY_IN_CLIENT_REACTION_ACTION;
+        memset(&out->as.client_reaction_action, 0, sizeof out->as.client_reaction_action);
+        return therapy_client_reaction_action_fields(r, &out->as.client_reaction_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"delete\"", 16)) {
+        out->tag = (sb_str){"delete", 6};
+        out->kind = THERAPY_IN_CLIENT_DELETE_ACTION;
+        memset(&out->as.client_delete_action, 0, sizeof out->as.client_delete_action);
+        return therapy_client_delete_action_fields(r, &out->as.client_delete_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"message_read\"", 22)) {
+        out->tag = (sb_str){"message_read", 12};
+        out->kind = THERAPY_IN_CLIENT_MESSAGE_READ_ACTION;
+        memset(&out->as.client_message_read_action, 0, sizeof out->as.client_message_read_action);
+        return therapy_client_message_read_action_fields(r, &out->as.client_message_read_action, (uint64_t)1 << 1);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;
@@ -5858,6 +5882,54 @@ const char *therapy_in_kind_name(therapy_in_kind k)
 
 bool therapy_out_parse(sb_reader *r, therapy_out *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"message\"", 17)) {
+        out->tag = (sb_str){"message", 7};
+        out->kind = THERAPY_OUT_MESSAGE_ACTION;
+        memset(&out->as.message_action, 0, sizeof out->as.message_action);
+        return therapy_message_action_fields(r, &out->as.message_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"delete\"", 16)) {
+        out->tag = (sb_str){"delete", 6};
+        out->kind = THERAPY_OUT_DELETE_ACTION;
+        memset(&out->as.delete_action, 0, sizeof out->as.delete_action);
+        return therapy_delete_action_fields(r, &out->as.delete_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"notice\"", 16)) {
+        out->tag = (sb_str){"notice", 6};
+        out->kind = THERAPY_OUT_NOTICE_ACTION;
+        memset(&out->as.notice_action, 0, sizeof out->as.notice_action);
+        return therapy_notice_action_fields(r, &out->as.notice_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"message_read\"", 22)) {
+        out->tag = (sb_str){"message_read", 12};
+        out->kind = THERAPY_OUT_MESSAGE_READ_ACTION;
+        memset(&out->as.message_read_action, 0, sizeof out->as.message_read_action);
+        return therapy_message_read_action_fields(r, &out->as.message_read_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"reaction\"", 18)) {
+        out->tag = (sb_str){"reaction", 8};
+        out->kind = THERAPY_OUT_REACTION_ACTION;
+        memset(&out->as.reaction_action, 0, sizeof out->as.reaction_action);
+        return therapy_reaction_action_fields(r, &out->as.reaction_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"whiteboard\"", 20)) {
+        out->tag = (sb_str){"whiteboard", 10};
+        out->kind = THERAPY_OUT_WHITEBOARD_ACTION;
+        memset(&out->as.whiteboard_action, 0, sizeof out->as.whiteboard_action);
+        return therapy_whiteboard_action_fields(r, &out->as.whiteboard_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"update_assessments\"", 28)) {
+        out->tag = (sb_str){"update_assessments", 18};
+        out->kind = THERAPY_OUT_UPDATE_ASSESSMENTS_ACTION;
+        memset(&out->as.update_assessments_action, 0, sizeof out->as.update_assessments_action);
+        return therapy_update_assessments_action_fields(r, &out->as.update_assessments_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"update_chat_details\"", 29)) {
+        out->tag = (sb_str){"update_chat_details", 19};
+        out->kind = THERAPY_OUT_UPDATE_CHAT_DETAILS_ACTION;
+        memset(&out->as.update_chat_details_action, 0, sizeof out->as.update_chat_details_action);
+        return therapy_update_chat_details_action_fields(r, &out->as.update_chat_details_action, (uint64_t)1 << 1);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;
