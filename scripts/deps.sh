@@ -65,7 +65,7 @@ APT_PACKAGES=(
   libevent-dev                       # the event loop, evhttp and libevent_openssl (also needed to build lws)
   libsqlite3-dev sqlite3             # storage
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
-  libcjson-dev libjansson-dev libjson-c-dev   # benchmark references
+  libcjson-dev libjansson-dev libjson-c-dev libsimdjson-dev   # benchmark references
   valgrind                           # callgrind instruction counts, memcheck
   dpkg-dev patch                     # apt-get source unpacks with dpkg-source; our lws patches
   ca-certificates                    # apt/npm over https, should a mirror use it
