@@ -31,6 +31,7 @@ enum {
     M_SPACE = 1,   /* a space after '{', '[', ':' and ',' */
     M_REVERSE = 2, /* every object's members in reverse order */
     M_ESCKEY = 4,  /* every key's first byte as a \u00XX escape */
+    M_COLON = 8,   /* a space after ':' only: fast keys, values after whitespace */
 };
 
 /* A top-level edit besides the mode: none, repeat the first or the last
@@ -96,7 +97,10 @@ static void reshape(sb_buf *out, const char *json, size_t len, int mode, edit ed
             }
             put_key(out, keys[order[i]], mode);
             sb_buf_putc(out, ':');
-            sb_buf_put(out, sp, strlen(sp));
+            if (mode & M_COLON)
+                sb_buf_putc(out, ' ');
+            else
+                sb_buf_put(out, sp, strlen(sp));
             reshape(out, vals[order[i]].ptr, vals[order[i]].len, mode, E_NONE, 0);
         }
         sb_buf_putc(out, '}');
@@ -158,8 +162,8 @@ static int checked; /* documents compared, for the summary line */
 static void compare(const char *what, uint64_t seed, sb_parse_fn parse, sb_write_fn write,
                     size_t size, const sb_buf *canon, edit ed, size_t drop)
 {
-    static const int modes[] = {M_SPACE, M_REVERSE, M_ESCKEY, M_SPACE | M_REVERSE,
-                                M_REVERSE | M_ESCKEY};
+    static const int modes[] = {
+        M_SPACE, M_REVERSE, M_ESCKEY, M_SPACE | M_REVERSE, M_REVERSE | M_ESCKEY, M_COLON};
     sb_buf fast;
     sb_buf_init(&fast);
     reshape(&fast, canon->data, canon->len, 0, ed, drop);
