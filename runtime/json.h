@@ -105,7 +105,11 @@ typedef struct sb_reader {
     char err_msg[SB_ERR_MSG_MAX];
 } sb_reader;
 
-/* limits may be NULL for sb_json_default_limits. Fails with SB_ERR_SIZE
+/* The reader reads buf[0..len) and nothing after it: no padding or sentinel
+ * is asked of the caller (the wide loads of the scanners stop 16 bytes
+ * before the end and finish byte by byte; see docs/performance.md for why
+ * a padded variant was measured and not added).
+ * limits may be NULL for sb_json_default_limits. Fails with SB_ERR_SIZE
  * (reported at the first read) when len > limits->max_input. arena may be
  * NULL when no string with escapes will be decoded (sb_read_any and
  * validation never decode); a decode then fails with SB_ERR_MEMORY. */
