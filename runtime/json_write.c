@@ -128,22 +128,57 @@ static const char escape[256] = {
 };
 /* clang-format on */
 
+static const char hex[] = "0123456789abcdef";
+
+/* A long string into a buffer without room for its worst case: growing a
+ * buffer that may live long (a connection's queue) to six times the string
+ * is not worth the speed, so this reserves run by run as it goes. */
+static void write_string_long(sb_buf *b, const unsigned char *p, const unsigned char *end)
+{
+    sb_buf_putc(b, '"');
+    while (p < end) {
+        const unsigned char *run = p;
+        while (end - p >= 8 && !needs_escape8(p))
+            p += 8;
+        while (p < end && !escape[*p])
+            p++;
+        if (p > run)
+            sb_buf_put(b, run, (size_t)(p - run));
+        if (p >= end)
+            break;
+        char e = escape[*p];
+        if (e == 'u') {
+            char u[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            sb_buf_put(b, u, 6);
+        } else {
+            char two[2] = {'\\', e};
+            sb_buf_put(b, two, 2);
+        }
+        p++;
+    }
+    sb_buf_putc(b, '"');
+}
+
+/* Strings up to this long reserve their worst case (6 bytes a byte) at
+ * once; longer ones do only when the buffer has that room already. */
+#define STRING_RESERVE_MAX 4096
+
 void sb_write_string(sb_buf *b, sb_str s)
 {
-    static const char hex[] = "0123456789abcdef";
     if (s.len == 0) { /* s.ptr may be NULL, and NULL + 0 is undefined */
         SB_BUF_PUT_LIT(b, "\"\"");
         return;
     }
     const unsigned char *p = (const unsigned char *)s.ptr;
     const unsigned char *end = p + s.len;
+    if (s.len > STRING_RESERVE_MAX &&
+        (s.len > (b->cap - b->len) / 6 || b->cap - b->len - s.len * 6 < 2)) {
+        write_string_long(b, p, end);
+        return;
+    }
     /* One reserve for the worst case (every byte a 6-byte \u00XX), then
      * plain stores through a local cursor: no capacity test per run or per
      * escape. The slack is returned at once (len is set at the end). */
-    if (s.len > ((size_t)PTRDIFF_MAX - 2) / 6) {
-        b->oom = true;
-        return;
-    }
     if (SB_UNLIKELY(!sb_buf_reserve(b, s.len * 6 + 2)))
         return;
     char *d = b->data + b->len;
