@@ -124,7 +124,7 @@ emit.channel_patterns = channel_patterns
 local function parse_value(w, t, dst, uid)
     local k = t.kind
     if k == "string" then
-        w:line("if (!sb_read_string(r, &%s) || !sb_check_str(r, %s, %d, %d))", dst, dst, t.min, t.max)
+        w:line("if (!sb_read_string_len(r, &%s, %d, %d))", dst, t.min, t.max)
         w:line("    return false;")
         emit.string_checks(w, t, dst)
     elseif k == "any" then
@@ -333,6 +333,47 @@ local function emit_parse(w, t)
     w:indent()
     w:line("sb_str key;")
     w:line("int more;")
+    -- The statements that read field f's value (a `break` leaves them).
+    local function field_value(f)
+        local dst = "out->" .. f.c_name
+        if f.nullable then
+            w:line("if (sb_read_null(r)) {")
+            w:line("    out->has.%s = SB_NULL;", f.c_name)
+            w:line("    break;")
+            w:line("}")
+        end
+        if f.type.kind == "literal" then
+            parse_value(w, f.type, nil, uid)
+        else
+            parse_value(w, f.type, dst, uid)
+        end
+        if needs_has(f) then w:line("out->has.%s = SB_SET;", f.c_name) end
+    end
+    -- Fast path: the fields in schema order, which is the order of our
+    -- writers and of nearly every client. Each key is one comparison with
+    -- its quoted literal and colon (after a ',' once something was read:
+    -- `seen` is 0 only right after '{'); a field that is not next is
+    -- skipped, and whatever is left (other orders, whitespace, escaped
+    -- keys, duplicates, unknown fields) goes through the general loop
+    -- below, which carries on from the same `seen`.
+    for _, f in ipairs(t.fields) do
+        local lit = json.encode_string(f.name) .. ":"
+        w:line("if (!(seen & ((uint64_t)1 << %d)) && sb_key_at(r, %s, %d, seen != 0)) {", f.index,
+               text.c_string(lit), #lit)
+        w:indent()
+        w:line("sb_path_push_key(r, %s, %d);", text.c_string(f.name), #f.name)
+        w:line("seen |= (uint64_t)1 << %d;", f.index)
+        w:line("do {")
+        w:indent()
+        field_value(f)
+        w:dedent()
+        w:line("} while (0);")
+        w:line("sb_path_pop(r);")
+        w:dedent()
+        w:line("}")
+    end
+    w:line("if (!sb_object_end_at(r)) {")
+    w:indent()
     w:line("while ((more = sb_read_object_next(r, &key)) == 1) {")
     w:indent()
     w:line("int f = %s_field(key.ptr, key.len);", t.c_name)
@@ -349,19 +390,7 @@ local function emit_parse(w, t)
     for _, f in ipairs(t.fields) do
         w:line("case %d:", f.index)
         w:indent()
-        local dst = "out->" .. f.c_name
-        if f.nullable then
-            w:line("if (sb_read_null(r)) {")
-            w:line("    out->has.%s = SB_NULL;", f.c_name)
-            w:line("    break;")
-            w:line("}")
-        end
-        if f.type.kind == "literal" then
-            parse_value(w, f.type, nil, uid)
-        else
-            parse_value(w, f.type, dst, uid)
-        end
-        if needs_has(f) then w:line("out->has.%s = SB_SET;", f.c_name) end
+        field_value(f)
         w:line("break;")
         w:dedent()
     end
@@ -371,6 +400,8 @@ local function emit_parse(w, t)
     w:line("}")
     w:line("if (more < 0)")
     w:line("    return false;")
+    w:dedent()
+    w:line("}")
     local req_mask = 0
     for _, f in ipairs(t.fields) do
         if not f.optional then req_mask = req_mask | (1 << f.index) end
@@ -638,6 +669,23 @@ local function emit_union_c(w, u)
     w:line("bool %s_parse(sb_reader *r, %s *out)", u.c_name, u.c_name)
     w:line("{")
     w:indent()
+    -- Fast path: '{', the discriminator and a member's value, compact, right
+    -- at the cursor (how our writers and nearly every client send them):
+    -- one comparison per member, and the member's fields go on from there.
+    for _, m in ipairs(u.members) do
+        local mn = member_name(m)
+        local v = m.message.disc_value
+        local lit = "{" .. json.encode_string(d) .. ":" .. json.encode_string(v)
+        w:line("if (sb_union_tag_at(r, %s, %d)) {", text.c_string(lit), #lit)
+        w:indent()
+        w:line("out->tag = (sb_str){%s, %d};", text.c_string(v), #v)
+        w:line("out->kind = %s_%s;", up, names.upper(m.name))
+        w:line("memset(&out->as.%s, 0, sizeof out->as.%s);", mn, mn)
+        w:line("return %s_fields(r, &out->as.%s, (uint64_t)1 << %d);", m.c_name, mn,
+               m.message.disc_field.index)
+        w:dedent()
+        w:line("}")
+    end
     w:line("int at = sb_union_begin(r, %s, %d, &out->tag);", text.c_string(d), #d)
     w:line("if (!at)")
     w:line("    return false;")

@@ -163,6 +163,16 @@ int sb_union_begin(sb_reader *r, const char *key, size_t key_len, sb_str *tag)
     sb_str first;
     int found;
     *tag = (sb_str){NULL, 0};
+    /* Fastest path: compact '{"key":"' right at the cursor. */
+    const char *p = r->p;
+    if (SB_LIKELY((size_t)(r->end - p) > key_len + 4 && p[0] == '{' && p[1] == '"' &&
+                  memcmp(p + 2, key, key_len) == 0 && p[2 + key_len] == '"' &&
+                  p[3 + key_len] == ':' && p[4 + key_len] == '"' && r->err == SB_OK &&
+                  r->depth < r->limits.max_depth)) {
+        r->depth++;
+        r->p = p + 4 + key_len;
+        return sb_read_string(r, tag) ? SB_UNION_AT_FIELDS : 0;
+    }
     if (sb_peek(r) != '{')
         return sb_read_object_begin(r); /* fails: expected object */
     /* Fast path: our writers put the discriminator first, and so do most

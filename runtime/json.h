@@ -26,7 +26,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "arena.h"
+
+/* Branch hints for the hot paths: errors and buffer growth are rare, and
+ * saying so keeps the common path a straight line of code. */
+#if defined(__GNUC__)
+#define SB_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define SB_LIKELY(x) (x)
+#define SB_UNLIKELY(x) (x)
+#endif
 
 /* A length-delimited string: JSON strings may contain NUL (\u0000). */
 typedef struct sb_str {
@@ -93,7 +105,11 @@ typedef struct sb_reader {
     char err_msg[SB_ERR_MSG_MAX];
 } sb_reader;
 
-/* limits may be NULL for sb_json_default_limits. Fails with SB_ERR_SIZE
+/* The reader reads buf[0..len) and nothing after it: no padding or sentinel
+ * is asked of the caller (the wide loads of the scanners stop 16 bytes
+ * before the end and finish byte by byte; see docs/performance.md for why
+ * a padded variant was measured and not added).
+ * limits may be NULL for sb_json_default_limits. Fails with SB_ERR_SIZE
  * (reported at the first read) when len > limits->max_input. arena may be
  * NULL when no string with escapes will be decoded (sb_read_any and
  * validation never decode); a decode then fails with SB_ERR_MEMORY. */
@@ -110,9 +126,25 @@ bool sb_fail(sb_reader *r, sb_json_err code, const char *fmt, ...)
 
 /* Path stack. Pushing past SB_PATH_MAX is safe (the extra depth is counted
  * and printed as "..."). Keys must stay valid until popped. */
-void sb_path_push_key(sb_reader *r, const char *key, size_t len);
-void sb_path_push_index(sb_reader *r, size_t index);
-void sb_path_pop(sb_reader *r);
+static inline void sb_path_push_key(sb_reader *r, const char *key, size_t len)
+{
+    if (SB_LIKELY(r->path_len >= 0 && r->path_len < SB_PATH_MAX))
+        r->path[r->path_len] = (sb_path_seg){key, len};
+    r->path_len++;
+}
+
+static inline void sb_path_push_index(sb_reader *r, size_t index)
+{
+    if (SB_LIKELY(r->path_len >= 0 && r->path_len < SB_PATH_MAX))
+        r->path[r->path_len] = (sb_path_seg){NULL, index};
+    r->path_len++;
+}
+
+static inline void sb_path_pop(sb_reader *r)
+{
+    if (SB_LIKELY(r->path_len > 0))
+        r->path_len--;
+}
 
 /* Kind of the next value, after skipping whitespace, without consuming it:
  * one of '{' '[' '"' 'n' 't' 'f' '0' (any number), or 0 at end of input or
@@ -132,13 +164,100 @@ int sb_read_array_next(sb_reader *r);
 /* Scalars. Each fails with SB_ERR_TYPE naming what it expected when the next
  * value is valid JSON of another kind. */
 bool sb_read_string(sb_reader *r, sb_str *out); /* decoded; may point into the input */
+/* sb_read_string, then its decoded length must be within [min, max]
+ * (SB_ERR_TOO_LONG "longer than N bytes" / "shorter than N bytes", as
+ * sb_check_str): one call per string field of a generated parser. */
+bool sb_read_string_len(sb_reader *r, sb_str *out, size_t min, size_t max);
 bool sb_read_int64(sb_reader *r,
                    int64_t *out); /* no fraction, no exponent; SB_ERR_RANGE past int64 */
 bool sb_read_double(sb_reader *r, double *out); /* any JSON number; SB_ERR_RANGE if it overflows */
 bool sb_read_bool(sb_reader *r, bool *out);
 /* Consumes a null and returns true if the next value is null; else touches nothing.
  * A value that starts with 'n' but is not "null" records SB_ERR_SYNTAX. */
-bool sb_read_null(sb_reader *r);
+bool sb_read_null_slow(sb_reader *r);
+static inline bool sb_read_null(sb_reader *r)
+{
+    /* Called before every nullable field: a value right at the cursor that
+     * does not start with 'n' is the usual answer, decided inline. */
+    if (SB_LIKELY(r->p < r->end && (unsigned char)*r->p > ' ')) {
+        if (*r->p != 'n')
+            return false;
+        if (r->end - r->p >= 4 && memcmp(r->p, "null", 4) == 0 && r->err == SB_OK) {
+            r->p += 4;
+            return true;
+        }
+    }
+    return sb_read_null_slow(r);
+}
+
+/* The expected-key fast path of generated parsers: if the input at the
+ * cursor is exactly `lit` (a quoted key and its colon, `"room_id":`), after
+ * a ',' when `comma`, consume it and return true; else touch nothing. The
+ * general member loop (sb_read_object_next) handles everything else:
+ * whitespace, escaped keys, other orders. */
+/* a[0..n) == b[0..n) for the short constant n of a key literal: two
+ * overlapping loads per side instead of a call to memcmp (n is a constant
+ * at every call site, so only one branch below survives). */
+static inline bool sb_mem_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x0, x1, y0, y1;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x0, a, 8), memcpy(&y0, b, 8);
+        memcpy(&x1, a + n - 8, 8), memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n > 16 && n <= 24) {
+        uint64_t x2, y2;
+        memcpy(&x0, a, 8), memcpy(&y0, b, 8);
+        memcpy(&x1, a + 8, 8), memcpy(&y1, b + 8, 8);
+        memcpy(&x2, a + n - 8, 8), memcpy(&y2, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t u0, u1, v0, v1;
+        memcpy(&u0, a, 4), memcpy(&v0, b, 4);
+        memcpy(&u1, a + n - 4, 4), memcpy(&v1, b + n - 4, 4);
+        return ((u0 ^ v0) | (u1 ^ v1)) == 0;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+static inline bool sb_key_at(sb_reader *r, const char *lit, size_t n, bool comma)
+{
+    const char *p = r->p;
+    if ((size_t)(r->end - p) < n + comma || (comma && *p != ','))
+        return false;
+    p += comma;
+    if (!sb_mem_eq(p, lit, n))
+        return false;
+    r->p = p + n;
+    return true;
+}
+
+/* The fast path of generated union parsers: if the input at the cursor is
+ * exactly `lit` ('{', the discriminator key, ':' and one member's quoted
+ * value), open the object and consume it. Else touch nothing. */
+static inline bool sb_union_tag_at(sb_reader *r, const char *lit, size_t n)
+{
+    if ((size_t)(r->end - r->p) <= n || !sb_mem_eq(r->p, lit, n) || r->err != SB_OK ||
+        r->depth >= r->limits.max_depth)
+        return false;
+    r->depth++;
+    r->p += n;
+    return true;
+}
+
+/* After a member (or right after '{'): if '}' is at the cursor, consume it
+ * and close the object. The general loop handles whitespace before it. */
+static inline bool sb_object_end_at(sb_reader *r)
+{
+    if (r->p < r->end && *r->p == '}' && r->err == SB_OK) {
+        r->p++;
+        r->depth--;
+        return true;
+    }
+    return false;
+}
 
 /* Validate one whole value of any kind and return its raw bytes (without the
  * surrounding whitespace). Duplicate keys are accepted (RFC 8259 allows them). */
@@ -179,8 +298,30 @@ void sb_buf_init(sb_buf *b);
 void sb_buf_free(sb_buf *b);
 void sb_buf_reset(sb_buf *b); /* len = 0, keeps memory, clears oom */
 bool sb_buf_reserve(sb_buf *b, size_t extra);
-void sb_buf_put(sb_buf *b, const void *data, size_t len);
-void sb_buf_putc(sb_buf *b, char c);
+void sb_buf_put_slow(sb_buf *b, const void *data, size_t len);
+void sb_buf_putc_slow(sb_buf *b, char c);
+
+/* Inline, because generated writers call these per key with constant
+ * lengths: with room in the buffer the copy is a few plain stores. */
+static inline void sb_buf_put(sb_buf *b, const void *data, size_t len)
+{
+    if (SB_LIKELY(len <= b->cap - b->len && !b->oom)) {
+        if (len) /* data may be NULL with len 0 (and NULL + 0 is undefined) */
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        return;
+    }
+    sb_buf_put_slow(b, data, len);
+}
+
+static inline void sb_buf_putc(sb_buf *b, char c)
+{
+    if (SB_LIKELY(b->len < b->cap && !b->oom)) {
+        b->data[b->len++] = c;
+        return;
+    }
+    sb_buf_putc_slow(b, c);
+}
 #define SB_BUF_PUT_LIT(b, s) sb_buf_put((b), (s), sizeof(s) - 1)
 
 /* Quoted and escaped: '"' '\\' and bytes < 0x20 are escaped (\n \t ... or

@@ -305,25 +305,8 @@ static bool memory_error(sb_reader *r, const char *at)
 
 /* ---- paths ------------------------------------------------------------ */
 
-void sb_path_push_key(sb_reader *r, const char *key, size_t len)
-{
-    if (r->path_len >= 0 && r->path_len < SB_PATH_MAX)
-        r->path[r->path_len] = (sb_path_seg){key, len};
-    r->path_len++;
-}
-
-void sb_path_push_index(sb_reader *r, size_t index)
-{
-    if (r->path_len >= 0 && r->path_len < SB_PATH_MAX)
-        r->path[r->path_len] = (sb_path_seg){NULL, index};
-    r->path_len++;
-}
-
-void sb_path_pop(sb_reader *r)
-{
-    if (r->path_len > 0)
-        r->path_len--;
-}
+/* sb_path_push_key, sb_path_push_index and sb_path_pop are inline in
+ * json.h: generated parsers call them around every field. */
 
 /* ---- scanning primitives ---------------------------------------------- */
 
@@ -551,6 +534,35 @@ static inline const char *find_special(const char *p, const char *end)
     return p;
 }
 
+/* Non-ASCII text is runs of multi-byte characters between spaces and
+ * punctuation: validate the common forms (2 bytes, and 3 bytes other than
+ * E0 and ED, whose second byte has a narrower range) one after another
+ * here, without going back to find_special per character. Returns false,
+ * with *pp unmoved, when the first character needs utf8_seq (4 bytes, E0,
+ * ED or invalid); else *pp is past the run. */
+static inline bool utf8_run(const char **pp, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)*pp;
+    const unsigned char *stop = (const unsigned char *)end - 3;
+    const unsigned char *start = u;
+    while (u < stop) {
+        unsigned c = u[0];
+        if (c >= 0xC2 && c < 0xE0) {
+            if ((u[1] & 0xC0) != 0x80)
+                break;
+            u += 2;
+        } else if (c > 0xE0 && c < 0xF0 && c != 0xED) {
+            if (((u[1] & 0xC0) != 0x80) | ((u[2] & 0xC0) != 0x80))
+                break;
+            u += 3;
+        } else {
+            break;
+        }
+    }
+    *pp = (const char *)u;
+    return u != start;
+}
+
 /* Validates the string whose opening quote is at s, from p on: the bytes
  * between are known to be plain (callers try the plain case inline first
  * and hand over where it stopped, so nothing is scanned twice). */
@@ -572,8 +584,8 @@ static bool scan_string(sb_reader *r, const char *s, const char *p, str_scan *ou
                 return false;
         } else if (c < 0x20) {
             return syntax_at(r, p, "control character 0x%02X in string", c);
-        } else if (c >= 0xC2 && c < 0xE0 && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
-            p += 2; /* the common 2-byte form, inline */
+        } else if (SB_LIKELY(end - p >= 4 && utf8_run(&p, end))) {
+            /* a run of 2- and 3-byte characters, validated inline */
         } else {
             const char *why = "";
             size_t n = utf8_seq((const unsigned char *)p, (size_t)(end - p), &why);
@@ -668,15 +680,24 @@ static bool too_long(sb_reader *r, const char *s)
     return sb_fail(r, SB_ERR_TOO_LONG, "string longer than %zu bytes", r->limits.max_string);
 }
 
+static const char *read_string_rest(sb_reader *r, const char *s, const char *p, sb_str *out);
+
 static const char *read_string_at(sb_reader *r, const char *s, sb_str *out)
 {
-    str_scan ss;
     const char *p = find_special(s + 1, r->end);
     if (p < r->end && *p == '"' && (size_t)(p - s - 1) <= r->limits.max_string) {
         out->ptr = s + 1; /* plain ASCII: the common case */
         out->len = (size_t)(p - s - 1);
         return p + 1;
     }
+    return read_string_rest(r, s, p, out);
+}
+
+/* The rest of read_string_at from p, where find_special stopped: the bytes
+ * between the opening quote s and p are plain and are not looked at again. */
+static const char *read_string_rest(sb_reader *r, const char *s, const char *p, sb_str *out)
+{
+    str_scan ss;
     if (!scan_string(r, s, p, &ss))
         return NULL;
     if (ss.len > r->limits.max_string) {
@@ -1286,6 +1307,37 @@ bool sb_read_string(sb_reader *r, sb_str *out)
     return true;
 }
 
+bool sb_read_string_len(sb_reader *r, sb_str *out, size_t min, size_t max)
+{
+    const char *p = r->p;
+    /* The common case first: a plain ASCII string right at the cursor. */
+    if (SB_LIKELY(p < r->end && *p == '"' && r->err == SB_OK)) {
+        const char *q = find_special(p + 1, r->end);
+        size_t n = (size_t)(q - p - 1);
+        if (SB_LIKELY(q < r->end && *q == '"' && n <= r->limits.max_string)) {
+            out->ptr = p + 1;
+            out->len = n;
+            r->p = q + 1;
+            goto check;
+        }
+        /* Non-ASCII, escapes or an error: go on from where the scan
+         * stopped, without scanning the plain prefix again. */
+        q = read_string_rest(r, p, q, out);
+        if (!q)
+            return false;
+        r->p = q;
+        goto check;
+    }
+    if (!sb_read_string(r, out))
+        return false;
+check:
+    if (SB_UNLIKELY(out->len > max))
+        return sb_fail(r, SB_ERR_TOO_LONG, "longer than %zu bytes", max);
+    if (SB_UNLIKELY(out->len < min))
+        return sb_fail(r, SB_ERR_TOO_LONG, "shorter than %zu bytes", min);
+    return true;
+}
+
 /* Checks the number at r->p and returns its end, or NULL; the type error
  * names `expected` when the value is not a number at all. */
 static const char *number_at(sb_reader *r, const char *expected, bool *is_int)
@@ -1299,6 +1351,34 @@ static const char *number_at(sb_reader *r, const char *expected, bool *is_int)
     return scan_number(r, r->p, is_int);
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* How many of the 8 bytes of x (first byte lowest) are ASCII digits before
+ * the first one that is not. A byte is a digit when its high nibble is 3
+ * and adding 6 keeps it so; a carry out of a byte >= 0xFA can only spoil
+ * the test of a byte after a non-digit, which is never looked at. */
+static inline unsigned digit_run8(uint64_t x)
+{
+    uint64_t hi = (x & (ONES * 0xF0)) ^ (ONES * 0x30);
+    uint64_t hi6 = ((x + ONES * 0x06) & (ONES * 0xF0)) ^ (ONES * 0x30);
+    uint64_t bad = hi | hi6;
+    return bad ? (unsigned)__builtin_ctzll(bad) >> 3 : 8;
+}
+
+/* The value of the first n (1..8) digits of x: shifted so that the digits
+ * fill the high bytes (zeros before them change nothing), then combined
+ * pairwise: 2 digits, 4, 8. */
+static inline uint64_t swar_digits8(uint64_t x, unsigned n)
+{
+    x = (x & (ONES * 0x0F)) << (8 * (8 - n));
+    x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFULL;
+    x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFULL;
+    return (x * 10000 + (x >> 32)) & 0xFFFFFFFFULL;
+}
+
+static const uint64_t pow10_u64[9] = {1,      10,      100,      1000,     10000,
+                                      100000, 1000000, 10000000, 100000000};
+#endif
+
 bool sb_read_int64(sb_reader *r, int64_t *out)
 {
     if (!ready(r))
@@ -1308,6 +1388,33 @@ bool sb_read_int64(sb_reader *r, int64_t *out)
      * which also produces every error. */
     const char *p = r->p, *end = r->end;
     const char *q = p + (p < end && *p == '-');
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Eight digits per step (a 13-digit millisecond timestamp is two): up
+     * to 15 digits, which cannot overflow, when 16 bytes can be loaded. */
+    if (end - q >= 16 && *q >= '1' && *q <= '9') {
+        uint64_t a = load64(q), b = load64(q + 8);
+        unsigned na = digit_run8(a);
+        uint64_t v;
+        if (na < 8) {
+            v = swar_digits8(a, na);
+            q += na;
+        } else {
+            unsigned nb = digit_run8(b);
+            if (nb == 8)
+                goto slow;
+            v = swar_digits8(a, 8);
+            if (nb)
+                v = v * pow10_u64[nb] + swar_digits8(b, nb);
+            q += 8 + nb;
+        }
+        if (!(*q == '.' || *q == 'e' || *q == 'E')) {
+            *out = *p == '-' ? -(int64_t)v : (int64_t)v;
+            r->p = q;
+            return true;
+        }
+        goto slow;
+    }
+#endif
     if (q < end && *q >= '1' && *q <= '9') {
         const char *stop = end - q > 18 ? q + 18 : end;
         uint64_t v = 0;
@@ -1320,6 +1427,9 @@ bool sb_read_int64(sb_reader *r, int64_t *out)
         }
     }
     bool is_int;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+slow:
+#endif
     q = number_at(r, "integer", &is_int);
     if (!q)
         return false;
@@ -1366,7 +1476,7 @@ bool sb_read_bool(sb_reader *r, bool *out)
     return true;
 }
 
-bool sb_read_null(sb_reader *r)
+bool sb_read_null_slow(sb_reader *r)
 {
     if (r->err != SB_OK)
         return false;

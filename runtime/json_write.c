@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---- sb_buf ----------------------------------------------------------- */
 
 #define BUF_MIN_CAP 64
@@ -75,7 +79,9 @@ bool sb_buf_reserve(sb_buf *b, size_t extra)
     return buf_grow(b, b->len + extra);
 }
 
-void sb_buf_put(sb_buf *b, const void *data, size_t len)
+/* The slow halves of the inline sb_buf_put / sb_buf_putc (json.h): the
+ * buffer must grow, or has failed. */
+void sb_buf_put_slow(sb_buf *b, const void *data, size_t len)
 {
     if (len == 0 || !sb_buf_reserve(b, len))
         return;
@@ -83,7 +89,7 @@ void sb_buf_put(sb_buf *b, const void *data, size_t len)
     b->len += len;
 }
 
-void sb_buf_putc(sb_buf *b, char c)
+void sb_buf_putc_slow(sb_buf *b, char c)
 {
     if (!sb_buf_reserve(b, 1))
         return;
@@ -122,28 +128,22 @@ static const char escape[256] = {
 };
 /* clang-format on */
 
-void sb_write_string(sb_buf *b, sb_str s)
+static const char hex[] = "0123456789abcdef";
+
+/* A long string into a buffer without room for its worst case: growing a
+ * buffer that may live long (a connection's queue) to six times the string
+ * is not worth the speed, so this reserves run by run as it goes. */
+static void write_string_long(sb_buf *b, const unsigned char *p, const unsigned char *end)
 {
-    static const char hex[] = "0123456789abcdef";
-    if (s.len == 0) { /* s.ptr may be NULL, and NULL + 0 is undefined */
-        SB_BUF_PUT_LIT(b, "\"\"");
-        return;
-    }
-    const unsigned char *p = (const unsigned char *)s.ptr;
-    const unsigned char *end = p + s.len;
-    /* The common case, nothing to escape, then needs no further checks. */
-    if (!sb_buf_reserve(b, s.len + 2))
-        return;
-    b->data[b->len++] = '"';
+    sb_buf_putc(b, '"');
     while (p < end) {
         const unsigned char *run = p;
         while (end - p >= 8 && !needs_escape8(p))
             p += 8;
         while (p < end && !escape[*p])
             p++;
-        if (p > run) {
+        if (p > run)
             sb_buf_put(b, run, (size_t)(p - run));
-        }
         if (p >= end)
             break;
         char e = escape[*p];
@@ -157,6 +157,87 @@ void sb_write_string(sb_buf *b, sb_str s)
         p++;
     }
     sb_buf_putc(b, '"');
+}
+
+/* Strings up to this long reserve their worst case (6 bytes a byte) at
+ * once; longer ones do only when the buffer has that room already. */
+#define STRING_RESERVE_MAX 4096
+
+void sb_write_string(sb_buf *b, sb_str s)
+{
+    if (s.len == 0) { /* s.ptr may be NULL, and NULL + 0 is undefined */
+        SB_BUF_PUT_LIT(b, "\"\"");
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    const unsigned char *end = p + s.len;
+    if (s.len > STRING_RESERVE_MAX &&
+        (s.len > (b->cap - b->len) / 6 || b->cap - b->len - s.len * 6 < 2)) {
+        write_string_long(b, p, end);
+        return;
+    }
+    /* One reserve for the worst case (every byte a 6-byte \u00XX), then
+     * plain stores through a local cursor: no capacity test per run or per
+     * escape. The slack is returned at once (len is set at the end). */
+    if (SB_UNLIKELY(!sb_buf_reserve(b, s.len * 6 + 2)))
+        return;
+    char *d = b->data + b->len;
+    *d++ = '"';
+    for (;;) {
+#if defined(__SSE2__)
+        /* 16 bytes per step: the store is unconditional (the reserve covers
+         * it), the cursor advances only past the bytes that need nothing. */
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+        const __m128i space = _mm_set1_epi8(0x20), high = _mm_set1_epi8((char)0x80);
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            _mm_storeu_si128((__m128i *)(void *)d, v);
+            /* controls: v < 0x20 as unsigned; signed compare after a bias */
+            __m128i ctl = _mm_cmplt_epi8(_mm_xor_si128(v, high), _mm_xor_si128(space, high));
+            __m128i hit = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)), ctl);
+            unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+            if (mask) {
+                unsigned n = (unsigned)__builtin_ctz(mask);
+                p += n;
+                d += n;
+                goto special;
+            }
+            p += 16;
+            d += 16;
+        }
+#endif
+        while (end - p >= 8 && !needs_escape8(p)) {
+            memcpy(d, p, 8);
+            p += 8;
+            d += 8;
+        }
+        while (p < end && !escape[*p])
+            *d++ = (char)*p++;
+        if (p >= end)
+            break;
+#if defined(__SSE2__)
+    special :
+#endif
+    {
+        char e = escape[*p];
+        d[0] = '\\';
+        if (e == 'u') {
+            d[1] = 'u';
+            d[2] = '0';
+            d[3] = '0';
+            d[4] = hex[*p >> 4];
+            d[5] = hex[*p & 15];
+            d += 6;
+        } else {
+            d[1] = e;
+            d += 2;
+        }
+        p++;
+    }
+    }
+    *d++ = '"';
+    b->len = (size_t)(d - b->data);
 }
 
 /* ---- numbers ---------------------------------------------------------- */

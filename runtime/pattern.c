@@ -6,6 +6,12 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "json.h" /* SB_LIKELY */
+
 static bool in_set(const sb_pattern *p, uint16_t set, unsigned char b)
 {
     return (p->sets[set][b >> 5] >> (b & 31)) & 1u;
@@ -117,6 +123,22 @@ static bool is_hex(unsigned char c)
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The bytes a URI may hold after its scheme besides '%' (RFC 3986:
+ * unreserved, gen-delims, sub-delims), as a 256-bit set: one load and one
+ * test per byte, where a strchr per byte was a tenth of a message's parse. */
+static const uint32_t uri_chars[8] = {
+    0,          /* 0x00-0x1F */
+    0xAFFFFFDA, /* ! # $ & ' ( ) * + , - . / 0-9 : ; = ? */
+    0xAFFFFFFF, /* @ A-Z [ ] _ */
+    0x47FFFFFE, /* a-z ~ */
+    0,          0, 0, 0,
+};
+
+static inline bool uri_char(unsigned char c)
+{
+    return uri_chars[c >> 5] >> (c & 31) & 1;
+}
+
 bool sb_is_uri(const char *s, size_t n)
 {
     size_t i = 0;
@@ -128,14 +150,39 @@ bool sb_is_uri(const char *s, size_t n)
     if (i == n || s[i] != ':' || i + 1 == n)
         return false;
     for (i++; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '%') {
-            if (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2]))
-                return false;
-            i += 2;
-        } else if (!(is_alpha(c) || is_digit(c) || strchr("-._~:/?#[]@!$&'()*+,;=", c)) || c == 0) {
-            return false;
+#if defined(__SSE2__)
+        /* 16 bytes per step: printable ASCII (0x21-0x7E) minus the ten that
+         * RFC 3986 leaves out (" % < > \\ ^ ` { | }); a '%' (or anything
+         * else) stops for a look. `< > \\ ^` are two compares once bit 1 is
+         * set, and `{ | }` with DEL is the range above 'z' but for '~'. */
+        while (n - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i v2 = _mm_or_si128(v, _mm_set1_epi8(0x02));
+            __m128i above = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('~')),
+                                             _mm_cmpgt_epi8(v, _mm_set1_epi8('z')));
+            __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)), above);
+            bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v2, _mm_set1_epi8('>')),
+                                                 _mm_cmpeq_epi8(v2, _mm_set1_epi8('^'))));
+            bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))));
+            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('`')));
+            unsigned mask = (unsigned)_mm_movemask_epi8(bad);
+            if (mask) {
+                i += (unsigned)__builtin_ctz(mask);
+                break;
+            }
+            i += 16;
         }
+        if (i >= n)
+            break;
+#endif
+        unsigned char c = (unsigned char)s[i];
+        if (SB_LIKELY(uri_char(c)))
+            continue;
+        if (c != '%' || i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
+            !is_hex((unsigned char)s[i + 2]))
+            return false;
+        i += 2;
     }
     return true;
 }

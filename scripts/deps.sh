@@ -66,7 +66,7 @@ APT_PACKAGES=(
   libsqlite3-dev sqlite3             # storage
   libhiredis-dev redis-server        # the Redis fan-out bus (runtime/bus.c), and its tests' server
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
-  libcjson-dev libjansson-dev libjson-c-dev   # benchmark references
+  libcjson-dev libjansson-dev libjson-c-dev libsimdjson-dev   # benchmark references
   valgrind                           # callgrind instruction counts, memcheck
   dpkg-dev patch                     # apt-get source unpacks with dpkg-source; our lws patches
   ca-certificates                    # apt/npm over https, should a mirror use it

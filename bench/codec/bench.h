@@ -106,5 +106,8 @@ typedef struct ref_lib {
 extern const ref_lib ref_cjson;
 extern const ref_lib ref_jansson;
 extern const ref_lib ref_jsonc;
+/* Parse only (On-Demand has no DOM to print): build, print, parse_keep and
+ * free_dom are NULL. Built when CMake finds simdjson (SB_BENCH_SIMDJSON). */
+extern const ref_lib ref_simdjson;
 
 #endif

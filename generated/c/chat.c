@@ -209,48 +209,54 @@ static bool chat_sender_fields(sb_reader *r, chat_sender *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_sender_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (sb_read_null(r)) {
                 out->has.id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 0, 64))
+            if (!sb_read_string_len(r, &out->id, 0, 64))
                 return false;
             out->has.id = SB_SET;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"full_name\":", 12, seen != 0)) {
+        sb_path_push_key(r, "full_name", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (sb_read_null(r)) {
                 out->has.full_name = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->full_name) || !sb_check_str(r, out->full_name, 0, 256))
+            if (!sb_read_string_len(r, &out->full_name, 0, 256))
                 return false;
             out->has.full_name = SB_SET;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"avatar\":", 9, seen != 0)) {
+        sb_path_push_key(r, "avatar", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (sb_read_null(r)) {
                 out->has.avatar = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->avatar) || !sb_check_str(r, out->avatar, 0, 2048))
+            if (!sb_read_string_len(r, &out->avatar, 0, 2048))
                 return false;
             if (!sb_check_uri(r, out->avatar))
                 return false;
             out->has.avatar = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
+        sb_path_push_key(r, "role", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (sb_read_null(r)) {
                 out->has.role = SB_NULL;
                 break;
@@ -264,12 +270,72 @@ static bool chat_sender_fields(sb_reader *r, chat_sender *out, uint64_t seen)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN, ADMIN, SUPER_ADMIN, UNKNOWN");
             }
             out->has.role = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_sender_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (sb_read_null(r)) {
+                    out->has.id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->id, 0, 64))
+                    return false;
+                out->has.id = SB_SET;
+                break;
+            case 1:
+                if (sb_read_null(r)) {
+                    out->has.full_name = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->full_name, 0, 256))
+                    return false;
+                out->has.full_name = SB_SET;
+                break;
+            case 2:
+                if (sb_read_null(r)) {
+                    out->has.avatar = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->avatar, 0, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->avatar))
+                    return false;
+                out->has.avatar = SB_SET;
+                break;
+            case 3:
+                if (sb_read_null(r)) {
+                    out->has.role = SB_NULL;
+                    break;
+                }
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->role = chat_role_from(s1.ptr, s1.len);
+                    if (out->role == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN, ADMIN, SUPER_ADMIN, UNKNOWN");
+                }
+                out->has.role = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     return true;
 }
 
@@ -376,44 +442,60 @@ static bool chat_last_message_fields(sb_reader *r, chat_last_message *out, uint6
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_last_message_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "message_id", 10);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->message_id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->message_id) || !sb_check_str(r, out->message_id, 0, 64))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"text\":", 7, seen != 0)) {
+        sb_path_push_key(r, "text", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (sb_read_null(r)) {
                 out->has.text = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->text) || !sb_check_str(r, out->text, 0, 16384))
+            if (!sb_read_string_len(r, &out->text, 0, 16384))
                 return false;
             out->has.text = SB_SET;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"is_sent\":", 10, seen != 0)) {
+        sb_path_push_key(r, "is_sent", 7);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (!sb_read_bool(r, &out->is_sent))
                 return false;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"is_system_message\":", 20, seen != 0)) {
+        sb_path_push_key(r, "is_system_message", 17);
+        seen |= (uint64_t)1 << 4;
+        do {
             if (!sb_read_bool(r, &out->is_system_message))
                 return false;
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
+        sb_path_push_key(r, "sender", 6);
+        seen |= (uint64_t)1 << 5;
+        do {
             if (sb_read_null(r)) {
                 out->has.sender = SB_NULL;
                 break;
@@ -421,30 +503,108 @@ static bool chat_last_message_fields(sb_reader *r, chat_last_message *out, uint6
             if (!chat_sender_parse(r, &out->sender))
                 return false;
             out->has.sender = SB_SET;
-            break;
-        case 6:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"file_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "file_id", 7);
+        seen |= (uint64_t)1 << 6;
+        do {
             if (sb_read_null(r)) {
                 out->has.file_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->file_id) || !sb_check_str(r, out->file_id, 0, 64))
+            if (!sb_read_string_len(r, &out->file_id, 0, 64))
                 return false;
             out->has.file_id = SB_SET;
-            break;
-        case 7:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"replied_from_id\":", 18, seen != 0)) {
+        sb_path_push_key(r, "replied_from_id", 15);
+        seen |= (uint64_t)1 << 7;
+        do {
             if (sb_read_null(r)) {
                 out->has.replied_from_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->replied_from_id) || !sb_check_str(r, out->replied_from_id, 0, 64))
+            if (!sb_read_string_len(r, &out->replied_from_id, 0, 64))
                 return false;
             out->has.replied_from_id = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_last_message_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->message_id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                if (sb_read_null(r)) {
+                    out->has.text = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->text, 0, 16384))
+                    return false;
+                out->has.text = SB_SET;
+                break;
+            case 2:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_bool(r, &out->is_sent))
+                    return false;
+                break;
+            case 4:
+                if (!sb_read_bool(r, &out->is_system_message))
+                    return false;
+                break;
+            case 5:
+                if (sb_read_null(r)) {
+                    out->has.sender = SB_NULL;
+                    break;
+                }
+                if (!chat_sender_parse(r, &out->sender))
+                    return false;
+                out->has.sender = SB_SET;
+                break;
+            case 6:
+                if (sb_read_null(r)) {
+                    out->has.file_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->file_id, 0, 64))
+                    return false;
+                out->has.file_id = SB_SET;
+                break;
+            case 7:
+                if (sb_read_null(r)) {
+                    out->has.replied_from_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->replied_from_id, 0, 64))
+                    return false;
+                out->has.replied_from_id = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1d)) != UINT64_C(0x1d)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "message_id", 10);
@@ -538,43 +698,49 @@ static bool chat_counterpart_fields(sb_reader *r, chat_counterpart *out, uint64_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_counterpart_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "user_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->user_id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->user_id) || !sb_check_str(r, out->user_id, 0, 64))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"full_name\":", 12, seen != 0)) {
+        sb_path_push_key(r, "full_name", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (sb_read_null(r)) {
                 out->has.full_name = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->full_name) || !sb_check_str(r, out->full_name, 0, 256))
+            if (!sb_read_string_len(r, &out->full_name, 0, 256))
                 return false;
             out->has.full_name = SB_SET;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"avatar\":", 9, seen != 0)) {
+        sb_path_push_key(r, "avatar", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (sb_read_null(r)) {
                 out->has.avatar = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->avatar) || !sb_check_str(r, out->avatar, 0, 2048))
+            if (!sb_read_string_len(r, &out->avatar, 0, 2048))
                 return false;
             if (!sb_check_uri(r, out->avatar))
                 return false;
             out->has.avatar = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
+        sb_path_push_key(r, "role", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -583,12 +749,62 @@ static bool chat_counterpart_fields(sb_reader *r, chat_counterpart *out, uint64_
                 if (out->role == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN, ADMIN, SUPER_ADMIN, UNKNOWN");
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_counterpart_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->user_id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                if (sb_read_null(r)) {
+                    out->has.full_name = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->full_name, 0, 256))
+                    return false;
+                out->has.full_name = SB_SET;
+                break;
+            case 2:
+                if (sb_read_null(r)) {
+                    out->has.avatar = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->avatar, 0, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->avatar))
+                    return false;
+                out->has.avatar = SB_SET;
+                break;
+            case 3:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->role = chat_role_from(s1.ptr, s1.len);
+                    if (out->role == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN, ADMIN, SUPER_ADMIN, UNKNOWN");
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x9)) != UINT64_C(0x9)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "user_id", 7);
@@ -654,35 +870,64 @@ static bool chat_service_fields(sb_reader *r, chat_service *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_service_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 0, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->status) || !sb_check_str(r, out->status, 0, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"created_at\":", 13, seen != 0)) {
+        sb_path_push_key(r, "created_at", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
+        sb_path_push_key(r, "status", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->status, 0, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_service_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->status, 0, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -736,50 +981,94 @@ static bool chat_customer_fields(sb_reader *r, chat_customer *out, uint64_t seen
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_customer_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"full_name\":", 12, seen != 0)) {
+        sb_path_push_key(r, "full_name", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (sb_read_null(r)) {
                 out->has.full_name = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->full_name) || !sb_check_str(r, out->full_name, 0, 256))
+            if (!sb_read_string_len(r, &out->full_name, 0, 256))
                 return false;
             out->has.full_name = SB_SET;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"phone_number\":", 15, seen != 0)) {
+        sb_path_push_key(r, "phone_number", 12);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (sb_read_null(r)) {
                 out->has.phone_number = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->phone_number) || !sb_check_str(r, out->phone_number, 0, 64))
+            if (!sb_read_string_len(r, &out->phone_number, 0, 64))
                 return false;
             out->has.phone_number = SB_SET;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"address\":", 10, seen != 0)) {
+        sb_path_push_key(r, "address", 7);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (sb_read_null(r)) {
                 out->has.address = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->address) || !sb_check_str(r, out->address, 0, 1024))
+            if (!sb_read_string_len(r, &out->address, 0, 1024))
                 return false;
             out->has.address = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_customer_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (sb_read_null(r)) {
+                    out->has.full_name = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->full_name, 0, 256))
+                    return false;
+                out->has.full_name = SB_SET;
+                break;
+            case 1:
+                if (sb_read_null(r)) {
+                    out->has.phone_number = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->phone_number, 0, 64))
+                    return false;
+                out->has.phone_number = SB_SET;
+                break;
+            case 2:
+                if (sb_read_null(r)) {
+                    out->has.address = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->address, 0, 1024))
+                    return false;
+                out->has.address = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     return true;
 }
 
@@ -884,62 +1173,88 @@ static bool chat_message_fields(sb_reader *r, chat_message *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_message_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 0, 64))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"is_sent\":", 10, seen != 0)) {
+        sb_path_push_key(r, "is_sent", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_bool(r, &out->is_sent))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"text\":", 7, seen != 0)) {
+        sb_path_push_key(r, "text", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (sb_read_null(r)) {
                 out->has.text = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->text) || !sb_check_str(r, out->text, 0, 16384))
+            if (!sb_read_string_len(r, &out->text, 0, 16384))
                 return false;
             out->has.text = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"file_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "file_id", 7);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (sb_read_null(r)) {
                 out->has.file_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->file_id) || !sb_check_str(r, out->file_id, 0, 64))
+            if (!sb_read_string_len(r, &out->file_id, 0, 64))
                 return false;
             out->has.file_id = SB_SET;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"replied_from_id\":", 18, seen != 0)) {
+        sb_path_push_key(r, "replied_from_id", 15);
+        seen |= (uint64_t)1 << 4;
+        do {
             if (sb_read_null(r)) {
                 out->has.replied_from_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->replied_from_id) || !sb_check_str(r, out->replied_from_id, 0, 64))
+            if (!sb_read_string_len(r, &out->replied_from_id, 0, 64))
                 return false;
             out->has.replied_from_id = SB_SET;
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"is_system_message\":", 20, seen != 0)) {
+        sb_path_push_key(r, "is_system_message", 17);
+        seen |= (uint64_t)1 << 5;
+        do {
             if (!sb_read_bool(r, &out->is_system_message))
                 return false;
-            break;
-        case 6:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 6;
+        do {
             if (!sb_read_int64(r, &out->timestamp) || !sb_check_int(r, out->timestamp, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        case 7:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
+        sb_path_push_key(r, "sender", 6);
+        seen |= (uint64_t)1 << 7;
+        do {
             if (sb_read_null(r)) {
                 out->has.sender = SB_NULL;
                 break;
@@ -947,17 +1262,95 @@ static bool chat_message_fields(sb_reader *r, chat_message *out, uint64_t seen)
             if (!chat_sender_parse(r, &out->sender))
                 return false;
             out->has.sender = SB_SET;
-            break;
-        case 8:
-            if (!sb_read_string(r, &out->client_message_id) || !sb_check_str(r, out->client_message_id, 0, 64))
-                return false;
-            out->has.client_message_id = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 8)) && sb_key_at(r, "\"client_message_id\":", 20, seen != 0)) {
+        sb_path_push_key(r, "client_message_id", 17);
+        seen |= (uint64_t)1 << 8;
+        do {
+            if (!sb_read_string_len(r, &out->client_message_id, 0, 64))
+                return false;
+            out->has.client_message_id = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_message_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_bool(r, &out->is_sent))
+                    return false;
+                break;
+            case 2:
+                if (sb_read_null(r)) {
+                    out->has.text = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->text, 0, 16384))
+                    return false;
+                out->has.text = SB_SET;
+                break;
+            case 3:
+                if (sb_read_null(r)) {
+                    out->has.file_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->file_id, 0, 64))
+                    return false;
+                out->has.file_id = SB_SET;
+                break;
+            case 4:
+                if (sb_read_null(r)) {
+                    out->has.replied_from_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->replied_from_id, 0, 64))
+                    return false;
+                out->has.replied_from_id = SB_SET;
+                break;
+            case 5:
+                if (!sb_read_bool(r, &out->is_system_message))
+                    return false;
+                break;
+            case 6:
+                if (!sb_read_int64(r, &out->timestamp) || !sb_check_int(r, out->timestamp, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            case 7:
+                if (sb_read_null(r)) {
+                    out->has.sender = SB_NULL;
+                    break;
+                }
+                if (!chat_sender_parse(r, &out->sender))
+                    return false;
+                out->has.sender = SB_SET;
+                break;
+            case 8:
+                if (!sb_read_string_len(r, &out->client_message_id, 0, 64))
+                    return false;
+                out->has.client_message_id = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x63)) != UINT64_C(0x63)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -1071,23 +1464,19 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_room_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->room_id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -1096,12 +1485,22 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
                 if (out->type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN_DIRECT, SERVICE");
             }
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"unread_messages_count\":", 24, seen != 0)) {
+        sb_path_push_key(r, "unread_messages_count", 21);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_int64(r, &out->unread_messages_count) || !sb_check_int(r, out->unread_messages_count, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"last_message\":", 15, seen != 0)) {
+        sb_path_push_key(r, "last_message", 12);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (sb_read_null(r)) {
                 out->has.last_message = SB_NULL;
                 break;
@@ -1109,8 +1508,13 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
             if (!chat_last_message_parse(r, &out->last_message))
                 return false;
             out->has.last_message = SB_SET;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"counterpart\":", 14, seen != 0)) {
+        sb_path_push_key(r, "counterpart", 11);
+        seen |= (uint64_t)1 << 4;
+        do {
             if (sb_read_null(r)) {
                 out->has.counterpart = SB_NULL;
                 break;
@@ -1118,8 +1522,13 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
             if (!chat_counterpart_parse(r, &out->counterpart))
                 return false;
             out->has.counterpart = SB_SET;
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"service\":", 10, seen != 0)) {
+        sb_path_push_key(r, "service", 7);
+        seen |= (uint64_t)1 << 5;
+        do {
             if (sb_read_null(r)) {
                 out->has.service = SB_NULL;
                 break;
@@ -1127,8 +1536,13 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
             if (!chat_service_parse(r, &out->service))
                 return false;
             out->has.service = SB_SET;
-            break;
-        case 6:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"customer\":", 11, seen != 0)) {
+        sb_path_push_key(r, "customer", 8);
+        seen |= (uint64_t)1 << 6;
+        do {
             if (sb_read_null(r)) {
                 out->has.customer = SB_NULL;
                 break;
@@ -1136,12 +1550,82 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
             if (!chat_customer_parse(r, &out->customer))
                 return false;
             out->has.customer = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_room_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->room_id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->type = chat_room_type_from(s1.ptr, s1.len);
+                    if (out->type == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN_DIRECT, SERVICE");
+                }
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->unread_messages_count) || !sb_check_int(r, out->unread_messages_count, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                if (sb_read_null(r)) {
+                    out->has.last_message = SB_NULL;
+                    break;
+                }
+                if (!chat_last_message_parse(r, &out->last_message))
+                    return false;
+                out->has.last_message = SB_SET;
+                break;
+            case 4:
+                if (sb_read_null(r)) {
+                    out->has.counterpart = SB_NULL;
+                    break;
+                }
+                if (!chat_counterpart_parse(r, &out->counterpart))
+                    return false;
+                out->has.counterpart = SB_SET;
+                break;
+            case 5:
+                if (sb_read_null(r)) {
+                    out->has.service = SB_NULL;
+                    break;
+                }
+                if (!chat_service_parse(r, &out->service))
+                    return false;
+                out->has.service = SB_SET;
+                break;
+            case 6:
+                if (sb_read_null(r)) {
+                    out->has.customer = SB_NULL;
+                    break;
+                }
+                if (!chat_customer_parse(r, &out->customer))
+                    return false;
+                out->has.customer = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "room_id", 7);
@@ -1227,33 +1711,55 @@ static bool chat_chat_connect_params_fields(sb_reader *r, chat_chat_connect_para
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_chat_connect_params_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 0, 256))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
+        sb_path_push_key(r, "token", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->token, 0, 256))
                 return false;
             out->has.token = SB_SET;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"since\":", 8, seen != 0)) {
+        sb_path_push_key(r, "since", 5);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_int64(r, &out->since) || !sb_check_int(r, out->since, INT64_C(0), INT64_MAX))
                 return false;
             out->has.since = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_chat_connect_params_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->token, 0, 256))
+                    return false;
+                out->has.token = SB_SET;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->since) || !sb_check_int(r, out->since, INT64_C(0), INT64_MAX))
+                    return false;
+                out->has.since = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     return true;
 }
 
@@ -1332,27 +1838,38 @@ static bool chat_room_messages_path_fields(sb_reader *r, chat_room_messages_path
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_room_messages_path_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->room_id, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_room_messages_path_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->room_id, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "room_id", 7);
@@ -1430,38 +1947,70 @@ static bool chat_room_messages_query_fields(sb_reader *r, chat_room_messages_que
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_room_messages_query_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"before\":", 9, seen != 0)) {
+        sb_path_push_key(r, "before", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->before) || !sb_check_int(r, out->before, INT64_C(1), INT64_MAX))
                 return false;
             out->has.before = SB_SET;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"limit\":", 8, seen != 0)) {
+        sb_path_push_key(r, "limit", 5);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_int64(r, &out->limit) || !sb_check_int(r, out->limit, INT64_C(1), INT64_C(200)))
                 return false;
             out->has.limit = SB_SET;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 0, 256))
-                return false;
-            out->has.token = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
+        sb_path_push_key(r, "token", 5);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->token, 0, 256))
+                return false;
+            out->has.token = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_room_messages_query_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->before) || !sb_check_int(r, out->before, INT64_C(1), INT64_MAX))
+                    return false;
+                out->has.before = SB_SET;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->limit) || !sb_check_int(r, out->limit, INT64_C(1), INT64_C(200)))
+                    return false;
+                out->has.limit = SB_SET;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->token, 0, 256))
+                    return false;
+                out->has.token = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     return true;
 }
 
@@ -1551,19 +2100,10 @@ static bool chat_rooms_response_fields(sb_reader *r, chat_rooms_response *out, u
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_rooms_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"rooms\":", 8, seen != 0)) {
+        sb_path_push_key(r, "rooms", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1583,12 +2123,49 @@ static bool chat_rooms_response_fields(sb_reader *r, chat_rooms_response *out, u
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_rooms_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->rooms.count == 100000)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100000 items");
+                        if (out->rooms.count == cap1 && !sb_array_grow(r, (void **)&out->rooms.items, &cap1, sizeof *out->rooms.items))
+                            return false;
+                        sb_path_push_index(r, out->rooms.count);
+                        if (!chat_room_parse(r, &out->rooms.items[out->rooms.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->rooms.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "rooms", 5);
@@ -1644,23 +2221,19 @@ static bool chat_messages_response_fields(sb_reader *r, chat_messages_response *
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_messages_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->room_id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"messages\":", 11, seen != 0)) {
+        sb_path_push_key(r, "messages", 8);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1680,16 +2253,66 @@ static bool chat_messages_response_fields(sb_reader *r, chat_messages_response *
                 if (more0 < 0)
                     return false;
             }
-            break;
-        case 2:
-            if (!sb_read_bool(r, &out->has_more))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"has_more\":", 11, seen != 0)) {
+        sb_path_push_key(r, "has_more", 8);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_bool(r, &out->has_more))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_messages_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->room_id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->messages.count == 200)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 200 items");
+                        if (out->messages.count == cap1 && !sb_array_grow(r, (void **)&out->messages.items, &cap1, sizeof *out->messages.items))
+                            return false;
+                        sb_path_push_index(r, out->messages.count);
+                        if (!chat_message_parse(r, &out->messages.items[out->messages.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->messages.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            case 2:
+                if (!sb_read_bool(r, &out->has_more))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "room_id", 7);
@@ -1741,27 +2364,38 @@ static bool chat_chat_http_error_fields(sb_reader *r, chat_chat_http_error *out,
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_chat_http_error_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->error, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 1024))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_chat_http_error_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->error, 0, 1024))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "error", 5);
@@ -1831,86 +2465,191 @@ static bool chat_send_message_event_fields(sb_reader *r, chat_send_message_event
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_send_message_event_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "send_message", 12))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (sb_read_null(r)) {
                 out->has.room_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
+            if (!sb_read_string_len(r, &out->room_id, 0, 64))
                 return false;
             out->has.room_id = SB_SET;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"service_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "service_id", 10);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (sb_read_null(r)) {
                 out->has.service_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->service_id) || !sb_check_str(r, out->service_id, 0, 64))
+            if (!sb_read_string_len(r, &out->service_id, 0, 64))
                 return false;
             out->has.service_id = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"receiver_id\":", 14, seen != 0)) {
+        sb_path_push_key(r, "receiver_id", 11);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (sb_read_null(r)) {
                 out->has.receiver_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->receiver_id) || !sb_check_str(r, out->receiver_id, 0, 64))
+            if (!sb_read_string_len(r, &out->receiver_id, 0, 64))
                 return false;
             out->has.receiver_id = SB_SET;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"text\":", 7, seen != 0)) {
+        sb_path_push_key(r, "text", 4);
+        seen |= (uint64_t)1 << 4;
+        do {
             if (sb_read_null(r)) {
                 out->has.text = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->text) || !sb_check_str(r, out->text, 0, 16384))
+            if (!sb_read_string_len(r, &out->text, 0, 16384))
                 return false;
             out->has.text = SB_SET;
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"file_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "file_id", 7);
+        seen |= (uint64_t)1 << 5;
+        do {
             if (sb_read_null(r)) {
                 out->has.file_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->file_id) || !sb_check_str(r, out->file_id, 0, 64))
+            if (!sb_read_string_len(r, &out->file_id, 0, 64))
                 return false;
             out->has.file_id = SB_SET;
-            break;
-        case 6:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"replied_to_id\":", 16, seen != 0)) {
+        sb_path_push_key(r, "replied_to_id", 13);
+        seen |= (uint64_t)1 << 6;
+        do {
             if (sb_read_null(r)) {
                 out->has.replied_to_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->replied_to_id) || !sb_check_str(r, out->replied_to_id, 0, 64))
+            if (!sb_read_string_len(r, &out->replied_to_id, 0, 64))
                 return false;
             out->has.replied_to_id = SB_SET;
-            break;
-        case 7:
-            if (!sb_read_string(r, &out->client_message_id) || !sb_check_str(r, out->client_message_id, 1, 64))
-                return false;
-            out->has.client_message_id = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"client_message_id\":", 20, seen != 0)) {
+        sb_path_push_key(r, "client_message_id", 17);
+        seen |= (uint64_t)1 << 7;
+        do {
+            if (!sb_read_string_len(r, &out->client_message_id, 1, 64))
+                return false;
+            out->has.client_message_id = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_send_message_event_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "send_message", 12))
+                    return false;
+                break;
+            case 1:
+                if (sb_read_null(r)) {
+                    out->has.room_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->room_id, 0, 64))
+                    return false;
+                out->has.room_id = SB_SET;
+                break;
+            case 2:
+                if (sb_read_null(r)) {
+                    out->has.service_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->service_id, 0, 64))
+                    return false;
+                out->has.service_id = SB_SET;
+                break;
+            case 3:
+                if (sb_read_null(r)) {
+                    out->has.receiver_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->receiver_id, 0, 64))
+                    return false;
+                out->has.receiver_id = SB_SET;
+                break;
+            case 4:
+                if (sb_read_null(r)) {
+                    out->has.text = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->text, 0, 16384))
+                    return false;
+                out->has.text = SB_SET;
+                break;
+            case 5:
+                if (sb_read_null(r)) {
+                    out->has.file_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->file_id, 0, 64))
+                    return false;
+                out->has.file_id = SB_SET;
+                break;
+            case 6:
+                if (sb_read_null(r)) {
+                    out->has.replied_to_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->replied_to_id, 0, 64))
+                    return false;
+                out->has.replied_to_id = SB_SET;
+                break;
+            case 7:
+                if (!sb_read_string_len(r, &out->client_message_id, 1, 64))
+                    return false;
+                out->has.client_message_id = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -2003,31 +2742,51 @@ static bool chat_mark_delivered_event_fields(sb_reader *r, chat_mark_delivered_e
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_mark_delivered_event_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "mark_delivered", 14))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->message_id) || !sb_check_str(r, out->message_id, 0, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "message_id", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->message_id, 0, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_mark_delivered_event_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "mark_delivered", 14))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->message_id, 0, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -2072,31 +2831,51 @@ static bool chat_mark_read_event_fields(sb_reader *r, chat_mark_read_event *out,
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_mark_read_event_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "mark_read", 9))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->message_id) || !sb_check_str(r, out->message_id, 0, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "message_id", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->message_id, 0, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_mark_read_event_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "mark_read", 9))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->message_id, 0, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -2137,27 +2916,38 @@ static bool chat_heartbeat_event_fields(sb_reader *r, chat_heartbeat_event *out,
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_heartbeat_event_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "heartbeat", 9))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_heartbeat_event_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "heartbeat", 9))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -2199,31 +2989,51 @@ static bool chat_new_room_event_fields(sb_reader *r, chat_new_room_event *out, u
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_new_room_event_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "new_room", 8))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->room_id, 0, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_new_room_event_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "new_room", 8))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->room_id, 0, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -2272,31 +3082,51 @@ static bool chat_new_room_payload_fields(sb_reader *r, chat_new_room_payload *ou
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_new_room_payload_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "new_room", 8))
                 return false;
-            break;
-        case 1:
-            if (!chat_room_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!chat_room_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_new_room_payload_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "new_room", 8))
+                    return false;
+                break;
+            case 1:
+                if (!chat_room_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -2349,40 +3179,74 @@ static bool chat_new_message_payload_data_fields(sb_reader *r, chat_new_message_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_new_message_payload_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->room_id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"service_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "service_id", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (sb_read_null(r)) {
                 out->has.service_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->service_id) || !sb_check_str(r, out->service_id, 0, 64))
+            if (!sb_read_string_len(r, &out->service_id, 0, 64))
                 return false;
             out->has.service_id = SB_SET;
-            break;
-        case 2:
-            if (!chat_message_parse(r, &out->message))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
+        sb_path_push_key(r, "message", 7);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!chat_message_parse(r, &out->message))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_new_message_payload_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->room_id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                if (sb_read_null(r)) {
+                    out->has.service_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->service_id, 0, 64))
+                    return false;
+                out->has.service_id = SB_SET;
+                break;
+            case 2:
+                if (!chat_message_parse(r, &out->message))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x5)) != UINT64_C(0x5)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "room_id", 7);
@@ -2440,31 +3304,51 @@ static bool chat_new_message_payload_fields(sb_reader *r, chat_new_message_paylo
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_new_message_payload_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "new_message", 11))
                 return false;
-            break;
-        case 1:
-            if (!chat_new_message_payload_data_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!chat_new_message_payload_data_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_new_message_payload_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "new_message", 11))
+                    return false;
+                break;
+            case 1:
+                if (!chat_new_message_payload_data_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -2517,32 +3401,33 @@ static bool chat_message_status_payload_data_fields(sb_reader *r, chat_message_s
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_message_status_payload_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"service_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "service_id", 10);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (sb_read_null(r)) {
                 out->has.service_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->service_id) || !sb_check_str(r, out->service_id, 0, 64))
+            if (!sb_read_string_len(r, &out->service_id, 0, 64))
                 return false;
             out->has.service_id = SB_SET;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->message_id) || !sb_check_str(r, out->message_id, 0, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "message_id", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->message_id, 0, 64))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
+        sb_path_push_key(r, "status", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -2551,12 +3436,51 @@ static bool chat_message_status_payload_data_fields(sb_reader *r, chat_message_s
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of delivered, read");
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_message_status_payload_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (sb_read_null(r)) {
+                    out->has.service_id = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->service_id, 0, 64))
+                    return false;
+                out->has.service_id = SB_SET;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->message_id, 0, 64))
+                    return false;
+                break;
+            case 2:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->status = chat_message_status_from(s1.ptr, s1.len);
+                    if (out->status == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of delivered, read");
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x6)) != UINT64_C(0x6)) {
         if (!(seen & ((uint64_t)1 << 1)))
             return sb_missing_field(r, "message_id", 10);
@@ -2618,31 +3542,51 @@ static bool chat_message_status_payload_fields(sb_reader *r, chat_message_status
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_message_status_payload_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "message_status", 14))
                 return false;
-            break;
-        case 1:
-            if (!chat_message_status_payload_data_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!chat_message_status_payload_data_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_message_status_payload_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "message_status", 14))
+                    return false;
+                break;
+            case 1:
+                if (!chat_message_status_payload_data_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -2683,27 +3627,38 @@ static bool chat_heartbeat_response_payload_data_fields(sb_reader *r, chat_heart
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_heartbeat_response_payload_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
+        sb_path_push_key(r, "status", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->status, 0, 16))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->status) || !sb_check_str(r, out->status, 0, 16))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_heartbeat_response_payload_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->status, 0, 16))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "status", 6);
@@ -2753,37 +3708,68 @@ static bool chat_heartbeat_response_payload_fields(sb_reader *r, chat_heartbeat_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_heartbeat_response_payload_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "heartbeat_response", 18))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->status) || !sb_check_str(r, out->status, 0, 16))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
+        sb_path_push_key(r, "status", 6);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->status, 0, 16))
                 return false;
             out->has.status = SB_SET;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!chat_heartbeat_response_payload_data_parse(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_heartbeat_response_payload_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "heartbeat_response", 18))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->status, 0, 16))
+                    return false;
+                out->has.status = SB_SET;
+                break;
+            case 2:
+                if (!chat_heartbeat_response_payload_data_parse(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -2834,31 +3820,51 @@ static bool chat_unread_message_count_payload_data_fields(sb_reader *r, chat_unr
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_unread_message_count_payload_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->room_id, 0, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->room_id) || !sb_check_str(r, out->room_id, 0, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->unread_count) || !sb_check_int(r, out->unread_count, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"unread_count\":", 15, seen != 0)) {
+        sb_path_push_key(r, "unread_count", 12);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->unread_count) || !sb_check_int(r, out->unread_count, INT64_C(0), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_unread_message_count_payload_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->room_id, 0, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->unread_count) || !sb_check_int(r, out->unread_count, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "room_id", 7);
@@ -2908,31 +3914,51 @@ static bool chat_unread_message_count_payload_fields(sb_reader *r, chat_unread_m
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_unread_message_count_payload_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "unread_message_count", 20))
                 return false;
-            break;
-        case 1:
-            if (!chat_unread_message_count_payload_data_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!chat_unread_message_count_payload_data_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_unread_message_count_payload_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "unread_message_count", 20))
+                    return false;
+                break;
+            case 1:
+                if (!chat_unread_message_count_payload_data_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -2973,27 +3999,38 @@ static bool chat_error_payload_data_fields(sb_reader *r, chat_error_payload_data
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_error_payload_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->error, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 1024))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_error_payload_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->error, 0, 1024))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "error", 5);
@@ -3043,37 +4080,68 @@ static bool chat_error_payload_fields(sb_reader *r, chat_error_payload *out, uin
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = chat_error_payload_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "error", 5))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 1024))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->error, 0, 1024))
                 return false;
             out->has.error = SB_SET;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!chat_error_payload_data_parse(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = chat_error_payload_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "error", 5))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->error, 0, 1024))
+                    return false;
+                out->has.error = SB_SET;
+                break;
+            case 2:
+                if (!chat_error_payload_data_parse(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -3105,6 +4173,36 @@ void chat_error_payload_write(sb_buf *b, const chat_error_payload *m)
 
 bool chat_in_parse(sb_reader *r, chat_in *out)
 {
+    if (sb_union_tag_at(r, "{\"action\":\"send_message\"", 24)) {
+        out->tag = (sb_str){"send_message", 12};
+        out->kind = CHAT_IN_SEND_MESSAGE_EVENT;
+        memset(&out->as.send_message_event, 0, sizeof out->as.send_message_event);
+        return chat_send_message_event_fields(r, &out->as.send_message_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"mark_delivered\"", 26)) {
+        out->tag = (sb_str){"mark_delivered", 14};
+        out->kind = CHAT_IN_MARK_DELIVERED_EVENT;
+        memset(&out->as.mark_delivered_event, 0, sizeof out->as.mark_delivered_event);
+        return chat_mark_delivered_event_fields(r, &out->as.mark_delivered_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"mark_read\"", 21)) {
+        out->tag = (sb_str){"mark_read", 9};
+        out->kind = CHAT_IN_MARK_READ_EVENT;
+        memset(&out->as.mark_read_event, 0, sizeof out->as.mark_read_event);
+        return chat_mark_read_event_fields(r, &out->as.mark_read_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"heartbeat\"", 21)) {
+        out->tag = (sb_str){"heartbeat", 9};
+        out->kind = CHAT_IN_HEARTBEAT_EVENT;
+        memset(&out->as.heartbeat_event, 0, sizeof out->as.heartbeat_event);
+        return chat_heartbeat_event_fields(r, &out->as.heartbeat_event, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"new_room\"", 20)) {
+        out->tag = (sb_str){"new_room", 8};
+        out->kind = CHAT_IN_NEW_ROOM_EVENT;
+        memset(&out->as.new_room_event, 0, sizeof out->as.new_room_event);
+        return chat_new_room_event_fields(r, &out->as.new_room_event, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "action", 6, &out->tag);
     if (!at)
         return false;
@@ -3184,6 +4282,42 @@ const char *chat_in_kind_name(chat_in_kind k)
 
 bool chat_out_parse(sb_reader *r, chat_out *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"new_room\"", 18)) {
+        out->tag = (sb_str){"new_room", 8};
+        out->kind = CHAT_OUT_NEW_ROOM_PAYLOAD;
+        memset(&out->as.new_room_payload, 0, sizeof out->as.new_room_payload);
+        return chat_new_room_payload_fields(r, &out->as.new_room_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"new_message\"", 21)) {
+        out->tag = (sb_str){"new_message", 11};
+        out->kind = CHAT_OUT_NEW_MESSAGE_PAYLOAD;
+        memset(&out->as.new_message_payload, 0, sizeof out->as.new_message_payload);
+        return chat_new_message_payload_fields(r, &out->as.new_message_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"message_status\"", 24)) {
+        out->tag = (sb_str){"message_status", 14};
+        out->kind = CHAT_OUT_MESSAGE_STATUS_PAYLOAD;
+        memset(&out->as.message_status_payload, 0, sizeof out->as.message_status_payload);
+        return chat_message_status_payload_fields(r, &out->as.message_status_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"heartbeat_response\"", 28)) {
+        out->tag = (sb_str){"heartbeat_response", 18};
+        out->kind = CHAT_OUT_HEARTBEAT_RESPONSE_PAYLOAD;
+        memset(&out->as.heartbeat_response_payload, 0, sizeof out->as.heartbeat_response_payload);
+        return chat_heartbeat_response_payload_fields(r, &out->as.heartbeat_response_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"unread_message_count\"", 30)) {
+        out->tag = (sb_str){"unread_message_count", 20};
+        out->kind = CHAT_OUT_UNREAD_MESSAGE_COUNT_PAYLOAD;
+        memset(&out->as.unread_message_count_payload, 0, sizeof out->as.unread_message_count_payload);
+        return chat_unread_message_count_payload_fields(r, &out->as.unread_message_count_payload, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"error\"", 15)) {
+        out->tag = (sb_str){"error", 5};
+        out->kind = CHAT_OUT_ERROR_PAYLOAD;
+        memset(&out->as.error_payload, 0, sizeof out->as.error_payload);
+        return chat_error_payload_fields(r, &out->as.error_payload, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;

@@ -71,19 +71,10 @@ static bool core_health_fields(sb_reader *r, core_health *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = core_health_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
+        sb_path_push_key(r, "status", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -92,29 +83,92 @@ static bool core_health_fields(sb_reader *r, core_health *out, uint64_t seen)
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of ok, degraded");
             }
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->reason) || !sb_check_str(r, out->reason, 0, 256))
-                return false;
-            out->has.reason = SB_SET;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->version) || !sb_check_str(r, out->version, 0, 32))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_int64(r, &out->connections) || !sb_check_int(r, out->connections, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        case 4:
-            if (!sb_read_int64(r, &out->uptime_s) || !sb_check_int(r, out->uptime_s, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"reason\":", 9, seen != 0)) {
+        sb_path_push_key(r, "reason", 6);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->reason, 0, 256))
+                return false;
+            out->has.reason = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
+        sb_path_push_key(r, "version", 7);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->version, 0, 32))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"connections\":", 14, seen != 0)) {
+        sb_path_push_key(r, "connections", 11);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_int64(r, &out->connections) || !sb_check_int(r, out->connections, INT64_C(0), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"uptime_s\":", 11, seen != 0)) {
+        sb_path_push_key(r, "uptime_s", 8);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_int64(r, &out->uptime_s) || !sb_check_int(r, out->uptime_s, INT64_C(0), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = core_health_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->status = core_health_status_from(s1.ptr, s1.len);
+                    if (out->status == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of ok, degraded");
+                }
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->reason, 0, 256))
+                    return false;
+                out->has.reason = SB_SET;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->version, 0, 32))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_int64(r, &out->connections) || !sb_check_int(r, out->connections, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            case 4:
+                if (!sb_read_int64(r, &out->uptime_s) || !sb_check_int(r, out->uptime_s, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1d)) != UINT64_C(0x1d)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "status", 6);
@@ -168,27 +222,38 @@ static bool core_http_error_fields(sb_reader *r, core_http_error *out, uint64_t 
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = core_http_error_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->error, 0, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 256))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = core_http_error_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->error, 0, 256))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "error", 5);

@@ -468,37 +468,68 @@ static bool dashboard_dashboard_connect_params_fields(sb_reader *r, dashboard_da
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_connect_params_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_connect_params_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->fin_session_id) || !sb_check_str(r, out->fin_session_id, 1, 256))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->user_id) || !sb_check_str(r, out->user_id, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"fin_session_id\":", 17, seen != 0)) {
+        sb_path_push_key(r, "fin_session_id", 14);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "user_id", 7);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_connect_params_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_connect_params_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -592,19 +623,10 @@ static bool dashboard_dashboard_meta_fields(sb_reader *r, dashboard_dashboard_me
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_meta_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"dashboard_types\":", 18, seen != 0)) {
+        sb_path_push_key(r, "dashboard_types", 15);
+        seen |= (uint64_t)1 << 0;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -630,8 +652,13 @@ static bool dashboard_dashboard_meta_fields(sb_reader *r, dashboard_dashboard_me
                 if (more0 < 0)
                     return false;
             }
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"layout_types\":", 15, seen != 0)) {
+        sb_path_push_key(r, "layout_types", 12);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap2 = 0;
                 int more2;
@@ -657,12 +684,82 @@ static bool dashboard_dashboard_meta_fields(sb_reader *r, dashboard_dashboard_me
                 if (more2 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_meta_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                {
+                    size_t cap4 = 0;
+                    int more4;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more4 = sb_read_array_next(r)) == 1) {
+                        if (out->dashboard_types.count == 64)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 64 items");
+                        if (out->dashboard_types.count == cap4 && !sb_array_grow(r, (void **)&out->dashboard_types.items, &cap4, sizeof *out->dashboard_types.items))
+                            return false;
+                        sb_path_push_index(r, out->dashboard_types.count);
+                        {
+                            sb_str s5;
+                            if (!sb_read_string(r, &s5))
+                                return false;
+                            out->dashboard_types.items[out->dashboard_types.count] = dashboard_dashboard_component_name_from(s5.ptr, s5.len);
+                            if (out->dashboard_types.items[out->dashboard_types.count] == 0)
+                                return sb_fail(r, SB_ERR_ENUM, "expected one of ChatComponent, TimelineComponent, SquareComponent, IFRAMEComponent, WaterfallComponent, ButterflyComponent, BarchartComponent");
+                        }
+                        sb_path_pop(r);
+                        out->dashboard_types.count++;
+                    }
+                    if (more4 < 0)
+                        return false;
+                }
+                break;
+            case 1:
+                {
+                    size_t cap6 = 0;
+                    int more6;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more6 = sb_read_array_next(r)) == 1) {
+                        if (out->layout_types.count == 64)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 64 items");
+                        if (out->layout_types.count == cap6 && !sb_array_grow(r, (void **)&out->layout_types.items, &cap6, sizeof *out->layout_types.items))
+                            return false;
+                        sb_path_push_index(r, out->layout_types.count);
+                        {
+                            sb_str s7;
+                            if (!sb_read_string(r, &s7))
+                                return false;
+                            out->layout_types.items[out->layout_types.count] = dashboard_dashboard_layout_type_from(s7.ptr, s7.len);
+                            if (out->layout_types.items[out->layout_types.count] == 0)
+                                return sb_fail(r, SB_ERR_ENUM, "expected one of view_standard_3, view_tall_3");
+                        }
+                        sb_path_pop(r);
+                        out->layout_types.count++;
+                    }
+                    if (more6 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "dashboard_types", 15);
@@ -720,19 +817,10 @@ static bool dashboard_dashboard_settings_fields(sb_reader *r, dashboard_dashboar
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_settings_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"layout_type\":", 14, seen != 0)) {
+        sb_path_push_key(r, "layout_type", 11);
+        seen |= (uint64_t)1 << 0;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -741,16 +829,51 @@ static bool dashboard_dashboard_settings_fields(sb_reader *r, dashboard_dashboar
                 if (out->layout_type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of view_standard_3, view_tall_3");
             }
-            break;
-        case 1:
-            if (!sb_read_any(r, &out->custom_layout))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"custom_layout\":", 16, seen != 0)) {
+        sb_path_push_key(r, "custom_layout", 13);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_any(r, &out->custom_layout))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_settings_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->layout_type = dashboard_dashboard_layout_type_from(s1.ptr, s1.len);
+                    if (out->layout_type == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of view_standard_3, view_tall_3");
+                }
+                break;
+            case 1:
+                if (!sb_read_any(r, &out->custom_layout))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "layout_type", 11);
@@ -808,19 +931,10 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_component_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -829,14 +943,24 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
                 if (out->type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of timeline, square, chat, iframe, waterfall, butterfly, barchart");
             }
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->id, &dashboard_dashboard_component_id_pattern))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"position\":", 11, seen != 0)) {
+        sb_path_push_key(r, "position", 8);
+        seen |= (uint64_t)1 << 2;
+        do {
             {
                 sb_str s1;
                 if (!sb_read_string(r, &s1))
@@ -845,8 +969,13 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
                 if (out->position == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of top_full, bottom_full, left_full, right_full, top_left, top_right, bottom_left, bottom_right");
             }
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"component_name\":", 17, seen != 0)) {
+        sb_path_push_key(r, "component_name", 14);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 sb_str s2;
                 if (!sb_read_string(r, &s2))
@@ -855,23 +984,91 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
                 if (out->component_name == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of ChatComponent, TimelineComponent, SquareComponent, IFRAMEComponent, WaterfallComponent, ButterflyComponent, BarchartComponent");
             }
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"src\":", 6, seen != 0)) {
+        sb_path_push_key(r, "src", 3);
+        seen |= (uint64_t)1 << 4;
+        do {
             if (sb_read_null(r)) {
                 out->has.src = SB_NULL;
                 break;
             }
-            if (!sb_read_string(r, &out->src) || !sb_check_str(r, out->src, 0, 2048))
+            if (!sb_read_string_len(r, &out->src, 0, 2048))
                 return false;
             if (!sb_check_uri(r, out->src))
                 return false;
             out->has.src = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_component_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                {
+                    sb_str s3;
+                    if (!sb_read_string(r, &s3))
+                        return false;
+                    out->type = dashboard_dashboard_component_type_from(s3.ptr, s3.len);
+                    if (out->type == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of timeline, square, chat, iframe, waterfall, butterfly, barchart");
+                }
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->id, &dashboard_dashboard_component_id_pattern))
+                    return false;
+                break;
+            case 2:
+                {
+                    sb_str s4;
+                    if (!sb_read_string(r, &s4))
+                        return false;
+                    out->position = dashboard_dashboard_position_from(s4.ptr, s4.len);
+                    if (out->position == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of top_full, bottom_full, left_full, right_full, top_left, top_right, bottom_left, bottom_right");
+                }
+                break;
+            case 3:
+                {
+                    sb_str s5;
+                    if (!sb_read_string(r, &s5))
+                        return false;
+                    out->component_name = dashboard_dashboard_component_name_from(s5.ptr, s5.len);
+                    if (out->component_name == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of ChatComponent, TimelineComponent, SquareComponent, IFRAMEComponent, WaterfallComponent, ButterflyComponent, BarchartComponent");
+                }
+                break;
+            case 4:
+                if (sb_read_null(r)) {
+                    out->has.src = SB_NULL;
+                    break;
+                }
+                if (!sb_read_string_len(r, &out->src, 0, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->src))
+                    return false;
+                out->has.src = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1f)) != UINT64_C(0x1f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -929,27 +1126,38 @@ static bool dashboard_request_init_data_fields(sb_reader *r, dashboard_request_i
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_init_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "request_init_data", 17))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_init_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "request_init_data", 17))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -987,27 +1195,38 @@ static bool dashboard_request_ping_fields(sb_reader *r, dashboard_request_ping *
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_ping_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "request_ping", 12))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_ping_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "request_ping", 12))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -1049,23 +1268,19 @@ static bool dashboard_init_data_data_fields(sb_reader *r, dashboard_init_data_da
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_init_data_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"dsettings\":", 12, seen != 0)) {
+        sb_path_push_key(r, "dsettings", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"components\":", 13, seen != 0)) {
+        sb_path_push_key(r, "components", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1085,12 +1300,53 @@ static bool dashboard_init_data_data_fields(sb_reader *r, dashboard_init_data_da
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_init_data_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->components.count == 16)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 16 items");
+                        if (out->components.count == cap1 && !sb_array_grow(r, (void **)&out->components.items, &cap1, sizeof *out->components.items))
+                            return false;
+                        sb_path_push_index(r, out->components.count);
+                        if (!dashboard_dashboard_component_parse(r, &out->components.items[out->components.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->components.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "dsettings", 9);
@@ -1150,35 +1406,64 @@ static bool dashboard_init_data_fields(sb_reader *r, dashboard_init_data *out, u
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_init_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "init_data", 9))
                 return false;
-            break;
-        case 1:
-            if (!dashboard_dashboard_meta_parse(r, &out->meta))
-                return false;
-            break;
-        case 2:
-            if (!dashboard_init_data_data_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"meta\":", 7, seen != 0)) {
+        sb_path_push_key(r, "meta", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!dashboard_dashboard_meta_parse(r, &out->meta))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!dashboard_init_data_data_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_init_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "init_data", 9))
+                    return false;
+                break;
+            case 1:
+                if (!dashboard_dashboard_meta_parse(r, &out->meta))
+                    return false;
+                break;
+            case 2:
+                if (!dashboard_init_data_data_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -1227,31 +1512,51 @@ static bool dashboard_request_component_refresh_data_fields(sb_reader *r, dashbo
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_component_refresh_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
+        sb_path_push_key(r, "component_id", 12);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->component_id, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
+        sb_path_push_key(r, "key", 3);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->key, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_component_refresh_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->key, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "component_id", 12);
@@ -1297,31 +1602,51 @@ static bool dashboard_request_component_refresh_fields(sb_reader *r, dashboard_r
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_component_refresh_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "request_component_refresh", 25))
                 return false;
-            break;
-        case 1:
-            if (!dashboard_request_component_refresh_data_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!dashboard_request_component_refresh_data_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_component_refresh_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "request_component_refresh", 25))
+                    return false;
+                break;
+            case 1:
+                if (!dashboard_request_component_refresh_data_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -1366,33 +1691,55 @@ static bool dashboard_request_iframe_url_data_fields(sb_reader *r, dashboard_req
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_iframe_url_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
+        sb_path_push_key(r, "component_id", 12);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->component_id, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->iframe_source) || !sb_check_str(r, out->iframe_source, 1, 2048))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"iframe_source\":", 16, seen != 0)) {
+        sb_path_push_key(r, "iframe_source", 13);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
                 return false;
             if (!sb_check_uri(r, out->iframe_source))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_iframe_url_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->iframe_source))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "component_id", 12);
@@ -1438,31 +1785,51 @@ static bool dashboard_request_iframe_url_fields(sb_reader *r, dashboard_request_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_iframe_url_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "request_iframe_url", 18))
                 return false;
-            break;
-        case 1:
-            if (!dashboard_request_iframe_url_data_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!dashboard_request_iframe_url_data_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_iframe_url_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "request_iframe_url", 18))
+                    return false;
+                break;
+            case 1:
+                if (!dashboard_request_iframe_url_data_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -1503,27 +1870,38 @@ static bool dashboard_pong_reply_data_fields(sb_reader *r, dashboard_pong_reply_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_pong_reply_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"server_time\":", 14, seen != 0)) {
+        sb_path_push_key(r, "server_time", 11);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->server_time) || !sb_check_int(r, out->server_time, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_pong_reply_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->server_time) || !sb_check_int(r, out->server_time, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "server_time", 11);
@@ -1565,31 +1943,51 @@ static bool dashboard_pong_reply_fields(sb_reader *r, dashboard_pong_reply *out,
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_pong_reply_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "pong", 4))
                 return false;
-            break;
-        case 1:
-            if (!dashboard_pong_reply_data_parse(r, &out->data))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!dashboard_pong_reply_data_parse(r, &out->data))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_pong_reply_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "pong", 4))
+                    return false;
+                break;
+            case 1:
+                if (!dashboard_pong_reply_data_parse(r, &out->data))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -1638,33 +2036,55 @@ static bool dashboard_request_for_auth_request_fields(sb_reader *r, dashboard_re
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_for_auth_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_request_for_auth_request_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->user_id) || !sb_check_str(r, out->user_id, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "user_id", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_for_auth_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_request_for_auth_request_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -1710,31 +2130,51 @@ static bool dashboard_request_for_auth_response_fields(sb_reader *r, dashboard_r
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_request_for_auth_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"auth_ticket\":", 14, seen != 0)) {
+        sb_path_push_key(r, "auth_ticket", 11);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->auth_ticket, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->auth_ticket) || !sb_check_str(r, out->auth_ticket, 1, 256))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_C(3600)))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"expires_in\":", 13, seen != 0)) {
+        sb_path_push_key(r, "expires_in", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_C(3600)))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_request_for_auth_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->auth_ticket, 1, 256))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_C(3600)))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "auth_ticket", 11);
@@ -1788,37 +2228,68 @@ static bool dashboard_auth_handshake_request_fields(sb_reader *r, dashboard_auth
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_auth_handshake_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"auth_ticket\":", 14, seen != 0)) {
+        sb_path_push_key(r, "auth_ticket", 11);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->auth_ticket, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->auth_ticket) || !sb_check_str(r, out->auth_ticket, 1, 256))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_auth_handshake_request_case_id_pattern))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->user_id) || !sb_check_str(r, out->user_id, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "user_id", 7);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_auth_handshake_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->auth_ticket, 1, 256))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_auth_handshake_request_case_id_pattern))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "auth_ticket", 11);
@@ -1868,31 +2339,51 @@ static bool dashboard_auth_handshake_response_fields(sb_reader *r, dashboard_aut
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_auth_handshake_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"fin_session_id\":", 17, seen != 0)) {
+        sb_path_push_key(r, "fin_session_id", 14);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->fin_session_id) || !sb_check_str(r, out->fin_session_id, 1, 256))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"expires_in\":", 13, seen != 0)) {
+        sb_path_push_key(r, "expires_in", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_auth_handshake_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "fin_session_id", 14);
@@ -1938,32 +2429,53 @@ static bool dashboard_dashboard_http_error_fields(sb_reader *r, dashboard_dashbo
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_http_error_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->error, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 0, 1024))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
+        sb_path_push_key(r, "version", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
                 return false;
             out->has.version = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_http_error_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->error, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
+                    return false;
+                out->has.version = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "error", 5);
@@ -2021,43 +2533,85 @@ static bool dashboard_dashboard_session_query_fields(sb_reader *r, dashboard_das
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_session_query_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_session_query_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->fin_session_id) || !sb_check_str(r, out->fin_session_id, 1, 256))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->user_id) || !sb_check_str(r, out->user_id, 1, 64))
-                return false;
-            out->has.user_id = SB_SET;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 0, 64))
-                return false;
-            out->has.key = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"fin_session_id\":", 17, seen != 0)) {
+        sb_path_push_key(r, "fin_session_id", 14);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "user_id", 7);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                return false;
+            out->has.user_id = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
+        sb_path_push_key(r, "key", 3);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string_len(r, &out->key, 0, 64))
+                return false;
+            out->has.key = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_session_query_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_session_query_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->user_id, 1, 64))
+                    return false;
+                out->has.user_id = SB_SET;
+                break;
+            case 3:
+                if (!sb_read_string_len(r, &out->key, 0, 64))
+                    return false;
+                out->has.key = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -2156,27 +2710,38 @@ static bool dashboard_component_path_fields(sb_reader *r, dashboard_component_pa
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_component_path_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
+        sb_path_push_key(r, "component_id", 12);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->component_id, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_component_path_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "component_id", 12);
@@ -2259,33 +2824,55 @@ static bool dashboard_view_button_fields(sb_reader *r, dashboard_view_button *ou
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_view_button_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"label\":", 8, seen != 0)) {
+        sb_path_push_key(r, "label", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->label, 1, 100))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->label) || !sb_check_str(r, out->label, 1, 100))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->url) || !sb_check_str(r, out->url, 1, 2048))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"url\":", 6, seen != 0)) {
+        sb_path_push_key(r, "url", 3);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->url, 1, 2048))
                 return false;
             if (!sb_check_uri(r, out->url))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_view_button_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->label, 1, 100))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->url, 1, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->url))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "label", 5);
@@ -2331,31 +2918,51 @@ static bool dashboard_faq_item_fields(sb_reader *r, dashboard_faq_item *out, uin
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_faq_item_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"question\":", 11, seen != 0)) {
+        sb_path_push_key(r, "question", 8);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->question, 1, 500))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->question) || !sb_check_str(r, out->question, 1, 500))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->answer) || !sb_check_str(r, out->answer, 1, 8000))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"answer\":", 9, seen != 0)) {
+        sb_path_push_key(r, "answer", 6);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->answer, 1, 8000))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_faq_item_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->question, 1, 500))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->answer, 1, 8000))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "question", 8);
@@ -2401,23 +3008,19 @@ static bool dashboard_button_view_fields(sb_reader *r, dashboard_button_view *ou
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_button_view_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"title\":", 8, seen != 0)) {
+        sb_path_push_key(r, "title", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->title, 0, 200))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->title) || !sb_check_str(r, out->title, 0, 200))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"buttons\":", 10, seen != 0)) {
+        sb_path_push_key(r, "buttons", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -2437,12 +3040,53 @@ static bool dashboard_button_view_fields(sb_reader *r, dashboard_button_view *ou
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_button_view_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->title, 0, 200))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->buttons.count == 32)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 32 items");
+                        if (out->buttons.count == cap1 && !sb_array_grow(r, (void **)&out->buttons.items, &cap1, sizeof *out->buttons.items))
+                            return false;
+                        sb_path_push_index(r, out->buttons.count);
+                        if (!dashboard_view_button_parse(r, &out->buttons.items[out->buttons.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->buttons.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "title", 5);
@@ -2498,23 +3142,19 @@ static bool dashboard_faq_view_fields(sb_reader *r, dashboard_faq_view *out, uin
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_faq_view_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"title\":", 8, seen != 0)) {
+        sb_path_push_key(r, "title", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->title, 0, 200))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->title) || !sb_check_str(r, out->title, 0, 200))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"items\":", 8, seen != 0)) {
+        sb_path_push_key(r, "items", 5);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -2534,12 +3174,53 @@ static bool dashboard_faq_view_fields(sb_reader *r, dashboard_faq_view *out, uin
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_faq_view_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->title, 0, 200))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->items.count == 64)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 64 items");
+                        if (out->items.count == cap1 && !sb_array_grow(r, (void **)&out->items.items, &cap1, sizeof *out->items.items))
+                            return false;
+                        sb_path_push_index(r, out->items.count);
+                        if (!dashboard_faq_item_parse(r, &out->items.items[out->items.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->items.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "title", 5);
@@ -2603,39 +3284,77 @@ static bool dashboard_chat_access_response_fields(sb_reader *r, dashboard_chat_a
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_chat_access_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
+        sb_path_push_key(r, "token", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->token, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 256))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->user_id) || !sb_check_int(r, out->user_id, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "user_id", 7);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->user_id) || !sb_check_int(r, out->user_id, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"expires_in\":", 13, seen != 0)) {
+        sb_path_push_key(r, "expires_in", 10);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_chat_access_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->token, 1, 256))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->user_id) || !sb_check_int(r, out->user_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "token", 5);
@@ -2685,29 +3404,42 @@ static bool dashboard_case_path_fields(sb_reader *r, dashboard_case_path *out, u
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_case_path_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_case_path_case_id_pattern))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_case_path_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_case_path_case_id_pattern))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -2779,33 +3511,55 @@ static bool dashboard_case_component_path_fields(sb_reader *r, dashboard_case_co
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_case_component_path_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_case_component_path_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
+        sb_path_push_key(r, "component_id", 12);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_case_component_path_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_case_component_path_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -2900,33 +3654,39 @@ static bool dashboard_dashboard_state_fields(sb_reader *r, dashboard_dashboard_s
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_state_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_state_case_id_pattern))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
+        sb_path_push_key(r, "version", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"dsettings\":", 12, seen != 0)) {
+        sb_path_push_key(r, "dsettings", 9);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"components\":", 13, seen != 0)) {
+        sb_path_push_key(r, "components", 10);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -2946,12 +3706,63 @@ static bool dashboard_dashboard_state_fields(sb_reader *r, dashboard_dashboard_s
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_state_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_state_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            case 2:
+                if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
+                    return false;
+                break;
+            case 3:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->components.count == 16)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 16 items");
+                        if (out->components.count == cap1 && !sb_array_grow(r, (void **)&out->components.items, &cap1, sizeof *out->components.items))
+                            return false;
+                        sb_path_push_index(r, out->components.count);
+                        if (!dashboard_dashboard_component_parse(r, &out->components.items[out->components.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->components.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -3015,28 +3826,29 @@ static bool dashboard_dashboard_put_request_fields(sb_reader *r, dashboard_dashb
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_dashboard_put_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
+        sb_path_push_key(r, "version", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
                 return false;
             out->has.version = SB_SET;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"dsettings\":", 12, seen != 0)) {
+        sb_path_push_key(r, "dsettings", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"components\":", 13, seen != 0)) {
+        sb_path_push_key(r, "components", 10);
+        seen |= (uint64_t)1 << 2;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3056,12 +3868,58 @@ static bool dashboard_dashboard_put_request_fields(sb_reader *r, dashboard_dashb
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_dashboard_put_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
+                    return false;
+                out->has.version = SB_SET;
+                break;
+            case 1:
+                if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
+                    return false;
+                break;
+            case 2:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->components.count == 16)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 16 items");
+                        if (out->components.count == cap1 && !sb_array_grow(r, (void **)&out->components.items, &cap1, sizeof *out->components.items))
+                            return false;
+                        sb_path_push_index(r, out->components.count);
+                        if (!dashboard_dashboard_component_parse(r, &out->components.items[out->components.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->components.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x6)) != UINT64_C(0x6)) {
         if (!(seen & ((uint64_t)1 << 1)))
             return sb_missing_field(r, "dsettings", 9);
@@ -3117,28 +3975,40 @@ static bool dashboard_component_refresh_request_fields(sb_reader *r, dashboard_c
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_component_refresh_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
+        sb_path_push_key(r, "key", 3);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->key, 1, 64))
                 return false;
             out->has.key = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_component_refresh_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->key, 1, 64))
+                    return false;
+                out->has.key = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     return true;
 }
 
@@ -3191,41 +4061,81 @@ static bool dashboard_component_push_response_fields(sb_reader *r, dashboard_com
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_component_push_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_component_push_response_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 1, 64))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_bool(r, &out->pushed))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
+        sb_path_push_key(r, "component_id", 12);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
+        sb_path_push_key(r, "key", 3);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->key, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"pushed\":", 9, seen != 0)) {
+        sb_path_push_key(r, "pushed", 6);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_bool(r, &out->pushed))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_component_push_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_component_push_response_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->key, 1, 64))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_bool(r, &out->pushed))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -3275,29 +4185,42 @@ static bool dashboard_iframe_request_fields(sb_reader *r, dashboard_iframe_reque
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_iframe_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->iframe_source) || !sb_check_str(r, out->iframe_source, 1, 2048))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"iframe_source\":", 16, seen != 0)) {
+        sb_path_push_key(r, "iframe_source", 13);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
                 return false;
             if (!sb_check_uri(r, out->iframe_source))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_iframe_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->iframe_source))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "iframe_source", 13);
@@ -3351,41 +4274,81 @@ static bool dashboard_iframe_response_fields(sb_reader *r, dashboard_iframe_resp
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_iframe_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_iframe_response_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->component_id) || !sb_check_str(r, out->component_id, 1, 64))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->iframe_source) || !sb_check_str(r, out->iframe_source, 1, 2048))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
+        sb_path_push_key(r, "component_id", 12);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"iframe_source\":", 16, seen != 0)) {
+        sb_path_push_key(r, "iframe_source", 13);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
+        sb_path_push_key(r, "version", 7);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_iframe_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_iframe_response_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->component_id, 1, 64))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -3443,37 +4406,68 @@ static bool dashboard_view_update_response_fields(sb_reader *r, dashboard_view_u
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_view_update_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_view_update_response_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->key) || !sb_check_str(r, out->key, 1, 64))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->pushed) || !sb_check_int(r, out->pushed, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
+        sb_path_push_key(r, "key", 3);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->key, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"pushed\":", 9, seen != 0)) {
+        sb_path_push_key(r, "pushed", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->pushed) || !sb_check_int(r, out->pushed, INT64_C(0), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_view_update_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_view_update_response_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->key, 1, 64))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->pushed) || !sb_check_int(r, out->pushed, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -3519,27 +4513,38 @@ static bool dashboard_case_chat_request_fields(sb_reader *r, dashboard_case_chat
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_case_chat_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_case_chat_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "room_id", 7);
@@ -3585,33 +4590,55 @@ static bool dashboard_case_chat_response_fields(sb_reader *r, dashboard_case_cha
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = dashboard_case_chat_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->case_id) || !sb_check_str(r, out->case_id, 1, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "case_id", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->case_id, 1, 64))
                 return false;
             if (!sb_check_pattern(r, out->case_id, &dashboard_case_chat_response_case_id_pattern))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
+        sb_path_push_key(r, "room_id", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = dashboard_case_chat_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->case_id, 1, 64))
+                    return false;
+                if (!sb_check_pattern(r, out->case_id, &dashboard_case_chat_response_case_id_pattern))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "case_id", 7);
@@ -3651,6 +4678,18 @@ void dashboard_put_component_data_request_write(sb_buf *b, const dashboard_put_c
 
 bool dashboard_in_parse(sb_reader *r, dashboard_in *out)
 {
+    if (sb_union_tag_at(r, "{\"action\":\"request_init_data\"", 29)) {
+        out->tag = (sb_str){"request_init_data", 17};
+        out->kind = DASHBOARD_IN_REQUEST_INIT_DATA;
+        memset(&out->as.request_init_data, 0, sizeof out->as.request_init_data);
+        return dashboard_request_init_data_fields(r, &out->as.request_init_data, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"request_ping\"", 24)) {
+        out->tag = (sb_str){"request_ping", 12};
+        out->kind = DASHBOARD_IN_REQUEST_PING;
+        memset(&out->as.request_ping, 0, sizeof out->as.request_ping);
+        return dashboard_request_ping_fields(r, &out->as.request_ping, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "action", 6, &out->tag);
     if (!at)
         return false;
@@ -3700,6 +4739,30 @@ const char *dashboard_in_kind_name(dashboard_in_kind k)
 
 bool dashboard_out_parse(sb_reader *r, dashboard_out *out)
 {
+    if (sb_union_tag_at(r, "{\"action\":\"init_data\"", 21)) {
+        out->tag = (sb_str){"init_data", 9};
+        out->kind = DASHBOARD_OUT_INIT_DATA;
+        memset(&out->as.init_data, 0, sizeof out->as.init_data);
+        return dashboard_init_data_fields(r, &out->as.init_data, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"request_component_refresh\"", 37)) {
+        out->tag = (sb_str){"request_component_refresh", 25};
+        out->kind = DASHBOARD_OUT_REQUEST_COMPONENT_REFRESH;
+        memset(&out->as.request_component_refresh, 0, sizeof out->as.request_component_refresh);
+        return dashboard_request_component_refresh_fields(r, &out->as.request_component_refresh, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"request_iframe_url\"", 30)) {
+        out->tag = (sb_str){"request_iframe_url", 18};
+        out->kind = DASHBOARD_OUT_REQUEST_IFRAME_URL;
+        memset(&out->as.request_iframe_url, 0, sizeof out->as.request_iframe_url);
+        return dashboard_request_iframe_url_fields(r, &out->as.request_iframe_url, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"action\":\"pong\"", 16)) {
+        out->tag = (sb_str){"pong", 4};
+        out->kind = DASHBOARD_OUT_PONG_REPLY;
+        memset(&out->as.pong_reply, 0, sizeof out->as.pong_reply);
+        return dashboard_pong_reply_fields(r, &out->as.pong_reply, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "action", 6, &out->tag);
     if (!at)
         return false;

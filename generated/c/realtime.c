@@ -77,37 +77,68 @@ static bool realtime_realtime_connect_auth_fields(sb_reader *r, realtime_realtim
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_connect_auth_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
+        sb_path_push_key(r, "token", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->token, 1, 8192))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->token) || !sb_check_str(r, out->token, 1, 8192))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->pid) || !sb_check_str(r, out->pid, 1, 64))
-                return false;
-            out->has.pid = SB_SET;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->offset) || !sb_check_str(r, out->offset, 1, 8192))
-                return false;
-            out->has.offset = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"pid\":", 6, seen != 0)) {
+        sb_path_push_key(r, "pid", 3);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->pid, 1, 64))
+                return false;
+            out->has.pid = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"offset\":", 9, seen != 0)) {
+        sb_path_push_key(r, "offset", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->offset, 1, 8192))
+                return false;
+            out->has.offset = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_connect_auth_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->token, 1, 8192))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->pid, 1, 64))
+                    return false;
+                out->has.pid = SB_SET;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->offset, 1, 8192))
+                    return false;
+                out->has.offset = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "token", 5);
@@ -197,32 +228,53 @@ static bool realtime_realtime_connect_query_fields(sb_reader *r, realtime_realti
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_connect_query_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"sessionId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "sessionId", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->sessionId, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->sessionId) || !sb_check_str(r, out->sessionId, 1, 256))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
-                return false;
-            out->has.artifactId = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_push_key(r, "artifactId", 10);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+                return false;
+            out->has.artifactId = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_connect_query_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->sessionId, 1, 256))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+                    return false;
+                out->has.artifactId = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "sessionId", 9);
@@ -302,31 +354,51 @@ static bool realtime_realtime_error_info_fields(sb_reader *r, realtime_realtime_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_error_info_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
+        sb_path_push_key(r, "code", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->code, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->code) || !sb_check_str(r, out->code, 1, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->message) || !sb_check_str(r, out->message, 0, 1024))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
+        sb_path_push_key(r, "message", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->message, 0, 1024))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_error_info_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->code, 1, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->message, 0, 1024))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "code", 4);
@@ -384,40 +456,79 @@ static bool realtime_realtime_request_fields(sb_reader *r, realtime_realtime_req
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "REQUEST", 7))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "requestId", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->requestId, 1, 128))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->action, 1, 128))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (!sb_read_any(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "REQUEST", 7))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->requestId, 1, 128))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->action, 1, 128))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_any(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -486,46 +597,96 @@ static bool realtime_realtime_response_fields(sb_reader *r, realtime_realtime_re
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "RESPONSE", 8))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 0, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "requestId", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->requestId, 0, 128))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->action, 1, 128))
                 return false;
             out->has.action = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (!sb_read_any(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 4;
+        do {
             if (!realtime_realtime_error_info_parse(r, &out->error))
                 return false;
             out->has.error = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "RESPONSE", 8))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->requestId, 0, 128))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->action, 1, 128))
+                    return false;
+                out->has.action = SB_SET;
+                break;
+            case 3:
+                if (!sb_read_any(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            case 4:
+                if (!realtime_realtime_error_info_parse(r, &out->error))
+                    return false;
+                out->has.error = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -598,46 +759,96 @@ static bool realtime_realtime_update_fields(sb_reader *r, realtime_realtime_upda
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_update_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "UPDATE", 6))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 0, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "requestId", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->requestId, 0, 128))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->action, 1, 128))
                 return false;
             out->has.action = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (!sb_read_any(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 4;
+        do {
             if (!realtime_realtime_error_info_parse(r, &out->error))
                 return false;
             out->has.error = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_update_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "UPDATE", 6))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->requestId, 0, 128))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->action, 1, 128))
+                    return false;
+                out->has.action = SB_SET;
+                break;
+            case 3:
+                if (!sb_read_any(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            case 4:
+                if (!realtime_realtime_error_info_parse(r, &out->error))
+                    return false;
+                out->has.error = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -710,45 +921,94 @@ static bool realtime_realtime_error_fields(sb_reader *r, realtime_realtime_error
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_error_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_literal(r, "ERROR", 5))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 0, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "requestId", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->requestId, 0, 128))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->action, 1, 128))
                 return false;
             out->has.action = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (!sb_read_any(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        case 4:
-            if (!realtime_realtime_error_info_parse(r, &out->error))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!realtime_realtime_error_info_parse(r, &out->error))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_error_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_literal(r, "ERROR", 5))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->requestId, 0, 128))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->action, 1, 128))
+                    return false;
+                out->has.action = SB_SET;
+                break;
+            case 3:
+                if (!sb_read_any(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            case 4:
+                if (!realtime_realtime_error_info_parse(r, &out->error))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x13)) != UINT64_C(0x13)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "type", 4);
@@ -805,31 +1065,51 @@ static bool realtime_realtime_http_error_fields(sb_reader *r, realtime_realtime_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_http_error_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
+        sb_path_push_key(r, "code", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->code, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->code) || !sb_check_str(r, out->code, 1, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->message) || !sb_check_str(r, out->message, 0, 1024))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
+        sb_path_push_key(r, "message", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->message, 0, 1024))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_http_error_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->code, 1, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->message, 0, 1024))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "code", 4);
@@ -887,46 +1167,96 @@ static bool realtime_realtime_update_request_fields(sb_reader *r, realtime_realt
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_update_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"company_id\":", 13, seen != 0)) {
+        sb_path_push_key(r, "company_id", 10);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->company_id, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->company_id) || !sb_check_str(r, out->company_id, 1, 256))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->artifact_id) || !sb_check_str(r, out->artifact_id, 1, 256))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"artifact_id\":", 14, seen != 0)) {
+        sb_path_push_key(r, "artifact_id", 11);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->artifact_id, 1, 256))
                 return false;
             out->has.artifact_id = SB_SET;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->action, 1, 128))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             if (!sb_read_any(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        case 4:
-            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 1, 128))
-                return false;
-            out->has.requestId = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "requestId", 9);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_string_len(r, &out->requestId, 1, 128))
+                return false;
+            out->has.requestId = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_update_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->company_id, 1, 256))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->artifact_id, 1, 256))
+                    return false;
+                out->has.artifact_id = SB_SET;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->action, 1, 128))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_any(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            case 4:
+                if (!sb_read_string_len(r, &out->requestId, 1, 128))
+                    return false;
+                out->has.requestId = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x5)) != UINT64_C(0x5)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "company_id", 10);
@@ -992,35 +1322,64 @@ static bool realtime_realtime_update_accepted_fields(sb_reader *r, realtime_real
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_update_accepted_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "requestId", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->requestId, 1, 128))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 1, 128))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->offset) || !sb_check_str(r, out->offset, 1, 32))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->delivered) || !sb_check_int(r, out->delivered, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"offset\":", 9, seen != 0)) {
+        sb_path_push_key(r, "offset", 6);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->offset, 1, 32))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"delivered\":", 12, seen != 0)) {
+        sb_path_push_key(r, "delivered", 9);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->delivered) || !sb_check_int(r, out->delivered, INT64_C(0), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_update_accepted_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->requestId, 1, 128))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->offset, 1, 32))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->delivered) || !sb_check_int(r, out->delivered, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "requestId", 9);
@@ -1074,36 +1433,66 @@ static bool realtime_realtime_upstream_request_fields(sb_reader *r, realtime_rea
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_realtime_upstream_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
+        sb_path_push_key(r, "action", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->action, 1, 128))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->action) || !sb_check_str(r, out->action, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "requestId", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->requestId, 1, 128))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->requestId) || !sb_check_str(r, out->requestId, 1, 128))
-                return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_any(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_realtime_upstream_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->action, 1, 128))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->requestId, 1, 128))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_any(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "action", 6);
@@ -1149,27 +1538,38 @@ static bool realtime_ping_result_fields(sb_reader *r, realtime_ping_result *out,
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_ping_result_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"time\":", 7, seen != 0)) {
+        sb_path_push_key(r, "time", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->time) || !sb_check_int(r, out->time, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_ping_result_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->time) || !sb_check_int(r, out->time, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "time", 4);
@@ -1231,36 +1631,47 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_whoami_result_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"userId\":", 9, seen != 0)) {
+        sb_path_push_key(r, "userId", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->userId, 0, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->userId) || !sb_check_str(r, out->userId, 0, 256))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"companyId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "companyId", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->companyId, 0, 256))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->companyId) || !sb_check_str(r, out->companyId, 0, 256))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"sessionId\":", 12, seen != 0)) {
+        sb_path_push_key(r, "sessionId", 9);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->sessionId, 1, 256))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->sessionId) || !sb_check_str(r, out->sessionId, 1, 256))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_push_key(r, "artifactId", 10);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
                 return false;
             out->has.artifactId = SB_SET;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"subscriptions\":", 16, seen != 0)) {
+        sb_path_push_key(r, "subscriptions", 13);
+        seen |= (uint64_t)1 << 4;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1272,7 +1683,7 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
                     if (out->subscriptions.count == cap0 && !sb_array_grow(r, (void **)&out->subscriptions.items, &cap0, sizeof *out->subscriptions.items))
                         return false;
                     sb_path_push_index(r, out->subscriptions.count);
-                    if (!sb_read_string(r, &out->subscriptions.items[out->subscriptions.count]) || !sb_check_str(r, out->subscriptions.items[out->subscriptions.count], 1, 256))
+                    if (!sb_read_string_len(r, &out->subscriptions.items[out->subscriptions.count], 1, 256))
                         return false;
                     sb_path_pop(r);
                     out->subscriptions.count++;
@@ -1280,8 +1691,13 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
                 if (more0 < 0)
                     return false;
             }
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"permissions\":", 14, seen != 0)) {
+        sb_path_push_key(r, "permissions", 11);
+        seen |= (uint64_t)1 << 5;
+        do {
             {
                 size_t cap1 = 0;
                 int more1;
@@ -1293,7 +1709,7 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
                     if (out->permissions.count == cap1 && !sb_array_grow(r, (void **)&out->permissions.items, &cap1, sizeof *out->permissions.items))
                         return false;
                     sb_path_push_index(r, out->permissions.count);
-                    if (!sb_read_string(r, &out->permissions.items[out->permissions.count]) || !sb_check_str(r, out->permissions.items[out->permissions.count], 1, 128))
+                    if (!sb_read_string_len(r, &out->permissions.items[out->permissions.count], 1, 128))
                         return false;
                     sb_path_pop(r);
                     out->permissions.count++;
@@ -1301,12 +1717,87 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
                 if (more1 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_whoami_result_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->userId, 0, 256))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->companyId, 0, 256))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->sessionId, 1, 256))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+                    return false;
+                out->has.artifactId = SB_SET;
+                break;
+            case 4:
+                {
+                    size_t cap2 = 0;
+                    int more2;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more2 = sb_read_array_next(r)) == 1) {
+                        if (out->subscriptions.count == 256)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 256 items");
+                        if (out->subscriptions.count == cap2 && !sb_array_grow(r, (void **)&out->subscriptions.items, &cap2, sizeof *out->subscriptions.items))
+                            return false;
+                        sb_path_push_index(r, out->subscriptions.count);
+                        if (!sb_read_string_len(r, &out->subscriptions.items[out->subscriptions.count], 1, 256))
+                            return false;
+                        sb_path_pop(r);
+                        out->subscriptions.count++;
+                    }
+                    if (more2 < 0)
+                        return false;
+                }
+                break;
+            case 5:
+                {
+                    size_t cap3 = 0;
+                    int more3;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more3 = sb_read_array_next(r)) == 1) {
+                        if (out->permissions.count == 256)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 256 items");
+                        if (out->permissions.count == cap3 && !sb_array_grow(r, (void **)&out->permissions.items, &cap3, sizeof *out->permissions.items))
+                            return false;
+                        sb_path_push_index(r, out->permissions.count);
+                        if (!sb_read_string_len(r, &out->permissions.items[out->permissions.count], 1, 128))
+                            return false;
+                        sb_path_pop(r);
+                        out->permissions.count++;
+                    }
+                    if (more3 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x37)) != UINT64_C(0x37)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "userId", 6);
@@ -1376,27 +1867,38 @@ static bool realtime_subscribe_artifact_data_fields(sb_reader *r, realtime_subsc
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_subscribe_artifact_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_push_key(r, "artifactId", 10);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_subscribe_artifact_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "artifactId", 10);
@@ -1434,27 +1936,38 @@ static bool realtime_subscribe_artifact_result_fields(sb_reader *r, realtime_sub
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_subscribe_artifact_result_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_push_key(r, "artifactId", 10);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_subscribe_artifact_result_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "artifactId", 10);
@@ -1492,27 +2005,38 @@ static bool realtime_unsubscribe_artifact_data_fields(sb_reader *r, realtime_uns
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_unsubscribe_artifact_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_push_key(r, "artifactId", 10);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_unsubscribe_artifact_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "artifactId", 10);
@@ -1550,27 +2074,38 @@ static bool realtime_unsubscribe_artifact_result_fields(sb_reader *r, realtime_u
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_unsubscribe_artifact_result_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_push_key(r, "artifactId", 10);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->artifactId) || !sb_check_str(r, out->artifactId, 1, 256))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_unsubscribe_artifact_result_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "artifactId", 10);
@@ -1608,27 +2143,38 @@ static bool realtime_process_data_data_fields(sb_reader *r, realtime_process_dat
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = realtime_process_data_data_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"input\":", 8, seen != 0)) {
+        sb_path_push_key(r, "input", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->input, 0, 4096))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->input) || !sb_check_str(r, out->input, 0, 4096))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = realtime_process_data_data_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->input, 0, 4096))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "input", 5);
@@ -1651,6 +2197,12 @@ void realtime_process_data_data_write(sb_buf *b, const realtime_process_data_dat
 
 bool realtime_in_parse(sb_reader *r, realtime_in *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"REQUEST\"", 17)) {
+        out->tag = (sb_str){"REQUEST", 7};
+        out->kind = REALTIME_IN_REALTIME_REQUEST;
+        memset(&out->as.realtime_request, 0, sizeof out->as.realtime_request);
+        return realtime_realtime_request_fields(r, &out->as.realtime_request, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;
@@ -1690,6 +2242,24 @@ const char *realtime_in_kind_name(realtime_in_kind k)
 
 bool realtime_out_parse(sb_reader *r, realtime_out *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"RESPONSE\"", 18)) {
+        out->tag = (sb_str){"RESPONSE", 8};
+        out->kind = REALTIME_OUT_REALTIME_RESPONSE;
+        memset(&out->as.realtime_response, 0, sizeof out->as.realtime_response);
+        return realtime_realtime_response_fields(r, &out->as.realtime_response, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"UPDATE\"", 16)) {
+        out->tag = (sb_str){"UPDATE", 6};
+        out->kind = REALTIME_OUT_REALTIME_UPDATE;
+        memset(&out->as.realtime_update, 0, sizeof out->as.realtime_update);
+        return realtime_realtime_update_fields(r, &out->as.realtime_update, (uint64_t)1 << 0);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"ERROR\"", 15)) {
+        out->tag = (sb_str){"ERROR", 5};
+        out->kind = REALTIME_OUT_REALTIME_ERROR;
+        memset(&out->as.realtime_error, 0, sizeof out->as.realtime_error);
+        return realtime_realtime_error_fields(r, &out->as.realtime_error, (uint64_t)1 << 0);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;

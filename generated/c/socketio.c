@@ -36,23 +36,19 @@ static bool socketio_engine_io_open_fields(sb_reader *r, socketio_engine_io_open
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = socketio_engine_io_open_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"sid\":", 6, seen != 0)) {
+        sb_path_push_key(r, "sid", 3);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->sid, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->sid) || !sb_check_str(r, out->sid, 1, 64))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"upgrades\":", 11, seen != 0)) {
+        sb_path_push_key(r, "upgrades", 8);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -64,7 +60,7 @@ static bool socketio_engine_io_open_fields(sb_reader *r, socketio_engine_io_open
                     if (out->upgrades.count == cap0 && !sb_array_grow(r, (void **)&out->upgrades.items, &cap0, sizeof *out->upgrades.items))
                         return false;
                     sb_path_push_index(r, out->upgrades.count);
-                    if (!sb_read_string(r, &out->upgrades.items[out->upgrades.count]) || !sb_check_str(r, out->upgrades.items[out->upgrades.count], 1, 16))
+                    if (!sb_read_string_len(r, &out->upgrades.items[out->upgrades.count], 1, 16))
                         return false;
                     sb_path_pop(r);
                     out->upgrades.count++;
@@ -72,24 +68,92 @@ static bool socketio_engine_io_open_fields(sb_reader *r, socketio_engine_io_open
                 if (more0 < 0)
                     return false;
             }
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->pingInterval) || !sb_check_int(r, out->pingInterval, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_int64(r, &out->pingTimeout) || !sb_check_int(r, out->pingTimeout, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        case 4:
-            if (!sb_read_int64(r, &out->maxPayload) || !sb_check_int(r, out->maxPayload, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"pingInterval\":", 15, seen != 0)) {
+        sb_path_push_key(r, "pingInterval", 12);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->pingInterval) || !sb_check_int(r, out->pingInterval, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"pingTimeout\":", 14, seen != 0)) {
+        sb_path_push_key(r, "pingTimeout", 11);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_int64(r, &out->pingTimeout) || !sb_check_int(r, out->pingTimeout, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"maxPayload\":", 13, seen != 0)) {
+        sb_path_push_key(r, "maxPayload", 10);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_int64(r, &out->maxPayload) || !sb_check_int(r, out->maxPayload, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = socketio_engine_io_open_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->sid, 1, 64))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->upgrades.count == 1)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 1 items");
+                        if (out->upgrades.count == cap1 && !sb_array_grow(r, (void **)&out->upgrades.items, &cap1, sizeof *out->upgrades.items))
+                            return false;
+                        sb_path_push_index(r, out->upgrades.count);
+                        if (!sb_read_string_len(r, &out->upgrades.items[out->upgrades.count], 1, 16))
+                            return false;
+                        sb_path_pop(r);
+                        out->upgrades.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->pingInterval) || !sb_check_int(r, out->pingInterval, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_int64(r, &out->pingTimeout) || !sb_check_int(r, out->pingTimeout, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 4:
+                if (!sb_read_int64(r, &out->maxPayload) || !sb_check_int(r, out->maxPayload, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1f)) != UINT64_C(0x1f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "sid", 3);
@@ -153,31 +217,51 @@ static bool socketio_engine_io_error_fields(sb_reader *r, socketio_engine_io_err
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = socketio_engine_io_error_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
+        sb_path_push_key(r, "code", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->code) || !sb_check_int(r, out->code, INT64_C(0), INT64_C(5)))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->message) || !sb_check_str(r, out->message, 0, 256))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
+        sb_path_push_key(r, "message", 7);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->message, 0, 256))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = socketio_engine_io_error_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->code) || !sb_check_int(r, out->code, INT64_C(0), INT64_C(5)))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->message, 0, 256))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "code", 4);
@@ -227,32 +311,53 @@ static bool socketio_socket_io_connect_fields(sb_reader *r, socketio_socket_io_c
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = socketio_socket_io_connect_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"sid\":", 6, seen != 0)) {
+        sb_path_push_key(r, "sid", 3);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->sid, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->sid) || !sb_check_str(r, out->sid, 1, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->pid) || !sb_check_str(r, out->pid, 1, 64))
-                return false;
-            out->has.pid = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"pid\":", 6, seen != 0)) {
+        sb_path_push_key(r, "pid", 3);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->pid, 1, 64))
+                return false;
+            out->has.pid = SB_SET;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = socketio_socket_io_connect_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->sid, 1, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->pid, 1, 64))
+                    return false;
+                out->has.pid = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "sid", 3);
@@ -298,32 +403,53 @@ static bool socketio_socket_io_connect_error_fields(sb_reader *r, socketio_socke
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = socketio_socket_io_connect_error_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
+        sb_path_push_key(r, "message", 7);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->message, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->message) || !sb_check_str(r, out->message, 0, 1024))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
+        sb_path_push_key(r, "data", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_any(r, &out->data))
                 return false;
             out->has.data = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = socketio_socket_io_connect_error_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->message, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_any(r, &out->data))
+                    return false;
+                out->has.data = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "message", 7);

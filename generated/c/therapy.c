@@ -301,23 +301,19 @@ static bool therapy_assessment_fields(sb_reader *r, therapy_assessment *out, uin
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_assessment_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
+        sb_path_push_key(r, "name", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->name, 1, 256))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 1, 256))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
+        sb_path_push_key(r, "status", 6);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -326,19 +322,61 @@ static bool therapy_assessment_fields(sb_reader *r, therapy_assessment *out, uin
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of complete, incomplete");
             }
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->url) || !sb_check_str(r, out->url, 1, 2048))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"url\":", 6, seen != 0)) {
+        sb_path_push_key(r, "url", 3);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->url, 1, 2048))
                 return false;
             if (!sb_check_uri(r, out->url))
                 return false;
             out->has.url = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_assessment_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->name, 1, 256))
+                    return false;
+                break;
+            case 1:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->status = therapy_assessment_status_from(s1.ptr, s1.len);
+                    if (out->status == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of complete, incomplete");
+                }
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->url, 1, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->url))
+                    return false;
+                out->has.url = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "name", 4);
@@ -400,31 +438,37 @@ static bool therapy_therapy_session_summary_fields(sb_reader *r, therapy_therapy
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_session_summary_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 1, 256))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
+        sb_path_push_key(r, "name", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->name, 1, 256))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"date\":", 7, seen != 0)) {
+        sb_path_push_key(r, "date", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_string(r, &out->date) || !sb_check_iso8601(r, out->date))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"assessments\":", 14, seen != 0)) {
+        sb_path_push_key(r, "assessments", 11);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -444,12 +488,61 @@ static bool therapy_therapy_session_summary_fields(sb_reader *r, therapy_therapy
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_session_summary_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->name, 1, 256))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string(r, &out->date) || !sb_check_iso8601(r, out->date))
+                    return false;
+                break;
+            case 3:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->assessments.count == 64)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 64 items");
+                        if (out->assessments.count == cap1 && !sb_array_grow(r, (void **)&out->assessments.items, &cap1, sizeof *out->assessments.items))
+                            return false;
+                        sb_path_push_index(r, out->assessments.count);
+                        if (!therapy_assessment_parse(r, &out->assessments.items[out->assessments.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->assessments.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -517,35 +610,64 @@ static bool therapy_therapy_session_metadata_fields(sb_reader *r, therapy_therap
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_session_metadata_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 1, 256))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->date) || !sb_check_iso8601(r, out->date))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
+        sb_path_push_key(r, "name", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->name, 1, 256))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"date\":", 7, seen != 0)) {
+        sb_path_push_key(r, "date", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string(r, &out->date) || !sb_check_iso8601(r, out->date))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_session_metadata_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->name, 1, 256))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string(r, &out->date) || !sb_check_iso8601(r, out->date))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -603,27 +725,28 @@ static bool therapy_participant_fields(sb_reader *r, therapy_participant *out, u
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_participant_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->id, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
+        sb_path_push_key(r, "name", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->name, 0, 256))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 0, 256))
-                return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
+        sb_path_push_key(r, "role", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -632,12 +755,46 @@ static bool therapy_participant_fields(sb_reader *r, therapy_participant *out, u
                 if (out->role == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of therapist, participant");
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_participant_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->id, 1, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->name, 0, 256))
+                    return false;
+                break;
+            case 2:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->role = therapy_participant_role_from(s1.ptr, s1.len);
+                    if (out->role == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of therapist, participant");
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -715,33 +872,39 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_client_message_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_push_key(r, "client_ts", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
                 return false;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_literal(r, "message", 7))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
+        sb_path_push_key(r, "recipients", 10);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -753,7 +916,7 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
                     if (out->recipients.count == cap0 && !sb_array_grow(r, (void **)&out->recipients.items, &cap0, sizeof *out->recipients.items))
                         return false;
                     sb_path_push_index(r, out->recipients.count);
-                    if (!sb_read_string(r, &out->recipients.items[out->recipients.count]) || !sb_check_str(r, out->recipients.items[out->recipients.count], 1, 64))
+                    if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
                         return false;
                     sb_path_pop(r);
                     out->recipients.count++;
@@ -761,12 +924,22 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
                 if (more0 < 0)
                     return false;
             }
-            break;
-        case 4:
-            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 0, 16384))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
+        sb_path_push_key(r, "body", 4);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_string_len(r, &out->body, 0, 16384))
                 return false;
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"character_history\":", 20, seen != 0)) {
+        sb_path_push_key(r, "character_history", 17);
+        seen |= (uint64_t)1 << 5;
+        do {
             {
                 size_t cap1 = 0;
                 int more1;
@@ -778,7 +951,7 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
                     if (out->character_history.count == cap1 && !sb_array_grow(r, (void **)&out->character_history.items, &cap1, sizeof *out->character_history.items))
                         return false;
                     sb_path_push_index(r, out->character_history.count);
-                    if (!sb_read_string(r, &out->character_history.items[out->character_history.count]) || !sb_check_str(r, out->character_history.items[out->character_history.count], 0, 32))
+                    if (!sb_read_string_len(r, &out->character_history.items[out->character_history.count], 0, 32))
                         return false;
                     sb_path_pop(r);
                     out->character_history.count++;
@@ -786,14 +959,24 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
                 if (more1 < 0)
                     return false;
             }
-            break;
-        case 6:
-            if (!sb_read_string(r, &out->time_to_complete) || !sb_check_str(r, out->time_to_complete, 3, 32))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"time_to_complete\":", 19, seen != 0)) {
+        sb_path_push_key(r, "time_to_complete", 16);
+        seen |= (uint64_t)1 << 6;
+        do {
+            if (!sb_read_string_len(r, &out->time_to_complete, 3, 32))
                 return false;
             if (!sb_check_pattern(r, out->time_to_complete, &therapy_client_message_action_time_to_complete_pattern))
                 return false;
-            break;
-        case 7:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 7;
+        do {
             if (sb_read_null(r)) {
                 out->has.target = SB_NULL;
                 break;
@@ -801,12 +984,103 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
             out->has.target = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_client_message_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+                    return false;
+                if (!sb_check_iso8601(r, out->client_ts))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "message", 7))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            case 3:
+                {
+                    size_t cap2 = 0;
+                    int more2;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more2 = sb_read_array_next(r)) == 1) {
+                        if (out->recipients.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->recipients.count == cap2 && !sb_array_grow(r, (void **)&out->recipients.items, &cap2, sizeof *out->recipients.items))
+                            return false;
+                        sb_path_push_index(r, out->recipients.count);
+                        if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
+                            return false;
+                        sb_path_pop(r);
+                        out->recipients.count++;
+                    }
+                    if (more2 < 0)
+                        return false;
+                }
+                break;
+            case 4:
+                if (!sb_read_string_len(r, &out->body, 0, 16384))
+                    return false;
+                break;
+            case 5:
+                {
+                    size_t cap3 = 0;
+                    int more3;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more3 = sb_read_array_next(r)) == 1) {
+                        if (out->character_history.count == 32768)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 32768 items");
+                        if (out->character_history.count == cap3 && !sb_array_grow(r, (void **)&out->character_history.items, &cap3, sizeof *out->character_history.items))
+                            return false;
+                        sb_path_push_index(r, out->character_history.count);
+                        if (!sb_read_string_len(r, &out->character_history.items[out->character_history.count], 0, 32))
+                            return false;
+                        sb_path_pop(r);
+                        out->character_history.count++;
+                    }
+                    if (more3 < 0)
+                        return false;
+                }
+                break;
+            case 6:
+                if (!sb_read_string_len(r, &out->time_to_complete, 3, 32))
+                    return false;
+                if (!sb_check_pattern(r, out->time_to_complete, &therapy_client_message_action_time_to_complete_pattern))
+                    return false;
+                break;
+            case 7:
+                if (sb_read_null(r)) {
+                    out->has.target = SB_NULL;
+                    break;
+                }
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                out->has.target = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7f)) != UINT64_C(0x7f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "client_ts", 9);
@@ -907,37 +1181,48 @@ static bool therapy_client_reaction_action_fields(sb_reader *r, therapy_client_r
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_client_reaction_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_push_key(r, "client_ts", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
                 return false;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_literal(r, "reaction", 8))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
                 return false;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"icon\":", 7, seen != 0)) {
+        sb_path_push_key(r, "icon", 4);
+        seen |= (uint64_t)1 << 4;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -946,12 +1231,56 @@ static bool therapy_client_reaction_action_fields(sb_reader *r, therapy_client_r
                 if (out->icon == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of heart, smile, sad, angry");
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_client_reaction_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+                    return false;
+                if (!sb_check_iso8601(r, out->client_ts))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "reaction", 8))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            case 4:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->icon = therapy_reaction_icon_from(s1.ptr, s1.len);
+                    if (out->icon == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of heart, smile, sad, angry");
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1f)) != UINT64_C(0x1f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "client_ts", 9);
@@ -1012,37 +1341,68 @@ static bool therapy_client_delete_action_fields(sb_reader *r, therapy_client_del
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_client_delete_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_push_key(r, "client_ts", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
                 return false;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_literal(r, "delete", 6))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_literal(r, "delete", 6))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_client_delete_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+                    return false;
+                if (!sb_check_iso8601(r, out->client_ts))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "delete", 6))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "client_ts", 9);
@@ -1103,41 +1463,81 @@ static bool therapy_client_message_read_action_fields(sb_reader *r, therapy_clie
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_client_message_read_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->client_ts) || !sb_check_str(r, out->client_ts, 0, 64))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_push_key(r, "client_ts", 9);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
                 return false;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_literal(r, "message_read", 12))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_literal(r, "message_read", 12))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_client_message_read_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+                    return false;
+                if (!sb_check_iso8601(r, out->client_ts))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "message_read", 12))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "client_ts", 9);
@@ -1218,35 +1618,46 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_message_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_literal(r, "message", 7))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
                 return false;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 0, 16384))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
+        sb_path_push_key(r, "body", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string_len(r, &out->body, 0, 16384))
                 return false;
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
+        sb_path_push_key(r, "recipients", 10);
+        seen |= (uint64_t)1 << 4;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1258,7 +1669,7 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
                     if (out->recipients.count == cap0 && !sb_array_grow(r, (void **)&out->recipients.items, &cap0, sizeof *out->recipients.items))
                         return false;
                     sb_path_push_index(r, out->recipients.count);
-                    if (!sb_read_string(r, &out->recipients.items[out->recipients.count]) || !sb_check_str(r, out->recipients.items[out->recipients.count], 1, 64))
+                    if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
                         return false;
                     sb_path_pop(r);
                     out->recipients.count++;
@@ -1266,8 +1677,13 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
                 if (more0 < 0)
                     return false;
             }
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 5;
+        do {
             if (sb_read_null(r)) {
                 out->has.target = SB_NULL;
                 break;
@@ -1275,8 +1691,13 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
             out->has.target = SB_SET;
-            break;
-        case 6:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"callout\":", 10, seen != 0)) {
+        sb_path_push_key(r, "callout", 7);
+        seen |= (uint64_t)1 << 6;
+        do {
             {
                 size_t cap1 = 0;
                 int more1;
@@ -1288,7 +1709,7 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
                     if (out->callout.count == cap1 && !sb_array_grow(r, (void **)&out->callout.items, &cap1, sizeof *out->callout.items))
                         return false;
                     sb_path_push_index(r, out->callout.count);
-                    if (!sb_read_string(r, &out->callout.items[out->callout.count]) || !sb_check_str(r, out->callout.items[out->callout.count], 1, 64))
+                    if (!sb_read_string_len(r, &out->callout.items[out->callout.count], 1, 64))
                         return false;
                     sb_path_pop(r);
                     out->callout.count++;
@@ -1296,16 +1717,108 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
                 if (more1 < 0)
                     return false;
             }
-            break;
-        case 7:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 7;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_message_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "message", 7))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_string_len(r, &out->body, 0, 16384))
+                    return false;
+                break;
+            case 4:
+                {
+                    size_t cap2 = 0;
+                    int more2;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more2 = sb_read_array_next(r)) == 1) {
+                        if (out->recipients.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->recipients.count == cap2 && !sb_array_grow(r, (void **)&out->recipients.items, &cap2, sizeof *out->recipients.items))
+                            return false;
+                        sb_path_push_index(r, out->recipients.count);
+                        if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
+                            return false;
+                        sb_path_pop(r);
+                        out->recipients.count++;
+                    }
+                    if (more2 < 0)
+                        return false;
+                }
+                break;
+            case 5:
+                if (sb_read_null(r)) {
+                    out->has.target = SB_NULL;
+                    break;
+                }
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                out->has.target = SB_SET;
+                break;
+            case 6:
+                {
+                    size_t cap3 = 0;
+                    int more3;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more3 = sb_read_array_next(r)) == 1) {
+                        if (out->callout.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->callout.count == cap3 && !sb_array_grow(r, (void **)&out->callout.items, &cap3, sizeof *out->callout.items))
+                            return false;
+                        sb_path_push_index(r, out->callout.count);
+                        if (!sb_read_string_len(r, &out->callout.items[out->callout.count], 1, 64))
+                            return false;
+                        sb_path_pop(r);
+                        out->callout.count++;
+                    }
+                    if (more3 < 0)
+                        return false;
+                }
+                break;
+            case 7:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xff)) != UINT64_C(0xff)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -1398,39 +1911,77 @@ static bool therapy_delete_action_fields(sb_reader *r, therapy_delete_action *ou
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_delete_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_literal(r, "delete", 6))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_literal(r, "delete", 6))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_delete_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "delete", 6))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -1503,31 +2054,37 @@ static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *ou
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_notice_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_literal(r, "notice", 6))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 0, 16384))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
+        sb_path_push_key(r, "body", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->body, 0, 16384))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
+        sb_path_push_key(r, "sender", 6);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -1536,8 +2093,13 @@ static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *ou
                 if (out->sender == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of system, Therapist");
             }
-            break;
-        case 4:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
+        sb_path_push_key(r, "recipients", 10);
+        seen |= (uint64_t)1 << 4;
+        do {
             {
                 size_t cap1 = 0;
                 int more1;
@@ -1549,7 +2111,7 @@ static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *ou
                     if (out->recipients.count == cap1 && !sb_array_grow(r, (void **)&out->recipients.items, &cap1, sizeof *out->recipients.items))
                         return false;
                     sb_path_push_index(r, out->recipients.count);
-                    if (!sb_read_string(r, &out->recipients.items[out->recipients.count]) || !sb_check_str(r, out->recipients.items[out->recipients.count], 1, 64))
+                    if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
                         return false;
                     sb_path_pop(r);
                     out->recipients.count++;
@@ -1557,16 +2119,84 @@ static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *ou
                 if (more1 < 0)
                     return false;
             }
-            break;
-        case 5:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 5;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_notice_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "notice", 6))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->body, 0, 16384))
+                    return false;
+                break;
+            case 3:
+                {
+                    sb_str s2;
+                    if (!sb_read_string(r, &s2))
+                        return false;
+                    out->sender = therapy_notice_sender_from(s2.ptr, s2.len);
+                    if (out->sender == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of system, Therapist");
+                }
+                break;
+            case 4:
+                {
+                    size_t cap3 = 0;
+                    int more3;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more3 = sb_read_array_next(r)) == 1) {
+                        if (out->recipients.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->recipients.count == cap3 && !sb_array_grow(r, (void **)&out->recipients.items, &cap3, sizeof *out->recipients.items))
+                            return false;
+                        sb_path_push_index(r, out->recipients.count);
+                        if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
+                            return false;
+                        sb_path_pop(r);
+                        out->recipients.count++;
+                    }
+                    if (more3 < 0)
+                        return false;
+                }
+                break;
+            case 5:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3f)) != UINT64_C(0x3f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -1649,43 +2279,90 @@ static bool therapy_message_read_action_fields(sb_reader *r, therapy_message_rea
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_message_read_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_literal(r, "message_read", 12))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
-                return false;
-            break;
-        case 4:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_literal(r, "message_read", 12))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_message_read_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "message_read", 12))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            case 4:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1f)) != UINT64_C(0x1f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -1762,31 +2439,37 @@ static bool therapy_reaction_action_fields(sb_reader *r, therapy_reaction_action
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_reaction_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_literal(r, "reaction", 8))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
+        sb_path_push_key(r, "target", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"icon\":", 7, seen != 0)) {
+        sb_path_push_key(r, "icon", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -1795,20 +2478,76 @@ static bool therapy_reaction_action_fields(sb_reader *r, therapy_reaction_action
                 if (out->icon == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of heart, smile, sad, angry");
             }
-            break;
-        case 4:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
-                return false;
-            break;
-        case 5:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 5;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_reaction_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "reaction", 8))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->icon = therapy_reaction_icon_from(s1.ptr, s1.len);
+                    if (out->icon == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of heart, smile, sad, angry");
+                }
+                break;
+            case 4:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            case 5:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3f)) != UINT64_C(0x3f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -1873,35 +2612,64 @@ static bool therapy_whiteboard_action_fields(sb_reader *r, therapy_whiteboard_ac
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_whiteboard_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_literal(r, "whiteboard", 10))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_literal(r, "whiteboard", 10))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_whiteboard_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "whiteboard", 10))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -1954,35 +2722,64 @@ static bool therapy_update_assessments_action_fields(sb_reader *r, therapy_updat
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_update_assessments_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_literal(r, "update_assessments", 18))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_literal(r, "update_assessments", 18))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_update_assessments_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "update_assessments", 18))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -2035,35 +2832,64 @@ static bool therapy_update_chat_details_action_fields(sb_reader *r, therapy_upda
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_update_chat_details_action_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_literal(r, "update_chat_details", 19))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_literal(r, "update_chat_details", 19))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_push_key(r, "timestamp", 9);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_update_chat_details_action_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_literal(r, "update_chat_details", 19))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -2116,36 +2942,66 @@ static bool therapy_therapy_error_response_fields(sb_reader *r, therapy_therapy_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_error_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
+        sb_path_push_key(r, "error", 5);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->error, 1, 64))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->error) || !sb_check_str(r, out->error, 1, 64))
-                return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"retry_after\":", 14, seen != 0)) {
+        sb_path_push_key(r, "retry_after", 11);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_int64(r, &out->retry_after) || !sb_check_int(r, out->retry_after, INT64_C(1), INT64_MAX))
                 return false;
             out->has.retry_after = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_error_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->error, 1, 64))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->retry_after) || !sb_check_int(r, out->retry_after, INT64_C(1), INT64_MAX))
+                    return false;
+                out->has.retry_after = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -2195,31 +3051,51 @@ static bool therapy_login_request_fields(sb_reader *r, therapy_login_request *ou
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_login_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"phone\":", 8, seen != 0)) {
+        sb_path_push_key(r, "phone", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->phone, 1, 32))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->phone) || !sb_check_str(r, out->phone, 1, 32))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->last_name) || !sb_check_str(r, out->last_name, 1, 256))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"last_name\":", 12, seen != 0)) {
+        sb_path_push_key(r, "last_name", 9);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->last_name, 1, 256))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_login_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->phone, 1, 32))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->last_name, 1, 256))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "phone", 5);
@@ -2265,31 +3141,51 @@ static bool therapy_login_response_fields(sb_reader *r, therapy_login_response *
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_login_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->resend_after) || !sb_check_int(r, out->resend_after, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"resend_after\":", 15, seen != 0)) {
+        sb_path_push_key(r, "resend_after", 12);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->resend_after) || !sb_check_int(r, out->resend_after, INT64_C(0), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_login_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->resend_after) || !sb_check_int(r, out->resend_after, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -2331,29 +3227,42 @@ static bool therapy_verify_code_request_fields(sb_reader *r, therapy_verify_code
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_verify_code_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->code) || !sb_check_str(r, out->code, 6, 6))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
+        sb_path_push_key(r, "code", 4);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->code, 6, 6))
                 return false;
             if (!sb_check_pattern(r, out->code, &therapy_verify_code_request_code_pattern))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_verify_code_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->code, 6, 6))
+                    return false;
+                if (!sb_check_pattern(r, out->code, &therapy_verify_code_request_code_pattern))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "code", 4);
@@ -2399,35 +3308,64 @@ static bool therapy_verify_code_response_fields(sb_reader *r, therapy_verify_cod
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_verify_code_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->csrf_token) || !sb_check_str(r, out->csrf_token, 1, 128))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"csrf_token\":", 13, seen != 0)) {
+        sb_path_push_key(r, "csrf_token", 10);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->csrf_token, 1, 128))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_verify_code_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->csrf_token, 1, 128))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -2497,31 +3435,37 @@ static bool therapy_session_response_fields(sb_reader *r, therapy_session_respon
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_session_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
+        sb_path_push_key(r, "user", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->user, 1, 64))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->user) || !sb_check_str(r, out->user, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
+        sb_path_push_key(r, "name", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->name, 0, 256))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 0, 256))
-                return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
+        sb_path_push_key(r, "role", 4);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -2530,21 +3474,78 @@ static bool therapy_session_response_fields(sb_reader *r, therapy_session_respon
                 if (out->role == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of therapist, participant");
             }
-            break;
-        case 4:
-            if (!sb_read_string(r, &out->csrf_token) || !sb_check_str(r, out->csrf_token, 1, 128))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"csrf_token\":", 13, seen != 0)) {
+        sb_path_push_key(r, "csrf_token", 10);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_string_len(r, &out->csrf_token, 1, 128))
                 return false;
-            break;
-        case 5:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 5;
+        do {
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
             out->has.ts_id = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_session_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->user, 1, 64))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->name, 0, 256))
+                    return false;
+                break;
+            case 3:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->role = therapy_participant_role_from(s1.ptr, s1.len);
+                    if (out->role == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of therapist, participant");
+                }
+                break;
+            case 4:
+                if (!sb_read_string_len(r, &out->csrf_token, 1, 128))
+                    return false;
+                break;
+            case 5:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                out->has.ts_id = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1f)) != UINT64_C(0x1f)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -2602,27 +3603,38 @@ static bool therapy_logout_response_fields(sb_reader *r, therapy_logout_response
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_logout_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_logout_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -2664,23 +3676,19 @@ static bool therapy_therapy_sessions_response_fields(sb_reader *r, therapy_thera
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_sessions_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"therapy_sessions\":", 19, seen != 0)) {
+        sb_path_push_key(r, "therapy_sessions", 16);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -2700,12 +3708,53 @@ static bool therapy_therapy_sessions_response_fields(sb_reader *r, therapy_thera
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_sessions_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->therapy_sessions.count == 1000)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 1000 items");
+                        if (out->therapy_sessions.count == cap1 && !sb_array_grow(r, (void **)&out->therapy_sessions.items, &cap1, sizeof *out->therapy_sessions.items))
+                            return false;
+                        sb_path_push_index(r, out->therapy_sessions.count);
+                        if (!therapy_therapy_session_summary_parse(r, &out->therapy_sessions.items[out->therapy_sessions.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->therapy_sessions.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -2753,27 +3802,38 @@ static bool therapy_enter_therapy_session_request_fields(sb_reader *r, therapy_e
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_enter_therapy_session_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_enter_therapy_session_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "ts_id", 5);
@@ -2815,31 +3875,51 @@ static bool therapy_enter_therapy_session_response_fields(sb_reader *r, therapy_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_enter_therapy_session_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_enter_therapy_session_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -2881,27 +3961,38 @@ static bool therapy_therapy_session_detail_request_fields(sb_reader *r, therapy_
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_session_detail_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_session_detail_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "ts_id", 5);
@@ -2947,27 +4038,28 @@ static bool therapy_therapy_session_detail_response_fields(sb_reader *r, therapy
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_session_detail_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"metadata\":", 11, seen != 0)) {
+        sb_path_push_key(r, "metadata", 8);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!therapy_therapy_session_metadata_parse(r, &out->metadata))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"participants\":", 15, seen != 0)) {
+        sb_path_push_key(r, "participants", 12);
+        seen |= (uint64_t)1 << 2;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -2987,12 +4079,57 @@ static bool therapy_therapy_session_detail_response_fields(sb_reader *r, therapy
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_session_detail_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!therapy_therapy_session_metadata_parse(r, &out->metadata))
+                    return false;
+                break;
+            case 2:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->participants.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->participants.count == cap1 && !sb_array_grow(r, (void **)&out->participants.items, &cap1, sizeof *out->participants.items))
+                            return false;
+                        sb_path_push_index(r, out->participants.count);
+                        if (!therapy_participant_parse(r, &out->participants.items[out->participants.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->participants.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -3048,31 +4185,51 @@ static bool therapy_therapy_session_assessments_request_fields(sb_reader *r, the
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_session_assessments_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->p_id) || !sb_check_str(r, out->p_id, 1, 64))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"p_id\":", 7, seen != 0)) {
+        sb_path_push_key(r, "p_id", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->p_id, 1, 64))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_session_assessments_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->p_id, 1, 64))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "ts_id", 5);
@@ -3118,23 +4275,19 @@ static bool therapy_therapy_session_assessments_response_fields(sb_reader *r, th
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_session_assessments_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"assessments\":", 14, seen != 0)) {
+        sb_path_push_key(r, "assessments", 11);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3154,12 +4307,53 @@ static bool therapy_therapy_session_assessments_response_fields(sb_reader *r, th
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_session_assessments_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->assessments.count == 64)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 64 items");
+                        if (out->assessments.count == cap1 && !sb_array_grow(r, (void **)&out->assessments.items, &cap1, sizeof *out->assessments.items))
+                            return false;
+                        sb_path_push_index(r, out->assessments.count);
+                        if (!therapy_assessment_parse(r, &out->assessments.items[out->assessments.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->assessments.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -3211,32 +4405,53 @@ static bool therapy_get_actions_request_fields(sb_reader *r, therapy_get_actions
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_get_actions_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"last_action_id\":", 17, seen != 0)) {
+        sb_path_push_key(r, "last_action_id", 14);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"wait\":", 7, seen != 0)) {
+        sb_path_push_key(r, "wait", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_int64(r, &out->wait) || !sb_check_int(r, out->wait, INT64_C(0), INT64_C(25)))
                 return false;
             out->has.wait = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_get_actions_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->wait) || !sb_check_int(r, out->wait, INT64_C(0), INT64_C(25)))
+                    return false;
+                out->has.wait = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x1)) != UINT64_C(0x1)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "last_action_id", 14);
@@ -3294,31 +4509,37 @@ static bool therapy_get_actions_response_fields(sb_reader *r, therapy_get_action
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_get_actions_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"server_time\":", 14, seen != 0)) {
+        sb_path_push_key(r, "server_time", 11);
+        seen |= (uint64_t)1 << 1;
+        do {
             if (!sb_read_int64(r, &out->server_time) || !sb_check_int(r, out->server_time, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"max_id\":", 9, seen != 0)) {
+        sb_path_push_key(r, "max_id", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
             if (!sb_read_int64(r, &out->max_id) || !sb_check_int(r, out->max_id, INT64_C(0), INT64_MAX))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"actions\":", 10, seen != 0)) {
+        sb_path_push_key(r, "actions", 7);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3338,12 +4559,61 @@ static bool therapy_get_actions_response_fields(sb_reader *r, therapy_get_action
                 if (more0 < 0)
                     return false;
             }
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_get_actions_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->server_time) || !sb_check_int(r, out->server_time, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->max_id) || !sb_check_int(r, out->max_id, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            case 3:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->actions.count == 1000)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 1000 items");
+                        if (out->actions.count == cap1 && !sb_array_grow(r, (void **)&out->actions.items, &cap1, sizeof *out->actions.items))
+                            return false;
+                        sb_path_push_index(r, out->actions.count);
+                        if (!therapy_out_parse(r, &out->actions.items[out->actions.count]))
+                            return false;
+                        sb_path_pop(r);
+                        out->actions.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -3411,23 +4681,19 @@ static bool therapy_save_actions_response_fields(sb_reader *r, therapy_save_acti
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_save_actions_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"ids\":", 6, seen != 0)) {
+        sb_path_push_key(r, "ids", 3);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3447,16 +4713,66 @@ static bool therapy_save_actions_response_fields(sb_reader *r, therapy_save_acti
                 if (more0 < 0)
                     return false;
             }
-            break;
-        case 2:
-            if (!sb_read_int64(r, &out->max_id) || !sb_check_int(r, out->max_id, INT64_C(0), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"max_id\":", 9, seen != 0)) {
+        sb_path_push_key(r, "max_id", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_int64(r, &out->max_id) || !sb_check_int(r, out->max_id, INT64_C(0), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_save_actions_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                {
+                    size_t cap1 = 0;
+                    int more1;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more1 = sb_read_array_next(r)) == 1) {
+                        if (out->ids.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->ids.count == cap1 && !sb_array_grow(r, (void **)&out->ids.items, &cap1, sizeof *out->ids.items))
+                            return false;
+                        sb_path_push_index(r, out->ids.count);
+                        if (!sb_read_int64(r, &out->ids.items[out->ids.count]) || !sb_check_int(r, out->ids.items[out->ids.count], INT64_C(1), INT64_MAX))
+                            return false;
+                        sb_path_pop(r);
+                        out->ids.count++;
+                    }
+                    if (more1 < 0)
+                        return false;
+                }
+                break;
+            case 2:
+                if (!sb_read_int64(r, &out->max_id) || !sb_check_int(r, out->max_id, INT64_C(0), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x7)) != UINT64_C(0x7)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -3520,27 +4836,28 @@ static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operato
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_operator_notice_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 1, 16384))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
+        sb_path_push_key(r, "body", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->body, 1, 16384))
                 return false;
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
+        sb_path_push_key(r, "sender", 6);
+        seen |= (uint64_t)1 << 2;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -3550,8 +4867,13 @@ static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operato
                     return sb_fail(r, SB_ERR_ENUM, "expected one of system, Therapist");
             }
             out->has.sender = SB_SET;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
+        sb_path_push_key(r, "recipients", 10);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 size_t cap1 = 0;
                 int more1;
@@ -3563,7 +4885,7 @@ static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operato
                     if (out->recipients.count == cap1 && !sb_array_grow(r, (void **)&out->recipients.items, &cap1, sizeof *out->recipients.items))
                         return false;
                     sb_path_push_index(r, out->recipients.count);
-                    if (!sb_read_string(r, &out->recipients.items[out->recipients.count]) || !sb_check_str(r, out->recipients.items[out->recipients.count], 1, 64))
+                    if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
                         return false;
                     sb_path_pop(r);
                     out->recipients.count++;
@@ -3572,12 +4894,69 @@ static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operato
                     return false;
             }
             out->has.recipients = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_operator_notice_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->body, 1, 16384))
+                    return false;
+                break;
+            case 2:
+                {
+                    sb_str s2;
+                    if (!sb_read_string(r, &s2))
+                        return false;
+                    out->sender = therapy_notice_sender_from(s2.ptr, s2.len);
+                    if (out->sender == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of system, Therapist");
+                }
+                out->has.sender = SB_SET;
+                break;
+            case 3:
+                {
+                    size_t cap3 = 0;
+                    int more3;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more3 = sb_read_array_next(r)) == 1) {
+                        if (out->recipients.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->recipients.count == cap3 && !sb_array_grow(r, (void **)&out->recipients.items, &cap3, sizeof *out->recipients.items))
+                            return false;
+                        sb_path_push_index(r, out->recipients.count);
+                        if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
+                            return false;
+                        sb_path_pop(r);
+                        out->recipients.count++;
+                    }
+                    if (more3 < 0)
+                        return false;
+                }
+                out->has.recipients = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "ts_id", 5);
@@ -3641,23 +5020,19 @@ static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operato
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_operator_signal_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
+        sb_path_push_key(r, "type", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -3666,8 +5041,13 @@ static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operato
                 if (out->type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of whiteboard, update_assessments, update_chat_details");
             }
-            break;
-        case 2:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
+        sb_path_push_key(r, "recipients", 10);
+        seen |= (uint64_t)1 << 2;
+        do {
             {
                 size_t cap1 = 0;
                 int more1;
@@ -3679,7 +5059,7 @@ static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operato
                     if (out->recipients.count == cap1 && !sb_array_grow(r, (void **)&out->recipients.items, &cap1, sizeof *out->recipients.items))
                         return false;
                     sb_path_push_index(r, out->recipients.count);
-                    if (!sb_read_string(r, &out->recipients.items[out->recipients.count]) || !sb_check_str(r, out->recipients.items[out->recipients.count], 1, 64))
+                    if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
                         return false;
                     sb_path_pop(r);
                     out->recipients.count++;
@@ -3688,12 +5068,64 @@ static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operato
                     return false;
             }
             out->has.recipients = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_operator_signal_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                {
+                    sb_str s2;
+                    if (!sb_read_string(r, &s2))
+                        return false;
+                    out->type = therapy_signal_type_from(s2.ptr, s2.len);
+                    if (out->type == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of whiteboard, update_assessments, update_chat_details");
+                }
+                break;
+            case 2:
+                {
+                    size_t cap3 = 0;
+                    int more3;
+                    if (!sb_read_array_begin(r))
+                        return false;
+                    while ((more3 = sb_read_array_next(r)) == 1) {
+                        if (out->recipients.count == 100)
+                            return sb_fail(r, SB_ERR_TOO_MANY, "more than 100 items");
+                        if (out->recipients.count == cap3 && !sb_array_grow(r, (void **)&out->recipients.items, &cap3, sizeof *out->recipients.items))
+                            return false;
+                        sb_path_push_index(r, out->recipients.count);
+                        if (!sb_read_string_len(r, &out->recipients.items[out->recipients.count], 1, 64))
+                            return false;
+                        sb_path_pop(r);
+                        out->recipients.count++;
+                    }
+                    if (more3 < 0)
+                        return false;
+                }
+                out->has.recipients = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "ts_id", 5);
@@ -3765,31 +5197,37 @@ static bool therapy_operator_assessment_request_fields(sb_reader *r, therapy_ope
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_operator_assessment_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_push_key(r, "ts_id", 5);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->p_id) || !sb_check_str(r, out->p_id, 1, 64))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"p_id\":", 7, seen != 0)) {
+        sb_path_push_key(r, "p_id", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->p_id, 1, 64))
                 return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->name) || !sb_check_str(r, out->name, 1, 256))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
+        sb_path_push_key(r, "name", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->name, 1, 256))
                 return false;
-            break;
-        case 3:
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
+        sb_path_push_key(r, "status", 6);
+        seen |= (uint64_t)1 << 3;
+        do {
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -3798,19 +5236,69 @@ static bool therapy_operator_assessment_request_fields(sb_reader *r, therapy_ope
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of complete, incomplete");
             }
-            break;
-        case 4:
-            if (!sb_read_string(r, &out->url) || !sb_check_str(r, out->url, 1, 2048))
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"url\":", 6, seen != 0)) {
+        sb_path_push_key(r, "url", 3);
+        seen |= (uint64_t)1 << 4;
+        do {
+            if (!sb_read_string_len(r, &out->url, 1, 2048))
                 return false;
             if (!sb_check_uri(r, out->url))
                 return false;
             out->has.url = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_operator_assessment_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->p_id, 1, 64))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->name, 1, 256))
+                    return false;
+                break;
+            case 3:
+                {
+                    sb_str s1;
+                    if (!sb_read_string(r, &s1))
+                        return false;
+                    out->status = therapy_assessment_status_from(s1.ptr, s1.len);
+                    if (out->status == 0)
+                        return sb_fail(r, SB_ERR_ENUM, "expected one of complete, incomplete");
+                }
+                break;
+            case 4:
+                if (!sb_read_string_len(r, &out->url, 1, 2048))
+                    return false;
+                if (!sb_check_uri(r, out->url))
+                    return false;
+                out->has.url = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "ts_id", 5);
@@ -3868,31 +5356,51 @@ static bool therapy_operator_action_response_fields(sb_reader *r, therapy_operat
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_operator_action_response_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
+        sb_path_push_key(r, "result", 6);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->result, 0, 1024))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->result) || !sb_check_str(r, out->result, 0, 1024))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_operator_action_response_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->result, 0, 1024))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "result", 6);
@@ -3934,28 +5442,40 @@ static bool therapy_therapy_stream_query_fields(sb_reader *r, therapy_therapy_st
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_therapy_stream_query_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
-                return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"last_action_id\":", 17, seen != 0)) {
+        sb_path_push_key(r, "last_action_id", 14);
+        seen |= (uint64_t)1 << 0;
+        do {
             if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
                 return false;
             out->has.last_action_id = SB_SET;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_therapy_stream_query_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
+                    return false;
+                out->has.last_action_id = SB_SET;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     return true;
 }
 
@@ -4026,31 +5546,51 @@ static bool therapy_sms_file_line_fields(sb_reader *r, therapy_sms_file_line *ou
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_sms_file_line_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"to\":", 5, seen != 0)) {
+        sb_path_push_key(r, "to", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->to, 1, 32))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->to) || !sb_check_str(r, out->to, 1, 32))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 1, 1600))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
+        sb_path_push_key(r, "body", 4);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->body, 1, 1600))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_sms_file_line_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->to, 1, 32))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->body, 1, 1600))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0x3)) != UINT64_C(0x3)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "to", 2);
@@ -4108,39 +5648,77 @@ static bool therapy_sms_webhook_request_fields(sb_reader *r, therapy_sms_webhook
 {
     sb_str key;
     int more;
-    while ((more = sb_read_object_next(r, &key)) == 1) {
-        int f = therapy_sms_webhook_request_field(key.ptr, key.len);
-        if (f < 0) {
-            if (!sb_unknown_field(r, key, true))
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
+        sb_path_push_key(r, "id", 2);
+        seen |= (uint64_t)1 << 0;
+        do {
+            if (!sb_read_string_len(r, &out->id, 1, 64))
                 return false;
-            continue;
-        }
-        sb_path_push_key(r, key.ptr, key.len);
-        if (seen & ((uint64_t)1 << f))
-            return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
-        seen |= (uint64_t)1 << f;
-        switch (f) {
-        case 0:
-            if (!sb_read_string(r, &out->id) || !sb_check_str(r, out->id, 1, 64))
-                return false;
-            break;
-        case 1:
-            if (!sb_read_string(r, &out->to) || !sb_check_str(r, out->to, 1, 32))
-                return false;
-            break;
-        case 2:
-            if (!sb_read_string(r, &out->body) || !sb_check_str(r, out->body, 1, 1600))
-                return false;
-            break;
-        case 3:
-            if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
-                return false;
-            break;
-        }
+        } while (0);
         sb_path_pop(r);
     }
-    if (more < 0)
-        return false;
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"to\":", 5, seen != 0)) {
+        sb_path_push_key(r, "to", 2);
+        seen |= (uint64_t)1 << 1;
+        do {
+            if (!sb_read_string_len(r, &out->to, 1, 32))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
+        sb_path_push_key(r, "body", 4);
+        seen |= (uint64_t)1 << 2;
+        do {
+            if (!sb_read_string_len(r, &out->body, 1, 1600))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"created_at\":", 13, seen != 0)) {
+        sb_path_push_key(r, "created_at", 10);
+        seen |= (uint64_t)1 << 3;
+        do {
+            if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
+                return false;
+        } while (0);
+        sb_path_pop(r);
+    }
+    if (!sb_object_end_at(r)) {
+        while ((more = sb_read_object_next(r, &key)) == 1) {
+            int f = therapy_sms_webhook_request_field(key.ptr, key.len);
+            if (f < 0) {
+                if (!sb_unknown_field(r, key, true))
+                    return false;
+                continue;
+            }
+            sb_path_push_key(r, key.ptr, key.len);
+            if (seen & ((uint64_t)1 << f))
+                return sb_fail(r, SB_ERR_DUPLICATE, "duplicate field");
+            seen |= (uint64_t)1 << f;
+            switch (f) {
+            case 0:
+                if (!sb_read_string_len(r, &out->id, 1, 64))
+                    return false;
+                break;
+            case 1:
+                if (!sb_read_string_len(r, &out->to, 1, 32))
+                    return false;
+                break;
+            case 2:
+                if (!sb_read_string_len(r, &out->body, 1, 1600))
+                    return false;
+                break;
+            case 3:
+                if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
+                    return false;
+                break;
+            }
+            sb_path_pop(r);
+        }
+        if (more < 0)
+            return false;
+    }
     if ((seen & UINT64_C(0xf)) != UINT64_C(0xf)) {
         if (!(seen & ((uint64_t)1 << 0)))
             return sb_missing_field(r, "id", 2);
@@ -4211,6 +5789,30 @@ void therapy_save_actions_request_write(sb_buf *b, const therapy_save_actions_re
 
 bool therapy_in_parse(sb_reader *r, therapy_in *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"message\"", 17)) {
+        out->tag = (sb_str){"message", 7};
+        out->kind = THERAPY_IN_CLIENT_MESSAGE_ACTION;
+        memset(&out->as.client_message_action, 0, sizeof out->as.client_message_action);
+        return therapy_client_message_action_fields(r, &out->as.client_message_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"reaction\"", 18)) {
+        out->tag = (sb_str){"reaction", 8};
+        out->kind = THERAPY_IN_CLIENT_REACTION_ACTION;
+        memset(&out->as.client_reaction_action, 0, sizeof out->as.client_reaction_action);
+        return therapy_client_reaction_action_fields(r, &out->as.client_reaction_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"delete\"", 16)) {
+        out->tag = (sb_str){"delete", 6};
+        out->kind = THERAPY_IN_CLIENT_DELETE_ACTION;
+        memset(&out->as.client_delete_action, 0, sizeof out->as.client_delete_action);
+        return therapy_client_delete_action_fields(r, &out->as.client_delete_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"message_read\"", 22)) {
+        out->tag = (sb_str){"message_read", 12};
+        out->kind = THERAPY_IN_CLIENT_MESSAGE_READ_ACTION;
+        memset(&out->as.client_message_read_action, 0, sizeof out->as.client_message_read_action);
+        return therapy_client_message_read_action_fields(r, &out->as.client_message_read_action, (uint64_t)1 << 1);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;
@@ -4280,6 +5882,54 @@ const char *therapy_in_kind_name(therapy_in_kind k)
 
 bool therapy_out_parse(sb_reader *r, therapy_out *out)
 {
+    if (sb_union_tag_at(r, "{\"type\":\"message\"", 17)) {
+        out->tag = (sb_str){"message", 7};
+        out->kind = THERAPY_OUT_MESSAGE_ACTION;
+        memset(&out->as.message_action, 0, sizeof out->as.message_action);
+        return therapy_message_action_fields(r, &out->as.message_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"delete\"", 16)) {
+        out->tag = (sb_str){"delete", 6};
+        out->kind = THERAPY_OUT_DELETE_ACTION;
+        memset(&out->as.delete_action, 0, sizeof out->as.delete_action);
+        return therapy_delete_action_fields(r, &out->as.delete_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"notice\"", 16)) {
+        out->tag = (sb_str){"notice", 6};
+        out->kind = THERAPY_OUT_NOTICE_ACTION;
+        memset(&out->as.notice_action, 0, sizeof out->as.notice_action);
+        return therapy_notice_action_fields(r, &out->as.notice_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"message_read\"", 22)) {
+        out->tag = (sb_str){"message_read", 12};
+        out->kind = THERAPY_OUT_MESSAGE_READ_ACTION;
+        memset(&out->as.message_read_action, 0, sizeof out->as.message_read_action);
+        return therapy_message_read_action_fields(r, &out->as.message_read_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"reaction\"", 18)) {
+        out->tag = (sb_str){"reaction", 8};
+        out->kind = THERAPY_OUT_REACTION_ACTION;
+        memset(&out->as.reaction_action, 0, sizeof out->as.reaction_action);
+        return therapy_reaction_action_fields(r, &out->as.reaction_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"whiteboard\"", 20)) {
+        out->tag = (sb_str){"whiteboard", 10};
+        out->kind = THERAPY_OUT_WHITEBOARD_ACTION;
+        memset(&out->as.whiteboard_action, 0, sizeof out->as.whiteboard_action);
+        return therapy_whiteboard_action_fields(r, &out->as.whiteboard_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"update_assessments\"", 28)) {
+        out->tag = (sb_str){"update_assessments", 18};
+        out->kind = THERAPY_OUT_UPDATE_ASSESSMENTS_ACTION;
+        memset(&out->as.update_assessments_action, 0, sizeof out->as.update_assessments_action);
+        return therapy_update_assessments_action_fields(r, &out->as.update_assessments_action, (uint64_t)1 << 1);
+    }
+    if (sb_union_tag_at(r, "{\"type\":\"update_chat_details\"", 29)) {
+        out->tag = (sb_str){"update_chat_details", 19};
+        out->kind = THERAPY_OUT_UPDATE_CHAT_DETAILS_ACTION;
+        memset(&out->as.update_chat_details_action, 0, sizeof out->as.update_chat_details_action);
+        return therapy_update_chat_details_action_fields(r, &out->as.update_chat_details_action, (uint64_t)1 << 1);
+    }
     int at = sb_union_begin(r, "type", 4, &out->tag);
     if (!at)
         return false;

@@ -112,6 +112,45 @@ static void test_write_string(void **state)
     assert_string_equal(text(), "[\"a\",\"b\"]");
 }
 
+/* Strings of every length around the 16-byte SSE2 step and past the size
+ * up to which the worst case is reserved at once (4096), with an escape at
+ * each position: the same text as a byte-by-byte reference. A long string
+ * must not grow a fresh buffer to six times its size. */
+static void test_write_string_steps(void **state)
+{
+    (void)state;
+    static char src[9000], want[9000 * 6 + 2];
+    for (size_t n = 1; n < sizeof src; n += n < 80 ? 1 : 997) {
+        for (size_t at = 0; at < n; at += n < 80 ? 1 : 613) {
+            for (size_t i = 0; i < n; i++)
+                src[i] = (char)('a' + i % 26);
+            src[at] = at % 3 == 0 ? '"' : at % 3 == 1 ? '\n' : '\x01';
+            size_t w = 0;
+            want[w++] = '"';
+            for (size_t i = 0; i < n; i++) {
+                if (src[i] == '"')
+                    want[w++] = '\\', want[w++] = '"';
+                else if (src[i] == '\n')
+                    want[w++] = '\\', want[w++] = 'n';
+                else if (src[i] == '\x01')
+                    memcpy(want + w, "\\u0001", 6), w += 6;
+                else
+                    want[w++] = src[i];
+            }
+            want[w++] = '"';
+            sb_buf b;
+            sb_buf_init(&b);
+            sb_write_string(&b, (sb_str){src, n});
+            assert_false(b.oom);
+            assert_int_equal(b.len, w);
+            assert_memory_equal(b.data, want, w);
+            if (n > 4096)
+                assert_true(b.cap < 2 * (n + 64)); /* grown run by run, not 6n */
+            sb_buf_free(&b);
+        }
+    }
+}
+
 /* Whatever the writer writes, the reader reads back as the same bytes. */
 static void test_string_round_trip(void **state)
 {
@@ -302,6 +341,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_write_string),
+        cmocka_unit_test(test_write_string_steps),
         cmocka_unit_test(test_string_round_trip),
         cmocka_unit_test(test_write_int64),
         cmocka_unit_test(test_write_double),

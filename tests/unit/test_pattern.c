@@ -52,6 +52,33 @@ static void test_cases_agree_with_generator(void **state)
 }
 
 /* ^(a*)*b$ on a long run of a's: exponential for a backtracking matcher. */
+/* sb_is_uri checks 16 bytes per SSE2 step with folded compares: every
+ * byte value, at every position of a step and of the scalar tail, must get
+ * the answer of the RFC 3986 set spelled out byte by byte. */
+static void test_uri_every_byte_every_position(void **state)
+{
+    (void)state;
+    static const char allowed[] = "-._~:/?#[]@!$&'()*+,;=";
+    char uri[64];
+    for (int c = 0; c < 256; c++) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  (c != 0 && strchr(allowed, c) != NULL);
+        for (size_t at = 6; at < 44; at++) {
+            memcpy(uri, "https://example.com/abcdefghijklmnopqrstuvwxyz0123456789", 44);
+            uri[at] = (char)c;
+            /* '%' must start an escape: followed by hex digits it is fine */
+            bool want = ok;
+            if (c == '%') {
+                uri[at + 1] = '4';
+                uri[at + 2] = '1';
+                want = at + 2 < 44;
+            }
+            if (sb_is_uri(uri, 44) != want)
+                fail_msg("byte 0x%02X at %zu: %s", c, at, want ? "refused" : "accepted");
+        }
+    }
+}
+
 static void test_no_exponential_backtracking(void **state)
 {
     (void)state;
@@ -122,6 +149,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases_agree_with_generator),
+        cmocka_unit_test(test_uri_every_byte_every_position),
         cmocka_unit_test(test_no_exponential_backtracking),
         cmocka_unit_test(test_malformed_program_refused),
         cmocka_unit_test(test_check_messages),

@@ -14,7 +14,7 @@
 -- expect-file: c/t_handlers.h: #define T_ACTION_ERROR_DENIED T_ERROR_DENIED
 -- expect-file: c/t_handlers.h: const sb_action_def *t_action_find(const char *name, size_t len);
 -- expect-file: c/t.h: typedef struct { t_item_ref *items; size_t count; } t_list_result;
--- expect-file: c/t.c:             if (!sb_unknown_field(r, key, false))
+-- expect-file: c/t.c:                 if (!sb_unknown_field(r, key, false))
 -- expect-file: c/t_actions.c: static const int errors_get_item[] = {T_ERROR_BAD_DATA, T_ERROR_FAILED, T_ERROR_NOT_FOUND};
 -- expect-file: c/t_actions.c:      .permission = "items:read",
 -- expect-file: c/t_actions.c:      .run = NULL,
