@@ -28,7 +28,8 @@ struct core_store {
 
 int core_store_migrate(sb_store *store, char *err, size_t err_size)
 {
-    sb_migration m = {"core", migrations, sizeof migrations / sizeof migrations[0]};
+    sb_migration m = {
+        .module = "core", .steps = migrations, .count = sizeof migrations / sizeof migrations[0]};
     return sb_store_migrate(store, &m, err, err_size);
 }
 

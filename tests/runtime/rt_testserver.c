@@ -487,7 +487,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rt_testserver: %s\n", err);
         return 1;
     }
-    const sb_migration m = {"t", migration_steps, 1};
+    const sb_migration m = {.module = "t", .steps = migration_steps, .count = 1};
     if (sb_store_migrate(A.store, &m, err, sizeof err) != 0 ||
         sqlite3_open_v2(cfg.db_path, &A.reader, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         fprintf(stderr, "rt_testserver: cannot set up %s: %s\n", cfg.db_path, err);
