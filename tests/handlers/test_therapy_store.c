@@ -265,6 +265,81 @@ static void test_people(void **state)
     assert_int_equal(sb_store_commit(s), SB_STORE_OK);
 }
 
+/* Several writers: the code's one try is one conditional update (a second
+ * claim gets nothing, whoever makes it); a rate-limit key's row counts its
+ * locks and goes with the events it guarded; a session's last activity only
+ * moves forward; a user's ID or phone taken is answered 1 without failing
+ * the transaction (PostgreSQL would abort the rest of it). */
+static void test_several_writers(void **state)
+{
+    fixture *f = *state;
+    sb_store *s = f->store;
+    assert_int_equal(sb_store_begin(s), SB_STORE_OK);
+    assert_int_equal(therapy_login_put(s, "tok", "P1", "ph1", "code", 100, 700), 0);
+    therapy_login_row l;
+    assert_int_equal(therapy_login_claim(s, "tok", &l), 0);
+    assert_string_equal(l.user, "P1");
+    assert_string_equal(l.code_hash, "code");
+    assert_int_equal(l.expires_ms, 700);
+    assert_int_equal(l.state, 1);
+    assert_int_equal(therapy_login_claim(s, "tok", &l), 1); /* used */
+    assert_int_equal(therapy_login_claim(s, "none", &l), 1);
+    /* a new code on the same cookie has its try again */
+    assert_int_equal(therapy_login_put(s, "tok", "P1", "ph1", "code2", 200, 800), 0);
+    assert_int_equal(therapy_login_claim(s, "tok", &l), 0);
+    assert_string_equal(l.code_hash, "code2");
+
+    assert_int_equal(therapy_limit_lock(s, "phone:ph1", 1000), 1);
+    assert_int_equal(therapy_limit_lock(s, "phone:ph1", 2000), 2);
+    assert_int_equal(therapy_limit_lock(s, "phone:ph2", 3000), 1);
+    assert_int_equal(therapy_event_prune(s, 2500), 0); /* ph1 last locked at 2000 */
+    assert_int_equal(therapy_limit_lock(s, "phone:ph1", 4000), 1);
+    assert_int_equal(therapy_limit_lock(s, "phone:ph2", 4000), 2);
+
+    therapy_auth_row a;
+    assert_int_equal(therapy_auth_put(s, "h1", "P1", 1000), 0);
+    assert_int_equal(therapy_auth_touch(s, "h1", 9000), 0);
+    assert_int_equal(therapy_auth_touch(s, "h1", 8000), 0); /* an older node's touch */
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 0);
+    assert_int_equal(a.last_ms, 9000);
+
+    assert_int_equal(therapy_user_add(s, "U1", "+15550000001", "doe", "Doe", "U", "participant"),
+                     0);
+    assert_int_equal(therapy_user_add(s, "U1", "+15550000002", "doe", "Doe", "U", "participant"),
+                     1);
+    assert_int_equal(therapy_user_add(s, "U2", "+15550000001", "doe", "Doe", "U", "participant"),
+                     1);
+    assert_int_equal(therapy_user_add(s, "U2", "+15550000002", "doe", "Doe", "U", "participant"),
+                     0);
+    assert_int_equal(therapy_user_count(s), 2);
+    assert_int_equal(sb_store_commit(s), SB_STORE_OK);
+}
+
+/* An assessment's update keeps its place (it used to move to the end: a
+ * replace made a new rowid); a new one goes last. */
+static void test_assessment_order(void **state)
+{
+    fixture *f = *state;
+    sb_store *s = f->store;
+    assert_int_equal(sb_store_begin(s), SB_STORE_OK);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "b-first", "incomplete", NULL), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "a-second", "incomplete", "https://x"), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P2", "other", "incomplete", NULL), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "b-first", "complete", NULL), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "c-third", "incomplete", NULL), 0);
+    const char *want[] = {"b-first", "a-second", "c-third"};
+    const char *status[] = {"complete", "incomplete", "incomplete"};
+    sb_cursor cur = SB_CURSOR_INIT;
+    therapy_assessment_row row;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(therapy_assessments_of(s, 5, "P1", &cur, &row), 1);
+        assert_string_equal(row.name, want[i]);
+        assert_string_equal(row.status, status[i]);
+    }
+    assert_int_equal(therapy_assessments_of(s, 5, "P1", &cur, &row), 0);
+    assert_int_equal(sb_store_commit(s), SB_STORE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +349,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_people, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_several_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assessment_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
