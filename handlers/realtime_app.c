@@ -205,6 +205,7 @@ void realtime_app_stop(realtime_app *app)
     realtime_check_free(app->check);
     sb_rt_cancel_owner(app->rt, app->owner);
     realtime_recovery_free(app);
+    realtime_pending_free(app);
     sb_jwt_config_free(app->jwt);
     core_store_free(app->core);
     sb_buf_free(&app->scratch);

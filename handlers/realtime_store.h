@@ -6,6 +6,12 @@
  * An update's offset is its row ID: one sequence for every company, so a
  * client's offset says where it stopped whatever it follows. Rows older
  * than the window are pruned as new ones come.
+ *
+ * With several writers (nodes on one PostgreSQL database), a company's
+ * offsets still become visible in increasing order: an append locks the
+ * company's row in realtime_streams before it draws its offset, so appends
+ * to one company commit one after the other (docs/decisions.md,
+ * "PostgreSQL engine", realtime).
  */
 #ifndef SB_REALTIME_STORE_H
 #define SB_REALTIME_STORE_H
