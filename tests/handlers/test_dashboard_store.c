@@ -91,21 +91,31 @@ static void test_sessions(void **state)
     dashboard_fin fin;
     assert_int_equal(dashboard_fin_add(s, "f1", "c", "u", 100, 10000), 0);
     assert_int_equal(dashboard_fin_add(s, "f2", "c", "u", 100, 10000), 0);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 200, 500, &fin), 0);
     assert_string_equal(fin.case_id, "c");
     assert_string_equal(fin.user_id, "u");
     assert_int_equal(fin.used_ms, 100);
     assert_int_equal(fin.expires_ms, 10000);
     assert_int_equal(dashboard_fin_touch(s, "f1", 900), 0);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 0);
+    assert_int_equal(fin.used_ms, 900);
+    /* the expiry is the query's: idle (f2, used at 100, gone at 600 with
+     * idle 500) and absolute (f1 at its end), before any prune */
+    assert_int_equal(dashboard_fin_get(s, "f2", 599, 500, &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f2", 600, 500, &fin), 1);
+    assert_int_equal(dashboard_fin_get(s, "f1", 9999, 1000000, &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 10000, 1000000, &fin), 1);
+    /* a touch never moves the last use back (a node with a clock behind) */
+    assert_int_equal(dashboard_fin_touch(s, "f1", 800), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 0);
     assert_int_equal(fin.used_ms, 900);
     /* idle 500: f2 (used at 100) goes at 700, f1 (used at 900) stays */
     assert_int_equal(dashboard_prune(s, 1000, 500), 1);
-    assert_int_equal(dashboard_fin_get(s, "f2", &fin), 1);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f2", 200, 500, &fin), 1);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 0);
     /* past its absolute end it goes, used or not */
     assert_int_equal(dashboard_prune(s, 10000, 1000000), 1);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 1);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 1);
     assert_int_equal(sb_store_commit(s), SB_STORE_OK);
 }
 
@@ -119,6 +129,12 @@ static void test_case_data_views(void **state)
     assert_int_equal(dashboard_case_get(s, &f->arena, "1", &v, &json, &len), 1);
     assert_int_equal(dashboard_case_put(s, "1", 1, "{\"a\":1}", 7, 5), 0);
     assert_int_equal(dashboard_case_put(s, "1", 2, "{\"a\":2}", 7, 6), 0);
+    /* a version is moved on once: a write based on a stale one (the first,
+     * or one in the middle) changes nothing and says so */
+    assert_int_equal(dashboard_case_put(s, "1", 1, "{\"a\":9}", 7, 7), 1);
+    assert_int_equal(dashboard_case_put(s, "1", 2, "{\"a\":9}", 7, 7), 1);
+    assert_int_equal(dashboard_case_put(s, "1", 4, "{\"a\":9}", 7, 7), 1);
+    assert_int_equal(dashboard_case_put(s, "2", 2, "{\"a\":9}", 7, 7), 1); /* none stored */
     assert_int_equal(dashboard_case_get(s, &f->arena, "1", &v, &json, &len), 0);
     assert_int_equal(v, 2);
     assert_int_equal(len, 7);
