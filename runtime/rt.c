@@ -275,6 +275,7 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_outbox_set_endpoints(rt->outbox, endpoint_lookup, rt);
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
+    sb_store_set_loop(store, base); /* PostgreSQL reconnects on it */
     return rt;
 }
 
@@ -314,6 +315,7 @@ void sb_rt_free(sb_rt *rt)
         free(rt->bindings[i]);
     free(rt->bindings);
     sb_store_set_hooks(rt->store, NULL, NULL, NULL);
+    sb_store_set_loop(rt->store, NULL);
     free(rt);
 }
 
