@@ -236,7 +236,7 @@ int therapy_session_find(struct sb_ctx *ctx, therapy_app *app, const char *cooki
     const char *why = therapy_session_expired(app, &a->row, now);
     if (why) {
         if (sb_store_begin(app->store) == SB_STORE_OK)
-            therapy_auth_delete(app->store, a->token_hash);
+            therapy_auth_expire(app->store, a->token_hash, now - app->idle_ms, now - app->max_ms);
         sb_log(SB_LOG_INFO, "therapy_session_expired", "user=%s reason=%s", a->row.user, why);
         return -1;
     }

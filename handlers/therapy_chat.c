@@ -703,7 +703,13 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
     int rc = member(app, ts_id, a->row.user, role);
     if (rc != 0)
         return rc;
+    /* the session's log locked before anything is read: another node's
+     * batch cannot slip between a check (a repeat, a delete) and the append
+     * it decides */
     if (sb_store_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    int64_t before = therapy_actions_lock(app->store, ts_id);
+    if (before < 0)
         return -THERAPY_ERROR_UNAVAILABLE;
     size_t n = req->count;
     planned *plans = sb_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *plans);
@@ -715,8 +721,7 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
         if ((rc = plan(ctx, app, ts_id, a, role, &req->items[i], i, &plans[i])) != 0)
             return rc;
     /* then all of them, or none: one unit of the turn's transaction */
-    int64_t before = therapy_actions_max(app->store, ts_id);
-    if (before < 0 || sb_store_unit_begin(app->store) != SB_STORE_OK)
+    if (sb_store_unit_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {

@@ -457,18 +457,32 @@ int therapy_assessments_of(sb_store *s, int64_t ts_id, const char *user, sb_curs
 
 /* The action log ---------------------------------------------------------- */
 
+/* Clients resume with last_action_id, so a session's IDs must become
+ * visible in ID order. With several writers an ID is taken at INSERT and
+ * seen at COMMIT: 10 and 11 taken by two nodes, 11 committed first, and a
+ * poll at 11 skips 10 for good. The session's row is locked first (a no-op
+ * update, held to the end of the turn's transaction), so that the appends
+ * to one session take their IDs and commit one writer after the other. On
+ * SQLite the write lock does it already; the update is cheap. */
+#define SQL_LOCK_SESSION "UPDATE therapy_sessions SET created_ms = created_ms WHERE id = ?1"
+
+int64_t therapy_actions_lock(sb_store *s, int64_t ts_id)
+{
+    sb_stmt *lock = sb_sql(s, SQL_LOCK_SESSION);
+    if (!lock)
+        return -1;
+    sb_sql_bind_int64(lock, 1, ts_id);
+    if (exec_done(lock) != 0)
+        return -1;
+    return therapy_actions_max(s, ts_id);
+}
+
 int64_t therapy_action_insert(sb_store *s, int64_t ts_id, const char *type, const char *author,
                               int64_t target, const char *audience, int64_t now_ms,
                               const char *client_json)
 {
-    /* Clients resume with last_action_id, so a session's IDs must become
-     * visible in ID order. With several writers an ID is taken at INSERT and
-     * seen at COMMIT: 10 and 11 taken by two nodes, 11 committed first, and
-     * a poll at 11 skips 10 for good. The session's row is locked first (a
-     * no-op update, held to the end of the turn's transaction), so that the
-     * appends to one session take their IDs and commit one writer after the
-     * other. On SQLite the write lock does it already; the update is cheap. */
-    sb_stmt *lock = sb_sql(s, "UPDATE therapy_sessions SET created_ms = created_ms WHERE id = ?1");
+    /* the lock of therapy_actions_lock, here too: no append without it */
+    sb_stmt *lock = sb_sql(s, SQL_LOCK_SESSION);
     if (!lock)
         return -1;
     sb_sql_bind_int64(lock, 1, ts_id);
@@ -875,6 +889,21 @@ int therapy_auth_set_ts(sb_store *s, const char *token_hash, int64_t ts_id)
         return -1;
     sb_sql_bind_text(st, 1, token_hash, SB_SQL_NUL);
     sb_sql_bind_int64(st, 2, ts_id);
+    return exec_done(st);
+}
+
+int therapy_auth_expire(sb_store *s, const char *token_hash, int64_t idle_before,
+                        int64_t created_before)
+{
+    /* the ends are checked again by the delete itself: a touch another node
+     * committed since this one read the row keeps the session */
+    sb_stmt *st = sb_sql(s, "DELETE FROM therapy_auth WHERE token_hash = ?1 AND "
+                            "(last_ms < ?2 OR created_ms < ?3)");
+    if (!st)
+        return -1;
+    sb_sql_bind_text(st, 1, token_hash, SB_SQL_NUL);
+    sb_sql_bind_int64(st, 2, idle_before);
+    sb_sql_bind_int64(st, 3, created_before);
     return exec_done(st);
 }
 

@@ -111,6 +111,11 @@ int therapy_action_scrub(sb_store *s, int64_t id, const char *json, size_t len);
 int therapy_actions_since(sb_store *s, int64_t ts_id, int64_t after, int limit, sb_cursor *cur,
                           therapy_action_row *row);
 int64_t therapy_actions_max(sb_store *s, int64_t ts_id);
+/* Lock ts_id's action log for the rest of the turn's transaction (its
+ * session's row), so that what is read and appended next is not split by
+ * another writer, and IDs become visible in ID order (therapy_action_insert
+ * takes it too): its max action ID then, or -1. */
+int64_t therapy_actions_lock(sb_store *s, int64_t ts_id);
 /* The first action of a type on a target in ts_id (a message's delete):
  * its ID, 0 none, -1. */
 int64_t therapy_action_find(sb_store *s, int64_t ts_id, const char *type, int64_t target);
@@ -181,6 +186,11 @@ int therapy_auth_get(sb_store *s, const char *token_hash, therapy_auth_row *row)
 int therapy_auth_touch(sb_store *s, const char *token_hash, int64_t now_ms);
 int therapy_auth_set_ts(sb_store *s, const char *token_hash, int64_t ts_id);
 int therapy_auth_delete(sb_store *s, const char *token_hash);
+/* Delete it if it is still idle since idle_before or made before
+ * created_before (the check again, in SQL: another node may have touched
+ * it since it was read). */
+int therapy_auth_expire(sb_store *s, const char *token_hash, int64_t idle_before,
+                        int64_t created_before);
 /* Sessions idle since idle_before or created before created_before. */
 int therapy_auth_prune(sb_store *s, int64_t idle_before, int64_t created_before);
 

@@ -303,6 +303,22 @@ static void test_several_writers(void **state)
     assert_int_equal(therapy_auth_get(s, "h1", &a), 0);
     assert_int_equal(a.last_ms, 9000);
 
+    /* an expired session goes only if it is still expired in the row */
+    assert_int_equal(therapy_auth_expire(s, "h1", 8500, 0), 0); /* touched at 9000 since */
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 0);
+    assert_int_equal(therapy_auth_expire(s, "h1", 0, 500), 0); /* made at 1000 */
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 0);
+    assert_int_equal(therapy_auth_expire(s, "h1", 9500, 0), 0);
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 1);
+
+    /* the action log's lock answers its max, and appends go on after it */
+    int64_t ts = therapy_session_add(s, "G", "2026-12-10T18:00:00Z", 1);
+    assert_true(ts > 0);
+    assert_int_equal(therapy_actions_lock(s, ts), 0);
+    int64_t id = therapy_action_insert(s, ts, "message", "P1", 0, NULL, 1000, NULL);
+    assert_true(id > 0);
+    assert_int_equal(therapy_actions_lock(s, ts), id);
+
     assert_int_equal(therapy_user_add(s, "U1", "+15550000001", "doe", "Doe", "U", "participant"),
                      0);
     assert_int_equal(therapy_user_add(s, "U1", "+15550000002", "doe", "Doe", "U", "participant"),
