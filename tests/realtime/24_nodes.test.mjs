@@ -1,0 +1,57 @@
+// 24_nodes: two switchboard processes (nodes) on one database, as behind a
+// load balancer. A company's offsets are handed out in the order its UPDATEs
+// commit, whichever node stores them (each append locks the company's row
+// first), and a client that recovers on one node is replayed what both nodes
+// stored for its company after its offset, in offset order, once
+// (docs/decisions.md, "PostgreSQL engine", realtime). Recovery records (the
+// pid) are the node's own: the client reconnects to the node it left.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startRt, connect, cleanup, postUpdate, metrics, dropTransport, T, until,
+} from './realtime_harness.mjs';
+
+let a; let b;
+before(async () => {
+  // the first node makes the schema before the second starts
+  a = await startRt();
+  b = await startRt({ dir: a.dir });
+});
+after(cleanup);
+
+const post = (s, body) => postUpdate(s, body).then((r) => {
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+});
+const slowReconnect = (delay) => ({ reconnectionDelay: delay, reconnectionDelayMax: delay, randomizationFactor: 0 });
+
+test('UPDATEs of one company posted on both nodes at once get distinct offsets', async () => {
+  const posts = [];
+  for (let i = 0; i < 40; i++) posts.push(post(i % 2 ? b : a, { company_id: 'burst', action: 'x', requestId: `burst-${i}` }));
+  const offsets = (await Promise.all(posts)).map((r) => Number(r.offset));
+  assert.equal(new Set(offsets).size, offsets.length);
+});
+
+test('a client recovering on its node is replayed what both nodes stored while it was away, in order, once', async () => {
+  const c = await connect(a, { transports: ['websocket'], reconnection: true, label: 'rec', io: slowReconnect(T(1500)) });
+  await post(a, { company_id: 'c1', action: 'live', requestId: 'live-0' });
+  await c.waitMsgs((m) => m.env.action === 'live', 1);
+  dropTransport(c);
+  await c.disconnectNo(1);
+  await until(async () => (await metrics(a)).switchboard_realtime_sockets === 0, T(2000), 'the server to see the loss');
+  // first on a, then a burst on both at once, the last on b: above a's own
+  // newest commit, which the replay used to stop at
+  const missed = [await post(a, { company_id: 'c1', action: 'missed', requestId: 'm-a' })];
+  missed.push(...await Promise.all(Array.from({ length: 10 }, (_, i) => post(i % 2 ? a : b,
+    { company_id: 'c1', action: 'missed', requestId: `m-${i}` }))));
+  missed.push(await post(b, { company_id: 'c1', action: 'missed', requestId: 'm-b' }));
+  await post(b, { company_id: 'c2', action: 'other-company' });
+  await c.until((x) => x.connects === 2, T(6000), 'the reconnection');
+  assert.equal(c.socket.recovered, true);
+  await c.waitMsgs((m) => m.env.action === 'missed', missed.length, { what: 'the replay' });
+  const got = c.updates().filter((m) => m.env.action === 'missed').map((m) => Number(m.offset));
+  const want = missed.map((r) => Number(r.offset)).sort((x, y) => x - y);
+  assert.deepEqual(got, want, 'every one, in offset order, once');
+  assert.equal(c.updates().filter((m) => m.env.action === 'other-company').length, 0);
+  c.close();
+});
