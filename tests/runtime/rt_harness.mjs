@@ -33,11 +33,12 @@ export function runToEnd(args, ms = T(10000)) {
   }), ms, `${BIN} ${args.join(' ')}`);
 }
 
-/** Start rt_testserver --port 0 --db DIR/t.db ARGS; resolves once it printed port=N. */
+/** Start rt_testserver --port 0 --db DIR/t.db (or a PostgreSQL database) ARGS; resolves once it printed port=N. */
 export async function startRt(args = [], tag = 'rt') {
   const dir = h.tempDir(tag);
-  const db = path.join(dir, 't.db');
-  const s = await h.spawnServer(BIN, ['--port', '0', '--db', db, '--log-level', 'warn', ...args],
+  // SQLite: DIR/t.db; SB_TEST_DB=postgres: a fresh database (harness.mjs)
+  const db = h.engine === 'sqlite' ? path.join(dir, 't.db') : h.dbFor(dir, tag);
+  const s = await h.spawnServer(BIN, ['--port', '0', ...h.dbArgs(db, dir), '--log-level', 'warn', ...args],
     { listen: /port=(\d+)/, stream: 'stdout', what: 'rt_testserver' });
   Object.assign(s, { dir, db });
   servers.add(s);
