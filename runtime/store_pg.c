@@ -54,6 +54,7 @@ struct sb_pg_stmt {
     int nparams;      /* the highest placeholder number */
     uint64_t gen;     /* the connection it was prepared on; 0: none */
     char **values;    /* text, NULL for SQL NULL; nparams of them */
+    int nul_param;    /* a parameter bound with a NUL byte in it (refused); 0: none */
     PGresult *res;    /* the rows of the last run */
     int row, ntuples; /* the current row */
     bool executed;    /* run since the last reset */
@@ -927,6 +928,7 @@ sb_stmt *sb_pg_sql(sb_pg *pg, const char *sql)
                 free(st->values[k]);
                 st->values[k] = NULL;
             }
+            st->nul_param = 0;
             st->changes = 0;
             st->error[0] = '\0';
             return &st->handle;
@@ -961,8 +963,16 @@ void sb_pg_bind(sb_pg_stmt *st, int i, const char *text, size_t len)
         return; /* as SQLite: out of range is ignored (SQLITE_RANGE) */
     free(st->values[i - 1]);
     st->values[i - 1] = NULL;
+    if (st->nul_param == i)
+        st->nul_param = 0;
     if (!text)
         return;
+    if (memchr(text, '\0', len)) {
+        /* PostgreSQL's text cannot hold one: refused at the step, rather
+         * than cut short there without a word */
+        st->nul_param = i;
+        return;
+    }
     char *copy = malloc(len + 1);
     if (!copy)
         return; /* NULL then: the statement fails on its constraint */
@@ -982,6 +992,14 @@ int sb_pg_step(sb_pg_stmt *st)
     }
     st->executed = true;
     sb_pg *pg = st->pg;
+    if (st->nul_param) {
+        snprintf(st->error, sizeof st->error,
+                 "parameter %d holds a NUL byte, which PostgreSQL's text cannot store",
+                 st->nul_param);
+        snprintf(pg->last_error, sizeof pg->last_error, "%s", st->error);
+        sb_log(SB_LOG_WARN, "postgres", "status=\"error\" err=\"%s\"", st->error);
+        return SB_STORE_ERROR; /* nothing was sent: the transaction goes on */
+    }
     if (!up(pg))
         return unreachable(pg, st->error, sizeof st->error);
     struct timespec t0;

@@ -281,6 +281,9 @@ export function addUser(db, name, role = 'TECHNICIAN', avatar) {
 }
 
 export function sqlite(db, sql) {
+  // a PostgreSQL URL (SB_TEST_DB=postgres): the same text from psql, for the
+  // queries both engines understand (SQLite specifics: h.sqliteOnly)
+  if (String(db).startsWith('postgres')) return psql(db, sql);
   return execFileSync('sqlite3', ['-bail', '-separator', '\t', db, sql], { encoding: 'utf8', timeout: T(10000) });
 }
 

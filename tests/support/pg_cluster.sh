@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pg_cluster.sh start|stop|url DIR: one throwaway PostgreSQL cluster for a test run
+# pg_cluster.sh start|stop|down|up DIR: one throwaway PostgreSQL cluster for a test run
 # (ctest's pg_cluster fixture: tests/CMakeLists.txt).
 #
 #   start  initdb (trust, UTF8, C locale) into a fresh temp directory, start the server
@@ -8,6 +8,8 @@
 #          temp directory to DIR/datadir. A cluster left running by a killed run is
 #          stopped first.
 #   stop   stop it (fast) and remove the temp directory and DIR's files.
+#   down   stop the server only (fast: clients are disconnected), keeping the data;
+#   up     start it again on the same port (what a PostgreSQL restart test needs).
 #
 # The server refuses to run as root: as root, everything that touches the cluster
 # runs as the `postgres` system user (the postgresql package creates it).
@@ -16,7 +18,7 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|down|up DIR" >&2; exit 2; }
 
 bin=${SB_PG_BIN:-/usr/lib/postgresql/15/bin}
 if [ ! -x "$bin/initdb" ] && command -v pg_config >/dev/null; then bin=$(pg_config --bindir); fi
@@ -48,7 +50,21 @@ free_port() {
   return 1
 }
 
+pg_ctl_start() { # DATA: the settings are in its postgresql.auto.conf
+  "${as_pg[@]}" "$bin/pg_ctl" start -D "$1/data" -w -t 30 -l "$1/server.log" >/dev/null 2>&1
+}
+
 case $cmd in
+down)
+  data=$(cat "$dir/datadir")
+  "${as_pg[@]}" "$bin/pg_ctl" stop -D "$data/data" -m fast -w >/dev/null
+  echo "pg_cluster: down"
+  ;;
+up)
+  data=$(cat "$dir/datadir")
+  pg_ctl_start "$data" || { tail -n 5 "$data/server.log" >&2; exit 1; }
+  echo "pg_cluster: up"
+  ;;
 stop)
   stop
   echo "pg_cluster: stopped"
@@ -64,9 +80,15 @@ start)
   "${as_pg[@]}" mkdir -p "$data/sock"
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    if "${as_pg[@]}" "$bin/pg_ctl" start -D "$data/data" -w -t 30 -l "$data/server.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$data/sock -c fsync=on -c max_connections=300 -c shared_buffers=32MB" \
-      >/dev/null 2>&1; then
+    "${as_pg[@]}" tee "$data/data/postgresql.auto.conf" >/dev/null <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$data/sock'
+fsync = on
+max_connections = 300
+shared_buffers = '32MB'
+EOF
+    if pg_ctl_start "$data"; then
       echo "postgres://sb@127.0.0.1:$port/" >"$dir/url"
       echo "pg_cluster: $(cat "$dir/url") (data in $data)"
       exit 0
@@ -77,7 +99,7 @@ start)
   exit 1
   ;;
 *)
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|down|up DIR" >&2
   exit 2
   ;;
 esac
