@@ -64,6 +64,7 @@ APT_PACKAGES=(
   libssl-dev                         # OpenSSL 3: JWT signatures (jwt.c), https in http_client.c (libssl)
   libevent-dev                       # the event loop, evhttp and libevent_openssl (also needed to build lws)
   libsqlite3-dev sqlite3             # storage
+  libpq-dev postgresql               # the PostgreSQL engine (libpq); its tests' throwaway server
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
   libcjson-dev libjansson-dev libjson-c-dev   # benchmark references
   valgrind                           # callgrind instruction counts, memcheck
