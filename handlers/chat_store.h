@@ -1,13 +1,15 @@
 /*
  * chat_store.h: the chat's tables, and the caches in front of them.
  *
- * Users and room membership are read on nearly every message, and change
- * rarely (a direct room is created once): they are cached in memory after
- * the first read. Messages, unread counters and statuses live only in
- * SQLite; every write goes through the turn's group commit (runtime/store.h).
- * The tables are the module's: chat_users, chat_services, chat_rooms,
- * chat_room_members, chat_messages, chat_message_status. This header names
- * no SQLite type: the SQL stays in chat_store.c.
+ * Users and rooms (with their members) are read on nearly every message:
+ * each read checks the row in the database (several nodes may write it) and
+ * hands out an entry kept in memory, the same pointer while the row does
+ * not change. Messages, unread counters and statuses live only in the
+ * database (SQLite, or PostgreSQL); every write goes through the turn's
+ * group commit (runtime/store.h). The tables are the module's: chat_users,
+ * chat_services, chat_rooms, chat_room_members, chat_messages,
+ * chat_message_status, chat_access_tokens. This header names no engine's
+ * type: the SQL stays in chat_store.c, written once for both engines.
  *
  * IDs are 64-bit integer keys (the full int64 range above 0); on the wire
  * they are their decimal strings.
@@ -46,7 +48,9 @@ chat_store *chat_store_new(sb_store *store);
 void chat_store_free(chat_store *cs);
 int chat_store_migrate(sb_store *store, char *err, size_t err_size);
 
-/* Cached reads; NULL when the row does not exist (or on error). */
+/* Reads of the current row; NULL when it does not exist (or on error). The
+ * entry stays valid until chat_store_free, even after a later read found
+ * the row changed (that read hands out a new entry). */
 const chat_user_info *chat_user_get(chat_store *cs, int64_t id);
 /* May a direct room be opened with user id (docs/decisions.md, "Who may open
  * a direct room")? true when the user exists and holds a staff role
@@ -59,8 +63,8 @@ bool chat_room_has_member(const chat_room_info *room, int64_t user);
 int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash);
 
 /* The direct room of two users, created (inside the turn's transaction)
- * when missing; its cache entry is dropped if the row does not survive the
- * commit. 0 on error. Call chat_store_free only after the last commit. */
+ * when missing. When two nodes create it at once, one creates it and the
+ * other finds it (*created false). 0 on error. */
 int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created);
 
 typedef struct chat_new_msg {
@@ -138,6 +142,11 @@ int64_t chat_service_create(sb_store *store, const char *status, const char *cus
 int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int64_t *members,
                                  size_t n);
 int64_t chat_user_count(sb_store *store);
+/* Inside the turn's transaction (sb_store_begin first): hold the demo's
+ * seeding to one writer until the commit, so that nodes starting together
+ * on one empty database do not both seed (SQLite's write transaction is
+ * that lock already; PostgreSQL takes a transaction-level lock). 0, or -1. */
+int chat_seed_lock(sb_store *store);
 
 /* For other modules (the dashboard's chat page), uncached, inside the turn:
  * a short-lived access token for a user (its hash; a token works as the

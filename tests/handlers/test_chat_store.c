@@ -123,6 +123,124 @@ static void test_lost_transaction(void **state)
     assert_null(chat_room_get(f->cs, id));
 }
 
+/* Another writer (another node, here a second connection to the same file)
+ * adds a member to a room and renames a user that this store has read: the
+ * next transaction sees both, while the entries handed out before stay
+ * valid. Inside one transaction the entries read in it are used as read. */
+static void test_changed_by_another_writer(void **state)
+{
+    fixture *f = *state;
+    char path[128], sql[256];
+    sqlite3 *other;
+    bool created;
+    snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    int64_t room = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
+    assert_true(created);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    const chat_room_info *before = chat_room_get(f->cs, room);
+    assert_members(before, f->user[0], f->user[1]);
+    const chat_user_info *u0 = chat_user_get(f->cs, f->user[0]);
+    assert_string_equal(u0->full_name, "u0");
+    assert_ptr_equal(chat_room_get(f->cs, room), before); /* read once in the turn */
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+    /* unchanged rows: the same entries in the next turn */
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    assert_ptr_equal(chat_room_get(f->cs, room), before);
+    assert_ptr_equal(chat_user_get(f->cs, f->user[0]), u0);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO chat_room_members(room_id, user_id) VALUES(%lld, %lld);"
+             "UPDATE chat_users SET full_name = 'renamed' WHERE id = %lld;",
+             (long long)room, (long long)f->user[2], (long long)f->user[0]);
+    assert_int_equal(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
+
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    const chat_room_info *after = chat_room_get(f->cs, room);
+    assert_non_null(after);
+    assert_int_equal(after->n_members, 3);
+    assert_true(chat_room_has_member(after, f->user[2]));
+    assert_string_equal(chat_user_get(f->cs, f->user[0])->full_name, "renamed");
+    /* what was handed out before is still readable */
+    assert_int_equal(before->n_members, 2);
+    assert_string_equal(u0->full_name, "u0");
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+
+    /* and a member removed, outside any transaction */
+    snprintf(sql, sizeof sql,
+             "DELETE FROM chat_room_members WHERE room_id = %lld AND user_id = %lld",
+             (long long)room, (long long)f->user[1]);
+    assert_int_equal(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
+    after = chat_room_get(f->cs, room);
+    assert_false(chat_room_has_member(after, f->user[1]));
+    assert_int_equal(after->n_members, 2);
+    sqlite3_close(other);
+}
+
+/* Statements that differ by engine, on SQLite: the new message's ID read
+ * beside the counts, and a room where no one else is (one row, no count). */
+static void test_insert_ids_and_counts(void **state)
+{
+    fixture *f = *state;
+    int64_t existing = 0, members[1] = {f->user[0]};
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    int64_t service = chat_service_create(f->store, "OPEN", "Ann", "+1 555 0101", "1 Main St");
+    assert_true(service > 0);
+    chat_service_row svc;
+    assert_int_equal(chat_service_get(f->cs, service, &svc), 1);
+    assert_int_equal(svc.created_at.len, 20); /* 2026-12-04T19:08:00Z, made in C */
+    assert_int_equal(svc.created_at.ptr[10], 'T');
+    int64_t alone = chat_service_room_create(f->store, service, members, 1);
+    assert_true(alone > 0);
+    chat_new_msg m = {
+        .room_id = alone, .sender_id = f->user[0], .text = {"solo", 4}, .created_at = 1};
+    int64_t first = chat_message_insert(f->cs, &m, &existing);
+    assert_true(first > 0);
+    const chat_unread *unread;
+    assert_int_equal(chat_last_unread(f->cs, &unread), 0);
+    bool created;
+    int64_t room = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
+    m.room_id = room;
+    m.client_message_id = (sb_str){"k-1", 3};
+    int64_t second = chat_message_insert(f->cs, &m, &existing);
+    assert_int_equal(second, first + 1);
+    assert_int_equal(chat_last_unread(f->cs, &unread), 1);
+    assert_int_equal(unread[0].user_id, f->user[1]);
+    assert_int_equal(unread[0].unread, 1);
+    /* the retry: nothing written, the stored ID */
+    assert_int_equal(chat_message_insert(f->cs, &m, &existing), 0);
+    assert_int_equal(existing, second);
+    assert_int_equal(chat_unread_count(f->cs, room, f->user[1]), 1);
+    m.room_id = alone;
+    assert_int_equal(chat_message_insert(f->cs, &m, &existing), CHAT_INSERT_OTHER_ROOM);
+    m.client_message_id = (sb_str){"k-2", 3};
+    m.room_id = room;
+    assert_int_equal(chat_message_insert(f->cs, &m, &existing), second + 1);
+    assert_int_equal(chat_last_unread(f->cs, &unread), 1);
+    assert_int_equal(unread[0].unread, 2);
+    /* read up to the first: one left, and the watermark never goes down */
+    int64_t left = -1;
+    assert_int_equal(chat_mark_read(f->cs, room, f->user[1], second, &left), 0);
+    assert_int_equal(left, 1);
+    assert_int_equal(chat_mark_read(f->cs, room, f->user[1], first, &left), 0);
+    assert_int_equal(left, 1);
+    assert_int_equal(chat_last_read(f->cs, room, f->user[1]), second);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+    /* the rooms, newest first */
+    sb_cursor cur = SB_CURSOR_INIT;
+    chat_room_row rr;
+    assert_int_equal(chat_user_rooms(f->cs, f->user[0], &cur, &rr), 1);
+    assert_int_equal(rr.room_id, room);
+    assert_int_equal(rr.last_message_id, second + 1);
+    assert_int_equal(chat_user_rooms(f->cs, f->user[0], &cur, &rr), 1);
+    assert_int_equal(rr.room_id, alone);
+    assert_int_equal(chat_user_rooms(f->cs, f->user[0], &cur, &rr), 0);
+}
+
 /* Health (store.h, sb_store_health): a lost transaction makes the store
  * degraded, and the next commit that succeeds makes it healthy again. */
 static void test_health_after_lost_transaction(void **state)
@@ -482,6 +600,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rolled_back_savepoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_by_another_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_ids_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_after_lost_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_locked, setup, teardown),
         cmocka_unit_test(test_migrates_pre_prefix_database),
