@@ -81,6 +81,7 @@ struct sb_pg {
     struct event *ev_io;    /* connecting: PQconnectPoll's socket; up: the idle watch */
     struct event *ev_timer; /* down: the backoff; connecting: the deadline */
     int backoff_ms;
+    bool served;              /* had a loop: a server, not a command-line tool */
     struct timespec next_try; /* without a loop: no blocking retry before */
     bool in_tx;
     int units;        /* savepoints open */
@@ -493,6 +494,7 @@ void sb_pg_set_loop(sb_pg *pg, struct event_base *base)
     pg->base = base;
     if (!base)
         return;
+    pg->served = true;
     pg->ev_timer = evtimer_new(base, timer_due, pg);
     if (pg->state == PG_UP)
         watch_idle(pg);
@@ -569,7 +571,9 @@ sb_pg *sb_pg_open(const char *url, sb_store *owner, char *err, size_t err_size)
     pg->m_commit_errors =
         sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);
     connected(pg);
-    sb_log(SB_LOG_INFO, "postgres", "db=\"%s\" server=%d", pg->where, PQserverVersion(pg->conn));
+    /* debug: the command-line tools open stores too, and serve logs the
+     * (redacted) URL with its configuration */
+    sb_log(SB_LOG_DEBUG, "postgres", "db=\"%s\" server=%d", pg->where, PQserverVersion(pg->conn));
     return pg;
 }
 
@@ -587,9 +591,9 @@ void sb_pg_close(sb_pg *pg)
     if (!pg)
         return;
     sb_pg_commit(pg);
-    if (pg->n_statements)
-        sb_log(SB_LOG_INFO, "postgres_stats", "statements=%llu mean_us=%.1f",
-               (unsigned long long)pg->n_statements,
+    if (pg->n_statements) /* a server's (it had a loop) for the operator; a tool's for debug */
+        sb_log(pg->served ? SB_LOG_INFO : SB_LOG_DEBUG, "postgres_stats",
+               "statements=%llu mean_us=%.1f", (unsigned long long)pg->n_statements,
                pg->statement_seconds * 1e6 / (double)pg->n_statements);
     sb_pg_set_loop(pg, NULL);
     for (size_t i = 0; i < STMT_SLOTS; i++) {
@@ -611,19 +615,21 @@ void sb_pg_close(sb_pg *pg)
 
 /* Transactions ---------------------------------------------------------- */
 
-sb_store_status sb_pg_begin(sb_pg *pg)
+/* Open the turn's transaction with `sql` ("BEGIN", or "BEGIN; SAVEPOINT
+ * unit": one round trip for both when a unit opens it). */
+static sb_store_status begin_with(sb_pg *pg, const char *sql)
 {
-    if (pg->in_tx)
-        return SB_STORE_OK;
     if (!up(pg))
         return unreachable(pg, NULL, 0);
     /* READ COMMITTED (the default): each statement sees what committed
      * before it; the stores make their read-then-write steps safe with
      * constraints and row locks (docs/decisions.md) */
-    PGresult *r = PQexec(pg->conn, "BEGIN");
+    PGresult *r = PQexec(pg->conn, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         sb_store_status st = failed(pg, r, NULL, 0);
         PQclear(r);
+        if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+            PQclear(PQexec(pg->conn, "ROLLBACK")); /* BEGIN went, SAVEPOINT did not */
         if (st != SB_STORE_IO)
             health_note(pg, "begin", st, pg->last_error);
         return st;
@@ -638,12 +644,19 @@ sb_store_status sb_pg_begin(sb_pg *pg)
     return SB_STORE_OK;
 }
 
+sb_store_status sb_pg_begin(sb_pg *pg)
+{
+    return pg->in_tx ? SB_STORE_OK : begin_with(pg, "BEGIN");
+}
+
 sb_store_status sb_pg_unit_begin(sb_pg *pg)
 {
-    sb_store_status st = sb_pg_begin(pg);
-    if (st != SB_STORE_OK)
-        return st;
-    st = command(pg, "SAVEPOINT unit");
+    sb_store_status st;
+    if (!pg->in_tx) {
+        st = begin_with(pg, "BEGIN; SAVEPOINT unit");
+    } else {
+        st = command(pg, "SAVEPOINT unit");
+    }
     if (st == SB_STORE_OK && pg->in_tx) {
         pg->units++;
         pg->unit_failed = false;
