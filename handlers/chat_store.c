@@ -669,6 +669,13 @@ int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *exis
     sb_stmt *st;
     cs->n_unread = 0;
     if (cs->pg) {
+        /* PostgreSQL's text cannot hold a NUL byte (sql.h): refused before
+         * the lock is taken (the INSERT would be refused without a word
+         * sent, the lock then held to the end of the turn for nothing) */
+        const sb_str texts[] = {m->text, m->file_id, m->client_message_id};
+        for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+            if (texts[i].ptr && memchr(texts[i].ptr, '\0', texts[i].len))
+                return -1;
         st = sb_sql(cs->store, append_lock);
         if (!st || sb_sql_step(st) != SB_SQL_ROW)
             return -1;
