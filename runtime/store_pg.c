@@ -86,6 +86,10 @@ struct sb_pg {
     bool in_tx;
     int units;        /* savepoints open */
     bool unit_failed; /* a statement failed inside the innermost unit */
+    /* The turn's transaction was lost: until the next begin (or the turn's
+     * end), statements fail rather than run, and commit, one by one, outside
+     * any transaction (what their senders were told failed). */
+    bool poisoned;
     struct timespec tx_started;
     after *afters;
     size_t n_after, cap_after;
@@ -201,6 +205,7 @@ static void lose_tx(sb_pg *pg, sb_store_status st, const char *why)
     if (!pg->in_tx)
         return;
     pg->in_tx = false;
+    pg->poisoned = true;
     pg->units = 0;
     pg->unit_failed = false;
     sb_counter_add(pg->m_commit_errors, 1);
@@ -619,6 +624,7 @@ void sb_pg_close(sb_pg *pg)
  * unit": one round trip for both when a unit opens it). */
 static sb_store_status begin_with(sb_pg *pg, const char *sql)
 {
+    pg->poisoned = false;
     if (!up(pg))
         return unreachable(pg, NULL, 0);
     /* READ COMMITTED (the default): each statement sees what committed
@@ -683,13 +689,14 @@ void sb_pg_unit_end(sb_pg *pg, bool ok)
 
 bool sb_pg_lost(sb_pg *pg)
 {
-    (void)pg;
-    return false; /* a lost transaction is reported when it is lost (failed) */
+    /* on_lost ran when it was lost (failed); this tells the writes after it */
+    return pg->poisoned;
 }
 
 sb_store_status sb_pg_commit(sb_pg *pg)
 {
     sb_store_status rc = SB_STORE_OK;
+    pg->poisoned = false;
     if (pg->in_tx) {
         PGresult *r = PQexec(pg->conn, "COMMIT");
         /* COMMIT of an aborted transaction answers "ROLLBACK", not an error */
@@ -743,6 +750,7 @@ void sb_pg_end_reads(sb_pg *pg)
 {
     if (pg->in_tx)
         return;
+    pg->poisoned = false; /* the turn is over */
     /* no snapshot stays open here (a result is read whole), but the rows
      * are memory: rows read before are invalid after it, as on SQLite */
     for (size_t i = 0; i < STMT_SLOTS; i++)
@@ -1013,6 +1021,11 @@ int sb_pg_step(sb_pg_stmt *st)
         sb_log(SB_LOG_WARN, "postgres", "status=\"error\" err=\"%s\"", st->error);
         return SB_STORE_ERROR; /* nothing was sent: the transaction goes on */
     }
+    if (pg->poisoned) {
+        snprintf(st->error, sizeof st->error, "the turn's transaction was lost: %.180s",
+                 pg->last_error);
+        return SB_STORE_LOST;
+    }
     if (!up(pg))
         return unreachable(pg, st->error, sizeof st->error);
     struct timespec t0;
@@ -1088,6 +1101,10 @@ const char *sb_pg_error(sb_pg_stmt *st)
 
 sb_store_status sb_pg_exec(sb_pg *pg, const char *script, char *err, size_t err_size)
 {
+    if (pg->poisoned) {
+        snprintf(err, err_size, "the turn's transaction was lost: %.180s", pg->last_error);
+        return SB_STORE_LOST;
+    }
     if (!up(pg))
         return unreachable(pg, err, err_size);
     PGresult *r = PQexec(pg->conn, script);

@@ -301,11 +301,16 @@ static void test_failure_outside_unit(void **state)
         assert_int_equal(f->n_after, 1);
         assert_true(f->after_rc[0] < 0);
         assert_true(strlen(sb_store_last_error(f->store)) > 0);
+        /* what the turn writes after it fails too, rather than committing
+         * by itself outside any transaction */
+        assert_true(sb_store_lost(f->store));
+        assert_int_equal(put(f->store, "w1b", "x"), SB_STORE_LOST);
     }
     assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
     assert_int_equal(put(f->store, "w2", "b"), SB_SQL_DONE);
     assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
     assert_int_equal(count(f->store, "w1"), on_pg() ? 0 : 1);
+    assert_int_equal(count(f->store, "w1b"), 0);
     assert_int_equal(count(f->store, "w2"), 1);
 }
 
