@@ -90,4 +90,8 @@ test('PostgreSQL restarted under a running server: clear errors while down, then
   assert.equal((await h.metrics(s)).switchboard_healthy, 1);
   assert.ok(!s.stderr.includes(SECRET), 'the password is in the log');
   assert.ok(!s.stdout.includes(SECRET), 'the password is on stdout');
+  // and it stops cleanly, nothing leaked (the sanitizers' builds say so at exit)
+  const ex = await s.stop('SIGTERM');
+  assert.equal(ex.code, 0);
+  assert.deepEqual(h.sanitizerReports(s), []);
 });
