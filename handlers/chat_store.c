@@ -8,11 +8,11 @@
  *
  * Several writers (PostgreSQL, or several processes on one SQLite file):
  * the consistency model is in docs/decisions.md, "PostgreSQL engine",
- * "### chat". In short: message IDs become visible in ID order (one append
+ * "### chat". In short: message IDs become visible in ID order (one write
  * lock for all rooms, because ?since= resumes across all of a user's
  * rooms), counters change in SQL only, idempotency and direct rooms rest on
  * ON CONFLICT (no statement is ever expected to fail), and the in-memory
- * users and rooms are checked against their rows on every use.
+ * users and rooms are read again in each turn's transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +562,41 @@ int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash)
     return id;
 }
 
+/* The chat's write lock (PostgreSQL), taken by every write of a message,
+ * a status, a read mark or a direct room before anything else.
+ *
+ * Clients resume with ?since=ID across all of their rooms, so message IDs
+ * must become visible in ID order across rooms: an identity column hands
+ * out 10 then 11 to two transactions, 11 commits first, a reader resumes
+ * after 11 and never sees 10. Taken before a message is inserted, the lock
+ * makes IDs allocated and committed in one order. A lock per room would not
+ * do (the reader spans rooms), nor one per member (a turn writes to many
+ * rooms: member sets taken in different orders on two nodes deadlock).
+ *
+ * Taken first by the chat's other writes too, so that no transaction holds
+ * a chat row lock while it waits for this one: otherwise node A (holding
+ * it, bumping a member's unread count) and node B (holding that member's
+ * row from a mark_read, or a direct room it has just inserted, and waiting
+ * for the lock) would wait on each other. And a recount (mark_read) made
+ * under it sees every bump before it committed.
+ *
+ * It is held to the end of the turn's transaction (its savepoint's end, if
+ * that rolls back), taken again at no cost by the turn's later writes: the
+ * chat's writes of all nodes go one turn at a time, as SQLite's one writer
+ * always did. A transaction-level advisory lock: no row to write and no
+ * WAL, nothing for vacuum to wait on. SQLite needs none: BEGIN IMMEDIATE
+ * holds the database until the commit. The keys: 'chat' in ASCII, then 1. */
+static int write_lock(chat_store *cs)
+{
+    if (!cs->pg)
+        return 0;
+    sb_stmt *st = sb_sql(cs->store, "SELECT pg_advisory_xact_lock(1667785076, 1)");
+    int rc = st ? sb_sql_step(st) : SB_STORE_ERROR;
+    if (st)
+        sb_sql_reset(st);
+    return rc == SB_SQL_ROW ? 0 : -1;
+}
+
 int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
 {
     char key[48];
@@ -587,6 +622,8 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
         if (id || rc < 0 || attempt)
             return id;
 
+        if (write_lock(cs) != 0)
+            return 0;
         st = sb_sql(cs->store, make);
         if (!st)
             return 0;
@@ -628,19 +665,6 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
     return 0;
 }
 
-/* The append lock (PostgreSQL). Clients resume with ?since=ID across all of
- * their rooms, so IDs must become visible in ID order across rooms: an
- * identity column hands out 10 then 11 to two transactions, 11 commits
- * first, a reader resumes after 11 and never sees 10. Every transaction
- * that appends a message takes this one lock first, so IDs are allocated
- * and committed in the same order; it is held to the end of the turn's
- * transaction (its savepoint's end, if that rolls back), taken again at no
- * cost by the turn's later messages. A transaction-level advisory lock:
- * no row to write and no WAL for it, nothing for vacuum to wait on. SQLite
- * needs none: its one writer at a time holds the database until commit.
- * The keys: 'chat' in ASCII, then 1 for message appends. */
-static const char append_lock[] = "SELECT pg_advisory_xact_lock(1667785076, 1)";
-
 int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *existing)
 {
 #define INSERT_MESSAGE                                                                             \
@@ -676,11 +700,9 @@ int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *exis
         for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
             if (texts[i].ptr && memchr(texts[i].ptr, '\0', texts[i].len))
                 return -1;
-        st = sb_sql(cs->store, append_lock);
-        if (!st || sb_sql_step(st) != SB_SQL_ROW)
-            return -1;
-        sb_sql_reset(st);
     }
+    if (write_lock(cs) != 0)
+        return -1;
     st = sb_sql(cs->store, cs->pg ? ins_pg : ins);
     if (!st)
         return -1;
@@ -816,6 +838,8 @@ int chat_status_set(chat_store *cs, int64_t message_id, int64_t user_id, int sta
         "INSERT INTO chat_message_status(message_id, user_id, status) VALUES(?1, ?2, ?3) "
         "ON CONFLICT(message_id, user_id) DO UPDATE SET status = excluded.status "
         "WHERE excluded.status > chat_message_status.status";
+    if (write_lock(cs) != 0)
+        return -1;
     sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
         return -1;
@@ -871,24 +895,12 @@ int chat_mark_read(chat_store *cs, int64_t room_id, int64_t user_id, int64_t mes
      * this row's count and holds the row until its commit. An UPDATE that
      * waited for it would apply to the bumped row but count with the
      * snapshot from before the wait, without that message: one unread too
-     * few. Locking the row first, in a statement of its own, makes the
-     * UPDATE's snapshot newer than every bump it waited for. (SQLite's one
-     * writer sees everything committed.) */
-    static const char lock[] =
-        "SELECT 1 FROM chat_room_members WHERE room_id = ?1 AND user_id = ?2 FOR UPDATE";
-    sb_stmt *st;
-    if (cs->pg) {
-        st = sb_sql(cs->store, lock);
-        if (!st)
-            return -1;
-        sb_sql_bind_int64(st, 1, room_id);
-        sb_sql_bind_int64(st, 2, user_id);
-        int rc = sb_sql_step(st);
-        sb_sql_reset(st);
-        if (rc < 0)
-            return -1;
-    }
-    st = sb_sql(cs->store, sql);
+     * few. Under the write lock no other node's bump is pending, and the
+     * UPDATE's snapshot, taken after the lock, holds every bump committed.
+     * (SQLite's one writer sees everything committed.) */
+    if (write_lock(cs) != 0)
+        return -1;
+    sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
         return -1;
     sb_sql_bind_int64(st, 1, room_id);

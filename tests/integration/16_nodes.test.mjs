@@ -154,3 +154,35 @@ test('a membership changed in the database is seen by a node that read the room 
   dbq(a, `DELETE FROM chat_room_members WHERE room_id = 1 AND user_id = ${u.dan.id}`);
   assert.equal((await refused()).type, 'error', 'dan left room 1');
 });
+
+test('sends and read marks on both nodes at once: none refused, and the count is exact', async () => {
+  // carol writes to room 1 on a; on b alice reads what she gets and writes
+  // back, so each node's turns hold a member's row and the chat's append at
+  // once (the order that makes two nodes wait on each other unless every
+  // chat write takes the same lock first)
+  const carol = await h.login(a, u.carol, 'carol@a');
+  const alice = await h.login(b, u.alice, 'alice@b');
+  const errors = [];
+  for (const c of [carol, alice]) c.ws.on('message', (d) => { const m = JSON.parse(d); if (m.type === 'error') errors.push(`${c.label}: ${m.error}`); });
+  let writing = true;
+  const reader = (async () => {
+    for (let i = 0; writing; i++) {
+      const hist = await h.request(b, '/api/v1/rooms/1/messages?limit=1', { headers: h.bearer(u.alice.token) });
+      const last = hist.json.messages[0];
+      if (last && !last.is_sent) {
+        alice.send({ action: 'mark_read', message_id: last.id });
+        alice.send({ action: 'send_message', room_id: '1', text: `alice back ${i}` });
+      }
+      await h.sleep(2);
+    }
+  })();
+  for (let i = 0; i < 60; i++) await send(carol, { room_id: '1', text: `carol burst ${i}` });
+  writing = false;
+  await reader;
+  await alice.ask({ action: 'heartbeat' }, h.isType('heartbeat_response'));
+  assert.deepEqual(errors, []);
+  // the count alice has is the messages of others above her watermark
+  const want = dbq(a, `SELECT count(*) FROM chat_messages m, chat_room_members rm WHERE rm.room_id = 1 AND rm.user_id = ${u.alice.id} AND m.room_id = 1 AND m.id > rm.last_read AND m.sender_id <> ${u.alice.id}`).trim();
+  const got = dbq(a, `SELECT unread FROM chat_room_members WHERE room_id = 1 AND user_id = ${u.alice.id}`).trim();
+  assert.equal(got, want);
+});
