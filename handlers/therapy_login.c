@@ -203,8 +203,8 @@ static int send_caps(struct sb_ctx *ctx, therapy_app *app, const char *ip, int64
     return 0;
 }
 
-int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
-                     therapy_login_response *resp, therapy_therapy_error_response *err)
+static int login(struct sb_ctx *ctx, const therapy_login_request *req, therapy_login_response *resp,
+                 therapy_therapy_error_response *err)
 {
     therapy_app *app = ctx->app;
     int rc = therapy_check_origin(ctx, app);
@@ -284,8 +284,8 @@ int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
 
 /* verifyCode ---------------------------------------------------------------- */
 
-int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req,
-                           therapy_verify_code_response *resp, therapy_therapy_error_response *err)
+static int verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req,
+                       therapy_verify_code_response *resp, therapy_therapy_error_response *err)
 {
     therapy_app *app = ctx->app;
     int rc = therapy_check_origin(ctx, app);
@@ -388,6 +388,34 @@ int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request
     return 200;
 }
 
+/* login and verifyCode each run in a unit of the turn's transaction: a
+ * statement failing in one (on PostgreSQL, a wait for a limit row that
+ * another node's turn holds, broken as a deadlock or by lock_timeout) rolls
+ * back that request's writes alone; outside a unit it would lose the whole
+ * turn's (store.h). A refusal keeps what it wrote (the used try, the failed
+ * code, the event counted). */
+int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
+                     therapy_login_response *resp, therapy_therapy_error_response *err)
+{
+    therapy_app *app = ctx->app;
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    int rc = login(ctx, req, resp, err);
+    sb_store_unit_end(app->store, rc != -THERAPY_ERROR_UNAVAILABLE);
+    return rc;
+}
+
+int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req,
+                           therapy_verify_code_response *resp, therapy_therapy_error_response *err)
+{
+    therapy_app *app = ctx->app;
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    int rc = verify_code(ctx, req, resp, err);
+    sb_store_unit_end(app->store, rc != -THERAPY_ERROR_UNAVAILABLE);
+    return rc;
+}
+
 /* The session's own view, and logout ------------------------------------------ */
 
 int therapy_on_get_session(struct sb_ctx *ctx, therapy_session_response *resp,
@@ -422,8 +450,11 @@ int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp,
     (void)err;
     therapy_app *app = ctx->app;
     therapy_auth *a = ctx->session;
-    if (sb_store_begin(app->store) != SB_STORE_OK)
+    /* the notice and the session's end together, in a unit (as login) */
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
+    int64_t before = -1;
+    bool ok = true;
     if (a->row.ts_id) { /* the document's "Foo has left the session" */
         therapy_user u;
         if (therapy_user_get(app->store, a->row.user, &u, NULL) == 0) {
@@ -433,16 +464,18 @@ int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp,
                 therapy_out out = {.kind = THERAPY_OUT_NOTICE_ACTION};
                 out.as.notice_action.body = (sb_str){text, strlen(text)};
                 out.as.notice_action.sender = THERAPY_NOTICE_SENDER_SYSTEM;
-                int64_t before = therapy_actions_max(app->store, a->row.ts_id);
-                if (before < 0 ||
-                    therapy_post_action(ctx, app, a->row.ts_id, &out, NULL, 0, NULL, NULL) < 0)
-                    return -THERAPY_ERROR_UNAVAILABLE;
-                therapy_wake(ctx, app, a->row.ts_id, before);
+                before = therapy_actions_lock(app->store, a->row.ts_id);
+                ok = before >= 0 &&
+                     therapy_post_action(ctx, app, a->row.ts_id, &out, NULL, 0, NULL, NULL) > 0;
             }
         }
     }
-    if (therapy_auth_delete(app->store, a->token_hash) != 0)
+    ok = ok && therapy_auth_delete(app->store, a->token_hash) == 0;
+    sb_store_unit_end(app->store, ok);
+    if (!ok)
         return -THERAPY_ERROR_UNAVAILABLE;
+    if (before >= 0)
+        therapy_wake(ctx, app, a->row.ts_id, before);
     therapy_stream_logout(ctx, app, a->token_hash);
     therapy_set_cookie(ctx, app, NULL);
     sb_log(SB_LOG_INFO, "therapy_logged_out", "user=%s", a->row.user);
