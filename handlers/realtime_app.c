@@ -41,6 +41,7 @@ static void sweep(struct sb_ctx *ctx, void *arg)
 {
     (void)ctx;
     realtime_recovery_sweep(arg, 0);
+    realtime_prune(arg);
 }
 
 static void expiry(struct sb_ctx *ctx, void *arg)

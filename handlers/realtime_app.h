@@ -124,5 +124,7 @@ void realtime_write_update(sb_buf *b, sb_str envelope, int64_t offset);
  * commit), else every one stored. */
 int64_t realtime_replay_upto(const realtime_app *app, const char *company);
 void realtime_pending_free(realtime_app *app);
+/* Drop the UPDATEs older than the recovery window (the sweep's timer). */
+void realtime_prune(realtime_app *app);
 
 #endif

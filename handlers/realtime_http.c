@@ -22,6 +22,7 @@
 #include "realtime_store.h"
 
 #define PRUNE_BATCH 500
+#define PRUNE_BATCHES 40 /* a sweep's most: 20,000 rows */
 
 int realtime_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
 {
@@ -99,6 +100,27 @@ static void offset_committed(void *arg, int rc)
     pending_clear(app);
 }
 
+void realtime_prune(realtime_app *app)
+{
+    /* Here, on the sweep's timer in a unit of its own, not in the POST that
+     * happened to draw a multiple of 64: on PostgreSQL a failing statement
+     * (a lock timeout, a deadlock with another node's prune) aborts what
+     * shares its transaction, and the POST's UPDATE must not go with it.
+     * Batches until the window's past is gone, a bounded number per sweep. */
+    int64_t before = sb_wall_ms() - app->recovery_ms;
+    for (int i = 0; i < PRUNE_BATCHES; i++) {
+        if (sb_store_begin(app->store) != SB_STORE_OK ||
+            sb_store_unit_begin(app->store) != SB_STORE_OK)
+            return;
+        int n = realtime_update_prune(app->store, before, PRUNE_BATCH);
+        sb_store_unit_end(app->store, n >= 0);
+        if (n < 0)
+            sb_log(SB_LOG_WARN, "realtime_prune", "error=\"%s\"", sb_store_last_error(app->store));
+        if (n < PRUNE_BATCH)
+            return;
+    }
+}
+
 int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_update_request *req,
                                realtime_realtime_update_accepted *resp,
                                realtime_realtime_http_error *err)
@@ -148,8 +170,6 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
     if (!app->pending_offset)
         sb_store_after_commit(app->store, offset_committed, app);
     app->pending_offset = offset;
-    if (app->recovery_ms && (offset % 64) == 0)
-        realtime_update_prune(app->store, now - app->recovery_ms, PRUNE_BATCH);
 
     /* one serialization for every subscriber */
     char topic[SB_TOPIC_MAX];

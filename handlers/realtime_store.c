@@ -106,11 +106,12 @@ int realtime_update_prune(sb_store *s, int64_t before_ms, int limit)
     sb_sql_bind_int64(st, 2, limit);
     if (sb_sql_step(st) != SB_SQL_DONE)
         return -1;
+    int n = (int)sb_sql_changes(st);
     st = sb_sql(s, streams);
     if (!st)
         return -1;
     sb_sql_bind_int64(st, 1, before_ms);
-    return sb_sql_step(st) == SB_SQL_DONE ? 0 : -1;
+    return sb_sql_step(st) == SB_SQL_DONE ? n : -1;
 }
 
 int realtime_updates_since(sb_store *s, const char *company, int64_t after, int64_t upto,
