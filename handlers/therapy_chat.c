@@ -132,9 +132,14 @@ int therapy_on_enter_therapy_session(struct sb_ctx *ctx,
     int rc = member(app, req->ts_id, a->row.user, role);
     if (rc != 0)
         return rc;
-    if (sb_store_begin(app->store) != SB_STORE_OK ||
-        therapy_auth_set_ts(app->store, a->token_hash, req->ts_id) != 0 ||
-        therapy_member_present(app->store, req->ts_id, a->row.user, sb_wall_ms()) != 0)
+    /* in a unit, as every therapy write: a failing statement rolls back
+     * this request alone, not the turn */
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    bool ok = therapy_auth_set_ts(app->store, a->token_hash, req->ts_id) == 0 &&
+              therapy_member_present(app->store, req->ts_id, a->row.user, sb_wall_ms()) == 0;
+    sb_store_unit_end(app->store, ok);
+    if (!ok)
         return -THERAPY_ERROR_UNAVAILABLE;
     sb_log(SB_LOG_INFO, "therapy_entered", "user=%s ts_id=%lld", a->row.user,
            (long long)req->ts_id);
