@@ -45,6 +45,7 @@ typedef struct chat_room_info {
 typedef struct chat_store chat_store;
 
 chat_store *chat_store_new(sb_store *store);
+/* After the store's last commit: the open transaction's end calls back into it. */
 void chat_store_free(chat_store *cs);
 int chat_store_migrate(sb_store *store, char *err, size_t err_size);
 
