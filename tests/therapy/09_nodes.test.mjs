@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   startTherapy, cleanup, addUser, addGroup, Browser, browserIn, smsLines, codeFor, req, API, isError, msg,
-  checkActions, sleep,
+  checkActions, sleep, sanitizerReports, T,
 } from './th.mjs';
 
 const RESEND = 1;
@@ -127,4 +127,13 @@ test('action IDs of a session become visible in order: polls from last_action_id
   await Promise.all(polls);
   assert.deepEqual(seen.a, all, 'the poll on a missed or repeated IDs');
   assert.deepEqual(seen.b, all, 'the poll on b missed or repeated IDs');
+});
+
+test('both nodes shut down cleanly, with no sanitizer report', async () => {
+  for (const s of [a, b]) {
+    const { code, signal } = await s.stop('SIGTERM', T(10000));
+    assert.deepEqual(sanitizerReports(s), []);
+    assert.equal(signal, null);
+    assert.equal(code, 0, s.stderr.slice(-3000));
+  }
 });
