@@ -385,9 +385,11 @@ static void bind_str(sb_stmt *st, int i, sb_str s)
  * statements anyway (READ COMMITTED), so this is no staler than reading
  * every time, and under load a turn carries about a hundred messages.
  * Measured with bench/load/callgrind.sh (docs/decisions.md, "### chat"):
- * reading on every use cost 29% more instructions per message; once per
- * turn, the cost of the cache before the port. An unchanged row keeps its
- * entry: the pointer stays valid across calls. */
+ * reading on every use cost 29% more instructions per message than the
+ * cache before the port; once per turn, 4.9% more (mostly the statement
+ * layer, not the reads). Outside a transaction (a ?since= replay, REST on
+ * an idle node) every use reads. An unchanged row keeps its entry: the
+ * pointer stays valid across calls. */
 
 const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
 {

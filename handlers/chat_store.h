@@ -1,5 +1,5 @@
 /*
- * chat_store.h: the chat's tables, and the caches in front of them.
+ * chat_store.h: the chat's tables, and the users and rooms kept in memory.
  *
  * Users and rooms (with their members) are read on nearly every message:
  * each read checks the row in the database (several nodes may write it) and
@@ -55,8 +55,9 @@ int chat_store_migrate(sb_store *store, char *err, size_t err_size);
 const chat_user_info *chat_user_get(chat_store *cs, int64_t id);
 /* May a direct room be opened with user id (docs/decisions.md, "Who may open
  * a direct room")? true when the user exists and holds a staff role
- * (TECHNICIAN, ADMIN, SUPER_ADMIN). Always one indexed query, never the
- * cache, so that an unknown ID and a user without a role cost the same. */
+ * (TECHNICIAN, ADMIN, SUPER_ADMIN). Always one indexed query, never an
+ * entry in memory, so that an unknown ID and a user without a role cost the
+ * same. */
 bool chat_user_direct_ok(chat_store *cs, int64_t id);
 const chat_room_info *chat_room_get(chat_store *cs, int64_t id);
 bool chat_room_has_member(const chat_room_info *room, int64_t user);
