@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,6 +30,7 @@ typedef struct fixture {
     char dir[64];
     char pg_base[200]; /* SB_TEST_DB=postgres: the cluster's URL base */
     char pg_name[64];  /* and this test's database in it */
+    char path[320];    /* the database: a file or a URL */
     sb_store *store;
     sb_arena arena;
 } fixture;
@@ -99,6 +103,7 @@ static int setup(void **state)
             return -1;
         snprintf(path, sizeof path, "%s%s", f->pg_base, f->pg_name);
     }
+    snprintf(f->path, sizeof f->path, "%s", path);
     f->store = sb_store_open(path, false, err, sizeof err);
     if (!f->store || therapy_store_migrate(f->store, err, sizeof err) != 0 ||
         therapy_store_migrate(f->store, err, sizeof err) != 0) { /* twice: a no-op */
@@ -422,6 +427,51 @@ static void test_assessment_order(void **state)
     assert_int_equal(sb_store_commit(s), SB_STORE_OK);
 }
 
+/* Two nodes starting on one empty database seed the demo once: the second
+ * counts the users under the first's lock, after its commit (it counted
+ * first and then added the same users: refused, the demo reported failed,
+ * or on PostgreSQL its turn lost). Here the first holds the lock while a
+ * child process (another node) seeds, then commits one user of its own. */
+static void test_demo_seeded_once(void **state)
+{
+    fixture *f = *state;
+    sb_store *s = f->store;
+    /* forked before any lock is taken (SQLite keeps a process's locks in
+     * memory the child would inherit); the child starts on a byte sent
+     * once the lock is held */
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char err[256], c;
+        close(go[1]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(2);
+        sb_store *other = sb_store_open(f->path, false, err, sizeof err);
+        int out = open("/dev/null", O_WRONLY); /* the demo's printout */
+        if (out >= 0)
+            dup2(out, 1);
+        _exit(other && therapy_seed_demo(other, f->path) == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    assert_int_equal(sb_store_begin(s), SB_STORE_OK);
+    assert_true(therapy_limit_lock(s, "demo", 1) > 0);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    close(go[1]);
+    /* the child waits for the lock meanwhile: on SQLite within the busy
+     * timeout (200 ms), on PostgreSQL as long as it takes */
+    struct timespec wait = {0, (on_pg() ? 300 : 100) * 1000 * 1000};
+    nanosleep(&wait, NULL);
+    assert_int_equal(therapy_user_add(s, "X1", "+15550009999", "x", "X", "X", "participant"), 0);
+    assert_int_equal(sb_store_commit(s), SB_STORE_OK);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(therapy_user_count(s), 1); /* the child found X1 and added nobody */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_several_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assessment_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_seeded_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
