@@ -288,7 +288,7 @@ static PGconn *connect_params(const sb_pg *pg, bool async)
                             "10000",
                             "switchboard",
                             "UTF8",
-                            "-c statement_timeout=5000 -c lock_timeout=5000 "
+                            "-c statement_timeout=5000 -c lock_timeout=4000 "
                             "-c idle_in_transaction_session_timeout=60000",
                             pg->url,
                             NULL};

@@ -8,7 +8,7 @@
 // only; the password in the URL never reaches a log or an error.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as h from './harness.mjs';
@@ -94,4 +94,42 @@ test('PostgreSQL restarted under a running server: clear errors while down, then
   const ex = await s.stop('SIGTERM');
   assert.equal(ex.code, 0);
   assert.deepEqual(h.sanitizerReports(s), []);
+});
+
+// A statement waits on the loop (handlers are synchronous), so every wait is
+// bounded: a table another session keeps locked makes a write wait
+// lock_timeout (4 s), then it is refused (its unit, or its turn, rolled back), and the
+// server goes on; once the lock is gone, writes are stored again.
+test('a table locked by another session: the write waits lock_timeout (4 s), is refused, and the server goes on', async (t) => {
+  if (h.engine !== 'postgres') {
+    t.skip('PostgreSQL only (SB_TEST_DB=postgres)');
+    return;
+  }
+  const s = await h.startServer({ tag: 'pglock' });
+  const u = s.users;
+  const alice = await h.login(s, u.alice, 'alice');
+  await alice.ask({ action: 'send_message', room_id: '1', text: 'before' }, h.isNewMessage((m) => m.text === 'before'));
+  const locker = spawn('psql', ['-X', '-q', '-d', s.db], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  locker.stdout.on('data', (d) => { out += d; });
+  locker.stdin.write("BEGIN;\nLOCK TABLE chat_messages IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n");
+  await h.until(() => out.includes('locked'), h.T(5000), 'the other session holds the lock');
+  const t0 = Date.now();
+  const from = alice.mark();
+  alice.send({ action: 'send_message', room_id: '1', text: 'during' });
+  const err = await alice.waitFor((m) => m.type === 'error' || m.type === 'new_message',
+    { from, ms: h.T(15000), what: 'the answer to the send while locked' });
+  const waited = Date.now() - t0;
+  assert.equal(err.type, 'error', JSON.stringify(err));
+  assert.ok(waited >= 3500 && waited < h.T(9000), `waited ${waited} ms (lock_timeout is 4 s)`);
+  assert.match(s.stderr, /sqlstate=(55P03|57014)/); // lock_timeout (4 s), else statement_timeout (5 s)
+  locker.stdin.end('COMMIT;\n');
+  await new Promise((r) => locker.on('exit', r));
+  await alice.ask({ action: 'heartbeat' }, h.isType('heartbeat_response'));
+  const ok = await alice.ask({ action: 'send_message', room_id: '1', text: 'after' },
+    (m) => m.type === 'error' || m.type === 'new_message');
+  assert.equal(ok.type, 'new_message', JSON.stringify(ok));
+  assert.deepEqual(h.dbQuery(s, 'SELECT text FROM chat_messages WHERE room_id = 1 ORDER BY id').trim().split('\n'),
+    ['before', 'after']);
+  assert.equal((await h.request(s, '/healthz')).status, 200);
 });
