@@ -667,6 +667,11 @@ int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created)
     return 0;
 }
 
+bool chat_send_needs_unit(const chat_store *cs)
+{
+    return cs->pg;
+}
+
 int64_t chat_message_insert(chat_store *cs, const chat_new_msg *m, int64_t *existing)
 {
 #define INSERT_MESSAGE                                                                             \

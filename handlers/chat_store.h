@@ -79,6 +79,14 @@ typedef struct chat_new_msg {
     int64_t created_at; /* Unix seconds */
 } chat_new_msg;
 
+/* Does a send need a savepoint (sb_store_unit_begin) around it? On
+ * PostgreSQL a failing statement aborts the whole transaction, and a send
+ * waits for the chat's write lock, which lock_timeout or a deadlock with
+ * another module's lock can fail: outside a unit that would lose the turn's
+ * other writes with it. On SQLite chat_message_insert undoes itself, and a
+ * unit is two statements more per message. */
+bool chat_send_needs_unit(const chat_store *cs);
+
 /* Insert a message and count it unread for every other member. Returns the
  * new message ID, or 0 when (sender, client_message_id) was stored before in
  * the same room: then *existing holds that message's ID (a retry).

@@ -324,6 +324,39 @@ static void test_insert_ids_and_counts(void **state)
     assert_int_equal(chat_user_rooms(f->cs, f->user[0], &cur, &rr), 0);
 }
 
+/* A send that fails inside its unit (here: a room that does not exist, the
+ * foreign key refuses it) takes nothing else with it: the turn's other
+ * messages are stored. On PostgreSQL a failed statement aborts the
+ * transaction, so sends run in units there (chat_send_needs_unit). */
+static void test_failed_send_keeps_the_turn(void **state)
+{
+    fixture *f = *state;
+    int64_t existing = 0;
+    bool created;
+    assert_int_equal(chat_send_needs_unit(f->cs), on_pg());
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    int64_t room = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
+    chat_new_msg m = {
+        .room_id = room, .sender_id = f->user[0], .text = {"one", 3}, .created_at = 1};
+    int64_t one = chat_message_insert(f->cs, &m, &existing);
+    assert_true(one > 0);
+    assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
+    m.room_id = INT64_C(999999999);
+    m.text = (sb_str){"nowhere", 7};
+    assert_int_equal(chat_message_insert(f->cs, &m, &existing), -1);
+    sb_store_unit_end(f->store, false);
+    m.room_id = room;
+    m.text = (sb_str){"two", 3};
+    int64_t two = chat_message_insert(f->cs, &m, &existing);
+    assert_true(two > one);
+    assert_false(sb_store_lost(f->store));
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+    chat_msg_row row;
+    assert_int_equal(chat_message_get(f->cs, one, &row), 1);
+    assert_int_equal(chat_message_get(f->cs, two, &row), 1);
+    assert_int_equal(chat_unread_count(f->cs, room, f->user[1]), 2);
+}
+
 /* Health (store.h, sb_store_health): a lost transaction makes the store
  * degraded, and the next commit that succeeds makes it healthy again. */
 static void test_health_after_lost_transaction(void **state)
@@ -685,6 +718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rolled_back_savepoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_by_another_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_ids_and_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_send_keeps_the_turn, setup, teardown),
         cmocka_unit_test(test_parse_id),
     };
     if (on_pg())
@@ -694,6 +728,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_by_another_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_ids_and_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_send_keeps_the_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_after_lost_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_locked, setup, teardown),
         cmocka_unit_test(test_migrates_pre_prefix_database),
