@@ -101,18 +101,29 @@ int dashboard_store_migrate(sb_store *s, char *err, size_t err_size)
     return sb_store_migrate(s, &m, err, err_size);
 }
 
-/* A statement for a write: the turn's transaction open first. */
+/* A statement for a write, in a unit of its own (the turn's transaction
+ * opened first): a write may wait for a row lock another node holds (a
+ * ticket, a case's dashboard, a session), and on PostgreSQL a wait that
+ * fails (lock_timeout, a deadlock with a lock another handler of this turn
+ * took) aborts what shares its transaction: the unit keeps that to this
+ * write, and its caller answers 503, instead of losing the turn's other
+ * writes. End it with done() or sb_store_unit_end. */
 static sb_stmt *write_stmt(sb_store *s, const char *sql)
 {
-    if (sb_store_begin(s) != SB_STORE_OK)
+    if (sb_store_unit_begin(s) != SB_STORE_OK)
         return NULL;
-    return sb_sql(s, sql);
+    sb_stmt *st = sb_sql(s, sql);
+    if (!st)
+        sb_store_unit_end(s, false);
+    return st;
 }
 
-/* Run a write to its end: 0, or -1. */
-static int done(sb_stmt *st)
+/* Run a write to its end and close its unit: 0, or -1. */
+static int done(sb_store *s, sb_stmt *st)
 {
-    return sb_sql_step(st) == SB_SQL_DONE ? 0 : -1;
+    bool ok = sb_sql_step(st) == SB_SQL_DONE;
+    sb_store_unit_end(s, ok);
+    return ok ? 0 : -1;
 }
 
 static void copy_col(char *dst, size_t size, sb_stmt *st, int col)
@@ -151,7 +162,7 @@ int dashboard_ticket_add(sb_store *s, const char *hash, const char *case_id, con
     sb_sql_bind_text(st, 2, case_id, SB_SQL_NUL);
     sb_sql_bind_text(st, 3, user_id, SB_SQL_NUL);
     sb_sql_bind_int64(st, 4, expires_ms);
-    return done(st);
+    return done(s, st);
 }
 
 int dashboard_ticket_take(sb_store *s, const char *hash, const char *case_id, const char *user_id,
@@ -168,8 +179,10 @@ int dashboard_ticket_take(sb_store *s, const char *hash, const char *case_id, co
         return -1;
     sb_sql_bind_text(st, 1, hash, SB_SQL_NUL);
     int rc = sb_sql_step(st);
-    if (rc != SB_SQL_ROW)
+    if (rc != SB_SQL_ROW) {
+        sb_store_unit_end(s, rc == SB_SQL_DONE);
         return rc == SB_SQL_DONE ? 1 : -1; /* unknown, or used already */
+    }
     char c[DASHBOARD_ID_MAX + 1], u[DASHBOARD_ID_MAX + 1];
     copy_col(c, sizeof c, st, 0);
     copy_col(u, sizeof u, st, 1);
@@ -177,6 +190,7 @@ int dashboard_ticket_take(sb_store *s, const char *hash, const char *case_id, co
     /* to its end: the write is done once the statement is */
     rc = sb_sql_step(st);
     sb_sql_reset(st);
+    sb_store_unit_end(s, rc == SB_SQL_DONE);
     if (rc != SB_SQL_DONE)
         return -1;
     return expires > now_ms && strcmp(c, case_id) == 0 && strcmp(u, user_id) == 0 ? 0 : 1;
@@ -194,7 +208,7 @@ int dashboard_fin_add(sb_store *s, const char *hash, const char *case_id, const 
     sb_sql_bind_text(st, 3, user_id, SB_SQL_NUL);
     sb_sql_bind_int64(st, 4, now_ms);
     sb_sql_bind_int64(st, 5, expires_ms);
-    return done(st);
+    return done(s, st);
 }
 
 int dashboard_fin_get(sb_store *s, const char *hash, int64_t now_ms, int64_t idle_ms,
@@ -232,7 +246,7 @@ int dashboard_fin_touch(sb_store *s, const char *hash, int64_t now_ms)
         return -1;
     sb_sql_bind_text(st, 1, hash, SB_SQL_NUL);
     sb_sql_bind_int64(st, 2, now_ms);
-    return done(st);
+    return done(s, st);
 }
 
 int64_t dashboard_prune(sb_store *s, int64_t now_ms, int64_t idle_ms)
@@ -241,7 +255,7 @@ int64_t dashboard_prune(sb_store *s, int64_t now_ms, int64_t idle_ms)
     if (!st)
         return -1;
     sb_sql_bind_int64(st, 1, now_ms);
-    if (done(st) != 0)
+    if (done(s, st) != 0)
         return -1;
     int64_t n = sb_sql_changes(st);
     st = write_stmt(s, "DELETE FROM dashboard_sessions WHERE expires_ms <= ?1 OR used_ms <= ?2");
@@ -249,7 +263,7 @@ int64_t dashboard_prune(sb_store *s, int64_t now_ms, int64_t idle_ms)
         return -1;
     sb_sql_bind_int64(st, 1, now_ms);
     sb_sql_bind_int64(st, 2, now_ms - idle_ms);
-    if (done(st) != 0)
+    if (done(s, st) != 0)
         return -1;
     return n + sb_sql_changes(st);
 }
@@ -308,7 +322,7 @@ int dashboard_case_put(sb_store *s, const char *case_id, int64_t version, const 
         sb_sql_bind_int64(st, 4, now_ms);
         sb_sql_bind_int64(st, 5, version - 1);
     }
-    if (done(st) != 0)
+    if (done(s, st) != 0)
         return -1;
     return sb_sql_changes(st) == 1 ? 0 : 1;
 }
@@ -328,7 +342,7 @@ int dashboard_data_put(sb_store *s, const char *case_id, const char *component_i
     sb_sql_bind_text(st, 3, json, len);
     sb_sql_bind_text(st, 4, key, SB_SQL_NUL);
     sb_sql_bind_int64(st, 5, now_ms);
-    return done(st);
+    return done(s, st);
 }
 
 int dashboard_data_get(sb_store *s, struct sb_arena *a, const char *case_id,
@@ -356,7 +370,7 @@ int dashboard_view_put(sb_store *s, const char *case_id, const char *view, const
     sb_sql_bind_text(st, 2, view, SB_SQL_NUL);
     sb_sql_bind_text(st, 3, json, len);
     sb_sql_bind_int64(st, 4, now_ms);
-    return done(st);
+    return done(s, st);
 }
 
 int dashboard_view_get(sb_store *s, struct sb_arena *a, const char *case_id, const char *view,
@@ -381,7 +395,7 @@ int dashboard_chat_set(sb_store *s, const char *case_id, int64_t room_id, int64_
     sb_sql_bind_text(st, 1, case_id, SB_SQL_NUL);
     sb_sql_bind_int64(st, 2, room_id);
     sb_sql_bind_int64(st, 3, now_ms);
-    return done(st);
+    return done(s, st);
 }
 
 int dashboard_chat_get(sb_store *s, const char *case_id, int64_t *room_id)

@@ -152,21 +152,27 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
     if (app->scratch.oom)
         return -REALTIME_ERROR_UNAVAILABLE;
 
-    /* stored first: a recovering client reads it back from here */
+    /* Stored first: a recovering client reads it back from here. In a unit
+     * of its own: the append waits for its company's lock, and on
+     * PostgreSQL a wait that fails (lock_timeout, a deadlock with a lock
+     * another handler of this turn took) aborts what shares its
+     * transaction; the unit keeps that to this POST, not the turn's other
+     * writes. Unnoted (out of memory), a recovery in this turn could replay
+     * it before its delivery: rolled back and refused. */
     int64_t offset = 0;
     int64_t now = sb_wall_ms();
-    if (sb_store_begin(app->store) == SB_STORE_OK)
+    if (sb_store_unit_begin(app->store) == SB_STORE_OK) {
         offset = realtime_update_insert(app->store, company, artifact, now, app->scratch.data,
                                         app->scratch.len);
+        if (offset && pending_note(app, company, offset) != 0)
+            offset = 0;
+        sb_store_unit_end(app->store, offset != 0);
+    }
     if (!offset) {
         sb_log(SB_LOG_ERROR, "realtime_update", "msg=\"could not store the update\" error=\"%s\"",
                sb_store_last_error(app->store));
         return -REALTIME_ERROR_UNAVAILABLE;
     }
-    /* unnoted, a recovery in this turn could replay it before its delivery:
-     * refused (the handler's unit rolls the row back) */
-    if (pending_note(app, company, offset) != 0)
-        return -REALTIME_ERROR_UNAVAILABLE;
     if (!app->pending_offset)
         sb_store_after_commit(app->store, offset_committed, app);
     app->pending_offset = offset;

@@ -7,8 +7,9 @@
 // pid) are the node's own: the client reconnects to the node it left.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import {
-  startRt, connect, cleanup, postUpdate, metrics, dropTransport, T, until,
+  startRt, connect, cleanup, postUpdate, metrics, dropTransport, T, until, sleep, mint, h,
 } from './realtime_harness.mjs';
 
 let a; let b;
@@ -53,5 +54,36 @@ test('a client recovering on its node is replayed what both nodes stored while i
   const want = missed.map((r) => Number(r.offset)).sort((x, y) => x - y);
   assert.deepEqual(got, want, 'every one, in offset order, once');
   assert.equal(c.updates().filter((m) => m.env.action === 'other-company').length, 0);
+  c.close();
+});
+
+// Another writer holds a company's row (its append lock) past the server's
+// lock_timeout (4 s): that company's POST fails alone, in its unit (503,
+// nothing delivered), while another company's POST, queued behind it, is
+// stored and delivered; the company works again once the lock is gone.
+// Outside a unit, the failed wait aborted the turn's whole transaction on
+// PostgreSQL, and every other write that shared it.
+test('a company\'s append lock held past lock_timeout fails that POST alone', { timeout: T(60000) }, async (t) => {
+  if (h.engine !== 'postgres') {
+    t.skip('PostgreSQL only: SQLite has no row locks to hold');
+    return;
+  }
+  await post(a, { company_id: 'held', action: 'first' });
+  const c = await connect(a, { label: 'free-watch', token: mint({ company_id: 'free' }) });
+  const holder = spawn('psql', ['-X', '-q', '-d', a.db, '-c',
+    "BEGIN; SELECT 1 FROM realtime_streams WHERE company = 'held' FOR UPDATE; SELECT pg_sleep(6); COMMIT;"], { stdio: 'ignore' });
+  const held = new Promise((resolve) => holder.on('exit', resolve));
+  await sleep(500);
+  const [blocked, free] = await Promise.all([
+    postUpdate(a, { company_id: 'held', action: 'blocked', requestId: 'blocked' }),
+    sleep(100).then(() => postUpdate(a, { company_id: 'free', action: 'free', requestId: 'free' })),
+  ]);
+  assert.equal(blocked.status, 503, blocked.text);
+  assert.equal(free.status, 200, free.text);
+  await c.waitMsgs((m) => m.env.action === 'free', 1);
+  await held;
+  assert.equal((await postUpdate(a, { company_id: 'held', action: 'again' })).status, 200);
+  const rows = h.dbQuery(a, "SELECT envelope FROM realtime_updates WHERE company = 'held'");
+  assert.ok(!rows.includes('"blocked"'), 'the failed one is not stored');
   c.close();
 });
