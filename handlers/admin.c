@@ -39,12 +39,18 @@ int admin_seed_demo(sb_store *store, const char *db_path)
         {"Erin Superadmin", CHAT_ROLE_SUPER_ADMIN}, {"Frank Superadmin", CHAT_ROLE_SUPER_ADMIN},
     };
     enum { N = sizeof people / sizeof people[0] };
-    if (chat_user_count(store) != 0)
-        return 0; /* not the first start */
+    /* Two nodes starting at once on one empty database would both find no
+     * user and both seed: the count runs under the seeding lock, so the
+     * second waits for the first's commit and then finds its users. */
+    if (sb_store_begin(store) != SB_STORE_OK || chat_seed_lock(store) != 0)
+        return -1;
+    int64_t n = chat_user_count(store);
+    if (n != 0) {
+        sb_store_status st = sb_store_commit(store);
+        return n < 0 || st != SB_STORE_OK ? -1 : 0; /* not the first start */
+    }
     char tokens[N][SB_TOKEN_HEX_LEN + 1];
     int64_t ids[N];
-    if (sb_store_begin(store) != SB_STORE_OK)
-        return -1;
     for (int i = 0; i < N; i++) {
         ids[i] = make_user(store, people[i].name, people[i].role, NULL, tokens[i]);
         if (!ids[i])

@@ -137,8 +137,10 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     }
 
     /* A savepoint only when a room may be created with the message: alone,
-     * chat_message_insert leaves nothing behind when it fails. */
-    bool unit = !room, created = false;
+     * chat_message_insert leaves nothing behind when it fails. Except on
+     * PostgreSQL, where a failed statement would take the turn's whole
+     * transaction with it (chat_store.h, chat_send_needs_unit). */
+    bool unit = !room || chat_send_needs_unit(app->store), created = false;
     if ((unit ? sb_store_unit_begin(ctx->store) : sb_store_begin(ctx->store)) != SB_STORE_OK)
         return reply_error(ctx, CHAT_ERR_STORAGE);
     if (!room) {

@@ -1,13 +1,15 @@
 /*
- * chat_store.h: the chat's tables, and the caches in front of them.
+ * chat_store.h: the chat's tables, and the users and rooms kept in memory.
  *
- * Users and room membership are read on nearly every message, and change
- * rarely (a direct room is created once): they are cached in memory after
- * the first read. Messages, unread counters and statuses live only in
- * SQLite; every write goes through the turn's group commit (runtime/store.h).
- * The tables are the module's: chat_users, chat_services, chat_rooms,
- * chat_room_members, chat_messages, chat_message_status. This header names
- * no SQLite type: the SQL stays in chat_store.c.
+ * Users and rooms (with their members) are read on nearly every message:
+ * each read checks the row in the database (several nodes may write it) and
+ * hands out an entry kept in memory, the same pointer while the row does
+ * not change. Messages, unread counters and statuses live only in the
+ * database (SQLite, or PostgreSQL); every write goes through the turn's
+ * group commit (runtime/store.h). The tables are the module's: chat_users,
+ * chat_services, chat_rooms, chat_room_members, chat_messages,
+ * chat_message_status, chat_access_tokens. This header names no engine's
+ * type: the SQL stays in chat_store.c, written once for both engines.
  *
  * IDs are 64-bit integer keys (the full int64 range above 0); on the wire
  * they are their decimal strings.
@@ -43,15 +45,19 @@ typedef struct chat_room_info {
 typedef struct chat_store chat_store;
 
 chat_store *chat_store_new(sb_store *store);
+/* After the store's last commit: the open transaction's end calls back into it. */
 void chat_store_free(chat_store *cs);
 int chat_store_migrate(sb_store *store, char *err, size_t err_size);
 
-/* Cached reads; NULL when the row does not exist (or on error). */
+/* Reads of the current row; NULL when it does not exist (or on error). The
+ * entry stays valid until chat_store_free, even after a later read found
+ * the row changed (that read hands out a new entry). */
 const chat_user_info *chat_user_get(chat_store *cs, int64_t id);
 /* May a direct room be opened with user id (docs/decisions.md, "Who may open
  * a direct room")? true when the user exists and holds a staff role
- * (TECHNICIAN, ADMIN, SUPER_ADMIN). Always one indexed query, never the
- * cache, so that an unknown ID and a user without a role cost the same. */
+ * (TECHNICIAN, ADMIN, SUPER_ADMIN). Always one indexed query, never an
+ * entry in memory, so that an unknown ID and a user without a role cost the
+ * same. */
 bool chat_user_direct_ok(chat_store *cs, int64_t id);
 const chat_room_info *chat_room_get(chat_store *cs, int64_t id);
 bool chat_room_has_member(const chat_room_info *room, int64_t user);
@@ -59,8 +65,8 @@ bool chat_room_has_member(const chat_room_info *room, int64_t user);
 int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash);
 
 /* The direct room of two users, created (inside the turn's transaction)
- * when missing; its cache entry is dropped if the row does not survive the
- * commit. 0 on error. Call chat_store_free only after the last commit. */
+ * when missing. When two nodes create it at once, one creates it and the
+ * other finds it (*created false). 0 on error. */
 int64_t chat_direct_room(chat_store *cs, int64_t a, int64_t b, bool *created);
 
 typedef struct chat_new_msg {
@@ -72,6 +78,14 @@ typedef struct chat_new_msg {
     sb_str client_message_id;
     int64_t created_at; /* Unix seconds */
 } chat_new_msg;
+
+/* Does a send need a savepoint (sb_store_unit_begin) around it? On
+ * PostgreSQL a failing statement aborts the whole transaction, and a send
+ * waits for the chat's write lock, which lock_timeout or a deadlock with
+ * another module's lock can fail: outside a unit that would lose the turn's
+ * other writes with it. On SQLite chat_message_insert undoes itself, and a
+ * unit is two statements more per message. */
+bool chat_send_needs_unit(const chat_store *cs);
 
 /* Insert a message and count it unread for every other member. Returns the
  * new message ID, or 0 when (sender, client_message_id) was stored before in
@@ -138,6 +152,11 @@ int64_t chat_service_create(sb_store *store, const char *status, const char *cus
 int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int64_t *members,
                                  size_t n);
 int64_t chat_user_count(sb_store *store);
+/* Inside the turn's transaction (sb_store_begin first): hold the demo's
+ * seeding to one writer until the commit, so that nodes starting together
+ * on one empty database do not both seed (SQLite's write transaction is
+ * that lock already; PostgreSQL takes a transaction-level lock). 0, or -1. */
+int chat_seed_lock(sb_store *store);
 
 /* For other modules (the dashboard's chat page), uncached, inside the turn:
  * a short-lived access token for a user (its hash; a token works as the

@@ -29,11 +29,11 @@ int dashboard_session_check(dashboard_app *app, const char *fin_session_id, size
     if (fin_len == 0)
         return -DASHBOARD_ERROR_AUTH_REQUIRED;
     sb_token_hash(fin_session_id, fin_len, who->hash);
-    int rc = dashboard_fin_get(app->store, who->hash, &who->fin);
+    int rc = dashboard_fin_get(app->store, who->hash, now_ms, app->idle_ms, &who->fin);
     if (rc < 0)
         return -DASHBOARD_ERROR_UNAVAILABLE;
-    if (rc > 0 || who->fin.expires_ms <= now_ms || who->fin.used_ms + app->idle_ms <= now_ms)
-        return -DASHBOARD_ERROR_AUTH_REQUIRED;
+    if (rc > 0)
+        return -DASHBOARD_ERROR_AUTH_REQUIRED; /* unknown, or past its idle or absolute end */
     if (strcmp(who->fin.case_id, case_id) != 0 ||
         (user_id && strcmp(who->fin.user_id, user_id) != 0))
         return -DASHBOARD_ERROR_FORBIDDEN;

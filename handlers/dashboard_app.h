@@ -86,7 +86,8 @@ void dashboard_session_touch(dashboard_app *app, const dashboard_who *who, int64
  * 0, or -1 on a storage error. */
 int dashboard_load(struct sb_ctx *ctx, dashboard_app *app, const char *case_id, const char *host,
                    dashboard_board *v);
-/* Store v as the case's dashboard (in the turn): 0, or -1. */
+/* Store v as the case's dashboard (in the turn), if the stored one is still
+ * v->version - 1: 0, 1 another change came first (dashboard_case_put), -1. */
 int dashboard_save(struct sb_ctx *ctx, dashboard_app *app, const char *case_id,
                    const dashboard_board *v);
 /* Does data fit its layout? NULL, or "PATH: REASON" (static or arena). */

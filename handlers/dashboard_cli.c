@@ -17,31 +17,32 @@
 #include "form.h"
 #include "http_client.h"
 #include "secret_file.h"
+#include "store.h"
 
 #define MAX_TYPES 16
 
 static void usage(FILE *to)
 {
-    fputs(
-        "usage: switchboard dashboard set     --case ID [--layout L] [--type ID=TYPE]...\n"
-        "                                     [--json BODY | --file F] [--version N]\n"
-        "       switchboard dashboard refresh --case ID --component ID [--refresh-key K]\n"
-        "       switchboard dashboard iframe  --case ID --component ID --url URL\n"
-        "       switchboard dashboard data    --case ID --component ID (--json J | --file F)\n"
-        "       switchboard dashboard get     --case ID\n"
-        "       switchboard dashboard buttons --case ID (--json J | --file F)\n"
-        "       switchboard dashboard faq     --case ID (--json J | --file F)\n"
-        "       switchboard dashboard chat    --case ID --room ROOM_ID\n"
-        "       switchboard dashboard open    --case ID --user ID   (prints the page's URL)\n"
-        "  common: [--server http://127.0.0.1:8080] [--key KEY] [--db PATH]\n"
-        "  set: without --json/--file, edits the current dashboard: --layout view_standard_3 |\n"
-        "       view_tall_3 moves the components to the new layout's slots in order; --type\n"
-        "       square_1=barchart changes a component's type (and the component rendering it).\n"
-        "       The change is based on the version read (or --version N): 409 if another\n"
-        "       change came first.\n"
-        "  The key: --key, SB_API_KEY, or the file operator-key beside --db (SB_DB,\n"
-        "  ./var/switchboard.db), written by the demo start; `switchboard apikey add` makes one.\n",
-        to);
+    fputs("usage: switchboard dashboard set     --case ID [--layout L] [--type ID=TYPE]...\n"
+          "                                     [--json BODY | --file F] [--version N]\n"
+          "       switchboard dashboard refresh --case ID --component ID [--refresh-key K]\n"
+          "       switchboard dashboard iframe  --case ID --component ID --url URL\n"
+          "       switchboard dashboard data    --case ID --component ID (--json J | --file F)\n"
+          "       switchboard dashboard get     --case ID\n"
+          "       switchboard dashboard buttons --case ID (--json J | --file F)\n"
+          "       switchboard dashboard faq     --case ID (--json J | --file F)\n"
+          "       switchboard dashboard chat    --case ID --room ROOM_ID\n"
+          "       switchboard dashboard open    --case ID --user ID   (prints the page's URL)\n"
+          "  common: [--server http://127.0.0.1:8080] [--key KEY] [--db PATH] [--data-dir DIR]\n"
+          "  set: without --json/--file, edits the current dashboard: --layout view_standard_3 |\n"
+          "       view_tall_3 moves the components to the new layout's slots in order; --type\n"
+          "       square_1=barchart changes a component's type (and the component rendering it).\n"
+          "       The change is based on the version read (or --version N): 409 if another\n"
+          "       change came first.\n"
+          "  The key: --key, SB_API_KEY, or the file operator-key beside --db (SB_DB,\n"
+          "  ./var/switchboard.db; with a postgres:// --db, in --data-dir, SB_DATA_DIR, ./var),\n"
+          "  written by the demo start; `switchboard apikey add` makes one.\n",
+          to);
 }
 
 typedef struct opts {
@@ -72,6 +73,8 @@ static int parse(int argc, char **argv, opts *o)
     o->server = getenv("SB_URL") && *getenv("SB_URL") ? getenv("SB_URL") : "http://127.0.0.1:8080";
     o->key = getenv("SB_API_KEY");
     const char *db = getenv("SB_DB") && *getenv("SB_DB") ? getenv("SB_DB") : "./var/switchboard.db";
+    const char *data_dir =
+        getenv("SB_DATA_DIR") && *getenv("SB_DATA_DIR") ? getenv("SB_DATA_DIR") : "./var";
     for (int i = 2; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -105,6 +108,8 @@ static int parse(int argc, char **argv, opts *o)
             o->server = v;
         else if (strcmp(a, "--db") == 0)
             db = v;
+        else if (strcmp(a, "--data-dir") == 0)
+            data_dir = v;
         else if (strcmp(a, "--type") == 0 && o->n_types < MAX_TYPES)
             o->types[o->n_types++] = v;
         else {
@@ -120,7 +125,13 @@ static int parse(int argc, char **argv, opts *o)
     encode(o->component, o->component_enc, sizeof o->component_enc);
     encode(o->user, o->user_enc, sizeof o->user_enc);
     if (!o->key || !*o->key) {
-        char path[1100], err[256];
+        char path[1100], err[256], beside[1100];
+        /* a PostgreSQL database has no directory: the files that would sit
+         * beside it are in --data-dir, as for serve (runtime/config.c) */
+        if (sb_store_is_url(db)) {
+            snprintf(beside, sizeof beside, "%s/switchboard.db", data_dir);
+            db = beside;
+        }
         secret_file_beside(db, "operator-key", path, sizeof path);
         if (secret_file_load(path, false, o->key_buf, sizeof o->key_buf, err, sizeof err) != 0) {
             fprintf(stderr,

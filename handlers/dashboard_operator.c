@@ -93,6 +93,21 @@ int dashboard_on_get_dashboard(struct sb_ctx *ctx, const dashboard_case_path *pa
     return 200;
 }
 
+/* 409: the change was based on `base`, the dashboard is at `current`. */
+static int conflict(struct sb_ctx *ctx, int64_t base, int64_t current,
+                    dashboard_dashboard_http_error *err)
+{
+    char *d = sb_arena_alloc(ctx->arena, 96);
+    if (d)
+        snprintf(d, 96, "based on version %lld, the dashboard is at version %lld", (long long)base,
+                 (long long)current);
+    ctx->http_detail = d;
+    err->version = current;
+    err->has.version = SB_SET;
+    etag(ctx, current);
+    return -DASHBOARD_ERROR_VERSION_CONFLICT;
+}
+
 int dashboard_on_put_dashboard(struct sb_ctx *ctx, const dashboard_case_path *path,
                                const dashboard_dashboard_put_request *req,
                                dashboard_dashboard_state *resp, dashboard_dashboard_http_error *err)
@@ -120,17 +135,8 @@ int dashboard_on_put_dashboard(struct sb_ctx *ctx, const dashboard_case_path *pa
         base = header;
     else
         base = v.version; /* If-Match: * */
-    if (base != v.version) {
-        char *d = sb_arena_alloc(ctx->arena, 96);
-        if (d)
-            snprintf(d, 96, "based on version %lld, the dashboard is at version %lld",
-                     (long long)base, (long long)v.version);
-        ctx->http_detail = d;
-        err->version = v.version;
-        err->has.version = SB_SET;
-        etag(ctx, v.version);
-        return -DASHBOARD_ERROR_VERSION_CONFLICT;
-    }
+    if (base != v.version)
+        return conflict(ctx, base, v.version, err);
     dashboard_board next = {.version = v.version + 1};
     next.data.dsettings = req->dsettings;
     next.data.components.items = req->components.items;
@@ -140,7 +146,15 @@ int dashboard_on_put_dashboard(struct sb_ctx *ctx, const dashboard_case_path *pa
         ctx->http_detail = why;
         return -DASHBOARD_ERROR_INVALID_DASHBOARD;
     }
-    if (dashboard_save(ctx, app, case_id, &next) != 0)
+    int rc = dashboard_save(ctx, app, case_id, &next);
+    if (rc > 0) {
+        /* another node's change to the same version committed between the
+         * read above and the write: the write's WHERE refused it */
+        if (load(ctx, app, case_id, &v) != 0)
+            return -DASHBOARD_ERROR_UNAVAILABLE;
+        return conflict(ctx, base, v.version, err);
+    }
+    if (rc != 0)
         return -DASHBOARD_ERROR_UNAVAILABLE;
     dashboard_push_init_data(ctx, app, case_id, &next);
     sb_counter_add(app->m_changes, 1);
@@ -195,6 +209,10 @@ int dashboard_on_set_iframe(struct sb_ctx *ctx, const dashboard_case_component_p
     dashboard_app *app = ctx->app;
     const char *case_id = cstr(ctx, path->case_id);
     dashboard_board v;
+    /* not versioned by the caller: a change of another node in between is
+     * taken in (read again, set again) rather than refused */
+    int tries = 0, rc;
+again:
     if (!case_id || load(ctx, app, case_id, &v) != 0)
         return -DASHBOARD_ERROR_UNAVAILABLE;
     int i = dashboard_find(&v, path->component_id.ptr, path->component_id.len);
@@ -212,7 +230,10 @@ int dashboard_on_set_iframe(struct sb_ctx *ctx, const dashboard_case_component_p
     c->src = req->iframe_source;
     c->has.src = SB_SET;
     v.version++;
-    if (dashboard_save(ctx, app, case_id, &v) != 0)
+    rc = dashboard_save(ctx, app, case_id, &v);
+    if (rc > 0 && ++tries < 5)
+        goto again;
+    if (rc != 0)
         return -DASHBOARD_ERROR_UNAVAILABLE;
     dashboard_push_iframe(ctx, app, case_id, path->component_id, req->iframe_source);
     sb_counter_add(app->m_changes, 1);

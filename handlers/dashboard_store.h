@@ -41,7 +41,12 @@ typedef struct dashboard_fin {
 
 int dashboard_fin_add(sb_store *s, const char *hash, const char *case_id, const char *user_id,
                       int64_t now_ms, int64_t expires_ms);
-int dashboard_fin_get(sb_store *s, const char *hash, dashboard_fin *out);
+/* The session, when live at now_ms: before its absolute end and used less
+ * than idle_ms ago (the expiry is the query's, on the row every node
+ * touches). 0, 1 unknown or expired, -1. */
+int dashboard_fin_get(sb_store *s, const char *hash, int64_t now_ms, int64_t idle_ms,
+                      dashboard_fin *out);
+/* Its last use is now_ms (never moved back). */
 int dashboard_fin_touch(sb_store *s, const char *hash, int64_t now_ms);
 /* Delete tickets and sessions past their end (idle_ms: a session's idle
  * timeout); the number deleted, or -1. */
@@ -50,6 +55,9 @@ int64_t dashboard_prune(sb_store *s, int64_t now_ms, int64_t idle_ms);
 /* A case's dashboard: 1 when the case has none stored (the default). */
 int dashboard_case_get(sb_store *s, struct sb_arena *a, const char *case_id, int64_t *version,
                        const char **json, size_t *len);
+/* Store it as `version`, only if the stored one is still version - 1 (none
+ * stored: version 1): 0, 1 when another change came first (a 409: read it
+ * again), -1. */
 int dashboard_case_put(sb_store *s, const char *case_id, int64_t version, const char *json,
                        size_t len, int64_t now_ms);
 

@@ -43,6 +43,7 @@ static void sweep(struct sb_ctx *ctx, void *arg)
 {
     (void)ctx;
     realtime_recovery_sweep(arg, 0);
+    realtime_prune(arg);
 }
 
 static void expiry(struct sb_ctx *ctx, void *arg)
@@ -231,6 +232,7 @@ void realtime_app_stop(realtime_app *app)
     realtime_emitter_free(app->emitter);
     sb_rt_cancel_owner(app->rt, app->owner);
     realtime_recovery_free(app);
+    realtime_pending_free(app);
     sb_jwt_config_free(app->jwt);
     core_store_free(app->core);
     sb_buf_free(&app->scratch);

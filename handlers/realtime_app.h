@@ -46,8 +46,10 @@ typedef struct realtime_app {
     int max_handshake_rate;
     int max_user_connections;
     sb_bucket handshakes;
-    int64_t committed_offset;  /* the newest UPDATE whose transaction committed */
-    int64_t pending_offset;    /* the newest of the open transaction; 0 none */
+    int64_t committed_offset;   /* the newest UPDATE this node stored that has committed */
+    int64_t pending_offset;     /* the newest of the open transaction; 0 none */
+    struct rt_pending *pending; /* per company, the first offset of the open transaction */
+    size_t n_pending, cap_pending;
     uint64_t update_seq;       /* for requestIds the server makes */
     sb_map recovery;           /* pid hash -> recovery record */
     uint64_t owner;            /* the app's own timers (recovery and expiry sweeps) */
@@ -118,5 +120,13 @@ void realtime_unfollow(struct sb_ctx *ctx, rt_socket *st, const char *artifact);
 /* An UPDATE as the event "message" with its offset as the last argument
  * (socket.io-client's connection state recovery reads it there). */
 void realtime_write_update(sb_buf *b, sb_str envelope, int64_t offset);
+/* The newest offset of the company a recovering client may be replayed
+ * (realtime_http.c): below the first one this node's open transaction
+ * stored for it (those reach the client through its topics, after the
+ * commit), else every one stored. */
+int64_t realtime_replay_upto(const realtime_app *app, const char *company);
+void realtime_pending_free(realtime_app *app);
+/* Drop the UPDATEs older than the recovery window (the sweep's timer). */
+void realtime_prune(realtime_app *app);
 
 #endif

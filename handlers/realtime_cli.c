@@ -13,6 +13,7 @@
 #include "jwt.h"
 #include "realtime.h"
 #include "realtime_secret.h"
+#include "store.h"
 
 #define MAX_LIST 256
 
@@ -20,13 +21,14 @@ static void usage(FILE *to)
 {
     fputs("usage: switchboard realtime token --user U --company C --session S [--ttl SEC]\n"
           "                [--artifacts a,b|*] [--permissions p,q]\n"
-          "                [--jwt-secret S | --jwt-secret-file F | --db PATH]\n"
+          "                [--jwt-secret S | --jwt-secret-file F | --db PATH [--data-dir DIR]]\n"
           "       switchboard realtime update --company C --action A [--artifact ID]\n"
           "                [--data JSON] [--request-id ID] [--url http://127.0.0.1:8080]\n"
           "                [--key KEY]\n"
           "  token: prints an HS256 JWT (default ttl 3600 s) signed with --jwt-secret, or\n"
           "         SB_JWT_SECRET, or the file --jwt-secret-file (default: jwt-secret beside\n"
-          "         the database --db, ./var/jwt-secret; made by the server's demo start).\n"
+          "         the database --db, ./var/jwt-secret; with a postgres:// --db, in --data-dir,\n"
+          "         SB_DATA_DIR, ./var; made by the server's demo start).\n"
           "  update: POSTs the update to a running server with an operator API key (--key, or\n"
           "         SB_API_KEY; keys come from `switchboard apikey add`) and prints its answer.\n",
           to);
@@ -57,6 +59,9 @@ static int token(int argc, char **argv)
     env = getenv("SB_DB");
     if (env && *env)
         snprintf(cfg.db_path, sizeof cfg.db_path, "%s", env);
+    env = getenv("SB_DATA_DIR");
+    if (env && *env)
+        snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", env);
     const char *user = NULL, *company = NULL, *session = NULL;
     char artifacts[4096] = "", permissions[4096] = "";
     long ttl = 3600;
@@ -83,6 +88,8 @@ static int token(int argc, char **argv)
             snprintf(cfg.jwt_secret_file, sizeof cfg.jwt_secret_file, "%s", v);
         else if (strcmp(argv[i], "--db") == 0)
             snprintf(cfg.db_path, sizeof cfg.db_path, "%s", v);
+        else if (strcmp(argv[i], "--data-dir") == 0)
+            snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", v);
         else if (strcmp(argv[i], "--ttl") == 0 && (ttl = strtol(v, &end, 10), *end == '\0') &&
                  ttl > 0 && ttl <= 366L * 86400)
             ;
@@ -96,6 +103,19 @@ static int token(int argc, char **argv)
         fprintf(stderr,
                 "switchboard realtime token: --user, --company and --session are required\n");
         return 2;
+    }
+    /* a PostgreSQL database has no directory: jwt-secret is in --data-dir,
+     * where serve put it (runtime/config.c), and the URL (its password) is
+     * never named in an error */
+    if (sb_store_is_url(cfg.db_path)) {
+        char beside[sizeof cfg.db_path];
+        int n = snprintf(beside, sizeof beside, "%s/switchboard.db",
+                         cfg.data_dir[0] ? cfg.data_dir : "./var");
+        if (n < 0 || (size_t)n >= sizeof beside) {
+            fprintf(stderr, "switchboard realtime token: --data-dir: too long\n");
+            return 2;
+        }
+        memcpy(cfg.db_path, beside, sizeof beside);
     }
     char secret[REALTIME_SECRET_MAX], err[512];
     if (realtime_secret_load(&cfg, false, secret, sizeof secret, err, sizeof err) != 0) {

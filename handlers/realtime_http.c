@@ -8,7 +8,9 @@
  * transaction has committed, with the number of connections it was handed
  * to.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apikey.h"
@@ -20,6 +22,7 @@
 #include "realtime_store.h"
 
 #define PRUNE_BATCH 500
+#define PRUNE_BATCHES 40 /* a sweep's most: 20,000 rows */
 
 int realtime_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
 {
@@ -30,13 +33,92 @@ int realtime_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
     return st == CORE_APIKEY_OK ? 0 : -1;
 }
 
-/* The newest offset whose transaction committed: recovery replays up to it. */
+/* What this node's open transaction stored, per company: its first offset.
+ * A client recovering in the same turn is replayed the company's updates
+ * below it only, since those at and above it go to the topics it has just
+ * joined once the transaction commits (and twice would be wrong). Other
+ * nodes' updates are not excluded: they are visible only once committed,
+ * and the company's lock (realtime_update_insert) keeps them below ours. */
+struct rt_pending {
+    char *company;
+    int64_t first;
+};
+
+void realtime_pending_free(realtime_app *app)
+{
+    for (size_t i = 0; i < app->n_pending; i++)
+        free(app->pending[i].company);
+    free(app->pending);
+    app->pending = NULL;
+    app->n_pending = app->cap_pending = 0;
+}
+
+static void pending_clear(realtime_app *app)
+{
+    for (size_t i = 0; i < app->n_pending; i++)
+        free(app->pending[i].company);
+    app->n_pending = 0;
+}
+
+/* 0, or -1 out of memory (the update is then not stored: see the caller). */
+static int pending_note(realtime_app *app, const char *company, int64_t offset)
+{
+    for (size_t i = 0; i < app->n_pending; i++)
+        if (strcmp(app->pending[i].company, company) == 0)
+            return 0; /* the first stays */
+    if (app->n_pending == app->cap_pending) {
+        size_t cap = app->cap_pending ? app->cap_pending * 2 : 8;
+        struct rt_pending *p = realloc(app->pending, cap * sizeof *p);
+        if (!p)
+            return -1;
+        app->pending = p;
+        app->cap_pending = cap;
+    }
+    char *c = strdup(company);
+    if (!c)
+        return -1;
+    app->pending[app->n_pending++] = (struct rt_pending){c, offset};
+    return 0;
+}
+
+int64_t realtime_replay_upto(const realtime_app *app, const char *company)
+{
+    for (size_t i = 0; i < app->n_pending; i++)
+        if (strcmp(app->pending[i].company, company) == 0)
+            return app->pending[i].first - 1;
+    return INT64_MAX;
+}
+
+/* The newest offset whose transaction committed: the recovery offset the
+ * answers carry (realtime.c). */
 static void offset_committed(void *arg, int rc)
 {
     realtime_app *app = arg;
     if (rc == 0 && app->pending_offset > app->committed_offset)
         app->committed_offset = app->pending_offset;
     app->pending_offset = 0;
+    pending_clear(app);
+}
+
+void realtime_prune(realtime_app *app)
+{
+    /* Here, on the sweep's timer in a unit of its own, not in the POST that
+     * happened to draw a multiple of 64: on PostgreSQL a failing statement
+     * (a lock timeout, a deadlock with another node's prune) aborts what
+     * shares its transaction, and the POST's UPDATE must not go with it.
+     * Batches until the window's past is gone, a bounded number per sweep. */
+    int64_t before = sb_wall_ms() - app->recovery_ms;
+    for (int i = 0; i < PRUNE_BATCHES; i++) {
+        if (sb_store_begin(app->store) != SB_STORE_OK ||
+            sb_store_unit_begin(app->store) != SB_STORE_OK)
+            return;
+        int n = realtime_update_prune(app->store, before, PRUNE_BATCH);
+        sb_store_unit_end(app->store, n >= 0);
+        if (n < 0)
+            sb_log(SB_LOG_WARN, "realtime_prune", "error=\"%s\"", sb_store_last_error(app->store));
+        if (n < PRUNE_BATCH)
+            return;
+    }
 }
 
 int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_update_request *req,
@@ -70,12 +152,22 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
     if (app->scratch.oom)
         return -REALTIME_ERROR_UNAVAILABLE;
 
-    /* stored first: a recovering client reads it back from here */
+    /* Stored first: a recovering client reads it back from here. In a unit
+     * of its own: the append waits for its company's lock, and on
+     * PostgreSQL a wait that fails (lock_timeout, a deadlock with a lock
+     * another handler of this turn took) aborts what shares its
+     * transaction; the unit keeps that to this POST, not the turn's other
+     * writes. Unnoted (out of memory), a recovery in this turn could replay
+     * it before its delivery: rolled back and refused. */
     int64_t offset = 0;
     int64_t now = sb_wall_ms();
-    if (sb_store_begin(app->store) == SB_STORE_OK)
+    if (sb_store_unit_begin(app->store) == SB_STORE_OK) {
         offset = realtime_update_insert(app->store, company, artifact, now, app->scratch.data,
                                         app->scratch.len);
+        if (offset && pending_note(app, company, offset) != 0)
+            offset = 0;
+        sb_store_unit_end(app->store, offset != 0);
+    }
     if (!offset) {
         sb_log(SB_LOG_ERROR, "realtime_update", "msg=\"could not store the update\" error=\"%s\"",
                sb_store_last_error(app->store));
@@ -84,8 +176,6 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
     if (!app->pending_offset)
         sb_store_after_commit(app->store, offset_committed, app);
     app->pending_offset = offset;
-    if (app->recovery_ms && (offset % 64) == 0)
-        realtime_update_prune(app->store, now - app->recovery_ms, PRUNE_BATCH);
 
     /* one serialization for every subscriber */
     char topic[SB_TOPIC_MAX];

@@ -132,14 +132,17 @@ void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
     if (st->recover_from < 0)
         return;
     realtime_recovery_catch_up(app);
-    /* Up to what has committed: an UPDATE of the open transaction goes to
-     * the topics this connection has just joined, after the commit. */
+    /* Not what this node's open transaction stored for the company: that
+     * goes to the topics this connection has just joined, after the commit.
+     * Every other offset read here has committed, and, the company's
+     * appends being serialized (realtime_update_insert), none below it can
+     * still appear: the replay misses nothing it will not get live. */
     sb_cursor cur = SB_CURSOR_INIT;
     realtime_update_row row;
     int rc, n = 0;
     while ((rc = realtime_updates_since(app->store, st->company, st->recover_from,
-                                        app->committed_offset, sb_wall_ms() - app->recovery_ms,
-                                        &cur, &row)) == 1) {
+                                        realtime_replay_upto(app, st->company),
+                                        sb_wall_ms() - app->recovery_ms, &cur, &row)) == 1) {
         if (row.artifact && !follows(st, row.artifact))
             continue;
         realtime_write_update(sb_outbox_conn(ctx->out, st->session, NULL),

@@ -5,7 +5,13 @@
  *
  * An update's offset is its row ID: one sequence for every company, so a
  * client's offset says where it stopped whatever it follows. Rows older
- * than the window are pruned as new ones come.
+ * than the window are pruned by the recovery sweep (realtime_prune).
+ *
+ * With several writers (nodes on one PostgreSQL database), a company's
+ * offsets still become visible in increasing order: an append locks the
+ * company's row in realtime_streams before it draws its offset, so appends
+ * to one company commit one after the other (docs/decisions.md,
+ * "PostgreSQL engine", realtime).
  */
 #ifndef SB_REALTIME_STORE_H
 #define SB_REALTIME_STORE_H
@@ -20,7 +26,8 @@ int realtime_store_migrate(sb_store *store, char *err, size_t err_size);
  * Writes with the turn's transaction (sb_store_begin first). */
 int64_t realtime_update_insert(sb_store *s, const char *company, const char *artifact,
                                int64_t now_ms, const char *envelope, size_t len);
-/* Drops the updates older than before_ms (at most `limit` rows a call). */
+/* Drops the updates older than before_ms (at most `limit` rows a call):
+ * how many, or -1. */
 int realtime_update_prune(sb_store *s, int64_t before_ms, int limit);
 
 typedef struct realtime_update_row {

@@ -61,9 +61,11 @@ static int healthz(struct sb_ctx *ctx, const sb_http_request *req, sb_http_respo
     /* ready means the database answers and takes writes, not just that the
      * loop runs: a server whose every commit fails is not healthy */
     const char *reason = NULL;
-    if (sb_store_ping(a->store) != SB_STORE_OK)
-        reason = "database unavailable";
-    else if (!sb_store_health(a->store, &reason) && !reason)
+    if (sb_store_ping(a->store) != SB_STORE_OK) {
+        /* PostgreSQL says why ("postgres unreachable: ...") */
+        if (sb_store_health(a->store, &reason) || !reason)
+            reason = "database unavailable";
+    } else if (!sb_store_health(a->store, &reason) && !reason)
         reason = "write failed";
     /* several nodes: while this one's bus is down, its clients miss what
      * the others deliver (they catch up once it is back: bus.h) */
@@ -149,7 +151,11 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     sb_config_log(&cfg);
-    a.store = sb_store_open(cfg.db_path, cfg.sync_full, err, sizeof err);
+    if (cfg.db_url[0] && cfg.sync_full)
+        sb_log(SB_LOG_WARN, "config",
+               "msg=\"--sync is SQLite's: on PostgreSQL every commit is as durable as the "
+               "server's synchronous_commit makes it\"");
+    a.store = sb_store_open(sb_config_db(&cfg), cfg.sync_full, err, sizeof err);
     if (!a.store) {
         sb_log(SB_LOG_ERROR, "storage", "error=\"%s\"", err);
         event_base_free(a.base);

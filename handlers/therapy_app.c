@@ -236,8 +236,11 @@ int therapy_session_find(struct sb_ctx *ctx, therapy_app *app, const char *cooki
     int64_t now = sb_wall_ms();
     const char *why = therapy_session_expired(app, &a->row, now);
     if (why) {
-        if (sb_store_begin(app->store) == SB_STORE_OK)
-            therapy_auth_delete(app->store, a->token_hash);
+        if (sb_store_begin(app->store) == SB_STORE_OK &&
+            sb_store_unit_begin(app->store) == SB_STORE_OK)
+            sb_store_unit_end(app->store,
+                              therapy_auth_expire(app->store, a->token_hash, now - app->idle_ms,
+                                                  now - app->max_ms) == 0);
         sb_log(SB_LOG_INFO, "therapy_session_expired", "user=%s reason=%s", a->row.user, why);
         return -1;
     }
@@ -279,8 +282,11 @@ int therapy_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
      * more often when --session-idle is short: a quarter of it at most, else
      * a session used every few seconds would end as idle */
     int64_t gap = app->idle_ms / 4 < THERAPY_TOUCH_GAP_MS ? app->idle_ms / 4 : THERAPY_TOUCH_GAP_MS;
-    if (now - a->row.last_ms >= gap && sb_store_begin(app->store) == SB_STORE_OK)
-        therapy_auth_touch(app->store, a->token_hash, now);
+    /* in a unit: a touch that fails (on PostgreSQL, waiting for the row
+     * another node's turn holds) must not lose the turn's other writes */
+    if (now - a->row.last_ms >= gap && sb_store_begin(app->store) == SB_STORE_OK &&
+        sb_store_unit_begin(app->store) == SB_STORE_OK)
+        sb_store_unit_end(app->store, therapy_auth_touch(app->store, a->token_hash, now) == 0);
     ctx->session = a;
     return 0;
 }
@@ -300,11 +306,16 @@ static void prune(struct sb_ctx *ctx, void *arg)
 {
     therapy_app *app = arg;
     int64_t now = sb_wall_ms();
-    if (sb_store_begin(app->store) != SB_STORE_OK)
+    /* in a unit: the deletes lock old rows in no set order, and on
+     * PostgreSQL may meet a login holding one (a deadlock, one of them
+     * failed): then only the prune is rolled back, and runs again later */
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
         return;
-    if (therapy_event_prune(app->store, now - app->window_ms) != 0 ||
-        therapy_auth_prune(app->store, now - app->idle_ms, now - app->max_ms) != 0)
+    bool ok = therapy_event_prune(app->store, now - app->window_ms) == 0 &&
+              therapy_auth_prune(app->store, now - app->idle_ms, now - app->max_ms) == 0;
+    if (!ok)
         sb_log(SB_LOG_WARN, "therapy_prune", "error=\"%s\"", sb_store_last_error(app->store));
+    sb_store_unit_end(app->store, ok);
     (void)ctx;
 }
 

@@ -133,9 +133,14 @@ int therapy_on_enter_therapy_session(struct sb_ctx *ctx,
     int rc = member(app, req->ts_id, a->row.user, role);
     if (rc != 0)
         return rc;
-    if (sb_store_begin(app->store) != SB_STORE_OK ||
-        therapy_auth_set_ts(app->store, a->token_hash, req->ts_id) != 0 ||
-        therapy_member_present(app->store, req->ts_id, a->row.user, sb_wall_ms()) != 0)
+    /* in a unit, as every therapy write: a failing statement rolls back
+     * this request alone, not the turn */
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    bool ok = therapy_auth_set_ts(app->store, a->token_hash, req->ts_id) == 0 &&
+              therapy_member_present(app->store, req->ts_id, a->row.user, sb_wall_ms()) == 0;
+    sb_store_unit_end(app->store, ok);
+    if (!ok)
         return -THERAPY_ERROR_UNAVAILABLE;
     sb_log(SB_LOG_INFO, "therapy_entered", "user=%s ts_id=%lld", a->row.user,
            (long long)req->ts_id);
@@ -733,6 +738,37 @@ static int in_batch(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const c
     return 0;
 }
 
+/* saveActions inside its unit: every item checked, then stored (or a
+ * repeat's first ID). 0 with the IDs, the log's max before and after; or
+ * the refusal. */
+static int store_batch(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, const therapy_auth *a,
+                       const char *role, const therapy_save_actions_request *req, int64_t *ids,
+                       int64_t *before, int64_t *max)
+{
+    int rc;
+    size_t n = req->count;
+    if ((*before = therapy_actions_lock(app->store, ts_id)) < 0)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    planned *plans = sb_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *plans);
+    if (!plans)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    /* every item is checked before anything is stored */
+    for (size_t i = 0; i < n; i++)
+        if ((rc = plan(ctx, app, ts_id, a, role, &req->items[i], i, &plans[i])) != 0)
+            return rc;
+    for (size_t i = 0; i < n; i++) {
+        /* repeats and deletes are read at this point, after the items before
+         * (heart, smile, heart: the third is a new action) */
+        int64_t id = 0;
+        if ((rc = in_batch(ctx, app, ts_id, a->row.user, &req->items[i], i, &id)) != 0)
+            return rc;
+        ids[i] = id ? id : store_item(ctx, app, ts_id, a->row.user, &req->items[i], &plans[i]);
+        if (ids[i] <= 0)
+            return -THERAPY_ERROR_UNAVAILABLE;
+    }
+    return (*max = therapy_actions_max(app->store, ts_id)) < 0 ? -THERAPY_ERROR_UNAVAILABLE : 0;
+}
+
 int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_request *req,
                             therapy_save_actions_response *resp,
                             therapy_therapy_error_response *err)
@@ -747,39 +783,23 @@ int therapy_on_save_actions(struct sb_ctx *ctx, const therapy_save_actions_reque
     int rc = member(app, ts_id, a->row.user, role);
     if (rc != 0)
         return rc;
-    if (sb_store_begin(app->store) != SB_STORE_OK)
+    /* all of the batch or none: one unit of the turn's transaction, opened
+     * before the session's log is locked and anything read, so that another
+     * node's batch cannot slip between a check (a repeat, a delete) and the
+     * append it decides, and a failing statement (a lock wait broken by
+     * another node) rolls back this request alone */
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
     size_t n = req->count;
-    planned *plans = sb_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *plans);
     int64_t *ids = sb_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *ids);
-    if (!plans || !ids)
-        return -THERAPY_ERROR_UNAVAILABLE;
-    /* every item is checked before anything is stored */
-    for (size_t i = 0; i < n; i++)
-        if ((rc = plan(ctx, app, ts_id, a, role, &req->items[i], i, &plans[i])) != 0)
-            return rc;
-    /* then all of them, or none: one unit of the turn's transaction */
-    int64_t before = therapy_actions_max(app->store, ts_id);
-    if (before < 0 || sb_store_unit_begin(app->store) != SB_STORE_OK)
-        return -THERAPY_ERROR_UNAVAILABLE;
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        /* repeats and deletes are read at this point, after the items before
-         * (heart, smile, heart: the third is a new action) */
-        int64_t id = 0;
-        if ((rc = in_batch(ctx, app, ts_id, a->row.user, &req->items[i], i, &id)) != 0) {
-            sb_store_unit_end(app->store, false);
-            return rc;
-        }
-        ids[i] = id ? id : store_item(ctx, app, ts_id, a->row.user, &req->items[i], &plans[i]);
-        ok = ids[i] > 0;
-    }
-    int64_t max = ok ? therapy_actions_max(app->store, ts_id) : -1;
-    ok = ok && max >= 0;
-    sb_store_unit_end(app->store, ok);
-    if (!ok) {
-        sb_counter_add(app->m_storage_errors, 1);
-        return -THERAPY_ERROR_UNAVAILABLE;
+    int64_t before = -1, max = -1;
+    rc = ids ? store_batch(ctx, app, ts_id, a, role, req, ids, &before, &max)
+             : -THERAPY_ERROR_UNAVAILABLE;
+    sb_store_unit_end(app->store, rc == 0);
+    if (rc != 0) {
+        if (rc == -THERAPY_ERROR_UNAVAILABLE)
+            sb_counter_add(app->m_storage_errors, 1);
+        return rc;
     }
     /* only now, the batch stored whole: a refused batch reaches nobody */
     therapy_wake(ctx, app, ts_id, before);

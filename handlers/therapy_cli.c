@@ -184,9 +184,17 @@ int64_t therapy_add_session(sb_store *s, const char *name, const char *date,
 /* The demo: a therapist and two participants in one session. */
 int therapy_seed_demo(sb_store *s, const char *db_path)
 {
+    /* Two nodes starting at once on one empty database would both find no
+     * user and both seed (the second failing on the first's IDs): the count
+     * runs under a row lock, so the second waits for the first's commit and
+     * then counts its users. */
+    if (sb_store_begin(s) != SB_STORE_OK || therapy_limit_lock(s, "demo", sb_wall_ms()) < 0)
+        return -1;
     int64_t n = therapy_user_count(s);
-    if (n != 0)
-        return n < 0 ? -1 : 0;
+    if (n != 0) {
+        sb_store_status st = sb_store_commit(s);
+        return n < 0 || st != SB_STORE_OK ? -1 : 0;
+    }
     static const struct {
         const char *id, *phone, *last, *name, *role;
     } people[] = {
@@ -195,8 +203,6 @@ int therapy_seed_demo(sb_store *s, const char *db_path)
         {"P456", "+15555550102", "Kim", "Alex Kim", "participant"},
     };
     char err[256], id[THERAPY_ID_MAX + 1];
-    if (sb_store_begin(s) != SB_STORE_OK)
-        return -1;
     for (size_t i = 0; i < sizeof people / sizeof people[0]; i++)
         if (therapy_add_user(s, people[i].id, people[i].phone, people[i].last, people[i].name,
                              people[i].role, id, err, sizeof err) != 0)

@@ -136,6 +136,18 @@ static bool cookie_token(const sb_http_request *req, char token[SB_TOKEN_HEX_LEN
 
 /* login --------------------------------------------------------------------- */
 
+/* The limits below are counts in the rate-limit log (therapy_events),
+ * shared by every node on the database: nothing is counted in this
+ * process. A count and the event it lets through run under the key's row
+ * lock (therapy_limit_lock), taken first, server, address, phone, so that
+ * two nodes cannot both count 2 of 3 and both send the third. */
+static int lock_key(therapy_app *app, const char *kind, const char *key, int64_t now)
+{
+    char k[160];
+    snprintf(k, sizeof k, "%s:%s", kind, key);
+    return therapy_limit_lock(app->store, k, now) > 0 ? 0 : -THERAPY_ERROR_UNAVAILABLE;
+}
+
 /* The phone's limits: 0 or the refusal. */
 static int phone_limits(struct sb_ctx *ctx, therapy_app *app, const char *phone_key, int64_t now,
                         therapy_therapy_error_response *err)
@@ -191,8 +203,8 @@ static int send_caps(struct sb_ctx *ctx, therapy_app *app, const char *ip, int64
     return 0;
 }
 
-int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
-                     therapy_login_response *resp, therapy_therapy_error_response *err)
+static int login(struct sb_ctx *ctx, const therapy_login_request *req, therapy_login_response *resp,
+                 therapy_therapy_error_response *err)
 {
     therapy_app *app = ctx->app;
     int rc = therapy_check_origin(ctx, app);
@@ -215,6 +227,10 @@ int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
     therapy_mac_hex(app, "phone", phone, NULL, phone_key);
     if (sb_store_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
+    if ((app->otp_global_limit && (rc = lock_key(app, "send", "*", now)) != 0) ||
+        (app->otp_ip_limit && (rc = lock_key(app, "send-ip", ip, now)) != 0) ||
+        (rc = lock_key(app, "phone", phone_key, now)) != 0)
+        return rc;
     if ((rc = send_caps(ctx, app, ip, now, err)) != 0 ||
         (rc = phone_limits(ctx, app, phone_key, now, err)) != 0) {
         sb_counter_add(app->m_codes_refused, 1);
@@ -268,8 +284,8 @@ int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
 
 /* verifyCode ---------------------------------------------------------------- */
 
-int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req,
-                           therapy_verify_code_response *resp, therapy_therapy_error_response *err)
+static int verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req,
+                       therapy_verify_code_response *resp, therapy_therapy_error_response *err)
 {
     therapy_app *app = ctx->app;
     int rc = therapy_check_origin(ctx, app);
@@ -280,6 +296,8 @@ int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request
     if (sb_store_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
     if (app->verify_ip_limit) {
+        if ((rc = lock_key(app, "verify-ip", ip, now)) != 0)
+            return rc;
         int64_t oldest = 0;
         int64_t n = therapy_event_count(app->store, "verify", NULL, ip, now - app->window_ms,
                                         &oldest, NULL);
@@ -309,18 +327,27 @@ int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request
         sb_counter_add(app->m_verify_failed, 1);
         return -THERAPY_ERROR_INVALID_CODE; /* no login pending in this browser */
     }
-    /* the code's one try is used (a parallel or repeated check), or the
-     * phone has failed three times this hour: nothing is evaluated */
+    /* the phone's failed codes are counted under its lock (a login of the
+     * same phone on another node logs and drops codes under it too) */
+    if ((rc = lock_key(app, "phone", login.phone_key, now)) != 0)
+        return rc;
     int64_t fails_oldest = 0;
     int64_t failed = therapy_event_count(app->store, "fail", login.phone_key, NULL,
                                          now - app->window_ms, &fails_oldest, NULL);
     if (failed < 0)
         return -THERAPY_ERROR_UNAVAILABLE;
-    if (login.state != 0 || failed >= app->max_codes) {
+    /* the code's one try, taken in one conditional update: of parallel or
+     * repeated checks, on this node or another, one gets it; the others (a
+     * try used, or the login gone with its success) are not evaluated, nor
+     * is any when the phone has failed three times this hour (its try is
+     * used up all the same) */
+    rc = therapy_login_claim(app->store, token_hash, &login);
+    if (rc < 0)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    if (rc > 0 || failed >= app->max_codes) {
         sb_counter_add(app->m_verify_failed, 1);
         int64_t until =
             failed >= app->max_codes ? fails_oldest + app->window_ms : now + app->resend_ms;
-        therapy_login_mark_used(app->store, token_hash);
         return too_many(ctx, err, THERAPY_ERROR_TOO_MANY_ATTEMPTS, retry_after(until, now));
     }
     char code[7], want[SB_TOKEN_HEX_LEN + 1];
@@ -329,10 +356,9 @@ int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request
     memset(code, 0, sizeof code);
     bool right = sb_token_equal(want, login.code_hash, SB_TOKEN_HEX_LEN);
     if (!right || !login.user[0] || now > login.expires_ms) {
-        /* one try per code: this login is over */
-        if (therapy_login_mark_used(app->store, token_hash) != 0 ||
-            (now <= login.expires_ms &&
-             therapy_event_add(app->store, "fail", login.phone_key, ip, now) != 0))
+        /* one try per code: this login is over (claimed above) */
+        if (now <= login.expires_ms &&
+            therapy_event_add(app->store, "fail", login.phone_key, ip, now) != 0)
             return -THERAPY_ERROR_UNAVAILABLE;
         sb_counter_add(app->m_verify_failed, 1);
         sb_log(SB_LOG_INFO, "therapy_code_refused", "ip=%s reason=%s", ip,
@@ -360,6 +386,34 @@ int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request
     resp->user = (sb_str){user, strlen(user)};
     resp->csrf_token = (sb_str){csrf, SB_TOKEN_HEX_LEN};
     return 200;
+}
+
+/* login and verifyCode each run in a unit of the turn's transaction: a
+ * statement failing in one (on PostgreSQL, a wait for a limit row that
+ * another node's turn holds, broken as a deadlock or by lock_timeout) rolls
+ * back that request's writes alone; outside a unit it would lose the whole
+ * turn's (store.h). A refusal keeps what it wrote (the used try, the failed
+ * code, the event counted). */
+int therapy_on_login(struct sb_ctx *ctx, const therapy_login_request *req,
+                     therapy_login_response *resp, therapy_therapy_error_response *err)
+{
+    therapy_app *app = ctx->app;
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    int rc = login(ctx, req, resp, err);
+    sb_store_unit_end(app->store, rc != -THERAPY_ERROR_UNAVAILABLE);
+    return rc;
+}
+
+int therapy_on_verify_code(struct sb_ctx *ctx, const therapy_verify_code_request *req,
+                           therapy_verify_code_response *resp, therapy_therapy_error_response *err)
+{
+    therapy_app *app = ctx->app;
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
+    int rc = verify_code(ctx, req, resp, err);
+    sb_store_unit_end(app->store, rc != -THERAPY_ERROR_UNAVAILABLE);
+    return rc;
 }
 
 /* The session's own view, and logout ------------------------------------------ */
@@ -396,8 +450,11 @@ int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp,
     (void)err;
     therapy_app *app = ctx->app;
     therapy_auth *a = ctx->session;
-    if (sb_store_begin(app->store) != SB_STORE_OK)
+    /* the notice and the session's end together, in a unit (as login) */
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
+    int64_t before = -1;
+    bool ok = true;
     if (a->row.ts_id) { /* the document's "Foo has left the session" */
         therapy_user u;
         if (therapy_user_get(app->store, a->row.user, &u, NULL) == 0) {
@@ -407,16 +464,18 @@ int therapy_on_logout(struct sb_ctx *ctx, therapy_logout_response *resp,
                 therapy_out out = {.kind = THERAPY_OUT_NOTICE_ACTION};
                 out.as.notice_action.body = (sb_str){text, strlen(text)};
                 out.as.notice_action.sender = THERAPY_NOTICE_SENDER_SYSTEM;
-                int64_t before = therapy_actions_max(app->store, a->row.ts_id);
-                if (before < 0 ||
-                    therapy_post_action(ctx, app, a->row.ts_id, &out, NULL, 0, NULL, NULL) < 0)
-                    return -THERAPY_ERROR_UNAVAILABLE;
-                therapy_wake(ctx, app, a->row.ts_id, before);
+                before = therapy_actions_lock(app->store, a->row.ts_id);
+                ok = before >= 0 &&
+                     therapy_post_action(ctx, app, a->row.ts_id, &out, NULL, 0, NULL, NULL) > 0;
             }
         }
     }
-    if (therapy_auth_delete(app->store, a->token_hash) != 0)
+    ok = ok && therapy_auth_delete(app->store, a->token_hash) == 0;
+    sb_store_unit_end(app->store, ok);
+    if (!ok)
         return -THERAPY_ERROR_UNAVAILABLE;
+    if (before >= 0)
+        therapy_wake(ctx, app, a->row.ts_id, before);
     therapy_stream_logout(ctx, app, a->token_hash);
     therapy_set_cookie(ctx, app, NULL);
     sb_log(SB_LOG_INFO, "therapy_logged_out", "user=%s", a->row.user);

@@ -45,11 +45,13 @@ static int recipients_audience(struct sb_ctx *ctx, therapy_app *app, int64_t ts_
 static int post(struct sb_ctx *ctx, therapy_app *app, int64_t ts_id, therapy_out *out,
                 const char *audience, therapy_operator_action_response *resp)
 {
-    if (sb_store_begin(app->store) != SB_STORE_OK)
-        return -THERAPY_ERROR_UNAVAILABLE;
-    int64_t before = therapy_actions_max(app->store, ts_id);
+    /* in the unit its caller opened (with the assessment written before,
+     * if any), closed here: a failing statement, such as a lock wait broken
+     * by another node, rolls back this request alone, not the turn (store.h) */
+    int64_t before = therapy_actions_lock(app->store, ts_id);
     int64_t id =
         before < 0 ? -1 : therapy_post_action(ctx, app, ts_id, out, NULL, 0, audience, NULL);
+    sb_store_unit_end(app->store, id > 0);
     if (id <= 0)
         return -THERAPY_ERROR_UNAVAILABLE;
     therapy_wake(ctx, app, ts_id, before);
@@ -91,6 +93,8 @@ int therapy_on_operator_notice(struct sb_ctx *ctx, const therapy_operator_notice
         n->recipients.items = req->recipients.items;
         n->recipients.count = req->recipients.count;
     }
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
     return post(ctx, app, req->ts_id, &out, audience, resp);
 }
 
@@ -118,6 +122,8 @@ int therapy_on_operator_signal(struct sb_ctx *ctx, const therapy_operator_signal
         out.kind = THERAPY_OUT_UPDATE_CHAT_DETAILS_ACTION;
         break;
     }
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
+        return -THERAPY_ERROR_UNAVAILABLE;
     return post(ctx, app, req->ts_id, &out, audience, resp);
 }
 
@@ -146,9 +152,12 @@ int therapy_on_operator_assessment(struct sb_ctx *ctx,
         ctx->http_detail = "p_id: not in this therapy session";
         return -THERAPY_ERROR_NOT_FOUND;
     }
-    if (sb_store_begin(app->store) != SB_STORE_OK ||
-        therapy_assessment_set(app->store, req->ts_id, p_id, name, status_c, url) != 0)
+    if (sb_store_begin(app->store) != SB_STORE_OK || sb_store_unit_begin(app->store) != SB_STORE_OK)
         return -THERAPY_ERROR_UNAVAILABLE;
+    if (therapy_assessment_set(app->store, req->ts_id, p_id, name, status_c, url) != 0) {
+        sb_store_unit_end(app->store, false);
+        return -THERAPY_ERROR_UNAVAILABLE;
+    }
     /* the participant's client fetches its assessments again */
     sb_str who = {p_id, strlen(p_id)};
     therapy_out out = {.kind = THERAPY_OUT_UPDATE_ASSESSMENTS_ACTION};

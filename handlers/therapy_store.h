@@ -111,6 +111,11 @@ int therapy_action_scrub(sb_store *s, int64_t id, const char *json, size_t len);
 int therapy_actions_since(sb_store *s, int64_t ts_id, int64_t after, int limit, sb_cursor *cur,
                           therapy_action_row *row);
 int64_t therapy_actions_max(sb_store *s, int64_t ts_id);
+/* Lock ts_id's action log for the rest of the turn's transaction (its
+ * session's row), so that what is read and appended next is not split by
+ * another writer, and IDs become visible in ID order (therapy_action_insert
+ * takes it too): its max action ID then, or -1. */
+int64_t therapy_actions_lock(sb_store *s, int64_t ts_id);
 /* The first action of a type on a target in ts_id (a message's delete):
  * its ID, 0 none, -1. */
 int64_t therapy_action_find(sb_store *s, int64_t ts_id, const char *type, int64_t target);
@@ -139,11 +144,23 @@ typedef struct therapy_login_row {
 int therapy_login_put(sb_store *s, const char *token_hash, const char *user, const char *phone_key,
                       const char *code_hash, int64_t now_ms, int64_t expires_ms);
 int therapy_login_get(sb_store *s, const char *token_hash, therapy_login_row *row);
+/* Use the code's one try: state 0 -> 1 in one conditional update, so that
+ * of two checks of one code (on two nodes at once) exactly one gets it.
+ * 0 claimed (row filled), 1 none to claim (used, or no such login), -1. */
+int therapy_login_claim(sb_store *s, const char *token_hash, therapy_login_row *row);
 int therapy_login_mark_used(sb_store *s, const char *token_hash);
 int therapy_login_delete(sb_store *s, const char *token_hash);
 /* Codes sent to one phone (any pre-login cookie) are dropped when a newer
  * one is sent: only the latest code is valid. */
 int therapy_login_drop_phone(sb_store *s, const char *phone_key);
+
+/* Serialize the rate-limit checks of one key ("phone:<phone_key>",
+ * "send-ip:<ip>", ...) across writers: locks the key's row until the turn's
+ * transaction ends, so that a count and the event it lets through are not
+ * split by another node's. Lock keys in one order (server, address, phone)
+ * to keep writers from waiting on each other in a circle. The key's hits
+ * so far (> 0), or -1. */
+int64_t therapy_limit_lock(sb_store *s, const char *key, int64_t now_ms);
 
 /* The rate-limit log: kind "send" (a code sent), "fail" (a wrong code),
  * "verify" (a code checked); key a hashed phone, ip the client address. */
@@ -154,6 +171,7 @@ int therapy_event_add(sb_store *s, const char *kind, const char *phone_key, cons
  * *oldest_ms get the newest and oldest event times (0 when none). -1. */
 int64_t therapy_event_count(sb_store *s, const char *kind, const char *phone_key, const char *ip,
                             int64_t since_ms, int64_t *oldest_ms, int64_t *newest_ms);
+/* Events, limit rows and expired logins older than before_ms. */
 int therapy_event_prune(sb_store *s, int64_t before_ms);
 
 typedef struct therapy_auth_row {
@@ -164,9 +182,15 @@ typedef struct therapy_auth_row {
 
 int therapy_auth_put(sb_store *s, const char *token_hash, const char *user, int64_t now_ms);
 int therapy_auth_get(sb_store *s, const char *token_hash, therapy_auth_row *row);
+/* last_ms = now_ms, never backwards (writers commit in any order). */
 int therapy_auth_touch(sb_store *s, const char *token_hash, int64_t now_ms);
 int therapy_auth_set_ts(sb_store *s, const char *token_hash, int64_t ts_id);
 int therapy_auth_delete(sb_store *s, const char *token_hash);
+/* Delete it if it is still idle since idle_before or made before
+ * created_before (the check again, in SQL: another node may have touched
+ * it since it was read). */
+int therapy_auth_expire(sb_store *s, const char *token_hash, int64_t idle_before,
+                        int64_t created_before);
 /* Sessions idle since idle_before or created before created_before. */
 int therapy_auth_prune(sb_store *s, int64_t idle_before, int64_t created_before);
 

@@ -47,7 +47,12 @@ static const option options[] = {
     {"--port", "SB_PORT", OPT_INT, FIELD(port), 0, 0, 65535, "N",
      "TCP port 0..65535, 0 picks a free one (default 8080)"},
     {"--db", "SB_DB", OPT_STR, FIELD(db_path), sizeof(((sb_config *)0)->db_path), 0, 0, "PATH",
-     "SQLite database file (default ./var/switchboard.db)"},
+     "SQLite database file, or postgres://USER[:PASS]@HOST[:PORT]/DB (default "
+     "./var/switchboard.db)"},
+    {"--data-dir", "SB_DATA_DIR", OPT_STR, FIELD(data_dir), sizeof(((sb_config *)0)->data_dir), 0,
+     0, "DIR",
+     "with a postgres:// --db: where the files that sit beside an SQLite file go (secrets, "
+     "demo tokens; default ./var)"},
     {"--demo", "SB_DEMO", OPT_DEMO, FIELD(demo), 0, 0, 0, NULL,
      "demo users and rooms on an empty database (default; SB_DEMO=0 or 1)"},
     {"--no-demo", NULL, OPT_NO_DEMO, FIELD(demo), 0, 0, 0, NULL, "no demo data"},
@@ -439,6 +444,72 @@ static int read_flag(sb_config *c, int argc, char **argv, int *i, char *err, siz
     return apply(c, o, o->flag, value, err, errn);
 }
 
+/* --db postgres://...: the URL goes to db_url, and db_path becomes a file
+ * name in --data-dir, so that everything placed beside the database (the
+ * protocols' secrets, demo tokens, the SMS file) has a directory. */
+static int settle_db(sb_config *c, char *err, size_t errn)
+{
+    if (strncmp(c->db_path, "postgres://", 11) != 0 &&
+        strncmp(c->db_path, "postgresql://", 13) != 0)
+        return 0;
+    if (c->max_db_bytes) {
+        if (errn > 0)
+            snprintf(err, errn,
+                     "--max-db-size: SQLite only (a PostgreSQL server's disk is its "
+                     "own business: use its quotas and monitoring)");
+        return -1;
+    }
+    memcpy(c->db_url, c->db_path, sizeof c->db_url);
+    const char *dir = c->data_dir[0] ? c->data_dir : "./var";
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    if (len + sizeof "/switchboard.db" > sizeof c->db_path) {
+        if (errn > 0)
+            snprintf(err, errn, "--data-dir: too long");
+        return -1;
+    }
+    snprintf(c->db_path, sizeof c->db_path, "%.*s/switchboard.db", (int)len, dir);
+    return 0;
+}
+
+const char *sb_config_db(const sb_config *c)
+{
+    return c->db_url[0] ? c->db_url : c->db_path;
+}
+
+void sb_config_redact_url(char *out, size_t n, const char *url)
+{
+    if (!n)
+        return;
+    size_t o = 0;
+    const char *scheme = strstr(url, "://");
+    const char *auth_end = scheme ? strpbrk(scheme + 3, "@/?") : NULL;
+    for (const char *p = url; *p && o + 1 < n;) {
+        /* user:PASS@ in the authority */
+        if (scheme && auth_end && *auth_end == '@' && p > scheme + 2 && p < auth_end && *p == ':') {
+            const char *mask = ":***";
+            for (const char *m = mask; *m && o + 1 < n; m++)
+                out[o++] = *m;
+            p = auth_end;
+            continue;
+        }
+        /* password=... in the query string */
+        if ((p == url || p[-1] == '?' || p[-1] == '&' || p[-1] == ' ') &&
+            !strncmp(p, "password=", 9)) {
+            const char *mask = "password=***";
+            for (const char *m = mask; *m && o + 1 < n; m++)
+                out[o++] = *m;
+            p += 9;
+            while (*p && *p != '&' && *p != ' ')
+                p++;
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+}
+
 /* --help wins over every error, including those of the environment. */
 static bool wants_help(int argc, char **argv)
 {
@@ -468,7 +539,7 @@ int sb_config_parse(sb_config *c, int argc, char **argv, char *err, size_t errn)
         if (read_flag(c, argc, argv, &i, err, errn) < 0)
             return -1;
     }
-    return 0;
+    return settle_db(c, err, errn);
 }
 
 void sb_config_usage(FILE *f)
@@ -510,8 +581,9 @@ void sb_config_log(const sb_config *c)
     char redis[sizeof c->redis_url + 8], redis_q[2 * sizeof redis];
     char node[2 * sizeof c->node_id];
     char bind[sizeof c->bind + 8];
-    char db[2 * sizeof c->db_path];
+    char db[2 * sizeof c->db_url], url[sizeof c->db_url];
     char cors[2 * sizeof c->cors_origins];
+    sb_config_redact_url(url, sizeof url, c->db_url);
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
            "idle_timeout=%d send_timeout=%d commit_window=%d max_connections=%d max_http_body=%zu "
@@ -519,10 +591,11 @@ void sb_config_log(const sb_config *c)
            "max_user_connections=%d max_message_rate=%d max_byte_rate=%zu max_invalid=%d "
            "max_ping_rate=%d redis=%s node_id=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
-           sb_log_kv_str(db, sizeof db, c->db_path), c->demo ? "true" : "false",
-           sb_log_level_name((sb_log_level)c->log_level), c->max_message_bytes, c->max_queue_bytes,
-           c->idle_timeout_s, c->send_timeout_s, c->commit_window_us, c->max_connections,
-           c->max_http_body, c->max_db_bytes, c->sync_full ? "full" : "normal",
+           sb_log_kv_str(db, sizeof db, c->db_url[0] ? url : c->db_path),
+           c->demo ? "true" : "false", sb_log_level_name((sb_log_level)c->log_level),
+           c->max_message_bytes, c->max_queue_bytes, c->idle_timeout_s, c->send_timeout_s,
+           c->commit_window_us, c->max_connections, c->max_http_body, c->max_db_bytes,
+           c->sync_full ? "full" : "normal",
            sb_log_kv_str(cors, sizeof cors, c->cors_origins[0] ? c->cors_origins : "none"),
            c->max_ip_connections, c->max_pending, c->max_user_connections, c->max_message_rate,
            c->max_byte_rate, c->max_invalid, c->max_ping_rate,

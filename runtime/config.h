@@ -22,7 +22,10 @@
 typedef struct sb_config {
     char bind[64];            /* address to listen on */
     int port;                 /* 0: let the kernel pick a free port */
-    char db_path[1024];       /* SQLite database file */
+    char db_path[1024];       /* SQLite database file; with db_url, where the files beside it
+                                 go (data_dir/switchboard.db: secrets, demo tokens) */
+    char db_url[1024];        /* --db postgres://...: the database; "": SQLite at db_path */
+    char data_dir[1024];      /* --data-dir: the files beside a PostgreSQL database */
     bool demo;                /* demo users and rooms on an empty database */
     int log_level;            /* an sb_log_level */
     size_t max_message_bytes; /* largest inbound WebSocket message */
@@ -108,5 +111,10 @@ const char *sb_config_redact_url(char *dst, size_t n, const char *url);
 
 /* One `event=config ...` line (info) with every setting. */
 void sb_config_log(const sb_config *c);
+/* What the store opens: the PostgreSQL URL, or the SQLite file. */
+const char *sb_config_db(const sb_config *c);
+/* A database URL fit for logs and errors: its password (user:PASS@ or
+ * password=...) replaced by "***". */
+void sb_config_redact_url(char *out, size_t n, const char *url);
 
 #endif

@@ -291,6 +291,7 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_outbox_set_endpoints(rt->outbox, endpoint_lookup, rt);
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
+    sb_store_set_loop(store, base); /* PostgreSQL reconnects on it */
     if (cfg->redis_url[0]) {
         char err[256];
         rt->bus = sb_bus_new(base, rt, cfg->redis_url, cfg->node_id, err, sizeof err);
@@ -345,6 +346,7 @@ void sb_rt_free(sb_rt *rt)
     free(rt->bindings);
     free(rt->ws);
     sb_store_set_hooks(rt->store, NULL, NULL, NULL);
+    sb_store_set_loop(rt->store, NULL);
     free(rt);
 }
 

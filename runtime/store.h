@@ -40,20 +40,40 @@ typedef enum sb_store_status {
 /* "ok", "busy", "full", ...: for logs. */
 const char *sb_store_status_text(sb_store_status st);
 
+/* A module's schema history, once per engine: `steps` on SQLite,
+ * `pg_steps` on PostgreSQL (a separate history: PostgreSQL started from
+ * each module's schema of the day it arrived). A module without pg_steps
+ * cannot start on PostgreSQL (sb_store_migrate names it). */
 typedef struct sb_migration {
     const char *module;       /* "chat" */
     const char *const *steps; /* SQL scripts, step i takes the module to version i+1 */
     size_t count;
+    const char *const *pg_steps; /* the same on PostgreSQL; NULL: not ported */
+    size_t pg_count;
 } sb_migration;
 
-/* Opens (creating the file and its directory if needed) and applies WAL
- * settings. NULL on error, with a message in err. */
+/* Opens a store. `path` is an SQLite file (created, with its directory,
+ * if needed; WAL mode), or a PostgreSQL URL, postgres://... or
+ * postgresql://... (any libpq parameter as a query string: ?sslmode=...).
+ * On PostgreSQL this waits for the first connection (connect_timeout,
+ * 5 s unless the URL says otherwise); later reconnections run on the loop
+ * (sb_store_set_loop). sync_full is SQLite's. NULL on error, with a
+ * message in err (a URL's password is never in it). */
 sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_size);
+/* Does `path` name a PostgreSQL database (postgres:// or postgresql://)? */
+bool sb_store_is_url(const char *path);
+/* The event loop the store may use for work of its own: on PostgreSQL,
+ * reconnecting after the server went away, without blocking the loop, and
+ * noticing that it went away while idle. NULL detaches (before the base is
+ * freed). SQLite needs none. */
+struct event_base;
+void sb_store_set_loop(sb_store *s, struct event_base *base);
 void sb_store_close(sb_store *s); /* commits what is pending first */
 
 /* A size quota for the database and its WAL together (three quarters for
  * the file, a quarter for the WAL): writes that would grow it past `bytes` fail with
- * SB_STORE_FULL (reported like a full disk). 0 removes it. 0, or -1. */
+ * SB_STORE_FULL (reported like a full disk). 0 removes it. 0, or -1.
+ * SQLite only: -1 on PostgreSQL (whose disk is the server's business). */
 int sb_store_set_max_bytes(sb_store *s, size_t bytes);
 
 /* Bring a module's tables to its newest version (each step in its own

@@ -3,6 +3,7 @@
  * (store.c): statuses, the readiness ping, cursors.
  */
 #include "sql.h"
+#include "store_pg.h"
 #include "store_sql.h"
 
 sb_store_status sb_store_status_of(int sqlite_rc)
@@ -52,11 +53,15 @@ const char *sb_store_status_text(sb_store_status st)
 
 sb_store_status sb_store_ping(sb_store *s)
 {
+    if (sb_store_pg(s))
+        return sb_pg_ping(sb_store_pg(s));
     return sb_store_status_of(sqlite3_exec(sb_store_db(s), "SELECT 1", NULL, NULL, NULL));
 }
 
 const char *sb_store_last_error(sb_store *s)
 {
+    if (sb_store_pg(s))
+        return sb_pg_last_error(sb_store_pg(s));
     return sqlite3_errmsg(sb_store_db(s));
 }
 

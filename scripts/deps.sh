@@ -65,6 +65,7 @@ APT_PACKAGES=(
   libevent-dev                       # the event loop, evhttp and libevent_openssl (also needed to build lws)
   libsqlite3-dev sqlite3             # storage
   libhiredis-dev redis-server        # the Redis fan-out bus (runtime/bus.c), and its tests' server
+  libpq-dev postgresql               # the PostgreSQL engine (libpq); its tests' throwaway server
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
   libcjson-dev libjansson-dev libjson-c-dev libsimdjson-dev   # benchmark references
   valgrind                           # callgrind instruction counts, memcheck

@@ -13,7 +13,7 @@ import {
   startDashboard, cleanup, apikey, op, session, openDashboard, isAction, isError, request,
   seedInitData, standardBody, tallBody,
 } from './dh.mjs';
-import { connect, addUser, sqlite } from '../integration/harness.mjs';
+import { connect, addUser, dbQuery } from '../integration/harness.mjs';
 
 let s; let key; let fin; let tab;
 const D = (c = '1') => `/api/v1/cases/${c}/dashboard`;
@@ -223,10 +223,9 @@ test('the case\'s chat room: the chat page\'s token works on /ws/chat for a memb
   // a service room with two chat users (switchboard user add), made in SQL as the chat's admin would
   const alice = addUser(s.db, 'Alice Dash', 'TECHNICIAN');
   const carol = addUser(s.db, 'Carol Dash', 'ADMIN');
-  const room = Number(sqlite(s.db, `INSERT INTO chat_services(created_at, status, customer_full_name, customer_phone, customer_address) VALUES ('2023-11-30T06:49:24Z','IN_PROGRESS','C','1','A');
-    INSERT INTO chat_rooms(type, service_id, created_at) VALUES ('SERVICE', last_insert_rowid(), 0);
-    SELECT last_insert_rowid();`).trim());
-  sqlite(s.db, `INSERT INTO chat_room_members(room_id, user_id) VALUES (${room}, ${alice.id}), (${room}, ${carol.id});`);
+  const service = Number(dbQuery(s, `INSERT INTO chat_services(created_at, status, customer_full_name, customer_phone, customer_address) VALUES ('2023-11-30T06:49:24Z','IN_PROGRESS','C','1','A') RETURNING id`).trim());
+  const room = Number(dbQuery(s, `INSERT INTO chat_rooms(type, service_id, created_at) VALUES ('SERVICE', ${service}, 0) RETURNING id`).trim());
+  dbQuery(s, `INSERT INTO chat_room_members(room_id, user_id) VALUES (${room}, ${alice.id}), (${room}, ${carol.id})`);
   const set = await op(s, key, 'PUT', '/api/v1/cases/1/chat', { room_id: room });
   assert.deepEqual(set.json, { case_id: '1', room_id: room });
   // user 42 is no chat member
@@ -237,7 +236,7 @@ test('the case\'s chat room: the chat page\'s token works on /ws/chat for a memb
   assert.deepEqual(Object.keys(r.json).sort(), ['expires_in', 'room_id', 'token', 'user_id']);
   assert.equal(r.json.room_id, room);
   assert.equal(r.json.user_id, Number(alice.id));
-  assert.ok(!sqlite(s.db, 'SELECT token_hash FROM chat_access_tokens').includes(r.json.token), 'stored hashed');
+  assert.ok(!dbQuery(s, 'SELECT token_hash FROM chat_access_tokens').includes(r.json.token), 'stored hashed');
   // the token opens /ws/chat as Alice, who talks with Carol in the case's room
   const a = await connect(s, { token: r.json.token, label: 'alice via dashboard' });
   const c = await connect(s, { token: carol.token, label: 'carol' });

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import {
   startDashboard, cleanup, apikey, cli, session, openDashboard, isAction, handshake, BIN, T,
 } from './dh.mjs';
+import { dbArgs } from '../integration/harness.mjs';
 
 let s; let key; let tab;
 
@@ -128,6 +129,12 @@ test('the key: SB_API_KEY, else operator-key beside --db; none: exit 2', () => {
   fs.writeFileSync(path.join(dir, 'operator-key'), `${key}\n`);
   r = spawnSync(BIN, ['dashboard', 'get', '--case', '1', '--server', s.base, '--db', path.join(dir, 'x.db')], { encoding: 'utf8', env: { ...process.env, SB_API_KEY: '' }, timeout: T(10000) });
   assert.equal(r.status, 0, r.stderr);
+  // a PostgreSQL URL has no directory: the key is in --data-dir, as for serve (no connection made)
+  r = spawnSync(BIN, ['dashboard', 'get', '--case', '1', '--server', s.base, '--db', 'postgres://nobody:secret@127.0.0.1:1/x', '--data-dir', dir], { encoding: 'utf8', env: { ...process.env, SB_API_KEY: '' }, timeout: T(10000) });
+  assert.equal(r.status, 0, r.stderr);
+  r = spawnSync(BIN, ['dashboard', 'get', '--case', '1', '--server', s.base, '--db', 'postgres://nobody:secret@127.0.0.1:1/x', '--data-dir', path.join(s.dir, 'none')], { encoding: 'utf8', env: { ...process.env, SB_API_KEY: '' }, timeout: T(10000) });
+  assert.equal(r.status, 2);
+  assert.ok(!r.stderr.includes('secret'), 'no password in the message');
   r = spawnSync(BIN, ['dashboard', 'get', '--case', '1', '--server', s.base, '--db', path.join(s.dir, 'none', 'x.db')], { encoding: 'utf8', env: { ...process.env, SB_API_KEY: '' }, timeout: T(10000) });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /operator API key is required/);
@@ -141,7 +148,7 @@ test('the demo start writes operator-key and case 1, so that the commands work a
   const k = fs.readFileSync(path.join(d.dir, 'operator-key'), 'utf8').trim();
   assert.match(k, /^sbk_[0-9a-f]{64}$/);
   assert.equal((fs.statSync(path.join(d.dir, 'operator-key')).mode & 0o777), 0o600);
-  const r = spawnSync(BIN, ['dashboard', 'open', '--case', '1', '--user', '1', '--server', d.base, '--db', d.db], { encoding: 'utf8', env: { ...process.env, SB_API_KEY: '' }, timeout: T(10000) });
+  const r = spawnSync(BIN, ['dashboard', 'open', '--case', '1', '--user', '1', '--server', d.base, ...dbArgs(d.db, d.dir)], { encoding: 'utf8', env: { ...process.env, SB_API_KEY: '' }, timeout: T(10000) });
   assert.equal(r.status, 0, r.stderr);
   const fin = await session(d, k, '1', '1');
   const c = await openDashboard(d, '1', fin, '1', 'demo');

@@ -12,6 +12,11 @@
  * every row, and with the schema a new database gets.
  *
  * Wire IDs: the whole int64 range parses.
+ *
+ * SB_TEST_DB=postgres runs the tests that are not about SQLite itself on a
+ * fresh PostgreSQL database in the cluster of tests/support/pg_cluster.sh
+ * (SB_TEST_PG_URL, or the file SB_TEST_PG_URL_FILE holding it), dropped at
+ * teardown; another writer is psql there.
  */
 #include <event2/event.h>
 #include <setjmp.h>
@@ -28,6 +33,7 @@
 #include "chat_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "sql.h"
 #include "store_sql.h"
 #include "token.h"
 
@@ -36,22 +42,95 @@ typedef struct fixture {
     sb_store *store;
     chat_store *cs;
     char dir[64];
+    char pg_base[200]; /* SB_TEST_DB=postgres: the cluster's URL base */
+    char pg_name[64];  /* and this test's database in it */
+    char path[320];    /* the SQLite file, or the database's URL */
     int64_t user[4];
 } fixture;
+
+static bool on_pg(void)
+{
+    const char *e = getenv("SB_TEST_DB");
+    return e && strcmp(e, "postgres") == 0;
+}
+
+static int pg_base(char *out, size_t cap)
+{
+    const char *u = getenv("SB_TEST_PG_URL");
+    char buf[256] = "";
+    if (!u || !*u) {
+        const char *file = getenv("SB_TEST_PG_URL_FILE");
+        FILE *fp = file ? fopen(file, "r") : NULL;
+        if (!fp || !fgets(buf, sizeof buf, fp)) {
+            if (fp)
+                fclose(fp);
+            fprintf(stderr, "SB_TEST_DB=postgres: set SB_TEST_PG_URL or SB_TEST_PG_URL_FILE\n");
+            return -1;
+        }
+        fclose(fp);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        u = buf;
+    }
+    size_t n = strlen(u);
+    snprintf(out, cap, "%s%s", u, n && u[n - 1] == '/' ? "" : "/");
+    return 0;
+}
+
+/* SQL through psql (PostgreSQL: another connection, as another node's) */
+static int psql(const char *url, const char *sql)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "psql -X -q -v ON_ERROR_STOP=1 -d '%s' -c \"%s\" >/dev/null", url,
+             sql);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int pg_admin(const fixture *f, const char *fmt)
+{
+    char url[300], sql[200];
+    snprintf(url, sizeof url, "%spostgres", f->pg_base);
+    snprintf(sql, sizeof sql, fmt, f->pg_name);
+    return psql(url, sql);
+}
+
+/* A script run by another writer: another connection to the same database. */
+static void other_writer(const fixture *f, const char *sql)
+{
+    if (on_pg()) {
+        assert_int_equal(psql(f->path, sql), 0);
+        return;
+    }
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+}
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char err[256], path[128];
+    char err[256];
     snprintf(f->dir, sizeof f->dir, "/tmp/sb-chatstore-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
+    snprintf(f->path, sizeof f->path, "%s/db.sqlite", f->dir);
     sb_log_set_level(SB_LOG_ERROR);
+    if (on_pg()) {
+        static int seq;
+        snprintf(f->pg_name, sizeof f->pg_name, "sb_chat_store_%d_%d", (int)getpid(), ++seq);
+        if (pg_base(f->pg_base, sizeof f->pg_base) != 0 ||
+            pg_admin(f, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
+                        "LC_COLLATE 'C' LC_CTYPE 'C'") != 0)
+            return -1;
+        snprintf(f->path, sizeof f->path, "%s%s", f->pg_base, f->pg_name);
+    }
     f->base = event_base_new();
-    f->store = sb_store_open(path, false, err, sizeof err);
-    if (!f->store || chat_store_migrate(f->store, err, sizeof err) != 0)
+    f->store = sb_store_open(f->path, false, err, sizeof err);
+    if (!f->store || chat_store_migrate(f->store, err, sizeof err) != 0 ||
+        chat_store_migrate(f->store, err, sizeof err) != 0) { /* twice: a no-op */
+        fprintf(stderr, "%s\n", err);
         return -1;
+    }
     for (int i = 0; i < 4; i++) {
         char name[16], hash[65];
         snprintf(name, sizeof name, "u%d", i);
@@ -74,6 +153,8 @@ static int teardown(void **state)
     sb_store_close(f->store);
     event_base_free(f->base);
     sb_metrics_reset_all_for_tests(); /* the next test's store registers them again */
+    if (f->pg_name[0] && pg_admin(f, "DROP DATABASE IF EXISTS %s WITH (FORCE)") != 0)
+        return -1;
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)
         return -1;
@@ -102,7 +183,12 @@ static void test_rolled_back_savepoint(void **state)
     assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
     int64_t second = chat_direct_room(f->cs, f->user[2], f->user[3], &created);
     sb_store_unit_end(f->store, true);
-    assert_int_equal(second, first); /* SQLite reuses the row ID */
+    if (on_pg()) { /* no ID is handed out twice: the first is simply gone */
+        assert_true(second > first);
+        assert_null(chat_room_get(f->cs, first));
+    } else {
+        assert_int_equal(second, first); /* SQLite reuses the row ID */
+    }
     assert_members(chat_room_get(f->cs, second), f->user[2], f->user[3]);
     assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
     assert_members(chat_room_get(f->cs, second), f->user[2], f->user[3]);
@@ -121,6 +207,154 @@ static void test_lost_transaction(void **state)
     assert_int_equal(sqlite3_exec(sb_store_db(f->store), "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_not_equal(sb_store_commit(f->store), SB_STORE_OK);
     assert_null(chat_room_get(f->cs, id));
+}
+
+/* Another writer (another node, here a second connection to the same file)
+ * adds a member to a room and renames a user that this store has read: the
+ * next transaction sees both, while the entries handed out before stay
+ * valid. Inside one transaction the entries read in it are used as read. */
+static void test_changed_by_another_writer(void **state)
+{
+    fixture *f = *state;
+    char sql[256];
+    bool created;
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    int64_t room = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
+    assert_true(created);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    const chat_room_info *before = chat_room_get(f->cs, room);
+    assert_members(before, f->user[0], f->user[1]);
+    const chat_user_info *u0 = chat_user_get(f->cs, f->user[0]);
+    assert_string_equal(u0->full_name, "u0");
+    assert_ptr_equal(chat_room_get(f->cs, room), before); /* read once in the turn */
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+    /* unchanged rows: the same entries in the next turn */
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    assert_ptr_equal(chat_room_get(f->cs, room), before);
+    assert_ptr_equal(chat_user_get(f->cs, f->user[0]), u0);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+
+    snprintf(sql, sizeof sql,
+             "INSERT INTO chat_room_members(room_id, user_id) VALUES(%lld, %lld);"
+             "UPDATE chat_users SET full_name = 'renamed' WHERE id = %lld;",
+             (long long)room, (long long)f->user[2], (long long)f->user[0]);
+    other_writer(f, sql);
+
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    const chat_room_info *after = chat_room_get(f->cs, room);
+    assert_non_null(after);
+    assert_int_equal(after->n_members, 3);
+    assert_true(chat_room_has_member(after, f->user[2]));
+    assert_string_equal(chat_user_get(f->cs, f->user[0])->full_name, "renamed");
+    /* what was handed out before is still readable */
+    assert_int_equal(before->n_members, 2);
+    assert_string_equal(u0->full_name, "u0");
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+
+    /* and a member removed, outside any transaction */
+    snprintf(sql, sizeof sql,
+             "DELETE FROM chat_room_members WHERE room_id = %lld AND user_id = %lld",
+             (long long)room, (long long)f->user[1]);
+    other_writer(f, sql);
+    after = chat_room_get(f->cs, room);
+    assert_false(chat_room_has_member(after, f->user[1]));
+    assert_int_equal(after->n_members, 2);
+}
+
+/* Statements that differ by engine, on SQLite: the new message's ID read
+ * beside the counts, and a room where no one else is (one row, no count). */
+static void test_insert_ids_and_counts(void **state)
+{
+    fixture *f = *state;
+    int64_t existing = 0, members[1] = {f->user[0]};
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    int64_t service = chat_service_create(f->store, "OPEN", "Ann", "+1 555 0101", "1 Main St");
+    assert_true(service > 0);
+    chat_service_row svc;
+    assert_int_equal(chat_service_get(f->cs, service, &svc), 1);
+    assert_int_equal(svc.created_at.len, 20); /* 2026-12-04T19:08:00Z, made in C */
+    assert_int_equal(svc.created_at.ptr[10], 'T');
+    int64_t alone = chat_service_room_create(f->store, service, members, 1);
+    assert_true(alone > 0);
+    chat_new_msg m = {
+        .room_id = alone, .sender_id = f->user[0], .text = {"solo", 4}, .created_at = 1};
+    int64_t first = chat_message_insert(f->cs, &m, &existing);
+    assert_true(first > 0);
+    const chat_unread *unread;
+    assert_int_equal(chat_last_unread(f->cs, &unread), 0);
+    bool created;
+    int64_t room = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
+    m.room_id = room;
+    m.client_message_id = (sb_str){"k-1", 3};
+    int64_t second = chat_message_insert(f->cs, &m, &existing);
+    assert_true(second > first);
+    assert_int_equal(chat_last_unread(f->cs, &unread), 1);
+    assert_int_equal(unread[0].user_id, f->user[1]);
+    assert_int_equal(unread[0].unread, 1);
+    /* the retry: nothing written, the stored ID */
+    assert_int_equal(chat_message_insert(f->cs, &m, &existing), 0);
+    assert_int_equal(existing, second);
+    assert_int_equal(chat_unread_count(f->cs, room, f->user[1]), 1);
+    m.room_id = alone;
+    assert_int_equal(chat_message_insert(f->cs, &m, &existing), CHAT_INSERT_OTHER_ROOM);
+    m.client_message_id = (sb_str){"k-2", 3};
+    m.room_id = room;
+    int64_t third = chat_message_insert(f->cs, &m, &existing);
+    assert_true(third > second);
+    assert_int_equal(chat_last_unread(f->cs, &unread), 1);
+    assert_int_equal(unread[0].unread, 2);
+    /* read up to the first: one left, and the watermark never goes down */
+    int64_t left = -1;
+    assert_int_equal(chat_mark_read(f->cs, room, f->user[1], second, &left), 0);
+    assert_int_equal(left, 1);
+    assert_int_equal(chat_mark_read(f->cs, room, f->user[1], first, &left), 0);
+    assert_int_equal(left, 1);
+    assert_int_equal(chat_last_read(f->cs, room, f->user[1]), second);
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+    /* the rooms, newest first */
+    sb_cursor cur = SB_CURSOR_INIT;
+    chat_room_row rr;
+    assert_int_equal(chat_user_rooms(f->cs, f->user[0], &cur, &rr), 1);
+    assert_int_equal(rr.room_id, room);
+    assert_int_equal(rr.last_message_id, third);
+    assert_int_equal(chat_user_rooms(f->cs, f->user[0], &cur, &rr), 1);
+    assert_int_equal(rr.room_id, alone);
+    assert_int_equal(chat_user_rooms(f->cs, f->user[0], &cur, &rr), 0);
+}
+
+/* A send that fails inside its unit (here: a room that does not exist, the
+ * foreign key refuses it) takes nothing else with it: the turn's other
+ * messages are stored. On PostgreSQL a failed statement aborts the
+ * transaction, so sends run in units there (chat_send_needs_unit). */
+static void test_failed_send_keeps_the_turn(void **state)
+{
+    fixture *f = *state;
+    int64_t existing = 0;
+    bool created;
+    assert_int_equal(chat_send_needs_unit(f->cs), on_pg());
+    assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
+    int64_t room = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
+    chat_new_msg m = {
+        .room_id = room, .sender_id = f->user[0], .text = {"one", 3}, .created_at = 1};
+    int64_t one = chat_message_insert(f->cs, &m, &existing);
+    assert_true(one > 0);
+    assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
+    m.room_id = INT64_C(999999999);
+    m.text = (sb_str){"nowhere", 7};
+    assert_int_equal(chat_message_insert(f->cs, &m, &existing), -1);
+    sb_store_unit_end(f->store, false);
+    m.room_id = room;
+    m.text = (sb_str){"two", 3};
+    int64_t two = chat_message_insert(f->cs, &m, &existing);
+    assert_true(two > one);
+    assert_false(sb_store_lost(f->store));
+    assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
+    chat_msg_row row;
+    assert_int_equal(chat_message_get(f->cs, one, &row), 1);
+    assert_int_equal(chat_message_get(f->cs, two, &row), 1);
+    assert_int_equal(chat_unread_count(f->cs, room, f->user[1]), 2);
 }
 
 /* Health (store.h, sb_store_health): a lost transaction makes the store
@@ -479,9 +713,22 @@ static void test_parse_id(void **state)
 
 int main(void)
 {
+    /* what runs on both engines */
+    const struct CMUnitTest both[] = {
+        cmocka_unit_test_setup_teardown(test_rolled_back_savepoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_by_another_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_ids_and_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_send_keeps_the_turn, setup, teardown),
+        cmocka_unit_test(test_parse_id),
+    };
+    if (on_pg())
+        return cmocka_run_group_tests_name("chat_store on PostgreSQL", both, NULL, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rolled_back_savepoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_by_another_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_ids_and_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_send_keeps_the_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_after_lost_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_locked, setup, teardown),
         cmocka_unit_test(test_migrates_pre_prefix_database),

@@ -1,10 +1,11 @@
 /*
  * test_dashboard_store.c: the dashboard's tables below its endpoints,
- * against a real SQLite file (no server): a ticket is used once and only
+ * against a real database (no server): a ticket is used once and only
  * for its case and user (burnt by a mismatch), sessions and their prune,
  * the per-case dashboard with its version, and the upserts of component
  * data, views and the chat room; plus the refresh key's form and the
- * layout rules (dashboard_layout_problem).
+ * layout rules (dashboard_layout_problem). SB_TEST_DB=postgres runs it on a
+ * fresh PostgreSQL database (test_dashboard_store_pg).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,27 +24,91 @@
 #include "dashboard_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "sql.h"
 #include "store.h"
 
 typedef struct fixture {
     char dir[64];
+    char pg_base[200]; /* SB_TEST_DB=postgres: the cluster's URL base */
+    char pg_name[64];  /* and this test's database in it */
     sb_store *store;
     sb_arena arena;
 } fixture;
 
+/* SB_TEST_DB=postgres runs the same tests on a fresh PostgreSQL database in
+ * the cluster of tests/support/pg_cluster.sh (SB_TEST_PG_URL, or the file
+ * SB_TEST_PG_URL_FILE holding it), dropped at teardown. */
+static bool on_pg(void)
+{
+    const char *e = getenv("SB_TEST_DB");
+    return e && strcmp(e, "postgres") == 0;
+}
+
+static int pg_base(char *out, size_t cap)
+{
+    const char *u = getenv("SB_TEST_PG_URL");
+    char buf[256] = "";
+    if (!u || !*u) {
+        const char *file = getenv("SB_TEST_PG_URL_FILE");
+        FILE *fp = file ? fopen(file, "r") : NULL;
+        if (!fp || !fgets(buf, sizeof buf, fp)) {
+            if (fp)
+                fclose(fp);
+            fprintf(stderr, "SB_TEST_DB=postgres: set SB_TEST_PG_URL or SB_TEST_PG_URL_FILE\n");
+            return -1;
+        }
+        fclose(fp);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        u = buf;
+    }
+    size_t n = strlen(u);
+    snprintf(out, cap, "%s%s", u, n && u[n - 1] == '/' ? "" : "/");
+    return 0;
+}
+
+/* CREATE or DROP DATABASE, from the cluster's maintenance database. */
+static int pg_admin(const fixture *f, const char *fmt)
+{
+    char url[300], sql[200], err[256];
+    snprintf(url, sizeof url, "%spostgres", f->pg_base);
+    snprintf(sql, sizeof sql, fmt, f->pg_name);
+    sb_store *m = sb_store_open(url, false, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    int rc = sb_sql_exec(m, sql, err, sizeof err) == SB_STORE_OK ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", sql, err);
+    sb_store_close(m);
+    sb_metrics_reset_all_for_tests(); /* the test's store registers its series */
+    return rc;
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char err[256], path[128];
+    char err[256], path[320];
     snprintf(f->dir, sizeof f->dir, "/tmp/sb-dashboard-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
     sb_log_set_level(SB_LOG_ERROR);
+    if (on_pg()) {
+        static int seq;
+        snprintf(f->pg_name, sizeof f->pg_name, "sb_dashboard_store_%d_%d", (int)getpid(), ++seq);
+        if (pg_base(f->pg_base, sizeof f->pg_base) != 0 ||
+            pg_admin(f, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
+                        "LC_COLLATE 'C' LC_CTYPE 'C'") != 0)
+            return -1;
+        snprintf(path, sizeof path, "%s%s", f->pg_base, f->pg_name);
+    }
     f->store = sb_store_open(path, false, err, sizeof err);
     if (!f->store || dashboard_store_migrate(f->store, err, sizeof err) != 0 ||
-        dashboard_store_migrate(f->store, err, sizeof err) != 0) /* twice: a no-op */
+        dashboard_store_migrate(f->store, err, sizeof err) != 0) { /* twice: a no-op */
+        fprintf(stderr, "%s\n", err);
         return -1;
+    }
     sb_arena_init(&f->arena, 1 << 20);
     *state = f;
     return 0;
@@ -54,8 +119,10 @@ static int teardown(void **state)
     fixture *f = *state;
     char cmd[128];
     sb_store_close(f->store);
-    sb_metrics_reset_all_for_tests();
+    sb_metrics_reset_all_for_tests(); /* the next store registers its series again */
     sb_arena_free(&f->arena);
+    if (f->pg_name[0] && pg_admin(f, "DROP DATABASE IF EXISTS %s WITH (FORCE)") != 0)
+        return -1;
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)
         return -1;
@@ -91,21 +158,31 @@ static void test_sessions(void **state)
     dashboard_fin fin;
     assert_int_equal(dashboard_fin_add(s, "f1", "c", "u", 100, 10000), 0);
     assert_int_equal(dashboard_fin_add(s, "f2", "c", "u", 100, 10000), 0);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 200, 500, &fin), 0);
     assert_string_equal(fin.case_id, "c");
     assert_string_equal(fin.user_id, "u");
     assert_int_equal(fin.used_ms, 100);
     assert_int_equal(fin.expires_ms, 10000);
     assert_int_equal(dashboard_fin_touch(s, "f1", 900), 0);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 0);
+    assert_int_equal(fin.used_ms, 900);
+    /* the expiry is the query's: idle (f2, used at 100, gone at 600 with
+     * idle 500) and absolute (f1 at its end), before any prune */
+    assert_int_equal(dashboard_fin_get(s, "f2", 599, 500, &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f2", 600, 500, &fin), 1);
+    assert_int_equal(dashboard_fin_get(s, "f1", 9999, 1000000, &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 10000, 1000000, &fin), 1);
+    /* a touch never moves the last use back (a node with a clock behind) */
+    assert_int_equal(dashboard_fin_touch(s, "f1", 800), 0);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 0);
     assert_int_equal(fin.used_ms, 900);
     /* idle 500: f2 (used at 100) goes at 700, f1 (used at 900) stays */
     assert_int_equal(dashboard_prune(s, 1000, 500), 1);
-    assert_int_equal(dashboard_fin_get(s, "f2", &fin), 1);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 0);
+    assert_int_equal(dashboard_fin_get(s, "f2", 200, 500, &fin), 1);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 0);
     /* past its absolute end it goes, used or not */
     assert_int_equal(dashboard_prune(s, 10000, 1000000), 1);
-    assert_int_equal(dashboard_fin_get(s, "f1", &fin), 1);
+    assert_int_equal(dashboard_fin_get(s, "f1", 1000, 500, &fin), 1);
     assert_int_equal(sb_store_commit(s), SB_STORE_OK);
 }
 
@@ -119,6 +196,12 @@ static void test_case_data_views(void **state)
     assert_int_equal(dashboard_case_get(s, &f->arena, "1", &v, &json, &len), 1);
     assert_int_equal(dashboard_case_put(s, "1", 1, "{\"a\":1}", 7, 5), 0);
     assert_int_equal(dashboard_case_put(s, "1", 2, "{\"a\":2}", 7, 6), 0);
+    /* a version is moved on once: a write based on a stale one (the first,
+     * or one in the middle) changes nothing and says so */
+    assert_int_equal(dashboard_case_put(s, "1", 1, "{\"a\":9}", 7, 7), 1);
+    assert_int_equal(dashboard_case_put(s, "1", 2, "{\"a\":9}", 7, 7), 1);
+    assert_int_equal(dashboard_case_put(s, "1", 4, "{\"a\":9}", 7, 7), 1);
+    assert_int_equal(dashboard_case_put(s, "2", 2, "{\"a\":9}", 7, 7), 1); /* none stored */
     assert_int_equal(dashboard_case_get(s, &f->arena, "1", &v, &json, &len), 0);
     assert_int_equal(v, 2);
     assert_int_equal(len, 7);

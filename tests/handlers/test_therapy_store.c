@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,29 +21,95 @@
 #include "arena.h"
 #include "log.h"
 #include "metrics.h"
+#include "sql.h"
 #include "store.h"
 #include "therapy_app.h"
 #include "therapy_store.h"
 
 typedef struct fixture {
     char dir[64];
+    char pg_base[200]; /* SB_TEST_DB=postgres: the cluster's URL base */
+    char pg_name[64];  /* and this test's database in it */
+    char path[320];    /* the database: a file or a URL */
     sb_store *store;
     sb_arena arena;
 } fixture;
 
+/* SB_TEST_DB=postgres runs the same tests on a fresh PostgreSQL database in
+ * the cluster of tests/support/pg_cluster.sh (SB_TEST_PG_URL, or the file
+ * SB_TEST_PG_URL_FILE holding it), dropped at teardown. */
+static bool on_pg(void)
+{
+    const char *e = getenv("SB_TEST_DB");
+    return e && strcmp(e, "postgres") == 0;
+}
+
+static int pg_base(char *out, size_t cap)
+{
+    const char *u = getenv("SB_TEST_PG_URL");
+    char buf[256] = "";
+    if (!u || !*u) {
+        const char *file = getenv("SB_TEST_PG_URL_FILE");
+        FILE *fp = file ? fopen(file, "r") : NULL;
+        if (!fp || !fgets(buf, sizeof buf, fp)) {
+            if (fp)
+                fclose(fp);
+            fprintf(stderr, "SB_TEST_DB=postgres: set SB_TEST_PG_URL or SB_TEST_PG_URL_FILE\n");
+            return -1;
+        }
+        fclose(fp);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        u = buf;
+    }
+    size_t n = strlen(u);
+    snprintf(out, cap, "%s%s", u, n && u[n - 1] == '/' ? "" : "/");
+    return 0;
+}
+
+/* CREATE or DROP DATABASE, from the cluster's maintenance database. */
+static int pg_admin(const fixture *f, const char *fmt)
+{
+    char url[300], sql[200], err[256];
+    snprintf(url, sizeof url, "%spostgres", f->pg_base);
+    snprintf(sql, sizeof sql, fmt, f->pg_name);
+    sb_store *m = sb_store_open(url, false, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    int rc = sb_sql_exec(m, sql, err, sizeof err) == SB_STORE_OK ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", sql, err);
+    sb_store_close(m);
+    sb_metrics_reset_all_for_tests(); /* the test's store registers its series */
+    return rc;
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char err[256], path[128];
+    char err[256], path[320];
     snprintf(f->dir, sizeof f->dir, "/tmp/sb-therapy-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
     sb_log_set_level(SB_LOG_ERROR);
+    if (on_pg()) {
+        static int seq;
+        snprintf(f->pg_name, sizeof f->pg_name, "sb_therapy_store_%d_%d", (int)getpid(), ++seq);
+        if (pg_base(f->pg_base, sizeof f->pg_base) != 0 ||
+            pg_admin(f, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
+                        "LC_COLLATE 'C' LC_CTYPE 'C'") != 0)
+            return -1;
+        snprintf(path, sizeof path, "%s%s", f->pg_base, f->pg_name);
+    }
+    snprintf(f->path, sizeof f->path, "%s", path);
     f->store = sb_store_open(path, false, err, sizeof err);
     if (!f->store || therapy_store_migrate(f->store, err, sizeof err) != 0 ||
-        therapy_store_migrate(f->store, err, sizeof err) != 0) /* twice: a no-op */
+        therapy_store_migrate(f->store, err, sizeof err) != 0) { /* twice: a no-op */
+        fprintf(stderr, "%s\n", err);
         return -1;
+    }
     sb_arena_init(&f->arena, 1 << 20);
     *state = f;
     return 0;
@@ -53,6 +122,8 @@ static int teardown(void **state)
     sb_store_close(f->store);
     sb_metrics_reset_all_for_tests(); /* the next store registers its series again */
     sb_arena_free(&f->arena);
+    if (f->pg_name[0] && pg_admin(f, "DROP DATABASE IF EXISTS %s WITH (FORCE)") != 0)
+        return -1;
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)
         return -1;
@@ -265,6 +336,142 @@ static void test_people(void **state)
     assert_int_equal(sb_store_commit(s), SB_STORE_OK);
 }
 
+/* Several writers: the code's one try is one conditional update (a second
+ * claim gets nothing, whoever makes it); a rate-limit key's row counts its
+ * locks and goes with the events it guarded; a session's last activity only
+ * moves forward; a user's ID or phone taken is answered 1 without failing
+ * the transaction (PostgreSQL would abort the rest of it). */
+static void test_several_writers(void **state)
+{
+    fixture *f = *state;
+    sb_store *s = f->store;
+    assert_int_equal(sb_store_begin(s), SB_STORE_OK);
+    assert_int_equal(therapy_login_put(s, "tok", "P1", "ph1", "code", 100, 700), 0);
+    therapy_login_row l;
+    assert_int_equal(therapy_login_claim(s, "tok", &l), 0);
+    assert_string_equal(l.user, "P1");
+    assert_string_equal(l.code_hash, "code");
+    assert_int_equal(l.expires_ms, 700);
+    assert_int_equal(l.state, 1);
+    assert_int_equal(therapy_login_claim(s, "tok", &l), 1); /* used */
+    assert_int_equal(therapy_login_claim(s, "none", &l), 1);
+    /* a new code on the same cookie has its try again */
+    assert_int_equal(therapy_login_put(s, "tok", "P1", "ph1", "code2", 200, 800), 0);
+    assert_int_equal(therapy_login_claim(s, "tok", &l), 0);
+    assert_string_equal(l.code_hash, "code2");
+
+    assert_int_equal(therapy_limit_lock(s, "phone:ph1", 1000), 1);
+    assert_int_equal(therapy_limit_lock(s, "phone:ph1", 2000), 2);
+    assert_int_equal(therapy_limit_lock(s, "phone:ph2", 3000), 1);
+    assert_int_equal(therapy_event_prune(s, 2500), 0); /* ph1 last locked at 2000 */
+    assert_int_equal(therapy_limit_lock(s, "phone:ph1", 4000), 1);
+    assert_int_equal(therapy_limit_lock(s, "phone:ph2", 4000), 2);
+
+    therapy_auth_row a;
+    assert_int_equal(therapy_auth_put(s, "h1", "P1", 1000), 0);
+    assert_int_equal(therapy_auth_touch(s, "h1", 9000), 0);
+    assert_int_equal(therapy_auth_touch(s, "h1", 8000), 0); /* an older node's touch */
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 0);
+    assert_int_equal(a.last_ms, 9000);
+
+    /* an expired session goes only if it is still expired in the row */
+    assert_int_equal(therapy_auth_expire(s, "h1", 8500, 0), 0); /* touched at 9000 since */
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 0);
+    assert_int_equal(therapy_auth_expire(s, "h1", 0, 500), 0); /* made at 1000 */
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 0);
+    assert_int_equal(therapy_auth_expire(s, "h1", 9500, 0), 0);
+    assert_int_equal(therapy_auth_get(s, "h1", &a), 1);
+
+    /* the action log's lock answers its max, and appends go on after it */
+    int64_t ts = therapy_session_add(s, "G", "2026-12-10T18:00:00Z", 1);
+    assert_true(ts > 0);
+    assert_int_equal(therapy_actions_lock(s, ts), 0);
+    int64_t id = therapy_action_insert(s, ts, "message", "P1", 0, NULL, 1000, NULL);
+    assert_true(id > 0);
+    assert_int_equal(therapy_actions_lock(s, ts), id);
+
+    assert_int_equal(therapy_user_add(s, "U1", "+15550000001", "doe", "Doe", "U", "participant"),
+                     0);
+    assert_int_equal(therapy_user_add(s, "U1", "+15550000002", "doe", "Doe", "U", "participant"),
+                     1);
+    assert_int_equal(therapy_user_add(s, "U2", "+15550000001", "doe", "Doe", "U", "participant"),
+                     1);
+    assert_int_equal(therapy_user_add(s, "U2", "+15550000002", "doe", "Doe", "U", "participant"),
+                     0);
+    assert_int_equal(therapy_user_count(s), 2);
+    assert_int_equal(sb_store_commit(s), SB_STORE_OK);
+}
+
+/* An assessment's update keeps its place (it used to move to the end: a
+ * replace made a new rowid); a new one goes last. */
+static void test_assessment_order(void **state)
+{
+    fixture *f = *state;
+    sb_store *s = f->store;
+    assert_int_equal(sb_store_begin(s), SB_STORE_OK);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "b-first", "incomplete", NULL), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "a-second", "incomplete", "https://x"), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P2", "other", "incomplete", NULL), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "b-first", "complete", NULL), 0);
+    assert_int_equal(therapy_assessment_set(s, 5, "P1", "c-third", "incomplete", NULL), 0);
+    const char *want[] = {"b-first", "a-second", "c-third"};
+    const char *status[] = {"complete", "incomplete", "incomplete"};
+    sb_cursor cur = SB_CURSOR_INIT;
+    therapy_assessment_row row;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(therapy_assessments_of(s, 5, "P1", &cur, &row), 1);
+        assert_string_equal(row.name, want[i]);
+        assert_string_equal(row.status, status[i]);
+    }
+    assert_int_equal(therapy_assessments_of(s, 5, "P1", &cur, &row), 0);
+    assert_int_equal(sb_store_commit(s), SB_STORE_OK);
+}
+
+/* Two nodes starting on one empty database seed the demo once: the second
+ * counts the users under the first's lock, after its commit (it counted
+ * first and then added the same users: refused, the demo reported failed,
+ * or on PostgreSQL its turn lost). Here the first holds the lock while a
+ * child process (another node) seeds, then commits one user of its own. */
+static void test_demo_seeded_once(void **state)
+{
+    fixture *f = *state;
+    sb_store *s = f->store;
+    /* forked before any lock is taken (SQLite keeps a process's locks in
+     * memory the child would inherit); the child starts on a byte sent
+     * once the lock is held */
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char err[256], c;
+        close(go[1]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(2);
+        sb_store *other = sb_store_open(f->path, false, err, sizeof err);
+        int out = open("/dev/null", O_WRONLY); /* the demo's printout */
+        if (out >= 0)
+            dup2(out, 1);
+        _exit(other && therapy_seed_demo(other, f->path) == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    assert_int_equal(sb_store_begin(s), SB_STORE_OK);
+    assert_true(therapy_limit_lock(s, "demo", 1) > 0);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    close(go[1]);
+    /* the child waits for the lock meanwhile: on SQLite within the busy
+     * timeout (200 ms), on PostgreSQL as long as it takes */
+    struct timespec wait = {0, (on_pg() ? 300 : 100) * 1000 * 1000};
+    nanosleep(&wait, NULL);
+    assert_int_equal(therapy_user_add(s, "X1", "+15550009999", "x", "X", "X", "participant"), 0);
+    assert_int_equal(sb_store_commit(s), SB_STORE_OK);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(therapy_user_count(s), 1); /* the child found X1 and added nobody */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +481,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_people, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_several_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assessment_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_seeded_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,7 +200,7 @@ test('idempotent send: the same client_message_id twice is stored and delivered 
   assert.notEqual(b.data.message.id, id);
 
   // one row in the database
-  assert.equal(h.sqlite(s.db, "SELECT count(*) FROM chat_messages WHERE client_message_id = 'idem-1' AND sender_id = 1").trim(), '1');
+  assert.equal(h.dbQuery(s, "SELECT count(*) FROM chat_messages WHERE client_message_id = 'idem-1' AND sender_id = 1").trim(), '1');
   const hist = await h.request(s, `/api/v1/rooms/${room}/messages`, { headers: h.bearer(u.bob.token) });
   assert.deepEqual(hist.json.messages.map((m) => m.text), ['bob\'s idem-1', 'only once', 'open']);
 
@@ -210,5 +210,5 @@ test('idempotent send: the same client_message_id twice is stored and delivered 
   const alice2 = await h.login(s2, u.alice, 'alice');
   const r = await alice2.ask(msg, h.isType('new_message'));
   assert.equal(r.data.message.id, id);
-  assert.equal(h.sqlite(s2.db, "SELECT count(*) FROM chat_messages WHERE client_message_id = 'idem-1' AND sender_id = 1").trim(), '1');
+  assert.equal(h.dbQuery(s2, "SELECT count(*) FROM chat_messages WHERE client_message_id = 'idem-1' AND sender_id = 1").trim(), '1');
 });

@@ -40,7 +40,7 @@ test('SIGTERM with clients: each gets 1001, exit 0 within a few seconds, the las
   paused.terminate();
 
   // after a restart the message is there, once
-  assert.equal(h.sqlite(s.db, `SELECT id, text FROM chat_messages WHERE client_message_id = 'last-1'`).trim(), `${id}\tlast words`);
+  assert.equal(h.dbQuery(s, `SELECT id, text FROM chat_messages WHERE client_message_id = 'last-1'`).trim(), `${id}\tlast words`);
   const s2 = await h.startServer({ dir: s.dir });
   const hist = await h.request(s2, '/api/v1/rooms/1/messages', { headers: h.bearer(u.carol.token) });
   assert.deepEqual(hist.json.messages.map((m) => [m.id, m.text]), [[id, 'last words']]);
@@ -64,7 +64,7 @@ test('SIGKILL right after an acknowledgement: the message is in the database', a
   const alice = await h.login(s, u.alice, 'alice');
   const ack = await alice.ask({ action: 'send_message', room_id: '1', text: 'acknowledged', client_message_id: 'k-1' }, h.isType('new_message'));
   await s.stop('SIGKILL');
-  assert.equal(h.sqlite(s.db, `SELECT id, text FROM chat_messages WHERE client_message_id = 'k-1'`).trim(), `${ack.data.message.id}\tacknowledged`);
+  assert.equal(h.dbQuery(s, `SELECT id, text FROM chat_messages WHERE client_message_id = 'k-1'`).trim(), `${ack.data.message.id}\tacknowledged`);
 });
 
 test('SIGTERMs repeated through the shutdown still end in exit 0', async () => {

@@ -13,7 +13,8 @@ after(h.cleanup);
 
 const STORAGE = 'Message could not be stored';
 
-test('a full database: every send is either acknowledged and stored, or refused and not stored', async () => {
+test('a full database: every send is either acknowledged and stored, or refused and not stored', async (t) => {
+  if (h.sqliteOnly(t, 'the --max-db-size quota')) return;
   const s = await h.startServer({ tag: 'full', args: ['--max-db-size', '400k'] });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
@@ -49,7 +50,8 @@ test('a full database: every send is either acknowledged and stored, or refused 
   assert.match(s.stderr, /level=error event=(transaction_lost|commit_failed) rc=13/);
 });
 
-test('a database locked by another process: refused while locked, stored again once released', async () => {
+test('a database locked by another process: refused while locked, stored again once released', async (t) => {
+  if (h.sqliteOnly(t, 'the write lock of another sqlite3 process')) return;
   const s = await h.startServer({ tag: 'busy' });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
@@ -82,7 +84,8 @@ test('a database locked by another process: refused while locked, stored again o
 // no checkpoint can move the WAL back into the database: it grows without
 // bound while the server runs. After each kind of request, an outside
 // PASSIVE checkpoint must be able to backfill every frame ("0|N|N").
-test('the WAL can be checkpointed after every kind of request', async () => {
+test('the WAL can be checkpointed after every kind of request', async (t) => {
+  if (h.sqliteOnly(t, 'the WAL')) return;
   const s = await h.startServer({ tag: 'wal' });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
@@ -121,7 +124,8 @@ test('the WAL can be checkpointed after every kind of request', async () => {
 // --max-db-size covers the WAL too: the database file gets three quarters,
 // the WAL a quarter, held there by checkpoints. It did not: with a 1 MB
 // quota the WAL reached 3 MB while the server ran.
-test('--max-db-size bounds the database and its WAL together', async () => {
+test('--max-db-size bounds the database and its WAL together', async (t) => {
+  if (h.sqliteOnly(t, 'the --max-db-size quota')) return;
   const quota = 1024 * 1024;
   const s = await h.startServer({ tag: 'quota', unlimited: true, args: ['--max-db-size', '1m'] });
   const u = s.users;

@@ -17,7 +17,8 @@ async function health(s) {
   return { status: r.status, body: r.json, text: r.text };
 }
 
-test('health: a full database answers 503 degraded, and 200 again once a commit succeeds', async () => {
+test('health: a full database answers 503 degraded, and 200 again once a commit succeeds', async (t) => {
+  if (h.sqliteOnly(t, 'the --max-db-size quota')) return;
   const s = await h.startServer({ tag: 'health-full', args: ['--max-db-size', '400k'] });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
@@ -51,7 +52,7 @@ test('health: a full database answers 503 degraded, and 200 again once a commit 
   assert.equal((await health(s)).status, 503);
 
   // room again: another process deletes the filler
-  h.sqlite(s.db, "DELETE FROM chat_messages WHERE client_message_id LIKE 'fill%'");
+  h.dbQuery(s, "DELETE FROM chat_messages WHERE client_message_id LIKE 'fill%'");
   const ok = await alice.ask({ action: 'send_message', room_id: '1', text: 'after' },
     (x) => x.type === 'error' || x.type === 'new_message');
   assert.equal(ok.type, 'new_message');
@@ -64,7 +65,8 @@ test('health: a full database answers 503 degraded, and 200 again once a commit 
   assert.equal(m['switchboard_store_degraded_total{reason="full"}'], 1);
 });
 
-test('health: a database locked by another process answers 503, and 200 once released', async () => {
+test('health: a database locked by another process answers 503, and 200 once released', async (t) => {
+  if (h.sqliteOnly(t, 'the write lock of another sqlite3 process')) return;
   const s = await h.startServer({ tag: 'health-busy' });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
@@ -109,14 +111,14 @@ test('mark_read of one\'s own newest message: no status, watermark and unread co
   await alice.waitFor(h.isNewMessage((m) => m.text === 'from bob'));
   const a1 = await alice.ask({ action: 'send_message', room_id: room, text: 'from alice' },
     h.isNewMessage((m) => m.text === 'from alice'));
-  const before = h.sqlite(s.db, `SELECT last_read, unread FROM chat_room_members WHERE room_id = ${room} AND user_id = ${u.alice.id}`).trim();
+  const before = h.dbQuery(s, `SELECT last_read, unread FROM chat_room_members WHERE room_id = ${room} AND user_id = ${u.alice.id}`).trim();
   assert.equal(before, '0\t1');
 
   const bobMark = bob.mark();
   const c = await alice.ask({ action: 'mark_read', message_id: a1.data.message.id }, h.isType('unread_message_count'));
   assert.deepEqual(c.data, { room_id: room, unread_count: 1 });
-  assert.equal(h.sqlite(s.db, `SELECT last_read, unread FROM chat_room_members WHERE room_id = ${room} AND user_id = ${u.alice.id}`).trim(), before);
-  assert.equal(h.sqlite(s.db, 'SELECT count(*) FROM chat_message_status').trim(), '0');
+  assert.equal(h.dbQuery(s, `SELECT last_read, unread FROM chat_room_members WHERE room_id = ${room} AND user_id = ${u.alice.id}`).trim(), before);
+  assert.equal(h.dbQuery(s, 'SELECT count(*) FROM chat_message_status').trim(), '0');
   // then reading bob's message does zero it, and bob hears of that one only
   const c2 = await alice.ask({ action: 'mark_read', message_id: b1.data.message.id }, h.isType('unread_message_count'));
   assert.equal(c2.data.unread_count, 0);
@@ -135,11 +137,11 @@ test('client_message_id reused in another room is refused; in the same room it i
   const first = await alice.ask({ action: 'send_message', room_id: '1', text: 'one', client_message_id: 'c-1' },
     h.isNewMessage((m) => m.text === 'one'));
   // another room (a direct room with bob, existing or made for it): refused, nothing stored
-  const roomsBefore = h.sqlite(s.db, 'SELECT count(*) FROM chat_rooms').trim();
+  const roomsBefore = h.dbQuery(s, 'SELECT count(*) FROM chat_rooms').trim();
   const err = await alice.ask({ action: 'send_message', receiver_id: u.bob.id, text: 'two', client_message_id: 'c-1' },
     (m) => m.type === 'error' || m.type === 'new_message');
   assert.equal(alice.raw[alice.messages.indexOf(err)], h.errorFrame('client_message_id already used in another room'));
-  assert.equal(h.sqlite(s.db, 'SELECT count(*) FROM chat_rooms').trim(), roomsBefore, 'no direct room left behind');
+  assert.equal(h.dbQuery(s, 'SELECT count(*) FROM chat_rooms').trim(), roomsBefore, 'no direct room left behind');
   // with an existing other room, by room_id: the same
   const dm = await alice.ask({ action: 'send_message', receiver_id: u.bob.id, text: 'dm' }, h.isNewMessage((m) => m.text === 'dm'));
   const err2 = await alice.ask({ action: 'send_message', room_id: dm.data.room_id, text: 'two', client_message_id: 'c-1' },
@@ -150,7 +152,7 @@ test('client_message_id reused in another room is refused; in the same room it i
     h.isNewMessage((m) => m.client_message_id === 'c-1'));
   assert.equal(again.data.message.id, first.data.message.id);
   assert.equal(again.data.room_id, '1');
-  assert.equal(h.sqlite(s.db, "SELECT count(*) FROM chat_messages WHERE client_message_id = 'c-1'").trim(), '1');
+  assert.equal(h.dbQuery(s, "SELECT count(*) FROM chat_messages WHERE client_message_id = 'c-1'").trim(), '1');
 });
 
 test('receiver_id: an unknown user and one that may not be written to are answered alike, and nothing happens', async () => {
@@ -159,7 +161,7 @@ test('receiver_id: an unknown user and one that may not be written to are answer
   const uma = h.addUser(s.db, 'Uma Unassigned', 'UNKNOWN');
   const alice = await h.login(s, u.alice, 'alice');
   const umaC = await h.login(s, uma, 'uma');
-  const rooms = () => h.sqlite(s.db, 'SELECT count(*) FROM chat_rooms').trim();
+  const rooms = () => h.dbQuery(s, 'SELECT count(*) FROM chat_rooms').trim();
   const before = rooms();
   const m0 = await h.metrics(s);
   const answer = async (receiver_id) => {

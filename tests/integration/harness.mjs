@@ -6,6 +6,11 @@
 //   SB_TEST_SANITIZED      1 when the binary is built with ASan (RSS bounds relax,
 //                          the quarantine is kept small)
 //   SB_TEST_KEEP           1 keeps the temp dirs (and prints where they are)
+//   SB_TEST_DB             postgres: every server gets a fresh PostgreSQL database
+//                          (CREATE DATABASE in the cluster of tests/support/pg_cluster.sh)
+//                          instead of an SQLite file; default sqlite
+//   SB_TEST_PG_URL         the cluster's URL base (postgres://sb@127.0.0.1:PORT/), or
+//   SB_TEST_PG_URL_FILE    a file holding it (default build/pg/url: ctest's pg_cluster)
 //
 // Every server started here is killed in cleanup() (call it from after()) and,
 // as a last resort, when the test process exits. Every wait has a deadline.
@@ -26,6 +31,16 @@ export const BIN = process.env.SWITCHBOARD_BIN || path.join(ROOT, 'build', 'swit
 export const SCALE = Math.max(1, Number(process.env.SB_TEST_TIMEOUT_SCALE || 1));
 export const SANITIZED = process.env.SB_TEST_SANITIZED === '1';
 const KEEP = process.env.SB_TEST_KEEP === '1';
+/** the engine the servers run on: 'sqlite' or 'postgres' (SB_TEST_DB) */
+export const engine = process.env.SB_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+
+/** Skip a test that checks something only SQLite has (the file, WAL, --sync,
+ * --max-db-size), visibly: call first thing in the test. true when skipped. */
+export function sqliteOnly(t, what = 'SQLite specifics') {
+  if (engine === 'sqlite') return false;
+  t.skip(`SQLite only: ${what}`);
+  return true;
+}
 
 /** A timeout in ms, scaled for slow (sanitizer) builds. */
 export const T = (ms) => Math.round(ms * SCALE);
@@ -34,6 +49,74 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const servers = new Set();
 const dirs = new Set();
 const clients = new Set();
+const databases = new Set(); // PostgreSQL databases made here, dropped by cleanup()
+
+// PostgreSQL -----------------------------------------------------------------
+
+let pgBase;
+/** The cluster's URL base, postgres://sb@127.0.0.1:PORT/ (ends with /). */
+export function pgUrlBase() {
+  if (pgBase) return pgBase;
+  let u = process.env.SB_TEST_PG_URL;
+  if (!u) {
+    const file = process.env.SB_TEST_PG_URL_FILE || path.join(ROOT, 'build', 'pg', 'url');
+    try {
+      u = fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new Error(`SB_TEST_DB=postgres: no cluster URL (SB_TEST_PG_URL, or ${file}: start one with tests/support/pg_cluster.sh start DIR)`);
+    }
+  }
+  pgBase = u.endsWith('/') ? u : `${u}/`;
+  return pgBase;
+}
+
+function psql(url, sql) {
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql], {
+    encoding: 'utf8', timeout: T(20000), stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A fresh, empty database in the cluster: its URL. */
+export function createPgDatabase(tag = 'sb') {
+  const name = `sb_${tag.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  psql(`${pgUrlBase()}postgres`, `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+  databases.add(name);
+  return `${pgUrlBase()}${name}`;
+}
+
+function dropPgDatabases() {
+  for (const name of databases) {
+    try {
+      psql(`${pgUrlBase()}postgres`, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } catch { /* the cluster went first: it takes them with it */ }
+  }
+  databases.clear();
+}
+
+/** The database of a server dir (made on first use, the same on a restart). */
+export function dbFor(dir, tag) {
+  if (engine === 'sqlite') return path.join(dir, 'chat.db');
+  const file = path.join(dir, 'pg-url.txt');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const url = createPgDatabase(tag);
+  fs.writeFileSync(file, url);
+  return url;
+}
+
+/** The --db arguments for a server on `db` (a URL also needs --data-dir). */
+export function dbArgs(db, dir) {
+  return db.startsWith('postgres') ? ['--db', db, '--data-dir', dir] : ['--db', db];
+}
+
+/**
+ * Run SQL on a server's database (s, or its db: a file or a URL), whichever the
+ * engine: the rows as text, tab-separated, one line each (as sqlite() gives).
+ */
+export function dbQuery(target, sql) {
+  const db = typeof target === 'string' ? target : target.db;
+  if (db.startsWith('postgres')) return psql(db, sql);
+  return sqlite(db, sql);
+}
 
 function killAllSync() {
   for (const s of servers) {
@@ -62,6 +145,7 @@ export async function cleanup() {
     }
   }
   servers.clear();
+  if (!KEEP) dropPgDatabases();
   if (KEEP) {
     for (const d of dirs) console.error(`kept ${d}`);
   } else {
@@ -154,8 +238,8 @@ export async function spawnServer(bin, args, { listen, stream = 'stderr', what =
 
 export async function startServer(opts = {}) {
   const dir = opts.dir || tempDir(opts.tag);
-  const db = path.join(dir, 'chat.db');
-  const args = ['serve', '--port', '0', '--db', db];
+  const db = dbFor(dir, opts.tag);
+  const args = ['serve', '--port', '0', ...dbArgs(db, dir)];
   if (opts.demo === false) args.push('--no-demo');
   // floods that test something else (queues, replays, crashes) are not
   // stopped by the per-connection rate limits
@@ -197,6 +281,9 @@ export function addUser(db, name, role = 'TECHNICIAN', avatar) {
 }
 
 export function sqlite(db, sql) {
+  // a PostgreSQL URL (SB_TEST_DB=postgres): the same text from psql, for the
+  // queries both engines understand (SQLite specifics: h.sqliteOnly)
+  if (String(db).startsWith('postgres')) return psql(db, sql);
   return execFileSync('sqlite3', ['-bail', '-separator', '\t', db, sql], { encoding: 'utf8', timeout: T(10000) });
 }
 

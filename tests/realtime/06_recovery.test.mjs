@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startRt, connect, cleanup, postUpdate, metrics, mint, dropTransport, RtClient, T, sleep, until,
+  startRt, connect, cleanup, postUpdate, metrics, mint, dropTransport, RtClient, T, sleep, until, h,
 } from './realtime_harness.mjs';
 
 after(cleanup);
@@ -299,4 +299,19 @@ test('past the recovery window (--realtime-recovery 1): not recovered, nothing r
   await c.waitMsgs((m) => m.env.action === 'after', 1);
   await sleep(100);
   assert.deepEqual(c.updates().map((m) => m.env.requestId), ['live', 'after']);
+});
+
+// The prune runs on the sweep's timer (every 10 s), in a unit of its own: it
+// used to run inside every 64th POST, where on PostgreSQL a failing DELETE
+// would have aborted the transaction holding that POST's UPDATE.
+test('UPDATEs older than the window leave the database on the sweep, with their company\'s row', { timeout: T(40000) }, async () => {
+  const s = await startRt({ args: ['--realtime-recovery', '1'] });
+  for (let i = 0; i < 3; i++) await post(s, { company_id: `gone${i}`, action: 'old', requestId: `old-${i}` });
+  const count = (table) => Number(h.dbQuery(s, `SELECT count(*) FROM ${table}`).trim());
+  assert.equal(count('realtime_updates'), 3);
+  assert.equal(count('realtime_streams'), 3);
+  await until(async () => count('realtime_updates') === 0 && count('realtime_streams') === 0, T(25000), 'the prune', 500);
+  // and the offsets go on from where they were
+  const r = await post(s, { company_id: 'gone0', action: 'new', requestId: 'new' });
+  assert.ok(Number(r.offset) > 3, r.offset);
 });

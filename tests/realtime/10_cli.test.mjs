@@ -4,7 +4,9 @@
 // errors end with the documented exit codes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRt, connect, cleanup, runBin, jwt, SECRET, nowS } from './realtime_harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startRt, connect, cleanup, runBin, jwt, SECRET, nowS, tempDir } from './realtime_harness.mjs';
 
 let s;
 before(async () => { s = await startRt(); });
@@ -96,4 +98,20 @@ test('realtime update: delivers to a connected client and prints the JSON answer
   assert.match(down.stderr, /^switchboard realtime update: no answer/);
   await new Promise((r2) => setTimeout(r2, 100));
   assert.equal(c.updates().length, 2, 'the refused ones delivered nothing');
+});
+
+test('realtime token with a postgres:// --db: jwt-secret from --data-dir (SB_DATA_DIR), never the URL', async () => {
+  // a PostgreSQL database has no directory beside it; no connection is made
+  const dir = tempDir('rtcli');
+  fs.writeFileSync(path.join(dir, 'jwt-secret'), `${SECRET}\n`);
+  const url = 'postgres://nobody:pw-hidden-1234@127.0.0.1:1/x';
+  let r = await token('--db', url, '--data-dir', dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(jwt.verify(r.stdout.trim(), SECRET, { algorithms: ['HS256'] }).sub, 'cli-user');
+  r = await runBin(['realtime', 'token', '--user', 'u', '--company', 'c', '--session', 's', '--db', url], { env: { SB_DATA_DIR: dir } });
+  assert.equal(r.code, 0, r.stderr);
+  r = await token('--db', url, '--data-dir', path.join(dir, 'none'));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /none\/jwt-secret/);
+  assert.ok(!r.stderr.includes('pw-hidden'), r.stderr);
 });

@@ -33,11 +33,14 @@ export function runToEnd(args, ms = T(10000)) {
   }), ms, `${BIN} ${args.join(' ')}`);
 }
 
-/** Start rt_testserver --port 0 --db DIR/t.db ARGS; resolves once it printed port=N. */
-export async function startRt(args = [], tag = 'rt') {
-  const dir = h.tempDir(tag);
-  const db = path.join(dir, 't.db');
-  const s = await h.spawnServer(BIN, ['--port', '0', '--db', db, '--log-level', 'warn', ...args],
+/**
+ * Start rt_testserver --port 0 --db DIR/t.db (or DIR's PostgreSQL database) ARGS;
+ * resolves once it printed port=N. A `dir` of another server: a second node on its database.
+ */
+export async function startRt(args = [], tag = 'rt', dir = h.tempDir(tag)) {
+  // SQLite: DIR/t.db; SB_TEST_DB=postgres: a fresh database (harness.mjs)
+  const db = h.engine === 'sqlite' ? path.join(dir, 't.db') : h.dbFor(dir, tag);
+  const s = await h.spawnServer(BIN, ['--port', '0', ...h.dbArgs(db, dir), '--log-level', 'warn', ...args],
     { listen: /port=(\d+)/, stream: 'stdout', what: 'rt_testserver' });
   Object.assign(s, { dir, db });
   servers.add(s);

@@ -4,7 +4,7 @@
  * the tests/runtime suite (node:test). It links sb_net and sb_runtime only: what it
  * proves holds for any protocol, not just the chat.
  *
- *   rt_testserver --port 0 --db FILE [--commit-window USEC] [--cors-origins L]
+ *   rt_testserver --port 0 --db FILE|postgres://... [--commit-window USEC] [--cors-origins L]
  *                 [--max-http-body N] [--bad-route | --dup-route]
  *
  * prints "port=NNNN" on stdout once it listens. SIGTERM shuts it down.
@@ -23,7 +23,9 @@
  * HTTP: see the routes table in main().
  */
 #include <event2/event.h>
+#include <libpq-fe.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +37,8 @@
 #include "metrics.h"
 #include "rt.h"
 #include "server.h"
+#include "sql.h"
 #include "store.h"
-#include "store_sql.h"
 #include "topics.h"
 
 #define MAX_POLLS 256
@@ -46,7 +48,10 @@ typedef struct app {
     sb_server *server;
     sb_store *store;
     sb_rt *rt;
-    sqlite3 *reader; /* a second connection: sees committed rows only */
+    /* a second connection, which sees committed rows only: SQLite's or
+     * PostgreSQL's own client (not a second store: one per process) */
+    sqlite3 *reader;
+    PGconn *pg_reader;
     uint64_t polls[MAX_POLLS];
     size_t n_polls;
     long sessions, aborted, ticks, timeouts;
@@ -87,13 +92,15 @@ static int store_row(struct sb_ctx *ctx, const char *k, size_t klen, const char 
 {
     if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
         return -1;
-    sqlite3_stmt *st = sb_store_stmt(ctx->store, "INSERT OR REPLACE INTO t_rows(k, body) "
-                                                 "VALUES(?1, ?2)");
-    bool ok = st && sqlite3_bind_text(st, 1, k, (int)klen, SQLITE_TRANSIENT) == SQLITE_OK &&
-              sqlite3_bind_text(st, 2, body, (int)blen, SQLITE_TRANSIENT) == SQLITE_OK &&
-              sqlite3_step(st) == SQLITE_DONE;
-    if (st)
-        sqlite3_reset(st);
+    sb_stmt *st = sb_sql(ctx->store, "INSERT INTO t_rows(k, body) VALUES(?1, ?2) "
+                                     "ON CONFLICT (k) DO UPDATE SET body = excluded.body");
+    bool ok = false;
+    if (st) {
+        sb_sql_bind_text(st, 1, k, klen);
+        sb_sql_bind_text(st, 2, body, blen);
+        ok = sb_sql_step(st) == SB_SQL_DONE;
+        sb_sql_reset(st);
+    }
     sb_store_unit_end(ctx->store, ok);
     return ok ? 0 : -1;
 }
@@ -101,6 +108,14 @@ static int store_row(struct sb_ctx *ctx, const char *k, size_t klen, const char 
 /* Is row k there for a reader that sees committed data only? */
 static int committed(const char *k)
 {
+    if (A.pg_reader) {
+        const char *v[1] = {k};
+        PGresult *r = PQexecParams(A.pg_reader, "SELECT count(*) FROM t_rows WHERE k = $1", 1, NULL,
+                                   v, NULL, NULL, 0);
+        int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+        PQclear(r);
+        return n;
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(A.reader, "SELECT count(*) FROM t_rows WHERE k = ?1", -1, &st, NULL) !=
         SQLITE_OK)
@@ -482,14 +497,25 @@ int main(int argc, char **argv)
     A.base = event_base_new();
     if (!A.base || event_base_priority_init(A.base, 3) != 0)
         return 1;
-    A.store = sb_store_open(cfg.db_path, cfg.sync_full, err, sizeof err);
+    A.store = sb_store_open(sb_config_db(&cfg), cfg.sync_full, err, sizeof err);
     if (!A.store) {
         fprintf(stderr, "rt_testserver: %s\n", err);
         return 1;
     }
-    const sb_migration m = {"t", migration_steps, 1};
-    if (sb_store_migrate(A.store, &m, err, sizeof err) != 0 ||
-        sqlite3_open_v2(cfg.db_path, &A.reader, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    const sb_migration m = {.module = "t",
+                            .steps = migration_steps,
+                            .count = 1,
+                            .pg_steps = migration_steps, /* the same DDL works on both */
+                            .pg_count = 1};
+    bool reader_ok = false;
+    if (cfg.db_url[0]) {
+        A.pg_reader = PQconnectdb(cfg.db_url);
+        reader_ok = PQstatus(A.pg_reader) == CONNECTION_OK;
+    } else {
+        reader_ok =
+            sqlite3_open_v2(cfg.db_path, &A.reader, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK;
+    }
+    if (sb_store_migrate(A.store, &m, err, sizeof err) != 0 || !reader_ok) {
         fprintf(stderr, "rt_testserver: cannot set up %s: %s\n", cfg.db_path, err);
         return 1;
     }
@@ -502,6 +528,7 @@ int main(int argc, char **argv)
         sb_server_free(A.server);
         sb_rt_free(A.rt);
         sqlite3_close(A.reader);
+        PQfinish(A.pg_reader);
         sb_store_close(A.store);
         event_base_free(A.base);
         sb_metrics_reset_all_for_tests();
@@ -530,6 +557,7 @@ int main(int argc, char **argv)
     sb_store_commit(A.store);
     sb_rt_free(A.rt);
     sqlite3_close(A.reader);
+    PQfinish(A.pg_reader);
     sb_store_close(A.store);
     event_free(sigterm);
     event_free(sigint);

@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startTherapy, cleanup, addGroup, browserIn, msg, checkActions, sqlite, T, sleep, tempDir,
+  startTherapy, cleanup, addGroup, browserIn, msg, checkActions, sqlite, engine, T, sleep, tempDir,
 } from './th.mjs';
 
 after(cleanup);
@@ -57,7 +57,7 @@ test('SIGKILL during a burst of saveActions: answered batches kept, each batch a
   await Promise.all(loops);
   const okCount = [...sent.values()].filter((e) => e.ok).length;
   assert.ok(okCount >= 100, `${okCount} batches answered before the kill`);
-  assert.equal(sqlite(s.db, 'PRAGMA integrity_check;').trim(), 'ok');
+  if (engine === 'sqlite') assert.equal(sqlite(s.db, 'PRAGMA integrity_check;').trim(), 'ok'); // the file's own check
 
   s = await startTherapy({ dir });
   for (const b of [reader, ...clients]) b.server = s; // a new port
@@ -82,7 +82,7 @@ test('SIGKILL during a burst of saveActions: answered batches kept, each batch a
   assert.equal(more.status, 200, more.text);
   assert.ok(more.json.ids[0] > Math.max(...all.map((a) => a.id)));
   await s.stop('SIGTERM');
-  assert.equal(sqlite(s.db, 'PRAGMA integrity_check;').trim(), 'ok');
+  if (engine === 'sqlite') assert.equal(sqlite(s.db, 'PRAGMA integrity_check;').trim(), 'ok'); // the file's own check
   console.log(`${okCount} batches answered, ${present} present, ${absent} absent`);
 });
 

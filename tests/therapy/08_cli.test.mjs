@@ -6,14 +6,14 @@
 // CLI writes is what a running server serves (login, home page).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import {
-  cli, tempDir, cleanup, sqlite, startTherapy, browserIn,
+  cli, tempDir, cleanup, dbQuery, dbOf, startTherapy, browserIn,
 } from './th.mjs';
 
 after(cleanup);
 
-const db = path.join(tempDir('therapy-cli'), 'chat.db');
+const dir = tempDir('therapy-cli');
+const db = dbOf(dir);
 const user = (extra) => cli(db, ['user', 'add', '--phone', '+15550001111', '--last-name', 'Doe', '--name', 'Alex', '--role', 'participant', ...extra]);
 const session = (extra) => cli(db, ['session', 'add', '--name', 'Group', '--date', '2023-08-01T18:00:00Z', ...extra]);
 
@@ -32,7 +32,7 @@ test('user add prints the new ID; refusals name the flag', () => {
   assert.equal(p.stdout, 'P1\n');
   const auto = cli(db, ['user', 'add', '--phone', '+15550003333', '--last-name', 'Poe', '--name', 'Kim', '--role', 'participant']);
   assert.match(auto.stdout, /^P\d{6}\n$/);
-  assert.equal(sqlite(db, "SELECT count(*) FROM therapy_users;").trim(), '3');
+  assert.equal(dbQuery(db, "SELECT count(*) FROM therapy_users;").trim(), '3');
   refused(user(['--id', 'P1']), /taken/);
   refused(cli(db, ['user', 'add', '--phone', '+15550001111', '--last-name', 'doe', '--name', 'X', '--role', 'participant']), /taken/);
   for (const phone of ['12ab', '+1555ABC0000', '+١٥٥٥٠٠٠١١١١', '123', '+1234567890123456']) {
@@ -44,17 +44,17 @@ test('user add prints the new ID; refusals name the flag', () => {
   refused(cli(db, ['user', 'add', '--phone', '+15550004444', '--last-name', 'X', '--name', 'X', '--role', 'participant', '--id', 'x'.repeat(65)]), /--id/);
   refused(cli(db, ['user', 'add', '--phone', '+15550004444']), /usage:/, 2);
   refused(cli(db, ['user', 'add', '--phone', '+15550004444', '--last-name', 'X', '--name', 'X', '--role', 'participant', '--bogus', '1']), /unknown option --bogus/, 2);
-  assert.equal(sqlite(db, "SELECT count(*) FROM therapy_users;").trim(), '3', 'nothing written by a refusal');
+  assert.equal(dbQuery(db, "SELECT count(*) FROM therapy_users;").trim(), '3', 'nothing written by a refusal');
 });
 
 test('session add prints the new ID; refusals name the flag', () => {
-  const t = sqlite(db, "SELECT id FROM therapy_users WHERE role = 'therapist';").trim();
+  const t = dbQuery(db, "SELECT id FROM therapy_users WHERE role = 'therapist';").trim();
   const r = session(['--participants', 'P1', '--therapist', t, '--assessment', 'intake:incomplete:https://example.com/i', '--assessment', 'location:complete']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\d+\n$/);
   const r2 = session(['--participants', 'P1', '--therapist', t]);
   assert.equal(Number(r2.stdout), Number(r.stdout) + 1);
-  const before = sqlite(db, 'SELECT count(*) FROM therapy_sessions;').trim();
+  const before = dbQuery(db, 'SELECT count(*) FROM therapy_sessions;').trim();
   refused(session(['--participants', 'P1', '--therapist', 'NOPE']), /--therapist: no therapist 'NOPE'/);
   refused(session(['--participants', 'P1', '--therapist', 'P1']), /--therapist: no therapist 'P1'/);
   refused(session(['--participants', 'P1,NOPE', '--therapist', t]), /--participants: no user 'NOPE'/);
@@ -64,11 +64,11 @@ test('session add prints the new ID; refusals name the flag', () => {
   refused(session(['--participants', 'P1', '--therapist', t, '--assessment', 'x:done']), /--assessment/);
   refused(session(['--participants', 'P1', '--therapist', t, '--assessment', 'x:incomplete:not a url']), /--assessment/);
   refused(cli(db, ['session', 'add', '--name', 'G']), /usage:/, 2);
-  assert.equal(sqlite(db, 'SELECT count(*) FROM therapy_sessions;').trim(), before, 'nothing written by a refusal');
+  assert.equal(dbQuery(db, 'SELECT count(*) FROM therapy_sessions;').trim(), before, 'nothing written by a refusal');
 });
 
 test('what the CLI wrote is what the server serves', async () => {
-  const s = await startTherapy({ dir: path.dirname(db) });
+  const s = await startTherapy({ dir });
   const b = await browserIn(s, { phone: '+15550001111', last: 'DOE' });
   assert.equal(b.user, 'P1');
   const home = await b.get('getTherapySessions');

@@ -8,10 +8,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { BIN, T, startServer, tempDir, withTimeout, sleep } from '../integration/harness.mjs';
+import { BIN, T, startServer, tempDir, withTimeout, sleep, dbFor } from '../integration/harness.mjs';
 
 export { BIN, T, sleep, withTimeout, tempDir };
-export { cleanup, sqlite, sanitizerReports } from '../integration/harness.mjs';
+export { cleanup, sqlite, sanitizerReports, dbQuery, sqliteOnly, engine } from '../integration/harness.mjs';
 
 export const API = '/api/therapy';
 export const COOKIE = 'sb_therapy';
@@ -49,8 +49,9 @@ export async function startTherapy(opts = {}) {
   return s;
 }
 
+/** the database a server on dir uses (an SQLite file, or with SB_TEST_DB=postgres a URL) */
 export function dbOf(dir) {
-  return path.join(dir, 'chat.db');
+  return dbFor(dir, 'therapy');
 }
 
 /** `switchboard therapy ARGS --db DB`: {status, stdout, stderr}. */
