@@ -478,16 +478,22 @@ const char *sb_config_db(const sb_config *c)
     return c->db_url[0] ? c->db_url : c->db_path;
 }
 
-void sb_config_redact_url(char *out, size_t n, const char *url)
+const char *sb_config_redact_url(char *out, size_t n, const char *url)
 {
     if (!n)
-        return;
+        return out;
     size_t o = 0;
     const char *scheme = strstr(url, "://");
-    const char *auth_end = scheme ? strpbrk(scheme + 3, "@/?") : NULL;
+    /* the authority's credentials end at its last '@' (a password may
+     * hold one), before the path or query */
+    const char *auth_end = NULL;
+    if (scheme)
+        for (const char *p = scheme + 3; *p && *p != '/' && *p != '?'; p++)
+            if (*p == '@')
+                auth_end = p;
     for (const char *p = url; *p && o + 1 < n;) {
         /* user:PASS@ in the authority */
-        if (scheme && auth_end && *auth_end == '@' && p > scheme + 2 && p < auth_end && *p == ':') {
+        if (auth_end && p > scheme + 2 && p < auth_end && *p == ':') {
             const char *mask = ":***";
             for (const char *m = mask; *m && o + 1 < n; m++)
                 out[o++] = *m;
@@ -508,6 +514,7 @@ void sb_config_redact_url(char *out, size_t n, const char *url)
         out[o++] = *p++;
     }
     out[o] = '\0';
+    return out;
 }
 
 /* --help wins over every error, including those of the environment. */
@@ -554,26 +561,6 @@ void sb_config_usage(FILE *f)
         snprintf(left, sizeof left, "%s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
         fprintf(f, "  %-24s %-20s %s\n", left, o->env ? o->env : "", o->help);
     }
-}
-
-const char *sb_config_redact_url(char *dst, size_t n, const char *url)
-{
-    /* scheme://[user][:password]@rest: what lies between "://" and the last
-     * '@' before the path holds the credentials */
-    const char *auth = strstr(url, "://");
-    const char *at = NULL;
-    if (auth) {
-        auth += 3;
-        for (const char *p = auth; *p && *p != '/'; p++)
-            if (*p == '@')
-                at = p;
-    }
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (colon)
-        snprintf(dst, n, "%.*s:***%s", (int)(colon - url), url, at);
-    else
-        snprintf(dst, n, "%s", url);
-    return dst;
 }
 
 void sb_config_log(const sb_config *c)

@@ -105,16 +105,13 @@ int sb_config_parse(sb_config *c, int argc, char **argv, char *err, size_t errn)
 /* The flags, their variables, ranges and defaults. */
 void sb_config_usage(FILE *f);
 
-/* url with its password (if any: redis://:PASSWORD@host) replaced by "***",
- * into dst (n bytes, NUL-terminated): for logs. */
-const char *sb_config_redact_url(char *dst, size_t n, const char *url);
-
 /* One `event=config ...` line (info) with every setting. */
 void sb_config_log(const sb_config *c);
 /* What the store opens: the PostgreSQL URL, or the SQLite file. */
 const char *sb_config_db(const sb_config *c);
-/* A database URL fit for logs and errors: its password (user:PASS@ or
- * password=...) replaced by "***". */
-void sb_config_redact_url(char *out, size_t n, const char *url);
+/* A database or Redis URL fit for logs and errors: its password
+ * (user:PASS@, redis://:PASS@, or password=...) replaced by "***", into out
+ * (n bytes, NUL-terminated). Returns out. */
+const char *sb_config_redact_url(char *out, size_t n, const char *url);
 
 #endif
