@@ -204,6 +204,10 @@ static const option options[] = {
      sizeof(((sb_config *)0)->public_url), 0, 0, "URL",
      "dashboard: the server's address as browsers reach it, for the chat iframe's src "
      "(default http://BIND:PORT)"},
+    {"--node-id", "SB_NODE_ID", OPT_STR, FIELD(node_id), sizeof(((sb_config *)0)->node_id), 0, 0,
+     "NAME",
+     "several nodes: this node's name; Engine.IO session IDs begin with NAME- so a proxy can "
+     "route polls to it (A-Z a-z 0-9 _ -, up to 31; default none)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
 };
 

@@ -81,6 +81,8 @@ typedef struct sb_config {
     int fin_session_ttl_s; /* a fin_session_id's idle timeout */
     int fin_session_max_s; /* and its absolute one */
     char public_url[512];  /* http(s)://host[:port] browsers use; "": http://bind:port */
+    /* Several nodes (docs/deployment.md) */
+    char node_id[64]; /* this node's name: Engine.IO sids begin with it; "": none */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log
