@@ -1,0 +1,161 @@
+// Failures in the three-node deployment (docs/deployment.md, "Failures"):
+//   - kill -9 of a node in the middle of a chat burst: its clients reconnect
+//     through nginx to another node with since=, and every message the sender
+//     saw acknowledged reaches every receiver exactly once;
+//   - Redis restarted in the middle of a burst: nothing acknowledged is lost
+//     (the nodes close their sockets with 1012 after the gap; clients recover);
+//   - PostgreSQL stopped and started: clear storage errors and /healthz
+//     degraded while it is down, then everything works again, no node restarted.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, features, ChatPeer, request, T, until, sleep } from './cluster.mjs';
+import * as th from '../therapy/th.mjs';
+
+const F = features();
+const FORCE = process.env.SB_CLUSTER_FORCE === '1';
+const NO_BUS = !FORCE && (!F.bus || process.env.SB_CLUSTER_BUS === '0') ? 'needs the bus (--redis: branch bus)' : false;
+const NO_PG = !FORCE && !F.postgres && process.env.SB_CLUSTER_DB !== 'postgres' ? 'needs --db postgres:// (branch pg)' : false;
+
+let c;
+before(async () => { if (!NO_BUS || !NO_PG) c = await new Cluster({ args: ['--max-message-rate', '0', '--max-byte-rate', '0'] }).start(); });
+after(async () => { await c?.stop(); });
+
+/**
+ * A burst of n chat messages from `sender` (every `gapMs`), with `midway()`
+ * called after `at` of them; then every message not acknowledged is sent again
+ * with its client_message_id (a retry: stored once). Resolves the acked map.
+ */
+async function burst(sender, room, { n, at, gapMs, midway }) {
+  const cmids = [];
+  for (let i = 0; i < n; i++) {
+    const cmid = `m${i}-${Math.random().toString(36).slice(2, 8)}`;
+    cmids.push(cmid);
+    sender.send({ action: 'send_message', room_id: room, text: `burst ${i}`, client_message_id: cmid });
+    if (i === at) await midway();
+    await sleep(gapMs);
+  }
+  // retries of what was not acknowledged (sent into a dead socket, or lost
+  // with the node), as a client would: same client_message_id
+  for (let round = 0; round < 20; round++) {
+    const missing = cmids.filter((m) => !sender.acked.has(m));
+    if (!missing.length) break;
+    await until(() => sender.open, T(15000), 'sender reconnected');
+    for (const m of missing) sender.send({ action: 'send_message', room_id: room, text: `retry ${m}`, client_message_id: m });
+    await sleep(500);
+  }
+  return cmids;
+}
+
+/** every acknowledged message reached each receiver once, none twice */
+async function assertExactlyOnce(sender, receivers, what) {
+  const acked = [...sender.acked.values()];
+  assert.ok(acked.length > 0, `${what}: something was acknowledged`);
+  for (const r of receivers) {
+    await until(() => acked.every((id) => r.seen.has(id)), T(20000), `${what}: ${r.label} has all ${acked.length} acknowledged`)
+      .catch((e) => { throw new Error(`${e.message}; missing ${acked.filter((id) => !r.seen.has(id)).length}; closes ${r.closes}; connects ${r.connects}\n${c.tail(15)}`); });
+    const twice = [...r.seen].filter(([, k]) => k > 1);
+    assert.deepEqual(twice, [], `${what}: ${r.label} got these twice`);
+  }
+  const ids = new Set(acked);
+  assert.equal(ids.size, acked.length, `${what}: one stored message per client_message_id`);
+}
+
+async function directRoom(a, b) {
+  const p = new ChatPeer(c.proxy, a, 'opener');
+  const cc = await p.connect();
+  cc.send({ action: 'send_message', receiver_id: b.id, text: 'open' });
+  const m = await cc.waitFor((x) => x.type === 'new_message', { ms: T(5000), what: 'room' });
+  p.close();
+  return m.data.room_id;
+}
+
+test('kill -9 of a node mid-burst: its clients reconnect through nginx and recover everything acknowledged, once', { skip: NO_BUS }, async () => {
+  const a = c.addUser('Sender'), b = c.addUser('Receiver');
+  const room = await directRoom(a, b);
+  const [victim, survivor] = [c.nodes[0], c.nodes[1]];
+  const s = new ChatPeer(c.proxy, a, 'sender'); await s.connect(victim);
+  const r1 = new ChatPeer(c.proxy, b, 'receiver on the victim'); await r1.connect(victim);
+  const r2 = new ChatPeer(c.proxy, b, 'receiver on a survivor'); await r2.connect(survivor);
+  try {
+    await burst(s, room, {
+      n: 400, at: 150, gapMs: 5,
+      midway: async () => { await victim.kill9(); },
+    });
+    await assertExactlyOnce(s, [r1, r2, s], 'kill -9');
+    assert.ok(r1.connects >= 2 && s.connects >= 2, 'the victim\'s clients reconnected');
+    assert.ok(r1.upstreams.slice(1).every((u) => c.nodeOf(u) && c.nodeOf(u) !== victim), `to other nodes: ${r1.upstreams}`);
+  } finally {
+    for (const p of [s, r1, r2]) p.close();
+    if (!victim.alive) await victim.start(); // back for the next tests
+  }
+});
+
+test('Redis restarted mid-burst: nothing acknowledged is lost, nothing twice', { skip: NO_BUS }, async () => {
+  const a = c.addUser('Sender2'), b = c.addUser('Receiver2');
+  const room = await directRoom(a, b);
+  const s = new ChatPeer(c.proxy, a, 'sender'); await s.connect(c.nodes[0]);
+  const r = new ChatPeer(c.proxy, b, 'receiver'); await r.connect(c.nodes[1]);
+  const r3 = new ChatPeer(c.proxy, b, 'receiver 2'); await r3.connect(c.nodes[2]);
+  let degraded;
+  await burst(s, room, {
+    n: 400, at: 150, gapMs: 5,
+    midway: async () => {
+      await c.redis.stop('SIGKILL');
+      // while it is down: /healthz says so
+      degraded = await until(async () => {
+        const h = await request(c.nodes[1], '/healthz');
+        return h.status === 503 ? h : null;
+      }, T(10000), '/healthz degraded without Redis');
+      await sleep(500);
+      await c.redis.start();
+    },
+  });
+  assert.match(degraded.text, /redis|bus/i, `the reason names Redis: ${degraded.text}`);
+  await assertExactlyOnce(s, [r, r3], 'Redis restart');
+  await until(async () => (await request(c.nodes[1], '/healthz')).status === 200, T(15000), 'healthy again');
+  for (const p of [s, r, r3]) p.close();
+});
+
+test('PostgreSQL restarted: clear storage errors and /healthz degraded, then recovery without restarting a node', { skip: NO_PG }, async (t) => {
+  if (c.dbKind !== 'postgres') return t.skip('the cluster runs on SQLite (SB_CLUSTER_DB)');
+  const key = c.apiKey();
+  const a = c.addUser('PgA'), b = c.addUser('PgB');
+  const g = th.addGroup(c.dbUrl, 2, { tag: 'pg' });
+  const pa = await th.browserIn(c.proxy, g.people[0], g.ts, 'pat0');
+  const room = await directRoom(a, b);
+  const s = new ChatPeer(c.proxy, a, 'sender'); await s.connect(c.nodes[0]);
+
+  await c.pg.stop('SIGINT'); // fast shutdown: every node's connection is cut
+  try {
+    // chat: the sender alone hears the store failed
+    const from = s.c.mark();
+    s.send({ action: 'send_message', room_id: room, text: 'during the outage', client_message_id: 'pg-out' });
+    const err = await s.c.waitFor((m) => m.type === 'error' || m.type === 'new_message', { from, ms: T(10000), what: 'an answer during the outage' });
+    assert.equal(err.type, 'error', JSON.stringify(err));
+    assert.match(err.error, /could not be stored|unavailable|storage/i);
+    // /healthz: 503 naming the database, on every node
+    for (const n of c.nodes) {
+      const hz = await until(async () => { const x = await request(n, '/healthz'); return x.status === 503 ? x : null; }, T(10000), `${n.name} degraded`);
+      assert.match(hz.text, /postgres|database/i, hz.text);
+    }
+    // therapy: UNAVAILABLE, 503
+    const tr = await pa.save([th.msg(pa.user, 'outage')]);
+    assert.equal(tr.status, 503, tr.text);
+    assert.equal(tr.json?.error, 'UNAVAILABLE', tr.text);
+    // the realtime operator API: 503, not a hang
+    const u = await request(c.nodes[2], '/api/v1/realtime/updates', {
+      method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ company_id: 'co-pg', action: 'tick', data: {} }),
+    });
+    assert.equal(u.status, 503, u.text);
+  } finally {
+    await c.pg.start();
+  }
+  for (const n of c.nodes) await until(async () => (await request(n, '/healthz')).status === 200, T(30000), `${n.name} healthy again`);
+  await until(() => s.open, T(10000), 'sender connected');
+  s.send({ action: 'send_message', room_id: room, text: 'after', client_message_id: 'pg-after' });
+  await until(() => s.acked.has('pg-after'), T(10000), 'stored after the restart');
+  const t2 = await pa.save([th.msg(pa.user, 'after')]);
+  assert.equal(t2.status, 200, t2.text);
+  s.close();
+});
