@@ -239,11 +239,14 @@ export class Node {
   log() { return this.proc ? this.proc.log() : ''; }
   async kill9() { await this.proc.kill('SIGKILL'); }
   async stop() { if (this.alive) await this.proc.kill('SIGTERM').catch(() => this.proc.kill('SIGKILL')); }
-  /** CPU seconds (user + system) from /proc */
+  /** CPU seconds of every thread, from /proc/PID/task/TID/schedstat (ns; the
+   * stat file's utime + stime count 10 ms ticks) */
   cpuSeconds() {
-    const st = fs.readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
+    let ns = 0;
+    for (const t of fs.readdirSync(`/proc/${this.pid}/task`)) {
+      try { ns += Number(fs.readFileSync(`/proc/${this.pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* ended */ }
+    }
+    return ns / 1e9;
   }
 }
 
