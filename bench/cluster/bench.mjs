@@ -48,14 +48,15 @@ async function makePairs(c, n, tag) {
 
 /**
  * Every pair's sender sends `messages` with `window` in flight (acks pace it);
- * the sender on nodes[i % n], its receiver on nodes[(i + 1) % n] (one node:
- * both on it). Resolves {delivered, seconds}.
+ * the sender on nodes[i % n], its receiver on nodes[floor(i / 2) % n] (one
+ * node: both on it). Resolves {delivered, seconds}.
  */
 async function load(c, nodes, pairs, messages, window) {
   const conns = [];
   for (const [i, p] of pairs.entries()) {
     const s = await chatSocket(nodes[i % nodes.length], p.a.token);
-    const r = await chatSocket(nodes[(i + 1) % nodes.length], p.b.token);
+    // receivers: nodes[floor(i / 2)]: with two nodes half the pairs cross
+    const r = await chatSocket(nodes[Math.floor(i / 2) % nodes.length], p.b.token);
     conns.push({ p, s, r });
   }
   let delivered = 0;

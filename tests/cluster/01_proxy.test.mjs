@@ -4,7 +4,8 @@
 // handshake, WebSocket and operator API, therapy's OTP login and long poll.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, chatSocket, io, request, T, until, withTimeout, WebSocket, h } from './cluster.mjs';
+import path from 'node:path';
+import { Cluster, Nginx, freePort, chatSocket, io, request, T, until, withTimeout, WebSocket, h } from './cluster.mjs';
 import * as th from '../therapy/th.mjs';
 
 let c;
@@ -16,7 +17,12 @@ const isNew = (m) => m.type === 'new_message';
 test('chat through nginx: two users converse, each WebSocket proxied with its upgrade', async () => {
   const a = c.addUser('Ann'), b = c.addUser('Ben');
   const ca = await chatSocket(c.proxy, a.token, { label: 'ann' });
-  const cb = await chatSocket(c.proxy, b.token, { label: 'ben' });
+  let cb = await chatSocket(c.proxy, b.token, { label: 'ben' });
+  // without the bus only users on one node hear each other (02 crosses nodes)
+  for (let i = 0; !c.useBus && c.nodeOf(cb.upstream) !== c.nodeOf(ca.upstream) && i < 20; i++) {
+    cb.close();
+    cb = await chatSocket(c.proxy, b.token, { label: 'ben' });
+  }
   assert.ok(c.nodeOf(ca.upstream) && c.nodeOf(cb.upstream), `nginx names the node: ${ca.upstream} ${cb.upstream}`);
   ca.send({ action: 'send_message', receiver_id: b.id, text: 'hello through nginx', client_message_id: 'p1' });
   const got = await cb.waitFor((m) => isNew(m) && m.data.message.text === 'hello through nginx', { ms: T(5000), what: 'ben gets it' });
@@ -133,4 +139,54 @@ test('healthz and metrics through nginx; X-Switchboard-Upstream names a node', a
   const r = await request(c.proxy, '/healthz');
   assert.equal(r.status, 200, r.text);
   assert.ok(c.nodeOf(r.headers['x-switchboard-upstream']), r.headers['x-switchboard-upstream']);
+});
+
+/** nginx.conf with `proxy_pass http://$sb_upstream` replaced by one upstream of its own */
+async function variant(name, balance) {
+  const port = await freePort();
+  const ng = new Nginx(path.join(c.dir, `nginx-${name}`), port, c.nodes.map((n) => n.addr), (t) => {
+    const servers = c.nodes.map((n) => `server ${n.addr};`).join(' ');
+    const out = t.replace('upstream switchboard {', `upstream ${name} { ${balance} ${servers} }\n    upstream switchboard {`)
+      .replace('proxy_pass http://$sb_upstream;', `proxy_pass http://${name};`);
+    assert.notEqual(out, t);
+    return out;
+  });
+  await ng.start();
+  return { ng, server: { port, base: `http://127.0.0.1:${port}` } };
+}
+
+/** n polling sessions through server, each pinged 3 times: how many worked */
+async function pollingSessions(server, n) {
+  let ok = 0;
+  const nodes = [];
+  for (let i = 0; i < n; i++) {
+    const s = rtSocket(server, { transports: ['polling'] });
+    try {
+      await connected(s);
+      nodes.push(/^(n\d)-/.exec(s.io.engine.id)[1]);
+      for (let k = 0; k < 3; k++) await ping(s, `v${i}-${k}`);
+      if (s.connected) ok++;
+    } catch { /* refused, or lost its session: counted as not ok */ }
+    s.close();
+  }
+  return { ok, nodes };
+}
+
+test('counter-example: `hash $arg_sid` alone loses polling sessions (the handshake has no sid)', async () => {
+  const { ng, server } = await variant('sbhash', 'hash $arg_sid;');
+  try {
+    const r = await pollingSessions(server, 10);
+    // the handshake has no sid: nginx balances an empty key round robin; its
+    // polls then hash the sid to any node, which does not know the session
+    assert.ok(r.ok < 10, `some sessions must fail under hash $arg_sid: ${r.ok}/10 worked`);
+  } finally { await ng.stop(); }
+});
+
+test('counter-example: `ip_hash` works but puts every loopback client on one node', async () => {
+  const { ng, server } = await variant('sbip', 'ip_hash;');
+  try {
+    const r = await pollingSessions(server, 6);
+    assert.equal(r.ok, 6, 'sticky: every session works');
+    assert.equal(new Set(r.nodes).size, 1, `one /24, one node: ${r.nodes}`);
+  } finally { await ng.stop(); }
 });

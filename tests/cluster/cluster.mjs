@@ -181,16 +181,18 @@ export class Postgres {
 // nginx ---------------------------------------------------------------------------
 
 export class Nginx {
-  constructor(dir, port, upstreams) { this.dir = dir; this.port = port; this.upstreams = upstreams; }
+  /** transform(text): a variant of the shipped config (the tests' counter-examples) */
+  constructor(dir, port, upstreams, transform = (t) => t) { this.dir = dir; this.port = port; this.upstreams = upstreams; this.transform = transform; }
   async start() {
     for (const t of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(this.dir, 'tmp', t), { recursive: true });
-    if (IS_ROOT) { // the workers run as nobody
+    if (IS_ROOT) { // the workers run as nobody: they must reach the temp paths
+      for (let d = path.dirname(this.dir); d.startsWith(os.tmpdir()) && d !== os.tmpdir(); d = path.dirname(d)) fs.chmodSync(d, 0o711);
       fs.chmodSync(this.dir, 0o755);
       for (const t of ['', 'body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.chmodSync(path.join(this.dir, 'tmp', t), 0o777);
     }
     const conf = path.join(this.dir, 'nginx.conf');
     const [N1, N2, N3] = this.upstreams;
-    fs.writeFileSync(conf, fill(fs.readFileSync(path.join(DEPLOY, 'nginx.conf'), 'utf8'), {
+    fs.writeFileSync(conf, fill(this.transform(fs.readFileSync(path.join(DEPLOY, 'nginx.conf'), 'utf8')), {
       DIR: this.dir, LISTEN: `127.0.0.1:${this.port}`, N1, N2, N3,
     }));
     execFileSync('nginx', ['-t', '-q', '-p', this.dir, '-c', conf, '-e', path.join(this.dir, 'nginx-error.log')], { stdio: 'pipe' });
