@@ -8,7 +8,7 @@
 //     degraded while it is down, then everything works again, no node restarted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, features, ChatPeer, request, T, until, sleep } from './cluster.mjs';
+import { Cluster, features, ChatPeer, io, request, T, until, sleep, withTimeout } from './cluster.mjs';
 import * as th from '../therapy/th.mjs';
 
 const F = features();
@@ -87,6 +87,63 @@ test('kill -9 of a node mid-burst: its clients reconnect through nginx and recov
   } finally {
     for (const p of [s, r1, r2]) p.close();
     if (!victim.alive) await victim.start(); // back for the next tests
+  }
+});
+
+/** a realtime client through nginx that reconnects (and recovers) by itself */
+function rtClient(token, label) {
+  const s = io(c.proxy.base, {
+    path: '/realtime', auth: { token }, query: { sessionId: 's1' }, transports: ['polling'], forceNew: true,
+    reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 500, randomizationFactor: 0,
+  });
+  s.label = label; s.seen = new Map(); s.connects = 0; s.nodes = [];
+  s.on('connect', () => { s.connects++; s.nodes.push(/^(n\d)-/.exec(s.io.engine.id)?.[1]); });
+  s.on('message', (m) => {
+    const env = typeof m === 'string' ? JSON.parse(m) : m;
+    if (env.type === 'UPDATE') s.seen.set(env.requestId, (s.seen.get(env.requestId) || 0) + 1);
+  });
+  return s;
+}
+
+test('realtime: kill -9 of the node holding polling sessions: they reconnect through nginx to another node and recover every accepted UPDATE once', { skip: NO_BUS }, async () => {
+  const key = c.apiKey();
+  const token = c.token({ company_id: 'co-kill' });
+  const victim = c.nodes[2];
+  const clients = [];
+  try {
+    // polling sessions through nginx until two are on the victim and one elsewhere
+    for (let i = 0; i < 30 && (clients.filter((x) => x.nodes[0] === victim.name).length < 2 || !clients.some((x) => x.nodes[0] !== victim.name)); i++) {
+      const s = rtClient(token, `rt${i}`);
+      await withTimeout(new Promise((resolve, reject) => { s.once('connect', resolve); s.once('connect_error', reject); }), T(10000), 'connect');
+      const onVictim = s.nodes[0] === victim.name;
+      if ((onVictim && clients.filter((x) => x.nodes[0] === victim.name).length < 2) || (!onVictim && !clients.some((x) => x.nodes[0] !== victim.name))) clients.push(s);
+      else s.close();
+    }
+    assert.ok(clients.filter((x) => x.nodes[0] === victim.name).length === 2, `two sessions on ${victim.name}: ${clients.map((x) => x.nodes)}`);
+    const accepted = [];
+    for (let i = 0; i < 200; i++) {
+      const id = `k${i}`;
+      const r = await request(c.nodes[0], '/api/v1/realtime/updates', {
+        method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ company_id: 'co-kill', action: 'tick', data: { i }, requestId: id }),
+      });
+      if (r.status === 200) accepted.push(id);
+      if (i === 80) await victim.kill9();
+      await sleep(10);
+    }
+    assert.ok(accepted.length === 200, `every UPDATE accepted by a live node: ${accepted.length}`);
+    for (const s of clients) {
+      await until(() => accepted.every((id) => s.seen.has(id)), T(20000), `${s.label} (${s.nodes}) has every accepted UPDATE`)
+        .catch((e) => { throw new Error(`${e.message}: missing ${accepted.filter((id) => !s.seen.has(id)).slice(0, 10)}...`); });
+      assert.deepEqual([...s.seen].filter(([, k]) => k > 1), [], `${s.label}: nothing twice`);
+    }
+    for (const s of clients.filter((x) => x.nodes[0] === victim.name)) {
+      assert.ok(s.connects >= 2 && s.nodes.at(-1) !== victim.name, `${s.label} moved: ${s.nodes}`);
+      assert.equal(s.recovered, true, `${s.label}: recovered (connection state recovery on another node)`);
+    }
+  } finally {
+    for (const s of clients) s.close();
+    if (!victim.alive) await victim.start();
   }
 });
 
