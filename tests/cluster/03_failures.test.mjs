@@ -52,7 +52,12 @@ async function assertExactlyOnce(sender, receivers, what) {
   assert.ok(acked.length > 0, `${what}: something was acknowledged`);
   for (const r of receivers) {
     await until(() => acked.every((id) => r.seen.has(id)), T(20000), `${what}: ${r.label} has all ${acked.length} acknowledged`)
-      .catch((e) => { throw new Error(`${e.message}; missing ${acked.filter((id) => !r.seen.has(id)).length}; closes ${r.closes}; connects ${r.connects}\n${c.tail(15)}`); });
+      .catch((e) => {
+        const missing = acked.filter((id) => !r.seen.has(id)).map(Number).sort((x, y) => x - y);
+        const all = acked.map(Number).sort((x, y) => x - y);
+        throw new Error(`${e.message}; missing ${missing.length} of ids ${all[0]}..${all.at(-1)}: ${missing.slice(0, 5)}...${missing.slice(-3)}; ` +
+          `closes ${r.closes}; connects ${r.connects} via ${r.upstreams.map((u) => c.nodeOf(u)?.name || u)}; since= ${r.sinces}`);
+      });
     const twice = [...r.seen].filter(([, k]) => k > 1);
     assert.deepEqual(twice, [], `${what}: ${r.label} got these twice`);
   }
@@ -134,7 +139,10 @@ test('realtime: kill -9 of the node holding polling sessions: they reconnect thr
     assert.ok(accepted.length === 200, `every UPDATE accepted by a live node: ${accepted.length}`);
     for (const s of clients) {
       await until(() => accepted.every((id) => s.seen.has(id)), T(20000), `${s.label} (${s.nodes}) has every accepted UPDATE`)
-        .catch((e) => { throw new Error(`${e.message}: missing ${accepted.filter((id) => !s.seen.has(id)).slice(0, 10)}...`); });
+        .catch((e) => {
+          const missing = accepted.filter((id) => !s.seen.has(id));
+          throw new Error(`${e.message}: missing ${missing.length}: ${missing.slice(0, 5)}...${missing.slice(-3)}; recovered=${s.recovered}, killed after k80`);
+        });
       assert.deepEqual([...s.seen].filter(([, k]) => k > 1), [], `${s.label}: nothing twice`);
     }
     for (const s of clients.filter((x) => x.nodes[0] === victim.name)) {

@@ -376,13 +376,15 @@ export class ChatPeer {
   constructor(server, user, label) {
     this.server = server; this.user = user; this.label = label;
     this.seen = new Map(); this.maxId = 0n; this.acked = new Map(); // cmid -> id
-    this.connects = 0; this.closes = []; this.upstreams = [];
+    this.connects = 0; this.closes = []; this.upstreams = []; this.sinces = [];
     this.stopped = false;
   }
   async connect(server = this.server) {
     for (let i = 0; ; i++) {
       try {
-        const c = await chatSocket(server, this.user.token, { since: this.maxId > 0n ? this.maxId.toString() : undefined, label: this.label });
+        const since = this.maxId > 0n ? this.maxId.toString() : undefined;
+        const c = await chatSocket(server, this.user.token, { since, label: this.label });
+        this.sinces.push(since);
         this.c = c; this.connects++; this.upstreams.push(c.upstream);
         c.ws.on('message', (d) => this.onFrame(d.toString('utf8')));
         c.ws.on('close', (code) => {
