@@ -190,37 +190,62 @@ test('PostgreSQL restarted: clear storage errors and /healthz degraded, then rec
   const room = await directRoom(a, b);
   const s = new ChatPeer(c.proxy, a, 'sender'); await s.connect(c.nodes[0]);
 
+  // every check runs (a failure is collected, not thrown) so that one run
+  // shows the whole outage; the test fails at the end if any did
+  const problems = [];
+  const check = async (what, fn) => { try { await fn(); } catch (e) { problems.push(`${what}: ${e.message.split('\n').slice(0, 4).join(' ')}`); } };
+  const dashboard = (n) => request(n, '/api/v1/cases/1/dashboard', { headers: { Authorization: `Bearer ${key}` } });
+
   await c.pg.stop('SIGINT'); // fast shutdown: every node's connection is cut
   try {
-    // chat: the sender alone hears the store failed
-    const from = s.c.mark();
-    s.send({ action: 'send_message', room_id: room, text: 'during the outage', client_message_id: 'pg-out' });
-    const err = await s.c.waitFor((m) => m.type === 'error' || m.type === 'new_message', { from, ms: T(10000), what: 'an answer during the outage' });
-    assert.equal(err.type, 'error', JSON.stringify(err));
-    assert.match(err.error, /could not be stored|unavailable|storage/i);
-    // /healthz: 503 naming the database, on every node
-    for (const n of c.nodes) {
-      const hz = await until(async () => { const x = await request(n, '/healthz'); return x.status === 503 ? x : null; }, T(10000), `${n.name} degraded`);
-      assert.match(hz.text, /postgres|database/i, hz.text);
-    }
-    // therapy: UNAVAILABLE, 503
-    const tr = await pa.save([th.msg(pa.user, 'outage')]);
-    assert.equal(tr.status, 503, tr.text);
-    assert.equal(tr.json?.error, 'UNAVAILABLE', tr.text);
-    // the realtime operator API: 503, not a hang
-    const u = await request(c.nodes[2], '/api/v1/realtime/updates', {
-      method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ company_id: 'co-pg', action: 'tick', data: {} }),
+    await check('/healthz 503 naming the database, on every node', async () => {
+      for (const n of c.nodes) {
+        const hz = await until(async () => { const x = await request(n, '/healthz'); return x.status === 503 ? x : null; }, T(10000), `${n.name} degraded`);
+        assert.match(hz.text, /postgres|database/i, hz.text);
+      }
     });
-    assert.equal(u.status, 503, u.text);
+    await check('chat: the sender hears the message was not stored', async () => {
+      const from = s.c.mark();
+      s.send({ action: 'send_message', room_id: room, text: 'during the outage', client_message_id: 'pg-out' });
+      const err = await s.c.waitFor((m) => m.type === 'error' || m.type === 'new_message', { from, ms: T(10000), what: 'an answer during the outage' });
+      assert.equal(err.type, 'error', JSON.stringify(err));
+      assert.match(err.error, /could not be stored|unavailable|storage/i);
+    });
+    await check('therapy saveActions: 503 UNAVAILABLE', async () => {
+      const tr = await pa.save([th.msg(pa.user, 'outage')]);
+      assert.equal(tr.status, 503, tr.text);
+      assert.equal(tr.json?.error, 'UNAVAILABLE', tr.text);
+    });
+    await check('realtime operator API: 503', async () => {
+      const u = await request(c.nodes[2], '/api/v1/realtime/updates', {
+        method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ company_id: 'co-pg', action: 'tick', data: {} }),
+      });
+      assert.equal(u.status, 503, u.text);
+    });
+    await check('dashboard operator API: 503', async () => {
+      const d = await dashboard(c.nodes[1]);
+      assert.equal(d.status, 503, d.text);
+    });
   } finally {
     await c.pg.start();
   }
-  for (const n of c.nodes) await until(async () => (await request(n, '/healthz')).status === 200, T(30000), `${n.name} healthy again`);
-  await until(() => s.open, T(10000), 'sender connected');
-  s.send({ action: 'send_message', room_id: room, text: 'after', client_message_id: 'pg-after' });
-  await until(() => s.acked.has('pg-after'), T(10000), 'stored after the restart');
-  const t2 = await pa.save([th.msg(pa.user, 'after')]);
-  assert.equal(t2.status, 200, t2.text);
+  await check('every node healthy again, none restarted', async () => {
+    for (const n of c.nodes) await until(async () => (await request(n, '/healthz')).status === 200, T(30000), `${n.name} healthy again`);
+    for (const n of c.nodes) assert.ok(n.alive, `${n.name} still running`);
+  });
+  await check('chat stores again', async () => {
+    await until(() => s.open, T(10000), 'sender connected');
+    s.send({ action: 'send_message', room_id: room, text: 'after', client_message_id: 'pg-after' });
+    await until(() => s.acked.has('pg-after'), T(10000), 'stored after the restart');
+  });
+  await check('therapy saves again', async () => {
+    const t2 = await pa.save([th.msg(pa.user, 'after')]);
+    assert.equal(t2.status, 200, t2.text);
+  });
+  await check('the dashboard answers again', async () => {
+    assert.equal((await dashboard(c.nodes[1])).status, 200);
+  });
+  assert.deepEqual(problems, [], problems.join('\n'));
   s.close();
 });

@@ -39,7 +39,8 @@ const IS_ROOT = process.getuid && process.getuid() === 0;
 export function features(bin = h.BIN) {
   const help = spawnSync(bin, ['serve', '--help'], { encoding: 'utf8' });
   const text = `${help.stdout}${help.stderr}`;
-  return { bus: /--redis\b/.test(text), postgres: /postgres(ql)?:\/\//i.test(text), nodeId: /--node-id\b/.test(text) };
+  const flags = new Set(text.match(/--[a-z][a-z0-9-]*/g) || []);
+  return { bus: flags.has('--redis'), postgres: /postgres(ql)?:\/\//i.test(text), nodeId: flags.has('--node-id'), flags };
 }
 
 export function which(cmd) {
@@ -213,16 +214,19 @@ export class Node {
   args() {
     const c = this.cluster;
     const vars = {
-      PORT: this.port, NODE: this.name, DB: c.dbUrl, REDIS: c.redis ? c.redis.url : '',
+      PORT: this.port, NODE: this.name, DB: c.dbUrl, DATA: path.join(c.dir, `data-${this.name}`), REDIS: c.redis ? c.redis.url : '',
       SECRETS: c.secrets, PUBLIC_URL: `http://127.0.0.1:${c.nginx ? c.nginx.port : this.port}`,
     };
     const args = ['serve'];
     for (const raw of fs.readFileSync(path.join(DEPLOY, 'node.flags'), 'utf8').split('\n')) {
       const line = raw.trim();
       if (!line || line.startsWith('#')) continue;
-      if (line.startsWith('--redis') && !c.redis) continue;
-      if (line.startsWith('--node-id') && !c.features.nodeId) continue;
       const [flag, ...rest] = line.split(/\s+/);
+      if (flag === '--redis' && !c.redis) continue;
+      // a flag of a feature this binary lacks (--redis before the bus,
+      // --data-dir before PostgreSQL): left out, the rest still runs
+      if (!c.features.flags.has(flag)) continue;
+      if (flag === '--data-dir' && c.dbKind !== 'postgres') continue;
       args.push(flag);
       if (rest.length) args.push(fill(rest.join(' '), vars));
     }
