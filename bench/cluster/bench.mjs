@@ -9,8 +9,8 @@
 //   (c) throughput: delivered chat messages a second with two nodes against
 //       one (both with the bus), the same clients spread over the nodes; ratio.
 //
-// Options: --pairs N (20), --messages N per sender (300), --window N in flight
-// per sender (20), --latency N messages (2000), --rate N/s (200), --rounds N (3),
+// Options: --pairs N (20), --messages N per sender (1000), --window N in flight
+// per sender (20), --latency N messages (3000), --rate N/s (200), --rounds N (5),
 // --only a,b,c. Prints Markdown; --json FILE also writes the numbers.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,11 +19,11 @@ import { Cluster, chatSocket, sleep, until, T, features } from '../../tests/clus
 const argv = process.argv.slice(2);
 const opt = (name, d) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : d; };
 const PAIRS = Number(opt('pairs', 20));
-const MESSAGES = Number(opt('messages', 300));
+const MESSAGES = Number(opt('messages', 1000));
 const WINDOW = Number(opt('window', 20));
-const LAT_N = Number(opt('latency', 2000));
+const LAT_N = Number(opt('latency', 3000));
 const RATE = Number(opt('rate', 200));
-const ROUNDS = Number(opt('rounds', 3));
+const ROUNDS = Number(opt('rounds', 5));
 const ONLY = new Set(String(opt('only', 'a,b,c')).split(','));
 const JSON_OUT = opt('json', null);
 const NODE_ARGS = ['--max-message-rate', '0', '--max-byte-rate', '0'];
