@@ -206,6 +206,7 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     s.eio.path = REALTIME_PATH;
     s.eio.channel = "realtime";
     s.eio.max_queue = cfg->max_queue_bytes;
+    s.eio.sid_prefix = cfg->node_id; /* "": none */
     app->sio = app->core && app->proxy ? sb_sio_new(rt, &s, err, err_size) : NULL;
     sb_failure storage = {.http = storage_failed, .arg = app};
     if (!app->sio || realtime_routes_register(rt, app, &storage, err, err_size) != 0 ||

@@ -214,7 +214,10 @@ static const option options[] = {
      "several nodes: fan topic deliveries out through Redis: redis://HOST:PORT, "
      "redis://:PASSWORD@HOST:PORT/DB or unix:///PATH (default none: one node)"},
     {"--node-id", "SB_NODE_ID", OPT_STR, FIELD(node_id), sizeof(((sb_config *)0)->node_id), 0, 0,
-     "NAME", "several nodes: this node's name in the bus, logs and metrics (default HOSTNAME:PID)"},
+     "NAME",
+     "several nodes: this node's name in the bus, logs and metrics; Engine.IO session IDs "
+     "begin with NAME- so a proxy can route polls to it (A-Z a-z 0-9 _ -, up to 31; "
+     "default none: HOSTNAME:PID in the bus, no sid prefix)"},
     {"--help", NULL, OPT_HELP, 0, 0, 0, 0, NULL, "print this help and exit"},
 };
 

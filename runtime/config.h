@@ -84,10 +84,11 @@ typedef struct sb_config {
     int fin_session_ttl_s; /* a fin_session_id's idle timeout */
     int fin_session_max_s; /* and its absolute one */
     char public_url[512];  /* http(s)://host[:port] browsers use; "": http://bind:port */
-    /* Several nodes (docs/operations.md, "Several nodes") */
+    /* Several nodes (docs/operations.md "Several nodes", docs/deployment.md) */
     char redis_url[512]; /* the fan-out bus (bus.h); "": none, one node. Its password is
                           * never logged */
-    char node_id[65];    /* this node's name in the bus, logs, metrics; "": hostname:pid */
+    char node_id[65];    /* this node's name in the bus, logs, metrics, and the prefix of
+                          * Engine.IO sids (eio.h); "": hostname:pid in the bus, no prefix */
 } sb_config;
 
 /* The built-in defaults: 127.0.0.1:8080, ./var/switchboard.db, demo on, log

@@ -32,9 +32,13 @@
 
 /* A sid is the session's endpoint ID (12 hex digits) and 20 random ones: the
  * ID finds it in the runtime's map (no map of our own), the random part
- * makes it unguessable, and the whole is compared in constant time. */
+ * makes it unguessable, and the whole is compared in constant time. With a
+ * sid_prefix (the node's name, eio.h) it comes first, then '-': a reverse
+ * proxy routes "sid=n2-..." to node n2 (docs/deployment.md). */
 #define SID_ID_LEN 12
 #define SID_LEN (SID_ID_LEN + 20)
+#define SID_PREFIX_MAX 31 /* the open packet's sid: 64 at most (schema/socketio.lua) */
+#define SID_MAX (SID_PREFIX_MAX + 1 + SID_LEN)
 
 /* The protocol's error codes (the reference server's), with their texts. */
 enum {
@@ -55,7 +59,7 @@ typedef struct session {
     const sb_endpoint_ops *ops; /* first: the runtime's endpoint (rt.h) */
     sb_eio *eio;
     uint64_t id; /* the runtime endpoint */
-    char sid[SID_LEN + 1];
+    char sid[SID_MAX + 1];
     transport t;
     uint64_t ws;    /* T_WEBSOCKET: the connection */
     sb_conn *wsc;   /* the same, while it is open (ws_close clears it) */
@@ -99,6 +103,8 @@ struct sb_eio {
     sb_rt *rt;
     sb_eio_config cfg;
     char path_slash[128];
+    char prefix[SID_PREFIX_MAX + 2]; /* "NODE-", or "" */
+    size_t prefix_len;
     sb_map by_get, by_post; /* held GET, POST -> session (by ID, or sid: the runtime's
                              * endpoints) */
     size_t n;
@@ -125,8 +131,10 @@ static session *by_id(const sb_eio *e, uint64_t id)
 
 static session *by_sid(const sb_eio *e, const char *sid)
 {
-    if (!sid || strlen(sid) != SID_LEN)
+    if (!sid || strlen(sid) != e->prefix_len + SID_LEN ||
+        memcmp(sid, e->prefix, e->prefix_len) != 0)
         return NULL;
+    sid += e->prefix_len;
     uint64_t id = 0;
     for (int i = 0; i < SID_ID_LEN; i++) {
         char c = sid[i];
@@ -136,7 +144,7 @@ static session *by_sid(const sb_eio *e, const char *sid)
         id = id << 4 | (uint64_t)v;
     }
     session *s = by_id(e, id);
-    if (!s || !sb_token_equal(s->sid, sid, SID_LEN))
+    if (!s || !sb_token_equal(s->sid + e->prefix_len, sid, SID_LEN))
         return NULL;
     /* its pong is overdue and the heartbeat has not run yet: it is over
      * already (a client's request must not win a race with the timer) */
@@ -181,8 +189,9 @@ static session *session_new(sb_eio *e)
     s->id = sb_rt_new_id(e->rt);
     char head[SID_ID_LEN + 1];
     snprintf(head, sizeof head, "%012llx", (unsigned long long)(s->id & 0xffffffffffffull));
-    memcpy(s->sid, head, SID_ID_LEN);
-    memcpy(s->sid + SID_ID_LEN, token, SID_LEN - SID_ID_LEN);
+    memcpy(s->sid, e->prefix, e->prefix_len);
+    memcpy(s->sid + e->prefix_len, head, SID_ID_LEN);
+    memcpy(s->sid + e->prefix_len + SID_ID_LEN, token, SID_LEN - SID_ID_LEN);
     sb_buf_init(&s->queue);
     if (s->id > 0xffffffffffffull || sb_rt_endpoint_add(e->rt, s->id, s) != 0) {
         free(s);
@@ -566,7 +575,7 @@ static int refuse(sb_http_response *resp, int code)
 static void open_packet(const sb_eio *e, const session *s, bool upgrades, sb_buf *b)
 {
     sb_str websocket = SB_STR_LIT("websocket");
-    socketio_engine_io_open open = {.sid = {s->sid, SID_LEN},
+    socketio_engine_io_open open = {.sid = {s->sid, e->prefix_len + SID_LEN},
                                     .pingInterval = e->cfg.ping_interval_ms,
                                     .pingTimeout = e->cfg.ping_timeout_ms,
                                     .maxPayload = (int64_t)e->cfg.max_payload};
@@ -1082,6 +1091,26 @@ sb_eio *sb_eio_new(sb_rt *rt, const sb_eio_config *cfg, char *err, size_t err_si
         e->cfg.max_queue = 1u << 20;
     if (!e->cfg.channel)
         e->cfg.channel = "engine.io";
+    if (cfg->sid_prefix && cfg->sid_prefix[0]) {
+        size_t p = strlen(cfg->sid_prefix);
+        bool ok = p <= SID_PREFIX_MAX;
+        for (size_t i = 0; ok && i < p; i++) {
+            char c = cfg->sid_prefix[i];
+            ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 c == '_' || c == '-';
+        }
+        if (!ok) {
+            snprintf(err, err_size,
+                     "Engine.IO sid prefix (the node id) %.40s: 1 to %d of A-Z a-z 0-9 _ -",
+                     cfg->sid_prefix, SID_PREFIX_MAX);
+            free(e);
+            return NULL;
+        }
+        memcpy(e->prefix, cfg->sid_prefix, p);
+        e->prefix[p] = '-';
+        e->prefix_len = p + 1;
+    }
+    e->cfg.sid_prefix = NULL; /* not kept: e->prefix is */
     e->beat_owner = sb_rt_new_id(rt);
     sb_map_init(&e->by_get);
     sb_map_init(&e->by_post);

@@ -70,6 +70,11 @@ typedef struct sb_eio_config {
      * Its topics and timers are released by the runtime. */
     void (*on_close)(struct sb_ctx *ctx, const char *reason);
     void *app;
+    /* Several nodes behind one proxy: every sid begins with this and '-'
+     * ("n2-00000000002a..."), so the proxy can send a session's requests to
+     * the node holding it (docs/deployment.md). 1..31 of A-Z a-z 0-9 _ -;
+     * NULL or "": no prefix. */
+    const char *sid_prefix;
 } sb_eio_config;
 
 /* Registers the routes (GET and POST for polling, the WebSocket) at path and

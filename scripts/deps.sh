@@ -72,6 +72,7 @@ APT_PACKAGES=(
   dpkg-dev patch                     # apt-get source unpacks with dpkg-source; our lws patches
   ca-certificates                    # apt/npm over https, should a mirror use it
   chromium                           # headless browser tests of the served pages (playwright-core)
+  nginx-light                        # the cluster test's proxy (docs/deployment.md); redis-server and postgresql come with the bus and the PostgreSQL engine
 )
 # lws itself needs only libevent-dev here: SSL, zlib (extensions, compression), libcap and
 # libuv/libev/glib are all off or absent, and it builds with nothing else.
