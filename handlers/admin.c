@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "chat.h"
@@ -16,6 +17,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "secret_file.h"
 #include "token.h"
 
 static int64_t make_user(sb_store *store, const char *name, chat_role role, const char *avatar,
@@ -42,8 +44,10 @@ int admin_seed_demo(sb_store *store, const char *db_path)
     /* Two nodes starting at once on one empty database would both find no
      * user and both seed: the count runs under the seeding lock, so the
      * second waits for the first's commit and then finds its users. */
-    if (sb_store_begin(store) != SB_STORE_OK || chat_seed_lock(store) != 0)
+    if (sb_store_begin(store) != SB_STORE_OK || chat_seed_lock(store) != 0) {
+        sb_store_rollback(store); /* nothing may go on with it open */
         return -1;
+    }
     int64_t n = chat_user_count(store);
     if (n != 0) {
         sb_store_status st = sb_store_commit(store);
@@ -53,38 +57,53 @@ int admin_seed_demo(sb_store *store, const char *db_path)
     int64_t ids[N];
     for (int i = 0; i < N; i++) {
         ids[i] = make_user(store, people[i].name, people[i].role, NULL, tokens[i]);
-        if (!ids[i])
+        if (!ids[i]) {
+            sb_store_rollback(store);
             return -1;
+        }
     }
     /* a service room: Alice works on Ms Rivera's boiler, Carol supervises */
     int64_t service = chat_service_create(store, "IN_PROGRESS", "Maria Rivera", "+1 555 0100",
                                           "12 Harbour Street, Springfield");
     int64_t members[2] = {ids[0], ids[2]};
-    if (!service || !chat_service_room_create(store, service, members, 2))
+    if (!service || !chat_service_room_create(store, service, members, 2)) {
+        sb_store_rollback(store);
         return -1;
-    if (sb_store_commit(store) != SB_STORE_OK)
-        return -1;
-
+    }
+    /* the copy before the commit, written whole and renamed into place (no
+     * reader sees it half-done): a node that waited for the seeding lock
+     * finds it once it finds the users. Gone again if the commit fails. */
     char path[1100];
-    const char *slash = strrchr(db_path, '/');
-    snprintf(path, sizeof path, "%.*sdemo-tokens.txt", slash ? (int)(slash - db_path + 1) : 0,
-             db_path);
-    FILE *f = fopen(path, "w");
-    if (f)
-        chmod(path, 0600);
+    secret_file_beside(db_path, "demo-tokens.txt", path, sizeof path);
+    char file[N * 400];
+    size_t used = 0;
+    for (int i = 0; i < N; i++) {
+        sb_str role = chat_role_name(people[i].role);
+        int w = snprintf(file + used, sizeof file - used, "%lld\t%.*s\t%s\t%s\n", (long long)ids[i],
+                         (int)role.len, role.ptr, people[i].name, tokens[i]);
+        if (w > 0 && (size_t)w < sizeof file - used)
+            used += (size_t)w;
+    }
+    char err[256];
+    bool copied = secret_file_write(path, file, used, true, err, sizeof err) == 0;
+    memset(file, 0, sizeof file);
+    if (!copied)
+        sb_log(SB_LOG_WARN, "demo", "msg=\"could not write the demo tokens' copy\"");
+    if (sb_store_commit(store) != SB_STORE_OK) {
+        if (copied)
+            unlink(path);
+        memset(tokens, 0, sizeof tokens);
+        return -1;
+    }
     printf("Demo users (tokens are shown only now; a copy is in %s):\n", path);
     for (int i = 0; i < N; i++) {
         sb_str role = chat_role_name(people[i].role);
         printf("  %-18s %-12.*s id=%lld token=%s\n", people[i].name, (int)role.len, role.ptr,
                (long long)ids[i], tokens[i]);
-        if (f)
-            fprintf(f, "%lld\t%.*s\t%s\t%s\n", (long long)ids[i], (int)role.len, role.ptr,
-                    people[i].name, tokens[i]);
     }
     printf("Connect: ws://HOST:PORT/ws/chat?token=TOKEN\n");
     fflush(stdout);
-    if (f)
-        fclose(f);
+    memset(tokens, 0, sizeof tokens);
     return 0;
 }
 

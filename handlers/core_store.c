@@ -188,3 +188,17 @@ int core_apikey_list(core_store *cs, sb_cursor *cur, core_apikey_row *row)
     sb_cursor_close(cur);
     return rc == SB_SQL_DONE ? 0 : -1;
 }
+
+int core_seed_lock(sb_store *store, int which)
+{
+    if (sb_store_engine(store) != SB_SQL_POSTGRES)
+        return 0; /* BEGIN IMMEDIATE holds the database */
+    /* 'core', then which; chat's are 'chat' 1 and 2 */
+    sb_stmt *st =
+        sb_sql(store, which == CORE_SEED_REALTIME ? "SELECT pg_advisory_xact_lock(1668248165, 1)"
+                                                  : "SELECT pg_advisory_xact_lock(1668248165, 2)");
+    int rc = st ? sb_sql_step(st) : SB_STORE_ERROR;
+    if (st)
+        sb_sql_reset(st);
+    return rc == SB_SQL_ROW ? 0 : -1;
+}

@@ -30,6 +30,13 @@ typedef struct core_apikey_row {
 /* Bring the core tables to their newest version. 0, or -1 with err. */
 int core_store_migrate(sb_store *store, char *err, size_t err_size);
 core_store *core_store_new(sb_store *store);
+/* Inside the turn's transaction (sb_store_begin first): hold a demo's
+ * seeding lock (which: CORE_SEED_REALTIME, CORE_SEED_DASHBOARD) until it
+ * ends, so that of several nodes starting at once on one database one
+ * seeds and the others, waiting, find its rows. On SQLite BEGIN IMMEDIATE
+ * holds the database already. 0, or -1. */
+enum { CORE_SEED_REALTIME = 1, CORE_SEED_DASHBOARD = 2 };
+int core_seed_lock(sb_store *store, int which);
 void core_store_free(core_store *cs);
 sb_store *core_store_store(core_store *cs);
 

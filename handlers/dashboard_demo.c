@@ -45,7 +45,10 @@ static const char faq[] =
     "{\"question\":\"Who pays for parts?\",\"answer\":\"Covered parts are free; the rest is "
     "quoted first.\"}]}";
 
-/* operator-key beside the database, once: 0, or -1. */
+/* operator-key beside the database, once: 1 made now, 0 there already,
+ * -1 error. Inside the seeding
+ * transaction (its lock held): of several nodes starting at once, one
+ * makes the key and its file, the others find the file. */
 static int demo_key(sb_store *store, const char *db_path)
 {
     char path[1100];
@@ -63,45 +66,66 @@ static int demo_key(sb_store *store, const char *db_path)
         st = core_apikey_add(cs, name, now, key, &id);
     }
     core_store_free(cs);
-    if (st != CORE_APIKEY_ADDED || sb_store_commit(store) != SB_STORE_OK)
+    if (st != CORE_APIKEY_ADDED)
         return -1;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    chmod(path, 0600);
-    fprintf(f, "%s\n", key);
-    fclose(f);
-    return 0;
+    /* the file before the commit: a node that waited for the lock finds
+     * it; if the commit fails it goes (a key the database does not know) */
+    char line[CORE_APIKEY_LEN + 2], err[256];
+    snprintf(line, sizeof line, "%s\n", key);
+    int rc = secret_file_write(path, line, strlen(line), false, err, sizeof err);
+    memset(line, 0, sizeof line);
+    memset(key, 0, sizeof key);
+    return rc == 0 ? 1 : rc == 1 ? 0 : -1;
 }
 
 int dashboard_seed_demo(sb_store *store, const char *db_path)
 {
-    if (demo_key(store, db_path) != 0)
+    /* one transaction under the seeding lock: the key, the check, the rows */
+    char keyfile[1100];
+    secret_file_beside(db_path, "operator-key", keyfile, sizeof keyfile);
+    int made = -1;
+    if (sb_store_begin(store) != SB_STORE_OK || core_seed_lock(store, CORE_SEED_DASHBOARD) != 0 ||
+        (made = demo_key(store, db_path)) < 0) {
+        sb_store_rollback(store);
         return -1;
+    }
     const char *json;
     size_t len;
     sb_arena a;
     sb_arena_init(&a, 1u << 16);
     int rc = dashboard_data_get(store, &a, DEMO_CASE, "timeline_1", &json, &len);
     sb_arena_free(&a);
-    if (rc <= 0)
-        return rc; /* made already (or an error) */
+    if (rc <= 0) {
+        /* made already (or an error): the key, if it was made now, commits */
+        if (rc == 0 && sb_store_commit(store) == SB_STORE_OK)
+            return 0;
+        if (rc < 0)
+            sb_store_rollback(store);
+        if (made == 1)
+            unlink(keyfile); /* its key did not commit */
+        return -1;
+    }
     int64_t now = sb_wall_ms();
     char key[DASHBOARD_KEY_MAX];
     dashboard_refresh_key(key);
     int64_t room = chat_first_room_of(store, 1);
-    if (sb_store_begin(store) != SB_STORE_OK ||
-        dashboard_data_put(store, DEMO_CASE, "timeline_1", timeline, sizeof timeline - 1, key,
+    if (dashboard_data_put(store, DEMO_CASE, "timeline_1", timeline, sizeof timeline - 1, key,
                            now) != 0 ||
         dashboard_data_put(store, DEMO_CASE, "square_1", square, sizeof square - 1, key, now) !=
             0 ||
         dashboard_view_put(store, DEMO_CASE, "buttons", buttons, sizeof buttons - 1, now) != 0 ||
         dashboard_view_put(store, DEMO_CASE, "faq", faq, sizeof faq - 1, now) != 0 ||
-        (room > 0 && dashboard_chat_set(store, DEMO_CASE, room, now) != 0) ||
-        sb_store_commit(store) != SB_STORE_OK)
+        (room > 0 && dashboard_chat_set(store, DEMO_CASE, room, now) != 0)) {
+        sb_store_rollback(store);
+        if (made == 1)
+            unlink(keyfile);
         return -1;
-    char keyfile[1100];
-    secret_file_beside(db_path, "operator-key", keyfile, sizeof keyfile);
+    }
+    if (sb_store_commit(store) != SB_STORE_OK) {
+        if (made == 1)
+            unlink(keyfile);
+        return -1;
+    }
     printf("Dashboard demo (seed 000): case 1, user 1 (the chat's Alice). An operator API key is "
            "in %s.\n"
            "  build/switchboard dashboard open --case 1 --user 1   prints the page's URL (a "

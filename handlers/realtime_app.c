@@ -25,6 +25,7 @@
 #include "realtime_proxy.h"
 #include "realtime_recovery.h"
 #include "realtime_secret.h"
+#include "secret_file.h"
 #include "realtime_store.h"
 
 #define SWEEP_MS 10000
@@ -91,24 +92,42 @@ static sb_jwt_config *jwt_config(const sb_config *cfg, char *err, size_t err_siz
  * copy beside the database) and how to get a token for the test page. */
 static void demo(realtime_app *app, const sb_config *cfg)
 {
+    /* Several nodes starting at once: the look-up runs under the seeding
+     * lock, so one makes the key and the others, waiting, find it. Every
+     * way out closes the transaction (a start-up must not go on with one
+     * open: the next module's migration would refuse). */
     core_apikey_row row;
-    if (core_apikey_by_name(app->core, "demo", &row) != 0)
-        return; /* made on an earlier start (or unreadable) */
+    if (sb_store_begin(app->store) != SB_STORE_OK ||
+        core_seed_lock(app->store, CORE_SEED_REALTIME) != 0) {
+        sb_store_rollback(app->store);
+        return;
+    }
+    int found = core_apikey_by_name(app->core, "demo", &row);
+    if (found != 0) {
+        sb_store_rollback(app->store); /* made on an earlier start (or unreadable) */
+        return;
+    }
     char key[CORE_APIKEY_LEN + 1];
     int64_t id;
-    if (sb_store_begin(app->store) != SB_STORE_OK ||
-        core_apikey_add(app->core, "demo", (int64_t)time(NULL), key, &id) != CORE_APIKEY_ADDED ||
-        sb_store_commit(app->store) != SB_STORE_OK)
+    if (core_apikey_add(app->core, "demo", (int64_t)time(NULL), key, &id) != CORE_APIKEY_ADDED) {
+        sb_store_rollback(app->store);
         return;
+    }
+    /* the copy before the commit (renamed into place whole): a node that
+     * waited for the lock finds it with the key; gone if the commit fails */
     char path[1100];
-    const char *slash = strrchr(cfg->db_path, '/');
-    snprintf(path, sizeof path, "%.*sdemo-realtime.txt",
-             slash ? (int)(slash - cfg->db_path + 1) : 0, cfg->db_path);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        chmod(path, 0600);
-        fprintf(f, "operator API key (demo): %s\n", key);
-        fclose(f);
+    secret_file_beside(cfg->db_path, "demo-realtime.txt", path, sizeof path);
+    char line[CORE_APIKEY_LEN + 64], ferr[256];
+    snprintf(line, sizeof line, "operator API key (demo): %s\n", key);
+    bool copied = secret_file_write(path, line, strlen(line), true, ferr, sizeof ferr) == 0;
+    memset(line, 0, sizeof line);
+    if (!copied)
+        sb_log(SB_LOG_WARN, "demo", "msg=\"could not write the realtime demo key's copy\"");
+    if (sb_store_commit(app->store) != SB_STORE_OK) {
+        if (copied)
+            unlink(path);
+        memset(key, 0, sizeof key);
+        return;
     }
     printf("Realtime (Socket.IO, path /realtime; docs/protocols/realtime.md):\n"
            "  test page:  http://%s:%d/realtime/test-client.html\n"

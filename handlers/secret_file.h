@@ -15,6 +15,13 @@
  * with err when empty. */
 int secret_file_load(const char *path, bool create, char *out, size_t cap, char *err,
                      size_t err_size);
+/* Write data (len bytes) to path, mode 0600, its directory made if
+ * missing: into a temporary name first, then linked into place (replace
+ * false: 0 made, 1 when path existed already, untouched) or renamed over
+ * it (replace true: 0). No reader sees a partial file, and of several
+ * processes making it at once exactly one wins. -1 with err. */
+int secret_file_write(const char *path, const char *data, size_t len, bool replace, char *err,
+                      size_t err_size);
 /* "DIR/name" for the directory of db_path ("name" when it has none). */
 void secret_file_beside(const char *db_path, const char *name, char *out, size_t cap);
 

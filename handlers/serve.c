@@ -33,6 +33,7 @@
 #include "web.h"
 
 #define SHUTDOWN_GRACE_MS 2000
+#define STARTUP_BUSY_MS 30000
 
 typedef struct app {
     struct event_base *base;
@@ -106,6 +107,28 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     sb_server_shutdown(a->server, SHUTDOWN_GRACE_MS, shutdown_done, a);
 }
 
+/* After each start-up step: none may leave a transaction open (the next
+ * module's migration would refuse with a message that hides the cause).
+ * One that did is a bug: rolled back, and named with the store's last
+ * error. */
+static void startup_step_done(sb_store *store, const char *step)
+{
+    if (!sb_store_in_tx(store))
+        return;
+    char v[300];
+    sb_log(SB_LOG_ERROR, "startup", "step=%s msg=\"left a transaction open: rolled back\" err=%s",
+           step, sb_log_kv_str(v, sizeof v, sb_store_last_error(store)));
+    sb_store_rollback(store);
+}
+
+/* A demo seeding that failed: loud, with the store's reason. */
+static void demo_failed(sb_store *store, const char *what)
+{
+    char v[300];
+    sb_log(SB_LOG_ERROR, "demo", "msg=\"could not create the %s demo data\" err=%s", what,
+           sb_log_kv_str(v, sizeof v, sb_store_last_error(store)));
+}
+
 static bool port_given(int argc, char **argv)
 {
     if (getenv("SB_PORT") && *getenv("SB_PORT"))
@@ -163,6 +186,9 @@ int cli_serve(int argc, char **argv)
     }
     if (cfg.max_db_bytes)
         sb_store_set_max_bytes(a.store, cfg.max_db_bytes);
+    /* several nodes starting at once: one migrates or seeds while the
+     * others wait for its lock, longer than a turn would (restored below) */
+    sb_store_set_busy_wait(a.store, STARTUP_BUSY_MS);
     a.server = sb_server_new(a.base, &cfg);
     a.rt = a.server ? sb_rt_new(a.base, a.server, a.store, &cfg) : NULL;
     if (!a.rt) {
@@ -175,32 +201,45 @@ int cli_serve(int argc, char **argv)
         sb_log(SB_LOG_ERROR, "chat", "error=\"%s\"", err);
         return 1;
     }
+    startup_step_done(a.store, "chat");
     realtime_app *realtime = realtime_app_start(a.base, a.rt, a.store, &cfg, err, sizeof err);
     if (!realtime) {
         sb_log(SB_LOG_ERROR, "realtime", "error=\"%s\"", err);
         return 1;
     }
+    startup_step_done(a.store, "realtime");
     therapy_app *therapy = therapy_app_start(a.base, a.rt, a.store, &cfg, err, sizeof err);
     if (!therapy) {
         sb_log(SB_LOG_ERROR, "therapy", "error=\"%s\"", err);
         return 1;
     }
+    startup_step_done(a.store, "therapy");
     dashboard_app *dashboard = dashboard_app_start(a.rt, a.store, &cfg, err, sizeof err);
     if (!dashboard) {
         sb_log(SB_LOG_ERROR, "dashboard", "error=\"%s\"", err);
         return 1;
     }
+    startup_step_done(a.store, "dashboard");
     conformance *conf = NULL;
     if (cfg.socketio_conformance && !(conf = conformance_start(a.rt, err, sizeof err))) {
         sb_log(SB_LOG_ERROR, "conformance", "error=\"%s\"", err);
         return 1;
     }
-    if (cfg.demo && admin_seed_demo(a.store, cfg.db_path) != 0)
-        sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the demo data\"");
-    if (cfg.demo && therapy_seed_demo(a.store, cfg.db_path) != 0)
-        sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the therapy demo data\"");
-    if (cfg.demo && dashboard_seed_demo(a.store, cfg.db_path) != 0)
-        sb_log(SB_LOG_WARN, "demo", "msg=\"could not create the dashboard demo data\"");
+    if (cfg.demo) {
+        /* each under its own seeding lock: of several nodes starting at
+         * once, one seeds and the others find its rows */
+        if (admin_seed_demo(a.store, cfg.db_path) != 0)
+            demo_failed(a.store, "chat");
+        startup_step_done(a.store, "chat demo");
+        if (therapy_seed_demo(a.store, cfg.db_path) != 0)
+            demo_failed(a.store, "therapy");
+        startup_step_done(a.store, "therapy demo");
+        if (dashboard_seed_demo(a.store, cfg.db_path) != 0)
+            demo_failed(a.store, "dashboard");
+        startup_step_done(a.store, "dashboard demo");
+    }
+
+    sb_store_set_busy_wait(a.store, 0);
 
     sb_http_handler health = {
         .method = "GET", .path = "/healthz", .channel = "core", .handle = healthz, .app = &a};

@@ -188,8 +188,10 @@ int therapy_seed_demo(sb_store *s, const char *db_path)
      * user and both seed (the second failing on the first's IDs): the count
      * runs under a row lock, so the second waits for the first's commit and
      * then counts its users. */
-    if (sb_store_begin(s) != SB_STORE_OK || therapy_limit_lock(s, "demo", sb_wall_ms()) < 0)
+    if (sb_store_begin(s) != SB_STORE_OK || therapy_limit_lock(s, "demo", sb_wall_ms()) < 0) {
+        sb_store_rollback(s); /* nothing may go on with it open */
         return -1;
+    }
     int64_t n = therapy_user_count(s);
     if (n != 0) {
         sb_store_status st = sb_store_commit(s);
@@ -205,8 +207,10 @@ int therapy_seed_demo(sb_store *s, const char *db_path)
     char err[256], id[THERAPY_ID_MAX + 1];
     for (size_t i = 0; i < sizeof people / sizeof people[0]; i++)
         if (therapy_add_user(s, people[i].id, people[i].phone, people[i].last, people[i].name,
-                             people[i].role, id, err, sizeof err) != 0)
+                             people[i].role, id, err, sizeof err) != 0) {
+            sb_store_rollback(s);
             return -1;
+        }
     const char *parts[] = {"P123", "P456"};
     const char *assess[] = {
         "location:complete",
@@ -215,7 +219,11 @@ int therapy_seed_demo(sb_store *s, const char *db_path)
     sb_iso8601_ms(date, sb_wall_ms());
     int64_t ts = therapy_add_session(s, "Tuesday evening group", date, parts, 2, "123XYZ", assess,
                                      2, err, sizeof err);
-    if (ts <= 0 || sb_store_commit(s) != SB_STORE_OK)
+    if (ts <= 0) {
+        sb_store_rollback(s);
+        return -1;
+    }
+    if (sb_store_commit(s) != SB_STORE_OK)
         return -1;
     char sms[1100];
     const char *slash = strrchr(db_path, '/');

@@ -555,43 +555,98 @@ int sb_store_migrate(sb_store *s, const sb_migration *m, char *err, size_t err_s
 {
     if (s->pg)
         return sb_pg_migrate(s->pg, m, err, err_size);
-    sqlite3_stmt *get = sb_store_stmt(s, "SELECT version FROM sb_migrations WHERE module = ?1");
-    if (!get) {
-        snprintf(err, err_size, "%s", sqlite3_errmsg(s->db));
+    if (s->in_tx || !sqlite3_get_autocommit(s->db)) {
+        snprintf(err, err_size, "module %s: migrating inside a transaction (last error: %s)",
+                 m->module, sqlite3_errmsg(s->db));
         return -1;
     }
-    sqlite3_bind_text(get, 1, m->module, -1, SQLITE_STATIC);
-    int version = sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int(get, 0) : 0;
-    sqlite3_reset(get);
-    if ((size_t)version > m->count) {
-        snprintf(err, err_size, "module %s: database is at version %d, this binary knows %zu",
-                 m->module, version, m->count);
-        return -1;
-    }
-    for (size_t i = (size_t)version; i < m->count; i++) {
+    /* Several processes on one file: each step under the write lock, the
+     * version read inside it. BEGIN IMMEDIATE waits (busy timeout) for a
+     * node migrating now; once it has the lock the version it reads is the
+     * committed one, so a step another node ran is not run again. */
+    for (;;) {
         char *msg = NULL;
-        if (exec(s, "BEGIN") != SQLITE_OK ||
-            sqlite3_exec(s->db, m->steps[i], NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+        for (int tries = 0; rc == SQLITE_BUSY && tries < 50; tries++) {
+            /* a start-up must not fail because another node holds the lock
+             * longer than the busy timeout (its own migration) */
+            sqlite3_free(msg);
+            msg = NULL;
+            rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+        }
+        if (rc != SQLITE_OK) {
+            snprintf(err, err_size, "module %s: migration: %s", m->module,
+                     msg ? msg : sqlite3_errmsg(s->db));
+            sqlite3_free(msg);
+            return -1;
+        }
+        sqlite3_stmt *get = sb_store_stmt(s, "SELECT version FROM sb_migrations WHERE module = ?1");
+        if (!get) {
+            snprintf(err, err_size, "module %s: migration: %s", m->module, sqlite3_errmsg(s->db));
+            exec(s, "ROLLBACK");
+            return -1;
+        }
+        sqlite3_bind_text(get, 1, m->module, -1, SQLITE_STATIC);
+        int version = sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int(get, 0) : 0;
+        sqlite3_reset(get);
+        if (version < 0 || (size_t)version > m->count) {
+            snprintf(err, err_size, "module %s: database is at version %d, this binary knows %zu",
+                     m->module, version, m->count);
+            exec(s, "ROLLBACK");
+            return -1;
+        }
+        if ((size_t)version == m->count) {
+            exec(s, "COMMIT"); /* nothing written: only the lock to give back */
+            return 0;
+        }
+        size_t i = (size_t)version;
+        if (sqlite3_exec(s->db, m->steps[i], NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, err_size, "module %s: migration %zu: %s", m->module, i + 1,
                      msg ? msg : sqlite3_errmsg(s->db));
             sqlite3_free(msg);
-            exec(s, "ROLLBACK");
+            if (!sqlite3_get_autocommit(s->db))
+                exec(s, "ROLLBACK");
             return -1;
         }
         sqlite3_stmt *set =
             sb_store_stmt(s, "INSERT INTO sb_migrations(module, version) VALUES(?1, ?2) "
                              "ON CONFLICT(module) DO UPDATE SET version = excluded.version");
-        sqlite3_bind_text(set, 1, m->module, -1, SQLITE_STATIC);
-        sqlite3_bind_int(set, 2, (int)i + 1);
-        if (sqlite3_step(set) != SQLITE_DONE || exec(s, "COMMIT") != SQLITE_OK) {
+        if (set) {
+            sqlite3_bind_text(set, 1, m->module, -1, SQLITE_STATIC);
+            sqlite3_bind_int(set, 2, (int)i + 1);
+        }
+        if (!set || sqlite3_step(set) != SQLITE_DONE || exec(s, "COMMIT") != SQLITE_OK) {
             snprintf(err, err_size, "module %s: migration %zu: %s", m->module, i + 1,
                      sqlite3_errmsg(s->db));
-            exec(s, "ROLLBACK");
+            if (set)
+                sqlite3_reset(set);
+            if (!sqlite3_get_autocommit(s->db))
+                exec(s, "ROLLBACK");
             return -1;
         }
+        sqlite3_reset(set);
         sb_log(SB_LOG_INFO, "migrated", "module=%s version=%zu", m->module, i + 1);
     }
-    return 0;
+}
+
+void sb_store_set_busy_wait(sb_store *s, int ms)
+{
+    if (!s->pg)
+        sqlite3_busy_timeout(s->db, ms > 0 ? ms : BUSY_TIMEOUT_MS);
+}
+
+void sb_store_rollback(sb_store *s)
+{
+    if (s->pg) {
+        sb_pg_rollback(s->pg);
+        return;
+    }
+    if (s->in_tx && !sqlite3_get_autocommit(s->db))
+        exec(s, "ROLLBACK");
+    bool was = s->in_tx;
+    s->in_tx = false;
+    if (was)
+        run_afters(s, SQLITE_ABORT);
 }
 
 void sb_store_close(sb_store *s)

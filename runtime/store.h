@@ -138,6 +138,14 @@ void sb_store_set_hooks(sb_store *s, void (*on_begin)(void *arg), void (*on_lost
 /* Commit the open transaction, if any (then rolled back on failure). The
  * runtime's end of turn calls it; shutdown and tests too. */
 sb_store_status sb_store_commit(sb_store *s);
+/* SQLite: how long a statement waits for another process's write lock (ms;
+ * 0: the default, short, so that a busy database does not stall the loop).
+ * Start-up waits longer: another node may be migrating or seeding. */
+void sb_store_set_busy_wait(sb_store *s, int ms);
+/* Roll the open transaction back, if any (an error path that must not
+ * leave it open: a start-up step that failed half-way). Its after-commit
+ * callbacks get SB_STORE_LOST (or SQLite's abort status). */
+void sb_store_rollback(sb_store *s);
 /* A module store's row iterator keeps its place in a cursor, which the
  * caller owns and starts as SB_CURSOR_INIT:
  *
