@@ -10,6 +10,7 @@
 #include "realtime_app.h"
 #include "realtime_check.h"
 #include "realtime_handlers.h"
+#include "realtime_recovery.h"
 
 static sb_str str(const char *s)
 {
@@ -74,9 +75,12 @@ int realtime_action_subscribe_artifact(struct sb_ctx *ctx,
     if (!realtime_artifact_allowed(st, id) &&
         !(st->app->check && realtime_check_cached(st->app->check, st->token, st->sid, id) == 1))
         return -REALTIME_ERROR_ACTION_NOT_ALLOWED;
+    size_t before = st->n_subs;
     int rc = realtime_follow(ctx, st, id);
     if (rc != 0)
         return rc;
+    if (st->n_subs != before)
+        realtime_recovery_subs_changed(st);
     result->artifactId = data->artifactId;
     return 0;
 }
@@ -89,7 +93,10 @@ int realtime_action_unsubscribe_artifact(struct sb_ctx *ctx,
     char *id = sb_arena_strndup(ctx->arena, data->artifactId.ptr, data->artifactId.len);
     if (!id)
         return -REALTIME_ERROR_INTERNAL;
+    size_t before = st->n_subs;
     realtime_unfollow(ctx, st, id);
+    if (st->n_subs != before)
+        realtime_recovery_subs_changed(st);
     result->artifactId = data->artifactId;
     return 0;
 }

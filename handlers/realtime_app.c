@@ -27,8 +27,7 @@
 #include "realtime_secret.h"
 #include "secret_file.h"
 #include "realtime_store.h"
-
-#define SWEEP_MS 10000
+#include "token.h"
 
 /* The operator API's answer when the turn's commit failed: the schema's
  * UNAVAILABLE, like every other error answer of it. */
@@ -43,7 +42,7 @@ static void storage_failed(sb_http_response *resp, void *arg)
 static void sweep(struct sb_ctx *ctx, void *arg)
 {
     (void)ctx;
-    realtime_recovery_sweep(arg, 0);
+    realtime_recovery_sweep(arg);
     realtime_prune(arg);
 }
 
@@ -167,6 +166,13 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     if (realtime_store_migrate(store, err, err_size) != 0 ||
         core_store_migrate(store, err, err_size) != 0)
         return NULL;
+    /* this process's name on its recovery records: a restart is another
+     * node, whose heartbeat does not keep the killed one's records alive */
+    char node[SB_TOKEN_HEX_LEN + 1];
+    if (sb_token_new(node) != 0) {
+        snprintf(err, err_size, "no randomness for the node's name");
+        return NULL;
+    }
     realtime_app *app = calloc(1, sizeof *app);
     if (!app) {
         snprintf(err, err_size, "out of memory");
@@ -183,7 +189,7 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     app->committed_offset = realtime_update_newest(store); /* every stored one has committed */
     app->owner = sb_rt_new_id(rt);
     sb_buf_init(&app->scratch);
-    sb_map_init(&app->recovery);
+    snprintf(app->node, sizeof app->node, "%.32s", node);
     char jerr[256];
     app->jwt = jwt_config(cfg, jerr, sizeof jerr);
     if (!app->jwt)
@@ -230,7 +236,7 @@ realtime_app *realtime_app_start(struct event_base *base, sb_rt *rt, sb_store *s
     sb_failure storage = {.http = storage_failed, .arg = app};
     if (!app->sio || realtime_routes_register(rt, app, &storage, err, err_size) != 0 ||
         (sb_rt_bus(rt) && !(app->emitter = realtime_emitter_start(app, err, err_size))) ||
-        (app->recovery_ms && !sb_rt_timer(rt, app->owner, SWEEP_MS, true, sweep, app)) ||
+        (app->recovery_ms && !sb_rt_timer(rt, app->owner, RT_SWEEP_MS, true, sweep, app)) ||
         !sb_rt_timer(rt, app->owner, 1000, true, expiry, app)) {
         if (!err[0])
             snprintf(err, err_size, "out of memory");
@@ -251,7 +257,6 @@ void realtime_app_stop(realtime_app *app)
     realtime_check_free(app->check);
     realtime_emitter_free(app->emitter);
     sb_rt_cancel_owner(app->rt, app->owner);
-    realtime_recovery_free(app);
     realtime_pending_free(app);
     sb_jwt_config_free(app->jwt);
     core_store_free(app->core);

@@ -26,6 +26,8 @@
 #define RT_MAX_SUBS                                                                                \
     256               /* artifacts one connection follows (the handshake's and subscribeArtifact) */
 #define RT_PID_LEN 32 /* hex digits of a recovery pid */
+#define RT_SWEEP_MS                                                                                \
+    10000 /* the recovery sweep: the prune, and the node's heartbeat (realtime_recovery.h) */
 #define RT_STRIKES 20 /* REQUESTs refused in a row for the rate before a disconnect */
 
 typedef struct realtime_proxy realtime_proxy;
@@ -51,7 +53,7 @@ typedef struct realtime_app {
     struct rt_pending *pending; /* per company, the first offset of the open transaction */
     size_t n_pending, cap_pending;
     uint64_t update_seq;       /* for requestIds the server makes */
-    sb_map recovery;           /* pid hash -> recovery record */
+    char node[33];             /* this process's name in realtime_recovery (random) */
     uint64_t owner;            /* the app's own timers (recovery and expiry sweeps) */
     struct rt_socket *sockets; /* admitted connections, for the expiry sweep */
     bool keep_tokens;          /* a proxy or a session check needs the callers' tokens */

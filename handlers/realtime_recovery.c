@@ -10,29 +10,112 @@
 #include "log.h"
 #include "realtime_recovery.h"
 #include "realtime_store.h"
+#include "sha256.h"
 #include "token.h"
 
-/* What a connection left behind. */
-typedef struct record {
-    char pid[RT_PID_LEN + 1];
-    char *user, *company, *sid; /* one block with the subscriptions' strings */
-    char **subs;
-    size_t n_subs;
-    int64_t expires_ms;
-} record;
-
-static int64_t pid_key(const char *pid)
+/* A record counts as alive while its node's heartbeat is newer than this:
+ * the window, plus a sweep's period (the heartbeat's) of slack. A node
+ * killed with -9 stops beating; its records then expire a window after its
+ * last heartbeat, so at least a window after the connection was last known
+ * alive (docs/decisions.md, realtime, "Recovery records"). */
+static int64_t alive_after(const realtime_app *app, int64_t now)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = pid; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h &= 0x7fffffffffffffffull;
-    return h ? (int64_t)h : 1;
+    return now - app->recovery_ms - RT_SWEEP_MS;
 }
 
-static void record_free(record *r)
+/* The pid's SHA-256, the record's key: the pid itself is never stored. */
+static void pid_hash(const char *pid, char out[SB_TOKEN_HEX_LEN + 1])
 {
-    free(r); /* one allocation */
+    sb_token_hash(pid, strlen(pid), out);
+}
+
+/* The connection's subscriptions as a JSON array. */
+static void subs_json(const rt_socket *st, sb_buf *b)
+{
+    sb_buf_putc(b, '[');
+    for (size_t i = 0; i < st->n_subs; i++) {
+        if (i)
+            sb_buf_putc(b, ',');
+        sb_write_string(b, (sb_str){st->subs[i], strlen(st->subs[i])});
+    }
+    sb_buf_putc(b, ']');
+}
+
+/* A write of the record's in a unit of its own: a failure (logged) loses
+ * the record's change, never the turn's other writes. */
+#define RECORD_UNIT(app, what, call)                                                               \
+    do {                                                                                           \
+        bool ok_ = sb_store_begin((app)->store) == SB_STORE_OK &&                                  \
+                   sb_store_unit_begin((app)->store) == SB_STORE_OK;                               \
+        if (ok_) {                                                                                 \
+            ok_ = (call) >= 0;                                                                     \
+            sb_store_unit_end((app)->store, ok_);                                                  \
+        }                                                                                          \
+        if (!ok_)                                                                                  \
+            sb_log(SB_LOG_WARN, "realtime_recovery",                                               \
+                   "msg=\"could not %s the record\" error=\"%s\"", what,                           \
+                   sb_store_last_error((app)->store));                                             \
+    } while (0)
+
+/* Writes the live connection's record (at CONNECT). */
+static void record_put(realtime_app *app, rt_socket *st)
+{
+    char hash[SB_TOKEN_HEX_LEN + 1];
+    pid_hash(st->pid, hash);
+    sb_buf b;
+    sb_buf_init(&b);
+    subs_json(st, &b);
+    if (b.oom) {
+        sb_buf_free(&b);
+        return;
+    }
+    realtime_recovery_rec r = {.pid_hash = hash,
+                               .user = st->user,
+                               .company = st->company,
+                               .session = st->sid,
+                               .subs = b.data,
+                               .subs_len = b.len,
+                               .node = app->node,
+                               .conn = (int64_t)st->session,
+                               /* until the node's first heartbeat */
+                               .expires_ms = sb_wall_ms() + app->recovery_ms + RT_SWEEP_MS};
+    RECORD_UNIT(app, "write", realtime_recovery_put(app->store, &r));
+    sb_buf_free(&b);
+}
+
+void realtime_recovery_subs_changed(rt_socket *st)
+{
+    realtime_app *app = st->app;
+    if (!app->recovery_ms || !st->pid[0])
+        return;
+    char hash[SB_TOKEN_HEX_LEN + 1];
+    pid_hash(st->pid, hash);
+    sb_buf b;
+    sb_buf_init(&b);
+    subs_json(st, &b);
+    if (!b.oom)
+        RECORD_UNIT(app, "update",
+                    realtime_recovery_set_subs(app->store, hash, app->node, (int64_t)st->session,
+                                               b.data, b.len));
+    sb_buf_free(&b);
+}
+
+/* Follows the artifacts of a taken record's JSON array that the token
+ * still allows. */
+static void follow_subs(struct sb_ctx *ctx, rt_socket *st, const char *json, size_t len)
+{
+    sb_reader r;
+    sb_reader_init(&r, json, len, ctx->arena, NULL);
+    if (!sb_read_array_begin(&r))
+        return;
+    while (sb_read_array_next(&r) == 1) {
+        sb_str id;
+        if (!sb_read_string(&r, &id))
+            return;
+        char *a = sb_arena_strndup(ctx->arena, id.ptr, id.len);
+        if (a && strlen(a) == id.len && realtime_artifact_allowed(st, a))
+            realtime_follow(ctx, st, a);
+    }
 }
 
 static bool parse_offset(sb_str s, int64_t *out)
@@ -62,25 +145,29 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
     int64_t offset;
     if (auth->has.pid == SB_SET && auth->has.offset == SB_SET && auth->pid.len == RT_PID_LEN &&
         parse_offset(auth->offset, &offset)) {
-        char pid[RT_PID_LEN + 1];
+        char pid[RT_PID_LEN + 1], hash[SB_TOKEN_HEX_LEN + 1];
         memcpy(pid, auth->pid.ptr, RT_PID_LEN);
         pid[RT_PID_LEN] = '\0';
-        record *r = sb_map_get(&app->recovery, pid_key(pid));
+        pid_hash(pid, hash);
         /* the same pid, in time, and the same user, company and session: the
-         * token was verified afresh, so a stolen pid alone recovers nothing */
-        if (r && strcmp(r->pid, pid) == 0 && r->expires_ms > sb_mono_ms() &&
-            strcmp(r->user, st->user) == 0 && strcmp(r->company, st->company) == 0 &&
-            strcmp(r->sid, st->sid) == 0 &&
-            offset >= realtime_update_oldest(app->store, st->company) - 1) {
-            sb_map_del(&app->recovery, pid_key(pid));
+         * token was verified afresh, so a stolen pid alone recovers nothing.
+         * Taken once, whichever node wrote it (realtime_recovery_take). */
+        char *subs = NULL;
+        size_t subs_len = 0;
+        int taken = 0;
+        int64_t now = sb_wall_ms();
+        if (offset >= realtime_update_oldest(app->store, st->company) - 1)
+            RECORD_UNIT(
+                app, "take",
+                (taken = realtime_recovery_take(app->store, hash, st->user, st->company, st->sid,
+                                                now, alive_after(app, now), &subs, &subs_len)));
+        if (taken == 1) {
             memcpy(st->pid, pid, sizeof st->pid);
             st->recover_from = offset;
-            for (size_t i = 0; i < r->n_subs; i++)
-                if (realtime_artifact_allowed(st, r->subs[i]))
-                    realtime_follow(ctx, st, r->subs[i]);
-            record_free(r);
+            follow_subs(ctx, st, subs, subs_len);
             sb_counter_add(app->m_recovered, 1);
         }
+        free(subs);
     }
     if (st->recover_from < 0) {
         char token[SB_TOKEN_HEX_LEN + 1];
@@ -91,6 +178,9 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
         memcpy(st->pid, token, RT_PID_LEN);
         st->pid[RT_PID_LEN] = '\0';
     }
+    /* the record exists while the connection does: a node killed with -9
+     * runs no code at the loss */
+    record_put(app, st);
     snprintf(pid_out, cap, "%s", st->pid);
 }
 
@@ -162,67 +252,29 @@ void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reaso
     realtime_app *app = st->app;
     if (!app->recovery_ms || !st->pid[0])
         return;
-    /* an explicit goodbye is not a lost connection */
+    char hash[SB_TOKEN_HEX_LEN + 1];
+    pid_hash(st->pid, hash);
+    /* an explicit goodbye is not a lost connection: no record */
     if (strcmp(reason, "client namespace disconnect") == 0 ||
         strcmp(reason, "server namespace disconnect") == 0 ||
-        strcmp(reason, SB_EIO_CLIENT_CLOSE) == 0 || strcmp(reason, SB_EIO_SERVER_CLOSE) == 0)
+        strcmp(reason, SB_EIO_CLIENT_CLOSE) == 0 || strcmp(reason, SB_EIO_SERVER_CLOSE) == 0) {
+        RECORD_UNIT(app, "drop",
+                    realtime_recovery_drop(app->store, hash, app->node, (int64_t)st->session));
         return;
-    size_t need = sizeof(record) + st->n_subs * sizeof(char *) + strlen(st->user) +
-                  strlen(st->company) + strlen(st->sid) + 3;
-    for (size_t i = 0; i < st->n_subs; i++)
-        need += strlen(st->subs[i]) + 1;
-    record *r = malloc(need);
-    if (!r)
-        return;
-    memcpy(r->pid, st->pid, sizeof r->pid);
-    r->subs = (char **)(r + 1);
-    char *p = (char *)(r->subs + st->n_subs);
-#define PUT(dst, src)                                                                              \
-    do {                                                                                           \
-        size_t n_ = strlen(src) + 1;                                                               \
-        memcpy(p, src, n_);                                                                        \
-        dst = p;                                                                                   \
-        p += n_;                                                                                   \
-    } while (0)
-    PUT(r->user, st->user);
-    PUT(r->company, st->company);
-    PUT(r->sid, st->sid);
-    for (size_t i = 0; i < st->n_subs; i++)
-        PUT(r->subs[i], st->subs[i]);
-#undef PUT
-    r->n_subs = st->n_subs;
-    r->expires_ms = sb_mono_ms() + app->recovery_ms;
-    int64_t key = pid_key(r->pid);
-    record_free(sb_map_del(&app->recovery, key));
-    if (sb_map_put(&app->recovery, key, r) != 0)
-        record_free(r);
-}
-
-void realtime_recovery_sweep(realtime_app *app, int64_t now)
-{
-    if (now == 0)
-        now = sb_mono_ms();
-    /* the expired keys first: deleting from the map moves its entries, and
-     * starting the scan over after each one made a sweep quadratic */
-    size_t n = 0;
-    int64_t *keys = malloc((app->recovery.used ? app->recovery.used : 1) * sizeof *keys);
-    if (!keys)
-        return;
-    for (size_t i = 0; i < app->recovery.cap; i++) {
-        struct sb_map_slot *slot = &app->recovery.slots[i];
-        record *r = slot->key ? slot->value : NULL;
-        if (r && r->expires_ms <= now && n < app->recovery.used)
-            keys[n++] = slot->key;
     }
-    for (size_t i = 0; i < n; i++)
-        record_free(sb_map_del(&app->recovery, keys[i]));
-    free(keys);
+    /* lost: the window counts from now, whatever becomes of this node */
+    RECORD_UNIT(app, "keep",
+                realtime_recovery_detach(app->store, hash, app->node, (int64_t)st->session,
+                                         sb_wall_ms() + app->recovery_ms));
 }
 
-void realtime_recovery_free(realtime_app *app)
+void realtime_recovery_sweep(realtime_app *app)
 {
-    for (size_t i = 0; i < app->recovery.cap; i++)
-        if (app->recovery.slots[i].key)
-            record_free(app->recovery.slots[i].value);
-    sb_map_free(&app->recovery);
+    int64_t now = sb_wall_ms();
+    /* the heartbeat that keeps this node's live records recoverable, then
+     * the records and nodes past their end: one unit, two statements */
+    RECORD_UNIT(app, "sweep",
+                realtime_node_alive(app->store, app->node, now) < 0
+                    ? -1
+                    : realtime_recovery_prune(app->store, now, alive_after(app, now)));
 }

@@ -8,8 +8,12 @@
  * followed, until --realtime-recovery has passed. A client that reconnects
  * in time with that pid and the last offset it saw gets, right after the
  * CONNECT reply, every UPDATE it missed, in order, once, and socket.io-client
- * sets socket.recovered. Records live in memory (a restart forgets them: the
- * clients then reconnect afresh); the UPDATEs live in realtime_store.
+ * sets socket.recovered. Records live in the database (realtime_store.h),
+ * so a client recovers on any node, also after its node was killed: the
+ * record is written when the connection is accepted, follows its
+ * subscriptions, goes at an explicit goodbye, and starts its window at a
+ * loss the node sees, or at the node's last heartbeat when it dies
+ * (docs/decisions.md, realtime, "Recovery records").
  */
 #ifndef SB_REALTIME_RECOVERY_H
 #define SB_REALTIME_RECOVERY_H
@@ -28,9 +32,12 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
 void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st);
 /* At disconnect: keep the record (unless the goodbye was explicit). */
 void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reason);
-/* Drop the records past their time (a timer of the app's). */
-void realtime_recovery_sweep(realtime_app *app, int64_t now_ms);
-void realtime_recovery_free(realtime_app *app);
+/* The subscriptions changed (subscribeArtifact, unsubscribeArtifact): the
+ * record follows. */
+void realtime_recovery_subs_changed(rt_socket *st);
+/* The node's heartbeat, and the records past their end dropped (a timer of
+ * the app's, every RT_SWEEP_MS). */
+void realtime_recovery_sweep(realtime_app *app);
 /* Several nodes (runtime/bus.h): the UPDATEs committed through other nodes
  * count as committed here too, so that a recovery replays them. */
 void realtime_recovery_catch_up(realtime_app *app);

@@ -4,6 +4,7 @@
  * `offset` is a reserved word in PostgreSQL, so the column is always
  * written quoted ("offset" is the same column on SQLite).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "realtime_store.h"
@@ -25,6 +26,24 @@ static const char *const migrations[] = {
     "CREATE TABLE realtime_streams("
     "  company TEXT PRIMARY KEY,"
     "  appended_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 3: recovery records in the database, so that any node can recover a
+     * client (docs/decisions.md, realtime, "Recovery records"): the pid's
+     * SHA-256, never the pid; `node` is the live connection's node ('':
+     * lost, then expires_ms alone counts), kept alive by realtime_nodes */
+    "CREATE TABLE realtime_recovery("
+    "  pid_hash TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL,"
+    "  company TEXT NOT NULL,"
+    "  session TEXT NOT NULL,"
+    "  subs TEXT NOT NULL,"
+    "  node TEXT NOT NULL,"
+    "  conn INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX realtime_recovery_node ON realtime_recovery(node);"
+    "CREATE INDEX realtime_recovery_expires ON realtime_recovery(expires_ms);"
+    "CREATE TABLE realtime_nodes("
+    "  node TEXT PRIMARY KEY,"
+    "  alive_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /* PostgreSQL's history starts at the schema above, in one step. */
@@ -40,6 +59,21 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE realtime_streams("
     "  company TEXT PRIMARY KEY,"
     "  appended_ms BIGINT NOT NULL);",
+    /* 2: step 3 of SQLite's */
+    "CREATE TABLE realtime_recovery("
+    "  pid_hash TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL,"
+    "  company TEXT NOT NULL,"
+    "  session TEXT NOT NULL,"
+    "  subs TEXT NOT NULL,"
+    "  node TEXT NOT NULL,"
+    "  conn BIGINT NOT NULL,"
+    "  expires_ms BIGINT NOT NULL);"
+    "CREATE INDEX realtime_recovery_node ON realtime_recovery(node);"
+    "CREATE INDEX realtime_recovery_expires ON realtime_recovery(expires_ms);"
+    "CREATE TABLE realtime_nodes("
+    "  node TEXT PRIMARY KEY,"
+    "  alive_ms BIGINT NOT NULL);",
 };
 
 int realtime_store_migrate(sb_store *store, char *err, size_t err_size)
@@ -163,4 +197,150 @@ int64_t realtime_update_newest(sb_store *s)
 {
     sb_stmt *st = sb_sql(s, "SELECT max(\"offset\") FROM realtime_updates");
     return st ? one_int(st) : 0;
+}
+
+/* Recovery records ---------------------------------------------------------- */
+
+int realtime_recovery_put(sb_store *s, const realtime_recovery_rec *r)
+{
+    static const char sql[] =
+        "INSERT INTO realtime_recovery(pid_hash, user_id, company, session, subs, node, conn, "
+        "expires_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(pid_hash) DO UPDATE SET "
+        "user_id = excluded.user_id, company = excluded.company, session = excluded.session, "
+        "subs = excluded.subs, node = excluded.node, conn = excluded.conn, expires_ms = "
+        "excluded.expires_ms";
+    sb_stmt *st = sb_sql(s, sql);
+    if (!st)
+        return -1;
+    sb_sql_bind_text(st, 1, r->pid_hash, SB_SQL_NUL);
+    sb_sql_bind_text(st, 2, r->user, SB_SQL_NUL);
+    sb_sql_bind_text(st, 3, r->company, SB_SQL_NUL);
+    sb_sql_bind_text(st, 4, r->session, SB_SQL_NUL);
+    sb_sql_bind_text(st, 5, r->subs, r->subs_len);
+    sb_sql_bind_text(st, 6, r->node, SB_SQL_NUL);
+    sb_sql_bind_int64(st, 7, r->conn);
+    sb_sql_bind_int64(st, 8, r->expires_ms);
+    return sb_sql_step(st) == SB_SQL_DONE ? 0 : -1;
+}
+
+int realtime_recovery_set_subs(sb_store *s, const char *pid_hash, const char *node, int64_t conn,
+                               const char *subs, size_t len)
+{
+    static const char sql[] = "UPDATE realtime_recovery SET subs = ?4 WHERE pid_hash = ?1 AND "
+                              "node = ?2 AND conn = ?3";
+    sb_stmt *st = sb_sql(s, sql);
+    if (!st)
+        return -1;
+    sb_sql_bind_text(st, 1, pid_hash, SB_SQL_NUL);
+    sb_sql_bind_text(st, 2, node, SB_SQL_NUL);
+    sb_sql_bind_int64(st, 3, conn);
+    sb_sql_bind_text(st, 4, subs, len);
+    return sb_sql_step(st) == SB_SQL_DONE ? 0 : -1;
+}
+
+int realtime_recovery_detach(sb_store *s, const char *pid_hash, const char *node, int64_t conn,
+                             int64_t expires_ms)
+{
+    static const char sql[] = "UPDATE realtime_recovery SET node = '', expires_ms = ?4 WHERE "
+                              "pid_hash = ?1 AND node = ?2 AND conn = ?3";
+    sb_stmt *st = sb_sql(s, sql);
+    if (!st)
+        return -1;
+    sb_sql_bind_text(st, 1, pid_hash, SB_SQL_NUL);
+    sb_sql_bind_text(st, 2, node, SB_SQL_NUL);
+    sb_sql_bind_int64(st, 3, conn);
+    sb_sql_bind_int64(st, 4, expires_ms);
+    return sb_sql_step(st) == SB_SQL_DONE ? 0 : -1;
+}
+
+int realtime_recovery_drop(sb_store *s, const char *pid_hash, const char *node, int64_t conn)
+{
+    static const char sql[] =
+        "DELETE FROM realtime_recovery WHERE pid_hash = ?1 AND node = ?2 AND conn = ?3";
+    sb_stmt *st = sb_sql(s, sql);
+    if (!st)
+        return -1;
+    sb_sql_bind_text(st, 1, pid_hash, SB_SQL_NUL);
+    sb_sql_bind_text(st, 2, node, SB_SQL_NUL);
+    sb_sql_bind_int64(st, 3, conn);
+    return sb_sql_step(st) == SB_SQL_DONE ? 0 : -1;
+}
+
+int realtime_recovery_take(sb_store *s, const char *pid_hash, const char *user, const char *company,
+                           const char *session, int64_t now_ms, int64_t alive_after_ms, char **subs,
+                           size_t *subs_len)
+{
+    /* One statement: of two nodes taking one pid, the second finds no row
+     * (on PostgreSQL it waits for the first's row lock and re-checks the
+     * WHERE on the committed row). The checks are in the WHERE: a pid
+     * presented with another user's token neither recovers nor burns it. */
+    static const char sql[] =
+        "DELETE FROM realtime_recovery WHERE pid_hash = ?1 AND user_id = ?2 AND company = ?3 "
+        "AND session = ?4 AND (expires_ms > ?5 OR node IN (SELECT node FROM realtime_nodes "
+        "WHERE alive_ms > ?6)) RETURNING subs";
+    sb_stmt *st = sb_sql(s, sql);
+    if (!st)
+        return -1;
+    sb_sql_bind_text(st, 1, pid_hash, SB_SQL_NUL);
+    sb_sql_bind_text(st, 2, user, SB_SQL_NUL);
+    sb_sql_bind_text(st, 3, company, SB_SQL_NUL);
+    sb_sql_bind_text(st, 4, session, SB_SQL_NUL);
+    sb_sql_bind_int64(st, 5, now_ms);
+    sb_sql_bind_int64(st, 6, alive_after_ms);
+    int rc = sb_sql_step(st);
+    if (rc != SB_SQL_ROW) {
+        sb_sql_reset(st);
+        return rc == SB_SQL_DONE ? 0 : -1;
+    }
+    size_t len = 0;
+    const char *text = sb_sql_text(st, 0, &len);
+    *subs = malloc(len + 1);
+    if (*subs) {
+        memcpy(*subs, text ? text : "", len);
+        (*subs)[len] = '\0';
+        *subs_len = len;
+    }
+    /* step to the end: the DELETE is done once its statement is */
+    while ((rc = sb_sql_step(st)) == SB_SQL_ROW)
+        ;
+    sb_sql_reset(st);
+    if (rc != SB_SQL_DONE || !*subs) {
+        free(*subs);
+        *subs = NULL;
+        return -1;
+    }
+    return 1;
+}
+
+int realtime_node_alive(sb_store *s, const char *node, int64_t now_ms)
+{
+    static const char sql[] = "INSERT INTO realtime_nodes(node, alive_ms) VALUES(?1, ?2) ON "
+                              "CONFLICT(node) DO UPDATE SET alive_ms = excluded.alive_ms";
+    sb_stmt *st = sb_sql(s, sql);
+    if (!st)
+        return -1;
+    sb_sql_bind_text(st, 1, node, SB_SQL_NUL);
+    sb_sql_bind_int64(st, 2, now_ms);
+    return sb_sql_step(st) == SB_SQL_DONE ? 0 : -1;
+}
+
+int realtime_recovery_prune(sb_store *s, int64_t now_ms, int64_t alive_after_ms)
+{
+    static const char records[] =
+        "DELETE FROM realtime_recovery WHERE expires_ms <= ?1 AND node NOT IN (SELECT node FROM "
+        "realtime_nodes WHERE alive_ms > ?2)";
+    static const char nodes[] = "DELETE FROM realtime_nodes WHERE alive_ms <= ?1";
+    sb_stmt *st = sb_sql(s, records);
+    if (!st)
+        return -1;
+    sb_sql_bind_int64(st, 1, now_ms);
+    sb_sql_bind_int64(st, 2, alive_after_ms);
+    if (sb_sql_step(st) != SB_SQL_DONE)
+        return -1;
+    int n = (int)sb_sql_changes(st);
+    st = sb_sql(s, nodes);
+    if (!st)
+        return -1;
+    sb_sql_bind_int64(st, 1, alive_after_ms);
+    return sb_sql_step(st) == SB_SQL_DONE ? n : -1;
 }

@@ -46,4 +46,38 @@ int64_t realtime_update_newest(sb_store *s);
 /* The oldest offset still kept for the company (0: none). */
 int64_t realtime_update_oldest(sb_store *s, const char *company);
 
+/* Recovery records (docs/decisions.md, realtime): one per connection
+ * offered a pid, by the pid's SHA-256 (hex). Live, it names its node and
+ * connection, and counts as alive while the node's row in realtime_nodes
+ * does; lost gracefully, node is '' and expires_ms alone decides. Every
+ * call writes with the turn's transaction (in a unit of the caller's):
+ * 0 (or 1: taken), or -1. */
+typedef struct realtime_recovery_rec {
+    const char *pid_hash, *user, *company, *session;
+    const char *subs; /* a JSON array of artifact IDs */
+    size_t subs_len;
+    const char *node;
+    int64_t conn, expires_ms;
+} realtime_recovery_rec;
+int realtime_recovery_put(sb_store *s, const realtime_recovery_rec *r);
+/* The next four touch only the row of (node, conn): a pid recovered on
+ * another node since is not this connection's any more. */
+int realtime_recovery_set_subs(sb_store *s, const char *pid_hash, const char *node, int64_t conn,
+                               const char *subs, size_t len);
+int realtime_recovery_detach(sb_store *s, const char *pid_hash, const char *node, int64_t conn,
+                             int64_t expires_ms);
+int realtime_recovery_drop(sb_store *s, const char *pid_hash, const char *node, int64_t conn);
+/* Consumes the record once (a single DELETE ... RETURNING): when it is the
+ * same user, company and session, and it has not expired (expires_ms >
+ * now, or its node alive after alive_after_ms). 1 with *subs (malloc'd,
+ * NUL-terminated), 0 none, -1 error. */
+int realtime_recovery_take(sb_store *s, const char *pid_hash, const char *user, const char *company,
+                           const char *session, int64_t now_ms, int64_t alive_after_ms, char **subs,
+                           size_t *subs_len);
+/* This node is alive at now_ms (the sweep's heartbeat). */
+int realtime_node_alive(sb_store *s, const char *node, int64_t now_ms);
+/* Drops the records past their end, then the nodes' rows that no record
+ * can count on any more: how many records, or -1. */
+int realtime_recovery_prune(sb_store *s, int64_t now_ms, int64_t alive_after_ms);
+
 #endif

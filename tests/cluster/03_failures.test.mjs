@@ -18,7 +18,6 @@ const NO_PG = !FORCE && !F.postgres && process.env.SB_CLUSTER_DB !== 'postgres' 
 
 // Known gaps (docs/deployment.md, "Known gaps"): reported as todo, not failures
 const KNOWN = {
-  rtRecovery: 'realtime recovery records live in one node\'s memory (docs/deployment.md, Known gaps)',
   redisGap: 'after a Redis gap a node delivers before its 1012 closes (docs/deployment.md, Known gaps)',
   chatOutage: 'chat answers "Room not found" while PostgreSQL is down (docs/deployment.md, Known gaps)',
 };
@@ -117,7 +116,7 @@ function rtClient(token, label) {
   return s;
 }
 
-test('realtime: kill -9 of the node holding polling sessions: they reconnect through nginx to another node and recover every accepted UPDATE once', { skip: NO_BUS, todo: KNOWN.rtRecovery }, async () => {
+test('realtime: kill -9 of the node holding polling sessions: they reconnect through nginx to another node and recover every accepted UPDATE once', { skip: NO_BUS }, async () => {
   const key = c.apiKey();
   const token = c.token({ company_id: 'co-kill' });
   const victim = c.nodes[2];
