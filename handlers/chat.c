@@ -82,6 +82,22 @@ static int64_t parse_id(sb_str s)
     return chat_parse_id(s.ptr, s.len);
 }
 
+/* A room for a payload that is built either way (its service_id): NULL when
+ * it cannot be read. */
+static const chat_room_info *room_or_null(chat_app *app, int64_t id)
+{
+    const chat_room_info *room;
+    return chat_room_get(app->store, id, &room) == 1 ? room : NULL;
+}
+
+/* A lookup's answer (chat_store.h: 1, 0, -1) as the client hears it: a
+ * failed read is the storage error, never "not found" (the room, the user
+ * or the message may well exist). */
+static int reply_lookup(struct sb_ctx *ctx, int found, const char *not_found)
+{
+    return reply_error(ctx, found < 0 ? CHAT_ERR_STORAGE : not_found);
+}
+
 /* Handlers (declared in generated/c/chat_handlers.h) ---------------------- */
 
 static chat_session *session_of(struct sb_ctx *ctx)
@@ -97,10 +113,10 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     int64_t receiver = 0;
 
     if (msg->has.room_id == SB_SET) {
-        room = chat_room_get(app->store, parse_id(msg->room_id));
+        int found = chat_room_get(app->store, parse_id(msg->room_id), &room);
         /* not a member answers exactly as no such room */
-        if (!room || !chat_room_has_member(room, me))
-            return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
+        if (found != 1 || !chat_room_has_member(room, me))
+            return reply_lookup(ctx, found, CHAT_ERR_ROOM_NOT_FOUND);
     } else if (msg->has.receiver_id == SB_SET) {
         receiver = parse_id(msg->receiver_id);
         if (receiver == me)
@@ -109,10 +125,12 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
          * direct room"). A receiver who does not exist and one who may not
          * be written to get the same bytes after the same work (one query
          * each, no write, no log), so user IDs cannot be probed. */
-        bool receiver_ok = chat_user_direct_ok(app->store, receiver);
-        const chat_user_info *self = chat_user_get(app->store, me);
-        bool self_ok = self && self->role != CHAT_ROLE_UNKNOWN;
-        if (!receiver_ok || !self_ok)
+        int receiver_ok = chat_user_direct_ok(app->store, receiver);
+        const chat_user_info *self;
+        int found = chat_user_get(app->store, me, &self);
+        if (receiver_ok < 0 || found < 0)
+            return reply_error(ctx, CHAT_ERR_STORAGE);
+        if (!receiver_ok || !found || self->role == CHAT_ROLE_UNKNOWN)
             return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
     } else {
         return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
@@ -126,13 +144,14 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         chat_msg_row target;
         replied_to = parse_id(msg->replied_to_id);
         /* a reply must point at a message of the same room */
-        if (chat_message_get(app->store, replied_to, &target) != 1 ||
-            (room && target.room_id != room->id))
-            return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+        int found = chat_message_get(app->store, replied_to, &target);
+        if (found != 1 || (room && target.room_id != room->id))
+            return reply_lookup(ctx, found, CHAT_ERR_MESSAGE_NOT_FOUND);
         if (!room) {
-            const chat_room_info *tr = chat_room_get(app->store, target.room_id);
-            if (!tr || !chat_room_has_member(tr, me) || !chat_room_has_member(tr, receiver))
-                return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+            const chat_room_info *tr;
+            found = chat_room_get(app->store, target.room_id, &tr);
+            if (found != 1 || !chat_room_has_member(tr, me) || !chat_room_has_member(tr, receiver))
+                return reply_lookup(ctx, found, CHAT_ERR_MESSAGE_NOT_FOUND);
         }
     }
 
@@ -145,7 +164,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         return reply_error(ctx, CHAT_ERR_STORAGE);
     if (!room) {
         int64_t id = chat_direct_room(app->store, me, receiver, &created);
-        room = id ? chat_room_get(app->store, id) : NULL;
+        room = id ? room_or_null(app, id) : NULL;
         if (!room) {
             sb_store_unit_end(ctx->store, false);
             return reply_error(ctx, CHAT_ERR_STORAGE);
@@ -177,7 +196,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         /* A retry of a stored message: answer the sender's connection only. */
         chat_msg_row row;
         if (chat_message_get(app->store, existing, &row) == 1) {
-            chat_fill_new_message(app, &row, chat_room_get(app->store, row.room_id), me, &p);
+            chat_fill_new_message(app, &row, room_or_null(app, row.room_id), me, &p);
             chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
         }
         return 0;
@@ -234,12 +253,14 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
     int64_t me = session_of(ctx)->user_id;
     chat_msg_row row;
     int64_t mid = parse_id(message_id);
-    if (chat_message_get(app->store, mid, &row) != 1)
-        return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+    int found = chat_message_get(app->store, mid, &row);
+    if (found != 1)
+        return reply_lookup(ctx, found, CHAT_ERR_MESSAGE_NOT_FOUND);
     int64_t sender = row.sender_id, room_id = row.room_id;
-    const chat_room_info *room = chat_room_get(app->store, room_id);
-    if (!room || !chat_room_has_member(room, me))
-        return reply_error(ctx, CHAT_ERR_MESSAGE_NOT_FOUND);
+    const chat_room_info *room;
+    found = chat_room_get(app->store, room_id, &room);
+    if (found != 1 || !chat_room_has_member(room, me))
+        return reply_lookup(ctx, found, CHAT_ERR_MESSAGE_NOT_FOUND);
 
     int changed = 0;
     int64_t unread = 0;
@@ -249,16 +270,19 @@ static int mark(struct sb_ctx *ctx, sb_str message_id, int status)
          * would count the others' messages before it as read). mark_read
          * still answers the reader's unread count, unchanged. Nothing is
          * written, so no transaction. */
-        if (status == 2)
-            unread = chat_unread_count(app->store, room_id, me);
+        if (status == 2 && (unread = chat_unread_count(app->store, room_id, me)) < 0)
+            return reply_error(ctx, CHAT_ERR_STORAGE);
     } else {
         if (sb_store_unit_begin(ctx->store) != SB_STORE_OK)
             return reply_error(ctx, CHAT_ERR_STORAGE);
         bool ok = true;
         /* "delivered" for a message already read changes nothing (mark_read
          * covers every older message too) */
-        bool covered = status == 1 && mid <= chat_last_read(app->store, room_id, me);
-        if (!covered)
+        int64_t last_read = status == 1 ? chat_last_read(app->store, room_id, me) : 0;
+        bool covered = status == 1 && mid <= last_read;
+        if (last_read < 0)
+            ok = false;
+        else if (!covered)
             ok = (changed = chat_status_set(app->store, mid, me, status)) >= 0;
         if (ok && status == 2)
             ok = chat_mark_read(app->store, room_id, me, mid, &unread) == 0;
@@ -328,14 +352,17 @@ int chat_on_new_room_event(struct sb_ctx *ctx, const chat_new_room_event *msg)
 {
     chat_app *app = ctx->app;
     int64_t me = session_of(ctx)->user_id;
-    const chat_room_info *room = chat_room_get(app->store, parse_id(msg->room_id));
-    if (!room || !chat_room_has_member(room, me))
-        return reply_error(ctx, CHAT_ERR_ROOM_NOT_FOUND);
+    const chat_room_info *room;
+    int found = chat_room_get(app->store, parse_id(msg->room_id), &room);
+    if (found != 1 || !chat_room_has_member(room, me))
+        return reply_lookup(ctx, found, CHAT_ERR_ROOM_NOT_FOUND);
     if (room->type != CHAT_ROOM_TYPE_TECHNICIAN_DIRECT)
         return reply_error(ctx, CHAT_ERR_NOT_DIRECT_ROOM);
+    int64_t unread = chat_unread_count(app->store, room->id, me);
+    if (unread < 0)
+        return reply_error(ctx, CHAT_ERR_STORAGE);
     chat_new_room_payload p;
-    chat_fill_room(app, room, me, chat_unread_count(app->store, room->id, me),
-                   chat_last_message_id(app, room->id), &p.data);
+    chat_fill_room(app, room, me, unread, chat_last_message_id(app, room->id), &p.data);
     reply(ctx, CHAT_OUT_NEW_ROOM_PAYLOAD, new_room_write_v, &p);
     return 0;
 }
@@ -419,7 +446,7 @@ static void replay_more(struct sb_ctx *ctx, void *arg)
     int batch = rs->left < REPLAY_BATCH ? rs->left : REPLAY_BATCH, n = 0, rc;
     while ((rc = chat_messages_since(app->store, ss->user_id, rs->after, batch, &cur, &row)) == 1) {
         chat_new_message_payload p;
-        chat_fill_new_message(app, &row, chat_room_get(app->store, row.room_id), ss->user_id, &p);
+        chat_fill_new_message(app, &row, room_or_null(app, row.room_id), ss->user_id, &p);
         chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
         rs->after = row.id;
         n++;
@@ -455,6 +482,15 @@ static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
     if (params.has.token == SB_SET)
         snprintf(token, sizeof token, "%.*s", (int)params.token.len, params.token.ptr);
     int64_t user = chat_authenticate(app, token[0] ? token : NULL, req->authorization);
+    if (user < 0) {
+        /* not the client's fault: 1013, which a client retries (1008 it
+         * does not) */
+        chat_write_error(to_origin(ctx, CHAT_OUT_ERROR_PAYLOAD), CHAT_ERR_STORAGE,
+                         strlen(CHAT_ERR_STORAGE));
+        sb_counter_add(app->m_storage_errors, 1);
+        sb_rt_close(ctx, SB_CLOSE_TRY_AGAIN, CHAT_ERR_STORAGE);
+        return 0;
+    }
     if (!user) {
         sb_counter_add(app->m_auth_failures, 1);
         refuse(ctx, CHAT_ERR_AUTH_REQUIRED);

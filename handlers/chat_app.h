@@ -29,7 +29,7 @@ void chat_app_stop(chat_app *app);
 
 /* Shared by chat.c, chat_http.c and chat_app.c */
 /* The user a token (?token=, or else "Authorization: Bearer") belongs to; 0
- * when none. */
+ * when none, -1 when it could not be read (not an authentication failure). */
 int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
 /* The WebSocket route of chat.c (its storage_error is set by chat_app.c). */
 sb_ws_handler chat_ws_handler(chat_app *app);

@@ -32,9 +32,11 @@ int chat_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
     chat_app *app = ctx->app;
     int64_t me = chat_authenticate(app, sb_query_get(req->query, "token"),
                                    sb_http_header(req, "authorization"));
+    if (me < 0)
+        return -CHAT_ERROR_UNAVAILABLE;
     http_session *hs = me ? sb_arena_alloc(ctx->arena, sizeof *hs) : NULL;
     if (!hs)
-        return -1;
+        return me ? -CHAT_ERROR_UNAVAILABLE : -1;
     hs->user_id = me;
     ctx->session = hs;
     return 0;
@@ -84,8 +86,11 @@ int chat_on_list_rooms(struct sb_ctx *ctx, chat_rooms_response *resp, chat_chat_
     if (n && !resp->rooms.items)
         return -CHAT_ERROR_UNAVAILABLE;
     for (size_t i = 0; i < n; i++) {
-        const chat_room_info *room = chat_room_get(app->store, rows[i].room_id);
-        if (!room)
+        const chat_room_info *room;
+        int found = chat_room_get(app->store, rows[i].room_id, &room);
+        if (found < 0)
+            return -CHAT_ERROR_UNAVAILABLE;
+        if (!found)
             continue;
         chat_fill_room(app, room, me, rows[i].unread, rows[i].last_message_id,
                        &resp->rooms.items[resp->rooms.count++]);
@@ -102,8 +107,11 @@ int chat_on_room_messages(struct sb_ctx *ctx, const chat_room_messages_path *pat
     int64_t me = user_of(ctx);
     const chat_room_messages_query *q = query;
     int64_t room_id = chat_parse_id(path->room_id.ptr, path->room_id.len);
-    const chat_room_info *room = chat_room_get(app->store, room_id);
-    if (!room || !chat_room_has_member(room, me))
+    const chat_room_info *room;
+    int found = chat_room_get(app->store, room_id, &room);
+    if (found < 0)
+        return -CHAT_ERROR_UNAVAILABLE;
+    if (!found || !chat_room_has_member(room, me))
         return -CHAT_ERROR_ROOM_NOT_FOUND;
 
     int limit = q->has.limit == SB_SET ? (int)q->limit : DEFAULT_PAGE;

@@ -391,23 +391,29 @@ static void bind_str(sb_stmt *st, int i, sb_str s)
  * an idle node) every use reads. An unchanged row keeps its entry: the
  * pointer stays valid across calls. */
 
-const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
+int chat_user_get(chat_store *cs, int64_t id, const chat_user_info **out)
 {
+    *out = NULL;
     if (id <= 0)
-        return NULL;
+        return 0;
     user_entry *e = sb_map_get(&cs->users, id);
-    if (e && trusted(cs, e->gen))
-        return &e->info;
+    if (e && trusted(cs, e->gen)) {
+        *out = &e->info;
+        return 1;
+    }
     static const char sql[] = "SELECT full_name, avatar, role FROM chat_users WHERE id = ?1";
     sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
-        return NULL;
+        return -1;
     sb_sql_bind_int64(st, 1, id);
     chat_user_info *u = e ? &e->info : NULL;
-    if (sb_sql_step(st) != SB_SQL_ROW) {
+    int rc = sb_sql_step(st);
+    if (rc != SB_SQL_ROW) {
         sb_sql_reset(st);
+        if (rc != SB_SQL_DONE)
+            return -1;                     /* the read failed: the entry may still be right */
         retire(cs, &cs->users, id, false); /* gone, or never committed */
-        return NULL;
+        return 0;
     }
     sb_str name = str_col(st, 0), avatar = str_col(st, 1), role_s = str_col(st, 2);
     chat_role role = chat_role_from(role_s.ptr ? role_s.ptr : "", role_s.len);
@@ -416,13 +422,14 @@ const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
     if (u && u->role == role && same_text(u->full_name, name) && same_text(u->avatar, avatar)) {
         sb_sql_reset(st);
         checked(cs, &e->gen);
-        return u;
+        *out = u;
+        return 1;
     }
     retire(cs, &cs->users, id, false);
     e = calloc(1, sizeof *e);
     if (!e) {
         sb_sql_reset(st);
-        return NULL;
+        return -1;
     }
     u = &e->info;
     u->id = id;
@@ -433,32 +440,36 @@ const chat_user_info *chat_user_get(chat_store *cs, int64_t id)
     sb_sql_reset(st);
     if (!ok || sb_map_put(&cs->users, id, e) != 0) {
         free_user(e);
-        return NULL;
+        return -1;
     }
     checked(cs, &e->gen);
-    return u;
+    *out = u;
+    return 1;
 }
 
-bool chat_user_direct_ok(chat_store *cs, int64_t id)
+int chat_user_direct_ok(chat_store *cs, int64_t id)
 {
     static const char sql[] = "SELECT 1 FROM chat_users WHERE id = ?1 "
                               "AND role IN ('TECHNICIAN', 'ADMIN', 'SUPER_ADMIN')";
     sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
-        return false;
+        return -1;
     sb_sql_bind_int64(st, 1, id);
-    bool ok = sb_sql_step(st) == SB_SQL_ROW;
+    int rc = sb_sql_step(st);
     sb_sql_reset(st);
-    return ok;
+    return rc == SB_SQL_ROW ? 1 : rc == SB_SQL_DONE ? 0 : -1;
 }
 
-const chat_room_info *chat_room_get(chat_store *cs, int64_t id)
+int chat_room_get(chat_store *cs, int64_t id, const chat_room_info **out)
 {
+    *out = NULL;
     if (id <= 0)
-        return NULL;
+        return 0;
     room_entry *e = sb_map_get(&cs->rooms, id);
-    if (e && trusted(cs, e->gen) && !created_here(cs, id))
-        return &e->info;
+    if (e && trusted(cs, e->gen) && !created_here(cs, id)) {
+        *out = &e->info;
+        return 1;
+    }
     /* the room and its members in one statement; a room without members
      * still has its one row (user_id NULL) */
     static const char sql[] =
@@ -466,15 +477,16 @@ const chat_room_info *chat_room_get(chat_store *cs, int64_t id)
         "LEFT JOIN chat_room_members m ON m.room_id = r.id WHERE r.id = ?1 ORDER BY m.user_id";
     sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
-        return NULL;
+        return -1;
     sb_sql_bind_int64(st, 1, id);
     chat_room_info *cached = e ? &e->info : NULL;
     int rc = sb_sql_step(st);
     if (rc != SB_SQL_ROW) {
         sb_sql_reset(st);
-        if (rc == SB_SQL_DONE)
-            retire(cs, &cs->rooms, id, true); /* gone, or never committed */
-        return NULL;
+        if (rc != SB_SQL_DONE)
+            return -1;                    /* the read failed: the entry may still be right */
+        retire(cs, &cs->rooms, id, true); /* gone, or never committed */
+        return 0;
     }
     sb_str type_s = str_col(st, 0);
     chat_room_type type = chat_room_type_from(type_s.ptr ? type_s.ptr : "", type_s.len);
@@ -513,32 +525,34 @@ const chat_room_info *chat_room_get(chat_store *cs, int64_t id)
     sb_sql_reset(st);
     if (rc < 0 || (rc == SB_SQL_ROW)) { /* a failed step, or out of memory */
         free(members);
-        return NULL;
+        return -1;
     }
     if (same && n == cached->n_members) {
         checked(cs, &e->gen);
-        return cached;
+        *out = cached;
+        return 1;
     }
     if (same) { /* fewer members than cached: a prefix of them */
         members = malloc((n ? n : 1) * sizeof *members);
         if (!members)
-            return NULL;
+            return -1;
         if (n)
             memcpy(members, cached->members, n * sizeof *members);
     }
     room_entry *r = calloc(1, sizeof *r);
     if (!r) {
         free(members);
-        return NULL;
+        return -1;
     }
     r->info = (chat_room_info){id, type, service, members, n};
     retire(cs, &cs->rooms, id, true);
     if (sb_map_put(&cs->rooms, id, r) != 0) {
         free_room(r);
-        return NULL;
+        return -1;
     }
     checked(cs, &r->gen);
-    return &r->info;
+    *out = &r->info;
+    return 1;
 }
 
 bool chat_room_has_member(const chat_room_info *room, int64_t user)
@@ -556,10 +570,11 @@ int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash)
         "SELECT user_id FROM chat_access_tokens WHERE token_hash = ?1 AND expires_ms > ?2 LIMIT 1";
     sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
-        return 0;
+        return -1;
     sb_sql_bind_text(st, 1, token_hash, SB_SQL_NUL);
     sb_sql_bind_int64(st, 2, sb_wall_ms());
-    int64_t id = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : 0;
+    int rc = sb_sql_step(st);
+    int64_t id = rc == SB_SQL_ROW ? sb_sql_int64(st, 0) : rc == SB_SQL_DONE ? 0 : -1;
     sb_sql_reset(st);
     return id;
 }
@@ -864,10 +879,11 @@ int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id)
         "SELECT unread FROM chat_room_members WHERE room_id = ?1 AND user_id = ?2";
     sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
-        return 0;
+        return -1;
     sb_sql_bind_int64(st, 1, room_id);
     sb_sql_bind_int64(st, 2, user_id);
-    int64_t n = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : 0;
+    int rc = sb_sql_step(st);
+    int64_t n = rc == SB_SQL_ROW ? sb_sql_int64(st, 0) : rc == SB_SQL_DONE ? 0 : -1;
     sb_sql_reset(st);
     return n;
 }
@@ -878,10 +894,11 @@ int64_t chat_last_read(chat_store *cs, int64_t room_id, int64_t user_id)
         "SELECT last_read FROM chat_room_members WHERE room_id = ?1 AND user_id = ?2";
     sb_stmt *st = sb_sql(cs->store, sql);
     if (!st)
-        return 0;
+        return -1;
     sb_sql_bind_int64(st, 1, room_id);
     sb_sql_bind_int64(st, 2, user_id);
-    int64_t n = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : 0;
+    int rc = sb_sql_step(st);
+    int64_t n = rc == SB_SQL_ROW ? sb_sql_int64(st, 0) : rc == SB_SQL_DONE ? 0 : -1;
     sb_sql_reset(st);
     return n;
 }

@@ -49,19 +49,22 @@ chat_store *chat_store_new(sb_store *store);
 void chat_store_free(chat_store *cs);
 int chat_store_migrate(sb_store *store, char *err, size_t err_size);
 
-/* Reads of the current row; NULL when it does not exist (or on error). The
- * entry stays valid until chat_store_free, even after a later read found
- * the row changed (that read hands out a new entry). */
-const chat_user_info *chat_user_get(chat_store *cs, int64_t id);
+/* Reads of the current row: 1 with the entry in *out, 0 when there is no
+ * such row, -1 when the read failed (the database is unreachable, out of
+ * memory): a caller must not answer "not found" then. *out is NULL unless
+ * 1. The entry stays valid until chat_store_free, even after a later read
+ * found the row changed (that read hands out a new entry). */
+int chat_user_get(chat_store *cs, int64_t id, const chat_user_info **out);
 /* May a direct room be opened with user id (docs/decisions.md, "Who may open
- * a direct room")? true when the user exists and holds a staff role
- * (TECHNICIAN, ADMIN, SUPER_ADMIN). Always one indexed query, never an
+ * a direct room")? Yes when the user exists and holds a staff role
+ * (TECHNICIAN, ADMIN, SUPER_ADMIN): 1. Always one indexed query, never an
  * entry in memory, so that an unknown ID and a user without a role cost the
  * same. */
-bool chat_user_direct_ok(chat_store *cs, int64_t id);
-const chat_room_info *chat_room_get(chat_store *cs, int64_t id);
+int chat_user_direct_ok(chat_store *cs, int64_t id); /* 1 yes, 0 no, -1 the read failed */
+int chat_room_get(chat_store *cs, int64_t id, const chat_room_info **out); /* as chat_user_get */
 bool chat_room_has_member(const chat_room_info *room, int64_t user);
-/* The user whose token hashes to token_hash (hex SHA-256), or 0. */
+/* The user whose token hashes to token_hash (hex SHA-256), 0 none, -1 the
+ * read failed. */
 int64_t chat_user_by_token_hash(chat_store *cs, const char *token_hash);
 
 /* The direct room of two users, created (inside the turn's transaction)
@@ -135,8 +138,10 @@ typedef struct chat_room_row {
     int64_t last_message_id; /* 0 when the room is empty */
 } chat_room_row;
 int chat_user_rooms(chat_store *cs, int64_t user_id, sb_cursor *cur, chat_room_row *row);
+/* The user's unread count in the room (0 when not a member); -1 when the read failed. */
 int64_t chat_unread_count(chat_store *cs, int64_t room_id, int64_t user_id);
-/* The user's read watermark in the room: the newest message ID read, 0 none. */
+/* The user's read watermark in the room: the newest message ID read, 0 none;
+ * -1 when the read failed. */
 int64_t chat_last_read(chat_store *cs, int64_t room_id, int64_t user_id);
 
 typedef struct chat_service_row {

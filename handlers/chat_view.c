@@ -41,9 +41,9 @@ static sb_str cstr(const char *s)
 
 static void fill_sender(chat_app *app, int64_t user_id, chat_sender *s, sb_presence *has)
 {
-    const chat_user_info *u = chat_user_get(app->store, user_id);
+    const chat_user_info *u;
     memset(s, 0, sizeof *s);
-    if (!u) {
+    if (chat_user_get(app->store, user_id, &u) != 1) {
         *has = SB_NULL;
         return;
     }
@@ -146,9 +146,8 @@ int chat_fill_room(chat_app *app, const chat_room_info *room, int64_t viewer, in
     out->has.customer = SB_NULL;
     if (room->type == CHAT_ROOM_TYPE_TECHNICIAN_DIRECT) {
         for (size_t i = 0; i < room->n_members; i++) {
-            const chat_user_info *u =
-                room->members[i] != viewer ? chat_user_get(app->store, room->members[i]) : NULL;
-            if (!u)
+            const chat_user_info *u;
+            if (room->members[i] == viewer || chat_user_get(app->store, room->members[i], &u) != 1)
                 continue;
             chat_counterpart *cp = &out->counterpart;
             cp->user_id = chat_id_str(app->arena, u->id);
@@ -192,7 +191,8 @@ int64_t chat_last_message_id(chat_app *app, int64_t room_id)
 void chat_write_new_room(chat_app *app, sb_buf *b, const chat_room_info *room, int64_t viewer)
 {
     chat_new_room_payload p;
-    chat_fill_room(app, room, viewer, chat_unread_count(app->store, room->id, viewer),
-                   chat_last_message_id(app, room->id), &p.data);
+    int64_t unread = chat_unread_count(app->store, room->id, viewer);
+    chat_fill_room(app, room, viewer, unread < 0 ? 0 : unread, chat_last_message_id(app, room->id),
+                   &p.data);
     chat_new_room_payload_write(b, &p);
 }

@@ -124,7 +124,7 @@ struct sb_bus {
     size_t n_raws;
     gap_handler *gaps;
     size_t n_gaps;
-    struct event *gap_ev; /* gap handlers run from here, coalesced */
+    struct event *gap_ev; /* gap handlers owed from inside a unit run from here */
     struct event *hb_ev;  /* HEARTBEAT_MS */
     /* sb_mono_us: the publish connection's last answer, the last answer to
      * a heartbeat (Redis has handed it to the subscribers then), the last
@@ -138,7 +138,7 @@ struct sb_bus {
     sb_log_every_state malformed_log, drop_log;
     sb_counter *m_deliveries; /* per local connection reached, like a local frame's counter */
     sb_counter *m_published, *m_publish_commands, *m_received, *m_delivered, *m_malformed, *m_gaps,
-        *m_own, *m_duplicate, *m_gap_notices;
+        *m_own, *m_duplicate, *m_ignored_gap, *m_gap_notices;
     sb_counter *m_dropped_too_large, *m_dropped_down, *m_dropped_backlog, *m_dropped_in_flight;
     sb_gauge *m_up;
 };
@@ -835,15 +835,37 @@ static void deliver_unit(struct sb_ctx *ctx, void *arg)
     }
 }
 
-static void run_gaps_soon(sb_bus *b)
+/* The gap handlers, now, each queueing its effects in units of its own
+ * (closes, fresh states): everything delivered after this is queued behind
+ * them. Never from inside a unit (a hiredis reply callback is none). */
+static void run_gaps(sb_bus *b, const char *why)
 {
     sb_counter_add(b->m_gaps, 1);
-    /* coalesced: a burst of notices (several nodes, one outage) is one
-     * recovery */
+    evtimer_del(b->gap_ev);
+    sb_log(SB_LOG_INFO, "bus_gap", "node=%s cause=%s handlers=%zu", b->node_id, why, b->n_gaps);
+    for (size_t i = 0; i < b->n_gaps; i++)
+        b->gaps[i].fn(b->gaps[i].arg);
+}
+
+/* From inside a unit (topic_first runs in a handler's): on the next loop
+ * turn. Remote frames are not delivered meanwhile (gap_owed). */
+static void run_gaps_soon(sb_bus *b)
+{
     if (!evtimer_pending(b->gap_ev, NULL)) {
-        struct timeval tv = {0, 50 * 1000};
+        struct timeval tv = {0, 0};
         evtimer_add(b->gap_ev, &tv);
     }
+}
+
+/* A gap was found and its handlers have not run yet: another node's frame
+ * received now is not delivered. Delivered before the handlers' closes, it
+ * would move a chat client's newest ID past the messages lost in the gap,
+ * and the client would resume after them (docs/decisions.md, "Redis bus").
+ * The handlers recover it from the database: they run after it was
+ * committed. */
+static bool gap_owed(const sb_bus *b)
+{
+    return b->sub.failed || evtimer_pending(b->gap_ev, NULL);
 }
 
 static void heartbeat(evutil_socket_t fd, short what, void *arg)
@@ -867,10 +889,7 @@ static void gap_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    sb_bus *b = arg;
-    sb_log(SB_LOG_INFO, "bus_gap", "node=%s handlers=%zu", b->node_id, b->n_gaps);
-    for (size_t i = 0; i < b->n_gaps; i++)
-        b->gaps[i].fn(b->gaps[i].arg);
+    run_gaps(arg, "subscribe_failed");
 }
 
 static void on_bus_message(sb_bus *b, const char *channel, size_t clen, const char *msg, size_t len)
@@ -899,7 +918,13 @@ static void on_bus_message(sb_bus *b, const char *channel, size_t clen, const ch
         char node[2 * SB_BUS_NODE_MAX + 8];
         sb_log(SB_LOG_WARN, "bus_gap_reported", "from=%s",
                sb_log_kv_strn(node, sizeof node, m.node, m.node_len));
-        run_gaps_soon(b);
+        /* at once, before the next message is read: what follows the
+         * notice is queued behind the handlers' effects */
+        run_gaps(b, "notice");
+        return;
+    }
+    if (gap_owed(b)) {
+        sb_counter_add(b->m_ignored_gap, 1);
         return;
     }
     sb_counter_add(b->m_delivered, 1);
@@ -1022,8 +1047,13 @@ static void subscribed(redisAsyncContext *ac, void *reply, void *priv)
         update_health(b);
         sb_log(gap ? SB_LOG_INFO : SB_LOG_DEBUG, "bus_up", "conn=subscribe redis=%s topics=%zu",
                b->url_safe, sb_topics_count(sb_rt_topics(b->rt)));
+        /* what was published meanwhile is in the database only; every
+         * subscription is in place now, so what the handlers read misses
+         * nothing that comes later, and what comes later is queued behind
+         * their effects (frames before this one were not delivered:
+         * gap_owed) */
         if (gap)
-            run_gaps_soon(b); /* what was published meanwhile is in the database only */
+            run_gaps(b, "subscribe_down");
     }
 }
 
@@ -1157,9 +1187,11 @@ sb_bus *sb_bus_new(struct event_base *base, sb_rt *rt, const char *url, const ch
         "switchboard_bus_deliveries_total",
         "other nodes' frames queued for a local connection (one per connection reached)", NULL);
     b->m_own = sb_counter_get("switchboard_bus_ignored_total",
-                              "messages read and not delivered: this node's own, or a copy",
+                              "messages read and not delivered: this node's own, a copy, or one "
+                              "read before a gap's handlers ran",
                               "reason=\"own\"");
     b->m_duplicate = sb_counter_get("switchboard_bus_ignored_total", NULL, "reason=\"duplicate\"");
+    b->m_ignored_gap = sb_counter_get("switchboard_bus_ignored_total", NULL, "reason=\"gap\"");
     b->m_malformed = sb_counter_get("switchboard_bus_malformed_total",
                                     "bus messages that could not be parsed, dropped", NULL);
     b->m_gaps = sb_counter_get("switchboard_bus_gaps_total",

@@ -81,7 +81,11 @@ int sb_bus_publish_raw(sb_bus *bus, const char *channel, const char *msg, size_t
 
 /* After a gap (this node's subscription was down, or another node reported
  * dropped publishes): modules recover from the database. Called on the
- * loop, in registration order. */
+ * loop, outside any unit, in registration order, before any frame received
+ * after the gap is queued (frames received between the gap and this call
+ * are not delivered: fn recovers them). So fn queues its effects (closes,
+ * fresh states) in units of its own (sb_rt_each_ws, sb_rt_call): what the
+ * bus delivers later comes after them. */
 typedef void (*sb_bus_gap_fn)(void *arg);
 void sb_bus_on_gap(sb_bus *bus, sb_bus_gap_fn fn, void *arg);
 

@@ -48,8 +48,9 @@ test('PostgreSQL restarted under a running server: clear errors while down, then
   const s = await h.startServer({ dir });
   const u = s.users;
   const alice = await h.login(s, u.alice, 'alice');
-  await alice.ask({ action: 'send_message', room_id: '1', text: 'before' }, h.isNewMessage((m) => m.text === 'before'));
+  const before = await alice.ask({ action: 'send_message', room_id: '1', text: 'before' }, h.isNewMessage((m) => m.text === 'before'));
   assert.equal((await health(s)).status, 200);
+  const staff = Object.values(u).filter((x) => x.id !== u.alice.id && ['TECHNICIAN', 'ADMIN', 'SUPER_ADMIN'].includes(x.role));
 
   cluster('down');
   // noticed on the loop, with no request in flight
@@ -63,11 +64,35 @@ test('PostgreSQL restarted under a running server: clear errors while down, then
   const t0 = Date.now();
   const err = await alice.ask({ action: 'send_message', room_id: '1', text: 'during' },
     (m) => m.type === 'error' || m.type === 'new_message');
-  // refused (the chat reads the room first, and today reports that read's
-  // failure as "Room not found" rather than the storage error)
+  // refused with the storage error: the room's read failed, which is no
+  // "Room not found" (the room is there)
   assert.equal(err.type, 'error', JSON.stringify(err));
+  assert.equal(err.error, 'Message could not be stored', JSON.stringify(err));
   assert.ok(Date.now() - t0 < h.T(1000), `refused in ${Date.now() - t0} ms`);
+  // every action whose read fails answers the same, never "not found"
+  const actions = [
+    { action: 'send_message', receiver_id: staff[0]?.id ?? '2', text: 'direct during' },
+    { action: 'send_message', room_id: '1', text: 'reply during', replied_to_id: before.data.message.id },
+    { action: 'mark_delivered', message_id: before.data.message.id },
+    { action: 'mark_read', message_id: before.data.message.id },
+    { action: 'new_room', room_id: '1' },
+  ];
+  for (const a of actions) {
+    const r = await alice.ask(a, (m) => m.type !== 'heartbeat_response');
+    assert.deepEqual([r.type, r.error], ['error', 'Message could not be stored'], `${JSON.stringify(a)}: ${JSON.stringify(r)}`);
+  }
   await alice.ask({ action: 'heartbeat' }, h.isType('heartbeat_response'));
+  // REST: 503, not 401 or 404
+  for (const p of ['/api/v1/rooms', '/api/v1/rooms/1/messages']) {
+    const r = await h.request(s, p, { headers: h.bearer(u.alice.token) });
+    assert.equal(r.status, 503, `${p}: ${r.text}`);
+  }
+  // a new chat socket: the storage error and 1013 (try again), not the
+  // authentication failure's 1008, after which a client gives up
+  const late = await h.connect(s, { token: u.alice.token, label: 'late' });
+  const closed = await late.waitClose();
+  assert.equal(closed.code, 1013, JSON.stringify(late.messages));
+  assert.equal(late.messages[0]?.error, 'Message could not be stored', JSON.stringify(late.messages));
   // a tool on the same URL says what is wrong, without the password
   let cli;
   try {
