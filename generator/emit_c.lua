@@ -334,18 +334,34 @@ local function emit_parse(w, t)
     w:line("sb_str key;")
     w:line("int more;")
     -- The statements that read field f's value (a `break` leaves them).
-    local function field_value(f)
+    -- In the schema-order sequence (`fast`) the cursor is the local `cur`:
+    -- a null and a string are read from it and give it back, without a
+    -- store and reload of r->p per step; any other value writes it back
+    -- to r->p for the reader's r->p-based calls and takes it up after.
+    local function field_value(f, fast)
         local dst = "out->" .. f.c_name
         if f.nullable then
-            w:line("if (sb_read_null(r)) {")
+            w:line(fast and "if (sb_null_p(r, &cur, lim)) {" or "if (sb_read_null(r)) {")
             w:line("    out->has.%s = SB_NULL;", f.c_name)
             w:line("    break;")
             w:line("}")
         end
-        if f.type.kind == "literal" then
-            parse_value(w, f.type, nil, uid)
+        if fast and f.type.kind == "string" then
+            local t = f.type
+            w:line("if (!(cur = sb_read_string_len_p(r, cur, &%s, %d, %d)))", dst, t.min, t.max)
+            w:line("    return false;")
+            if t.pattern or ({ iso8601 = true, uri = true, email = true })[t.format or ""] then
+                w:line("r->p = cur;")
+                emit.string_checks(w, t, dst)
+            end
         else
-            parse_value(w, f.type, dst, uid)
+            if fast then w:line("r->p = cur;") end
+            if f.type.kind == "literal" then
+                parse_value(w, f.type, nil, uid)
+            else
+                parse_value(w, f.type, dst, uid)
+            end
+            if fast then w:line("cur = r->p;") end
         end
         if needs_has(f) then w:line("out->has.%s = SB_SET;", f.c_name) end
     end
@@ -356,21 +372,28 @@ local function emit_parse(w, t)
     -- skipped, and whatever is left (other orders, whitespace, escaped
     -- keys, duplicates, unknown fields) goes through the general loop
     -- below, which carries on from the same `seen`.
+    if #t.fields > 0 then
+        w:line("const char *cur = r->p, *lim = r->end;")
+        w:line("const int path_at = r->path_len;")
+    end
     for _, f in ipairs(t.fields) do
         local lit = json.encode_string(f.name) .. ":"
-        w:line("if (!(seen & ((uint64_t)1 << %d)) && sb_key_at(r, %s, %d, seen != 0)) {", f.index,
+        w:line("if (!(seen & ((uint64_t)1 << %d)) && sb_key_p(&cur, lim, %s, %d, seen != 0)) {", f.index,
                text.c_string(lit), #lit)
         w:indent()
-        w:line("sb_path_push_key(r, %s, %d);", text.c_string(f.name), #f.name)
+        w:line("sb_path_put_key(r, path_at, %s, %d);", text.c_string(f.name), #f.name)
         w:line("seen |= (uint64_t)1 << %d;", f.index)
         w:line("do {")
         w:indent()
-        field_value(f)
+        field_value(f, true)
         w:dedent()
         w:line("} while (0);")
-        w:line("sb_path_pop(r);")
         w:dedent()
         w:line("}")
+    end
+    if #t.fields > 0 then
+        w:line("r->p = cur;")
+        w:line("r->path_len = path_at;")
     end
     w:line("if (!sb_object_end_at(r)) {")
     w:indent()

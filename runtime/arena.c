@@ -123,7 +123,14 @@ void sb_arena_reset(sb_arena *a)
     /* Keep the largest normal block: the next message is likely to need
      * about as much as this one did. Oversize blocks are never kept, so one
      * huge message does not pin its memory for the life of the arena. */
-    sb_arena_block *keep = NULL;
+    sb_arena_block *keep = a->head;
+    if (!keep || (!keep->next && !keep->big)) { /* the usual case: one block or none */
+        if (keep)
+            keep->used = 0;
+        a->used = 0;
+        return;
+    }
+    keep = NULL;
     for (sb_arena_block *b = a->head; b; b = b->next)
         if (!b->big && (!keep || b->size > keep->size))
             keep = b;

@@ -40,6 +40,15 @@
 #define SB_UNLIKELY(x) (x)
 #endif
 
+/* Inline even where the compiler's estimate says no: the cursor-passing
+ * helpers below take the address of the caller's cursor, and a call that is
+ * not inlined would send that cursor to memory at every step. */
+#if defined(__GNUC__)
+#define SB_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SB_ALWAYS_INLINE inline
+#endif
+
 /* A length-delimited string: JSON strings may contain NUL (\u0000). */
 typedef struct sb_str {
     const char *ptr;
@@ -146,6 +155,18 @@ static inline void sb_path_pop(sb_reader *r)
         r->path_len--;
 }
 
+/* The path of a generated parser's schema-order fields: `at` is the path
+ * length when the object's members began; the key becomes segment `at` and
+ * the length at + 1. Nothing is popped between two such fields (the next
+ * one overwrites the segment); the parser sets r->path_len back to `at`
+ * after the last. Stores only: no load of path_len per field. */
+static SB_ALWAYS_INLINE void sb_path_put_key(sb_reader *r, int at, const char *key, size_t len)
+{
+    if (SB_LIKELY(at >= 0 && at < SB_PATH_MAX))
+        r->path[at] = (sb_path_seg){key, len};
+    r->path_len = at + 1;
+}
+
 /* Kind of the next value, after skipping whitespace, without consuming it:
  * one of '{' '[' '"' 'n' 't' 'f' '0' (any number), or 0 at end of input or
  * on a byte that cannot start a value. */
@@ -198,7 +219,7 @@ static inline bool sb_read_null(sb_reader *r)
 /* a[0..n) == b[0..n) for the short constant n of a key literal: two
  * overlapping loads per side instead of a call to memcmp (n is a constant
  * at every call site, so only one branch below survives). */
-static inline bool sb_mem_eq(const char *a, const char *b, size_t n)
+static SB_ALWAYS_INLINE bool sb_mem_eq(const char *a, const char *b, size_t n)
 {
     uint64_t x0, x1, y0, y1;
     if (n >= 8 && n <= 16) {
@@ -258,6 +279,48 @@ static inline bool sb_object_end_at(sb_reader *r)
     }
     return false;
 }
+
+/* Cursor-passing forms of the fast path, for generated parsers that keep
+ * the read position in a local (a register) across a run of fields instead
+ * of storing and reloading r->p around every step. Each takes the cursor p
+ * and the end, and leaves r->p alone on success; the caller writes the
+ * cursor back (r->p = p) before any call that takes only the reader, and
+ * every failure leaves r->p where the r->p-based call would have left it. */
+static SB_ALWAYS_INLINE bool sb_key_p(const char **pp, const char *end, const char *lit, size_t n,
+                                      bool comma)
+{
+    const char *p = *pp;
+    if ((size_t)(end - p) < n + comma || (comma && *p != ','))
+        return false;
+    p += comma;
+    if (!sb_mem_eq(p, lit, n))
+        return false;
+    *pp = p + n;
+    return true;
+}
+
+/* sb_read_null at the cursor *pp. */
+static SB_ALWAYS_INLINE bool sb_null_p(sb_reader *r, const char **pp, const char *end)
+{
+    const char *p = *pp;
+    if (SB_LIKELY(p < end && (unsigned char)*p > ' ')) {
+        if (*p != 'n')
+            return false;
+        if (end - p >= 4 && memcmp(p, "null", 4) == 0 && r->err == SB_OK) {
+            *pp = p + 4;
+            return true;
+        }
+    }
+    r->p = p;
+    bool null = sb_read_null_slow(r);
+    *pp = r->p;
+    return null;
+}
+
+/* sb_read_string_len at the cursor p: returns the cursor after the string,
+ * or NULL with the error recorded (and r->p set as sb_read_string_len sets
+ * it). */
+const char *sb_read_string_len_p(sb_reader *r, const char *p, sb_str *out, size_t min, size_t max);
 
 /* Validate one whole value of any kind and return its raw bytes (without the
  * surrounding whitespace). Duplicate keys are accepted (RFC 8259 allows them). */

@@ -396,7 +396,7 @@ static const char *skip_ws_slow(const char *p, const char *end)
  * after each ':': two compares decide those cases. */
 static inline const char *skip_ws(const char *p, const char *end)
 {
-    if (p < end && (unsigned char)*p > ' ')
+    if (p >= end || (unsigned char)*p > ' ') /* a token, or the end (sb_read_end) */
         return p;
     if (end - p >= 2 && *p == ' ' && (unsigned char)p[1] > ' ')
         return p + 1;
@@ -415,7 +415,52 @@ static inline int hex_val(char c)
 
 /* The four hex digits after "\u" at p, or -1 (with an error) if they are
  * not there. */
-static long hex4(sb_reader *r, const char *esc, const char *p)
+/* The value of a hex digit, -1 for any other byte. */
+/* clang-format off */
+static const signed char hex_digit[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+     0,  1,  2,  3,  4,  5,  6,  7,  8,  9, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+/* clang-format on */
+
+/* The four hex digits at p as a number, or -1 if one is not a digit: one
+ * table load per digit and one test for all four. */
+static inline long hex4_fast(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    int a = hex_digit[u[0]], b = hex_digit[u[1]], c = hex_digit[u[2]], d = hex_digit[u[3]];
+    if ((a | b | c | d) < 0)
+        return -1;
+    return (long)a << 12 | b << 8 | c << 4 | d;
+}
+
+static long hex4_slow(sb_reader *r, const char *esc, const char *p);
+
+static inline long hex4(sb_reader *r, const char *esc, const char *p)
+{
+    if (SB_LIKELY(r->end - p >= 4)) {
+        long v = hex4_fast(p);
+        if (SB_LIKELY(v >= 0))
+            return v;
+    }
+    return hex4_slow(r, esc, p); /* the error, and where */
+}
+
+static long hex4_slow(sb_reader *r, const char *esc, const char *p)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
@@ -497,27 +542,41 @@ typedef struct str_scan {
     bool escaped;      /* decoding needs a copy */
 } str_scan;
 
+#if defined(__SSE2__)
+/* One bit per byte of at[0..16) that find_special stops at. */
+static inline unsigned special16(const char *at)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)at);
+    __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
 /* The first byte at or after p (before end) that a string body cannot
  * simply pass over: '"', '\\', a control character or a non-ASCII byte; end
  * if there is none. This loop is where a parser spends most of its time, so
  * it looks at 16 bytes per step with SSE2 (one signed compare catches both
  * controls and bytes >= 0x80) or 8 with plain 64-bit arithmetic. */
-static inline const char *find_special(const char *p, const char *end)
+static inline const char *find_special(const char *p, const char *end, const char *begin)
 {
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i hit =
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                         _mm_cmplt_epi8(v, space));
-        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        unsigned mask = special16(p);
         if (mask)
             return p + __builtin_ctz(mask);
         p += 16;
     }
+    /* Fewer than 16 bytes left (the last string of a document ends here):
+     * one load of the buffer's last 16 bytes, which are inside it when the
+     * document is that long, with the bytes before p shifted out. */
+    if (p < end && end - begin >= 16) {
+        unsigned mask = special16(end - 16) >> (16 - (end - p));
+        return mask ? p + __builtin_ctz(mask) : end;
+    }
+#else
+    (void)begin;
 #endif
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* The lowest flagged byte is exact: the bit tricks can only misflag a
@@ -571,7 +630,7 @@ static bool scan_string(sb_reader *r, const char *s, const char *p, str_scan *ou
     const char *end = r->end;
     size_t saved = 0;
     bool escaped = false;
-    for (;; p = find_special(p, end)) {
+    for (;; p = find_special(p, end, r->begin)) {
         if (p >= end)
             return syntax_at(r, p, "unterminated string");
         unsigned char c = (unsigned char)*p;
@@ -622,21 +681,53 @@ static char *put_utf8(char *d, long cp)
 
 static long hex4_trusted(const char *p)
 {
-    return (long)hex_val(p[0]) << 12 | hex_val(p[1]) << 8 | hex_val(p[2]) << 4 | hex_val(p[3]);
+    return hex4_fast(p);
 }
 
-/* Decodes a string body that scan_string has already validated. */
-static void decode_string(const char *p, const char *end, char *d)
+/* Decodes a string body that scan_string has already validated into
+ * d[0..dlen), dlen being its decoded length. */
+static void decode_string(const char *p, const char *end, char *d, size_t dlen)
 {
+#if defined(__SSE2__)
+    char *dend = d + dlen;
+#else
+    (void)dlen;
+#endif
     while (p < end) {
+#if defined(__SSE2__)
+        /* The bytes up to the next backslash, 16 at a time: each block is
+         * stored whole while the output has room for it (what lies past the
+         * backslash is written over by what follows), so the short runs
+         * between \u escapes cost no call to memchr and memcpy. */
+        while (end - p >= 16 && dend - d >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+            _mm_storeu_si128((__m128i *)(void *)d, v);
+            if (m) {
+                unsigned n = (unsigned)__builtin_ctz(m);
+                p += n;
+                d += n;
+                goto escape;
+            }
+            p += 16;
+            d += 16;
+        }
+        /* fewer than 16 bytes to the backslash or the end */
+        while (p < end && *p != '\\')
+            *d++ = *p++;
+#else
         const char *bs = memchr(p, '\\', (size_t)(end - p));
         if (!bs)
             bs = end;
         memcpy(d, p, (size_t)(bs - p));
         d += bs - p;
         p = bs;
+#endif
         if (p >= end)
             break;
+#if defined(__SSE2__)
+    escape:;
+#endif
         char c = p[1];
         p += 2;
         switch (c) {
@@ -684,7 +775,7 @@ static const char *read_string_rest(sb_reader *r, const char *s, const char *p, 
 
 static const char *read_string_at(sb_reader *r, const char *s, sb_str *out)
 {
-    const char *p = find_special(s + 1, r->end);
+    const char *p = find_special(s + 1, r->end, r->begin);
     if (p < r->end && *p == '"' && (size_t)(p - s - 1) <= r->limits.max_string) {
         out->ptr = s + 1; /* plain ASCII: the common case */
         out->len = (size_t)(p - s - 1);
@@ -714,7 +805,7 @@ static const char *read_string_rest(sb_reader *r, const char *s, const char *p, 
         memory_error(r, s);
         return NULL;
     }
-    decode_string(s + 1, ss.close, d);
+    decode_string(s + 1, ss.close, d, ss.len);
     out->ptr = d;
     out->len = ss.len;
     return ss.close + 1;
@@ -937,7 +1028,7 @@ static inline const char *scan_literal(sb_reader *r, const char *p, const char *
 static inline const char *skip_string(sb_reader *r, const char *s)
 {
     str_scan ss;
-    const char *p = find_special(s + 1, r->end);
+    const char *p = find_special(s + 1, r->end, r->begin);
     size_t len = (size_t)(p - s - 1);
     if (p >= r->end || *p != '"') {
         if (!scan_string(r, s, p, &ss))
@@ -1312,7 +1403,7 @@ bool sb_read_string_len(sb_reader *r, sb_str *out, size_t min, size_t max)
     const char *p = r->p;
     /* The common case first: a plain ASCII string right at the cursor. */
     if (SB_LIKELY(p < r->end && *p == '"' && r->err == SB_OK)) {
-        const char *q = find_special(p + 1, r->end);
+        const char *q = find_special(p + 1, r->end, r->begin);
         size_t n = (size_t)(q - p - 1);
         if (SB_LIKELY(q < r->end && *q == '"' && n <= r->limits.max_string)) {
             out->ptr = p + 1;
@@ -1336,6 +1427,40 @@ check:
     if (SB_UNLIKELY(out->len < min))
         return sb_fail(r, SB_ERR_TOO_LONG, "shorter than %zu bytes", min);
     return true;
+}
+
+const char *sb_read_string_len_p(sb_reader *r, const char *p, sb_str *out, size_t min, size_t max)
+{
+    const char *end = r->end;
+    if (SB_LIKELY(p < end && *p == '"' && r->err == SB_OK)) {
+        const char *q = find_special(p + 1, end, r->begin);
+        size_t n = (size_t)(q - p - 1);
+        if (SB_LIKELY(q < end && *q == '"' && n <= r->limits.max_string && n <= max && n >= min)) {
+            out->ptr = p + 1;
+            out->len = n;
+            return q + 1;
+        }
+        if (SB_LIKELY(q < end && *q == '"' && n <= r->limits.max_string)) {
+            out->ptr = p + 1; /* plain, but outside [min, max]: the checks below */
+            out->len = n;
+            r->p = q + 1;
+        } else {
+            r->p = p;
+            q = read_string_rest(r, p, q, out);
+            if (!q)
+                return NULL;
+            r->p = q;
+        }
+    } else {
+        r->p = p;
+        if (!sb_read_string(r, out))
+            return NULL;
+    }
+    if (SB_UNLIKELY(out->len > max))
+        return sb_fail(r, SB_ERR_TOO_LONG, "longer than %zu bytes", max), NULL;
+    if (SB_UNLIKELY(out->len < min))
+        return sb_fail(r, SB_ERR_TOO_LONG, "shorter than %zu bytes", min), NULL;
+    return r->p;
 }
 
 /* Checks the number at r->p and returns its end, or NULL; the type error

@@ -209,58 +209,59 @@ static bool chat_sender_fields(sb_reader *r, chat_sender *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->id, 0, 64)))
                 return false;
             out->has.id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"full_name\":", 12, seen != 0)) {
-        sb_path_push_key(r, "full_name", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"full_name\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "full_name", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.full_name = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->full_name, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->full_name, 0, 256)))
                 return false;
             out->has.full_name = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"avatar\":", 9, seen != 0)) {
-        sb_path_push_key(r, "avatar", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"avatar\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "avatar", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.avatar = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->avatar, 0, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->avatar, 0, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->avatar))
                 return false;
             out->has.avatar = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
-        sb_path_push_key(r, "role", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"role\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "role", 4);
         seen |= (uint64_t)1 << 3;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.role = SB_NULL;
                 break;
             }
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -269,10 +270,12 @@ static bool chat_sender_fields(sb_reader *r, chat_sender *out, uint64_t seen)
                 if (out->role == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN, ADMIN, SUPER_ADMIN, UNKNOWN");
             }
+            cur = r->p;
             out->has.role = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_sender_field(key.ptr, key.len);
@@ -442,98 +445,102 @@ static bool chat_last_message_fields(sb_reader *r, chat_last_message *out, uint6
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "message_id", 10);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"message_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "message_id", 10);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->message_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"text\":", 7, seen != 0)) {
-        sb_path_push_key(r, "text", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"text\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "text", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.text = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->text, 0, 16384))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->text, 0, 16384)))
                 return false;
             out->has.text = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"is_sent\":", 10, seen != 0)) {
-        sb_path_push_key(r, "is_sent", 7);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"is_sent\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "is_sent", 7);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_bool(r, &out->is_sent))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"is_system_message\":", 20, seen != 0)) {
-        sb_path_push_key(r, "is_system_message", 17);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"is_system_message\":", 20, seen != 0)) {
+        sb_path_put_key(r, path_at, "is_system_message", 17);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             if (!sb_read_bool(r, &out->is_system_message))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
-        sb_path_push_key(r, "sender", 6);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"sender\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "sender", 6);
         seen |= (uint64_t)1 << 5;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.sender = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!chat_sender_parse(r, &out->sender))
                 return false;
+            cur = r->p;
             out->has.sender = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"file_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "file_id", 7);
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_p(&cur, lim, "\"file_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "file_id", 7);
         seen |= (uint64_t)1 << 6;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.file_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->file_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->file_id, 0, 64)))
                 return false;
             out->has.file_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"replied_from_id\":", 18, seen != 0)) {
-        sb_path_push_key(r, "replied_from_id", 15);
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_p(&cur, lim, "\"replied_from_id\":", 18, seen != 0)) {
+        sb_path_put_key(r, path_at, "replied_from_id", 15);
         seen |= (uint64_t)1 << 7;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.replied_from_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->replied_from_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->replied_from_id, 0, 64)))
                 return false;
             out->has.replied_from_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_last_message_field(key.ptr, key.len);
@@ -698,49 +705,50 @@ static bool chat_counterpart_fields(sb_reader *r, chat_counterpart *out, uint64_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "user_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"user_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "user_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->user_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"full_name\":", 12, seen != 0)) {
-        sb_path_push_key(r, "full_name", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"full_name\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "full_name", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.full_name = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->full_name, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->full_name, 0, 256)))
                 return false;
             out->has.full_name = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"avatar\":", 9, seen != 0)) {
-        sb_path_push_key(r, "avatar", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"avatar\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "avatar", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.avatar = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->avatar, 0, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->avatar, 0, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->avatar))
                 return false;
             out->has.avatar = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
-        sb_path_push_key(r, "role", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"role\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "role", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -749,9 +757,11 @@ static bool chat_counterpart_fields(sb_reader *r, chat_counterpart *out, uint64_
                 if (out->role == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN, ADMIN, SUPER_ADMIN, UNKNOWN");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_counterpart_field(key.ptr, key.len);
@@ -870,33 +880,36 @@ static bool chat_service_fields(sb_reader *r, chat_service *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"created_at\":", 13, seen != 0)) {
-        sb_path_push_key(r, "created_at", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"created_at\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "created_at", 10);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
-        sb_path_push_key(r, "status", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"status\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "status", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->status, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->status, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_service_field(key.ptr, key.len);
@@ -981,48 +994,49 @@ static bool chat_customer_fields(sb_reader *r, chat_customer *out, uint64_t seen
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"full_name\":", 12, seen != 0)) {
-        sb_path_push_key(r, "full_name", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"full_name\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "full_name", 9);
         seen |= (uint64_t)1 << 0;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.full_name = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->full_name, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->full_name, 0, 256)))
                 return false;
             out->has.full_name = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"phone_number\":", 15, seen != 0)) {
-        sb_path_push_key(r, "phone_number", 12);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"phone_number\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "phone_number", 12);
         seen |= (uint64_t)1 << 1;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.phone_number = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->phone_number, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->phone_number, 0, 64)))
                 return false;
             out->has.phone_number = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"address\":", 10, seen != 0)) {
-        sb_path_push_key(r, "address", 7);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"address\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "address", 7);
         seen |= (uint64_t)1 << 2;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.address = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->address, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->address, 0, 1024)))
                 return false;
             out->has.address = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_customer_field(key.ptr, key.len);
@@ -1173,108 +1187,111 @@ static bool chat_message_fields(sb_reader *r, chat_message *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"is_sent\":", 10, seen != 0)) {
-        sb_path_push_key(r, "is_sent", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"is_sent\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "is_sent", 7);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_bool(r, &out->is_sent))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"text\":", 7, seen != 0)) {
-        sb_path_push_key(r, "text", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"text\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "text", 4);
         seen |= (uint64_t)1 << 2;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.text = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->text, 0, 16384))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->text, 0, 16384)))
                 return false;
             out->has.text = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"file_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "file_id", 7);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"file_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "file_id", 7);
         seen |= (uint64_t)1 << 3;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.file_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->file_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->file_id, 0, 64)))
                 return false;
             out->has.file_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"replied_from_id\":", 18, seen != 0)) {
-        sb_path_push_key(r, "replied_from_id", 15);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"replied_from_id\":", 18, seen != 0)) {
+        sb_path_put_key(r, path_at, "replied_from_id", 15);
         seen |= (uint64_t)1 << 4;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.replied_from_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->replied_from_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->replied_from_id, 0, 64)))
                 return false;
             out->has.replied_from_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"is_system_message\":", 20, seen != 0)) {
-        sb_path_push_key(r, "is_system_message", 17);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"is_system_message\":", 20, seen != 0)) {
+        sb_path_put_key(r, path_at, "is_system_message", 17);
         seen |= (uint64_t)1 << 5;
         do {
+            r->p = cur;
             if (!sb_read_bool(r, &out->is_system_message))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 6;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->timestamp) || !sb_check_int(r, out->timestamp, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
-        sb_path_push_key(r, "sender", 6);
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_p(&cur, lim, "\"sender\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "sender", 6);
         seen |= (uint64_t)1 << 7;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.sender = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!chat_sender_parse(r, &out->sender))
                 return false;
+            cur = r->p;
             out->has.sender = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 8)) && sb_key_at(r, "\"client_message_id\":", 20, seen != 0)) {
-        sb_path_push_key(r, "client_message_id", 17);
+    if (!(seen & ((uint64_t)1 << 8)) && sb_key_p(&cur, lim, "\"client_message_id\":", 20, seen != 0)) {
+        sb_path_put_key(r, path_at, "client_message_id", 17);
         seen |= (uint64_t)1 << 8;
         do {
-            if (!sb_read_string_len(r, &out->client_message_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->client_message_id, 0, 64)))
                 return false;
             out->has.client_message_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_message_field(key.ptr, key.len);
@@ -1464,19 +1481,21 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->room_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->room_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -1485,74 +1504,81 @@ static bool chat_room_fields(sb_reader *r, chat_room *out, uint64_t seen)
                 if (out->type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of TECHNICIAN_DIRECT, SERVICE");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"unread_messages_count\":", 24, seen != 0)) {
-        sb_path_push_key(r, "unread_messages_count", 21);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"unread_messages_count\":", 24, seen != 0)) {
+        sb_path_put_key(r, path_at, "unread_messages_count", 21);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->unread_messages_count) || !sb_check_int(r, out->unread_messages_count, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"last_message\":", 15, seen != 0)) {
-        sb_path_push_key(r, "last_message", 12);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"last_message\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "last_message", 12);
         seen |= (uint64_t)1 << 3;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.last_message = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!chat_last_message_parse(r, &out->last_message))
                 return false;
+            cur = r->p;
             out->has.last_message = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"counterpart\":", 14, seen != 0)) {
-        sb_path_push_key(r, "counterpart", 11);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"counterpart\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "counterpart", 11);
         seen |= (uint64_t)1 << 4;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.counterpart = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!chat_counterpart_parse(r, &out->counterpart))
                 return false;
+            cur = r->p;
             out->has.counterpart = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"service\":", 10, seen != 0)) {
-        sb_path_push_key(r, "service", 7);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"service\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "service", 7);
         seen |= (uint64_t)1 << 5;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.service = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!chat_service_parse(r, &out->service))
                 return false;
+            cur = r->p;
             out->has.service = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"customer\":", 11, seen != 0)) {
-        sb_path_push_key(r, "customer", 8);
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_p(&cur, lim, "\"customer\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "customer", 8);
         seen |= (uint64_t)1 << 6;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.customer = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!chat_customer_parse(r, &out->customer))
                 return false;
+            cur = r->p;
             out->has.customer = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_room_field(key.ptr, key.len);
@@ -1711,26 +1737,30 @@ static bool chat_chat_connect_params_fields(sb_reader *r, chat_chat_connect_para
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
-        sb_path_push_key(r, "token", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"token\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "token", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->token, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->token, 0, 256)))
                 return false;
             out->has.token = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"since\":", 8, seen != 0)) {
-        sb_path_push_key(r, "since", 5);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"since\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "since", 5);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->since) || !sb_check_int(r, out->since, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.since = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_chat_connect_params_field(key.ptr, key.len);
@@ -1838,15 +1868,18 @@ static bool chat_room_messages_path_fields(sb_reader *r, chat_room_messages_path
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->room_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->room_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_room_messages_path_field(key.ptr, key.len);
@@ -1947,36 +1980,41 @@ static bool chat_room_messages_query_fields(sb_reader *r, chat_room_messages_que
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"before\":", 9, seen != 0)) {
-        sb_path_push_key(r, "before", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"before\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "before", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->before) || !sb_check_int(r, out->before, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.before = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"limit\":", 8, seen != 0)) {
-        sb_path_push_key(r, "limit", 5);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"limit\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "limit", 5);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->limit) || !sb_check_int(r, out->limit, INT64_C(1), INT64_C(200)))
                 return false;
+            cur = r->p;
             out->has.limit = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
-        sb_path_push_key(r, "token", 5);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"token\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "token", 5);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->token, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->token, 0, 256)))
                 return false;
             out->has.token = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_room_messages_query_field(key.ptr, key.len);
@@ -2100,10 +2138,13 @@ static bool chat_rooms_response_fields(sb_reader *r, chat_rooms_response *out, u
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"rooms\":", 8, seen != 0)) {
-        sb_path_push_key(r, "rooms", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"rooms\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "rooms", 5);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -2123,9 +2164,11 @@ static bool chat_rooms_response_fields(sb_reader *r, chat_rooms_response *out, u
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_rooms_response_field(key.ptr, key.len);
@@ -2221,19 +2264,21 @@ static bool chat_messages_response_fields(sb_reader *r, chat_messages_response *
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->room_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->room_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"messages\":", 11, seen != 0)) {
-        sb_path_push_key(r, "messages", 8);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"messages\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "messages", 8);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -2253,18 +2298,21 @@ static bool chat_messages_response_fields(sb_reader *r, chat_messages_response *
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"has_more\":", 11, seen != 0)) {
-        sb_path_push_key(r, "has_more", 8);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"has_more\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "has_more", 8);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_bool(r, &out->has_more))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_messages_response_field(key.ptr, key.len);
@@ -2364,15 +2412,18 @@ static bool chat_chat_http_error_fields(sb_reader *r, chat_chat_http_error *out,
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->error, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->error, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_chat_http_error_field(key.ptr, key.len);
@@ -2465,109 +2516,107 @@ static bool chat_send_message_event_fields(sb_reader *r, chat_send_message_event
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "send_message", 12))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 1;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.room_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->room_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->room_id, 0, 64)))
                 return false;
             out->has.room_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"service_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "service_id", 10);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"service_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "service_id", 10);
         seen |= (uint64_t)1 << 2;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.service_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->service_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->service_id, 0, 64)))
                 return false;
             out->has.service_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"receiver_id\":", 14, seen != 0)) {
-        sb_path_push_key(r, "receiver_id", 11);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"receiver_id\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "receiver_id", 11);
         seen |= (uint64_t)1 << 3;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.receiver_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->receiver_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->receiver_id, 0, 64)))
                 return false;
             out->has.receiver_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"text\":", 7, seen != 0)) {
-        sb_path_push_key(r, "text", 4);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"text\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "text", 4);
         seen |= (uint64_t)1 << 4;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.text = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->text, 0, 16384))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->text, 0, 16384)))
                 return false;
             out->has.text = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"file_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "file_id", 7);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"file_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "file_id", 7);
         seen |= (uint64_t)1 << 5;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.file_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->file_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->file_id, 0, 64)))
                 return false;
             out->has.file_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"replied_to_id\":", 16, seen != 0)) {
-        sb_path_push_key(r, "replied_to_id", 13);
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_p(&cur, lim, "\"replied_to_id\":", 16, seen != 0)) {
+        sb_path_put_key(r, path_at, "replied_to_id", 13);
         seen |= (uint64_t)1 << 6;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.replied_to_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->replied_to_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->replied_to_id, 0, 64)))
                 return false;
             out->has.replied_to_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"client_message_id\":", 20, seen != 0)) {
-        sb_path_push_key(r, "client_message_id", 17);
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_p(&cur, lim, "\"client_message_id\":", 20, seen != 0)) {
+        sb_path_put_key(r, path_at, "client_message_id", 17);
         seen |= (uint64_t)1 << 7;
         do {
-            if (!sb_read_string_len(r, &out->client_message_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->client_message_id, 1, 64)))
                 return false;
             out->has.client_message_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_send_message_event_field(key.ptr, key.len);
@@ -2742,24 +2791,28 @@ static bool chat_mark_delivered_event_fields(sb_reader *r, chat_mark_delivered_e
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "mark_delivered", 14))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "message_id", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"message_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "message_id", 10);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->message_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_mark_delivered_event_field(key.ptr, key.len);
@@ -2831,24 +2884,28 @@ static bool chat_mark_read_event_fields(sb_reader *r, chat_mark_read_event *out,
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "mark_read", 9))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "message_id", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"message_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "message_id", 10);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->message_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_mark_read_event_field(key.ptr, key.len);
@@ -2916,15 +2973,20 @@ static bool chat_heartbeat_event_fields(sb_reader *r, chat_heartbeat_event *out,
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "heartbeat", 9))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_heartbeat_event_field(key.ptr, key.len);
@@ -2989,24 +3051,28 @@ static bool chat_new_room_event_fields(sb_reader *r, chat_new_room_event *out, u
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "new_room", 8))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->room_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->room_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_new_room_event_field(key.ptr, key.len);
@@ -3082,24 +3148,30 @@ static bool chat_new_room_payload_fields(sb_reader *r, chat_new_room_payload *ou
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "new_room", 8))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!chat_room_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_new_room_payload_field(key.ptr, key.len);
@@ -3179,38 +3251,41 @@ static bool chat_new_message_payload_data_fields(sb_reader *r, chat_new_message_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->room_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->room_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"service_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "service_id", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"service_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "service_id", 10);
         seen |= (uint64_t)1 << 1;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.service_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->service_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->service_id, 0, 64)))
                 return false;
             out->has.service_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
-        sb_path_push_key(r, "message", 7);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"message\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "message", 7);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!chat_message_parse(r, &out->message))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_new_message_payload_data_field(key.ptr, key.len);
@@ -3304,24 +3379,30 @@ static bool chat_new_message_payload_fields(sb_reader *r, chat_new_message_paylo
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "new_message", 11))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!chat_new_message_payload_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_new_message_payload_field(key.ptr, key.len);
@@ -3401,33 +3482,34 @@ static bool chat_message_status_payload_data_fields(sb_reader *r, chat_message_s
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"service_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "service_id", 10);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"service_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "service_id", 10);
         seen |= (uint64_t)1 << 0;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.service_id = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->service_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->service_id, 0, 64)))
                 return false;
             out->has.service_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "message_id", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"message_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "message_id", 10);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->message_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
-        sb_path_push_key(r, "status", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"status\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "status", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -3436,9 +3518,11 @@ static bool chat_message_status_payload_data_fields(sb_reader *r, chat_message_s
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of delivered, read");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_message_status_payload_data_field(key.ptr, key.len);
@@ -3542,24 +3626,30 @@ static bool chat_message_status_payload_fields(sb_reader *r, chat_message_status
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "message_status", 14))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!chat_message_status_payload_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_message_status_payload_field(key.ptr, key.len);
@@ -3627,15 +3717,18 @@ static bool chat_heartbeat_response_payload_data_fields(sb_reader *r, chat_heart
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
-        sb_path_push_key(r, "status", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"status\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "status", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->status, 0, 16))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->status, 0, 16)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_heartbeat_response_payload_data_field(key.ptr, key.len);
@@ -3708,35 +3801,40 @@ static bool chat_heartbeat_response_payload_fields(sb_reader *r, chat_heartbeat_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "heartbeat_response", 18))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
-        sb_path_push_key(r, "status", 6);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"status\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "status", 6);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->status, 0, 16))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->status, 0, 16)))
                 return false;
             out->has.status = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!chat_heartbeat_response_payload_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_heartbeat_response_payload_field(key.ptr, key.len);
@@ -3820,24 +3918,28 @@ static bool chat_unread_message_count_payload_data_fields(sb_reader *r, chat_unr
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->room_id, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->room_id, 0, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"unread_count\":", 15, seen != 0)) {
-        sb_path_push_key(r, "unread_count", 12);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"unread_count\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "unread_count", 12);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->unread_count) || !sb_check_int(r, out->unread_count, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_unread_message_count_payload_data_field(key.ptr, key.len);
@@ -3914,24 +4016,30 @@ static bool chat_unread_message_count_payload_fields(sb_reader *r, chat_unread_m
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "unread_message_count", 20))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!chat_unread_message_count_payload_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_unread_message_count_payload_field(key.ptr, key.len);
@@ -3999,15 +4107,18 @@ static bool chat_error_payload_data_fields(sb_reader *r, chat_error_payload_data
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->error, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->error, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_error_payload_data_field(key.ptr, key.len);
@@ -4080,35 +4191,40 @@ static bool chat_error_payload_fields(sb_reader *r, chat_error_payload *out, uin
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "error", 5))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->error, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->error, 0, 1024)))
                 return false;
             out->has.error = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!chat_error_payload_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = chat_error_payload_field(key.ptr, key.len);

@@ -71,10 +71,13 @@ static bool core_health_fields(sb_reader *r, core_health *out, uint64_t seen)
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
-        sb_path_push_key(r, "status", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"status\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "status", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -83,46 +86,48 @@ static bool core_health_fields(sb_reader *r, core_health *out, uint64_t seen)
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of ok, degraded");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"reason\":", 9, seen != 0)) {
-        sb_path_push_key(r, "reason", 6);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"reason\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "reason", 6);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->reason, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->reason, 0, 256)))
                 return false;
             out->has.reason = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
-        sb_path_push_key(r, "version", 7);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"version\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "version", 7);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->version, 0, 32))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->version, 0, 32)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"connections\":", 14, seen != 0)) {
-        sb_path_push_key(r, "connections", 11);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"connections\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "connections", 11);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->connections) || !sb_check_int(r, out->connections, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"uptime_s\":", 11, seen != 0)) {
-        sb_path_push_key(r, "uptime_s", 8);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"uptime_s\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "uptime_s", 8);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->uptime_s) || !sb_check_int(r, out->uptime_s, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = core_health_field(key.ptr, key.len);
@@ -222,15 +227,18 @@ static bool core_http_error_fields(sb_reader *r, core_http_error *out, uint64_t 
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->error, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->error, 0, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = core_http_error_field(key.ptr, key.len);

@@ -468,35 +468,37 @@ static bool dashboard_dashboard_connect_params_fields(sb_reader *r, dashboard_da
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_connect_params_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"fin_session_id\":", 17, seen != 0)) {
-        sb_path_push_key(r, "fin_session_id", 14);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"fin_session_id\":", 17, seen != 0)) {
+        sb_path_put_key(r, path_at, "fin_session_id", 14);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->fin_session_id, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "user_id", 7);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"user_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "user_id", 7);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_connect_params_field(key.ptr, key.len);
@@ -623,10 +625,13 @@ static bool dashboard_dashboard_meta_fields(sb_reader *r, dashboard_dashboard_me
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"dashboard_types\":", 18, seen != 0)) {
-        sb_path_push_key(r, "dashboard_types", 15);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"dashboard_types\":", 18, seen != 0)) {
+        sb_path_put_key(r, path_at, "dashboard_types", 15);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -652,13 +657,14 @@ static bool dashboard_dashboard_meta_fields(sb_reader *r, dashboard_dashboard_me
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"layout_types\":", 15, seen != 0)) {
-        sb_path_push_key(r, "layout_types", 12);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"layout_types\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "layout_types", 12);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap2 = 0;
                 int more2;
@@ -684,9 +690,11 @@ static bool dashboard_dashboard_meta_fields(sb_reader *r, dashboard_dashboard_me
                 if (more2 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_meta_field(key.ptr, key.len);
@@ -817,10 +825,13 @@ static bool dashboard_dashboard_settings_fields(sb_reader *r, dashboard_dashboar
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"layout_type\":", 14, seen != 0)) {
-        sb_path_push_key(r, "layout_type", 11);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"layout_type\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "layout_type", 11);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -829,18 +840,21 @@ static bool dashboard_dashboard_settings_fields(sb_reader *r, dashboard_dashboar
                 if (out->layout_type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of view_standard_3, view_tall_3");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"custom_layout\":", 16, seen != 0)) {
-        sb_path_push_key(r, "custom_layout", 13);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"custom_layout\":", 16, seen != 0)) {
+        sb_path_put_key(r, path_at, "custom_layout", 13);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->custom_layout))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_settings_field(key.ptr, key.len);
@@ -931,10 +945,13 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -943,24 +960,25 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
                 if (out->type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of timeline, square, chat, iframe, waterfall, butterfly, barchart");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->id, &dashboard_dashboard_component_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"position\":", 11, seen != 0)) {
-        sb_path_push_key(r, "position", 8);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"position\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "position", 8);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             {
                 sb_str s1;
                 if (!sb_read_string(r, &s1))
@@ -969,13 +987,14 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
                 if (out->position == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of top_full, bottom_full, left_full, right_full, top_left, top_right, bottom_left, bottom_right");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"component_name\":", 17, seen != 0)) {
-        sb_path_push_key(r, "component_name", 14);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"component_name\":", 17, seen != 0)) {
+        sb_path_put_key(r, path_at, "component_name", 14);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 sb_str s2;
                 if (!sb_read_string(r, &s2))
@@ -984,25 +1003,27 @@ static bool dashboard_dashboard_component_fields(sb_reader *r, dashboard_dashboa
                 if (out->component_name == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of ChatComponent, TimelineComponent, SquareComponent, IFRAMEComponent, WaterfallComponent, ButterflyComponent, BarchartComponent");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"src\":", 6, seen != 0)) {
-        sb_path_push_key(r, "src", 3);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"src\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "src", 3);
         seen |= (uint64_t)1 << 4;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.src = SB_NULL;
                 break;
             }
-            if (!sb_read_string_len(r, &out->src, 0, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->src, 0, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->src))
                 return false;
             out->has.src = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_component_field(key.ptr, key.len);
@@ -1126,15 +1147,20 @@ static bool dashboard_request_init_data_fields(sb_reader *r, dashboard_request_i
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "request_init_data", 17))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_init_data_field(key.ptr, key.len);
@@ -1195,15 +1221,20 @@ static bool dashboard_request_ping_fields(sb_reader *r, dashboard_request_ping *
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "request_ping", 12))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_ping_field(key.ptr, key.len);
@@ -1268,19 +1299,23 @@ static bool dashboard_init_data_data_fields(sb_reader *r, dashboard_init_data_da
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"dsettings\":", 12, seen != 0)) {
-        sb_path_push_key(r, "dsettings", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"dsettings\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "dsettings", 9);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"components\":", 13, seen != 0)) {
-        sb_path_push_key(r, "components", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"components\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "components", 10);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1300,9 +1335,11 @@ static bool dashboard_init_data_data_fields(sb_reader *r, dashboard_init_data_da
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_init_data_data_field(key.ptr, key.len);
@@ -1406,33 +1443,40 @@ static bool dashboard_init_data_fields(sb_reader *r, dashboard_init_data *out, u
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "init_data", 9))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"meta\":", 7, seen != 0)) {
-        sb_path_push_key(r, "meta", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"meta\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "meta", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!dashboard_dashboard_meta_parse(r, &out->meta))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!dashboard_init_data_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_init_data_field(key.ptr, key.len);
@@ -1512,24 +1556,26 @@ static bool dashboard_request_component_refresh_data_fields(sb_reader *r, dashbo
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
-        sb_path_push_key(r, "component_id", 12);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"component_id\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "component_id", 12);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->component_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
-        sb_path_push_key(r, "key", 3);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"key\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "key", 3);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->key, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->key, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_component_refresh_data_field(key.ptr, key.len);
@@ -1602,24 +1648,30 @@ static bool dashboard_request_component_refresh_fields(sb_reader *r, dashboard_r
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "request_component_refresh", 25))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!dashboard_request_component_refresh_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_component_refresh_field(key.ptr, key.len);
@@ -1691,26 +1743,29 @@ static bool dashboard_request_iframe_url_data_fields(sb_reader *r, dashboard_req
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
-        sb_path_push_key(r, "component_id", 12);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"component_id\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "component_id", 12);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->component_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"iframe_source\":", 16, seen != 0)) {
-        sb_path_push_key(r, "iframe_source", 13);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"iframe_source\":", 16, seen != 0)) {
+        sb_path_put_key(r, path_at, "iframe_source", 13);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->iframe_source, 1, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->iframe_source))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_iframe_url_data_field(key.ptr, key.len);
@@ -1785,24 +1840,30 @@ static bool dashboard_request_iframe_url_fields(sb_reader *r, dashboard_request_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "request_iframe_url", 18))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!dashboard_request_iframe_url_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_iframe_url_field(key.ptr, key.len);
@@ -1870,15 +1931,20 @@ static bool dashboard_pong_reply_data_fields(sb_reader *r, dashboard_pong_reply_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"server_time\":", 14, seen != 0)) {
-        sb_path_push_key(r, "server_time", 11);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"server_time\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "server_time", 11);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->server_time) || !sb_check_int(r, out->server_time, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_pong_reply_data_field(key.ptr, key.len);
@@ -1943,24 +2009,30 @@ static bool dashboard_pong_reply_fields(sb_reader *r, dashboard_pong_reply *out,
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "pong", 4))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!dashboard_pong_reply_data_parse(r, &out->data))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_pong_reply_field(key.ptr, key.len);
@@ -2036,26 +2108,29 @@ static bool dashboard_request_for_auth_request_fields(sb_reader *r, dashboard_re
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_request_for_auth_request_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "user_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"user_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "user_id", 7);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_for_auth_request_field(key.ptr, key.len);
@@ -2130,24 +2205,28 @@ static bool dashboard_request_for_auth_response_fields(sb_reader *r, dashboard_r
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"auth_ticket\":", 14, seen != 0)) {
-        sb_path_push_key(r, "auth_ticket", 11);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"auth_ticket\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "auth_ticket", 11);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->auth_ticket, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->auth_ticket, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"expires_in\":", 13, seen != 0)) {
-        sb_path_push_key(r, "expires_in", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"expires_in\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "expires_in", 10);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_C(3600)))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_request_for_auth_response_field(key.ptr, key.len);
@@ -2228,35 +2307,37 @@ static bool dashboard_auth_handshake_request_fields(sb_reader *r, dashboard_auth
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"auth_ticket\":", 14, seen != 0)) {
-        sb_path_push_key(r, "auth_ticket", 11);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"auth_ticket\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "auth_ticket", 11);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->auth_ticket, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->auth_ticket, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_auth_handshake_request_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "user_id", 7);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"user_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "user_id", 7);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_auth_handshake_request_field(key.ptr, key.len);
@@ -2339,24 +2420,28 @@ static bool dashboard_auth_handshake_response_fields(sb_reader *r, dashboard_aut
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"fin_session_id\":", 17, seen != 0)) {
-        sb_path_push_key(r, "fin_session_id", 14);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"fin_session_id\":", 17, seen != 0)) {
+        sb_path_put_key(r, path_at, "fin_session_id", 14);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->fin_session_id, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"expires_in\":", 13, seen != 0)) {
-        sb_path_push_key(r, "expires_in", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"expires_in\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "expires_in", 10);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_auth_handshake_response_field(key.ptr, key.len);
@@ -2429,25 +2514,29 @@ static bool dashboard_dashboard_http_error_fields(sb_reader *r, dashboard_dashbo
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->error, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->error, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
-        sb_path_push_key(r, "version", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"version\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "version", 7);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.version = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_http_error_field(key.ptr, key.len);
@@ -2533,46 +2622,47 @@ static bool dashboard_dashboard_session_query_fields(sb_reader *r, dashboard_das
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_session_query_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"fin_session_id\":", 17, seen != 0)) {
-        sb_path_push_key(r, "fin_session_id", 14);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"fin_session_id\":", 17, seen != 0)) {
+        sb_path_put_key(r, path_at, "fin_session_id", 14);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->fin_session_id, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->fin_session_id, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "user_id", 7);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"user_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "user_id", 7);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->user_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user_id, 1, 64)))
                 return false;
             out->has.user_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
-        sb_path_push_key(r, "key", 3);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"key\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "key", 3);
         seen |= (uint64_t)1 << 3;
         do {
-            if (!sb_read_string_len(r, &out->key, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->key, 0, 64)))
                 return false;
             out->has.key = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_session_query_field(key.ptr, key.len);
@@ -2710,15 +2800,18 @@ static bool dashboard_component_path_fields(sb_reader *r, dashboard_component_pa
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
-        sb_path_push_key(r, "component_id", 12);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"component_id\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "component_id", 12);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->component_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_component_path_field(key.ptr, key.len);
@@ -2824,26 +2917,29 @@ static bool dashboard_view_button_fields(sb_reader *r, dashboard_view_button *ou
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"label\":", 8, seen != 0)) {
-        sb_path_push_key(r, "label", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"label\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "label", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->label, 1, 100))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->label, 1, 100)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"url\":", 6, seen != 0)) {
-        sb_path_push_key(r, "url", 3);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"url\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "url", 3);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->url, 1, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->url, 1, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->url))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_view_button_field(key.ptr, key.len);
@@ -2918,24 +3014,26 @@ static bool dashboard_faq_item_fields(sb_reader *r, dashboard_faq_item *out, uin
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"question\":", 11, seen != 0)) {
-        sb_path_push_key(r, "question", 8);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"question\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "question", 8);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->question, 1, 500))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->question, 1, 500)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"answer\":", 9, seen != 0)) {
-        sb_path_push_key(r, "answer", 6);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"answer\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "answer", 6);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->answer, 1, 8000))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->answer, 1, 8000)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_faq_item_field(key.ptr, key.len);
@@ -3008,19 +3106,21 @@ static bool dashboard_button_view_fields(sb_reader *r, dashboard_button_view *ou
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"title\":", 8, seen != 0)) {
-        sb_path_push_key(r, "title", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"title\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "title", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->title, 0, 200))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->title, 0, 200)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"buttons\":", 10, seen != 0)) {
-        sb_path_push_key(r, "buttons", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"buttons\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "buttons", 7);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3040,9 +3140,11 @@ static bool dashboard_button_view_fields(sb_reader *r, dashboard_button_view *ou
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_button_view_field(key.ptr, key.len);
@@ -3142,19 +3244,21 @@ static bool dashboard_faq_view_fields(sb_reader *r, dashboard_faq_view *out, uin
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"title\":", 8, seen != 0)) {
-        sb_path_push_key(r, "title", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"title\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "title", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->title, 0, 200))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->title, 0, 200)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"items\":", 8, seen != 0)) {
-        sb_path_push_key(r, "items", 5);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"items\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "items", 5);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3174,9 +3278,11 @@ static bool dashboard_faq_view_fields(sb_reader *r, dashboard_faq_view *out, uin
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_faq_view_field(key.ptr, key.len);
@@ -3284,42 +3390,48 @@ static bool dashboard_chat_access_response_fields(sb_reader *r, dashboard_chat_a
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
-        sb_path_push_key(r, "token", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"token\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "token", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->token, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->token, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "user_id", 7);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"user_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "user_id", 7);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->user_id) || !sb_check_int(r, out->user_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"expires_in\":", 13, seen != 0)) {
-        sb_path_push_key(r, "expires_in", 10);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"expires_in\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "expires_in", 10);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->expires_in) || !sb_check_int(r, out->expires_in, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_chat_access_response_field(key.ptr, key.len);
@@ -3404,17 +3516,21 @@ static bool dashboard_case_path_fields(sb_reader *r, dashboard_case_path *out, u
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_case_path_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_case_path_field(key.ptr, key.len);
@@ -3511,26 +3627,29 @@ static bool dashboard_case_component_path_fields(sb_reader *r, dashboard_case_co
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_case_component_path_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
-        sb_path_push_key(r, "component_id", 12);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"component_id\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "component_id", 12);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->component_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_case_component_path_field(key.ptr, key.len);
@@ -3654,39 +3773,44 @@ static bool dashboard_dashboard_state_fields(sb_reader *r, dashboard_dashboard_s
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_dashboard_state_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
-        sb_path_push_key(r, "version", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"version\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "version", 7);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"dsettings\":", 12, seen != 0)) {
-        sb_path_push_key(r, "dsettings", 9);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"dsettings\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "dsettings", 9);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"components\":", 13, seen != 0)) {
-        sb_path_push_key(r, "components", 10);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"components\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "components", 10);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3706,9 +3830,11 @@ static bool dashboard_dashboard_state_fields(sb_reader *r, dashboard_dashboard_s
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_state_field(key.ptr, key.len);
@@ -3826,29 +3952,34 @@ static bool dashboard_dashboard_put_request_fields(sb_reader *r, dashboard_dashb
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
-        sb_path_push_key(r, "version", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"version\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "version", 7);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.version = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"dsettings\":", 12, seen != 0)) {
-        sb_path_push_key(r, "dsettings", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"dsettings\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "dsettings", 9);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!dashboard_dashboard_settings_parse(r, &out->dsettings))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"components\":", 13, seen != 0)) {
-        sb_path_push_key(r, "components", 10);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"components\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "components", 10);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3868,9 +3999,11 @@ static bool dashboard_dashboard_put_request_fields(sb_reader *r, dashboard_dashb
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_dashboard_put_request_field(key.ptr, key.len);
@@ -3975,16 +4108,19 @@ static bool dashboard_component_refresh_request_fields(sb_reader *r, dashboard_c
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
-        sb_path_push_key(r, "key", 3);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"key\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "key", 3);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->key, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->key, 1, 64)))
                 return false;
             out->has.key = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_component_refresh_request_field(key.ptr, key.len);
@@ -4061,44 +4197,47 @@ static bool dashboard_component_push_response_fields(sb_reader *r, dashboard_com
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_component_push_response_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
-        sb_path_push_key(r, "component_id", 12);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"component_id\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "component_id", 12);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->component_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
-        sb_path_push_key(r, "key", 3);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"key\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "key", 3);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->key, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->key, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"pushed\":", 9, seen != 0)) {
-        sb_path_push_key(r, "pushed", 6);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"pushed\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "pushed", 6);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_bool(r, &out->pushed))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_component_push_response_field(key.ptr, key.len);
@@ -4185,17 +4324,21 @@ static bool dashboard_iframe_request_fields(sb_reader *r, dashboard_iframe_reque
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"iframe_source\":", 16, seen != 0)) {
-        sb_path_push_key(r, "iframe_source", 13);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"iframe_source\":", 16, seen != 0)) {
+        sb_path_put_key(r, path_at, "iframe_source", 13);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->iframe_source, 1, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->iframe_source))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_iframe_request_field(key.ptr, key.len);
@@ -4274,44 +4417,47 @@ static bool dashboard_iframe_response_fields(sb_reader *r, dashboard_iframe_resp
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_iframe_response_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"component_id\":", 15, seen != 0)) {
-        sb_path_push_key(r, "component_id", 12);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"component_id\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "component_id", 12);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->component_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->component_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"iframe_source\":", 16, seen != 0)) {
-        sb_path_push_key(r, "iframe_source", 13);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"iframe_source\":", 16, seen != 0)) {
+        sb_path_put_key(r, path_at, "iframe_source", 13);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->iframe_source, 1, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->iframe_source, 1, 2048)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"version\":", 10, seen != 0)) {
-        sb_path_push_key(r, "version", 7);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"version\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "version", 7);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->version) || !sb_check_int(r, out->version, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_iframe_response_field(key.ptr, key.len);
@@ -4406,35 +4552,39 @@ static bool dashboard_view_update_response_fields(sb_reader *r, dashboard_view_u
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_view_update_response_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"key\":", 6, seen != 0)) {
-        sb_path_push_key(r, "key", 3);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"key\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "key", 3);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->key, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->key, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"pushed\":", 9, seen != 0)) {
-        sb_path_push_key(r, "pushed", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"pushed\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "pushed", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->pushed) || !sb_check_int(r, out->pushed, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_view_update_response_field(key.ptr, key.len);
@@ -4513,15 +4663,20 @@ static bool dashboard_case_chat_request_fields(sb_reader *r, dashboard_case_chat
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_case_chat_request_field(key.ptr, key.len);
@@ -4590,26 +4745,31 @@ static bool dashboard_case_chat_response_fields(sb_reader *r, dashboard_case_cha
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"case_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "case_id", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"case_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "case_id", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->case_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->case_id, 1, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->case_id, &dashboard_case_chat_response_case_id_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"room_id\":", 10, seen != 0)) {
-        sb_path_push_key(r, "room_id", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"room_id\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "room_id", 7);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->room_id) || !sb_check_int(r, out->room_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = dashboard_case_chat_response_field(key.ptr, key.len);

@@ -77,35 +77,36 @@ static bool realtime_realtime_connect_auth_fields(sb_reader *r, realtime_realtim
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"token\":", 8, seen != 0)) {
-        sb_path_push_key(r, "token", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"token\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "token", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->token, 1, 8192))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->token, 1, 8192)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"pid\":", 6, seen != 0)) {
-        sb_path_push_key(r, "pid", 3);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"pid\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "pid", 3);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->pid, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->pid, 1, 64)))
                 return false;
             out->has.pid = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"offset\":", 9, seen != 0)) {
-        sb_path_push_key(r, "offset", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"offset\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "offset", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->offset, 1, 8192))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->offset, 1, 8192)))
                 return false;
             out->has.offset = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_connect_auth_field(key.ptr, key.len);
@@ -228,25 +229,27 @@ static bool realtime_realtime_connect_query_fields(sb_reader *r, realtime_realti
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"sessionId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "sessionId", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"sessionId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "sessionId", 9);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->sessionId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->sessionId, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
-        sb_path_push_key(r, "artifactId", 10);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "artifactId", 10);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->artifactId, 1, 256)))
                 return false;
             out->has.artifactId = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_connect_query_field(key.ptr, key.len);
@@ -354,24 +357,26 @@ static bool realtime_realtime_error_info_fields(sb_reader *r, realtime_realtime_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
-        sb_path_push_key(r, "code", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"code\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "code", 4);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->code, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->code, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
-        sb_path_push_key(r, "message", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"message\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "message", 7);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->message, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_error_info_field(key.ptr, key.len);
@@ -456,43 +461,47 @@ static bool realtime_realtime_request_fields(sb_reader *r, realtime_realtime_req
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "REQUEST", 7))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "requestId", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"requestId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "requestId", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->requestId, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->requestId, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->action, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->action, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_request_field(key.ptr, key.len);
@@ -597,54 +606,59 @@ static bool realtime_realtime_response_fields(sb_reader *r, realtime_realtime_re
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "RESPONSE", 8))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "requestId", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"requestId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "requestId", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->requestId, 0, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->requestId, 0, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->action, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->action, 1, 128)))
                 return false;
             out->has.action = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             if (!realtime_realtime_error_info_parse(r, &out->error))
                 return false;
+            cur = r->p;
             out->has.error = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_response_field(key.ptr, key.len);
@@ -759,54 +773,59 @@ static bool realtime_realtime_update_fields(sb_reader *r, realtime_realtime_upda
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "UPDATE", 6))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "requestId", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"requestId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "requestId", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->requestId, 0, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->requestId, 0, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->action, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->action, 1, 128)))
                 return false;
             out->has.action = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             if (!realtime_realtime_error_info_parse(r, &out->error))
                 return false;
+            cur = r->p;
             out->has.error = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_update_field(key.ptr, key.len);
@@ -921,53 +940,58 @@ static bool realtime_realtime_error_fields(sb_reader *r, realtime_realtime_error
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "ERROR", 5))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "requestId", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"requestId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "requestId", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->requestId, 0, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->requestId, 0, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->action, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->action, 1, 128)))
                 return false;
             out->has.action = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             if (!realtime_realtime_error_info_parse(r, &out->error))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_error_field(key.ptr, key.len);
@@ -1065,24 +1089,26 @@ static bool realtime_realtime_http_error_fields(sb_reader *r, realtime_realtime_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
-        sb_path_push_key(r, "code", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"code\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "code", 4);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->code, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->code, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
-        sb_path_push_key(r, "message", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"message\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "message", 7);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->message, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_http_error_field(key.ptr, key.len);
@@ -1167,54 +1193,55 @@ static bool realtime_realtime_update_request_fields(sb_reader *r, realtime_realt
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"company_id\":", 13, seen != 0)) {
-        sb_path_push_key(r, "company_id", 10);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"company_id\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "company_id", 10);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->company_id, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->company_id, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"artifact_id\":", 14, seen != 0)) {
-        sb_path_push_key(r, "artifact_id", 11);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"artifact_id\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "artifact_id", 11);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->artifact_id, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->artifact_id, 1, 256)))
                 return false;
             out->has.artifact_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->action, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->action, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "requestId", 9);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"requestId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "requestId", 9);
         seen |= (uint64_t)1 << 4;
         do {
-            if (!sb_read_string_len(r, &out->requestId, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->requestId, 1, 128)))
                 return false;
             out->has.requestId = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_update_request_field(key.ptr, key.len);
@@ -1322,33 +1349,36 @@ static bool realtime_realtime_update_accepted_fields(sb_reader *r, realtime_real
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "requestId", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"requestId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "requestId", 9);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->requestId, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->requestId, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"offset\":", 9, seen != 0)) {
-        sb_path_push_key(r, "offset", 6);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"offset\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "offset", 6);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->offset, 1, 32))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->offset, 1, 32)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"delivered\":", 12, seen != 0)) {
-        sb_path_push_key(r, "delivered", 9);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"delivered\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "delivered", 9);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->delivered) || !sb_check_int(r, out->delivered, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_update_accepted_field(key.ptr, key.len);
@@ -1433,34 +1463,37 @@ static bool realtime_realtime_upstream_request_fields(sb_reader *r, realtime_rea
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"action\":", 9, seen != 0)) {
-        sb_path_push_key(r, "action", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"action\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "action", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->action, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->action, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"requestId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "requestId", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"requestId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "requestId", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->requestId, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->requestId, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_realtime_upstream_request_field(key.ptr, key.len);
@@ -1538,15 +1571,20 @@ static bool realtime_ping_result_fields(sb_reader *r, realtime_ping_result *out,
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"time\":", 7, seen != 0)) {
-        sb_path_push_key(r, "time", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"time\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "time", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->time) || !sb_check_int(r, out->time, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_ping_result_field(key.ptr, key.len);
@@ -1631,47 +1669,46 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"userId\":", 9, seen != 0)) {
-        sb_path_push_key(r, "userId", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"userId\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "userId", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->userId, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->userId, 0, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"companyId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "companyId", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"companyId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "companyId", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->companyId, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->companyId, 0, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"sessionId\":", 12, seen != 0)) {
-        sb_path_push_key(r, "sessionId", 9);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"sessionId\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "sessionId", 9);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->sessionId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->sessionId, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
-        sb_path_push_key(r, "artifactId", 10);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "artifactId", 10);
         seen |= (uint64_t)1 << 3;
         do {
-            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->artifactId, 1, 256)))
                 return false;
             out->has.artifactId = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"subscriptions\":", 16, seen != 0)) {
-        sb_path_push_key(r, "subscriptions", 13);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"subscriptions\":", 16, seen != 0)) {
+        sb_path_put_key(r, path_at, "subscriptions", 13);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1691,13 +1728,14 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"permissions\":", 14, seen != 0)) {
-        sb_path_push_key(r, "permissions", 11);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"permissions\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "permissions", 11);
         seen |= (uint64_t)1 << 5;
         do {
+            r->p = cur;
             {
                 size_t cap1 = 0;
                 int more1;
@@ -1717,9 +1755,11 @@ static bool realtime_whoami_result_fields(sb_reader *r, realtime_whoami_result *
                 if (more1 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_whoami_result_field(key.ptr, key.len);
@@ -1867,15 +1907,18 @@ static bool realtime_subscribe_artifact_data_fields(sb_reader *r, realtime_subsc
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
-        sb_path_push_key(r, "artifactId", 10);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "artifactId", 10);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->artifactId, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_subscribe_artifact_data_field(key.ptr, key.len);
@@ -1936,15 +1979,18 @@ static bool realtime_subscribe_artifact_result_fields(sb_reader *r, realtime_sub
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
-        sb_path_push_key(r, "artifactId", 10);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "artifactId", 10);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->artifactId, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_subscribe_artifact_result_field(key.ptr, key.len);
@@ -2005,15 +2051,18 @@ static bool realtime_unsubscribe_artifact_data_fields(sb_reader *r, realtime_uns
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
-        sb_path_push_key(r, "artifactId", 10);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "artifactId", 10);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->artifactId, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_unsubscribe_artifact_data_field(key.ptr, key.len);
@@ -2074,15 +2123,18 @@ static bool realtime_unsubscribe_artifact_result_fields(sb_reader *r, realtime_u
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"artifactId\":", 13, seen != 0)) {
-        sb_path_push_key(r, "artifactId", 10);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"artifactId\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "artifactId", 10);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->artifactId, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->artifactId, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_unsubscribe_artifact_result_field(key.ptr, key.len);
@@ -2143,15 +2195,18 @@ static bool realtime_process_data_data_fields(sb_reader *r, realtime_process_dat
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"input\":", 8, seen != 0)) {
-        sb_path_push_key(r, "input", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"input\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "input", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->input, 0, 4096))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->input, 0, 4096)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = realtime_process_data_data_field(key.ptr, key.len);

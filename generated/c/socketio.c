@@ -36,19 +36,21 @@ static bool socketio_engine_io_open_fields(sb_reader *r, socketio_engine_io_open
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"sid\":", 6, seen != 0)) {
-        sb_path_push_key(r, "sid", 3);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"sid\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "sid", 3);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->sid, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->sid, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"upgrades\":", 11, seen != 0)) {
-        sb_path_push_key(r, "upgrades", 8);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"upgrades\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "upgrades", 8);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -68,36 +70,41 @@ static bool socketio_engine_io_open_fields(sb_reader *r, socketio_engine_io_open
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"pingInterval\":", 15, seen != 0)) {
-        sb_path_push_key(r, "pingInterval", 12);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"pingInterval\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "pingInterval", 12);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->pingInterval) || !sb_check_int(r, out->pingInterval, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"pingTimeout\":", 14, seen != 0)) {
-        sb_path_push_key(r, "pingTimeout", 11);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"pingTimeout\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "pingTimeout", 11);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->pingTimeout) || !sb_check_int(r, out->pingTimeout, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"maxPayload\":", 13, seen != 0)) {
-        sb_path_push_key(r, "maxPayload", 10);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"maxPayload\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "maxPayload", 10);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->maxPayload) || !sb_check_int(r, out->maxPayload, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = socketio_engine_io_open_field(key.ptr, key.len);
@@ -217,24 +224,28 @@ static bool socketio_engine_io_error_fields(sb_reader *r, socketio_engine_io_err
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
-        sb_path_push_key(r, "code", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"code\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "code", 4);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->code) || !sb_check_int(r, out->code, INT64_C(0), INT64_C(5)))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
-        sb_path_push_key(r, "message", 7);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"message\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "message", 7);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->message, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message, 0, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = socketio_engine_io_error_field(key.ptr, key.len);
@@ -311,25 +322,27 @@ static bool socketio_socket_io_connect_fields(sb_reader *r, socketio_socket_io_c
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"sid\":", 6, seen != 0)) {
-        sb_path_push_key(r, "sid", 3);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"sid\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "sid", 3);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->sid, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->sid, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"pid\":", 6, seen != 0)) {
-        sb_path_push_key(r, "pid", 3);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"pid\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "pid", 3);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->pid, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->pid, 1, 64)))
                 return false;
             out->has.pid = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = socketio_socket_io_connect_field(key.ptr, key.len);
@@ -403,25 +416,29 @@ static bool socketio_socket_io_connect_error_fields(sb_reader *r, socketio_socke
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"message\":", 10, seen != 0)) {
-        sb_path_push_key(r, "message", 7);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"message\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "message", 7);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->message, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->message, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"data\":", 7, seen != 0)) {
-        sb_path_push_key(r, "data", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"data\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "data", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_any(r, &out->data))
                 return false;
+            cur = r->p;
             out->has.data = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = socketio_socket_io_connect_error_field(key.ptr, key.len);

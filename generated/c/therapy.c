@@ -301,19 +301,21 @@ static bool therapy_assessment_fields(sb_reader *r, therapy_assessment *out, uin
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
-        sb_path_push_key(r, "name", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"name\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "name", 4);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->name, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->name, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
-        sb_path_push_key(r, "status", 6);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"status\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "status", 6);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -322,21 +324,23 @@ static bool therapy_assessment_fields(sb_reader *r, therapy_assessment *out, uin
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of complete, incomplete");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"url\":", 6, seen != 0)) {
-        sb_path_push_key(r, "url", 3);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"url\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "url", 3);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->url, 1, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->url, 1, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->url))
                 return false;
             out->has.url = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_assessment_field(key.ptr, key.len);
@@ -438,37 +442,41 @@ static bool therapy_therapy_session_summary_fields(sb_reader *r, therapy_therapy
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
-        sb_path_push_key(r, "name", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"name\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "name", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->name, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->name, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"date\":", 7, seen != 0)) {
-        sb_path_push_key(r, "date", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"date\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "date", 4);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->date) || !sb_check_iso8601(r, out->date))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"assessments\":", 14, seen != 0)) {
-        sb_path_push_key(r, "assessments", 11);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"assessments\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "assessments", 11);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -488,9 +496,11 @@ static bool therapy_therapy_session_summary_fields(sb_reader *r, therapy_therapy
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_session_summary_field(key.ptr, key.len);
@@ -610,33 +620,38 @@ static bool therapy_therapy_session_metadata_fields(sb_reader *r, therapy_therap
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
-        sb_path_push_key(r, "name", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"name\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "name", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->name, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->name, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"date\":", 7, seen != 0)) {
-        sb_path_push_key(r, "date", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"date\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "date", 4);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->date) || !sb_check_iso8601(r, out->date))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_session_metadata_field(key.ptr, key.len);
@@ -725,28 +740,29 @@ static bool therapy_participant_fields(sb_reader *r, therapy_participant *out, u
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
-        sb_path_push_key(r, "name", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"name\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "name", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->name, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->name, 0, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
-        sb_path_push_key(r, "role", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"role\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "role", 4);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -755,9 +771,11 @@ static bool therapy_participant_fields(sb_reader *r, therapy_participant *out, u
                 if (out->role == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of therapist, participant");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_participant_field(key.ptr, key.len);
@@ -872,39 +890,42 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
-        sb_path_push_key(r, "client_ts", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "client_ts", 9);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->client_ts, 0, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "message", 7))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
-        sb_path_push_key(r, "recipients", 10);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"recipients\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "recipients", 10);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -924,22 +945,22 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
-        sb_path_push_key(r, "body", 4);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"body\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "body", 4);
         seen |= (uint64_t)1 << 4;
         do {
-            if (!sb_read_string_len(r, &out->body, 0, 16384))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->body, 0, 16384)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"character_history\":", 20, seen != 0)) {
-        sb_path_push_key(r, "character_history", 17);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"character_history\":", 20, seen != 0)) {
+        sb_path_put_key(r, path_at, "character_history", 17);
         seen |= (uint64_t)1 << 5;
         do {
+            r->p = cur;
             {
                 size_t cap1 = 0;
                 int more1;
@@ -959,34 +980,37 @@ static bool therapy_client_message_action_fields(sb_reader *r, therapy_client_me
                 if (more1 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"time_to_complete\":", 19, seen != 0)) {
-        sb_path_push_key(r, "time_to_complete", 16);
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_p(&cur, lim, "\"time_to_complete\":", 19, seen != 0)) {
+        sb_path_put_key(r, path_at, "time_to_complete", 16);
         seen |= (uint64_t)1 << 6;
         do {
-            if (!sb_read_string_len(r, &out->time_to_complete, 3, 32))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->time_to_complete, 3, 32)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->time_to_complete, &therapy_client_message_action_time_to_complete_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 7;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.target = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.target = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_client_message_action_field(key.ptr, key.len);
@@ -1181,48 +1205,52 @@ static bool therapy_client_reaction_action_fields(sb_reader *r, therapy_client_r
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
-        sb_path_push_key(r, "client_ts", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "client_ts", 9);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->client_ts, 0, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "reaction", 8))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 3;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"icon\":", 7, seen != 0)) {
-        sb_path_push_key(r, "icon", 4);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"icon\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "icon", 4);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -1231,9 +1259,11 @@ static bool therapy_client_reaction_action_fields(sb_reader *r, therapy_client_r
                 if (out->icon == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of heart, smile, sad, angry");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_client_reaction_action_field(key.ptr, key.len);
@@ -1341,35 +1371,41 @@ static bool therapy_client_delete_action_fields(sb_reader *r, therapy_client_del
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
-        sb_path_push_key(r, "client_ts", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "client_ts", 9);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->client_ts, 0, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "delete", 6))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_client_delete_action_field(key.ptr, key.len);
@@ -1463,44 +1499,49 @@ static bool therapy_client_message_read_action_fields(sb_reader *r, therapy_clie
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"client_ts\":", 12, seen != 0)) {
-        sb_path_push_key(r, "client_ts", 9);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"client_ts\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "client_ts", 9);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->client_ts, 0, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->client_ts, 0, 64)))
                 return false;
+            r->p = cur;
             if (!sb_check_iso8601(r, out->client_ts))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "message_read", 12))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 3;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_client_message_read_action_field(key.ptr, key.len);
@@ -1618,46 +1659,49 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "message", 7))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
-        sb_path_push_key(r, "body", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"body\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "body", 4);
         seen |= (uint64_t)1 << 3;
         do {
-            if (!sb_read_string_len(r, &out->body, 0, 16384))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->body, 0, 16384)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
-        sb_path_push_key(r, "recipients", 10);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"recipients\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "recipients", 10);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -1677,27 +1721,29 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 5;
         do {
-            if (sb_read_null(r)) {
+            if (sb_null_p(r, &cur, lim)) {
                 out->has.target = SB_NULL;
                 break;
             }
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.target = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 6)) && sb_key_at(r, "\"callout\":", 10, seen != 0)) {
-        sb_path_push_key(r, "callout", 7);
+    if (!(seen & ((uint64_t)1 << 6)) && sb_key_p(&cur, lim, "\"callout\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "callout", 7);
         seen |= (uint64_t)1 << 6;
         do {
+            r->p = cur;
             {
                 size_t cap1 = 0;
                 int more1;
@@ -1717,18 +1763,21 @@ static bool therapy_message_action_fields(sb_reader *r, therapy_message_action *
                 if (more1 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 7)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 7)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 7;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_message_action_field(key.ptr, key.len);
@@ -1911,42 +1960,50 @@ static bool therapy_delete_action_fields(sb_reader *r, therapy_delete_action *ou
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "delete", 6))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_delete_action_field(key.ptr, key.len);
@@ -2054,37 +2111,41 @@ static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *ou
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "notice", 6))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
-        sb_path_push_key(r, "body", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"body\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "body", 4);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->body, 0, 16384))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->body, 0, 16384)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
-        sb_path_push_key(r, "sender", 6);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"sender\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "sender", 6);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -2093,13 +2154,14 @@ static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *ou
                 if (out->sender == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of system, Therapist");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
-        sb_path_push_key(r, "recipients", 10);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"recipients\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "recipients", 10);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             {
                 size_t cap1 = 0;
                 int more1;
@@ -2119,18 +2181,21 @@ static bool therapy_notice_action_fields(sb_reader *r, therapy_notice_action *ou
                 if (more1 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 5;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_notice_action_field(key.ptr, key.len);
@@ -2279,51 +2344,58 @@ static bool therapy_message_read_action_fields(sb_reader *r, therapy_message_rea
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "message_read", 12))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 3;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 4;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_message_read_action_field(key.ptr, key.len);
@@ -2439,37 +2511,43 @@ static bool therapy_reaction_action_fields(sb_reader *r, therapy_reaction_action
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "reaction", 8))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"target\":", 9, seen != 0)) {
-        sb_path_push_key(r, "target", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"target\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "target", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->target) || !sb_check_int(r, out->target, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"icon\":", 7, seen != 0)) {
-        sb_path_push_key(r, "icon", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"icon\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "icon", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -2478,27 +2556,29 @@ static bool therapy_reaction_action_fields(sb_reader *r, therapy_reaction_action
                 if (out->icon == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of heart, smile, sad, angry");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 4;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 5;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_reaction_action_field(key.ptr, key.len);
@@ -2612,33 +2692,40 @@ static bool therapy_whiteboard_action_fields(sb_reader *r, therapy_whiteboard_ac
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "whiteboard", 10))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_whiteboard_action_field(key.ptr, key.len);
@@ -2722,33 +2809,40 @@ static bool therapy_update_assessments_action_fields(sb_reader *r, therapy_updat
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "update_assessments", 18))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_update_assessments_action_field(key.ptr, key.len);
@@ -2832,33 +2926,40 @@ static bool therapy_update_chat_details_action_fields(sb_reader *r, therapy_upda
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_literal(r, "update_chat_details", 19))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"timestamp\":", 12, seen != 0)) {
-        sb_path_push_key(r, "timestamp", 9);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"timestamp\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "timestamp", 9);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->timestamp) || !sb_check_iso8601(r, out->timestamp))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_update_chat_details_action_field(key.ptr, key.len);
@@ -2942,34 +3043,37 @@ static bool therapy_therapy_error_response_fields(sb_reader *r, therapy_therapy_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"error\":", 8, seen != 0)) {
-        sb_path_push_key(r, "error", 5);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"error\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "error", 5);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->error, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->error, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"retry_after\":", 14, seen != 0)) {
-        sb_path_push_key(r, "retry_after", 11);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"retry_after\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "retry_after", 11);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->retry_after) || !sb_check_int(r, out->retry_after, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.retry_after = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_error_response_field(key.ptr, key.len);
@@ -3051,24 +3155,26 @@ static bool therapy_login_request_fields(sb_reader *r, therapy_login_request *ou
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"phone\":", 8, seen != 0)) {
-        sb_path_push_key(r, "phone", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"phone\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "phone", 5);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->phone, 1, 32))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->phone, 1, 32)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"last_name\":", 12, seen != 0)) {
-        sb_path_push_key(r, "last_name", 9);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"last_name\":", 12, seen != 0)) {
+        sb_path_put_key(r, path_at, "last_name", 9);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->last_name, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->last_name, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_login_request_field(key.ptr, key.len);
@@ -3141,24 +3247,28 @@ static bool therapy_login_response_fields(sb_reader *r, therapy_login_response *
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"resend_after\":", 15, seen != 0)) {
-        sb_path_push_key(r, "resend_after", 12);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"resend_after\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "resend_after", 12);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->resend_after) || !sb_check_int(r, out->resend_after, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_login_response_field(key.ptr, key.len);
@@ -3227,17 +3337,21 @@ static bool therapy_verify_code_request_fields(sb_reader *r, therapy_verify_code
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"code\":", 7, seen != 0)) {
-        sb_path_push_key(r, "code", 4);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"code\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "code", 4);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->code, 6, 6))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->code, 6, 6)))
                 return false;
+            r->p = cur;
             if (!sb_check_pattern(r, out->code, &therapy_verify_code_request_code_pattern))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_verify_code_request_field(key.ptr, key.len);
@@ -3308,33 +3422,34 @@ static bool therapy_verify_code_response_fields(sb_reader *r, therapy_verify_cod
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"csrf_token\":", 13, seen != 0)) {
-        sb_path_push_key(r, "csrf_token", 10);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"csrf_token\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "csrf_token", 10);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->csrf_token, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->csrf_token, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_verify_code_response_field(key.ptr, key.len);
@@ -3435,37 +3550,37 @@ static bool therapy_session_response_fields(sb_reader *r, therapy_session_respon
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"user\":", 7, seen != 0)) {
-        sb_path_push_key(r, "user", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"user\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "user", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->user, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->user, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
-        sb_path_push_key(r, "name", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"name\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "name", 4);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->name, 0, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->name, 0, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"role\":", 7, seen != 0)) {
-        sb_path_push_key(r, "role", 4);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"role\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "role", 4);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -3474,28 +3589,30 @@ static bool therapy_session_response_fields(sb_reader *r, therapy_session_respon
                 if (out->role == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of therapist, participant");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"csrf_token\":", 13, seen != 0)) {
-        sb_path_push_key(r, "csrf_token", 10);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"csrf_token\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "csrf_token", 10);
         seen |= (uint64_t)1 << 4;
         do {
-            if (!sb_read_string_len(r, &out->csrf_token, 1, 128))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->csrf_token, 1, 128)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 5)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    if (!(seen & ((uint64_t)1 << 5)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 5;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.ts_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_session_response_field(key.ptr, key.len);
@@ -3603,15 +3720,18 @@ static bool therapy_logout_response_fields(sb_reader *r, therapy_logout_response
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_logout_response_field(key.ptr, key.len);
@@ -3676,19 +3796,21 @@ static bool therapy_therapy_sessions_response_fields(sb_reader *r, therapy_thera
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"therapy_sessions\":", 19, seen != 0)) {
-        sb_path_push_key(r, "therapy_sessions", 16);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"therapy_sessions\":", 19, seen != 0)) {
+        sb_path_put_key(r, path_at, "therapy_sessions", 16);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -3708,9 +3830,11 @@ static bool therapy_therapy_sessions_response_fields(sb_reader *r, therapy_thera
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_sessions_response_field(key.ptr, key.len);
@@ -3802,15 +3926,20 @@ static bool therapy_enter_therapy_session_request_fields(sb_reader *r, therapy_e
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_enter_therapy_session_request_field(key.ptr, key.len);
@@ -3875,24 +4004,28 @@ static bool therapy_enter_therapy_session_response_fields(sb_reader *r, therapy_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_enter_therapy_session_response_field(key.ptr, key.len);
@@ -3961,15 +4094,20 @@ static bool therapy_therapy_session_detail_request_fields(sb_reader *r, therapy_
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_session_detail_request_field(key.ptr, key.len);
@@ -4038,28 +4176,31 @@ static bool therapy_therapy_session_detail_response_fields(sb_reader *r, therapy
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"metadata\":", 11, seen != 0)) {
-        sb_path_push_key(r, "metadata", 8);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"metadata\":", 11, seen != 0)) {
+        sb_path_put_key(r, path_at, "metadata", 8);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!therapy_therapy_session_metadata_parse(r, &out->metadata))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"participants\":", 15, seen != 0)) {
-        sb_path_push_key(r, "participants", 12);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"participants\":", 15, seen != 0)) {
+        sb_path_put_key(r, path_at, "participants", 12);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -4079,9 +4220,11 @@ static bool therapy_therapy_session_detail_response_fields(sb_reader *r, therapy
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_session_detail_response_field(key.ptr, key.len);
@@ -4185,24 +4328,28 @@ static bool therapy_therapy_session_assessments_request_fields(sb_reader *r, the
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"p_id\":", 7, seen != 0)) {
-        sb_path_push_key(r, "p_id", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"p_id\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "p_id", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->p_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->p_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_session_assessments_request_field(key.ptr, key.len);
@@ -4275,19 +4422,21 @@ static bool therapy_therapy_session_assessments_response_fields(sb_reader *r, th
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"assessments\":", 14, seen != 0)) {
-        sb_path_push_key(r, "assessments", 11);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"assessments\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "assessments", 11);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -4307,9 +4456,11 @@ static bool therapy_therapy_session_assessments_response_fields(sb_reader *r, th
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_session_assessments_response_field(key.ptr, key.len);
@@ -4405,25 +4556,31 @@ static bool therapy_get_actions_request_fields(sb_reader *r, therapy_get_actions
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"last_action_id\":", 17, seen != 0)) {
-        sb_path_push_key(r, "last_action_id", 14);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"last_action_id\":", 17, seen != 0)) {
+        sb_path_put_key(r, path_at, "last_action_id", 14);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"wait\":", 7, seen != 0)) {
-        sb_path_push_key(r, "wait", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"wait\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "wait", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->wait) || !sb_check_int(r, out->wait, INT64_C(0), INT64_C(25)))
                 return false;
+            cur = r->p;
             out->has.wait = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_get_actions_request_field(key.ptr, key.len);
@@ -4509,37 +4666,41 @@ static bool therapy_get_actions_response_fields(sb_reader *r, therapy_get_action
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"server_time\":", 14, seen != 0)) {
-        sb_path_push_key(r, "server_time", 11);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"server_time\":", 14, seen != 0)) {
+        sb_path_put_key(r, path_at, "server_time", 11);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->server_time) || !sb_check_int(r, out->server_time, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"max_id\":", 9, seen != 0)) {
-        sb_path_push_key(r, "max_id", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"max_id\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "max_id", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->max_id) || !sb_check_int(r, out->max_id, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"actions\":", 10, seen != 0)) {
-        sb_path_push_key(r, "actions", 7);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"actions\":", 10, seen != 0)) {
+        sb_path_put_key(r, path_at, "actions", 7);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -4559,9 +4720,11 @@ static bool therapy_get_actions_response_fields(sb_reader *r, therapy_get_action
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_get_actions_response_field(key.ptr, key.len);
@@ -4681,19 +4844,21 @@ static bool therapy_save_actions_response_fields(sb_reader *r, therapy_save_acti
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"ids\":", 6, seen != 0)) {
-        sb_path_push_key(r, "ids", 3);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"ids\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "ids", 3);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 size_t cap0 = 0;
                 int more0;
@@ -4713,18 +4878,21 @@ static bool therapy_save_actions_response_fields(sb_reader *r, therapy_save_acti
                 if (more0 < 0)
                     return false;
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"max_id\":", 9, seen != 0)) {
-        sb_path_push_key(r, "max_id", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"max_id\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "max_id", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->max_id) || !sb_check_int(r, out->max_id, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_save_actions_response_field(key.ptr, key.len);
@@ -4836,28 +5004,31 @@ static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operato
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
-        sb_path_push_key(r, "body", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"body\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "body", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->body, 1, 16384))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->body, 1, 16384)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"sender\":", 9, seen != 0)) {
-        sb_path_push_key(r, "sender", 6);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"sender\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "sender", 6);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -4866,14 +5037,15 @@ static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operato
                 if (out->sender == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of system, Therapist");
             }
+            cur = r->p;
             out->has.sender = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
-        sb_path_push_key(r, "recipients", 10);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"recipients\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "recipients", 10);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 size_t cap1 = 0;
                 int more1;
@@ -4893,10 +5065,12 @@ static bool therapy_operator_notice_request_fields(sb_reader *r, therapy_operato
                 if (more1 < 0)
                     return false;
             }
+            cur = r->p;
             out->has.recipients = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_operator_notice_request_field(key.ptr, key.len);
@@ -5020,19 +5194,23 @@ static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operato
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"type\":", 7, seen != 0)) {
-        sb_path_push_key(r, "type", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"type\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "type", 4);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -5041,13 +5219,14 @@ static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operato
                 if (out->type == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of whiteboard, update_assessments, update_chat_details");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"recipients\":", 13, seen != 0)) {
-        sb_path_push_key(r, "recipients", 10);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"recipients\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "recipients", 10);
         seen |= (uint64_t)1 << 2;
         do {
+            r->p = cur;
             {
                 size_t cap1 = 0;
                 int more1;
@@ -5067,10 +5246,12 @@ static bool therapy_operator_signal_request_fields(sb_reader *r, therapy_operato
                 if (more1 < 0)
                     return false;
             }
+            cur = r->p;
             out->has.recipients = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_operator_signal_request_field(key.ptr, key.len);
@@ -5197,37 +5378,39 @@ static bool therapy_operator_assessment_request_fields(sb_reader *r, therapy_ope
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"ts_id\":", 8, seen != 0)) {
-        sb_path_push_key(r, "ts_id", 5);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"ts_id\":", 8, seen != 0)) {
+        sb_path_put_key(r, path_at, "ts_id", 5);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->ts_id) || !sb_check_int(r, out->ts_id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"p_id\":", 7, seen != 0)) {
-        sb_path_push_key(r, "p_id", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"p_id\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "p_id", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->p_id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->p_id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"name\":", 7, seen != 0)) {
-        sb_path_push_key(r, "name", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"name\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "name", 4);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->name, 1, 256))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->name, 1, 256)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"status\":", 9, seen != 0)) {
-        sb_path_push_key(r, "status", 6);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"status\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "status", 6);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             {
                 sb_str s0;
                 if (!sb_read_string(r, &s0))
@@ -5236,21 +5419,23 @@ static bool therapy_operator_assessment_request_fields(sb_reader *r, therapy_ope
                 if (out->status == 0)
                     return sb_fail(r, SB_ERR_ENUM, "expected one of complete, incomplete");
             }
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 4)) && sb_key_at(r, "\"url\":", 6, seen != 0)) {
-        sb_path_push_key(r, "url", 3);
+    if (!(seen & ((uint64_t)1 << 4)) && sb_key_p(&cur, lim, "\"url\":", 6, seen != 0)) {
+        sb_path_put_key(r, path_at, "url", 3);
         seen |= (uint64_t)1 << 4;
         do {
-            if (!sb_read_string_len(r, &out->url, 1, 2048))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->url, 1, 2048)))
                 return false;
+            r->p = cur;
             if (!sb_check_uri(r, out->url))
                 return false;
             out->has.url = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_operator_assessment_request_field(key.ptr, key.len);
@@ -5356,24 +5541,28 @@ static bool therapy_operator_action_response_fields(sb_reader *r, therapy_operat
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"result\":", 9, seen != 0)) {
-        sb_path_push_key(r, "result", 6);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"result\":", 9, seen != 0)) {
+        sb_path_put_key(r, path_at, "result", 6);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->result, 0, 1024))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->result, 0, 1024)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 1;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->id) || !sb_check_int(r, out->id, INT64_C(1), INT64_MAX))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_operator_action_response_field(key.ptr, key.len);
@@ -5442,16 +5631,21 @@ static bool therapy_therapy_stream_query_fields(sb_reader *r, therapy_therapy_st
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"last_action_id\":", 17, seen != 0)) {
-        sb_path_push_key(r, "last_action_id", 14);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"last_action_id\":", 17, seen != 0)) {
+        sb_path_put_key(r, path_at, "last_action_id", 14);
         seen |= (uint64_t)1 << 0;
         do {
+            r->p = cur;
             if (!sb_read_int64(r, &out->last_action_id) || !sb_check_int(r, out->last_action_id, INT64_C(0), INT64_MAX))
                 return false;
+            cur = r->p;
             out->has.last_action_id = SB_SET;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_therapy_stream_query_field(key.ptr, key.len);
@@ -5546,24 +5740,26 @@ static bool therapy_sms_file_line_fields(sb_reader *r, therapy_sms_file_line *ou
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"to\":", 5, seen != 0)) {
-        sb_path_push_key(r, "to", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"to\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "to", 2);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->to, 1, 32))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->to, 1, 32)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
-        sb_path_push_key(r, "body", 4);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"body\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "body", 4);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->body, 1, 1600))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->body, 1, 1600)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_sms_file_line_field(key.ptr, key.len);
@@ -5648,42 +5844,44 @@ static bool therapy_sms_webhook_request_fields(sb_reader *r, therapy_sms_webhook
 {
     sb_str key;
     int more;
-    if (!(seen & ((uint64_t)1 << 0)) && sb_key_at(r, "\"id\":", 5, seen != 0)) {
-        sb_path_push_key(r, "id", 2);
+    const char *cur = r->p, *lim = r->end;
+    const int path_at = r->path_len;
+    if (!(seen & ((uint64_t)1 << 0)) && sb_key_p(&cur, lim, "\"id\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "id", 2);
         seen |= (uint64_t)1 << 0;
         do {
-            if (!sb_read_string_len(r, &out->id, 1, 64))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->id, 1, 64)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 1)) && sb_key_at(r, "\"to\":", 5, seen != 0)) {
-        sb_path_push_key(r, "to", 2);
+    if (!(seen & ((uint64_t)1 << 1)) && sb_key_p(&cur, lim, "\"to\":", 5, seen != 0)) {
+        sb_path_put_key(r, path_at, "to", 2);
         seen |= (uint64_t)1 << 1;
         do {
-            if (!sb_read_string_len(r, &out->to, 1, 32))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->to, 1, 32)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 2)) && sb_key_at(r, "\"body\":", 7, seen != 0)) {
-        sb_path_push_key(r, "body", 4);
+    if (!(seen & ((uint64_t)1 << 2)) && sb_key_p(&cur, lim, "\"body\":", 7, seen != 0)) {
+        sb_path_put_key(r, path_at, "body", 4);
         seen |= (uint64_t)1 << 2;
         do {
-            if (!sb_read_string_len(r, &out->body, 1, 1600))
+            if (!(cur = sb_read_string_len_p(r, cur, &out->body, 1, 1600)))
                 return false;
         } while (0);
-        sb_path_pop(r);
     }
-    if (!(seen & ((uint64_t)1 << 3)) && sb_key_at(r, "\"created_at\":", 13, seen != 0)) {
-        sb_path_push_key(r, "created_at", 10);
+    if (!(seen & ((uint64_t)1 << 3)) && sb_key_p(&cur, lim, "\"created_at\":", 13, seen != 0)) {
+        sb_path_put_key(r, path_at, "created_at", 10);
         seen |= (uint64_t)1 << 3;
         do {
+            r->p = cur;
             if (!sb_read_string(r, &out->created_at) || !sb_check_iso8601(r, out->created_at))
                 return false;
+            cur = r->p;
         } while (0);
-        sb_path_pop(r);
     }
+    r->p = cur;
+    r->path_len = path_at;
     if (!sb_object_end_at(r)) {
         while ((more = sb_read_object_next(r, &key)) == 1) {
             int f = therapy_sms_webhook_request_field(key.ptr, key.len);

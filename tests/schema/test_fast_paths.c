@@ -3,13 +3,14 @@
  * path, on the same messages.
  *
  * A generated parser first tries its fields in schema order, each key as one
- * compact literal (sb_key_at), and a union first tries '{"key":"value"' of
- * each member (sb_union_tag_at); anything else falls through to the general
- * member loop. Our writer's output takes the fast paths all the way; the
- * same message re-serialised with spaces, with every object's members
- * reversed, or with escaped keys takes the general path. Both must give the
- * same struct (compared through the writer), and a duplicated or missing
- * member must give the same error, code and "PATH: REASON", either way.
+ * compact literal (sb_key_p, with the cursor in a local), and a union first
+ * tries '{"key":"value"' of each member (sb_union_tag_at); anything else
+ * falls through to the general member loop. Our writer's output takes the
+ * fast paths all the way; the same message re-serialised with spaces, with
+ * every object's members reversed, or with escaped keys takes the general
+ * path. Both must give the same struct (compared through the writer), and
+ * a duplicated or missing member must give the same error, code and
+ * "PATH: REASON", either way.
  *
  * The messages are random valid instances (tests/support/rand.c), seeded:
  * a failure names its seed and the two documents.

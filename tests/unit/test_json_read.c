@@ -939,6 +939,168 @@ static void test_validate_message_buffer(void **state)
     assert_int_equal(e, SB_ERR_SYNTAX);
 }
 
+/* The last string of a document ends within 16 bytes of the buffer's end,
+ * where the scan loads the buffer's last 16 bytes and shifts out the bytes
+ * before the cursor (a quote, a backslash and non-ASCII are put there) and
+ * where hex escapes may be cut short. Each document is read from a buffer of
+ * exactly its length (ASan sees any read past it) and gives the same verdict,
+ * message and strings as the same document with 40 spaces after it, which
+ * the wide loop reads instead (but for the offset of an end of input). */
+/* The same message, but where the exact document ran out (the padded one
+ * goes on into its spaces). */
+static bool same_msg(const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0)
+        return true;
+    static const char *const at_end[] = {"unexpected end of input", "unterminated string",
+                                         "truncated"};
+    for (size_t i = 0; i < sizeof at_end / sizeof *at_end; i++)
+        if (strstr(a, at_end[i]))
+            return true; /* b went on over the spaces: "invalid \u escape" ... */
+    return false;
+}
+
+static void tail_case(const char *doc, size_t len)
+{
+    char *exact = malloc(len ? len : 1), *padded = malloc(len + 40);
+    assert_non_null(exact);
+    assert_non_null(padded);
+    memcpy(exact, doc, len);
+    memcpy(padded, doc, len);
+    memset(padded + len, ' ', 40);
+    sb_json_err e1 = SB_OK, e2 = SB_OK;
+    char m1[SB_ERR_MSG_MAX], m2[SB_ERR_MSG_MAX];
+    bool ok1 = sb_json_validate(exact, len, NULL, &e1, m1, sizeof m1);
+    bool ok2 = sb_json_validate(padded, len + 40, NULL, &e2, m2, sizeof m2);
+    if (ok1 != ok2 || e1 != e2 || !same_msg(m1, m2))
+        fail_msg("%.*s: \"%s\" / \"%s\"", (int)len, doc, m1, m2);
+    /* the typed reads: the second element's decoded value, or the error */
+    sb_str s1 = {0}, s2 = {0};
+    bool t[2];
+    for (int k = 0; k < 2; k++) {
+        sb_arena_reset(&arena);
+        sb_reader_init(&r, k ? padded : exact, k ? len + 40 : len, &arena, NULL);
+        sb_str a;
+        sb_str *out = k ? &s2 : &s1;
+        t[k] = sb_read_array_begin(&r) && sb_read_array_next(&r) == 1 && sb_read_string(&r, &a) &&
+               sb_read_array_next(&r) == 1 && sb_read_string_len(&r, out, 0, 64) &&
+               sb_read_array_next(&r) == 0 && sb_read_end(&r);
+        if (k == 0) {
+            strcpy(m1, r.err_msg);
+            char *copy = malloc(s1.len + 1);
+            assert_non_null(copy);
+            if (s1.len) /* s1.ptr is NULL when nothing was read */
+                memcpy(copy, s1.ptr, s1.len);
+            s1.ptr = copy;
+        } else {
+            strcpy(m2, r.err_msg);
+        }
+    }
+    if (t[0] != t[1] || !same_msg(m1, m2) || s1.len != s2.len ||
+        (s1.len && memcmp(s1.ptr, s2.ptr, s1.len) != 0))
+        fail_msg("typed %.*s: \"%s\" / \"%s\"", (int)len, doc, m1, m2);
+    assert_int_equal(t[0], ok1);
+    free((void *)s1.ptr);
+    free(exact);
+    free(padded);
+}
+
+static void test_string_tail(void **state)
+{
+    (void)state;
+    /* what ends the last string: inserted at every position of its body */
+    static const char *const specials[] = {
+        "",        "\xC3\xA9",     "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+        "\\n",     "\\\"",         "\\u00e9",      "\\ud83d\\ude00",
+        "\x01",    "\x1F",         "\xC3",         "\x80",
+        "\\u00",   "\\u00g9",      "\\",           "\"",
+        "\\ud83d", "\xED\xA0\x80",
+    };
+    static const char *const heads[] = {"[\"\",", "[\"\\\"\xC3\xA9\\\\\",", "[\"\xE2\x82\xAC\",",
+                                        "[\"aaaaaaaaaaaaaaaaaaaa\","};
+    char doc[128];
+    for (size_t h = 0; h < sizeof heads / sizeof *heads; h++)
+        for (size_t sp = 0; sp < sizeof specials / sizeof *specials; sp++)
+            for (size_t before = 0; before <= 20; before++)
+                for (size_t after = 0; after <= 3; after++) {
+                    int n = snprintf(doc, sizeof doc, "%s\"%.*s%s%.*s\"]", heads[h], (int)before,
+                                     "bbbbbbbbbbbbbbbbbbbbbbbb", specials[sp], (int)after, "ccc");
+                    assert_true(n > 0 && (size_t)n < sizeof doc);
+                    tail_case(doc, (size_t)n);
+                    tail_case(doc, (size_t)n - 1); /* no ']' */
+                    tail_case(doc, (size_t)n - 2); /* no closing quote */
+                }
+}
+
+/* sb_read_string_len_p (the generated parsers' cursor-passing read) against
+ * sb_read_string_len: the same string, the same cursor after it, the same
+ * error and offset, for plain, escaped, non-ASCII, short, long and
+ * non-string values. */
+static void test_read_string_len_p(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "\"abc\"",
+        "\"\"",
+        "\"abcdefghijklmnopq\"",
+        "\"ab\\ncd\"",
+        "\"\xC3\xA9t\xC3\xA9\"",
+        "\"a\x01\"",
+        "\"\\u00e9xyz\"",
+        "12",
+        "null",
+        " \"abc\"",
+        "\"abc",
+        "\"\xC3\"",
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+    };
+    static const size_t bounds[][2] = {{0, 64}, {0, 3}, {4, 64}, {3, 3}, {0, 0}};
+    for (size_t d = 0; d < sizeof docs / sizeof *docs; d++)
+        for (size_t b = 0; b < sizeof bounds / sizeof *bounds; b++) {
+            size_t len = strlen(docs[d]);
+            sb_str s1 = {0}, s2 = {0};
+            char m1[SB_ERR_MSG_MAX];
+            sb_arena_reset(&arena);
+            sb_reader_init(&r, docs[d], len, &arena, NULL);
+            bool ok1 = sb_read_string_len(&r, &s1, bounds[b][0], bounds[b][1]);
+            const char *p1 = r.p;
+            size_t off1 = r.err_offset;
+            strcpy(m1, r.err_msg);
+            sb_reader_init(&r, docs[d], len, &arena, NULL);
+            const char *q = sb_read_string_len_p(&r, r.p, &s2, bounds[b][0], bounds[b][1]);
+            if (q)
+                r.p = q;
+            if (ok1 != (q != NULL) || p1 != r.p || off1 != r.err_offset ||
+                strcmp(m1, r.err_msg) != 0 ||
+                (ok1 && (s1.len != s2.len || memcmp(s1.ptr, s2.ptr, s1.len) != 0)))
+                fail_msg("%s [%zu, %zu]: \"%s\" / \"%s\"", docs[d], bounds[b][0], bounds[b][1], m1,
+                         r.err_msg);
+        }
+}
+
+/* Decoding copies the runs between escapes 16 bytes at a time while the
+ * output has room: every length of run before, between and after escapes. */
+static void test_decode_runs(void **state)
+{
+    (void)state;
+    static const char *const esc[][2] = {{"\\n", "\n"},
+                                         {"\\u00e9", "\xC3\xA9"},
+                                         {"\\ud83d\\ude00", "\xF0\x9F\x98\x80"},
+                                         {"\\\\", "\\"}};
+    char json[256], want[256];
+    for (size_t e = 0; e < sizeof esc / sizeof *esc; e++)
+        for (size_t a = 0; a <= 40; a++)
+            for (size_t b = 0; b <= 40; b += 3) {
+                int n = snprintf(json, sizeof json, "\"%.*s%s%.*s%s\"", (int)a,
+                                 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH", esc[e][0], (int)b,
+                                 "HGFEDCBAzyxwvutsrqponmlkjihgfedcba9876543210", esc[e][0]);
+                int m = snprintf(want, sizeof want, "%.*s%s%.*s%s", (int)a,
+                                 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH", esc[e][1], (int)b,
+                                 "HGFEDCBAzyxwvutsrqponmlkjihgfedcba9876543210", esc[e][1]);
+                check_string(json, (size_t)n, want, (size_t)m);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -953,6 +1115,8 @@ int main(void)
         cmocka_unit_test(test_pull_errors),   cmocka_unit_test(test_type_messages_with_paths),
         cmocka_unit_test(test_discriminator), cmocka_unit_test(test_paths),
         cmocka_unit_test(test_err_names),     cmocka_unit_test(test_validate_message_buffer),
+        cmocka_unit_test(test_string_tail),   cmocka_unit_test(test_read_string_len_p),
+        cmocka_unit_test(test_decode_runs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
