@@ -21,6 +21,7 @@
 #include "chat_handlers.h"
 #include "chat_store.h"
 #include "chat_view.h"
+#include "bus.h"
 #include "ctx.h"
 #include "topics.h"
 #include "log.h"
@@ -28,13 +29,93 @@
 #include "token.h"
 
 #define REPLAY_LIMIT 1000 /* messages sent on reconnect with ?since= */
+/* How long after its catch-up replay a connection keeps the IDs it was sent
+ * (chat_session.sent): a message committed before a replay's read can still
+ * be on its way from another node through Redis for about that long. */
+#define OVERLAP_US (5 * 1000000LL)
 
 typedef struct replay_state replay_state;
 
 typedef struct chat_session {
     int64_t user_id;
     replay_state *replay; /* a ?since= replay still under way */
+    /* With --redis and ?since= only (docs/decisions.md, "Redis bus": the
+     * since= replay and the SUBSCRIBE): the message IDs this connection
+     * was sent, by a replay or live, while a replay and the live frames can
+     * overlap; sorted, each once. Membership, never a watermark: another
+     * node's messages may arrive out of ID order. */
+    bool tracking;
+    int64_t *sent;
+    size_t n_sent, cap_sent;
+    int64_t track_until; /* sb_mono_us; 0: until the catch-up replay is done */
+    int64_t replay_pos;  /* the newest ID the replays have read */
+    bool confirmed;      /* the bus has the user's topic subscribed */
+    bool catchup_owed;   /* confirmed while a replay was under way */
+    bool truncated;      /* the replay stopped at REPLAY_LIMIT: no catch-up */
 } chat_session;
+
+/* Is id in ss->sent? *at: where it would go. */
+static bool sent_find(const chat_session *ss, int64_t id, size_t *at)
+{
+    size_t lo = 0, hi = ss->n_sent;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ss->sent[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *at = lo;
+    return lo < ss->n_sent && ss->sent[lo] == id;
+}
+
+/* Record id as sent: false when it was already. Out of memory records
+ * nothing (a duplicate may then get through: never a loss). */
+static bool sent_add(chat_session *ss, int64_t id)
+{
+    size_t at;
+    if (sent_find(ss, id, &at))
+        return false;
+    if (ss->n_sent == ss->cap_sent) {
+        size_t cap = ss->cap_sent ? 2 * ss->cap_sent : 64;
+        int64_t *p = realloc(ss->sent, cap * sizeof *p);
+        if (!p)
+            return true;
+        ss->sent = p;
+        ss->cap_sent = cap;
+    }
+    memmove(ss->sent + at + 1, ss->sent + at, (ss->n_sent - at) * sizeof *ss->sent);
+    ss->sent[at] = id;
+    ss->n_sent++;
+    return true;
+}
+
+static void tracking_end(chat_session *ss)
+{
+    free(ss->sent);
+    ss->sent = NULL;
+    ss->n_sent = ss->cap_sent = 0;
+    ss->tracking = false;
+}
+
+/* Still overlapping? Ends (and frees the set) once the time is up. */
+static bool tracking(chat_session *ss)
+{
+    if (ss->tracking && ss->track_until && sb_mono_us() > ss->track_until)
+        tracking_end(ss);
+    return ss->tracking;
+}
+
+/* The connection's filter (rt.h) for its new_message frames, positioned by
+ * message ID: one a replay sent already is dropped; one sent live is
+ * recorded, so that a replay skips it. */
+static bool chat_filter(void *arg, uint64_t pos)
+{
+    chat_session *ss = arg;
+    if (!tracking(ss))
+        return true;
+    return sent_add(ss, (int64_t)pos);
+}
 
 /* The topic of every device of a user. */
 static const char *user_topic(char buf[SB_TOPIC_MAX], int64_t user)
@@ -217,6 +298,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
     /* the sender's devices get is_sent true; everyone else false */
     chat_fill_new_message(app, &row, room, me, &p);
     chat_new_message_payload_write(to_user(ctx, me, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
+    sb_outbox_position(ctx->out, (uint64_t)id);
     /* everyone else sees the same bytes: written once, sent to each */
     chat_fill_new_message(app, &row, room, -1, &p);
     p.data.message.has.client_message_id = SB_ABSENT;
@@ -227,6 +309,7 @@ int chat_on_send_message_event(struct sb_ctx *ctx, const chat_send_message_event
         if (first) {
             chat_new_message_payload_write(
                 to_user(ctx, room->members[i], CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
+            sb_outbox_position(ctx->out, (uint64_t)id);
             first = false;
         } else {
             char t[SB_TOPIC_MAX];
@@ -444,20 +527,63 @@ static void replay_more(struct sb_ctx *ctx, void *arg)
     sb_cursor cur = SB_CURSOR_INIT;
     chat_msg_row row;
     int batch = rs->left < REPLAY_BATCH ? rs->left : REPLAY_BATCH, n = 0, rc;
+    bool track = tracking(ss);
     while ((rc = chat_messages_since(app->store, ss->user_id, rs->after, batch, &cur, &row)) == 1) {
+        rs->after = row.id;
+        n++;
+        if (track && !sent_add(ss, row.id))
+            continue; /* delivered live already */
         chat_new_message_payload p;
         chat_fill_new_message(app, &row, room_or_null(app, row.room_id), ss->user_id, &p);
         chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
-        rs->after = row.id;
-        n++;
     }
     rs->left -= n;
     if (rc == 0 && n == batch && rs->left > 0) {
         sb_rt_on_drain(ctx, replay_more, NULL); /* more to come */
         return;
     }
+    if (rc == 0 && n == batch)
+        ss->truncated = true;
+    ss->replay_pos = rs->after;
+    if (ss->catchup_owed && !ss->truncated) {
+        /* the bus confirmed the topic after this replay's reads began: once
+         * more, from where it is, now that the live frames flow */
+        ss->catchup_owed = false;
+        rs->left = REPLAY_LIMIT;
+        sb_rt_on_drain(ctx, replay_more, NULL);
+        return;
+    }
     free(rs);
     ss->replay = NULL;
+    if (ss->confirmed && ss->tracking && !ss->track_until)
+        ss->track_until = sb_mono_us() + OVERLAP_US;
+}
+
+/* The bus confirmed the user's topic (chat_open): read what was stored
+ * since the replay, once more, in a unit of the connection. */
+static void catchup(struct sb_ctx *ctx, void *arg)
+{
+    chat_session *ss = arg;
+    ctx->session = ss;
+    ss->confirmed = true;
+    if (ss->replay) {
+        ss->catchup_owed = true; /* replay_more reads once more at its end */
+        return;
+    }
+    if (ss->truncated || !(ss->replay = malloc(sizeof *ss->replay))) {
+        ss->track_until = sb_mono_us() + OVERLAP_US;
+        return;
+    }
+    *ss->replay = (replay_state){ss->replay_pos, REPLAY_LIMIT};
+    replay_more(ctx, NULL);
+}
+
+static void chat_subscribed(void *arg, uint64_t conn)
+{
+    chat_app *app = arg;
+    chat_session *ss = sb_rt_ws_session(app->rt, conn, CHAT_PATH);
+    if (ss && ss->tracking)
+        sb_rt_call(app->rt, conn, app, catchup, ss);
 }
 
 static void refuse(struct sb_ctx *ctx, const char *text)
@@ -516,7 +642,33 @@ static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
         ss->replay = malloc(sizeof *ss->replay);
         if (ss->replay) {
             *ss->replay = (replay_state){params.since, REPLAY_LIMIT};
+            sb_bus *bus = sb_rt_bus(ctx->rt);
+            if (bus) {
+                /* Another node's message stored between this replay's read
+                 * and Redis' confirmation of the topic's SUBSCRIBE (the
+                 * topic may be new on this node) would be in neither: read
+                 * again at the confirmation (catchup), and drop what both
+                 * the replays and the live frames carry (chat_filter). */
+                ss->tracking = true;
+                sb_rt_set_filter(ctx, chat_filter, ss);
+                ss->confirmed = sb_bus_when_subscribed(bus, topic, chat_subscribed, app, ctx->conn);
+            }
             replay_more(ctx, NULL);
+        }
+    } else if (sb_rt_bus(ctx->rt)) {
+        /* No since=: what is stored from now on. What another node stores
+         * before Redis confirms the topic's SUBSCRIBE is read at the
+         * confirmation, from the newest ID now (catchup). */
+        int64_t newest = chat_newest_message_id(app->sb_store);
+        if (newest >= 0) {
+            ss->tracking = true;
+            ss->replay_pos = newest;
+            sb_rt_set_filter(ctx, chat_filter, ss);
+            if (sb_bus_when_subscribed(sb_rt_bus(ctx->rt), topic, chat_subscribed, app,
+                                       ctx->conn)) {
+                sb_rt_set_filter(ctx, NULL, NULL); /* subscribed: nothing to read */
+                tracking_end(ss);
+            }
         }
     }
     return 0;
@@ -528,6 +680,8 @@ static void chat_close(struct sb_ctx *ctx)
     if (!ss)
         return;
     free(ss->replay); /* its drain callback dies with the connection */
+    sb_rt_set_filter(ctx, NULL, NULL);
+    tracking_end(ss);
     free(ss);
     ctx->session = NULL;
 }

@@ -1121,6 +1121,17 @@ int64_t chat_user_count(sb_store *store)
     return n;
 }
 
+int64_t chat_newest_message_id(sb_store *store)
+{
+    static const char sql[] = "SELECT COALESCE(MAX(id), 0) FROM chat_messages";
+    sb_stmt *st = sb_sql(store, sql);
+    if (!st)
+        return -1;
+    int64_t n = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : -1;
+    sb_sql_reset(st);
+    return n;
+}
+
 int chat_seed_lock(sb_store *store)
 {
     if (sb_store_engine(store) != SB_SQL_POSTGRES)

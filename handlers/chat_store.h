@@ -157,6 +157,9 @@ int64_t chat_service_create(sb_store *store, const char *status, const char *cus
 int64_t chat_service_room_create(sb_store *store, int64_t service_id, const int64_t *members,
                                  size_t n);
 int64_t chat_user_count(sb_store *store);
+/* The newest message ID stored (0: none), -1 on a failed read. Chat IDs
+ * commit in ID order (docs/decisions.md), so every message up to it is in. */
+int64_t chat_newest_message_id(sb_store *store);
 /* Inside the turn's transaction (sb_store_begin first): hold the demo's
  * seeding to one writer until the commit, so that nodes starting together
  * on one empty database do not both seed (SQLite's write transaction is

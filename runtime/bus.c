@@ -39,9 +39,10 @@
 #include "rt.h"
 #include "topics.h"
 
-#define MAGIC 0xB1
+#define MAGIC 0xB2 /* bus v2: v1 (0xB1) had no position */
 #define FLAG_BINARY 0x01
 #define FLAG_GAP 0x02
+#define FLAG_POSITION 0x04
 #define CHANNEL_PREFIX "sb:t:"
 #define GAP_CHANNEL "sb:gap"
 #define BACKOFF_MIN_MS 100
@@ -83,7 +84,8 @@ enum { CH_SUBSCRIBED, CH_UNSUBSCRIBING };
 typedef struct chan {
     struct chan *next;
     int state;
-    bool wanted; /* the topic has local subscribers */
+    bool wanted;    /* the topic has local subscribers */
+    bool confirmed; /* Redis confirmed the SUBSCRIBE: the others' frames reach us */
     char key[];
 } chan;
 #define CHAN_BUCKETS 4096
@@ -98,6 +100,15 @@ typedef struct gap_handler {
     sb_bus_gap_fn fn;
     void *arg;
 } gap_handler;
+
+/* sb_bus_when_subscribed: fn(arg, id) once the topic is confirmed. */
+typedef struct waiter {
+    struct waiter *next;
+    sb_bus_subscribed_fn fn;
+    void *arg;
+    uint64_t id;
+    char topic[SB_TOPIC_MAX];
+} waiter;
 
 typedef struct recent_id {
     uint64_t node, seq;
@@ -124,6 +135,7 @@ struct sb_bus {
     size_t n_raws;
     gap_handler *gaps;
     size_t n_gaps;
+    waiter *waiters;      /* sb_bus_when_subscribed, newest first */
     struct event *gap_ev; /* gap handlers owed from inside a unit run from here */
     struct event *hb_ev;  /* HEARTBEAT_MS */
     /* sb_mono_us: the publish connection's last answer, the last answer to
@@ -527,7 +539,7 @@ static void put_be(sb_buf *m, uint64_t v, int bytes)
     sb_buf_put(m, tmp, (size_t)bytes);
 }
 
-static void header(sb_bus *b, unsigned flags, size_t n_topics)
+static void header(sb_bus *b, unsigned flags, uint64_t pos, size_t n_topics)
 {
     sb_buf_reset(&b->msg);
     put_u8(&b->msg, MAGIC);
@@ -536,6 +548,8 @@ static void header(sb_bus *b, unsigned flags, size_t n_topics)
     put_u8(&b->msg, (unsigned)nl);
     sb_buf_put(&b->msg, b->node_id, nl);
     put_be(&b->msg, ++b->seq, 8);
+    if (flags & FLAG_POSITION)
+        put_be(&b->msg, pos, 8);
     put_be(&b->msg, n_topics, 2);
 }
 
@@ -607,7 +621,7 @@ static void maybe_notice(sb_bus *b)
 {
     if (!b->gap_pending || !b->pub.up || b->inflight >= BACKLOG_COMMANDS / 2)
         return;
-    header(b, FLAG_GAP, 0);
+    header(b, FLAG_GAP, 0, 0);
     put_be(&b->msg, 0, 4);
     if (b->msg.oom)
         return;
@@ -621,7 +635,7 @@ static void maybe_notice(sb_bus *b)
 }
 
 void sb_bus_publish(sb_bus *b, const char *const *topics, size_t n, const char *frame, size_t len,
-                    bool binary)
+                    bool binary, bool positioned, uint64_t pos)
 {
     if (!b || n == 0)
         return;
@@ -635,7 +649,7 @@ void sb_bus_publish(sb_bus *b, const char *const *topics, size_t n, const char *
     if (!can_publish(b, len * n))
         return;
     /* one bus message, written once, published on each topic's channel */
-    header(b, binary ? FLAG_BINARY : 0, n);
+    header(b, (binary ? FLAG_BINARY : 0) | (positioned ? FLAG_POSITION : 0), pos, n);
     for (size_t i = 0; i < n; i++) {
         size_t tl = strlen(topics[i]);
         put_u8(&b->msg, (unsigned)tl);
@@ -735,6 +749,7 @@ typedef struct parsed {
     const char *node;
     size_t node_len;
     uint64_t seq;
+    uint64_t pos; /* FLAG_POSITION */
     size_t n_topics;
     const unsigned char *topics; /* k x (u8 len, bytes) */
     const char *frame;
@@ -756,8 +771,10 @@ static const char *parse(const char *msg, size_t len, parsed *out)
     if (len < 3 || p[0] != MAGIC)
         return "bad magic or version";
     out->flags = p[1];
-    if (out->flags & ~(unsigned)(FLAG_BINARY | FLAG_GAP))
+    if (out->flags & ~(unsigned)(FLAG_BINARY | FLAG_GAP | FLAG_POSITION))
         return "unknown flags";
+    if ((out->flags & FLAG_GAP) && (out->flags & (FLAG_BINARY | FLAG_POSITION)))
+        return "a gap notice with a frame's flags";
     out->node_len = p[2];
     p += 3;
     if (out->node_len == 0 || out->node_len > SB_BUS_NODE_MAX || (size_t)(end - p) < out->node_len)
@@ -767,8 +784,16 @@ static const char *parse(const char *msg, size_t len, parsed *out)
     if (end - p < 10)
         return "truncated header";
     out->seq = get_be(p, 8);
-    out->n_topics = (size_t)get_be(p + 8, 2);
-    p += 10;
+    p += 8;
+    out->pos = 0;
+    if (out->flags & FLAG_POSITION) {
+        if (end - p < 10)
+            return "truncated header";
+        out->pos = get_be(p, 8);
+        p += 8;
+    }
+    out->n_topics = (size_t)get_be(p, 2);
+    p += 2;
     if (out->n_topics > SB_BUS_TOPICS_MAX)
         return "too many topics";
     if ((out->n_topics == 0) != ((out->flags & FLAG_GAP) != 0))
@@ -829,6 +854,8 @@ static void deliver_unit(struct sb_ctx *ctx, void *arg)
             sb_buf_put(sb_outbox_topic(ctx->out, key, reached), m->frame, m->len);
             if (m->flags & FLAG_BINARY)
                 sb_outbox_binary(ctx->out);
+            if (m->flags & FLAG_POSITION)
+                sb_outbox_position(ctx->out, m->pos);
         } else {
             sb_outbox_also(ctx->out, key);
         }
@@ -970,6 +997,7 @@ static void topic_first(void *arg, const char *key)
     memcpy(c->key, key, n + 1);
     c->state = CH_SUBSCRIBED;
     c->wanted = true;
+    c->confirmed = false;
     c->next = NULL;
     *pp = c;
     send_subscribe(b, key);
@@ -980,6 +1008,15 @@ static void topic_last(void *arg, const char *key)
     sb_bus *b = arg;
     if (!b->sub.ready)
         return;
+    for (waiter **pp = &b->waiters; *pp;) {
+        waiter *w = *pp;
+        if (strcmp(w->topic, key) == 0) { /* their connections are gone */
+            *pp = w->next;
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
     chan *c = *chan_slot(b, key);
     if (!c)
         return;
@@ -1004,10 +1041,46 @@ static void unsubscribed(sb_bus *b, const char *channel, size_t clen)
         return;
     if (c->wanted) {
         c->state = CH_SUBSCRIBED;
+        c->confirmed = false;
         send_subscribe(b, key);
     } else {
         *pp = c->next;
         free(c);
+    }
+}
+
+/* Redis confirmed a topic's SUBSCRIBE: from now on the others' frames of it
+ * reach this node (what was published before is in the database only). The
+ * waiters of the topic run now, before any frame that follows. */
+static void topic_confirmed(sb_bus *b, const char *channel, size_t clen)
+{
+    size_t pl = strlen(CHANNEL_PREFIX);
+    if (clen <= pl || clen - pl >= SB_TOPIC_MAX)
+        return;
+    char key[SB_TOPIC_MAX];
+    memcpy(key, channel + pl, clen - pl);
+    key[clen - pl] = '\0';
+    chan *c = *chan_slot(b, key);
+    if (!c || c->state != CH_SUBSCRIBED || c->confirmed)
+        return;
+    c->confirmed = true;
+    /* unlinked first: fn may add waiters */
+    waiter *mine = NULL;
+    for (waiter **pp = &b->waiters; *pp;) {
+        waiter *w = *pp;
+        if (strcmp(w->topic, key) == 0) {
+            *pp = w->next;
+            w->next = mine;
+            mine = w;
+        } else {
+            pp = &w->next;
+        }
+    }
+    while (mine) {
+        waiter *w = mine;
+        mine = w->next;
+        w->fn(w->arg, w->id);
+        free(w);
     }
 }
 
@@ -1034,6 +1107,9 @@ static void subscribed(redisAsyncContext *ac, void *reply, void *priv)
         on_bus_message(b, ch->str, ch->len, r->element[2]->str, r->element[2]->len);
     } else if (strcmp(kind, "unsubscribe") == 0) {
         unsubscribed(b, ch->str, ch->len);
+    } else if (strcmp(kind, "subscribe") == 0 && ch->len > strlen(CHANNEL_PREFIX) &&
+               memcmp(ch->str, CHANNEL_PREFIX, strlen(CHANNEL_PREFIX)) == 0) {
+        topic_confirmed(b, ch->str, ch->len);
     } else if (strcmp(kind, "subscribe") == 0 && ch->len == strlen(GAP_CHANNEL) &&
                memcmp(ch->str, GAP_CHANNEL, ch->len) == 0 && !b->sub.up) {
         /* sb:gap is subscribed after everything else: every subscription
@@ -1247,6 +1323,11 @@ void sb_bus_free(sb_bus *b)
     if (b->hb_ev)
         event_free(b->hb_ev);
     clear_chans(b);
+    while (b->waiters) {
+        waiter *w = b->waiters;
+        b->waiters = w->next;
+        free(w);
+    }
     for (size_t i = 0; i < b->n_raws; i++)
         free(b->raws[i].pattern);
     free(b->raws);
@@ -1293,4 +1374,31 @@ void sb_bus_on_gap(sb_bus *b, sb_bus_gap_fn fn, void *arg)
     }
     p[b->n_gaps++] = (gap_handler){fn, arg};
     b->gaps = p;
+}
+
+bool sb_bus_when_subscribed(sb_bus *b, const char *topic, sb_bus_subscribed_fn fn, void *arg,
+                            uint64_t id)
+{
+    if (!b || !fn)
+        return true;
+    if (b->sub.ready) {
+        const chan *c = *chan_slot(b, topic);
+        if (c && c->state == CH_SUBSCRIBED && c->confirmed)
+            return true;
+    }
+    /* not subscribed yet, or Redis down (the subscription comes back with
+     * it: subscribe_all, then the confirmation) */
+    size_t n = strlen(topic);
+    waiter *w = n < SB_TOPIC_MAX ? malloc(sizeof *w) : NULL;
+    if (!w) {
+        sb_log(SB_LOG_ERROR, "bus", "msg=\"out of memory: a subscription waiter is lost\"");
+        return true;
+    }
+    w->fn = fn;
+    w->arg = arg;
+    w->id = id;
+    memcpy(w->topic, topic, n + 1);
+    w->next = b->waiters;
+    b->waiters = w;
+    return false;
 }

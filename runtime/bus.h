@@ -22,13 +22,17 @@
  *
  * The wire format of a bus message (all integers big-endian):
  *
- *   u8   0xB1          magic and version (bus v1)
+ *   u8   0xB2          magic and version (bus v2; v1, 0xB1, had no
+ *                      position: a node of another version is malformed)
  *   u8   flags         bit 0: the frame is binary; bit 1: a gap notice
- *                      (sb:gap, no topics, no frame); other bits: 0
+ *                      (sb:gap, no topics, no frame, no other bit); bit 2:
+ *                      the frame has a position; other bits: 0
  *   u8   n             the origin node id's length, 1..SB_BUS_NODE_MAX
  *   n    node id
  *   u64  seq           per origin node, increasing (starts at the node's
  *                      start time in microseconds: unique across restarts)
+ *   u64  position      only with flag bit 2: the frame's position
+ *                      (outbox.h, sb_outbox_position)
  *   u16  k             topics, 0..SB_BUS_TOPICS_MAX (0 only in a gap notice)
  *   k x  (u8 len, len bytes)   each topic key, 1..SB_TOPIC_MAX-1 bytes
  *   u32  len           the frame's length, at most SB_BUS_FRAME_MAX
@@ -89,6 +93,19 @@ int sb_bus_publish_raw(sb_bus *bus, const char *channel, const char *msg, size_t
 typedef void (*sb_bus_gap_fn)(void *arg);
 void sb_bus_on_gap(sb_bus *bus, sb_bus_gap_fn fn, void *arg);
 
+/* Once every channel of `topic` is subscribed in Redis (the others' frames
+ * of it reach this node from then on): true when it is already (or there
+ * is no bus), and fn is not called. Otherwise false, and fn(arg, id) runs
+ * once, on the loop, outside any unit, when Redis confirms the SUBSCRIBE
+ * (after a reconnection of the subscription too), before any frame of the
+ * topic that follows it. Dropped without a call when the topic loses its
+ * last local subscriber first. A protocol that reads what a new connection
+ * missed from the database (chat's ?since=) reads again then: what was
+ * stored between its first read and the confirmation is in neither. */
+typedef void (*sb_bus_subscribed_fn)(void *arg, uint64_t id);
+bool sb_bus_when_subscribed(sb_bus *bus, const char *topic, sb_bus_subscribed_fn fn, void *arg,
+                            uint64_t id);
+
 /* Both connections up and subscribed. Otherwise *reason (may be NULL) says
  * what is wrong ("bus: redis unreachable (...)"); valid until the next
  * loop turn. */
@@ -97,6 +114,6 @@ bool sb_bus_healthy(const sb_bus *bus, const char **reason);
 /* The outbox's side (outbox.c calls it through its publish hook): one
  * frame, delivered locally already, for the n topics listed. */
 void sb_bus_publish(sb_bus *bus, const char *const *topics, size_t n, const char *frame, size_t len,
-                    bool binary);
+                    bool binary, bool positioned, uint64_t pos);
 
 #endif

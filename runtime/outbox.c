@@ -24,6 +24,7 @@ typedef enum { TO_CONN, TO_TOPIC, TO_HTTP, TO_CLOSE, TO_CONNS } target;
 typedef struct item {
     target to;
     bool binary;
+    bool positioned;        /* TO_TOPIC: pos is set (sb_outbox_position) */
     bool also;              /* TO_TOPIC: the previous item's frame, to one more topic */
     uint64_t conn;          /* TO_CONN: connection; TO_HTTP: request; TO_CONNS: their number */
     size_t key;             /* in o->keys: TO_TOPIC the key, TO_CLOSE the reason, TO_CONNS IDs */
@@ -31,6 +32,7 @@ typedef struct item {
     size_t off, len;        /* the bytes, in o->bytes */
     sb_counter *counter;    /* per connection reached */
     sb_http_response *resp; /* TO_HTTP: moved in, owned */
+    uint64_t pos;           /* positioned frames: the protocol's position */
 } item;
 
 typedef struct unit {
@@ -56,6 +58,8 @@ struct sb_outbox {
     void *endpoints_arg;
     sb_outbox_publish_fn publish; /* the bus, or NULL */
     void *publish_arg;
+    sb_outbox_filter_fn filter; /* the runtime's per-connection filters, or NULL */
+    void *filter_arg;
     uint64_t *group; /* an sb_outbox_also group's connections, each once */
     size_t cap_group;
     const char **group_topics;
@@ -241,6 +245,8 @@ void sb_outbox_also(sb_outbox *o, const char *topic)
     it->off = prev.off;
     it->len = prev.len;
     it->binary = prev.binary;
+    it->positioned = prev.positioned;
+    it->pos = prev.pos;
     it->also = true;
     if (!put_key(o, it, topic))
         u->failed = true;
@@ -272,6 +278,24 @@ void sb_outbox_binary(sb_outbox *o)
     unit *u = current(o);
     if (u && u->end > u->first)
         o->items[o->n_items - 1].binary = true;
+}
+
+void sb_outbox_position(sb_outbox *o, uint64_t pos)
+{
+    unit *u = current(o);
+    if (!u || u->end == u->first)
+        return;
+    item *it = &o->items[o->n_items - 1];
+    if (it->to != TO_TOPIC)
+        return;
+    it->positioned = true;
+    it->pos = pos;
+}
+
+void sb_outbox_set_filter(sb_outbox *o, sb_outbox_filter_fn fn, void *arg)
+{
+    o->filter = fn;
+    o->filter_arg = arg;
 }
 
 void sb_outbox_http(sb_outbox *o, uint64_t request, sb_http_response *resp)
@@ -343,6 +367,8 @@ static bool send_one(sb_outbox *o, sb_conn *c, void *obj, const item *it)
             sb_counter_add(it->counter, 1);
         return ep->congested && ep->congested(obj);
     }
+    if (it->positioned && o->filter && !o->filter(o->filter_arg, c, it->pos))
+        return false; /* that connection has it already (rt.h, sb_rt_set_filter) */
     if (sb_conn_send_frame(c, o->bytes.data + it->off, it->len, it->binary) != 0)
         return false;
     if (it->counter)
@@ -462,7 +488,7 @@ static void publish_group(sb_outbox *o, size_t first, size_t end)
         o->group_topics[k - first] = o->keys.data + o->items[k].key;
     const item *it = &o->items[first];
     o->publish(o->publish_arg, o->group_topics, end - first, o->bytes.data + it->off, it->len,
-               it->binary);
+               it->binary, it->positioned, it->pos);
 }
 
 static void close_conn(sb_outbox *o, const item *it)

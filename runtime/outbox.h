@@ -65,6 +65,17 @@ void sb_outbox_also(sb_outbox *o, const char *topic);
  * emitter's channels, handlers/realtime_emitter.c), never published. */
 sb_buf *sb_outbox_conns(sb_outbox *o, const uint64_t *conns, size_t n, sb_counter *counter);
 void sb_outbox_binary(sb_outbox *o);
+/* The topic frame just started has a position (a protocol's ID of what it
+ * carries, e.g. a chat message's): right after sb_outbox_topic, like
+ * sb_outbox_binary. A positioned frame goes through the filter of each
+ * connection it reaches (sb_outbox_set_filter) and crosses the bus with
+ * its position. */
+void sb_outbox_position(sb_outbox *o, uint64_t pos);
+/* For a positioned frame about to be sent to WebSocket connection c: false
+ * drops it for that connection (rt.c: the connection's sb_rt_set_filter). */
+struct sb_conn;
+typedef bool (*sb_outbox_filter_fn)(void *arg, struct sb_conn *c, uint64_t pos);
+void sb_outbox_set_filter(sb_outbox *o, sb_outbox_filter_fn fn, void *arg);
 /* The current unit carries frames from another node (the bus, bus.h): its
  * topic frames go to local subscribers only (never published again), and it
  * waits for no commit (nothing of it was written here). */
@@ -81,7 +92,8 @@ void sb_outbox_on_commit(sb_outbox *o, sb_counter *counter);
  * several topics with sb_outbox_also is one call listing them all), right
  * after its local delivery; not for remote units. The bus (bus.h). */
 typedef void (*sb_outbox_publish_fn)(void *arg, const char *const *topics, size_t n,
-                                     const char *frame, size_t len, bool binary);
+                                     const char *frame, size_t len, bool binary, bool positioned,
+                                     uint64_t pos);
 void sb_outbox_set_publish(sb_outbox *o, sb_outbox_publish_fn fn, void *arg);
 
 /* The end of turn's steps (rt.c). rc 0: committed (or nothing to commit).

@@ -49,6 +49,9 @@ struct rt_conn {
     bool limited; /* answered and closing */
     uint64_t id;
     rt_conn *prev, *next; /* the route's connections */
+    const struct ws_binding *route;
+    sb_rt_filter_fn filter; /* sb_rt_set_filter, or NULL */
+    void *filter_arg;
 };
 
 typedef struct drain_wait {
@@ -245,9 +248,17 @@ void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id)
 
 /* The outbox's publish hook: every topic frame, once, after its commit. */
 static void bus_publish(void *arg, const char *const *topics, size_t n, const char *frame,
-                        size_t len, bool binary)
+                        size_t len, bool binary, bool positioned, uint64_t pos)
 {
-    sb_bus_publish(arg, topics, n, frame, len, binary);
+    sb_bus_publish(arg, topics, n, frame, len, binary, positioned, pos);
+}
+
+/* A positioned frame to c: its connection's filter says (sb_rt_set_filter). */
+static bool conn_filter(void *arg, sb_conn *c, uint64_t pos)
+{
+    (void)arg;
+    rt_conn *rc = sb_conn_is_http(c) ? NULL : sb_conn_user(c);
+    return !rc || !rc->filter || rc->filter(rc->filter_arg, pos);
 }
 
 sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, const sb_config *cfg)
@@ -302,6 +313,10 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
         }
         sb_outbox_set_publish(rt->outbox, bus_publish, rt->bus);
     }
+    /* with the bus only: a single node's replays and live frames keep one
+     * turn's order and need no filter (docs/decisions.md) */
+    if (rt->outbox && rt->bus)
+        sb_outbox_set_filter(rt->outbox, conn_filter, rt);
     return rt;
 }
 
@@ -470,6 +485,7 @@ static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
         return -1;
     sb_conn_set_user(c, rc);
     rc->id = sb_conn_id(c);
+    rc->route = b;
     rc->next = b->conns;
     if (b->conns)
         b->conns->prev = rc;
@@ -776,6 +792,23 @@ int sb_rt_each_ws(sb_rt *rt, const char *path, sb_call_fn fn, void *arg)
         }
     }
     return n;
+}
+
+void *sb_rt_ws_session(sb_rt *rt, uint64_t conn, const char *path)
+{
+    sb_conn *c = sb_conn_find(rt->server, conn);
+    rt_conn *rc = c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+    return rc && rc->route && strcmp(rc->route->h.path, path) == 0 ? rc->session : NULL;
+}
+
+void sb_rt_set_filter(struct sb_ctx *ctx, sb_rt_filter_fn fn, void *arg)
+{
+    sb_conn *c = sb_conn_find(ctx->rt->server, ctx->conn);
+    rt_conn *rc = c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+    if (!rc)
+        return;
+    rc->filter = fn;
+    rc->filter_arg = arg;
 }
 
 void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg)

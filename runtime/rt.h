@@ -165,6 +165,19 @@ void sb_rt_invalid(struct sb_ctx *ctx);
  * Returns how many. */
 int sb_rt_each_ws(sb_rt *rt, const char *path, sb_call_fn fn, void *arg);
 
+/* The session of WebSocket `conn` if it is one of the route at `path`
+ * (NULL otherwise, or when it has none): for a protocol that finds its
+ * connections by topic (sb_topics_conns) outside a unit. */
+void *sb_rt_ws_session(sb_rt *rt, uint64_t conn, const char *path);
+
+/* A filter of ctx's WebSocket connection for its positioned frames
+ * (outbox.h, sb_outbox_position): fn(arg, pos) false drops the frame for
+ * this connection only. Called only for positioned topic frames, at their
+ * delivery. One per connection (fn NULL removes it); arg is the caller's
+ * (a session: remove the filter before freeing it, or free it in on_close). */
+typedef bool (*sb_rt_filter_fn)(void *arg, uint64_t pos);
+void sb_rt_set_filter(struct sb_ctx *ctx, sb_rt_filter_fn fn, void *arg);
+
 /* Subscribe ctx's connection to a topic; released when it closes. */
 int sb_rt_subscribe(struct sb_ctx *ctx, const char *topic);
 void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic);

@@ -234,14 +234,15 @@ test('a frame to several topics reaches a connection subscribed to two of them o
 });
 
 /** A bus message as docs (runtime/bus.h) describe it. */
-function busMessage({ node = 'Z', seq = 1n, flags = 0, topics, frame }) {
-  const seqb = Buffer.alloc(8);
+function busMessage({ node = 'Z', seq = 1n, flags = 0, pos, topics, frame }) {
+  const seqb = Buffer.alloc(pos === undefined ? 8 : 16);
   seqb.writeBigUInt64BE(seq);
+  if (pos !== undefined) { seqb.writeBigUInt64BE(pos, 8); flags |= 4; }
   const len = Buffer.alloc(4);
   len.writeUInt32BE(frame.length);
   const tl = Buffer.alloc(2);
   tl.writeUInt16BE(topics.length);
-  return Buffer.concat([Buffer.from([0xb1, flags, node.length]), Buffer.from(node), seqb, tl,
+  return Buffer.concat([Buffer.from([0xb2, flags, node.length]), Buffer.from(node), seqb, tl,
     ...topics.map((t) => Buffer.concat([Buffer.from([Buffer.byteLength(t)]), Buffer.from(t)])), len, frame]);
 }
 
@@ -259,12 +260,16 @@ test('a message of another node, written by the documented format: delivered as 
   await rawPublish(redis.port, ch, busMessage({ seq: 7n, topics: [`user:${ann.id}`], frame: text })); // a copy
   await rawPublish(redis.port, ch, busMessage({ seq: 8n, flags: 1, topics: ['room:none', `user:${ann.id}`], frame: bin }));
   await annB.waitForN(() => true, 2, { from: mark, what: 'the two frames' });
+  // a positioned frame (bus v2): delivered like any other (no filter on a connection without since=)
+  await rawPublish(redis.port, ch, busMessage({ seq: 9n, pos: 12345n, topics: [`user:${ann.id}`], frame: text }));
+  await annB.waitForN(() => true, 3, { from: mark, what: 'the positioned frame' });
   await h.sleep(200);
   assert.equal(annB.raw[mark], text.toString(), 'the text frame, byte for byte');
   assert.deepEqual(annB.messages[mark].data, { status: 'wire' });
   assert.equal(annB.messages[mark + 1].isBinary, true, 'the binary frame stays binary');
   assert.deepEqual(bins, [bin], 'byte for byte');
-  assert.equal(annB.messages.length, mark + 2, 'the copy of seq 7 was not delivered again');
+  assert.equal(annB.raw[mark + 2], text.toString(), 'the positioned frame, byte for byte');
+  assert.equal(annB.messages.length, mark + 3, 'the copy of seq 7 was not delivered again');
   annB.close();
 });
 
@@ -322,14 +327,16 @@ test('malformed bus messages are logged, counted and dropped; the node keeps ser
   const ch = `sb:t:user:${ann.id}`;
   redis.cli('PUBLISH', ch, 'not a bus message');
   const topic = Buffer.from(`user:${ann.id}`);
-  const head = (flags, topics) => Buffer.concat([Buffer.from([0xb1, flags, 1]), Buffer.from('Z'), Buffer.alloc(7), Buffer.from([9]),
+  const head = (flags, topics) => Buffer.concat([Buffer.from([0xb2, flags, 1]), Buffer.from('Z'), Buffer.alloc(7), Buffer.from([9]),
     Buffer.from([0, topics.length]), ...topics.map((t) => Buffer.concat([Buffer.from([t.length]), t]))]);
   const frame = Buffer.from('{"type":"new_message"}');
   const len = (n) => Buffer.from([0, 0, n >> 8, n & 255]);
   const bad = [
-    Buffer.from([0xb1]), // the magic alone
-    Buffer.from([0xb1, 0, 1, 0x5a]), // truncated after the node id
-    Buffer.from([0xb2, 0, 1, 0x5a]), // another version
+    Buffer.from([0xb2]), // the magic alone
+    Buffer.from([0xb2, 0, 1, 0x5a]), // truncated after the node id
+    Buffer.concat([Buffer.from([0xb1, 0, 1]), Buffer.from('Z'), Buffer.alloc(8), Buffer.from([0, 1, topic.length]), topic, len(frame.length), frame]), // bus v1
+    Buffer.concat([head(4, [topic]).subarray(0, 13)]), // positioned, truncated in its position
+    Buffer.concat([head(2 | 4, []), len(0)]), // a gap notice with a position
     Buffer.concat([head(0x80, [topic]), len(frame.length), frame]), // an unknown flag
     Buffer.concat([head(0, [topic]), len(100), frame]), // the frame's length lies
     Buffer.concat([head(0, []), len(frame.length), frame]), // no topic
@@ -509,4 +516,64 @@ test('Redis killed: both nodes keep delivering locally and say degraded; back: h
   await annB2.waitFor(h.isNewMessage((m) => m.text === 'after'));
   assert.equal(numsub(redis, 'sb:gap'), 2, 'both nodes listen for gap notices');
   for (const c of [tomA3, annB2, tab]) c.close();
+});
+
+test('since= on a node without a subscriber of the topic: what is stored during its SUBSCRIBE is delivered, every message exactly once', async () => {
+  // ann keeps reconnecting to B, where nobody else is subscribed to her
+  // topic, with since= her newest id, while tom on A sends every few ms.
+  // Before the catch-up replay at the SUBSCRIBE's confirmation, a message
+  // stored between the replay's read and that confirmation reached her
+  // neither way; with it, the replays and the live frames overlap and the
+  // connection's filter drops the second copy.
+  const tom = h.addUser(A.db, 'Tom Window', 'TECHNICIAN');
+  const ann = h.addUser(A.db, 'Ann Window', 'ADMIN');
+  const tomA = await h.login(A, tom, 'tomA');
+  tomA.send({ action: 'send_message', receiver_id: ann.id, text: 'w 0', client_message_id: 'w0' });
+  const first = (await tomA.waitFor(h.isNewMessage((m) => m.text === 'w 0'))).data;
+  const room = first.room_id;
+  let sending = true; let sent = 1;
+  const sender = (async () => {
+    while (sending) {
+      tomA.send({ action: 'send_message', room_id: room, text: `w ${sent}`, client_message_id: `w${sent}` });
+      sent++;
+      await h.sleep(2);
+    }
+  })();
+  // Redis busy for 40 ms (a script) as ann connects: B's SUBSCRIBE waits
+  // in Redis behind A's PUBLISHes of what A stored after B's replay read,
+  // as a loaded Redis would keep it waiting; the window is 40 ms wide.
+  const busy = net.connect(redis.port, '127.0.0.1');
+  busy.on('data', () => {});
+  await new Promise((resolve, reject) => { busy.once('connect', resolve); busy.once('error', reject); });
+  const script = "local s = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 40000 return 0";
+  const block = () => busy.write(`*3\r\n$4\r\nEVAL\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0\r\n`);
+  const ids = []; let newest = BigInt(first.message.id); // every connection resumes: since=
+  for (let k = 0; k < 40; k++) {
+    block();
+    await h.sleep(2);
+    const c = await h.login(B, ann, `annB#${k}`, { query: `since=${newest}` });
+    await h.sleep(60);
+    c.close();
+    await h.sleep(30); // its last frames, and B unsubscribes: the next one is the first again
+    for (const m of c.messages) {
+      if (m.type !== 'new_message') continue;
+      ids.push(m.data.message.id);
+      if (BigInt(m.data.message.id) > newest) newest = BigInt(m.data.message.id);
+    }
+  }
+  sending = false;
+  await sender;
+  await h.sleep(200);
+  const last = await h.login(B, ann, 'annB#last', { query: `since=${newest}` });
+  await h.sleep(300);
+  last.close();
+  for (const m of last.messages) if (m.type === 'new_message') ids.push(m.data.message.id);
+  busy.destroy();
+  const stored = h.sqlite(A.db, `SELECT id FROM chat_messages WHERE room_id = ${room} AND id > ${first.message.id} ORDER BY id`).trim().split('\n');
+  assert.ok(stored.length >= 100, `stored ${stored.length}`);
+  const missing = stored.filter((id) => !ids.includes(id));
+  assert.deepEqual(missing, [], `ann never got ${missing.length} of ${stored.length}`);
+  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+  assert.deepEqual(twice, [], 'nothing twice');
+  tomA.close();
 });

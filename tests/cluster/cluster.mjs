@@ -373,7 +373,7 @@ export async function chatSocket(server, token, { since, label = 'chat' } = {}) 
 
 /**
  * A chat user that stays connected: on a close it reconnects to `server` (the
- * proxy) with since= the highest message ID it has seen, and counts every
+ * proxy) with since= the highest message ID it has seen (0 at first), and counts every
  * new_message by ID (seen[id] = times).
  */
 export class ChatPeer {
@@ -386,7 +386,12 @@ export class ChatPeer {
   async connect(server = this.server) {
     for (let i = 0; ; i++) {
       try {
-        const since = this.maxId > 0n ? this.maxId.toString() : undefined;
+        // since=0 before it has seen anything, as a client that loaded the
+        // room's history would send the newest ID it holds: a connection
+        // without since= means "from whenever the node takes it", which a
+        // message sent right after the socket opens can precede
+        // (docs/deployment.md, Known gaps)
+        const since = this.maxId > 0n ? this.maxId.toString() : '0';
         const c = await chatSocket(server, this.user.token, { since, label: this.label });
         this.sinces.push(since);
         this.c = c; this.connects++; this.upstreams.push(c.upstream);
