@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "sql.h"
 #include "store_sql.h"
+#include "test_db.h"
 #include "token.h"
 
 /* The entry, or NULL when there is none; a failed read fails the test (the
@@ -60,39 +61,10 @@ typedef struct fixture {
     sb_store *store;
     chat_store *cs;
     char dir[64];
-    char pg_base[200]; /* SB_TEST_DB=postgres: the cluster's URL base */
-    char pg_name[64];  /* and this test's database in it */
-    char path[320];    /* the SQLite file, or the database's URL */
+    char pg_name[64]; /* and this test's database in it */
+    char path[320];   /* the SQLite file, or the database's URL */
     int64_t user[4];
 } fixture;
-
-static bool on_pg(void)
-{
-    const char *e = getenv("SB_TEST_DB");
-    return e && strcmp(e, "postgres") == 0;
-}
-
-static int pg_base(char *out, size_t cap)
-{
-    const char *u = getenv("SB_TEST_PG_URL");
-    char buf[256] = "";
-    if (!u || !*u) {
-        const char *file = getenv("SB_TEST_PG_URL_FILE");
-        FILE *fp = file ? fopen(file, "r") : NULL;
-        if (!fp || !fgets(buf, sizeof buf, fp)) {
-            if (fp)
-                fclose(fp);
-            fprintf(stderr, "SB_TEST_DB=postgres: set SB_TEST_PG_URL or SB_TEST_PG_URL_FILE\n");
-            return -1;
-        }
-        fclose(fp);
-        buf[strcspn(buf, "\r\n")] = '\0';
-        u = buf;
-    }
-    size_t n = strlen(u);
-    snprintf(out, cap, "%s%s", u, n && u[n - 1] == '/' ? "" : "/");
-    return 0;
-}
 
 /* SQL through psql (PostgreSQL: another connection, as another node's) */
 static int psql(const char *url, const char *sql)
@@ -103,18 +75,10 @@ static int psql(const char *url, const char *sql)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static int pg_admin(const fixture *f, const char *fmt)
-{
-    char url[300], sql[200];
-    snprintf(url, sizeof url, "%spostgres", f->pg_base);
-    snprintf(sql, sizeof sql, fmt, f->pg_name);
-    return psql(url, sql);
-}
-
 /* A script run by another writer: another connection to the same database. */
 static void other_writer(const fixture *f, const char *sql)
 {
-    if (on_pg()) {
+    if (sb_test_db_on_pg()) {
         assert_int_equal(psql(f->path, sql), 0);
         return;
     }
@@ -133,14 +97,11 @@ static int setup(void **state)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/db.sqlite", f->dir);
     sb_log_set_level(SB_LOG_ERROR);
-    if (on_pg()) {
+    if (sb_test_db_on_pg()) {
         static int seq;
         snprintf(f->pg_name, sizeof f->pg_name, "sb_chat_store_%d_%d", (int)getpid(), ++seq);
-        if (pg_base(f->pg_base, sizeof f->pg_base) != 0 ||
-            pg_admin(f, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
-                        "LC_COLLATE 'C' LC_CTYPE 'C'") != 0)
+        if (sb_test_db_create(f->pg_name, f->path, sizeof f->path) != 0)
             return -1;
-        snprintf(f->path, sizeof f->path, "%s%s", f->pg_base, f->pg_name);
     }
     f->base = event_base_new();
     f->store = sb_store_open(f->path, false, err, sizeof err);
@@ -171,7 +132,7 @@ static int teardown(void **state)
     sb_store_close(f->store);
     event_base_free(f->base);
     sb_metrics_reset_all_for_tests(); /* the next test's store registers them again */
-    if (f->pg_name[0] && pg_admin(f, "DROP DATABASE IF EXISTS %s WITH (FORCE)") != 0)
+    if (f->pg_name[0] && sb_test_db_drop(f->pg_name) != 0)
         return -1;
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)
@@ -201,7 +162,7 @@ static void test_rolled_back_savepoint(void **state)
     assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
     int64_t second = chat_direct_room(f->cs, f->user[2], f->user[3], &created);
     sb_store_unit_end(f->store, true);
-    if (on_pg()) { /* no ID is handed out twice: the first is simply gone */
+    if (sb_test_db_on_pg()) { /* no ID is handed out twice: the first is simply gone */
         assert_true(second > first);
         assert_null(room_get(f->cs, first));
     } else {
@@ -351,7 +312,7 @@ static void test_failed_send_keeps_the_turn(void **state)
     fixture *f = *state;
     int64_t existing = 0;
     bool created;
-    assert_int_equal(chat_send_needs_unit(f->cs), on_pg());
+    assert_int_equal(chat_send_needs_unit(f->cs), sb_test_db_on_pg());
     assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
     int64_t room = chat_direct_room(f->cs, f->user[0], f->user[1], &created);
     chat_new_msg m = {
@@ -739,7 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_send_keeps_the_turn, setup, teardown),
         cmocka_unit_test(test_parse_id),
     };
-    if (on_pg())
+    if (sb_test_db_on_pg())
         return cmocka_run_group_tests_name("chat_store on PostgreSQL", both, NULL, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rolled_back_savepoint, setup, teardown),

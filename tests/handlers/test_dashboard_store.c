@@ -26,65 +26,17 @@
 #include "metrics.h"
 #include "sql.h"
 #include "store.h"
+#include "test_db.h"
 
 typedef struct fixture {
     char dir[64];
-    char pg_base[200]; /* SB_TEST_DB=postgres: the cluster's URL base */
-    char pg_name[64];  /* and this test's database in it */
+    char pg_name[64]; /* and this test's database in it */
     sb_store *store;
     sb_arena arena;
 } fixture;
 
-/* SB_TEST_DB=postgres runs the same tests on a fresh PostgreSQL database in
- * the cluster of tests/support/pg_cluster.sh (SB_TEST_PG_URL, or the file
- * SB_TEST_PG_URL_FILE holding it), dropped at teardown. */
-static bool on_pg(void)
-{
-    const char *e = getenv("SB_TEST_DB");
-    return e && strcmp(e, "postgres") == 0;
-}
-
-static int pg_base(char *out, size_t cap)
-{
-    const char *u = getenv("SB_TEST_PG_URL");
-    char buf[256] = "";
-    if (!u || !*u) {
-        const char *file = getenv("SB_TEST_PG_URL_FILE");
-        FILE *fp = file ? fopen(file, "r") : NULL;
-        if (!fp || !fgets(buf, sizeof buf, fp)) {
-            if (fp)
-                fclose(fp);
-            fprintf(stderr, "SB_TEST_DB=postgres: set SB_TEST_PG_URL or SB_TEST_PG_URL_FILE\n");
-            return -1;
-        }
-        fclose(fp);
-        buf[strcspn(buf, "\r\n")] = '\0';
-        u = buf;
-    }
-    size_t n = strlen(u);
-    snprintf(out, cap, "%s%s", u, n && u[n - 1] == '/' ? "" : "/");
-    return 0;
-}
-
-/* CREATE or DROP DATABASE, from the cluster's maintenance database. */
-static int pg_admin(const fixture *f, const char *fmt)
-{
-    char url[300], sql[200], err[256];
-    snprintf(url, sizeof url, "%spostgres", f->pg_base);
-    snprintf(sql, sizeof sql, fmt, f->pg_name);
-    sb_store *m = sb_store_open(url, false, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    int rc = sb_sql_exec(m, sql, err, sizeof err) == SB_STORE_OK ? 0 : -1;
-    if (rc != 0)
-        fprintf(stderr, "%s: %s\n", sql, err);
-    sb_store_close(m);
-    sb_metrics_reset_all_for_tests(); /* the test's store registers its series */
-    return rc;
-}
-
+/* SB_TEST_DB=postgres runs the same tests on a fresh PostgreSQL database
+ * (test_db.h), dropped at teardown. */
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -94,14 +46,11 @@ static int setup(void **state)
         return -1;
     snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
     sb_log_set_level(SB_LOG_ERROR);
-    if (on_pg()) {
+    if (sb_test_db_on_pg()) {
         static int seq;
         snprintf(f->pg_name, sizeof f->pg_name, "sb_dashboard_store_%d_%d", (int)getpid(), ++seq);
-        if (pg_base(f->pg_base, sizeof f->pg_base) != 0 ||
-            pg_admin(f, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
-                        "LC_COLLATE 'C' LC_CTYPE 'C'") != 0)
+        if (sb_test_db_create(f->pg_name, path, sizeof path) != 0)
             return -1;
-        snprintf(path, sizeof path, "%s%s", f->pg_base, f->pg_name);
     }
     f->store = sb_store_open(path, false, err, sizeof err);
     if (!f->store || dashboard_store_migrate(f->store, err, sizeof err) != 0 ||
@@ -121,7 +70,7 @@ static int teardown(void **state)
     sb_store_close(f->store);
     sb_metrics_reset_all_for_tests(); /* the next store registers its series again */
     sb_arena_free(&f->arena);
-    if (f->pg_name[0] && pg_admin(f, "DROP DATABASE IF EXISTS %s WITH (FORCE)") != 0)
+    if (f->pg_name[0] && sb_test_db_drop(f->pg_name) != 0)
         return -1;
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)

@@ -25,63 +25,17 @@
 #include "metrics.h"
 #include "sql.h"
 #include "store.h"
+#include "test_db.h"
 
 typedef struct fixture {
     char dir[64];
     char url[300]; /* what the stores open */
-    char pg_base[200];
     char pg_name[64];
     sb_store *store;
     int lost, begun;
     int after_rc[8];
     int n_after;
 } fixture;
-
-static bool on_pg(void)
-{
-    const char *e = getenv("SB_TEST_DB");
-    return e && strcmp(e, "postgres") == 0;
-}
-
-static int pg_base(char *out, size_t cap)
-{
-    const char *u = getenv("SB_TEST_PG_URL");
-    char buf[256] = "";
-    if (!u || !*u) {
-        const char *file = getenv("SB_TEST_PG_URL_FILE");
-        FILE *fp = file ? fopen(file, "r") : NULL;
-        if (!fp || !fgets(buf, sizeof buf, fp)) {
-            if (fp)
-                fclose(fp);
-            fprintf(stderr, "SB_TEST_DB=postgres: set SB_TEST_PG_URL or SB_TEST_PG_URL_FILE\n");
-            return -1;
-        }
-        fclose(fp);
-        buf[strcspn(buf, "\r\n")] = '\0';
-        u = buf;
-    }
-    size_t n = strlen(u);
-    snprintf(out, cap, "%s%s", u, n && u[n - 1] == '/' ? "" : "/");
-    return 0;
-}
-
-static int pg_admin(const fixture *f, const char *fmt)
-{
-    char url[300], sql[200], err[256];
-    snprintf(url, sizeof url, "%spostgres", f->pg_base);
-    snprintf(sql, sizeof sql, fmt, f->pg_name);
-    sb_store *m = sb_store_open(url, false, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    int rc = sb_sql_exec(m, sql, err, sizeof err) == SB_STORE_OK ? 0 : -1;
-    if (rc != 0)
-        fprintf(stderr, "%s: %s\n", sql, err);
-    sb_store_close(m);
-    sb_metrics_reset_all_for_tests();
-    return rc;
-}
 
 static void on_begin(void *arg)
 {
@@ -123,14 +77,11 @@ static int setup(void **state)
         return -1;
     snprintf(f->url, sizeof f->url, "%s/t.db", f->dir);
     sb_log_set_level(SB_LOG_ERROR);
-    if (on_pg()) {
+    if (sb_test_db_on_pg()) {
         static int seq;
         snprintf(f->pg_name, sizeof f->pg_name, "sb_engine_%d_%d", (int)getpid(), ++seq);
-        if (pg_base(f->pg_base, sizeof f->pg_base) != 0 ||
-            pg_admin(f, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
-                        "LC_COLLATE 'C' LC_CTYPE 'C'") != 0)
+        if (sb_test_db_create(f->pg_name, f->url, sizeof f->url) != 0)
             return -1;
-        snprintf(f->url, sizeof f->url, "%s%s", f->pg_base, f->pg_name);
     }
     f->store = sb_store_open(f->url, false, err, sizeof err);
     if (!f->store || sb_store_migrate(f->store, &migration, err, sizeof err) != 0 ||
@@ -148,8 +99,8 @@ static int teardown(void **state)
     fixture *f = *state;
     sb_store_close(f->store);
     sb_metrics_reset_all_for_tests();
-    if (on_pg())
-        pg_admin(f, "DROP DATABASE IF EXISTS %s WITH (FORCE)");
+    if (sb_test_db_on_pg())
+        sb_test_db_drop(f->pg_name);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)
@@ -264,8 +215,9 @@ static void test_failure_inside_unit(void **state)
     sb_store_unit_end(f->store, true);
     assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
     assert_int_equal(put(f->store, "u2", "b"), SB_SQL_DONE);
-    assert_true(put(f->store, "dup", "again") < 0);      /* the primary key */
-    sb_store_unit_end(f->store, on_pg() ? true : false); /* PostgreSQL rolls it back anyway */
+    assert_true(put(f->store, "dup", "again") < 0); /* the primary key */
+    sb_store_unit_end(f->store,
+                      sb_test_db_on_pg() ? true : false); /* PostgreSQL rolls it back anyway */
     assert_true(sb_store_in_tx(f->store));
     assert_int_equal(sb_store_unit_begin(f->store), SB_STORE_OK);
     assert_int_equal(put(f->store, "u3", "c"), SB_SQL_DONE);
@@ -295,7 +247,7 @@ static void test_failure_outside_unit(void **state)
     assert_int_equal(put(f->store, "w1", "a"), SB_SQL_DONE);
     sb_store_after_commit(f->store, after, f);
     assert_true(put(f->store, "dup", "again") < 0);
-    if (on_pg()) {
+    if (sb_test_db_on_pg()) {
         assert_int_equal(f->lost, 1);
         assert_false(sb_store_in_tx(f->store));
         assert_int_equal(f->n_after, 1);
@@ -309,7 +261,7 @@ static void test_failure_outside_unit(void **state)
     assert_int_equal(sb_store_begin(f->store), SB_STORE_OK);
     assert_int_equal(put(f->store, "w2", "b"), SB_SQL_DONE);
     assert_int_equal(sb_store_commit(f->store), SB_STORE_OK);
-    assert_int_equal(count(f->store, "w1"), on_pg() ? 0 : 1);
+    assert_int_equal(count(f->store, "w1"), sb_test_db_on_pg() ? 0 : 1);
     assert_int_equal(count(f->store, "w1b"), 0);
     assert_int_equal(count(f->store, "w2"), 1);
 }
@@ -325,7 +277,7 @@ static void test_nul_byte(void **state)
     sb_sql_bind_text(st, 2, "a\0b", 3);
     int rc = sb_sql_step(st);
     sb_sql_reset(st);
-    if (on_pg()) {
+    if (sb_test_db_on_pg()) {
         assert_int_equal(rc, SB_STORE_ERROR);
         assert_non_null(strstr(sb_sql_error(st), "NUL"));
         assert_int_equal(count(f->store, "nul"), 0);
@@ -360,13 +312,14 @@ static void test_migration_refused(void **state)
     sb_migration m = {.module = "other", .steps = only_sqlite, .count = 1};
     char err[256] = "";
     int rc = sb_store_migrate(f->store, &m, err, sizeof err);
-    if (on_pg()) {
+    if (sb_test_db_on_pg()) {
         assert_int_equal(rc, -1);
         assert_non_null(strstr(err, "other"));
     } else {
         assert_int_equal(rc, 0);
     }
-    assert_int_equal(sb_store_engine(f->store), on_pg() ? SB_SQL_POSTGRES : SB_SQL_SQLITE);
+    assert_int_equal(sb_store_engine(f->store),
+                     sb_test_db_on_pg() ? SB_SQL_POSTGRES : SB_SQL_SQLITE);
 }
 
 int main(void)
