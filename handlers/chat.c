@@ -33,6 +33,15 @@
  * (chat_session.sent): a message committed before a replay's read can still
  * be on its way from another node through Redis for about that long. */
 #define OVERLAP_US (5 * 1000000LL)
+/* The outage replay (docs/decisions.md, "Redis bus", the outage replay): a
+ * connection records at most SENT_MAX IDs; past it, its gap closes it with
+ * 1012 as before. After the gap's replay it keeps the set OUTAGE_TAIL_US,
+ * so that a second gap (another node's notice of what it dropped while its
+ * own publish connection was still down) replays again instead of closing. */
+#define SENT_MAX 65536
+#define OUTAGE_TAIL_US (30 * 1000000LL)
+
+enum { OUTAGE_NONE, OUTAGE_DOWN, OUTAGE_AFTER };
 
 typedef struct replay_state replay_state;
 
@@ -52,6 +61,16 @@ typedef struct chat_session {
     bool confirmed;      /* the bus has the user's topic subscribed */
     bool catchup_owed;   /* confirmed while a replay was under way */
     bool truncated;      /* the replay stopped at REPLAY_LIMIT: no catch-up */
+    bool overflow;       /* the set reached SENT_MAX: IDs past it were not recorded */
+    /* With --redis: the newest message ID this connection was sent (a
+     * replay's or a live one) or, before any, the point it started from
+     * (since=, or the newest stored at its open); -1 unknown. */
+    int64_t newest;
+    /* The outage replay: OUTAGE_DOWN from the bus' down until its gap,
+     * OUTAGE_AFTER from the gap's replay until the set is freed; outage_from
+     * is `newest` at the down. */
+    int outage;
+    int64_t outage_from;
 } chat_session;
 
 /* Is id in ss->sent? *at: where it would go. */
@@ -76,6 +95,10 @@ static bool sent_add(chat_session *ss, int64_t id)
     size_t at;
     if (sent_find(ss, id, &at))
         return false;
+    if (ss->n_sent >= SENT_MAX) {
+        ss->overflow = true;
+        return true;
+    }
     if (ss->n_sent == ss->cap_sent) {
         size_t cap = ss->cap_sent ? 2 * ss->cap_sent : 64;
         int64_t *p = realloc(ss->sent, cap * sizeof *p);
@@ -96,6 +119,22 @@ static void tracking_end(chat_session *ss)
     ss->sent = NULL;
     ss->n_sent = ss->cap_sent = 0;
     ss->tracking = false;
+    ss->overflow = false;
+    ss->outage = OUTAGE_NONE;
+}
+
+/* The end of a replay or of an outage: the set is kept `us` more. */
+static void tracking_tail(chat_session *ss, int64_t us)
+{
+    if (ss->outage == OUTAGE_AFTER && us < OUTAGE_TAIL_US)
+        us = OUTAGE_TAIL_US;
+    ss->track_until = sb_mono_us() + us;
+}
+
+static void note_sent(chat_session *ss, int64_t id)
+{
+    if (ss->newest >= 0 && id > ss->newest)
+        ss->newest = id;
 }
 
 /* Still overlapping? Ends (and frees the set) once the time is up. */
@@ -112,9 +151,10 @@ static bool tracking(chat_session *ss)
 static bool chat_filter(void *arg, uint64_t pos)
 {
     chat_session *ss = arg;
-    if (!tracking(ss))
-        return true;
-    return sent_add(ss, (int64_t)pos);
+    if (tracking(ss) && !sent_add(ss, (int64_t)pos))
+        return false;
+    note_sent(ss, (int64_t)pos);
+    return true;
 }
 
 /* The topic of every device of a user. */
@@ -533,6 +573,7 @@ static void replay_more(struct sb_ctx *ctx, void *arg)
         n++;
         if (track && !sent_add(ss, row.id))
             continue; /* delivered live already */
+        note_sent(ss, row.id);
         chat_new_message_payload p;
         chat_fill_new_message(app, &row, room_or_null(app, row.room_id), ss->user_id, &p);
         chat_new_message_payload_write(to_origin(ctx, CHAT_OUT_NEW_MESSAGE_PAYLOAD), &p);
@@ -555,8 +596,15 @@ static void replay_more(struct sb_ctx *ctx, void *arg)
     }
     free(rs);
     ss->replay = NULL;
-    if (ss->confirmed && ss->tracking && !ss->track_until)
-        ss->track_until = sb_mono_us() + OVERLAP_US;
+    if (ss->outage == OUTAGE_AFTER && ss->truncated) {
+        /* more than REPLAY_LIMIT stored meanwhile: the client reads them */
+        sb_rt_close(ctx, SB_CLOSE_SERVICE_RESTART, "catch up");
+        return;
+    }
+    if (ss->outage == OUTAGE_AFTER)
+        tracking_tail(ss, OUTAGE_TAIL_US);
+    else if (ss->outage == OUTAGE_NONE && ss->confirmed && ss->tracking && !ss->track_until)
+        tracking_tail(ss, OVERLAP_US);
 }
 
 /* The bus confirmed the user's topic (chat_open): read what was stored
@@ -571,7 +619,8 @@ static void catchup(struct sb_ctx *ctx, void *arg)
         return;
     }
     if (ss->truncated || !(ss->replay = malloc(sizeof *ss->replay))) {
-        ss->track_until = sb_mono_us() + OVERLAP_US;
+        if (ss->outage != OUTAGE_DOWN)
+            tracking_tail(ss, OVERLAP_US);
         return;
     }
     *ss->replay = (replay_state){ss->replay_pos, REPLAY_LIMIT};
@@ -584,6 +633,60 @@ static void chat_subscribed(void *arg, uint64_t conn)
     chat_session *ss = sb_rt_ws_session(app->rt, conn, CHAT_PATH);
     if (ss && ss->tracking)
         sb_rt_call(app->rt, conn, app, catchup, ss);
+}
+
+/* The bus' subscription went down (chat_app.c, on_down): from now on,
+ * record what this connection is sent, and where it stood. */
+void chat_outage_begin(struct sb_ctx *ctx)
+{
+    chat_session *ss = ctx->session;
+    if (!ss || ss->newest < 0 || ss->outage == OUTAGE_DOWN)
+        return;
+    if (ss->outage == OUTAGE_NONE) {
+        ss->outage_from = ss->newest;
+        if (ss->tracking && !ss->confirmed) {
+            /* its catch-up has not read yet: from where it would */
+            int64_t p = ss->replay ? ss->replay->after : ss->replay_pos;
+            if (p < ss->outage_from)
+                ss->outage_from = p;
+        }
+    }
+    /* else: a second outage within the first one's tail; the set still
+     * holds everything sent since the first one's start */
+    ss->outage = OUTAGE_DOWN;
+    ss->tracking = true;
+    ss->track_until = 0; /* until the gap */
+}
+
+/* A bus gap (chat_app.c, on_gap): what was stored since the connection's
+ * point before the outage, except what it was sent already; or, when it
+ * recorded nothing to replay from, the 1012 close after which the client
+ * reconnects with ?since=. */
+void chat_outage_gap(struct sb_ctx *ctx)
+{
+    chat_session *ss = ctx->session;
+    if (!ss || ss->outage == OUTAGE_NONE || !tracking(ss) || ss->overflow) {
+        sb_rt_close(ctx, SB_CLOSE_SERVICE_RESTART, "catch up");
+        return;
+    }
+    ss->outage = OUTAGE_AFTER;
+    ss->track_until = 0; /* tracking_tail once the replay is done */
+    ss->truncated = false;
+    ss->catchup_owed = false;
+    if (ss->replay) {
+        /* a since= replay is under way: it goes on from the outage's point
+         * (what it sent already is in the set) */
+        if (ss->replay->after > ss->outage_from)
+            ss->replay->after = ss->outage_from;
+        ss->replay->left = REPLAY_LIMIT;
+        return;
+    }
+    if (!(ss->replay = malloc(sizeof *ss->replay))) {
+        sb_rt_close(ctx, SB_CLOSE_SERVICE_RESTART, "catch up");
+        return;
+    }
+    *ss->replay = (replay_state){ss->outage_from, REPLAY_LIMIT};
+    replay_more(ctx, NULL);
 }
 
 static void refuse(struct sb_ctx *ctx, const char *text)
@@ -634,6 +737,7 @@ static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
         return 0; /* refused (Too many connections, then 1008), or out of memory */
     }
     ss->user_id = user;
+    ss->newest = -1;
     ctx->session = ss;
     char peer[80];
     sb_log(SB_LOG_DEBUG, "chat_open", "conn=%llu user=%lld peer=%s", (unsigned long long)ctx->conn,
@@ -650,6 +754,7 @@ static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
                  * again at the confirmation (catchup), and drop what both
                  * the replays and the live frames carry (chat_filter). */
                 ss->tracking = true;
+                ss->newest = params.since > 0 ? params.since : 0;
                 sb_rt_set_filter(ctx, chat_filter, ss);
                 ss->confirmed = sb_bus_when_subscribed(bus, topic, chat_subscribed, app, ctx->conn);
             }
@@ -660,15 +765,13 @@ static int chat_open(struct sb_ctx *ctx, const sb_ws_request *req)
          * before Redis confirms the topic's SUBSCRIBE is read at the
          * confirmation, from the newest ID now (catchup). */
         int64_t newest = chat_newest_message_id(app->sb_store);
+        /* the filter stays: it keeps `newest` for an outage replay */
+        sb_rt_set_filter(ctx, chat_filter, ss);
         if (newest >= 0) {
             ss->tracking = true;
-            ss->replay_pos = newest;
-            sb_rt_set_filter(ctx, chat_filter, ss);
-            if (sb_bus_when_subscribed(sb_rt_bus(ctx->rt), topic, chat_subscribed, app,
-                                       ctx->conn)) {
-                sb_rt_set_filter(ctx, NULL, NULL); /* subscribed: nothing to read */
-                tracking_end(ss);
-            }
+            ss->replay_pos = ss->newest = newest;
+            if (sb_bus_when_subscribed(sb_rt_bus(ctx->rt), topic, chat_subscribed, app, ctx->conn))
+                tracking_end(ss); /* subscribed: nothing to read */
         }
     }
     return 0;

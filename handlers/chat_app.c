@@ -41,20 +41,37 @@ static bool parse_in_v(sb_reader *r, void *out)
     return chat_in_parse(r, out);
 }
 
-static void close_for_gap(struct sb_ctx *ctx, void *arg)
+static void outage_begin(struct sb_ctx *ctx, void *arg)
 {
     (void)arg;
-    sb_rt_close(ctx, SB_CLOSE_SERVICE_RESTART, "catch up");
+    chat_outage_begin(ctx);
+}
+
+/* The bus' subscription went down: each connection records what it is
+ * sent from now on, and where it stood (chat.c, chat_outage_begin). */
+static void on_down(void *arg)
+{
+    chat_app *app = arg;
+    int n = sb_rt_each_ws(app->rt, CHAT_PATH, outage_begin, NULL);
+    sb_log(SB_LOG_INFO, "chat_bus_down", "recording=%d", n);
+}
+
+static void outage_gap(struct sb_ctx *ctx, void *arg)
+{
+    (void)arg;
+    chat_outage_gap(ctx);
 }
 
 /* A bus gap (runtime/bus.h): messages stored through other nodes may have
- * missed this node's connections. Closed with 1012, a client reconnects
- * with ?since= and reads what it missed from the database. */
+ * missed this node's connections. A connection that recorded the outage
+ * gets them replayed from the database, nothing twice; any other is closed
+ * with 1012, and its client reconnects with ?since= (chat.c,
+ * chat_outage_gap). */
 static void on_gap(void *arg)
 {
     chat_app *app = arg;
-    int n = sb_rt_each_ws(app->rt, CHAT_PATH, close_for_gap, NULL);
-    sb_log(SB_LOG_INFO, "chat_gap", "closed=%d", n);
+    int n = sb_rt_each_ws(app->rt, CHAT_PATH, outage_gap, NULL);
+    sb_log(SB_LOG_INFO, "chat_gap", "connections=%d", n);
 }
 
 chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_size)
@@ -110,8 +127,10 @@ chat_app *chat_app_start(sb_rt *rt, size_t max_message, char *err, size_t err_si
         chat_app_stop(app);
         return NULL;
     }
-    if (sb_rt_bus(rt))
+    if (sb_rt_bus(rt)) {
         sb_bus_on_gap(sb_rt_bus(rt), on_gap, app);
+        sb_bus_on_down(sb_rt_bus(rt), on_down, app);
+    }
     return app;
 }
 

@@ -33,6 +33,14 @@ void chat_app_stop(chat_app *app);
 int64_t chat_authenticate(chat_app *app, const char *query_token, const char *authorization);
 /* The WebSocket route of chat.c (its storage_error is set by chat_app.c). */
 sb_ws_handler chat_ws_handler(chat_app *app);
+
+/* The bus' outage, per connection (chat.c; docs/decisions.md, "Redis bus",
+ * the outage replay): at the subscription's down, start recording what the
+ * connection is sent; at the gap, replay what it lacks (or close it with
+ * 1012 when it cannot). */
+struct sb_ctx;
+void chat_outage_begin(struct sb_ctx *ctx);
+void chat_outage_gap(struct sb_ctx *ctx);
 /* The REST routes of chat_http.c. */
 int chat_http_register(chat_app *app, char *err, size_t err_size);
 

@@ -135,6 +135,8 @@ struct sb_bus {
     size_t n_raws;
     gap_handler *gaps;
     size_t n_gaps;
+    gap_handler *downs; /* sb_bus_on_down */
+    size_t n_downs;
     waiter *waiters;      /* sb_bus_when_subscribed, newest first */
     struct event *gap_ev; /* gap handlers owed from inside a unit run from here */
     struct event *hb_ev;  /* HEARTBEAT_MS */
@@ -367,7 +369,7 @@ static void clear_chans(sb_bus *b)
 /* c is down (ac already detached or freed by hiredis): say so once, retry. */
 static void lost(sb_bus *b, rconn *c, const char *why)
 {
-    bool was_up = c->up;
+    bool was_up = c->up, was_failed = c->failed;
     /* a connection that dies as soon as it is up (a Redis that refuses
      * something) keeps backing off: only one that lived resets the delay */
     if (was_up && sb_mono_us() - c->up_at > 5 * 1000000)
@@ -387,6 +389,11 @@ static void lost(sb_bus *b, rconn *c, const char *why)
     else
         sb_log(SB_LOG_DEBUG, "bus_down", "conn=%s redis=%s error=\"%s\" attempt=%d", c->name,
                b->url_safe, c->error, c->attempt);
+    /* the subscription's outage begins (its gap handlers run when it is
+     * back): once per outage, however many attempts fail meanwhile */
+    if (c == &b->sub && !was_failed)
+        for (size_t i = 0; i < b->n_downs; i++)
+            b->downs[i].fn(b->downs[i].arg);
     schedule_retry(b, c);
 }
 
@@ -1332,6 +1339,7 @@ void sb_bus_free(sb_bus *b)
         free(b->raws[i].pattern);
     free(b->raws);
     free(b->gaps);
+    free(b->downs);
     sb_buf_free(&b->msg);
     memset(b->password, 0, sizeof b->password);
     free(b);
@@ -1374,6 +1382,19 @@ void sb_bus_on_gap(sb_bus *b, sb_bus_gap_fn fn, void *arg)
     }
     p[b->n_gaps++] = (gap_handler){fn, arg};
     b->gaps = p;
+}
+
+void sb_bus_on_down(sb_bus *b, sb_bus_gap_fn fn, void *arg)
+{
+    if (!b || !fn)
+        return;
+    gap_handler *p = realloc(b->downs, (b->n_downs + 1) * sizeof *p);
+    if (!p) {
+        sb_log(SB_LOG_ERROR, "bus", "msg=\"out of memory: a down handler is lost\"");
+        return;
+    }
+    p[b->n_downs++] = (gap_handler){fn, arg};
+    b->downs = p;
 }
 
 bool sb_bus_when_subscribed(sb_bus *b, const char *topic, sb_bus_subscribed_fn fn, void *arg,

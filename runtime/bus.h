@@ -93,6 +93,16 @@ int sb_bus_publish_raw(sb_bus *bus, const char *channel, const char *msg, size_t
 typedef void (*sb_bus_gap_fn)(void *arg);
 void sb_bus_on_gap(sb_bus *bus, sb_bus_gap_fn fn, void *arg);
 
+/* When this node's subscription goes down (once per outage, however many
+ * reconnection attempts fail; the gap handlers run when it is back): called
+ * on the loop, outside any unit, in registration order, before any frame
+ * of the outage is delivered. A module that can recover an outage without
+ * closing its clients starts recording what it sends them locally
+ * (sb_rt_each_ws), so that its gap handler replays from before the outage
+ * what they lack, and nothing twice (chat: docs/decisions.md, "Redis bus",
+ * the outage replay). Not called at sb_bus_free. */
+void sb_bus_on_down(sb_bus *bus, sb_bus_gap_fn fn, void *arg);
+
 /* Once every channel of `topic` is subscribed in Redis (the others' frames
  * of it reach this node from then on): true when it is already (or there
  * is no bus), and fn is not called. Otherwise false, and fn(arg, id) runs

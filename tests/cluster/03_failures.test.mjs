@@ -19,7 +19,6 @@ const NO_PG = !FORCE && !F.postgres && process.env.SB_CLUSTER_DB !== 'postgres' 
 
 // Known gaps (docs/deployment.md, "Known gaps"): reported as todo, not failures
 const KNOWN = {
-  ownNode: 'a client that gets its own node\'s messages live during a Redis outage resumes after the ones stored through other nodes meanwhile (docs/deployment.md, Known gaps)',
   rtTwice: 'a recovered UPDATE can arrive twice on the new node after kill -9 (seen in 1 run of 4; docs/deployment.md, Known gaps)',
 };
 
@@ -162,7 +161,7 @@ test('realtime: kill -9 of the node holding polling sessions: they reconnect thr
   }
 });
 
-test('Redis restarted mid-burst: nothing acknowledged is lost, nothing twice', { skip: NO_BUS, todo: KNOWN.ownNode }, async () => {
+test('Redis restarted mid-burst: nothing acknowledged is lost, nothing twice', { skip: NO_BUS }, async () => {
   const a = c.addUser('Sender2'), b = c.addUser('Receiver2');
   const room = await directRoom(a, b);
   const s = new ChatPeer(c.proxy, a, 'sender'); await s.connect(c.nodes[0]);
