@@ -196,6 +196,7 @@ static void socket_free(rt_socket *st)
     if (st->permissions != no_items)
         free(st->permissions);
     free(st->user); /* the strings' block */
+    free(st->sent); /* realtime_recovery.c */
     free(st);
 }
 
@@ -510,6 +511,7 @@ static void on_disconnect(struct sb_ctx *ctx, sb_sio_socket *so, const char *rea
         return;
     }
     sockets_unlink(st);
+    realtime_recovery_forget(ctx, st);
     realtime_recovery_keep(ctx, st, reason);
     /* topics: the session may stay (another namespace); leave ours */
     char topic[SB_TOPIC_MAX];

@@ -87,6 +87,13 @@ typedef struct rt_socket {
     bool admitted;              /* past the checks: in its topics, counted */
     struct rt_pending *pending; /* waiting for the session check (realtime_check.h) */
     int64_t recover_from;       /* recovering: replay the UPDATEs after this offset; -1 not */
+    /* With --redis, a recovered connection: the offsets it was sent, by the
+     * replay or live, while the two can overlap (realtime_recovery.c);
+     * sorted, each once. */
+    bool tracking, filtered;
+    int64_t *sent;
+    size_t n_sent, cap_sent;
+    int64_t track_until; /* sb_mono_us; 0: until the replay is done */
 } rt_socket;
 
 struct event_base;

@@ -185,6 +185,9 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
     sb_topics_conns(sb_rt_topics(app->rt), key, &n);
     sb_buf *b = sb_outbox_topic(ctx->out, key, app->m_deliveries);
     realtime_write_update(b, (sb_str){app->scratch.data, app->scratch.len}, offset);
+    /* positioned: a recovering connection's filter drops what its replay
+     * sent (realtime_recovery.c) */
+    sb_outbox_position(ctx->out, (uint64_t)offset);
     sb_counter_add(app->m_updates, 1);
 
     char *off = sb_arena_alloc(ctx->arena, 24);

@@ -13,6 +13,84 @@
 #include "sha256.h"
 #include "token.h"
 
+/* A recovered connection's replay and its live UPDATEs overlap on a node
+ * of several (docs/decisions.md, realtime, "The replay and the live
+ * UPDATEs"): an UPDATE committed through another node before the replay's
+ * read may still be on its way through Redis, and one delivered live
+ * between the CONNECT and the replay is read by it too. So the connection
+ * keeps the offsets it is sent, replayed or live, from its CONNECT until
+ * OVERLAP_US after its replay, and neither path sends one twice. At most
+ * SENT_MAX of them: past it a duplicate may get through (never a loss). */
+#define OVERLAP_US (5 * 1000000LL)
+#define SENT_MAX 65536
+
+static bool sent_find(const rt_socket *st, int64_t off, size_t *at)
+{
+    size_t lo = 0, hi = st->n_sent;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->sent[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *at = lo;
+    return lo < st->n_sent && st->sent[lo] == off;
+}
+
+/* Record off as sent: false when it was already. */
+static bool sent_add(rt_socket *st, int64_t off)
+{
+    size_t at;
+    if (sent_find(st, off, &at))
+        return false;
+    if (st->n_sent >= SENT_MAX)
+        return true;
+    if (st->n_sent == st->cap_sent) {
+        size_t cap = st->cap_sent ? 2 * st->cap_sent : 64;
+        int64_t *p = realloc(st->sent, cap * sizeof *p);
+        if (!p)
+            return true;
+        st->sent = p;
+        st->cap_sent = cap;
+    }
+    memmove(st->sent + at + 1, st->sent + at, (st->n_sent - at) * sizeof *st->sent);
+    st->sent[at] = off;
+    st->n_sent++;
+    return true;
+}
+
+static void tracking_end(rt_socket *st)
+{
+    free(st->sent);
+    st->sent = NULL;
+    st->n_sent = st->cap_sent = 0;
+    st->tracking = false;
+}
+
+static bool tracking(rt_socket *st)
+{
+    if (st->tracking && st->track_until && sb_mono_us() > st->track_until)
+        tracking_end(st);
+    return st->tracking;
+}
+
+/* The endpoint's filter (rt.h) for its UPDATE frames, positioned by
+ * offset (realtime_http.c). */
+static bool recovery_filter(void *arg, uint64_t pos)
+{
+    rt_socket *st = arg;
+    return !tracking(st) || sent_add(st, (int64_t)pos);
+}
+
+void realtime_recovery_forget(struct sb_ctx *ctx, rt_socket *st)
+{
+    if (st->filtered)
+        sb_rt_set_filter(ctx, NULL, NULL);
+    st->filtered = false;
+    tracking_end(st);
+}
+
 /* A record counts as alive while its node's heartbeat is newer than this:
  * the window, plus a sweep's period (the heartbeat's) of slack. A node
  * killed with -9 stops beating; its records then expire a window after its
@@ -164,6 +242,12 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
         if (taken == 1) {
             memcpy(st->pid, pid, sizeof st->pid);
             st->recover_from = offset;
+            if (sb_rt_bus(app->rt)) {
+                /* from now: the live UPDATEs of the topics it joins */
+                st->tracking = st->filtered = true;
+                st->track_until = 0;
+                sb_rt_set_filter(ctx, recovery_filter, st);
+            }
             follow_subs(ctx, st, subs, subs_len);
             sb_counter_add(app->m_recovered, 1);
         }
@@ -230,11 +314,14 @@ void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
     sb_cursor cur = SB_CURSOR_INIT;
     realtime_update_row row;
     int rc, n = 0;
+    bool track = tracking(st);
     while ((rc = realtime_updates_since(app->store, st->company, st->recover_from,
                                         realtime_replay_upto(app, st->company),
                                         sb_wall_ms() - app->recovery_ms, &cur, &row)) == 1) {
         if (row.artifact && !follows(st, row.artifact))
             continue;
+        if (track && !sent_add(st, row.offset))
+            continue; /* delivered live already */
         realtime_write_update(sb_outbox_conn(ctx->out, st->session, NULL),
                               (sb_str){row.envelope, row.len}, row.offset);
         n++;
@@ -244,6 +331,8 @@ void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
     sb_log(SB_LOG_DEBUG, "realtime_recovered", "session=%llu replayed=%d",
            (unsigned long long)st->session, n);
     st->recover_from = -1;
+    if (track)
+        st->track_until = sb_mono_us() + OVERLAP_US;
 }
 
 void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reason)

@@ -355,11 +355,13 @@ void sb_outbox_fail_pending(sb_outbox *o)
 /* Delivery ---------------------------------------------------------------- */
 
 /* One delivery, to a connection c or an endpoint obj (or neither: gone). */
-static bool send_one(sb_outbox *o, sb_conn *c, void *obj, const item *it)
+static bool send_one(sb_outbox *o, sb_conn *c, uint64_t id, void *obj, const item *it)
 {
     if (!c) {
         if (!obj)
             return false;
+        if (it->positioned && o->filter && !o->filter(o->filter_arg, NULL, id, it->pos))
+            return false; /* that endpoint has it already */
         const sb_endpoint_ops *ep = *(const sb_endpoint_ops *const *)obj;
         if (ep->send(obj, o->bytes.data + it->off, it->len, it->binary) != 0)
             return false;
@@ -367,7 +369,7 @@ static bool send_one(sb_outbox *o, sb_conn *c, void *obj, const item *it)
             sb_counter_add(it->counter, 1);
         return ep->congested && ep->congested(obj);
     }
-    if (it->positioned && o->filter && !o->filter(o->filter_arg, c, it->pos))
+    if (it->positioned && o->filter && !o->filter(o->filter_arg, c, id, it->pos))
         return false; /* that connection has it already (rt.h, sb_rt_set_filter) */
     if (sb_conn_send_frame(c, o->bytes.data + it->off, it->len, it->binary) != 0)
         return false;
@@ -382,7 +384,7 @@ static bool send_conn(sb_outbox *o, uint64_t id, const item *it)
     void *obj = NULL;
     if (!c)
         endpoint(o, id, &obj);
-    return send_one(o, c, obj, it);
+    return send_one(o, c, id, obj, it);
 }
 
 /* A topic's frame to every subscriber, STAGE at a time: their objects are
@@ -410,7 +412,7 @@ static bool send_topic(sb_outbox *o, const uint64_t *conns, size_t n, const item
                 ep->prefetch(objs[j]);
         }
         for (size_t j = 0; j < m; j++)
-            congested |= send_one(o, cs[j], objs[j], it);
+            congested |= send_one(o, cs[j], conns[k + j], objs[j], it);
     }
     return congested;
 }

@@ -71,10 +71,11 @@ void sb_outbox_binary(sb_outbox *o);
  * connection it reaches (sb_outbox_set_filter) and crosses the bus with
  * its position. */
 void sb_outbox_position(sb_outbox *o, uint64_t pos);
-/* For a positioned frame about to be sent to WebSocket connection c: false
- * drops it for that connection (rt.c: the connection's sb_rt_set_filter). */
+/* For a positioned frame about to be sent to WebSocket connection c, or
+ * (c NULL) to the endpoint `id` (rt.h, endpoints): false drops it for that
+ * one (rt.c: the connection's or endpoint's sb_rt_set_filter). */
 struct sb_conn;
-typedef bool (*sb_outbox_filter_fn)(void *arg, struct sb_conn *c, uint64_t pos);
+typedef bool (*sb_outbox_filter_fn)(void *arg, struct sb_conn *c, uint64_t id, uint64_t pos);
 void sb_outbox_set_filter(sb_outbox *o, sb_outbox_filter_fn fn, void *arg);
 /* The current unit carries frames from another node (the bus, bus.h): its
  * topic frames go to local subscribers only (never published again), and it

@@ -69,6 +69,13 @@ struct sb_timer {
     bool repeat;
 };
 
+/* An endpoint's filter (sb_rt_set_filter): a connection keeps its own in
+ * its rt_conn; an endpoint has no such record, so the runtime keeps it. */
+typedef struct ep_filter {
+    sb_rt_filter_fn fn;
+    void *arg;
+} ep_filter;
+
 struct sb_rt {
     struct event_base *base;
     sb_server *server;
@@ -89,8 +96,10 @@ struct sb_rt {
     int64_t tx_started_us;
     sb_map timers; /* owner -> its first sb_timer */
     sb_log_every_state limit_log;
-    sb_map drains;    /* conn -> its drain_wait */
-    sb_map endpoints; /* endpoint ID -> its object (which starts with its ops) */
+    sb_map drains;     /* conn -> its drain_wait */
+    sb_map endpoints;  /* endpoint ID -> its object (which starts with its ops) */
+    sb_map ep_filters; /* endpoint ID -> its ep_filter (sb_rt_set_filter) */
+    size_t n_ep_filters;
     uint64_t *to_arm; /* connections whose drain wait starts after the deliver */
     size_t n_arm, cap_arm;
     void **bindings;
@@ -236,8 +245,11 @@ int sb_rt_endpoint_add(sb_rt *rt, uint64_t id, void *obj)
     return sb_map_put(&rt->endpoints, (int64_t)id, obj) != 0 ? -1 : 0;
 }
 
+static void ep_filter_del(sb_rt *rt, uint64_t id);
+
 void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id)
 {
+    ep_filter_del(rt, id);
     sb_map_del(&rt->endpoints, (int64_t)id);
     free(sb_map_del(&rt->drains, (int64_t)id));
     sb_topics_leave_all(rt->topics, id);
@@ -253,10 +265,15 @@ static void bus_publish(void *arg, const char *const *topics, size_t n, const ch
     sb_bus_publish(arg, topics, n, frame, len, binary, positioned, pos);
 }
 
-/* A positioned frame to c: its connection's filter says (sb_rt_set_filter). */
-static bool conn_filter(void *arg, sb_conn *c, uint64_t pos)
+/* A positioned frame to c, or to endpoint id: its filter says
+ * (sb_rt_set_filter). */
+static bool conn_filter(void *arg, sb_conn *c, uint64_t id, uint64_t pos)
 {
-    (void)arg;
+    sb_rt *rt = arg;
+    if (!c) {
+        const ep_filter *f = rt->n_ep_filters ? sb_map_get(&rt->ep_filters, (int64_t)id) : NULL;
+        return !f || f->fn(f->arg, pos);
+    }
     rt_conn *rc = sb_conn_is_http(c) ? NULL : sb_conn_user(c);
     return !rc || !rc->filter || rc->filter(rc->filter_arg, pos);
 }
@@ -299,6 +316,7 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_map_init(&rt->timers);
     sb_map_init(&rt->drains);
     sb_map_init(&rt->endpoints);
+    sb_map_init(&rt->ep_filters);
     sb_outbox_set_endpoints(rt->outbox, endpoint_lookup, rt);
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
@@ -344,6 +362,9 @@ void sb_rt_free(sb_rt *rt)
             free(rt->drains.slots[i].value);
     sb_map_free(&rt->drains);
     sb_map_free(&rt->endpoints); /* the objects are their owners' */
+    for (size_t i = 0; rt->n_ep_filters && i < rt->ep_filters.cap; i++)
+        free(rt->ep_filters.slots[i].value); /* NULL in an empty slot */
+    sb_map_free(&rt->ep_filters);
     free(rt->to_arm);
     if (rt->turn_ev)
         event_free(rt->turn_ev);
@@ -801,10 +822,40 @@ void *sb_rt_ws_session(sb_rt *rt, uint64_t conn, const char *path)
     return rc && rc->route && strcmp(rc->route->h.path, path) == 0 ? rc->session : NULL;
 }
 
+static void ep_filter_del(sb_rt *rt, uint64_t id)
+{
+    ep_filter *f = sb_map_del(&rt->ep_filters, (int64_t)id);
+    if (f) {
+        free(f);
+        rt->n_ep_filters--;
+    }
+}
+
 void sb_rt_set_filter(struct sb_ctx *ctx, sb_rt_filter_fn fn, void *arg)
 {
-    sb_conn *c = sb_conn_find(ctx->rt->server, ctx->conn);
+    sb_rt *rt = ctx->rt;
+    sb_conn *c = sb_conn_find(rt->server, ctx->conn);
     rt_conn *rc = c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+    if (!c && sb_map_get(&rt->endpoints, (int64_t)ctx->conn)) {
+        /* an endpoint (an Engine.IO session): kept by its ID */
+        ep_filter *f = sb_map_get(&rt->ep_filters, (int64_t)ctx->conn);
+        if (!fn) {
+            ep_filter_del(rt, ctx->conn);
+            return;
+        }
+        if (!f) {
+            if (!(f = malloc(sizeof *f)))
+                return; /* unfiltered: a duplicate may get through, never a loss */
+            if (sb_map_put(&rt->ep_filters, (int64_t)ctx->conn, f) != 0) {
+                free(f);
+                return;
+            }
+            rt->n_ep_filters++;
+        }
+        f->fn = fn;
+        f->arg = arg;
+        return;
+    }
     if (!rc)
         return;
     rc->filter = fn;

@@ -170,11 +170,14 @@ int sb_rt_each_ws(sb_rt *rt, const char *path, sb_call_fn fn, void *arg);
  * connections by topic (sb_topics_conns) outside a unit. */
 void *sb_rt_ws_session(sb_rt *rt, uint64_t conn, const char *path);
 
-/* A filter of ctx's WebSocket connection for its positioned frames
- * (outbox.h, sb_outbox_position): fn(arg, pos) false drops the frame for
- * this connection only. Called only for positioned topic frames, at their
- * delivery. One per connection (fn NULL removes it); arg is the caller's
- * (a session: remove the filter before freeing it, or free it in on_close). */
+/* A filter of ctx's WebSocket connection, or of its endpoint (an Engine.IO
+ * session: below), for its positioned frames (outbox.h,
+ * sb_outbox_position): fn(arg, pos) false drops the frame for this
+ * connection only. Called only for positioned topic frames, at their
+ * delivery, and only with --redis (a single node needs none). One per
+ * connection (fn NULL removes it; an endpoint's goes with
+ * sb_rt_endpoint_remove); arg is the caller's (a session: remove the filter
+ * before freeing it, or free it in on_close). */
 typedef bool (*sb_rt_filter_fn)(void *arg, uint64_t pos);
 void sb_rt_set_filter(struct sb_ctx *ctx, sb_rt_filter_fn fn, void *arg);
 
