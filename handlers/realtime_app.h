@@ -94,6 +94,7 @@ typedef struct rt_socket {
     int64_t *sent;
     size_t n_sent, cap_sent;
     int64_t track_until; /* sb_mono_us; 0: until the replay is done */
+    int64_t resumed_at;  /* the offset it recovered from: it has every one up to it */
 } rt_socket;
 
 struct event_base;

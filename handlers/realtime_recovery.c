@@ -76,11 +76,14 @@ static bool tracking(rt_socket *st)
 }
 
 /* The endpoint's filter (rt.h) for its UPDATE frames, positioned by
- * offset (realtime_http.c). */
+ * offset (realtime_http.c). One at or below the offset it recovered from
+ * it had already: its old node delivered it before Redis brought it here. */
 static bool recovery_filter(void *arg, uint64_t pos)
 {
     rt_socket *st = arg;
-    return !tracking(st) || sent_add(st, (int64_t)pos);
+    if (!tracking(st))
+        return true;
+    return (int64_t)pos > st->resumed_at && sent_add(st, (int64_t)pos);
 }
 
 void realtime_recovery_forget(struct sb_ctx *ctx, rt_socket *st)
@@ -246,6 +249,7 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
                 /* from now: the live UPDATEs of the topics it joins */
                 st->tracking = st->filtered = true;
                 st->track_until = 0;
+                st->resumed_at = offset;
                 sb_rt_set_filter(ctx, recovery_filter, st);
             }
             follow_subs(ctx, st, subs, subs_len);
@@ -331,7 +335,7 @@ void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
     sb_log(SB_LOG_DEBUG, "realtime_recovered", "session=%llu replayed=%d",
            (unsigned long long)st->session, n);
     st->recover_from = -1;
-    if (track)
+    if (track && st->tracking)
         st->track_until = sb_mono_us() + OVERLAP_US;
 }
 

@@ -138,6 +138,45 @@ test('realtime: an UPDATE posted to node A reaches Socket.IO clients on both nod
   rt.closeAll();
 });
 
+test('realtime: a client recovering on node B while an UPDATE stored through A is still in Redis gets it once (the replay and the live delivery overlap)', async () => {
+  // Redis busy (a script) while A stores u1: A delivers it to the client
+  // at once, its PUBLISH waits in Redis; the client moves to B meanwhile and
+  // recovers there from u1's offset; then Redis hands the PUBLISH to B,
+  // which delivered it live once more before the recovering session's
+  // filter (the cluster's KNOWN.rtTwice). Failed before, every run.
+  const key = rt.apiKey(A.db);
+  const co = `co-ovl-${Date.now()}`;
+  const helper = await rt.connect(B, { tok: rt.token({ sub: 'uh', company_id: co }), transports: ['websocket'] });
+  const c = await rt.connect(A, {
+    tok: rt.token({ sub: 'uc', company_id: co }), transports: ['websocket'],
+    reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 200, randomizationFactor: 0,
+  });
+  await subscribed(redis, `company:${co}`, 2);
+  const r0 = await rt.update(A, { company_id: co, action: 'tick', requestId: 'u0' }, key);
+  assert.equal(r0.status, 200, r0.text);
+  await h.until(() => rt.updatesOf(c).length === 1 && rt.updatesOf(helper).length === 1, h.T(5000), 'u0 on both nodes');
+  let connects = 0; c.on('connect', () => { connects++; });
+  const busy = net.connect(redis.port, '127.0.0.1');
+  busy.on('data', () => {});
+  await new Promise((resolve, reject) => { busy.once('connect', resolve); busy.once('error', reject); });
+  const script = "local s = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 1500000 return 0";
+  busy.write(`*3\r\n$4\r\nEVAL\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0\r\n`);
+  await h.sleep(20);
+  const r1 = await rt.update(A, { company_id: co, action: 'tick', requestId: 'u1' }, key);
+  assert.equal(r1.status, 200, r1.text);
+  c.io.uri = B.base; // its next connection goes to B, as a load balancer would send it
+  c.io.engine.close();
+  await h.until(() => connects === 1, h.T(5000), 'reconnected to B');
+  assert.equal(c.recovered, true, 'recovered on B');
+  await h.until(() => rt.updatesOf(c).some((m) => m.env.requestId === 'u1'), h.T(5000), 'u1 replayed');
+  await h.until(() => rt.updatesOf(helper).some((m) => m.env.requestId === 'u1'), h.T(5000), 'u1 through Redis to B');
+  await h.sleep(300);
+  busy.destroy();
+  const ids = rt.updatesOf(c).map((m) => m.env.requestId);
+  assert.deepEqual(ids, ['u0', 'u1'], 'each once');
+  rt.closeAll();
+});
+
 test('dashboard: a refresh through node A\'s operator API reaches a tab on node B', async () => {
   const key = dh.apikey(A);
   const fin = await dh.session(A, key, '7', '42');
