@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store_checkpoint.h"
 #include "log.h"
@@ -132,6 +133,35 @@ static int exec(sb_store *s, const char *sql)
     }
     sqlite3_free(msg);
     return rc;
+}
+
+/* Opening: a statement that meets a lock retries until OPEN_WAIT_MS have
+ * passed. Several processes opening one fresh file at once (nodes started
+ * together) meet each other's locks in a way the busy handler does not
+ * cover: switching a new file to WAL needs its exclusive lock, and SQLite
+ * answers SQLITE_BUSY at once to a connection that would deadlock by waiting
+ * (tests/integration/18_concurrent_start). Start-up only, before the loop. */
+#define OPEN_WAIT_MS 30000
+
+static int open_exec(sb_store *s, const char *sql)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned attempt = 0;; attempt++) {
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+            return rc == SQLITE_OK ? rc : exec(s, sql); /* the error, logged */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long waited =
+            (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (waited >= OPEN_WAIT_MS)
+            return exec(s, sql);
+        /* 5 to 20 ms, staggered by attempt and process, so that processes
+         * which collided do not collide again in step */
+        long ms = 5 + (long)((attempt * 7u + (unsigned)getpid()) % 16u);
+        struct timespec nap = {0, ms * 1000000L};
+        nanosleep(&nap, NULL);
+    }
 }
 
 sqlite3_stmt *sb_store_stmt(sb_store *s, const char *sql)
@@ -474,13 +504,14 @@ sb_store *sb_store_open(const char *path, bool sync_full, char *err, size_t err_
     }
     /* a busy database must not stall the loop for long */
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    if (exec(s, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
-        exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") != SQLITE_OK ||
-        exec(s, "PRAGMA foreign_keys=ON") != SQLITE_OK ||
-        exec(s, "PRAGMA temp_store=MEMORY") != SQLITE_OK ||
-        exec(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT) != SQLITE_OK ||
-        exec(s, "CREATE TABLE IF NOT EXISTS sb_migrations("
-                "module TEXT PRIMARY KEY, version INTEGER NOT NULL)") != SQLITE_OK) {
+    if (open_exec(s, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
+        open_exec(s, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") !=
+            SQLITE_OK ||
+        open_exec(s, "PRAGMA foreign_keys=ON") != SQLITE_OK ||
+        open_exec(s, "PRAGMA temp_store=MEMORY") != SQLITE_OK ||
+        open_exec(s, "PRAGMA journal_size_limit=" WAL_SIZE_LIMIT) != SQLITE_OK ||
+        open_exec(s, "CREATE TABLE IF NOT EXISTS sb_migrations("
+                     "module TEXT PRIMARY KEY, version INTEGER NOT NULL)") != SQLITE_OK) {
         snprintf(err, err_size, "%s: %s", path, sqlite3_errmsg(s->db));
         sqlite3_close(s->db);
         free(s);

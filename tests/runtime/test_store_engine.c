@@ -17,9 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -304,6 +307,55 @@ static void test_second_connection(void **state)
     sb_store_close(other);
 }
 
+/* Opening a fresh file that another process holds (nodes started at once,
+ * tests/integration/18_concurrent_start): switching it to WAL needs its
+ * exclusive lock, which another process's read holds here for longer than
+ * a turn's busy timeout (200 ms). The open waits for it and succeeds, in
+ * WAL; before, it failed with "database is locked". SQLite only. */
+static void test_open_while_locked(void **state)
+{
+    fixture *f = *state;
+    if (sb_test_db_on_pg())
+        skip();
+    char path[128], err[256] = "";
+    snprintf(path, sizeof path, "%s/fresh.db", f->dir);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the other process: a rollback-journal file, read-locked */
+        sqlite3 *db = NULL;
+        if (sqlite3_open(path, &db) != SQLITE_OK ||
+            sqlite3_exec(db, "CREATE TABLE x(a); BEGIN; SELECT * FROM x;", NULL, NULL, NULL) !=
+                SQLITE_OK)
+            _exit(1);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(1);
+        struct timespec hold = {0, 800 * 1000 * 1000L};
+        nanosleep(&hold, NULL);
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(db);
+        _exit(0);
+    }
+    char c;
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    sb_store *s = sb_store_open(path, false, err, sizeof err);
+    if (!s)
+        fprintf(stderr, "open: %s\n", err);
+    assert_non_null(s);
+    sb_stmt *st = sb_sql(s, "PRAGMA journal_mode");
+    assert_non_null(st);
+    assert_int_equal(sb_sql_step(st), SB_SQL_ROW);
+    assert_string_equal(sb_sql_text(st, 0, NULL), "wal");
+    sb_sql_reset(st);
+    sb_store_close(s);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* A module without PostgreSQL steps cannot start there, and says which. */
 static void test_migration_refused(void **state)
 {
@@ -332,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_while_locked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
