@@ -329,7 +329,10 @@ static void checked(chat_store *cs, uint64_t *gen)
 
 static bool trusted(const chat_store *cs, uint64_t gen)
 {
-    return cs->armed && gen == cs->gen;
+    /* in_tx too: between an asynchronous COMMIT's sending and its answer
+     * (store.h, sb_store_commit_start) the transaction is over, and
+     * turn_over has not run yet */
+    return cs->armed && gen == cs->gen && sb_store_in_tx(cs->store);
 }
 
 static bool created_here(const chat_store *cs, int64_t room)

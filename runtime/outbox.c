@@ -53,6 +53,10 @@ struct sb_outbox {
     bool open_item; /* the last item's len is not known yet */
     unit *units;
     size_t n_units, cap_units;
+    /* units [0, done) are delivered; [done, sealed) wait for a commit in
+     * flight (sb_outbox_seal); the rest belong to the next transaction */
+    size_t done, sealed;
+    bool has_seal;
     sb_buf scratch; /* failure frames */
     sb_endpoint_lookup endpoints;
     void *endpoints_arg;
@@ -101,6 +105,8 @@ static void reset(sb_outbox *o)
     }
     o->n_items = 0;
     o->n_units = 0;
+    o->done = o->sealed = 0;
+    o->has_seal = false;
     o->open_item = false;
     sb_buf_reset(&o->bytes);
     sb_buf_reset(&o->keys);
@@ -347,7 +353,8 @@ void sb_outbox_on_commit(sb_outbox *o, sb_counter *counter)
 
 void sb_outbox_fail_pending(sb_outbox *o)
 {
-    for (size_t i = 0; i < o->n_units; i++)
+    /* not the sealed ones: their transaction is committing */
+    for (size_t i = o->has_seal ? o->sealed : o->done; i < o->n_units; i++)
         if (o->units[i].closed && o->units[i].needs_commit)
             o->units[i].failed = true;
 }
@@ -540,10 +547,10 @@ static void fail_unit(sb_outbox *o, const unit *u)
         sb_conn_send_frame(c, o->scratch.data, o->scratch.len, false);
 }
 
-void sb_outbox_deliver(sb_outbox *o, int rc)
+/* Units [from, to) with the fate rc of their transaction. */
+static void deliver_range(sb_outbox *o, size_t from, size_t to, int rc)
 {
-    finish_item(o);
-    for (size_t ui = 0; ui < o->n_units; ui++) {
+    for (size_t ui = from; ui < to; ui++) {
         const unit *u = &o->units[ui];
         if (u->failed || (rc != 0 && u->needs_commit)) {
             fail_unit(o, u);
@@ -584,5 +591,37 @@ void sb_outbox_deliver(sb_outbox *o, int rc)
                 sb_conn_pause_reading(origin);
         }
     }
+}
+
+void sb_outbox_seal(sb_outbox *o)
+{
+    finish_item(o);
+    o->sealed = o->n_units;
+    o->has_seal = true;
+}
+
+bool sb_outbox_sealed(const sb_outbox *o)
+{
+    return o->has_seal;
+}
+
+void sb_outbox_deliver_sealed(sb_outbox *o, int rc)
+{
+    if (!o->has_seal)
+        return;
+    finish_item(o);
+    deliver_range(o, o->done, o->sealed, rc);
+    o->done = o->sealed;
+    o->has_seal = false;
+    if (o->done == o->n_units)
+        reset(o);
+}
+
+void sb_outbox_deliver(sb_outbox *o, int rc)
+{
+    finish_item(o);
+    if (o->has_seal) /* rt.c delivers those first; never with another rc */
+        return;
+    deliver_range(o, o->done, o->n_units, rc);
     reset(o);
 }

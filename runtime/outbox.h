@@ -101,8 +101,17 @@ void sb_outbox_set_publish(sb_outbox *o, sb_outbox_publish_fn fn, void *arg);
  * Otherwise units that needed the commit fail. Returns true when some
  * delivery found a congested queue (the origins were paused already). */
 void sb_outbox_deliver(sb_outbox *o, int rc);
+/* An asynchronous commit (store.h, sb_store_commit_start): the units queued
+ * so far wait for it and are delivered by sb_outbox_deliver_sealed with its
+ * result; units queued meanwhile wait behind them (the next transaction's,
+ * and those that need none: order is kept) for the next sb_outbox_deliver,
+ * which does nothing while a seal is pending. */
+void sb_outbox_seal(sb_outbox *o);
+bool sb_outbox_sealed(const sb_outbox *o);
+void sb_outbox_deliver_sealed(sb_outbox *o, int rc);
 /* Units that needed the commit so far fail now (SQLite rolled the
- * transaction back by itself); the others stay queued. */
+ * transaction back by itself); the others stay queued, and so do sealed
+ * units (their transaction is another, committing). */
 void sb_outbox_fail_pending(sb_outbox *o);
 
 #endif

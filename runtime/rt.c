@@ -102,6 +102,11 @@ struct sb_rt {
     size_t n_ep_filters;
     uint64_t *to_arm; /* connections whose drain wait starts after the deliver */
     size_t n_arm, cap_arm;
+    /* A commit on its way (sb_store_commit_start): what the outbox sealed
+     * for it waits for its answer; the first n_arm_sealed of to_arm with it */
+    bool committing, commit_answered;
+    int commit_rc;
+    size_t n_arm_sealed;
     void **bindings;
     size_t n_bindings;
     ws_binding **ws; /* the WebSocket routes' bindings, also in bindings */
@@ -141,15 +146,44 @@ static void arm_hook(void *arg)
 static void drained(sb_conn *c, void *arg);
 
 /* Drain waits start once what the turn queued is in the connection's queue:
- * a wait armed earlier would see an empty queue and fire at once. */
-static void arm_drains(sb_rt *rt)
+ * a wait armed earlier would see an empty queue and fire at once. The first
+ * n of to_arm (those of what was just delivered); the rest move up. */
+static void arm_drains_first(sb_rt *rt, size_t n)
 {
-    for (size_t i = 0; i < rt->n_arm; i++) {
+    for (size_t i = 0; i < n; i++) {
         sb_conn *c = sb_conn_find(rt->server, rt->to_arm[i]);
         if (c && sb_map_get(&rt->drains, (int64_t)rt->to_arm[i]))
             sb_conn_on_drain(c, drained, rt);
     }
-    rt->n_arm = 0;
+    memmove(rt->to_arm, rt->to_arm + n, (rt->n_arm - n) * sizeof *rt->to_arm);
+    rt->n_arm -= n;
+}
+
+static void arm_drains(sb_rt *rt)
+{
+    arm_drains_first(rt, rt->n_arm);
+}
+
+/* A commit's answer (sb_store_commit_start): noted; the end of the turn,
+ * armed here, delivers what waited for it. It may come inside a handler
+ * (the next statement waited for it): nothing is sent from here. */
+static void commit_answered(void *arg, int rc)
+{
+    sb_rt *rt = arg;
+    rt->commit_answered = true;
+    rt->commit_rc = rc;
+    arm(rt);
+}
+
+/* What was sealed for the commit that answered: delivered with its fate. */
+static void deliver_sealed(sb_rt *rt)
+{
+    rt->committing = rt->commit_answered = false;
+    sb_outbox_deliver_sealed(rt->outbox, rt->commit_rc);
+    sb_server_flush(rt->server);
+    arm_drains_first(rt, rt->n_arm_sealed);
+    rt->n_arm_sealed = 0;
+    sb_server_release_turn(rt->server);
 }
 
 /* Commit, deliver, release: in this order, here and nowhere else. */
@@ -163,6 +197,11 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
     rt->armed = false;
     event_del(rt->deadline_ev);
     event_del(rt->turn_ev);
+    if (rt->committing) {
+        if (!rt->commit_answered)
+            return; /* its answer arms the turn again */
+        deliver_sealed(rt);
+    }
     int rc = 0;
     if (sb_store_in_tx(rt->store)) {
         int64_t left = rt->commit_window_us - (sb_mono_us() - rt->tx_started_us);
@@ -176,7 +215,18 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
             }
             return;
         }
-        rc = sb_store_commit(rt->store);
+        /* PostgreSQL: the COMMIT goes, and the loop serves its sockets
+         * while the server flushes; the turn's units wait, sealed, for the
+         * answer (commit_answered). SQLite commits here. */
+        sb_store_status st;
+        if (sb_store_commit_start(rt->store, commit_answered, rt, &st)) {
+            rt->committing = true;
+            sb_outbox_seal(rt->outbox);
+            rt->n_arm_sealed = rt->n_arm;
+            sb_store_end_reads(rt->store);
+            return;
+        }
+        rc = st;
     }
     sb_outbox_deliver(rt->outbox, rc);
     sb_server_flush(rt->server);
@@ -218,6 +268,11 @@ static void tx_lost(void *arg)
 
 void sb_rt_flush(sb_rt *rt)
 {
+    if (rt->committing) {
+        if (!rt->commit_answered)
+            sb_store_commit(rt->store); /* waits for the answer first */
+        deliver_sealed(rt);
+    }
     int rc = sb_store_in_tx(rt->store) ? sb_store_commit(rt->store) : 0;
     sb_outbox_deliver(rt->outbox, rc);
     sb_server_flush(rt->server);
@@ -342,6 +397,9 @@ void sb_rt_free(sb_rt *rt)
 {
     if (!rt)
         return;
+    /* a COMMIT on its way answers now, not later to a freed runtime */
+    if (rt->committing && !rt->commit_answered)
+        sb_store_commit(rt->store);
     /* first: its callbacks reach the topics and the outbox */
     if (rt->outbox)
         sb_outbox_set_publish(rt->outbox, NULL, NULL);

@@ -317,6 +317,19 @@ sb_store_status sb_store_commit(sb_store *s)
     return sb_store_status_of(rc);
 }
 
+bool sb_store_commit_start(sb_store *s, sb_commit_fn done, void *arg, sb_store_status *rc)
+{
+    if (s->pg)
+        return sb_pg_commit_start(s->pg, done, arg, rc);
+    *rc = sb_store_commit(s); /* local: the commit is the write itself */
+    return false;
+}
+
+bool sb_store_committing(const sb_store *s)
+{
+    return s->pg && sb_pg_committing(s->pg);
+}
+
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
 {
     if (s->pg) {

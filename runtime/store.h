@@ -138,6 +138,17 @@ void sb_store_set_hooks(sb_store *s, void (*on_begin)(void *arg), void (*on_lost
 /* Commit the open transaction, if any (then rolled back on failure). The
  * runtime's end of turn calls it; shutdown and tests too. */
 sb_store_status sb_store_commit(sb_store *s);
+/* The end of turn's commit, without waiting for it where the engine can:
+ * on PostgreSQL (with a loop) the COMMIT is sent and true returned; its
+ * answer arrives on the loop and done(arg, rc) runs then, after the
+ * after-commit callbacks, or earlier, inside the next call that needs the
+ * connection (which waits for it first). done must only note the result.
+ * Otherwise (SQLite, nothing to commit, PostgreSQL unreachable) the commit
+ * happens here, *rc says how it went, done is not called and false is
+ * returned. */
+bool sb_store_commit_start(sb_store *s, sb_commit_fn done, void *arg, sb_store_status *rc);
+/* A commit started so is on its way. */
+bool sb_store_committing(const sb_store *s);
 /* SQLite: how long a statement waits for another process's write lock (ms;
  * 0: the default, short, so that a busy database does not stall the loop).
  * Start-up waits longer: another node may be migrating or seeding. */

@@ -84,6 +84,12 @@ struct sb_pg {
     bool served;              /* had a loop: a server, not a command-line tool */
     struct timespec next_try; /* without a loop: no blocking retry before */
     bool in_tx;
+    /* The turn's COMMIT is on its way (sb_pg_commit_start): its answer
+     * arrives on the loop (idle_input), or the next call that needs the
+     * connection waits for it (settle). */
+    bool committing;
+    sb_commit_fn commit_done;
+    void *commit_arg;
     int units;        /* savepoints open */
     bool unit_failed; /* a statement failed inside the innermost unit */
     /* The turn's transaction was lost: until the next begin (or the turn's
@@ -110,6 +116,8 @@ struct sb_pg {
 static void connection_lost(sb_pg *pg, const char *why);
 static void watch_idle(sb_pg *pg);
 static void start_connect(sb_pg *pg);
+static void settle(sb_pg *pg);
+static void commit_arrived(sb_pg *pg, PGresult *r);
 
 /* Helpers --------------------------------------------------------------- */
 
@@ -254,6 +262,7 @@ static sb_store_status failed(sb_pg *pg, const PGresult *r, char *msg_out, size_
 /* Run a command of the engine's own (BEGIN, SAVEPOINT, COMMIT ...). */
 static sb_store_status command(sb_pg *pg, const char *sql)
 {
+    settle(pg);
     PGresult *r = PQexec(pg->conn, sql);
     sb_store_status st = SB_STORE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -416,6 +425,22 @@ static void idle_input(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sb_pg *pg = arg;
+    if (pg->committing) {
+        /* the COMMIT's answer, whole or in part; NULL: the connection went
+         * (commit_arrived tells the waiter and notes the loss) */
+        if (!PQconsumeInput(pg->conn)) {
+            commit_arrived(pg, NULL);
+            return;
+        }
+        if (PQisBusy(pg->conn))
+            return;
+        PGresult *r = PQgetResult(pg->conn), *extra;
+        while ((extra = PQgetResult(pg->conn)) != NULL)
+            PQclear(extra);
+        commit_arrived(pg, r);
+        PQclear(r);
+        return;
+    }
     if (!PQconsumeInput(pg->conn) || PQstatus(pg->conn) != CONNECTION_OK) {
         char line[200];
         one_line(line, sizeof line, PQerrorMessage(pg->conn));
@@ -458,6 +483,7 @@ static void connection_lost(sb_pg *pg, const char *why)
  * one is made again here, blocking, at most once per backoff. */
 static bool up(sb_pg *pg)
 {
+    settle(pg);
     if (pg->state == PG_UP)
         return true;
     if (pg->base || pg->state != PG_DOWN)
@@ -486,6 +512,7 @@ static sb_store_status unreachable(sb_pg *pg, char *msg_out, size_t n)
 
 void sb_pg_set_loop(sb_pg *pg, struct event_base *base)
 {
+    settle(pg); /* its answer came through the loop being replaced */
     if (pg->ev_timer) {
         event_free(pg->ev_timer);
         pg->ev_timer = NULL;
@@ -693,42 +720,113 @@ bool sb_pg_lost(sb_pg *pg)
     return pg->poisoned;
 }
 
-sb_store_status sb_pg_commit(sb_pg *pg)
+/* The COMMIT's answer r (NULL: none came, the connection went): the
+ * turn's fate, noted in health and metrics; the after-commit callbacks
+ * learn it. */
+static sb_store_status commit_answer(sb_pg *pg, PGresult *r)
 {
     sb_store_status rc = SB_STORE_OK;
-    pg->poisoned = false;
-    if (pg->in_tx) {
-        PGresult *r = PQexec(pg->conn, "COMMIT");
-        /* COMMIT of an aborted transaction answers "ROLLBACK", not an error */
-        if (PQresultStatus(r) == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT")) {
-            sb_counter_add(pg->m_commits, 1);
-        } else {
-            rc = PQresultStatus(r) == PGRES_COMMAND_OK ? SB_STORE_LOST : status_of(pg, r);
-            one_line(pg->last_error, sizeof pg->last_error,
-                     rc == SB_STORE_LOST ? "the transaction was rolled back"
-                                         : PQresultErrorMessage(r));
-            sb_counter_add(pg->m_commit_errors, 1);
-            char v[300];
-            sb_log(SB_LOG_ERROR, "commit_failed", "status=\"%s\" err=%s", sb_store_status_text(rc),
-                   sb_log_kv_str(v, sizeof v, pg->last_error));
-            if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-                PQclear(PQexec(pg->conn, "ROLLBACK"));
-        }
-        PQclear(r);
-        pg->in_tx = false;
-        pg->units = 0;
-        sb_histogram_observe(pg->m_commit, seconds_since(&pg->tx_started));
-        if (rc == SB_STORE_IO && pg->conn && PQstatus(pg->conn) != CONNECTION_OK)
-            connection_lost(pg, pg->last_error);
-        else
-            health_note(pg, "commit", rc, pg->last_error);
+    /* COMMIT of an aborted transaction answers "ROLLBACK", not an error */
+    if (r && PQresultStatus(r) == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT")) {
+        sb_counter_add(pg->m_commits, 1);
+    } else {
+        rc = r && PQresultStatus(r) == PGRES_COMMAND_OK ? SB_STORE_LOST
+             : r                                        ? status_of(pg, r)
+                                                        : SB_STORE_IO;
+        const char *msg = rc == SB_STORE_LOST ? "the transaction was rolled back"
+                          : r                 ? PQresultErrorMessage(r)
+                                              : "";
+        if (!*msg)
+            msg = pg->conn ? PQerrorMessage(pg->conn) : "connection lost during COMMIT";
+        one_line(pg->last_error, sizeof pg->last_error, msg);
+        sb_counter_add(pg->m_commit_errors, 1);
+        char v[300];
+        sb_log(SB_LOG_ERROR, "commit_failed", "status=\"%s\" err=%s", sb_store_status_text(rc),
+               sb_log_kv_str(v, sizeof v, pg->last_error));
+        if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK &&
+            PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+            PQclear(PQexec(pg->conn, "ROLLBACK"));
     }
+    pg->in_tx = false;
+    pg->units = 0;
+    sb_histogram_observe(pg->m_commit, seconds_since(&pg->tx_started));
+    if (rc == SB_STORE_IO && (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK))
+        connection_lost(pg, pg->last_error);
+    else
+        health_note(pg, "commit", rc, pg->last_error);
     run_afters(pg, rc);
     return rc;
 }
 
+sb_store_status sb_pg_commit(sb_pg *pg)
+{
+    settle(pg);
+    pg->poisoned = false;
+    if (!pg->in_tx) {
+        run_afters(pg, SB_STORE_OK);
+        return SB_STORE_OK;
+    }
+    PGresult *r = PQexec(pg->conn, "COMMIT");
+    sb_store_status rc = commit_answer(pg, r);
+    PQclear(r);
+    return rc;
+}
+
+bool sb_pg_commit_start(sb_pg *pg, sb_commit_fn done, void *arg, sb_store_status *rc)
+{
+    settle(pg);
+    if (!pg->in_tx || !pg->base || pg->state != PG_UP) {
+        *rc = sb_pg_commit(pg);
+        return false;
+    }
+    pg->poisoned = false;
+    /* the connection is in blocking mode: the few bytes of COMMIT are
+     * written whole here; only the wait for its answer (the server's WAL
+     * flush) is left to the loop */
+    if (!PQsendQuery(pg->conn, "COMMIT")) {
+        *rc = commit_answer(pg, NULL);
+        return false;
+    }
+    pg->in_tx = false; /* the next write opens the next transaction */
+    pg->committing = true;
+    pg->commit_done = done;
+    pg->commit_arg = arg;
+    return true;
+}
+
+/* The answer of the COMMIT on its way (r, or NULL: the connection went). */
+static void commit_arrived(sb_pg *pg, PGresult *r)
+{
+    pg->committing = false;
+    pg->in_tx = true; /* for commit_answer: it ends the transaction */
+    sb_store_status rc = commit_answer(pg, r);
+    if (pg->commit_done)
+        pg->commit_done(pg->commit_arg, rc);
+}
+
+/* Wait here for the answer of a COMMIT on its way: the connection is needed
+ * for something else (the next statement, a synchronous commit, a close).
+ * libpq's blocking read; bounded like any round trip (statement_timeout,
+ * tcp_user_timeout). */
+static void settle(sb_pg *pg)
+{
+    if (!pg->committing)
+        return;
+    PGresult *r = PQgetResult(pg->conn), *extra;
+    while (r && (extra = PQgetResult(pg->conn)) != NULL)
+        PQclear(extra);
+    commit_arrived(pg, r);
+    PQclear(r);
+}
+
+bool sb_pg_committing(const sb_pg *pg)
+{
+    return pg->committing;
+}
+
 void sb_pg_rollback(sb_pg *pg)
 {
+    settle(pg);
     bool was = pg->in_tx;
     if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
         PQclear(PQexec(pg->conn, "ROLLBACK"));
