@@ -23,6 +23,7 @@
 #include "chat_view.h"
 #include "bus.h"
 #include "ctx.h"
+#include "id_set.h"
 #include "topics.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,11 +35,10 @@
  * be on its way from another node through Redis for about that long. */
 #define OVERLAP_US (5 * 1000000LL)
 /* The outage replay (docs/decisions.md, "Redis bus", the outage replay): a
- * connection records at most SENT_MAX IDs; past it, its gap closes it with
+ * connection records at most SB_ID_SET_MAX IDs (id_set.h); past it, its gap closes it with
  * 1012 as before. After the gap's replay it keeps the set OUTAGE_TAIL_US,
  * so that a second gap (another node's notice of what it dropped while its
  * own publish connection was still down) replays again instead of closing. */
-#define SENT_MAX 65536
 #define OUTAGE_TAIL_US (30 * 1000000LL)
 
 enum { OUTAGE_NONE, OUTAGE_DOWN, OUTAGE_AFTER };
@@ -54,14 +54,12 @@ typedef struct chat_session {
      * overlap; sorted, each once. Membership, never a watermark: another
      * node's messages may arrive out of ID order. */
     bool tracking;
-    int64_t *sent;
-    size_t n_sent, cap_sent;
+    sb_id_set sent;      /* at most SB_ID_SET_MAX */
     int64_t track_until; /* sb_mono_us; 0: until the catch-up replay is done */
     int64_t replay_pos;  /* the newest ID the replays have read */
     bool confirmed;      /* the bus has the user's topic subscribed */
     bool catchup_owed;   /* confirmed while a replay was under way */
     bool truncated;      /* the replay stopped at REPLAY_LIMIT: no catch-up */
-    bool overflow;       /* the set reached SENT_MAX: IDs past it were not recorded */
     /* With --redis: the newest message ID this connection was sent (a
      * replay's or a live one) or, before any, the point it started from
      * (since=, or the newest stored at its open); -1 unknown. */
@@ -73,53 +71,17 @@ typedef struct chat_session {
     int64_t outage_from;
 } chat_session;
 
-/* Is id in ss->sent? *at: where it would go. */
-static bool sent_find(const chat_session *ss, int64_t id, size_t *at)
-{
-    size_t lo = 0, hi = ss->n_sent;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ss->sent[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *at = lo;
-    return lo < ss->n_sent && ss->sent[lo] == id;
-}
-
-/* Record id as sent: false when it was already. Out of memory records
- * nothing (a duplicate may then get through: never a loss). */
+/* Record id as sent: false when it was already (id_set.h: past its bound
+ * nothing more is recorded, and the set says so). */
 static bool sent_add(chat_session *ss, int64_t id)
 {
-    size_t at;
-    if (sent_find(ss, id, &at))
-        return false;
-    if (ss->n_sent >= SENT_MAX) {
-        ss->overflow = true;
-        return true;
-    }
-    if (ss->n_sent == ss->cap_sent) {
-        size_t cap = ss->cap_sent ? 2 * ss->cap_sent : 64;
-        int64_t *p = realloc(ss->sent, cap * sizeof *p);
-        if (!p)
-            return true;
-        ss->sent = p;
-        ss->cap_sent = cap;
-    }
-    memmove(ss->sent + at + 1, ss->sent + at, (ss->n_sent - at) * sizeof *ss->sent);
-    ss->sent[at] = id;
-    ss->n_sent++;
-    return true;
+    return sb_id_set_add(&ss->sent, id);
 }
 
 static void tracking_end(chat_session *ss)
 {
-    free(ss->sent);
-    ss->sent = NULL;
-    ss->n_sent = ss->cap_sent = 0;
+    sb_id_set_clear(&ss->sent);
     ss->tracking = false;
-    ss->overflow = false;
     ss->outage = OUTAGE_NONE;
 }
 
@@ -665,7 +627,7 @@ void chat_outage_begin(struct sb_ctx *ctx)
 void chat_outage_gap(struct sb_ctx *ctx)
 {
     chat_session *ss = ctx->session;
-    if (!ss || ss->outage == OUTAGE_NONE || !tracking(ss) || ss->overflow) {
+    if (!ss || ss->outage == OUTAGE_NONE || !tracking(ss) || ss->sent.overflow) {
         sb_rt_close(ctx, SB_CLOSE_SERVICE_RESTART, "catch up");
         return;
     }

@@ -34,6 +34,15 @@
 
 /* Envelopes --------------------------------------------------------------- */
 
+void realtime_write_offset_arg(const realtime_app *app, sb_buf *b)
+{
+    if (!app->recovery_ms)
+        return;
+    SB_BUF_PUT_LIT(b, ",\"");
+    sb_write_int64(b, app->committed_offset);
+    sb_buf_putc(b, '"');
+}
+
 /* The envelope in app->scratch goes out as the event "message" (a JSON
  * string, as the seed's client parses it) and as the ack. */
 static void emit_scratch(struct sb_ctx *ctx, uint64_t session, int64_t ack)
@@ -44,15 +53,9 @@ static void emit_scratch(struct sb_ctx *ctx, uint64_t session, int64_t ack)
     sb_sio_event_begin(b, "/", "message", 0);
     sb_buf_putc(b, ',');
     sb_write_string(b, env);
-    if (app->recovery_ms) {
-        /* socket.io-client keeps an event's last string argument as its
-         * recovery offset: the newest UPDATE this connection has been sent
-         * (every committed one was delivered before this answer), not the
-         * envelope, which it would send back on a reconnect */
-        SB_BUF_PUT_LIT(b, ",\"");
-        sb_write_int64(b, app->committed_offset);
-        sb_buf_putc(b, '"');
-    }
+    /* after the envelope: socket.io-client would otherwise keep it (the
+     * last string argument) as its offset and send it back on a reconnect */
+    realtime_write_offset_arg(app, b);
     sb_sio_event_end(b);
     if (ack >= 0) {
         b = sb_outbox_conn(ctx->out, session, NULL);
@@ -195,8 +198,8 @@ static void socket_free(rt_socket *st)
         free(st->artifacts);
     if (st->permissions != no_items)
         free(st->permissions);
-    free(st->user); /* the strings' block */
-    free(st->sent); /* realtime_recovery.c */
+    free(st->user);             /* the strings' block */
+    sb_id_set_clear(&st->sent); /* realtime_recovery.c */
     free(st);
 }
 

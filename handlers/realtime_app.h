@@ -13,6 +13,7 @@
 #include "bucket.h"
 #include "config.h"
 #include "core_store.h"
+#include "id_set.h"
 #include "jwt.h"
 #include "map.h"
 #include "metrics.h"
@@ -91,8 +92,7 @@ typedef struct rt_socket {
      * replay or live, while the two can overlap (realtime_recovery.c);
      * sorted, each once. */
     bool tracking, filtered;
-    int64_t *sent;
-    size_t n_sent, cap_sent;
+    sb_id_set sent;      /* at most SB_ID_SET_MAX */
     int64_t track_until; /* sb_mono_us; 0: until the replay is done */
     int64_t resumed_at;  /* the offset it recovered from: it has every one up to it */
 } rt_socket;
@@ -120,6 +120,12 @@ void realtime_send_response(struct sb_ctx *ctx, uint64_t session, int64_t ack, s
                             sb_str action, const char *data, size_t data_len);
 void realtime_send_error(struct sb_ctx *ctx, uint64_t session, int64_t ack, sb_str request_id,
                          sb_str action, int code, const char *message);
+
+/* With connection state recovery on: the recovery offset socket.io-client
+ * keeps, written as an event's last argument (`,"<offset>"`): the newest
+ * UPDATE this node has committed, every one of which reached the event's
+ * connections before it. Nothing when recovery is off. */
+void realtime_write_offset_arg(const realtime_app *app, sb_buf *b);
 
 /* The socket handlers (realtime.c), and its actions' dispatch. */
 extern const sb_sio_namespace realtime_namespace;

@@ -378,15 +378,9 @@ static void deliver(struct sb_ctx *ctx, void *arg)
     sb_buf *b = sb_outbox_conns(ctx->out, conns, n, em->m_delivered);
     sb_sio_event_begin(b, "/", em->name, (int)em->n_attachments);
     sb_buf_put(b, em->args.data, em->args.len);
-    if (app->recovery_ms) {
-        /* socket.io-client keeps an event's last string argument as its
-         * recovery offset: the newest UPDATE sent to these connections goes
-         * last, as a Node server with recovery appends its own offset to a
-         * broadcast, so that an emit ending with a string cannot become it */
-        SB_BUF_PUT_LIT(b, ",\"");
-        sb_write_int64(b, app->committed_offset);
-        sb_buf_putc(b, '"');
-    }
+    /* the offset last, as a Node server with recovery appends its own to a
+     * broadcast, so that an emit ending with a string cannot become it */
+    realtime_write_offset_arg(app, b);
     sb_sio_event_end(b);
     for (size_t i = 0; i < em->n_attachments; i++) {
         b = sb_outbox_conns(ctx->out, conns, n, NULL);

@@ -20,51 +20,19 @@
  * between the CONNECT and the replay is read by it too. So the connection
  * keeps the offsets it is sent, replayed or live, from its CONNECT until
  * OVERLAP_US after its replay, and neither path sends one twice. At most
- * SENT_MAX of them: past it a duplicate may get through (never a loss). */
+ * SB_ID_SET_MAX of them (id_set.h): past it a duplicate may get through
+ * (never a loss). */
 #define OVERLAP_US (5 * 1000000LL)
-#define SENT_MAX 65536
-
-static bool sent_find(const rt_socket *st, int64_t off, size_t *at)
-{
-    size_t lo = 0, hi = st->n_sent;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (st->sent[mid] < off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *at = lo;
-    return lo < st->n_sent && st->sent[lo] == off;
-}
 
 /* Record off as sent: false when it was already. */
 static bool sent_add(rt_socket *st, int64_t off)
 {
-    size_t at;
-    if (sent_find(st, off, &at))
-        return false;
-    if (st->n_sent >= SENT_MAX)
-        return true;
-    if (st->n_sent == st->cap_sent) {
-        size_t cap = st->cap_sent ? 2 * st->cap_sent : 64;
-        int64_t *p = realloc(st->sent, cap * sizeof *p);
-        if (!p)
-            return true;
-        st->sent = p;
-        st->cap_sent = cap;
-    }
-    memmove(st->sent + at + 1, st->sent + at, (st->n_sent - at) * sizeof *st->sent);
-    st->sent[at] = off;
-    st->n_sent++;
-    return true;
+    return sb_id_set_add(&st->sent, off);
 }
 
 static void tracking_end(rt_socket *st)
 {
-    free(st->sent);
-    st->sent = NULL;
-    st->n_sent = st->cap_sent = 0;
+    sb_id_set_clear(&st->sent);
     st->tracking = false;
 }
 

@@ -4,7 +4,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import * as h from '../integration/harness.mjs';
 
-export const REDIS = process.env.SB_REDIS_SERVER || 'redis-server';
+export const REDIS = process.env.SB_REDIS_SERVER || process.env.REDIS_SERVER || 'redis-server';
 const procs = new Set();
 process.on('exit', () => { for (const p of procs) try { p.kill('SIGKILL'); } catch { /* gone */ } });
 
@@ -23,9 +23,21 @@ export function freePort() {
 /**
  * Start redis-server on port (a free one by default) with extra args
  * (e.g. --requirepass, --unixsocket): {port, url, stop(), cli(...args)}.
+ * On a free port of its choosing, a start that fails (the port was taken
+ * between the check and the bind) is tried again on another, twice.
  */
 export async function startRedis(port, extra = []) {
-  port = port || await freePort();
+  if (port) return startOn(port, extra);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOn(await freePort(), extra);
+    } catch (e) {
+      if (attempt >= 2) throw e;
+    }
+  }
+}
+
+async function startOn(port, extra) {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--protected-mode', 'no', ...extra];
   const pw = extra.indexOf('--requirepass');
