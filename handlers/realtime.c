@@ -198,8 +198,7 @@ static void socket_free(rt_socket *st)
         free(st->artifacts);
     if (st->permissions != no_items)
         free(st->permissions);
-    free(st->user);             /* the strings' block */
-    sb_id_set_clear(&st->sent); /* realtime_recovery.c */
+    free(st->user); /* the strings' block */
     free(st);
 }
 

@@ -257,7 +257,6 @@ void realtime_app_stop(realtime_app *app)
     realtime_check_free(app->check);
     realtime_emitter_free(app->emitter);
     sb_rt_cancel_owner(app->rt, app->owner);
-    realtime_pending_free(app);
     sb_jwt_config_free(app->jwt);
     core_store_free(app->core);
     sb_buf_free(&app->scratch);

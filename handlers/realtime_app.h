@@ -13,7 +13,6 @@
 #include "bucket.h"
 #include "config.h"
 #include "core_store.h"
-#include "id_set.h"
 #include "jwt.h"
 #include "map.h"
 #include "metrics.h"
@@ -49,10 +48,8 @@ typedef struct realtime_app {
     int max_handshake_rate;
     int max_user_connections;
     sb_bucket handshakes;
-    int64_t committed_offset;   /* the newest UPDATE this node stored that has committed */
-    int64_t pending_offset;     /* the newest of the open transaction; 0 none */
-    struct rt_pending *pending; /* per company, the first offset of the open transaction */
-    size_t n_pending, cap_pending;
+    int64_t committed_offset;  /* the newest UPDATE this node stored that has committed */
+    int64_t pending_offset;    /* the newest of the open transaction; 0 none */
     uint64_t update_seq;       /* for requestIds the server makes */
     char node[33];             /* this process's name in realtime_recovery (random) */
     uint64_t owner;            /* the app's own timers (recovery and expiry sweeps) */
@@ -88,13 +85,13 @@ typedef struct rt_socket {
     bool admitted;              /* past the checks: in its topics, counted */
     struct rt_pending *pending; /* waiting for the session check (realtime_check.h) */
     int64_t recover_from;       /* recovering: replay the UPDATEs after this offset; -1 not */
-    /* With --redis, a recovered connection: the offsets it was sent, by the
-     * replay or live, while the two can overlap (realtime_recovery.c);
-     * sorted, each once. */
-    bool tracking, filtered;
-    sb_id_set sent;      /* at most SB_ID_SET_MAX */
-    int64_t track_until; /* sb_mono_us; 0: until the replay is done */
-    int64_t resumed_at;  /* the offset it recovered from: it has every one up to it */
+    /* A recovered connection's live UPDATEs go through a filter while they
+     * and its replay can overlap (realtime_recovery.c): dropped until the
+     * replay has read, then at or below the newest offset it read, until
+     * track_until. */
+    bool filtered;
+    int64_t track_until;   /* sb_mono_us; 0: until the replay is done */
+    int64_t replayed_upto; /* the newest offset the replay read */
 } rt_socket;
 
 struct event_base;
@@ -136,12 +133,6 @@ void realtime_unfollow(struct sb_ctx *ctx, rt_socket *st, const char *artifact);
 /* An UPDATE as the event "message" with its offset as the last argument
  * (socket.io-client's connection state recovery reads it there). */
 void realtime_write_update(sb_buf *b, sb_str envelope, int64_t offset);
-/* The newest offset of the company a recovering client may be replayed
- * (realtime_http.c): below the first one this node's open transaction
- * stored for it (those reach the client through its topics, after the
- * commit), else every one stored. */
-int64_t realtime_replay_upto(const realtime_app *app, const char *company);
-void realtime_pending_free(realtime_app *app);
 /* Drop the UPDATEs older than the recovery window (the sweep's timer). */
 void realtime_prune(realtime_app *app);
 

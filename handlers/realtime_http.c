@@ -33,62 +33,6 @@ int realtime_http_authenticate(struct sb_ctx *ctx, const sb_http_request *req)
     return st == CORE_APIKEY_OK ? 0 : -1;
 }
 
-/* What this node's open transaction stored, per company: its first offset.
- * A client recovering in the same turn is replayed the company's updates
- * below it only, since those at and above it go to the topics it has just
- * joined once the transaction commits (and twice would be wrong). Other
- * nodes' updates are not excluded: they are visible only once committed,
- * and the company's lock (realtime_update_insert) keeps them below ours. */
-struct rt_pending {
-    char *company;
-    int64_t first;
-};
-
-void realtime_pending_free(realtime_app *app)
-{
-    for (size_t i = 0; i < app->n_pending; i++)
-        free(app->pending[i].company);
-    free(app->pending);
-    app->pending = NULL;
-    app->n_pending = app->cap_pending = 0;
-}
-
-static void pending_clear(realtime_app *app)
-{
-    for (size_t i = 0; i < app->n_pending; i++)
-        free(app->pending[i].company);
-    app->n_pending = 0;
-}
-
-/* 0, or -1 out of memory (the update is then not stored: see the caller). */
-static int pending_note(realtime_app *app, const char *company, int64_t offset)
-{
-    for (size_t i = 0; i < app->n_pending; i++)
-        if (strcmp(app->pending[i].company, company) == 0)
-            return 0; /* the first stays */
-    if (app->n_pending == app->cap_pending) {
-        size_t cap = app->cap_pending ? app->cap_pending * 2 : 8;
-        struct rt_pending *p = realloc(app->pending, cap * sizeof *p);
-        if (!p)
-            return -1;
-        app->pending = p;
-        app->cap_pending = cap;
-    }
-    char *c = strdup(company);
-    if (!c)
-        return -1;
-    app->pending[app->n_pending++] = (struct rt_pending){c, offset};
-    return 0;
-}
-
-int64_t realtime_replay_upto(const realtime_app *app, const char *company)
-{
-    for (size_t i = 0; i < app->n_pending; i++)
-        if (strcmp(app->pending[i].company, company) == 0)
-            return app->pending[i].first - 1;
-    return INT64_MAX;
-}
-
 /* The newest offset whose transaction committed: the recovery offset the
  * answers carry (realtime.c). */
 static void offset_committed(void *arg, int rc)
@@ -97,7 +41,6 @@ static void offset_committed(void *arg, int rc)
     if (rc == 0 && app->pending_offset > app->committed_offset)
         app->committed_offset = app->pending_offset;
     app->pending_offset = 0;
-    pending_clear(app);
 }
 
 void realtime_prune(realtime_app *app)
@@ -164,8 +107,6 @@ int realtime_on_publish_update(struct sb_ctx *ctx, const realtime_realtime_updat
     if (sb_store_unit_begin(app->store) == SB_STORE_OK) {
         offset = realtime_update_insert(app->store, company, artifact, now, app->scratch.data,
                                         app->scratch.len);
-        if (offset && pending_note(app, company, offset) != 0)
-            offset = 0;
         sb_store_unit_end(app->store, offset != 0);
     }
     if (!offset) {

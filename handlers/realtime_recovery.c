@@ -13,45 +13,32 @@
 #include "sha256.h"
 #include "token.h"
 
-/* A recovered connection's replay and its live UPDATEs overlap on a node
- * of several (docs/decisions.md, realtime, "The replay and the live
- * UPDATEs"): an UPDATE committed through another node before the replay's
- * read may still be on its way through Redis, and one delivered live
- * between the CONNECT and the replay is read by it too. So the connection
- * keeps the offsets it is sent, replayed or live, from its CONNECT until
- * OVERLAP_US after its replay, and neither path sends one twice. At most
- * SB_ID_SET_MAX of them (id_set.h): past it a duplicate may get through
- * (never a loss). */
+/* A recovered connection's replay and its live UPDATEs (docs/decisions.md,
+ * realtime, "The replay and the live UPDATEs"). The replay reads, in offset
+ * order, every UPDATE of the company after the client's offset, up to the
+ * newest, this node's open transaction's too; live UPDATEs reach the
+ * connection from its CONNECT, through the topics it joins. A company's
+ * offsets are drawn under its lock (realtime_update_insert), so none at or
+ * below the newest the replay read can still be uncommitted elsewhere:
+ * - until the replay has read, a live UPDATE is dropped: the replay, later,
+ *   reads it, in order (sent live first, it came before the missed ones,
+ *   the client's offset ended below it, and its next recovery sent it
+ *   again);
+ * - after it, one at or below the newest it read is dropped: the replay
+ *   sent it (one queued in the same turn before the CONNECT, one committed
+ *   through another node still on its way through Redis), for OVERLAP_US. */
 #define OVERLAP_US (5 * 1000000LL)
 
-/* Record off as sent: false when it was already. */
-static bool sent_add(rt_socket *st, int64_t off)
-{
-    return sb_id_set_add(&st->sent, off);
-}
-
-static void tracking_end(rt_socket *st)
-{
-    sb_id_set_clear(&st->sent);
-    st->tracking = false;
-}
-
-static bool tracking(rt_socket *st)
-{
-    if (st->tracking && st->track_until && sb_mono_us() > st->track_until)
-        tracking_end(st);
-    return st->tracking;
-}
-
 /* The endpoint's filter (rt.h) for its UPDATE frames, positioned by
- * offset (realtime_http.c). One at or below the offset it recovered from
- * it had already: its old node delivered it before Redis brought it here. */
+ * offset (realtime_http.c). */
 static bool recovery_filter(void *arg, uint64_t pos)
 {
     rt_socket *st = arg;
-    if (!tracking(st))
+    if (st->recover_from >= 0)
+        return false;
+    if (st->track_until && sb_mono_us() > st->track_until)
         return true;
-    return (int64_t)pos > st->resumed_at && sent_add(st, (int64_t)pos);
+    return (int64_t)pos > st->replayed_upto;
 }
 
 void realtime_recovery_forget(struct sb_ctx *ctx, rt_socket *st)
@@ -59,7 +46,6 @@ void realtime_recovery_forget(struct sb_ctx *ctx, rt_socket *st)
     if (st->filtered)
         sb_rt_set_filter(ctx, NULL, NULL);
     st->filtered = false;
-    tracking_end(st);
 }
 
 /* A record counts as alive while its node's heartbeat is newer than this:
@@ -213,13 +199,10 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
         if (taken == 1) {
             memcpy(st->pid, pid, sizeof st->pid);
             st->recover_from = offset;
-            if (sb_rt_bus(app->rt)) {
-                /* from now: the live UPDATEs of the topics it joins */
-                st->tracking = st->filtered = true;
-                st->track_until = 0;
-                st->resumed_at = offset;
-                sb_rt_set_filter(ctx, recovery_filter, st);
-            }
+            /* from now: the live UPDATEs of the topics it joins */
+            st->filtered = true;
+            st->track_until = 0;
+            sb_rt_set_filter(ctx, recovery_filter, st);
             follow_subs(ctx, st, subs, subs_len);
             sb_counter_add(app->m_recovered, 1);
         }
@@ -278,22 +261,20 @@ void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
     if (st->recover_from < 0)
         return;
     realtime_recovery_catch_up(app);
-    /* Not what this node's open transaction stored for the company: that
-     * goes to the topics this connection has just joined, after the commit.
-     * Every other offset read here has committed, and, the company's
-     * appends being serialized (realtime_update_insert), none below it can
-     * still appear: the replay misses nothing it will not get live. */
+    /* Everything after the client's offset, this node's open transaction's
+     * UPDATEs too (visible here before their commit; this unit is delivered
+     * after it, and fails with it): the live copies of those, and of any
+     * other UPDATE read here, are dropped by recovery_filter. */
     sb_cursor cur = SB_CURSOR_INIT;
     realtime_update_row row;
     int rc, n = 0;
-    bool track = tracking(st);
-    while ((rc = realtime_updates_since(app->store, st->company, st->recover_from,
-                                        realtime_replay_upto(app, st->company),
+    int64_t upto = st->recover_from;
+    while ((rc = realtime_updates_since(app->store, st->company, st->recover_from, INT64_MAX,
                                         sb_wall_ms() - app->recovery_ms, &cur, &row)) == 1) {
+        if (row.offset > upto)
+            upto = row.offset;
         if (row.artifact && !follows(st, row.artifact))
             continue;
-        if (track && !sent_add(st, row.offset))
-            continue; /* delivered live already */
         realtime_write_update(sb_outbox_conn(ctx->out, st->session, NULL),
                               (sb_str){row.envelope, row.len}, row.offset);
         n++;
@@ -302,9 +283,9 @@ void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st)
         sb_log(SB_LOG_ERROR, "realtime_recovery", "msg=\"could not read the missed updates\"");
     sb_log(SB_LOG_DEBUG, "realtime_recovered", "session=%llu replayed=%d",
            (unsigned long long)st->session, n);
+    st->replayed_upto = upto;
     st->recover_from = -1;
-    if (track && st->tracking)
-        st->track_until = sb_mono_us() + OVERLAP_US;
+    st->track_until = sb_mono_us() + OVERLAP_US;
 }
 
 void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reason)

@@ -386,10 +386,6 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
         }
         sb_outbox_set_publish(rt->outbox, bus_publish, rt->bus);
     }
-    /* with the bus only: a single node's replays and live frames keep one
-     * turn's order and need no filter (docs/decisions.md) */
-    if (rt->outbox && rt->bus)
-        sb_outbox_set_filter(rt->outbox, conn_filter, rt);
     return rt;
 }
 
@@ -892,6 +888,10 @@ static void ep_filter_del(sb_rt *rt, uint64_t id)
 void sb_rt_set_filter(struct sb_ctx *ctx, sb_rt_filter_fn fn, void *arg)
 {
     sb_rt *rt = ctx->rt;
+    /* the outbox asks once some connection has had a filter: until then a
+     * positioned frame costs nothing more */
+    if (fn)
+        sb_outbox_set_filter(rt->outbox, conn_filter, rt);
     sb_conn *c = sb_conn_find(rt->server, ctx->conn);
     rt_conn *rc = c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
     if (!c && sb_map_get(&rt->endpoints, (int64_t)ctx->conn)) {

@@ -174,7 +174,9 @@ void *sb_rt_ws_session(sb_rt *rt, uint64_t conn, const char *path);
  * session: below), for its positioned frames (outbox.h,
  * sb_outbox_position): fn(arg, pos) false drops the frame for this
  * connection only. Called only for positioned topic frames, at their
- * delivery, and only with --redis (a single node needs none). One per
+ * delivery (a replay and the live frames it overlaps: a frame queued
+ * before the replay in the same turn, one from another node through the
+ * bus). One per
  * connection (fn NULL removes it; an endpoint's goes with
  * sb_rt_endpoint_remove); arg is the caller's (a session: remove the filter
  * before freeing it, or free it in on_close). */

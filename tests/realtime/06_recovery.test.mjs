@@ -135,14 +135,14 @@ test('UPDATEs posted continuously while 5 clients lose their transport 4 times: 
   }
 });
 
-// The replay is queued behind topic deliveries already queued in the same turn
-// (or the same group-commit transaction): an UPDATE posted while the recovering
-// CONNECT is handled reaches the new connection BEFORE the missed ones. The
-// client's offset then ends on the last replayed one, below what it already
-// has, and the next recovery replays that UPDATE a second time. Seen under load
-// without any option (CPU contention); --commit-window makes it certain.
+// An UPDATE posted while the recovering CONNECT is handled (queued in the same
+// turn, or the same group-commit transaction) used to reach the new connection
+// BEFORE the missed ones: its client's offset then ended on the last replayed
+// one, below what it already had, and the next recovery replayed that UPDATE a
+// second time (seen under load without any option; --commit-window made it
+// certain). The replay now reads it too, in order, and the live copy is
+// dropped (handlers/realtime_recovery.c, recovery_filter).
 test('UPDATEs posted continuously during recoveries (with --commit-window): each client gets them exactly once, in offset order', {
-  todo: 'server bug: a live UPDATE overtakes the recovery replay (handlers/realtime.c on_connect subscribes before on_ready replays)',
   timeout: T(60000),
 }, async () => {
   const { clients } = await storm(['--commit-window', '20000']);
@@ -154,7 +154,6 @@ test('UPDATEs posted continuously during recoveries (with --commit-window): each
 });
 
 test('an UPDATE posted while the recovering CONNECT is served comes after the replayed ones, and is not replayed again later', {
-  todo: 'server bug: it arrives before the replay; the client\'s offset ends below it and the next recovery sends it twice',
 }, async () => {
   // one group-commit window (100 ms) holds the racing POST's transaction open
   // while the CONNECT is served. The client does not reconnect by itself here,
