@@ -3,9 +3,9 @@
  *
  * What a connection was sent while two paths can carry the same frame (a
  * replay from the database and live frames from the bus): membership, never
- * a watermark, since another node's frames may arrive out of ID order. The
- * chat's sent message IDs (handlers/chat.c) and a recovered realtime
- * connection's offsets (handlers/realtime_recovery.c) use it.
+ * a watermark, since another node's frames may arrive out of ID order (the
+ * chat's sent message IDs, handlers/chat.c: its IDs span rooms, so unlike a
+ * realtime company's offsets they are not drawn in one order per reader).
  *
  * Bounded: past `max` IDs nothing more is recorded and sb_id_set_add
  * answers "new" (a duplicate may then get through, never a loss), and the
