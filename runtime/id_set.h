@@ -4,8 +4,9 @@
  * What a connection was sent while two paths can carry the same frame (a
  * replay from the database and live frames from the bus): membership, never
  * a watermark, since another node's frames may arrive out of ID order (the
- * chat's sent message IDs, handlers/chat.c: its IDs span rooms, so unlike a
- * realtime company's offsets they are not drawn in one order per reader).
+ * chat's sent message IDs, handlers/chat.c: its replay goes in batches, as
+ * the connection drains, and live messages from several nodes arrive in
+ * between).
  *
  * Bounded: past `max` IDs nothing more is recorded and sb_id_set_add
  * answers "new" (a duplicate may then get through, never a loss), and the
