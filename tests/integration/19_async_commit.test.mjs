@@ -57,6 +57,7 @@ test('a slow COMMIT does not stop the loop: pings answered during it, answers af
   const ponged = pong(eve1);
   eve1.ws.ping();
   const pongMs = (await ponged) - pinged;
+  t.diagnostic(`pong during the COMMIT: ${pongMs} ms (the COMMIT takes ${SLOW_MS} ms)`);
   assert.ok(pongMs < SLOW_MS / 2, `the pong took ${pongMs} ms: the loop waited for the COMMIT`);
   assert.equal(ann1.messages.slice(annMark).filter(h.isType('new_message')).length, 0,
     'nothing of the message is sent before its COMMIT answered');
