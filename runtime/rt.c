@@ -155,7 +155,8 @@ static void arm_drains_first(sb_rt *rt, size_t n)
         if (c && sb_map_get(&rt->drains, (int64_t)rt->to_arm[i]))
             sb_conn_on_drain(c, drained, rt);
     }
-    memmove(rt->to_arm, rt->to_arm + n, (rt->n_arm - n) * sizeof *rt->to_arm);
+    if (n < rt->n_arm) /* (to_arm is NULL until the first) */
+        memmove(rt->to_arm, rt->to_arm + n, (rt->n_arm - n) * sizeof *rt->to_arm);
     rt->n_arm -= n;
 }
 
