@@ -600,11 +600,6 @@ void sb_outbox_seal(sb_outbox *o)
     o->has_seal = true;
 }
 
-bool sb_outbox_sealed(const sb_outbox *o)
-{
-    return o->has_seal;
-}
-
 void sb_outbox_deliver_sealed(sb_outbox *o, int rc)
 {
     if (!o->has_seal)

@@ -107,7 +107,6 @@ void sb_outbox_deliver(sb_outbox *o, int rc);
  * and those that need none: order is kept) for the next sb_outbox_deliver,
  * which does nothing while a seal is pending. */
 void sb_outbox_seal(sb_outbox *o);
-bool sb_outbox_sealed(const sb_outbox *o);
 void sb_outbox_deliver_sealed(sb_outbox *o, int rc);
 /* Units that needed the commit so far fail now (SQLite rolled the
  * transaction back by itself); the others stay queued, and so do sealed
