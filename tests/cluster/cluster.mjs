@@ -239,6 +239,12 @@ export class Node {
     this.logFrom = 0;
     await waitLog(this.proc, /event=listen bind=\S+ port=(\d+)/, 'listen');
     this.pid = this.proc.pid;
+    // Ready when /healthz says so, as a load balancer's health check would
+    // have it (docs/deployment.md): the listen line comes before the bus
+    // has connected, and a publish made before that is dropped, after which
+    // the node's gap notice closes chat sockets on the others (1012).
+    await until(async () => (await request(this, '/healthz').catch(() => ({ status: 0 }))).status === 200,
+      T(15000), `${this.name} healthy`);
     return this;
   }
   get alive() { return this.proc && this.proc.exitCode === undefined; }
