@@ -93,7 +93,16 @@ test('the case dashboard in headless Chromium: every push followed without a rel
   const cspViolations = [];
   const observers = [];
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: T(30000) });
+    // One renderer process for every site: the iframe steps go to another origin (localhost
+    // is not 127.0.0.1) and back, and with site isolation each swap moves the frame to
+    // another renderer process, which on a loaded 2-core machine took over 30 s once (the
+    // CI's gcc stage, beside another CI's ASan stage: the frame still showed the foreign
+    // page). The page's own behaviour (the URL it sets, the session it gives only to this
+    // server's pages) does not depend on the process model; frame-ancestors still applies.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true, timeout: T(30000),
+      args: ['--disable-site-isolation-trials', '--disable-features=IsolateOrigins,site-per-process'],
+    });
 
     async function open(who, query, { before } = {}) {
       const ctx = await browser.newContext({ viewport: { width: 1200, height: 860 } });
