@@ -1117,22 +1117,14 @@ int64_t chat_user_count(sb_store *store)
 {
     static const char sql[] = "SELECT count(*) FROM chat_users";
     sb_stmt *st = sb_sql(store, sql);
-    if (!st)
-        return -1;
-    int64_t n = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : -1;
-    sb_sql_reset(st);
-    return n;
+    return st ? sb_sql_one_int64(st, -1) : -1;
 }
 
 int64_t chat_newest_message_id(sb_store *store)
 {
     static const char sql[] = "SELECT COALESCE(MAX(id), 0) FROM chat_messages";
     sb_stmt *st = sb_sql(store, sql);
-    if (!st)
-        return -1;
-    int64_t n = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : -1;
-    sb_sql_reset(st);
-    return n;
+    return st ? sb_sql_one_int64(st, -1) : -1;
 }
 
 int chat_seed_lock(sb_store *store)

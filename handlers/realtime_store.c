@@ -176,27 +176,19 @@ int realtime_updates_since(sb_store *s, const char *company, int64_t after, int6
     return 1;
 }
 
-/* One integer of a one-row query (an aggregate: NULL reads as 0). */
-static int64_t one_int(sb_stmt *st)
-{
-    int64_t v = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : 0;
-    sb_sql_reset(st);
-    return v;
-}
-
 int64_t realtime_update_oldest(sb_store *s, const char *company)
 {
     sb_stmt *st = sb_sql(s, "SELECT min(\"offset\") FROM realtime_updates WHERE company = ?1");
     if (!st)
         return 0;
     sb_sql_bind_text(st, 1, company, SB_SQL_NUL);
-    return one_int(st);
+    return sb_sql_one_int64(st, 0);
 }
 
 int64_t realtime_update_newest(sb_store *s)
 {
     sb_stmt *st = sb_sql(s, "SELECT max(\"offset\") FROM realtime_updates");
-    return st ? one_int(st) : 0;
+    return st ? sb_sql_one_int64(st, 0) : 0;
 }
 
 /* Recovery records ---------------------------------------------------------- */

@@ -221,15 +221,6 @@ static int row_rc(int rc)
     return rc == SB_SQL_ROW ? 0 : rc == SB_SQL_DONE ? 1 : -1;
 }
 
-/* The single value of a one-row query (count, max, an ID from RETURNING):
- * -1 on error; NULL reads as 0. */
-static int64_t one_int(sb_stmt *st)
-{
-    int64_t v = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : -1;
-    sb_sql_reset(st);
-    return v;
-}
-
 /* Users ------------------------------------------------------------------ */
 
 int therapy_user_add(sb_store *s, const char *id, const char *phone, const char *last_name_key,
@@ -290,7 +281,7 @@ int therapy_user_get(sb_store *s, const char *id, therapy_user *u, char phone_ou
 int64_t therapy_user_count(sb_store *s)
 {
     sb_stmt *st = sb_sql(s, "SELECT count(*) FROM therapy_users");
-    return st ? one_int(st) : -1;
+    return st ? sb_sql_one_int64(st, -1) : -1;
 }
 
 /* Therapy sessions ------------------------------------------------------- */
@@ -304,7 +295,7 @@ int64_t therapy_session_add(sb_store *s, const char *name, const char *date, int
     sb_sql_bind_text(st, 1, name, SB_SQL_NUL);
     sb_sql_bind_text(st, 2, date, SB_SQL_NUL);
     sb_sql_bind_int64(st, 3, now_ms);
-    return one_int(st);
+    return sb_sql_one_int64(st, -1);
 }
 
 int therapy_session_get(sb_store *s, int64_t ts_id, therapy_session_row *row)
@@ -503,7 +494,7 @@ int64_t therapy_action_insert(sb_store *s, int64_t ts_id, const char *type, cons
     sb_sql_bind_text(st, 5, audience, SB_SQL_NUL);
     sb_sql_bind_int64(st, 6, now_ms);
     sb_sql_bind_text(st, 7, client_json, SB_SQL_NUL);
-    int64_t id = one_int(st);
+    int64_t id = sb_sql_one_int64(st, -1);
     return id > 0 ? id : -1;
 }
 
@@ -594,7 +585,7 @@ int64_t therapy_actions_max(sb_store *s, int64_t ts_id)
     if (!st)
         return -1;
     sb_sql_bind_int64(st, 1, ts_id);
-    return one_int(st);
+    return sb_sql_one_int64(st, -1);
 }
 
 int64_t therapy_action_find(sb_store *s, int64_t ts_id, const char *type, int64_t target)
@@ -606,7 +597,7 @@ int64_t therapy_action_find(sb_store *s, int64_t ts_id, const char *type, int64_
     sb_sql_bind_int64(st, 1, ts_id);
     sb_sql_bind_text(st, 2, type, SB_SQL_NUL);
     sb_sql_bind_int64(st, 3, target);
-    return one_int(st);
+    return sb_sql_one_int64(st, -1);
 }
 
 static int pair_get(sb_store *s, const char *sql, int64_t target, const char *user, char *text,
@@ -767,7 +758,7 @@ int64_t therapy_limit_lock(sb_store *s, const char *key, int64_t now_ms)
         return -1;
     sb_sql_bind_text(st, 1, key, SB_SQL_NUL);
     sb_sql_bind_int64(st, 2, now_ms);
-    int64_t hits = one_int(st);
+    int64_t hits = sb_sql_one_int64(st, -1);
     return hits > 0 ? hits : -1;
 }
 

@@ -1371,30 +1371,29 @@ int sb_bus_psubscribe(sb_bus *b, const char *pattern, sb_bus_raw_fn fn, void *ar
     return 0;
 }
 
-void sb_bus_on_gap(sb_bus *b, sb_bus_gap_fn fn, void *arg)
+/* Append (fn, arg) to a handler list; out of memory loses it, logged. */
+static void add_handler(gap_handler **list, size_t *n, sb_bus_gap_fn fn, void *arg,
+                        const char *what)
 {
-    if (!b || !fn)
-        return;
-    gap_handler *p = realloc(b->gaps, (b->n_gaps + 1) * sizeof *p);
+    gap_handler *p = realloc(*list, (*n + 1) * sizeof *p);
     if (!p) {
-        sb_log(SB_LOG_ERROR, "bus", "msg=\"out of memory: a gap handler is lost\"");
+        sb_log(SB_LOG_ERROR, "bus", "msg=\"out of memory: a %s handler is lost\"", what);
         return;
     }
-    p[b->n_gaps++] = (gap_handler){fn, arg};
-    b->gaps = p;
+    p[(*n)++] = (gap_handler){fn, arg};
+    *list = p;
+}
+
+void sb_bus_on_gap(sb_bus *b, sb_bus_gap_fn fn, void *arg)
+{
+    if (b && fn)
+        add_handler(&b->gaps, &b->n_gaps, fn, arg, "gap");
 }
 
 void sb_bus_on_down(sb_bus *b, sb_bus_gap_fn fn, void *arg)
 {
-    if (!b || !fn)
-        return;
-    gap_handler *p = realloc(b->downs, (b->n_downs + 1) * sizeof *p);
-    if (!p) {
-        sb_log(SB_LOG_ERROR, "bus", "msg=\"out of memory: a down handler is lost\"");
-        return;
-    }
-    p[b->n_downs++] = (gap_handler){fn, arg};
-    b->downs = p;
+    if (b && fn)
+        add_handler(&b->downs, &b->n_downs, fn, arg, "down");
 }
 
 bool sb_bus_when_subscribed(sb_bus *b, const char *topic, sb_bus_subscribed_fn fn, void *arg,

@@ -128,6 +128,13 @@ void sb_sql_reset(sb_stmt *st)
     sqlite3_reset(st->st);
 }
 
+int64_t sb_sql_one_int64(sb_stmt *st, int64_t otherwise)
+{
+    int64_t v = sb_sql_step(st) == SB_SQL_ROW ? sb_sql_int64(st, 0) : otherwise;
+    sb_sql_reset(st);
+    return v;
+}
+
 const char *sb_sql_error(sb_stmt *st)
 {
     if (st->pg)

@@ -86,6 +86,11 @@ int64_t sb_sql_int64(sb_stmt *st, int col);
 const char *sb_sql_text(sb_stmt *st, int col, size_t *len);
 bool sb_sql_is_null(sb_stmt *st, int col);
 
+/* A one-row query's single integer (a count, a max, an ID from RETURNING):
+ * one step, the first column (NULL reads as 0), then a reset; `otherwise`
+ * when no row came or the step failed. */
+int64_t sb_sql_one_int64(sb_stmt *st, int64_t otherwise);
+
 /* Rows inserted, updated or deleted by the statement's last run. */
 int64_t sb_sql_changes(sb_stmt *st);
 
