@@ -30,7 +30,7 @@ void realtime_recovery_connect(struct sb_ctx *ctx, rt_socket *st,
                                size_t cap);
 /* After the CONNECT reply: what a recovering client missed. */
 void realtime_recovery_replay(struct sb_ctx *ctx, rt_socket *st);
-/* The connection goes: its filter and its set of offsets sent. */
+/* The connection goes: its filter with it. */
 void realtime_recovery_forget(struct sb_ctx *ctx, rt_socket *st);
 /* At disconnect: keep the record (unless the goodbye was explicit). */
 void realtime_recovery_keep(struct sb_ctx *ctx, rt_socket *st, const char *reason);
