@@ -19,7 +19,9 @@
 
 #include "bus.h"
 #include "clock.h"
+#include "coro.h"
 #include "ctx.h"
+#include "jobs.h"
 #include "log.h"
 #include "map.h"
 #include "rt.h"
@@ -67,6 +69,8 @@ struct sb_timer {
     sb_timer_fn fn;
     void *arg;
     bool repeat;
+    bool queued;    /* fired, its call queued as a job (jobs.h) */
+    bool cancelled; /* cancelled while queued: the job frees it */
 };
 
 /* An endpoint's filter (sb_rt_set_filter): a connection keeps its own in
@@ -112,7 +116,21 @@ struct sb_rt {
     ws_binding **ws; /* the WebSocket routes' bindings, also in bindings */
     size_t n_ws;
     int depth; /* handler calls under way (a handler that triggers another) */
+    /* PostgreSQL: WebSocket messages are handled on a coroutine, one at a
+     * time and in order (jobs.h), and a statement's wait goes back to the
+     * loop. NULL on SQLite: every call runs to its end at once. */
+    sb_jobs *jobs;
+    int jobs_this_turn; /* started since the end of turn last ran */
 };
+
+/* Jobs started between two ends of turn, at most: under a steady stream
+ * of messages the queue never empties, and the end of turn (the commit, the
+ * deliveries) must still come. */
+#define JOBS_PER_TURN 64
+/* Messages queued behind a waiting job, at most (count, bytes): past
+ * either, they are finished at once, blocking, as without jobs. */
+#define JOBS_MAX_QUEUED 4096
+#define JOBS_MAX_QUEUED_BYTES (16u << 20)
 
 /* The end of the turn ----------------------------------------------------- */
 
@@ -187,6 +205,8 @@ static void deliver_sealed(sb_rt *rt)
     sb_server_release_turn(rt->server);
 }
 
+static void turn_finish(sb_rt *rt);
+
 /* Commit, deliver, release: in this order, here and nowhere else. */
 static void turn_end(evutil_socket_t fd, short what, void *arg)
 {
@@ -198,6 +218,19 @@ static void turn_end(evutil_socket_t fd, short what, void *arg)
     rt->armed = false;
     event_del(rt->deadline_ev);
     event_del(rt->turn_ev);
+    /* a handler waits for a statement, in the middle of its unit: the turn
+     * ends after it (its unit's close arms it again) */
+    if (sb_jobs_waiting(rt->jobs))
+        return;
+    rt->jobs_this_turn = 0;
+    turn_finish(rt);
+    if (rt->jobs)
+        sb_jobs_kick(rt->jobs); /* what waited for this end of turn */
+}
+
+/* The end of turn proper (turn_end). */
+static void turn_finish(sb_rt *rt)
+{
     if (rt->committing) {
         if (!rt->commit_answered)
             return; /* its answer arms the turn again */
@@ -267,8 +300,40 @@ static void tx_lost(void *arg)
     sb_outbox_fail_pending(rt->outbox);
 }
 
+/* Jobs (jobs.h) ------------------------------------------------------------ */
+
+/* The gate between two jobs: the end of turn comes every JOBS_PER_TURN. */
+static bool jobs_gate(void *arg)
+{
+    sb_rt *rt = arg;
+    if (rt->jobs_this_turn >= JOBS_PER_TURN) {
+        arm(rt); /* its end of turn starts the queue again */
+        return false;
+    }
+    rt->jobs_this_turn++;
+    return true;
+}
+
+static void wake_store(void *arg)
+{
+    sb_rt *rt = arg;
+    sb_store_quiesce(rt->store);
+}
+
+/* Before a handler call that is not a job (an open, a close, a timer, a
+ * call from a protocol's own code) and before the runtime itself needs the
+ * store or the outbox whole: the messages that came before it are handled
+ * first, to their end, blocking (jobs.h, sb_jobs_drain). Inside a job it is
+ * part of that job: nothing to do. */
+static void jobs_settle(sb_rt *rt)
+{
+    if (rt->jobs && !sb_coro_self() && sb_jobs_busy(rt->jobs))
+        sb_jobs_drain(rt->jobs, wake_store, rt);
+}
+
 void sb_rt_flush(sb_rt *rt)
 {
+    jobs_settle(rt);
     if (rt->committing) {
         if (!rt->commit_answered)
             sb_store_commit(rt->store); /* waits for the answer first */
@@ -377,6 +442,12 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
     sb_store_set_loop(store, base); /* PostgreSQL reconnects on it */
+    if (sb_store_waits_on_loop(store)) {
+        rt->jobs = sb_jobs_new(jobs_gate, rt);
+        if (!rt->jobs)
+            sb_log(SB_LOG_WARN, "jobs",
+                   "msg=\"no coroutine stack: statements will block the loop\"");
+    }
     if (cfg->redis_url[0]) {
         char err[256];
         rt->bus = sb_bus_new(base, rt, cfg->redis_url, cfg->node_id, err, sizeof err);
@@ -394,6 +465,9 @@ void sb_rt_free(sb_rt *rt)
 {
     if (!rt)
         return;
+    jobs_settle(rt); /* no handler waits on a stack about to go */
+    sb_jobs_free(rt->jobs);
+    rt->jobs = NULL;
     /* a COMMIT on its way answers now, not later to a freed runtime */
     if (rt->committing && !rt->commit_answered)
         sb_store_commit(rt->store);
@@ -556,6 +630,7 @@ static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
 {
     ws_binding *b = arg;
     sb_rt *rt = b->rt;
+    jobs_settle(rt);
     rt_conn *rc = calloc(1, sizeof *rc);
     if (!rc)
         return -1;
@@ -576,15 +651,16 @@ static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
     return result;
 }
 
-static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, void *arg)
+static rt_conn *rt_conn_of(sb_rt *rt, uint64_t conn);
+
+/* One WebSocket message, to the route's handler. */
+static void ws_message_now(ws_binding *b, rt_conn *rc, const char *data, size_t len, bool binary)
 {
-    ws_binding *b = arg;
     sb_rt *rt = b->rt;
-    rt_conn *rc = sb_conn_user(c);
-    if (!rc || rc->limited)
+    if (rc->limited)
         return; /* closing: what it still sends is not read */
     struct sb_ctx ctx;
-    ctx_init(rt, &ctx, b->h.app, rc->session, sb_conn_id(c));
+    ctx_init(rt, &ctx, b->h.app, rc->session, rc->id);
     ctx.binding = b;
     unit_open(rt, ctx.conn, &b->h.storage_error);
     int64_t now = sb_mono_us();
@@ -600,10 +676,54 @@ static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, vo
     unit_close(rt);
 }
 
+/* A message as a job: its bytes copied (lws' buffer is reused as soon as
+ * ws_message returns), its connection found again when it runs (a close
+ * waits for the jobs before it: ws_close). */
+typedef struct ws_job {
+    ws_binding *b;
+    uint64_t conn;
+    size_t len;
+    bool binary;
+    char data[];
+} ws_job;
+
+static void ws_job_run(void *arg)
+{
+    ws_job *j = arg;
+    rt_conn *rc = rt_conn_of(j->b->rt, j->conn);
+    if (rc)
+        ws_message_now(j->b, rc, j->data, j->len, j->binary);
+}
+
+static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, void *arg)
+{
+    ws_binding *b = arg;
+    sb_rt *rt = b->rt;
+    rt_conn *rc = sb_conn_user(c);
+    if (!rc || rc->limited)
+        return; /* closing: what it still sends is not read */
+    if (rt->jobs && !sb_coro_self()) {
+        if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED ||
+            sb_jobs_queued_weight(rt->jobs) + len > JOBS_MAX_QUEUED_BYTES)
+            jobs_settle(rt);
+        ws_job *j = malloc(sizeof *j + len);
+        if (j) {
+            *j = (ws_job){b, rc->id, len, binary};
+            memcpy(j->data, data, len);
+            if (sb_jobs_add_weighted(rt->jobs, ws_job_run, j, free, len) == 0)
+                return;
+            free(j);
+        }
+        jobs_settle(rt); /* out of memory: at once, as without jobs */
+    }
+    ws_message_now(b, rc, data, len, binary);
+}
+
 static void ws_close(sb_conn *c, void *arg)
 {
     ws_binding *b = arg;
     sb_rt *rt = b->rt;
+    jobs_settle(rt); /* its messages (and everyone's before them) first */
     rt_conn *rc = sb_conn_user(c);
     struct sb_ctx ctx;
     ctx_init(rt, &ctx, b->h.app, rc ? rc->session : NULL, sb_conn_id(c));
@@ -698,6 +818,7 @@ static void http_request(sb_conn *c, const sb_http_request *req, void *arg)
 {
     http_binding *b = arg;
     sb_rt *rt = b->rt;
+    jobs_settle(rt);
     struct sb_ctx ctx;
     sb_http_response resp;
     sb_http_response_init(&resp);
@@ -744,6 +865,7 @@ static void http_abort(uint64_t request, void *arg)
 {
     http_binding *b = arg;
     sb_rt *rt = b->rt;
+    jobs_settle(rt);
     sb_rt_cancel_owner(rt, request);
     if (!b->h.on_abort)
         return;
@@ -801,6 +923,7 @@ void sb_rt_close(struct sb_ctx *ctx, int code, const char *reason)
 static void drained(sb_conn *c, void *arg)
 {
     sb_rt *rt = arg;
+    jobs_settle(rt);
     drain_wait *w = sb_map_del(&rt->drains, (int64_t)sb_conn_id(c));
     if (!w)
         return;
@@ -851,6 +974,7 @@ void sb_rt_unsubscribe(struct sb_ctx *ctx, const char *topic)
 
 int sb_rt_each_ws(sb_rt *rt, const char *path, sb_call_fn fn, void *arg)
 {
+    jobs_settle(rt);
     int n = 0;
     for (size_t i = 0; i < rt->n_ws; i++) {
         ws_binding *b = rt->ws[i];
@@ -923,6 +1047,7 @@ void sb_rt_set_filter(struct sb_ctx *ctx, sb_rt_filter_fn fn, void *arg)
 
 void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg)
 {
+    jobs_settle(rt);
     struct sb_ctx ctx;
     ctx_init(rt, &ctx, app, NULL, origin);
     unit_open(rt, origin, NULL);
@@ -947,11 +1072,42 @@ static void timer_unlink(sb_rt *rt, sb_timer *t)
     t->prev = t->next = NULL;
 }
 
+static void timer_run(sb_timer *t);
+
+/* A timer's call as a job: it runs after the messages that came before it
+ * fired, and a cancel meanwhile (one of them answered what it waited for)
+ * still stops it. */
+static void timer_job(void *arg)
+{
+    sb_timer *t = arg;
+    t->queued = false;
+    if (t->cancelled) {
+        free(t);
+        return;
+    }
+    timer_run(t);
+}
+
 static void timer_fire(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     sb_timer *t = arg;
+    sb_rt *rt = t->rt;
+    if (rt->jobs && !sb_coro_self()) {
+        if (t->queued)
+            return; /* a repeating timer, its last call still queued */
+        t->queued = true;
+        if (sb_jobs_add(rt->jobs, timer_job, t, NULL) == 0)
+            return;
+        t->queued = false;
+        jobs_settle(rt);
+    }
+    timer_run(t);
+}
+
+static void timer_run(sb_timer *t)
+{
     sb_rt *rt = t->rt;
     sb_conn *c = sb_conn_find(rt->server, t->owner);
     struct sb_ctx ctx;
@@ -998,7 +1154,11 @@ void sb_rt_timer_cancel(sb_rt *rt, sb_timer *t)
         return;
     timer_unlink(rt, t);
     event_free(t->ev);
-    free(t);
+    t->ev = NULL;
+    if (t->queued)
+        t->cancelled = true; /* its job frees it */
+    else
+        free(t);
 }
 
 void sb_rt_cancel_owner(sb_rt *rt, uint64_t owner)

@@ -330,6 +330,17 @@ bool sb_store_committing(const sb_store *s)
     return s->pg && sb_pg_committing(s->pg);
 }
 
+bool sb_store_waits_on_loop(const sb_store *s)
+{
+    return s->pg && sb_pg_has_loop(s->pg);
+}
+
+void sb_store_quiesce(sb_store *s)
+{
+    if (s->pg)
+        sb_pg_quiesce(s->pg);
+}
+
 void sb_store_after_commit(sb_store *s, sb_commit_fn fn, void *arg)
 {
     if (s->pg) {

@@ -149,6 +149,17 @@ sb_store_status sb_store_commit(sb_store *s);
 bool sb_store_commit_start(sb_store *s, sb_commit_fn done, void *arg, sb_store_status *rc);
 /* A commit started so is on its way. */
 bool sb_store_committing(const sb_store *s);
+/* Does a statement wait for its answer on the loop? true on PostgreSQL
+ * with a loop: a statement made on a coroutine (coro.h) yields until its
+ * answer has come, and the runtime runs handler calls on one (jobs.h).
+ * SQLite answers from the local file: never. */
+bool sb_store_waits_on_loop(const sb_store *s);
+/* A statement made on a coroutine is waiting for its answer: finish that
+ * coroutine now, blocking (the caller holds coroutines: coro.h). The store
+ * does it by itself before any call from the main stack that needs the
+ * connection; the runtime calls it to finish what waits before a
+ * connection's close, a timer, a shutdown. */
+void sb_store_quiesce(sb_store *s);
 /* SQLite: how long a statement waits for another process's write lock (ms;
  * 0: the default, short, so that a busy database does not stall the loop).
  * Start-up waits longer: another node may be migrating or seeding. */

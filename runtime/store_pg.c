@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coro.h"
 #include "log.h"
 #include "metrics.h"
 #include "store_pg.h"
@@ -88,6 +89,10 @@ struct sb_pg {
      * arrives on the loop (idle_input), or the next call that needs the
      * connection waits for it (settle). */
     bool committing;
+    /* A handler's coroutine waiting for the connection's answer (a
+     * statement's, or the COMMIT's before its statement): idle_input wakes
+     * it. One at a time: the runtime runs one handler call at a time. */
+    sb_coro *waiter;
     sb_commit_fn commit_done;
     void *commit_arg;
     int units;        /* savepoints open */
@@ -105,11 +110,12 @@ struct sb_pg {
     sb_store_status health;
     char health_reason[240];
     char last_error[256];
-    uint64_t n_statements; /* round trips, and their time: the cost on the loop */
+    uint64_t n_statements; /* round trips, and their time */
     double statement_seconds;
+    uint64_t n_waits; /* answers waited for on the loop (a coroutine yielded) */
     sb_gauge *m_healthy;
     sb_histogram *m_commit, *m_statement;
-    sb_counter *m_commits, *m_commit_errors;
+    sb_counter *m_commits, *m_commit_errors, *m_waits;
     sb_pg_stmt *stmts[STMT_SLOTS];
 };
 
@@ -118,6 +124,7 @@ static void watch_idle(sb_pg *pg);
 static void start_connect(sb_pg *pg);
 static void settle(sb_pg *pg);
 static void commit_arrived(sb_pg *pg, PGresult *r);
+static PGresult *run_sql(sb_pg *pg, const char *sql);
 
 /* Helpers --------------------------------------------------------------- */
 
@@ -251,19 +258,86 @@ static sb_store_status failed(sb_pg *pg, const PGresult *r, char *msg_out, size_
         if (pg->units > 0) {
             pg->unit_failed = true; /* unit_end rolls back to the savepoint */
         } else {
-            PGresult *rb = PQexec(pg->conn, "ROLLBACK");
-            PQclear(rb);
+            PQclear(run_sql(pg, "ROLLBACK"));
             lose_tx(pg, st, pg->last_error);
         }
     }
     return st;
 }
 
+/* Waiting for an answer ------------------------------------------------- */
+
+/* Until the answer to what was sent can be read without blocking: on a
+ * handler's coroutine (coro.h) that may yield, it notes itself as the
+ * waiter and yields, and the loop serves everything else meanwhile;
+ * idle_input wakes it when the socket has brought the answer (or broke).
+ * Anywhere else (the main stack, a tool without a loop, the runtime
+ * holding coroutines) it returns at once, and the read that follows
+ * blocks, as PQexec does. */
+static void await_input(sb_pg *pg)
+{
+    bool counted = false;
+    while (pg->base && pg->state == PG_UP && pg->conn && sb_coro_may_yield() &&
+           PQstatus(pg->conn) == CONNECTION_OK && PQisBusy(pg->conn)) {
+        if (!counted) {
+            pg->n_waits++;
+            sb_counter_add(pg->m_waits, 1);
+            counted = true;
+        }
+        pg->waiter = sb_coro_self();
+        sb_coro_yield();
+    }
+}
+
+/* What PQexec would give for what was just sent: the last result, or the
+ * first failure (NULL: none, the connection broke). The connection is idle
+ * again after it. */
+static PGresult *answer(sb_pg *pg)
+{
+    PGresult *keep = NULL, *r;
+    for (;;) {
+        await_input(pg);
+        if (!pg->conn || !(r = PQgetResult(pg->conn)))
+            break;
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(keep);
+        keep = r;
+    }
+    return keep;
+}
+
+/* PQexec, waiting on the loop where the caller can (await_input). */
+static PGresult *run_sql(sb_pg *pg, const char *sql)
+{
+    if (!pg->conn || !PQsendQuery(pg->conn, sql))
+        return NULL;
+    return answer(pg);
+}
+
+/* A coroutine waits for an answer, and the main stack needs the connection
+ * (a call from outside any handler: a shutdown, a tool, a readiness
+ * check): the waiter finishes first, blocking. */
+static void quiesce(sb_pg *pg)
+{
+    if (!pg->waiter || sb_coro_self())
+        return;
+    sb_coro_hold();
+    while (pg->waiter) {
+        sb_coro *co = pg->waiter;
+        pg->waiter = NULL;
+        sb_coro_wake(co);
+    }
+    sb_coro_release();
+}
+
 /* Run a command of the engine's own (BEGIN, SAVEPOINT, COMMIT ...). */
 static sb_store_status command(sb_pg *pg, const char *sql)
 {
     settle(pg);
-    PGresult *r = PQexec(pg->conn, sql);
+    PGresult *r = run_sql(pg, sql);
     sb_store_status st = SB_STORE_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
         st = failed(pg, r, NULL, 0);
@@ -425,6 +499,16 @@ static void idle_input(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sb_pg *pg = arg;
+    if (pg->waiter) {
+        /* a handler's answer (or the COMMIT it waits for): once whole, or
+         * the connection broke, the handler reads it (await_input) */
+        if (PQconsumeInput(pg->conn) && PQisBusy(pg->conn))
+            return;
+        sb_coro *co = pg->waiter;
+        pg->waiter = NULL;
+        sb_coro_wake(co);
+        return;
+    }
     if (pg->committing) {
         /* the COMMIT's answer, whole or in part; NULL: the connection went
          * (commit_arrived tells the waiter and notes the loss) */
@@ -602,6 +686,10 @@ sb_pg *sb_pg_open(const char *url, sb_store *owner, char *err, size_t err_size)
     pg->m_commits = sb_counter_new("switchboard_commits_total", "Group commits", NULL);
     pg->m_commit_errors =
         sb_counter_new("switchboard_commit_errors_total", "Group commits that failed", NULL);
+    pg->m_waits = sb_counter_new("switchboard_pg_waits_total",
+                                 "PostgreSQL answers a handler waited for without blocking the "
+                                 "loop (its coroutine yielded)",
+                                 NULL);
     connected(pg);
     /* debug: the command-line tools open stores too, and serve logs the
      * (redacted) URL with its configuration */
@@ -657,12 +745,12 @@ static sb_store_status begin_with(sb_pg *pg, const char *sql)
     /* READ COMMITTED (the default): each statement sees what committed
      * before it; the stores make their read-then-write steps safe with
      * constraints and row locks (docs/decisions.md) */
-    PGresult *r = PQexec(pg->conn, sql);
+    PGresult *r = run_sql(pg, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         sb_store_status st = failed(pg, r, NULL, 0);
         PQclear(r);
         if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-            PQclear(PQexec(pg->conn, "ROLLBACK")); /* BEGIN went, SAVEPOINT did not */
+            PQclear(run_sql(pg, "ROLLBACK")); /* BEGIN went, SAVEPOINT did not */
         if (st != SB_STORE_IO)
             health_note(pg, "begin", st, pg->last_error);
         return st;
@@ -745,7 +833,7 @@ static sb_store_status commit_answer(sb_pg *pg, PGresult *r)
                sb_log_kv_str(v, sizeof v, pg->last_error));
         if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK &&
             PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-            PQclear(PQexec(pg->conn, "ROLLBACK"));
+            PQclear(run_sql(pg, "ROLLBACK"));
     }
     pg->in_tx = false;
     pg->units = 0;
@@ -766,7 +854,7 @@ sb_store_status sb_pg_commit(sb_pg *pg)
         run_afters(pg, SB_STORE_OK);
         return SB_STORE_OK;
     }
-    PGresult *r = PQexec(pg->conn, "COMMIT");
+    PGresult *r = run_sql(pg, "COMMIT");
     sb_store_status rc = commit_answer(pg, r);
     PQclear(r);
     return rc;
@@ -810,8 +898,11 @@ static void commit_arrived(sb_pg *pg, PGresult *r)
  * tcp_user_timeout). */
 static void settle(sb_pg *pg)
 {
+    quiesce(pg); /* the main stack: a waiting handler's answer first */
     if (!pg->committing)
         return;
+    /* on a handler's coroutine: the loop goes on until the answer came */
+    await_input(pg);
     PGresult *r = PQgetResult(pg->conn), *extra;
     while (r && (extra = PQgetResult(pg->conn)) != NULL)
         PQclear(extra);
@@ -824,12 +915,22 @@ bool sb_pg_committing(const sb_pg *pg)
     return pg->committing;
 }
 
+bool sb_pg_has_loop(const sb_pg *pg)
+{
+    return pg->base != NULL;
+}
+
+void sb_pg_quiesce(sb_pg *pg)
+{
+    quiesce(pg);
+}
+
 void sb_pg_rollback(sb_pg *pg)
 {
     settle(pg);
     bool was = pg->in_tx;
     if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(pg->conn, "ROLLBACK"));
+        PQclear(run_sql(pg, "ROLLBACK"));
     pg->in_tx = false;
     pg->poisoned = false;
     pg->units = 0;
@@ -883,9 +984,13 @@ void sb_pg_set_hooks(sb_pg *pg, void (*on_begin)(void *arg), void (*on_lost)(voi
 
 sb_store_status sb_pg_ping(sb_pg *pg)
 {
+    /* a handler's statement is at the server: the connection is up, and a
+     * readiness check must not wait for that statement */
+    if (pg->waiter && !sb_coro_self())
+        return pg->state == PG_UP ? SB_STORE_OK : unreachable(pg, NULL, 0);
     if (!up(pg))
         return unreachable(pg, NULL, 0);
-    PGresult *r = PQexec(pg->conn, "SELECT 1");
+    PGresult *r = run_sql(pg, "SELECT 1");
     sb_store_status st = SB_STORE_OK;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         st = status_of(pg, r);
@@ -1147,7 +1252,9 @@ int sb_pg_step(sb_pg_stmt *st)
     if (st->gen != pg->gen) {
         /* first use on this connection: prepare (the server keeps it for
          * the session, whatever its transactions do) */
-        PGresult *r = PQprepare(pg->conn, st->name, st->text, st->nparams, NULL);
+        PGresult *r = PQsendPrepare(pg->conn, st->name, st->text, st->nparams, NULL)
+                          ? answer(pg)
+                          : NULL;
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             sb_store_status rc = failed(pg, r, st->error, sizeof st->error);
             char v[300];
@@ -1159,8 +1266,10 @@ int sb_pg_step(sb_pg_stmt *st)
         PQclear(r);
         st->gen = pg->gen;
     }
-    PGresult *r = PQexecPrepared(pg->conn, st->name, st->nparams, (const char *const *)st->values,
-                                 NULL, NULL, 0);
+    PGresult *r = PQsendQueryPrepared(pg->conn, st->name, st->nparams,
+                                      (const char *const *)st->values, NULL, NULL, 0)
+                      ? answer(pg)
+                      : NULL;
     double dt = seconds_since(&t0);
     pg->n_statements++;
     pg->statement_seconds += dt;

@@ -51,6 +51,8 @@ void sb_pg_set_hooks(sb_pg *pg, void (*on_begin)(void *arg), void (*on_lost)(voi
 sb_store_status sb_pg_commit(sb_pg *pg);
 bool sb_pg_commit_start(sb_pg *pg, sb_commit_fn done, void *arg, sb_store_status *rc);
 bool sb_pg_committing(const sb_pg *pg);
+bool sb_pg_has_loop(const sb_pg *pg);
+void sb_pg_quiesce(sb_pg *pg);
 void sb_pg_rollback(sb_pg *pg);
 
 /* Statements (sql.h on PostgreSQL). */

@@ -1,0 +1,100 @@
+// 20_async_statements: on PostgreSQL a handler's statement waits for its
+// answer on the loop, not in it (docs/decisions.md, "PostgreSQL engine",
+// "Asynchrony"): the handler runs on a coroutine that yields at the
+// statement, and the loop serves its sockets meanwhile; messages that arrive
+// meanwhile queue behind it and are handled after it, in order.
+//
+// Another session holds the chat's write lock (the advisory lock every chat
+// write takes first) for SLOW_MS, so a send_message's first statement waits
+// that long at the server:
+// - a WebSocket ping sent meanwhile is answered at once (with the statement
+//   waited for in the loop, the pong came after SLOW_MS);
+// - a message from another user, sent meanwhile, is answered after the
+//   first, both stored, in order;
+// - a connection that closes meanwhile does not disturb either;
+// - switchboard_pg_waits_total counts the waits.
+// PostgreSQL only: SQLite answers from the local file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as h from './harness.mjs';
+
+const SLOW_MS = 1500;
+let s, tom, ann, eve;
+
+before(async () => {
+  if (h.engine !== 'postgres') return;
+  s = await h.startServer({ tag: 'asyncst', demo: false });
+  tom = h.addUser(s.db, 'Tom Tech', 'TECHNICIAN');
+  ann = h.addUser(s.db, 'Ann Admin', 'ADMIN');
+  eve = h.addUser(s.db, 'Eve Outsider', 'SUPER_ADMIN');
+});
+after(h.cleanup);
+
+const pong = (c) => new Promise((resolve) => c.ws.once('pong', () => resolve(Date.now())));
+
+/** Hold the chat's write lock from another session for ms; resolves once it is
+ * held, to { released } (a promise: an async function returning a promise would
+ * wait for it). */
+async function holdChatLock(ms) {
+  const p = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', s.db, '-c',
+    `BEGIN; SELECT pg_advisory_xact_lock(1667785076, 1); SELECT pg_sleep(${ms / 1000}); COMMIT;`],
+  { stdio: 'ignore' });
+  const done = new Promise((resolve) => p.on('exit', resolve));
+  await h.until(() => h.dbQuery(s, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+      AND classid = 1667785076 AND objid = 1 AND granted`).trim() === '1', h.T(10000), 'the lock held');
+  return { released: done };
+}
+
+async function waits() {
+  const m = await h.metrics(s);
+  return m['switchboard_pg_waits_total'] ?? 0;
+}
+
+test('a statement waiting at the server does not stop the loop: pings answered, later messages queued in order', async (t) => {
+  if (h.engine !== 'postgres') {
+    t.skip('PostgreSQL only (SB_TEST_DB=postgres)');
+    return;
+  }
+  const tom1 = await h.login(s, tom, 'tom1');
+  const ann1 = await h.login(s, ann, 'ann1');
+  const eve1 = await h.login(s, eve, 'eve1');
+  const eve2 = await h.login(s, eve, 'eve2');
+  tom1.send({ action: 'send_message', receiver_id: ann.id, text: 'open', client_message_id: 'open' });
+  const room = (await ann1.waitFor(h.isType('new_room'))).data.room_id;
+  await ann1.waitFor(h.isNewMessage((m) => m.text === 'open'));
+  const waitsBefore = await waits();
+
+  const { released } = await holdChatLock(SLOW_MS);
+  const sent = Date.now();
+  tom1.send({ action: 'send_message', room_id: room, text: 'slow', client_message_id: 'slow' });
+  await h.sleep(200); // its statement waits for the lock at the server
+
+  const pinged = Date.now();
+  const ponged = pong(eve1);
+  eve1.ws.ping();
+  const pongMs = (await ponged) - pinged;
+  t.diagnostic(`pong while a statement waited: ${pongMs} ms (the lock is held ${SLOW_MS} ms)`);
+  assert.ok(pongMs < SLOW_MS / 2, `the pong took ${pongMs} ms: the loop waited for the statement`);
+
+  // queued behind the waiting one, answered after it
+  ann1.send({ action: 'send_message', room_id: room, text: 'behind', client_message_id: 'behind' });
+  eve2.close(); // a close meanwhile: handled after what came before it
+
+  const slow = await tom1.waitFor(h.isNewMessage((m) => m.text === 'slow'), { ms: h.T(10000) });
+  const heardMs = Date.now() - sent;
+  assert.ok(heardMs >= SLOW_MS - 300, `the message was answered after ${heardMs} ms, before the lock was free`);
+  const behind = await tom1.waitFor(h.isNewMessage((m) => m.text === 'behind'), { ms: h.T(10000) });
+  const order = tom1.messages.filter(h.isNewMessage()).map((m) => m.data.message.text);
+  assert.deepEqual(order.slice(-2), ['slow', 'behind']);
+  assert.ok(Number(behind.data.message.id) > Number(slow.data.message.id));
+  const rows = h.dbQuery(s, `SELECT text FROM chat_messages WHERE room_id = ${room} ORDER BY id`).trim().split('\n');
+  assert.deepEqual(rows, ['open', 'slow', 'behind']);
+  await released;
+  assert.ok((await waits()) > waitsBefore, 'switchboard_pg_waits_total counted the waits');
+
+  // and the server goes on as before
+  eve1.send({ action: 'send_message', receiver_id: tom.id, text: 'after', client_message_id: 'after' });
+  await tom1.waitFor(h.isNewMessage((m) => m.text === 'after'), { ms: h.T(10000) });
+  for (const c of [tom1, ann1, eve1]) c.close();
+});
