@@ -242,9 +242,14 @@ int cli_serve(int argc, char **argv)
     sb_store_set_busy_wait(a.store, 0);
 
     sb_http_handler health = {
-        .method = "GET", .path = "/healthz", .channel = "core", .handle = healthz, .app = &a};
-    sb_http_handler prom = {
-        .method = "GET", .path = "/metrics", .channel = "core", .handle = metrics, .app = &a};
+        .method = "GET", .path = "/healthz", .channel = "core", .handle = healthz,
+        .immediate = true, .app = &a};
+    sb_http_handler prom = {.method = "GET",
+                            .path = "/metrics",
+                            .channel = "core",
+                            .handle = metrics,
+                            .immediate = true,
+                            .app = &a};
     if (sb_rt_add_http(a.rt, &health, err, sizeof err) != 0 ||
         web_add_routes(a.rt, err, sizeof err) != 0 ||
         sb_rt_add_http(a.rt, &prom, err, sizeof err) != 0) {

@@ -230,6 +230,7 @@ int web_add_routes(sb_rt *rt, char *err, size_t err_size)
                                 .path = redirects[i].path,
                                 .channel = "web",
                                 .handle = redirect_bare,
+                                .immediate = true, /* no row read or written */
                                 .app = &redirects[i]};
         if (sb_rt_add_http(rt, &bare, err, err_size) != 0)
             return -1;
@@ -237,8 +238,12 @@ int web_add_routes(sb_rt *rt, char *err, size_t err_size)
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         web_file *f = &files[i];
         compute_etag(f);
-        sb_http_handler h = {
-            .method = "GET", .path = f->path, .channel = "web", .handle = serve_file, .app = f};
+        sb_http_handler h = {.method = "GET",
+                             .path = f->path,
+                             .channel = "web",
+                             .handle = serve_file,
+                             .immediate = true, /* files compiled in */
+                             .app = f};
         if (sb_rt_add_http(rt, &h, err, err_size) != 0)
             return -1;
     }

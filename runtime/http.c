@@ -18,6 +18,79 @@ const char *sb_http_header(const sb_http_request *req, const char *name)
     return req->custom ? req->custom(req, name) : NULL;
 }
 
+/* sb_http_request_copy's allocation: the request first (what the caller
+ * frees), then what it points to. */
+typedef struct request_copy {
+    sb_http_request req;
+    sb_query params, query;
+    sb_header headers[];
+} request_copy;
+
+static size_t str_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static char *str_put(char **at, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *out = memcpy(*at, s, n);
+    *at += n;
+    return out;
+}
+
+static size_t query_size(const sb_query *q)
+{
+    size_t n = 0;
+    for (size_t i = 0; q && i < q->count; i++)
+        n += str_size(q->item[i].key) + str_size(q->item[i].value);
+    return n;
+}
+
+static void query_put(sb_query *dst, const sb_query *src, char **at)
+{
+    dst->count = src ? src->count : 0;
+    for (size_t i = 0; i < dst->count; i++) {
+        dst->item[i].key = str_put(at, src->item[i].key);
+        dst->item[i].value = str_put(at, src->item[i].value);
+    }
+}
+
+sb_http_request *sb_http_request_copy(const sb_http_request *req)
+{
+    size_t nh = req->n_headers;
+    size_t bytes = str_size(req->method) + str_size(req->path) + str_size(req->peer) +
+                   query_size(req->params) + query_size(req->query) + req->body_len + 1;
+    for (size_t i = 0; i < nh; i++)
+        bytes += str_size(req->headers[i].name) + str_size(req->headers[i].value);
+    request_copy *c = malloc(sizeof *c + nh * sizeof c->headers[0] + bytes);
+    if (!c)
+        return NULL;
+    char *at = (char *)(c->headers + nh);
+    c->req = *req;
+    c->req.method = str_put(&at, req->method);
+    c->req.path = str_put(&at, req->path);
+    c->req.peer = str_put(&at, req->peer);
+    query_put(&c->params, req->params, &at);
+    query_put(&c->query, req->query, &at);
+    c->req.params = &c->params;
+    c->req.query = &c->query;
+    for (size_t i = 0; i < nh; i++) {
+        c->headers[i].name = str_put(&at, req->headers[i].name);
+        c->headers[i].value = str_put(&at, req->headers[i].value);
+    }
+    c->req.headers = c->headers;
+    if (req->body_len)
+        memcpy(at, req->body, req->body_len);
+    at[req->body_len] = '\0';
+    c->req.body = at;
+    c->req.custom = NULL;
+    c->req.transport = NULL;
+    return &c->req;
+}
+
 const char *sb_http_bearer(const sb_http_request *req)
 {
     const char *a = sb_http_header(req, "authorization");

@@ -47,6 +47,13 @@ typedef struct sb_http_request {
     void *transport;
 } sb_http_request;
 
+/* A copy of req in one allocation (free() it): its strings, headers, query,
+ * parameters and body, for a handler that runs after the transport's call
+ * returned (rt.c runs requests as jobs). The copy has no transport: its
+ * `custom` and `transport` are NULL (the caller may set its own). NULL on
+ * out of memory. */
+sb_http_request *sb_http_request_copy(const sb_http_request *req);
+
 /* A header's value (name case-insensitive), or NULL. The value of an
  * uncommon header (one the transport does not list) is valid until the next
  * such lookup. */

@@ -814,11 +814,10 @@ int sb_rt_add_ws(sb_rt *rt, const sb_ws_handler *h, char *err, size_t err_size)
 
 static void http_timeout(struct sb_ctx *ctx, void *arg);
 
-static void http_request(sb_conn *c, const sb_http_request *req, void *arg)
+/* One HTTP request, to the route's handler. */
+static void http_request_now(http_binding *b, const sb_http_request *req)
 {
-    http_binding *b = arg;
     sb_rt *rt = b->rt;
-    jobs_settle(rt);
     struct sb_ctx ctx;
     sb_http_response resp;
     sb_http_response_init(&resp);
@@ -835,7 +834,89 @@ static void http_request(sb_conn *c, const sb_http_request *req, void *arg)
     }
     unit_close(rt);
     sb_http_response_free(&resp);
+}
+
+/* A request as a job: a copy of it (the transport's lives on its stack),
+ * whose uncommon headers are still read from the transport while the
+ * request waits for its answer. A request whose client went away in the
+ * meantime still runs, as it would have at once (what it stores is
+ * stored); its answer goes nowhere. */
+typedef struct http_job {
+    http_binding *b;
+    sb_http_request *req; /* sb_http_request_copy; its transport is this job */
+    const char *(*custom)(const sb_http_request *req, const char *name);
+    void *transport;
+} http_job;
+
+static const char *http_job_header(const sb_http_request *req, const char *name)
+{
+    http_job *j = req->transport;
+    sb_conn *c = sb_conn_find(j->b->rt->server, req->id);
+    if (!c || !j->custom)
+        return NULL;
+    sb_http_request live = *req;
+    live.transport = j->transport;
+    return j->custom(&live, name);
+}
+
+static void http_job_run(void *arg)
+{
+    http_job *j = arg;
+    http_request_now(j->b, j->req);
+}
+
+static void http_job_free(void *arg)
+{
+    http_job *j = arg;
+    free(j->req);
+    free(j);
+}
+
+/* An immediate route's request (rt.h): no unit, no job, answered now. */
+static void http_immediate(http_binding *b, const sb_http_request *req)
+{
+    sb_rt *rt = b->rt;
+    struct sb_ctx ctx;
+    sb_http_response resp;
+    sb_http_response_init(&resp);
+    ctx_init(rt, &ctx, b->h.app, NULL, req->id);
+    ctx.out = NULL;
+    ctx.http = req;
+    ctx.http_resp = &resp;
+    rt->depth++; /* the arena is a waiting job's, if one waits: not reset under it */
+    b->h.handle(&ctx, req, &resp);
+    rt->depth--;
+    sb_server_http_respond(rt->server, req->id, &resp);
+    sb_http_response_free(&resp);
+}
+
+static void http_request(sb_conn *c, const sb_http_request *req, void *arg)
+{
+    http_binding *b = arg;
+    sb_rt *rt = b->rt;
     (void)c;
+    if (b->h.immediate) {
+        http_immediate(b, req);
+        return;
+    }
+    if (rt->jobs && !sb_coro_self()) {
+        if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED ||
+            sb_jobs_queued_weight(rt->jobs) + req->body_len > JOBS_MAX_QUEUED_BYTES)
+            jobs_settle(rt);
+        http_job *j = malloc(sizeof *j);
+        sb_http_request *copy = j ? sb_http_request_copy(req) : NULL;
+        if (copy) {
+            *j = (http_job){b, copy, req->custom, req->transport};
+            copy->custom = http_job_header;
+            copy->transport = j;
+            if (sb_jobs_add_weighted(rt->jobs, http_job_run, j, http_job_free, req->body_len) == 0)
+                return;
+        }
+        free(copy);
+        free(j);
+        jobs_settle(rt); /* out of memory: at once, as without jobs */
+    }
+    http_request_now(b, req);
 }
 
 /* A held request's time ran out: the route says what it answers. */

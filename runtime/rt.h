@@ -123,6 +123,13 @@ typedef struct sb_http_handler {
      * Content-Length) are written in its shape. NULL: the server's. */
     const struct sb_http_errors *errors;
     sb_failure storage_error;
+    /* Answered at once, even while another handler waits for the store
+     * (PostgreSQL: jobs.h), and sent without waiting for the turn's commit:
+     * for answers that depend on no write of the turn (readiness, metrics,
+     * static files). handle must return SB_HTTP_ANSWERED and use neither
+     * ctx->out nor the turn's transaction (sb_store_ping and
+     * sb_store_health are fine). */
+    bool immediate;
     void *app;
 } sb_http_handler;
 

@@ -984,9 +984,9 @@ void sb_pg_set_hooks(sb_pg *pg, void (*on_begin)(void *arg), void (*on_lost)(voi
 
 sb_store_status sb_pg_ping(sb_pg *pg)
 {
-    /* a handler's statement is at the server: the connection is up, and a
-     * readiness check must not wait for that statement */
-    if (pg->waiter && !sb_coro_self())
+    /* a handler's statement or the turn's COMMIT is at the server: the
+     * connection is up, and a readiness check must not wait for it */
+    if ((pg->waiter || pg->committing) && !sb_coro_self())
         return pg->state == PG_UP ? SB_STORE_OK : unreachable(pg, NULL, 0);
     if (!up(pg))
         return unreachable(pg, NULL, 0);

@@ -98,3 +98,53 @@ test('a statement waiting at the server does not stop the loop: pings answered, 
   await tom1.waitFor(h.isNewMessage((m) => m.text === 'after'), { ms: h.T(10000) });
   for (const c of [tom1, ann1, eve1]) c.close();
 });
+
+/** Lock a table from another session for ms (ACCESS EXCLUSIVE: even reads wait). */
+async function holdTableLock(table, ms) {
+  const p = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', s.db, '-c',
+    `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${ms / 1000}); COMMIT;`],
+  { stdio: 'ignore' });
+  const done = new Promise((resolve) => p.on('exit', resolve));
+  await h.until(() => h.dbQuery(s, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+      WHERE c.relname = '${table}' AND l.mode = 'AccessExclusiveLock' AND l.granted`).trim() === '1',
+  h.T(10000), 'the table lock held');
+  return { released: done };
+}
+
+test('HTTP requests too: one waiting at the server leaves the loop serving, the next answered after it', async (t) => {
+  if (h.engine !== 'postgres') {
+    t.skip('PostgreSQL only (SB_TEST_DB=postgres)');
+    return;
+  }
+  const eve1 = await h.login(s, eve, 'eve3');
+  const room = h.dbQuery(s, 'SELECT id FROM chat_rooms ORDER BY id LIMIT 1').trim();
+  const { released } = await holdTableLock('chat_messages', SLOW_MS);
+  const sent = Date.now();
+  const history = h.request(s, `/api/v1/rooms/${room}/messages?limit=10`, { headers: h.bearer(tom.token) });
+  await h.sleep(200); // its SELECT waits for the table at the server
+  const rooms = h.request(s, '/api/v1/rooms', { headers: h.bearer(ann.token) });
+
+  const pinged = Date.now();
+  const ponged = pong(eve1);
+  eve1.ws.ping();
+  const pongMs = (await ponged) - pinged;
+  const health = Date.now();
+  const hz = await h.request(s, '/healthz');
+  const healthMs = Date.now() - health;
+  t.diagnostic(`while a request's SELECT waited: pong ${pongMs} ms, /healthz ${healthMs} ms (${hz.status})`);
+  assert.ok(pongMs < SLOW_MS / 2, `the pong took ${pongMs} ms: the loop waited for the statement`);
+  assert.ok(healthMs < SLOW_MS / 2, `/healthz took ${healthMs} ms: the loop waited for the statement`);
+  assert.equal(hz.status, 200);
+
+  const hist = await history;
+  const histMs = Date.now() - sent;
+  assert.equal(hist.status, 200);
+  assert.ok(histMs >= SLOW_MS - 300, `answered after ${histMs} ms, before the table was free`);
+  assert.deepEqual(JSON.parse(hist.text).messages.map((m) => m.text), ['after', 'behind', 'slow', 'open'].filter(
+    (x) => JSON.parse(hist.text).messages.some((m) => m.text === x)));
+  const list = await rooms;
+  assert.equal(list.status, 200);
+  assert.ok(JSON.parse(list.text).rooms.length >= 1);
+  await released;
+  eve1.close();
+});
