@@ -241,9 +241,12 @@ int cli_serve(int argc, char **argv)
 
     sb_store_set_busy_wait(a.store, 0);
 
-    sb_http_handler health = {
-        .method = "GET", .path = "/healthz", .channel = "core", .handle = healthz,
-        .immediate = true, .app = &a};
+    sb_http_handler health = {.method = "GET",
+                              .path = "/healthz",
+                              .channel = "core",
+                              .handle = healthz,
+                              .immediate = true,
+                              .app = &a};
     sb_http_handler prom = {.method = "GET",
                             .path = "/metrics",
                             .channel = "core",

@@ -54,8 +54,8 @@ struct sb_coro {
     unsigned valgrind_id;
 #endif
 #ifdef SB_CORO_ASAN
-    void *fake;               /* the coroutine's fake stack, while it is switched out */
-    const void *main_bottom;  /* the main stack, learned on the first switch */
+    void *fake;              /* the coroutine's fake stack, while it is switched out */
+    const void *main_bottom; /* the main stack, learned on the first switch */
     size_t main_size;
 #endif
 };

@@ -626,11 +626,97 @@ static void limited(struct sb_ctx *ctx, ws_binding *b, rt_conn *rc, sb_limit wha
     sb_rt_close(ctx, SB_CLOSE_POLICY, "limit exceeded");
 }
 
+/* The route's on_open for rc's connection: 0 keeps it. */
+static int ws_open_now(ws_binding *b, rt_conn *rc, const sb_ws_request *req)
+{
+    sb_rt *rt = b->rt;
+    struct sb_ctx ctx;
+    ctx_init(rt, &ctx, b->h.app, NULL, rc->id);
+    ctx.binding = b;
+    unit_open(rt, ctx.conn, &b->h.storage_error);
+    int result = b->h.on_open(&ctx, req);
+    rc->session = ctx.session;
+    unit_close(rt);
+    return result;
+}
+
+/* An open as a job (an open authenticates: a statement): the request
+ * copied, the connection kept meanwhile; its messages queue behind the
+ * open, and a refusal closes it as the transport would have. */
+typedef struct ws_open_job {
+    ws_binding *b;
+    uint64_t conn;
+    sb_ws_request req;
+    sb_query query;
+    char strings[];
+} ws_open_job;
+
+static size_t str_bytes(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static const char *str_copy(char **at, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    const char *out = memcpy(*at, s, n);
+    *at += n;
+    return out;
+}
+
+static ws_open_job *ws_open_job_new(ws_binding *b, uint64_t conn, const sb_ws_request *req)
+{
+    const char *const fields[] = {req->path,   req->authorization, req->peer,
+                                  req->cookie, req->origin,        req->host};
+    size_t bytes = 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        bytes += str_bytes(fields[i]);
+    size_t nq = req->query ? req->query->count : 0;
+    for (size_t i = 0; i < nq; i++)
+        bytes += str_bytes(req->query->item[i].key) + str_bytes(req->query->item[i].value);
+    ws_open_job *j = malloc(sizeof *j + bytes);
+    if (!j)
+        return NULL;
+    char *at = j->strings;
+    j->b = b;
+    j->conn = conn;
+    j->req = (sb_ws_request){.path = str_copy(&at, req->path),
+                             .query = &j->query,
+                             .authorization = str_copy(&at, req->authorization),
+                             .peer = str_copy(&at, req->peer),
+                             .cookie = str_copy(&at, req->cookie),
+                             .origin = str_copy(&at, req->origin),
+                             .host = str_copy(&at, req->host)};
+    j->query.count = nq;
+    for (size_t i = 0; i < nq; i++) {
+        j->query.item[i].key = (char *)str_copy(&at, req->query->item[i].key);
+        j->query.item[i].value = (char *)str_copy(&at, req->query->item[i].value);
+    }
+    return j;
+}
+
+static rt_conn *rt_conn_of(sb_rt *rt, uint64_t conn);
+
+static void ws_open_job_run(void *arg)
+{
+    ws_open_job *j = arg;
+    sb_rt *rt = j->b->rt;
+    rt_conn *rc = rt_conn_of(rt, j->conn);
+    if (!rc)
+        return; /* gone before its open ran (its close waited for this job) */
+    if (ws_open_now(j->b, rc, &j->req) != 0) {
+        sb_conn *c = sb_conn_find(rt->server, j->conn);
+        if (c) /* unless the route asked for a close of its own (idempotent) */
+            sb_conn_close(c, SB_CLOSE_POLICY, "refused");
+    }
+}
+
 static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
 {
     ws_binding *b = arg;
     sb_rt *rt = b->rt;
-    jobs_settle(rt);
     rt_conn *rc = calloc(1, sizeof *rc);
     if (!rc)
         return -1;
@@ -641,17 +727,17 @@ static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
     if (b->conns)
         b->conns->prev = rc;
     b->conns = rc;
-    struct sb_ctx ctx;
-    ctx_init(rt, &ctx, b->h.app, NULL, sb_conn_id(c));
-    ctx.binding = b;
-    unit_open(rt, ctx.conn, &b->h.storage_error);
-    int result = b->h.on_open(&ctx, req);
-    rc->session = ctx.session;
-    unit_close(rt);
-    return result;
+    if (rt->jobs && !sb_coro_self()) {
+        if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED)
+            jobs_settle(rt);
+        ws_open_job *j = ws_open_job_new(b, rc->id, req);
+        if (j && sb_jobs_add(rt->jobs, ws_open_job_run, j, free) == 0)
+            return 0;
+        free(j);
+        jobs_settle(rt); /* out of memory: at once, as without jobs */
+    }
+    return ws_open_now(b, rc, req);
 }
-
-static rt_conn *rt_conn_of(sb_rt *rt, uint64_t conn);
 
 /* One WebSocket message, to the route's handler. */
 static void ws_message_now(ws_binding *b, rt_conn *rc, const char *data, size_t len, bool binary)
@@ -690,8 +776,11 @@ typedef struct ws_job {
 static void ws_job_run(void *arg)
 {
     ws_job *j = arg;
-    rt_conn *rc = rt_conn_of(j->b->rt, j->conn);
-    if (rc)
+    sb_conn *c = sb_conn_find(j->b->rt->server, j->conn);
+    rt_conn *rc = c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+    /* closing since it was queued (a refused open): the transport would
+     * not have handed it over */
+    if (rc && !sb_conn_closing(c))
         ws_message_now(j->b, rc, j->data, j->len, j->binary);
 }
 

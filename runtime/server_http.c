@@ -534,9 +534,12 @@ static void dispatch(struct lws *wsi, sb_server *s, session *ss, const char *pat
                            .peer = peer,
                            .custom = custom_header,
                            .transport = wsi};
+    c->http_route->on_request(c, &req, c->http_route->arg);
+    /* after it: req.path is ss->path when a body came (sb_http_on_body_done);
+     * freed before, a handler or a copy of the request read freed memory
+     * (caught by AddressSanitizer with requests copied as jobs, rt.c) */
     free(ss->path);
     ss->path = NULL;
-    c->http_route->on_request(c, &req, c->http_route->arg);
     free(hstore);
     /* A deferred request waits for our answer, not for lws' timeouts. */
     if (!c->answered) {

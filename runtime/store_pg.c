@@ -3,7 +3,7 @@
  * sql.h; store.c and sql.c dispatch here). libpq, one connection per
  * process, on the event loop.
  *
- * What is asynchronous: the connection. After the first one (sb_store_open
+ * The connection is made on the loop. After the first one (sb_store_open
  * waits for it: nothing can start without the migrations), a connection
  * that went away is noticed on the loop (the idle socket is watched) or by
  * the statement that failed, and re-established by PQconnectStart and
@@ -12,12 +12,18 @@
  * ("postgres unreachable: ...") and the store reports degraded; the
  * prepared statements are prepared again, lazily, on the new connection.
  *
- * What is synchronous: a statement inside a turn (handlers are synchronous
- * and read their rows at once), BEGIN, savepoints, and the COMMIT at the
- * end of the turn. Each is one round trip, bounded by the server settings
- * sent with the connection (statement_timeout, lock_timeout) and by TCP
+ * Statements wait on the loop: a statement made on a handler's coroutine
+ * (coro.h; the runtime runs handler calls on one: jobs.h) is sent
+ * (PQsendQueryPrepared), and the coroutine notes itself as the waiter and
+ * yields; idle_input wakes it when the answer is whole. So do BEGIN, the
+ * savepoints and the wait for a COMMIT on its way; the COMMIT at the end of
+ * the turn is sent and its answer read on the loop (sb_pg_commit_start).
+ * On the main stack (a tool, the shutdown, a protocol's own call) a call
+ * first finishes a waiting coroutine (quiesce) and then blocks in libpq, as
+ * PQexec does. Each round trip is bounded by the server settings sent
+ * with the connection (statement_timeout, lock_timeout) and by TCP
  * keepalives and tcp_user_timeout for a peer that vanished
- * (docs/decisions.md, "PostgreSQL engine").
+ * (docs/decisions.md, "PostgreSQL engine", "Asynchrony").
  *
  * Errors: PostgreSQL aborts a whole transaction at its first error. A
  * failure inside a unit (a handler's savepoint) marks it, and unit_end
@@ -713,8 +719,9 @@ void sb_pg_close(sb_pg *pg)
     sb_pg_commit(pg);
     if (pg->n_statements) /* a server's (it had a loop) for the operator; a tool's for debug */
         sb_log(pg->served ? SB_LOG_INFO : SB_LOG_DEBUG, "postgres_stats",
-               "statements=%llu mean_us=%.1f", (unsigned long long)pg->n_statements,
-               pg->statement_seconds * 1e6 / (double)pg->n_statements);
+               "statements=%llu mean_us=%.1f waits=%llu", (unsigned long long)pg->n_statements,
+               pg->statement_seconds * 1e6 / (double)pg->n_statements,
+               (unsigned long long)pg->n_waits);
     sb_pg_set_loop(pg, NULL);
     for (size_t i = 0; i < STMT_SLOTS; i++) {
         sb_pg_stmt *st = pg->stmts[i];
@@ -1252,9 +1259,8 @@ int sb_pg_step(sb_pg_stmt *st)
     if (st->gen != pg->gen) {
         /* first use on this connection: prepare (the server keeps it for
          * the session, whatever its transactions do) */
-        PGresult *r = PQsendPrepare(pg->conn, st->name, st->text, st->nparams, NULL)
-                          ? answer(pg)
-                          : NULL;
+        PGresult *r =
+            PQsendPrepare(pg->conn, st->name, st->text, st->nparams, NULL) ? answer(pg) : NULL;
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             sb_store_status rc = failed(pg, r, st->error, sizeof st->error);
             char v[300];

@@ -148,3 +148,35 @@ test('HTTP requests too: one waiting at the server leaves the loop serving, the 
   await released;
   eve1.close();
 });
+
+test('a WebSocket open waits on the loop too: its authentication after the lock, its messages after its open', async (t) => {
+  if (h.engine !== 'postgres') {
+    t.skip('PostgreSQL only (SB_TEST_DB=postgres)');
+    return;
+  }
+  const eve1 = await h.login(s, eve, 'eve4');
+  const { released } = await holdTableLock('chat_users', SLOW_MS);
+  const opened = Date.now();
+  // the upgrade is the transport's; the open's token lookup waits for the table
+  const tom2 = await h.connect(s, { token: tom.token, label: 'tom-opening' });
+  tom2.send({ action: 'heartbeat' });
+  await h.sleep(200);
+  const pinged = Date.now();
+  const ponged = pong(eve1);
+  eve1.ws.ping();
+  const pongMs = (await ponged) - pinged;
+  t.diagnostic(`pong while an open's authentication waited: ${pongMs} ms`);
+  assert.ok(pongMs < SLOW_MS / 2, `the pong took ${pongMs} ms: the loop waited for the statement`);
+  // its first message is handled after its open, authenticated
+  await tom2.waitFor((m) => m.type === 'heartbeat_response', { ms: h.T(10000) });
+  const answeredMs = Date.now() - opened;
+  assert.ok(answeredMs >= SLOW_MS - 300, `answered after ${answeredMs} ms, before the table was free`);
+  // and a bad token is still refused, after the wait
+  await released;
+  const bad = await h.connect(s, { token: 'not-a-token', label: 'bad' });
+  await bad.closed;
+  assert.deepEqual(bad.closeInfo, { code: 1008, reason: 'Authentication required' });
+  assert.deepEqual(bad.raw, [h.errorFrame('Authentication required')]);
+  tom2.close();
+  eve1.close();
+});
