@@ -18,6 +18,7 @@ typedef enum {
     OPT_SIZE,    /* size_t in min..max, k/m suffix */
     OPT_LEVEL,   /* debug|info|warn|error */
     OPT_SYNC,    /* normal|full */
+    OPT_PG_WAIT, /* loop|block */
     OPT_DEMO,    /* flag: no value, sets true; environment: 0 or 1 */
     OPT_NO_DEMO, /* flag: no value, sets false */
     OPT_HELP,
@@ -77,6 +78,9 @@ static const option options[] = {
      "turn (default 0)"},
     {"--sync", "SB_SYNC", OPT_SYNC, FIELD(sync_full), 0, 0, 0, "MODE",
      "SQLite synchronous: normal or full (default normal)"},
+    {"--pg-wait", "SB_PG_WAIT", OPT_PG_WAIT, FIELD(pg_wait_block), 0, 0, 0, "MODE",
+     "PostgreSQL: a handler's statement waits on the loop (loop: the loop serves meanwhile) or "
+     "blocks it (block: for measurement) (default loop)"},
     {"--max-ip-connections", "SB_MAX_IP_CONNECTIONS", OPT_INT, FIELD(max_ip_connections), 0, 0,
      1000000, "N", "TCP connections from one client address, 0 no limit (default 1024)"},
     {"--max-pending", "SB_MAX_PENDING", OPT_INT, FIELD(max_pending), 0, 0, 1000000, "N",
@@ -367,6 +371,11 @@ static int apply(sb_config *c, const option *o, const char *name, const char *va
             return bad_value(err, errn, name, value, "normal or full");
         c->sync_full = strcmp(value, "full") == 0;
         return 0;
+    case OPT_PG_WAIT:
+        if (strcmp(value, "loop") != 0 && strcmp(value, "block") != 0)
+            return bad_value(err, errn, name, value, "loop or block");
+        c->pg_wait_block = strcmp(value, "block") == 0;
+        return 0;
     case OPT_DEMO: /* only the environment gets here with a value */
         if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
             return bad_value(err, errn, name, value, "0 or 1");
@@ -577,7 +586,8 @@ void sb_config_log(const sb_config *c)
     sb_log(SB_LOG_INFO, "config",
            "bind=%s port=%d db=%s demo=%s log_level=%s max_message=%zu max_queue=%zu "
            "idle_timeout=%d send_timeout=%d commit_window=%d max_connections=%d max_http_body=%zu "
-           "max_db_size=%zu sync=%s cors_origins=%s max_ip_connections=%d max_pending=%d "
+           "max_db_size=%zu sync=%s pg_wait=%s cors_origins=%s max_ip_connections=%d "
+           "max_pending=%d "
            "max_user_connections=%d max_message_rate=%d max_byte_rate=%zu max_invalid=%d "
            "max_ping_rate=%d redis=%s node_id=%s",
            sb_log_kv_str(bind, sizeof bind, c->bind), c->port,
@@ -585,7 +595,7 @@ void sb_config_log(const sb_config *c)
            c->demo ? "true" : "false", sb_log_level_name((sb_log_level)c->log_level),
            c->max_message_bytes, c->max_queue_bytes, c->idle_timeout_s, c->send_timeout_s,
            c->commit_window_us, c->max_connections, c->max_http_body, c->max_db_bytes,
-           c->sync_full ? "full" : "normal",
+           c->sync_full ? "full" : "normal", c->pg_wait_block ? "block" : "loop",
            sb_log_kv_str(cors, sizeof cors, c->cors_origins[0] ? c->cors_origins : "none"),
            c->max_ip_connections, c->max_pending, c->max_user_connections, c->max_message_rate,
            c->max_byte_rate, c->max_invalid, c->max_ping_rate,

@@ -36,6 +36,7 @@ typedef struct sb_config {
     int max_connections;      /* accepted at once; more are refused */
     size_t max_http_body;     /* largest HTTP request body */
     int sync_full;            /* 1: SQLite synchronous=FULL, 0: NORMAL */
+    bool pg_wait_block;       /* --pg-wait block: PostgreSQL statements block the loop */
     size_t max_db_bytes;      /* database size quota (SB_STORE_FULL past it); 0: none */
     char cors_origins[512];   /* origins allowed cross-origin ("a,b" or "*"); "": none */
     /* Limits per client (docs/operations.md, "Limits"); 0 is no limit */

@@ -442,7 +442,7 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
     sb_store_set_loop(store, base); /* PostgreSQL reconnects on it */
-    if (sb_store_waits_on_loop(store)) {
+    if (sb_store_waits_on_loop(store) && !cfg->pg_wait_block) {
         rt->jobs = sb_jobs_new(jobs_gate, rt);
         if (!rt->jobs)
             sb_log(SB_LOG_WARN, "jobs",

@@ -8,10 +8,15 @@
 //       one on n2 (across the bus), same messages; p50/p99 of each, ratio.
 //   (c) throughput: delivered chat messages a second with two nodes against
 //       one (both with the bus), the same clients spread over the nodes; ratio.
+//   (d) PostgreSQL only: a node whose statements wait on the loop (--pg-wait
+//       loop, handler calls on a coroutine) against one whose statements
+//       block it (--pg-wait block), the same load: CPU per 1,000 delivered
+//       messages, messages a second, and the WebSocket ping round trip of an
+//       idle client meanwhile (p50/p99); ratios loop / block.
 //
 // Options: --pairs N (20), --messages N per sender (1000), --window N in flight
 // per sender (20), --latency N messages (3000), --rate N/s (200), --rounds N (5),
-// --only a,b,c. Prints Markdown; --json FILE also writes the numbers.
+// --only a,b,c,d. Prints Markdown; --json FILE also writes the numbers.
 import fs from 'node:fs';
 import os from 'node:os';
 import { Cluster, chatSocket, sleep, until, T, features } from '../../tests/cluster/cluster.mjs';
@@ -24,7 +29,7 @@ const WINDOW = Number(opt('window', 20));
 const LAT_N = Number(opt('latency', 3000));
 const RATE = Number(opt('rate', 200));
 const ROUNDS = Number(opt('rounds', 5));
-const ONLY = new Set(String(opt('only', 'a,b,c')).split(','));
+const ONLY = new Set(String(opt('only', 'a,b,c,d')).split(','));
 const JSON_OUT = opt('json', null);
 const NODE_ARGS = ['--max-message-rate', '0', '--max-byte-rate', '0'];
 
@@ -158,12 +163,62 @@ async function throughput() {
   } finally { await c.stop(); }
 }
 
+/** WebSocket pings every `every` ms until stop(): their round trips in ms. */
+function pinger(ws, every = 20) {
+  const rtts = [];
+  let sentAt = null, stopped = false;
+  ws.on('pong', () => { if (sentAt !== null) rtts.push(Number(process.hrtime.bigint() - sentAt) / 1e6); sentAt = null; });
+  const tick = () => {
+    if (stopped) return;
+    if (sentAt === null) { sentAt = process.hrtime.bigint(); ws.ping(); }
+    setTimeout(tick, every);
+  };
+  tick();
+  return { rtts, stop: () => { stopped = true; } };
+}
+
+async function pgWait() {
+  const out = {};
+  for (const mode of ['block', 'loop']) {
+    const c = await new Cluster({ nodes: 1, nginx: false, bus: false, args: [...NODE_ARGS, '--pg-wait', mode] }).start();
+    try {
+      if (c.dbKind !== 'postgres') { log('(d) needs PostgreSQL: skipped'); return null; }
+      const pairs = await makePairs(c, PAIRS, `pw${mode}`);
+      const idle = c.addUser(`pw${mode}idle`);
+      const watcher = await chatSocket(c.nodes[0], idle.token);
+      await load(c, c.nodes, pairs.slice(0, 2), 50, WINDOW); // warm up
+      const cpu = [], rate = [], rtts = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const cpu0 = c.nodes[0].cpuSeconds();
+        const ping = pinger(watcher.ws);
+        const { delivered, seconds } = await load(c, c.nodes, pairs, MESSAGES, WINDOW);
+        ping.stop();
+        cpu.push(((c.nodes[0].cpuSeconds() - cpu0) / delivered) * 1000);
+        rate.push(delivered / seconds);
+        rtts.push(...ping.rtts);
+        log(`pg-wait ${mode}: ${(delivered / seconds).toFixed(0)} msg/s, ${cpu.at(-1).toFixed(3)} CPU-s / 1000, ` +
+          `ping p99 ${pct(ping.rtts, 0.99).toFixed(2)} ms`);
+      }
+      watcher.ws.terminate();
+      out[mode] = { cpuPer1000: median(cpu), rate: median(rate), ping: { p50: pct(rtts, 0.5), p99: pct(rtts, 0.99), n: rtts.length } };
+    } finally { await c.stop(); }
+  }
+  out.ratio = {
+    cpu: out.loop.cpuPer1000 / out.block.cpuPer1000,
+    rate: out.loop.rate / out.block.rate,
+    p50: out.loop.ping.p50 / out.block.ping.p50,
+    p99: out.loop.ping.p99 / out.block.ping.p99,
+  };
+  return out;
+}
+
 const F = features();
 if (!F.bus && process.env.SB_CLUSTER_FORCE !== '1') { console.error('bench/cluster: this binary has no --redis (the bus branch): nothing to measure'); process.exit(2); }
 const results = { when: new Date().toISOString(), host: `${os.cpus().length} cores`, load_before: os.loadavg()[0] };
 if (ONLY.has('a')) results.busCost = await busCost();
 if (ONLY.has('b')) results.latency = await latency();
 if (ONLY.has('c')) results.throughput = await throughput();
+if (ONLY.has('d')) results.pgWait = await pgWait();
 results.load_after = os.loadavg()[0];
 
 const f = (x, d = 2) => (x === undefined ? '-' : x.toFixed(d));
@@ -188,5 +243,11 @@ if (results.throughput) {
   console.log(`| (c) delivered messages/s, one node | ${f(t.one, 0)} |`);
   console.log(`| (c) two nodes (clients spread, half the pairs across) | ${f(t.two, 0)} |`);
   console.log(`| (c) **two / one ratio** | **${f(t.ratio)}** |`);
+}
+if (results.pgWait) {
+  const w = results.pgWait;
+  console.log(`| (d) PostgreSQL, \`--pg-wait block\`: CPU per 1,000 / msg/s / idle ping p50, p99 | ${f(w.block.cpuPer1000, 3)} CPU-s / ${f(w.block.rate, 0)} / ${f(w.block.ping.p50)}, ${f(w.block.ping.p99)} ms |`);
+  console.log(`| (d) \`--pg-wait loop\` (the default) | ${f(w.loop.cpuPer1000, 3)} CPU-s / ${f(w.loop.rate, 0)} / ${f(w.loop.ping.p50)}, ${f(w.loop.ping.p99)} ms |`);
+  console.log(`| (d) **loop / block ratios**: CPU, msg/s, ping p50, ping p99 | **${f(w.ratio.cpu)} / ${f(w.ratio.rate)} / ${f(w.ratio.p50)} / ${f(w.ratio.p99)}** |`);
 }
 if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 2));

@@ -152,6 +152,13 @@ static void test_flags_override_environment(void **state)
     assert_true(cfg.demo);
     assert_int_equal(cfg.sync_full, 0);
     assert_int_equal(cfg.max_queue_bytes, 3 << 20); /* no flag: the environment's */
+    assert_false(cfg.pg_wait_block);
+    assert_int_equal(PARSE("--pg-wait", "block"), 0);
+    assert_true(cfg.pg_wait_block);
+    setenv("SB_PG_WAIT", "block", 1);
+    assert_int_equal(PARSE("--pg-wait=loop"), 0);
+    assert_false(cfg.pg_wait_block);
+    unsetenv("SB_PG_WAIT");
 
     setenv("SB_DEMO", "1", 1);
     assert_int_equal(PARSE("--no-demo"), 0);
@@ -213,6 +220,8 @@ static void test_word_errors(void **state)
     expect_error(PARSE("--log-level", "loud"),
                  "--log-level: invalid value 'loud': expected debug, info, warn or error");
     expect_error(PARSE("--sync", "FULL"), "--sync: invalid value 'FULL': expected normal or full");
+    expect_error(PARSE("--pg-wait", "async"),
+                 "--pg-wait: invalid value 'async': expected loop or block");
     expect_error(PARSE("--bind="), "--bind: invalid value '': expected a non-empty value");
 
     char long_bind[80];
@@ -366,7 +375,7 @@ static void test_config_log_line(void **state)
                         " db=./var/switchboard.db demo=true log_level=info max_message=65536"
                         " max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
                         " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=normal"
-                        " cors_origins=none max_ip_connections=1024 max_pending=0"
+                        " pg_wait=loop cors_origins=none max_ip_connections=1024 max_pending=0"
                         " max_user_connections=32 max_message_rate=100 max_byte_rate=1048576"
                         " max_invalid=30 max_ping_rate=10 redis=none node_id=default\n");
 
@@ -374,12 +383,14 @@ static void test_config_log_line(void **state)
     c.demo = false;
     c.log_level = SB_LOG_ERROR;
     c.sync_full = 1;
+    c.pg_wait_block = true;
     assert_string_equal(
         log_of_config(&c),
         " level=info event=config bind=127.0.0.1 port=8080"
         " db=\"/srv/my data/\\\"sb\\\".db\" demo=false log_level=error"
         " max_message=65536 max_queue=1048576 idle_timeout=300 send_timeout=10 commit_window=0"
-        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full cors_origins=none "
+        " max_connections=19000 max_http_body=1048576 max_db_size=0 sync=full pg_wait=block"
+        " cors_origins=none "
         "max_ip_connections=1024 max_pending=0 max_user_connections=32 max_message_rate=100 "
         "max_byte_rate=1048576 max_invalid=30 max_ping_rate=10 redis=none node_id=default\n");
 
