@@ -126,7 +126,7 @@ struct sb_rt {
 /* Jobs started between two ends of turn, at most: under a steady stream
  * of messages the queue never empties, and the end of turn (the commit, the
  * deliveries) must still come. */
-#define JOBS_PER_TURN 64
+#define JOBS_PER_TURN 512
 /* Messages queued behind a waiting job, at most (count, bytes): past
  * either, they are finished at once, blocking, as without jobs. */
 #define JOBS_MAX_QUEUED 4096

@@ -180,7 +180,9 @@ function pinger(ws, every = 20) {
 async function pgWait() {
   const out = {};
   for (const mode of ['block', 'loop']) {
-    const c = await new Cluster({ nodes: 1, nginx: false, bus: false, args: [...NODE_ARGS, '--pg-wait', mode] }).start();
+    // pings every 20 ms: past the default --max-ping-rate
+    const args = [...NODE_ARGS, '--max-ping-rate', '0', '--pg-wait', mode];
+    const c = await new Cluster({ nodes: 1, nginx: false, bus: false, args }).start();
     try {
       if (c.dbKind !== 'postgres') { log('(d) needs PostgreSQL: skipped'); return null; }
       const pairs = await makePairs(c, PAIRS, `pw${mode}`);
@@ -197,7 +199,7 @@ async function pgWait() {
         rate.push(delivered / seconds);
         rtts.push(...ping.rtts);
         log(`pg-wait ${mode}: ${(delivered / seconds).toFixed(0)} msg/s, ${cpu.at(-1).toFixed(3)} CPU-s / 1000, ` +
-          `ping p99 ${pct(ping.rtts, 0.99).toFixed(2)} ms`);
+          `ping p99 ${(pct(ping.rtts, 0.99) ?? NaN).toFixed(2)} ms (${ping.rtts.length})`);
       }
       watcher.ws.terminate();
       out[mode] = { cpuPer1000: median(cpu), rate: median(rate), ping: { p50: pct(rtts, 0.5), p99: pct(rtts, 0.99), n: rtts.length } };
