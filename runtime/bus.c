@@ -842,6 +842,22 @@ static bool seen(sb_bus *b, uint64_t node, uint64_t seq)
     return false;
 }
 
+/* A message copied for sb_rt_call_later (already checked whole). */
+typedef struct raw_msg {
+    size_t len;
+    char data[];
+} raw_msg;
+
+static void deliver_unit(struct sb_ctx *ctx, void *arg);
+
+static void deliver_copy(struct sb_ctx *ctx, void *arg)
+{
+    raw_msg *r = arg;
+    parsed m;
+    if (!parse(r->data, r->len, &m))
+        deliver_unit(ctx, &m);
+}
+
 /* In a unit of its own, like a local handler's topic frame: the same
  * back-pressure, endpoints and counters; nothing is committed or
  * re-published. */
@@ -962,7 +978,17 @@ static void on_bus_message(sb_bus *b, const char *channel, size_t clen, const ch
         return;
     }
     sb_counter_add(b->m_delivered, 1);
-    sb_rt_call(b->rt, 0, NULL, deliver_unit, &m);
+    /* as a job: after the local handler calls queued before it, without
+     * waiting for their statements here; the message is copied (hiredis
+     * frees its reply when this returns) and read again there */
+    raw_msg *copy = malloc(sizeof *copy + len);
+    if (!copy) {
+        sb_rt_call(b->rt, 0, NULL, deliver_unit, &m);
+        return;
+    }
+    copy->len = len;
+    memcpy(copy->data, msg, len);
+    sb_rt_call_later(b->rt, 0, NULL, deliver_copy, copy, free);
 }
 
 /* The subscribe connection's channels ---------------------------------------- */

@@ -49,6 +49,7 @@ struct rt_conn {
     void *session;
     sb_bucket messages, bytes, invalid;
     bool limited; /* answered and closing */
+    bool refused; /* its open (a job) refused it: what it sent after is not handled */
     uint64_t id;
     rt_conn *prev, *next; /* the route's connections */
     const struct ws_binding *route;
@@ -121,6 +122,9 @@ struct sb_rt {
      * loop. NULL on SQLite: every call runs to its end at once. */
     sb_jobs *jobs;
     int jobs_this_turn; /* started since the end of turn last ran */
+    /* Connections the transport has closed whose close is still queued as
+     * a job: their queued messages run first, and find them here. */
+    sb_map closing; /* conn -> rt_conn */
 };
 
 /* Jobs started between two ends of turn, at most: under a steady stream
@@ -438,6 +442,7 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     sb_map_init(&rt->drains);
     sb_map_init(&rt->endpoints);
     sb_map_init(&rt->ep_filters);
+    sb_map_init(&rt->closing);
     sb_outbox_set_endpoints(rt->outbox, endpoint_lookup, rt);
     sb_server_set_input_hook(server, arm_hook, rt);
     sb_store_set_hooks(store, tx_begun, tx_lost, rt);
@@ -494,6 +499,7 @@ void sb_rt_free(sb_rt *rt)
     for (size_t i = 0; rt->n_ep_filters && i < rt->ep_filters.cap; i++)
         free(rt->ep_filters.slots[i].value); /* NULL in an empty slot */
     sb_map_free(&rt->ep_filters);
+    sb_map_free(&rt->closing); /* empty: jobs_settle ran the closes */
     free(rt->to_arm);
     if (rt->turn_ev)
         event_free(rt->turn_ev);
@@ -707,6 +713,7 @@ static void ws_open_job_run(void *arg)
     if (!rc)
         return; /* gone before its open ran (its close waited for this job) */
     if (ws_open_now(j->b, rc, &j->req) != 0) {
+        rc->refused = true;
         sb_conn *c = sb_conn_find(rt->server, j->conn);
         if (c) /* unless the route asked for a close of its own (idempotent) */
             sb_conn_close(c, SB_CLOSE_POLICY, "refused");
@@ -776,11 +783,10 @@ typedef struct ws_job {
 static void ws_job_run(void *arg)
 {
     ws_job *j = arg;
-    sb_conn *c = sb_conn_find(j->b->rt->server, j->conn);
-    rt_conn *rc = c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
-    /* closing since it was queued (a refused open): the transport would
-     * not have handed it over */
-    if (rc && !sb_conn_closing(c))
+    rt_conn *rc = rt_conn_of(j->b->rt, j->conn); /* also when closed since: it came before */
+    /* refused since it was queued (its open was a job): the transport
+     * would not have handed it over */
+    if (rc && !rc->refused)
         ws_message_now(j->b, rc, j->data, j->len, j->binary);
 }
 
@@ -808,21 +814,18 @@ static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, vo
     ws_message_now(b, rc, data, len, binary);
 }
 
-static void ws_close(sb_conn *c, void *arg)
+/* The route's on_close, then what the runtime held for the connection. */
+static void ws_close_now(ws_binding *b, uint64_t conn, rt_conn *rc)
 {
-    ws_binding *b = arg;
     sb_rt *rt = b->rt;
-    jobs_settle(rt); /* its messages (and everyone's before them) first */
-    rt_conn *rc = sb_conn_user(c);
     struct sb_ctx ctx;
-    ctx_init(rt, &ctx, b->h.app, rc ? rc->session : NULL, sb_conn_id(c));
+    ctx_init(rt, &ctx, b->h.app, rc ? rc->session : NULL, conn);
     ctx.binding = b;
     if (b->h.on_close) {
         unit_open(rt, ctx.conn, NULL);
         b->h.on_close(&ctx);
         unit_close(rt);
     }
-    sb_conn_set_user(c, NULL);
     if (rc) {
         if (rc->prev)
             rc->prev->next = rc->next;
@@ -832,15 +835,55 @@ static void ws_close(sb_conn *c, void *arg)
             rc->next->prev = rc->prev;
     }
     free(rc);
-    free(sb_map_del(&rt->drains, (int64_t)ctx.conn));
-    sb_topics_leave_all(rt->topics, ctx.conn);
-    sb_rt_cancel_owner(rt, ctx.conn);
+    free(sb_map_del(&rt->drains, (int64_t)conn));
+    sb_topics_leave_all(rt->topics, conn);
+    sb_rt_cancel_owner(rt, conn);
+}
+
+/* A close as a job: after the connection's messages (and everyone's)
+ * queued before it; its record waits in rt->closing until then. */
+typedef struct ws_close_job {
+    ws_binding *b;
+    uint64_t conn;
+} ws_close_job;
+
+static void ws_close_job_run(void *arg)
+{
+    ws_close_job *j = arg;
+    sb_rt *rt = j->b->rt;
+    rt_conn *rc = sb_map_del(&rt->closing, (int64_t)j->conn);
+    ws_close_now(j->b, j->conn, rc);
+}
+
+static void ws_close(sb_conn *c, void *arg)
+{
+    ws_binding *b = arg;
+    sb_rt *rt = b->rt;
+    rt_conn *rc = sb_conn_user(c);
+    uint64_t conn = sb_conn_id(c);
+    if (rt->jobs && !sb_coro_self() && rc) {
+        ws_close_job *j = malloc(sizeof *j);
+        if (j && sb_map_put(&rt->closing, (int64_t)conn, rc) == 0) {
+            *j = (ws_close_job){b, conn};
+            sb_conn_set_user(c, NULL); /* the transport frees c on return */
+            if (sb_jobs_add(rt->jobs, ws_close_job_run, j, free) == 0)
+                return;
+            sb_map_del(&rt->closing, (int64_t)conn);
+            sb_conn_set_user(c, rc);
+        }
+        free(j);
+        jobs_settle(rt); /* out of memory: its messages first, at once */
+    }
+    sb_conn_set_user(c, NULL);
+    ws_close_now(b, conn, rc);
 }
 
 static rt_conn *rt_conn_of(sb_rt *rt, uint64_t conn)
 {
     sb_conn *c = sb_conn_find(rt->server, conn);
-    return c && !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+    if (c)
+        return !sb_conn_is_http(c) ? sb_conn_user(c) : NULL;
+    return rt->closing.used ? sb_map_get(&rt->closing, (int64_t)conn) : NULL;
 }
 
 int sb_rt_claim(struct sb_ctx *ctx, const char *topic, int max)
@@ -1031,14 +1074,43 @@ static void http_timeout(struct sb_ctx *ctx, void *arg)
     sb_http_response_free(&resp);
 }
 
+static void http_abort_now(http_binding *b, uint64_t request);
+
+typedef struct http_abort_job {
+    http_binding *b;
+    uint64_t request;
+} http_abort_job;
+
+static void http_abort_job_run(void *arg)
+{
+    http_abort_job *j = arg;
+    http_abort_now(j->b, j->request);
+}
+
 static void http_abort(uint64_t request, void *arg)
 {
     http_binding *b = arg;
     sb_rt *rt = b->rt;
-    jobs_settle(rt);
-    sb_rt_cancel_owner(rt, request);
+    sb_rt_cancel_owner(rt, request); /* a timer of it already queued is cancelled too */
     if (!b->h.on_abort)
         return;
+    if (rt->jobs && !sb_coro_self()) {
+        /* after the request itself, if it is still queued */
+        http_abort_job *j = malloc(sizeof *j);
+        if (j) {
+            *j = (http_abort_job){b, request};
+            if (sb_jobs_add(rt->jobs, http_abort_job_run, j, free) == 0)
+                return;
+            free(j);
+        }
+        jobs_settle(rt);
+    }
+    http_abort_now(b, request);
+}
+
+static void http_abort_now(http_binding *b, uint64_t request)
+{
+    sb_rt *rt = b->rt;
     struct sb_ctx ctx;
     ctx_init(rt, &ctx, b->h.app, NULL, request);
     unit_open(rt, request, NULL);
@@ -1223,6 +1295,46 @@ void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg)
     unit_open(rt, origin, NULL);
     fn(&ctx, arg);
     unit_close(rt);
+}
+
+typedef struct call_job {
+    sb_rt *rt;
+    uint64_t origin;
+    void *app;
+    sb_call_fn fn;
+    void *arg;
+    void (*dispose)(void *arg);
+} call_job;
+
+static void call_job_run(void *arg)
+{
+    call_job *j = arg;
+    sb_rt_call(j->rt, j->origin, j->app, j->fn, j->arg);
+}
+
+static void call_job_free(void *arg)
+{
+    call_job *j = arg;
+    if (j->dispose)
+        j->dispose(j->arg);
+    free(j);
+}
+
+void sb_rt_call_later(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg,
+                      void (*dispose)(void *arg))
+{
+    if (rt->jobs && !sb_coro_self()) {
+        call_job *j = malloc(sizeof *j);
+        if (j) {
+            *j = (call_job){rt, origin, app, fn, arg, dispose};
+            if (sb_jobs_add(rt->jobs, call_job_run, j, call_job_free) == 0)
+                return;
+            free(j);
+        }
+    }
+    sb_rt_call(rt, origin, app, fn, arg); /* settles the queue first */
+    if (dispose)
+        dispose(arg);
 }
 
 /* Timers ------------------------------------------------------------------- */

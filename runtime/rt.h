@@ -221,6 +221,12 @@ void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id);
  * session NULL, its app `app`): for layers on the runtime that must call
  * their protocol outside any route callback (eio.c, at shutdown). */
 void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg);
+/* The same as a job (PostgreSQL: jobs.h): fn runs after the handler calls
+ * already queued, without finishing them first, so the loop does not wait
+ * for their statements; arg is the call's, and dispose(arg) (may be NULL)
+ * runs after fn ran. Where calls run at once (SQLite), it runs here. */
+void sb_rt_call_later(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg,
+                      void (*dispose)(void *arg));
 
 /* Timers --------------------------------------------------------------- */
 

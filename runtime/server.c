@@ -241,11 +241,6 @@ static void drop_queue(sb_conn *c)
     }
 }
 
-bool sb_conn_closing(const sb_conn *c)
-{
-    return c->close_code != 0;
-}
-
 void sb_conn_close(sb_conn *c, int code, const char *reason)
 {
     if (c->kind != CONN_WS || c->close_code)

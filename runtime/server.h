@@ -149,7 +149,5 @@ void sb_conn_pause_reading(sb_conn *c);
 void sb_conn_on_drain(sb_conn *c, void (*fn)(sb_conn *c, void *arg), void *arg);
 /* Close after what is queued has been sent. */
 void sb_conn_close(sb_conn *c, int code, const char *reason);
-/* sb_conn_close was called: what it still sends is not handed over. */
-bool sb_conn_closing(const sb_conn *c);
 
 #endif
