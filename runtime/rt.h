@@ -219,7 +219,9 @@ void sb_rt_endpoint_remove(sb_rt *rt, uint64_t id);
 
 /* Run fn now, in a unit of its own, with a ctx addressed to `origin` (its
  * session NULL, its app `app`): for layers on the runtime that must call
- * their protocol outside any route callback (eio.c, at shutdown). */
+ * their protocol outside any route callback (eio.c, at shutdown). On
+ * PostgreSQL the handler calls queued as jobs (jobs.h) are finished first,
+ * blocking: prefer sb_rt_call_later where fn may run a little later. */
 void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg);
 /* The same as a job (PostgreSQL: jobs.h): fn runs after the handler calls
  * already queued, without finishing them first, so the loop does not wait
