@@ -390,16 +390,12 @@ static void deliver(struct sb_ctx *ctx, void *arg)
 }
 
 /* A message on socket.io#/realtime#*. */
-static void on_broadcast(void *arg, const char *channel, size_t channel_len, const char *msg,
-                         size_t len)
+/* A broadcast, in a unit of the runtime's (sb_rt_call_later): read, then
+ * delivered to its rooms' sockets. */
+static void broadcast(struct sb_ctx *ctx, realtime_emitter *em, const char *channel,
+                      size_t channel_len, const char *msg, size_t len)
 {
-    realtime_emitter *em = arg;
     sb_str ch = {channel, channel_len};
-    sb_counter_add(em->m_messages, 1);
-    if (len > EMITTER_MAX_MESSAGE) {
-        drop(em, R_TOO_LARGE, ch, "a message of %zu bytes (at most %zu)", len, EMITTER_MAX_MESSAGE);
-        return;
-    }
     em->n_rooms = em->n_except = em->n_attachments = 0;
     packet pk = {0};
     sb_mp_reader r;
@@ -430,7 +426,43 @@ static void on_broadcast(void *arg, const char *channel, size_t channel_len, con
         drop(em, R_MEMORY, ch, "out of memory");
         return;
     }
-    sb_rt_call(em->app->rt, em->owner, em->app, deliver, em);
+    deliver(ctx, em);
+}
+
+/* A broadcast as it came, copied: hiredis frees its reply on return. */
+typedef struct broadcast_copy {
+    realtime_emitter *em;
+    size_t channel_len, len;
+    char data[]; /* the channel, then the message */
+} broadcast_copy;
+
+static void broadcast_unit(struct sb_ctx *ctx, void *arg)
+{
+    broadcast_copy *c = arg;
+    broadcast(ctx, c->em, c->data, c->channel_len, c->data + c->channel_len, c->len);
+}
+
+/* On PostgreSQL it runs as a job (jobs.h), after the handler calls queued
+ * before it, without holding the loop for their statements. */
+static void on_broadcast(void *arg, const char *channel, size_t channel_len, const char *msg,
+                         size_t len)
+{
+    realtime_emitter *em = arg;
+    sb_str ch = {channel, channel_len};
+    sb_counter_add(em->m_messages, 1);
+    if (len > EMITTER_MAX_MESSAGE) {
+        drop(em, R_TOO_LARGE, ch, "a message of %zu bytes (at most %zu)", len, EMITTER_MAX_MESSAGE);
+        return;
+    }
+    broadcast_copy *c = malloc(sizeof *c + channel_len + len);
+    if (!c) {
+        drop(em, R_MEMORY, ch, "out of memory (a copy of it)");
+        return;
+    }
+    *c = (broadcast_copy){em, channel_len, len};
+    memcpy(c->data, channel, channel_len);
+    memcpy(c->data + channel_len, msg, len);
+    sb_rt_call_later(em->app->rt, em->owner, em->app, broadcast_unit, c, free);
 }
 
 /* A message on socket.io-request#/realtime#: JSON {type, ...}. */
