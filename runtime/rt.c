@@ -343,6 +343,16 @@ static void jobs_settle(sb_rt *rt)
         sb_jobs_drain(rt->jobs, wake_store, rt);
 }
 
+/* Before queueing a job of `bytes`: past the queue's bounds, what is
+ * queued is finished first, blocking (the back-pressure of a stalled
+ * database: memory stays bounded). */
+static void jobs_make_room(sb_rt *rt, size_t bytes)
+{
+    if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED ||
+        sb_jobs_queued_weight(rt->jobs) + bytes > JOBS_MAX_QUEUED_BYTES)
+        jobs_settle(rt);
+}
+
 void sb_rt_flush(sb_rt *rt)
 {
     jobs_settle(rt);
@@ -743,8 +753,7 @@ static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
         b->conns->prev = rc;
     b->conns = rc;
     if (rt->jobs && !sb_coro_self()) {
-        if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED)
-            jobs_settle(rt);
+        jobs_make_room(rt, 0);
         ws_open_job *j = ws_open_job_new(b, rc->id, req);
         if (j && sb_jobs_add(rt->jobs, ws_open_job_run, j, free) == 0)
             return 0;
@@ -806,9 +815,7 @@ static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, vo
     if (!rc || rc->limited)
         return; /* closing: what it still sends is not read */
     if (rt->jobs && !sb_coro_self()) {
-        if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED ||
-            sb_jobs_queued_weight(rt->jobs) + len > JOBS_MAX_QUEUED_BYTES)
-            jobs_settle(rt);
+        jobs_make_room(rt, len);
         ws_job *j = malloc(sizeof *j + len);
         if (j) {
             *j = (ws_job){b, rc->id, len, binary};
@@ -1040,9 +1047,7 @@ static void http_request(sb_conn *c, const sb_http_request *req, void *arg)
         return;
     }
     if (rt->jobs && !sb_coro_self()) {
-        if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED ||
-            sb_jobs_queued_weight(rt->jobs) + req->body_len > JOBS_MAX_QUEUED_BYTES)
-            jobs_settle(rt);
+        jobs_make_room(rt, req->body_len);
         http_job *j = malloc(sizeof *j);
         sb_http_request *copy = j ? sb_http_request_copy(req) : NULL;
         if (copy) {
@@ -1332,6 +1337,7 @@ void sb_rt_call_later(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void
                       void (*dispose)(void *arg))
 {
     if (rt->jobs && !sb_coro_self()) {
+        jobs_make_room(rt, 0);
         call_job *j = malloc(sizeof *j);
         if (j) {
             *j = (call_job){rt, origin, app, fn, arg, dispose};
