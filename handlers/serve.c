@@ -287,6 +287,7 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop_signals, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
+    sb_rt_end_jobs(a.rt);     /* no loop now: what is left runs at once */
     sb_server_free(a.server); /* before the base; closes what is left */
     /* the last writes land (the store's callbacks still use the chat's
      * caches); nobody is left to deliver to */

@@ -484,13 +484,18 @@ sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, co
     return rt;
 }
 
+void sb_rt_end_jobs(sb_rt *rt)
+{
+    jobs_settle(rt); /* no handler waits on a stack about to go */
+    sb_jobs_free(rt->jobs);
+    rt->jobs = NULL;
+}
+
 void sb_rt_free(sb_rt *rt)
 {
     if (!rt)
         return;
-    jobs_settle(rt); /* no handler waits on a stack about to go */
-    sb_jobs_free(rt->jobs);
-    rt->jobs = NULL;
+    sb_rt_end_jobs(rt);
     /* a COMMIT on its way answers now, not later to a freed runtime */
     if (rt->committing && !rt->commit_answered)
         sb_store_commit(rt->store);

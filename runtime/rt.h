@@ -43,6 +43,11 @@ typedef struct sb_topics sb_topics;
  * max_invalid, max_user_connections). */
 sb_rt *sb_rt_new(struct event_base *base, sb_server *server, sb_store *store, const sb_config *cfg);
 void sb_rt_free(sb_rt *rt); /* after sb_server_free: close callbacks still run before */
+/* The loop has returned: finish the handler calls queued as jobs (jobs.h)
+ * and run every later one at once, blocking, as on SQLite: nothing would
+ * wake a call that waited now. Call it before sb_server_free (whose close
+ * callbacks would otherwise be queued past the server's end). */
+void sb_rt_end_jobs(sb_rt *rt);
 
 sb_store *sb_rt_store(sb_rt *rt);
 sb_topics *sb_rt_topics(sb_rt *rt);

@@ -525,6 +525,7 @@ int main(int argc, char **argv)
         return 1;
     if (add_routes(bad, err, sizeof err) != 0) {
         fprintf(stderr, "rt_testserver: route refused: %s\n", err);
+        sb_rt_end_jobs(A.rt);
         sb_server_free(A.server);
         sb_rt_free(A.rt);
         sqlite3_close(A.reader);
@@ -553,6 +554,7 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop, NULL);
+    sb_rt_end_jobs(A.rt);
     sb_server_free(A.server);
     sb_store_commit(A.store);
     sb_rt_free(A.rt);
