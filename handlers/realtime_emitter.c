@@ -442,6 +442,17 @@ static void broadcast_unit(struct sb_ctx *ctx, void *arg)
     broadcast(ctx, c->em, c->data, c->channel_len, c->data + c->channel_len, c->len);
 }
 
+/* Every message on the emitter's channels: counted, and refused past
+ * EMITTER_MAX_MESSAGE. */
+static bool admitted(realtime_emitter *em, sb_str ch, size_t len, const char *what)
+{
+    sb_counter_add(em->m_messages, 1);
+    if (len <= EMITTER_MAX_MESSAGE)
+        return true;
+    drop(em, R_TOO_LARGE, ch, "a %s of %zu bytes (at most %zu)", what, len, EMITTER_MAX_MESSAGE);
+    return false;
+}
+
 /* On PostgreSQL it runs as a job (jobs.h), after the handler calls queued
  * before it, without holding the loop for their statements. */
 static void on_broadcast(void *arg, const char *channel, size_t channel_len, const char *msg,
@@ -449,11 +460,8 @@ static void on_broadcast(void *arg, const char *channel, size_t channel_len, con
 {
     realtime_emitter *em = arg;
     sb_str ch = {channel, channel_len};
-    sb_counter_add(em->m_messages, 1);
-    if (len > EMITTER_MAX_MESSAGE) {
-        drop(em, R_TOO_LARGE, ch, "a message of %zu bytes (at most %zu)", len, EMITTER_MAX_MESSAGE);
+    if (!admitted(em, ch, len, "message"))
         return;
-    }
     broadcast_copy *c = malloc(sizeof *c + channel_len + len);
     if (!c) {
         drop(em, R_MEMORY, ch, "out of memory (a copy of it)");
@@ -471,11 +479,8 @@ static void on_request(void *arg, const char *channel, size_t channel_len, const
 {
     realtime_emitter *em = arg;
     sb_str ch = {channel, channel_len};
-    sb_counter_add(em->m_messages, 1);
-    if (len > EMITTER_MAX_MESSAGE) {
-        drop(em, R_TOO_LARGE, ch, "a request of %zu bytes (at most %zu)", len, EMITTER_MAX_MESSAGE);
+    if (!admitted(em, ch, len, "request"))
         return;
-    }
     sb_reader rd; /* no arena: keys with escapes are not the emitter's */
     sb_reader_init(&rd, msg, len, NULL, NULL);
     int64_t type = -1;

@@ -31,8 +31,6 @@ before(async () => {
 });
 after(h.cleanup);
 
-const pong = (c) => new Promise((resolve) => c.ws.once('pong', () => resolve(Date.now())));
-
 /** Hold the chat's write lock from another session for ms; resolves once it is
  * held, to { released } (a promise: an async function returning a promise would
  * wait for it). */
@@ -71,10 +69,7 @@ test('a statement waiting at the server does not stop the loop: pings answered, 
   tom1.send({ action: 'send_message', room_id: room, text: 'slow', client_message_id: 'slow' });
   await h.sleep(200); // its statement waits for the lock at the server
 
-  const pinged = Date.now();
-  const ponged = pong(eve1);
-  eve1.ws.ping();
-  const pongMs = (await ponged) - pinged;
+  const pongMs = await h.pingMs(eve1);
   t.diagnostic(`pong while a statement waited: ${pongMs} ms (the lock is held ${SLOW_MS} ms)`);
   assert.ok(pongMs < SLOW_MS / 2, `the pong took ${pongMs} ms: the loop waited for the statement`);
 
@@ -88,10 +83,7 @@ test('a statement waiting at the server does not stop the loop: pings answered, 
   ann2.ws.terminate();
   eve2.close();
   await h.sleep(100);
-  const pinged2 = Date.now();
-  const ponged2 = pong(eve1);
-  eve1.ws.ping();
-  const pong2Ms = (await ponged2) - pinged2;
+  const pong2Ms = await h.pingMs(eve1);
   assert.ok(Date.now() - sent < SLOW_MS - 300, 'the steps above took as long as the lock: the test proves nothing');
   t.diagnostic(`pong after two closes, the statement still waiting: ${pong2Ms} ms`);
   assert.ok(pong2Ms < SLOW_MS / 2, `the pong took ${pong2Ms} ms: a close waited for the statement`);
@@ -140,10 +132,7 @@ test('HTTP requests too: one waiting at the server leaves the loop serving, the 
   await h.sleep(200); // its SELECT waits for the table at the server
   const rooms = h.request(s, '/api/v1/rooms', { headers: h.bearer(ann.token) });
 
-  const pinged = Date.now();
-  const ponged = pong(eve1);
-  eve1.ws.ping();
-  const pongMs = (await ponged) - pinged;
+  const pongMs = await h.pingMs(eve1);
   const health = Date.now();
   const hz = await h.request(s, '/healthz');
   const healthMs = Date.now() - health;
@@ -178,10 +167,7 @@ test('a WebSocket open waits on the loop too: its authentication after the lock,
   const tom2 = await h.connect(s, { token: tom.token, label: 'tom-opening' });
   tom2.send({ action: 'heartbeat' });
   await h.sleep(200);
-  const pinged = Date.now();
-  const ponged = pong(eve1);
-  eve1.ws.ping();
-  const pongMs = (await ponged) - pinged;
+  const pongMs = await h.pingMs(eve1);
   t.diagnostic(`pong while an open's authentication waited: ${pongMs} ms`);
   assert.ok(pongMs < SLOW_MS / 2, `the pong took ${pongMs} ms: the loop waited for the statement`);
   // its first message is handled after its open, authenticated

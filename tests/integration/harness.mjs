@@ -453,6 +453,14 @@ export async function connect(server, opts = {}) {
   return c;
 }
 
+/** A WebSocket ping from client c: the milliseconds until its pong. */
+export async function pingMs(c) {
+  const sent = Date.now();
+  const ponged = new Promise((resolve) => c.ws.once('pong', () => resolve(Date.now())));
+  c.ws.ping();
+  return (await ponged) - sent;
+}
+
 /** connect as a user and prove the socket is authenticated (heartbeat round trip) */
 export async function login(server, user, label, opts = {}) {
   const c = await connect(server, { token: user.token, label: label || user.name, ...opts });
