@@ -362,7 +362,7 @@ export class Cluster {
 // Clients ---------------------------------------------------------------------------
 
 /** A chat WebSocket to server (a node or the proxy); resolves once open. */
-export async function chatSocket(server, token, { since, label = 'chat' } = {}) {
+export async function chatSocket(server, token, { since, label = 'chat', authenticated = true } = {}) {
   const q = `token=${encodeURIComponent(token)}${since ? `&since=${since}` : ''}`;
   const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws/chat?${q}`);
   let upstream;
@@ -374,6 +374,18 @@ export async function chatSocket(server, token, { since, label = 'chat' } = {}) 
     ws.once('unexpected-response', (req, res) => reject(new Error(`${label}: HTTP ${res.statusCode}`)));
   }), T(5000), `${label}: open`);
   c.upstream = upstream;
+  // 'open' is the transport's upgrade; the node authenticates after it (on
+  // PostgreSQL the open's statements wait on the loop, its messages queue
+  // behind it): a heartbeat's answer proves the connection was taken. A
+  // refusal (the database down) closes it, and this throws.
+  if (authenticated) {
+    try {
+      await c.ask({ action: 'heartbeat' }, (m) => m.type === 'heartbeat_response', `${label}: heartbeat`);
+    } catch (e) {
+      ws.terminate();
+      throw e;
+    }
+  }
   return c;
 }
 
@@ -401,6 +413,7 @@ export class ChatPeer {
         const c = await chatSocket(server, this.user.token, { since, label: this.label });
         this.sinces.push(since);
         this.c = c; this.connects++; this.upstreams.push(c.upstream);
+        for (const text of c.raw) this.onFrame(text); // a replay may come before the heartbeat's answer
         c.ws.on('message', (d) => this.onFrame(d.toString('utf8')));
         c.ws.on('close', (code) => {
           this.closes.push(code);
