@@ -91,6 +91,32 @@ sb_http_request *sb_http_request_copy(const sb_http_request *req)
     return &c->req;
 }
 
+typedef struct ws_request_copy {
+    sb_ws_request req;
+    sb_query query;
+    char strings[];
+} ws_request_copy;
+
+sb_ws_request *sb_ws_request_copy(const sb_ws_request *req)
+{
+    size_t bytes = str_size(req->path) + str_size(req->authorization) + str_size(req->peer) +
+                   str_size(req->cookie) + str_size(req->origin) + str_size(req->host) +
+                   query_size(req->query);
+    ws_request_copy *c = malloc(sizeof *c + bytes);
+    if (!c)
+        return NULL;
+    char *at = c->strings;
+    c->req = (sb_ws_request){.path = str_put(&at, req->path),
+                             .query = &c->query,
+                             .authorization = str_put(&at, req->authorization),
+                             .peer = str_put(&at, req->peer),
+                             .cookie = str_put(&at, req->cookie),
+                             .origin = str_put(&at, req->origin),
+                             .host = str_put(&at, req->host)};
+    query_put(&c->query, req->query, &at);
+    return &c->req;
+}
+
 const char *sb_http_bearer(const sb_http_request *req)
 {
     const char *a = sb_http_header(req, "authorization");

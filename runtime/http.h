@@ -47,6 +47,20 @@ typedef struct sb_http_request {
     void *transport;
 } sb_http_request;
 
+/* A WebSocket upgrade request, as a route's on_open and on_upgrade see it
+ * (server.h). */
+typedef struct sb_ws_request {
+    const char *path;
+    const sb_query *query;
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *peer;          /* client address */
+    const char *cookie;        /* the Cookie header (sb_cookie_find), or NULL */
+    const char *origin;        /* the Origin header, or NULL */
+    const char *host;          /* the Host header, or NULL */
+} sb_ws_request;
+/* A copy of req in one allocation (free() it), as sb_http_request_copy. */
+sb_ws_request *sb_ws_request_copy(const sb_ws_request *req);
+
 /* A copy of req in one allocation (free() it): its strings, headers, query,
  * parameters and body, for a handler that runs after the transport's call
  * returned (rt.c runs requests as jobs). The copy has no transport: its

@@ -326,6 +326,13 @@ static bool jobs_gate(void *arg)
     return true;
 }
 
+/* Do handler calls go through the queue? (PostgreSQL, and not already
+ * inside a job, where a call is part of that job.) */
+static bool jobs_on(const sb_rt *rt)
+{
+    return rt->jobs && !sb_coro_self();
+}
+
 static void wake_store(void *arg)
 {
     sb_rt *rt = arg;
@@ -339,7 +346,7 @@ static void wake_store(void *arg)
  * part of that job: nothing to do. */
 static void jobs_settle(sb_rt *rt)
 {
-    if (rt->jobs && !sb_coro_self() && sb_jobs_busy(rt->jobs))
+    if (jobs_on(rt) && sb_jobs_busy(rt->jobs))
         sb_jobs_drain(rt->jobs, wake_store, rt);
 }
 
@@ -351,6 +358,22 @@ static void jobs_make_room(sb_rt *rt, size_t bytes)
     if (sb_jobs_queued(rt->jobs) >= JOBS_MAX_QUEUED ||
         sb_jobs_queued_weight(rt->jobs) + bytes > JOBS_MAX_QUEUED_BYTES)
         jobs_settle(rt);
+}
+
+/* Queue j (fn(j) later, dispose(j) after), making room first: true when
+ * queued. Otherwise (j NULL: out of memory, or not taken) j is disposed,
+ * what is queued is finished, and the caller runs the call at once, as
+ * without jobs. */
+static bool enqueue(sb_rt *rt, sb_job_fn fn, void *j, void (*dispose)(void *), size_t weight)
+{
+    if (j) {
+        jobs_make_room(rt, weight);
+        if (sb_jobs_add_weighted(rt->jobs, fn, j, dispose, weight) == 0)
+            return true;
+        dispose(j);
+    }
+    jobs_settle(rt);
+    return false;
 }
 
 void sb_rt_flush(sb_rt *rt)
@@ -675,55 +698,14 @@ static int ws_open_now(ws_binding *b, rt_conn *rc, const sb_ws_request *req)
 typedef struct ws_open_job {
     ws_binding *b;
     uint64_t conn;
-    sb_ws_request req;
-    sb_query query;
-    char strings[];
+    sb_ws_request *req; /* sb_ws_request_copy */
 } ws_open_job;
 
-static size_t str_bytes(const char *s)
+static void ws_open_job_free(void *arg)
 {
-    return s ? strlen(s) + 1 : 0;
-}
-
-static const char *str_copy(char **at, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    const char *out = memcpy(*at, s, n);
-    *at += n;
-    return out;
-}
-
-static ws_open_job *ws_open_job_new(ws_binding *b, uint64_t conn, const sb_ws_request *req)
-{
-    const char *const fields[] = {req->path,   req->authorization, req->peer,
-                                  req->cookie, req->origin,        req->host};
-    size_t bytes = 0;
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        bytes += str_bytes(fields[i]);
-    size_t nq = req->query ? req->query->count : 0;
-    for (size_t i = 0; i < nq; i++)
-        bytes += str_bytes(req->query->item[i].key) + str_bytes(req->query->item[i].value);
-    ws_open_job *j = malloc(sizeof *j + bytes);
-    if (!j)
-        return NULL;
-    char *at = j->strings;
-    j->b = b;
-    j->conn = conn;
-    j->req = (sb_ws_request){.path = str_copy(&at, req->path),
-                             .query = &j->query,
-                             .authorization = str_copy(&at, req->authorization),
-                             .peer = str_copy(&at, req->peer),
-                             .cookie = str_copy(&at, req->cookie),
-                             .origin = str_copy(&at, req->origin),
-                             .host = str_copy(&at, req->host)};
-    j->query.count = nq;
-    for (size_t i = 0; i < nq; i++) {
-        j->query.item[i].key = (char *)str_copy(&at, req->query->item[i].key);
-        j->query.item[i].value = (char *)str_copy(&at, req->query->item[i].value);
-    }
-    return j;
+    ws_open_job *j = arg;
+    free(j->req);
+    free(j);
 }
 
 static rt_conn *rt_conn_of(sb_rt *rt, uint64_t conn);
@@ -735,7 +717,7 @@ static void ws_open_job_run(void *arg)
     rt_conn *rc = rt_conn_of(rt, j->conn);
     if (!rc)
         return; /* gone before its open ran (its close waited for this job) */
-    if (ws_open_now(j->b, rc, &j->req) != 0) {
+    if (ws_open_now(j->b, rc, j->req) != 0) {
         rc->refused = true;
         sb_conn *c = sb_conn_find(rt->server, j->conn);
         if (c) /* unless the route asked for a close of its own (idempotent) */
@@ -757,13 +739,15 @@ static int ws_open(sb_conn *c, const sb_ws_request *req, void *arg)
     if (b->conns)
         b->conns->prev = rc;
     b->conns = rc;
-    if (rt->jobs && !sb_coro_self()) {
-        jobs_make_room(rt, 0);
-        ws_open_job *j = ws_open_job_new(b, rc->id, req);
-        if (j && sb_jobs_add(rt->jobs, ws_open_job_run, j, free) == 0)
+    if (jobs_on(rt)) {
+        sb_ws_request *copy = sb_ws_request_copy(req);
+        ws_open_job *j = copy ? malloc(sizeof *j) : NULL;
+        if (j)
+            *j = (ws_open_job){b, rc->id, copy};
+        else
+            free(copy);
+        if (enqueue(rt, ws_open_job_run, j, ws_open_job_free, 0))
             return 0;
-        free(j);
-        jobs_settle(rt); /* out of memory: at once, as without jobs */
     }
     return ws_open_now(b, rc, req);
 }
@@ -819,17 +803,14 @@ static void ws_message(sb_conn *c, const char *data, size_t len, bool binary, vo
     rt_conn *rc = sb_conn_user(c);
     if (!rc || rc->limited)
         return; /* closing: what it still sends is not read */
-    if (rt->jobs && !sb_coro_self()) {
-        jobs_make_room(rt, len);
+    if (jobs_on(rt)) {
         ws_job *j = malloc(sizeof *j + len);
         if (j) {
             *j = (ws_job){b, rc->id, len, binary};
             memcpy(j->data, data, len);
-            if (sb_jobs_add_weighted(rt->jobs, ws_job_run, j, free, len) == 0)
-                return;
-            free(j);
         }
-        jobs_settle(rt); /* out of memory: at once, as without jobs */
+        if (enqueue(rt, ws_job_run, j, free, len))
+            return;
     }
     ws_message_now(b, rc, data, len, binary);
 }
@@ -881,7 +862,7 @@ static void ws_close(sb_conn *c, void *arg)
     sb_rt *rt = b->rt;
     rt_conn *rc = sb_conn_user(c);
     uint64_t conn = sb_conn_id(c);
-    if (rt->jobs && !sb_coro_self() && rc) {
+    if (jobs_on(rt) && rc) {
         ws_close_job *j = malloc(sizeof *j);
         if (j && sb_map_put(&rt->closing, (int64_t)conn, rc) == 0) {
             *j = (ws_close_job){b, conn};
@@ -1051,20 +1032,19 @@ static void http_request(sb_conn *c, const sb_http_request *req, void *arg)
         http_immediate(b, req);
         return;
     }
-    if (rt->jobs && !sb_coro_self()) {
-        jobs_make_room(rt, req->body_len);
+    if (jobs_on(rt)) {
         http_job *j = malloc(sizeof *j);
         sb_http_request *copy = j ? sb_http_request_copy(req) : NULL;
         if (copy) {
             *j = (http_job){b, copy, req->custom, req->transport};
             copy->custom = http_job_header;
             copy->transport = j;
-            if (sb_jobs_add_weighted(rt->jobs, http_job_run, j, http_job_free, req->body_len) == 0)
-                return;
+        } else {
+            free(j);
+            j = NULL;
         }
-        free(copy);
-        free(j);
-        jobs_settle(rt); /* out of memory: at once, as without jobs */
+        if (enqueue(rt, http_job_run, j, http_job_free, req->body_len))
+            return;
     }
     http_request_now(b, req);
 }
@@ -1112,16 +1092,12 @@ static void http_abort(uint64_t request, void *arg)
     sb_rt_cancel_owner(rt, request); /* a timer of it already queued is cancelled too */
     if (!b->h.on_abort)
         return;
-    if (rt->jobs && !sb_coro_self()) {
-        /* after the request itself, if it is still queued */
+    if (jobs_on(rt)) { /* after the request itself, if it is still queued */
         http_abort_job *j = malloc(sizeof *j);
-        if (j) {
+        if (j)
             *j = (http_abort_job){b, request};
-            if (sb_jobs_add(rt->jobs, http_abort_job_run, j, free) == 0)
-                return;
-            free(j);
-        }
-        jobs_settle(rt);
+        if (enqueue(rt, http_abort_job_run, j, free, 0))
+            return;
     }
     http_abort_now(b, request);
 }
@@ -1341,7 +1317,7 @@ static void call_job_free(void *arg)
 void sb_rt_call_later(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg,
                       void (*dispose)(void *arg))
 {
-    if (rt->jobs && !sb_coro_self()) {
+    if (jobs_on(rt)) {
         jobs_make_room(rt, 0);
         call_job *j = malloc(sizeof *j);
         if (j) {
@@ -1395,7 +1371,7 @@ static void timer_fire(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sb_timer *t = arg;
     sb_rt *rt = t->rt;
-    if (rt->jobs && !sb_coro_self()) {
+    if (jobs_on(rt)) {
         if (t->queued)
             return; /* a repeating timer, its last call still queued */
         t->queued = true;

@@ -18,7 +18,7 @@
 
 #include "config.h"
 #include "codec.h"
-#include "http.h"
+#include "http.h" /* sb_ws_request too */
 
 struct event_base;
 typedef struct sb_server sb_server;
@@ -35,16 +35,6 @@ enum {
     SB_CLOSE_SERVICE_RESTART = 1012, /* reconnect and catch up (a bus gap: bus.h) */
     SB_CLOSE_TRY_AGAIN = 1013,       /* too many connections */
 };
-
-typedef struct sb_ws_request {
-    const char *path;
-    const sb_query *query;
-    const char *authorization; /* the Authorization header, or NULL */
-    const char *peer;          /* client address */
-    const char *cookie;        /* the Cookie header (sb_cookie_find), or NULL */
-    const char *origin;        /* the Origin header, or NULL */
-    const char *host;          /* the Host header, or NULL */
-} sb_ws_request;
 
 typedef struct sb_ws_route {
     const char *path;    /* exact path of the upgrade request, e.g. "/ws/chat" */

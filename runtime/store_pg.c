@@ -524,9 +524,7 @@ static void idle_input(evutil_socket_t fd, short what, void *arg)
         }
         if (PQisBusy(pg->conn))
             return;
-        PGresult *r = PQgetResult(pg->conn), *extra;
-        while ((extra = PQgetResult(pg->conn)) != NULL)
-            PQclear(extra);
+        PGresult *r = answer(pg);
         commit_arrived(pg, r);
         PQclear(r);
         return;
@@ -908,11 +906,8 @@ static void settle(sb_pg *pg)
     quiesce(pg); /* the main stack: a waiting handler's answer first */
     if (!pg->committing)
         return;
-    /* on a handler's coroutine: the loop goes on until the answer came */
-    await_input(pg);
-    PGresult *r = PQgetResult(pg->conn), *extra;
-    while (r && (extra = PQgetResult(pg->conn)) != NULL)
-        PQclear(extra);
+    /* on a handler's coroutine the loop goes on until the answer came */
+    PGresult *r = answer(pg);
     commit_arrived(pg, r);
     PQclear(r);
 }
