@@ -429,17 +429,19 @@ static void broadcast(struct sb_ctx *ctx, realtime_emitter *em, const char *chan
     deliver(ctx, em);
 }
 
-/* A broadcast as it came, copied: hiredis frees its reply on return. */
-typedef struct broadcast_copy {
+/* A broadcast as it came: hiredis' reply, or a copy of it when the call is
+ * queued (hiredis frees its reply on return). */
+typedef struct broadcast_msg {
     realtime_emitter *em;
+    const char *channel, *msg;
     size_t channel_len, len;
-    char data[]; /* the channel, then the message */
-} broadcast_copy;
+    char data[]; /* a copy: the channel, then the message */
+} broadcast_msg;
 
 static void broadcast_unit(struct sb_ctx *ctx, void *arg)
 {
-    broadcast_copy *c = arg;
-    broadcast(ctx, c->em, c->data, c->channel_len, c->data + c->channel_len, c->len);
+    broadcast_msg *m = arg;
+    broadcast(ctx, m->em, m->channel, m->channel_len, m->msg, m->len);
 }
 
 /* Every message on the emitter's channels: counted, and refused past
@@ -462,15 +464,21 @@ static void on_broadcast(void *arg, const char *channel, size_t channel_len, con
     sb_str ch = {channel, channel_len};
     if (!admitted(em, ch, len, "message"))
         return;
-    broadcast_copy *c = malloc(sizeof *c + channel_len + len);
+    sb_rt *rt = em->app->rt;
+    if (!sb_rt_queues_calls(rt)) {
+        broadcast_msg m = {em, channel, msg, channel_len, len};
+        sb_rt_call(rt, em->owner, em->app, broadcast_unit, &m);
+        return;
+    }
+    broadcast_msg *c = malloc(sizeof *c + channel_len + len);
     if (!c) {
         drop(em, R_MEMORY, ch, "out of memory (a copy of it)");
         return;
     }
-    *c = (broadcast_copy){em, channel_len, len};
     memcpy(c->data, channel, channel_len);
     memcpy(c->data + channel_len, msg, len);
-    sb_rt_call_later(em->app->rt, em->owner, em->app, broadcast_unit, c, free);
+    *c = (broadcast_msg){em, c->data, c->data + channel_len, channel_len, len};
+    sb_rt_call_later(rt, em->owner, em->app, broadcast_unit, c, free);
 }
 
 /* A message on socket.io-request#/realtime#: JSON {type, ...}. */

@@ -978,10 +978,10 @@ static void on_bus_message(sb_bus *b, const char *channel, size_t clen, const ch
         return;
     }
     sb_counter_add(b->m_delivered, 1);
-    /* as a job: after the local handler calls queued before it, without
-     * waiting for their statements here; the message is copied (hiredis
-     * frees its reply when this returns) and read again there */
-    raw_msg *copy = malloc(sizeof *copy + len);
+    /* on PostgreSQL as a job: after the local handler calls queued before
+     * it, without waiting for their statements here; the message is copied
+     * (hiredis frees its reply when this returns) and read again there */
+    raw_msg *copy = sb_rt_queues_calls(b->rt) ? malloc(sizeof *copy + len) : NULL;
     if (!copy) {
         sb_rt_call(b->rt, 0, NULL, deliver_unit, &m);
         return;

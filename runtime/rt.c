@@ -1314,6 +1314,11 @@ static void call_job_free(void *arg)
     free(j);
 }
 
+bool sb_rt_queues_calls(const sb_rt *rt)
+{
+    return jobs_on(rt);
+}
+
 void sb_rt_call_later(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg,
                       void (*dispose)(void *arg))
 {

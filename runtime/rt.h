@@ -234,6 +234,9 @@ void sb_rt_call(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg)
  * runs after fn ran. Where calls run at once (SQLite), it runs here. */
 void sb_rt_call_later(sb_rt *rt, uint64_t origin, void *app, sb_call_fn fn, void *arg,
                       void (*dispose)(void *arg));
+/* Would sb_rt_call_later queue the call (rather than run it here)? A caller
+ * copies what fn reads only then. */
+bool sb_rt_queues_calls(const sb_rt *rt);
 
 /* Timers --------------------------------------------------------------- */
 
